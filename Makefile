@@ -1,0 +1,137 @@
+# Tollgate - eBPF/XDP traffic policer for ISP edge networks.
+#
+#   make            build everything into build/
+#   make test       install dependencies, build, run every test suite
+#   make demo       install dependencies, build, run the namespace lab demo
+#   make bench      data-plane micro-benchmarks (BPF_PROG_TEST_RUN)
+#   make lint       clang-format check, clang --analyze, cppcheck
+#   make install    binaries, example config (PREFIX, DESTDIR)
+#   V=1             show the commands
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iheaders -Iuser -I$(BUILD) \
+	$(shell pkg-config --cflags libbpf yaml-0.1 jansson 2>/dev/null)
+USER_LDLIBS := $(shell pkg-config --libs libbpf yaml-0.1 jansson 2>/dev/null) -lcsv -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -MMD -MP -Iheaders \
+	$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+BPF_SRC   := bpf/tollgate.bpf.c
+BPF_OBJ   := $(BUILD)/tollgate.bpf.o
+SKEL      := $(BUILD)/tollgate.skel.h
+LIB_SRC   := $(filter-out user/tollgate.c user/tollgated.c,$(wildcard user/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libtollgate.a
+BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
+TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_golden
+BENCH_BIN := $(BUILD)/bench/bench_xdp
+
+.PHONY: all test demo bench lint clean install deps
+all: $(BINS) $(TEST_BINS) $(BENCH_BIN)
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BPF_OBJ): $(BPF_SRC) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tollgate > $@
+
+$(BUILD)/user/%.o: user/%.c $(SKEL) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/tollgate: $(BUILD)/user/tollgate.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BUILD)/tollgated: $(BUILD)/user/tollgated.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c $(SKEL) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BUILD)/bench/%.o: bench/%.c $(SKEL) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BENCH_BIN): $(BUILD)/bench/bench_xdp.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+# The prerequisites are ordered: deps must finish before the build starts, so these
+# targets call make again rather than listing deps beside all.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BENCH_BIN)
+
+LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h bench/*.c)
+lint: deps $(SKEL)
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
+	$(call msg,CPPCHECK,user)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Iheaders -Iuser -I$(BUILD) user tests/unit tests/bpf bench
+	$(call msg,ANALYZE,user)
+	$(Q)for f in $(LIB_SRC) user/tollgate.c user/tollgated.c; do \
+		$(CLANG) --analyze -Xanalyzer -analyzer-output=text $(filter-out -MMD -MP,$(USER_CFLAGS)) \
+			-o /dev/null $$f || exit 1; done
+
+install: $(BINS)
+	install -D -m 0755 $(BUILD)/tollgate $(DESTDIR)$(PREFIX)/sbin/tollgate
+	install -D -m 0755 $(BUILD)/tollgated $(DESTDIR)$(PREFIX)/sbin/tollgated
+	install -D -m 0644 examples/tollgate.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml.example
+	install -D -m 0644 examples/customers.csv $(DESTDIR)/etc/tollgate/customers.csv.example
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * classify_kern.h - stage 2: which customer owns an address (longest prefix wins), and
+ * the source checks that come before it: RFC 6890 bogons and the narrow exceptions that
+ * pass without an assigned source (DHCP, IPv6 neighbour discovery).
+ *
+ * IPv4 is DIR-24-8: one array read for prefixes up to /24, two for longer ones, whatever
+ * the number of customers. IPv6 probes a hash per prefix length in use, longest first.
+ * The kernel LPM trie would cost 100-200 ns per lookup at this scale; see README.
+ */
+#ifndef TG_CLASSIFY_KERN_H
+#define TG_CLASSIFY_KERN_H
+
+#include "maps_kern.h"
+#include "parse_kern.h"
+
+#define DHCP4_SERVER_PORT 67
+#define DHCP4_CLIENT_PORT 68
+#define DHCP6_CLIENT_PORT 546
+#define DHCP6_SERVER_PORT 547
+
+#define ND_ROUTER_SOLICIT 133
+#define ND_NEIGHBOR_SOLICIT 135
+#define ND_NEIGHBOR_ADVERT 136
+#define ND_HOP_LIMIT 255 /* RFC 4861: ND from off-link is invalid */
+
+static __always_inline __u32 tg_lookup_v4(__be32 addr)
+{
+	__u32 a = bpf_ntohl(addr);
+	__u32 key = a >> 8, *e;
+
+	e = bpf_map_lookup_elem(&tg_v4_tbl24, &key);
+	if (!e)
+		return TG_CUST_NONE;
+	if (!(*e & TG_V4_TBL8))
+		return *e;
+	key = ((*e & ~TG_V4_TBL8) << 8) | (a & 0xff);
+	e = bpf_map_lookup_elem(&tg_v4_tbl8, &key);
+	return e ? *e : TG_CUST_NONE;
+}
+
+static __always_inline __u64 tg_mask64(__u32 bits)
+{
+	if (bits >= 64)
+		return ~0ULL;
+	if (bits == 0)
+		return 0;
+	return ~0ULL << (64 - bits);
+}
+
+/*
+ * Global, so the verifier walks the probe loop once rather than at every call site. Takes
+ * the address as two host-order halves: scalars are all a global function may take on
+ * every kernel we support.
+ */
+__attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
+{
+	struct tg_v6_key key = {};
+	struct tg_config *cfg;
+	__u32 i, zero = 0, *c;
+
+	cfg = bpf_map_lookup_elem(&tg_config, &zero);
+	if (!cfg)
+		return TG_CUST_NONE;
+	for (i = 0; i < TG_V6_MAX_LENS && i < cfg->v6_nlens; i++) {
+		__u32 plen = cfg->v6_lens[i];
+
+		key.plen = plen;
+		key.addr[0] = bpf_cpu_to_be64(hi & tg_mask64(plen));
+		key.addr[1] = bpf_cpu_to_be64(lo & tg_mask64(plen > 64 ? plen - 64 : 0));
+		c = bpf_map_lookup_elem(&tg_v6_pfx, &key);
+		if (c)
+			return *c;
+	}
+	return TG_CUST_NONE;
+}
+
+static __always_inline __u32 tg_lookup(const struct tg_pkt *p, int by_src)
+{
+	const __u64 *a = by_src ? p->saddr6 : p->daddr6;
+
+	if (!p->v6)
+		return tg_lookup_v4(by_src ? p->saddr4 : p->daddr4);
+	return tg_lookup_v6(bpf_be64_to_cpu(a[0]), bpf_be64_to_cpu(a[1]));
+}
+
+/* RFC 6890 sources that are never valid on the wire. */
+static __always_inline int tg_bogon_src(const struct tg_pkt *p)
+{
+	if (!p->v6) {
+		__u8 o1 = bpf_ntohl(p->saddr4) >> 24;
+
+		/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved+broadcast */
+		return o1 == 0 || o1 == 127 || o1 >= 224;
+	}
+	__u64 hi = bpf_be64_to_cpu(p->saddr6[0]), lo = bpf_be64_to_cpu(p->saddr6[1]);
+
+	if (hi == 0 && (lo == 0 || lo == 1)) /* :: unspecified, ::1 loopback */
+		return 1;
+	if (hi == 0 && (lo >> 32) == 0xffff) /* ::ffff:0:0/96 IPv4-mapped */
+		return 1;
+	return (hi >> 56) == 0xff; /* ff00::/8 multicast */
+}
+
+/*
+ * Traffic allowed without an assigned source, kept to its narrow shape (design.md):
+ * DHCPv4 DISCOVER/REQUEST from 0.0.0.0:68 to port 67; DHCPv6 from link-local to 547;
+ * RS/NS from fe80::/10 or ::, NA from fe80::/10, all with hop limit 255.
+ */
+static __always_inline int tg_exception(const struct tg_pkt *p)
+{
+	if (!p->has_l4 || p->frag)
+		return 0;
+	if (!p->v6)
+		return p->saddr4 == 0 && p->l4proto == IPPROTO_UDP &&
+		       p->sport == bpf_htons(DHCP4_CLIENT_PORT) &&
+		       p->dport == bpf_htons(DHCP4_SERVER_PORT);
+
+	__u64 hi = bpf_be64_to_cpu(p->saddr6[0]), lo = bpf_be64_to_cpu(p->saddr6[1]);
+	int linklocal = (hi >> 54) == (0xfe80ULL >> 6); /* fe80::/10 */
+	int unspec = hi == 0 && lo == 0;
+
+	if (p->l4proto == IPPROTO_UDP)
+		return linklocal && p->sport == bpf_htons(DHCP6_CLIENT_PORT) &&
+		       p->dport == bpf_htons(DHCP6_SERVER_PORT);
+	if (p->l4proto != IPPROTO_ICMPV6 || p->hop_limit != ND_HOP_LIMIT)
+		return 0;
+	switch (p->icmp_type) {
+	case ND_ROUTER_SOLICIT:
+	case ND_NEIGHBOR_SOLICIT:
+		return linklocal || unspec;
+	case ND_NEIGHBOR_ADVERT:
+		return linklocal;
+	}
+	return 0;
+}
+
+/* Does the customer's binding admit a frame from this interface and VLAN? */
+static __always_inline int tg_binding_ok(const struct tg_cust *c, const struct tg_pkt *p,
+					 __u32 ifindex)
+{
+	if (c->bind_ifindex && c->bind_ifindex != ifindex)
+		return 0;
+	if (c->bind_vlan != TG_VLAN_NONE && c->bind_vlan != p->vlan)
+		return 0;
+	if (c->bind_ivlan != TG_VLAN_NONE && c->bind_ivlan != p->ivlan)
+		return 0;
+	return 1;
+}
+
+/* The customer behind an access port (interface, VLANs), to charge a spoofed packet to. */
+static __always_inline __u32 tg_port_owner(const struct tg_pkt *p, __u32 ifindex)
+{
+	struct tg_bind_key k = { .ifindex = ifindex, .vlan = p->vlan, .ivlan = p->ivlan };
+	__u32 *c = bpf_map_lookup_elem(&tg_bind, &k);
+
+	if (!c || *c == TG_BIND_AMBIGUOUS)
+		return TG_CUST_NONE;
+	return *c;
+}
+
+#endif /* TG_CLASSIFY_KERN_H */

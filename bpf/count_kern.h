@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * count_kern.h - stage 4: counters.
+ *
+ * Interface counters and per-customer passed traffic are per-CPU: written on every packet,
+ * summed by userspace. Per-customer drops by reason would cost 20 GiB per-CPU at 1M
+ * customers and 64 CPUs, so they live in one shared array (tg_cdrop) instead; to keep a
+ * flood aimed at one customer from bouncing that cache line between CPUs on every packet,
+ * each CPU coalesces consecutive drops with the same (customer, direction, reason) in its
+ * own slot (tg_dcache) and flushes them with one atomic add every TG_DCACHE_FLUSH_PKTS
+ * drops or when the key changes. Readers add the slots still pending (user/stats.c), so
+ * totals are exact once traffic stops and at most TG_DCACHE_FLUSH_PKTS-1 drops per CPU
+ * behind while it flows.
+ */
+#ifndef TG_COUNT_KERN_H
+#define TG_COUNT_KERN_H
+
+#include "maps_kern.h"
+
+static __always_inline struct tg_ifstat *tg_ifstat_of(const struct tg_iface *ifc)
+{
+	__u32 slot = ifc->slot;
+
+	return bpf_map_lookup_elem(&tg_ifstat, &slot);
+}
+
+static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust, __u8 dir,
+					  __u32 len)
+{
+	struct tg_ifstat *is = tg_ifstat_of(ifc);
+
+	if (cust == TG_CUST_NONE) {
+		if (is) {
+			is->uncl_pkts++;
+			is->uncl_bytes += len;
+		}
+		return;
+	}
+	if (is) {
+		is->pass_pkts++;
+		is->pass_bytes += len;
+	}
+	struct tg_cstat *cs = bpf_map_lookup_elem(&tg_cstat, &cust);
+
+	if (cs && dir < TG_DIR_NR) {
+		cs->pkts[dir]++;
+		cs->bytes[dir] += len;
+	}
+}
+
+/* Pass a packet although it matched `reason` (upstream malformed, monitor mode). */
+static __always_inline int tg_noted(const struct tg_iface *ifc, __u32 reason, __u32 len)
+{
+	struct tg_ifstat *is = tg_ifstat_of(ifc);
+
+	if (is && reason < TG_R_NR) {
+		is->noted_pkts[reason]++;
+		is->noted_bytes[reason] += len;
+	}
+	return XDP_PASS;
+}
+
+static __always_inline void tg_dcache_flush(struct tg_dcache *dc)
+{
+	__u32 cust = dc->cust, dir = dc->dir & 1, reason = dc->reason;
+	struct tg_cdrop *cd;
+
+	if (cust == TG_CUST_NONE || reason >= TG_R_NR)
+		return;
+	cd = bpf_map_lookup_elem(&tg_cdrop, &cust);
+	if (cd) {
+		__sync_fetch_and_add(&cd->pkts[dir][reason], dc->pkts);
+		__sync_fetch_and_add(&cd->bytes[dir][reason], dc->bytes);
+	}
+	dc->pkts = 0;
+	dc->bytes = 0;
+}
+
+static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust, __u8 dir,
+					  __u32 reason, __u32 len)
+{
+	struct tg_ifstat *is = tg_ifstat_of(ifc);
+	struct tg_dcache *dc;
+	__u32 zero = 0;
+
+	if (reason >= TG_R_NR)
+		return;
+	if (is) {
+		is->drop_pkts[reason]++;
+		is->drop_bytes[reason] += len;
+	}
+	if (cust == TG_CUST_NONE)
+		return;
+	dc = bpf_map_lookup_elem(&tg_dcache, &zero);
+	if (!dc)
+		return;
+	if (dc->cust != cust || dc->dir != dir || dc->reason != reason) {
+		tg_dcache_flush(dc);
+		dc->cust = cust;
+		dc->dir = dir;
+		dc->reason = reason;
+	}
+	dc->pkts++;
+	dc->bytes += len;
+	if (dc->pkts >= TG_DCACHE_FLUSH_PKTS)
+		tg_dcache_flush(dc);
+}
+
+#endif /* TG_COUNT_KERN_H */

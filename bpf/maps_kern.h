@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * maps_kern.h - the pinned maps of the XDP program. Their key/value types live in
+ * headers/tollgate_kern_user.h; max_entries of the per-customer and prefix maps is set by
+ * the loader from the capacity section of tollgate.yaml (the values here are placeholders).
+ * Every map is pinned by name under the pin directory, so policing, state and counters
+ * outlive the process that loaded them.
+ */
+#ifndef TG_MAPS_KERN_H
+#define TG_MAPS_KERN_H
+
+#include <bpf/bpf_helpers.h>
+#include "tollgate_kern_user.h"
+
+#ifndef BPF_F_MMAPABLE
+#define BPF_F_MMAPABLE (1U << 10)
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_MAX_IFACES);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct tg_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_V4_TBL24_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32); /* address >> 8 */
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v4_tbl24 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_V4_TBL8_CHUNK);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32); /* chunk * 256 + last octet */
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v4_tbl8 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct tg_v6_key);
+	__type(value, __u32); /* customer index */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v6_pfx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct tg_bind_key);
+	__type(value, __u32); /* customer index or TG_BIND_AMBIGUOUS */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_bind SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_cust);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_cust SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_pol);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_pol SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_cstat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_cstat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_cdrop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_cdrop SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_dcache);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_dcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_MAX_IFACES);
+	__type(key, __u32); /* interface slot */
+	__type(value, struct tg_ifstat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_ifstat SEC(".maps");
+
+/* Userspace only: the external id of each customer index, so the pins describe themselves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[TG_ID_LEN]);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_names SEC(".maps");
+
+#endif /* TG_MAPS_KERN_H */

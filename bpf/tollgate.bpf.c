@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tollgate.bpf.c - the XDP program: one program for every attached interface.
+ *
+ * A packet's path, in the order it meets the stages:
+ *   parse (parse_kern.h) -> exceptions and bogons, classify, anti-spoof (classify_kern.h)
+ *   -> policer (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
+ * The interface's role decides the direction: on a `customer` interface traffic comes from
+ * customers (found by source, upload), on an `upstream` interface it goes to them (found by
+ * destination, download).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef READ_ONCE
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#endif
+
+#include "tollgate_kern_user.h"
+#include "maps_kern.h"
+#include "parse_kern.h"
+#include "classify_kern.h"
+#include "policer_kern.h"
+#include "count_kern.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int tollgate_xdp(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex, cust = TG_CUST_NONE, len;
+	__u32 reason = TG_R_NR; /* TG_R_NR: pass */
+	struct tg_pkt p = {};
+	struct tg_iface *ifc;
+	struct tg_cust *c = NULL;
+	struct tg_pol *pol;
+	int customer_role, res;
+	__u8 dir;
+
+	ifc = bpf_map_lookup_elem(&tg_ifaces, &ifindex);
+	if (!ifc)
+		return XDP_PASS; /* not configured (yet): never black-hole an interface */
+	customer_role = ifc->role == TG_ROLE_CUSTOMER;
+	dir = customer_role ? TG_DIR_UP : TG_DIR_DOWN;
+
+	res = tg_parse(ctx, &p);
+	len = p.ip_len;
+	if (res != TG_PARSE_IP) {
+		len = ctx->data_end - ctx->data;
+		if (res == TG_PARSE_ARP)
+			goto out;
+		reason = TG_R_MALFORMED;
+		if (!customer_role)
+			return tg_noted(ifc, reason, len); /* counted, but not ours to drop */
+		cust = tg_port_owner(&p, ifindex);
+		goto out;
+	}
+	if (tg_exception(&p))
+		goto out;
+	if (tg_bogon_src(&p)) {
+		reason = TG_R_BOGON;
+		if (customer_role)
+			cust = tg_port_owner(&p, ifindex);
+		goto out;
+	}
+
+	if (customer_role) {
+		cust = tg_lookup(&p, 1);
+		c = cust ? bpf_map_lookup_elem(&tg_cust, &cust) : NULL;
+		if (!c || !(c->flags & TG_CF_VALID)) {
+			c = NULL;
+			cust = TG_CUST_NONE;
+			if (ifc->antispoof != TG_AS_OFF) {
+				reason = TG_R_SPOOF;
+				cust = tg_port_owner(&p, ifindex);
+			}
+			goto out;
+		}
+		if (ifc->antispoof == TG_AS_STRICT && !tg_binding_ok(c, &p, ifindex)) {
+			reason = TG_R_SPOOF;
+			cust = tg_port_owner(&p, ifindex);
+			goto out;
+		}
+	} else {
+		cust = tg_lookup(&p, 0);
+		c = cust ? bpf_map_lookup_elem(&tg_cust, &cust) : NULL;
+		if (!c || !(c->flags & TG_CF_VALID)) {
+			c = NULL;
+			cust = TG_CUST_NONE;
+		}
+		/* a source inside our own customers' space cannot come from outside */
+		if (tg_lookup(&p, 1) != TG_CUST_NONE) {
+			reason = TG_R_SPOOF;
+			goto out;
+		}
+		if (!c)
+			goto out;
+	}
+
+	pol = bpf_map_lookup_elem(&tg_pol, &cust);
+	if (pol && !tg_police(&pol->dir[dir & 1], &c->pol[dir & 1], len, tg_now_fns()))
+		reason = TG_R_RATE;
+out:
+	if (reason == TG_R_NR) {
+		tg_count_pass(ifc, cust, dir, len);
+		return XDP_PASS;
+	}
+	if (ifc->flags & TG_IFF_MONITOR)
+		return tg_noted(ifc, reason, len);
+	tg_count_drop(ifc, cust, dir, reason, len);
+	return XDP_DROP;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tollgate_kern_user.h - everything the XDP program and userspace share: the pinned
+ * layout (map names, key and value structs), the enums of roles, modes, verdicts and
+ * drop reasons, and the limits with their units. One definition; both sides include it.
+ *
+ * Any change to a struct, an enum's numbering or a map's shape must bump
+ * TG_LAYOUT_VERSION: userspace refuses to use pins of another version instead of
+ * misreading them.
+ */
+#ifndef TOLLGATE_KERN_USER_H
+#define TOLLGATE_KERN_USER_H
+
+#include <linux/types.h>
+
+#define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
+#define TG_LAYOUT_VERSION 1u
+
+/* ---- limits ---- */
+#define TG_MAX_IFACES 64u /* attached interfaces (slots of the interface counters) */
+#define TG_IFNAME_LEN 16u /* IFNAMSIZ */
+#define TG_ID_LEN 48u /* external customer id (billing/CRM), NUL-terminated */
+#define TG_VLAN_NONE 0xffffu /* binding: any VLAN / frame untagged */
+
+/*
+ * IPv4 classification: DIR-24-8. tg_v4_tbl24 has one u32 per /24 (2^24 entries, 64 MiB,
+ * mmapable so userspace writes it in place); tg_v4_tbl8 holds 256-entry chunks for the /24s
+ * that contain prefixes longer than /24. An entry is TG_V4_NONE, a customer index, or
+ * TG_V4_TBL8 | chunk number.
+ */
+#define TG_V4_TBL24_ENTRIES (1u << 24)
+#define TG_V4_NONE 0u
+#define TG_V4_TBL8 0x80000000u
+#define TG_V4_TBL8_CHUNK 256u
+
+/*
+ * IPv6 classification: one hash map keyed by (prefix length, masked address); the
+ * distinct lengths in use are listed longest first in tg_config.v6_lens and probed in
+ * that order, so the first hit is the longest match. ISPs hand out a few lengths
+ * (/48, /56, /64), so a lookup is one to three probes.
+ */
+#define TG_V6_MAX_LENS 16u
+
+/* Customer index 0 is never assigned: 0 means "no customer" in every table. */
+#define TG_CUST_NONE 0u
+
+enum tg_role {
+	TG_ROLE_CUSTOMER = 0, /* traffic from customers: classify by source (upload) */
+	TG_ROLE_UPSTREAM = 1, /* traffic to customers: classify by destination (download) */
+};
+
+enum tg_antispoof {
+	TG_AS_STRICT = 0, /* source belongs to a customer bound to this interface (and VLAN) */
+	TG_AS_LOOSE = 1, /* source belongs to some customer */
+	TG_AS_OFF = 2,
+};
+
+enum tg_dir {
+	TG_DIR_UP = 0, /* upload: from the customer, seen on a customer-role interface */
+	TG_DIR_DOWN = 1, /* download: to the customer, seen on an upstream-role interface */
+	TG_DIR_NR = 2,
+};
+
+/* Why a packet was dropped. Numbering is part of the layout. */
+enum tg_reason {
+	TG_R_RATE = 0, /* over the customer's bandwidth policer */
+	TG_R_SPOOF, /* source not allowed here (BCP 38) */
+	TG_R_BOGON, /* source never valid on the wire (RFC 6890) */
+	TG_R_MALFORMED, /* cannot be parsed (or an unknown protocol in the customer role) */
+	TG_R_FLOOD_SYN,
+	TG_R_FLOOD_UDP,
+	TG_R_FLOOD_ICMP,
+	TG_R_FLOOD_FRAG,
+	TG_R_SMTP,
+	TG_R_SUSPENDED,
+	TG_R_NR,
+};
+
+/* Customer enforcement state (tg_cust.state), written by the daemon. */
+enum tg_state {
+	TG_ST_ACTIVE = 0,
+	TG_ST_THROTTLED = 1,
+	TG_ST_SUSPENDED = 2,
+};
+
+/* tg_config: one entry, program-wide settings that change at runtime. */
+struct tg_config {
+	__u32 magic; /* TG_LAYOUT_MAGIC */
+	__u32 layout_version; /* TG_LAYOUT_VERSION */
+	__u32 v6_nlens; /* number of valid entries in v6_lens */
+	__u8 v6_lens[TG_V6_MAX_LENS]; /* prefix lengths in tg_v6_pfx, longest first */
+	__u64 clock_tick_ns; /* resolution of the policer clock, for userspace's burst floor */
+	__u32 ncustomers; /* for status: customers loaded, IPv4 and IPv6 prefixes */
+	__u32 nprefixes4;
+	__u32 nprefixes6;
+	__u32 pad;
+};
+
+/* tg_ifaces: key __u32 ifindex. */
+struct tg_iface {
+	__u8 role; /* enum tg_role */
+	__u8 antispoof; /* enum tg_antispoof, customer role only */
+	__u8 flags; /* TG_IFF_* */
+	__u8 slot; /* index into tg_ifstat, < TG_MAX_IFACES */
+	__u32 ifindex;
+	char name[TG_IFNAME_LEN];
+};
+#define TG_IFF_MONITOR 0x1 /* evaluate and count, never drop (later: issue "flood") */
+
+/*
+ * One direction of a customer's policy, as the data plane uses it. Rates are turned into
+ * GCRA parameters by userspace, so the packet path does one multiply and no division.
+ */
+struct tg_policer_cfg {
+	__u64 ipb_fns16; /* emission interval per byte, 2^-16 ns (0: unlimited) */
+	__u64 tol_fns; /* burst tolerance, 2^-8 ns */
+};
+
+/*
+ * tg_cust: key __u32 customer index. Read on every packet, written only by userspace: it
+ * stays clean in every CPU's cache. One cache line.
+ */
+struct tg_cust {
+	struct tg_policer_cfg pol[TG_DIR_NR];
+	__u32 bind_ifindex; /* 0: any interface */
+	__u16 bind_vlan; /* outer (or only) VLAN id; TG_VLAN_NONE: any */
+	__u16 bind_ivlan; /* inner VLAN id (QinQ); TG_VLAN_NONE: any */
+	__u8 state; /* enum tg_state */
+	__u8 flags; /* TG_CF_* */
+	__u16 plan; /* plan number, for userspace */
+	__u32 pad[5];
+};
+#define TG_CF_VALID 0x1 /* slot in use */
+
+/*
+ * tg_pol: key __u32 customer index; the GCRA state of both directions. Written by the
+ * packet path, on conforming packets only; each direction has its own cache line because
+ * upload and download are policed on different interfaces, usually on different CPUs.
+ */
+struct tg_gcra {
+	__u64 tat_fns; /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
+	__u64 pad[7];
+} __attribute__((aligned(64)));
+
+struct tg_pol {
+	struct tg_gcra dir[TG_DIR_NR];
+};
+
+/* tg_cstat (per-CPU array, key customer index): passed traffic per direction. */
+struct tg_cstat {
+	__u64 pkts[TG_DIR_NR];
+	__u64 bytes[TG_DIR_NR];
+};
+
+/*
+ * tg_cdrop (shared array, key customer index): drops per direction and reason. Shared
+ * (not per-CPU) to fit 1M customers in memory; updates go through the per-CPU coalescing
+ * slot tg_dcache so that a flood aimed at one customer from many CPUs does not bounce
+ * this cache line on every packet (see bpf/tollgate_count.h).
+ */
+struct tg_cdrop {
+	__u64 pkts[TG_DIR_NR][TG_R_NR];
+	__u64 bytes[TG_DIR_NR][TG_R_NR];
+};
+
+/* tg_dcache (per-CPU array, one entry): drops not yet flushed into tg_cdrop. */
+struct tg_dcache {
+	__u32 cust; /* TG_CUST_NONE: empty */
+	__u8 dir;
+	__u8 reason;
+	__u16 pad;
+	__u64 pkts;
+	__u64 bytes;
+};
+#define TG_DCACHE_FLUSH_PKTS 64u /* flush after this many coalesced drops */
+
+/* tg_ifstat (per-CPU array, key interface slot): what each interface saw. */
+struct tg_ifstat {
+	__u64 pass_pkts; /* passed and attributed to a customer */
+	__u64 pass_bytes;
+	__u64 uncl_pkts; /* passed without a customer (exceptions, antispoof off, transit) */
+	__u64 uncl_bytes;
+	__u64 drop_pkts[TG_R_NR];
+	__u64 drop_bytes[TG_R_NR];
+	__u64 noted_pkts[TG_R_NR]; /* passed although reason R matched: malformed in the */
+	__u64 noted_bytes[TG_R_NR]; /* upstream role; everything in monitor mode */
+};
+
+/* tg_v6_pfx key. */
+struct tg_v6_key {
+	__u32 plen;
+	__u32 pad; /* zero */
+	__u64 addr[2]; /* network byte order, masked to plen */
+};
+
+/* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */
+struct tg_bind_key {
+	__u32 ifindex;
+	__u16 vlan; /* outer (or only) VLAN id, TG_VLAN_NONE if untagged */
+	__u16 ivlan; /* inner VLAN id of a QinQ frame, else TG_VLAN_NONE */
+};
+#define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
+
+/* Pinned object names (<= 15 characters) under the pin directory. */
+#define TG_PIN_DIR_DEFAULT "/sys/fs/bpf/tollgate"
+#define TG_PIN_PROG "prog"
+#define TG_PIN_LINK_PREFIX "link_"
+
+#endif /* TOLLGATE_KERN_USER_H */

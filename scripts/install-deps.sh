@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install every build, test and demo dependency of Tollgate on Debian 12 (bookworm) with apt-get.
+# Idempotent: packages already present are not touched, and apt-get runs only when one is missing.
+set -euo pipefail
+
+pkgs=(
+	# build
+	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev pkg-config
+	libyaml-dev libcsv-dev libjansson-dev libnl-3-dev libnl-route-3-dev
+	# lint
+	clang-format clang-tidy cppcheck
+	# tests, demo, benchmarks
+	iproute2 util-linux procps iputils-ping iperf3 python3 python3-scapy netsniff-ng tcpdump
+	libclang-rt-14-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
