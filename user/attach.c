@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach.c - one pinned bpf_link per interface (link_<ifname> in the pin directory), so
+ * policing goes on with no process running and a later tollgate finds what it attached.
+ * The interface's settings (tg_ifaces) are written before the link exists, so the first
+ * packet the program sees on it already has its role.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "log.h"
+
+static void link_path(const struct tg_maps *m, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s%s", m->pin_dir, TG_PIN_LINK_PREFIX, ifname);
+}
+
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+const char *tg_xdp_mode_now(int ifindex, unsigned int *prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	*prog_id = 0;
+	if (ifindex <= 0 || bpf_xdp_query(ifindex, 0, &q))
+		return "none";
+	*prog_id = q.prog_id;
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	case XDP_ATTACHED_MULTI:
+		return "multi";
+	}
+	return "none";
+}
+
+/* Interface slot for counters: the interface's own if known, else the lowest free one. */
+static int iface_slot(struct tg_maps *m, __u32 ifindex, const char *name, __u8 *slot, bool *fresh)
+{
+	bool used[TG_MAX_IFACES] = {};
+	struct tg_iface v;
+	__u32 key, next, *prev = NULL;
+	unsigned int i;
+
+	*fresh = false;
+	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->ifaces, &key, &v))
+			continue;
+		if (key == ifindex || strncmp(v.name, name, sizeof(v.name)) == 0) {
+			*slot = v.slot;
+			if (key != ifindex) /* the interface was re-created with a new ifindex */
+				bpf_map_delete_elem(m->ifaces, &key);
+			return 0;
+		}
+		if (v.slot < TG_MAX_IFACES)
+			used[v.slot] = true;
+	}
+	for (i = 0; i < TG_MAX_IFACES; i++) {
+		if (!used[i]) {
+			*slot = i;
+			*fresh = true;
+			return 0;
+		}
+	}
+	tg_err("%s: already %u interfaces attached, the most Tollgate serves", name,
+	       TG_MAX_IFACES);
+	return -ENOSPC;
+}
+
+static int zero_slot(struct tg_maps *m, __u32 slot)
+{
+	size_t sz = (sizeof(struct tg_ifstat) + 7) / 8 * 8 * m->ncpus;
+	void *z = calloc(1, sz);
+	int err = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(m->ifstat, &slot, z, BPF_ANY))
+		err = -errno;
+	free(z);
+	return err;
+}
+
+/* Detach whatever bpf_link holds XDP on ifindex (a foreign one, with --force). */
+static int detach_any_link(int ifindex)
+{
+	__u32 id = 0;
+
+	while (bpf_link_get_next_id(id, &id) == 0) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex) {
+			int err = bpf_link_detach(fd) ? -errno : 0;
+
+			close(fd);
+			return err;
+		}
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+int tg_attach_iface(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	struct tg_iface v = {};
+	char path[PATH_MAX];
+	const char *now, *want = ic->mode == TG_MODE_GENERIC ? "generic" : "native";
+	unsigned int cur_id;
+	__u32 ours = prog_id_of(m->prog);
+	int ifindex, fd, err;
+	bool fresh, attached = false;
+
+	ifindex = if_nametoindex(ic->name);
+	if (!ifindex) {
+		tg_err("%s: no such interface", ic->name);
+		return -ENODEV;
+	}
+	link_path(m, ic->name, path, sizeof(path));
+	now = tg_xdp_mode_now(ifindex, &cur_id);
+
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		struct bpf_link_info li = {};
+		__u32 len = sizeof(li);
+		bool live = bpf_obj_get_info_by_fd(fd, &li, &len) == 0 &&
+			    (int)li.xdp.ifindex == ifindex && li.prog_id == ours && cur_id == ours;
+
+		if (live && strcmp(now, want) != 0) {
+			tg_info("%s: re-attaching in %s mode (was %s)", ic->name, want, now);
+			bpf_link_detach(fd);
+			live = false;
+			now = "none";
+			cur_id = 0;
+		}
+		if (!live)
+			unlink(path); /* stale: the interface went away, or we re-attach */
+		close(fd);
+		attached = live;
+		if (attached)
+			goto settings; /* idempotent: refresh the settings only */
+	}
+	if (cur_id && cur_id != ours) {
+		if (!force) {
+			tg_err("%s: a foreign XDP program (id %u, %s mode) is attached; use --force "
+			       "to replace it",
+			       ic->name, cur_id, now);
+			return -EBUSY;
+		}
+		tg_warn("%s: replacing foreign XDP program id %u", ic->name, cur_id);
+	}
+	if (cur_id) {
+		/* netlink-attached programs go with bpf_xdp_detach, link-held ones by the link */
+		if (bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL) &&
+		    bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL))
+			detach_any_link(ifindex);
+	}
+
+settings:
+	err = iface_slot(m, ifindex, ic->name, &v.slot, &fresh);
+	if (err)
+		return err;
+	if (fresh && (err = zero_slot(m, v.slot)))
+		return err;
+	v.role = ic->role;
+	v.antispoof = ic->antispoof;
+	v.flags = ic->monitor ? TG_IFF_MONITOR : 0;
+	v.ifindex = ifindex;
+	snprintf(v.name, sizeof(v.name), "%s", ic->name);
+	if (bpf_map_update_elem(m->ifaces, &ifindex, &v, BPF_ANY)) {
+		err = -errno;
+		tg_err("%s: cannot store the interface settings: %s", ic->name, strerror(-err));
+		return err;
+	}
+	if (attached)
+		return 0;
+
+	lopts.flags = ic->mode == TG_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(m->prog, ifindex, BPF_XDP, &lopts);
+	if (fd < 0) {
+		err = -errno;
+		tg_err("%s: cannot attach in %s mode: %s%s", ic->name, want, strerror(-err),
+		       ic->mode == TG_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL) ?
+			       " (the driver may lack native XDP: try mode generic)" :
+			       "");
+		bpf_map_delete_elem(m->ifaces, &ifindex);
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		tg_err("%s: cannot pin %s: %s", ic->name, path, strerror(-err));
+		bpf_link_detach(fd);
+		close(fd);
+		bpf_map_delete_elem(m->ifaces, &ifindex);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+int tg_count_links(const char *pin_dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(pin_dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += strncmp(de->d_name, TG_PIN_LINK_PREFIX, strlen(TG_PIN_LINK_PREFIX)) == 0;
+	closedir(d);
+	return n;
+}
+
+int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
+{
+	char path[PATH_MAX];
+	struct tg_iface v;
+	__u32 key, next, *prev = NULL;
+	int fd, err = 0;
+
+	link_path(m, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		tg_err("%s: not attached by Tollgate (no %s)", ifname, path);
+		return err;
+	}
+	/* a link whose interface is gone is already detached: only the pin is left */
+	bpf_link_detach(fd);
+	close(fd);
+	if (unlink(path))
+		err = -errno;
+	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
+		key = next;
+		if (bpf_map_lookup_elem(m->ifaces, &key, &v) == 0 &&
+		    strncmp(v.name, ifname, sizeof(v.name)) == 0) {
+			bpf_map_delete_elem(m->ifaces, &key);
+			break;
+		}
+		prev = &key;
+	}
+	*remaining = tg_count_links(m->pin_dir);
+	return err;
+}

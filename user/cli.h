@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cli.h - what the tollgate subcommands share: global options, the command table type,
+ * and the printer that writes one object as text or JSON.
+ */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#define TG_JSON_VERSION 1 /* "version" of every -j document; bumped on incompatible change */
+
+struct tg_opts {
+	bool json;
+	bool pretty;
+	const char *config; /* -c FILE, NULL: TG_CONFIG_DEFAULT */
+};
+
+extern struct tg_opts tg_opts;
+
+struct tg_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+/* Run the command of argv[0] from table (unique prefixes accepted, as bpftool does). */
+int tg_cmd_select(const struct tg_cmd *table, int argc, char **argv, const char *what);
+
+/* Print doc: as JSON under -j, else with text(doc). Takes the reference to doc. */
+void tg_print(json_t *doc, void (*text)(const json_t *doc));
+
+/* "1.2 MB", "640 B": human units for text output. */
+const char *tg_human_bytes(unsigned long long v, char *buf, size_t len);
+/* "20 Mbit/s" */
+const char *tg_human_bps(double bps, char *buf, size_t len);
+
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_customer(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+
+#endif /* TG_CLI_H */

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_iface.c - tollgate attach / detach. attach loads the program if it is not loaded,
+ * fills the maps from the config and attaches through a pinned bpf_link, then exits:
+ * policing goes on with no process running.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "log.h"
+#include "maps.h"
+
+static int parse_role(const char *s, int *role)
+{
+	if (strcmp(s, "customer") == 0)
+		*role = TG_ROLE_CUSTOMER;
+	else if (strcmp(s, "upstream") == 0)
+		*role = TG_ROLE_UPSTREAM;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_mode(const char *s, int *mode)
+{
+	if (strcmp(s, "native") == 0)
+		*mode = TG_MODE_NATIVE;
+	else if (strcmp(s, "generic") == 0)
+		*mode = TG_MODE_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Load and validate the config; every error goes to stderr. */
+static struct tg_cfg *load_config(void)
+{
+	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	size_t i;
+
+	if (tg_config_load(path, &cfg, &errs)) {
+		for (i = 0; i < errs.n; i++)
+			tg_err("%s", errs.msg[i]);
+		if (!errs.n)
+			tg_err("%s: cannot load the configuration", path);
+		cfg = NULL;
+	}
+	tg_errs_free(&errs);
+	return cfg;
+}
+
+static void print_attach(const json_t *doc)
+{
+	printf("%s: attached (%s role, %s mode, antispoof %s); %lld customers loaded\n",
+	       json_string_value(json_object_get(doc, "interface")),
+	       json_string_value(json_object_get(doc, "role")),
+	       json_string_value(json_object_get(doc, "mode")),
+	       json_string_value(json_object_get(doc, "antispoof")),
+	       json_integer_value(json_object_get(doc, "customers")));
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct tg_iface_cfg ic = {};
+	const struct tg_iface_cfg *conf;
+	struct tg_capacity cap;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg;
+	struct tg_maps m;
+	bool force = false, have_role = false, have_mode = false;
+	int i, err, role = 0, mode = 0, left;
+	size_t e;
+
+	if (argc < 1) {
+		tg_err("usage: tollgate attach IFACE role customer|upstream [mode native|generic] "
+		       "[--force]");
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0) {
+			force = true;
+		} else if (strcmp(argv[i], "role") == 0 && i + 1 < argc) {
+			if (parse_role(argv[++i], &role)) {
+				tg_err("role '%s': expected customer or upstream", argv[i]);
+				return 2;
+			}
+			have_role = true;
+		} else if (strcmp(argv[i], "mode") == 0 && i + 1 < argc) {
+			if (parse_mode(argv[++i], &mode)) {
+				tg_err("mode '%s': expected native or generic", argv[i]);
+				return 2;
+			}
+			have_mode = true;
+		} else {
+			tg_err("attach: unexpected argument '%s'", argv[i]);
+			return 2;
+		}
+	}
+	if (!have_role) {
+		tg_err("attach %s: missing 'role customer|upstream'", argv[0]);
+		return 2;
+	}
+	if (strlen(argv[0]) >= IFNAMSIZ) {
+		tg_err("%s: interface name longer than %d characters", argv[0], IFNAMSIZ - 1);
+		return 2;
+	}
+
+	cfg = load_config();
+	if (!cfg)
+		return 1;
+	conf = tg_config_iface(cfg, argv[0]);
+	if (conf) {
+		ic = *conf;
+		if (conf->role != role) {
+			tg_err("%s: %s line %d gives role %s, the command says %s", argv[0],
+			       cfg->path, conf->line, tg_role_name(conf->role),
+			       tg_role_name(role));
+			tg_config_free(cfg);
+			return 1;
+		}
+	} else {
+		snprintf(ic.name, sizeof(ic.name), "%s", argv[0]);
+		ic.role = role;
+		ic.antispoof = TG_AS_STRICT;
+		tg_warn("%s is not in %s: antispoof strict, no monitor mode", argv[0], cfg->path);
+	}
+	if (have_mode)
+		ic.mode = mode;
+
+	tg_capacity_from_config(cfg, &cap);
+	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &m);
+	if (err) {
+		if (err == -EPERM)
+			tg_err("permission denied: attaching needs root (CAP_BPF, CAP_NET_ADMIN)");
+		tg_config_free(cfg);
+		return 1;
+	}
+	err = tg_sync_customers(&m, cfg, &errs);
+	for (e = 0; e < errs.n; e++)
+		tg_err("%s", errs.msg[e]);
+	tg_errs_free(&errs);
+	if (!err)
+		err = tg_attach_iface(&m, &ic, force);
+	if (err) {
+		/* nothing attached anywhere: do not leave an orphan program pinned */
+		left = tg_count_links(m.pin_dir);
+		tg_maps_close(&m);
+		if (!left)
+			tg_maps_unpin(tg_pin_dir(cfg));
+		tg_config_free(cfg);
+		return 1;
+	}
+	tg_print(json_pack("{si ss ss ss ss si}", "version", TG_JSON_VERSION, "interface",
+			   ic.name, "role", tg_role_name(ic.role), "mode",
+			   ic.mode == TG_MODE_GENERIC ? "generic" : "native", "antispoof",
+			   tg_antispoof_name(ic.antispoof), "customers", (int)cfg->ncustomers),
+		 print_attach);
+	tg_maps_close(&m);
+	tg_config_free(cfg);
+	return 0;
+}
+
+static void print_detach(const json_t *doc)
+{
+	printf("%s: detached", json_string_value(json_object_get(doc, "interface")));
+	if (json_is_true(json_object_get(doc, "unloaded")))
+		printf("; no interface left: program and maps unpinned");
+	printf("\n");
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	const char *pin_dir;
+	struct tg_cfg *cfg = NULL;
+	struct tg_maps m;
+	int err, left = 0;
+
+	if (argc != 1) {
+		tg_err("usage: tollgate detach IFACE");
+		return 2;
+	}
+	if (tg_opts.config && !(cfg = load_config()))
+		return 1;
+	pin_dir = tg_pin_dir(cfg);
+	err = tg_maps_open(pin_dir, NULL, false, &m);
+	if (err) {
+		if (err == -ENOENT)
+			tg_err("%s: Tollgate is not loaded (nothing pinned at %s)", argv[0], pin_dir);
+		tg_config_free(cfg);
+		return 1;
+	}
+	err = tg_detach_iface(&m, argv[0], &left);
+	tg_maps_close(&m);
+	if (!err && left == 0)
+		err = tg_maps_unpin(pin_dir);
+	if (!err)
+		tg_print(json_pack("{si ss sb}", "version", TG_JSON_VERSION, "interface", argv[0],
+				   "unloaded", left == 0),
+			 print_detach);
+	tg_config_free(cfg);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_status.c - tollgate status, customer list|show, check-config. The read-only
+ * commands read the pinned maps directly, so they work while the daemon is down.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "log.h"
+#include "maps.h"
+
+static const char *pin_dir_of_opts(struct tg_cfg **cfg)
+{
+	struct tg_errs errs = {};
+	size_t i;
+
+	*cfg = NULL;
+	if (tg_opts.config) {
+		if (tg_config_load(tg_opts.config, cfg, &errs)) {
+			for (i = 0; i < errs.n; i++)
+				tg_err("%s", errs.msg[i]);
+			*cfg = NULL;
+		}
+		tg_errs_free(&errs);
+	}
+	return tg_pin_dir(*cfg);
+}
+
+static int open_readonly(struct tg_maps *m, struct tg_cfg **cfg)
+{
+	const char *dir = pin_dir_of_opts(cfg);
+	int err;
+
+	if (tg_opts.config && !*cfg)
+		return -EINVAL;
+	err = tg_maps_open(dir, NULL, false, m);
+	if (err == -ENOENT)
+		tg_err("Tollgate is not loaded (nothing pinned at %s): tollgate attach IFACE role ...",
+		       dir);
+	if (err)
+		tg_config_free(*cfg);
+	return err;
+}
+
+static json_t *counter_json(const struct tg_counter *c)
+{
+	return json_pack("{sI sI}", "packets", (json_int_t)c->pkts, "bytes", (json_int_t)c->bytes);
+}
+
+static json_t *reasons_json(const struct tg_counter *c)
+{
+	json_t *o = json_object();
+	int r;
+
+	for (r = 0; r < TG_R_NR; r++)
+		json_object_set_new(o, tg_reason_name(r), counter_json(&c[r]));
+	return o;
+}
+
+/* ---- status ---- */
+
+static void print_counter_line(const char *label, const json_t *c)
+{
+	char b[32];
+
+	printf("    %-14s %12lld pkts %12s\n", label,
+	       json_integer_value(json_object_get(c, "packets")),
+	       tg_human_bytes(json_integer_value(json_object_get(c, "bytes")), b, sizeof(b)));
+}
+
+static void print_reasons(const char *prefix, const json_t *reasons)
+{
+	const char *name;
+	json_t *c;
+	char label[48];
+
+	json_object_foreach((json_t *)reasons, name, c)
+	{
+		if (json_integer_value(json_object_get(c, "packets")) == 0)
+			continue;
+		snprintf(label, sizeof(label), "%s %s", prefix, name);
+		print_counter_line(label, c);
+	}
+}
+
+static void print_status(const json_t *doc)
+{
+	const json_t *prog = json_object_get(doc, "program"), *cu = json_object_get(doc, "customers");
+	json_t *ifc;
+	size_t i;
+
+	printf("program     id %lld, layout v%lld, pinned at %s\n",
+	       json_integer_value(json_object_get(prog, "id")),
+	       json_integer_value(json_object_get(prog, "layout_version")),
+	       json_string_value(json_object_get(doc, "pin_dir")));
+	printf("customers   %lld loaded of %lld (%lld IPv4, %lld IPv6 prefixes)\n",
+	       json_integer_value(json_object_get(cu, "loaded")),
+	       json_integer_value(json_object_get(cu, "capacity")),
+	       json_integer_value(json_object_get(cu, "prefixes_ipv4")),
+	       json_integer_value(json_object_get(cu, "prefixes_ipv6")));
+	json_array_foreach(json_object_get(doc, "interfaces"), i, ifc)
+	{
+		const json_t *c = json_object_get(ifc, "counters");
+
+		printf("\n%s (ifindex %lld): %s role, %s mode, antispoof %s%s%s\n",
+		       json_string_value(json_object_get(ifc, "name")),
+		       json_integer_value(json_object_get(ifc, "ifindex")),
+		       json_string_value(json_object_get(ifc, "role")),
+		       json_string_value(json_object_get(ifc, "mode")),
+		       json_string_value(json_object_get(ifc, "antispoof")),
+		       json_is_true(json_object_get(ifc, "monitor")) ? ", MONITOR (drops nothing)" :
+								       "",
+		       json_is_true(json_object_get(ifc, "attached")) ? "" : ", NOT ATTACHED");
+		print_counter_line("passed", json_object_get(c, "passed"));
+		print_counter_line("unclassified", json_object_get(c, "unclassified"));
+		print_reasons("dropped", json_object_get(c, "dropped"));
+		print_reasons("noted", json_object_get(c, "noted"));
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct tg_cfg *cfg;
+	struct tg_config bc;
+	struct tg_maps m;
+	struct tg_iface v;
+	struct tg_if_counters ic;
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo), key, next, *prev = NULL, zero = 0;
+	json_t *doc, *ifaces;
+	char path[512];
+
+	(void)argv;
+	if (argc != 0) {
+		tg_err("usage: tollgate status");
+		return 2;
+	}
+	if (open_readonly(&m, &cfg))
+		return 1;
+	bpf_obj_get_info_by_fd(m.prog, &pinfo, &plen);
+	if (bpf_map_lookup_elem(m.config, &zero, &bc))
+		memset(&bc, 0, sizeof(bc));
+	ifaces = json_array();
+	while (bpf_map_get_next_key(m.ifaces, prev, &next) == 0) {
+		unsigned int pid;
+		const char *mode;
+		json_t *o;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m.ifaces, &key, &v) || tg_read_iface(&m, v.slot, &ic))
+			continue;
+		mode = tg_xdp_mode_now(key, &pid);
+		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, v.name);
+		o = json_pack("{ss si ss ss ss sb sb si}", "name", v.name, "ifindex", (int)key, "role",
+			      tg_role_name(v.role), "mode", mode, "antispoof",
+			      tg_antispoof_name(v.antispoof), "monitor",
+			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
+			      pid == pinfo.id && access(path, F_OK) == 0, "slot", v.slot);
+		json_object_set_new(
+			o, "counters",
+			json_pack("{so so so so}", "passed", counter_json(&ic.pass), "unclassified",
+				  counter_json(&ic.uncl), "dropped", reasons_json(ic.drop), "noted",
+				  reasons_json(ic.noted)));
+		json_array_append_new(ifaces, o);
+	}
+	doc = json_pack("{si ss s{si si si} s{si si si si} so}", "version", TG_JSON_VERSION,
+			"pin_dir", m.pin_dir, "program", "id", (int)pinfo.id, "layout_version",
+			(int)bc.layout_version, "clock_tick_ns", (int)bc.clock_tick_ns, "customers",
+			"loaded", (int)bc.ncustomers, "capacity", (int)(m.max_cust - 1),
+			"prefixes_ipv4", (int)bc.nprefixes4, "prefixes_ipv6", (int)bc.nprefixes6,
+			"interfaces", ifaces);
+	tg_print(doc, print_status);
+	tg_maps_close(&m);
+	tg_config_free(cfg);
+	return 0;
+}
+
+/* ---- customer ---- */
+
+/* Rate and effective burst back from the GCRA parameters. */
+static json_t *limit_json(const struct tg_policer_cfg *p)
+{
+	double rate, burst;
+
+	if (!p->ipb_fns16)
+		return json_null();
+	rate = 8e9 * 65536.0 / (double)p->ipb_fns16;
+	burst = (double)p->tol_fns * 256.0 / (double)p->ipb_fns16;
+	return json_pack("{sI sI}", "rate_bps", (json_int_t)(rate + 0.5), "burst_bytes",
+			 (json_int_t)(burst + 0.5));
+}
+
+static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
+{
+	struct tg_cust c;
+	struct tg_cust_counters cc;
+	char ifname[IF_NAMESIZE] = "";
+	static const char *const dirs[TG_DIR_NR] = { "upload", "download" };
+	json_t *o, *bind;
+	int d;
+
+	if (bpf_map_lookup_elem(m->cust, &idx, &c) || tg_read_cust(m, idx, &cc))
+		return NULL;
+	if (c.bind_ifindex && !if_indextoname(c.bind_ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "ifindex %u", c.bind_ifindex);
+	bind = json_object();
+	json_object_set_new(bind, "interface", c.bind_ifindex ? json_string(ifname) : json_null());
+	json_object_set_new(bind, "vlan", c.bind_vlan != TG_VLAN_NONE ? json_integer(c.bind_vlan) :
+									json_null());
+	json_object_set_new(bind, "inner_vlan",
+			    c.bind_ivlan != TG_VLAN_NONE ? json_integer(c.bind_ivlan) : json_null());
+	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state",
+		      tg_state_name(c.state), "binding", bind);
+	for (d = 0; d < TG_DIR_NR; d++) {
+		struct tg_counter total = {};
+		int r;
+
+		for (r = 0; r < TG_R_NR; r++) {
+			total.pkts += cc.drop[d][r].pkts;
+			total.bytes += cc.drop[d][r].bytes;
+		}
+		json_object_set_new(o, dirs[d],
+				    json_pack("{so so so so}", "limit", limit_json(&c.pol[d]),
+					      "passed", counter_json(&cc.pass[d]), "dropped",
+					      reasons_json(cc.drop[d]), "dropped_total",
+					      counter_json(&total)));
+	}
+	return o;
+}
+
+static void print_customer_obj(const json_t *c)
+{
+	static const char *const dirs[] = { "upload", "download" };
+	const json_t *b = json_object_get(c, "binding");
+	char r[32], bb[32];
+	int d;
+
+	printf("customer %s (index %lld): %s\n", json_string_value(json_object_get(c, "id")),
+	       json_integer_value(json_object_get(c, "index")),
+	       json_string_value(json_object_get(c, "state")));
+	printf("    binding        %s", json_is_string(json_object_get(b, "interface")) ?
+					       json_string_value(json_object_get(b, "interface")) :
+					       "any interface");
+	if (json_is_integer(json_object_get(b, "vlan")))
+		printf(" vlan %lld", json_integer_value(json_object_get(b, "vlan")));
+	if (json_is_integer(json_object_get(b, "inner_vlan")))
+		printf(".%lld", json_integer_value(json_object_get(b, "inner_vlan")));
+	printf("\n");
+	for (d = 0; d < 2; d++) {
+		const json_t *x = json_object_get(c, dirs[d]), *lim = json_object_get(x, "limit");
+
+		if (json_is_object(lim))
+			printf("  %s: limit %s, burst %s\n", dirs[d],
+			       tg_human_bps(json_integer_value(json_object_get(lim, "rate_bps")), r,
+					    sizeof(r)),
+			       tg_human_bytes(json_integer_value(json_object_get(lim, "burst_bytes")),
+					      bb, sizeof(bb)));
+		else
+			printf("  %s: no limit\n", dirs[d]);
+		print_counter_line("passed", json_object_get(x, "passed"));
+		print_reasons("dropped", json_object_get(x, "dropped"));
+	}
+}
+
+static void print_customer(const json_t *doc)
+{
+	print_customer_obj(json_object_get(doc, "customer"));
+}
+
+static void print_customer_list(const json_t *doc)
+{
+	json_t *c;
+	size_t i;
+
+	printf("%-24s %7s %-9s %12s %12s %12s %12s\n", "ID", "INDEX", "STATE", "UP PKTS",
+	       "UP DROPS", "DOWN PKTS", "DOWN DROPS");
+	json_array_foreach(json_object_get(doc, "customers"), i, c)
+	{
+		const json_t *u = json_object_get(c, "upload"), *dn = json_object_get(c, "download");
+
+		printf("%-24s %7lld %-9s %12lld %12lld %12lld %12lld\n",
+		       json_string_value(json_object_get(c, "id")),
+		       json_integer_value(json_object_get(c, "index")),
+		       json_string_value(json_object_get(c, "state")),
+		       json_integer_value(json_object_get(json_object_get(u, "passed"), "packets")),
+		       json_integer_value(
+			       json_object_get(json_object_get(u, "dropped_total"), "packets")),
+		       json_integer_value(json_object_get(json_object_get(dn, "passed"), "packets")),
+		       json_integer_value(
+			       json_object_get(json_object_get(dn, "dropped_total"), "packets")));
+	}
+}
+
+static int customer_show(int argc, char **argv)
+{
+	struct tg_cfg *cfg;
+	struct tg_maps m;
+	json_t *c;
+	__u32 idx;
+
+	if (argc != 1) {
+		tg_err("usage: tollgate customer show ID");
+		return 2;
+	}
+	if (open_readonly(&m, &cfg))
+		return 1;
+	idx = tg_find_customer(&m, argv[0]);
+	c = idx ? customer_json(&m, idx, argv[0]) : NULL;
+	if (!c) {
+		tg_err("customer %s: not loaded", argv[0]);
+		tg_maps_close(&m);
+		tg_config_free(cfg);
+		return 1;
+	}
+	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customer", c), print_customer);
+	tg_maps_close(&m);
+	tg_config_free(cfg);
+	return 0;
+}
+
+static int customer_list(int argc, char **argv)
+{
+	struct tg_cfg *cfg;
+	struct tg_maps m;
+	char id[TG_ID_LEN];
+	json_t *arr;
+	__u32 i;
+
+	(void)argv;
+	if (argc != 0) {
+		tg_err("usage: tollgate customer list");
+		return 2;
+	}
+	if (open_readonly(&m, &cfg))
+		return 1;
+	arr = json_array();
+	for (i = 1; i < m.max_cust; i++) {
+		json_t *c;
+
+		if (bpf_map_lookup_elem(m.names, &i, id) || !id[0])
+			continue;
+		id[TG_ID_LEN - 1] = '\0';
+		c = customer_json(&m, i, id);
+		if (c)
+			json_array_append_new(arr, c);
+	}
+	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customers", arr),
+		 print_customer_list);
+	tg_maps_close(&m);
+	tg_config_free(cfg);
+	return 0;
+}
+
+int cmd_customer(int argc, char **argv)
+{
+	static const struct tg_cmd sub[] = {
+		{ "list", customer_list, "customer list" },
+		{ "show", customer_show, "customer show ID" },
+		{ NULL, NULL, NULL },
+	};
+
+	return tg_cmd_select(sub, argc, argv, "customer command");
+}
+
+/* ---- check-config ---- */
+
+static void print_check(const json_t *doc)
+{
+	if (json_is_true(json_object_get(doc, "valid")))
+		printf("%s: valid (%lld interfaces, %lld plans, %lld customers)\n",
+		       json_string_value(json_object_get(doc, "file")),
+		       json_integer_value(json_object_get(doc, "interfaces")),
+		       json_integer_value(json_object_get(doc, "plans")),
+		       json_integer_value(json_object_get(doc, "customers")));
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+	const char *path = argc > 0 ? argv[0] : tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	json_t *doc, *arr = json_array();
+	size_t i;
+	int err;
+
+	if (argc > 1) {
+		tg_err("usage: tollgate check-config [FILE]");
+		return 2;
+	}
+	err = tg_config_load(path, &cfg, &errs);
+	for (i = 0; i < errs.n; i++) {
+		if (!tg_opts.json)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		json_array_append_new(arr, json_string(errs.msg[i]));
+	}
+	if (err && !errs.n)
+		json_array_append_new(arr, json_string(strerror(-err)));
+	doc = json_pack("{si ss sb so}", "version", TG_JSON_VERSION, "file", path, "valid", !err,
+			"errors", arr);
+	if (cfg) {
+		json_object_set_new(doc, "interfaces", json_integer(cfg->nifaces));
+		json_object_set_new(doc, "plans", json_integer(cfg->nplans));
+		json_object_set_new(doc, "customers", json_integer(cfg->ncustomers));
+	}
+	if (err && !tg_opts.json)
+		fprintf(stderr, "%s: %zu error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+	tg_print(doc, print_check);
+	tg_errs_free(&errs);
+	tg_config_free(cfg);
+	return err ? 1 : 0;
+}

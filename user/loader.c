@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.c - load the XDP program and its maps, or open the ones already pinned.
+ *
+ * The pinned layout under the pin directory (default /sys/fs/bpf/tollgate):
+ *   prog            the XDP program, shared by every attached interface
+ *   tg_*            the maps, pinned by name (LIBBPF_PIN_BY_NAME)
+ *   link_<ifname>   one bpf_link per attached interface
+ * tg_config carries a magic and TG_LAYOUT_VERSION; pins of another version are refused
+ * rather than misread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "maps.h"
+#include "tollgate.skel.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+void tg_capacity_from_config(const struct tg_cfg *cfg, struct tg_capacity *cap)
+{
+	cap->max_customers = cfg && cfg->max_customers ? cfg->max_customers : 1024;
+	cap->max_prefixes = cfg && cfg->max_prefixes ? cfg->max_prefixes : 2 * cap->max_customers;
+}
+
+const char *tg_pin_dir(const struct tg_cfg *cfg)
+{
+	const char *env = getenv("TOLLGATE_PIN_DIR");
+
+	if (env && *env)
+		return env;
+	if (cfg && cfg->pin_dir)
+		return cfg->pin_dir;
+	return TG_PIN_DIR_DEFAULT;
+}
+
+uint64_t tg_coarse_tick_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts))
+		return 10 * 1000 * 1000; /* HZ=100, the coarsest tick Linux has */
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* One chunk (1 KiB) per /24 holding prefixes longer than /24; sized from max_prefixes. */
+static uint32_t tbl8_chunks_for(const struct tg_capacity *cap)
+{
+	uint32_t n = cap->max_prefixes / 8;
+
+	if (n < 256)
+		n = 256;
+	if (n > 131072)
+		n = 131072;
+	return n;
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC;
+}
+
+/* The pin directory's parent must be a bpf filesystem; mount /sys/fs/bpf if it is not. */
+static int ensure_bpffs(const char *pin_dir)
+{
+	char parent[PATH_MAX], *slash;
+	int err;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	err = is_bpffs(parent);
+	if (err == 1)
+		return 0;
+	if (strcmp(parent, BPFFS_ROOT) == 0) {
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			err = -errno;
+			tg_err("cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(-err));
+			return err;
+		}
+		tg_info("mounted bpffs on %s", BPFFS_ROOT);
+		return 0;
+	}
+	tg_err("%s is not on a bpf filesystem (mount -t bpf bpf %s)", pin_dir, parent);
+	return -ENOTDIR;
+}
+
+static int map_max_entries(int fd, uint32_t *n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*n = info.max_entries;
+	return 0;
+}
+
+static void *map_mmap(int fd, size_t entries)
+{
+	size_t len = entries * sizeof(uint32_t);
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	len = (len + pg - 1) / pg * pg;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t mmap_len(size_t entries)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	return (entries * sizeof(uint32_t) + pg - 1) / pg * pg;
+}
+
+static void maps_init(struct tg_maps *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_pfx = m->bind = -1;
+	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = -1;
+	m->prog = -1;
+}
+
+static struct {
+	const char *name;
+	size_t off;
+} map_table[] = {
+#define MAPENT(n) { "tg_" #n, offsetof(struct tg_maps, n) }
+	MAPENT(config), MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_pfx),
+	MAPENT(bind),	MAPENT(cust),	MAPENT(pol),	  MAPENT(cstat),   MAPENT(cdrop),
+	MAPENT(dcache), MAPENT(ifstat), MAPENT(names),
+#undef MAPENT
+};
+
+#define MAP_FD(m, i) (*(int *)((char *)(m) + map_table[i].off))
+
+/* Sizes and mmaps, once every fd is in place. */
+static int maps_finish(struct tg_maps *m)
+{
+	int err;
+
+	if ((err = map_max_entries(m->cust, &m->max_cust)) ||
+	    (err = map_max_entries(m->v4_tbl8, &m->tbl8_chunks)) ||
+	    (err = map_max_entries(m->v6_pfx, &m->v6_max)) ||
+	    (err = map_max_entries(m->bind, &m->bind_max)))
+		return err;
+	m->tbl8_chunks /= TG_V4_TBL8_CHUNK;
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus < 0)
+		return m->ncpus;
+	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
+	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
+	if (!m->tbl24 || !m->tbl8) {
+		err = -errno;
+		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int check_layout(struct tg_maps *m)
+{
+	struct tg_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &c))
+		return -errno;
+	if (c.magic != TG_LAYOUT_MAGIC || c.layout_version != TG_LAYOUT_VERSION) {
+		tg_err("%s holds a Tollgate layout of version %u, this build uses %u: detach every "
+		       "interface with the tollgate that attached them, then attach again",
+		       m->pin_dir, c.magic == TG_LAYOUT_MAGIC ? c.layout_version : 0,
+		       TG_LAYOUT_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int open_pinned(struct tg_maps *m)
+{
+	char path[PATH_MAX];
+	size_t i;
+	int fd, err;
+
+	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, map_table[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			tg_err("cannot open %s: %s", path, strerror(-err));
+			return err;
+		}
+		MAP_FD(m, i) = fd;
+	}
+	snprintf(path, sizeof(path), "%s/%s", m->pin_dir, TG_PIN_PROG);
+	m->prog = bpf_obj_get(path);
+	if (m->prog < 0) {
+		err = -errno;
+		tg_err("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = check_layout(m);
+	return err ? err : maps_finish(m);
+}
+
+static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin ? m->pin_dir : NULL);
+	struct tollgate *skel;
+	struct bpf_map *map;
+	struct tg_config c = {};
+	uint32_t ncust = cap->max_customers + 1, chunks = tbl8_chunks_for(cap);
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	size_t i;
+	int err;
+
+	skel = tollgate__open_opts(&opts);
+	if (!skel) {
+		err = -errno;
+		tg_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(skel->maps.tg_cust, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_pol, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_cstat, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_cdrop, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_names, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_bind, ncust);
+	bpf_map__set_max_entries(skel->maps.tg_v6_pfx, cap->max_prefixes);
+	bpf_map__set_max_entries(skel->maps.tg_v4_tbl8, chunks * TG_V4_TBL8_CHUNK);
+	if (!pin) {
+		bpf_object__for_each_map(map, skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+	}
+	err = tollgate__load(skel);
+	if (err) {
+		tg_err("cannot load the XDP program: %s%s", strerror(-err),
+		       err == -EINVAL ? " (pinned maps of another size? capacity changed: detach "
+					"every interface to resize)" :
+					"");
+		goto out;
+	}
+	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
+		map = bpf_object__find_map_by_name(skel->obj, map_table[i].name);
+		MAP_FD(m, i) = map ? dup(bpf_map__fd(map)) : -1;
+		if (MAP_FD(m, i) < 0) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	m->prog = dup(bpf_program__fd(skel->progs.tollgate_xdp));
+	if (m->prog < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* a reused tg_config already holds the layout; a new one gets it now */
+	if (bpf_map_lookup_elem(m->config, &zero, &c) == 0 && c.magic == TG_LAYOUT_MAGIC) {
+		err = check_layout(m);
+		if (err)
+			goto out;
+	} else {
+		c = (struct tg_config){ .magic = TG_LAYOUT_MAGIC,
+					.layout_version = TG_LAYOUT_VERSION,
+					.clock_tick_ns = tg_coarse_tick_ns() };
+		if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (pin) {
+		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, TG_PIN_PROG);
+		if (bpf_obj_pin(m->prog, path)) {
+			err = -errno;
+			tg_err("cannot pin %s: %s", path, strerror(-err));
+			goto out;
+		}
+	}
+	err = maps_finish(m);
+out:
+	/* the dup()ed fds (and the pins) keep program and maps alive */
+	tollgate__destroy(skel);
+	return err;
+}
+
+int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
+		 struct tg_maps *m)
+{
+	struct tg_capacity defcap;
+	char path[PATH_MAX];
+	int err;
+
+	maps_init(m);
+	if (!cap) {
+		tg_capacity_from_config(NULL, &defcap);
+		cap = &defcap;
+	}
+	if (!pin_dir) {
+		err = load_new(m, cap, false);
+		goto out;
+	}
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, TG_PIN_PROG);
+	if (access(path, F_OK) == 0) {
+		err = open_pinned(m);
+		if (!err && create && m->max_cust != cap->max_customers + 1) {
+			tg_err("capacity changed: the pinned maps hold %u customers, the config "
+			       "asks for %u; detach every interface to resize",
+			       m->max_cust - 1, cap->max_customers);
+			err = -EEXIST;
+		}
+		goto out;
+	}
+	if (!create) {
+		err = -ENOENT; /* nothing loaded there */
+		goto out;
+	}
+	err = ensure_bpffs(pin_dir);
+	if (err)
+		goto out;
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		tg_err("cannot create %s: %s", pin_dir, strerror(-err));
+		goto out;
+	}
+	err = load_new(m, cap, true);
+out:
+	if (err)
+		tg_maps_close(m);
+	return err;
+}
+
+void tg_maps_close(struct tg_maps *m)
+{
+	size_t i;
+
+	if (m->tbl24)
+		munmap(m->tbl24, mmap_len(TG_V4_TBL24_ENTRIES));
+	if (m->tbl8)
+		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
+	m->tbl24 = m->tbl8 = NULL;
+	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
+		if (MAP_FD(m, i) >= 0)
+			close(MAP_FD(m, i));
+		MAP_FD(m, i) = -1;
+	}
+	if (m->prog >= 0)
+		close(m->prog);
+	m->prog = -1;
+}
+
+int tg_maps_unpin(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	d = opendir(pin_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(pin_dir) && !err)
+		err = -errno;
+	return err;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * log.h - messages to stderr. Errors are one line that says what failed and what to do;
+ * under -j they are JSON objects ({"error": ...}) so stdout stays valid JSON and stderr
+ * machine-readable. libbpf's own log goes through here and shows with -v.
+ */
+#ifndef TG_LOG_H
+#define TG_LOG_H
+
+#include <stdbool.h>
+
+extern bool tg_log_json; /* -j: errors as {"error": "..."} */
+extern int tg_log_verbose; /* -v: libbpf debug and info messages */
+
+void tg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Route libbpf's messages through tg_log: warnings always, the rest with -v. */
+void tg_log_setup_libbpf(void);
+
+#endif /* TG_LOG_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * maps.h - the pinned data plane seen from userspace: loading the program and its maps
+ * (loader.c), filling them from a validated config (sync.c), and reading the counters
+ * back (stats.c).
+ */
+#ifndef TG_MAPS_H
+#define TG_MAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "tollgate_kern_user.h"
+
+/* File descriptors of every map, plus the mmapped IPv4 tables. */
+struct tg_maps {
+	int config, ifaces, v4_tbl24, v4_tbl8, v6_pfx, bind, cust, pol, cstat, cdrop, dcache,
+		ifstat, names;
+	int prog; /* the XDP program */
+	uint32_t *tbl24; /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
+	uint32_t *tbl8; /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	uint32_t max_cust; /* entries of the per-customer maps (index 0 unused) */
+	uint32_t tbl8_chunks;
+	uint32_t v6_max; /* entries of tg_v6_pfx */
+	uint32_t bind_max;
+	int ncpus; /* libbpf_num_possible_cpus() */
+	char pin_dir[256];
+};
+
+/* Map sizes, from the capacity section (tg_capacity_from_config). */
+struct tg_capacity {
+	uint32_t max_customers;
+	uint32_t max_prefixes;
+};
+
+void tg_capacity_from_config(const struct tg_cfg *cfg, struct tg_capacity *cap);
+
+/* The pin directory: $TOLLGATE_PIN_DIR, else the config's pin_dir, else the default. */
+const char *tg_pin_dir(const struct tg_cfg *cfg);
+
+/*
+ * Open the pinned program and maps under pin_dir. With create, load and pin them first if
+ * they are not there (sized from cap); without, -ENOENT if nothing is pinned. Pins of
+ * another layout version give -EPROTO with a message; capacity differing from pinned
+ * maps gives -EEXIST. With pin_dir NULL nothing is pinned: a private instance for tests
+ * and benchmarks.
+ */
+int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
+		 struct tg_maps *m);
+void tg_maps_close(struct tg_maps *m);
+/* Remove every pin under m->pin_dir (program, maps, links) and the directory. */
+int tg_maps_unpin(const char *pin_dir);
+
+/*
+ * Make the customer maps say what cfg says: customers, prefixes (IPv4 DIR-24-8 and IPv6
+ * hashes), bindings, names. Interfaces named in the config are resolved to ifindexes for
+ * the bindings; one not present on this host is an error. Returns 0 or -errno with the
+ * reason in errs; on error the maps are not changed.
+ */
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs);
+
+/* The customer index of an external id (scan of tg_names), or 0 if none. */
+uint32_t tg_find_customer(const struct tg_maps *m, const char *id);
+
+/* GCRA parameters for one direction; tick_ns is the policer clock resolution. */
+void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_policer_cfg *out);
+/* Resolution of bpf_ktime_get_coarse_ns(): clock_getres(CLOCK_MONOTONIC_COARSE). */
+uint64_t tg_coarse_tick_ns(void);
+
+/* Counters, summed over CPUs (and the pending drop slots). */
+struct tg_counter {
+	uint64_t pkts, bytes;
+};
+
+struct tg_cust_counters {
+	struct tg_counter pass[TG_DIR_NR];
+	struct tg_counter drop[TG_DIR_NR][TG_R_NR];
+};
+
+struct tg_if_counters {
+	struct tg_counter pass, uncl;
+	struct tg_counter drop[TG_R_NR];
+	struct tg_counter noted[TG_R_NR];
+};
+
+int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out);
+int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
+
+/* "rate", "spoof", ... */
+const char *tg_reason_name(int reason);
+const char *tg_role_name(int role);
+const char *tg_antispoof_name(int mode);
+const char *tg_state_name(int state);
+
+#endif /* TG_MAPS_H */

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * stats.c - read the counters back: per-CPU values summed over every possible CPU, and
+ * per-customer drops as the shared total plus what each CPU still holds in its
+ * coalescing slot (bpf/count_kern.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "maps.h"
+
+static const char *const reason_names[TG_R_NR] = {
+	[TG_R_RATE] = "rate",
+	[TG_R_SPOOF] = "spoof",
+	[TG_R_BOGON] = "bogon",
+	[TG_R_MALFORMED] = "malformed",
+	[TG_R_FLOOD_SYN] = "flood_syn",
+	[TG_R_FLOOD_UDP] = "flood_udp",
+	[TG_R_FLOOD_ICMP] = "flood_icmp",
+	[TG_R_FLOOD_FRAG] = "flood_frag",
+	[TG_R_SMTP] = "smtp",
+	[TG_R_SUSPENDED] = "suspended",
+};
+
+const char *tg_reason_name(int reason)
+{
+	return reason >= 0 && reason < TG_R_NR ? reason_names[reason] : "?";
+}
+
+const char *tg_role_name(int role)
+{
+	return role == TG_ROLE_CUSTOMER ? "customer" : role == TG_ROLE_UPSTREAM ? "upstream" : "?";
+}
+
+const char *tg_antispoof_name(int mode)
+{
+	static const char *const n[] = { "strict", "loose", "off" };
+
+	return mode >= 0 && mode <= TG_AS_OFF ? n[mode] : "?";
+}
+
+const char *tg_state_name(int state)
+{
+	static const char *const n[] = { "active", "throttled", "suspended" };
+
+	return state >= 0 && state <= TG_ST_SUSPENDED ? n[state] : "?";
+}
+
+/* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
+#define PCPU_STRIDE(type) ((sizeof(type) + 7) / 8 * 8)
+
+int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out)
+{
+	size_t stride = PCPU_STRIDE(struct tg_cstat), dstride = PCPU_STRIDE(struct tg_dcache);
+	size_t sz = (stride > dstride ? stride : dstride) * m->ncpus;
+	char *buf = malloc(sz);
+	struct tg_cdrop cd;
+	__u32 zero = 0;
+	int cpu, d, r, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->cstat, &idx, buf)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_cstat *s = (const void *)(buf + cpu * stride);
+
+		for (d = 0; d < TG_DIR_NR; d++) {
+			out->pass[d].pkts += s->pkts[d];
+			out->pass[d].bytes += s->bytes[d];
+		}
+	}
+	if (bpf_map_lookup_elem(m->cdrop, &idx, &cd)) {
+		err = -errno;
+		goto out;
+	}
+	for (d = 0; d < TG_DIR_NR; d++) {
+		for (r = 0; r < TG_R_NR; r++) {
+			out->drop[d][r].pkts = cd.pkts[d][r];
+			out->drop[d][r].bytes = cd.bytes[d][r];
+		}
+	}
+	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_dcache *dc = (const void *)(buf + cpu * dstride);
+
+		if (dc->cust == idx && dc->dir < TG_DIR_NR && dc->reason < TG_R_NR) {
+			out->drop[dc->dir][dc->reason].pkts += dc->pkts;
+			out->drop[dc->dir][dc->reason].bytes += dc->bytes;
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
+int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out)
+{
+	size_t stride = PCPU_STRIDE(struct tg_ifstat);
+	char *buf = malloc(stride * m->ncpus);
+	int cpu, r, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->ifstat, &slot, buf)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_ifstat *s = (const void *)(buf + cpu * stride);
+
+		out->pass.pkts += s->pass_pkts;
+		out->pass.bytes += s->pass_bytes;
+		out->uncl.pkts += s->uncl_pkts;
+		out->uncl.bytes += s->uncl_bytes;
+		for (r = 0; r < TG_R_NR; r++) {
+			out->drop[r].pkts += s->drop_pkts[r];
+			out->drop[r].bytes += s->drop_bytes[r];
+			out->noted[r].pkts += s->noted_pkts[r];
+			out->noted[r].bytes += s->noted_bytes[r];
+		}
+	}
+out:
+	free(buf);
+	return err;
+}

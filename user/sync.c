@@ -1,0 +1,826 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sync.c - make the customer maps say what a validated config says.
+ *
+ * Everything is computed first (indexes, IPv4 tables, IPv6 keys, bindings) and checked
+ * against the maps' capacity; only then is anything written, so a config that does not
+ * fit changes nothing. Writes are ordered so that a packet never sees a prefix pointing
+ * at a customer that is not there yet:
+ *   1. customer records (tg_cust, tg_names) for every configured customer;
+ *   2. new IPv4 tbl8 chunks, then the tbl24 entries that change (aligned 32-bit stores,
+ *      each atomic for the packet path), IPv6 prefixes added or changed, bindings;
+ *   3. IPv6 prefixes and bindings that went away, the final list of IPv6 lengths;
+ *   4. customers that went away: record, name, counters and policer state cleared, so
+ *      their index can be given to a new customer.
+ * Customers keep their index across syncs (matched by external id through tg_names), so
+ * counters and policer state never jump from one customer to another.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "maps.h"
+
+#define BATCH 8192u /* entries per batch syscall */
+
+/* ---- policer parameters ---- */
+
+#define TG_MIN_RATE_BPS 1000ull /* below this, len * interval would overflow 64 bits */
+
+void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_policer_cfg *out)
+{
+	unsigned __int128 tol;
+	uint64_t rate = r->rate_bps, burst = r->burst_bytes, floor;
+
+	memset(out, 0, sizeof(*out));
+	if (!rate)
+		return; /* unlimited */
+	if (rate < TG_MIN_RATE_BPS)
+		rate = TG_MIN_RATE_BPS;
+	/* 8e9 ns per byte at 1 bit/s, in 2^-16 ns, rounded up so we never exceed the rate */
+	out->ipb_fns16 = ((8000000000ull << 16) + rate - 1) / rate;
+	/*
+	 * The coarse clock stands still for a tick, so the bucket must hold what the rate
+	 * earns in two ticks or the delivered rate falls below the configured one.
+	 */
+	floor = (uint64_t)((unsigned __int128)rate * 2 * tick_ns / 8000000000ull);
+	if (burst < floor)
+		burst = floor;
+	tol = ((unsigned __int128)burst * out->ipb_fns16) >> 8;
+	out->tol_fns = tol > INT64_MAX ? INT64_MAX : (uint64_t)tol;
+}
+
+/* ---- batch helpers ---- */
+
+static int update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
+			size_t vsz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+
+	while (done < n) {
+		__u32 cnt = n - done > BATCH ? BATCH : n - done;
+
+		if (bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+					 (const char *)vals + done * vsz, &cnt, &opts))
+			return -errno;
+		done += cnt;
+	}
+	return 0;
+}
+
+static int delete_batch(int fd, const void *keys, size_t n, size_t ksz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+
+	while (done < n) {
+		__u32 cnt = n - done > BATCH ? BATCH : n - done;
+
+		if (bpf_map_delete_batch(fd, (const char *)keys + done * ksz, &cnt, &opts))
+			return -errno;
+		done += cnt;
+	}
+	return 0;
+}
+
+/* Read a whole map (array or hash) into malloc'd key and value arrays. */
+static int dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, void **vals,
+		    size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in = 0, out = 0;
+	size_t got = 0;
+	bool first = true;
+	char *k = malloc((max + 1) * ksz), *v = malloc((max + 1) * vsz);
+
+	if (!k || !v)
+		goto nomem;
+	for (;;) {
+		__u32 cnt = max - got;
+		int err;
+
+		if (!cnt)
+			break;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k + got * ksz,
+					   v + got * vsz, &cnt, &opts);
+		err = err ? -errno : 0;
+		got += cnt;
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			free(k);
+			free(v);
+			return err;
+		}
+		in = out;
+		first = false;
+	}
+	*keys = k;
+	*vals = v;
+	*n = got;
+	return 0;
+nomem:
+	free(k);
+	free(v);
+	return -ENOMEM;
+}
+
+/* ---- customer indexes ---- */
+
+struct idname {
+	const char *id;
+	uint32_t idx;
+};
+
+static int cmp_idname(const void *a, const void *b)
+{
+	return strcmp(((const struct idname *)a)->id, ((const struct idname *)b)->id);
+}
+
+static int read_names(const struct tg_maps *m, char (**names)[TG_ID_LEN])
+{
+	void *keys = NULL, *vals = NULL;
+	size_t n, i;
+	int err;
+
+	err = dump_map(m->names, m->max_cust, sizeof(__u32), TG_ID_LEN, &keys, &vals, &n);
+	if (err)
+		return err;
+	*names = calloc(m->max_cust, TG_ID_LEN);
+	if (!*names) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		__u32 k = ((__u32 *)keys)[i];
+
+		if (k < m->max_cust)
+			memcpy((*names)[k], (char *)vals + i * TG_ID_LEN, TG_ID_LEN);
+	}
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+uint32_t tg_find_customer(const struct tg_maps *m, const char *id)
+{
+	char(*names)[TG_ID_LEN] = NULL;
+	uint32_t i, found = TG_CUST_NONE;
+
+	if (read_names(m, &names))
+		return TG_CUST_NONE;
+	for (i = 1; i < m->max_cust; i++) {
+		if (names[i][0] && strncmp(names[i], id, TG_ID_LEN) == 0) {
+			found = i;
+			break;
+		}
+	}
+	free(names);
+	return found;
+}
+
+/*
+ * idx[c] for every configured customer: its current index if its id is already loaded,
+ * else the lowest free one. removed[] lists indexes whose id is no longer configured.
+ */
+static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
+			  char (*names)[TG_ID_LEN], uint32_t *idx, uint32_t **removed,
+			  size_t *nremoved, struct tg_errs *errs)
+{
+	struct idname *live = NULL, key, *hit;
+	size_t nlive = 0, c;
+	uint32_t i, next = 1;
+	bool *used = calloc(m->max_cust, sizeof(bool));
+	int err = 0;
+
+	live = calloc(m->max_cust, sizeof(*live));
+	*removed = calloc(m->max_cust, sizeof(uint32_t));
+	*nremoved = 0;
+	if (!used || !live || !*removed) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 1; i < m->max_cust; i++) {
+		if (names[i][0]) {
+			names[i][TG_ID_LEN - 1] = '\0';
+			live[nlive].id = names[i];
+			live[nlive++].idx = i;
+		}
+	}
+	qsort(live, nlive, sizeof(*live), cmp_idname);
+	for (c = 0; c < cfg->ncustomers; c++) {
+		key.id = cfg->customers[c].id;
+		hit = bsearch(&key, live, nlive, sizeof(*live), cmp_idname);
+		idx[c] = hit ? hit->idx : TG_CUST_NONE;
+		if (hit)
+			used[hit->idx] = true;
+	}
+	for (i = 0; i < nlive; i++) {
+		if (!used[live[i].idx])
+			(*removed)[(*nremoved)++] = live[i].idx;
+	}
+	/* a removed customer's index is free again once step 4 has cleared it */
+	for (i = 0; i < *nremoved; i++)
+		used[(*removed)[i]] = true;
+	for (c = 0; c < cfg->ncustomers; c++) {
+		if (idx[c])
+			continue;
+		while (next < m->max_cust && used[next])
+			next++;
+		if (next >= m->max_cust) {
+			tg_errs_add(errs,
+				    "%s: %zu customers do not fit in the maps (%u): raise "
+				    "capacity.max_customers in tollgate.yaml",
+				    cfg->path, cfg->ncustomers, m->max_cust - 1);
+			err = -ENOSPC;
+			goto out;
+		}
+		idx[c] = next;
+		used[next] = true;
+	}
+out:
+	free(used);
+	free(live);
+	return err;
+}
+
+/* ---- IPv4: DIR-24-8 ---- */
+
+struct v4pfx {
+	uint32_t addr; /* host order */
+	uint8_t plen;
+	uint32_t cust;
+};
+
+static int cmp_v4(const void *a, const void *b)
+{
+	const struct v4pfx *x = a, *y = b;
+
+	if (x->plen != y->plen)
+		return x->plen - y->plen;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct v4build {
+	uint32_t *tbl24; /* the new table; tbl8 pointers index blocks[] until placed */
+	uint32_t (*blocks)[TG_V4_TBL8_CHUNK]; /* new chunk contents */
+	uint32_t *block_of; /* the /24 each block belongs to */
+	uint32_t *chunk_of; /* chunk number chosen for each block */
+	size_t nblocks;
+};
+
+static void v4build_free(struct v4build *b)
+{
+	free(b->tbl24);
+	free(b->blocks);
+	free(b->block_of);
+	free(b->chunk_of);
+}
+
+static int v4_build(const struct tg_maps *m, struct v4pfx *p, size_t n, struct v4build *b,
+		    const struct tg_cfg *cfg, struct tg_errs *errs)
+{
+	size_t i, nlong = 0, k;
+	bool *live = NULL, *taken = NULL;
+	uint32_t next = 0;
+
+	memset(b, 0, sizeof(*b));
+	qsort(p, n, sizeof(*p), cmp_v4);
+	b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
+	for (i = 0; i < n; i++)
+		nlong += p[i].plen > 24;
+	b->blocks = calloc(nlong ? nlong : 1, sizeof(*b->blocks));
+	b->block_of = calloc(nlong ? nlong : 1, sizeof(uint32_t));
+	b->chunk_of = calloc(nlong ? nlong : 1, sizeof(uint32_t));
+	if (!b->tbl24 || !b->blocks || !b->block_of || !b->chunk_of)
+		return -ENOMEM;
+
+	/* shortest first, so a longer prefix overwrites the shorter one it is inside */
+	for (i = 0; i < n; i++) {
+		uint32_t blk = p[i].addr >> 8, e;
+
+		if (p[i].plen <= 24) {
+			uint32_t span = 1u << (24 - p[i].plen), j;
+
+			for (j = 0; j < span; j++)
+				b->tbl24[blk + j] = p[i].cust;
+			continue;
+		}
+		e = b->tbl24[blk];
+		if (!(e & TG_V4_TBL8)) {
+			k = b->nblocks++;
+			for (uint32_t j = 0; j < TG_V4_TBL8_CHUNK; j++)
+				b->blocks[k][j] = e; /* the /24-or-shorter owner of the block */
+			b->block_of[k] = blk;
+			b->tbl24[blk] = TG_V4_TBL8 | (uint32_t)k;
+		}
+		k = b->tbl24[blk] & ~TG_V4_TBL8;
+		uint32_t lo = p[i].addr & 0xff, span = 1u << (32 - p[i].plen);
+
+		for (uint32_t j = 0; j < span; j++)
+			b->blocks[k][lo + j] = p[i].cust;
+	}
+
+	/* place blocks: keep a live chunk whose content is unchanged, else use a free one */
+	live = calloc(m->tbl8_chunks, sizeof(bool));
+	taken = calloc(m->tbl8_chunks, sizeof(bool));
+	if (!live || !taken) {
+		free(live);
+		free(taken);
+		return -ENOMEM;
+	}
+	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++) {
+		uint32_t e = m->tbl24[i];
+
+		if ((e & TG_V4_TBL8) && (e & ~TG_V4_TBL8) < m->tbl8_chunks)
+			live[e & ~TG_V4_TBL8] = true;
+	}
+	for (k = 0; k < b->nblocks; k++) {
+		uint32_t e = m->tbl24[b->block_of[k]], c = e & ~TG_V4_TBL8;
+
+		b->chunk_of[k] = UINT32_MAX;
+		if ((e & TG_V4_TBL8) && c < m->tbl8_chunks && !taken[c] &&
+		    memcmp(&m->tbl8[(size_t)c * TG_V4_TBL8_CHUNK], b->blocks[k],
+			   sizeof(b->blocks[k])) == 0) {
+			b->chunk_of[k] = c;
+			taken[c] = true;
+		}
+	}
+	for (k = 0; k < b->nblocks; k++) {
+		if (b->chunk_of[k] != UINT32_MAX)
+			continue;
+		while (next < m->tbl8_chunks && (live[next] || taken[next]))
+			next++;
+		if (next >= m->tbl8_chunks) {
+			tg_errs_add(errs,
+				    "%s: IPv4 prefixes longer than /24 fall in %zu /24 blocks, "
+				    "more than the table has room for (%u, with a reload's worth "
+				    "spare): raise capacity.max_prefixes in tollgate.yaml",
+				    cfg->path, b->nblocks, m->tbl8_chunks);
+			free(live);
+			free(taken);
+			return -ENOSPC;
+		}
+		b->chunk_of[k] = next;
+		taken[next] = true;
+	}
+	for (k = 0; k < b->nblocks; k++)
+		b->tbl24[b->block_of[k]] = TG_V4_TBL8 | b->chunk_of[k];
+	free(live);
+	free(taken);
+	return 0;
+}
+
+static void v4_write(struct tg_maps *m, const struct v4build *b)
+{
+	size_t k, i;
+
+	for (k = 0; k < b->nblocks; k++) {
+		uint32_t *dst = &m->tbl8[(size_t)b->chunk_of[k] * TG_V4_TBL8_CHUNK];
+
+		for (i = 0; i < TG_V4_TBL8_CHUNK; i++)
+			if (dst[i] != b->blocks[k][i])
+				__atomic_store_n(&dst[i], b->blocks[k][i], __ATOMIC_RELAXED);
+	}
+	/* chunk contents are visible before any tbl24 entry points at them */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
+		if (m->tbl24[i] != b->tbl24[i])
+			__atomic_store_n(&m->tbl24[i], b->tbl24[i], __ATOMIC_RELAXED);
+}
+
+/* ---- IPv6: one hash per length ---- */
+
+struct v6ent {
+	struct tg_v6_key key;
+	__u32 cust;
+};
+
+static int cmp_v6key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tg_v6_key));
+}
+
+static void v6_key(const struct tg_prefix *p, struct tg_v6_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->plen = p->plen;
+	memcpy(k->addr, p->addr, 16); /* config.c guarantees host bits are zero */
+}
+
+/* ---- the whole sync ---- */
+
+struct plan_out {
+	uint32_t *idx; /* per configured customer */
+	uint32_t *removed;
+	size_t nremoved;
+	struct tg_cust *cust;
+	__u32 *cust_keys;
+	char (*names)[TG_ID_LEN];
+	struct v4build v4;
+	size_t nv4;
+	struct v6ent *v6;
+	size_t nv6;
+	struct tg_bind_key *bkeys;
+	__u32 *bvals;
+	size_t nbind;
+	__u8 lens[TG_V6_MAX_LENS];
+	__u32 nlens;
+};
+
+static int cmp_bind(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct tg_bind_key));
+}
+
+static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o, struct tg_errs *errs)
+{
+	size_t c, i, n = 0;
+	struct {
+		struct tg_bind_key k;
+		__u32 v;
+	} *tmp = calloc(cfg->ncustomers + 1, sizeof(*tmp));
+
+	if (!tmp)
+		return -ENOMEM;
+	for (c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+
+		if (!cu->iface[0])
+			continue;
+		tmp[n].k.ifindex = o->cust[c].bind_ifindex;
+		tmp[n].k.vlan = cu->vlan;
+		tmp[n].k.ivlan = cu->ivlan;
+		tmp[n++].v = o->idx[c];
+	}
+	qsort(tmp, n, sizeof(*tmp), cmp_bind);
+	o->bkeys = calloc(n + 1, sizeof(*o->bkeys));
+	o->bvals = calloc(n + 1, sizeof(*o->bvals));
+	if (!o->bkeys || !o->bvals) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (o->nbind && memcmp(&o->bkeys[o->nbind - 1], &tmp[i].k, sizeof(tmp[i].k)) == 0) {
+			o->bvals[o->nbind - 1] = TG_BIND_AMBIGUOUS; /* a shared access port */
+			continue;
+		}
+		o->bkeys[o->nbind] = tmp[i].k;
+		o->bvals[o->nbind++] = tmp[i].v;
+	}
+	free(tmp);
+	(void)errs;
+	return 0;
+}
+
+static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
+		     struct tg_errs *errs)
+{
+	struct v4pfx *v4 = NULL;
+	struct tg_config bc;
+	size_t c, j, nv4 = 0, npfx = 0;
+	bool seen_len[129] = {};
+	__u32 zero = 0;
+	int err, bad = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &bc))
+		return -errno;
+	o->idx = calloc(cfg->ncustomers + 1, sizeof(uint32_t));
+	o->cust = calloc(cfg->ncustomers + 1, sizeof(*o->cust));
+	o->cust_keys = calloc(cfg->ncustomers + 1, sizeof(__u32));
+	o->names = calloc(cfg->ncustomers + 1, TG_ID_LEN);
+	if (!o->idx || !o->cust || !o->cust_keys || !o->names)
+		return -ENOMEM;
+	{
+		char(*live)[TG_ID_LEN] = NULL;
+
+		err = read_names(m, &live);
+		if (err)
+			return err;
+		err = assign_indexes(m, cfg, live, o->idx, &o->removed, &o->nremoved, errs);
+		free(live);
+		if (err)
+			return err;
+	}
+
+	for (c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+		struct tg_cust *v = &o->cust[c];
+
+		npfx += cu->npfx;
+		o->cust_keys[c] = o->idx[c];
+		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
+		v->flags = TG_CF_VALID;
+		v->state = TG_ST_ACTIVE;
+		v->plan = cu->plan;
+		v->bind_vlan = cu->vlan;
+		v->bind_ivlan = cu->ivlan;
+		for (j = 0; j < TG_DIR_NR; j++)
+			tg_policer_params(&cu->dir[j], bc.clock_tick_ns, &v->pol[j]);
+		if (cu->iface[0]) {
+			v->bind_ifindex = if_nametoindex(cu->iface);
+			if (!v->bind_ifindex) {
+				tg_errs_add(errs,
+					    "customers line %d: customer %s is bound to interface "
+					    "%s, which does not exist on this host",
+					    cu->line, cu->id, cu->iface);
+				bad = 1;
+			}
+		}
+	}
+	if (bad)
+		return -ENODEV;
+
+	v4 = calloc(npfx + 1, sizeof(*v4));
+	o->v6 = calloc(npfx + 1, sizeof(*o->v6));
+	if (!v4 || !o->v6) {
+		free(v4);
+		return -ENOMEM;
+	}
+	for (c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+
+		for (j = 0; j < cu->npfx; j++) {
+			const struct tg_prefix *p = &cu->pfx[j];
+
+			if (p->family == AF_INET) {
+				uint32_t a;
+
+				memcpy(&a, p->addr, 4);
+				v4[nv4].addr = ntohl(a);
+				v4[nv4].plen = p->plen;
+				v4[nv4++].cust = o->idx[c];
+			} else {
+				v6_key(p, &o->v6[o->nv6].key);
+				o->v6[o->nv6++].cust = o->idx[c];
+				seen_len[p->plen] = true;
+			}
+		}
+	}
+	if (o->nv6 > m->v6_max) {
+		tg_errs_add(errs,
+			    "%s: %zu IPv6 prefixes do not fit in the map (%u): raise "
+			    "capacity.max_prefixes in tollgate.yaml",
+			    cfg->path, o->nv6, m->v6_max);
+		free(v4);
+		return -ENOSPC;
+	}
+	for (int l = 128; l >= 0; l--) {
+		if (!seen_len[l])
+			continue;
+		if (o->nlens == TG_V6_MAX_LENS) {
+			tg_errs_add(errs,
+				    "%s: IPv6 prefixes use more than %u distinct lengths; "
+				    "Tollgate probes at most %u per packet",
+				    cfg->path, TG_V6_MAX_LENS, TG_V6_MAX_LENS);
+			free(v4);
+			return -E2BIG;
+		}
+		o->lens[o->nlens++] = l;
+	}
+	qsort(o->v6, o->nv6, sizeof(*o->v6), cmp_v6key);
+	o->nv4 = nv4;
+	err = v4_build(m, v4, nv4, &o->v4, cfg, errs);
+	free(v4);
+	if (err)
+		return err;
+	return plan_bindings(cfg, o, errs);
+}
+
+static void plan_free(struct plan_out *o)
+{
+	free(o->idx);
+	free(o->removed);
+	free(o->cust);
+	free(o->cust_keys);
+	free(o->names);
+	v4build_free(&o->v4);
+	free(o->v6);
+	free(o->bkeys);
+	free(o->bvals);
+}
+
+/* Union of two longest-first length lists, if it fits. */
+static __u32 merge_lens(const __u8 *a, __u32 na, const __u8 *b, __u32 nb, __u8 *out)
+{
+	bool seen[129] = {};
+	__u32 n = 0, i;
+
+	for (i = 0; i < na; i++)
+		seen[a[i]] = true;
+	for (i = 0; i < nb; i++)
+		seen[b[i]] = true;
+	for (int l = 128; l >= 0; l--) {
+		if (!seen[l])
+			continue;
+		if (n == TG_V6_MAX_LENS)
+			return 0;
+		out[n++] = l;
+	}
+	return n;
+}
+
+static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct tg_cfg *cfg,
+		      const struct plan_out *o, bool counts)
+{
+	struct tg_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &c))
+		return -errno;
+	memcpy(c.v6_lens, lens, n);
+	c.v6_nlens = n;
+	if (counts) {
+		c.ncustomers = cfg->ncustomers;
+		c.nprefixes4 = o->nv4;
+		c.nprefixes6 = o->nv6;
+	}
+	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_cfg *cfg)
+{
+	void *keys = NULL, *vals = NULL;
+	struct tg_v6_key *okeys, *add_k = NULL, *del_k = NULL;
+	__u32 *ovals, *add_v = NULL;
+	size_t n = 0, i, j = 0, nadd = 0, ndel = 0;
+	struct tg_config cur;
+	__u8 lens[TG_V6_MAX_LENS];
+	__u32 zero = 0, nlens;
+	int err;
+
+	err = dump_map(m->v6_pfx, m->v6_max, sizeof(struct tg_v6_key), sizeof(__u32), &keys,
+		       &vals, &n);
+	if (err)
+		return err;
+	okeys = keys;
+	ovals = vals;
+	/* sort the old entries by key to merge with the (sorted) new ones */
+	{
+		struct v6ent *old = calloc(n + 1, sizeof(*old));
+
+		if (!old) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			old[i].key = okeys[i];
+			old[i].cust = ovals[i];
+		}
+		qsort(old, n, sizeof(*old), cmp_v6key);
+		for (i = 0; i < n; i++) {
+			okeys[i] = old[i].key;
+			ovals[i] = old[i].cust;
+		}
+		free(old);
+	}
+	add_k = calloc(o->nv6 + 1, sizeof(*add_k));
+	add_v = calloc(o->nv6 + 1, sizeof(*add_v));
+	del_k = calloc(n + 1, sizeof(*del_k));
+	if (!add_k || !add_v || !del_k) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < o->nv6; i++) {
+		int d = 1;
+
+		while (j < n && (d = cmp_v6key(&okeys[j], &o->v6[i].key)) < 0)
+			del_k[ndel++] = okeys[j++];
+		if (j < n && d == 0) {
+			if (ovals[j] != o->v6[i].cust) {
+				add_k[nadd] = o->v6[i].key;
+				add_v[nadd++] = o->v6[i].cust;
+			}
+			j++;
+			continue;
+		}
+		add_k[nadd] = o->v6[i].key;
+		add_v[nadd++] = o->v6[i].cust;
+	}
+	while (j < n)
+		del_k[ndel++] = okeys[j++];
+
+	if (bpf_map_lookup_elem(m->config, &zero, &cur)) {
+		err = -errno;
+		goto out;
+	}
+	/* while both generations are in the hash, probe the lengths of both */
+	nlens = merge_lens(cur.v6_lens, cur.v6_nlens, o->lens, o->nlens, lens);
+	if (nlens && (err = write_lens(m, lens, nlens, cfg, o, false)))
+		goto out;
+	if ((err = update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))
+		goto out;
+	if ((err = delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
+		goto out;
+	err = write_lens(m, o->lens, o->nlens, cfg, o, true);
+out:
+	free(keys);
+	free(vals);
+	free(add_k);
+	free(add_v);
+	free(del_k);
+	return err;
+}
+
+static int sync_bind(struct tg_maps *m, const struct plan_out *o)
+{
+	void *keys = NULL, *vals = NULL;
+	size_t n = 0, i, ndel = 0;
+	struct tg_bind_key *del;
+	int err;
+
+	err = dump_map(m->bind, m->bind_max, sizeof(struct tg_bind_key), sizeof(__u32), &keys,
+		       &vals, &n);
+	if (err)
+		return err;
+	del = calloc(n + 1, sizeof(*del));
+	if (!del) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = update_batch(m->bind, o->bkeys, o->bvals, o->nbind, sizeof(*o->bkeys),
+			   sizeof(*o->bvals));
+	if (err)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct tg_bind_key *k = &((struct tg_bind_key *)keys)[i];
+
+		if (!bsearch(k, o->bkeys, o->nbind, sizeof(*k), cmp_bind))
+			del[ndel++] = *k;
+	}
+	err = delete_batch(m->bind, del, ndel, sizeof(*del));
+out:
+	free(del);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int clear_customer(struct tg_maps *m, __u32 idx)
+{
+	size_t pcpu = (sizeof(struct tg_cstat) + 7) / 8 * 8 * m->ncpus;
+	void *zeros = calloc(1, pcpu > sizeof(struct tg_cdrop) ? pcpu : sizeof(struct tg_cdrop));
+	int err = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	/* the record first: from here no packet is charged to this index */
+	if (bpf_map_update_elem(m->cust, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->cstat, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->cdrop, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->pol, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->names, &idx, zeros, BPF_ANY))
+		err = -errno;
+	free(zeros);
+	return err;
+}
+
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs)
+{
+	struct plan_out o = {};
+	size_t i;
+	int err;
+
+	err = plan_sync(m, cfg, &o, errs);
+	if (err) {
+		if (err == -ENOMEM)
+			tg_errs_add(errs, "out of memory while preparing the maps");
+		goto out;
+	}
+	/* 1. records before anything points at them */
+	err = update_batch(m->cust, o.cust_keys, o.cust, cfg->ncustomers, sizeof(__u32),
+			   sizeof(struct tg_cust));
+	if (!err)
+		err = update_batch(m->names, o.cust_keys, o.names, cfg->ncustomers, sizeof(__u32),
+				   TG_ID_LEN);
+	if (err)
+		goto fail;
+	/* 2 and 3. prefixes and bindings */
+	v4_write(m, &o.v4);
+	err = sync_v6(m, &o, cfg);
+	if (!err)
+		err = sync_bind(m, &o);
+	if (err)
+		goto fail;
+	/* 4. customers that went away */
+	for (i = 0; i < o.nremoved; i++) {
+		err = clear_customer(m, o.removed[i]);
+		if (err)
+			goto fail;
+	}
+	goto out;
+fail:
+	tg_errs_add(errs, "writing the maps failed: %s", strerror(-err));
+out:
+	plan_free(&o);
+	return err;
+}
