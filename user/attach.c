@@ -84,8 +84,7 @@ static int iface_slot(struct tg_maps *m, __u32 ifindex, const char *name, __u8 *
 			return 0;
 		}
 	}
-	tg_err("%s: already %u interfaces attached, the most Tollgate serves", name,
-	       TG_MAX_IFACES);
+	tg_err("%s: already %u interfaces attached, the most Tollgate serves", name, TG_MAX_IFACES);
 	return -ENOSPC;
 }
 
@@ -98,7 +97,7 @@ static int zero_slot(struct tg_maps *m, __u32 slot)
 	if (!z)
 		return -ENOMEM;
 	if (bpf_map_update_elem(m->ifstat, &slot, z, BPF_ANY))
-		err = -errno;
+		err = neg_errno();
 	free(z);
 	return err;
 }
@@ -115,9 +114,9 @@ static int detach_any_link(int ifindex)
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_XDP &&
-		    (int)info.xdp.ifindex == ifindex) {
-			int err = bpf_link_detach(fd) ? -errno : 0;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    info.type == BPF_LINK_TYPE_XDP && (int)info.xdp.ifindex == ifindex) {
+			int err = bpf_link_detach(fd) ? neg_errno() : 0;
 
 			close(fd);
 			return err;
@@ -169,7 +168,8 @@ int tg_attach_iface(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force
 	}
 	if (cur_id && cur_id != ours) {
 		if (!force) {
-			tg_err("%s: a foreign XDP program (id %u, %s mode) is attached; use --force "
+			tg_err("%s: a foreign XDP program (id %u, %s mode) is attached; use "
+			       "--force "
 			       "to replace it",
 			       ic->name, cur_id, now);
 			return -EBUSY;
@@ -195,7 +195,7 @@ settings:
 	v.ifindex = ifindex;
 	snprintf(v.name, sizeof(v.name), "%s", ic->name);
 	if (bpf_map_update_elem(m->ifaces, &ifindex, &v, BPF_ANY)) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("%s: cannot store the interface settings: %s", ic->name, strerror(-err));
 		return err;
 	}
@@ -205,16 +205,16 @@ settings:
 	lopts.flags = ic->mode == TG_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(m->prog, ifindex, BPF_XDP, &lopts);
 	if (fd < 0) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("%s: cannot attach in %s mode: %s%s", ic->name, want, strerror(-err),
-		       ic->mode == TG_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL) ?
-			       " (the driver may lack native XDP: try mode generic)" :
-			       "");
+		       ic->mode == TG_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL)
+			       ? " (the driver may lack native XDP: try mode generic)"
+			       : "");
 		bpf_map_delete_elem(m->ifaces, &ifindex);
 		return err;
 	}
 	if (bpf_obj_pin(fd, path)) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("%s: cannot pin %s: %s", ic->name, path, strerror(-err));
 		bpf_link_detach(fd);
 		close(fd);
@@ -249,7 +249,7 @@ int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
 	link_path(m, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("%s: not attached by Tollgate (no %s)", ifname, path);
 		return err;
 	}
@@ -257,7 +257,7 @@ int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
 	bpf_link_detach(fd);
 	close(fd);
 	if (unlink(path))
-		err = -errno;
+		err = neg_errno();
 	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
 		key = next;
 		if (bpf_map_lookup_elem(m->ifaces, &key, &v) == 0 &&

@@ -118,8 +118,7 @@ int cmd_attach(int argc, char **argv)
 		ic = *conf;
 		if (conf->role != role) {
 			tg_err("%s: %s line %d gives role %s, the command says %s", argv[0],
-			       cfg->path, conf->line, tg_role_name(conf->role),
-			       tg_role_name(role));
+			       cfg->path, conf->line, tg_role_name(conf->role), tg_role_name(role));
 			tg_config_free(cfg);
 			return 1;
 		}
@@ -155,8 +154,8 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	tg_print(json_pack("{si ss ss ss ss si}", "version", TG_JSON_VERSION, "interface",
-			   ic.name, "role", tg_role_name(ic.role), "mode",
+	tg_print(json_pack("{si ss ss ss ss si}", "version", TG_JSON_VERSION, "interface", ic.name,
+			   "role", tg_role_name(ic.role), "mode",
 			   ic.mode == TG_MODE_GENERIC ? "generic" : "native", "antispoof",
 			   tg_antispoof_name(ic.antispoof), "customers", (int)cfg->ncustomers),
 		 print_attach);
@@ -190,7 +189,8 @@ int cmd_detach(int argc, char **argv)
 	err = tg_maps_open(pin_dir, NULL, false, &m);
 	if (err) {
 		if (err == -ENOENT)
-			tg_err("%s: Tollgate is not loaded (nothing pinned at %s)", argv[0], pin_dir);
+			tg_err("%s: Tollgate is not loaded (nothing pinned at %s)", argv[0],
+			       pin_dir);
 		tg_config_free(cfg);
 		return 1;
 	}

@@ -42,7 +42,8 @@ static int open_readonly(struct tg_maps *m, struct tg_cfg **cfg)
 		return -EINVAL;
 	err = tg_maps_open(dir, NULL, false, m);
 	if (err == -ENOENT)
-		tg_err("Tollgate is not loaded (nothing pinned at %s): tollgate attach IFACE role ...",
+		tg_err("Tollgate is not loaded (nothing pinned at %s): tollgate attach IFACE role "
+		       "...",
 		       dir);
 	if (err)
 		tg_config_free(*cfg);
@@ -81,8 +82,7 @@ static void print_reasons(const char *prefix, const json_t *reasons)
 	json_t *c;
 	char label[48];
 
-	json_object_foreach((json_t *)reasons, name, c)
-	{
+	json_object_foreach ((json_t *)reasons, name, c) {
 		if (json_integer_value(json_object_get(c, "packets")) == 0)
 			continue;
 		snprintf(label, sizeof(label), "%s %s", prefix, name);
@@ -92,7 +92,8 @@ static void print_reasons(const char *prefix, const json_t *reasons)
 
 static void print_status(const json_t *doc)
 {
-	const json_t *prog = json_object_get(doc, "program"), *cu = json_object_get(doc, "customers");
+	const json_t *prog = json_object_get(doc, "program"),
+		     *cu = json_object_get(doc, "customers");
 	json_t *ifc;
 	size_t i;
 
@@ -105,8 +106,7 @@ static void print_status(const json_t *doc)
 	       json_integer_value(json_object_get(cu, "capacity")),
 	       json_integer_value(json_object_get(cu, "prefixes_ipv4")),
 	       json_integer_value(json_object_get(cu, "prefixes_ipv6")));
-	json_array_foreach(json_object_get(doc, "interfaces"), i, ifc)
-	{
+	json_array_foreach (json_object_get(doc, "interfaces"), i, ifc) {
 		const json_t *c = json_object_get(ifc, "counters");
 
 		printf("\n%s (ifindex %lld): %s role, %s mode, antispoof %s%s%s\n",
@@ -115,8 +115,8 @@ static void print_status(const json_t *doc)
 		       json_string_value(json_object_get(ifc, "role")),
 		       json_string_value(json_object_get(ifc, "mode")),
 		       json_string_value(json_object_get(ifc, "antispoof")),
-		       json_is_true(json_object_get(ifc, "monitor")) ? ", MONITOR (drops nothing)" :
-								       "",
+		       json_is_true(json_object_get(ifc, "monitor")) ? ", MONITOR (drops nothing)"
+								     : "",
 		       json_is_true(json_object_get(ifc, "attached")) ? "" : ", NOT ATTACHED");
 		print_counter_line("passed", json_object_get(c, "passed"));
 		print_counter_line("unclassified", json_object_get(c, "unclassified"));
@@ -159,16 +159,16 @@ int cmd_status(int argc, char **argv)
 			continue;
 		mode = tg_xdp_mode_now(key, &pid);
 		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, v.name);
-		o = json_pack("{ss si ss ss ss sb sb si}", "name", v.name, "ifindex", (int)key, "role",
-			      tg_role_name(v.role), "mode", mode, "antispoof",
+		o = json_pack("{ss si ss ss ss sb sb si}", "name", v.name, "ifindex", (int)key,
+			      "role", tg_role_name(v.role), "mode", mode, "antispoof",
 			      tg_antispoof_name(v.antispoof), "monitor",
 			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
 			      pid == pinfo.id && access(path, F_OK) == 0, "slot", v.slot);
-		json_object_set_new(
-			o, "counters",
-			json_pack("{so so so so}", "passed", counter_json(&ic.pass), "unclassified",
-				  counter_json(&ic.uncl), "dropped", reasons_json(ic.drop), "noted",
-				  reasons_json(ic.noted)));
+		json_object_set_new(o, "counters",
+				    json_pack("{so so so so}", "passed", counter_json(&ic.pass),
+					      "unclassified", counter_json(&ic.uncl), "dropped",
+					      reasons_json(ic.drop), "noted",
+					      reasons_json(ic.noted)));
 		json_array_append_new(ifaces, o);
 	}
 	doc = json_pack("{si ss s{si si si} s{si si si si} so}", "version", TG_JSON_VERSION,
@@ -203,7 +203,7 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 	struct tg_cust c;
 	struct tg_cust_counters cc;
 	char ifname[IF_NAMESIZE] = "";
-	static const char *const dirs[TG_DIR_NR] = { "upload", "download" };
+	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
 	json_t *o, *bind;
 	int d;
 
@@ -213,12 +213,13 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 		snprintf(ifname, sizeof(ifname), "ifindex %u", c.bind_ifindex);
 	bind = json_object();
 	json_object_set_new(bind, "interface", c.bind_ifindex ? json_string(ifname) : json_null());
-	json_object_set_new(bind, "vlan", c.bind_vlan != TG_VLAN_NONE ? json_integer(c.bind_vlan) :
-									json_null());
+	json_object_set_new(bind, "vlan",
+			    c.bind_vlan != TG_VLAN_NONE ? json_integer(c.bind_vlan) : json_null());
 	json_object_set_new(bind, "inner_vlan",
-			    c.bind_ivlan != TG_VLAN_NONE ? json_integer(c.bind_ivlan) : json_null());
-	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state",
-		      tg_state_name(c.state), "binding", bind);
+			    c.bind_ivlan != TG_VLAN_NONE ? json_integer(c.bind_ivlan)
+							 : json_null());
+	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state", tg_state_name(c.state),
+		      "binding", bind);
 	for (d = 0; d < TG_DIR_NR; d++) {
 		struct tg_counter total = {};
 		int r;
@@ -238,7 +239,7 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 
 static void print_customer_obj(const json_t *c)
 {
-	static const char *const dirs[] = { "upload", "download" };
+	static const char *const dirs[] = {"upload", "download"};
 	const json_t *b = json_object_get(c, "binding");
 	char r[32], bb[32];
 	int d;
@@ -246,9 +247,9 @@ static void print_customer_obj(const json_t *c)
 	printf("customer %s (index %lld): %s\n", json_string_value(json_object_get(c, "id")),
 	       json_integer_value(json_object_get(c, "index")),
 	       json_string_value(json_object_get(c, "state")));
-	printf("    binding        %s", json_is_string(json_object_get(b, "interface")) ?
-					       json_string_value(json_object_get(b, "interface")) :
-					       "any interface");
+	printf("    binding        %s", json_is_string(json_object_get(b, "interface"))
+						? json_string_value(json_object_get(b, "interface"))
+						: "any interface");
 	if (json_is_integer(json_object_get(b, "vlan")))
 		printf(" vlan %lld", json_integer_value(json_object_get(b, "vlan")));
 	if (json_is_integer(json_object_get(b, "inner_vlan")))
@@ -261,8 +262,9 @@ static void print_customer_obj(const json_t *c)
 			printf("  %s: limit %s, burst %s\n", dirs[d],
 			       tg_human_bps(json_integer_value(json_object_get(lim, "rate_bps")), r,
 					    sizeof(r)),
-			       tg_human_bytes(json_integer_value(json_object_get(lim, "burst_bytes")),
-					      bb, sizeof(bb)));
+			       tg_human_bytes(
+				       json_integer_value(json_object_get(lim, "burst_bytes")), bb,
+				       sizeof(bb)));
 		else
 			printf("  %s: no limit\n", dirs[d]);
 		print_counter_line("passed", json_object_get(x, "passed"));
@@ -282,9 +284,9 @@ static void print_customer_list(const json_t *doc)
 
 	printf("%-24s %7s %-9s %12s %12s %12s %12s\n", "ID", "INDEX", "STATE", "UP PKTS",
 	       "UP DROPS", "DOWN PKTS", "DOWN DROPS");
-	json_array_foreach(json_object_get(doc, "customers"), i, c)
-	{
-		const json_t *u = json_object_get(c, "upload"), *dn = json_object_get(c, "download");
+	json_array_foreach (json_object_get(doc, "customers"), i, c) {
+		const json_t *u = json_object_get(c, "upload"),
+			     *dn = json_object_get(c, "download");
 
 		printf("%-24s %7lld %-9s %12lld %12lld %12lld %12lld\n",
 		       json_string_value(json_object_get(c, "id")),
@@ -293,7 +295,8 @@ static void print_customer_list(const json_t *doc)
 		       json_integer_value(json_object_get(json_object_get(u, "passed"), "packets")),
 		       json_integer_value(
 			       json_object_get(json_object_get(u, "dropped_total"), "packets")),
-		       json_integer_value(json_object_get(json_object_get(dn, "passed"), "packets")),
+		       json_integer_value(
+			       json_object_get(json_object_get(dn, "passed"), "packets")),
 		       json_integer_value(
 			       json_object_get(json_object_get(dn, "dropped_total"), "packets")));
 	}
@@ -362,9 +365,9 @@ static int customer_list(int argc, char **argv)
 int cmd_customer(int argc, char **argv)
 {
 	static const struct tg_cmd sub[] = {
-		{ "list", customer_list, "customer list" },
-		{ "show", customer_show, "customer show ID" },
-		{ NULL, NULL, NULL },
+		{"list", customer_list, "customer list"},
+		{"show", customer_show, "customer show ID"},
+		{NULL, NULL, NULL},
 	};
 
 	return tg_cmd_select(sub, argc, argv, "customer command");

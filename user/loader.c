@@ -28,7 +28,6 @@
 
 #include "log.h"
 #include "maps.h"
-#include "tollgate.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -75,7 +74,7 @@ static int is_bpffs(const char *path)
 	struct statfs st;
 
 	if (statfs(path, &st))
-		return -errno;
+		return neg_errno();
 	return st.f_type == BPF_FS_MAGIC;
 }
 
@@ -95,7 +94,7 @@ static int ensure_bpffs(const char *pin_dir)
 		return 0;
 	if (strcmp(parent, BPFFS_ROOT) == 0) {
 		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-			err = -errno;
+			err = neg_errno();
 			tg_err("cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(-err));
 			return err;
 		}
@@ -112,7 +111,7 @@ static int map_max_entries(int fd, uint32_t *n)
 	__u32 len = sizeof(info);
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
+		return neg_errno();
 	*n = info.max_entries;
 	return 0;
 }
@@ -147,7 +146,10 @@ static struct {
 	const char *name;
 	size_t off;
 } map_table[] = {
-#define MAPENT(n) { "tg_" #n, offsetof(struct tg_maps, n) }
+#define MAPENT(n)                                                                                  \
+	{                                                                                          \
+		"tg_" #n, offsetof(struct tg_maps, n)                                              \
+	}
 	MAPENT(config), MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_pfx),
 	MAPENT(bind),	MAPENT(cust),	MAPENT(pol),	  MAPENT(cstat),   MAPENT(cdrop),
 	MAPENT(dcache), MAPENT(ifstat), MAPENT(names),
@@ -173,7 +175,7 @@ static int maps_finish(struct tg_maps *m)
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
 	if (!m->tbl24 || !m->tbl8) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
 		return err;
 	}
@@ -186,7 +188,7 @@ static int check_layout(struct tg_maps *m)
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &c))
-		return -errno;
+		return neg_errno();
 	if (c.magic != TG_LAYOUT_MAGIC || c.layout_version != TG_LAYOUT_VERSION) {
 		tg_err("%s holds a Tollgate layout of version %u, this build uses %u: detach every "
 		       "interface with the tollgate that attached them, then attach again",
@@ -207,7 +209,7 @@ static int open_pinned(struct tg_maps *m)
 		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, map_table[i].name);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
-			err = -errno;
+			err = neg_errno();
 			tg_err("cannot open %s: %s", path, strerror(-err));
 			return err;
 		}
@@ -216,7 +218,7 @@ static int open_pinned(struct tg_maps *m)
 	snprintf(path, sizeof(path), "%s/%s", m->pin_dir, TG_PIN_PROG);
 	m->prog = bpf_obj_get(path);
 	if (m->prog < 0) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("cannot open %s: %s", path, strerror(-err));
 		return err;
 	}
@@ -224,55 +226,67 @@ static int open_pinned(struct tg_maps *m)
 	return err ? err : maps_finish(m);
 }
 
+static int set_size(struct bpf_object *obj, const char *name, uint32_t n)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	return map ? bpf_map__set_max_entries(map, n) : -ENOENT;
+}
+
 static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin ? m->pin_dir : NULL);
-	struct tollgate *skel;
+	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
+						   "tg_cdrop", "tg_names", "tg_bind"};
+	uint32_t ncust = cap->max_customers + 1, chunks = tbl8_chunks_for(cap);
+	struct bpf_program *prog;
+	struct bpf_object *obj;
 	struct bpf_map *map;
 	struct tg_config c = {};
-	uint32_t ncust = cap->max_customers + 1, chunks = tbl8_chunks_for(cap);
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	size_t i;
-	int err;
+	int err = 0;
 
-	skel = tollgate__open_opts(&opts);
-	if (!skel) {
-		err = -errno;
+	obj = tg_bpf_open(&opts);
+	if (!obj) {
+		err = neg_errno();
 		tg_err("cannot open the BPF object: %s", strerror(-err));
 		return err;
 	}
-	bpf_map__set_max_entries(skel->maps.tg_cust, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_pol, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_cstat, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_cdrop, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_names, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_bind, ncust);
-	bpf_map__set_max_entries(skel->maps.tg_v6_pfx, cap->max_prefixes);
-	bpf_map__set_max_entries(skel->maps.tg_v4_tbl8, chunks * TG_V4_TBL8_CHUNK);
+	for (i = 0; i < sizeof(per_customer) / sizeof(per_customer[0]) && !err; i++)
+		err = set_size(obj, per_customer[i], ncust);
+	if (!err)
+		err = set_size(obj, "tg_v6_pfx", cap->max_prefixes);
+	if (!err)
+		err = set_size(obj, "tg_v4_tbl8", chunks * TG_V4_TBL8_CHUNK);
+	if (err)
+		goto out;
 	if (!pin) {
-		bpf_object__for_each_map(map, skel->obj)
+		for (map = bpf_object__next_map(obj, NULL); map;
+		     map = bpf_object__next_map(obj, map))
 			bpf_map__set_pin_path(map, NULL);
 	}
-	err = tollgate__load(skel);
+	err = bpf_object__load(obj);
 	if (err) {
 		tg_err("cannot load the XDP program: %s%s", strerror(-err),
 		       err == -EINVAL ? " (pinned maps of another size? capacity changed: detach "
-					"every interface to resize)" :
-					"");
+					"every interface to resize)"
+				      : "");
 		goto out;
 	}
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
-		map = bpf_object__find_map_by_name(skel->obj, map_table[i].name);
+		map = bpf_object__find_map_by_name(obj, map_table[i].name);
 		MAP_FD(m, i) = map ? dup(bpf_map__fd(map)) : -1;
 		if (MAP_FD(m, i) < 0) {
 			err = -EINVAL;
 			goto out;
 		}
 	}
-	m->prog = dup(bpf_program__fd(skel->progs.tollgate_xdp));
+	prog = bpf_object__find_program_by_name(obj, "tollgate_xdp");
+	m->prog = prog ? dup(bpf_program__fd(prog)) : -1;
 	if (m->prog < 0) {
-		err = -errno;
+		err = -ENOENT;
 		goto out;
 	}
 	/* a reused tg_config already holds the layout; a new one gets it now */
@@ -281,18 +295,18 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		if (err)
 			goto out;
 	} else {
-		c = (struct tg_config){ .magic = TG_LAYOUT_MAGIC,
-					.layout_version = TG_LAYOUT_VERSION,
-					.clock_tick_ns = tg_coarse_tick_ns() };
+		c = (struct tg_config){.magic = TG_LAYOUT_MAGIC,
+				       .layout_version = TG_LAYOUT_VERSION,
+				       .clock_tick_ns = tg_coarse_tick_ns()};
 		if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY)) {
-			err = -errno;
+			err = neg_errno();
 			goto out;
 		}
 	}
 	if (pin) {
 		snprintf(path, sizeof(path), "%s/%s", m->pin_dir, TG_PIN_PROG);
 		if (bpf_obj_pin(m->prog, path)) {
-			err = -errno;
+			err = neg_errno();
 			tg_err("cannot pin %s: %s", path, strerror(-err));
 			goto out;
 		}
@@ -300,12 +314,11 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	err = maps_finish(m);
 out:
 	/* the dup()ed fds (and the pins) keep program and maps alive */
-	tollgate__destroy(skel);
+	bpf_object__close(obj);
 	return err;
 }
 
-int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
-		 struct tg_maps *m)
+int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create, struct tg_maps *m)
 {
 	struct tg_capacity defcap;
 	char path[PATH_MAX];
@@ -340,7 +353,7 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 	if (err)
 		goto out;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		err = -errno;
+		err = neg_errno();
 		tg_err("cannot create %s: %s", pin_dir, strerror(-err));
 		goto out;
 	}
@@ -379,16 +392,16 @@ int tg_maps_unpin(const char *pin_dir)
 
 	d = opendir(pin_dir);
 	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : neg_errno();
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 		if (unlink(path) && !err)
-			err = -errno;
+			err = neg_errno();
 	}
 	closedir(d);
 	if (rmdir(pin_dir) && !err)
-		err = -errno;
+		err = neg_errno();
 	return err;
 }

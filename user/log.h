@@ -7,9 +7,10 @@
 #ifndef TG_LOG_H
 #define TG_LOG_H
 
+#include <errno.h>
 #include <stdbool.h>
 
-extern bool tg_log_json; /* -j: errors as {"error": "..."} */
+extern bool tg_log_json;   /* -j: errors as {"error": "..."} */
 extern int tg_log_verbose; /* -v: libbpf debug and info messages */
 
 void tg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -17,5 +18,12 @@ void tg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Route libbpf's messages through tg_log: warnings always, the rest with -v. */
 void tg_log_setup_libbpf(void);
+
+/* errno of the call that just failed, as a negative error code; never 0, even if a
+ * library forgot to set errno. */
+static inline int neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
 
 #endif /* TG_LOG_H */

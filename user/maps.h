@@ -17,9 +17,9 @@
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v6_pfx, bind, cust, pol, cstat, cdrop, dcache,
 		ifstat, names;
-	int prog; /* the XDP program */
-	uint32_t *tbl24; /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
-	uint32_t *tbl8; /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	int prog;	   /* the XDP program */
+	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
+	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
 	uint32_t max_cust; /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_max; /* entries of tg_v6_pfx */
@@ -49,6 +49,9 @@ const char *tg_pin_dir(const struct tg_cfg *cfg);
 int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
 		 struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
+/* Open (not load) the XDP object embedded in the binary (skel.c). */
+struct bpf_object_open_opts;
+struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
 /* Remove every pin under m->pin_dir (program, maps, links) and the directory. */
 int tg_maps_unpin(const char *pin_dir);
 

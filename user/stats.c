@@ -9,6 +9,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "log.h"
 #include "maps.h"
 
 static const char *const reason_names[TG_R_NR] = {
@@ -36,14 +37,14 @@ const char *tg_role_name(int role)
 
 const char *tg_antispoof_name(int mode)
 {
-	static const char *const n[] = { "strict", "loose", "off" };
+	static const char *const n[] = {"strict", "loose", "off"};
 
 	return mode >= 0 && mode <= TG_AS_OFF ? n[mode] : "?";
 }
 
 const char *tg_state_name(int state)
 {
-	static const char *const n[] = { "active", "throttled", "suspended" };
+	static const char *const n[] = {"active", "throttled", "suspended"};
 
 	return state >= 0 && state <= TG_ST_SUSPENDED ? n[state] : "?";
 }
@@ -64,7 +65,7 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 	if (!buf)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(m->cstat, &idx, buf)) {
-		err = -errno;
+		err = neg_errno();
 		goto out;
 	}
 	for (cpu = 0; cpu < m->ncpus; cpu++) {
@@ -76,7 +77,7 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 		}
 	}
 	if (bpf_map_lookup_elem(m->cdrop, &idx, &cd)) {
-		err = -errno;
+		err = neg_errno();
 		goto out;
 	}
 	for (d = 0; d < TG_DIR_NR; d++) {
@@ -86,7 +87,7 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 		}
 	}
 	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
-		err = -errno;
+		err = neg_errno();
 		goto out;
 	}
 	for (cpu = 0; cpu < m->ncpus; cpu++) {
@@ -112,7 +113,7 @@ int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters 
 	if (!buf)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(m->ifstat, &slot, buf)) {
-		err = -errno;
+		err = neg_errno();
 		goto out;
 	}
 	for (cpu = 0; cpu < m->ncpus; cpu++) {

@@ -70,7 +70,7 @@ static int update_batch(int fd, const void *keys, const void *vals, size_t n, si
 
 		if (bpf_map_update_batch(fd, (const char *)keys + done * ksz,
 					 (const char *)vals + done * vsz, &cnt, &opts))
-			return -errno;
+			return neg_errno();
 		done += cnt;
 	}
 	return 0;
@@ -85,15 +85,14 @@ static int delete_batch(int fd, const void *keys, size_t n, size_t ksz)
 		__u32 cnt = n - done > BATCH ? BATCH : n - done;
 
 		if (bpf_map_delete_batch(fd, (const char *)keys + done * ksz, &cnt, &opts))
-			return -errno;
+			return neg_errno();
 		done += cnt;
 	}
 	return 0;
 }
 
 /* Read a whole map (array or hash) into malloc'd key and value arrays. */
-static int dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, void **vals,
-		    size_t *n)
+static int dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u64 in = 0, out = 0;
@@ -111,7 +110,7 @@ static int dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, voi
 			break;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k + got * ksz,
 					   v + got * vsz, &cnt, &opts);
-		err = err ? -errno : 0;
+		err = err ? neg_errno() : 0;
 		got += cnt;
 		if (err == -ENOENT)
 			break;
@@ -273,8 +272,8 @@ static int cmp_v4(const void *a, const void *b)
 struct v4build {
 	uint32_t *tbl24; /* the new table; tbl8 pointers index blocks[] until placed */
 	uint32_t (*blocks)[TG_V4_TBL8_CHUNK]; /* new chunk contents */
-	uint32_t *block_of; /* the /24 each block belongs to */
-	uint32_t *chunk_of; /* chunk number chosen for each block */
+	uint32_t *block_of;		      /* the /24 each block belongs to */
+	uint32_t *chunk_of;		      /* chunk number chosen for each block */
 	size_t nblocks;
 };
 
@@ -294,6 +293,8 @@ static int v4_build(const struct tg_maps *m, struct v4pfx *p, size_t n, struct v
 	uint32_t next = 0;
 
 	memset(b, 0, sizeof(*b));
+	if (!m->tbl24 || !m->tbl8)
+		return -EINVAL;
 	qsort(p, n, sizeof(*p), cmp_v4);
 	b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
 	for (i = 0; i < n; i++)
@@ -384,6 +385,8 @@ static void v4_write(struct tg_maps *m, const struct v4build *b)
 {
 	size_t k, i;
 
+	if (!b->tbl24)
+		return;
 	for (k = 0; k < b->nblocks; k++) {
 		uint32_t *dst = &m->tbl8[(size_t)b->chunk_of[k] * TG_V4_TBL8_CHUNK];
 
@@ -493,7 +496,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 	int err, bad = 0;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
-		return -errno;
+		return neg_errno();
 	o->idx = calloc(cfg->ncustomers + 1, sizeof(uint32_t));
 	o->cust = calloc(cfg->ncustomers + 1, sizeof(*o->cust));
 	o->cust_keys = calloc(cfg->ncustomers + 1, sizeof(__u32));
@@ -636,7 +639,7 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &c))
-		return -errno;
+		return neg_errno();
 	memcpy(c.v6_lens, lens, n);
 	c.v6_nlens = n;
 	if (counts) {
@@ -644,7 +647,7 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 		c.nprefixes4 = o->nv4;
 		c.nprefixes6 = o->nv6;
 	}
-	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
 }
 
 static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_cfg *cfg)
@@ -658,8 +661,8 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	__u32 zero = 0, nlens;
 	int err;
 
-	err = dump_map(m->v6_pfx, m->v6_max, sizeof(struct tg_v6_key), sizeof(__u32), &keys,
-		       &vals, &n);
+	err = dump_map(m->v6_pfx, m->v6_max, sizeof(struct tg_v6_key), sizeof(__u32), &keys, &vals,
+		       &n);
 	if (err)
 		return err;
 	okeys = keys;
@@ -710,7 +713,7 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 		del_k[ndel++] = okeys[j++];
 
 	if (bpf_map_lookup_elem(m->config, &zero, &cur)) {
-		err = -errno;
+		err = neg_errno();
 		goto out;
 	}
 	/* while both generations are in the hash, probe the lengths of both */
@@ -754,7 +757,7 @@ static int sync_bind(struct tg_maps *m, const struct plan_out *o)
 	for (i = 0; i < n; i++) {
 		struct tg_bind_key *k = &((struct tg_bind_key *)keys)[i];
 
-		if (!bsearch(k, o->bkeys, o->nbind, sizeof(*k), cmp_bind))
+		if (!o->nbind || !bsearch(k, o->bkeys, o->nbind, sizeof(*k), cmp_bind))
 			del[ndel++] = *k;
 	}
 	err = delete_batch(m->bind, del, ndel, sizeof(*del));
@@ -779,7 +782,7 @@ static int clear_customer(struct tg_maps *m, __u32 idx)
 	    bpf_map_update_elem(m->cdrop, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->pol, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->names, &idx, zeros, BPF_ANY))
-		err = -errno;
+		err = neg_errno();
 	free(zeros);
 	return err;
 }
@@ -790,6 +793,8 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_err
 	size_t i;
 	int err;
 
+	if (!m->tbl24 || !m->tbl8)
+		return -EINVAL;
 	err = plan_sync(m, cfg, &o, errs);
 	if (err) {
 		if (err == -ENOMEM)

@@ -75,10 +75,10 @@ static int run(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
+		return neg_errno();
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
-		return -errno;
+		return neg_errno();
 	for (;;) {
 		ssize_t n = read(sfd, &si, sizeof(si));
 
@@ -101,13 +101,13 @@ static int run(struct daemon *d)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct daemon d = { .config_path = TG_CONFIG_DEFAULT };
+	struct daemon d = {.config_path = TG_CONFIG_DEFAULT};
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
