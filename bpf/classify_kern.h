@@ -151,7 +151,7 @@ static __always_inline int tg_binding_ok(const struct tg_cust *c, const struct t
 /* The customer behind an access port (interface, VLANs), to charge a spoofed packet to. */
 static __always_inline __u32 tg_port_owner(const struct tg_pkt *p, __u32 ifindex)
 {
-	struct tg_bind_key k = { .ifindex = ifindex, .vlan = p->vlan, .ivlan = p->ivlan };
+	struct tg_bind_key k = {.ifindex = ifindex, .vlan = p->vlan, .ivlan = p->ivlan};
 	__u32 *c = bpf_map_lookup_elem(&tg_bind, &k);
 
 	if (!c || *c == TG_BIND_AMBIGUOUS)

@@ -19,7 +19,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 
-#define VLAN_MAX_DEPTH 2 /* 802.1Q, or 802.1ad + 802.1Q (QinQ) */
+#define VLAN_MAX_DEPTH 2     /* 802.1Q, or 802.1ad + 802.1Q (QinQ) */
 #define IPV6_EXT_MAX_CHAIN 8 /* extension headers walked before giving up */
 
 #define TG_VLAN_VID_MASK 0x0fff
@@ -39,17 +39,17 @@
 
 enum tg_parse {
 	TG_PARSE_IP = 0, /* IPv4 or IPv6, fields below valid */
-	TG_PARSE_ARP, /* ARP: an exception, passes without a customer */
+	TG_PARSE_ARP,	 /* ARP: an exception, passes without a customer */
 	TG_PARSE_MALFORMED,
 };
 
 struct tg_pkt {
-	__u16 vlan; /* outer VLAN id or TG_VLAN_NONE */
-	__u16 ivlan; /* inner VLAN id (QinQ) or TG_VLAN_NONE */
-	__u8 v6; /* 1: IPv6, 0: IPv4 */
-	__u8 l4proto; /* IPPROTO_*, after the extension headers */
-	__u8 frag; /* 1: a fragment (first or not) */
-	__u8 has_l4; /* 1: the L4 header below was parsed */
+	__u16 vlan;	/* outer VLAN id or TG_VLAN_NONE */
+	__u16 ivlan;	/* inner VLAN id (QinQ) or TG_VLAN_NONE */
+	__u8 v6;	/* 1: IPv6, 0: IPv4 */
+	__u8 l4proto;	/* IPPROTO_*, after the extension headers */
+	__u8 frag;	/* 1: a fragment (first or not) */
+	__u8 has_l4;	/* 1: the L4 header below was parsed */
 	__u8 tcp_flags; /* TCP flags byte (FIN..CWR) */
 	__u8 icmp_type;
 	__u8 hop_limit; /* IPv6 hop limit (for ND validity) */
@@ -73,8 +73,6 @@ struct vlan_hdr_tg {
 	__be16 encap_proto;
 };
 
-
-
 /* ICMP and ICMPv6 share this shape: type, code, checksum, 4 bytes of rest-of-header
  * (linux/icmp.h drags in libc headers that do not build for the BPF target). */
 struct icmp_hdr_tg {
@@ -84,15 +82,14 @@ struct icmp_hdr_tg {
 	__be32 rest;
 };
 
-
-#define TG_PULL(cur, type)                                                                 \
-	({                                                                                 \
-		type *__h = (cur)->pos;                                                    \
-		if ((void *)(__h + 1) > (cur)->end)                                        \
-			__h = NULL;                                                        \
-		else                                                                       \
-			(cur)->pos = __h + 1;                                              \
-		__h;                                                                       \
+#define TG_PULL(cur, type)                                                                         \
+	({                                                                                         \
+		type *__h = (cur)->pos;                                                            \
+		if ((void *)(__h + 1) > (cur)->end)                                                \
+			__h = NULL;                                                                \
+		else                                                                               \
+			(cur)->pos = __h + 1;                                                      \
+		__h;                                                                               \
 	})
 
 /* L4 header at cur->pos, which is l4_off bytes into an IP packet of ip_len bytes. */

@@ -43,8 +43,8 @@ static __always_inline __u64 tg_now_fns(void)
 }
 
 /* Returns 1 if the packet conforms (and is charged), 0 if it is over the limit. */
-static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg,
-				     __u32 len, __u64 now)
+static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg, __u32 len,
+				     __u64 now)
 {
 	__u64 ipb = cfg->ipb_fns16, tol = cfg->tol_fns;
 	__u64 cost, tat, start, ntat;

@@ -17,9 +17,9 @@
 #define TG_LAYOUT_VERSION 1u
 
 /* ---- limits ---- */
-#define TG_MAX_IFACES 64u /* attached interfaces (slots of the interface counters) */
-#define TG_IFNAME_LEN 16u /* IFNAMSIZ */
-#define TG_ID_LEN 48u /* external customer id (billing/CRM), NUL-terminated */
+#define TG_MAX_IFACES 64u    /* attached interfaces (slots of the interface counters) */
+#define TG_IFNAME_LEN 16u    /* IFNAMSIZ */
+#define TG_ID_LEN 48u	     /* external customer id (billing/CRM), NUL-terminated */
 #define TG_VLAN_NONE 0xffffu /* binding: any VLAN / frame untagged */
 
 /*
@@ -51,21 +51,21 @@ enum tg_role {
 
 enum tg_antispoof {
 	TG_AS_STRICT = 0, /* source belongs to a customer bound to this interface (and VLAN) */
-	TG_AS_LOOSE = 1, /* source belongs to some customer */
+	TG_AS_LOOSE = 1,  /* source belongs to some customer */
 	TG_AS_OFF = 2,
 };
 
 enum tg_dir {
-	TG_DIR_UP = 0, /* upload: from the customer, seen on a customer-role interface */
+	TG_DIR_UP = 0,	 /* upload: from the customer, seen on a customer-role interface */
 	TG_DIR_DOWN = 1, /* download: to the customer, seen on an upstream-role interface */
 	TG_DIR_NR = 2,
 };
 
 /* Why a packet was dropped. Numbering is part of the layout. */
 enum tg_reason {
-	TG_R_RATE = 0, /* over the customer's bandwidth policer */
-	TG_R_SPOOF, /* source not allowed here (BCP 38) */
-	TG_R_BOGON, /* source never valid on the wire (RFC 6890) */
+	TG_R_RATE = 0,	/* over the customer's bandwidth policer */
+	TG_R_SPOOF,	/* source not allowed here (BCP 38) */
+	TG_R_BOGON,	/* source never valid on the wire (RFC 6890) */
 	TG_R_MALFORMED, /* cannot be parsed (or an unknown protocol in the customer role) */
 	TG_R_FLOOD_SYN,
 	TG_R_FLOOD_UDP,
@@ -85,12 +85,12 @@ enum tg_state {
 
 /* tg_config: one entry, program-wide settings that change at runtime. */
 struct tg_config {
-	__u32 magic; /* TG_LAYOUT_MAGIC */
-	__u32 layout_version; /* TG_LAYOUT_VERSION */
-	__u32 v6_nlens; /* number of valid entries in v6_lens */
+	__u32 magic;		      /* TG_LAYOUT_MAGIC */
+	__u32 layout_version;	      /* TG_LAYOUT_VERSION */
+	__u32 v6_nlens;		      /* number of valid entries in v6_lens */
 	__u8 v6_lens[TG_V6_MAX_LENS]; /* prefix lengths in tg_v6_pfx, longest first */
 	__u64 clock_tick_ns; /* resolution of the policer clock, for userspace's burst floor */
-	__u32 ncustomers; /* for status: customers loaded, IPv4 and IPv6 prefixes */
+	__u32 ncustomers;    /* for status: customers loaded, IPv4 and IPv6 prefixes */
 	__u32 nprefixes4;
 	__u32 nprefixes6;
 	__u32 pad;
@@ -98,10 +98,10 @@ struct tg_config {
 
 /* tg_ifaces: key __u32 ifindex. */
 struct tg_iface {
-	__u8 role; /* enum tg_role */
+	__u8 role;	/* enum tg_role */
 	__u8 antispoof; /* enum tg_antispoof, customer role only */
-	__u8 flags; /* TG_IFF_* */
-	__u8 slot; /* index into tg_ifstat, < TG_MAX_IFACES */
+	__u8 flags;	/* TG_IFF_* */
+	__u8 slot;	/* index into tg_ifstat, < TG_MAX_IFACES */
 	__u32 ifindex;
 	char name[TG_IFNAME_LEN];
 };
@@ -113,7 +113,7 @@ struct tg_iface {
  */
 struct tg_policer_cfg {
 	__u64 ipb_fns16; /* emission interval per byte, 2^-16 ns (0: unlimited) */
-	__u64 tol_fns; /* burst tolerance, 2^-8 ns */
+	__u64 tol_fns;	 /* burst tolerance, 2^-8 ns */
 };
 
 /*
@@ -123,11 +123,11 @@ struct tg_policer_cfg {
 struct tg_cust {
 	struct tg_policer_cfg pol[TG_DIR_NR];
 	__u32 bind_ifindex; /* 0: any interface */
-	__u16 bind_vlan; /* outer (or only) VLAN id; TG_VLAN_NONE: any */
-	__u16 bind_ivlan; /* inner VLAN id (QinQ); TG_VLAN_NONE: any */
-	__u8 state; /* enum tg_state */
-	__u8 flags; /* TG_CF_* */
-	__u16 plan; /* plan number, for userspace */
+	__u16 bind_vlan;    /* outer (or only) VLAN id; TG_VLAN_NONE: any */
+	__u16 bind_ivlan;   /* inner VLAN id (QinQ); TG_VLAN_NONE: any */
+	__u8 state;	    /* enum tg_state */
+	__u8 flags;	    /* TG_CF_* */
+	__u16 plan;	    /* plan number, for userspace */
 	__u32 pad[5];
 };
 #define TG_CF_VALID 0x1 /* slot in use */
@@ -182,21 +182,21 @@ struct tg_ifstat {
 	__u64 uncl_bytes;
 	__u64 drop_pkts[TG_R_NR];
 	__u64 drop_bytes[TG_R_NR];
-	__u64 noted_pkts[TG_R_NR]; /* passed although reason R matched: malformed in the */
+	__u64 noted_pkts[TG_R_NR];  /* passed although reason R matched: malformed in the */
 	__u64 noted_bytes[TG_R_NR]; /* upstream role; everything in monitor mode */
 };
 
 /* tg_v6_pfx key. */
 struct tg_v6_key {
 	__u32 plen;
-	__u32 pad; /* zero */
+	__u32 pad;     /* zero */
 	__u64 addr[2]; /* network byte order, masked to plen */
 };
 
 /* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */
 struct tg_bind_key {
 	__u32 ifindex;
-	__u16 vlan; /* outer (or only) VLAN id, TG_VLAN_NONE if untagged */
+	__u16 vlan;  /* outer (or only) VLAN id, TG_VLAN_NONE if untagged */
 	__u16 ivlan; /* inner VLAN id of a QinQ frame, else TG_VLAN_NONE */
 };
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */

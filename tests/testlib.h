@@ -25,41 +25,41 @@ static inline void tl_end_case(void)
 	tl_case = NULL;
 }
 
-#define TEST_BEGIN(name)                                                                   \
-	do {                                                                               \
-		tl_end_case();                                                             \
-		tl_case = (name);                                                          \
-		tl_case_failed = 0;                                                        \
+#define TEST_BEGIN(name)                                                                           \
+	do {                                                                                       \
+		tl_end_case();                                                                     \
+		tl_case = (name);                                                                  \
+		tl_case_failed = 0;                                                                \
 	} while (0)
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "FAIL %s: %s:%d: %s\n", tl_case ? tl_case : "?",   \
-				__FILE__, __LINE__, #cond);                                \
-			tl_case_failed = 1;                                                \
-		}                                                                          \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s: %s:%d: %s\n", tl_case ? tl_case : "?", __FILE__, \
+				__LINE__, #cond);                                                  \
+			tl_case_failed = 1;                                                        \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ_U64(got, want)                                                            \
-	do {                                                                               \
-		uint64_t __g = (uint64_t)(got), __w = (uint64_t)(want);                    \
-		if (__g != __w) {                                                          \
-			fprintf(stderr, "FAIL %s: %s:%d: %s = %" PRIu64 ", want %" PRIu64 "\n", \
-				tl_case ? tl_case : "?", __FILE__, __LINE__, #got, __g, __w); \
-			tl_case_failed = 1;                                                \
-		}                                                                          \
+#define CHECK_EQ_U64(got, want)                                                                    \
+	do {                                                                                       \
+		uint64_t __g = (uint64_t)(got), __w = (uint64_t)(want);                            \
+		if (__g != __w) {                                                                  \
+			fprintf(stderr, "FAIL %s: %s:%d: %s = %" PRIu64 ", want %" PRIu64 "\n",    \
+				tl_case ? tl_case : "?", __FILE__, __LINE__, #got, __g, __w);      \
+			tl_case_failed = 1;                                                        \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR_CONTAINS(hay, needle)                                                    \
-	do {                                                                               \
-		const char *__h = (hay), *__n = (needle);                                  \
-		if (!__h || !strstr(__h, __n)) {                                           \
-			fprintf(stderr, "FAIL %s: %s:%d: \"%s\" does not contain \"%s\"\n", \
+#define CHECK_STR_CONTAINS(hay, needle)                                                            \
+	do {                                                                                       \
+		const char *__h = (hay), *__n = (needle);                                          \
+		if (!__h || !strstr(__h, __n)) {                                                   \
+			fprintf(stderr, "FAIL %s: %s:%d: \"%s\" does not contain \"%s\"\n",        \
 				tl_case ? tl_case : "?", __FILE__, __LINE__, __h ? __h : "(null)", \
-				__n);                                                      \
-			tl_case_failed = 1;                                                \
-		}                                                                          \
+				__n);                                                              \
+			tl_case_failed = 1;                                                        \
+		}                                                                                  \
 	} while (0)
 
 static inline int test_summary(void)

@@ -59,7 +59,7 @@ void tg_print(json_t *doc, void (*text)(const json_t *doc))
 
 const char *tg_human_bytes(unsigned long long v, char *buf, size_t len)
 {
-	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	static const char *const unit[] = {"B", "kB", "MB", "GB", "TB", "PB"};
 	double d = v;
 	int u = 0;
 
@@ -76,7 +76,7 @@ const char *tg_human_bytes(unsigned long long v, char *buf, size_t len)
 
 const char *tg_human_bps(double bps, char *buf, size_t len)
 {
-	static const char *const unit[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s" };
+	static const char *const unit[] = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"};
 	int u = 0;
 
 	while (bps >= 1000 && u < 4) {

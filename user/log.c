@@ -33,13 +33,13 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 		fprintf(stderr, "tollgate: %s: %s\n", level, buf);
 }
 
-#define DEFINE_LOG(fn, level)                                                              \
-	void fn(const char *fmt, ...)                                                      \
-	{                                                                                  \
-		va_list ap;                                                                \
-		va_start(ap, fmt);                                                         \
-		vlog(level, fmt, ap);                                                      \
-		va_end(ap);                                                                \
+#define DEFINE_LOG(fn, level)                                                                      \
+	void fn(const char *fmt, ...)                                                              \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		vlog(level, fmt, ap);                                                              \
+		va_end(ap);                                                                        \
 	}
 
 DEFINE_LOG(tg_err, "error")

@@ -15,12 +15,13 @@
 #endif
 
 static const struct tg_cmd commands[] = {
-	{ "attach", cmd_attach, "attach IFACE role customer|upstream [mode native|generic] [--force]" },
-	{ "detach", cmd_detach, "detach IFACE" },
-	{ "status", cmd_status, "status" },
-	{ "customer", cmd_customer, "customer list | show ID" },
-	{ "check-config", cmd_check_config, "check-config [FILE]" },
-	{ NULL, NULL, NULL },
+	{"attach", cmd_attach,
+	 "attach IFACE role customer|upstream [mode native|generic] [--force]"},
+	{"detach", cmd_detach, "detach IFACE"},
+	{"status", cmd_status, "status"},
+	{"customer", cmd_customer, "customer list | show ID"},
+	{"check-config", cmd_check_config, "check-config [FILE]"},
+	{NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
@@ -38,10 +39,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },    { "pretty", no_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"json", no_argument, NULL, 'j'},
+		{"pretty", no_argument, NULL, 'p'},
+		{"config", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
