@@ -1,0 +1,1135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_config.c - the configuration layer: the unit parsers, tollgate.yaml and the
+ * customers CSV, good and bad. Every error is checked with the exact line (and column
+ * for YAML) it must name. Files are written to a mkdtemp directory removed at the end.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "testlib.h"
+
+static char tmpdir[64];
+static char yaml_path[128], csv_path[128];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		return;
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The first message that contains needle, or NULL. */
+static const char *find_err(const struct tg_errs *e, const char *needle)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (strstr(e->msg[i], needle))
+			return e->msg[i];
+	}
+	return NULL;
+}
+
+static void dump_errs(const struct tg_errs *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "    | %s\n", e->msg[i]);
+}
+
+/* An error at `where` (e.g. "customers.csv:4: field 'vlan'") that says `what`. */
+#define CHECK_ERR(errs, where, what)                                                               \
+	do {                                                                                       \
+		const char *__m = find_err((errs), (where));                                       \
+		CHECK_STR_CONTAINS(__m, (where));                                                  \
+		if (__m)                                                                           \
+			CHECK_STR_CONTAINS(__m, (what));                                           \
+		else                                                                               \
+			dump_errs(errs);                                                           \
+	} while (0)
+
+/* The lines joined, each ending in a newline (malloc'd). */
+static char *join_lines(const char *const *l, size_t n)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(l[i]) + 1;
+	s = p = malloc(len);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(l[i]);
+
+		memcpy(p, l[i], k);
+		p[k] = '\n';
+		p += k + 1;
+	}
+	*p = '\0';
+	return s;
+}
+
+/* Write tollgate.yaml and customers.csv (unless csv is NULL), then load. */
+static int load(const char *yaml, const char *csv, struct tg_cfg **cfg, struct tg_errs *errs)
+{
+	write_file(yaml_path, yaml);
+	if (csv)
+		write_file(csv_path, csv);
+	memset(errs, 0, sizeof(*errs));
+	return tg_config_load(yaml_path, cfg, errs);
+}
+
+/* Lines: 1..12; plans home-100 (2), biz-1g (3), free (4); interfaces eth1 (customer), eth0. */
+#define BASE_YAML                                                                                  \
+	"interfaces:\n"                                                                            \
+	"  - { name: eth1, role: customer }\n"                                                     \
+	"  - { name: eth0, role: upstream }\n"                                                     \
+	"plans:\n"                                                                                 \
+	"  home-100:\n"                                                                            \
+	"    upload: { rate: 20mbit, burst: 256k }\n"                                              \
+	"    download: { rate: 100mbit, burst: 1m, peak_rate: 200mbit, peak_burst: 2m }\n"         \
+	"  biz-1g:\n"                                                                              \
+	"    upload: { rate: 1gbit, burst: 4m }\n"                                                 \
+	"    download: { rate: 1gbit, burst: 4m }\n"                                               \
+	"  free: {}\n"                                                                             \
+	"customers: customers.csv\n"
+
+#define CSV_HDR "id,name,plan,prefixes,interface,vlan\n"
+#define CSV_HDR_OVR "id,name,plan,prefixes,interface,vlan,upload_rate,upload_burst,download_rate"
+
+/* ---- units ---- */
+
+static void test_rate(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{"100mbit", 100000000ull},
+		{"1gbit", 1000000000ull},
+		{"2.5g", 2500000000ull},
+		{"2.5G", 2500000000ull},
+		{"64kbit", 64000ull},
+		{"1000000", 1000000ull},
+		{"10Mbps", 10000000ull},
+		{"1tbit", 1000000000000ull},
+		{"1.5kbit", 1500ull},
+		{"500bit", 500ull},
+		{"1bps", 1ull},
+		{"0.001k", 1ull},
+		{"18446744073709551615", UINT64_MAX},
+	};
+	static const char *const bad[] = {
+		"0",	     "0mbit", "-1m", "",    "abc", "10x", "1.2.3m", "18446744073709551616",
+		"20000000t", "mbit",  " 1m", "1m ", "1.m", ".5m", "1 mbit", "1kb",
+		"+5m",	     "1e6",
+	};
+	uint64_t v;
+
+	TEST_BEGIN("tg_parse_rate_bps good");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 0;
+		CHECK(tg_parse_rate_bps(good[i].s, &v) == 0);
+		CHECK_EQ_U64(v, good[i].v);
+	}
+	TEST_BEGIN("tg_parse_rate_bps bad: zero, negative, garbage, overflow");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		if (tg_parse_rate_bps(bad[i], &v) != -EINVAL)
+			fprintf(stderr, "    accepted rate '%s'\n", bad[i]);
+		CHECK_EQ_U64(v, 42);
+	}
+	CHECK(tg_parse_rate_bps(NULL, &v) == -EINVAL);
+}
+
+static void test_size(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{"64k", 65536},	     {"1m", 1048576},	   {"1500", 1500},
+		{"2kb", 2048},	     {"1KiB", 1024},	   {"1g", 1ull << 30},
+		{"3b", 3},	     {"1.5k", 1536},	   {"0", 0},
+		{"2MB", 2ull << 20}, {"4gib", 4ull << 30},
+	};
+	static const char *const bad[] = {"",	   "1x", "-1",	"17179869184g",
+					  "1kbit", "k",	 "1 k", "1t"};
+	uint64_t v;
+
+	TEST_BEGIN("tg_parse_size_bytes good (1024-based)");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 42;
+		CHECK(tg_parse_size_bytes(good[i].s, &v) == 0);
+		CHECK_EQ_U64(v, good[i].v);
+	}
+	TEST_BEGIN("tg_parse_size_bytes bad");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tg_parse_size_bytes(bad[i], &v) != -EINVAL) {
+			fprintf(stderr, "    accepted size '%s'\n", bad[i]);
+			CHECK(0);
+		}
+	}
+}
+
+static void test_pps(void)
+{
+	static const char *const bad[] = {"0", "0pps", "pps", "5ppx", "-5", "", "5 pps", "1g"};
+	uint64_t v;
+
+	TEST_BEGIN("tg_parse_pps good");
+	CHECK(tg_parse_pps("500pps", &v) == 0);
+	CHECK_EQ_U64(v, 500);
+	CHECK(tg_parse_pps("20kpps", &v) == 0);
+	CHECK_EQ_U64(v, 20000);
+	CHECK(tg_parse_pps("1000", &v) == 0);
+	CHECK_EQ_U64(v, 1000);
+	CHECK(tg_parse_pps("1.5kpps", &v) == 0);
+	CHECK_EQ_U64(v, 1500);
+	CHECK(tg_parse_pps("2M", &v) == 0);
+	CHECK_EQ_U64(v, 2000000);
+	TEST_BEGIN("tg_parse_pps bad");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tg_parse_pps(bad[i], &v) != -EINVAL) {
+			fprintf(stderr, "    accepted pps '%s'\n", bad[i]);
+			CHECK(0);
+		}
+	}
+}
+
+static void test_duration(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{"30s", 30000000000ull},
+		{"1h", 3600000000000ull},
+		{"500ms", 500000000ull},
+		{"2d", 172800000000000ull},
+		{"1h30m", 5400000000000ull},
+		{"1.5s", 1500000000ull},
+		{"0s", 0},
+		{"100us", 100000ull},
+		{"10ns", 10},
+		{"1d2h3m4s5ms", 93784005000000ull},
+		{"213503d", 213503ull * 86400ull * 1000000000ull},
+	};
+	static const char *const bad[] = {"",	    "10",      "5x", "h",   "30m1h", "1m1m",
+					  "1h 30m", "213504d", "1H", "-1s", "1.s",   "s1"};
+	uint64_t v;
+
+	TEST_BEGIN("tg_parse_duration_ns good");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 42;
+		CHECK(tg_parse_duration_ns(good[i].s, &v) == 0);
+		CHECK_EQ_U64(v, good[i].v);
+	}
+	TEST_BEGIN("tg_parse_duration_ns bad: no unit, garbage, order, overflow");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tg_parse_duration_ns(bad[i], &v) != -EINVAL) {
+			fprintf(stderr, "    accepted duration '%s'\n", bad[i]);
+			CHECK(0);
+		}
+	}
+}
+
+static void test_prefix(void)
+{
+	static const struct {
+		const char *s, *err;
+	} bad[] = {
+		{"10.0.0.0/33", "prefix length 33 out of range (IPv4: 0..32)"},
+		{"10.0.0.1/24", "host bits set (the network is 10.0.0.0/24)"},
+		{"10.0.0.128/24", "host bits set"},
+		{"2001:db8::1/48", "host bits set (the network is 2001:db8::/48)"},
+		{"2001:db8::/129", "prefix length 129 out of range (IPv6: 0..128)"},
+		{"garbage", "'garbage' is not an IPv4 address"},
+		{"10.0.0.0/", "prefix length '' is not a number"},
+		{"10.0.0.0/abc", "prefix length 'abc' is not a number"},
+		{"10.0.0.0/-1", "is not a number"},
+		{"10.0.0.0/ 8", "is not a number"},
+		{"10.0.0.0/0008", "is not a number"},
+		{"/24", "not an IPv4 or IPv6 prefix"},
+		{"10.0.0/24", "is not an IPv4 address"},
+		{"1.2.3.4.5", "is not an IPv4 address"},
+		{"2001:db8::g/64", "is not an IPv6 address"},
+		{"", "empty prefix"},
+	};
+	struct tg_prefix p;
+	char err[128], txt[64];
+
+	TEST_BEGIN("tg_parse_prefix IPv4");
+	CHECK(tg_parse_prefix("198.51.100.0/24", &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.family, AF_INET);
+	CHECK_EQ_U64(p.plen, 24);
+	CHECK(p.addr[0] == 198 && p.addr[1] == 51 && p.addr[2] == 100 && p.addr[3] == 0);
+	CHECK(tg_parse_prefix("10.0.0.1", &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.plen, 32);
+	CHECK(tg_parse_prefix("0.0.0.0/0", &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.plen, 0);
+	CHECK(tg_parse_prefix("192.0.2.0/08", &p, err, sizeof(err)) ==
+	      -EINVAL); /* 192 has host bits at /8 */
+
+	TEST_BEGIN("tg_parse_prefix IPv6");
+	CHECK(tg_parse_prefix("2001:db8::/48", &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.family, AF_INET6);
+	CHECK_EQ_U64(p.plen, 48);
+	CHECK(p.addr[0] == 0x20 && p.addr[1] == 0x01 && p.addr[2] == 0x0d && p.addr[3] == 0xb8);
+	CHECK(tg_parse_prefix("2001:db8::1", &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.plen, 128);
+	CHECK_EQ_U64(p.addr[15], 1);
+	CHECK(tg_parse_prefix("::/0", &p, err, sizeof(err)) == 0);
+	CHECK(tg_parse_prefix("2001:db8:0:ff80::/57", &p, err, sizeof(err)) == 0);
+	CHECK(tg_parse_prefix("2001:db8:0:ff80::/56", &p, err, sizeof(err)) == -EINVAL);
+
+	TEST_BEGIN("tg_parse_prefix errors say what is wrong");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(tg_parse_prefix(bad[i].s, &p, err, sizeof(err)) == -EINVAL);
+		CHECK_STR_CONTAINS(err, bad[i].err);
+	}
+	CHECK(tg_parse_prefix("10.0.0.1/8", &p, NULL, 0) == -EINVAL); /* no room for a message */
+
+	TEST_BEGIN("tg_format_prefix");
+	CHECK(tg_parse_prefix("2001:db8:a::/48", &p, err, sizeof(err)) == 0);
+	tg_format_prefix(&p, txt, sizeof(txt));
+	CHECK_STR_CONTAINS(txt, "2001:db8:a::/48");
+	CHECK(tg_parse_prefix("203.0.113.7", &p, err, sizeof(err)) == 0);
+	tg_format_prefix(&p, txt, sizeof(txt));
+	CHECK(!strcmp(txt, "203.0.113.7/32"));
+}
+
+static void test_format_rate(void)
+{
+	static const struct {
+		uint64_t v;
+		const char *s;
+	} cases[] = {
+		{100000000ull, "100mbit"},
+		{2500000000ull, "2.5gbit"},
+		{1000000000ull, "1gbit"},
+		{999, "999bit"},
+		{1500, "1500bit"},
+		{1234567, "1234567bit"},
+		{64000, "64kbit"},
+		{1500000, "1.5mbit"},
+		{1234000, "1.234mbit"},
+		{1000000000001ull, "1000000000001bit"},
+		{0, "0bit"},
+		{20000000000000ull, "20tbit"},
+	};
+	char buf[32];
+	uint64_t back;
+
+	TEST_BEGIN("tg_format_rate, and it parses back");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tg_format_rate(cases[i].v, buf, sizeof(buf));
+		if (strcmp(buf, cases[i].s)) {
+			fprintf(stderr, "    %llu -> '%s', want '%s'\n",
+				(unsigned long long)cases[i].v, buf, cases[i].s);
+			CHECK(0);
+		}
+		if (cases[i].v) {
+			CHECK(tg_parse_rate_bps(buf, &back) == 0);
+			CHECK_EQ_U64(back, cases[i].v);
+		}
+	}
+	tg_format_rate(100000000ull, buf, 4); /* truncated, still a C string */
+	CHECK(!strcmp(buf, "100"));
+}
+
+static void test_errs(void)
+{
+	struct tg_errs e = {0};
+
+	TEST_BEGIN("tg_errs_add collects, tg_errs_free resets");
+	for (int i = 0; i < 100; i++)
+		tg_errs_add(&e, "f:%d: problem %s", i, "x");
+	CHECK_EQ_U64(e.n, 100);
+	CHECK(!strcmp(e.msg[42], "f:42: problem x"));
+	tg_errs_free(&e);
+	CHECK_EQ_U64(e.n, 0);
+	CHECK(e.msg == NULL);
+	tg_errs_free(&e); /* twice is harmless */
+}
+
+/* ---- tollgate.yaml ---- */
+
+static void test_full_config(void)
+{
+	const char *yaml =
+		"# a full configuration\n"
+		"interfaces:\n"
+		"  - { name: eth1, role: customer, mode: generic, antispoof: loose }\n"
+		"  - name: eth2\n"
+		"    role: customer\n"
+		"    antispoof: off\n"
+		"  - { name: eth0, role: upstream, monitor: true }\n"
+		"plans:\n"
+		"  home-100:\n"
+		"    upload:   { rate: 20mbit,  burst: 256k }\n"
+		"    download: { rate: 100mbit, burst: 1m, peak_rate: 150mbit, peak_burst: 2m }\n"
+		"    flood:    { syn: 200pps, udp: 20kpps, icmp: 100pps, frag: 1000 }\n"
+		"    smtp: block\n"
+		"  biz:\n"
+		"    download: { rate: 2.5g, burst: 8m }\n"
+		"    smtp: \"10/s\"\n"
+		"  open:\n"
+		"customers: customers.csv\n"
+		"walled_garden: [192.0.2.53/32, 2001:db8:53::/48]\n"
+		"capacity: { max_customers: 5000 }\n"
+		"metrics: { listen: \"[::1]:9100\", per_customer: top 50 }\n"
+		"state: /tmp/tg-state.db\n"
+		"pin_dir: /sys/fs/bpf/tg-test\n"
+		"enforcement:\n"
+		"  interval: 1s\n"
+		"  rules: [{ name: spoofing, when: \"spoof_pps > 50 for 30s\", action: suspend }]\n"
+		"notify: { exec: /bin/true }\n";
+	const char *csv = CSV_HDR "c1,,home-100,10.0.0.0/24,eth1,\n";
+	const struct tg_iface_cfg *ic;
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	const struct tg_plan *p;
+	int rc;
+
+	TEST_BEGIN("full tollgate.yaml: every section parsed");
+	rc = load(yaml, csv, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	CHECK_EQ_U64(errs.n, 0);
+	if (rc || !cfg) {
+		dump_errs(&errs);
+		tg_errs_free(&errs);
+		return;
+	}
+	CHECK_EQ_U64(cfg->nifaces, 3);
+	ic = tg_config_iface(cfg, "eth1");
+	CHECK(ic && ic->role == TG_ROLE_CUSTOMER && ic->mode == TG_MODE_GENERIC &&
+	      ic->antispoof == TG_AS_LOOSE && !ic->monitor && ic->line == 3);
+	ic = tg_config_iface(cfg, "eth2");
+	CHECK(ic && ic->antispoof == TG_AS_OFF && ic->mode == TG_MODE_NATIVE && !ic->monitor &&
+	      ic->line == 4);
+	ic = tg_config_iface(cfg, "eth0");
+	CHECK(ic && ic->role == TG_ROLE_UPSTREAM && ic->antispoof == TG_AS_OFF && ic->monitor);
+	CHECK(tg_config_iface(cfg, "eth9") == NULL);
+
+	CHECK_EQ_U64(cfg->nplans, 3);
+	p = &cfg->plans[0];
+	CHECK(!strcmp(p->name, "home-100") && p->line == 9);
+	CHECK_EQ_U64(p->dir[TG_DIR_UP].rate_bps, 20000000);
+	CHECK_EQ_U64(p->dir[TG_DIR_UP].burst_bytes, 262144);
+	CHECK_EQ_U64(p->dir[TG_DIR_UP].peak_rate_bps, 0);
+	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].rate_bps, 100000000);
+	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].burst_bytes, 1048576);
+	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].peak_rate_bps, 150000000);
+	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].peak_burst_bytes, 2097152);
+	CHECK_EQ_U64(p->flood.syn_pps, 200);
+	CHECK_EQ_U64(p->flood.udp_pps, 20000);
+	CHECK_EQ_U64(p->flood.icmp_pps, 100);
+	CHECK_EQ_U64(p->flood.frag_pps, 1000);
+	CHECK_EQ_U64(p->smtp, TG_SMTP_BLOCK);
+	p = &cfg->plans[1];
+	CHECK(!strcmp(p->name, "biz"));
+	CHECK_EQ_U64(p->dir[TG_DIR_UP].rate_bps, 0); /* left out: unlimited */
+	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].rate_bps, 2500000000ull);
+	CHECK_EQ_U64(p->smtp, TG_SMTP_LIMIT);
+	CHECK_EQ_U64(p->smtp_limit, 10);
+	CHECK_EQ_U64(p->flood.syn_pps, 0);
+	p = &cfg->plans[2];
+	CHECK(!strcmp(p->name, "open") && p->smtp == TG_SMTP_ALLOW);
+
+	CHECK_EQ_U64(cfg->nwalled, 2);
+	CHECK(cfg->walled_garden[0].family == AF_INET && cfg->walled_garden[0].plen == 32);
+	CHECK(cfg->walled_garden[1].family == AF_INET6 && cfg->walled_garden[1].plen == 48);
+	CHECK_EQ_U64(cfg->max_customers, 5000);
+	CHECK_EQ_U64(cfg->max_prefixes, 10000); /* 2 * max_customers */
+	CHECK(!strcmp(cfg->metrics_listen, "[::1]:9100"));
+	CHECK(!strcmp(cfg->metrics_per_customer, "top 50"));
+	CHECK(!strcmp(cfg->state_path, "/tmp/tg-state.db"));
+	CHECK(!strcmp(cfg->pin_dir, "/sys/fs/bpf/tg-test"));
+	CHECK(!strcmp(cfg->path, yaml_path));
+	CHECK(!strcmp(cfg->customers_path, csv_path));
+	CHECK_EQ_U64(cfg->ncustomers, 1);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_defaults(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	int rc;
+
+	TEST_BEGIN("defaults: only customers given, header-only CSV");
+	rc = load("customers: customers.csv\n", CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (!cfg) {
+		dump_errs(&errs);
+		tg_errs_free(&errs);
+		return;
+	}
+	CHECK_EQ_U64(cfg->nifaces, 0);
+	CHECK_EQ_U64(cfg->nplans, 0);
+	CHECK_EQ_U64(cfg->ncustomers, 0);
+	CHECK_EQ_U64(cfg->nwalled, 0);
+	CHECK_EQ_U64(cfg->max_customers, 1024);
+	CHECK_EQ_U64(cfg->max_prefixes, 2048);
+	CHECK(!strcmp(cfg->metrics_listen, "127.0.0.1:9477"));
+	CHECK(!strcmp(cfg->metrics_per_customer, "top 1000"));
+	CHECK(!strcmp(cfg->state_path, "/var/lib/tollgate/state.db"));
+	CHECK(!strcmp(cfg->pin_dir, TG_PIN_DIR_DEFAULT));
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("interface defaults: native, strict, not monitor; null sections");
+	rc = load("interfaces:\n  - { name: eth1, role: customer }\nplans:\nwalled_garden: ~\n"
+		  "enforcement:\nnotify: null\ncustomers: customers.csv\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (cfg) {
+		CHECK(cfg->ifaces[0].mode == TG_MODE_NATIVE &&
+		      cfg->ifaces[0].antispoof == TG_AS_STRICT && !cfg->ifaces[0].monitor);
+		CHECK_EQ_U64(cfg->ifaces[0].line, 2);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_example(void)
+{
+	static const char *const cands[] = {"examples/tollgate.yaml", "../examples/tollgate.yaml",
+					    "../../examples/tollgate.yaml"};
+	const char *path = NULL;
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs = {0};
+
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]) && !path; i++) {
+		if (!access(cands[i], R_OK))
+			path = cands[i];
+	}
+	if (!path) {
+		printf("SKIP examples/tollgate.yaml: not found (run from the repository root)\n");
+		return;
+	}
+	TEST_BEGIN("examples/tollgate.yaml and customers.csv are valid");
+	CHECK_EQ_U64(tg_config_load(path, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (cfg) {
+		const struct tg_customer *c = &cfg->customers[0];
+
+		CHECK_EQ_U64(cfg->nifaces, 2);
+		CHECK(cfg->nplans >= 2);
+		CHECK(cfg->ncustomers >= 3);
+		CHECK(!strcmp(c->name, "Acme, Ltd"));
+		for (size_t i = 0; i < cfg->ncustomers; i++) {
+			if (cfg->customers[i].ivlan != TG_VLAN_NONE)
+				c = &cfg->customers[i];
+		}
+		CHECK(c->vlan != TG_VLAN_NONE && c->ivlan != TG_VLAN_NONE);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_yaml_errors(void)
+{
+	struct tg_cfg *cfg = (struct tg_cfg *)&cfg; /* must come back NULL */
+	struct tg_errs errs;
+	int rc;
+
+	static const char *const y[] = {
+		/* 1 */ "interfaces:",
+		/* 2 */ "  - { name: eth1, role: customer, antispoof: maybe }",
+		/* 3 */ "  - { name: eth1, role: upstream }",
+		/* 4 */ "  - { name: averyveryverylongname, role: customer }",
+		/* 5 */ "  - { name: eth2, role: sideways, mode: turbo, colour: red }",
+		/* 6 */ "  - { name: eth3, role: upstream, antispoof: loose }",
+		/* 7 */ "  - { role: customer }",
+		/* 8 */ "  - { name: eth4, monitor: perhaps }",
+		/* 9 */ "plans:",
+		/* 10 */ "  p1:",
+		/* 11 */ "    upload: { rate: 0, burst: 1000 }",
+		/* 12 */ "    download: { rate: 10xbit, burst: 1m, peak_rate: 5m }",
+		/* 13 */ "    flood: { syn: 0, udp: lots, tcp: 5, udp: 1 }",
+		/* 14 */ "    smtp: sometimes",
+		/* 15 */ "  p1:",
+		/* 16 */ "    upload: { rate: 1m }",
+		/* 17 */ "  p2: [1, 2]",
+		/* 18 */ "  p3: { upload: { rate: 9m, burst: 2k, peak_rate: 5m, peak_burst: 2k } }",
+		/* 19 */ "capacity: { max_customers: 0, max_prefixes: abc }",
+		/* 20 */ "metrics: { listen: localhost, per_customer: top 0 }",
+		/* 21 */ "walled_garden: [10.0.0.1/8, 10.0.0.0/8, 10.0.0.0/8]",
+		/* 22 */ "pin_dir: relative/dir",
+		/* 23 */ "enforcement: [1]",
+		/* 24 */ "notify: hello",
+		/* 25 */ "colour: blue",
+	};
+	char *yaml = join_lines(y, sizeof(y) / sizeof(y[0]));
+
+	TEST_BEGIN("YAML errors: FILE:LINE:COL, all collected, -EINVAL, *out NULL");
+	rc = load(yaml, NULL, &cfg, &errs);
+	free(yaml);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK(cfg == NULL);
+	CHECK_ERR(&errs, "tollgate.yaml:1:1: ", "'customers' is required");
+	CHECK_ERR(&errs, "tollgate.yaml:2:46: ", "antispoof 'maybe': want strict, loose or off");
+	CHECK_ERR(&errs,
+		  "tollgate.yaml:3:13: ", "interface 'eth1' is listed twice (first on line 2)");
+	CHECK_ERR(&errs, "tollgate.yaml:4:13: ", "longer than 15 characters");
+	CHECK_ERR(&errs, "tollgate.yaml:5:25: ", "role 'sideways': want customer or upstream");
+	CHECK_ERR(&errs, "tollgate.yaml:5:41: ", "mode 'turbo': want native or generic");
+	CHECK_ERR(&errs, "tollgate.yaml:5:48: ", "unknown key 'colour' in an interface");
+	CHECK_ERR(&errs, "tollgate.yaml:6:46: ", "antispoof applies to the customer role only");
+	CHECK_ERR(&errs, "tollgate.yaml:7:5: ", "interface without a name");
+	CHECK_ERR(&errs, "tollgate.yaml:8:5: ", "interface 'eth4': role is required");
+	CHECK_ERR(&errs, "tollgate.yaml:8:28: ", "monitor: 'perhaps' is not true or false");
+	CHECK_ERR(&errs,
+		  "tollgate.yaml:11:21: ", "plan 'p1': upload.rate: a rate must be above zero");
+	CHECK_ERR(&errs, "tollgate.yaml:11:31: ",
+		  "upload.burst: 1000 bytes is below one MTU (1500 bytes)");
+	CHECK_ERR(&errs, "tollgate.yaml:12:23: ", "download.rate: '10xbit' is not a rate");
+	CHECK_ERR(&errs, "tollgate.yaml:12:53: ", "peak_rate and peak_burst go together");
+	CHECK_ERR(&errs, "tollgate.yaml:13:19: ", "flood.syn: must be above zero");
+	CHECK_ERR(&errs, "tollgate.yaml:13:27: ", "flood.udp: 'lots' is not a packet rate");
+	CHECK_ERR(&errs, "tollgate.yaml:13:33: ", "unknown key 'tcp'");
+	CHECK_ERR(&errs, "tollgate.yaml:14:11: ", "smtp 'sometimes': want allow, block");
+	CHECK_ERR(&errs, "tollgate.yaml:15:3: ", "plan 'p1' is defined twice (first on line 10)");
+	CHECK_ERR(&errs, "tollgate.yaml:17:7: ", "plan 'p2' must be a mapping, not a list");
+	CHECK_ERR(&errs, "tollgate.yaml:18:51: ", "peak_rate: below rate");
+	CHECK_ERR(&errs, "tollgate.yaml:13:41: ", "key 'udp' repeated in plan 'p1': flood");
+	CHECK_ERR(&errs, "tollgate.yaml:19:28: ", "capacity.max_customers: 0 out of range");
+	CHECK_ERR(&errs,
+		  "tollgate.yaml:19:45: ", "capacity.max_prefixes: 'abc' is not a whole number");
+	CHECK_ERR(&errs, "tollgate.yaml:20:20: ", "metrics.listen 'localhost': want ADDRESS:PORT");
+	CHECK_ERR(&errs, "tollgate.yaml:20:45: ", "metrics.per_customer 'top 0'");
+	CHECK_ERR(&errs, "tollgate.yaml:21:17: ", "host bits set (the network is 10.0.0.0/8)");
+	CHECK_ERR(&errs, "tollgate.yaml:21:41: ", "'10.0.0.0/8' is listed twice");
+	CHECK_ERR(&errs, "tollgate.yaml:22:10: ", "must be an absolute path");
+	CHECK_ERR(&errs, "tollgate.yaml:23:14: ", "enforcement must be a mapping, not a list");
+	CHECK_ERR(&errs, "tollgate.yaml:24:9: ", "notify must be a mapping, not a single value");
+	CHECK_ERR(&errs, "tollgate.yaml:25:1: ", "unknown key 'colour' in the configuration");
+	CHECK_EQ_U64(errs.n, 33); /* one per CHECK_ERR above: nothing else */
+	/* in file order */
+	CHECK_STR_CONTAINS(errs.msg[0], "tollgate.yaml:1:1:");
+	CHECK_STR_CONTAINS(errs.msg[errs.n - 1], "tollgate.yaml:25:1:");
+	if (errs.n != 33)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+}
+
+static void test_yaml_plan_errors(void)
+{
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("YAML plan errors: burst below one MTU, missing burst, bad peak");
+	CHECK_EQ_U64(
+		load("plans:\n"
+		     "  a:\n"
+		     "    upload: { rate: 10mbit, burst: 1499 }\n"
+		     "    download: { rate: 10mbit }\n"
+		     "  b:\n"
+		     "    download: { rate: 10mbit, burst: 1500, peak_rate: 20m, peak_burst: 1k }\n"
+		     "  c: { smtp: 0/s }\n"
+		     "customers: customers.csv\n",
+		     CSV_HDR, &cfg, &errs),
+		(uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:3:36: ", "1499 bytes is below one MTU");
+	CHECK_ERR(&errs, "tollgate.yaml:4:15: ", "download: rate and burst are both required");
+	CHECK_ERR(&errs, "tollgate.yaml:6:72: ", "peak_burst: 1k bytes is below one MTU");
+	CHECK_ERR(&errs, "tollgate.yaml:7:14: ", "smtp '0/s'");
+	CHECK_EQ_U64(errs.n, 4);
+	tg_errs_free(&errs);
+}
+
+static void test_yaml_syntax(void)
+{
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("YAML syntax error names its line");
+	CHECK_EQ_U64(load("customers: customers.csv\nplans: {\n  a: [\n", CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_EQ_U64(errs.n, 1);
+	CHECK_ERR(&errs, "tollgate.yaml:4:1: ", "YAML: ");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("YAML: empty file, not a mapping, second document");
+	CHECK_EQ_U64(load("", CSV_HDR, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:1:1: ", "the file is empty");
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load("- a\n- b\n", CSV_HDR, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:1:1: ", "the configuration must be a mapping");
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load("customers: customers.csv\n---\ncustomers: x\n", CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:3:1: ", "a second YAML document");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("YAML: a null customers path is empty, not the file '~'");
+	CHECK_EQ_U64(load("customers: ~\n", CSV_HDR, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:1:12: ", "customers is empty");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("unreadable files: -errno and a message");
+	memset(&errs, 0, sizeof(errs));
+	cfg = (struct tg_cfg *)&cfg;
+	CHECK_EQ_U64(tg_config_load("/nonexistent/tollgate.yaml", &cfg, &errs), (uint64_t)-ENOENT);
+	CHECK(cfg == NULL);
+	CHECK_ERR(&errs, "/nonexistent/tollgate.yaml: cannot read", "No such file");
+	tg_errs_free(&errs);
+	unlink(csv_path);
+	CHECK_EQ_U64(load("customers: customers.csv\n", NULL, &cfg, &errs), (uint64_t)-ENOENT);
+	CHECK_ERR(&errs, "customers.csv: cannot read the customers file", "No such file");
+	tg_errs_free(&errs);
+}
+
+/* A relative customers (and state) path is next to the YAML file, not the cwd. */
+static void test_relative_path(void)
+{
+	char sub[160], yaml[192], csv[192], want[256];
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs = {0};
+
+	TEST_BEGIN("relative customers path resolves against the YAML file's directory");
+	snprintf(sub, sizeof(sub), "%s/etc", tmpdir);
+	mkdir(sub, 0755);
+	snprintf(csv, sizeof(csv), "%s/etc/data", tmpdir);
+	mkdir(csv, 0755);
+	snprintf(yaml, sizeof(yaml), "%s/etc/tg.yaml", tmpdir);
+	snprintf(csv, sizeof(csv), "%s/etc/data/cust.csv", tmpdir);
+	write_file(yaml, "customers: data/cust.csv\nstate: state.db\n");
+	write_file(csv, CSV_HDR);
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (cfg) {
+		CHECK(!strcmp(cfg->customers_path, csv));
+		snprintf(want, sizeof(want), "%s/etc/state.db", tmpdir);
+		CHECK(!strcmp(cfg->state_path, want));
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("absolute customers path is taken as is");
+	snprintf(want, sizeof(want), "customers: %s\n", csv);
+	write_file(yaml, want);
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	if (cfg)
+		CHECK(!strcmp(cfg->customers_path, csv));
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	unlink(yaml);
+	unlink(csv);
+}
+
+/* ---- customers.csv ---- */
+
+static void test_csv_good(void)
+{
+	/* line 5 has white space around and between its prefixes; line 6 is blank */
+	const char *csv =
+		CSV_HDR "cust-0001,\"Acme, Ltd\",biz-1g,198.51.100.0/24 2001:db8:a::/48,eth1,100\n"
+			"cust-0002,\"Two\nLines\",home-100,203.0.113.10,,\n"
+			"cust-0003,\"He said \"\"hi\"\"\",home-100,"
+			"  203.0.113.16/29\t2001:db8:b::/64 ,eth1,100.200\n"
+			"\n"
+			"cust-0004,,free,10.1.0.0/16 10.1.2.0/24,,4094\n";
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	const struct tg_customer *c;
+
+	TEST_BEGIN("CSV: quoted names with commas, newlines, quotes; QinQ; blank line");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (!cfg)
+		goto out;
+	CHECK_EQ_U64(cfg->ncustomers, 4);
+	c = &cfg->customers[0];
+	CHECK(!strcmp(c->id, "cust-0001") && !strcmp(c->name, "Acme, Ltd"));
+	CHECK(c->plan == 1 && c->line == 2 && c->npfx == 2);
+	CHECK(c->pfx[0].family == AF_INET && c->pfx[0].plen == 24);
+	CHECK(c->pfx[1].family == AF_INET6 && c->pfx[1].plen == 48);
+	CHECK(!strcmp(c->iface, "eth1") && c->vlan == 100 && c->ivlan == TG_VLAN_NONE);
+	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 1000000000);
+	c = &cfg->customers[1];
+	CHECK(!strcmp(c->name, "Two\nLines") && c->line == 3);
+	CHECK(c->npfx == 1 && c->pfx[0].plen == 32);
+	CHECK(c->iface[0] == '\0' && c->vlan == TG_VLAN_NONE && c->ivlan == TG_VLAN_NONE);
+	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 20000000);
+	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].rate_bps, 100000000);
+	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].peak_rate_bps, 200000000);
+	c = &cfg->customers[2];
+	CHECK(!strcmp(c->name, "He said \"hi\"") && c->line == 5); /* after a 2-line row */
+	CHECK(c->npfx == 2 && c->vlan == 100 && c->ivlan == 200);
+	c = &cfg->customers[3];
+	CHECK(c->name == NULL && c->line == 7 && c->plan == 2 && c->vlan == 4094);
+	CHECK(c->npfx == 2); /* overlapping prefixes of one customer are fine */
+	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 0);
+out:
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("CSV: CRLF line endings and a UTF-8 BOM");
+	CHECK_EQ_U64(load(BASE_YAML,
+			  "\xef\xbb\xbf"
+			  "id,plan,prefixes\r\n"
+			  "a,home-100,10.0.0.0/24\r\n"
+			  "b,home-100,10.0.1.0/24\r\n",
+			  &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(cfg->ncustomers, 2);
+		CHECK_EQ_U64(cfg->customers[1].line, 3);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_csv_column_order(void)
+{
+	struct tg_cfg *a = NULL, *b = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("CSV: columns in any order, optional ones left out, names case-insensitive");
+	CHECK_EQ_U64(
+		load(BASE_YAML,
+		     "id,name,plan,prefixes,interface,vlan\nx1,Xavier,biz-1g,10.9.0.0/24,eth1,7\n",
+		     &a, &errs),
+		0);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(
+		load(BASE_YAML,
+		     "VLAN,Prefixes,interface,plan,name,ID\n7,10.9.0.0/24,eth1,biz-1g,Xavier,x1\n",
+		     &b, &errs),
+		0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (a && b) {
+		const struct tg_customer *x = &a->customers[0], *y = &b->customers[0];
+
+		CHECK(!strcmp(x->id, y->id) && !strcmp(x->name, y->name) && x->plan == y->plan);
+		CHECK(x->npfx == 1 && y->npfx == 1 && !memcmp(x->pfx, y->pfx, sizeof(*x->pfx)));
+		CHECK(!strcmp(x->iface, y->iface) && x->vlan == y->vlan && y->vlan == 7);
+		CHECK(!memcmp(x->dir, y->dir, sizeof(x->dir)));
+	}
+	tg_config_free(a);
+	tg_config_free(b);
+	CHECK_EQ_U64(load(BASE_YAML, "prefixes,plan,id\n10.0.0.0/8,home-100,only\n", &a, &errs), 0);
+	if (a)
+		CHECK(a->customers[0].name == NULL && a->customers[0].vlan == TG_VLAN_NONE);
+	tg_config_free(a);
+	tg_errs_free(&errs);
+}
+
+static void test_csv_overrides(void)
+{
+	const char *csv =
+		"id,plan,prefixes,upload_rate,upload_burst,download_rate,download_burst\n"
+		"a,home-100,10.0.0.0/24,50mbit,512k,,\n" /* upload both overridden */
+		"b,home-100,10.0.1.0/24,,,150mbit,\n"	 /* download rate only: plan burst kept */
+		"c,free,10.0.2.0/24,1g,1m,2.5g,4m\n"	 /* a plan without limits */
+		"d,home-100,10.0.3.0/24,,2m,,\n";	 /* burst only */
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	const struct tg_rate_cfg *r;
+
+	TEST_BEGIN("CSV: per-customer overrides on top of the plan");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (!cfg)
+		goto out;
+	r = cfg->customers[0].dir;
+	CHECK_EQ_U64(r[TG_DIR_UP].rate_bps, 50000000);
+	CHECK_EQ_U64(r[TG_DIR_UP].burst_bytes, 524288);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].rate_bps, 100000000);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].burst_bytes, 1048576);
+	r = cfg->customers[1].dir;
+	CHECK_EQ_U64(r[TG_DIR_UP].rate_bps, 20000000);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].rate_bps, 150000000);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].burst_bytes, 1048576);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].peak_rate_bps, 200000000);
+	r = cfg->customers[2].dir;
+	CHECK_EQ_U64(r[TG_DIR_UP].rate_bps, 1000000000);
+	CHECK_EQ_U64(r[TG_DIR_UP].burst_bytes, 1048576);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].rate_bps, 2500000000ull);
+	CHECK_EQ_U64(r[TG_DIR_DOWN].burst_bytes, 4194304);
+	r = cfg->customers[3].dir;
+	CHECK_EQ_U64(r[TG_DIR_UP].rate_bps, 20000000);
+	CHECK_EQ_U64(r[TG_DIR_UP].burst_bytes, 2097152);
+	/* the plan itself is untouched */
+	CHECK_EQ_U64(cfg->plans[0].dir[TG_DIR_UP].rate_bps, 20000000);
+	CHECK_EQ_U64(cfg->plans[0].dir[TG_DIR_UP].burst_bytes, 262144);
+out:
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_csv_errors(void)
+{
+	/* the index is the line number; the id on line 8 is 48 characters */
+	static const char *const l[] = {
+		/* 1 */ CSV_HDR_OVR,
+		/* 2 */ "a,\"Acme, Ltd\",home-100,10.0.0.0/24,,,,,",
+		/* 3 */ "b,,home-100,10.0.1.1/24,,,,,",		       /* host bits */
+		/* 4 */ "c,,home-100,10.0.2.0/33 2001:db8::/129,,,,,", /* lengths */
+		/* 5 */ "d,,nope,10.0.3.0/24,,,,,",
+		/* 6 */ "a,,home-100,10.0.4.0/24,,,,,", /* duplicate id */
+		/* 7 */ ",,home-100,10.0.5.0/24,,,,,",
+		/* 8 */ "012345678901234567890123456789012345678901234567,,free,10.0.6.0/24,,,,,",
+		/* 9 */ "e,,home-100,10.0.0.0/24,,,,,",		       /* a's prefix */
+		/* 10 */ "f,,home-100,10.0.0.128/25 10.0.0.0/16,,,,,", /* overlaps: fine */
+		/* 11 */ "g,,home-100,10.0.7.0/24,,0,,,",
+		/* 12 */ "h,,home-100,10.0.8.0/24,,100.5000,,,",
+		/* 13 */ "i,,home-100,10.0.9.0/24,,,20furlongs,,",
+		/* 14 */ "j,,home-100,10.0.10.0/24,,,0,,",
+		/* 15 */ "k,,home-100,10.0.11.0/24,,,,1000,",
+		/* 16 */ "l,,home-100,10.0.12.0/24,eth9,,,,",
+		/* 17 */ "m,,home-100,10.0.13.0/24,eth0,,,,",
+		/* 18 */ "n,,home-100,,,,,,",
+		/* 19 */ "o,,home-100,10.0.14.0/24 10.0.14.0/24,,,,,",
+		/* 20 */ "p,,home-100,10.0.15.0/24,,,,,300mbit",
+		/* 21 */ "q,,free,10.0.16.0/24,,,5mbit,,",
+		/* 22 */ "r,,home-100,10.0.17.0/24",
+		/* 23 */ "s,,home-100,10.0.18.0/24,,abc,,,",
+		/* 24 */ "t,\"x\"y,home-100,10.0.19.0/24,,,,,",
+		/* 25 */ "u,,home-100,2001:db8::1/64,,,,,",
+	};
+	char *csv = join_lines(l, sizeof(l) / sizeof(l[0]));
+	struct tg_cfg *cfg = (struct tg_cfg *)&cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("CSV errors: every one, with its line and field");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), (uint64_t)-EINVAL);
+	free(csv);
+	CHECK(cfg == NULL);
+	CHECK_ERR(&errs, "customers.csv:3: field 'prefixes': ", "'10.0.1.1/24': host bits set");
+	CHECK_ERR(&errs, "customers.csv:4: field 'prefixes': '10.0.2.0/33'", "out of range");
+	CHECK_ERR(&errs, "customers.csv:4: field 'prefixes': '2001:db8::/129'", "out of range");
+	CHECK_ERR(&errs, "customers.csv:5: field 'plan': ", "unknown plan 'nope'");
+	CHECK_ERR(&errs, "customers.csv:6: field 'id': ", "'a' is already used on line 2");
+	CHECK_ERR(&errs, "customers.csv:7: field 'id': ", "empty");
+	CHECK_ERR(&errs, "customers.csv:8: field 'id': ", "is longer than 47 characters");
+	CHECK_ERR(&errs, "customers.csv:9: field 'prefixes': ",
+		  "10.0.0.0/24 already belongs to customer 'a' (line 2)");
+	CHECK(find_err(&errs, "customers.csv:10:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:11: field 'vlan': ", "'0': want a VLAN id 1..4094");
+	CHECK_ERR(&errs, "customers.csv:12: field 'vlan': ", "'100.5000'");
+	CHECK_ERR(&errs, "customers.csv:13: field 'upload_rate': ", "'20furlongs' is not a rate");
+	CHECK_ERR(&errs, "customers.csv:14: field 'upload_rate': ", "must be above zero");
+	CHECK_ERR(&errs, "customers.csv:15: field 'upload_burst': ", "1000 bytes is below one MTU");
+	CHECK_ERR(&errs, "customers.csv:16: field 'interface': ", "'eth9' is not under interfaces");
+	CHECK_ERR(&errs, "customers.csv:17: field 'interface': ", "'eth0' has the upstream role");
+	CHECK_ERR(&errs, "customers.csv:18: field 'prefixes': ", "empty");
+	CHECK_ERR(&errs, "customers.csv:19: field 'prefixes': ", "10.0.14.0/24 is listed twice");
+	CHECK_ERR(&errs, "customers.csv:20: field 'download_rate': ",
+		  "above the download peak_rate of plan 'home-100' (200mbit)");
+	CHECK_ERR(&errs, "customers.csv:21: field 'upload_rate': ", "set upload_burst too");
+	CHECK_ERR(&errs, "customers.csv:22: ", "4 fields, but the header names 9 columns");
+	CHECK_ERR(&errs, "customers.csv:23: field 'vlan': ", "'abc'");
+	CHECK_ERR(&errs, "customers.csv:24: ", "malformed CSV");
+	CHECK_ERR(&errs, "customers.csv:25: field 'prefixes': ", "host bits set");
+	CHECK_EQ_U64(errs.n, 23); /* one per CHECK_ERR above: nothing else */
+	if (errs.n != 23)
+		dump_errs(&errs);
+	for (size_t i = 1; i < errs.n; i++) { /* in line order */
+		const char *p = strstr(errs.msg[i - 1], "customers.csv:"),
+			   *q = strstr(errs.msg[i], "customers.csv:");
+
+		CHECK(p && q && atoi(p + 14) <= atoi(q + 14));
+	}
+	tg_errs_free(&errs);
+}
+
+static void test_csv_header_errors(void)
+{
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("CSV header: unknown column, missing required, repeated, empty file");
+	CHECK_EQ_U64(load(BASE_YAML, "id,plan,prefixes,colour\na,home-100,10.0.0.0/8,red\n", &cfg,
+			  &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:1: ", "unknown column 'colour'");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load(BASE_YAML, "id,name,plan\na,b,home-100\n", &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:1: ", "no 'prefixes' column");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load(BASE_YAML, "id,plan,prefixes,plan\n", &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:1: ", "column 'plan' appears twice");
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load(BASE_YAML, "", &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:1: ", "the first row must name the columns");
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(
+		load(BASE_YAML, CSV_HDR "a,\"unterminated,home-100,10.0.0.0/8,,\n", &cfg, &errs),
+		(uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: ", "a quoted field is not closed");
+	tg_errs_free(&errs);
+}
+
+static void test_csv_capacity(void)
+{
+	const char *csv = CSV_HDR "a,,home-100,10.0.0.0/24 10.1.0.0/24,,\n"
+				  "b,,home-100,10.0.1.0/24 10.1.1.0/24,,\n"
+				  "c,,home-100,10.0.2.0/24,,\n"
+				  "d,,home-100,10.0.3.0/24,,\n";
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("CSV: more customers than capacity.max_customers (said once)");
+	CHECK_EQ_U64(load(BASE_YAML "capacity: { max_customers: 2, max_prefixes: 100 }\n", csv,
+			  &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:4: ", "customer 3 is over capacity.max_customers (2)");
+	CHECK_ERR(&errs, "customers.csv:4: ", "raise capacity.max_customers in tollgate.yaml");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("CSV: more prefixes than capacity.max_prefixes (said once)");
+	CHECK_EQ_U64(load(BASE_YAML "capacity: { max_customers: 10, max_prefixes: 3 }\n", csv, &cfg,
+			  &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:3: field 'prefixes': ",
+		  "over capacity.max_prefixes (3): raise capacity.max_prefixes in tollgate.yaml");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("CSV: exactly at capacity is fine");
+	CHECK_EQ_U64(load(BASE_YAML "capacity: { max_customers: 4, max_prefixes: 6 }\n", csv, &cfg,
+			  &errs),
+		     0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static void test_all_errors(void)
+{
+	const char *csv = CSV_HDR "a,,home-100,10.0.0.0/24,,\n"
+				  "b,,home-100,10.0.1.0/33,,\n"
+				  "c,,home-100,10.0.2.0/24,,\n"
+				  "d,,gold,10.0.3.0/24,,\n"
+				  "e,,home-100,10.0.4.0/24,,\n"
+				  "f,,home-100,10.0.5.0/24,,99999\n";
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("all errors reported: 3 bad rows give 3 messages");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_EQ_U64(errs.n, 3);
+	CHECK_ERR(&errs, "customers.csv:3: field 'prefixes'", "out of range");
+	CHECK_ERR(&errs, "customers.csv:5: field 'plan'", "unknown plan 'gold'");
+	CHECK_ERR(&errs, "customers.csv:7: field 'vlan'", "'99999'");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("YAML and CSV errors reported together");
+	CHECK_EQ_U64(load("interfaces:\n  - { name: eth1, role: client }\n"
+			  "customers: customers.csv\nplans: { home-100: {} }\n",
+			  csv, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:25: ", "role 'client'");
+	CHECK_ERR(&errs, "customers.csv:7: field 'vlan'", "'99999'");
+	CHECK_EQ_U64(errs.n, 4);
+	tg_errs_free(&errs);
+}
+
+static void test_csv_big(void)
+{
+	enum { N = 100000 };
+	struct timespec t0, t1;
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs = {0};
+	double secs;
+	FILE *f;
+
+	TEST_BEGIN("CSV: 100k customers, 200k prefixes parse quickly");
+	write_file(yaml_path, BASE_YAML "capacity: { max_customers: 100000 }\n");
+	f = fopen(csv_path, "w");
+	if (!f) {
+		CHECK(0);
+		return;
+	}
+	fputs("id,name,plan,prefixes,interface,vlan\n", f);
+	for (unsigned int i = 0; i < N; i++)
+		fprintf(f, "cust-%06u,\"Customer %u, Inc\",%s,%u.%u.%u.0/24 %s%x:%x::/64,eth1,%u\n",
+			i, i, i % 3 ? "home-100" : "biz-1g", 10 + (i >> 16), (i >> 8) & 255,
+			i & 255, "2001:db8:", i >> 16, i & 0xffff, 1 + i % 4094);
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ_U64(tg_config_load(yaml_path, &cfg, &errs), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("  100k-row customers.csv loaded in %.3f s\n", secs);
+	CHECK(secs < 10.0); /* loose: ~0.2 s here; sanitizers and valgrind are slower */
+	dump_errs(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(cfg->ncustomers, N);
+		CHECK(!strcmp(cfg->customers[N - 1].id, "cust-099999"));
+		CHECK_EQ_U64(cfg->customers[N - 1].line, N + 1);
+		CHECK_EQ_U64(cfg->customers[N - 1].npfx, 2);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(yaml_path, sizeof(yaml_path), "%s/tollgate.yaml", tmpdir);
+	snprintf(csv_path, sizeof(csv_path), "%s/customers.csv", tmpdir);
+
+	test_rate();
+	test_size();
+	test_pps();
+	test_duration();
+	test_prefix();
+	test_format_rate();
+	test_errs();
+	test_full_config();
+	test_defaults();
+	test_example();
+	test_yaml_errors();
+	test_yaml_plan_errors();
+	test_yaml_syntax();
+	test_relative_path();
+	test_csv_good();
+	test_csv_column_order();
+	test_csv_overrides();
+	test_csv_errors();
+	test_csv_header_errors();
+	test_csv_capacity();
+	test_all_errors();
+	test_csv_big();
+
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return test_summary();
+}

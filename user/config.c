@@ -1,0 +1,1024 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * config.c - tollgate.yaml into struct tg_cfg, with libyaml's document API (the whole file
+ * is small; a node tree gives every value its line and column and resolves aliases).
+ * Every key is known: an unknown or repeated key is an error, so a typo never silently
+ * falls back to a default. Errors are "FILE:LINE:COL: what is wrong" (1-based), all of
+ * them are collected, and the customers CSV is read even when the YAML has errors so that
+ * one run of check-config shows everything.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "config.h"
+
+#define YAML_FILE_MAX (16u << 20) /* bytes; tollgate.yaml is a few KiB, this is a sanity bound */
+
+void tg_errs_add(struct tg_errs *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		char **p = realloc(e->msg, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		e->msg = p;
+		e->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	if (m)
+		e->msg[e->n++] = m;
+}
+
+void tg_errs_free(struct tg_errs *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	e->msg = NULL;
+	e->n = e->cap = 0;
+}
+
+/* An error waiting to be put in file order (sections are not checked in file order). */
+struct yerr_ent {
+	size_t line, col, seq;
+	char *msg;
+};
+
+struct ctx {
+	const char *file;
+	yaml_document_t *doc;
+	struct tg_errs *errs;
+	struct tg_cfg *cfg;
+	struct yerr_ent *ye;
+	size_t nye, capye;
+	int oom;
+};
+
+static void add_verr(struct ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/* line and col are 1-based */
+static void add_verr(struct ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
+{
+	struct yerr_ent *e;
+	char buf[512];
+
+	if (c->nye == c->capye) {
+		size_t cap = c->capye ? c->capye * 2 : 16;
+
+		e = realloc(c->ye, cap * sizeof(*e));
+		if (!e) {
+			c->oom = 1;
+			return;
+		}
+		c->ye = e;
+		c->capye = cap;
+	}
+	e = &c->ye[c->nye];
+	e->line = line;
+	e->col = col;
+	e->seq = c->nye;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (asprintf(&e->msg, "%s:%zu:%zu: %s", c->file, line, col, buf) < 0) {
+		c->oom = 1;
+		return;
+	}
+	c->nye++;
+}
+
+static void add_err(struct ctx *c, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add_err(struct ctx *c, size_t line, size_t col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_verr(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* An error about node n, at its position (libyaml marks are 0-based). */
+static void yerr(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void yerr(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_verr(c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
+	va_end(ap);
+}
+
+static int cmp_yerr(const void *a, const void *b)
+{
+	const struct yerr_ent *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Move the collected errors to c->errs, in file order. */
+static void flush_errors(struct ctx *c)
+{
+	if (c->nye)
+		qsort(c->ye, c->nye, sizeof(*c->ye), cmp_yerr);
+	for (size_t i = 0; i < c->nye; i++) {
+		tg_errs_add(c->errs, "%s", c->ye[i].msg);
+		free(c->ye[i].msg);
+	}
+	free(c->ye);
+	c->ye = NULL;
+	c->nye = c->capye = 0;
+}
+
+static char *xstrdup(struct ctx *c, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		c->oom = 1;
+	return d;
+}
+
+static yaml_node_t *node(struct ctx *c, int id)
+{
+	return yaml_document_get_node(c->doc, id);
+}
+
+static const char *type_name(yaml_node_type_t t)
+{
+	switch (t) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a single value";
+	}
+}
+
+static const char *kind(const yaml_node_t *n)
+{
+	return type_name(n->type);
+}
+
+/* A plain empty value, "~" or "null": the key is there with nothing under it. */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcasecmp(v, "null");
+}
+
+/* The text of a scalar, or NULL (and an error) for a mapping or a list. */
+static const char *scalar(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		yerr(c, n, "%s must be a single value, not %s", what, kind(n));
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* A scalar with something in it. */
+static const char *nonempty(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	const char *v = scalar(c, n, what);
+
+	if (v && (!*v || is_null(n))) {
+		yerr(c, n, "%s is empty", what);
+		return NULL;
+	}
+	return v;
+}
+
+static bool want(struct ctx *c, const yaml_node_t *n, yaml_node_type_t type, const char *what)
+{
+	if (n->type == type)
+		return true;
+	yerr(c, n, "%s must be %s, not %s", what, type_name(type), kind(n));
+	return false;
+}
+
+/*
+ * Sort the pairs of mapping n into vals[] by the index of their key in keys[] (NULL for a
+ * key that is absent). Unknown and repeated keys are errors; keyn[] (optional) gets the
+ * key nodes, for errors about a value as a whole.
+ */
+static void map_keys(struct ctx *c, const yaml_node_t *n, const char *where,
+		     const char *const *keys, size_t nkeys, yaml_node_t **vals, yaml_node_t **keyn)
+{
+	for (size_t i = 0; i < nkeys; i++) {
+		vals[i] = NULL;
+		if (keyn)
+			keyn[i] = NULL;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		const char *name =
+			k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
+		size_t i;
+
+		if (!name) {
+			yerr(c, k, "a key in %s must be a single value, not %s", where, kind(k));
+			continue;
+		}
+		for (i = 0; i < nkeys && strcmp(name, keys[i]); i++)
+			;
+		if (i == nkeys) {
+			char known[256] = "";
+
+			for (size_t j = 0; j < nkeys; j++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known),
+					 "%s%s", j ? ", " : "", keys[j]);
+			yerr(c, k, "unknown key '%s' in %s (known: %s)", name, where, known);
+			continue;
+		}
+		if (vals[i]) {
+			yerr(c, k, "key '%s' repeated in %s", name, where);
+			continue;
+		}
+		vals[i] = v;
+		if (keyn)
+			keyn[i] = k;
+	}
+}
+
+static int parse_bool(struct ctx *c, const yaml_node_t *n, const char *what, bool *out)
+{
+	const char *v = scalar(c, n, what);
+
+	if (!v)
+		return -EINVAL;
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	yerr(c, n, "%s: '%s' is not true or false", what, v);
+	return -EINVAL;
+}
+
+/* Is s written as zero ("0", "0mbit", "0.0k")? To say "must be above zero", not "garbage". */
+static bool written_as_zero(const char *s)
+{
+	size_t n = strspn(s, "0.");
+
+	return n && s[0] == '0' && !strpbrk(s + n, "0123456789");
+}
+
+static void parse_rate(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t *out)
+{
+	const char *v = nonempty(c, n, what);
+
+	if (!v || !tg_parse_rate_bps(v, out))
+		return;
+	if (written_as_zero(v))
+		yerr(c, n, "%s: a rate must be above zero (leave the direction out for no limit)",
+		     what);
+	else
+		yerr(c, n, "%s: '%s' is not a rate (bit/s, e.g. 100mbit, 2.5g, 64kbit)", what, v);
+}
+
+static void parse_burst(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t *out)
+{
+	const char *v = nonempty(c, n, what);
+
+	if (!v)
+		return;
+	if (tg_parse_size_bytes(v, out)) {
+		yerr(c, n, "%s: '%s' is not a size (bytes, e.g. 256k, 1m, 1500)", what, v);
+		return;
+	}
+	if (*out < TG_BURST_MIN_BYTES)
+		yerr(c, n,
+		     "%s: %s bytes is below one MTU (%u bytes): no full-size frame could pass",
+		     what, v, TG_BURST_MIN_BYTES);
+}
+
+static void parse_pps(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t *out)
+{
+	const char *v = nonempty(c, n, what);
+
+	if (!v || !tg_parse_pps(v, out))
+		return;
+	if (written_as_zero(v))
+		yerr(c, n, "%s: must be above zero (leave it out for no limit)", what);
+	else
+		yerr(c, n, "%s: '%s' is not a packet rate (e.g. 500pps, 20kpps)", what, v);
+}
+
+/* A positive decimal integer no larger than max. */
+static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t max,
+		       uint32_t *out)
+{
+	const char *v = nonempty(c, n, what);
+	unsigned long long x = 0;
+
+	if (!v)
+		return -EINVAL;
+	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 10) {
+		yerr(c, n, "%s: '%s' is not a whole number", what, v);
+		return -EINVAL;
+	}
+	x = strtoull(v, NULL, 10);
+	if (!x || x > max) {
+		yerr(c, n, "%s: %s out of range (1..%u)", what, v, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+/* ---- interfaces ---- */
+
+enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_NR };
+static const char *const if_keys[IF_NR] = {"name", "role", "mode", "antispoof", "monitor"};
+
+/* What the kernel accepts as a netdev name (dev_valid_name()). */
+static const char *ifname_problem(const char *s)
+{
+	if (!*s)
+		return "is empty";
+	if (strlen(s) >= IFNAMSIZ)
+		return "is longer than 15 characters (IFNAMSIZ)";
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return "is not a valid interface name";
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+		if (*u == '/' || *u == ':' || *u <= ' ' || *u == 0x7f)
+			return "is not a valid interface name (no '/', ':' or white space)";
+	}
+	return NULL;
+}
+
+static void parse_iface(struct ctx *c, yaml_node_t *n)
+{
+	struct tg_cfg *cfg = c->cfg;
+	struct tg_iface_cfg ic = {.mode = TG_MODE_NATIVE, .antispoof = TG_AS_STRICT};
+	yaml_node_t *v[IF_NR];
+	const char *s, *name = NULL;
+	const char *bad;
+
+	if (!want(c, n, YAML_MAPPING_NODE, "an entry of interfaces"))
+		return;
+	ic.line = (int)n->start_mark.line + 1;
+	map_keys(c, n, "an interface", if_keys, IF_NR, v, NULL);
+
+	if (!v[IF_NAME]) {
+		yerr(c, n, "interface without a name");
+	} else if ((s = scalar(c, v[IF_NAME], "interface name"))) {
+		if ((bad = ifname_problem(s)))
+			yerr(c, v[IF_NAME], "interface name '%s' %s", s, bad);
+		else
+			name = s;
+	}
+	if (name) {
+		const struct tg_iface_cfg *dup = tg_config_iface(cfg, name);
+
+		if (dup) {
+			yerr(c, v[IF_NAME], "interface '%s' is listed twice (first on line %d)",
+			     name, dup->line);
+			name = NULL;
+		}
+	}
+
+	if (!v[IF_ROLE]) {
+		yerr(c, n, "interface%s%s%s: role is required (customer or upstream)",
+		     name ? " '" : "", name ? name : "", name ? "'" : "");
+	} else if ((s = scalar(c, v[IF_ROLE], "role"))) {
+		if (!strcmp(s, "customer"))
+			ic.role = TG_ROLE_CUSTOMER;
+		else if (!strcmp(s, "upstream"))
+			ic.role = TG_ROLE_UPSTREAM;
+		else
+			yerr(c, v[IF_ROLE], "role '%s': want customer or upstream", s);
+	}
+	if (v[IF_MODE] && (s = scalar(c, v[IF_MODE], "mode"))) {
+		if (!strcmp(s, "native"))
+			ic.mode = TG_MODE_NATIVE;
+		else if (!strcmp(s, "generic"))
+			ic.mode = TG_MODE_GENERIC;
+		else
+			yerr(c, v[IF_MODE], "mode '%s': want native or generic", s);
+	}
+	if (v[IF_ANTISPOOF] && (s = scalar(c, v[IF_ANTISPOOF], "antispoof"))) {
+		if (!strcmp(s, "strict"))
+			ic.antispoof = TG_AS_STRICT;
+		else if (!strcmp(s, "loose"))
+			ic.antispoof = TG_AS_LOOSE;
+		else if (!strcmp(s, "off"))
+			ic.antispoof = TG_AS_OFF;
+		else
+			yerr(c, v[IF_ANTISPOOF], "antispoof '%s': want strict, loose or off", s);
+		if (ic.role == TG_ROLE_UPSTREAM)
+			yerr(c, v[IF_ANTISPOOF], "antispoof applies to the customer role only");
+	}
+	if (ic.role == TG_ROLE_UPSTREAM)
+		ic.antispoof = TG_AS_OFF;
+	if (v[IF_MONITOR])
+		parse_bool(c, v[IF_MONITOR], "monitor", &ic.monitor);
+
+	if (!name)
+		return;
+	snprintf(ic.name, sizeof(ic.name), "%s", name);
+	cfg->ifaces[cfg->nifaces++] = ic;
+}
+
+static void parse_ifaces(struct ctx *c, yaml_node_t *n)
+{
+	size_t cnt;
+
+	if (is_null(n) || !want(c, n, YAML_SEQUENCE_NODE, "interfaces"))
+		return;
+	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt > TG_MAX_IFACES) {
+		yerr(c, n, "%zu interfaces: at most %u can be attached", cnt, TG_MAX_IFACES);
+		return;
+	}
+	c->cfg->ifaces = calloc(cnt ? cnt : 1, sizeof(*c->cfg->ifaces));
+	if (!c->cfg->ifaces) {
+		c->oom = 1;
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++)
+		parse_iface(c, node(c, *it));
+}
+
+/* ---- plans ---- */
+
+enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
+static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
+enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_NR };
+static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp"};
+enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_NR };
+static const char *const fl_keys[FL_NR] = {"syn", "udp", "icmp", "frag"};
+
+static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, const char *dir,
+			    struct tg_rate_cfg *r)
+{
+	yaml_node_t *v[RT_NR];
+	char what[TG_NAME_MAX + 64];
+
+	snprintf(what, sizeof(what), "plan '%s': %s", plan, dir);
+	if (!want(c, n, YAML_MAPPING_NODE, what))
+		return;
+	map_keys(c, n, what, rt_keys, RT_NR, v, NULL);
+
+	if (!v[RT_RATE] || !v[RT_BURST]) {
+		yerr(c, n,
+		     "%s: rate and burst are both required (e.g. { rate: 100mbit, burst: 1m })",
+		     what);
+	}
+	snprintf(what, sizeof(what), "plan '%s': %s.rate", plan, dir);
+	if (v[RT_RATE])
+		parse_rate(c, v[RT_RATE], what, &r->rate_bps);
+	snprintf(what, sizeof(what), "plan '%s': %s.burst", plan, dir);
+	if (v[RT_BURST])
+		parse_burst(c, v[RT_BURST], what, &r->burst_bytes);
+
+	if (!v[RT_PEAK_RATE] != !v[RT_PEAK_BURST]) {
+		yerr(c, v[RT_PEAK_RATE] ? v[RT_PEAK_RATE] : v[RT_PEAK_BURST],
+		     "plan '%s': %s: peak_rate and peak_burst go together (two-rate policer)", plan,
+		     dir);
+	}
+	snprintf(what, sizeof(what), "plan '%s': %s.peak_rate", plan, dir);
+	if (v[RT_PEAK_RATE]) {
+		parse_rate(c, v[RT_PEAK_RATE], what, &r->peak_rate_bps);
+		if (r->peak_rate_bps && r->peak_rate_bps < r->rate_bps)
+			yerr(c, v[RT_PEAK_RATE], "%s: below rate (RFC 2698: peak rate >= rate)",
+			     what);
+	}
+	snprintf(what, sizeof(what), "plan '%s': %s.peak_burst", plan, dir);
+	if (v[RT_PEAK_BURST])
+		parse_burst(c, v[RT_PEAK_BURST], what, &r->peak_burst_bytes);
+}
+
+static void parse_smtp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
+{
+	const char *s = scalar(c, n, "smtp");
+	unsigned long x;
+	char *end;
+
+	if (!s)
+		return;
+	if (!strcmp(s, "allow")) {
+		p->smtp = TG_SMTP_ALLOW;
+		return;
+	}
+	if (!strcmp(s, "block")) {
+		p->smtp = TG_SMTP_BLOCK;
+		return;
+	}
+	errno = 0;
+	x = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+	if (!x || errno || strcmp(end, "/s") || x > UINT32_MAX) {
+		yerr(c, n, "plan '%s': smtp '%s': want allow, block, or connections/s as 10/s",
+		     p->name, s);
+		return;
+	}
+	p->smtp = TG_SMTP_LIMIT;
+	p->smtp_limit = (uint32_t)x;
+}
+
+static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
+{
+	struct tg_plan *p = &c->cfg->plans[c->cfg->nplans];
+	const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
+	yaml_node_t *v[PL_NR], *f[FL_NR];
+	uint64_t *pps[FL_NR] = {&p->flood.syn_pps, &p->flood.udp_pps, &p->flood.icmp_pps,
+				&p->flood.frag_pps};
+	char what[TG_NAME_MAX + 32];
+
+	if (!name) {
+		yerr(c, k, "a plan name must be a single value, not %s", kind(k));
+		return;
+	}
+	if (!*name || strlen(name) >= TG_NAME_MAX) {
+		yerr(c, k, "plan name '%s' must be 1 to %d characters", name, TG_NAME_MAX - 1);
+		return;
+	}
+	for (size_t i = 0; i < c->cfg->nplans; i++) {
+		if (!strcmp(c->cfg->plans[i].name, name)) {
+			yerr(c, k, "plan '%s' is defined twice (first on line %d)", name,
+			     c->cfg->plans[i].line);
+			return;
+		}
+	}
+	/* kept even if a value below is wrong, so customers of this plan are not errors too */
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->line = (int)k->start_mark.line + 1;
+	c->cfg->nplans++;
+
+	if (is_null(n))
+		return; /* a plan without limits */
+	snprintf(what, sizeof(what), "plan '%s'", name);
+	if (!want(c, n, YAML_MAPPING_NODE, what))
+		return;
+	map_keys(c, n, what, pl_keys, PL_NR, v, NULL);
+	if (v[PL_UPLOAD])
+		parse_direction(c, v[PL_UPLOAD], name, "upload", &p->dir[TG_DIR_UP]);
+	if (v[PL_DOWNLOAD])
+		parse_direction(c, v[PL_DOWNLOAD], name, "download", &p->dir[TG_DIR_DOWN]);
+	if (v[PL_FLOOD]) {
+		snprintf(what, sizeof(what), "plan '%s': flood", name);
+		if (want(c, v[PL_FLOOD], YAML_MAPPING_NODE, what)) {
+			map_keys(c, v[PL_FLOOD], what, fl_keys, FL_NR, f, NULL);
+			for (int i = 0; i < FL_NR; i++) {
+				snprintf(what, sizeof(what), "plan '%s': flood.%s", name,
+					 fl_keys[i]);
+				if (f[i])
+					parse_pps(c, f[i], what, pps[i]);
+			}
+		}
+	}
+	if (v[PL_SMTP])
+		parse_smtp(c, v[PL_SMTP], p);
+}
+
+static void parse_plans(struct ctx *c, yaml_node_t *n)
+{
+	size_t cnt;
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "plans"))
+		return;
+	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (cnt > UINT16_MAX) {
+		yerr(c, n, "%zu plans: at most %u", cnt, UINT16_MAX);
+		return;
+	}
+	c->cfg->plans = calloc(cnt ? cnt : 1, sizeof(*c->cfg->plans));
+	if (!c->cfg->plans) {
+		c->oom = 1;
+		return;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+		parse_plan(c, node(c, p->key), node(c, p->value));
+}
+
+/* ---- the rest ---- */
+
+static void parse_walled(struct ctx *c, yaml_node_t *n)
+{
+	struct tg_cfg *cfg = c->cfg;
+	size_t cnt;
+
+	if (is_null(n) || !want(c, n, YAML_SEQUENCE_NODE, "walled_garden"))
+		return;
+	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cfg->walled_garden = calloc(cnt ? cnt : 1, sizeof(*cfg->walled_garden));
+	if (!cfg->walled_garden) {
+		c->oom = 1;
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *e = node(c, *it);
+		const char *s = nonempty(c, e, "a walled_garden entry");
+		struct tg_prefix p;
+		char err[256];
+		size_t i;
+
+		if (!s)
+			continue;
+		if (tg_parse_prefix(s, &p, err, sizeof(err))) {
+			yerr(c, e, "walled_garden: %s", err);
+			continue;
+		}
+		for (i = 0; i < cfg->nwalled && memcmp(&cfg->walled_garden[i], &p, sizeof(p)); i++)
+			;
+		if (i < cfg->nwalled) {
+			yerr(c, e, "walled_garden: '%s' is listed twice", s);
+			continue;
+		}
+		cfg->walled_garden[cfg->nwalled++] = p;
+	}
+}
+
+enum { CAP_CUSTOMERS, CAP_PREFIXES, CAP_NR };
+static const char *const cap_keys[CAP_NR] = {"max_customers", "max_prefixes"};
+
+static void parse_capacity(struct ctx *c, yaml_node_t *n)
+{
+	yaml_node_t *v[CAP_NR];
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "capacity"))
+		return;
+	map_keys(c, n, "capacity", cap_keys, CAP_NR, v, NULL);
+	if (v[CAP_CUSTOMERS])
+		parse_count(c, v[CAP_CUSTOMERS], "capacity.max_customers", TG_CAP_CUSTOMERS_MAX,
+			    &c->cfg->max_customers);
+	c->cfg->max_prefixes = 2 * c->cfg->max_customers;
+	if (v[CAP_PREFIXES])
+		parse_count(c, v[CAP_PREFIXES], "capacity.max_prefixes", TG_CAP_PREFIXES_MAX,
+			    &c->cfg->max_prefixes);
+}
+
+/* ADDRESS:PORT with a literal address: "127.0.0.1:9477", "[::1]:9477", "0.0.0.0:9477". */
+static bool valid_listen(const char *s)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	unsigned char a[16];
+	size_t hl;
+	unsigned long port;
+	char *end;
+
+	if (!colon || colon == s)
+		return false;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host))
+		return false;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	port = strtoul(colon + 1, &end, 10);
+	if (!port || port > 65535)
+		return false;
+	if (host[0] == '[') {
+		if (hl < 3 || host[hl - 1] != ']')
+			return false;
+		host[hl - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, a) == 1;
+	}
+	return inet_pton(AF_INET, host, a) == 1;
+}
+
+static bool valid_per_customer(const char *s)
+{
+	const char *d;
+
+	if (!strcmp(s, "all") || !strcmp(s, "off"))
+		return true;
+	if (strncmp(s, "top ", 4))
+		return false;
+	d = s + 4;
+	return *d && *d != '0' && strlen(d) <= 9 && strspn(d, "0123456789") == strlen(d);
+}
+
+enum { MT_LISTEN, MT_PER_CUSTOMER, MT_NR };
+static const char *const mt_keys[MT_NR] = {"listen", "per_customer"};
+
+static void parse_metrics(struct ctx *c, yaml_node_t *n)
+{
+	yaml_node_t *v[MT_NR];
+	const char *s;
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "metrics"))
+		return;
+	map_keys(c, n, "metrics", mt_keys, MT_NR, v, NULL);
+	if (v[MT_LISTEN] && (s = nonempty(c, v[MT_LISTEN], "metrics.listen"))) {
+		if (!valid_listen(s)) {
+			yerr(c, v[MT_LISTEN],
+			     "metrics.listen '%s': want ADDRESS:PORT (127.0.0.1:9477, [::1]:9477)",
+			     s);
+		} else {
+			free(c->cfg->metrics_listen);
+			c->cfg->metrics_listen = xstrdup(c, s);
+		}
+	}
+	if (v[MT_PER_CUSTOMER] && (s = nonempty(c, v[MT_PER_CUSTOMER], "metrics.per_customer"))) {
+		if (!valid_per_customer(s)) {
+			yerr(c, v[MT_PER_CUSTOMER],
+			     "metrics.per_customer '%s': want all, off, or top N (N >= 1)", s);
+		} else {
+			free(c->cfg->metrics_per_customer);
+			c->cfg->metrics_per_customer = xstrdup(c, s);
+		}
+	}
+}
+
+/* A relative path names a file next to tollgate.yaml, wherever the daemon was started. */
+static char *resolve(struct ctx *c, const char *p)
+{
+	const char *slash = strrchr(c->file, '/');
+	char *r;
+
+	if (p[0] == '/' || !slash)
+		return xstrdup(c, p);
+	if (asprintf(&r, "%.*s/%s", (int)(slash - c->file), c->file, p) < 0) {
+		c->oom = 1;
+		return NULL;
+	}
+	return r;
+}
+
+static void parse_path(struct ctx *c, yaml_node_t *n, const char *what, bool absolute, char **out)
+{
+	const char *s = nonempty(c, n, what);
+
+	if (!s)
+		return;
+	if (absolute && s[0] != '/') {
+		yerr(c, n, "%s '%s' must be an absolute path", what, s);
+		return;
+	}
+	free(*out);
+	*out = resolve(c, s);
+}
+
+/* ---- the file ---- */
+
+enum {
+	TOP_INTERFACES,
+	TOP_PLANS,
+	TOP_CUSTOMERS,
+	TOP_WALLED,
+	TOP_CAPACITY,
+	TOP_METRICS,
+	TOP_STATE,
+	TOP_PIN_DIR,
+	TOP_ENFORCEMENT,
+	TOP_NOTIFY,
+	TOP_NR
+};
+static const char *const top_keys[TOP_NR] = {
+	"interfaces", "plans", "customers", "walled_garden", "capacity",
+	"metrics",    "state", "pin_dir",   "enforcement",   "notify",
+};
+
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	FILE *f;
+	int err = 0;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	if (fstat(fileno(f), &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > YAML_FILE_MAX) {
+		err = -EFBIG;
+		goto out;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*len = fread(*buf, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		err = -EIO;
+		free(*buf);
+		*buf = NULL;
+	}
+out:
+	fclose(f);
+	return err;
+}
+
+/* libyaml's syntax error, at the mark it gives (a reader error has only a byte offset). */
+static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, size_t len)
+{
+	size_t line = ps->problem_mark.line, col = ps->problem_mark.column;
+
+	if (ps->error == YAML_MEMORY_ERROR) {
+		c->oom = 1;
+		return;
+	}
+	if (ps->error == YAML_READER_ERROR) {
+		line = col = 0;
+		for (size_t i = 0; i < ps->problem_offset && i < len; i++, col++) {
+			if (buf[i] == '\n') {
+				line++;
+				col = (size_t)-1;
+			}
+		}
+	}
+	add_err(c, line + 1, col + 1, "YAML: %s%s%s", ps->problem ? ps->problem : "syntax error",
+		ps->context ? " " : "", ps->context ? ps->context : "");
+}
+
+static void parse_root(struct ctx *c, yaml_node_t *root)
+{
+	struct tg_cfg *cfg = c->cfg;
+	yaml_node_t *v[TOP_NR];
+
+	if (!want(c, root, YAML_MAPPING_NODE, "the configuration"))
+		return;
+	map_keys(c, root, "the configuration", top_keys, TOP_NR, v, NULL);
+
+	if (v[TOP_INTERFACES])
+		parse_ifaces(c, v[TOP_INTERFACES]);
+	if (v[TOP_PLANS])
+		parse_plans(c, v[TOP_PLANS]);
+	if (v[TOP_WALLED])
+		parse_walled(c, v[TOP_WALLED]);
+	if (v[TOP_CAPACITY])
+		parse_capacity(c, v[TOP_CAPACITY]);
+	if (v[TOP_METRICS])
+		parse_metrics(c, v[TOP_METRICS]);
+	if (v[TOP_STATE])
+		parse_path(c, v[TOP_STATE], "state", false, &cfg->state_path);
+	if (v[TOP_PIN_DIR])
+		parse_path(c, v[TOP_PIN_DIR], "pin_dir", true, &cfg->pin_dir);
+	/* read by later stages (enforcement rules, notification targets); only the shape here */
+	if (v[TOP_ENFORCEMENT] && !is_null(v[TOP_ENFORCEMENT]))
+		want(c, v[TOP_ENFORCEMENT], YAML_MAPPING_NODE, "enforcement");
+	if (v[TOP_NOTIFY] && !is_null(v[TOP_NOTIFY]))
+		want(c, v[TOP_NOTIFY], YAML_MAPPING_NODE, "notify");
+
+	if (!v[TOP_CUSTOMERS])
+		yerr(c, root, "'customers' is required: the path of the customers CSV");
+	else
+		parse_path(c, v[TOP_CUSTOMERS], "customers", false, &cfg->customers_path);
+}
+
+static int set_defaults(struct tg_cfg *cfg)
+{
+	cfg->max_customers = TG_MAX_CUSTOMERS_DEFAULT;
+	cfg->max_prefixes = 2 * TG_MAX_CUSTOMERS_DEFAULT;
+	cfg->metrics_listen = strdup(TG_METRICS_LISTEN_DEFAULT);
+	cfg->metrics_per_customer = strdup(TG_METRICS_PER_CUSTOMER_DEFAULT);
+	cfg->state_path = strdup(TG_STATE_DEFAULT);
+	cfg->pin_dir = strdup(TG_PIN_DIR_DEFAULT);
+	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path || !cfg->pin_dir)
+		return -ENOMEM;
+	return 0;
+}
+
+int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
+{
+	struct ctx c = {.file = path, .errs = errs};
+	yaml_parser_t parser;
+	yaml_document_t doc, doc2;
+	struct tg_cfg *cfg;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	c.cfg = cfg;
+	cfg->path = strdup(path);
+	err = set_defaults(cfg);
+	if (err || !cfg->path) {
+		err = -ENOMEM;
+		goto out_cfg;
+	}
+
+	err = read_file(path, &buf, &len);
+	if (err) {
+		tg_errs_add(errs, "%s: cannot read: %s", path, strerror(-err));
+		goto out_cfg;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		err = -ENOMEM;
+		goto out_buf;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_error(&c, &parser, buf, len);
+	} else {
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+
+		c.doc = &doc;
+		if (!root) {
+			add_err(&c, 1, 1, "the file is empty (it needs at least 'customers')");
+		} else {
+			parse_root(&c, root);
+			/* a second document would be ignored: say so instead */
+			if (!yaml_parser_load(&parser, &doc2)) {
+				yaml_error(&c, &parser, buf, len);
+			} else {
+				yaml_node_t *r2 = yaml_document_get_root_node(&doc2);
+
+				if (r2)
+					yerr(&c, r2, "a second YAML document: only one is read");
+				yaml_document_delete(&doc2);
+			}
+		}
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	err = c.nye ? -EINVAL : 0;
+	flush_errors(&c);
+
+	/* the CSV is checked even if the YAML had errors: one run shows every problem */
+	if (cfg->customers_path && !c.oom) {
+		int e = tg_customers_load(cfg, cfg->customers_path, errs);
+
+		if (e && (e != -EINVAL || !err))
+			err = e;
+	}
+	if (c.oom)
+		err = -ENOMEM;
+out_buf:
+	free(buf);
+out_cfg:
+	if (err) {
+		tg_config_free(cfg);
+		return err;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void tg_config_free(struct tg_cfg *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->ncustomers; i++) {
+		free(cfg->customers[i].name);
+		free(cfg->customers[i].pfx);
+	}
+	free(cfg->customers);
+	free(cfg->path);
+	free(cfg->ifaces);
+	free(cfg->plans);
+	free(cfg->customers_path);
+	free(cfg->walled_garden);
+	free(cfg->metrics_listen);
+	free(cfg->metrics_per_customer);
+	free(cfg->state_path);
+	free(cfg->pin_dir);
+	free(cfg);
+}
+
+const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nifaces; i++) {
+		if (!strcmp(cfg->ifaces[i].name, name))
+			return &cfg->ifaces[i];
+	}
+	return NULL;
+}

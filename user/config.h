@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * config.h - tollgate.yaml and the customers CSV, parsed and validated into one
+ * struct tg_cfg. Nothing here touches BPF: the map sync (sync.c) turns a validated
+ * config into map contents. Every error names file, line (and column or field) and what
+ * is wrong; all errors are collected, not only the first.
+ *
+ * The struct is tg_cfg, not tg_config: struct tg_config is the BPF map value in
+ * tollgate_kern_user.h, which this header includes.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "tollgate_kern_user.h"
+
+#define TG_CONFIG_DEFAULT "/etc/tollgate/tollgate.yaml"
+#define TG_NAME_MAX 64 /* plan names */
+#define TG_STATE_DEFAULT "/var/lib/tollgate/state.db"
+#define TG_METRICS_LISTEN_DEFAULT "127.0.0.1:9477"
+#define TG_METRICS_PER_CUSTOMER_DEFAULT "top 1000"
+#define TG_MAX_CUSTOMERS_DEFAULT 1024u	/* capacity.max_customers */
+#define TG_CAP_CUSTOMERS_MAX (1u << 24) /* upper bound of capacity.max_customers */
+#define TG_CAP_PREFIXES_MAX (1u << 26)	/* upper bound of capacity.max_prefixes */
+#define TG_BURST_MIN_BYTES 1500u	/* one MTU: a smaller burst could never pass a full frame */
+
+/* A collected list of error messages, each "file:line[:col]: what is wrong". */
+struct tg_errs {
+	char **msg;
+	size_t n, cap;
+};
+
+void tg_errs_add(struct tg_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tg_errs_free(struct tg_errs *e);
+
+enum tg_xdp_mode {
+	TG_MODE_NATIVE = 0,  /* driver mode (default) */
+	TG_MODE_GENERIC = 1, /* skb mode: any interface, slower */
+};
+
+struct tg_iface_cfg {
+	char name[IFNAMSIZ];
+	int role;      /* enum tg_role */
+	int mode;      /* enum tg_xdp_mode */
+	int antispoof; /* enum tg_antispoof; TG_AS_OFF for the upstream role */
+	bool monitor;  /* count "would drop", never drop */
+	int line;
+};
+
+/* One direction's policer. rate 0 = unlimited (the plan leaves it out). */
+struct tg_rate_cfg {
+	uint64_t rate_bps;
+	uint64_t burst_bytes;
+	uint64_t peak_rate_bps; /* 0: single-rate */
+	uint64_t peak_burst_bytes;
+};
+
+struct tg_flood_cfg {
+	uint64_t syn_pps, udp_pps, icmp_pps, frag_pps; /* 0: no limit */
+};
+
+enum tg_smtp_mode {
+	TG_SMTP_ALLOW = 0,
+	TG_SMTP_BLOCK = 1,
+	TG_SMTP_LIMIT = 2, /* smtp_limit new connections (TCP SYN to port 25) per second */
+};
+
+struct tg_plan {
+	char name[TG_NAME_MAX];
+	struct tg_rate_cfg dir[TG_DIR_NR]; /* TG_DIR_UP = upload, TG_DIR_DOWN = download */
+	struct tg_flood_cfg flood;
+	int smtp;	     /* enum tg_smtp_mode */
+	uint32_t smtp_limit; /* connections/s when TG_SMTP_LIMIT */
+	int line;
+};
+
+struct tg_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t plen;
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes; host bits zero */
+};
+
+struct tg_customer {
+	char id[TG_ID_LEN]; /* external id */
+	char *name;	    /* free text, may be NULL */
+	int plan;	    /* index into tg_cfg.plans; -1 if the row named an unknown plan */
+	struct tg_prefix *pfx;
+	size_t npfx;
+	char iface[IFNAMSIZ];		   /* binding, "" = any */
+	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_NONE = any */
+	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), TG_VLAN_NONE = any */
+	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
+	int line;			   /* CSV line */
+};
+
+struct tg_cfg {
+	char *path; /* the YAML file */
+	struct tg_iface_cfg *ifaces;
+	size_t nifaces;
+	struct tg_plan *plans;
+	size_t nplans;
+	char *customers_path; /* resolved relative to the YAML file's directory */
+	struct tg_customer *customers;
+	size_t ncustomers;
+	struct tg_prefix *walled_garden;
+	size_t nwalled;
+	uint32_t max_customers;	    /* capacity; default 1024 */
+	uint32_t max_prefixes;	    /* default 2 * max_customers */
+	char *metrics_listen;	    /* default 127.0.0.1:9477 */
+	char *metrics_per_customer; /* "all" | "top N" | "off"; default "top 1000" */
+	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
+	char *pin_dir;	  /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
+};
+
+/*
+ * Load tollgate.yaml at path and the customers CSV it names; validate everything.
+ * Returns 0 and *out, or -EINVAL with every problem in errs (and *out NULL), or another
+ * -errno if a file cannot be read (also described in errs).
+ */
+int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs);
+void tg_config_free(struct tg_cfg *cfg);
+
+const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);
+
+/*
+ * Read the customers CSV at path into cfg->customers (which must be empty), checked against
+ * cfg's plans, interfaces and capacity. tg_config_load calls it; errors are
+ * "path:line: field 'name': what is wrong", in line order. Returns 0, -EINVAL with every
+ * problem in errs, or another -errno if the file cannot be read. On error cfg->customers
+ * may hold partial rows: the caller frees cfg.
+ */
+int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs);
+
+/*
+ * Units a network engineer writes. Return 0 or -EINVAL (garbage, overflow, and zero where
+ * noted). Suffixes are case-insensitive except for durations; a fraction ("2.5g") is exact
+ * and the result is truncated to a whole unit.
+ */
+/* bit/s, k/m/g/t = 10^3..10^12, optional "bit" or "bps" (bits, not bytes); 0 rejected */
+int tg_parse_rate_bps(const char *s, uint64_t *bps); /* 100mbit, 1gbit, 2.5g, 64kbit, 1000000 */
+/* bytes, k/m/g = 2^10..2^30, optional "b", "kb", "kib"; 0 accepted (callers check a floor) */
+int tg_parse_size_bytes(const char *s, uint64_t *bytes); /* 64k, 1m, 1500, 2kb (1024-based) */
+/* packets/s, k/m = 10^3, 10^6, optional "pps"; 0 rejected */
+int tg_parse_pps(const char *s, uint64_t *pps); /* 500pps, 20kpps, 1000 */
+/* ns us ms s m h d, lower case, a unit required, components largest first; 0 accepted */
+int tg_parse_duration_ns(const char *s, uint64_t *ns); /* 30s, 1h, 500ms, 2d, 1h30m */
+/* "198.51.100.0/24", "2001:db8::/48", a bare address is a host route. Host bits set is an
+ * error (message in err, which holds at least 128 bytes). */
+int tg_parse_prefix(const char *s, struct tg_prefix *p, char *err, size_t errlen);
+/* "100mbit", "2.5gbit", "1500bit": the largest unit with at most 3 exact decimals */
+void tg_format_rate(uint64_t bps, char *buf, size_t len);
+/* "198.51.100.0/24", "2001:db8::/48"; len >= INET6_ADDRSTRLEN + 4 */
+void tg_format_prefix(const struct tg_prefix *p, char *buf, size_t len);
+
+#endif /* TG_CONFIG_H */

@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * customers.c - the customers CSV (what billing and IPAM systems export) into
+ * tg_cfg.customers, with libcsv doing the CSV itself (quotes, commas and newlines inside
+ * quoted fields). The header row names the columns, in any order.
+ *
+ * libcsv does not count lines, so the file is cut into records here (a newline outside
+ * quotes ends one) and each record is fed to libcsv separately, knowing the line it starts
+ * on. In strict mode a quote can only open or close a quoted field or be doubled inside
+ * one, so counting quotes finds record ends exactly.
+ *
+ * Duplicate ids and prefixes are found by sorting (O(n log n)) after all rows are read;
+ * errors are then put in line order. 1M rows parse in a few seconds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <csv.h>
+
+#include "config.h"
+
+enum col {
+	C_ID,
+	C_NAME,
+	C_PLAN,
+	C_PREFIXES,
+	C_IFACE,
+	C_VLAN,
+	C_UP_RATE,
+	C_UP_BURST,
+	C_DOWN_RATE,
+	C_DOWN_BURST,
+	C_NR
+};
+
+static const char *const col_names[C_NR] = {
+	"id",	"name",	       "plan",	       "prefixes",	"interface",
+	"vlan", "upload_rate", "upload_burst", "download_rate", "download_burst",
+};
+
+#define COLS_KNOWN                                                                                 \
+	"id, name, plan, prefixes, interface, vlan, upload_rate, upload_burst, download_rate, "    \
+	"download_burst"
+
+static const bool col_required[C_NR] = {[C_ID] = true, [C_PLAN] = true, [C_PREFIXES] = true};
+
+/* An error waiting to be put in line order. */
+struct lerr {
+	size_t line, seq;
+	char *msg;
+};
+
+/* A prefix of a customer, for finding one claimed twice. */
+struct pkey {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16];
+	uint16_t pad;  /* zero: compared with the rest */
+	uint32_t cust; /* index into tg_cfg.customers */
+};
+#define PKEY_CMP_LEN offsetof(struct pkey, cust)
+
+struct idkey {
+	const char *id;
+	uint32_t cust;
+};
+
+struct plan_ix {
+	const char *name;
+	int idx;
+};
+
+struct cparse {
+	struct tg_cfg *cfg;
+	const char *file;
+	int oom;
+
+	struct lerr *errs;
+	size_t nerrs, caperrs;
+
+	size_t line; /* where the record being fed to libcsv starts */
+
+	/* fields of the current row: NUL-terminated, at off[i] in buf */
+	char *buf;
+	size_t blen, bcap;
+	size_t *off;
+	size_t nf, capf;
+
+	bool have_header, rows_ok;
+	int col[64]; /* enum col of each header column, -1 if unknown */
+	size_t ncols;
+
+	struct plan_ix *plans; /* sorted by name */
+	size_t ccap;	       /* allocated cfg->customers */
+	struct tg_prefix *tmp; /* prefixes of the current row */
+	size_t tmpcap;
+	struct pkey *pk;
+	size_t npk, cappk;
+	bool cust_full, pfx_full; /* over capacity: said once */
+};
+
+static void *grow(struct cparse *p, void *ptr, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *r;
+
+	if (need <= *cap)
+		return ptr;
+	while (n < need)
+		n *= 2;
+	r = realloc(ptr, n * size);
+	if (!r) {
+		p->oom = 1;
+		return NULL;
+	}
+	*cap = n;
+	return r;
+}
+
+static void cerr(struct cparse *p, size_t line, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void cerr(struct cparse *p, size_t line, const char *field, const char *fmt, ...)
+{
+	struct lerr *e;
+	char msg[512];
+	va_list ap;
+	int n;
+
+	e = grow(p, p->errs, &p->caperrs, p->nerrs + 1, sizeof(*e));
+	if (!e)
+		return;
+	p->errs = e;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = &p->errs[p->nerrs];
+	if (field)
+		n = asprintf(&e->msg, "%s:%zu: field '%s': %s", p->file, line, field, msg);
+	else
+		n = asprintf(&e->msg, "%s:%zu: %s", p->file, line, msg);
+	if (n < 0) {
+		p->oom = 1;
+		return;
+	}
+	e->line = line;
+	e->seq = p->nerrs++;
+}
+
+static int cmp_plan(const void *a, const void *b)
+{
+	return strcmp(((const struct plan_ix *)a)->name, ((const struct plan_ix *)b)->name);
+}
+
+static int find_plan(const struct cparse *p, const char *name)
+{
+	struct plan_ix key = {.name = name}, *r;
+
+	if (!p->cfg->nplans)
+		return -1;
+	r = bsearch(&key, p->plans, p->cfg->nplans, sizeof(*p->plans), cmp_plan);
+	return r ? r->idx : -1;
+}
+
+/* ---- one row ---- */
+
+/* A VLAN id, 1..4094 (0 is priority tagging, 4095 reserved). */
+static int parse_vid(const char *s, size_t n, uint16_t *vid)
+{
+	unsigned int v = 0;
+
+	if (!n || n > 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(s[i] - '0');
+	}
+	if (v < 1 || v > 4094)
+		return -EINVAL;
+	*vid = (uint16_t)v;
+	return 0;
+}
+
+static void row_vlan(struct cparse *p, struct tg_customer *c, const char *s)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = dot ? (size_t)(dot - s) : strlen(s);
+
+	if (!*s)
+		return;
+	if (parse_vid(s, n, &c->vlan) || (dot && parse_vid(dot + 1, strlen(dot + 1), &c->ivlan))) {
+		c->vlan = c->ivlan = TG_VLAN_NONE;
+		cerr(p, c->line, "vlan",
+		     "'%s': want a VLAN id 1..4094, or OUTER.INNER for QinQ (e.g. 100 or 100.200)",
+		     s);
+	}
+}
+
+static void row_prefixes(struct cparse *p, struct tg_customer *c, char *s)
+{
+	uint32_t cust = (uint32_t)(c - p->cfg->customers);
+	char *tok, *save = NULL, err[256];
+	size_t n = 0, ntok = 0;
+	struct pkey *k;
+
+	for (tok = strtok_r(s, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		struct tg_prefix *t = grow(p, p->tmp, &p->tmpcap, n + 1, sizeof(*t));
+
+		if (!t)
+			return;
+		p->tmp = t;
+		ntok++;
+		if (tg_parse_prefix(tok, &p->tmp[n], err, sizeof(err)))
+			cerr(p, c->line, "prefixes", "%s", err);
+		else
+			n++;
+	}
+	if (!ntok)
+		cerr(p, c->line, "prefixes", "empty: a customer needs at least one prefix");
+	if (!n)
+		return;
+	c->pfx = malloc(n * sizeof(*c->pfx));
+	if (!c->pfx) {
+		p->oom = 1;
+		return;
+	}
+	memcpy(c->pfx, p->tmp, n * sizeof(*c->pfx));
+	c->npfx = n;
+
+	if (p->npk + n > p->cfg->max_prefixes && !p->pfx_full) {
+		p->pfx_full = true;
+		cerr(p, c->line, "prefixes", "prefix %u is over capacity.max_prefixes (%u): %s",
+		     p->cfg->max_prefixes + 1, p->cfg->max_prefixes,
+		     "raise capacity.max_prefixes in tollgate.yaml");
+	}
+	k = grow(p, p->pk, &p->cappk, p->npk + n, sizeof(*k));
+	if (!k)
+		return;
+	p->pk = k;
+	for (size_t i = 0; i < n; i++) {
+		k = &p->pk[p->npk++];
+		k->pad = 0;
+		k->family = (uint8_t)c->pfx[i].family;
+		k->plen = c->pfx[i].plen;
+		memcpy(k->addr, c->pfx[i].addr, sizeof(k->addr));
+		k->cust = cust;
+	}
+}
+
+static bool written_as_zero(const char *s)
+{
+	size_t n = strspn(s, "0.");
+
+	return n && s[0] == '0' && !strpbrk(s + n, "0123456789");
+}
+
+/*
+ * One direction: the plan's limits, then the row's overrides. The result must still be a
+ * policer: a rate needs a burst, a burst needs a rate, and a peak rate stays >= the rate.
+ */
+static void row_direction(struct cparse *p, struct tg_customer *c, const struct tg_plan *plan,
+			  int dir, const char *rate_s, const char *burst_s)
+{
+	const char *dname = dir == TG_DIR_UP ? "upload" : "download";
+	const char *rf = dir == TG_DIR_UP ? "upload_rate" : "download_rate";
+	const char *bf = dir == TG_DIR_UP ? "upload_burst" : "download_burst";
+	struct tg_rate_cfg *r = &c->dir[dir];
+	bool ok = true;
+	uint64_t v;
+
+	if (plan)
+		*r = plan->dir[dir];
+	if (rate_s && *rate_s) {
+		if (!tg_parse_rate_bps(rate_s, &v)) {
+			r->rate_bps = v;
+		} else {
+			ok = false;
+			if (written_as_zero(rate_s))
+				cerr(p, c->line, rf, "a rate must be above zero");
+			else
+				cerr(p, c->line, rf,
+				     "'%s' is not a rate (bit/s, e.g. 100mbit, 2.5g)", rate_s);
+		}
+	}
+	if (burst_s && *burst_s) {
+		if (tg_parse_size_bytes(burst_s, &v)) {
+			ok = false;
+			cerr(p, c->line, bf, "'%s' is not a size (bytes, e.g. 256k, 1m, 1500)",
+			     burst_s);
+		} else if (v < TG_BURST_MIN_BYTES) {
+			ok = false;
+			cerr(p, c->line, bf, "%s bytes is below one MTU (%u bytes)", burst_s,
+			     TG_BURST_MIN_BYTES);
+		} else {
+			r->burst_bytes = v;
+		}
+	}
+	if (!ok || !plan || (!(rate_s && *rate_s) && !(burst_s && *burst_s)))
+		return;
+	if (r->rate_bps && !r->burst_bytes)
+		cerr(p, c->line, rf, "plan '%s' has no %s limit to take a burst from: set %s too",
+		     plan->name, dname, bf);
+	else if (!r->rate_bps && r->burst_bytes)
+		cerr(p, c->line, bf, "plan '%s' has no %s limit to take a rate from: set %s too",
+		     plan->name, dname, rf);
+	else if (r->peak_rate_bps && r->rate_bps > r->peak_rate_bps) {
+		char peak[32];
+
+		tg_format_rate(r->peak_rate_bps, peak, sizeof(peak));
+		cerr(p, c->line, rf, "'%s' is above the %s peak_rate of plan '%s' (%s)",
+		     rate_s ? rate_s : "", dname, plan->name, peak);
+	}
+}
+
+static void do_row(struct cparse *p, const char *f[C_NR])
+{
+	struct tg_cfg *cfg = p->cfg;
+	const struct tg_plan *plan = NULL;
+	struct tg_customer *c;
+
+	c = grow(p, cfg->customers, &p->ccap, cfg->ncustomers + 1, sizeof(*c));
+	if (!c)
+		return;
+	cfg->customers = c;
+	c = &cfg->customers[cfg->ncustomers++];
+	memset(c, 0, sizeof(*c));
+	c->line = (int)p->line;
+	c->plan = -1;
+	c->vlan = c->ivlan = TG_VLAN_NONE;
+
+	if (cfg->ncustomers > cfg->max_customers && !p->cust_full) {
+		p->cust_full = true;
+		cerr(p, p->line, NULL, "customer %zu is over capacity.max_customers (%u): %s",
+		     cfg->ncustomers, cfg->max_customers,
+		     "raise capacity.max_customers in tollgate.yaml");
+	}
+
+	if (!*f[C_ID]) {
+		cerr(p, p->line, "id", "empty");
+	} else if (strlen(f[C_ID]) >= TG_ID_LEN) {
+		cerr(p, p->line, "id", "'%s' is longer than %u characters", f[C_ID], TG_ID_LEN - 1);
+	} else {
+		for (const char *s = f[C_ID]; *s; s++) {
+			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+				cerr(p, p->line, "id", "contains a control character");
+				break;
+			}
+		}
+		snprintf(c->id, sizeof(c->id), "%s", f[C_ID]);
+	}
+
+	if (*f[C_NAME]) {
+		c->name = strdup(f[C_NAME]);
+		if (!c->name)
+			p->oom = 1;
+	}
+
+	if (!*f[C_PLAN]) {
+		cerr(p, p->line, "plan", "empty");
+	} else {
+		c->plan = find_plan(p, f[C_PLAN]);
+		if (c->plan < 0)
+			cerr(p, p->line, "plan", "unknown plan '%s' (not under plans in %s)",
+			     f[C_PLAN], cfg->path ? cfg->path : "tollgate.yaml");
+		else
+			plan = &cfg->plans[c->plan];
+	}
+
+	row_prefixes(p, c, (char *)f[C_PREFIXES]);
+
+	if (*f[C_IFACE]) {
+		const struct tg_iface_cfg *ic = tg_config_iface(cfg, f[C_IFACE]);
+
+		if (!ic)
+			cerr(p, p->line, "interface", "'%s' is not under interfaces in %s",
+			     f[C_IFACE], cfg->path ? cfg->path : "tollgate.yaml");
+		else if (ic->role != TG_ROLE_CUSTOMER)
+			cerr(p, p->line, "interface",
+			     "'%s' has the upstream role: bind customers to a customer one",
+			     f[C_IFACE]);
+		else
+			snprintf(c->iface, sizeof(c->iface), "%s", f[C_IFACE]);
+	}
+
+	row_vlan(p, c, f[C_VLAN]);
+	row_direction(p, c, plan, TG_DIR_UP, f[C_UP_RATE], f[C_UP_BURST]);
+	row_direction(p, c, plan, TG_DIR_DOWN, f[C_DOWN_RATE], f[C_DOWN_BURST]);
+}
+
+static void do_header(struct cparse *p)
+{
+	bool seen[C_NR] = {false};
+
+	p->have_header = true;
+	p->rows_ok = true;
+	if (p->nf > sizeof(p->col) / sizeof(p->col[0])) {
+		cerr(p, p->line, NULL, "%zu columns: at most %zu", p->nf,
+		     sizeof(p->col) / sizeof(p->col[0]));
+		p->rows_ok = false;
+		return;
+	}
+	p->ncols = p->nf;
+	for (size_t i = 0; i < p->nf; i++) {
+		const char *name = p->buf + p->off[i];
+		int k;
+
+		for (k = 0; k < C_NR && strcasecmp(name, col_names[k]); k++)
+			;
+		p->col[i] = -1;
+		if (k == C_NR) {
+			cerr(p, p->line, NULL, "unknown column '%s' (known: %s)", name, COLS_KNOWN);
+		} else if (seen[k]) {
+			cerr(p, p->line, NULL, "column '%s' appears twice", col_names[k]);
+		} else {
+			seen[k] = true;
+			p->col[i] = k;
+		}
+	}
+	for (int k = 0; k < C_NR; k++) {
+		if (col_required[k] && !seen[k]) {
+			cerr(p, p->line, NULL,
+			     "no '%s' column (the first row names the columns; %s are required)",
+			     col_names[k], "id, plan and prefixes");
+			p->rows_ok = false;
+		}
+	}
+}
+
+/* ---- libcsv callbacks ---- */
+
+static void on_field(void *data, size_t len, void *arg)
+{
+	struct cparse *p = arg;
+	size_t *o;
+	char *b;
+
+	b = grow(p, p->buf, &p->bcap, p->blen + len + 1, 1);
+	if (!b)
+		return;
+	p->buf = b;
+	o = grow(p, p->off, &p->capf, p->nf + 1, sizeof(*o));
+	if (!o)
+		return;
+	p->off = o;
+	p->off[p->nf++] = p->blen;
+	if (len)
+		memcpy(p->buf + p->blen, data, len);
+	p->blen += len;
+	p->buf[p->blen++] = '\0';
+}
+
+static void on_row(int term, void *arg)
+{
+	struct cparse *p = arg;
+	const char *f[C_NR];
+
+	(void)term;
+	if (p->oom)
+		goto out;
+	if (!p->have_header) {
+		do_header(p);
+		goto out;
+	}
+	if (!p->rows_ok)
+		goto out;
+	if (p->nf != p->ncols) {
+		cerr(p, p->line, NULL, "%zu fields, but the header names %zu columns", p->nf,
+		     p->ncols);
+		goto out;
+	}
+	for (int k = 0; k < C_NR; k++)
+		f[k] = "";
+	for (size_t i = 0; i < p->nf; i++) {
+		if (p->col[i] >= 0)
+			f[p->col[i]] = p->buf + p->off[i];
+	}
+	do_row(p, f);
+out:
+	p->nf = 0;
+	p->blen = 0;
+}
+
+/* ---- after the last row ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct idkey *x = a, *y = b;
+	int r = strcmp(x->id, y->id);
+
+	return r ? r : (x->cust > y->cust) - (x->cust < y->cust);
+}
+
+static int cmp_pkey(const void *a, const void *b)
+{
+	const struct pkey *x = a, *y = b;
+	int r = memcmp(x, y, PKEY_CMP_LEN);
+
+	return r ? r : (x->cust > y->cust) - (x->cust < y->cust);
+}
+
+static void find_duplicates(struct cparse *p)
+{
+	struct tg_cfg *cfg = p->cfg;
+	struct idkey *ids;
+	size_t n = 0;
+
+	ids = malloc((cfg->ncustomers ? cfg->ncustomers : 1) * sizeof(*ids));
+	if (!ids) {
+		p->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < cfg->ncustomers; i++) {
+		if (cfg->customers[i].id[0])
+			ids[n++] = (struct idkey){cfg->customers[i].id, (uint32_t)i};
+	}
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(ids[i].id, ids[first].id)) {
+			first = i;
+			continue;
+		}
+		cerr(p, (size_t)cfg->customers[ids[i].cust].line, "id",
+		     "'%s' is already used on line %d", ids[i].id,
+		     cfg->customers[ids[first].cust].line);
+	}
+	free(ids);
+
+	if (p->npk)
+		qsort(p->pk, p->npk, sizeof(*p->pk), cmp_pkey);
+	for (size_t i = 1, first = 0; i < p->npk; i++) {
+		const struct tg_customer *c = &cfg->customers[p->pk[i].cust],
+					 *o = &cfg->customers[p->pk[first].cust];
+		struct tg_prefix pf = {.family = p->pk[i].family, .plen = p->pk[i].plen};
+		char txt[INET6_ADDRSTRLEN + 4];
+
+		if (memcmp(&p->pk[i], &p->pk[first], PKEY_CMP_LEN)) {
+			first = i;
+			continue;
+		}
+		memcpy(pf.addr, p->pk[i].addr, sizeof(pf.addr));
+		tg_format_prefix(&pf, txt, sizeof(txt));
+		if (c == o)
+			cerr(p, (size_t)c->line, "prefixes", "%s is listed twice", txt);
+		else
+			/* overlapping is fine (the longest match wins); the same prefix is not */
+			cerr(p, (size_t)c->line, "prefixes",
+			     "%s already belongs to customer '%s' (line %d)", txt, o->id, o->line);
+	}
+}
+
+static int cmp_lerr(const void *a, const void *b)
+{
+	const struct lerr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* ---- the file ---- */
+
+/* Number of '\n' in s[0..n). */
+static size_t count_nl(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *e = s + n; (s = memchr(s, '\n', (size_t)(e - s))); s++)
+		k++;
+	return k;
+}
+
+static void parse_text(struct cparse *p, const char *s, size_t len)
+{
+	const char *end = s + len;
+	struct csv_parser csv;
+	size_t line = 1;
+
+	if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI)) {
+		p->oom = 1;
+		return;
+	}
+	if (len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) /* a UTF-8 BOM, as spreadsheets write */
+		s += 3;
+	while (s < end && !p->oom) {
+		const char *q = s;
+		size_t nl = 0, n, done;
+		bool quoted = false;
+
+		/* one record: up to a newline outside quotes */
+		for (; q < end; q++) {
+			if (*q == '"') {
+				quoted = !quoted;
+			} else if (*q == '\n') {
+				nl++;
+				if (!quoted) {
+					q++;
+					break;
+				}
+			}
+		}
+		n = (size_t)(q - s);
+		p->line = line;
+		done = csv_parse(&csv, s, n, on_field, on_row, p);
+		if (done != n && csv_error(&csv) == CSV_EPARSE) {
+			/*
+			 * A stray quote also misleads the record cut above: go on at the
+			 * line after the error, not at the end of the "record".
+			 */
+			const char *nx = memchr(s + done, '\n', (size_t)(end - (s + done)));
+
+			q = nx ? nx + 1 : end;
+			nl = count_nl(s, (size_t)(q - s));
+			cerr(p, line + count_nl(s, done), NULL, "malformed CSV: %s",
+			     "a stray quote (quote the field, double its quotes: \"a \"\"b\"\"\")");
+			/* start afresh at the next record */
+			csv_free(&csv);
+			if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI)) {
+				p->oom = 1;
+				return;
+			}
+			p->nf = p->blen = 0;
+		} else if (done != n) {
+			p->oom = 1;
+		}
+		line += nl;
+		s = q;
+	}
+	if (!p->oom && csv_fini(&csv, on_field, on_row, p))
+		cerr(p, p->line, NULL, "a quoted field is not closed (a '\"' is missing)");
+	csv_free(&csv);
+	if (!p->have_header && !p->oom)
+		cerr(p, 1, NULL,
+		     "empty: the first row must name the columns (id,name,plan,prefixes,...)");
+}
+
+static int map_file(const char *path, const char **data, size_t *len)
+{
+	struct stat st;
+	void *m;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+	*data = "";
+	if (!*len)
+		goto out;
+	m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	madvise(m, *len, MADV_SEQUENTIAL);
+	*data = m;
+out:
+	close(fd);
+	return err;
+}
+
+int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs)
+{
+	struct cparse p = {.cfg = cfg, .file = path};
+	const char *data = "";
+	size_t len = 0;
+	int err;
+
+	err = map_file(path, &data, &len);
+	if (err) {
+		tg_errs_add(errs, "%s: cannot read the customers file: %s", path, strerror(-err));
+		return err;
+	}
+	p.plans = malloc((cfg->nplans ? cfg->nplans : 1) * sizeof(*p.plans));
+	if (!p.plans) {
+		err = -ENOMEM;
+		goto out_map;
+	}
+	for (size_t i = 0; i < cfg->nplans; i++)
+		p.plans[i] = (struct plan_ix){cfg->plans[i].name, (int)i};
+	if (cfg->nplans)
+		qsort(p.plans, cfg->nplans, sizeof(*p.plans), cmp_plan);
+
+	parse_text(&p, data, len);
+	if (!p.oom)
+		find_duplicates(&p);
+
+	if (p.nerrs)
+		qsort(p.errs, p.nerrs, sizeof(*p.errs), cmp_lerr);
+	for (size_t i = 0; i < p.nerrs; i++) {
+		tg_errs_add(errs, "%s", p.errs[i].msg);
+		free(p.errs[i].msg);
+	}
+	err = p.oom ? -ENOMEM : p.nerrs ? -EINVAL : 0;
+
+	free(p.errs);
+	free(p.buf);
+	free(p.off);
+	free(p.tmp);
+	free(p.pk);
+	free(p.plans);
+out_map:
+	if (len)
+		munmap((void *)data, len);
+	return err;
+}
