@@ -43,7 +43,8 @@ LIB_SRC   := $(filter-out user/tollgate.c user/tollgated.c,$(wildcard user/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
-TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_golden
+TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_golden \
+	$(BUILD)/tests/xdp_foreign.bpf.o
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test demo bench lint clean install deps
@@ -76,6 +77,10 @@ $(BUILD)/tollgated: $(BUILD)/user/tollgated.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
+$(BUILD)/tests/%.bpf.o: tests/integration/%.bpf.c | $(BUILD)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/tests/%.o: tests/unit/%.c $(SKEL) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
@@ -95,6 +100,20 @@ $(BUILD)/bench/%.o: bench/%.c $(SKEL) | $(BUILD)/bench
 $(BENCH_BIN): $(BUILD)/bench/bench_xdp.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+# The bare XDP_DROP program bench_xdp measures beside Tollgate's, embedded as a skeleton.
+BENCH_BPF_OBJ := $(BUILD)/bench/xdp_drop.bpf.o
+BENCH_SKEL    := $(BUILD)/bench/xdp_drop.skel.h
+
+$(BENCH_BPF_OBJ): bench/xdp_drop.bpf.c | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_SKEL): $(BENCH_BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name xdp_drop > $@
+
+$(BUILD)/bench/bench_xdp.o: $(BENCH_SKEL)
 
 deps:
 	$(Q)scripts/install-deps.sh

@@ -64,19 +64,22 @@ out:
 	return err;
 }
 
-static int run(struct daemon *d)
+/* Blocked from the first instruction, so a SIGHUP during start-up is queued, not fatal. */
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	return sigprocmask(SIG_BLOCK, set, NULL) ? neg_errno() : 0;
+}
+
+static int run(struct daemon *d, sigset_t *set)
 {
 	struct signalfd_siginfo si;
-	sigset_t set;
 	int sfd;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return neg_errno();
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	sfd = signalfd(-1, set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return neg_errno();
 	for (;;) {
@@ -108,7 +111,12 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct daemon d = {.config_path = TG_CONFIG_DEFAULT};
+	sigset_t set;
 	int opt, err;
+
+	err = block_signals(&set);
+	if (err)
+		return 1;
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -135,7 +143,7 @@ int main(int argc, char **argv)
 			tg_maps_close(&d.maps);
 		return 1;
 	}
-	err = run(&d);
+	err = run(&d, &set);
 	tg_maps_close(&d.maps);
 	return err ? 1 : 0;
 }

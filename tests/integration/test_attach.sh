@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+#
+# test_attach.sh - the life cycle of an attachment, without traffic: attach, attach again
+# (idempotent), change mode, foreign XDP programs (refused, then --force), configs with
+# errors (nothing changes), layout version mismatch (refused), detach (everything
+# unpinned), and tollgated (attaches from the config, SIGHUP with a bad config changes
+# nothing, SIGTERM leaves XDP attached).
+#
+# Runs in a network namespace of its own with one veth pair; pins under a bpffs directory
+# of its own. Everything is removed by the trap, even when a check fails. Needs root.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TG=$ROOT/build/tollgate
+TGD=$ROOT/build/tollgated
+FOREIGN=$ROOT/build/tests/xdp_foreign.bpf.o
+NS=tg$$-att
+IF_A=tg$$a
+IF_B=tg$$b
+PIN=/sys/fs/bpf/tg-att-$$
+TMP=$(mktemp -d "/tmp/tg-att-$$.XXXXXX")
+export TOLLGATE_PIN_DIR=$PIN
+N_PASS=0
+N_FAIL=0
+DPID=
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$PIN" "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+	N_PASS=$((N_PASS + 1))
+	echo "PASS $1"
+}
+ko() {
+	N_FAIL=$((N_FAIL + 1))
+	echo "FAIL $1${2:+: $2}"
+}
+# expect NAME CONDITION-COMMAND...
+expect() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else ko "$name" "$*"; fi
+}
+
+in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
+tg() { in_ns "$TG" "$@"; }
+xdp_id() { in_ns ip -j link show dev "$1" | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)[0]; print(l.get("xdp",{}).get("prog",{}).get("id",0))'; }
+xdp_mode() { in_ns ip -j link show dev "$1" | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)[0]; print(l.get("xdp",{}).get("mode",0))'; }
+jget() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+ip netns add "$NS" || exit 1
+in_ns ip link add "$IF_A" type veth peer name "$IF_B" || exit 1
+in_ns ip link set "$IF_A" up
+in_ns ip link set "$IF_B" up
+
+cat >"$TMP/tollgate.yaml" <<EOF
+interfaces:
+  - { name: $IF_A, role: customer, antispoof: strict }
+plans:
+  p10:
+    upload: { rate: 10mbit, burst: 64k }
+    download: { rate: 20mbit, burst: 64k }
+customers: customers.csv
+capacity: { max_customers: 64 }
+EOF
+cat >"$TMP/customers.csv" <<EOF
+id,name,plan,prefixes,interface
+c1,One,p10,198.51.100.10 2001:db8:1::/64,$IF_A
+c2,"Two, Ltd",p10,198.51.100.0/24,
+EOF
+CFG=$TMP/tollgate.yaml
+
+# --- attach, idempotent, mode change
+out=$(tg -c "$CFG" attach "$IF_A" role customer 2>&1)
+expect "attach exits 0" test $? -eq 0
+expect "attach pins program, maps and link" test -e "$PIN/prog" -a -e "$PIN/tg_cust" -a -e "$PIN/link_$IF_A"
+id1=$(xdp_id "$IF_A")
+expect "XDP program is on the interface" test "$id1" != 0
+expect "attached in native mode" test "$(xdp_mode "$IF_A")" = 1
+st=$(tg -j status)
+expect "status -j: attached, customer role, 2 customers" test \
+	"$(echo "$st" | jget 'str(d["interfaces"][0]["attached"])+d["interfaces"][0]["role"]+str(d["customers"]["loaded"])')" = "Truecustomer2"
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+expect "attach again exits 0" test $? -eq 0
+expect "attach again keeps the same program" test "$(xdp_id "$IF_A")" = "$id1"
+expect "attach again keeps one link pin" test "$(ls "$PIN" | grep -c '^link_')" = 1
+tg -c "$CFG" attach "$IF_A" role customer mode generic >/dev/null 2>&1
+expect "mode generic re-attaches in skb mode" test "$(xdp_mode "$IF_A")" = 2
+expect "status reports generic" test "$(tg -j status | jget 'd["interfaces"][0]["mode"]')" = generic
+tg -c "$CFG" attach "$IF_A" role customer mode native >/dev/null 2>&1
+expect "back to native" test "$(xdp_mode "$IF_A")" = 1
+out=$(tg -c "$CFG" attach "$IF_A" role upstream 2>&1)
+rc=$?
+expect "role contradicting the config is refused" test $rc -ne 0
+expect "  ... and says why" grep -q "gives role customer" <<<"$out"
+
+# --- customer show, text and JSON
+expect "customer show -j finds c2 with its limit" test \
+	"$(tg -j customer show c2 | jget 'd["customer"]["upload"]["limit"]["rate_bps"]')" = 10000000
+tg customer show nosuch >/dev/null 2>&1
+expect "customer show of an unknown id fails" test $? -ne 0
+err=$(tg -j customer show nosuch 2>&1 >/dev/null)
+expect "errors under -j are JSON" /usr/bin/python3 -c 'import json,sys; json.loads(sys.argv[1])["error"]' "$err"
+
+# --- a config with errors changes nothing
+cp "$TMP/customers.csv" "$TMP/good.csv"
+echo "c3,Three,nosuchplan,198.51.100.300/24,$IF_A" >>"$TMP/customers.csv"
+out=$(tg -c "$CFG" attach "$IF_A" role customer 2>&1)
+rc=$?
+expect "attach with a bad CSV fails" test $rc -ne 0
+expect "  ... naming file and line of each error" test "$(grep -c 'customers.csv:4' <<<"$out")" -ge 2
+expect "  ... and the loaded customers stay" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 2
+tg check-config "$CFG" >/dev/null 2>&1
+expect "check-config exits non-zero on it" test $? -ne 0
+cp "$TMP/good.csv" "$TMP/customers.csv"
+tg check-config "$CFG" >/dev/null 2>&1
+expect "check-config exits 0 on a good one" test $? -eq 0
+
+# --- bad command lines
+tg attach "$IF_A" role sideways >/dev/null 2>&1
+expect "bad role: usage error (2)" test $? -eq 2
+tg frobnicate >/dev/null 2>&1
+expect "unknown command: usage error (2)" test $? -eq 2
+tg st >/dev/null
+expect "unique command prefixes work (st = status)" test $? -eq 0
+
+# --- detach unloads everything
+tg detach "$IF_A" >/dev/null
+expect "detach exits 0" test $? -eq 0
+expect "no XDP left on the interface" test "$(xdp_id "$IF_A")" = 0
+expect "pin directory removed with the last interface" test ! -e "$PIN"
+tg status >/dev/null 2>&1
+expect "status after unload fails" test $? -ne 0
+
+# --- foreign XDP programs
+in_ns ip link set dev "$IF_A" xdpgeneric obj "$FOREIGN" sec xdp
+fid=$(xdp_id "$IF_A")
+expect "foreign program attached for the test" test "$fid" != 0
+out=$(tg -c "$CFG" attach "$IF_A" role customer 2>&1)
+rc=$?
+expect "attach over a foreign program is refused" test $rc -ne 0
+expect "  ... saying so" grep -q "foreign XDP program" <<<"$out"
+expect "  ... leaving it in place" test "$(xdp_id "$IF_A")" = "$fid"
+expect "  ... and leaving nothing pinned" test ! -e "$PIN"
+tg -c "$CFG" attach "$IF_A" role customer --force >/dev/null 2>&1
+expect "--force replaces it" test $? -eq 0 -a "$(xdp_id "$IF_A")" != "$fid" -a "$(xdp_id "$IF_A")" != 0
+tg detach "$IF_A" >/dev/null 2>&1
+
+# --- layout version mismatch is refused, not misread
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+# tg_config starts with magic (u32) then layout_version (u32): write version 999
+cfgid=$(bpftool -j map show pinned "$PIN/tg_config" | jget 'd["id"]')
+val=$(bpftool -j map lookup id "$cfgid" key 0 0 0 0 | jget '" ".join(str(int(b,16)) for b in d["value"])')
+set -- $val
+shift 8
+bpftool map update id "$cfgid" key 0 0 0 0 value 0x59 0x4c 0x47 0x54 0xe7 0x03 0 0 "$@" 2>/dev/null
+out=$(tg status 2>&1)
+rc=$?
+expect "pins of another layout version are refused" test $rc -ne 0
+expect "  ... with the version named" grep -q "version 999" <<<"$out"
+bpftool map update id "$cfgid" key 0 0 0 0 value 0x59 0x4c 0x47 0x54 1 0 0 0 "$@" 2>/dev/null
+tg detach "$IF_A" >/dev/null 2>&1
+expect "detach after the mismatch test" test ! -e "$PIN"
+
+# --- tollgated: attach from config, SIGHUP with a bad config, SIGTERM leaves XDP on
+nsenter --net="/run/netns/$NS" -- "$TGD" -c "$CFG" >"$TMP/daemon.log" 2>&1 &
+DPID=$!
+for _ in $(seq 50); do [ -e "$PIN/link_$IF_A" ] && break; sleep 0.1; done
+expect "tollgated attaches the configured interface" test -e "$PIN/link_$IF_A" -a "$(xdp_id "$IF_A")" != 0
+echo "c3,Three,nosuchplan,198.51.100.77,$IF_A" >>"$TMP/customers.csv"
+kill -HUP "$DPID"
+for _ in $(seq 50); do grep -q "not applied" "$TMP/daemon.log" && break; sleep 0.1; done
+expect "SIGHUP with a bad config: not applied" grep -q "not applied" "$TMP/daemon.log"
+expect "  ... the running policy is unchanged" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 2
+cp "$TMP/good.csv" "$TMP/customers.csv"
+echo "c4,Four,p10,198.51.100.44,$IF_A" >>"$TMP/customers.csv"
+kill -HUP "$DPID"
+for _ in $(seq 50); do [ "$(tg -j status | jget 'd["customers"]["loaded"]')" = 3 ] && break; sleep 0.1; done
+expect "SIGHUP with a good config applies it" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 3
+kill -TERM "$DPID"
+wait "$DPID"
+rc=$?
+DPID=
+expect "SIGTERM: tollgated exits 0" test $rc -eq 0
+expect "  ... and XDP stays attached" test "$(xdp_id "$IF_A")" != 0 -a -e "$PIN/link_$IF_A"
+tg detach "$IF_A" >/dev/null 2>&1
+
+echo "$N_PASS passed, $N_FAIL failed"
+[ "$N_FAIL" -eq 0 ]
