@@ -485,9 +485,32 @@ static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o, struct tg
 	return 0;
 }
 
+/* Customers bind to the few configured interfaces: resolve each name once, not per row. */
+struct ifcache_ent {
+	char name[IFNAMSIZ];
+	__u32 ifindex;
+};
+#define IFCACHE_MAX 64
+
+static __u32 ifindex_cached(const char *name, struct ifcache_ent *c, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(c[i].name, name) == 0)
+			return c[i].ifindex;
+	if (*n == IFCACHE_MAX)
+		return if_nametoindex(name);
+	snprintf(c[*n].name, sizeof(c[*n].name), "%s", name);
+	c[*n].ifindex = if_nametoindex(name);
+	return c[(*n)++].ifindex;
+}
+
 static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
 		     struct tg_errs *errs)
 {
+	struct ifcache_ent ifcache[IFCACHE_MAX];
+	size_t nifcache = 0;
 	struct v4pfx *v4 = NULL;
 	struct tg_config bc;
 	size_t c, j, nv4 = 0, npfx = 0;
@@ -530,7 +553,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		for (j = 0; j < TG_DIR_NR; j++)
 			tg_policer_params(&cu->dir[j], bc.clock_tick_ns, &v->pol[j]);
 		if (cu->iface[0]) {
-			v->bind_ifindex = if_nametoindex(cu->iface);
+			v->bind_ifindex = ifindex_cached(cu->iface, ifcache, &nifcache);
 			if (!v->bind_ifindex) {
 				tg_errs_add(errs,
 					    "customers line %d: customer %s is bound to interface "
