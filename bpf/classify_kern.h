@@ -26,17 +26,19 @@
 
 static __always_inline __u32 tg_lookup_v4(__be32 addr)
 {
-	__u32 a = bpf_ntohl(addr);
-	__u32 key = a >> 8, *e;
+	__u32 a = bpf_ntohl(addr), key = a >> 9, ent, idx;
+	struct tg_v4_pair *p;
 
-	e = bpf_map_lookup_elem(&tg_v4_tbl24, &key);
-	if (!e)
+	p = bpf_map_lookup_elem(&tg_v4_tbl24, &key);
+	if (!p)
 		return TG_CUST_NONE;
-	if (!(*e & TG_V4_TBL8))
-		return *e;
-	key = ((*e & ~TG_V4_TBL8) << 8) | (a & 0xff);
-	e = bpf_map_lookup_elem(&tg_v4_tbl8, &key);
-	return e ? *e : TG_CUST_NONE;
+	ent = p->e[(a >> 8) & 1];
+	if (!(ent & TG_V4_TBL8))
+		return ent;
+	idx = ((ent & ~TG_V4_TBL8) << 8) | (a & 0xff);
+	key = idx >> 1;
+	p = bpf_map_lookup_elem(&tg_v4_tbl8, &key);
+	return p ? p->e[idx & 1] : TG_CUST_NONE;
 }
 
 static __always_inline __u64 tg_mask64(__u32 bits)
@@ -146,17 +148,6 @@ static __always_inline int tg_binding_ok(const struct tg_cust *c, const struct t
 	if (c->bind_ivlan != TG_VLAN_NONE && c->bind_ivlan != p->ivlan)
 		return 0;
 	return 1;
-}
-
-/* The customer behind an access port (interface, VLANs), to charge a spoofed packet to. */
-static __always_inline __u32 tg_port_owner(const struct tg_pkt *p, __u32 ifindex)
-{
-	struct tg_bind_key k = {.ifindex = ifindex, .vlan = p->vlan, .ivlan = p->ivlan};
-	__u32 *c = bpf_map_lookup_elem(&tg_bind, &k);
-
-	if (!c || *c == TG_BIND_AMBIGUOUS)
-		return TG_CUST_NONE;
-	return *c;
 }
 
 #endif /* TG_CLASSIFY_KERN_H */

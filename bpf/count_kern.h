@@ -16,6 +16,7 @@
 #define TG_COUNT_KERN_H
 
 #include "maps_kern.h"
+#include "parse_kern.h"
 
 static __always_inline struct tg_ifstat *tg_ifstat_of(const struct tg_iface *ifc)
 {
@@ -76,8 +77,37 @@ static __always_inline void tg_dcache_flush(struct tg_dcache *dc)
 	dc->bytes = 0;
 }
 
+/*
+ * The customer behind the access port (interface, VLANs) a packet came in on, to charge a
+ * spoofed or malformed packet to; TG_CUST_NONE if no one or several customers sit there.
+ * The last answer is cached per CPU until userspace changes the bindings (bind_gen).
+ */
+static __always_inline __u32 tg_port_owner(struct tg_dcache *dc, const struct tg_pkt *p,
+					   __u32 ifindex)
+{
+	struct tg_bind_key k = {.ifindex = ifindex, .vlan = p->vlan, .ivlan = p->ivlan};
+	struct tg_config *cfg;
+	__u32 zero = 0, *c, owner;
+
+	cfg = bpf_map_lookup_elem(&tg_config, &zero);
+	if (!cfg)
+		return TG_CUST_NONE;
+	if (dc->port_ifindex == ifindex && dc->port_vlan == p->vlan && dc->port_ivlan == p->ivlan &&
+	    dc->port_gen == cfg->bind_gen)
+		return dc->port_cust;
+	c = bpf_map_lookup_elem(&tg_bind, &k);
+	owner = (!c || *c == TG_BIND_AMBIGUOUS) ? TG_CUST_NONE : *c;
+	dc->port_ifindex = ifindex;
+	dc->port_vlan = p->vlan;
+	dc->port_ivlan = p->ivlan;
+	dc->port_gen = cfg->bind_gen;
+	dc->port_cust = owner;
+	return owner;
+}
+
+/* cust may be TG_CUST_PORT: charge whoever owns the access port p arrived on. */
 static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust, __u8 dir,
-					  __u32 reason, __u32 len)
+					  __u32 reason, __u32 len, const struct tg_pkt *p)
 {
 	struct tg_ifstat *is = tg_ifstat_of(ifc);
 	struct tg_dcache *dc;
@@ -94,6 +124,11 @@ static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust
 	dc = bpf_map_lookup_elem(&tg_dcache, &zero);
 	if (!dc)
 		return;
+	if (cust == TG_CUST_PORT) {
+		cust = tg_port_owner(dc, p, ifc->ifindex);
+		if (cust == TG_CUST_NONE)
+			return;
+	}
 	if (dc->cust != cust || dc->dir != dir || dc->reason != reason) {
 		tg_dcache_flush(dc);
 		dc->cust = cust;

@@ -25,8 +25,8 @@ struct {
 } tg_config SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TG_MAX_IFACES);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_IFINDEX);
 	__type(key, __u32); /* ifindex */
 	__type(value, struct tg_iface);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -34,19 +34,19 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TG_V4_TBL24_ENTRIES);
+	__uint(max_entries, TG_V4_TBL24_ENTRIES / 2);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32); /* address >> 8 */
-	__type(value, __u32);
+	__type(key, __u32);		  /* address >> 9 */
+	__type(value, struct tg_v4_pair); /* the /24s address >> 8 = 2k, 2k+1 */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_v4_tbl24 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TG_V4_TBL8_CHUNK);
+	__uint(max_entries, TG_V4_TBL8_CHUNK / 2);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32); /* chunk * 256 + last octet */
-	__type(value, __u32);
+	__type(key, __u32); /* (chunk * 256 + last octet) >> 1 */
+	__type(value, struct tg_v4_pair);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_v4_tbl8 SEC(".maps");
 

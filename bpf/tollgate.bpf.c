@@ -39,7 +39,7 @@ int tollgate_xdp(struct xdp_md *ctx)
 	__u8 dir;
 
 	ifc = bpf_map_lookup_elem(&tg_ifaces, &ifindex);
-	if (!ifc)
+	if (!ifc || ifc->ifindex != ifindex)
 		return XDP_PASS; /* not configured (yet): never black-hole an interface */
 	customer_role = ifc->role == TG_ROLE_CUSTOMER;
 	dir = customer_role ? TG_DIR_UP : TG_DIR_DOWN;
@@ -53,19 +53,18 @@ int tollgate_xdp(struct xdp_md *ctx)
 		reason = TG_R_MALFORMED;
 		if (!customer_role)
 			return tg_noted(ifc, reason, len); /* counted, but not ours to drop */
-		cust = tg_port_owner(&p, ifindex);
+		cust = TG_CUST_PORT;
 		goto out;
 	}
 	if (tg_exception(&p))
 		goto out;
-	if (tg_bogon_src(&p)) {
-		reason = TG_R_BOGON;
-		if (customer_role)
-			cust = tg_port_owner(&p, ifindex);
-		goto out;
-	}
 
 	if (customer_role) {
+		if (tg_bogon_src(&p)) {
+			reason = TG_R_BOGON;
+			cust = TG_CUST_PORT;
+			goto out;
+		}
 		cust = tg_lookup(&p, 1);
 		c = cust ? bpf_map_lookup_elem(&tg_cust, &cust) : NULL;
 		if (!c || !(c->flags & TG_CF_VALID)) {
@@ -73,13 +72,13 @@ int tollgate_xdp(struct xdp_md *ctx)
 			cust = TG_CUST_NONE;
 			if (ifc->antispoof != TG_AS_OFF) {
 				reason = TG_R_SPOOF;
-				cust = tg_port_owner(&p, ifindex);
+				cust = TG_CUST_PORT;
 			}
 			goto out;
 		}
 		if (ifc->antispoof == TG_AS_STRICT && !tg_binding_ok(c, &p, ifindex)) {
 			reason = TG_R_SPOOF;
-			cust = tg_port_owner(&p, ifindex);
+			cust = TG_CUST_PORT;
 			goto out;
 		}
 	} else {
@@ -88,6 +87,11 @@ int tollgate_xdp(struct xdp_md *ctx)
 		if (!c || !(c->flags & TG_CF_VALID)) {
 			c = NULL;
 			cust = TG_CUST_NONE;
+		}
+		/* drops aimed at a customer are charged to it (download direction) */
+		if (tg_bogon_src(&p)) {
+			reason = TG_R_BOGON;
+			goto out;
 		}
 		/* a source inside our own customers' space cannot come from outside */
 		if (tg_lookup(&p, 1) != TG_CUST_NONE) {
@@ -108,6 +112,6 @@ out:
 	}
 	if (ifc->flags & TG_IFF_MONITOR)
 		return tg_noted(ifc, reason, len);
-	tg_count_drop(ifc, cust, dir, reason, len);
+	tg_count_drop(ifc, cust, dir, reason, len, &p);
 	return XDP_DROP;
 }

@@ -17,10 +17,11 @@
 #define TG_LAYOUT_VERSION 1u
 
 /* ---- limits ---- */
-#define TG_MAX_IFACES 64u    /* attached interfaces (slots of the interface counters) */
-#define TG_IFNAME_LEN 16u    /* IFNAMSIZ */
-#define TG_ID_LEN 48u	     /* external customer id (billing/CRM), NUL-terminated */
-#define TG_VLAN_NONE 0xffffu /* binding: any VLAN / frame untagged */
+#define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
+#define TG_MAX_IFINDEX 65536u /* tg_ifaces is an array indexed by ifindex: one load, no hash */
+#define TG_IFNAME_LEN 16u     /* IFNAMSIZ */
+#define TG_ID_LEN 48u	      /* external customer id (billing/CRM), NUL-terminated */
+#define TG_VLAN_NONE 0xffffu  /* binding: any VLAN / frame untagged */
 
 /*
  * IPv4 classification: DIR-24-8. tg_v4_tbl24 has one u32 per /24 (2^24 entries, 64 MiB,
@@ -34,6 +35,16 @@
 #define TG_V4_TBL8_CHUNK 256u
 
 /*
+ * Array map elements are 8-byte aligned whatever the value size, so a u32 value would
+ * waste half the memory and, seen through mmap, not be a plain u32 array. The maps hold
+ * pairs instead: element k carries entries 2k and 2k+1. Through mmap both tables are then
+ * exactly u32[n], which is how userspace writes them.
+ */
+struct tg_v4_pair {
+	__u32 e[2];
+};
+
+/*
  * IPv6 classification: one hash map keyed by (prefix length, masked address); the
  * distinct lengths in use are listed longest first in tg_config.v6_lens and probed in
  * that order, so the first hit is the longest match. ISPs hand out a few lengths
@@ -43,6 +54,7 @@
 
 /* Customer index 0 is never assigned: 0 means "no customer" in every table. */
 #define TG_CUST_NONE 0u
+#define TG_CUST_PORT 0xfffffffeu /* data plane only: charge the access port's owner */
 
 enum tg_role {
 	TG_ROLE_CUSTOMER = 0, /* traffic from customers: classify by source (upload) */
@@ -93,10 +105,11 @@ struct tg_config {
 	__u32 ncustomers;    /* for status: customers loaded, IPv4 and IPv6 prefixes */
 	__u32 nprefixes4;
 	__u32 nprefixes6;
-	__u32 pad;
+	__u32 bind_gen; /* bumped by userspace after tg_bind changes: flushes port caches */
 };
 
-/* tg_ifaces: key __u32 ifindex. */
+/* tg_ifaces: array indexed by ifindex (< TG_MAX_IFINDEX); an entry is in use when its
+ * ifindex field equals its index. */
 struct tg_iface {
 	__u8 role;	/* enum tg_role */
 	__u8 antispoof; /* enum tg_antispoof, customer role only */
@@ -163,7 +176,11 @@ struct tg_cdrop {
 	__u64 bytes[TG_DIR_NR][TG_R_NR];
 };
 
-/* tg_dcache (per-CPU array, one entry): drops not yet flushed into tg_cdrop. */
+/*
+ * tg_dcache (per-CPU array, one entry): drops not yet flushed into tg_cdrop, and the last
+ * access port (interface, VLANs) whose owner was looked up in tg_bind, so a spoofing flood
+ * from one port costs one hash lookup, not one per packet.
+ */
 struct tg_dcache {
 	__u32 cust; /* TG_CUST_NONE: empty */
 	__u8 dir;
@@ -171,6 +188,11 @@ struct tg_dcache {
 	__u16 pad;
 	__u64 pkts;
 	__u64 bytes;
+	__u32 port_ifindex; /* 0: nothing cached */
+	__u16 port_vlan;
+	__u16 port_ivlan;
+	__u32 port_cust;
+	__u32 port_gen; /* tg_config.bind_gen when cached */
 };
 #define TG_DCACHE_FLUSH_PKTS 64u /* flush after this many coalesced drops */
 

@@ -54,30 +54,59 @@ const char *tg_xdp_mode_now(int ifindex, unsigned int *prog_id)
 	return "none";
 }
 
+#define IFACES_BATCH 4096u
+
+int tg_ifaces_list(const struct tg_maps *m, struct tg_iface *out, int max)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	static __u32 keys[IFACES_BATCH];
+	static struct tg_iface vals[IFACES_BATCH];
+	__u32 in = 0, next = 0, cnt, i;
+	bool first = true;
+	int n = 0, err;
+
+	do {
+		cnt = IFACES_BATCH;
+		err = bpf_map_lookup_batch(m->ifaces, first ? NULL : &in, &next, keys, vals, &cnt,
+					   &opts);
+		if (err && errno != ENOENT)
+			return neg_errno();
+		for (i = 0; i < cnt && n < max; i++)
+			if (vals[i].ifindex && vals[i].ifindex == keys[i])
+				out[n++] = vals[i];
+		in = next;
+		first = false;
+	} while (!err);
+	return n;
+}
+
+static int iface_forget(struct tg_maps *m, __u32 ifindex)
+{
+	struct tg_iface none = {};
+
+	return bpf_map_update_elem(m->ifaces, &ifindex, &none, BPF_ANY) ? neg_errno() : 0;
+}
+
 /* Interface slot for counters: the interface's own if known, else the lowest free one. */
 static int iface_slot(struct tg_maps *m, __u32 ifindex, const char *name, __u8 *slot, bool *fresh)
 {
+	struct tg_iface all[TG_MAX_IFACES];
 	bool used[TG_MAX_IFACES] = {};
-	struct tg_iface v;
-	__u32 key, next, *prev = NULL;
-	unsigned int i;
+	int n = tg_ifaces_list(m, all, TG_MAX_IFACES), i;
 
 	*fresh = false;
-	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(m->ifaces, &key, &v))
-			continue;
-		if (key == ifindex || strncmp(v.name, name, sizeof(v.name)) == 0) {
-			*slot = v.slot;
-			if (key != ifindex) /* the interface was re-created with a new ifindex */
-				bpf_map_delete_elem(m->ifaces, &key);
+	for (i = 0; i < n; i++) {
+		if (all[i].ifindex == ifindex ||
+		    strncmp(all[i].name, name, sizeof(all[i].name)) == 0) {
+			*slot = all[i].slot;
+			if (all[i].ifindex != ifindex) /* re-created with a new ifindex */
+				iface_forget(m, all[i].ifindex);
 			return 0;
 		}
-		if (v.slot < TG_MAX_IFACES)
-			used[v.slot] = true;
+		if (all[i].slot < TG_MAX_IFACES)
+			used[all[i].slot] = true;
 	}
-	for (i = 0; i < TG_MAX_IFACES; i++) {
+	for (i = 0; i < (int)TG_MAX_IFACES; i++) {
 		if (!used[i]) {
 			*slot = i;
 			*fresh = true;
@@ -126,7 +155,18 @@ static int detach_any_link(int ifindex)
 	return -ENOENT;
 }
 
+static int attach_locked(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force);
+
 int tg_attach_iface(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force)
+{
+	int lock = tg_maps_lock(m), err;
+
+	err = attach_locked(m, ic, force);
+	tg_maps_unlock(lock);
+	return err;
+}
+
+static int attach_locked(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lopts);
 	struct tg_iface v = {};
@@ -141,6 +181,11 @@ int tg_attach_iface(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force
 	if (!ifindex) {
 		tg_err("%s: no such interface", ic->name);
 		return -ENODEV;
+	}
+	if ((unsigned int)ifindex >= TG_MAX_IFINDEX) {
+		tg_err("%s: ifindex %d is beyond the %u Tollgate serves", ic->name, ifindex,
+		       TG_MAX_IFINDEX - 1);
+		return -ERANGE;
 	}
 	link_path(m, ic->name, path, sizeof(path));
 	now = tg_xdp_mode_now(ifindex, &cur_id);
@@ -210,7 +255,7 @@ settings:
 		       ic->mode == TG_MODE_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL)
 			       ? " (the driver may lack native XDP: try mode generic)"
 			       : "");
-		bpf_map_delete_elem(m->ifaces, &ifindex);
+		iface_forget(m, ifindex);
 		return err;
 	}
 	if (bpf_obj_pin(fd, path)) {
@@ -218,7 +263,7 @@ settings:
 		tg_err("%s: cannot pin %s: %s", ic->name, path, strerror(-err));
 		bpf_link_detach(fd);
 		close(fd);
-		bpf_map_delete_elem(m->ifaces, &ifindex);
+		iface_forget(m, ifindex);
 		return err;
 	}
 	close(fd);
@@ -239,11 +284,20 @@ int tg_count_links(const char *pin_dir)
 	return n;
 }
 
+static int detach_locked(struct tg_maps *m, const char *ifname, int *remaining);
+
 int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
 {
+	int lock = tg_maps_lock(m), err;
+
+	err = detach_locked(m, ifname, remaining);
+	tg_maps_unlock(lock);
+	return err;
+}
+
+static int detach_locked(struct tg_maps *m, const char *ifname, int *remaining)
+{
 	char path[PATH_MAX];
-	struct tg_iface v;
-	__u32 key, next, *prev = NULL;
 	int fd, err = 0;
 
 	link_path(m, ifname, path, sizeof(path));
@@ -258,14 +312,13 @@ int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
 	close(fd);
 	if (unlink(path))
 		err = neg_errno();
-	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
-		key = next;
-		if (bpf_map_lookup_elem(m->ifaces, &key, &v) == 0 &&
-		    strncmp(v.name, ifname, sizeof(v.name)) == 0) {
-			bpf_map_delete_elem(m->ifaces, &key);
-			break;
-		}
-		prev = &key;
+	{
+		struct tg_iface all[TG_MAX_IFACES];
+		int n = tg_ifaces_list(m, all, TG_MAX_IFACES), i;
+
+		for (i = 0; i < n; i++)
+			if (strncmp(all[i].name, ifname, sizeof(all[i].name)) == 0)
+				iface_forget(m, all[i].ifindex);
 	}
 	*remaining = tg_count_links(m->pin_dir);
 	return err;

@@ -22,6 +22,9 @@ int tg_attach_iface(struct tg_maps *m, const struct tg_iface_cfg *ic, bool force
  * number of interfaces still attached. */
 int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining);
 
+/* The interfaces registered in tg_ifaces (at most max). */
+int tg_ifaces_list(const struct tg_maps *m, struct tg_iface *out, int max);
+
 /* Number of link_* pins under the pin directory. */
 int tg_count_links(const char *pin_dir);
 

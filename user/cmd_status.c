@@ -130,10 +130,11 @@ int cmd_status(int argc, char **argv)
 	struct tg_cfg *cfg;
 	struct tg_config bc;
 	struct tg_maps m;
-	struct tg_iface v;
+	struct tg_iface all[TG_MAX_IFACES];
 	struct tg_if_counters ic;
 	struct bpf_prog_info pinfo = {};
-	__u32 plen = sizeof(pinfo), key, next, *prev = NULL, zero = 0;
+	__u32 plen = sizeof(pinfo), zero = 0;
+	int n, i;
 	json_t *doc, *ifaces;
 	char path[512];
 
@@ -148,14 +149,15 @@ int cmd_status(int argc, char **argv)
 	if (bpf_map_lookup_elem(m.config, &zero, &bc))
 		memset(&bc, 0, sizeof(bc));
 	ifaces = json_array();
-	while (bpf_map_get_next_key(m.ifaces, prev, &next) == 0) {
+	n = tg_ifaces_list(&m, all, TG_MAX_IFACES);
+	for (i = 0; i < n; i++) {
+		const struct tg_iface v = all[i];
+		__u32 key = v.ifindex;
 		unsigned int pid;
 		const char *mode;
 		json_t *o;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(m.ifaces, &key, &v) || tg_read_iface(&m, v.slot, &ic))
+		if (tg_read_iface(&m, v.slot, &ic))
 			continue;
 		mode = tg_xdp_mode_now(key, &pid);
 		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, v.name);

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -168,7 +169,7 @@ static int maps_finish(struct tg_maps *m)
 	    (err = map_max_entries(m->v6_pfx, &m->v6_max)) ||
 	    (err = map_max_entries(m->bind, &m->bind_max)))
 		return err;
-	m->tbl8_chunks /= TG_V4_TBL8_CHUNK;
+	m->tbl8_chunks /= TG_V4_TBL8_CHUNK / 2; /* elements are pairs of entries */
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 0)
 		return m->ncpus;
@@ -259,7 +260,7 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	if (!err)
 		err = set_size(obj, "tg_v6_pfx", cap->max_prefixes);
 	if (!err)
-		err = set_size(obj, "tg_v4_tbl8", chunks * TG_V4_TBL8_CHUNK);
+		err = set_size(obj, "tg_v4_tbl8", chunks * (TG_V4_TBL8_CHUNK / 2));
 	if (err)
 		goto out;
 	if (!pin) {
@@ -381,6 +382,26 @@ void tg_maps_close(struct tg_maps *m)
 	if (m->prog >= 0)
 		close(m->prog);
 	m->prog = -1;
+}
+
+int tg_maps_lock(const struct tg_maps *m)
+{
+	int fd;
+
+	if (!m->pin_dir[0])
+		return -1;
+	fd = open(m->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
+void tg_maps_unlock(int lock)
+{
+	if (lock >= 0)
+		close(lock); /* releases the flock */
 }
 
 int tg_maps_unpin(const char *pin_dir)

@@ -52,6 +52,13 @@ void tg_maps_close(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
+/*
+ * Serialise writers (tollgate attach/detach, the daemon's reloads) on the pin directory:
+ * returns a lock to give to tg_maps_unlock, or -1 for a private instance. Blocks while
+ * another writer holds it.
+ */
+int tg_maps_lock(const struct tg_maps *m);
+void tg_maps_unlock(int lock);
 /* Remove every pin under m->pin_dir (program, maps, links) and the directory. */
 int tg_maps_unpin(const char *pin_dir);
 

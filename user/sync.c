@@ -757,6 +757,18 @@ out:
 	return err;
 }
 
+/* Port-owner caches in the data plane (tg_dcache) are valid for one bind_gen. */
+static int bump_bind_gen(struct tg_maps *m)
+{
+	struct tg_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &c))
+		return neg_errno();
+	c.bind_gen++;
+	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
+}
+
 static int sync_bind(struct tg_maps *m, const struct plan_out *o)
 {
 	void *keys = NULL, *vals = NULL;
@@ -784,6 +796,8 @@ static int sync_bind(struct tg_maps *m, const struct plan_out *o)
 			del[ndel++] = *k;
 	}
 	err = delete_batch(m->bind, del, ndel, sizeof(*del));
+	if (!err)
+		err = bump_bind_gen(m);
 out:
 	free(del);
 	free(keys);
@@ -810,7 +824,18 @@ static int clear_customer(struct tg_maps *m, __u32 idx)
 	return err;
 }
 
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs);
+
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs)
+{
+	int lock = tg_maps_lock(m), err;
+
+	err = sync_locked(m, cfg, errs);
+	tg_maps_unlock(lock);
+	return err;
+}
+
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs)
 {
 	struct plan_out o = {};
 	size_t i;

@@ -1,0 +1,2294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_golden.c - golden packets through BPF_PROG_TEST_RUN.
+ *
+ * Each fixture is {description, interface profile (role, anti-spoof, monitor), packet,
+ * expected verdict, expected counter changes}. The packet is described field by field and
+ * built into bytes here, so a fixture reads like the packet it is. Before and after every
+ * run the test reads every interface slot and every customer's counters through
+ * tg_read_iface/tg_read_cust and requires exactly the expected change: one packet and its
+ * bytes on one counter of the interface and, if named, one counter of one customer;
+ * everything else unchanged.
+ *
+ * The program and maps are a private, unpinned instance (tg_maps_open(NULL, ...)); the
+ * customers are a struct tg_cfg built in memory and loaded with tg_sync_customers(), as
+ * the daemon does. BPF_PROG_TEST_RUN needs the ingress ifindex to exist, and the bindings
+ * need two interfaces, so the test unshares a network namespace and creates a veth pair
+ * in it: nothing on the host is touched, and the namespace goes away with the process.
+ *
+ * Fixtures that exercise a known bug carry a .bug note and fail with "BUG" in the line.
+ * A fixture the kernel cannot run prints SKIP with the reason; without root or a network
+ * namespace the whole suite prints SKIP and exits 77. Options: -v (frames of failures,
+ * policer arithmetic), -f SUBSTRING (only matching fixtures; "rate", "resync" select
+ * those groups).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "maps.h"
+#include "testlib.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------------------- */
+/* Packet descriptions                                                                   */
+/* ------------------------------------------------------------------------------------- */
+
+#define TPID_Q 0x8100  /* 802.1Q */
+#define TPID_AD 0x88a8 /* 802.1ad (QinQ service tag) */
+
+#define IPV4_MF 0x2000
+#define IPV4_DF 0x4000
+
+#define NH_MOBILITY 135
+#define NH_HIP 139
+#define NH_SHIM6 140
+#define NH_EXP1 253
+#define NH_EXP2 254
+#define NH_NONE 59
+
+#define ICMP6_ECHO_REQ 128
+#define ND_RS 133
+#define ND_RA 134
+#define ND_NS 135
+#define ND_NA 136
+
+/* One IPv6 extension header. hlen is the Hdr Ext Len field (AH: Payload Len). */
+struct ext6 {
+	uint8_t on;
+	uint8_t type;
+	uint8_t hlen;
+	uint8_t rt_type; /* Routing: routing type */
+	uint8_t segleft; /* Routing: segments left */
+	uint16_t fo;	 /* Fragment: offset (8-byte units) << 3 | M */
+};
+
+/* clang-format off */
+#define X_HBH { 1, IPPROTO_HOPOPTS, 0, 0, 0, 0 } /* 8 bytes */
+#define X_HBH16 { 1, IPPROTO_HOPOPTS, 1, 0, 0, 0 } /* 16 bytes */
+#define X_DST { 1, IPPROTO_DSTOPTS, 0, 0, 0, 0 }
+#define X_RT(type, sl) { 1, IPPROTO_ROUTING, 2, type, sl, 0 } /* 24 bytes */
+#define X_FRAG(off, m) { 1, IPPROTO_FRAGMENT, 0, 0, 0, (uint16_t)((off) << 3 | (m)) }
+#define X_AH { 1, IPPROTO_AH, 4, 0, 0, 0 } /* (4 + 2) * 4 = 24 bytes */
+#define X_OTHER(nh) { 1, nh, 0, 0, 0, 0 } /* 8 bytes, shaped like Destination Options */
+/* clang-format on */
+
+#define LEN0 0x10000 /* .iplen: an IP length field of 0 (0 means "computed") */
+#define IHL0 0x10    /* .ihl: an IHL field of 0 (0 means 5) */
+#define CUT0 -1	     /* .cut: no byte left (0 means "not cut") */
+
+struct pkt {
+	uint16_t tpid[3];   /* VLAN tags, outermost first; 0 ends the list */
+	uint16_t tci[3];    /* PCP/DEI/VID */
+	uint16_t ethertype; /* 0: ARP, IPv4 or IPv6 from the fields below */
+	bool arp;
+	const char *src, *dst; /* IPv4 or IPv6 literals */
+	uint8_t proto;	       /* L4 protocol; 0: TCP */
+	uint16_t sport, dport; /* 0: 40000 -> 80 */
+	uint8_t icmp_type;
+	uint8_t ttl;   /* TTL / hop limit; 0: 64 */
+	uint8_t ipver; /* version field; 0: 4 or 6 */
+	uint8_t ihl;   /* IPv4; 0: 5 */
+	uint16_t frag; /* IPv4 frag_off (host order) without DF; DF is set unless fragmented */
+	uint8_t doff;  /* TCP data offset; 0: 5 */
+	struct ext6 ext[10]; /* IPv6 extension headers, in order */
+	uint16_t payload;    /* bytes after the L4 header */
+	int iplen;	     /* IPv4 tot_len / IPv6 payload_len; 0: computed; LEN0: zero */
+	int lendelta;	     /* added to the computed IP length */
+	int cut;	     /* the frame ends after this many bytes; 0: not cut; CUT0: 0 bytes */
+	bool fixlen;	     /* with cut: the IP length says the packet ends where the frame does */
+	int pad;	     /* zero-pad the frame to this many bytes */
+};
+
+/* Where the pieces of a built frame are. */
+struct built {
+	size_t len;	/* frame length */
+	size_t l3, l4;	/* offsets of the IP and L4 headers */
+	uint32_t iplen; /* what the program counts for a parsed IP packet: IP header + payload */
+	bool v6;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (p[i] << 8) | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static int parse_addr(const char *s, uint8_t *out, bool *v6)
+{
+	*v6 = strchr(s, ':') != NULL;
+	return inet_pton(*v6 ? AF_INET6 : AF_INET, s, out) == 1 ? 0 : -EINVAL;
+}
+
+/* L4 header and payload at b; returns the bytes written. */
+static size_t build_l4(const struct pkt *p, uint8_t *b, uint8_t proto)
+{
+	uint16_t sport = p->sport ? p->sport : 40000, dport = p->dport ? p->dport : 80;
+	size_t n = 0, i;
+
+	switch (proto) {
+	case IPPROTO_TCP: {
+		uint8_t doff = p->doff ? p->doff : 5;
+
+		put16(b, sport);
+		put16(b + 2, dport);
+		memset(b + 4, 0, 8); /* seq, ack */
+		b[4] = 0x12;
+		b[12] = doff << 4;
+		b[13] = 0x02; /* SYN */
+		put16(b + 14, 64240);
+		memset(b + 16, 0, 4);
+		n = 20;
+		for (i = 20; i < (size_t)doff * 4; i++)
+			b[n++] = 1; /* NOP options */
+		break;
+	}
+	case IPPROTO_UDP:
+		put16(b, sport);
+		put16(b + 2, dport);
+		put16(b + 4, 8 + p->payload);
+		put16(b + 6, 0);
+		n = 8;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		b[0] = p->icmp_type;
+		memset(b + 1, 0, 7);
+		n = 8;
+		break;
+	default:
+		break; /* GRE, ESP, No Next Header...: no header of ours */
+	}
+	memset(b + n, 0xab, p->payload);
+	return n + p->payload;
+}
+
+static size_t build_ext6(const struct ext6 *x, uint8_t next, uint8_t *b)
+{
+	size_t n;
+
+	b[0] = next;
+	b[1] = x->hlen;
+	switch (x->type) {
+	case IPPROTO_FRAGMENT:
+		b[1] = 0;
+		put16(b + 2, x->fo);
+		memcpy(b + 4, "\x12\x34\x56\x78", 4);
+		return 8;
+	case IPPROTO_AH:
+		n = ((size_t)x->hlen + 2) * 4;
+		memset(b + 2, 0, n - 2);
+		b[7] = 0x42; /* SPI */
+		return n;
+	case IPPROTO_ROUTING:
+		n = ((size_t)x->hlen + 1) * 8;
+		memset(b + 2, 0, n - 2);
+		b[2] = x->rt_type;
+		b[3] = x->segleft;
+		return n;
+	default:
+		n = ((size_t)x->hlen + 1) * 8;
+		memset(b + 2, 0, n - 2);
+		b[2] = 1; /* PadN over the rest of the header */
+		b[3] = n - 4;
+		return n;
+	}
+}
+
+/* Build p into buf (which holds at least 2048 bytes). */
+static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
+{
+	static const uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x01}, smac[6] = {0x02, 0, 0, 0, 0, 0x02};
+	uint8_t saddr[16] = {}, daddr[16] = {}, proto = p->proto ? p->proto : IPPROTO_TCP;
+	size_t off = 12, end, cut, len_end, i;
+	uint16_t ethertype;
+	bool v6 = false, dv6;
+	int iplen;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(buf, dmac, 6);
+	memcpy(buf + 6, smac, 6);
+	for (i = 0; i < 3 && p->tpid[i]; i++) {
+		put16(buf + off, p->tpid[i]);
+		put16(buf + off + 2, p->tci[i]);
+		off += 4;
+	}
+	if (p->src && parse_addr(p->src, saddr, &v6))
+		return -EINVAL;
+	if (p->dst && (parse_addr(p->dst, daddr, &dv6) || dv6 != v6))
+		return -EINVAL;
+	ethertype = p->ethertype ? p->ethertype : p->arp ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
+	put16(buf + off, ethertype);
+	off += 2;
+	out->l3 = off;
+	out->v6 = v6;
+
+	if (p->arp) {
+		/* Ethernet/IPv4 request: htype 1, ptype 0x0800, hlen 6, plen 4, op 1 */
+		static const uint8_t arp[8] = {0, 1, 0x08, 0, 6, 4, 0, 1};
+
+		memcpy(buf + off, arp, 8);
+		memcpy(buf + off + 8, smac, 6);
+		memcpy(buf + off + 14, saddr, 4);
+		memset(buf + off + 18, 0, 6);
+		memcpy(buf + off + 24, daddr, 4);
+		end = off + 28;
+	} else if (!v6) {
+		uint8_t ihl = p->ihl ? p->ihl & 0x0f : 5;
+		size_t hl = (size_t)ihl * 4;
+
+		if (hl < 20)
+			hl = 20; /* an IHL below 5 still gets a full header written */
+		buf[off] = (p->ipver ? p->ipver : 4) << 4 | ihl;
+		buf[off + 1] = 0;
+		put16(buf + off + 4, 0x1234);
+		put16(buf + off + 6, p->frag ? p->frag : IPV4_DF);
+		buf[off + 8] = p->ttl ? p->ttl : 64;
+		buf[off + 9] = proto;
+		put16(buf + off + 10, 0);
+		memcpy(buf + off + 12, saddr, 4);
+		memcpy(buf + off + 16, daddr, 4);
+		memset(buf + off + 20, 1, hl - 20); /* NOP options */
+		out->l4 = off + hl;
+		end = out->l4 + build_l4(p, buf + out->l4, proto);
+	} else {
+		size_t n = 0, x;
+
+		for (n = 0; n < ARRAY_SIZE(p->ext) && p->ext[n].on; n++)
+			;
+		put16(buf + off, (p->ipver ? p->ipver : 6) << 12);
+		put16(buf + off + 2, 0);
+		buf[off + 6] = n ? p->ext[0].type : proto;
+		buf[off + 7] = p->ttl ? p->ttl : 64;
+		memcpy(buf + off + 8, saddr, 16);
+		memcpy(buf + off + 24, daddr, 16);
+		end = off + 40;
+		for (x = 0; x < n; x++)
+			end += build_ext6(&p->ext[x], x + 1 < n ? p->ext[x + 1].type : proto,
+					  buf + end);
+		out->l4 = end;
+		end += build_l4(p, buf + end, proto);
+	}
+
+	/*
+	 * The IP length describes the whole packet unless the fixture says otherwise: a cut
+	 * frame then claims more than it holds; with fixlen it is a short packet whose length
+	 * field ends where the frame does.
+	 */
+	if (p->cut && (p->cut < 0 || (size_t)p->cut < end)) {
+		cut = p->cut < 0 ? 0 : p->cut;
+		if (!p->fixlen)
+			len_end = end;
+		else
+			len_end = cut;
+	} else {
+		cut = end;
+		len_end = end;
+	}
+	if (!p->arp) {
+		size_t hdr = v6 ? 40 : 0;
+
+		iplen = (int)(len_end - off) - (int)hdr + p->lendelta;
+		if (p->iplen)
+			iplen = p->iplen & 0xffff;
+		put16(buf + off + (v6 ? 4 : 2), iplen);
+		if (!v6)
+			put16(buf + off + 10, ip_csum(buf + off, 20));
+		out->iplen = (uint32_t)iplen + hdr;
+	}
+	end = cut;
+	if (p->pad > 0 && (size_t)p->pad > end) {
+		memset(buf + end, 0, p->pad - end);
+		end = p->pad;
+	}
+	out->len = end;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Interfaces, customers                                                                 */
+/* ------------------------------------------------------------------------------------- */
+
+#define IF_A "lo"   /* ifindex 1 of the test's own network namespace */
+#define IF_B "tgta" /* a veth created in that namespace */
+#define IF_C "tgtb" /* its peer: an interface Tollgate is not configured on */
+
+/* How the interface a fixture arrives on is configured; the slot is the profile number. */
+enum prof {
+	P_STRICT,   /* customer role, anti-spoof strict, on IF_A */
+	P_LOOSE,    /* customer role, loose, IF_A */
+	P_OFF,	    /* customer role, anti-spoof off, IF_A */
+	P_STRICT_B, /* customer role, strict, IF_B (one customer bound to it: c-o) */
+	P_UP,	    /* upstream role, IF_B */
+	P_MON,	    /* customer role, strict, monitor, IF_A */
+	P_UP_MON,   /* upstream role, monitor, IF_B */
+	P_NOIF,	    /* IF_C, not in tg_ifaces */
+	P_NR,
+};
+
+static struct profile {
+	const char *name, *ifname;
+	uint8_t role, antispoof, flags;
+	int ifindex; /* resolved at start */
+} profiles[P_NR] = {
+	[P_STRICT] = {"strict", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_LOOSE] = {"loose", IF_A, TG_ROLE_CUSTOMER, TG_AS_LOOSE, 0, 0},
+	[P_OFF] = {"antispoof-off", IF_A, TG_ROLE_CUSTOMER, TG_AS_OFF, 0, 0},
+	[P_STRICT_B] = {"strict-b", IF_B, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_UP] = {"upstream", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, 0, 0},
+	[P_MON] = {"monitor", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_MONITOR, 0},
+	[P_UP_MON] = {"upstream-monitor", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, TG_IFF_MONITOR, 0},
+	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+};
+
+enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_NR };
+
+#define UP8M_BPS 8000000ull
+#define DOWN8K_BPS 8000ull
+#define TEST_BURST 3000ull
+
+static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
+	[PL_FLAT] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
+	[PL_UP8M] = {{UP8M_BPS, TEST_BURST, 0, 0}, {0, 0, 0, 0}},
+	[PL_DOWN8K] = {{0, 0, 0, 0}, {DOWN8K_BPS, TEST_BURST, 0, 0}},
+};
+
+#define VNONE TG_VLAN_NONE
+
+static const struct cust_def {
+	const char *id, *iface;
+	uint16_t vlan, ivlan;
+	int plan;
+	const char *pfx[3];
+} custs[] = {
+	/* LPM: a /24 with a /32 and a /26 inside; a /48 with a /56 and a /64 inside it */
+	{"c-a", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.0/24", "2001:db8:a::/48"}},
+	{"c-b", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.7/32", "2001:db8:a:100::/56"}},
+	{"c-c", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.64/26", "2001:db8:a:1a0::/64"}},
+	/* unbound: any interface, any VLAN; a /16 with a /30 inside */
+	{"c-d", "", VNONE, VNONE, PL_FLAT, {"10.20.0.0/16", "2001:db8:d::/48"}},
+	{"c-e", "", VNONE, VNONE, PL_FLAT, {"10.20.30.40/30", "2001:db8:d:1e::/64"}},
+	/* bound to the other interface */
+	{"c-o", IF_B, VNONE, VNONE, PL_FLAT, {"203.0.113.0/24", "2001:db8:c::/48"}},
+	/* VLAN 100, and QinQ 100.200 */
+	{"c-v", IF_A, 100, VNONE, PL_FLAT, {"192.0.2.0/26", "2001:db8:100::/48"}},
+	{"c-q", IF_A, 100, 200, PL_FLAT, {"192.0.2.64/26", "2001:db8:200::/48"}},
+	/* policed */
+	{"c-r", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.0.0/24", "2001:db8:300::/48"}},
+	{"c-k", "", VNONE, VNONE, PL_DOWN8K, {"198.18.1.0/24", "2001:db8:301::/48"}},
+};
+
+#define NCUST ARRAY_SIZE(custs)
+
+static struct tg_maps maps;
+static const char *absent_id; /* a customer left out of the current sync (resync test) */
+static uint32_t cust_idx[NCUST];
+static int nskipped;
+
+static int cust_no(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < NCUST; i++)
+		if (strcmp(custs[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Fixtures                                                                              */
+/* ------------------------------------------------------------------------------------- */
+
+enum kind {
+	E_PASS = 1, /* passed, attributed to .cust: iface pass, customer pass[dir] */
+	E_UNCL,	    /* passed without a customer: iface unclassified */
+	E_DROP,	 /* dropped for .reason: iface drop[reason], customer drop[dir][reason] if .cust */
+	E_NOTED, /* passed although .reason matched: iface noted[reason] */
+	E_NOTHING, /* passed, no counter anywhere */
+};
+
+struct fixture {
+	const char *desc;
+	int prof;
+	struct pkt pkt;
+	int verdict;
+	int kind;
+	int reason;
+	const char *cust;
+	const char *bug; /* a known bug in bpf/ or user/: the fixture fails and says so */
+	bool needs_meta; /* frame shorter than ETH_HLEN */
+};
+
+#define PASS(c) .verdict = XDP_PASS, .kind = E_PASS, .cust = (c)
+#define UNCL .verdict = XDP_PASS, .kind = E_UNCL
+#define DROP(r, c) .verdict = XDP_DROP, .kind = E_DROP, .reason = TG_R_##r, .cust = (c)
+#define NOTED(r) .verdict = XDP_PASS, .kind = E_NOTED, .reason = TG_R_##r
+#define NOTHING .verdict = XDP_PASS, .kind = E_NOTHING
+#define MALF DROP(MALFORMED, NULL)
+
+#define V4(s, d) .src = (s), .dst = (d)
+#define Q(vid) .tpid = {TPID_Q}, .tci = {vid}
+#define QINQ(o, i) .tpid = {TPID_AD, TPID_Q}, .tci = {o, i}
+
+/* Offsets: Ethernet 14, IPv4 header 20 (at 14), IPv6 header 40 (at 14). */
+#define L4_4 34 /* untagged IPv4, IHL 5 */
+#define L4_6 54 /* untagged IPv6, no extension header */
+
+#define SRC_A4 "198.51.100.5"
+#define SRC_A6 "2001:db8:a::5"
+#define DST4 "8.8.8.8"
+#define DST6 "2001:4860:4860::8888"
+
+/*
+ * The /24 at half of 198.51.100.0/24's tbl24 index (0xc63364 / 2 = 0x6319b2): where a
+ * layout that ignored the kernel's 8-byte array stride would put the entry. Kept as a
+ * regression check of the paired layout (struct tg_v4_pair).
+ */
+#define MIRROR_A4 "99.25.178.5" /* /24 index of 198.51.100.0/24, halved */
+
+static const struct fixture fixtures[] = {
+	/* ---- valid customer traffic, customer role: found by source; longest prefix wins ---- */
+	{"v4 TCP from a /24 customer", P_STRICT, {V4(SRC_A4, DST4)}, PASS("c-a")},
+	{"v4 UDP from a /24 customer",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .payload = 32},
+	 PASS("c-a")},
+	{"v4 ICMP from a /24 customer",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .payload = 56},
+	 PASS("c-a")},
+	{"v4 /32 inside the /24 wins", P_STRICT, {V4("198.51.100.7", DST4)}, PASS("c-b")},
+	{"v4 address below the /32 stays with the /24",
+	 P_STRICT,
+	 {V4("198.51.100.6", DST4)},
+	 PASS("c-a")},
+	{"v4 address above the /32 stays with the /24",
+	 P_STRICT,
+	 {V4("198.51.100.8", DST4)},
+	 PASS("c-a")},
+	{"v4 first address of the /26 inside the /24",
+	 P_STRICT,
+	 {V4("198.51.100.64", DST4)},
+	 PASS("c-c")},
+	{"v4 last address of the /26", P_STRICT, {V4("198.51.100.127", DST4)}, PASS("c-c")},
+	{"v4 just below the /26", P_STRICT, {V4("198.51.100.63", DST4)}, PASS("c-a")},
+	{"v4 just above the /26", P_STRICT, {V4("198.51.100.128", DST4)}, PASS("c-a")},
+	{"v4 first address of the /24", P_STRICT, {V4("198.51.100.0", DST4)}, PASS("c-a")},
+	{"v4 last address of the /24", P_STRICT, {V4("198.51.100.255", DST4)}, PASS("c-a")},
+	{"v4 /30 inside an unbound /16", P_STRICT, {V4("10.20.30.41", DST4)}, PASS("c-e")},
+	{"v4 next to the /30 stays with the /16", P_STRICT, {V4("10.20.30.44", DST4)}, PASS("c-d")},
+	{"v4 far end of the /16", P_STRICT, {V4("10.20.255.255", DST4)}, PASS("c-d")},
+	{"v4 just outside the /16 is spoofed",
+	 P_STRICT,
+	 {V4("10.21.0.1", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v6 TCP from a /48", P_STRICT, {V4("2001:db8:a:200::5", DST6)}, PASS("c-a")},
+	{"v6 UDP from a /48",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_UDP, .payload = 20},
+	 PASS("c-a")},
+	{"v6 ICMPv6 echo from a /48",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ, .payload = 56},
+	 PASS("c-a")},
+	{"v6 /56 inside the /48 wins (first /64)",
+	 P_STRICT,
+	 {V4("2001:db8:a:100::1", DST6)},
+	 PASS("c-b")},
+	{"v6 /56 inside the /48 wins (last /64)",
+	 P_STRICT,
+	 {V4("2001:db8:a:1ff:ffff:ffff:ffff:ffff", DST6)},
+	 PASS("c-b")},
+	{"v6 /64 inside the /56 wins", P_STRICT, {V4("2001:db8:a:1a0::1", DST6)}, PASS("c-c")},
+	{"v6 last address of the /64",
+	 P_STRICT,
+	 {V4("2001:db8:a:1a0:ffff:ffff:ffff:ffff", DST6)},
+	 PASS("c-c")},
+	{"v6 next /64 falls back to the /56",
+	 P_STRICT,
+	 {V4("2001:db8:a:1a1::1", DST6)},
+	 PASS("c-b")},
+	{"v6 outside the /56 falls back to the /48",
+	 P_STRICT,
+	 {V4("2001:db8:a:200::1", DST6)},
+	 PASS("c-a")},
+	{"v6 last address of the /48",
+	 P_STRICT,
+	 {V4("2001:db8:a:ffff:ffff:ffff:ffff:ffff", DST6)},
+	 PASS("c-a")},
+	{"v6 /64 inside an unbound /48", P_STRICT, {V4("2001:db8:d:1e::9", DST6)}, PASS("c-e")},
+	{"v6 next to that /64 stays with the /48",
+	 P_STRICT,
+	 {V4("2001:db8:d:1f::9", DST6)},
+	 PASS("c-d")},
+	{"v6 just outside the /48 is spoofed",
+	 P_STRICT,
+	 {V4("2001:db8:b::1", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"v4 frame padded to 60 bytes counts the IP length",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .pad = 60},
+	 PASS("c-a")},
+
+	{"v4 source at half a customer's tbl24 index is not a customer",
+	 P_STRICT,
+	 {V4(MIRROR_A4, DST4)},
+	 DROP(SPOOF, NULL)},
+
+	/* ---- upstream role: found by destination ---- */
+	{"upstream v4 to a /24 customer", P_UP, {V4(DST4, SRC_A4)}, PASS("c-a")},
+	{"upstream v4 to the /32 inside it", P_UP, {V4(DST4, "198.51.100.7")}, PASS("c-b")},
+	{"upstream v4 to the /26 inside it", P_UP, {V4(DST4, "198.51.100.70")}, PASS("c-c")},
+	{"upstream v4 to the /30 inside a /16", P_UP, {V4(DST4, "10.20.30.43")}, PASS("c-e")},
+	{"upstream v4 to a VLAN-bound customer (no binding check)",
+	 P_UP,
+	 {V4(DST4, "192.0.2.5")},
+	 PASS("c-v")},
+	{"upstream v4 tagged to a VLAN customer",
+	 P_UP,
+	 {Q(100), V4(DST4, "192.0.2.5")},
+	 PASS("c-v")},
+	{"upstream v4 to a customer bound to another interface",
+	 P_UP,
+	 {V4(DST4, "198.51.100.9")},
+	 PASS("c-a")},
+	{"upstream v6 to the /64", P_UP, {V4(DST6, "2001:db8:a:1a0::1")}, PASS("c-c")},
+	{"upstream v6 to the /56", P_UP, {V4(DST6, "2001:db8:a:1a1::1")}, PASS("c-b")},
+	{"upstream v6 to the /48", P_UP, {V4(DST6, "2001:db8:a:2::1")}, PASS("c-a")},
+	{"upstream v4 to half a customer's tbl24 index is not a customer",
+	 P_UP,
+	 {V4(DST4, MIRROR_A4)},
+	 UNCL},
+	{"upstream v4 to a non-customer: unclassified", P_UP, {V4("1.1.1.1", "8.8.4.4")}, UNCL},
+	{"upstream v6 to a non-customer: unclassified", P_UP, {V4("2606:4700::1111", DST6)}, UNCL},
+	{"upstream v4 from inside customer space to a customer",
+	 P_UP,
+	 {V4("198.51.100.9", "198.51.100.10")},
+	 DROP(SPOOF, "c-a")},
+	{"upstream v4 from inside customer space to a non-customer",
+	 P_UP,
+	 {V4("198.51.100.9", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"upstream v6 from inside customer space to a customer",
+	 P_UP,
+	 {V4("2001:db8:a::9", "2001:db8:c::1")},
+	 DROP(SPOOF, "c-o")},
+	{"upstream v6 from inside customer space to a non-customer",
+	 P_UP,
+	 {V4("2001:db8:a:1a0::9", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"upstream v4 bogon source to a customer: charged to it",
+	 P_UP,
+	 {V4("127.0.0.1", SRC_A4)},
+	 DROP(BOGON, "c-a")},
+	{"upstream v6 bogon source to a customer: charged to it",
+	 P_UP,
+	 {V4("::1", SRC_A6)},
+	 DROP(BOGON, "c-a")},
+	{"upstream v4 bogon source to a non-customer",
+	 P_UP,
+	 {V4("127.0.0.1", DST4)},
+	 DROP(BOGON, NULL)},
+	{"upstream ARP", P_UP, {.arp = true, V4("192.0.2.1", "192.0.2.2")}, UNCL},
+	{"upstream malformed (truncated TCP) is passed, noted",
+	 P_UP,
+	 {V4(DST4, SRC_A4), .cut = L4_4 + 10},
+	 NOTED(MALFORMED)},
+	{"upstream malformed (three tags) is passed, noted",
+	 P_UP,
+	 {.tpid = {TPID_AD, TPID_Q, TPID_Q}, .tci = {100, 200, 300}, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"upstream malformed (v6 Mobility header) is passed, noted",
+	 P_UP,
+	 {V4(DST6, SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 NOTED(MALFORMED)},
+	{"upstream unknown ethertype is passed, noted",
+	 P_UP,
+	 {.ethertype = 0x88cc, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+
+	/* ---- spoofed sources, customer bound elsewhere ---- */
+	{"v4 spoofed source", P_STRICT, {V4("8.8.4.4", DST4)}, DROP(SPOOF, NULL)},
+	{"v6 spoofed source", P_STRICT, {V4("2001:db8:dead::1", DST6)}, DROP(SPOOF, NULL)},
+	{"v4 spoofed UDP",
+	 P_STRICT,
+	 {V4("8.8.4.4", DST4), .proto = IPPROTO_UDP},
+	 DROP(SPOOF, NULL)},
+	{"v4 non-customer just below a /24",
+	 P_STRICT,
+	 {V4("198.51.99.255", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v4 near-bogon 1.0.0.1 is spoof, not bogon",
+	 P_STRICT,
+	 {V4("1.0.0.1", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v4 near-bogon 223.255.255.255 is spoof, not bogon",
+	 P_STRICT,
+	 {V4("223.255.255.255", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v4 near-bogon 126.255.255.255 is spoof, not bogon",
+	 P_STRICT,
+	 {V4("126.255.255.255", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v6 ::2 is spoof, not bogon", P_STRICT, {V4("::2", DST6)}, DROP(SPOOF, NULL)},
+	{"v6 link-local TCP is spoof", P_STRICT, {V4("fe80::1", DST6)}, DROP(SPOOF, NULL)},
+	{"v4 source bound to another interface: strict drops",
+	 P_STRICT,
+	 {V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"v6 source bound to another interface: strict drops",
+	 P_STRICT,
+	 {V4("2001:db8:c::5", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"v4 source bound to another interface: loose passes",
+	 P_LOOSE,
+	 {V4("203.0.113.5", DST4)},
+	 PASS("c-o")},
+	{"v6 source bound to another interface: loose passes",
+	 P_LOOSE,
+	 {V4("2001:db8:c::5", DST6)},
+	 PASS("c-o")},
+	{"v4 VLAN customer untagged: loose passes", P_LOOSE, {V4("192.0.2.5", DST4)}, PASS("c-v")},
+	{"v4 unknown source: loose drops", P_LOOSE, {V4("8.8.4.4", DST4)}, DROP(SPOOF, NULL)},
+	{"v6 unknown source: loose drops",
+	 P_LOOSE,
+	 {V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"v4 from the interface's own customer",
+	 P_STRICT_B,
+	 {V4("203.0.113.5", DST4)},
+	 PASS("c-o")},
+	{"v6 from the interface's own customer",
+	 P_STRICT_B,
+	 {V4("2001:db8:c:1::5", DST6)},
+	 PASS("c-o")},
+	{"v4 unbound customer on any interface",
+	 P_STRICT_B,
+	 {V4("10.20.30.44", DST4)},
+	 PASS("c-d")},
+	{"v4 spoof charged to the port's only customer",
+	 P_STRICT_B,
+	 {V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"v6 spoof charged to the port's only customer",
+	 P_STRICT_B,
+	 {V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, "c-o")},
+	{"v4 other interface's customer charged to this port's customer",
+	 P_STRICT_B,
+	 {V4(SRC_A4, DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"v4 malformed charged to the port's only customer",
+	 P_STRICT_B,
+	 {V4("203.0.113.5", DST4), .cut = L4_4 + 10},
+	 DROP(MALFORMED, "c-o")},
+	{"v4 bogon charged to the port's only customer",
+	 P_STRICT_B,
+	 {V4("127.0.0.1", DST4)},
+	 DROP(BOGON, "c-o")},
+	{"antispoof off: unknown v4 source passes unclassified",
+	 P_OFF,
+	 {V4("8.8.4.4", DST4)},
+	 UNCL},
+	{"antispoof off: unknown v6 source passes unclassified",
+	 P_OFF,
+	 {V4("2001:db8:dead::1", DST6)},
+	 UNCL},
+	{"antispoof off: a customer is still attributed", P_OFF, {V4(SRC_A4, DST4)}, PASS("c-a")},
+	{"antispoof off: customer bound elsewhere is attributed",
+	 P_OFF,
+	 {V4("2001:db8:c::5", DST6)},
+	 PASS("c-o")},
+	{"antispoof off: malformed still dropped",
+	 P_OFF,
+	 {V4(SRC_A4, DST4), .cut = L4_4 + 4},
+	 MALF},
+
+	/* ---- VLANs ---- */
+	{"802.1Q VLAN 100 v4 from its customer",
+	 P_STRICT,
+	 {Q(100), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"802.1Q VLAN 100 with PCP bits set",
+	 P_STRICT,
+	 {Q(0xa000 | 100), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"802.1Q VLAN 100 v6 from its customer",
+	 P_STRICT,
+	 {Q(100), V4("2001:db8:100::5", DST6)},
+	 PASS("c-v")},
+	{"VLAN-bound customer untagged: spoof",
+	 P_STRICT,
+	 {V4("192.0.2.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"VLAN-bound customer on the wrong VLAN: spoof",
+	 P_STRICT,
+	 {Q(101), V4("192.0.2.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"VLAN-bound v6 customer on the wrong VLAN: spoof",
+	 P_STRICT,
+	 {Q(101), V4("2001:db8:100::5", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"tagged v4 spoof charged to the VLAN's customer",
+	 P_STRICT,
+	 {Q(100), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-v")},
+	{"tagged v6 spoof charged to the VLAN's customer",
+	 P_STRICT,
+	 {Q(100), V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, "c-v")},
+	{"any-VLAN customer may arrive tagged", P_STRICT, {Q(100), V4(SRC_A4, DST4)}, PASS("c-a")},
+	{"tagged ARP", P_STRICT, {Q(100), .arp = true, V4("192.0.2.5", "192.0.2.1")}, UNCL},
+	{"QinQ 100.200 v4 from its customer",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"QinQ 100.200 v6 from its customer",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("2001:db8:200::1", DST6)},
+	 PASS("c-q")},
+	{"QinQ 100.200 as two 802.1Q tags",
+	 P_STRICT,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"QinQ customer with the outer tag only: spoof, charged to VLAN 100",
+	 P_STRICT,
+	 {Q(100), V4("192.0.2.70", DST4)},
+	 DROP(SPOOF, "c-v")},
+	{"QinQ customer with the wrong inner tag: spoof",
+	 P_STRICT,
+	 {QINQ(100, 201), V4("192.0.2.70", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"QinQ customer with the wrong outer tag: spoof",
+	 P_STRICT,
+	 {QINQ(101, 200), V4("192.0.2.70", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"QinQ customer untagged: spoof", P_STRICT, {V4("192.0.2.70", DST4)}, DROP(SPOOF, NULL)},
+	{"QinQ v4 spoof charged to the 100.200 customer",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-q")},
+	{"QinQ v6 spoof charged to the 100.200 customer",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, "c-q")},
+	{"QinQ: VLAN-100 customer (inner any) under 100.200",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"three tags: malformed, charged to the 100.200 customer",
+	 P_STRICT,
+	 {.tpid = {TPID_AD, TPID_Q, TPID_Q}, .tci = {100, 200, 300}, V4("192.0.2.70", DST4)},
+	 DROP(MALFORMED, "c-q")},
+	{"three 802.1Q tags: malformed",
+	 P_STRICT,
+	 {.tpid = {TPID_Q, TPID_Q, TPID_Q}, .tci = {5, 6, 7}, V4(SRC_A4, DST4)},
+	 MALF},
+
+	/* ---- bogon sources ---- */
+	{"bogon 0.0.0.0 UDP 68 -> 53 (not DHCP)",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 68, .dport = 53},
+	 DROP(BOGON, NULL)},
+	{"bogon 0.0.0.0 UDP 67 -> 68 (server port)",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 67, .dport = 68},
+	 DROP(BOGON, NULL)},
+	{"bogon 0.0.0.0 TCP 68 -> 67",
+	 P_STRICT,
+	 {V4("0.0.0.0", "192.0.2.1"), .sport = 68, .dport = 67},
+	 DROP(BOGON, NULL)},
+	{"bogon 0.1.2.3", P_STRICT, {V4("0.1.2.3", DST4)}, DROP(BOGON, NULL)},
+	{"bogon 127.0.0.1", P_STRICT, {V4("127.0.0.1", DST4)}, DROP(BOGON, NULL)},
+	{"bogon 127.255.255.254", P_STRICT, {V4("127.255.255.254", DST4)}, DROP(BOGON, NULL)},
+	{"bogon 224.0.0.5", P_STRICT, {V4("224.0.0.5", DST4)}, DROP(BOGON, NULL)},
+	{"bogon 239.255.255.250",
+	 P_STRICT,
+	 {V4("239.255.255.250", DST4), .proto = IPPROTO_UDP},
+	 DROP(BOGON, NULL)},
+	{"bogon 240.0.0.1", P_STRICT, {V4("240.0.0.1", DST4)}, DROP(BOGON, NULL)},
+	{"bogon 255.255.255.255",
+	 P_STRICT,
+	 {V4("255.255.255.255", DST4), .proto = IPPROTO_UDP},
+	 DROP(BOGON, NULL)},
+	{"bogon :: (UDP)", P_STRICT, {V4("::", DST6), .proto = IPPROTO_UDP}, DROP(BOGON, NULL)},
+	{"bogon ::1", P_STRICT, {V4("::1", DST6)}, DROP(BOGON, NULL)},
+	{"bogon ff02::1", P_STRICT, {V4("ff02::1", DST6)}, DROP(BOGON, NULL)},
+	{"bogon ff0e::1", P_STRICT, {V4("ff0e::1", DST6), .proto = IPPROTO_UDP}, DROP(BOGON, NULL)},
+	{"bogon ::ffff:192.0.2.1 (IPv4-mapped)",
+	 P_STRICT,
+	 {V4("::ffff:192.0.2.1", DST6)},
+	 DROP(BOGON, NULL)},
+	{"bogon ::ffff:198.51.100.5 (a customer's address, mapped)",
+	 P_STRICT,
+	 {V4("::ffff:198.51.100.5", DST6)},
+	 DROP(BOGON, NULL)},
+	{"tagged bogon charged to the VLAN's customer",
+	 P_STRICT,
+	 {Q(100), V4("127.0.0.1", DST4)},
+	 DROP(BOGON, "c-v")},
+	{"bogon with antispoof off is still a bogon",
+	 P_OFF,
+	 {V4("127.0.0.1", DST4)},
+	 DROP(BOGON, NULL)},
+
+	/* ---- exceptions: pass without an assigned source, kept to their narrow shape ---- */
+	{"ARP request", P_STRICT, {.arp = true, V4("192.0.2.5", "192.0.2.1")}, UNCL},
+	{"ARP padded to 60 bytes",
+	 P_STRICT,
+	 {.arp = true, V4("0.0.0.0", "192.0.2.1"), .pad = 60},
+	 UNCL},
+	{"DHCPv4 DISCOVER 0.0.0.0:68 -> 255.255.255.255:67",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+	  .payload = 240},
+	 UNCL},
+	{"DHCPv4 from 0.0.0.0 in a first fragment is a bogon",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+	  .frag = IPV4_MF, .payload = 64},
+	 DROP(BOGON, NULL)},
+	{"DHCPv4 from 0.0.0.0 with options in the IP header",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .ihl = 6, .proto = IPPROTO_UDP, .sport = 68,
+	  .dport = 67, .payload = 240},
+	 UNCL},
+	{"DHCPv4 renewal from a customer address",
+	 P_STRICT,
+	 {V4(SRC_A4, "192.0.2.1"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67},
+	 PASS("c-a")},
+	{"DHCPv4 from an unknown address is spoof",
+	 P_STRICT,
+	 {V4("8.8.4.4", "192.0.2.1"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67},
+	 DROP(SPOOF, NULL)},
+	{"DHCPv6 fe80::1:546 -> ff02::1:2:547",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:2"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547,
+	  .payload = 40},
+	 UNCL},
+	{"DHCPv6 from link-local to another port is spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:2"), .proto = IPPROTO_UDP, .sport = 546, .dport = 53},
+	 DROP(SPOOF, NULL)},
+	{"DHCPv6 from a global unknown address is spoof",
+	 P_STRICT,
+	 {V4("2001:db8:dead::1", "ff02::1:2"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547},
+	 DROP(SPOOF, NULL)},
+	{"DHCPv6 from link-local in a first fragment is spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:2"), .ext = {X_FRAG(0, 1)}, .proto = IPPROTO_UDP, .sport = 546,
+	  .dport = 547, .payload = 40},
+	 DROP(SPOOF, NULL)},
+	{"RS from fe80::, hop limit 255",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS, .ttl = 255},
+	 UNCL},
+	{"RS from ::, hop limit 255",
+	 P_STRICT,
+	 {V4("::", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS, .ttl = 255},
+	 UNCL},
+	{"NS from fe80::, hop limit 255",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:ff00:1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS, .ttl = 255,
+	  .payload = 16},
+	 UNCL},
+	{"NS from :: (DAD), hop limit 255",
+	 P_STRICT,
+	 {V4("::", "ff02::1:ff00:1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS, .ttl = 255,
+	  .payload = 16},
+	 UNCL},
+	{"NA from fe80::, hop limit 255",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 16},
+	 UNCL},
+	{"RS from fe80::, hop limit 64: spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS, .ttl = 64},
+	 DROP(SPOOF, NULL)},
+	{"NS from fe80::, hop limit 64: spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:ff00:1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS, .ttl = 64,
+	  .payload = 16},
+	 DROP(SPOOF, NULL)},
+	{"NA from fe80::, hop limit 64: spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 64,
+	  .payload = 16},
+	 DROP(SPOOF, NULL)},
+	{"RS from ::, hop limit 64: bogon",
+	 P_STRICT,
+	 {V4("::", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS, .ttl = 64},
+	 DROP(BOGON, NULL)},
+	{"NS from ::, hop limit 64: bogon",
+	 P_STRICT,
+	 {V4("::", "ff02::1:ff00:1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS, .ttl = 64,
+	  .payload = 16},
+	 DROP(BOGON, NULL)},
+	{"NA from ::, hop limit 255: not excepted, bogon",
+	 P_STRICT,
+	 {V4("::", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 16},
+	 DROP(BOGON, NULL)},
+	{"RA from fe80::, hop limit 255: not excepted",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RA, .ttl = 255,
+	  .payload = 8},
+	 DROP(SPOOF, NULL)},
+	{"echo request from fe80::, hop limit 255: not excepted",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ,
+	  .ttl = 255},
+	 DROP(SPOOF, NULL)},
+	{"NS from fe80:: in a first fragment: not excepted",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:ff00:1"), .ext = {X_FRAG(0, 1)}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = ND_NS, .ttl = 255, .payload = 16},
+	 DROP(SPOOF, NULL)},
+	{"RS from a global unknown address, hop limit 255: spoof",
+	 P_STRICT,
+	 {V4("2001:db8:dead::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS,
+	  .ttl = 255},
+	 DROP(SPOOF, NULL)},
+
+	/* ---- IPv6 extension headers ---- */
+	{"v6 Hop-by-Hop + TCP", P_STRICT, {V4(SRC_A6, DST6), .ext = {X_HBH}}, PASS("c-a")},
+	{"v6 Hop-by-Hop (16 bytes) + UDP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH16}, .proto = IPPROTO_UDP},
+	 PASS("c-a")},
+	{"v6 Routing type 2, segments left 1 + UDP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_RT(2, 1)}, .proto = IPPROTO_UDP},
+	 PASS("c-a")},
+	{"v6 Routing type 0, segments left 0 (ignored)",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_RT(0, 0)}},
+	 PASS("c-a")},
+	{"v6 Routing type 0, segments left 1: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_RT(0, 1)}},
+	 MALF},
+	{"v6 Routing type 0 behind Hop-by-Hop: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_RT(0, 3)}},
+	 MALF},
+	{"v6 Fragment, first (offset 0, M) + UDP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1)}, .proto = IPPROTO_UDP, .payload = 64},
+	 PASS("c-a")},
+	{"v6 Fragment, first (offset 0, M) + TCP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1)}, .payload = 64},
+	 PASS("c-a")},
+	{"v6 Fragment, first, TCP header cut short: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1)}, .cut = L4_6 + 8 + 8, .fixlen = true},
+	 MALF},
+	{"v6 Fragment, non-first (offset 185, M)",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(185, 1)}, .proto = IPPROTO_UDP, .payload = 64},
+	 PASS("c-a")},
+	{"v6 Fragment, last (offset 185, no M)",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(185, 0)}, .payload = 16},
+	 PASS("c-a")},
+	{"v6 Fragment, non-first, spoofed source",
+	 P_STRICT,
+	 {V4("2001:db8:dead::1", DST6), .ext = {X_FRAG(185, 1)}, .payload = 64},
+	 DROP(SPOOF, NULL)},
+	{"v6 atomic fragment (offset 0, no M) + TCP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 0)}},
+	 PASS("c-a")},
+	{"v6 Destination Options + TCP", P_STRICT, {V4(SRC_A6, DST6), .ext = {X_DST}}, PASS("c-a")},
+	{"v6 AH + TCP", P_STRICT, {V4(SRC_A6, DST6), .ext = {X_AH}}, PASS("c-a")},
+	{"v6 ESP (no L4 header to read)",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_ESP, .payload = 40},
+	 PASS("c-a")},
+	{"v6 No Next Header", P_STRICT, {V4(SRC_A6, DST6), .proto = NH_NONE}, PASS("c-a")},
+	{"v6 HbH, Dst, Rt2, Frag, AH, Dst + TCP",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_DST, X_RT(2, 1), X_FRAG(0, 1), X_AH, X_DST}},
+	 PASS("c-a")},
+	{"v6 chain of 8 extension headers",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST}},
+	 PASS("c-a")},
+	{"v6 chain of 9 extension headers: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST}},
+	 MALF},
+	{"v6 chain of 10 Destination Options: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6),
+	  .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST}},
+	 MALF},
+	{"v6 Hop-by-Hop not first: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_DST, X_HBH}},
+	 MALF},
+	{"v6 Hop-by-Hop twice: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_HBH}},
+	 MALF},
+	{"v6 Mobility header (135): malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 MALF},
+	{"v6 HIP (139): malformed", P_STRICT, {V4(SRC_A6, DST6), .ext = {X_OTHER(NH_HIP)}}, MALF},
+	{"v6 Shim6 (140): malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_OTHER(NH_SHIM6)}},
+	 MALF},
+	{"v6 experimental 253: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_OTHER(NH_EXP1)}},
+	 MALF},
+	{"v6 experimental 254: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_OTHER(NH_EXP2)}},
+	 MALF},
+	{"v6 Mobility behind Destination Options: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_DST, X_OTHER(NH_MOBILITY)}},
+	 MALF},
+	{"v6 Mobility behind a first Fragment: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1), X_OTHER(NH_MOBILITY)}},
+	 MALF},
+	{"v6 spoof behind HbH, Dst, Frag",
+	 P_STRICT,
+	 {V4("2001:db8:dead::1", DST6), .ext = {X_HBH, X_DST, X_FRAG(0, 1)}},
+	 DROP(SPOOF, NULL)},
+	{"v6 payload length 0 (jumbogram without the option): malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .iplen = LEN0},
+	 MALF},
+
+	/* ---- IPv4 header ---- */
+	{"v4 IHL 6 (options) + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 6}, PASS("c-a")},
+	{"v4 IHL 7 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 7}, PASS("c-a")},
+	{"v4 IHL 8 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 8}, PASS("c-a")},
+	{"v4 IHL 9 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 9}, PASS("c-a")},
+	{"v4 IHL 10 + UDP",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 10, .proto = IPPROTO_UDP},
+	 PASS("c-a")},
+	{"v4 IHL 11 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 11}, PASS("c-a")},
+	{"v4 IHL 12 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 12}, PASS("c-a")},
+	{"v4 IHL 13 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 13}, PASS("c-a")},
+	{"v4 IHL 14 + ICMP",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 14, .proto = IPPROTO_ICMP, .icmp_type = 8},
+	 PASS("c-a")},
+	{"v4 IHL 15 + TCP", P_STRICT, {V4(SRC_A4, DST4), .ihl = 15}, PASS("c-a")},
+	{"v4 IHL 15 spoofed", P_STRICT, {V4("8.8.4.4", DST4), .ihl = 15}, DROP(SPOOF, NULL)},
+	{"v4 IHL 4: malformed", P_STRICT, {V4(SRC_A4, DST4), .ihl = 4}, MALF},
+	{"v4 IHL 0: malformed", P_STRICT, {V4(SRC_A4, DST4), .ihl = IHL0}, MALF},
+	{"v4 IHL 1: malformed", P_STRICT, {V4(SRC_A4, DST4), .ihl = 1}, MALF},
+	{"v4 version 6 in an IPv4 frame: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ipver = 6},
+	 MALF},
+	{"v6 version 4 in an IPv6 frame: malformed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ipver = 4},
+	 MALF},
+	{"v4 first fragment with a full TCP header",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = IPV4_MF, .payload = 100},
+	 PASS("c-a")},
+	{"v4 first fragment with a full UDP header",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = IPV4_MF, .proto = IPPROTO_UDP, .payload = 100},
+	 PASS("c-a")},
+	{"v4 first fragment with 8 bytes of TCP (tiny fragment): malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = IPV4_MF, .cut = L4_4 + 8, .fixlen = true},
+	 MALF},
+	{"v4 non-first fragment (offset 100, MF)",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = IPV4_MF | 100, .proto = IPPROTO_UDP, .payload = 64},
+	 PASS("c-a")},
+	{"v4 last fragment (offset 100)",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = 100, .payload = 8},
+	 PASS("c-a")},
+	{"v4 non-first fragment, nothing after the IP header",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .frag = 100, .cut = L4_4, .fixlen = true},
+	 PASS("c-a")},
+	{"v4 non-first fragment, spoofed",
+	 P_STRICT,
+	 {V4("8.8.4.4", DST4), .frag = IPV4_MF | 100, .payload = 64},
+	 DROP(SPOOF, NULL)},
+	{"v4 non-first fragment, bogon",
+	 P_STRICT,
+	 {V4("127.0.0.1", DST4), .frag = 100, .payload = 64},
+	 DROP(BOGON, NULL)},
+	{"v4 tot_len one more than the frame: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .lendelta = 1},
+	 MALF},
+	{"v4 tot_len far beyond the frame: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .iplen = 1500},
+	 MALF},
+	{"v4 tot_len below the header length: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .iplen = 19},
+	 MALF},
+	{"v4 tot_len below IHL*4 with options: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 8, .iplen = 28},
+	 MALF},
+	{"v4 tot_len 0: malformed", P_STRICT, {V4(SRC_A4, DST4), .iplen = LEN0}, MALF},
+	{"v4 UDP header hidden in Ethernet padding: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .iplen = 20},
+	 MALF},
+	{"v4 TCP doff 4: malformed", P_STRICT, {V4(SRC_A4, DST4), .doff = 4}, MALF},
+	{"v4 TCP doff 15 beyond the packet: malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .doff = 15, .cut = L4_4 + 20, .fixlen = true},
+	 MALF},
+	{"v4 TCP doff 8 with options", P_STRICT, {V4(SRC_A4, DST4), .doff = 8}, PASS("c-a")},
+	{"v4 GRE (not looked into)",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_GRE, .payload = 24},
+	 PASS("c-a")},
+	{"v4 ESP", P_STRICT, {V4(SRC_A4, DST4), .proto = IPPROTO_ESP, .payload = 24}, PASS("c-a")},
+	{"v4 GRE spoofed",
+	 P_STRICT,
+	 {V4("8.8.4.4", DST4), .proto = IPPROTO_GRE, .payload = 24},
+	 DROP(SPOOF, NULL)},
+	{"LLDP (unknown ethertype): malformed",
+	 P_STRICT,
+	 {.ethertype = 0x88cc, V4(SRC_A4, DST4)},
+	 MALF},
+	{"MPLS unicast: malformed", P_STRICT, {.ethertype = 0x8847, V4(SRC_A4, DST4)}, MALF},
+	{"PPPoE session: malformed", P_STRICT, {.ethertype = 0x8864, V4(SRC_A4, DST4)}, MALF},
+	{"tagged unknown ethertype: malformed",
+	 P_STRICT,
+	 {Q(100), .ethertype = 0x88cc, V4(SRC_A4, DST4)},
+	 DROP(MALFORMED, "c-v")},
+
+	/* ---- truncated at every header boundary ---- */
+	{"Ethernet cut at 0 bytes",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = CUT0},
+	 MALF,
+	 .needs_meta = true},
+	{"Ethernet cut at 6 bytes",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = 6},
+	 MALF,
+	 .needs_meta = true},
+	{"Ethernet cut at 13 bytes",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = 13},
+	 MALF,
+	 .needs_meta = true},
+	{"Ethernet only (IPv4 ethertype, no IP header)",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = 14},
+	 MALF},
+	{"Ethernet only (IPv6 ethertype, no IP header)",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .cut = 14},
+	 MALF},
+	{"VLAN TPID without its tag", P_STRICT, {Q(100), V4("192.0.2.5", DST4), .cut = 14}, MALF},
+	{"VLAN tag cut in half", P_STRICT, {Q(100), V4("192.0.2.5", DST4), .cut = 16}, MALF},
+	{"VLAN tag complete, no IP header",
+	 P_STRICT,
+	 {Q(100), V4("192.0.2.5", DST4), .cut = 18},
+	 DROP(MALFORMED, "c-v")},
+	{"QinQ inner tag cut in half",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("192.0.2.70", DST4), .cut = 20},
+	 DROP(MALFORMED, "c-v")},
+	{"QinQ complete, no IP header",
+	 P_STRICT,
+	 {QINQ(100, 200), V4("192.0.2.70", DST4), .cut = 22},
+	 DROP(MALFORMED, "c-q")},
+	{"IPv4 header cut at 1 byte", P_STRICT, {V4(SRC_A4, DST4), .cut = 15}, MALF},
+	{"IPv4 header cut at 19 bytes", P_STRICT, {V4(SRC_A4, DST4), .cut = 33}, MALF},
+	{"IPv4 options cut (IHL 8, 24 of 32 bytes)",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 8, .cut = 14 + 24},
+	 MALF},
+	{"IPv4 options cut, tot_len fixed to the frame",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 8, .cut = 14 + 24, .fixlen = true},
+	 MALF},
+	{"IPv4 complete, TCP header missing", P_STRICT, {V4(SRC_A4, DST4), .cut = L4_4}, MALF},
+	{"IPv4 complete, TCP header missing, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = L4_4, .fixlen = true},
+	 MALF},
+	{"TCP header cut at 10 bytes", P_STRICT, {V4(SRC_A4, DST4), .cut = L4_4 + 10}, MALF},
+	{"TCP header cut at 10 bytes, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = L4_4 + 10, .fixlen = true},
+	 MALF},
+	{"TCP header cut at 19 bytes, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .cut = L4_4 + 19, .fixlen = true},
+	 MALF},
+	{"TCP options cut (doff 8, 24 of 32 bytes), tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .doff = 8, .cut = L4_4 + 24, .fixlen = true},
+	 MALF},
+	{"TCP behind IPv4 options cut, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .ihl = 15, .cut = 14 + 60 + 12, .fixlen = true},
+	 MALF},
+	{"UDP header cut at 4 bytes",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .cut = L4_4 + 4},
+	 MALF},
+	{"UDP header cut at 7 bytes, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .cut = L4_4 + 7, .fixlen = true},
+	 MALF},
+	{"ICMP header cut at 4 bytes",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .cut = L4_4 + 4},
+	 MALF},
+	{"ICMP header cut at 7 bytes, tot_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .cut = L4_4 + 7, .fixlen = true},
+	 MALF},
+	{"IPv6 header cut at 1 byte", P_STRICT, {V4(SRC_A6, DST6), .cut = 15}, MALF},
+	{"IPv6 header cut at 39 bytes", P_STRICT, {V4(SRC_A6, DST6), .cut = 14 + 39}, MALF},
+	{"IPv6 complete, TCP missing", P_STRICT, {V4(SRC_A6, DST6), .cut = L4_6}, MALF},
+	{"IPv6 complete, TCP missing, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .cut = L4_6, .fixlen = true},
+	 MALF},
+	{"IPv6 TCP cut at 10 bytes", P_STRICT, {V4(SRC_A6, DST6), .cut = L4_6 + 10}, MALF},
+	{"IPv6 TCP cut at 10 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .cut = L4_6 + 10, .fixlen = true},
+	 MALF},
+	{"IPv6 UDP cut at 4 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_UDP, .cut = L4_6 + 4, .fixlen = true},
+	 MALF},
+	{"IPv6 ICMPv6 cut at 4 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ, .cut = L4_6 + 4},
+	 MALF},
+	{"IPv6 ICMPv6 cut at 4 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ, .cut = L4_6 + 4,
+	  .fixlen = true},
+	 MALF},
+	{"IPv6 payload_len one more than the frame",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .lendelta = 1},
+	 MALF},
+	{"Hop-by-Hop cut at 4 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH}, .cut = L4_6 + 4},
+	 MALF},
+	{"Hop-by-Hop cut at 4 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH}, .cut = L4_6 + 4, .fixlen = true},
+	 MALF},
+	{"Hop-by-Hop (16) cut at 12 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH16}, .cut = L4_6 + 12},
+	 MALF},
+	{"Hop-by-Hop (16) cut at 12 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH16}, .cut = L4_6 + 12, .fixlen = true},
+	 MALF},
+	{"Hop-by-Hop complete, TCP missing, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH}, .cut = L4_6 + 8, .fixlen = true},
+	 MALF},
+	{"Destination Options cut at 4 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_DST}, .cut = L4_6 + 4},
+	 MALF},
+	{"Destination Options cut at 6, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_DST}, .cut = L4_6 + 6, .fixlen = true},
+	 MALF},
+	{"Routing cut at 16 of 24 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_RT(2, 1)}, .cut = L4_6 + 16},
+	 MALF},
+	{"Routing cut at 16 of 24 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_RT(2, 1)}, .cut = L4_6 + 16, .fixlen = true},
+	 MALF},
+	{"Fragment header cut at 6 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1)}, .cut = L4_6 + 6},
+	 MALF},
+	{"Fragment header cut at 6 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(0, 1)}, .cut = L4_6 + 6, .fixlen = true},
+	 MALF},
+	{"non-first Fragment header cut at 4 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(185, 1)}, .cut = L4_6 + 4, .fixlen = true},
+	 MALF},
+	{"non-first Fragment header beyond payload_len",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_FRAG(185, 1)}, .iplen = 4},
+	 MALF},
+	{"AH cut at 12 of 24 bytes",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_AH}, .cut = L4_6 + 12},
+	 MALF},
+	{"AH cut at 12 of 24 bytes, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_AH}, .cut = L4_6 + 12, .fixlen = true},
+	 MALF},
+	{"second header of a chain cut, payload_len fixed",
+	 P_STRICT,
+	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_DST}, .cut = L4_6 + 8 + 5, .fixlen = true},
+	 MALF},
+
+	/* ---- monitor mode: every would-drop is counted as noted and passed ---- */
+	{"monitor: valid traffic counted as usual", P_MON, {V4(SRC_A4, DST4)}, PASS("c-a")},
+	{"monitor: v4 spoof passed, noted", P_MON, {V4("8.8.4.4", DST4)}, NOTED(SPOOF)},
+	{"monitor: v6 spoof passed, noted", P_MON, {V4("2001:db8:dead::1", DST6)}, NOTED(SPOOF)},
+	{"monitor: tagged spoof (port has an owner) passed, noted",
+	 P_MON,
+	 {Q(100), V4("8.8.4.4", DST4)},
+	 NOTED(SPOOF)},
+	{"monitor: wrong interface passed, noted", P_MON, {V4("203.0.113.5", DST4)}, NOTED(SPOOF)},
+	{"monitor: bogon passed, noted", P_MON, {V4("127.0.0.1", DST4)}, NOTED(BOGON)},
+	{"monitor: malformed passed, noted",
+	 P_MON,
+	 {V4(SRC_A4, DST4), .cut = L4_4 + 10},
+	 NOTED(MALFORMED)},
+	{"monitor: exception still unclassified",
+	 P_MON,
+	 {.arp = true, V4("192.0.2.5", "192.0.2.1")},
+	 UNCL},
+	{"upstream monitor: spoof passed, noted",
+	 P_UP_MON,
+	 {V4("198.51.100.9", SRC_A4)},
+	 NOTED(SPOOF)},
+	{"upstream monitor: bogon passed, noted",
+	 P_UP_MON,
+	 {V4("224.0.0.1", SRC_A4)},
+	 NOTED(BOGON)},
+
+	/* ---- an interface Tollgate is not configured on ---- */
+	{"unconfigured interface: spoof passes, nothing counted",
+	 P_NOIF,
+	 {V4("8.8.4.4", DST4)},
+	 NOTHING},
+	{"unconfigured interface: malformed passes, nothing counted",
+	 P_NOIF,
+	 {V4(SRC_A4, DST4), .cut = 20},
+	 NOTHING},
+};
+
+/* ------------------------------------------------------------------------------------- */
+/* Counters                                                                              */
+/* ------------------------------------------------------------------------------------- */
+
+/* Both counter structs are arrays of struct tg_counter in disguise; compare them as such. */
+#define IF_NCTR (2 + 2 * TG_R_NR)
+#define CUST_NCTR (TG_DIR_NR + TG_DIR_NR * TG_R_NR)
+_Static_assert(sizeof(struct tg_if_counters) == IF_NCTR * sizeof(struct tg_counter),
+	       "tg_if_counters is not a flat array of counters");
+_Static_assert(sizeof(struct tg_cust_counters) == CUST_NCTR * sizeof(struct tg_counter),
+	       "tg_cust_counters is not a flat array of counters");
+
+struct snap {
+	struct tg_if_counters ifc[P_NR];
+	struct tg_cust_counters cust[NCUST];
+};
+
+static const char *const dir_name[TG_DIR_NR] = {"up", "down"};
+
+static void if_ctr_name(int i, char *buf, size_t n)
+{
+	if (i == 0)
+		snprintf(buf, n, "pass");
+	else if (i == 1)
+		snprintf(buf, n, "unclassified");
+	else if (i < 2 + TG_R_NR)
+		snprintf(buf, n, "drop.%s", tg_reason_name(i - 2));
+	else
+		snprintf(buf, n, "noted.%s", tg_reason_name(i - 2 - TG_R_NR));
+}
+
+static void cust_ctr_name(int i, char *buf, size_t n)
+{
+	if (i < TG_DIR_NR)
+		snprintf(buf, n, "pass.%s", dir_name[i]);
+	else
+		snprintf(buf, n, "drop.%s.%s", dir_name[(i - TG_DIR_NR) / TG_R_NR],
+			 tg_reason_name((i - TG_DIR_NR) % TG_R_NR));
+}
+
+static int take_snap(struct snap *s)
+{
+	size_t i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < P_NR; i++) {
+		err = tg_read_iface(&maps, i, &s->ifc[i]);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < NCUST; i++) {
+		err = tg_read_cust(&maps, cust_idx[i], &s->cust[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void add(struct tg_counter *c, uint64_t pkts, uint64_t bytes)
+{
+	c->pkts += pkts;
+	c->bytes += bytes;
+}
+
+/* Append to a message buffer. */
+static void msg_add(char *msg, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void msg_add(char *msg, size_t n, const char *fmt, ...)
+{
+	size_t len = strlen(msg);
+	va_list ap;
+
+	if (len + 1 >= n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg + len, n - len, fmt, ap);
+	va_end(ap);
+}
+
+/* Describe every counter whose change differs from the expected one; 0 if none. */
+static int diff_snaps(const struct snap *before, const struct snap *after, const struct snap *want,
+		      char *msg, size_t n)
+{
+	char name[48];
+	int bad = 0;
+	size_t i, k;
+
+	for (i = 0; i < P_NR; i++) {
+		const struct tg_counter *b = (const void *)&before->ifc[i],
+					*a = (const void *)&after->ifc[i],
+					*w = (const void *)&want->ifc[i];
+
+		for (k = 0; k < IF_NCTR; k++) {
+			if (a[k].pkts == w[k].pkts && a[k].bytes == w[k].bytes)
+				continue;
+			if_ctr_name(k, name, sizeof(name));
+			msg_add(msg, n,
+				"; if[%s] %s %+" PRId64 "/%+" PRId64 " want %+" PRId64 "/%+" PRId64,
+				profiles[i].name, name, (int64_t)(a[k].pkts - b[k].pkts),
+				(int64_t)(a[k].bytes - b[k].bytes),
+				(int64_t)(w[k].pkts - b[k].pkts),
+				(int64_t)(w[k].bytes - b[k].bytes));
+			bad = 1;
+		}
+	}
+	for (i = 0; i < NCUST; i++) {
+		const struct tg_counter *b = (const void *)&before->cust[i],
+					*a = (const void *)&after->cust[i],
+					*w = (const void *)&want->cust[i];
+
+		for (k = 0; k < CUST_NCTR; k++) {
+			if (a[k].pkts == w[k].pkts && a[k].bytes == w[k].bytes)
+				continue;
+			cust_ctr_name(k, name, sizeof(name));
+			msg_add(msg, n,
+				"; %s %s %+" PRId64 "/%+" PRId64 " want %+" PRId64 "/%+" PRId64,
+				custs[i].id, name, (int64_t)(a[k].pkts - b[k].pkts),
+				(int64_t)(a[k].bytes - b[k].bytes),
+				(int64_t)(w[k].pkts - b[k].pkts),
+				(int64_t)(w[k].bytes - b[k].bytes));
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Running packets                                                                       */
+/* ------------------------------------------------------------------------------------- */
+
+static bool verbose;
+static bool have_if_b;	      /* IF_B and IF_C exist */
+static bool v4_tables_broken; /* failing IPv4 fixtures then point at the table check */
+
+static int set_profile(int prof)
+{
+	const struct profile *p = &profiles[prof];
+	struct tg_iface v = {};
+	__u32 key = p->ifindex;
+
+	if (prof == P_NOIF) /* tg_ifaces is an array: an all-zero entry is "not configured" */
+		return bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY) ? -errno : 0;
+	v.role = p->role;
+	v.antispoof = p->antispoof;
+	v.flags = p->flags;
+	v.slot = prof;
+	v.ifindex = p->ifindex;
+	snprintf(v.name, sizeof(v.name), "%s", p->ifname);
+	return bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * One BPF_PROG_TEST_RUN of one frame arriving on ifindex. A frame shorter than an Ethernet
+ * header is placed behind XDP metadata (ctx.data > 0), the only way to hand the program
+ * fewer than ETH_HLEN bytes; kernels that refuse it make the caller SKIP.
+ */
+static int run_frame(int ifindex, const uint8_t *frame, size_t len, __u32 *retval)
+{
+	uint8_t buf[2048 + 32];
+	size_t meta = len < ETH_HLEN ? (ETH_HLEN - len + 3) / 4 * 4 : 0;
+	struct xdp_md ctx = {.data = meta, .data_end = meta + len, .ingress_ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = meta + len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	memset(buf, 0, meta);
+	memcpy(buf + meta, frame, len);
+	if (bpf_prog_test_run_opts(maps.prog, &opts))
+		return -errno;
+	*retval = opts.retval;
+	return 0;
+}
+
+static const char *verdict_name(__u32 v)
+{
+	switch (v) {
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	}
+	return "?";
+}
+
+static void hexdump(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		fprintf(stderr, "%02x%s", p[i],
+			(i + 1) % 32 == 0 || i + 1 == len ? "\n      " : " ");
+	fprintf(stderr, "\n");
+}
+
+static void skip(const char *desc, const char *why)
+{
+	printf("SKIP %s: %s\n", desc, why);
+	nskipped++;
+}
+
+static void fail(const char *desc, const char *bug, const char *msg)
+{
+	if (bug)
+		fprintf(stderr, "FAIL [BUG: %s] %s: %s\n", bug, desc, msg);
+	else
+		fprintf(stderr, "FAIL %s: %s\n", desc, msg);
+	tl_case_failed = 1;
+}
+
+/* What one packet should change, given the fixture's expectation. */
+static void expect(struct snap *want, int prof, int kind, int reason, const char *cust,
+		   uint64_t pkts, uint64_t bytes)
+{
+	struct tg_if_counters *ic = &want->ifc[prof];
+	int dir = profiles[prof].role == TG_ROLE_CUSTOMER ? TG_DIR_UP : TG_DIR_DOWN;
+	int c = cust ? cust_no(cust) : -1;
+
+	switch (kind) {
+	case E_PASS:
+		add(&ic->pass, pkts, bytes);
+		if (c >= 0)
+			add(&want->cust[c].pass[dir], pkts, bytes);
+		break;
+	case E_UNCL:
+		add(&ic->uncl, pkts, bytes);
+		break;
+	case E_DROP:
+		add(&ic->drop[reason], pkts, bytes);
+		if (c >= 0)
+			add(&want->cust[c].drop[dir][reason], pkts, bytes);
+		break;
+	case E_NOTED:
+		add(&ic->noted[reason], pkts, bytes);
+		break;
+	default:
+		break;
+	}
+}
+
+static void run_fixture(const struct fixture *f)
+{
+	struct snap before, after, want;
+	uint8_t frame[2048];
+	struct built b;
+	char msg[2048] = "";
+	uint64_t bytes;
+	bool unparsed;
+	__u32 ret = 0;
+	int err;
+
+	TEST_BEGIN(f->desc);
+	if (profiles[f->prof].ifindex <= 0) {
+		tl_case = NULL; /* not counted */
+		skip(f->desc, "no second interface in the test namespace (veth/ifb unavailable)");
+		return;
+	}
+	if (build_pkt(&f->pkt, frame, &b)) {
+		fail(f->desc, NULL, "fixture error: bad address");
+		return;
+	}
+	err = set_profile(f->prof);
+	if (!err)
+		err = take_snap(&before);
+	if (!err)
+		err = run_frame(profiles[f->prof].ifindex, frame, b.len, &ret);
+	if (err == -EINVAL && f->needs_meta) {
+		tl_case = NULL;
+		skip(f->desc, "the kernel never gives XDP fewer than ETH_HLEN bytes "
+			      "(BPF_PROG_TEST_RUN refuses it, even behind metadata; so do "
+			      "bpf_xdp_adjust_head/tail): unreachable, untestable here");
+		return;
+	}
+	if (!err)
+		err = take_snap(&after);
+	if (err) {
+		snprintf(msg, sizeof(msg), "test run or counter read failed: %s", strerror(-err));
+		fail(f->desc, f->bug, msg);
+		return;
+	}
+
+	/* an unparsable frame (and ARP) is counted by its length on the wire */
+	unparsed = f->reason == TG_R_MALFORMED && (f->kind == E_DROP || f->kind == E_NOTED);
+	bytes = unparsed || f->pkt.arp ? b.len : b.iplen;
+	want = before;
+	expect(&want, f->prof, f->kind, f->reason, f->cust, 1, bytes);
+
+	if (ret != (__u32)f->verdict)
+		msg_add(msg, sizeof(msg), "; verdict %s want %s", verdict_name(ret),
+			verdict_name(f->verdict));
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0] && !f->bug && v4_tables_broken && !b.v6)
+		msg_add(msg, sizeof(msg), "; (IPv4 tables wrong: see the [BUG] sync check)");
+	if (msg[0]) {
+		fail(f->desc, f->bug, msg + 2);
+		if (verbose) {
+			fprintf(stderr, "      frame (%zu bytes, IP length %u):\n      ", b.len,
+				b.iplen);
+			hexdump(frame, b.len);
+		}
+	} else if (f->bug) {
+		printf("NOTE %s: marked as a bug (%s) but passes now\n", f->desc, f->bug);
+	}
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* The classification tables as the kernel reads them                                    */
+/* ------------------------------------------------------------------------------------- */
+
+/* The customer (number in custs[]) whose IPv4 prefix is the longest match for a, or -1. */
+static int v4_owner(uint32_t a)
+{
+	int best = -1, best_len = -1;
+	size_t i, j;
+
+	for (i = 0; i < NCUST; i++) {
+		if (absent_id && strcmp(custs[i].id, absent_id) == 0)
+			continue;
+		for (j = 0; j < 3 && custs[i].pfx[j]; j++) {
+			struct tg_prefix p;
+			char err[128];
+			uint32_t net, mask;
+
+			if (tg_parse_prefix(custs[i].pfx[j], &p, err, sizeof(err)) ||
+			    p.family != AF_INET)
+				continue;
+			memcpy(&net, p.addr, 4);
+			net = ntohl(net);
+			mask = p.plen ? ~0u << (32 - p.plen) : 0;
+			if ((a & mask) == net && p.plen > best_len) {
+				best = i;
+				best_len = p.plen;
+			}
+		}
+	}
+	return best;
+}
+
+static const char *idx_name(uint32_t idx)
+{
+	static char buf[32];
+	size_t i;
+
+	if (idx == TG_CUST_NONE)
+		return "none";
+	for (i = 0; i < NCUST; i++)
+		if (cust_idx[i] == idx)
+			return custs[i].id;
+	snprintf(buf, sizeof(buf), "index %#x", idx);
+	return buf;
+}
+
+/* The DIR-24-8 lookup of bpf/classify_kern.h, done with map syscalls. */
+static uint32_t kernel_v4_lookup(uint32_t a)
+{
+	struct tg_v4_pair p;
+	__u32 key = a >> 9, e, idx;
+
+	if (bpf_map_lookup_elem(maps.v4_tbl24, &key, &p))
+		return TG_CUST_NONE;
+	e = p.e[(a >> 8) & 1];
+	if (!(e & TG_V4_TBL8))
+		return e;
+	idx = ((e & ~TG_V4_TBL8) << 8) | (a & 0xff);
+	key = idx >> 1;
+	if (bpf_map_lookup_elem(maps.v4_tbl8, &key, &p))
+		return TG_CUST_NONE;
+	return p.e[idx & 1];
+}
+
+/*
+ * Read back, through bpf_map_lookup_elem, the first and last address of every IPv4 prefix
+ * and of its neighbours, and the /24 at half its tbl24 index (where a wrong element size
+ * would put it): the kernel must find exactly the longest-prefix owner.
+ */
+static void test_v4_tables(const char *desc, const char *bug)
+{
+	char msg[2048] = "";
+	size_t i, j, k;
+
+	TEST_BEGIN(desc);
+	for (i = 0; i < NCUST; i++) {
+		for (j = 0; j < 3 && custs[i].pfx[j]; j++) {
+			struct tg_prefix p;
+			char err[128];
+			uint32_t net, probe[6];
+
+			if (tg_parse_prefix(custs[i].pfx[j], &p, err, sizeof(err)) ||
+			    p.family != AF_INET)
+				continue;
+			memcpy(&net, p.addr, 4);
+			net = ntohl(net);
+			probe[0] = net;
+			probe[1] = net | (p.plen < 32 ? ~0u >> p.plen : 0);
+			probe[2] = net - 1;
+			probe[3] = probe[1] + 1;
+			probe[4] = ((net >> 8) / 2) << 8 | 5;
+			probe[5] = ((probe[1] >> 8) / 2) << 8 | 5;
+			for (k = 0; k < ARRAY_SIZE(probe); k++) {
+				int o = v4_owner(probe[k]);
+				uint32_t want = o >= 0 ? cust_idx[o] : TG_CUST_NONE;
+				uint32_t got = kernel_v4_lookup(probe[k]);
+				struct in_addr ia = {htonl(probe[k])};
+
+				if (got != want && (k != 5 || probe[5] != probe[4]))
+					msg_add(msg, sizeof(msg), "; %s -> %s, want %s",
+						inet_ntoa(ia), idx_name(got),
+						o >= 0 ? custs[o].id : "none");
+			}
+		}
+	}
+	if (msg[0]) {
+		if (!bug && v4_tables_broken)
+			msg_add(msg, sizeof(msg),
+				"; (IPv4 tables wrong: see the [BUG] sync check)");
+		v4_tables_broken = true;
+		fail(desc, bug, msg + 2);
+	}
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Policer                                                                               */
+/* ------------------------------------------------------------------------------------- */
+
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Return right after the coarse clock ticked: a whole tick lies ahead. */
+static void wait_tick_edge(void)
+{
+	uint64_t t0 = coarse_now_ns();
+
+	while (coarse_now_ns() == t0)
+		;
+}
+
+struct rate_case {
+	const char *desc;
+	int prof;
+	const char *cust;
+	int dir;
+	struct pkt first; /* the first n - 1 conforming packets */
+	struct pkt last;  /* packets n and n + 1: the last conforming one, then the one over */
+	bool used;	  /* an earlier case drew on this bucket: wait until it is full again */
+};
+
+/*
+ * Send n + 1 back-to-back packets of one length to a customer whose bucket is full, where
+ * n = tolerance / cost as the loader configured them: the first n pass, the last drops
+ * with reason rate. The coarse clock may move during the burst and refill the bucket by
+ * the time it moved (dt); the result is only asserted when dt cannot have admitted the
+ * extra packet ((n + 1) * cost - tol > dt), and the burst is retried (after the bucket
+ * refilled) otherwise. At 8 Mbit/s one tick refills more than a packet, so that means no
+ * tick during the burst; at 8 kbit/s a tick adds 4 bytes and any short burst qualifies.
+ */
+static void run_rate_case(const struct rate_case *rc, const struct tg_rate_cfg *rate)
+{
+	uint64_t tick = tg_coarse_tick_ns(), cost, n, eff_burst, dt, margin_fns, t1, t2;
+	int c = cust_no(rc->cust), attempt, ok = 0;
+	struct tg_policer_cfg pc;
+	struct tg_cust rec;
+	struct snap before, after, want;
+	uint8_t f1[2048], f2[2048];
+	struct built b1, b2;
+	__u32 verdicts[512];
+	char msg[2048] = "";
+	uint64_t i;
+	int err;
+
+	TEST_BEGIN(rc->desc);
+	if (profiles[rc->prof].ifindex <= 0) {
+		tl_case = NULL;
+		skip(rc->desc, "no second interface in the test namespace");
+		return;
+	}
+	if (build_pkt(&rc->first, f1, &b1) || build_pkt(&rc->last, f2, &b2) ||
+	    b1.iplen != b2.iplen) {
+		fail(rc->desc, NULL, "fixture error: packets must have one IP length");
+		return;
+	}
+	tg_policer_params(rate, tick, &pc);
+	if (bpf_map_lookup_elem(maps.cust, &cust_idx[c], &rec)) {
+		fail(rc->desc, NULL, "cannot read the customer record");
+		return;
+	}
+	if (rec.pol[rc->dir].ipb_fns16 != pc.ipb_fns16 || rec.pol[rc->dir].tol_fns != pc.tol_fns) {
+		snprintf(msg, sizeof(msg),
+			 "tg_cust[%s].pol[%s] = {%llu, %llu}, tg_policer_params says {%llu, %llu}",
+			 rc->cust, dir_name[rc->dir],
+			 (unsigned long long)rec.pol[rc->dir].ipb_fns16,
+			 (unsigned long long)rec.pol[rc->dir].tol_fns,
+			 (unsigned long long)pc.ipb_fns16, (unsigned long long)pc.tol_fns);
+		fail(rc->desc, NULL, msg);
+		return;
+	}
+	cost = ((uint64_t)b1.iplen * pc.ipb_fns16) >> 8;
+	n = cost ? pc.tol_fns / cost : 0;
+	/* the effective burst: the configured one, raised to two clock ticks at the rate */
+	eff_burst = rate->burst_bytes;
+	if (rate->rate_bps * 2 * tick / 8000000000ull > eff_burst)
+		eff_burst = rate->rate_bps * 2 * tick / 8000000000ull;
+	if (verbose)
+		printf("  %s: tick %llu ns, effective burst %llu B, %u-byte packets: %llu "
+		       "conform\n",
+		       rc->desc, (unsigned long long)tick, (unsigned long long)eff_burst, b1.iplen,
+		       (unsigned long long)n);
+	if (n < 2 || n + 1 > ARRAY_SIZE(verdicts) || n > eff_burst / b1.iplen ||
+	    n + 1 < eff_burst / b1.iplen) {
+		snprintf(msg, sizeof(msg),
+			 "%llu packets of %u bytes conform, the effective burst of %llu bytes "
+			 "allows %llu",
+			 (unsigned long long)n, b1.iplen, (unsigned long long)eff_burst,
+			 (unsigned long long)(eff_burst / b1.iplen));
+		fail(rc->desc, NULL, msg);
+		return;
+	}
+	margin_fns = (n + 1) * cost - pc.tol_fns; /* refill that would admit packet n + 1 */
+
+	err = set_profile(rc->prof);
+	for (attempt = 0; !err && attempt < 10 && !ok; attempt++) {
+		if (attempt || rc->used) /* a full bucket again: the TAT is at most tol ahead */
+			usleep((pc.tol_fns >> 8) / 1000 + 2 * tick / 1000);
+		wait_tick_edge();
+		err = take_snap(&before);
+		t1 = coarse_now_ns();
+		for (i = 0; !err && i <= n; i++)
+			err = run_frame(profiles[rc->prof].ifindex, i + 2 < n + 1 ? f1 : f2,
+					i + 2 < n + 1 ? b1.len : b2.len, &verdicts[i]);
+		t2 = coarse_now_ns();
+		if (!err)
+			err = take_snap(&after);
+		dt = t2 - t1;
+		if (dt << 8 < margin_fns)
+			ok = 1;
+	}
+	if (err) {
+		snprintf(msg, sizeof(msg), "test run or counter read failed: %s", strerror(-err));
+		fail(rc->desc, NULL, msg);
+		return;
+	}
+	if (!ok) {
+		fail(rc->desc, NULL, "the coarse clock moved during every attempt: inconclusive");
+		return;
+	}
+	for (i = 0; i <= n; i++) {
+		__u32 w = i < n ? XDP_PASS : XDP_DROP;
+
+		if (verdicts[i] != w)
+			msg_add(msg, sizeof(msg), "; packet %llu of %llu: %s want %s",
+				(unsigned long long)i + 1, (unsigned long long)n + 1,
+				verdict_name(verdicts[i]), verdict_name(w));
+	}
+	want = before;
+	expect(&want, rc->prof, E_PASS, 0, rc->cust, n, n * b1.iplen);
+	expect(&want, rc->prof, E_DROP, TG_R_RATE, rc->cust, 1, b1.iplen);
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0] && v4_tables_broken && !(b1.v6 && b2.v6))
+		msg_add(msg, sizeof(msg), "; (IPv4 tables wrong: see the [BUG] sync check)");
+	if (msg[0])
+		fail(rc->desc, NULL, msg + 2);
+}
+
+#define UDP_PAYLOAD4(iplen) ((iplen)-20 - 8)
+#define UDP_PAYLOAD6(iplen) ((iplen)-40 - 8)
+
+static void test_policer(void)
+{
+	const struct rate_case up_v4 = {
+		"rate: upload 8 Mbit/s, burst 3000 B: n 1000-byte v4 packets pass, n + 1 drops",
+		P_STRICT,
+		"c-r",
+		TG_DIR_UP,
+		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		false,
+	};
+	const struct rate_case up_mixed = {
+		"rate: v4 and v6 of one customer share its upload bucket",
+		P_STRICT,
+		"c-r",
+		TG_DIR_UP,
+		{V4("198.18.0.9", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		{V4("2001:db8:300::9", DST6), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(1000)},
+		true,
+	};
+	const struct rate_case down_v6 = {
+		"rate: download 8 kbit/s, burst 3000 B: n 100-byte v6 packets pass, n + 1 drops",
+		P_UP,
+		"c-k",
+		TG_DIR_DOWN,
+		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
+		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
+		false,
+	};
+	/* right after down_v6 the bucket is empty for ~100 ms: monitor mode only notes */
+	const struct fixture mon = {
+		"rate: over the limit in monitor mode passes, noted as rate",
+		P_UP_MON,
+		{V4(DST6, "2001:db8:301::7"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
+		NOTED(RATE),
+	};
+	const struct fixture down_v4 = {
+		"rate: the empty download bucket drops v4 too",
+		P_UP,
+		{V4(DST4, "198.18.1.5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(100)},
+		DROP(RATE, "c-k"),
+	};
+	const struct fixture up_free = {
+		"rate: an empty download bucket does not limit upload",
+		P_STRICT,
+		{V4("198.18.1.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(100)},
+		PASS("c-k"),
+	};
+
+	run_rate_case(&up_v4, &plan_rates[PL_UP8M][TG_DIR_UP]);
+	run_rate_case(&up_mixed, &plan_rates[PL_UP8M][TG_DIR_UP]);
+	run_rate_case(&down_v6, &plan_rates[PL_DOWN8K][TG_DIR_DOWN]);
+	run_fixture(&mon);
+	run_fixture(&down_v4);
+	run_fixture(&up_free);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Setup                                                                                 */
+/* ------------------------------------------------------------------------------------- */
+
+/*
+ * A private network namespace with lo and two more interfaces. veth where the kernel has
+ * it, else ifb; without either the fixtures on IF_B/IF_C are skipped.
+ */
+static int setup_netns(void)
+{
+	static const char *const cmds[] = {
+		"ip link add " IF_B " type veth peer name " IF_C " >/dev/null 2>&1",
+		"ip link add " IF_B " type ifb >/dev/null 2>&1 && ip link add " IF_C
+		" type ifb >/dev/null 2>&1",
+	};
+	size_t i;
+
+	if (unshare(CLONE_NEWNET)) {
+		printf("SKIP test_golden: cannot create a network namespace: %s\n",
+		       strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds) && !have_if_b; i++)
+		have_if_b = system(cmds[i]) == 0 && if_nametoindex(IF_B) && if_nametoindex(IF_C);
+	for (i = 0; i < P_NR; i++)
+		profiles[i].ifindex = if_nametoindex(profiles[i].ifname);
+	return 0;
+}
+
+static int load_customers(const char *without)
+{
+	static struct tg_prefix pfx[NCUST][3];
+	static struct tg_customer cu[NCUST];
+	static struct tg_plan plans[PL_NR];
+	static struct tg_iface_cfg ifc[2];
+	struct tg_cfg cfg = {};
+	struct tg_errs errs = {};
+	char err[256];
+	size_t i, j, n = 0;
+	int ret;
+
+	for (i = 0; i < PL_NR; i++) {
+		snprintf(plans[i].name, sizeof(plans[i].name), "plan%zu", i);
+		memcpy(plans[i].dir, plan_rates[i], sizeof(plans[i].dir));
+	}
+	snprintf(ifc[0].name, sizeof(ifc[0].name), IF_A);
+	snprintf(ifc[1].name, sizeof(ifc[1].name), IF_B);
+	absent_id = without;
+	for (i = 0; i < NCUST; i++) {
+		const struct cust_def *d = &custs[i];
+
+		if (without && strcmp(d->id, without) == 0)
+			continue;
+		memset(&cu[n], 0, sizeof(cu[n]));
+		snprintf(cu[n].id, sizeof(cu[n].id), "%s", d->id);
+		cu[n].plan = d->plan;
+		cu[n].vlan = d->vlan;
+		cu[n].ivlan = d->ivlan;
+		cu[n].line = i + 2;
+		memcpy(cu[n].dir, plan_rates[d->plan], sizeof(cu[n].dir));
+		if (strcmp(d->iface, IF_B) || have_if_b)
+			snprintf(cu[n].iface, sizeof(cu[n].iface), "%s", d->iface);
+		for (j = 0; j < 3 && d->pfx[j]; j++) {
+			if (tg_parse_prefix(d->pfx[j], &pfx[n][j], err, sizeof(err))) {
+				fprintf(stderr, "fixture error: %s: %s\n", d->pfx[j], err);
+				return -EINVAL;
+			}
+		}
+		cu[n].pfx = pfx[n];
+		cu[n].npfx = j;
+		n++;
+	}
+	cfg.path = "test_golden";
+	cfg.plans = plans;
+	cfg.nplans = PL_NR;
+	cfg.ifaces = ifc;
+	cfg.nifaces = have_if_b ? 2 : 1;
+	cfg.customers = cu;
+	cfg.ncustomers = n;
+	cfg.max_customers = 64;
+	cfg.max_prefixes = 128;
+	ret = tg_sync_customers(&maps, &cfg, &errs);
+	if (ret) {
+		fprintf(stderr, "tg_sync_customers: %s\n", strerror(-ret));
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "  %s\n", errs.msg[i]);
+		tg_errs_free(&errs);
+		return ret;
+	}
+	tg_errs_free(&errs);
+	for (i = 0; i < NCUST; i++) {
+		cust_idx[i] = tg_find_customer(&maps, custs[i].id);
+		if (cust_idx[i] == TG_CUST_NONE &&
+		    !(without && strcmp(custs[i].id, without) == 0)) {
+			fprintf(stderr, "customer %s has no index after the sync\n", custs[i].id);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Resync: the daemon's reload path                                                      */
+/* ------------------------------------------------------------------------------------- */
+
+/*
+ * Sync the same config again (indexes must not move), then without c-b (its /32 and its
+ * /56, the only /56, must fall back to the covering prefixes, and its index is released),
+ * then with c-b again.
+ */
+static void test_resync(void)
+{
+	const struct fixture without_b[] = {
+		{"resync without c-b: its /32 falls back to the /24",
+		 P_STRICT,
+		 {V4("198.51.100.7", DST4)},
+		 PASS("c-a")},
+		{"resync without c-b: its /56 falls back to the /48",
+		 P_STRICT,
+		 {V4("2001:db8:a:100::1", DST6)},
+		 PASS("c-a")},
+		{"resync without c-b: the /64 inside its /56 still wins",
+		 P_STRICT,
+		 {V4("2001:db8:a:1a0::1", DST6)},
+		 PASS("c-c")},
+	};
+	const struct fixture with_b[] = {
+		{"resync with c-b again: its /32 wins again",
+		 P_STRICT,
+		 {V4("198.51.100.7", DST4)},
+		 PASS("c-b")},
+		{"resync with c-b again: its /56 wins again",
+		 P_STRICT,
+		 {V4("2001:db8:a:1a1::1", DST6)},
+		 PASS("c-b")},
+	};
+	uint32_t old[NCUST];
+	size_t i;
+
+	memcpy(old, cust_idx, sizeof(old));
+	TEST_BEGIN("resync: an unchanged config keeps every customer's index");
+	if (load_customers(NULL))
+		fail("resync: an unchanged config keeps every customer's index", NULL,
+		     "tg_sync_customers failed");
+	else if (memcmp(old, cust_idx, sizeof(old)))
+		fail("resync: an unchanged config keeps every customer's index", NULL,
+		     "an index moved");
+	test_v4_tables("resync: IPv4 tables after an unchanged config", NULL);
+
+	TEST_BEGIN("resync without c-b: its index is released");
+	if (load_customers("c-b")) {
+		fail("resync without c-b: its index is released", NULL, "tg_sync_customers failed");
+		return;
+	}
+	if (tg_find_customer(&maps, "c-b") != TG_CUST_NONE)
+		fail("resync without c-b: its index is released", NULL, "c-b still has an index");
+	test_v4_tables("resync without c-b: IPv4 tables", NULL);
+	for (i = 0; i < ARRAY_SIZE(without_b); i++)
+		run_fixture(&without_b[i]);
+
+	TEST_BEGIN("resync with c-b again");
+	if (load_customers(NULL)) {
+		fail("resync with c-b again", NULL, "tg_sync_customers failed");
+		return;
+	}
+	test_v4_tables("resync with c-b again: IPv4 tables", NULL);
+	for (i = 0; i < ARRAY_SIZE(with_b); i++)
+		run_fixture(&with_b[i]);
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-v] [-f SUBSTRING]\n"
+		"  -v   show the frame of every failing fixture and the policer arithmetic\n"
+		"  -f   run only the fixtures whose description contains SUBSTRING\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
+	const char *filter = NULL;
+	cpu_set_t cpus;
+	size_t i;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "vf:h")) != -1) {
+		switch (opt) {
+		case 'v':
+			verbose = true;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("SKIP test_golden: needs root (BPF_PROG_TEST_RUN, network namespace)\n");
+		return 77;
+	}
+	/* one CPU: the per-CPU drop slot then coalesces exactly as the reader expects */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+
+	if (setup_netns())
+		return 77;
+	if (!have_if_b)
+		printf("SKIP: no veth or ifb in this kernel: fixtures on a second interface are "
+		       "skipped\n");
+	err = tg_maps_open(NULL, &cap, true, &maps);
+	if (err) {
+		fprintf(stderr, "FAIL setup: tg_maps_open: %s\n", strerror(-err));
+		return 1;
+	}
+	err = load_customers(NULL);
+	if (err) {
+		fprintf(stderr, "FAIL setup: loading the customers: %s\n", strerror(-err));
+		tg_maps_close(&maps);
+		return 1;
+	}
+	test_v4_tables("sync: every IPv4 prefix as the kernel's tables see it", NULL);
+	for (i = 0; i < ARRAY_SIZE(fixtures); i++)
+		if (!filter || strstr(fixtures[i].desc, filter))
+			run_fixture(&fixtures[i]);
+	if (!filter || strstr(filter, "rate"))
+		test_policer();
+	if (!filter || strstr(filter, "resync"))
+		test_resync();
+	tg_maps_close(&maps);
+	if (nskipped)
+		printf("%d skipped\n", nskipped);
+	return test_summary();
+}
