@@ -69,9 +69,9 @@
 #define TARGET_DROP_X_BARE 2.0
 #define TARGET_1M_X_1K 1.3
 
-enum path { PATH_PASS, PATH_SPOOF, PATH_RATE, PATH_NR };
+enum path { PATH_PASS, PATH_SPOOF, PATH_SPOOF_FAR, PATH_RATE, PATH_NR };
 
-static const char *const path_name[PATH_NR] = {"pass", "spoof drop", "rate drop"};
+static const char *const path_name[PATH_NR] = {"pass", "spoof drop", "spoof far", "rate drop"};
 
 struct scale {
 	const char *name;
@@ -290,8 +290,14 @@ static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 	c->v6 = v6;
 	c->valid = true;
 	if (path == PATH_SPOOF) {
-		/* in no customer's prefix: one tbl24 read, or three hash probes, all missing */
+		/*
+		 * In no customer's prefix but inside the customers' IPv6 /24: one tbl24 read,
+		 * or three hash probes, all missing (the worst case).
+		 */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8:dead::1" : "8.8.4.4", src);
+	} else if (path == PATH_SPOOF_FAR) {
+		/* far from every customer: the IPv6 /24 filter answers without a probe */
+		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2606:4700::1111" : "1.1.1.1", src);
 	} else {
 		const struct tg_prefix *p =
 			&sc->pfx[2 * (path == PATH_PASS ? sc->pass_i : sc->slow_i) + v6];
@@ -368,9 +374,9 @@ static void check_case(struct bcase *c)
 	struct scale *sc = c->sc;
 	struct tg_if_counters b, a;
 	struct tg_cust_counters cb, ca;
-	uint32_t idx = c->path == PATH_RATE    ? sc->slow_idx
-		       : c->path == PATH_SPOOF ? sc->owner_idx
-					       : sc->pass_idx;
+	uint32_t idx = c->path == PATH_RATE   ? sc->slow_idx
+		       : c->path == PATH_PASS ? sc->pass_idx
+					      : sc->owner_idx;
 	uint32_t ret = 0;
 	__u32 want = c->path == PATH_PASS ? XDP_PASS : XDP_DROP;
 	uint64_t moved, cmoved, slack;
@@ -398,6 +404,7 @@ static void check_case(struct bcase *c)
 		cmoved = ca.pass[TG_DIR_UP].pkts - cb.pass[TG_DIR_UP].pkts;
 		break;
 	case PATH_SPOOF:
+	case PATH_SPOOF_FAR:
 		moved = a.drop[TG_R_SPOOF].pkts - b.drop[TG_R_SPOOF].pkts;
 		cmoved = ca.drop[TG_DIR_UP][TG_R_SPOOF].pkts - cb.drop[TG_DIR_UP][TG_R_SPOOF].pkts;
 		break;

@@ -57,10 +57,15 @@ static __always_inline __u64 tg_mask64(__u32 bits)
  */
 __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 {
+	__u32 i, zero = 0, *c, top = hi >> (64 - TG_V6_FILTER_BITS), word = top >> 6;
 	struct tg_v6_key key = {};
 	struct tg_config *cfg;
-	__u32 i, zero = 0, *c;
+	__u64 *bits;
 
+	bits = bpf_map_lookup_elem(&tg_v6_filter, &word);
+
+	if (!bits || !(*bits & (1ULL << (top & 63))))
+		return TG_CUST_NONE; /* no customer prefix in this /24 */
 	cfg = bpf_map_lookup_elem(&tg_config, &zero);
 	if (!cfg)
 		return TG_CUST_NONE;

@@ -51,6 +51,15 @@ struct {
 } tg_v4_tbl8 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_V6_FILTER_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);   /* top 24 bits of the address >> 6 */
+	__type(value, __u64); /* bit (top 24 bits & 63): a customer prefix lies in that /24 */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v6_filter SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct tg_v6_key);

@@ -52,6 +52,15 @@ struct tg_v4_pair {
  */
 #define TG_V6_MAX_LENS 16u
 
+/*
+ * IPv6 filter in front of the probes: one bit per /24 of the IPv6 space (2^24 bits, 2 MiB,
+ * an array of u64 words, mmapable), set where any customer prefix lies. A clear bit
+ * answers "no customer" with one array read: a spoofed source from elsewhere, or an
+ * upstream packet's source checked against our customers' space, costs no hash probe.
+ */
+#define TG_V6_FILTER_BITS 24u
+#define TG_V6_FILTER_WORDS ((1u << TG_V6_FILTER_BITS) / 64)
+
 /* Customer index 0 is never assigned: 0 means "no customer" in every table. */
 #define TG_CUST_NONE 0u
 #define TG_CUST_PORT 0xfffffffeu /* data plane only: charge the access port's owner */

@@ -138,7 +138,7 @@ static size_t mmap_len(size_t entries)
 static void maps_init(struct tg_maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_pfx = m->bind = -1;
+	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_filter = m->v6_pfx = m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = -1;
 	m->prog = -1;
 }
@@ -151,9 +151,9 @@ static struct {
 	{                                                                                          \
 		"tg_" #n, offsetof(struct tg_maps, n)                                              \
 	}
-	MAPENT(config), MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_pfx),
-	MAPENT(bind),	MAPENT(cust),	MAPENT(pol),	  MAPENT(cstat),   MAPENT(cdrop),
-	MAPENT(dcache), MAPENT(ifstat), MAPENT(names),
+	MAPENT(config), MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_filter),
+	MAPENT(v6_pfx), MAPENT(bind),	MAPENT(cust),	  MAPENT(pol),	   MAPENT(cstat),
+	MAPENT(cdrop),	MAPENT(dcache), MAPENT(ifstat),	  MAPENT(names),
 #undef MAPENT
 };
 
@@ -175,7 +175,8 @@ static int maps_finish(struct tg_maps *m)
 		return m->ncpus;
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
-	if (!m->tbl24 || !m->tbl8) {
+	m->v6bits = map_mmap(m->v6_filter, (size_t)TG_V6_FILTER_WORDS * 2);
+	if (!m->tbl24 || !m->tbl8 || !m->v6bits) {
 		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
 		return err;
@@ -373,7 +374,10 @@ void tg_maps_close(struct tg_maps *m)
 		munmap(m->tbl24, mmap_len(TG_V4_TBL24_ENTRIES));
 	if (m->tbl8)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
+	if (m->v6bits)
+		munmap(m->v6bits, mmap_len((size_t)TG_V6_FILTER_WORDS * 2));
 	m->tbl24 = m->tbl8 = NULL;
+	m->v6bits = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)
 			close(MAP_FD(m, i));

@@ -15,11 +15,12 @@
 
 /* File descriptors of every map, plus the mmapped IPv4 tables. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v6_pfx, bind, cust, pol, cstat, cdrop, dcache,
-		ifstat, names;
+	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
+		dcache, ifstat, names;
 	int prog;	   /* the XDP program */
 	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	uint64_t *v6bits;  /* mmap of tg_v6_filter (TG_V6_FILTER_WORDS) */
 	uint32_t max_cust; /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_max; /* entries of tg_v6_pfx */

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <endian.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -673,11 +674,37 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
 }
 
+/* Set the filter bits of every /24 a prefix touches. */
+static void v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
+{
+	uint64_t hi = be64toh(k->addr[0]);
+	uint32_t top = hi >> (64 - TG_V6_FILTER_BITS), span = 1, i;
+
+	if (k->plen < TG_V6_FILTER_BITS)
+		span = 1u << (TG_V6_FILTER_BITS - k->plen);
+	for (i = 0; i < span; i++)
+		bits[(top + i) >> 6] |= 1ull << ((top + i) & 63);
+}
+
+/* Make the live filter hold want (| what it holds, with keep): word stores are atomic. */
+static void v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
+{
+	uint32_t i;
+
+	for (i = 0; i < TG_V6_FILTER_WORDS; i++) {
+		uint64_t v = keep ? (m->v6bits[i] | want[i]) : want[i];
+
+		if (m->v6bits[i] != v)
+			__atomic_store_n(&m->v6bits[i], v, __ATOMIC_RELAXED);
+	}
+}
+
 static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_cfg *cfg)
 {
 	void *keys = NULL, *vals = NULL;
 	struct tg_v6_key *okeys, *add_k = NULL, *del_k = NULL;
 	__u32 *ovals, *add_v = NULL;
+	uint64_t *filter = NULL;
 	size_t n = 0, i, j = 0, nadd = 0, ndel = 0;
 	struct tg_config cur;
 	__u8 lens[TG_V6_MAX_LENS];
@@ -739,7 +766,15 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 		err = neg_errno();
 		goto out;
 	}
-	/* while both generations are in the hash, probe the lengths of both */
+	filter = calloc(TG_V6_FILTER_WORDS, sizeof(*filter));
+	if (!filter) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < o->nv6; i++)
+		v6_filter_add(filter, &o->v6[i].key);
+	/* while both generations are in the hash, filter and probe for both */
+	v6_filter_write(m, filter, true);
 	nlens = merge_lens(cur.v6_lens, cur.v6_nlens, o->lens, o->nlens, lens);
 	if (nlens && (err = write_lens(m, lens, nlens, cfg, o, false)))
 		goto out;
@@ -748,7 +783,10 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	if ((err = delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
 		goto out;
 	err = write_lens(m, o->lens, o->nlens, cfg, o, true);
+	if (!err)
+		v6_filter_write(m, filter, false);
 out:
+	free(filter);
 	free(keys);
 	free(vals);
 	free(add_k);
