@@ -41,5 +41,6 @@ int cmd_detach(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_customer(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 #endif /* TG_CLI_H */

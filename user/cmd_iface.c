@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attach.h"
 #include "cli.h"
@@ -139,7 +140,7 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	err = tg_sync_customers(&m, cfg, &errs);
+	err = tg_sync_customers(&m, cfg, NULL, &errs);
 	for (e = 0; e < errs.n; e++)
 		tg_err("%s", errs.msg[e]);
 	tg_errs_free(&errs);
@@ -202,6 +203,93 @@ int cmd_detach(int argc, char **argv)
 		tg_print(json_pack("{si ss sb}", "version", TG_JSON_VERSION, "interface", argv[0],
 				   "unloaded", left == 0),
 			 print_detach);
+	tg_config_free(cfg);
+	return err ? 1 : 0;
+}
+
+static void print_reload(const json_t *doc)
+{
+	const json_t *c = json_object_get(doc, "customers"), *v;
+	size_t i;
+
+	printf("reloaded %s: %lld customers (%lld added, %lld changed, %lld removed)\n",
+	       json_string_value(json_object_get(doc, "config")),
+	       json_integer_value(json_object_get(c, "total")),
+	       json_integer_value(json_object_get(c, "added")),
+	       json_integer_value(json_object_get(c, "changed")),
+	       json_integer_value(json_object_get(c, "removed")));
+	json_array_foreach (json_object_get(doc, "interfaces"), i, v)
+		printf("  %s: settings refreshed\n", json_string_value(v));
+	json_array_foreach (json_object_get(doc, "not_attached"), i, v)
+		printf("  %s: in the config but not attached (tollgate attach %s role ...)\n",
+		       json_string_value(v), json_string_value(v));
+}
+
+/*
+ * Re-read the configuration and apply the difference to the running data plane: customers
+ * added, changed and removed (unchanged ones keep counters and policer state), and the
+ * settings of the interfaces already attached. A configuration with errors changes
+ * nothing. Works with or without tollgated running (writers are serialised).
+ */
+int cmd_reload(int argc, char **argv)
+{
+	struct tg_sync_stats st;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg;
+	struct tg_maps m;
+	json_t *done, *missing;
+	char path[512];
+	size_t i;
+	int err;
+
+	(void)argv;
+	if (argc != 0) {
+		tg_err("usage: tollgate [-c FILE] reload");
+		return 2;
+	}
+	cfg = load_config();
+	if (!cfg)
+		return 1;
+	err = tg_maps_open(tg_pin_dir(cfg), NULL, false, &m);
+	if (err) {
+		if (err == -ENOENT)
+			tg_err("Tollgate is not loaded (nothing pinned at %s): attach an interface "
+			       "first",
+			       tg_pin_dir(cfg));
+		tg_config_free(cfg);
+		return 1;
+	}
+	err = tg_sync_customers(&m, cfg, &st, &errs);
+	for (i = 0; i < errs.n; i++)
+		tg_err("%s", errs.msg[i]);
+	tg_errs_free(&errs);
+	done = json_array();
+	missing = json_array();
+	for (i = 0; !err && i < cfg->nifaces; i++) {
+		const struct tg_iface_cfg *ic = &cfg->ifaces[i];
+
+		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, ic->name);
+		if (access(path, F_OK) != 0) {
+			json_array_append_new(missing, json_string(ic->name));
+			continue;
+		}
+		err = tg_attach_iface(&m, ic, false);
+		if (!err)
+			json_array_append_new(done, json_string(ic->name));
+	}
+	if (err) {
+		json_decref(done);
+		json_decref(missing);
+	} else {
+		tg_print(json_pack("{si ss s{sI sI sI sI} so so}", "version", TG_JSON_VERSION,
+				   "config", cfg->path, "customers", "total",
+				   (json_int_t)st.customers, "added", (json_int_t)st.added,
+				   "changed", (json_int_t)st.changed, "removed",
+				   (json_int_t)st.removed, "interfaces", done, "not_attached",
+				   missing),
+			 print_reload);
+	}
+	tg_maps_close(&m);
 	tg_config_free(cfg);
 	return err ? 1 : 0;
 }

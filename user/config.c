@@ -844,6 +844,32 @@ out:
 	return err;
 }
 
+/* A UTF-8 byte-order mark (spreadsheets and some editors write one); libyaml skips it. */
+static size_t bom_len(const char *buf, size_t len)
+{
+	return len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+}
+
+/*
+ * Is the mark at the end of a text that does not end in a line break? libyaml then ends the
+ * stream with a line break of its own, and the mark is at column 1 of a line the file does
+ * not have. A mark's index counts characters (UTF-8 lead bytes after the byte-order mark):
+ * exact for UTF-8, never true for the UTF-16 a YAML file may also be written in.
+ */
+static bool mark_past_end(const yaml_mark_t *m, const char *buf, size_t len)
+{
+	unsigned char last = len ? (unsigned char)buf[len - 1] : '\n';
+	size_t chars = 0;
+
+	/* \n, \r, and the last byte of NEL, LS and PS: libyaml's line breaks */
+	if (m->column || !m->line || last == '\n' || last == '\r' || last == 0x85 || last == 0xa8 ||
+	    last == 0xa9)
+		return false;
+	for (size_t i = bom_len(buf, len); i < len; i++)
+		chars += ((unsigned char)buf[i] & 0xc0) != 0x80;
+	return m->index == chars;
+}
+
 /* libyaml's syntax error, at the mark it gives (a reader error has only a byte offset). */
 static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, size_t len)
 {
@@ -861,6 +887,14 @@ static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, 
 				col = (size_t)-1;
 			}
 		}
+	} else if (mark_past_end(&ps->problem_mark, buf, len)) {
+		/* the end of the last line: one line up, after its last character */
+		size_t i = len, start = bom_len(buf, len);
+
+		line--;
+		col = 0;
+		while (i > start && buf[i - 1] != '\n' && buf[i - 1] != '\r')
+			col += ((unsigned char)buf[--i] & 0xc0) != 0x80;
 	}
 	add_err(c, line + 1, col + 1, "YAML: %s%s%s", ps->problem ? ps->problem : "syntax error",
 		ps->context ? " " : "", ps->context ? ps->context : "");

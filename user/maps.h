@@ -69,7 +69,13 @@ int tg_maps_unpin(const char *pin_dir);
  * the bindings; one not present on this host is an error. Returns 0 or -errno with the
  * reason in errs; on error the maps are not changed.
  */
-int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs);
+struct tg_sync_stats {
+	size_t customers;		/* configured */
+	size_t added, changed, removed; /* customer records written or cleared */
+};
+
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+		      struct tg_errs *errs);
 
 /* The customer index of an external id (scan of tg_names), or 0 if none. */
 uint32_t tg_find_customer(const struct tg_maps *m, const char *id);

@@ -237,6 +237,12 @@ static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
 		while (next < m->max_cust && used[next])
 			next++;
 		if (next >= m->max_cust) {
+			if (cfg->ncustomers < m->max_cust && *nremoved) {
+				/* fits once the departed customers are gone: the caller removes
+				 * them in a first pass and comes back */
+				err = -EAGAIN;
+				goto out;
+			}
 			tg_errs_add(errs,
 				    "%s: %zu customers do not fit in the maps (%u): raise "
 				    "capacity.max_customers in tollgate.yaml",
@@ -397,9 +403,18 @@ static void v4_write(struct tg_maps *m, const struct v4build *b)
 	}
 	/* chunk contents are visible before any tbl24 entry points at them */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/*
+	 * Owners first, then removals: a customer whose prefix moves gets its new addresses
+	 * before it loses the old ones, so no valid packet of it meets a moment where neither
+	 * is its own (each store is atomic for the packet path).
+	 */
 	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
-		if (m->tbl24[i] != b->tbl24[i])
+		if (b->tbl24[i] != TG_V4_NONE && m->tbl24[i] != b->tbl24[i])
 			__atomic_store_n(&m->tbl24[i], b->tbl24[i], __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
+		if (b->tbl24[i] == TG_V4_NONE && m->tbl24[i] != TG_V4_NONE)
+			__atomic_store_n(&m->tbl24[i], TG_V4_NONE, __ATOMIC_RELAXED);
 }
 
 /* ---- IPv6: one hash per length ---- */
@@ -862,37 +877,153 @@ static int clear_customer(struct tg_maps *m, __u32 idx)
 	return err;
 }
 
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs);
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+		       struct tg_errs *errs);
+static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+			  struct tg_errs *errs);
 
-int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs)
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+		      struct tg_errs *errs)
 {
+	struct tg_sync_stats dummy, first;
 	int lock = tg_maps_lock(m), err;
 
-	err = sync_locked(m, cfg, errs);
+	if (!st)
+		st = &dummy;
+	err = sync_locked(m, cfg, st, errs);
+	if (err == -EAGAIN) {
+		/*
+		 * New customers need the indexes of departed ones. Remove the departed first
+		 * (a pass over only the customers already loaded), then add the new: each pass
+		 * is ordered as usual, and an index is reused only after it was cleared.
+		 */
+		err = sync_kept_only(m, cfg, &first, errs);
+		if (!err)
+			err = sync_locked(m, cfg, st, errs);
+		if (!err) {
+			st->removed += first.removed;
+			st->changed += first.changed;
+		}
+	}
 	tg_maps_unlock(lock);
 	return err;
 }
 
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_errs *errs)
+/* The first pass of a reload that recycles indexes: cfg restricted to loaded customers. */
+static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+			  struct tg_errs *errs)
 {
-	struct plan_out o = {};
-	size_t i;
+	struct tg_cfg kept = *cfg;
+	char(*names)[TG_ID_LEN] = NULL;
+	struct idname *live = NULL, key;
+	size_t c, n = 0, nlive = 0;
+	uint32_t i;
 	int err;
 
+	err = read_names(m, &names);
+	if (err)
+		return err;
+	live = calloc(m->max_cust, sizeof(*live));
+	kept.customers = calloc(cfg->ncustomers + 1, sizeof(*kept.customers));
+	if (!live || !kept.customers) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 1; i < m->max_cust; i++) {
+		if (names[i][0]) {
+			names[i][TG_ID_LEN - 1] = '\0';
+			live[nlive].id = names[i];
+			live[nlive++].idx = i;
+		}
+	}
+	qsort(live, nlive, sizeof(*live), cmp_idname);
+	for (c = 0; c < cfg->ncustomers; c++) {
+		key.id = cfg->customers[c].id;
+		if (bsearch(&key, live, nlive, sizeof(*live), cmp_idname))
+			kept.customers[n++] = cfg->customers[c]; /* shallow: read-only */
+	}
+	kept.ncustomers = n;
+	err = sync_locked(m, &kept, st, errs);
+out:
+	free(kept.customers);
+	free(live);
+	free(names);
+	return err;
+}
+
+/*
+ * Keep only the customer records that differ from what the map holds (new customers, and
+ * changed plans, limits or bindings): a reload touching 1k of 1M customers writes 1k.
+ */
+static int filter_changed(struct tg_maps *m, struct plan_out *o, size_t n, size_t *nout,
+			  struct tg_sync_stats *st)
+{
+	void *keys = NULL, *vals = NULL;
+	struct tg_cust *cur;
+	size_t got = 0, i, w = 0;
+	int err;
+
+	err = dump_map(m->cust, m->max_cust, sizeof(__u32), sizeof(struct tg_cust), &keys, &vals,
+		       &got);
+	if (err)
+		return err;
+	cur = calloc(m->max_cust, sizeof(*cur));
+	if (!cur) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (i = 0; i < got; i++) {
+		__u32 k = ((__u32 *)keys)[i];
+
+		if (k < m->max_cust)
+			cur[k] = ((struct tg_cust *)vals)[i];
+	}
+	for (i = 0; i < n; i++) {
+		const struct tg_cust *old = &cur[o->cust_keys[i]];
+
+		if (!(old->flags & TG_CF_VALID))
+			st->added++;
+		else if (memcmp(old, &o->cust[i], sizeof(*old)) != 0)
+			st->changed++;
+		else
+			continue;
+		o->cust_keys[w] = o->cust_keys[i];
+		o->cust[w] = o->cust[i];
+		memcpy(o->names[w], o->names[i], TG_ID_LEN);
+		w++;
+	}
+	*nout = w;
+	free(cur);
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+		       struct tg_errs *errs)
+{
+	struct plan_out o = {};
+	size_t i, nw = 0;
+	int err;
+
+	memset(st, 0, sizeof(*st));
 	if (!m->tbl24 || !m->tbl8)
 		return -EINVAL;
 	err = plan_sync(m, cfg, &o, errs);
+	if (!err)
+		err = filter_changed(m, &o, cfg->ncustomers, &nw, st);
 	if (err) {
 		if (err == -ENOMEM)
 			tg_errs_add(errs, "out of memory while preparing the maps");
 		goto out;
 	}
+	st->customers = cfg->ncustomers;
+	st->removed = o.nremoved;
 	/* 1. records before anything points at them */
-	err = update_batch(m->cust, o.cust_keys, o.cust, cfg->ncustomers, sizeof(__u32),
-			   sizeof(struct tg_cust));
+	err = update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32), sizeof(struct tg_cust));
 	if (!err)
-		err = update_batch(m->names, o.cust_keys, o.names, cfg->ncustomers, sizeof(__u32),
-				   TG_ID_LEN);
+		err = update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
 	if (err)
 		goto fail;
 	/* 2 and 3. prefixes and bindings */

@@ -19,6 +19,7 @@ static const struct tg_cmd commands[] = {
 	 "attach IFACE role customer|upstream [mode native|generic] [--force]"},
 	{"detach", cmd_detach, "detach IFACE"},
 	{"status", cmd_status, "status"},
+	{"reload", cmd_reload, "reload"},
 	{"customer", cmd_customer, "customer list | show ID"},
 	{"check-config", cmd_check_config, "check-config [FILE]"},
 	{NULL, NULL, NULL},

@@ -26,6 +26,7 @@ struct daemon {
 /* Load the config and make the data plane match it. On any error nothing changes. */
 static int apply_config(struct daemon *d, bool first)
 {
+	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
 	struct tg_capacity cap;
@@ -42,7 +43,7 @@ static int apply_config(struct daemon *d, bool first)
 			goto out;
 		d->maps_open = true;
 	}
-	err = tg_sync_customers(&d->maps, cfg, &errs);
+	err = tg_sync_customers(&d->maps, cfg, &st, &errs);
 	if (err)
 		goto report;
 	for (i = 0; i < cfg->nifaces; i++) {
@@ -51,8 +52,8 @@ static int apply_config(struct daemon *d, bool first)
 		if (e && !err)
 			err = e;
 	}
-	tg_info("%s: %zu customers, %zu interfaces applied", d->config_path, cfg->ncustomers,
-		cfg->nifaces);
+	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces",
+		d->config_path, st.customers, st.added, st.changed, st.removed, cfg->nifaces);
 report:
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);

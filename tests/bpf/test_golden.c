@@ -2134,7 +2134,7 @@ static int load_customers(const char *without)
 	cfg.ncustomers = n;
 	cfg.max_customers = 64;
 	cfg.max_prefixes = 128;
-	ret = tg_sync_customers(&maps, &cfg, &errs);
+	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
 	if (ret) {
 		fprintf(stderr, "tg_sync_customers: %s\n", strerror(-ret));
 		for (i = 0; i < errs.n; i++)
