@@ -62,6 +62,13 @@ struct yerr_ent {
 
 struct ctx {
 	const char *file;
+	/*
+	 * If the file does not end in a line break, libyaml ends the stream with one of its
+	 * own: a mark at that end (character index end_index, column 0) is on a line the file
+	 * does not have. Such marks are put at the end of the last line instead, at 1-based
+	 * line end_line and column end_col. end_index is SIZE_MAX if the file ends in a break.
+	 */
+	size_t end_index, end_line, end_col;
 	yaml_document_t *doc;
 	struct tg_errs *errs;
 	struct tg_cfg *cfg;
@@ -114,16 +121,54 @@ static void add_err(struct ctx *c, size_t line, size_t col, const char *fmt, ...
 	va_end(ap);
 }
 
-/* An error about node n, at its position (libyaml marks are 0-based). */
+/* Where libyaml's marks at the end of the text must be moved to (see struct ctx). */
+static void find_end(struct ctx *c, const char *buf, size_t len)
+{
+	unsigned char last = len ? (unsigned char)buf[len - 1] : '\n';
+	size_t i = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0; /* libyaml skips a BOM */
+
+	c->end_index = SIZE_MAX;
+	/* \n, \r, and the last byte of NEL, LS and PS: libyaml's line breaks */
+	if (last == '\n' || last == '\r' || last == 0x85 || last == 0xa8 || last == 0xa9)
+		return;
+	/* a mark's index counts characters: UTF-8 lead bytes (UTF-16 never matches) */
+	c->end_index = 0;
+	c->end_line = c->end_col = 1;
+	for (; i < len; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			c->end_line += buf[i] == '\n' || i + 1 == len || buf[i + 1] != '\n';
+			c->end_col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+			c->end_col++;
+		}
+		c->end_index += ((unsigned char)buf[i] & 0xc0) != 0x80;
+	}
+}
+
+/* A libyaml mark as a 1-based line and column. */
+static void mark_pos(const struct ctx *c, const yaml_mark_t *m, size_t *line, size_t *col)
+{
+	if (m->index == c->end_index && !m->column) {
+		*line = c->end_line;
+		*col = c->end_col;
+		return;
+	}
+	*line = m->line + 1;
+	*col = m->column + 1;
+}
+
+/* An error about node n, at its position. */
 static void yerr(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void yerr(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
+	size_t line, col;
 	va_list ap;
 
+	mark_pos(c, &n->start_mark, &line, &col);
 	va_start(ap, fmt);
-	add_verr(c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
+	add_verr(c, line, col, fmt, ap);
 	va_end(ap);
 }
 
@@ -844,36 +889,10 @@ out:
 	return err;
 }
 
-/* A UTF-8 byte-order mark (spreadsheets and some editors write one); libyaml skips it. */
-static size_t bom_len(const char *buf, size_t len)
-{
-	return len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
-}
-
-/*
- * Is the mark at the end of a text that does not end in a line break? libyaml then ends the
- * stream with a line break of its own, and the mark is at column 1 of a line the file does
- * not have. A mark's index counts characters (UTF-8 lead bytes after the byte-order mark):
- * exact for UTF-8, never true for the UTF-16 a YAML file may also be written in.
- */
-static bool mark_past_end(const yaml_mark_t *m, const char *buf, size_t len)
-{
-	unsigned char last = len ? (unsigned char)buf[len - 1] : '\n';
-	size_t chars = 0;
-
-	/* \n, \r, and the last byte of NEL, LS and PS: libyaml's line breaks */
-	if (m->column || !m->line || last == '\n' || last == '\r' || last == 0x85 || last == 0xa8 ||
-	    last == 0xa9)
-		return false;
-	for (size_t i = bom_len(buf, len); i < len; i++)
-		chars += ((unsigned char)buf[i] & 0xc0) != 0x80;
-	return m->index == chars;
-}
-
 /* libyaml's syntax error, at the mark it gives (a reader error has only a byte offset). */
 static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, size_t len)
 {
-	size_t line = ps->problem_mark.line, col = ps->problem_mark.column;
+	size_t line, col;
 
 	if (ps->error == YAML_MEMORY_ERROR) {
 		c->oom = 1;
@@ -887,16 +906,12 @@ static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, 
 				col = (size_t)-1;
 			}
 		}
-	} else if (mark_past_end(&ps->problem_mark, buf, len)) {
-		/* the end of the last line: one line up, after its last character */
-		size_t i = len, start = bom_len(buf, len);
-
-		line--;
-		col = 0;
-		while (i > start && buf[i - 1] != '\n' && buf[i - 1] != '\r')
-			col += ((unsigned char)buf[--i] & 0xc0) != 0x80;
+		line++;
+		col++;
+	} else {
+		mark_pos(c, &ps->problem_mark, &line, &col);
 	}
-	add_err(c, line + 1, col + 1, "YAML: %s%s%s", ps->problem ? ps->problem : "syntax error",
+	add_err(c, line, col, "YAML: %s%s%s", ps->problem ? ps->problem : "syntax error",
 		ps->context ? " " : "", ps->context ? ps->context : "");
 }
 
@@ -979,6 +994,7 @@ int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 		err = -ENOMEM;
 		goto out_buf;
 	}
+	find_end(&c, buf, len);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		yaml_error(&c, &parser, buf, len);

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "maps.h"
+#include "state.h"
 
 #define BATCH 8192u /* entries per batch syscall */
 
@@ -192,9 +193,19 @@ uint32_t tg_find_customer(const struct tg_maps *m, const char *id)
  * idx[c] for every configured customer: its current index if its id is already loaded,
  * else the lowest free one. removed[] lists indexes whose id is no longer configured.
  */
+static int cmp_assign(const void *a, const void *b)
+{
+	return strcmp(((const struct tg_assign *)a)->id, ((const struct tg_assign *)b)->id);
+}
+
+/*
+ * idx[c] for every configured customer: its index in the maps if it is loaded; else the
+ * one the state database remembers for it, if free; else the lowest free one. removed[]
+ * lists the loaded indexes whose id is no longer configured.
+ */
 static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
-			  char (*names)[TG_ID_LEN], uint32_t *idx, uint32_t **removed,
-			  size_t *nremoved, struct tg_errs *errs)
+			  char (*names)[TG_ID_LEN], const struct tg_assign *db, size_t ndb,
+			  uint32_t *idx, uint32_t **removed, size_t *nremoved, struct tg_errs *errs)
 {
 	struct idname *live = NULL, key, *hit;
 	size_t nlive = 0, c;
@@ -231,6 +242,17 @@ static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
 	/* a removed customer's index is free again once step 4 has cleared it */
 	for (i = 0; i < *nremoved; i++)
 		used[(*removed)[i]] = true;
+	for (c = 0; c < cfg->ncustomers && ndb; c++) {
+		struct tg_assign k = {.id = cfg->customers[c].id}, *a;
+
+		if (idx[c])
+			continue;
+		a = bsearch(&k, db, ndb, sizeof(*db), cmp_assign);
+		if (a && a->idx > 0 && a->idx < m->max_cust && !used[a->idx]) {
+			idx[c] = a->idx;
+			used[a->idx] = true;
+		}
+	}
 	for (c = 0; c < cfg->ncustomers; c++) {
 		if (idx[c])
 			continue;
@@ -439,6 +461,8 @@ static void v6_key(const struct tg_prefix *p, struct tg_v6_key *k)
 /* ---- the whole sync ---- */
 
 struct plan_out {
+	const struct tg_assign *db; /* the state database's assignments, by id (input) */
+	size_t ndb;
 	uint32_t *idx; /* per configured customer */
 	uint32_t *removed;
 	size_t nremoved;
@@ -548,7 +572,8 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		err = read_names(m, &live);
 		if (err)
 			return err;
-		err = assign_indexes(m, cfg, live, o->idx, &o->removed, &o->nremoved, errs);
+		err = assign_indexes(m, cfg, live, o->db, o->ndb, o->idx, &o->removed, &o->nremoved,
+				     errs);
 		free(live);
 		if (err)
 			return err;
@@ -877,41 +902,112 @@ static int clear_customer(struct tg_maps *m, __u32 idx)
 	return err;
 }
 
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		       struct tg_errs *errs);
-static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-			  struct tg_errs *errs);
+struct sync_db {
+	const struct tg_assign *a; /* the state database's assignments, sorted by id */
+	size_t n;
+	uint32_t *idx; /* out: the index given to each configured customer */
+};
+
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
+		       struct tg_sync_stats *st, struct tg_errs *errs);
+static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
+			  struct tg_sync_stats *st, struct tg_errs *errs);
+
+/* Write what changed in the index assignments to the state database. */
+static int record_state(struct tg_statedb *state, const struct tg_cfg *cfg,
+			const struct sync_db *db)
+{
+	struct tg_assign *set = calloc(cfg->ncustomers + 1, sizeof(*set));
+	const char **drop = calloc(db->n + 1, sizeof(*drop));
+	struct idname *conf = calloc(cfg->ncustomers + 1, sizeof(*conf)), k;
+	size_t c, nset = 0, ndrop = 0;
+	int err = -ENOMEM;
+
+	if (!set || !drop || !conf)
+		goto out;
+	for (c = 0; c < cfg->ncustomers; c++) {
+		struct tg_assign key = {.id = cfg->customers[c].id}, *a;
+
+		a = db->n ? bsearch(&key, db->a, db->n, sizeof(*db->a), cmp_assign) : NULL;
+		if (!a || a->idx != db->idx[c]) {
+			set[nset].id = cfg->customers[c].id;
+			set[nset++].idx = db->idx[c];
+		}
+		conf[c].id = cfg->customers[c].id;
+	}
+	qsort(conf, cfg->ncustomers, sizeof(*conf), cmp_idname);
+	for (c = 0; c < db->n; c++) {
+		k.id = db->a[c].id;
+		if (!bsearch(&k, conf, cfg->ncustomers, sizeof(*conf), cmp_idname))
+			drop[ndrop++] = db->a[c].id;
+	}
+	err = nset || ndrop ? tg_state_record(state, set, nset, drop, ndrop) : 0;
+out:
+	free(set);
+	free(drop);
+	free(conf);
+	return err;
+}
 
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
 		      struct tg_errs *errs)
 {
 	struct tg_sync_stats dummy, first;
-	int lock = tg_maps_lock(m), err;
+	struct tg_statedb *state = NULL;
+	struct tg_assign *assigned = NULL;
+	struct sync_db db = {};
+	char msg[512];
+	int lock = -1, err;
 
 	if (!st)
 		st = &dummy;
-	err = sync_locked(m, cfg, st, errs);
+	memset(st, 0, sizeof(*st));
+	if (cfg->state_path) {
+		err = tg_state_open(cfg->state_path, &state, msg, sizeof(msg));
+		if (!err)
+			err = tg_state_assignments(state, &assigned, &db.n);
+		if (err) {
+			tg_errs_add(errs, "state database %s",
+				    err == -ENOMEM ? "out of memory" : msg);
+			goto out;
+		}
+		db.a = assigned;
+	}
+	lock = tg_maps_lock(m);
+	err = sync_locked(m, cfg, &db, st, errs);
 	if (err == -EAGAIN) {
 		/*
 		 * New customers need the indexes of departed ones. Remove the departed first
 		 * (a pass over only the customers already loaded), then add the new: each pass
 		 * is ordered as usual, and an index is reused only after it was cleared.
 		 */
-		err = sync_kept_only(m, cfg, &first, errs);
+		err = sync_kept_only(m, cfg, &db, &first, errs);
 		if (!err)
-			err = sync_locked(m, cfg, st, errs);
+			err = sync_locked(m, cfg, &db, st, errs);
 		if (!err) {
 			st->removed += first.removed;
 			st->changed += first.changed;
 		}
 	}
+	if (!err && state) {
+		err = record_state(state, cfg, &db);
+		if (err)
+			tg_errs_add(errs,
+				    "state database %s: cannot record the customer indexes (%s); "
+				    "the maps are updated, the next reload records them",
+				    cfg->state_path, strerror(-err));
+	}
+out:
 	tg_maps_unlock(lock);
+	free(db.idx);
+	free(assigned);
+	tg_state_close(state);
 	return err;
 }
 
 /* The first pass of a reload that recycles indexes: cfg restricted to loaded customers. */
-static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-			  struct tg_errs *errs)
+static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
+			  struct tg_sync_stats *st, struct tg_errs *errs)
 {
 	struct tg_cfg kept = *cfg;
 	char(*names)[TG_ID_LEN] = NULL;
@@ -943,7 +1039,12 @@ static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct tg
 			kept.customers[n++] = cfg->customers[c]; /* shallow: read-only */
 	}
 	kept.ncustomers = n;
-	err = sync_locked(m, &kept, st, errs);
+	{
+		struct sync_db kdb = {.a = db->a, .n = db->n};
+
+		err = sync_locked(m, &kept, &kdb, st, errs);
+		free(kdb.idx);
+	}
 out:
 	free(kept.customers);
 	free(live);
@@ -1000,10 +1101,10 @@ static int filter_changed(struct tg_maps *m, struct plan_out *o, size_t n, size_
 	return 0;
 }
 
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		       struct tg_errs *errs)
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
+		       struct tg_sync_stats *st, struct tg_errs *errs)
 {
-	struct plan_out o = {};
+	struct plan_out o = {.db = db->a, .ndb = db->n};
 	size_t i, nw = 0;
 	int err;
 
@@ -1039,6 +1140,9 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sy
 		if (err)
 			goto fail;
 	}
+	free(db->idx);
+	db->idx = o.idx; /* for the state database */
+	o.idx = NULL;
 	goto out;
 fail:
 	tg_errs_add(errs, "writing the maps failed: %s", strerror(-err));

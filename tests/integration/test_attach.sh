@@ -66,6 +66,7 @@ plans:
     upload: { rate: 10mbit, burst: 64k }
     download: { rate: 20mbit, burst: 64k }
 customers: customers.csv
+state: state.db
 capacity: { max_customers: 64 }
 EOF
 cat >"$TMP/customers.csv" <<EOF
@@ -136,6 +137,23 @@ expect "no XDP left on the interface" test "$(xdp_id "$IF_A")" = 0
 expect "pin directory removed with the last interface" test ! -e "$PIN"
 tg status >/dev/null 2>&1
 expect "status after unload fails" test $? -ne 0
+
+# --- indexes are stable: across a reordered CSV, and across a full unload (state database)
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+i1=$(tg -j customer show c1 | jget 'd["customer"]["index"]')
+i2=$(tg -j customer show c2 | jget 'd["customer"]["index"]')
+{ head -1 "$TMP/good.csv"; tail -n +2 "$TMP/good.csv" | tac; } >"$TMP/customers.csv"
+tg -c "$CFG" reload >/dev/null 2>&1
+expect "reload of a reordered CSV keeps every index" test \
+	"$(tg -j customer show c1 | jget 'd["customer"]["index"]')$(tg -j customer show c2 | jget 'd["customer"]["index"]')" = "$i1$i2"
+tg detach "$IF_A" >/dev/null 2>&1
+expect "state database records the assignments" test \
+	"$(sqlite3 "$TMP/state.db" "SELECT idx FROM customer_index WHERE id='c2'")" = "$i2"
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+expect "after a full unload, the reordered CSV gets the same indexes" test \
+	"$(tg -j customer show c1 | jget 'd["customer"]["index"]')$(tg -j customer show c2 | jget 'd["customer"]["index"]')" = "$i1$i2"
+cp "$TMP/good.csv" "$TMP/customers.csv"
+tg detach "$IF_A" >/dev/null 2>&1
 
 # --- foreign XDP programs
 in_ns ip link set dev "$IF_A" xdpgeneric obj "$FOREIGN" sec xdp
