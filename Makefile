@@ -176,7 +176,8 @@ lint: deps $(SKEL)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
 	$(call msg,CPPCHECK,user)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem --include=/usr/include/bpf/libbpf_common.h -Iheaders -Iuser -I$(BUILD) user tests/unit tests/bpf bench
+		--suppress=missingIncludeSystem --include=/usr/include/bpf/libbpf_common.h \
+		--include=/usr/include/jansson.h -Iheaders -Iuser -I$(BUILD) user tests/unit tests/bpf bench
 	$(call msg,ANALYZE,user)
 	$(Q)for f in $(filter-out user/skel.c,$(LIB_SRC)) user/tollgate.c user/tollgated.c; do \
 		$(CLANG) --analyze -Xanalyzer -analyzer-output=text -Xanalyzer -analyzer-werror \

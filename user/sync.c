@@ -1061,9 +1061,14 @@ static int filter_changed(struct tg_maps *m, struct plan_out *o, size_t n, size_
 {
 	void *keys = NULL, *vals = NULL;
 	struct tg_cust *cur;
-	size_t got = 0, i, w = 0;
+		size_t got = 0, i, w = 0;
 	int err;
 
+	*nout = 0;
+	if (!n)
+		return 0;
+	if (!o->cust_keys || !o->cust || !o->names || !m->max_cust)
+		return -EINVAL;
 	err = dump_map(m->cust, m->max_cust, sizeof(__u32), sizeof(struct tg_cust), &keys, &vals,
 		       &got);
 	if (err)
