@@ -23,6 +23,10 @@
 #define ND_NEIGHBOR_SOLICIT 135
 #define ND_NEIGHBOR_ADVERT 136
 #define ND_HOP_LIMIT 255 /* RFC 4861: ND from off-link is invalid */
+#define MLD1_REPORT 131
+#define MLD1_DONE 132
+#define MLD2_REPORT 143
+#define MLD_HOP_LIMIT 1 /* RFC 2710/3810: link-local only */
 
 static __always_inline __u32 tg_lookup_v4(__be32 addr)
 {
@@ -111,8 +115,11 @@ static __always_inline int tg_bogon_src(const struct tg_pkt *p)
 
 /*
  * Traffic allowed without an assigned source, kept to its narrow shape (design.md):
- * DHCPv4 DISCOVER/REQUEST from 0.0.0.0:68 to port 67; DHCPv6 from link-local to 547;
- * RS/NS from fe80::/10 or ::, NA from fe80::/10, all with hop limit 255.
+  * DHCPv4 DISCOVER/REQUEST from 0.0.0.0:68 to port 67; DHCPv6 from link-local to 547;
+ * RS/NS from fe80::/10 or ::, NA from fe80::/10, all with hop limit 255; MLD reports and
+ * dones from fe80::/10 (MLDv2 reports also from ::, RFC 3810 5.2.13) to a link-scope
+ * multicast group (ff02::/16) with hop limit 1, which every IPv6 host sends when it
+ * gains an address: without this a clean customer would show spoofed drops.
  */
 static __always_inline int tg_exception(const struct tg_pkt *p)
 {
@@ -130,7 +137,21 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 	if (p->l4proto == IPPROTO_UDP)
 		return linklocal && p->sport == bpf_htons(DHCP6_CLIENT_PORT) &&
 		       p->dport == bpf_htons(DHCP6_SERVER_PORT);
-	if (p->l4proto != IPPROTO_ICMPV6 || p->hop_limit != ND_HOP_LIMIT)
+	if (p->l4proto != IPPROTO_ICMPV6)
+		return 0;
+	if (p->hop_limit == MLD_HOP_LIMIT) {
+		int linkscope = (bpf_be64_to_cpu(p->daddr6[0]) >> 48) == 0xff02;
+
+		switch (p->icmp_type) {
+		case MLD1_REPORT:
+		case MLD1_DONE:
+			return linkscope && linklocal;
+		case MLD2_REPORT:
+			return linkscope && (linklocal || unspec);
+		}
+		return 0;
+	}
+	if (p->hop_limit != ND_HOP_LIMIT)
 		return 0;
 	switch (p->icmp_type) {
 	case ND_ROUTER_SOLICIT:

@@ -68,6 +68,10 @@
 #define ND_RA 134
 #define ND_NS 135
 #define ND_NA 136
+#define MLD_QUERY 130
+#define MLD1_REPORT 131
+#define MLD1_DONE 132
+#define MLD2_REPORT 143
 
 /* One IPv6 extension header. hlen is the Hdr Ext Len field (AH: Payload Len). */
 struct ext6 {
@@ -930,6 +934,46 @@ static const struct fixture fixtures[] = {
 	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
 	  .payload = 16},
 	 UNCL},
+	{"MLDv2 report from fe80:: to ff02::16, hop limit 1, after Hop-by-Hop",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::16"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = MLD2_REPORT, .ttl = 1, .payload = 20},
+	 UNCL},
+	{"MLDv2 report from :: (during DAD), hop limit 1",
+	 P_STRICT,
+	 {V4("::", "ff02::16"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6, .icmp_type = MLD2_REPORT,
+	  .ttl = 1, .payload = 20},
+	 UNCL},
+	{"MLDv1 report from fe80::, hop limit 1",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1:ff00:1"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = MLD1_REPORT, .ttl = 1, .payload = 16},
+	 UNCL},
+	{"MLDv1 done from fe80::, hop limit 1",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::2"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6, .icmp_type = MLD1_DONE,
+	  .ttl = 1, .payload = 16},
+	 UNCL},
+	{"MLDv1 report from ::: not excepted, bogon",
+	 P_STRICT,
+	 {V4("::", "ff02::1:ff00:1"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = MLD1_REPORT, .ttl = 1, .payload = 16},
+	 DROP(BOGON, NULL)},
+	{"MLDv2 report with hop limit 64: spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::16"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = MLD2_REPORT, .ttl = 64, .payload = 20},
+	 DROP(SPOOF, NULL)},
+	{"MLDv2 report to a global address: spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "2001:db8:ff::1"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+	  .icmp_type = MLD2_REPORT, .ttl = 1, .payload = 20},
+	 DROP(SPOOF, NULL)},
+	{"MLD query from fe80:: (customers do not query): spoof",
+	 P_STRICT,
+	 {V4("fe80::1", "ff02::1"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6, .icmp_type = MLD_QUERY,
+	  .ttl = 1, .payload = 20},
+	 DROP(SPOOF, NULL)},
 	{"RS from fe80::, hop limit 64: spoof",
 	 P_STRICT,
 	 {V4("fe80::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS, .ttl = 64},

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+#
+# run.sh - run every Tollgate test suite in order (`make test` calls it after the build):
+#   build/tests/test_config        config and CSV parsing, units (userspace)
+#   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
+#   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
+#   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
+#   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
+# Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
+# last line here sums them. A missing suite, a suite without that line, or one that exits
+# non-zero although it reports no failure counts as one failure more. Exits non-zero if
+# anything failed.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+
+SUITES=(
+	build/tests/test_config
+	tests/fuzz/run_fuzz.sh
+	build/tests/test_golden
+	tests/integration/test_attach.sh
+	tests/integration/test_lab.sh
+)
+
+LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")
+trap 'rm -f "$LOG"' EXIT
+trap 'exit 130' INT TERM
+
+# The whole run is one function, read before it starts: editing this file while a run is
+# going (a checkout, another engineer) cannot change what the run executes.
+main() {
+	total_pass=0
+	total_fail=0
+	bad=0
+	for suite in "${SUITES[@]}"; do
+		echo "=== $suite"
+		if [ ! -x "$suite" ]; then
+			echo "FAIL $suite: not found or not executable (run 'make all')"
+			total_fail=$((total_fail + 1))
+			bad=1
+			continue
+		fi
+		"./$suite" 2>&1 | tee "$LOG"
+		rc=${PIPESTATUS[0]}
+		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)
+		if [ -z "$summary" ]; then
+			echo "FAIL $suite: exited $rc without an 'N passed, N failed' line"
+			total_fail=$((total_fail + 1))
+			bad=1
+			continue
+		fi
+		read -r np _ nf _ <<<"$summary"
+		total_pass=$((total_pass + np))
+		total_fail=$((total_fail + nf))
+		if [ "$rc" -ne 0 ]; then
+			bad=1
+			if [ "$nf" -eq 0 ]; then
+				echo "FAIL $suite: exited $rc although it reports no failure"
+				total_fail=$((total_fail + 1))
+			fi
+		fi
+	done
+
+	echo "=== total"
+	echo "$total_pass passed, $total_fail failed"
+	[ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
+}
+
+main "$@"; exit
