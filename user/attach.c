@@ -90,7 +90,7 @@ static int iface_forget(struct tg_maps *m, __u32 ifindex)
 /* Interface slot for counters: the interface's own if known, else the lowest free one. */
 static int iface_slot(struct tg_maps *m, __u32 ifindex, const char *name, __u8 *slot, bool *fresh)
 {
-	struct tg_iface all[TG_MAX_IFACES];
+	struct tg_iface all[TG_MAX_IFACES] = {};
 	bool used[TG_MAX_IFACES] = {};
 	int n = tg_ifaces_list(m, all, TG_MAX_IFACES), i;
 
@@ -313,7 +313,7 @@ static int detach_locked(struct tg_maps *m, const char *ifname, int *remaining)
 	if (unlink(path))
 		err = neg_errno();
 	{
-		struct tg_iface all[TG_MAX_IFACES];
+		struct tg_iface all[TG_MAX_IFACES] = {};
 		int n = tg_ifaces_list(m, all, TG_MAX_IFACES), i;
 
 		for (i = 0; i < n; i++)

@@ -130,7 +130,7 @@ int cmd_status(int argc, char **argv)
 	struct tg_cfg *cfg;
 	struct tg_config bc;
 	struct tg_maps m;
-	struct tg_iface all[TG_MAX_IFACES];
+	struct tg_iface all[TG_MAX_IFACES] = {};
 	struct tg_if_counters ic;
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo), zero = 0;

@@ -1061,7 +1061,7 @@ static int filter_changed(struct tg_maps *m, struct plan_out *o, size_t n, size_
 {
 	void *keys = NULL, *vals = NULL;
 	struct tg_cust *cur;
-		size_t got = 0, i, w = 0;
+	size_t got = 0, i, w = 0;
 	int err;
 
 	*nout = 0;
