@@ -131,6 +131,7 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BENCH_BIN)
+	$(Q)bench/bench_load.sh
 
 # libFuzzer targets for the configuration readers (tests/fuzz): built with clang, ASan and
 # UBSan from the three sources they exercise, not libtollgate.a (no BPF, no skeleton).

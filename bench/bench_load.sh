@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+#
+# bench_load.sh - how long loading customers takes, and how much memory the loader needs:
+#   - check-config (read + validate) and attach (read + validate + fill the maps) for 100k
+#     and 1M synthetic customers (bench/gen-customers.py: IPv4 /32../24, IPv6 /64../48);
+#   - reload of the 1M with 1k customers changed (500 change plan, 300 leave, 200 arrive);
+#   - a reload with nothing changed;
+#   - peak RSS of each (GNU time's "Maximum resident set size").
+# Targets (issue "ISP scale"): 1M loaded in <= 10 s, a 1k-change reload in <= 1 s.
+#
+# Runs in a network namespace of its own (one veth pair), pins under a bpffs directory of
+# its own; everything is removed on exit.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TG=$ROOT/build/tollgate
+NS=tgb$$
+IF=tgb$$a
+TMP=$(mktemp -d "/tmp/tg-bench-$$.XXXXXX")
+export TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-bench-$$
+SIZES=${BENCH_LOAD_SIZES:-"100000 1000000"}
+
+cleanup() {
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TOLLGATE_PIN_DIR" "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$NS" || exit 1
+ip -n "$NS" link add "$IF" type veth peer name "${IF%a}b" || exit 1
+
+# run LABEL CMD...: print wall seconds and peak RSS of one run
+run() {
+	local label=$1 t0 t1 rss
+	shift
+	t0=$(date +%s.%N)
+	/usr/bin/time -f '%M' -o "$TMP/rss" nsenter --net="/run/netns/$NS" -- "$@" >"$TMP/out" 2>&1 || {
+		echo "$label: failed"
+		sed 's/^/    /' "$TMP/out" | head -5
+		return 1
+	}
+	t1=$(date +%s.%N)
+	rss=$(tail -1 "$TMP/rss")
+	printf '  %-44s %7.2f s  %7d MiB peak RSS\n' "$label" "$(echo "$t1 - $t0" | bc)" $((rss / 1024))
+}
+
+echo "bench_load: tollgate, $(nproc) CPUs, kernel $(uname -r)"
+for n in $SIZES; do
+	d=$TMP/c$n
+	/usr/bin/python3 "$ROOT/bench/gen-customers.py" "$n" "$d" --iface "$IF" || exit 1
+	echo "$n customers:"
+	run "check-config (read + validate)" "$TG" check-config "$d/tollgate.yaml"
+	run "attach (read + validate + fill the maps)" "$TG" -c "$d/tollgate.yaml" attach "$IF" role customer
+	run "reload, nothing changed" "$TG" -c "$d/tollgate.yaml" reload
+	cp "$d/customers.csv" "$d/orig.csv"
+	/usr/bin/python3 - "$d/customers.csv" "$IF" <<'EOF'
+import random, sys
+path, iface = sys.argv[1], sys.argv[2]
+lines = open(path).read().splitlines()
+hdr, rows = lines[0], lines[1:]
+r = random.Random(7)
+pick = r.sample(range(len(rows)), 800)
+for i in pick[:500]:
+    f = rows[i].split(",")
+    f[2] = "home" if f[2] == "biz" else "biz"
+    rows[i] = ",".join(f)
+gone = set(pick[500:])
+rows = [x for i, x in enumerate(rows) if i not in gone]
+for j in range(200):
+    rows.append(f"new{j:05d},New {j},home,172.16.{j}.1 3fff:{j:x}::/64,{iface}")
+open(path, "w").write(hdr + "\n" + "\n".join(rows) + "\n")
+EOF
+	run "reload, 1k customers changed" "$TG" -c "$d/tollgate.yaml" reload
+	sed -n 's/^reloaded [^:]*: /    /p' "$TMP/out"
+	nsenter --net="/run/netns/$NS" -- "$TG" detach "$IF" >/dev/null
+done
