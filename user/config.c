@@ -121,28 +121,47 @@ static void add_err(struct ctx *c, size_t line, size_t col, const char *fmt, ...
 	va_end(ap);
 }
 
+/* The length of the line break at u[i] as libyaml reads breaks (CR LF, CR, LF, NEL, LS, PS). */
+static size_t line_break(const unsigned char *u, size_t len, size_t i)
+{
+	if (u[i] == '\r')
+		return i + 1 < len && u[i + 1] == '\n' ? 2 : 1;
+	if (u[i] == '\n')
+		return 1;
+	if (u[i] == 0xc2 && i + 1 < len && u[i + 1] == 0x85)
+		return 2;
+	if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 &&
+	    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
+		return 3;
+	return 0;
+}
+
 /* Where libyaml's marks at the end of the text must be moved to (see struct ctx). */
 static void find_end(struct ctx *c, const char *buf, size_t len)
 {
-	unsigned char last = len ? (unsigned char)buf[len - 1] : '\n';
+	const unsigned char *u = (const unsigned char *)buf;
 	size_t i = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0; /* libyaml skips a BOM */
+	bool at_break = true; /* an empty text gets no line break either */
 
-	c->end_index = SIZE_MAX;
-	/* \n, \r, and the last byte of NEL, LS and PS: libyaml's line breaks */
-	if (last == '\n' || last == '\r' || last == 0x85 || last == 0xa8 || last == 0xa9)
-		return;
-	/* a mark's index counts characters: UTF-8 lead bytes (UTF-16 never matches) */
+	/* mark indexes count characters: UTF-8 lead bytes. UTF-16 (it has a BOM) is left alone. */
 	c->end_index = 0;
 	c->end_line = c->end_col = 1;
-	for (; i < len; i++) {
-		if (buf[i] == '\n' || buf[i] == '\r') {
-			c->end_line += buf[i] == '\n' || i + 1 == len || buf[i + 1] != '\n';
+	while (i < len) {
+		size_t n = line_break(u, len, i);
+
+		at_break = n;
+		if (n) {
+			c->end_line++;
 			c->end_col = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
-			c->end_col++;
+		} else {
+			n = 1;
+			c->end_col += (u[i] & 0xc0) != 0x80;
 		}
-		c->end_index += ((unsigned char)buf[i] & 0xc0) != 0x80;
+		for (; n; n--, i++)
+			c->end_index += (u[i] & 0xc0) != 0x80;
 	}
+	if (at_break || (len >= 2 && (!memcmp(buf, "\xff\xfe", 2) || !memcmp(buf, "\xfe\xff", 2))))
+		c->end_index = SIZE_MAX;
 }
 
 /* A libyaml mark as a 1-based line and column. */
