@@ -40,7 +40,7 @@ def main():
             p6 = f"{ipaddress.IPv6Address(base6)}/{l6}"
             plan = "home" if i % 2 else "biz"
             f.write(f"c{i:07d},Customer {i},{plan},{p4} {p6},{a.iface}\n")
-    cap = a.n + 16
+    cap = a.n + a.n // 20 + 16  # 5% headroom for churn between reloads
     with open(os.path.join(a.outdir, "tollgate.yaml"), "w") as f:
         f.write(
             f"""interfaces:
