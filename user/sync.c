@@ -146,6 +146,23 @@ static int cmp_idname(const void *a, const void *b)
 	return strcmp(((const struct idname *)a)->id, ((const struct idname *)b)->id);
 }
 
+/* The loaded customers (non-empty names) as (id, index), sorted by id; returns how many. */
+static size_t index_names(char (*names)[TG_ID_LEN], uint32_t n, struct idname *out)
+{
+	size_t cnt = 0;
+	uint32_t i;
+
+	for (i = 1; i < n; i++) {
+		if (names[i][0]) {
+			names[i][TG_ID_LEN - 1] = '\0';
+			out[cnt].id = names[i];
+			out[cnt++].idx = i;
+		}
+	}
+	qsort(out, cnt, sizeof(*out), cmp_idname);
+	return cnt;
+}
+
 static int read_names(const struct tg_maps *m, char (**names)[TG_ID_LEN])
 {
 	void *keys = NULL, *vals = NULL;
@@ -220,14 +237,7 @@ static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 1; i < m->max_cust; i++) {
-		if (names[i][0]) {
-			names[i][TG_ID_LEN - 1] = '\0';
-			live[nlive].id = names[i];
-			live[nlive++].idx = i;
-		}
-	}
-	qsort(live, nlive, sizeof(*live), cmp_idname);
+	nlive = index_names(names, m->max_cust, live);
 	for (c = 0; c < cfg->ncustomers; c++) {
 		key.id = cfg->customers[c].id;
 		hit = bsearch(&key, live, nlive, sizeof(*live), cmp_idname);
@@ -1013,7 +1023,6 @@ static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sy
 	char(*names)[TG_ID_LEN] = NULL;
 	struct idname *live = NULL, key;
 	size_t c, n = 0, nlive = 0;
-	uint32_t i;
 	int err;
 
 	err = read_names(m, &names);
@@ -1025,14 +1034,7 @@ static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sy
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 1; i < m->max_cust; i++) {
-		if (names[i][0]) {
-			names[i][TG_ID_LEN - 1] = '\0';
-			live[nlive].id = names[i];
-			live[nlive++].idx = i;
-		}
-	}
-	qsort(live, nlive, sizeof(*live), cmp_idname);
+	nlive = index_names(names, m->max_cust, live);
 	for (c = 0; c < cfg->ncustomers; c++) {
 		key.id = cfg->customers[c].id;
 		if (bsearch(&key, live, nlive, sizeof(*live), cmp_idname))
