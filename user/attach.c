@@ -295,23 +295,41 @@ int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining)
 	return err;
 }
 
-static int detach_locked(struct tg_maps *m, const char *ifname, int *remaining)
+/* Detach and unpin link_<ifname>; nothing else is read, so it works on pins of any layout. */
+static int unlink_link(const char *pin_dir, const char *ifname)
 {
 	char path[PATH_MAX];
-	int fd, err = 0;
+	int fd;
 
-	link_path(m, ifname, path, sizeof(path));
+	snprintf(path, sizeof(path), "%s/%s%s", pin_dir, TG_PIN_LINK_PREFIX, ifname);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		err = neg_errno();
+		int err = neg_errno();
+
 		tg_err("%s: not attached by Tollgate (no %s)", ifname, path);
 		return err;
 	}
 	/* a link whose interface is gone is already detached: only the pin is left */
 	bpf_link_detach(fd);
 	close(fd);
-	if (unlink(path))
-		err = neg_errno();
+	return unlink(path) ? neg_errno() : 0;
+}
+
+int tg_detach_link(const char *pin_dir, const char *ifname, int *remaining)
+{
+	int err = unlink_link(pin_dir, ifname);
+
+	*remaining = tg_count_links(pin_dir);
+	return err;
+}
+
+static int detach_locked(struct tg_maps *m, const char *ifname, int *remaining)
+{
+	int err;
+
+	err = unlink_link(m->pin_dir, ifname);
+	if (err == -ENOENT)
+		return err;
 	{
 		struct tg_iface all[TG_MAX_IFACES] = {};
 		int n = tg_ifaces_list(m, all, TG_MAX_IFACES), i;

@@ -25,6 +25,10 @@ int tg_detach_iface(struct tg_maps *m, const char *ifname, int *remaining);
 /* The interfaces registered in tg_ifaces (at most max). */
 int tg_ifaces_list(const struct tg_maps *m, struct tg_iface *out, int max);
 
+/* Only detach and unpin the interface's link, reading no map: for pins of another
+ * layout version, which tg_maps_open refuses. */
+int tg_detach_link(const char *pin_dir, const char *ifname, int *remaining);
+
 /* Number of link_* pins under the pin directory. */
 int tg_count_links(const char *pin_dir);
 

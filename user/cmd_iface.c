@@ -188,15 +188,21 @@ int cmd_detach(int argc, char **argv)
 		return 1;
 	pin_dir = tg_pin_dir(cfg);
 	err = tg_maps_open(pin_dir, NULL, false, &m);
-	if (err) {
+	if (err == -EPROTO) {
+		/* pins of another version: still take the link off, and unload if it was the
+		 * last, so an upgrade can always go back to a clean state */
+		tg_info("detaching %s from pins of another layout version", argv[0]);
+		err = tg_detach_link(pin_dir, argv[0], &left);
+	} else if (err) {
 		if (err == -ENOENT)
 			tg_err("%s: Tollgate is not loaded (nothing pinned at %s)", argv[0],
 			       pin_dir);
 		tg_config_free(cfg);
 		return 1;
+	} else {
+		err = tg_detach_iface(&m, argv[0], &left);
+		tg_maps_close(&m);
 	}
-	err = tg_detach_iface(&m, argv[0], &left);
-	tg_maps_close(&m);
 	if (!err && left == 0)
 		err = tg_maps_unpin(pin_dir);
 	if (!err)
@@ -233,6 +239,7 @@ static void print_reload(const json_t *doc)
  */
 int cmd_reload(int argc, char **argv)
 {
+	struct tg_capacity cap;
 	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg;
@@ -258,7 +265,11 @@ int cmd_reload(int argc, char **argv)
 			       tg_pin_dir(cfg));
 		tg_config_free(cfg);
 		return 1;
-	}
+	}	tg_capacity_from_config(cfg, &cap);
+	if (cap.max_customers != m.max_cust - 1)
+		tg_warn("capacity.max_customers is %u, the loaded maps hold %u: a new capacity "
+			"takes effect when every interface is detached and attached again",
+			cap.max_customers, m.max_cust - 1);
 	err = tg_sync_customers(&m, cfg, &st, &errs);
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);

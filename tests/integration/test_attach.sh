@@ -181,9 +181,11 @@ out=$(tg status 2>&1)
 rc=$?
 expect "pins of another layout version are refused" test $rc -ne 0
 expect "  ... with the version named" grep -q "version 999" <<<"$out"
-bpftool map update id "$cfgid" key 0 0 0 0 value 0x59 0x4c 0x47 0x54 1 0 0 0 "$@" 2>/dev/null
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+expect "attach over pins of another layout version is refused" test $? -ne 0
 tg detach "$IF_A" >/dev/null 2>&1
-expect "detach after the mismatch test" test ! -e "$PIN"
+expect "detach still works on them (an upgrade can always go back)" test $? -eq 0
+expect "  ... and unloads everything" test ! -e "$PIN" -a "$(xdp_id "$IF_A")" = 0
 
 # --- tollgated: attach from config, SIGHUP with a bad config, SIGTERM leaves XDP on
 nsenter --net="/run/netns/$NS" -- "$TGD" -c "$CFG" >"$TMP/daemon.log" 2>&1 &
