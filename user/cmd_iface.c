@@ -265,7 +265,8 @@ int cmd_reload(int argc, char **argv)
 			       tg_pin_dir(cfg));
 		tg_config_free(cfg);
 		return 1;
-	}	tg_capacity_from_config(cfg, &cap);
+	}
+	tg_capacity_from_config(cfg, &cap);
 	if (cap.max_customers != m.max_cust - 1)
 		tg_warn("capacity.max_customers is %u, the loaded maps hold %u: a new capacity "
 			"takes effect when every interface is detached and attached again",
