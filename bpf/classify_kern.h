@@ -64,7 +64,9 @@ __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 	__u32 i, zero = 0, *c, top = hi >> (64 - TG_V6_FILTER_BITS), word = top >> 6;
 	struct tg_v6_key key = {};
 	struct tg_config *cfg;
+	struct tg_v6_lens *lens;
 	__u64 *bits;
+	__u32 n;
 
 	bits = bpf_map_lookup_elem(&tg_v6_filter, &word);
 
@@ -73,8 +75,10 @@ __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 	cfg = bpf_map_lookup_elem(&tg_config, &zero);
 	if (!cfg)
 		return TG_CUST_NONE;
-	for (i = 0; i < TG_V6_MAX_LENS && i < cfg->v6_nlens; i++) {
-		__u32 plen = cfg->v6_lens[i];
+	lens = &cfg->v6[cfg->v6_slot & 1];
+	n = READ_ONCE(lens->n);
+	for (i = 0; i < TG_V6_MAX_LENS && i < n; i++) {
+		__u32 plen = lens->len[i];
 
 		key.plen = plen;
 		key.addr[0] = bpf_cpu_to_be64(hi & tg_mask64(plen));

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 1u
+#define TG_LAYOUT_VERSION 2u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -45,8 +45,7 @@ struct tg_v4_pair {
 };
 
 /*
- * IPv6 classification: one hash map keyed by (prefix length, masked address); the
- * distinct lengths in use are listed longest first in tg_config.v6_lens and probed in
+ * IPv6 classification: one hash map keyed by (prefix length, masked address); the * distinct lengths in use are listed longest first in tg_config.v6 and probed in
  * that order, so the first hit is the longest match. ISPs hand out a few lengths
  * (/48, /56, /64), so a lookup is one to three probes.
  */
@@ -104,12 +103,28 @@ enum tg_state {
 	TG_ST_SUSPENDED = 2,
 };
 
-/* tg_config: one entry, program-wide settings that change at runtime. */
+/* The IPv6 prefix lengths in tg_v6_pfx, longest first. */
+struct tg_v6_lens {
+	__u32 n;
+	__u8 len[TG_V6_MAX_LENS];
+};
+
+/*
+ * tg_config: one entry, program-wide settings that change at runtime.
+ *
+ * The IPv6 length list is double-buffered: the data plane reads v6[v6_slot]; userspace
+ * writes the other slot, then flips v6_slot, and never changes the slot in use (a map
+ * update copies the value non-atomically: a list rewritten in place could be read half
+ * old, half new, and a probe skipped). Accepted race: a packet still walking the old slot
+ * when the next flip after this one rewrites it; flips are a reload apart (milliseconds at
+ * least), a walk takes nanoseconds.
+ */
 struct tg_config {
-	__u32 magic;		      /* TG_LAYOUT_MAGIC */
-	__u32 layout_version;	      /* TG_LAYOUT_VERSION */
-	__u32 v6_nlens;		      /* number of valid entries in v6_lens */
-	__u8 v6_lens[TG_V6_MAX_LENS]; /* prefix lengths in tg_v6_pfx, longest first */
+	__u32 magic;	      /* TG_LAYOUT_MAGIC */
+	__u32 layout_version; /* TG_LAYOUT_VERSION */
+	__u32 v6_slot;	      /* 0 or 1: the v6[] the data plane reads */
+	struct tg_v6_lens v6[2];
+	__u32 pad0;
 	__u64 clock_tick_ns; /* resolution of the policer clock, for userspace's burst floor */
 	__u32 ncustomers;    /* for status: customers loaded, IPv4 and IPv6 prefixes */
 	__u32 nprefixes4;

@@ -4,10 +4,13 @@
  * once as a JSON document; -j prints it, text mode hands it to the object's text printer,
  * so both outputs always carry the same facts.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 
 struct tg_opts tg_opts;
@@ -85,4 +88,25 @@ const char *tg_human_bps(double bps, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.3g %s", bps, unit[u]);
 	return buf;
+}
+
+int tg_opts_pin_dir(char *buf, size_t len)
+{
+	const char *env = getenv("TOLLGATE_PIN_DIR");
+	int err;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	if (!tg_opts.config) {
+		snprintf(buf, len, "%s", TG_PIN_DIR_DEFAULT);
+		return 0;
+	}
+	err = tg_config_pin_dir(tg_opts.config, buf, len);
+	if (err)
+		tg_err("%s: %s", tg_opts.config,
+		       err == -EINVAL ? "not a YAML file (tollgate check-config says why)"
+				      : strerror(-err));
+	return err;
 }

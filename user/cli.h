@@ -31,6 +31,13 @@ int tg_cmd_select(const struct tg_cmd *table, int argc, char **argv, const char 
 /* Print doc: as JSON under -j, else with text(doc). Takes the reference to doc. */
 void tg_print(json_t *doc, void (*text)(const json_t *doc));
 
+/*
+ * The pin directory for commands that only read or unpin: $TOLLGATE_PIN_DIR, else -c
+ * FILE's pin_dir (read without loading the customers: they must work at 1M customers and
+ * while the CSV has an error), else the default.
+ */
+int tg_opts_pin_dir(char *buf, size_t len);
+
 /* "1.2 MB", "640 B": human units for text output. */
 const char *tg_human_bytes(unsigned long long v, char *buf, size_t len);
 /* "20 Mbit/s" */

@@ -175,8 +175,7 @@ static void print_detach(const json_t *doc)
 
 int cmd_detach(int argc, char **argv)
 {
-	const char *pin_dir;
-	struct tg_cfg *cfg = NULL;
+	char pin_dir[512];
 	struct tg_maps m;
 	int err, left = 0;
 
@@ -184,9 +183,8 @@ int cmd_detach(int argc, char **argv)
 		tg_err("usage: tollgate detach IFACE");
 		return 2;
 	}
-	if (tg_opts.config && !(cfg = load_config()))
+	if (tg_opts_pin_dir(pin_dir, sizeof(pin_dir)))
 		return 1;
-	pin_dir = tg_pin_dir(cfg);
 	err = tg_maps_open(pin_dir, NULL, false, &m);
 	if (err == -EPROTO) {
 		/* pins of another version: still take the link off, and unload if it was the
@@ -197,7 +195,6 @@ int cmd_detach(int argc, char **argv)
 		if (err == -ENOENT)
 			tg_err("%s: Tollgate is not loaded (nothing pinned at %s)", argv[0],
 			       pin_dir);
-		tg_config_free(cfg);
 		return 1;
 	} else {
 		err = tg_detach_iface(&m, argv[0], &left);
@@ -209,7 +206,6 @@ int cmd_detach(int argc, char **argv)
 		tg_print(json_pack("{si ss sb}", "version", TG_JSON_VERSION, "interface", argv[0],
 				   "unloaded", left == 0),
 			 print_detach);
-	tg_config_free(cfg);
 	return err ? 1 : 0;
 }
 

@@ -16,37 +16,19 @@
 #include "log.h"
 #include "maps.h"
 
-static const char *pin_dir_of_opts(struct tg_cfg **cfg)
+static int open_readonly(struct tg_maps *m)
 {
-	struct tg_errs errs = {};
-	size_t i;
-
-	*cfg = NULL;
-	if (tg_opts.config) {
-		if (tg_config_load(tg_opts.config, cfg, &errs)) {
-			for (i = 0; i < errs.n; i++)
-				tg_err("%s", errs.msg[i]);
-			*cfg = NULL;
-		}
-		tg_errs_free(&errs);
-	}
-	return tg_pin_dir(*cfg);
-}
-
-static int open_readonly(struct tg_maps *m, struct tg_cfg **cfg)
-{
-	const char *dir = pin_dir_of_opts(cfg);
+	char dir[512];
 	int err;
 
-	if (tg_opts.config && !*cfg)
-		return -EINVAL;
+	err = tg_opts_pin_dir(dir, sizeof(dir));
+	if (err)
+		return err;
 	err = tg_maps_open(dir, NULL, false, m);
 	if (err == -ENOENT)
 		tg_err("Tollgate is not loaded (nothing pinned at %s): tollgate attach IFACE role "
 		       "...",
 		       dir);
-	if (err)
-		tg_config_free(*cfg);
 	return err;
 }
 
@@ -127,7 +109,6 @@ static void print_status(const json_t *doc)
 
 int cmd_status(int argc, char **argv)
 {
-	struct tg_cfg *cfg;
 	struct tg_config bc;
 	struct tg_maps m;
 	struct tg_iface all[TG_MAX_IFACES] = {};
@@ -143,7 +124,7 @@ int cmd_status(int argc, char **argv)
 		tg_err("usage: tollgate status");
 		return 2;
 	}
-	if (open_readonly(&m, &cfg))
+	if (open_readonly(&m))
 		return 1;
 	bpf_obj_get_info_by_fd(m.prog, &pinfo, &plen);
 	if (bpf_map_lookup_elem(m.config, &zero, &bc))
@@ -181,7 +162,6 @@ int cmd_status(int argc, char **argv)
 			"interfaces", ifaces);
 	tg_print(doc, print_status);
 	tg_maps_close(&m);
-	tg_config_free(cfg);
 	return 0;
 }
 
@@ -306,7 +286,6 @@ static void print_customer_list(const json_t *doc)
 
 static int customer_show(int argc, char **argv)
 {
-	struct tg_cfg *cfg;
 	struct tg_maps m;
 	json_t *c;
 	__u32 idx;
@@ -315,25 +294,22 @@ static int customer_show(int argc, char **argv)
 		tg_err("usage: tollgate customer show ID");
 		return 2;
 	}
-	if (open_readonly(&m, &cfg))
+	if (open_readonly(&m))
 		return 1;
 	idx = tg_find_customer(&m, argv[0]);
 	c = idx ? customer_json(&m, idx, argv[0]) : NULL;
 	if (!c) {
 		tg_err("customer %s: not loaded", argv[0]);
 		tg_maps_close(&m);
-		tg_config_free(cfg);
 		return 1;
 	}
 	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customer", c), print_customer);
 	tg_maps_close(&m);
-	tg_config_free(cfg);
 	return 0;
 }
 
 static int customer_list(int argc, char **argv)
 {
-	struct tg_cfg *cfg;
 	struct tg_maps m;
 	char id[TG_ID_LEN];
 	json_t *arr;
@@ -344,7 +320,7 @@ static int customer_list(int argc, char **argv)
 		tg_err("usage: tollgate customer list");
 		return 2;
 	}
-	if (open_readonly(&m, &cfg))
+	if (open_readonly(&m))
 		return 1;
 	arr = json_array();
 	for (i = 1; i < m.max_cust; i++) {
@@ -360,7 +336,6 @@ static int customer_list(int argc, char **argv)
 	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customers", arr),
 		 print_customer_list);
 	tg_maps_close(&m);
-	tg_config_free(cfg);
 	return 0;
 }
 

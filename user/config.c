@@ -1091,3 +1091,50 @@ const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char 
 	}
 	return NULL;
 }
+
+/*
+ * Only the pin directory: what the read-only commands need to find the pins. It reads the
+ * YAML's top level and nothing else (no customers CSV, no validation), so `tollgate -c FILE
+ * status` works in seconds at 1M customers, and while the customers file has an error -
+ * exactly when an operator checks that a rejected reload changed nothing.
+ */
+int tg_config_pin_dir(const char *path, char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	yaml_node_pair_t *pair;
+	FILE *f;
+	int err = 0;
+
+	snprintf(buf, len, "%s", TG_PIN_DIR_DEFAULT);
+	f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		err = -EINVAL;
+		goto out;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root && root->type == YAML_MAPPING_NODE) {
+		for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top;
+		     pair++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
+			yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
+
+			if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k->data.scalar.value, "pin_dir") == 0)
+				snprintf(buf, len, "%s", (const char *)v->data.scalar.value);
+		}
+	}
+	yaml_document_delete(&doc);
+out:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return err;
+}

@@ -126,6 +126,10 @@ void tg_config_free(struct tg_cfg *cfg);
 
 const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);
 
+/* The pin_dir of a tollgate.yaml (or TG_PIN_DIR_DEFAULT) without loading the rest: for the
+ * read-only commands. 0 or -errno (-EINVAL: not YAML). */
+int tg_config_pin_dir(const char *path, char *buf, size_t len);
+
 /*
  * Read the customers CSV at path into cfg->customers (which must be empty), checked against
  * cfg's plans, interfaces and capacity. tg_config_load calls it; errors are

@@ -711,16 +711,27 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 {
 	struct tg_config c;
 	__u32 zero = 0;
+	__u32 next;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &c))
 		return neg_errno();
-	memcpy(c.v6_lens, lens, n);
-	c.v6_nlens = n;
+	/*
+	 * Fill the slot the data plane does not read, then, in a second update, switch to it:
+	 * one update copies the value front to back, so it would publish the new index before
+	 * the new list (see tg_config).
+	 */
+	next = !(c.v6_slot & 1);
+	memset(&c.v6[next], 0, sizeof(c.v6[0]));
+	memcpy(c.v6[next].len, lens, n);
+	c.v6[next].n = n;
 	if (counts) {
 		c.ncustomers = cfg->ncustomers;
 		c.nprefixes4 = o->nv4;
 		c.nprefixes6 = o->nv6;
 	}
+	if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY))
+		return neg_errno();
+	c.v6_slot = next;
 	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
 }
 
@@ -825,7 +836,8 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 		v6_filter_add(filter, &o->v6[i].key);
 	/* while both generations are in the hash, filter and probe for both */
 	v6_filter_write(m, filter, true);
-	nlens = merge_lens(cur.v6_lens, cur.v6_nlens, o->lens, o->nlens, lens);
+	nlens = merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, o->lens,
+			   o->nlens, lens);
 	if (nlens && (err = write_lens(m, lens, nlens, cfg, o, false)))
 		goto out;
 	if ((err = update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))

@@ -67,6 +67,7 @@ plans:
     download: { rate: 20mbit, burst: 64k }
 customers: customers.csv
 state: state.db
+pin_dir: $PIN
 capacity: { max_customers: 64 }
 EOF
 cat >"$TMP/customers.csv" <<EOF
@@ -118,6 +119,9 @@ expect "  ... naming file and line of each error" test "$(grep -c 'customers.csv
 expect "  ... and the loaded customers stay" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 2
 tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits non-zero on it" test $? -ne 0
+n=$(env -u TOLLGATE_PIN_DIR nsenter --net="/run/netns/$NS" -- "$TG" -c "$CFG" -j status 2>/dev/null |
+	jget 'd["customers"]["loaded"]')
+expect "status -c FILE still reads the pins while the CSV is bad" test "$n" = 2
 cp "$TMP/good.csv" "$TMP/customers.csv"
 tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits 0 on a good one" test $? -eq 0
