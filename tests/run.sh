@@ -21,6 +21,7 @@ SUITES=(
 	build/tests/test_golden
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
+	tests/integration/test_reload.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")
