@@ -21,6 +21,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
 . "$ROOT/scripts/lab.sh"
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
 
 P=tg$$
 PIN=/sys/fs/bpf/tg-test-$$
@@ -28,8 +30,6 @@ export TOLLGATE_PIN_DIR=$PIN
 TMP=$(mktemp -d "/tmp/tg-test-$$.XXXXXX")
 CFG=$TMP/tollgate.yaml
 MODE=${TG_TEST_MODE:-native}
-N_PASS=0
-N_FAIL=0
 
 # Plans (scripts/lab.sh): A is policed with a small burst, so the burst adds little to a
 # rate measured over 5 s; B has design.md's example plan home-100.
@@ -52,36 +52,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
-
-pass() {
-	N_PASS=$((N_PASS + 1))
-	echo "PASS $1"
-}
-
-fail() {
-	N_FAIL=$((N_FAIL + 1))
-	echo "FAIL $1${2:+: $2}"
-}
-
-# check NAME CMD...: PASS if CMD succeeds. Lines CMD prints with a two-space indent are
-# shown either way (measurements); the rest of its output explains a failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name" "$(grep -v '^  ' <<<"$out" | tail -n 5 | tr '\n' ' ')"
-	fi
-	grep '^  ' <<<"$out"
-	return 0
-}
-
-finish() {
-	echo "$N_PASS passed, $N_FAIL failed"
-	[ "$N_FAIL" -eq 0 ]
-	exit
-}
 
 tg() { lab_tg "$P" -c "$CFG" "$@"; }
 

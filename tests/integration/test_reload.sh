@@ -44,6 +44,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
 . "$ROOT/scripts/lab.sh"
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
 
 P=tr$$
 PIN=/sys/fs/bpf/tg-rl-$$
@@ -55,8 +57,6 @@ CSV=$TMP/customers.csv
 MODE=${TG_TEST_MODE:-native}
 SEED=${TG_RELOAD_SEED:-$$}
 PY=$LAB_PY
-N_PASS=0
-N_FAIL=0
 DPID=
 BG_PIDS=()
 
@@ -92,30 +92,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-pass() {
-	N_PASS=$((N_PASS + 1))
-	echo "PASS $1"
-}
-
-fail() {
-	N_FAIL=$((N_FAIL + 1))
-	echo "FAIL $1${2:+: $2}"
-}
-
-# check NAME CMD...: PASS if CMD succeeds; lines CMD prints with a two-space indent are
-# shown either way, the rest explains a failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name" "$(grep -v '^  ' <<<"$out" | tail -n 5 | tr '\n' ' ')"
-	fi
-	grep '^  ' <<<"$out"
-	return 0
-}
-
 # count_results NAME: fold the PASS/FAIL lines a helper prints into the totals (a helper
 # that printed none, e.g. a Python traceback, is a failure of NAME). Feed it with a
 # redirection, `count_results NAME < <(cmd)`, never a pipe: a pipe would run it in a
@@ -130,12 +106,6 @@ count_results() {
 		echo "$line"
 	done
 	[ "$n" -gt 0 ] || fail "$1" "the checker printed no result"
-}
-
-finish() {
-	echo "$N_PASS passed, $N_FAIL failed"
-	[ "$N_FAIL" -eq 0 ]
-	exit
 }
 
 tg() { lab_tg "$P" -c "$CFG" "$@"; }
