@@ -129,8 +129,14 @@ int cmd_attach(int argc, char **argv)
 		ic.antispoof = TG_AS_STRICT;
 		tg_warn("%s is not in %s: antispoof strict, no monitor mode", argv[0], cfg->path);
 	}
-	if (have_mode)
+	if (have_mode) {
+		if (conf && conf->mode != mode)
+			tg_warn("%s: mode %s from the command line, not %s as %s line %d says",
+				ic.name, mode == TG_MODE_GENERIC ? "generic" : "native",
+				conf->mode == TG_MODE_GENERIC ? "generic" : "native", cfg->path,
+				conf->line);
 		ic.mode = mode;
+	}
 
 	tg_capacity_from_config(cfg, &cap);
 	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &m);
