@@ -941,33 +941,31 @@ static int record_state(struct tg_statedb *state, const struct tg_cfg *cfg,
 {
 	struct tg_assign *set = calloc(cfg->ncustomers + 1, sizeof(*set));
 	const char **drop = calloc(db->n + 1, sizeof(*drop));
-	struct idname *conf = calloc(cfg->ncustomers + 1, sizeof(*conf)), k;
+	bool *seen = calloc(db->n + 1, sizeof(*seen)); /* database rows still configured */
 	size_t c, nset = 0, ndrop = 0;
 	int err = -ENOMEM;
 
-	if (!set || !drop || !conf)
+	if (!set || !drop || !seen)
 		goto out;
 	for (c = 0; c < cfg->ncustomers; c++) {
 		struct tg_assign key = {.id = cfg->customers[c].id}, *a;
 
 		a = db->n ? bsearch(&key, db->a, db->n, sizeof(*db->a), cmp_assign) : NULL;
+		if (a)
+			seen[a - db->a] = true;
 		if (!a || a->idx != db->idx[c]) {
 			set[nset].id = cfg->customers[c].id;
 			set[nset++].idx = db->idx[c];
 		}
-		conf[c].id = cfg->customers[c].id;
 	}
-	qsort(conf, cfg->ncustomers, sizeof(*conf), cmp_idname);
-	for (c = 0; c < db->n; c++) {
-		k.id = db->a[c].id;
-		if (!bsearch(&k, conf, cfg->ncustomers, sizeof(*conf), cmp_idname))
+	for (c = 0; c < db->n; c++)
+		if (!seen[c])
 			drop[ndrop++] = db->a[c].id;
-	}
 	err = nset || ndrop ? tg_state_record(state, set, nset, drop, ndrop) : 0;
 out:
 	free(set);
 	free(drop);
-	free(conf);
+	free(seen);
 	return err;
 }
 
