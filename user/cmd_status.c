@@ -392,6 +392,19 @@ int cmd_check_config(int argc, char **argv)
 	}
 	if (err && !tg_opts.json)
 		fprintf(stderr, "%s: %zu error%s\n", path, errs.n, errs.n == 1 ? "" : "s");
+	if (cfg) {
+		char *adv[64];
+		size_t na = tg_config_advice(cfg, adv, 64), a;
+		json_t *warn = json_array();
+
+		for (a = 0; a < na; a++) {
+			if (!tg_opts.json)
+				tg_warn("%s", adv[a]);
+			json_array_append_new(warn, json_string(adv[a]));
+			free(adv[a]);
+		}
+		json_object_set_new(doc, "warnings", warn);
+	}
 	tg_print(doc, print_check);
 	tg_errs_free(&errs);
 	tg_config_free(cfg);

@@ -1138,3 +1138,59 @@ out:
 	fclose(f);
 	return err;
 }
+
+/*
+ * Bursts too small for TCP: below rate x TG_TCP_BURST_MS a TCP flow falls back to its
+ * retransmission timer after a policer drop and gets well under the rate (README, "Burst
+ * sizing": 25-50 % measured). Advice, not an error: the configuration stays valid.
+ */
+#define TG_TCP_BURST_MS 200u
+
+static bool burst_small(const struct tg_rate_cfg *r, uint64_t *want)
+{
+	*want = r->rate_bps / 8 * TG_TCP_BURST_MS / 1000;
+	return r->rate_bps && r->burst_bytes < *want;
+}
+
+size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
+{
+	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
+	size_t n = 0, p, c, small_overrides = 0;
+	uint64_t want;
+	int d;
+
+	for (p = 0; p < cfg->nplans; p++) {
+		for (d = 0; d < TG_DIR_NR; d++) {
+			const struct tg_rate_cfg *r = &cfg->plans[p].dir[d];
+
+			if (n < max && burst_small(r, &want) &&
+			    asprintf(&msgs[n],
+				     "%s:%d: plan %s %s: burst %llu bytes is below rate x %u ms "
+				     "(%llu bytes): TCP will get well under the rate (README, "
+				     "Burst sizing)",
+				     cfg->path, cfg->plans[p].line, cfg->plans[p].name, dirs[d],
+				     (unsigned long long)r->burst_bytes, TG_TCP_BURST_MS,
+				     (unsigned long long)want) > 0)
+				n++;
+		}
+	}
+	for (c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+		const struct tg_plan *pl = cu->plan >= 0 ? &cfg->plans[cu->plan] : NULL;
+
+		for (d = 0; d < TG_DIR_NR; d++) {
+			/* the plan's own advice covers customers that do not override it */
+			if (pl && memcmp(&cu->dir[d], &pl->dir[d], sizeof(cu->dir[d])) == 0)
+				continue;
+			if (burst_small(&cu->dir[d], &want)) {
+				small_overrides++;
+				break;
+			}
+		}
+	}
+	if (small_overrides && n < max &&
+	    asprintf(&msgs[n], "%s: %zu customers override a rate with a burst below rate x %u ms",
+		     cfg->customers_path, small_overrides, TG_TCP_BURST_MS) > 0)
+		n++;
+	return n;
+}

@@ -126,6 +126,12 @@ void tg_config_free(struct tg_cfg *cfg);
 
 const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);
 
+/*
+ * Advice on a valid configuration (not errors): plans, and a count of customer overrides,
+ * whose burst is below what TCP needs to reach the rate. Up to max malloc'd messages.
+ */
+size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max);
+
 /* The pin_dir of a tollgate.yaml (or TG_PIN_DIR_DEFAULT) without loading the rest: for the
  * read-only commands. 0 or -errno (-EINVAL: not YAML). */
 int tg_config_pin_dir(const char *path, char *buf, size_t len);

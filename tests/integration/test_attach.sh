@@ -125,6 +125,10 @@ expect "status -c FILE still reads the pins while the CSV is bad" test "$n" = 2
 cp "$TMP/good.csv" "$TMP/customers.csv"
 tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits 0 on a good one" test $? -eq 0
+expect "  ... and advises that plan p10's 64k bursts are too small for TCP" test \
+	"$(tg -j check-config "$CFG" | jget 'sum("plan p10 upload" in w or "plan p10 download" in w for w in d["warnings"])')" = 2
+expect "the shipped example gets no such advice" test \
+	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len(d["warnings"])')" = 0
 
 # --- bad command lines
 tg attach "$IF_A" role sideways >/dev/null 2>&1
