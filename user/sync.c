@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <endian.h>
 #include <net/if.h>
@@ -31,6 +32,20 @@
 #include "state.h"
 
 #define BATCH 8192u /* entries per batch syscall */
+
+/* With -v, how long each phase of a sync took: where a reload's time goes. */
+static void phase(const char *what, struct timespec *t)
+{
+	struct timespec now;
+
+	if (!tg_log_verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (t->tv_sec || t->tv_nsec)
+		tg_info("sync: %-26s %7.3f s", what,
+			(double)(now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9);
+	*t = now;
+}
 
 /* ---- policer parameters ---- */
 
@@ -559,6 +574,7 @@ static __u32 ifindex_cached(const char *name, struct ifcache_ent *c, size_t *n)
 static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
 		     struct tg_errs *errs)
 {
+	struct timespec t = {};
 	struct ifcache_ent ifcache[IFCACHE_MAX];
 	size_t nifcache = 0;
 	struct v4pfx *v4 = NULL;
@@ -568,6 +584,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 	__u32 zero = 0;
 	int err, bad = 0;
 
+	phase("start", &t);
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
 	o->idx = calloc(cfg->ncustomers + 1, sizeof(uint32_t));
@@ -588,6 +605,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		if (err)
 			return err;
 	}
+	phase("indexes", &t);
 
 	for (c = 0; c < cfg->ncustomers; c++) {
 		const struct tg_customer *cu = &cfg->customers[c];
@@ -666,10 +684,12 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 	}
 	qsort(o->v6, o->nv6, sizeof(*o->v6), cmp_v6key);
 	o->nv4 = nv4;
+	phase("records, IPv6 keys", &t);
 	err = v4_build(m, v4, nv4, &o->v4, cfg, errs);
 	free(v4);
 	if (err)
 		return err;
+	phase("IPv4 tables built", &t);
 	return plan_bindings(cfg, o, errs);
 }
 
@@ -976,12 +996,14 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 	struct tg_statedb *state = NULL;
 	struct tg_assign *assigned = NULL;
 	struct sync_db db = {};
+	struct timespec t = {};
 	char msg[512];
 	int lock = -1, err;
 
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	phase("start", &t);
 	if (cfg->state_path) {
 		err = tg_state_open(cfg->state_path, &state, msg, sizeof(msg));
 		if (!err)
@@ -993,6 +1015,7 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 		}
 		db.a = assigned;
 	}
+	phase("state database read", &t);
 	lock = tg_maps_lock(m);
 	err = sync_locked(m, cfg, &db, st, errs);
 	if (err == -EAGAIN) {
@@ -1009,8 +1032,10 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 			st->changed += first.changed;
 		}
 	}
+	phase("maps synced", &t);
 	if (!err && state) {
 		err = record_state(state, cfg, &db);
+		phase("state database written", &t);
 		if (err)
 			tg_errs_add(errs,
 				    "state database %s: cannot record the customer indexes (%s); "
@@ -1122,6 +1147,7 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 		       struct tg_sync_stats *st, struct tg_errs *errs)
 {
 	struct plan_out o = {.db = db->a, .ndb = db->n};
+	struct timespec t = {};
 	size_t i, nw = 0;
 	int err;
 
@@ -1129,8 +1155,10 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	if (!m->tbl24 || !m->tbl8)
 		return -EINVAL;
 	err = plan_sync(m, cfg, &o, errs);
+	phase("start", &t);
 	if (!err)
 		err = filter_changed(m, &o, cfg->ncustomers, &nw, st);
+	phase("changed records found", &t);
 	if (err) {
 		if (err == -ENOMEM)
 			tg_errs_add(errs, "out of memory while preparing the maps");
@@ -1144,11 +1172,15 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 		err = update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
 	if (err)
 		goto fail;
+	phase("records written", &t);
 	/* 2 and 3. prefixes and bindings */
 	v4_write(m, &o.v4);
+	phase("IPv4 tables written", &t);
 	err = sync_v6(m, &o, cfg);
+	phase("IPv6 prefixes", &t);
 	if (!err)
 		err = sync_bind(m, &o);
+	phase("bindings", &t);
 	if (err)
 		goto fail;
 	/* 4. customers that went away */
