@@ -110,3 +110,12 @@ int tg_opts_pin_dir(char *buf, size_t len)
 				      : strerror(-err));
 	return err;
 }
+
+void tg_errs_report(struct tg_errs *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		tg_err("%s", errs->msg[i]);
+	tg_errs_free(errs);
+}

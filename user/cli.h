@@ -38,6 +38,10 @@ void tg_print(json_t *doc, void (*text)(const json_t *doc));
  */
 int tg_opts_pin_dir(char *buf, size_t len);
 
+/* Print every collected error (JSON under -j) and free them. */
+struct tg_errs;
+void tg_errs_report(struct tg_errs *errs);
+
 /* "1.2 MB", "640 B": human units for text output. */
 const char *tg_human_bytes(unsigned long long v, char *buf, size_t len);
 /* "20 Mbit/s" */

@@ -42,16 +42,13 @@ static struct tg_cfg *load_config(void)
 	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
-	size_t i;
 
 	if (tg_config_load(path, &cfg, &errs)) {
-		for (i = 0; i < errs.n; i++)
-			tg_err("%s", errs.msg[i]);
 		if (!errs.n)
 			tg_err("%s: cannot load the configuration", path);
 		cfg = NULL;
 	}
-	tg_errs_free(&errs);
+	tg_errs_report(&errs);
 	return cfg;
 }
 
@@ -75,7 +72,6 @@ int cmd_attach(int argc, char **argv)
 	struct tg_maps m;
 	bool force = false, have_role = false, have_mode = false;
 	int i, err, role = 0, mode = 0, left;
-	size_t e;
 
 	if (argc < 1) {
 		tg_err("usage: tollgate attach IFACE role customer|upstream [mode native|generic] "
@@ -147,9 +143,7 @@ int cmd_attach(int argc, char **argv)
 		return 1;
 	}
 	err = tg_sync_customers(&m, cfg, NULL, &errs);
-	for (e = 0; e < errs.n; e++)
-		tg_err("%s", errs.msg[e]);
-	tg_errs_free(&errs);
+	tg_errs_report(&errs);
 	if (!err)
 		err = tg_attach_iface(&m, &ic, force);
 	if (err) {
@@ -274,9 +268,7 @@ int cmd_reload(int argc, char **argv)
 			"takes effect when every interface is detached and attached again",
 			cap.max_customers, m.max_cust - 1);
 	err = tg_sync_customers(&m, cfg, &st, &errs);
-	for (i = 0; i < errs.n; i++)
-		tg_err("%s", errs.msg[i]);
-	tg_errs_free(&errs);
+	tg_errs_report(&errs);
 	done = json_array();
 	missing = json_array();
 	for (i = 0; !err && i < cfg->nifaces; i++) {

@@ -510,7 +510,7 @@ static int cmp_bind(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct tg_bind_key));
 }
 
-static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o, struct tg_errs *errs)
+static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o)
 {
 	size_t c, i, n = 0;
 	struct {
@@ -546,7 +546,6 @@ static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o, struct tg
 		o->bvals[o->nbind++] = tmp[i].v;
 	}
 	free(tmp);
-	(void)errs;
 	return 0;
 }
 
@@ -690,7 +689,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 	if (err)
 		return err;
 	phase("IPv4 tables built", &t);
-	return plan_bindings(cfg, o, errs);
+	return plan_bindings(cfg, o);
 }
 
 static void plan_free(struct plan_out *o)
