@@ -984,6 +984,12 @@ static int set_defaults(struct tg_cfg *cfg)
 
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 {
+	return tg_config_load_from(path, NULL, 0, out, errs);
+}
+
+int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned int flags,
+			struct tg_cfg **out, struct tg_errs *errs)
+{
 	struct ctx c = {.file = path, .errs = errs};
 	yaml_parser_t parser;
 	yaml_document_t doc, doc2;
@@ -997,6 +1003,7 @@ int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 	if (!cfg)
 		return -ENOMEM;
 	c.cfg = cfg;
+	cfg->keep_raw = flags & TG_LOAD_KEEP_RAW;
 	cfg->path = strdup(path);
 	err = set_defaults(cfg);
 	if (err || !cfg->path) {
@@ -1042,9 +1049,14 @@ int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 	err = c.nye ? -EINVAL : 0;
 	flush_errors(&c);
 
+	/* rows can be reused only if nothing they depend on (plans, interfaces, capacity,
+	 * paths) may have changed: the same YAML bytes at the same path */
+	if (prev && (!prev->yaml_raw || prev->yaml_len != len || memcmp(prev->yaml_raw, buf, len) ||
+		     strcmp(prev->path, path)))
+		prev = NULL;
 	/* the CSV is checked even if the YAML had errors: one run shows every problem */
 	if (cfg->customers_path && !c.oom) {
-		int e = tg_customers_load(cfg, cfg->customers_path, errs);
+		int e = tg_customers_load(cfg, cfg->customers_path, prev, errs);
 
 		if (e && (e != -EINVAL || !err))
 			err = e;
@@ -1052,6 +1064,11 @@ int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 	if (c.oom)
 		err = -ENOMEM;
 out_buf:
+	if (cfg->keep_raw && !err) {
+		cfg->yaml_raw = buf;
+		cfg->yaml_len = len;
+		buf = NULL;
+	}
 	free(buf);
 out_cfg:
 	if (err) {
@@ -1066,11 +1083,13 @@ void tg_config_free(struct tg_cfg *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->ncustomers; i++) {
-		free(cfg->customers[i].name);
-		free(cfg->customers[i].pfx);
-	}
 	free(cfg->customers);
+	free(cfg->pfx_pool);
+	free(cfg->name_pool);
+	tg_hset_free(&cfg->ids);
+	tg_hset_free(&cfg->raw_ix);
+	free(cfg->yaml_raw);
+	free(cfg->csv_raw);
 	free(cfg->path);
 	free(cfg->ifaces);
 	free(cfg->plans);

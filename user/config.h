@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <net/if.h>
 
+#include "hset.h"
 #include "tollgate_kern_user.h"
 
 #define TG_CONFIG_DEFAULT "/etc/tollgate/tollgate.yaml"
@@ -85,16 +86,18 @@ struct tg_prefix {
 };
 
 struct tg_customer {
-	char id[TG_ID_LEN]; /* external id */
-	char *name;	    /* free text, may be NULL */
-	int plan;	    /* index into tg_cfg.plans; -1 if the row named an unknown plan */
-	struct tg_prefix *pfx;
+	char id[TG_ID_LEN];    /* external id */
+	char *name;	       /* free text, may be NULL; in tg_cfg.name_pool */
+	int plan;	       /* index into tg_cfg.plans; -1 if the row named an unknown plan */
+	struct tg_prefix *pfx; /* in tg_cfg.pfx_pool */
 	size_t npfx;
 	char iface[IFNAMSIZ];		   /* binding, "" = any */
 	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_NONE = any */
 	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), TG_VLAN_NONE = any */
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
 	int line;			   /* CSV line */
+	uint32_t raw_len;		   /* the row's bytes: tg_cfg.csv_raw + raw_off */
+	size_t raw_off;
 };
 
 struct tg_cfg {
@@ -106,6 +109,18 @@ struct tg_cfg {
 	char *customers_path; /* resolved relative to the YAML file's directory */
 	struct tg_customer *customers;
 	size_t ncustomers;
+	struct tg_hset ids;	    /* customers by id: tg_config_customer */
+	struct tg_prefix *pfx_pool; /* the customers' pfx arrays */
+	size_t npfx_pool;
+	char *name_pool; /* the customers' names */
+	size_t name_pool_len;
+	/* with TG_LOAD_KEEP_RAW: the files' bytes, so the next load can reuse unchanged rows */
+	bool keep_raw;
+	char *yaml_raw, *csv_raw;
+	size_t yaml_len, csv_len;
+	size_t csv_hdr_off, csv_hdr_len; /* the header record */
+	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
+	size_t rows_reused;		 /* rows taken from the previous load */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
 	uint32_t max_customers;	    /* capacity; default 1024 */
@@ -124,7 +139,23 @@ struct tg_cfg {
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs);
 void tg_config_free(struct tg_cfg *cfg);
 
+/*
+ * tg_config_load for a daemon that reloads. With TG_LOAD_KEEP_RAW the config keeps the
+ * bytes of both files. Given prev (a valid config loaded with TG_LOAD_KEEP_RAW and indexed
+ * by tg_config_index_rows) and a tollgate.yaml whose bytes are unchanged, a CSV row whose
+ * bytes are those of a row of prev becomes a copy of that customer without being parsed
+ * again; everything else (new and changed rows, lines, capacity, duplicates) is checked as
+ * in a first load. The result is the same as tg_config_load's, field for field.
+ */
+#define TG_LOAD_KEEP_RAW 0x1
+int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned int flags,
+			struct tg_cfg **out, struct tg_errs *errs);
+/* Index the rows of a config loaded with TG_LOAD_KEEP_RAW by their bytes (0 or -ENOMEM). */
+int tg_config_index_rows(struct tg_cfg *cfg);
+
 const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);
+/* The position in cfg->customers of the customer with this id, or -1. */
+long tg_config_customer(const struct tg_cfg *cfg, const char *id);
 
 /*
  * Advice on a valid configuration (not errors): plans, and a count of customer overrides,
@@ -143,7 +174,8 @@ int tg_config_pin_dir(const char *path, char *buf, size_t len);
  * problem in errs, or another -errno if the file cannot be read. On error cfg->customers
  * may hold partial rows: the caller frees cfg.
  */
-int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs);
+int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg *prev,
+		      struct tg_errs *errs);
 
 /*
  * Units a network engineer writes. Return 0 or -EINVAL (garbage, overflow, and zero where

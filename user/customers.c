@@ -70,9 +70,11 @@ struct pkey {
 };
 #define PKEY_CMP_LEN offsetof(struct pkey, cust)
 
-struct idkey {
-	const char *id;
-	uint32_t cust;
+/* A record's bytes, looked up among the rows of a previous load. */
+struct rec_key {
+	const struct tg_cfg *prev;
+	const char *rec;
+	size_t len;
 };
 
 struct plan_ix {
@@ -107,6 +109,16 @@ struct cparse {
 	struct pkey *pk;
 	size_t npk, cappk;
 	bool cust_full, pfx_full; /* over capacity: said once */
+	size_t pfx_cap, name_cap; /* of the pools */
+	const char *key_id;	  /* the key being looked up in find_duplicates */
+	const struct pkey *key_pk;
+
+	/* reuse of the rows of a previous load whose bytes are unchanged (tg_config_load_from) */
+	const char *text;	   /* the file's bytes */
+	size_t rec_off, rec_len;   /* the record being fed to libcsv */
+	const struct tg_cfg *prev; /* NULL: parse every row */
+	struct rec_key rk;	   /* the record being looked up in prev */
+	size_t nreused;
 };
 
 static void *grow(struct cparse *p, void *ptr, size_t *cap, size_t need, size_t size)
@@ -123,8 +135,56 @@ static void *grow(struct cparse *p, void *ptr, size_t *cap, size_t need, size_t 
 		p->oom = 1;
 		return NULL;
 	}
+	tg_advise_huge(r, n * size);
 	*cap = n;
 	return r;
+}
+
+/*
+ * Prefixes and names live in two pools per config, not in a malloc per customer: at 1M
+ * customers that is 2M allocations fewer, and freeing a config is three calls. While the
+ * pools grow, a customer's pfx and name hold offsets into them (+1 for name, so NULL
+ * stays "no name"); pools_resolve turns them into pointers once the parse is over.
+ */
+static size_t pool_prefixes(struct cparse *p, const struct tg_prefix *src, size_t n)
+{
+	struct tg_cfg *cfg = p->cfg;
+	struct tg_prefix *r = grow(p, cfg->pfx_pool, &p->pfx_cap, cfg->npfx_pool + n, sizeof(*r));
+	size_t at = cfg->npfx_pool;
+
+	if (!r)
+		return 0;
+	cfg->pfx_pool = r;
+	memcpy(&r[at], src, n * sizeof(*r));
+	cfg->npfx_pool += n;
+	return at;
+}
+
+static size_t pool_name(struct cparse *p, const char *s)
+{
+	struct tg_cfg *cfg = p->cfg;
+	size_t n = strlen(s) + 1, at = cfg->name_pool_len;
+	char *r = grow(p, cfg->name_pool, &p->name_cap, at + n, 1);
+
+	if (!r)
+		return 0;
+	cfg->name_pool = r;
+	memcpy(r + at, s, n);
+	cfg->name_pool_len += n;
+	return at + 1;
+}
+
+static void pools_resolve(struct cparse *p)
+{
+	struct tg_cfg *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->ncustomers; i++) {
+		struct tg_customer *c = &cfg->customers[i];
+
+		c->pfx = c->npfx ? cfg->pfx_pool + (uintptr_t)c->pfx : NULL;
+		if (c->name)
+			c->name = cfg->name_pool + ((uintptr_t)c->name - 1);
+	}
 }
 
 static void cerr(struct cparse *p, size_t line, const char *field, const char *fmt, ...)
@@ -207,12 +267,37 @@ static void row_vlan(struct cparse *p, struct tg_customer *c, const char *s)
 	}
 }
 
-static void row_prefixes(struct cparse *p, struct tg_customer *c, char *s)
+/* The customer's prefixes, for find_duplicates and the capacity check. */
+static void add_pkeys(struct cparse *p, const struct tg_customer *c, const struct tg_prefix *pfx)
 {
 	uint32_t cust = (uint32_t)(c - p->cfg->customers);
+	size_t n = c->npfx;
+	struct pkey *k;
+
+	if (p->npk + n > p->cfg->max_prefixes && !p->pfx_full) {
+		p->pfx_full = true;
+		cerr(p, c->line, "prefixes", "prefix %u is over capacity.max_prefixes (%u): %s",
+		     p->cfg->max_prefixes + 1, p->cfg->max_prefixes,
+		     "raise capacity.max_prefixes in tollgate.yaml");
+	}
+	k = grow(p, p->pk, &p->cappk, p->npk + n, sizeof(*k));
+	if (!k)
+		return;
+	p->pk = k;
+	for (size_t i = 0; i < n; i++) {
+		k = &p->pk[p->npk++];
+		k->pad = 0;
+		k->family = (uint8_t)pfx[i].family;
+		k->plen = pfx[i].plen;
+		memcpy(k->addr, pfx[i].addr, sizeof(k->addr));
+		k->cust = cust;
+	}
+}
+
+static void row_prefixes(struct cparse *p, struct tg_customer *c, char *s)
+{
 	char *tok, *save = NULL, err[256];
 	size_t n = 0, ntok = 0;
-	struct pkey *k;
 
 	for (tok = strtok_r(s, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
 		struct tg_prefix *t = grow(p, p->tmp, &p->tmpcap, n + 1, sizeof(*t));
@@ -230,32 +315,10 @@ static void row_prefixes(struct cparse *p, struct tg_customer *c, char *s)
 		cerr(p, c->line, "prefixes", "empty: a customer needs at least one prefix");
 	if (!n)
 		return;
-	c->pfx = malloc(n * sizeof(*c->pfx));
-	if (!c->pfx) {
-		p->oom = 1;
-		return;
-	}
-	memcpy(c->pfx, p->tmp, n * sizeof(*c->pfx));
+	c->pfx = (struct tg_prefix *)(uintptr_t)pool_prefixes(p, p->tmp, n);
 	c->npfx = n;
 
-	if (p->npk + n > p->cfg->max_prefixes && !p->pfx_full) {
-		p->pfx_full = true;
-		cerr(p, c->line, "prefixes", "prefix %u is over capacity.max_prefixes (%u): %s",
-		     p->cfg->max_prefixes + 1, p->cfg->max_prefixes,
-		     "raise capacity.max_prefixes in tollgate.yaml");
-	}
-	k = grow(p, p->pk, &p->cappk, p->npk + n, sizeof(*k));
-	if (!k)
-		return;
-	p->pk = k;
-	for (size_t i = 0; i < n; i++) {
-		k = &p->pk[p->npk++];
-		k->pad = 0;
-		k->family = (uint8_t)c->pfx[i].family;
-		k->plen = c->pfx[i].plen;
-		memcpy(k->addr, c->pfx[i].addr, sizeof(k->addr));
-		k->cust = cust;
-	}
+	add_pkeys(p, c, p->tmp);
 }
 
 static bool written_as_zero(const char *s)
@@ -323,28 +386,41 @@ static void row_direction(struct cparse *p, struct tg_customer *c, const struct 
 	}
 }
 
-static void do_row(struct cparse *p, const char *f[C_NR])
+/* A new customer at the end of cfg->customers, zeroed, with its line and record. */
+static struct tg_customer *new_customer(struct cparse *p)
 {
 	struct tg_cfg *cfg = p->cfg;
-	const struct tg_plan *plan = NULL;
 	struct tg_customer *c;
 
 	c = grow(p, cfg->customers, &p->ccap, cfg->ncustomers + 1, sizeof(*c));
 	if (!c)
-		return;
+		return NULL;
 	cfg->customers = c;
 	c = &cfg->customers[cfg->ncustomers++];
 	memset(c, 0, sizeof(*c));
 	c->line = (int)p->line;
-	c->plan = -1;
-	c->vlan = c->ivlan = TG_VLAN_NONE;
-
+	c->raw_off = p->rec_off;
+	c->raw_len = (uint32_t)p->rec_len;
 	if (cfg->ncustomers > cfg->max_customers && !p->cust_full) {
 		p->cust_full = true;
 		cerr(p, p->line, NULL, "customer %zu is over capacity.max_customers (%u): %s",
 		     cfg->ncustomers, cfg->max_customers,
 		     "raise capacity.max_customers in tollgate.yaml");
 	}
+	return c;
+}
+
+static void do_row(struct cparse *p, const char *f[C_NR])
+{
+	struct tg_cfg *cfg = p->cfg;
+	const struct tg_plan *plan = NULL;
+	struct tg_customer *c;
+
+	c = new_customer(p);
+	if (!c)
+		return;
+	c->plan = -1;
+	c->vlan = c->ivlan = TG_VLAN_NONE;
 
 	if (!*f[C_ID]) {
 		cerr(p, p->line, "id", "empty");
@@ -361,9 +437,7 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 	}
 
 	if (*f[C_NAME]) {
-		c->name = strdup(f[C_NAME]);
-		if (!c->name)
-			p->oom = 1;
+		c->name = (char *)(uintptr_t)pool_name(p, f[C_NAME]);
 	}
 
 	if (!*f[C_PLAN]) {
@@ -404,6 +478,8 @@ static void do_header(struct cparse *p)
 
 	p->have_header = true;
 	p->rows_ok = true;
+	p->cfg->csv_hdr_off = p->rec_off;
+	p->cfg->csv_hdr_len = p->rec_len;
 	if (p->nf > sizeof(p->col) / sizeof(p->col[0])) {
 		cerr(p, p->line, NULL, "%zu columns: at most %zu", p->nf,
 		     sizeof(p->col) / sizeof(p->col[0]));
@@ -493,61 +569,72 @@ out:
 
 /* ---- after the last row ---- */
 
-static int cmp_id(const void *a, const void *b)
+static bool id_eq(const void *ctx, uint32_t item)
 {
-	const struct idkey *x = a, *y = b;
-	int r = strcmp(x->id, y->id);
+	const struct cparse *p = ctx;
 
-	return r ? r : (x->cust > y->cust) - (x->cust < y->cust);
+	return strcmp(p->cfg->customers[item].id, p->key_id) == 0;
 }
 
-static int cmp_pkey(const void *a, const void *b)
+static bool pkey_eq(const void *ctx, uint32_t item)
 {
-	const struct pkey *x = a, *y = b;
-	int r = memcmp(x, y, PKEY_CMP_LEN);
+	const struct cparse *p = ctx;
 
-	return r ? r : (x->cust > y->cust) - (x->cust < y->cust);
+	return memcmp(&p->pk[item], p->key_pk, PKEY_CMP_LEN) == 0;
 }
 
+#define AHEAD 16 /* keys hashed and prefetched ahead of the probe: the sets miss the cache */
+
+/* Ids and prefixes claimed twice, through hash sets (a sort of 2M prefixes took 0.5 s). */
 static void find_duplicates(struct cparse *p)
 {
 	struct tg_cfg *cfg = p->cfg;
-	struct idkey *ids;
-	size_t n = 0;
+	struct tg_hset pks = {};
+	uint64_t *where = NULL, *hash = NULL;
+	size_t n = cfg->ncustomers > p->npk ? cfg->ncustomers : p->npk;
+	uint32_t hit;
 
-	ids = malloc((cfg->ncustomers ? cfg->ncustomers : 1) * sizeof(*ids));
-	if (!ids) {
+	hash = malloc((n + 1) * sizeof(*hash));
+	if (!hash || tg_hset_init(&cfg->ids, cfg->ncustomers) || tg_hset_init(&pks, p->npk)) {
 		p->oom = 1;
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < cfg->ncustomers; i++) {
-		if (cfg->customers[i].id[0])
-			ids[n++] = (struct idkey){cfg->customers[i].id, (uint32_t)i};
-	}
-	qsort(ids, n, sizeof(*ids), cmp_id);
-	for (size_t i = 1, first = 0; i < n; i++) {
-		if (strcmp(ids[i].id, ids[first].id)) {
-			first = i;
-			continue;
-		}
-		cerr(p, (size_t)cfg->customers[ids[i].cust].line, "id",
-		     "'%s' is already used on line %d", ids[i].id,
-		     cfg->customers[ids[first].cust].line);
-	}
-	free(ids);
+		const char *id = cfg->customers[i].id;
 
-	if (p->npk)
-		qsort(p->pk, p->npk, sizeof(*p->pk), cmp_pkey);
-	for (size_t i = 1, first = 0; i < p->npk; i++) {
-		const struct tg_customer *c = &cfg->customers[p->pk[i].cust],
-					 *o = &cfg->customers[p->pk[first].cust];
+		hash[i] = tg_hash(id, strlen(id));
+	}
+	for (size_t i = 0; i < cfg->ncustomers; i++) {
+		const struct tg_customer *c = &cfg->customers[i];
+
+		if (i + AHEAD < cfg->ncustomers)
+			tg_hset_prefetch(&cfg->ids, hash[i + AHEAD]);
+		if (!c->id[0])
+			continue;
+		p->key_id = c->id;
+		hit = tg_hset_find(&cfg->ids, hash[i], id_eq, p, &where);
+		if (hit == UINT32_MAX)
+			tg_hset_put(where, hash[i], (uint32_t)i);
+		else
+			cerr(p, (size_t)c->line, "id", "'%s' is already used on line %d", c->id,
+			     cfg->customers[hit].line);
+	}
+	for (size_t i = 0; i < p->npk; i++)
+		hash[i] = tg_hash(&p->pk[i], PKEY_CMP_LEN);
+	for (size_t i = 0; i < p->npk; i++) {
+		const struct tg_customer *c = &cfg->customers[p->pk[i].cust], *o;
 		struct tg_prefix pf = {.family = p->pk[i].family, .plen = p->pk[i].plen};
 		char txt[INET6_ADDRSTRLEN + 4];
 
-		if (memcmp(&p->pk[i], &p->pk[first], PKEY_CMP_LEN)) {
-			first = i;
+		if (i + AHEAD < p->npk)
+			tg_hset_prefetch(&pks, hash[i + AHEAD]);
+		p->key_pk = &p->pk[i];
+		hit = tg_hset_find(&pks, hash[i], pkey_eq, p, &where);
+		if (hit == UINT32_MAX) {
+			tg_hset_put(where, hash[i], (uint32_t)i);
 			continue;
 		}
+		o = &cfg->customers[p->pk[hit].cust];
 		memcpy(pf.addr, p->pk[i].addr, sizeof(pf.addr));
 		tg_format_prefix(&pf, txt, sizeof(txt));
 		if (c == o)
@@ -557,6 +644,9 @@ static void find_duplicates(struct cparse *p)
 			cerr(p, (size_t)c->line, "prefixes",
 			     "%s already belongs to customer '%s' (line %d)", txt, o->id, o->line);
 	}
+out:
+	free(hash);
+	tg_hset_free(&pks);
 }
 
 static int cmp_lerr(const void *a, const void *b)
@@ -580,6 +670,73 @@ static size_t count_nl(const char *s, size_t n)
 	return k;
 }
 
+/* ---- rows unchanged since the previous load ---- */
+
+static bool rec_eq(const void *ctx, uint32_t item)
+{
+	const struct rec_key *k = ctx;
+	const struct tg_customer *o = &k->prev->customers[item];
+
+	return o->raw_len == k->len && !memcmp(k->prev->csv_raw + o->raw_off, k->rec, k->len);
+}
+
+static bool same_header(const struct cparse *p)
+{
+	return p->prev->csv_hdr_len == p->rec_len &&
+	       !memcmp(p->prev->csv_raw + p->prev->csv_hdr_off, p->text + p->rec_off, p->rec_len);
+}
+
+/*
+ * A row whose bytes are those of a row of the previous load (same YAML, same header)
+ * becomes the same customer without going through libcsv: do_row is a function of the
+ * bytes, the header and the YAML. Its line, capacity and duplicates are checked anew.
+ */
+static bool reuse_row(struct cparse *p)
+{
+	const struct tg_customer *o;
+	struct tg_customer *c;
+	uint32_t hit;
+
+	p->rk = (struct rec_key){p->prev, p->text + p->rec_off, p->rec_len};
+	hit = tg_hset_find(&p->prev->raw_ix, tg_hash(p->rk.rec, p->rk.len), rec_eq, &p->rk, NULL);
+	if (hit == UINT32_MAX)
+		return false;
+	o = &p->prev->customers[hit];
+	c = new_customer(p);
+	if (!c)
+		return true;
+	*c = *o;
+	c->line = (int)p->line;
+	c->raw_off = p->rec_off;
+	c->name = o->name ? (char *)(uintptr_t)pool_name(p, o->name) : NULL;
+	c->pfx = (struct tg_prefix *)(uintptr_t)pool_prefixes(p, o->pfx, o->npfx);
+	add_pkeys(p, c, o->pfx);
+	p->nreused++;
+	return true;
+}
+
+int tg_config_index_rows(struct tg_cfg *cfg)
+{
+	uint64_t *where = NULL;
+	int err;
+
+	if (!cfg->csv_raw || cfg->raw_ix.slot)
+		return 0;
+	err = tg_hset_init(&cfg->raw_ix, cfg->ncustomers);
+	if (err)
+		return err;
+	for (size_t i = 0; i < cfg->ncustomers; i++) {
+		const struct tg_customer *c = &cfg->customers[i];
+		struct rec_key k = {cfg, cfg->csv_raw + c->raw_off, c->raw_len};
+		uint64_t h = tg_hash(k.rec, k.len);
+
+		/* equal rows are duplicate ids, so a valid config has none: keep the first */
+		if (tg_hset_find(&cfg->raw_ix, h, rec_eq, &k, &where) == UINT32_MAX)
+			tg_hset_put(where, h, (uint32_t)i);
+	}
+	return 0;
+}
+
 static void parse_text(struct cparse *p, const char *s, size_t len)
 {
 	const char *end = s + len;
@@ -597,20 +754,36 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		size_t nl = 0, n, done;
 		bool quoted = false;
 
-		/* one record: up to a newline outside quotes */
-		for (; q < end; q++) {
-			if (*q == '"') {
-				quoted = !quoted;
-			} else if (*q == '\n') {
-				nl++;
-				if (!quoted) {
-					q++;
-					break;
+		/* one record: up to a newline outside quotes (most lines have no quote) */
+		const char *eol = memchr(q, '\n', (size_t)(end - q));
+
+		if (!memchr(q, '"', (size_t)((eol ? eol : end) - q))) {
+			nl = eol ? 1 : 0;
+			q = eol ? eol + 1 : end;
+		} else {
+			for (; q < end; q++) {
+				if (*q == '"') {
+					quoted = !quoted;
+				} else if (*q == '\n') {
+					nl++;
+					if (!quoted) {
+						q++;
+						break;
+					}
 				}
 			}
 		}
 		n = (size_t)(q - s);
 		p->line = line;
+		p->rec_off = (size_t)(s - p->text);
+		p->rec_len = n;
+		if (p->prev && p->have_header && reuse_row(p)) {
+			line += nl;
+			s = q;
+			continue;
+		}
+		if (p->prev && !p->have_header && !same_header(p))
+			p->prev = NULL; /* the columns may mean something else now */
 		done = csv_parse(&csv, s, n, on_field, on_row, p);
 		if (done != n && csv_error(&csv) == CSV_EPARSE) {
 			/*
@@ -677,18 +850,94 @@ out:
 	return err;
 }
 
-int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs)
+struct id_lookup {
+	const struct tg_cfg *cfg;
+	const char *id;
+};
+
+static bool lookup_eq(const void *ctx, uint32_t item)
 {
-	struct cparse p = {.cfg = cfg, .file = path};
+	const struct id_lookup *l = ctx;
+
+	return strcmp(l->cfg->customers[item].id, l->id) == 0;
+}
+
+long tg_config_customer(const struct tg_cfg *cfg, const char *id)
+{
+	struct id_lookup l = {cfg, id};
+	uint32_t hit;
+
+	if (!cfg->ids.slot)
+		return -1;
+	hit = tg_hset_find(&cfg->ids, tg_hash(id, strlen(id)), lookup_eq, &l, NULL);
+	return hit == UINT32_MAX ? -1 : (long)hit;
+}
+
+/* The whole file in a malloc'd buffer: kept with the config (a mapping would change under
+ * us if the file were rewritten in place). */
+static int read_all(const char *path, char **data, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	*data = malloc((size_t)st.st_size + 1);
+	if (!*data) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n ? -errno : -EIO; /* shorter than fstat said: being rewritten */
+			free(*data);
+			*data = NULL;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	*len = got;
+out:
+	close(fd);
+	return err;
+}
+
+int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg *prev,
+		      struct tg_errs *errs)
+{
+	struct cparse p = {.cfg = cfg, .file = path, .prev = prev};
 	const char *data = "";
+	char *raw = NULL;
 	size_t len = 0;
 	int err;
 
-	err = map_file(path, &data, &len);
+	if (prev && (!prev->csv_raw || !prev->raw_ix.slot))
+		p.prev = NULL;
+	if (cfg->keep_raw) {
+		err = read_all(path, &raw, &len);
+		data = raw ? raw : "";
+	} else {
+		err = map_file(path, &data, &len);
+	}
 	if (err) {
 		tg_errs_add(errs, "%s: cannot read the customers file: %s", path, strerror(-err));
 		return err;
 	}
+	p.text = data;
 	p.plans = malloc((cfg->nplans ? cfg->nplans : 1) * sizeof(*p.plans));
 	if (!p.plans) {
 		err = -ENOMEM;
@@ -699,9 +948,22 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs
 	if (cfg->nplans)
 		qsort(p.plans, cfg->nplans, sizeof(*p.plans), cmp_plan);
 
+	/* one row a line, near enough: no realloc copying 1M customers as the array grows */
+	p.ccap = count_nl(data, len) + 1;
+	if (p.ccap > (size_t)cfg->max_customers + 2)
+		p.ccap = (size_t)cfg->max_customers + 2;
+	cfg->customers = calloc(p.ccap, sizeof(*cfg->customers));
+	if (!cfg->customers) {
+		free(p.plans);
+		err = -ENOMEM;
+		goto out_map;
+	}
+	tg_advise_huge(cfg->customers, p.ccap * sizeof(*cfg->customers));
 	parse_text(&p, data, len);
+	pools_resolve(&p);
 	if (!p.oom)
 		find_duplicates(&p);
+	cfg->rows_reused = p.nreused;
 
 	if (p.nerrs)
 		qsort(p.errs, p.nerrs, sizeof(*p.errs), cmp_lerr);
@@ -718,7 +980,11 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, struct tg_errs *errs
 	free(p.pk);
 	free(p.plans);
 out_map:
-	if (len)
+	if (raw) {
+		cfg->csv_raw = raw;
+		cfg->csv_len = len;
+	} else if (len) {
 		munmap((void *)data, len);
+	}
 	return err;
 }

@@ -1097,6 +1097,127 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/* Every field of every customer equal (raw_off included: the same bytes at the same place). */
+static size_t customers_differ(const struct tg_cfg *a, const struct tg_cfg *b)
+{
+	size_t bad = 0;
+
+	if (a->ncustomers != b->ncustomers)
+		return SIZE_MAX;
+	for (size_t i = 0; i < a->ncustomers; i++) {
+		const struct tg_customer *x = &a->customers[i], *y = &b->customers[i];
+
+		if (strcmp(x->id, y->id) || x->plan != y->plan || x->npfx != y->npfx ||
+		    memcmp(x->pfx, y->pfx, x->npfx * sizeof(*x->pfx)) || x->line != y->line ||
+		    memcmp(x->dir, y->dir, sizeof(x->dir)) || strcmp(x->iface, y->iface) ||
+		    x->vlan != y->vlan || x->ivlan != y->ivlan || !x->name != !y->name ||
+		    (x->name && strcmp(x->name, y->name)) || x->raw_off != y->raw_off ||
+		    x->raw_len != y->raw_len || tg_config_customer(a, x->id) != (long)i)
+			bad++;
+	}
+	return bad;
+}
+
+/* Load csv as the next configuration after prev: reused rows and a fresh load must agree. */
+static struct tg_cfg *reload_csv(const struct tg_cfg *prev, const char *csv, size_t want_reused,
+				 int want_err, const char *want_msg)
+{
+	struct tg_cfg *next = NULL, *fresh = NULL;
+	struct tg_errs errs = {}, ferrs = {};
+	int err;
+
+	write_file(csv_path, csv);
+	err = tg_config_load_from(yaml_path, prev, TG_LOAD_KEEP_RAW, &next, &errs);
+	CHECK_EQ_U64((uint64_t)err, (uint64_t)want_err);
+	CHECK_EQ_U64((uint64_t)tg_config_load(yaml_path, &fresh, &ferrs), (uint64_t)want_err);
+	CHECK_EQ_U64(errs.n, ferrs.n); /* the same errors, reused rows or not */
+	for (size_t i = 0; i < errs.n && i < ferrs.n; i++)
+		CHECK(!strcmp(errs.msg[i], ferrs.msg[i]));
+	if (want_msg)
+		CHECK(errs.n && strstr(errs.msg[0], want_msg));
+	if (next && fresh) {
+		CHECK_EQ_U64(next->rows_reused, want_reused);
+		CHECK_EQ_U64(customers_differ(next, fresh), 0);
+		CHECK_EQ_U64(tg_config_index_rows(next), 0);
+	}
+	tg_config_free(fresh);
+	tg_errs_free(&errs);
+	tg_errs_free(&ferrs);
+	return next;
+}
+
+static void test_reload_reuse(void)
+{
+	const char *v1 =
+		CSV_HDR_OVR "\n"
+			    "a,\"Acme, Ltd\",home-100,10.0.0.0/24 2001:db8:a::/48,eth1,100.200,,,\n"
+			    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+			    "c,,free,10.0.2.1,eth1,7,,,\n"
+			    "d,Dee,home-100,2001:db8:d::/56,,,,,150mbit\n";
+	struct tg_cfg *c1 = NULL, *c2, *c3;
+	struct tg_errs errs = {};
+
+	TEST_BEGIN("reload: unchanged rows are reused, and the result is a fresh load's");
+	write_file(yaml_path, BASE_YAML);
+	write_file(csv_path, v1);
+	CHECK_EQ_U64(tg_config_load_from(yaml_path, NULL, TG_LOAD_KEEP_RAW, &c1, &errs), 0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (!c1)
+		return;
+	CHECK_EQ_U64(c1->rows_reused, 0);
+	/* not indexed: nothing to reuse */
+	c2 = reload_csv(c1, v1, 0, 0, NULL);
+	tg_config_free(c2);
+	CHECK_EQ_U64(tg_config_index_rows(c1), 0);
+
+	/* reordered, one changed (c's vlan), one gone (d), one new (e), a blank line: the
+	 * reused rows get their new lines */
+	c2 = reload_csv(c1,
+			CSV_HDR_OVR
+			"\n"
+			"b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+			"\n"
+			"c,,free,10.0.2.1,eth1,8,,,\n"
+			"e,New,free,10.0.3.0/24 10.0.2.0/24,,,,,\n"
+			"a,\"Acme, Ltd\",home-100,10.0.0.0/24 2001:db8:a::/48,eth1,100.200,,,\n",
+			2, 0, NULL);
+	if (c2) {
+		CHECK(!strcmp(c2->customers[0].name, "Two\nLines") && c2->customers[0].line == 2);
+		CHECK_EQ_U64(c2->customers[3].line, 7);
+		CHECK_EQ_U64(c2->customers[3].npfx, 2);
+	}
+	/* a reused row is still checked against the new ones: e now claims a's prefix */
+	c3 = reload_csv(c2,
+			CSV_HDR_OVR
+			"\n"
+			"b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+			"e,New,free,10.0.0.0/24,,,,,\n"
+			"a,\"Acme, Ltd\",home-100,10.0.0.0/24 2001:db8:a::/48,eth1,100.200,,,\n",
+			0, -EINVAL, "10.0.0.0/24 already belongs to customer 'e'");
+	CHECK(c3 == NULL);
+	/* ... and a duplicate id, and the capacity */
+	c3 = reload_csv(c2,
+			CSV_HDR_OVR "\n"
+				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+				    "b,x,free,10.9.0.0/24,,,,,\n",
+			0, -EINVAL, "'b' is already used on line 2");
+	CHECK(c3 == NULL);
+	/* other columns: nothing reused */
+	c3 = reload_csv(c2,
+			"id,name,plan,prefixes\n"
+			"b,\"Two\nLines\",biz-1g,10.0.1.0/24\n",
+			0, 0, NULL);
+	tg_config_free(c3);
+	/* another YAML (a plan's rate): nothing reused, and the new rate is there */
+	write_file(yaml_path, BASE_YAML "capacity: { max_customers: 3 }\n");
+	c3 = reload_csv(c2, v1, 0, -EINVAL, "over capacity.max_customers");
+	CHECK(c3 == NULL);
+	tg_config_free(c2);
+	tg_config_free(c1);
+	write_file(yaml_path, BASE_YAML);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1129,6 +1250,7 @@ int main(void)
 	test_csv_capacity();
 	test_all_errors();
 	test_csv_big();
+	test_reload_reuse();
 
 	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
