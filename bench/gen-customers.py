@@ -53,6 +53,7 @@ plans:
     upload: {{ rate: 1gbit, burst: 4m }}
     download: {{ rate: 1gbit, burst: 4m }}
 customers: customers.csv
+state: state.db
 capacity: {{ max_customers: {cap}, max_prefixes: {2 * cap} }}
 """
         )

@@ -5,14 +5,18 @@
  * policing goes on with no process running.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "cli.h"
+#include "ctl.h"
 #include "log.h"
 #include "maps.h"
+#include "reload.h"
 
 static int parse_role(const char *s, int *role)
 {
@@ -227,22 +231,76 @@ static void print_reload(const json_t *doc)
 		       json_string_value(v), json_string_value(v));
 }
 
+/* Print a result (or the errors) and return the exit code. */
+static int reload_done(json_t *res, struct tg_errs *errs)
+{
+	tg_errs_report(errs);
+	if (!res)
+		return 1;
+	tg_print(res, print_reload);
+	return 0;
+}
+
+/*
+ * Ask tollgated to reload: it keeps what it applied in memory, so it writes only the
+ * difference without reading the maps back. 1: no daemon listens; else the exit code.
+ */
+static int reload_by_daemon(void)
+{
+	struct tg_errs errs = {};
+	const char *sock = tg_ctl_path();
+	json_t *req, *reply = NULL, *v;
+	size_t i;
+	int err;
+
+	req = json_pack("{ss}", "command", "reload");
+	if (tg_opts.config) {
+		char real[PATH_MAX];
+
+		if (!realpath(tg_opts.config, real)) {
+			tg_err("%s: %s", tg_opts.config, strerror(errno));
+			json_decref(req);
+			return 1;
+		}
+		json_object_set_new(req, "config", json_string(real));
+	}
+	err = tg_ctl_call(sock, req, &reply, 600000);
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		return -1;
+	if (err) {
+		tg_err("tollgated at %s: %s", sock,
+		       err == -EPROTO ? "the reply is not JSON" : strerror(-err));
+		return 1;
+	}
+	json_array_foreach (json_object_get(reply, "warnings"), i, v)
+		tg_warn("%s", json_string_value(v));
+	json_array_foreach (json_object_get(reply, "errors"), i, v)
+		tg_errs_add(&errs, "%s", json_string_value(v));
+	if (!json_is_true(json_object_get(reply, "ok")) && !errs.n)
+		tg_errs_add(&errs, "tollgated: %s",
+			    json_string_value(json_object_get(reply, "error")) ?: "reload failed");
+	v = json_object_get(reply, "result");
+	err = reload_done(json_is_true(json_object_get(reply, "ok")) && v ? json_incref(v) : NULL,
+			  &errs);
+	json_decref(reply);
+	return err;
+}
+
 /*
  * Re-read the configuration and apply the difference to the running data plane: customers
  * added, changed and removed (unchanged ones keep counters and policer state), and the
  * settings of the interfaces already attached. A configuration with errors changes
- * nothing. Works with or without tollgated running (writers are serialised).
+ * nothing. With tollgated running the daemon does it (the fast path); without, this
+ * process does, reading the maps back (writers are serialised either way).
  */
 int cmd_reload(int argc, char **argv)
 {
-	struct tg_capacity cap;
-	struct tg_sync_stats st;
+	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
+	struct tg_applied *old = NULL;
 	struct tg_errs errs = {};
-	struct tg_cfg *cfg;
+	char pin_dir[512];
 	struct tg_maps m;
-	json_t *done, *missing;
-	char path[512];
-	size_t i;
+	json_t *res;
 	int err;
 
 	(void)argv;
@@ -250,52 +308,24 @@ int cmd_reload(int argc, char **argv)
 		tg_err("usage: tollgate [-c FILE] reload");
 		return 2;
 	}
-	cfg = load_config();
-	if (!cfg)
-		return 1;
-	err = tg_maps_open(tg_pin_dir(cfg), NULL, false, &m);
+	err = reload_by_daemon();
+	if (err >= 0)
+		return err;
+	if (tg_log_verbose)
+		tg_info("no tollgated at %s: reloading here", tg_ctl_path());
+	err = tg_opts_pin_dir(pin_dir, sizeof(pin_dir));
+	if (!err)
+		err = tg_maps_open(pin_dir, NULL, false, &m);
 	if (err) {
 		if (err == -ENOENT)
 			tg_err("Tollgate is not loaded (nothing pinned at %s): attach an interface "
 			       "first",
-			       tg_pin_dir(cfg));
-		tg_config_free(cfg);
+			       pin_dir);
+		else
+			tg_err("%s: %s", pin_dir, strerror(-err));
 		return 1;
 	}
-	tg_capacity_from_config(cfg, &cap);
-	if (cap.max_customers != m.max_cust - 1)
-		tg_warn("capacity.max_customers is %u, the loaded maps hold %u: a new capacity "
-			"takes effect when every interface is detached and attached again",
-			cap.max_customers, m.max_cust - 1);
-	err = tg_sync_customers(&m, cfg, &st, &errs);
-	tg_errs_report(&errs);
-	done = json_array();
-	missing = json_array();
-	for (i = 0; !err && i < cfg->nifaces; i++) {
-		const struct tg_iface_cfg *ic = &cfg->ifaces[i];
-
-		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, ic->name);
-		if (access(path, F_OK) != 0) {
-			json_array_append_new(missing, json_string(ic->name));
-			continue;
-		}
-		err = tg_attach_iface(&m, ic, false);
-		if (!err)
-			json_array_append_new(done, json_string(ic->name));
-	}
-	if (err) {
-		json_decref(done);
-		json_decref(missing);
-	} else {
-		tg_print(json_pack("{si ss s{sI sI sI sI} so so}", "version", TG_JSON_VERSION,
-				   "config", cfg->path, "customers", "total",
-				   (json_int_t)st.customers, "added", (json_int_t)st.added,
-				   "changed", (json_int_t)st.changed, "removed",
-				   (json_int_t)st.removed, "interfaces", done, "not_attached",
-				   missing),
-			 print_reload);
-	}
+	res = tg_reload(&m, path, NULL, &old, &errs);
 	tg_maps_close(&m);
-	tg_config_free(cfg);
-	return err ? 1 : 0;
+	return reload_done(res, &errs);
 }

@@ -97,6 +97,7 @@ struct tg_customer {
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
 	int line;			   /* CSV line */
 	uint32_t raw_len;		   /* the row's bytes: tg_cfg.csv_raw + raw_off */
+	uint32_t prev_row; /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
 	size_t raw_off;
 };
 
@@ -121,6 +122,7 @@ struct tg_cfg {
 	size_t csv_hdr_off, csv_hdr_len; /* the header record */
 	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
 	size_t rows_reused;		 /* rows taken from the previous load */
+	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
 	uint32_t max_customers;	    /* capacity; default 1024 */

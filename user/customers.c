@@ -401,6 +401,7 @@ static struct tg_customer *new_customer(struct cparse *p)
 	c->line = (int)p->line;
 	c->raw_off = p->rec_off;
 	c->raw_len = (uint32_t)p->rec_len;
+	c->prev_row = UINT32_MAX;
 	if (cfg->ncustomers > cfg->max_customers && !p->cust_full) {
 		p->cust_full = true;
 		cerr(p, p->line, NULL, "customer %zu is over capacity.max_customers (%u): %s",
@@ -708,6 +709,7 @@ static bool reuse_row(struct cparse *p)
 	*c = *o;
 	c->line = (int)p->line;
 	c->raw_off = p->rec_off;
+	c->prev_row = hit;
 	c->name = o->name ? (char *)(uintptr_t)pool_name(p, o->name) : NULL;
 	c->pfx = (struct tg_prefix *)(uintptr_t)pool_prefixes(p, o->pfx, o->npfx);
 	add_pkeys(p, c, o->pfx);
@@ -964,6 +966,7 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	if (!p.oom)
 		find_duplicates(&p);
 	cfg->rows_reused = p.nreused;
+	cfg->reused_from = p.nreused ? p.prev : NULL;
 
 	if (p.nerrs)
 		qsort(p.errs, p.nerrs, sizeof(*p.errs), cmp_lerr);

@@ -77,6 +77,28 @@ struct tg_sync_stats {
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
 		      struct tg_errs *errs);
 
+/*
+ * What tollgated last wrote into the customer maps, so that a reload computes the
+ * difference in memory instead of reading 1M records back (sync_inc.c).
+ */
+struct tg_applied;
+
+/*
+ * Make the maps say what cfg says, like tg_sync_customers. With *app describing the maps
+ * (no other writer since), only the difference is computed and written; otherwise, or
+ * with *app NULL, a full sync. Takes cfg in every case: on success *app is the new
+ * snapshot holding it (or NULL if none could be kept: the next sync is a full one) and
+ * *old the previous snapshot, for the caller to free when convenient (tg_applied_free).
+ * On failure cfg is freed, *app is kept but marked stale (the maps may be half-way).
+ */
+int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
+		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_errs *errs);
+void tg_applied_free(struct tg_applied *a);
+/* The configuration a snapshot holds (for tg_config_load_from), or NULL. */
+const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a);
+/* Index its rows for the next tg_config_load_from (tg_config_index_rows): after replying. */
+int tg_applied_index(struct tg_applied *a);
+
 /* The customer index of an external id (scan of tg_names), or 0 if none. */
 uint32_t tg_find_customer(const struct tg_maps *m, const char *id);
 

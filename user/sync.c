@@ -30,11 +30,12 @@
 #include "log.h"
 #include "maps.h"
 #include "state.h"
+#include "sync_int.h"
 
 #define BATCH 8192u /* entries per batch syscall */
 
 /* With -v, how long each phase of a sync took: where a reload's time goes. */
-static void phase(const char *what, struct timespec *t)
+void tg_sync_phase(const char *what, struct timespec *t)
 {
 	struct timespec now;
 
@@ -76,7 +77,7 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 
 /* ---- batch helpers ---- */
 
-static int update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
+int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
 			size_t vsz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -93,7 +94,7 @@ static int update_batch(int fd, const void *keys, const void *vals, size_t n, si
 	return 0;
 }
 
-static int delete_batch(int fd, const void *keys, size_t n, size_t ksz)
+int tg_delete_batch(int fd, const void *keys, size_t n, size_t ksz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	size_t done = 0;
@@ -308,30 +309,27 @@ out:
 
 /* ---- IPv4: DIR-24-8 ---- */
 
-struct v4pfx {
-	uint32_t addr; /* host order */
-	uint8_t plen;
-	uint32_t cust;
-};
-
-static int cmp_v4(const void *a, const void *b)
+/* Shortest first (a counting sort: the order within a length does not matter, prefixes of
+ * one length are disjoint). 0 or -ENOMEM. */
+static int sort_by_plen(struct tg_v4pfx *p, size_t n)
 {
-	const struct v4pfx *x = a, *y = b;
+	size_t at[34] = {0};
+	struct tg_v4pfx *tmp = malloc((n + 1) * sizeof(*tmp));
 
-	if (x->plen != y->plen)
-		return x->plen - y->plen;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	if (!tmp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		at[p[i].plen + 1]++;
+	for (int l = 1; l < 34; l++)
+		at[l] += at[l - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[at[p[i].plen]++] = p[i];
+	memcpy(p, tmp, n * sizeof(*p));
+	free(tmp);
+	return 0;
 }
 
-struct v4build {
-	uint32_t *tbl24; /* the new table; tbl8 pointers index blocks[] until placed */
-	uint32_t (*blocks)[TG_V4_TBL8_CHUNK]; /* new chunk contents */
-	uint32_t *block_of;		      /* the /24 each block belongs to */
-	uint32_t *chunk_of;		      /* chunk number chosen for each block */
-	size_t nblocks;
-};
-
-static void v4build_free(struct v4build *b)
+void tg_v4build_free(struct tg_v4build *b)
 {
 	free(b->tbl24);
 	free(b->blocks);
@@ -339,8 +337,8 @@ static void v4build_free(struct v4build *b)
 	free(b->chunk_of);
 }
 
-static int v4_build(const struct tg_maps *m, struct v4pfx *p, size_t n, struct v4build *b,
-		    const struct tg_cfg *cfg, struct tg_errs *errs)
+int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg_v4build *b,
+		const struct tg_cfg *cfg, struct tg_errs *errs)
 {
 	size_t i, nlong = 0, k;
 	bool *live = NULL, *taken = NULL;
@@ -349,8 +347,10 @@ static int v4_build(const struct tg_maps *m, struct v4pfx *p, size_t n, struct v
 	memset(b, 0, sizeof(*b));
 	if (!m->tbl24 || !m->tbl8)
 		return -EINVAL;
-	qsort(p, n, sizeof(*p), cmp_v4);
+	if (sort_by_plen(p, n))
+		return -ENOMEM;
 	b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
+	tg_advise_huge(b->tbl24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
 	for (i = 0; i < n; i++)
 		nlong += p[i].plen > 24;
 	b->blocks = calloc(nlong ? nlong : 1, sizeof(*b->blocks));
@@ -435,7 +435,7 @@ static int v4_build(const struct tg_maps *m, struct v4pfx *p, size_t n, struct v
 	return 0;
 }
 
-static void v4_write(struct tg_maps *m, const struct v4build *b)
+void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b)
 {
 	size_t k, i;
 
@@ -466,17 +466,12 @@ static void v4_write(struct tg_maps *m, const struct v4build *b)
 
 /* ---- IPv6: one hash per length ---- */
 
-struct v6ent {
-	struct tg_v6_key key;
-	__u32 cust;
-};
-
-static int cmp_v6key(const void *a, const void *b)
+int tg_cmp_v6key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tg_v6_key));
 }
 
-static void v6_key(const struct tg_prefix *p, struct tg_v6_key *k)
+void tg_v6_key(const struct tg_prefix *p, struct tg_v6_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->plen = p->plen;
@@ -494,9 +489,9 @@ struct plan_out {
 	struct tg_cust *cust;
 	__u32 *cust_keys;
 	char (*names)[TG_ID_LEN];
-	struct v4build v4;
+	struct tg_v4build v4;
 	size_t nv4;
-	struct v6ent *v6;
+	struct tg_v6ent *v6;
 	size_t nv6;
 	struct tg_bind_key *bkeys;
 	__u32 *bvals;
@@ -505,7 +500,7 @@ struct plan_out {
 	__u32 nlens;
 };
 
-static int cmp_bind(const void *a, const void *b)
+int tg_cmp_bind(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tg_bind_key));
 }
@@ -530,7 +525,7 @@ static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o)
 		tmp[n].k.ivlan = cu->ivlan;
 		tmp[n++].v = o->idx[c];
 	}
-	qsort(tmp, n, sizeof(*tmp), cmp_bind);
+	qsort(tmp, n, sizeof(*tmp), tg_cmp_bind);
 	o->bkeys = calloc(n + 1, sizeof(*o->bkeys));
 	o->bvals = calloc(n + 1, sizeof(*o->bvals));
 	if (!o->bkeys || !o->bvals) {
@@ -549,41 +544,57 @@ static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o)
 	return 0;
 }
 
-/* Customers bind to the few configured interfaces: resolve each name once, not per row. */
-struct ifcache_ent {
-	char name[IFNAMSIZ];
-	__u32 ifindex;
-};
-#define IFCACHE_MAX 64
-
-static __u32 ifindex_cached(const char *name, struct ifcache_ent *c, size_t *n)
+uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < *n; i++)
-		if (strcmp(c[i].name, name) == 0)
-			return c[i].ifindex;
-	if (*n == IFCACHE_MAX)
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->e[i].name, name) == 0)
+			return c->e[i].ifindex;
+	if (c->n == TG_IFCACHE_MAX)
 		return if_nametoindex(name);
-	snprintf(c[*n].name, sizeof(c[*n].name), "%s", name);
-	c[*n].ifindex = if_nametoindex(name);
-	return c[(*n)++].ifindex;
+	snprintf(c->e[c->n].name, sizeof(c->e[c->n].name), "%s", name);
+	c->e[c->n].ifindex = if_nametoindex(name);
+	return c->e[c->n++].ifindex;
+}
+
+int tg_make_record(const struct tg_customer *cu, uint64_t tick_ns, struct tg_ifcache *ifc,
+		   struct tg_cust *v, struct tg_errs *errs)
+{
+	memset(v, 0, sizeof(*v));
+	v->flags = TG_CF_VALID;
+	v->state = TG_ST_ACTIVE;
+	v->plan = cu->plan;
+	v->bind_vlan = cu->vlan;
+	v->bind_ivlan = cu->ivlan;
+	for (int j = 0; j < TG_DIR_NR; j++)
+		tg_policer_params(&cu->dir[j], tick_ns, &v->pol[j]);
+	if (cu->iface[0]) {
+		v->bind_ifindex = tg_ifindex_cached(ifc, cu->iface);
+		if (!v->bind_ifindex) {
+			tg_errs_add(errs,
+				    "customers line %d: customer %s is bound to interface %s, "
+				    "which does not exist on this host",
+				    cu->line, cu->id, cu->iface);
+			return -ENODEV;
+		}
+	}
+	return 0;
 }
 
 static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
 		     struct tg_errs *errs)
 {
 	struct timespec t = {};
-	struct ifcache_ent ifcache[IFCACHE_MAX];
-	size_t nifcache = 0;
-	struct v4pfx *v4 = NULL;
+	struct tg_ifcache ifc = {};
+	struct tg_v4pfx *v4 = NULL;
 	struct tg_config bc;
 	size_t c, j, nv4 = 0, npfx = 0;
 	bool seen_len[129] = {};
 	__u32 zero = 0;
 	int err, bad = 0;
 
-	phase("start", &t);
+	tg_sync_phase("start", &t);
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
 	o->idx = calloc(cfg->ncustomers + 1, sizeof(uint32_t));
@@ -604,32 +615,16 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		if (err)
 			return err;
 	}
-	phase("indexes", &t);
+	tg_sync_phase("indexes", &t);
 
 	for (c = 0; c < cfg->ncustomers; c++) {
 		const struct tg_customer *cu = &cfg->customers[c];
-		struct tg_cust *v = &o->cust[c];
 
 		npfx += cu->npfx;
 		o->cust_keys[c] = o->idx[c];
 		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
-		v->flags = TG_CF_VALID;
-		v->state = TG_ST_ACTIVE;
-		v->plan = cu->plan;
-		v->bind_vlan = cu->vlan;
-		v->bind_ivlan = cu->ivlan;
-		for (j = 0; j < TG_DIR_NR; j++)
-			tg_policer_params(&cu->dir[j], bc.clock_tick_ns, &v->pol[j]);
-		if (cu->iface[0]) {
-			v->bind_ifindex = ifindex_cached(cu->iface, ifcache, &nifcache);
-			if (!v->bind_ifindex) {
-				tg_errs_add(errs,
-					    "customers line %d: customer %s is bound to interface "
-					    "%s, which does not exist on this host",
-					    cu->line, cu->id, cu->iface);
-				bad = 1;
-			}
-		}
+		if (tg_make_record(cu, bc.clock_tick_ns, &ifc, &o->cust[c], errs))
+			bad = 1;
 	}
 	if (bad)
 		return -ENODEV;
@@ -654,7 +649,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 				v4[nv4].plen = p->plen;
 				v4[nv4++].cust = o->idx[c];
 			} else {
-				v6_key(p, &o->v6[o->nv6].key);
+				tg_v6_key(p, &o->v6[o->nv6].key);
 				o->v6[o->nv6++].cust = o->idx[c];
 				seen_len[p->plen] = true;
 			}
@@ -681,14 +676,14 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		}
 		o->lens[o->nlens++] = l;
 	}
-	qsort(o->v6, o->nv6, sizeof(*o->v6), cmp_v6key);
+	qsort(o->v6, o->nv6, sizeof(*o->v6), tg_cmp_v6key);
 	o->nv4 = nv4;
-	phase("records, IPv6 keys", &t);
-	err = v4_build(m, v4, nv4, &o->v4, cfg, errs);
+	tg_sync_phase("records, IPv6 keys", &t);
+	err = tg_v4_build(m, v4, nv4, &o->v4, cfg, errs);
 	free(v4);
 	if (err)
 		return err;
-	phase("IPv4 tables built", &t);
+	tg_sync_phase("IPv4 tables built", &t);
 	return plan_bindings(cfg, o);
 }
 
@@ -699,14 +694,14 @@ static void plan_free(struct plan_out *o)
 	free(o->cust);
 	free(o->cust_keys);
 	free(o->names);
-	v4build_free(&o->v4);
+	tg_v4build_free(&o->v4);
 	free(o->v6);
 	free(o->bkeys);
 	free(o->bvals);
 }
 
 /* Union of two longest-first length lists, if it fits. */
-static __u32 merge_lens(const __u8 *a, __u32 na, const __u8 *b, __u32 nb, __u8 *out)
+uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb, uint8_t *out)
 {
 	bool seen[129] = {};
 	__u32 n = 0, i;
@@ -725,8 +720,7 @@ static __u32 merge_lens(const __u8 *a, __u32 na, const __u8 *b, __u32 nb, __u8 *
 	return n;
 }
 
-static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct tg_cfg *cfg,
-		      const struct plan_out *o, bool counts)
+int tg_write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n, const struct tg_counts *counts)
 {
 	struct tg_config c;
 	__u32 zero = 0;
@@ -744,9 +738,9 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 	memcpy(c.v6[next].len, lens, n);
 	c.v6[next].n = n;
 	if (counts) {
-		c.ncustomers = cfg->ncustomers;
-		c.nprefixes4 = o->nv4;
-		c.nprefixes6 = o->nv6;
+		c.ncustomers = counts->customers;
+		c.nprefixes4 = counts->prefixes4;
+		c.nprefixes6 = counts->prefixes6;
 	}
 	if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY))
 		return neg_errno();
@@ -755,7 +749,7 @@ static int write_lens(struct tg_maps *m, const __u8 *lens, __u32 n, const struct
 }
 
 /* Set the filter bits of every /24 a prefix touches. */
-static void v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
+void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
 {
 	uint64_t hi = be64toh(k->addr[0]);
 	uint32_t top = hi >> (64 - TG_V6_FILTER_BITS), span = 1, i;
@@ -767,7 +761,7 @@ static void v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
 }
 
 /* Make the live filter hold want (| what it holds, with keep): word stores are atomic. */
-static void v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
+void tg_v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
 {
 	uint32_t i;
 
@@ -799,7 +793,7 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	ovals = vals;
 	/* sort the old entries by key to merge with the (sorted) new ones */
 	{
-		struct v6ent *old = calloc(n + 1, sizeof(*old));
+		struct tg_v6ent *old = calloc(n + 1, sizeof(*old));
 
 		if (!old) {
 			err = -ENOMEM;
@@ -809,7 +803,7 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 			old[i].key = okeys[i];
 			old[i].cust = ovals[i];
 		}
-		qsort(old, n, sizeof(*old), cmp_v6key);
+		qsort(old, n, sizeof(*old), tg_cmp_v6key);
 		for (i = 0; i < n; i++) {
 			okeys[i] = old[i].key;
 			ovals[i] = old[i].cust;
@@ -826,7 +820,7 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	for (i = 0; i < o->nv6; i++) {
 		int d = 1;
 
-		while (j < n && (d = cmp_v6key(&okeys[j], &o->v6[i].key)) < 0)
+		while (j < n && (d = tg_cmp_v6key(&okeys[j], &o->v6[i].key)) < 0)
 			del_k[ndel++] = okeys[j++];
 		if (j < n && d == 0) {
 			if (ovals[j] != o->v6[i].cust) {
@@ -852,20 +846,22 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 		goto out;
 	}
 	for (i = 0; i < o->nv6; i++)
-		v6_filter_add(filter, &o->v6[i].key);
+		tg_v6_filter_add(filter, &o->v6[i].key);
 	/* while both generations are in the hash, filter and probe for both */
-	v6_filter_write(m, filter, true);
-	nlens = merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, o->lens,
+	tg_v6_filter_write(m, filter, true);
+	nlens = tg_merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, o->lens,
 			   o->nlens, lens);
-	if (nlens && (err = write_lens(m, lens, nlens, cfg, o, false)))
+	if (nlens && (err = tg_write_lens(m, lens, nlens, NULL)))
 		goto out;
-	if ((err = update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))
+	if ((err = tg_update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))
 		goto out;
-	if ((err = delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
+	if ((err = tg_delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
 		goto out;
-	err = write_lens(m, o->lens, o->nlens, cfg, o, true);
+	err = tg_write_lens(m, o->lens, o->nlens,
+			    &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o->nv4,
+						(uint32_t)o->nv6});
 	if (!err)
-		v6_filter_write(m, filter, false);
+		tg_v6_filter_write(m, filter, false);
 out:
 	free(filter);
 	free(keys);
@@ -877,7 +873,7 @@ out:
 }
 
 /* Port-owner caches in the data plane (tg_dcache) are valid for one bind_gen. */
-static int bump_bind_gen(struct tg_maps *m)
+int tg_bump_bind_gen(struct tg_maps *m)
 {
 	struct tg_config c;
 	__u32 zero = 0;
@@ -904,19 +900,19 @@ static int sync_bind(struct tg_maps *m, const struct plan_out *o)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = update_batch(m->bind, o->bkeys, o->bvals, o->nbind, sizeof(*o->bkeys),
+	err = tg_update_batch(m->bind, o->bkeys, o->bvals, o->nbind, sizeof(*o->bkeys),
 			   sizeof(*o->bvals));
 	if (err)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct tg_bind_key *k = &((struct tg_bind_key *)keys)[i];
 
-		if (!o->nbind || !bsearch(k, o->bkeys, o->nbind, sizeof(*k), cmp_bind))
+		if (!o->nbind || !bsearch(k, o->bkeys, o->nbind, sizeof(*k), tg_cmp_bind))
 			del[ndel++] = *k;
 	}
-	err = delete_batch(m->bind, del, ndel, sizeof(*del));
+	err = tg_delete_batch(m->bind, del, ndel, sizeof(*del));
 	if (!err)
-		err = bump_bind_gen(m);
+		err = tg_bump_bind_gen(m);
 out:
 	free(del);
 	free(keys);
@@ -924,7 +920,7 @@ out:
 	return err;
 }
 
-static int clear_customer(struct tg_maps *m, __u32 idx)
+int tg_clear_customer(struct tg_maps *m, uint32_t idx)
 {
 	size_t pcpu = (sizeof(struct tg_cstat) + 7) / 8 * 8 * m->ncpus;
 	void *zeros = calloc(1, pcpu > sizeof(struct tg_cdrop) ? pcpu : sizeof(struct tg_cdrop));
@@ -946,7 +942,9 @@ static int clear_customer(struct tg_maps *m, __u32 idx)
 struct sync_db {
 	const struct tg_assign *a; /* the state database's assignments, sorted by id */
 	size_t n;
-	uint32_t *idx; /* out: the index given to each configured customer */
+	uint32_t *idx;	    /* out: the index given to each configured customer */
+	bool want_rec;	    /* in: fill rec */
+	struct tg_cust *rec; /* out: the record of each configured customer */
 };
 
 static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
@@ -991,6 +989,27 @@ out:
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
 		      struct tg_errs *errs)
 {
+	return tg_sync_full(m, cfg, st, errs, NULL, NULL, NULL);
+}
+
+int tg_bump_sync_gen(struct tg_maps *m, uint32_t *gen)
+{
+	struct tg_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &c))
+		return neg_errno();
+	c.sync_gen++;
+	if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY))
+		return neg_errno();
+	if (gen)
+		*gen = c.sync_gen;
+	return 0;
+}
+
+int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
+		 struct tg_errs *errs, uint32_t **idx, struct tg_cust **rec, uint32_t *gen)
+{
 	struct tg_sync_stats dummy, first;
 	struct tg_statedb *state = NULL;
 	struct tg_assign *assigned = NULL;
@@ -1002,7 +1021,7 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	phase("start", &t);
+	tg_sync_phase("start", &t);
 	if (cfg->state_path) {
 		err = tg_state_open(cfg->state_path, &state, msg, sizeof(msg));
 		if (!err)
@@ -1014,7 +1033,8 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 		}
 		db.a = assigned;
 	}
-	phase("state database read", &t);
+	tg_sync_phase("state database read", &t);
+	db.want_rec = rec != NULL;
 	lock = tg_maps_lock(m);
 	err = sync_locked(m, cfg, &db, st, errs);
 	if (err == -EAGAIN) {
@@ -1031,10 +1051,15 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 			st->changed += first.changed;
 		}
 	}
-	phase("maps synced", &t);
+	tg_sync_phase("maps synced", &t);
+	/* whatever was written, the maps are no longer what an earlier snapshot says */
+	if (tg_bump_sync_gen(m, gen) && !err) {
+		err = -EIO;
+		tg_errs_add(errs, "cannot update tg_config: %s", strerror(errno));
+	}
 	if (!err && state) {
 		err = record_state(state, cfg, &db);
-		phase("state database written", &t);
+		tg_sync_phase("state database written", &t);
 		if (err)
 			tg_errs_add(errs,
 				    "state database %s: cannot record the customer indexes (%s); "
@@ -1043,7 +1068,16 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 	}
 out:
 	tg_maps_unlock(lock);
+	if (!err && idx) {
+		*idx = db.idx;
+		db.idx = NULL;
+	}
+	if (!err && rec) {
+		*rec = db.rec;
+		db.rec = NULL;
+	}
 	free(db.idx);
+	free(db.rec);
 	free(assigned);
 	tg_state_close(state);
 	return err;
@@ -1154,10 +1188,18 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	if (!m->tbl24 || !m->tbl8)
 		return -EINVAL;
 	err = plan_sync(m, cfg, &o, errs);
-	phase("start", &t);
+	tg_sync_phase("start", &t);
+	if (!err && db->want_rec) {
+		free(db->rec);
+		db->rec = malloc((cfg->ncustomers + 1) * sizeof(*db->rec));
+		if (db->rec)
+			memcpy(db->rec, o.cust, cfg->ncustomers * sizeof(*db->rec));
+		else
+			err = -ENOMEM;
+	}
 	if (!err)
 		err = filter_changed(m, &o, cfg->ncustomers, &nw, st);
-	phase("changed records found", &t);
+	tg_sync_phase("changed records found", &t);
 	if (err) {
 		if (err == -ENOMEM)
 			tg_errs_add(errs, "out of memory while preparing the maps");
@@ -1166,25 +1208,25 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	st->customers = cfg->ncustomers;
 	st->removed = o.nremoved;
 	/* 1. records before anything points at them */
-	err = update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32), sizeof(struct tg_cust));
+	err = tg_update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32), sizeof(struct tg_cust));
 	if (!err)
-		err = update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
+		err = tg_update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
 	if (err)
 		goto fail;
-	phase("records written", &t);
+	tg_sync_phase("records written", &t);
 	/* 2 and 3. prefixes and bindings */
-	v4_write(m, &o.v4);
-	phase("IPv4 tables written", &t);
+	tg_v4_write(m, &o.v4);
+	tg_sync_phase("IPv4 tables written", &t);
 	err = sync_v6(m, &o, cfg);
-	phase("IPv6 prefixes", &t);
+	tg_sync_phase("IPv6 prefixes", &t);
 	if (!err)
 		err = sync_bind(m, &o);
-	phase("bindings", &t);
+	tg_sync_phase("bindings", &t);
 	if (err)
 		goto fail;
 	/* 4. customers that went away */
 	for (i = 0; i < o.nremoved; i++) {
-		err = clear_customer(m, o.removed[i]);
+		err = tg_clear_customer(m, o.removed[i]);
 		if (err)
 			goto fail;
 	}

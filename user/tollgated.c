@@ -1,31 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tollgated.c - the daemon. In this version it attaches every interface of the config,
- * re-reads the config on SIGHUP, and stays in the foreground; SIGTERM/SIGINT stop it and
- * leave XDP attached, so policing continues. The enforcement engine, control socket and
- * exporter come with later versions.
+ * tollgated.c - the daemon. It attaches every interface of the config, keeps what it
+ * applied in memory so a reload writes only the difference, and answers the control
+ * socket; SIGHUP reloads, SIGTERM/SIGINT stop it and leave XDP attached, so policing
+ * continues. The enforcement engine and exporter come with later versions.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 
 #include "attach.h"
+#include "ctl.h"
 #include "log.h"
 #include "maps.h"
+#include "reload.h"
 
 struct daemon {
 	const char *config_path;
 	struct tg_maps maps;
 	bool maps_open;
+	struct tg_applied *app; /* what the customer maps hold, as we wrote it */
+	int ctl;		/* the control socket, or -1 */
 };
 
-/* Load the config and make the data plane match it. On any error nothing changes. */
-static int apply_config(struct daemon *d, bool first)
+/* Load the config and make the data plane match it; attach every configured interface. */
+static int start(struct daemon *d)
 {
+	struct tg_applied *old = NULL;
 	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
@@ -33,36 +43,126 @@ static int apply_config(struct daemon *d, bool first)
 	size_t i;
 	int err;
 
-	err = tg_config_load(d->config_path, &cfg, &errs);
+	err = tg_config_load_from(d->config_path, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs);
 	if (err)
 		goto report;
-	if (first) {
-		tg_capacity_from_config(cfg, &cap);
-		err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &d->maps);
-		if (err)
-			goto out;
-		d->maps_open = true;
+	tg_capacity_from_config(cfg, &cap);
+	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &d->maps);
+	if (err) {
+		tg_config_free(cfg);
+		goto report;
 	}
-	err = tg_sync_customers(&d->maps, cfg, &st, &errs);
+	d->maps_open = true;
+	err = tg_sync_applied(&d->maps, &d->app, cfg, &old, &st, &errs);
 	if (err)
 		goto report;
-	for (i = 0; i < cfg->nifaces; i++) {
+	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
+	for (i = 0; cfg && i < cfg->nifaces; i++) {
 		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], false);
 
 		if (e && !err)
 			err = e;
 	}
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces",
-		d->config_path, st.customers, st.added, st.changed, st.removed, cfg->nifaces);
+		d->config_path, st.customers, st.added, st.changed, st.removed,
+		cfg ? cfg->nifaces : 0);
+	tg_applied_index(d->app);
 report:
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);
-	if (err && !first)
-		tg_err("%s: not applied, the running policy is unchanged", d->config_path);
-out:
 	tg_errs_free(&errs);
-	tg_config_free(cfg);
+	tg_applied_free(old);
 	return err;
+}
+
+/* One reload: the reply document ({"ok": true, "result": ...} or the errors). */
+static json_t *reload(struct daemon *d, struct tg_applied **old)
+{
+	struct tg_errs errs = {};
+	json_t *res, *reply, *msgs;
+	size_t i;
+
+	res = tg_reload(&d->maps, d->config_path, &d->app, old, &errs);
+	msgs = json_array();
+	for (i = 0; i < errs.n; i++) {
+		tg_err("%s", errs.msg[i]);
+		json_array_append_new(msgs, json_string(errs.msg[i]));
+	}
+	if (res) {
+		json_t *c = json_object_get(res, "customers");
+
+		tg_info("%s reloaded in %.3f s: %lld customers (%lld added, %lld changed, %lld "
+			"removed)",
+			d->config_path, json_real_value(json_object_get(res, "seconds")),
+			json_integer_value(json_object_get(c, "total")),
+			json_integer_value(json_object_get(c, "added")),
+			json_integer_value(json_object_get(c, "changed")),
+			json_integer_value(json_object_get(c, "removed")));
+		reply = json_pack("{sb so so}", "ok", 1, "result", res, "warnings", msgs);
+	} else {
+		tg_err("%s: not applied, the running policy is unchanged", d->config_path);
+		reply = json_pack("{sb ss so}", "ok", 0, "error", "the configuration was not applied",
+				  "errors", msgs);
+	}
+	tg_errs_free(&errs);
+	return reply;
+}
+
+/* After the reply: the old snapshot goes, the new one is indexed for the next reload. */
+static void after_reload(struct daemon *d, struct tg_applied *old)
+{
+	tg_applied_free(old);
+	tg_applied_index(d->app);
+}
+
+static json_t *error_reply(const char *msg)
+{
+	return json_pack("{sb ss}", "ok", 0, "error", msg);
+}
+
+static void serve(struct daemon *d)
+{
+	struct tg_applied *old = NULL;
+	struct ucred cred;
+	const char *cmd;
+	json_t *req = NULL, *reply;
+	char err[512];
+	int fd;
+
+	fd = accept4(d->ctl, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (tg_ctl_read(fd, &req, &cred, err, sizeof(err))) {
+		tg_warn("control socket: %s", err);
+		tg_ctl_reply(fd, error_reply(err));
+		return;
+	}
+	cmd = json_string_value(json_object_get(req, "command"));
+	if (!cmd) {
+		reply = error_reply("no \"command\" (a string) in the request");
+	} else if (!strcmp(cmd, "reload")) {
+		const char *want = json_string_value(json_object_get(req, "config"));
+		char real[PATH_MAX];
+
+		if (want && (!realpath(d->config_path, real) || strcmp(real, want))) {
+			snprintf(err, sizeof(err),
+				 "tollgated runs with %.200s: it reloads that file, not %.200s",
+				 d->config_path, want);
+			reply = error_reply(err);
+		} else {
+			tg_info("reload requested by uid %u (pid %d)", (unsigned)cred.uid,
+				(int)cred.pid);
+			reply = reload(d, &old);
+		}
+	} else if (!strcmp(cmd, "ping")) {
+		reply = json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
+	} else {
+		snprintf(err, sizeof(err), "unknown command '%.64s' (known: reload, ping)", cmd);
+		reply = error_reply(err);
+	}
+	json_decref(req);
+	tg_ctl_reply(fd, reply);
+	after_reload(d, old);
 }
 
 /* Blocked from the first instruction, so a SIGHUP during start-up is queued, not fatal. */
@@ -72,34 +172,62 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGPIPE);
 	return sigprocmask(SIG_BLOCK, set, NULL) ? neg_errno() : 0;
 }
 
 static int run(struct daemon *d, sigset_t *set)
 {
+	struct epoll_event ev = {.events = EPOLLIN}, got[4];
 	struct signalfd_siginfo si;
-	int sfd;
+	int sfd, ep, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
-	if (sfd < 0)
-		return neg_errno();
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0) {
+		err = neg_errno();
+		goto out;
+	}
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	if (d->ctl >= 0) {
+		ev.data.fd = d->ctl;
+		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl, &ev);
+	}
 	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
+		int n = epoll_wait(ep, got, 4, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != sizeof(si))
+		if (n < 0) {
+			err = neg_errno();
 			break;
-		if (si.ssi_signo == SIGHUP) {
-			tg_info("SIGHUP: reloading %s", d->config_path);
-			apply_config(d, false);
-			continue;
 		}
-		tg_info("stopping; XDP stays attached and keeps policing");
-		break;
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.fd == d->ctl) {
+				serve(d);
+				continue;
+			}
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				struct tg_applied *old = NULL;
+
+				tg_info("SIGHUP: reloading %s", d->config_path);
+				json_decref(reload(d, &old));
+				after_reload(d, old);
+			} else if (si.ssi_signo != SIGPIPE) {
+				tg_info("stopping; XDP stays attached and keeps policing");
+				goto out;
+			}
+		}
 	}
-	close(sfd);
-	return 0;
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (ep >= 0)
+		close(ep);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -111,7 +239,9 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct daemon d = {.config_path = TG_CONFIG_DEFAULT};
+	struct daemon d = {.config_path = TG_CONFIG_DEFAULT, .ctl = -1};
+	const char *ctl_path = tg_ctl_path();
+	char msg[512];
 	sigset_t set;
 	int opt, err;
 
@@ -138,13 +268,27 @@ int main(int argc, char **argv)
 		}
 	}
 	tg_log_setup_libbpf();
-	err = apply_config(&d, true);
-	if (err) {
-		if (d.maps_open)
-			tg_maps_close(&d.maps);
+	/*
+	 * A reload allocates the new configuration (~0.5 GB at 1M customers) and frees the
+	 * old one. What glibc keeps in its heap is reused warm; what it maps and unmaps each
+	 * time costs the kernel more to fault in and clear than the parse itself. The
+	 * thresholds glibc would reach after a few reloads, from the start:
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	/* first the socket: a second daemon stops here, before touching the maps */
+	d.ctl = tg_ctl_listen(ctl_path, msg, sizeof(msg));
+	if (d.ctl < 0) {
+		tg_err("control socket %s", msg);
 		return 1;
 	}
-	err = run(&d, &set);
-	tg_maps_close(&d.maps);
+	err = start(&d);
+	if (!err)
+		err = run(&d, &set);
+	close(d.ctl);
+	unlink(ctl_path);
+	tg_applied_free(d.app);
+	if (d.maps_open)
+		tg_maps_close(&d.maps);
 	return err ? 1 : 0;
 }
