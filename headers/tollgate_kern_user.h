@@ -124,7 +124,7 @@ struct tg_config {
 	__u32 layout_version; /* TG_LAYOUT_VERSION */
 	__u32 v6_slot;	      /* 0 or 1: the v6[] the data plane reads */
 	struct tg_v6_lens v6[2];
-	__u32 sync_gen; /* bumped by userspace after each sync of the customer maps: a writer
+	__u32 sync_gen;	     /* bumped by userspace after each sync of the customer maps: a writer
 			 * that remembers what it wrote (tollgated) trusts that only while the
 			 * generation is still the one it left */
 	__u64 clock_tick_ns; /* resolution of the policer clock, for userspace's burst floor */

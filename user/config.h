@@ -119,9 +119,9 @@ struct tg_cfg {
 	bool keep_raw;
 	char *yaml_raw, *csv_raw;
 	size_t yaml_len, csv_len;
-	size_t csv_hdr_off, csv_hdr_len; /* the header record */
-	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
-	size_t rows_reused;		 /* rows taken from the previous load */
+	size_t csv_hdr_off, csv_hdr_len;  /* the header record */
+	struct tg_hset raw_ix;		  /* rows by their bytes: tg_config_index_rows */
+	size_t rows_reused;		  /* rows taken from the previous load */
 	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;

@@ -173,8 +173,10 @@ int tg_ctl_read(int fd, json_t **req, struct ucred *cred, char *err, size_t errl
 		if (e == -EMSGSIZE)
 			snprintf(err, errlen, "request larger than %d bytes", TG_CTL_MAX_REQUEST);
 		else if (e == -ETIMEDOUT)
-			snprintf(err, errlen, "no complete request within %d ms (write it, then "
-				 "shut down the writing side)", TG_CTL_READ_MS);
+			snprintf(err, errlen,
+				 "no complete request within %d ms (write it, then "
+				 "shut down the writing side)",
+				 TG_CTL_READ_MS);
 		else
 			snprintf(err, errlen, "cannot read the request: %s", strerror(-e));
 		return e;

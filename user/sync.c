@@ -77,8 +77,7 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 
 /* ---- batch helpers ---- */
 
-int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz,
-			size_t vsz)
+int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	size_t done = 0;
@@ -720,7 +719,8 @@ uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t
 	return n;
 }
 
-int tg_write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n, const struct tg_counts *counts)
+int tg_write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n,
+		  const struct tg_counts *counts)
 {
 	struct tg_config c;
 	__u32 zero = 0;
@@ -850,16 +850,16 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	/* while both generations are in the hash, filter and probe for both */
 	tg_v6_filter_write(m, filter, true);
 	nlens = tg_merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, o->lens,
-			   o->nlens, lens);
+			      o->nlens, lens);
 	if (nlens && (err = tg_write_lens(m, lens, nlens, NULL)))
 		goto out;
 	if ((err = tg_update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))
 		goto out;
 	if ((err = tg_delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
 		goto out;
-	err = tg_write_lens(m, o->lens, o->nlens,
-			    &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o->nv4,
-						(uint32_t)o->nv6});
+	err = tg_write_lens(
+		m, o->lens, o->nlens,
+		&(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o->nv4, (uint32_t)o->nv6});
 	if (!err)
 		tg_v6_filter_write(m, filter, false);
 out:
@@ -901,7 +901,7 @@ static int sync_bind(struct tg_maps *m, const struct plan_out *o)
 		goto out;
 	}
 	err = tg_update_batch(m->bind, o->bkeys, o->bvals, o->nbind, sizeof(*o->bkeys),
-			   sizeof(*o->bvals));
+			      sizeof(*o->bvals));
 	if (err)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -942,8 +942,8 @@ int tg_clear_customer(struct tg_maps *m, uint32_t idx)
 struct sync_db {
 	const struct tg_assign *a; /* the state database's assignments, sorted by id */
 	size_t n;
-	uint32_t *idx;	    /* out: the index given to each configured customer */
-	bool want_rec;	    /* in: fill rec */
+	uint32_t *idx;	     /* out: the index given to each configured customer */
+	bool want_rec;	     /* in: fill rec */
 	struct tg_cust *rec; /* out: the record of each configured customer */
 };
 
@@ -1208,7 +1208,8 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	st->customers = cfg->ncustomers;
 	st->removed = o.nremoved;
 	/* 1. records before anything points at them */
-	err = tg_update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32), sizeof(struct tg_cust));
+	err = tg_update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32),
+			      sizeof(struct tg_cust));
 	if (!err)
 		err = tg_update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
 	if (err)

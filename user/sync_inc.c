@@ -40,15 +40,15 @@ struct bpair {
 };
 
 struct tg_applied {
-	struct tg_cfg *cfg;   /* the configuration the maps hold (owned) */
-	uint32_t *idx;	      /* index of cfg->customers[i] */
-	struct tg_cust *rec;  /* record written for cfg->customers[i] */
-	struct bpair *bind;   /* every bound customer */
+	struct tg_cfg *cfg;  /* the configuration the maps hold (owned) */
+	uint32_t *idx;	     /* index of cfg->customers[i] */
+	struct tg_cust *rec; /* record written for cfg->customers[i] */
+	struct bpair *bind;  /* every bound customer */
 	size_t nbind;
-	uint8_t *used;	      /* per customer index: taken */
+	uint8_t *used; /* per customer index: taken */
 	uint32_t max_cust;
-	uint32_t gen;	      /* tg_config.sync_gen after the sync that wrote all this */
-	bool stale;	      /* the state database missed a write: next time, a full sync */
+	uint32_t gen; /* tg_config.sync_gen after the sync that wrote all this */
+	bool stale;   /* the state database missed a write: next time, a full sync */
 };
 
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a)
@@ -150,10 +150,10 @@ struct inc {
 	uint32_t *from;		    /* its row in a->cfg, K_SAME and K_CHANGED */
 	uint32_t *removed;	    /* rows of a->cfg no longer configured */
 	size_t nremoved, nadded;
-	uint8_t *used;	     /* indexes taken (a copy of a->used, updated) */
-	struct bpair *bind;  /* the bindings the maps hold now */
+	uint8_t *used;	    /* indexes taken (a copy of a->used, updated) */
+	struct bpair *bind; /* the bindings the maps hold now */
 	size_t nbind;
-	bool bind_owned;     /* bind is ours to free (not a->bind) */
+	bool bind_owned; /* bind is ours to free (not a->bind) */
 };
 
 static void inc_free(struct inc *x)
@@ -189,8 +189,7 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 	x->pfx_changed = calloc(n + 1, 1);
 	x->from = calloc(n + 1, sizeof(*x->from));
 	x->removed = calloc(a->ncustomers + 1, sizeof(*x->removed));
-	if (!kept || !x->idx || !x->rec || !x->kind || !x->pfx_changed || !x->from ||
-	    !x->removed) {
+	if (!kept || !x->idx || !x->rec || !x->kind || !x->pfx_changed || !x->from || !x->removed) {
 		free(kept);
 		return -ENOMEM;
 	}

@@ -69,8 +69,7 @@ int tg_cmp_v6key(const void *a, const void *b);
 void tg_v6_key(const struct tg_prefix *p, struct tg_v6_key *k);
 void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k);
 void tg_v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep);
-uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb,
-		       uint8_t *out);
+uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb, uint8_t *out);
 
 /* Publish a length list (double-buffered in tg_config); with counts, the figures status
  * shows as well. */

@@ -101,8 +101,8 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 		reply = json_pack("{sb so so}", "ok", 1, "result", res, "warnings", msgs);
 	} else {
 		tg_err("%s: not applied, the running policy is unchanged", d->config_path);
-		reply = json_pack("{sb ss so}", "ok", 0, "error", "the configuration was not applied",
-				  "errors", msgs);
+		reply = json_pack("{sb ss so}", "ok", 0, "error",
+				  "the configuration was not applied", "errors", msgs);
 	}
 	tg_errs_free(&errs);
 	return reply;
