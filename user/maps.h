@@ -72,6 +72,7 @@ int tg_maps_unpin(const char *pin_dir);
 struct tg_sync_stats {
 	size_t customers;		/* configured */
 	size_t added, changed, removed; /* customer records written or cleared */
+	bool full;			/* the maps were read back (not a difference in memory) */
 };
 
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,

@@ -92,6 +92,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, struct tg_applied **app,
 			    json_pack("{sI sI sI sI}", "total", (json_int_t)st.customers, "added",
 				      (json_int_t)st.added, "changed", (json_int_t)st.changed,
 				      "removed", (json_int_t)st.removed));
+	json_object_set_new(doc, "sync", json_string(st.full ? "full" : "incremental"));
 	json_object_set(doc, "interfaces", done);
 	json_object_set(doc, "not_attached", missing);
 	json_object_set_new(doc, "seconds", json_real(seconds_since(&t0)));

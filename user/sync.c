@@ -1068,6 +1068,7 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 	}
 out:
 	tg_maps_unlock(lock);
+	st->full = true;
 	if (!err && idx) {
 		*idx = db.idx;
 		db.idx = NULL;

@@ -91,9 +91,10 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	if (res) {
 		json_t *c = json_object_get(res, "customers");
 
-		tg_info("%s reloaded in %.3f s: %lld customers (%lld added, %lld changed, %lld "
-			"removed)",
+		tg_info("%s reloaded in %.3f s (%s sync): %lld customers (%lld added, %lld "
+			"changed, %lld removed)",
 			d->config_path, json_real_value(json_object_get(res, "seconds")),
+			json_string_value(json_object_get(res, "sync")),
 			json_integer_value(json_object_get(c, "total")),
 			json_integer_value(json_object_get(c, "added")),
 			json_integer_value(json_object_get(c, "changed")),

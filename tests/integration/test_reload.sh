@@ -10,7 +10,10 @@
 # under 1 Mbit/s a stream, far below their plans), each reporting lost/total datagrams.
 # (Not ping -i 0.005: below a 10 ms interval ping busy-polls a whole CPU, measured here,
 # and four of them starve a 2-CPU machine.) Meanwhile the configuration is
-# reloaded RELOADS times, alternating `tollgate reload` and SIGHUP to tollgated, each with a
+# reloaded RELOADS times, in turn by `tollgate reload` (which asks tollgated over its control
+# socket), by SIGHUP to tollgated, and by `tollgate reload` with no daemon to ask (which
+# syncs by itself, reading the maps back: tollgated's next reload must see that and do the
+# same instead of diffing in memory), each with a
 # rewritten customers CSV (and YAML) that adds and removes customers (some overlapping A's
 # and B's prefixes, some bound to their ports, with IPv6 prefix lengths coming and going,
 # index recycling at a small capacity), moves customer C's IPv4 and IPv6 prefixes to a new
@@ -52,6 +55,7 @@ PIN=/sys/fs/bpf/tg-rl-$$
 export TOLLGATE_PIN_DIR=$PIN
 TGD=$ROOT/build/tollgated
 TMP=$(mktemp -d "/tmp/tg-rl-$$.XXXXXX")
+export TOLLGATE_SOCKET=$TMP/tollgate.sock
 CFG=$TMP/tollgate.yaml
 CSV=$TMP/customers.csv
 MODE=${TG_TEST_MODE:-native}
@@ -60,7 +64,7 @@ PY=$LAB_PY
 DPID=
 BG_PIDS=()
 
-RELOADS=36         # reloads while the traffic flows (half CLI, half SIGHUP)
+RELOADS=36         # reloads while the traffic flows (a third each: daemon by CLI, SIGHUP, CLI alone)
 TRAFFIC_S=35       # how long every traffic stream runs
 WARM_S=1.5         # traffic runs this long before the first reload...
 TAIL_S=4           # ...and at least this long after the last one is due
@@ -182,9 +186,10 @@ def sched(p, mode, pin, tmp, seed, n):
         return ("dum-%02d" % i, "Dummy %d" % i, "plan-x" if i % 2 else "plan-c", pf, bind, "") + over
 
     pool = list(range(1, 25))
+    last_writer = "init"
     cur = {"dummies": set(rnd.sample(pool, 12)), "slot": 0, "c_up": 20, "c_down": 40,
            "x_up": 10, "x_down": 20}
-    invalid = {11: "plan", 20: "dup", 29: "prefix"}
+    invalid = {10: "plan", 20: "dup", 33: "prefix"}  # one per kind of reload
     moves = {2, 5, 9, 11, 13, 16, 20, 23, 27, 30, 34}
     out = []
     for k in range(0, n + 1):
@@ -243,8 +248,12 @@ def sched(p, mode, pin, tmp, seed, n):
             f.write("capacity: { max_customers: 24, max_prefixes: 256 }\n")
             f.write("pin_dir: %s\nstate: %s/state.db\n" % (pin, tmp))
         applied = cur if bad else new
+        kind = "init" if k == 0 else ("cli", "hup", "local")[(k - 1) % 3]
+        sync = "full" if kind == "local" or last_writer == "local" else "incremental"
+        if not bad and k:
+            last_writer = kind
         ids = ["cust-a", "cust-b", "cust-c"] + ["dum-%02d" % i for i in sorted(applied["dummies"])]
-        out.append({"k": k, "kind": "init" if k == 0 else ("cli" if k % 2 else "hup"),
+        out.append({"k": k, "kind": kind, "sync": sync,
                     "bad": bad, "bad_line": bad_line, "move": bool(k in moves and k),
                     "ids": ids, "nv4": len(ids), "nv6": len(ids),
                     "added": len(new["dummies"] - cur["dummies"]) if k and not bad else 0,
@@ -258,6 +267,8 @@ def sched(p, mode, pin, tmp, seed, n):
 
 # ---------------------------------------------------------------- per-reload check
 UNCHANGED = ("cust-a", "cust-b")
+KINDS = {"cli": "tollgate reload, by tollgated", "hup": "SIGHUP",
+         "local": "tollgate reload without the daemon"}
 WATCHED_IFACES = ("c0", "c1", "u0")  # A's, B's and the upstream port: nothing is ever dropped there
 
 def invariants(p, a, b, what, base, errs):
@@ -298,7 +309,7 @@ def invariants(p, a, b, what, base, errs):
 def check(p, expf, prevpost, pre, post, basef, info):
     e = json.load(open(expf))
     base = json.load(open(basef))
-    name = "reload %d (%s)%s" % (e["k"], "tollgate reload" if e["kind"] == "cli" else "SIGHUP",
+    name = "reload %d (%s)%s" % (e["k"], KINDS[e["kind"]],
                                  " with an invalid CSV (%s)" % e["bad"] if e["bad"] else "")
     snaps = [load(prevpost), load(pre), load(post)]
     errs = [s["error"] for s in snaps if "error" in s]
@@ -309,15 +320,23 @@ def check(p, expf, prevpost, pre, post, basef, info):
     invariants(p, s0, s1, "before", base, errs)
     invariants(p, s1, s2, "after", base, errs)
     cnt = None
+    sync = None
     if info.startswith("cli:"):
         try:
-            r = json.load(open(info[4:]))["customers"]
-            cnt = (r["added"], r["changed"], r["removed"])
+            r = json.load(open(info[4:]))
+            cnt = (r["customers"]["added"], r["customers"]["changed"], r["customers"]["removed"])
+            sync = r["sync"]
         except (OSError, ValueError, KeyError):
             cnt = None
     else:
         m = re.search(r"\((\d+) added, (\d+) changed, (\d+) removed\)", info)
         cnt = tuple(int(x) for x in m.groups()) if m else None
+        m = re.search(r"\((\w+) sync\)", info)
+        sync = m.group(1) if m else None
+    if not e["bad"] and sync != e["sync"]:
+        # tollgated diffs in memory while the maps are as it left them; a reload by
+        # another process (local) makes its next one read the maps back
+        errs.append("a %s sync, want %s" % (sync, e["sync"]))
     cst = s2["status"]["customers"]
     if e["bad"]:
         # nothing changed: the same customers, indexes, limits; C (idle) not counted
@@ -654,17 +673,23 @@ check "traffic flows: A and B counted both ways, nothing dropped" traffic_flows
 do_reload() {
 	local k=$1 kind=$2
 	install_config "$k" || { RL_RC=99; RL_INFO="cannot install step $k"; return; }
-	if [ "$kind" = cli ]; then
-		tg -j reload >"$TMP/reload-$k.json" 2>"$TMP/reload-$k.err"
+	if [ "$kind" = cli ] || [ "$kind" = local ]; then
+		# local: no daemon at that socket, so tollgate reloads itself (a full sync, which
+		# the daemon's next reload must notice)
+		if [ "$kind" = local ]; then
+			TOLLGATE_SOCKET=$TMP/no-daemon.sock tg -j reload >"$TMP/reload-$k.json" 2>"$TMP/reload-$k.err"
+		else
+			tg -j reload >"$TMP/reload-$k.json" 2>"$TMP/reload-$k.err"
+		fi
 		RL_RC=$?
 		RL_INFO="cli:$TMP/reload-$k.json"
 	else
 		local ok0 bad0 ok1 bad1
-		ok0=$(grep -c ' applied: ' "$TMP/daemon.log")
+		ok0=$(grep -c ' reloaded in ' "$TMP/daemon.log")
 		bad0=$(grep -c 'not applied' "$TMP/daemon.log")
 		kill -HUP "$DPID"
 		for _ in $(seq 500); do
-			ok1=$(grep -c ' applied: ' "$TMP/daemon.log")
+			ok1=$(grep -c ' reloaded in ' "$TMP/daemon.log")
 			bad1=$(grep -c 'not applied' "$TMP/daemon.log")
 			[ "$ok1" -ne "$ok0" ] || [ "$bad1" -ne "$bad0" ] && break
 			sleep 0.01
@@ -676,7 +701,7 @@ do_reload() {
 		else
 			RL_RC=98 # no word from the daemon within 5 s
 		fi
-		RL_INFO="hup:$(grep ' applied: ' "$TMP/daemon.log" | tail -n 1)"
+		RL_INFO="hup:$(grep ' reloaded in ' "$TMP/daemon.log" | tail -n 1)"
 	fi
 }
 
@@ -703,7 +728,7 @@ move_checks() {
 # After a rejected reload: it said so, naming the file and line; C still has its slot.
 bad_checks() {
 	local k=$1 kind=$2 bad=$3 line=$4 slot=$5 where
-	if [ "$kind" = cli ]; then
+	if [ "$kind" != hup ]; then
 		check "reload $k: tollgate reload exits non-zero" test "$RL_RC" -ne 0 -a "$RL_RC" -lt 98
 		where=$TMP/reload-$k.err
 	else
