@@ -4,6 +4,7 @@
 #   build/tests/test_config        config and CSV parsing, units (userspace)
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
+#   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
@@ -19,6 +20,7 @@ SUITES=(
 	build/tests/test_config
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
+	build/tests/test_sync
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_reload.sh

@@ -73,6 +73,7 @@ struct tg_sync_stats {
 	size_t customers;		/* configured */
 	size_t added, changed, removed; /* customer records written or cleared */
 	bool full;			/* the maps were read back (not a difference in memory) */
+	bool two_pass; /* departed customers went first: the new ones needed their indexes */
 };
 
 int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,

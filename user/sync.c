@@ -1049,6 +1049,7 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 		if (!err) {
 			st->removed += first.removed;
 			st->changed += first.changed;
+			st->two_pass = true;
 		}
 	}
 	tg_sync_phase("maps synced", &t);

@@ -243,6 +243,13 @@ static int assign(struct inc *x, struct tg_errs *errs)
 		while (next < max && x->used[next])
 			next++;
 		if (next >= max) {
+			/* none given yet: the caller may come back after freeing some */
+			for (size_t u = 0; u < c; u++) {
+				if (x->kind[u] == K_ADDED) {
+					x->used[x->idx[u]] = 0;
+					x->idx[u] = 0;
+				}
+			}
 			if (x->b->ncustomers < max && x->nremoved)
 				return -EAGAIN;
 			tg_errs_add(errs,
@@ -260,7 +267,7 @@ static int assign(struct inc *x, struct tg_errs *errs)
 /* ---- one pass: what it writes is computed first, so a capacity error writes nothing ---- */
 
 struct pass {
-	bool adds, removes;
+	bool adds, changes, removes; /* what this pass applies */
 	/* records */
 	uint32_t *rkeys;
 	struct tg_cust *rvals;
@@ -320,7 +327,8 @@ static int plan_records(const struct inc *x, struct pass *ps)
 	if (!ps->rkeys || !ps->rvals || !ps->nkeys || !ps->names)
 		return -ENOMEM;
 	for (size_t c = 0; c < n; c++) {
-		if (x->kind[c] == K_SAME || !in_target(x, ps, c))
+		if (x->kind[c] == K_SAME || !in_target(x, ps, c) ||
+		    (x->kind[c] == K_CHANGED && !ps->changes))
 			continue;
 		if (x->kind[c] == K_CHANGED &&
 		    !memcmp(&x->rec[c], &x->a->rec[x->from[c]], sizeof(x->rec[c])))
@@ -395,7 +403,7 @@ static int plan_v6(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 
 	/* the old and new keys of everything that moves in this pass */
 	for (size_t c = 0; c < b->ncustomers; c++) {
-		if (x->kind[c] == K_CHANGED && x->pfx_changed[c]) {
+		if (x->kind[c] == K_CHANGED && x->pfx_changed[c] && ps->changes) {
 			nold += v6_of(&a->customers[x->from[c]], 0, NULL);
 			nnew += v6_of(&b->customers[c], 0, NULL);
 		} else if (x->kind[c] == K_ADDED && ps->adds) {
@@ -414,7 +422,7 @@ static int plan_v6(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 		goto out;
 	nold = nnew = 0;
 	for (size_t c = 0; c < b->ncustomers; c++) {
-		if (x->kind[c] == K_CHANGED && x->pfx_changed[c]) {
+		if (x->kind[c] == K_CHANGED && x->pfx_changed[c] && ps->changes) {
 			nold += v6_of(&a->customers[x->from[c]], x->a->idx[x->from[c]], old + nold);
 			nnew += v6_of(&b->customers[c], x->idx[c], new + nnew);
 		} else if (x->kind[c] == K_ADDED && ps->adds) {
@@ -511,7 +519,7 @@ static int plan_bind(const struct inc *x, struct pass *ps)
 	for (size_t c = 0; c < b->ncustomers; c++) {
 		const struct tg_cust *n = &x->rec[c];
 
-		if (x->kind[c] == K_CHANGED) {
+		if (x->kind[c] == K_CHANGED && ps->changes) {
 			const struct tg_cust *o = &x->a->rec[x->from[c]];
 
 			if (o->bind_ifindex == n->bind_ifindex && o->bind_vlan == n->bind_vlan &&
@@ -641,9 +649,9 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 	return 0;
 }
 
-static int run_pass(struct inc *x, bool adds, bool removes, struct tg_errs *errs)
+static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct tg_errs *errs)
 {
-	struct pass ps = {.adds = adds, .removes = removes};
+	struct pass ps = {.adds = adds, .changes = changes, .removes = removes};
 	struct timespec t = {};
 	struct tg_counts counts = {0};
 	int err;
@@ -746,13 +754,14 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	tg_sync_phase("difference", &t);
 	if (err == -EAGAIN) {
 		/* new customers need the indexes of departed ones: those go first */
-		err = run_pass(&x, false, true, errs);
+		st->two_pass = true;
+		err = run_pass(&x, false, true, true, errs);
 		if (!err)
 			err = assign(&x, errs);
 		if (!err)
-			err = run_pass(&x, true, false, errs);
+			err = run_pass(&x, true, false, false, errs);
 	} else if (!err) {
-		err = run_pass(&x, true, true, errs);
+		err = run_pass(&x, true, true, true, errs);
 	}
 	if (err) {
 		if (err == -ENOMEM)
