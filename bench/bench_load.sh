@@ -3,9 +3,11 @@
 # bench_load.sh - how long loading customers takes, and how much memory the loader needs:
 #   - check-config (read + validate) and attach (read + validate + fill the maps) for 100k
 #     and 1M synthetic customers (bench/gen-customers.py: IPv4 /32../24, IPv6 /64../48);
-#   - reload of the 1M with 1k customers changed (500 change plan, 300 leave, 200 arrive);
-#   - a reload with nothing changed;
-#   - peak RSS of each (GNU time's "Maximum resident set size").
+#   - reload of the 1M with 1k customers changed (500 change plan, 300 leave, 200 arrive)
+#     and with nothing changed: by `tollgate reload` alone (no daemon: it reads the maps
+#     back), then by tollgated (asked by `tollgate reload` over the control socket: it
+#     diffs against what it applied last), each way and back;
+#   - peak RSS of each (GNU time's "Maximum resident set size"; tollgated's VmHWM).
 # Targets (issue "ISP scale"): 1M loaded in <= 10 s, a 1k-change reload in <= 1 s.
 #
 # Runs in a network namespace of its own (one veth pair), pins under a bpffs directory of
@@ -18,9 +20,13 @@ NS=tgb$$
 IF=tgb$$a
 TMP=$(mktemp -d "/tmp/tg-bench-$$.XXXXXX")
 export TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-bench-$$
+export TOLLGATE_SOCKET=$TMP/tollgate.sock
+TGD=$ROOT/build/tollgated
+DPID=
 SIZES=${BENCH_LOAD_SIZES:-"100000 1000000"}
 
 cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TOLLGATE_PIN_DIR" "$TMP"
 }
@@ -52,12 +58,12 @@ for n in $SIZES; do
 	echo "$n customers:"
 	run "check-config (read + validate)" "$TG" check-config "$d/tollgate.yaml"
 	run "attach (read + validate + fill the maps)" "$TG" -c "$d/tollgate.yaml" attach "$IF" role customer
-	run "reload, nothing changed" "$TG" -c "$d/tollgate.yaml" reload
+	TOLLGATE_SOCKET=$TMP/none.sock run "reload, nothing changed, no daemon" "$TG" -c "$d/tollgate.yaml" reload
 	cp "$d/customers.csv" "$d/orig.csv"
-	/usr/bin/python3 - "$d/customers.csv" "$IF" <<'EOF'
+	/usr/bin/python3 - "$d/orig.csv" "$d/changed.csv" "$IF" <<'EOF'
 import random, sys
-path, iface = sys.argv[1], sys.argv[2]
-lines = open(path).read().splitlines()
+src, dst, iface = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = open(src).read().splitlines()
 hdr, rows = lines[0], lines[1:]
 r = random.Random(7)
 pick = r.sample(range(len(rows)), 800)
@@ -69,9 +75,42 @@ gone = set(pick[500:])
 rows = [x for i, x in enumerate(rows) if i not in gone]
 for j in range(200):
     rows.append(f"new{j:05d},New {j},home,172.16.{j}.1 3fff:{j:x}::/64,{iface}")
-open(path, "w").write(hdr + "\n" + "\n".join(rows) + "\n")
+open(dst, "w").write(hdr + "\n" + "\n".join(rows) + "\n")
 EOF
-	run "reload, 1k customers changed" "$TG" -c "$d/tollgate.yaml" reload
+	# without tollgated: tollgate reloads by itself, reading the maps back
+	cp "$d/changed.csv" "$d/customers.csv"
+	TOLLGATE_SOCKET=$TMP/none.sock run "reload, 1k changed, no daemon" "$TG" -c "$d/tollgate.yaml" reload
 	sed -n 's/^reloaded [^:]*: /    /p' "$TMP/out"
+	cp "$d/orig.csv" "$d/customers.csv"
+	TOLLGATE_SOCKET=$TMP/none.sock run "reload, 1k changed back, no daemon" "$TG" -c "$d/tollgate.yaml" reload
+	# tollgated: it starts (adopting the loaded maps: a full sync), then reloads when asked
+	t0=$(date +%s.%N)
+	nsenter --net="/run/netns/$NS" -- "$TGD" -c "$d/tollgate.yaml" >"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 1200); do
+		grep -q ' applied: ' "$TMP/daemon.log" && break
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! grep -q ' applied: ' "$TMP/daemon.log"; then
+		echo "  tollgated did not start:"
+		sed 's/^/    /' "$TMP/daemon.log" | tail -n 5
+	else
+		printf '  %-44s %7.2f s\n' "tollgated start (adopts the maps)" "$(echo "$(date +%s.%N) - $t0" | bc)"
+		for round in 1 2; do
+			cp "$d/changed.csv" "$d/customers.csv"
+			run "reload by tollgated, 1k changed ($round)" "$TG" -c "$d/tollgate.yaml" reload
+			sed -n 's/^reloaded [^:]*: /    /p' "$TMP/out"
+			cp "$d/orig.csv" "$d/customers.csv"
+			run "reload by tollgated, 1k changed back ($round)" "$TG" -c "$d/tollgate.yaml" reload
+		done
+		run "reload by tollgated, nothing changed" "$TG" -c "$d/tollgate.yaml" reload
+		echo "    the same reloads as tollgated timed them (its log):"
+		sed -n 's/.*reloaded in \([0-9.]*\) s (\([a-z]*\) sync).*/      \1 s, \2 sync/p' "$TMP/daemon.log"
+		printf '  %-44s %7d MiB\n' "tollgated peak RSS" "$(($(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status") / 1024))"
+		kill "$DPID"
+		wait "$DPID" 2>/dev/null
+	fi
+	DPID=
 	nsenter --net="/run/netns/$NS" -- "$TG" detach "$IF" >/dev/null
 done

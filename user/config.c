@@ -1088,6 +1088,8 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->name_pool);
 	tg_hset_free(&cfg->ids);
 	tg_hset_free(&cfg->raw_ix);
+	tg_hset_free(&cfg->pks);
+	free(cfg->pk);
 	free(cfg->yaml_raw);
 	free(cfg->csv_raw);
 	free(cfg->path);

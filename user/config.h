@@ -85,6 +85,15 @@ struct tg_prefix {
 	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes; host bits zero */
 };
 
+/* A customer's prefix as the duplicate check keys it (customers.c). */
+struct tg_pkey {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16];
+	uint16_t pad;  /* zero: hashed and compared with the rest */
+	uint32_t cust; /* index into tg_cfg.customers */
+};
+
 struct tg_customer {
 	char id[TG_ID_LEN];    /* external id */
 	char *name;	       /* free text, may be NULL; in tg_cfg.name_pool */
@@ -119,9 +128,13 @@ struct tg_cfg {
 	bool keep_raw;
 	char *yaml_raw, *csv_raw;
 	size_t yaml_len, csv_len;
-	size_t csv_hdr_off, csv_hdr_len;  /* the header record */
-	struct tg_hset raw_ix;		  /* rows by their bytes: tg_config_index_rows */
-	size_t rows_reused;		  /* rows taken from the previous load */
+	size_t csv_hdr_off, csv_hdr_len; /* the header record */
+	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
+	struct tg_pkey *pk;		 /* every prefix, kept with TG_LOAD_KEEP_RAW */
+	size_t npk;
+	struct tg_hset pks; /* pk by value; with ids, built by tg_config_index_rows after a
+			     * load that reused rows */
+	size_t rows_reused; /* rows taken from the previous load */
 	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
@@ -152,7 +165,8 @@ void tg_config_free(struct tg_cfg *cfg);
 #define TG_LOAD_KEEP_RAW 0x1
 int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned int flags,
 			struct tg_cfg **out, struct tg_errs *errs);
-/* Index the rows of a config loaded with TG_LOAD_KEEP_RAW by their bytes (0 or -ENOMEM). */
+/* Index a config loaded with TG_LOAD_KEEP_RAW for the next load: its rows by their bytes,
+ * and, if the load reused rows, its ids and prefixes. 0 or -ENOMEM. */
 int tg_config_index_rows(struct tg_cfg *cfg);
 
 const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);

@@ -60,15 +60,7 @@ struct lerr {
 	char *msg;
 };
 
-/* A prefix of a customer, for finding one claimed twice. */
-struct pkey {
-	uint8_t family;
-	uint8_t plen;
-	uint8_t addr[16];
-	uint16_t pad;  /* zero: compared with the rest */
-	uint32_t cust; /* index into tg_cfg.customers */
-};
-#define PKEY_CMP_LEN offsetof(struct pkey, cust)
+#define PKEY_CMP_LEN offsetof(struct tg_pkey, cust)
 
 /* A record's bytes, looked up among the rows of a previous load. */
 struct rec_key {
@@ -106,12 +98,12 @@ struct cparse {
 	size_t ccap;	       /* allocated cfg->customers */
 	struct tg_prefix *tmp; /* prefixes of the current row */
 	size_t tmpcap;
-	struct pkey *pk;
+	struct tg_pkey *pk;
 	size_t npk, cappk;
 	bool cust_full, pfx_full; /* over capacity: said once */
 	size_t pfx_cap, name_cap; /* of the pools */
 	const char *key_id;	  /* the key being looked up in find_duplicates */
-	const struct pkey *key_pk;
+	const struct tg_pkey *key_pk;
 
 	/* reuse of the rows of a previous load whose bytes are unchanged (tg_config_load_from) */
 	const char *text;	   /* the file's bytes */
@@ -272,7 +264,7 @@ static void add_pkeys(struct cparse *p, const struct tg_customer *c, const struc
 {
 	uint32_t cust = (uint32_t)(c - p->cfg->customers);
 	size_t n = c->npfx;
-	struct pkey *k;
+	struct tg_pkey *k;
 
 	if (p->npk + n > p->cfg->max_prefixes && !p->pfx_full) {
 		p->pfx_full = true;
@@ -584,19 +576,44 @@ static bool pkey_eq(const void *ctx, uint32_t item)
 	return memcmp(&p->pk[item], p->key_pk, PKEY_CMP_LEN) == 0;
 }
 
+struct id_lookup {
+	const struct tg_cfg *cfg;
+	const char *id;
+};
+
+static bool lookup_eq(const void *ctx, uint32_t item)
+{
+	const struct id_lookup *l = ctx;
+
+	return strcmp(l->cfg->customers[item].id, l->id) == 0;
+}
+
+long tg_config_customer(const struct tg_cfg *cfg, const char *id)
+{
+	struct id_lookup l = {cfg, id};
+	uint32_t hit;
+
+	if (!cfg->ids.slot)
+		return -1;
+	hit = tg_hset_find(&cfg->ids, tg_hash(id, strlen(id)), lookup_eq, &l, NULL);
+	return hit == UINT32_MAX ? -1 : (long)hit;
+}
+
 #define AHEAD 16 /* keys hashed and prefetched ahead of the probe: the sets miss the cache */
 
 /* Ids and prefixes claimed twice, through hash sets (a sort of 2M prefixes took 0.5 s). */
 static void find_duplicates(struct cparse *p)
 {
 	struct tg_cfg *cfg = p->cfg;
-	struct tg_hset pks = {};
+	struct tg_hset *pks = &cfg->pks;
 	uint64_t *where = NULL, *hash = NULL;
 	size_t n = cfg->ncustomers > p->npk ? cfg->ncustomers : p->npk;
 	uint32_t hit;
 
+	tg_hset_free(&cfg->ids);
+	tg_hset_free(pks);
 	hash = malloc((n + 1) * sizeof(*hash));
-	if (!hash || tg_hset_init(&cfg->ids, cfg->ncustomers) || tg_hset_init(&pks, p->npk)) {
+	if (!hash || tg_hset_init(&cfg->ids, cfg->ncustomers) || tg_hset_init(pks, p->npk)) {
 		p->oom = 1;
 		goto out;
 	}
@@ -628,9 +645,9 @@ static void find_duplicates(struct cparse *p)
 		char txt[INET6_ADDRSTRLEN + 4];
 
 		if (i + AHEAD < p->npk)
-			tg_hset_prefetch(&pks, hash[i + AHEAD]);
+			tg_hset_prefetch(pks, hash[i + AHEAD]);
 		p->key_pk = &p->pk[i];
-		hit = tg_hset_find(&pks, hash[i], pkey_eq, p, &where);
+		hit = tg_hset_find(pks, hash[i], pkey_eq, p, &where);
 		if (hit == UINT32_MAX) {
 			tg_hset_put(where, hash[i], (uint32_t)i);
 			continue;
@@ -647,7 +664,90 @@ static void find_duplicates(struct cparse *p)
 	}
 out:
 	free(hash);
+}
+
+/* ---- after a reload that reused rows: only the new and changed rows can clash ---- */
+
+struct pk_lookup {
+	const struct tg_cfg *cfg;
+	const struct tg_pkey *key;
+};
+
+static bool pk_lookup_eq(const void *ctx, uint32_t item)
+{
+	const struct pk_lookup *l = ctx;
+
+	return memcmp(&l->cfg->pk[item], l->key, PKEY_CMP_LEN) == 0;
+}
+
+/*
+ * The reused rows were unique among the previous load's rows, each reused at most once
+ * (checked), so a clash needs a row parsed anew: its id or prefix is among the reused rows
+ * (through the previous load's sets) or among the other new rows. true: no clash; false:
+ * there may be one, and find_duplicates (which also builds the sets) must run to report
+ * it exactly as a first load would.
+ */
+static bool no_new_duplicates(struct cparse *p)
+{
+	const struct tg_cfg *prev = p->prev, *cfg = p->cfg;
+	uint8_t *reused = calloc(prev->ncustomers + 1, 1);
+	struct tg_hset ids = {}, pks = {};
+	uint64_t *where = NULL;
+	size_t nnew = 0, npk = 0;
+	bool ok = false;
+
+	if (!reused || !prev->ids.slot || !prev->pks.slot || !prev->pk)
+		goto out;
+	for (size_t c = 0; c < cfg->ncustomers; c++) {
+		uint32_t r = cfg->customers[c].prev_row;
+
+		if (r == UINT32_MAX) {
+			nnew++;
+			npk += cfg->customers[c].npfx;
+		} else if (r >= prev->ncustomers || reused[r]++) {
+			goto out; /* the same row twice: the same id twice */
+		}
+	}
+	if (tg_hset_init(&ids, nnew) || tg_hset_init(&pks, npk))
+		goto out;
+	for (size_t c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+		long r;
+		uint64_t h;
+
+		if (cu->prev_row != UINT32_MAX || !cu->id[0])
+			continue;
+		r = tg_config_customer(prev, cu->id);
+		if (r >= 0 && reused[r])
+			goto out;
+		p->key_id = cu->id;
+		h = tg_hash(cu->id, strlen(cu->id));
+		if (tg_hset_find(&ids, h, id_eq, p, &where) != UINT32_MAX)
+			goto out;
+		tg_hset_put(where, h, (uint32_t)c);
+	}
+	for (size_t i = 0; i < p->npk; i++) {
+		struct pk_lookup l = {prev, &p->pk[i]};
+		uint64_t h;
+		uint32_t hit;
+
+		if (cfg->customers[p->pk[i].cust].prev_row != UINT32_MAX)
+			continue;
+		h = tg_hash(&p->pk[i], PKEY_CMP_LEN);
+		hit = tg_hset_find(&prev->pks, h, pk_lookup_eq, &l, NULL);
+		if (hit != UINT32_MAX && reused[prev->pk[hit].cust])
+			goto out;
+		p->key_pk = &p->pk[i];
+		if (tg_hset_find(&pks, h, pkey_eq, p, &where) != UINT32_MAX)
+			goto out;
+		tg_hset_put(where, h, (uint32_t)i);
+	}
+	ok = true;
+out:
+	free(reused);
+	tg_hset_free(&ids);
 	tg_hset_free(&pks);
+	return ok;
 }
 
 static int cmp_lerr(const void *a, const void *b)
@@ -722,6 +822,30 @@ int tg_config_index_rows(struct tg_cfg *cfg)
 	uint64_t *where = NULL;
 	int err;
 
+	if (!cfg->ids.slot) { /* a reload that reused rows left the sets for now */
+		err = tg_hset_init(&cfg->ids, cfg->ncustomers);
+		if (err)
+			return err;
+		for (size_t i = 0; i < cfg->ncustomers; i++) {
+			struct id_lookup l = {cfg, cfg->customers[i].id};
+			uint64_t h = tg_hash(l.id, strlen(l.id));
+
+			if (tg_hset_find(&cfg->ids, h, lookup_eq, &l, &where) == UINT32_MAX)
+				tg_hset_put(where, h, (uint32_t)i);
+		}
+	}
+	if (!cfg->pks.slot && cfg->pk) {
+		err = tg_hset_init(&cfg->pks, cfg->npk);
+		if (err)
+			return err;
+		for (size_t i = 0; i < cfg->npk; i++) {
+			struct pk_lookup l = {cfg, &cfg->pk[i]};
+			uint64_t h = tg_hash(l.key, PKEY_CMP_LEN);
+
+			if (tg_hset_find(&cfg->pks, h, pk_lookup_eq, &l, &where) == UINT32_MAX)
+				tg_hset_put(where, h, (uint32_t)i);
+		}
+	}
 	if (!cfg->csv_raw || cfg->raw_ix.slot)
 		return 0;
 	err = tg_hset_init(&cfg->raw_ix, cfg->ncustomers);
@@ -852,29 +976,6 @@ out:
 	return err;
 }
 
-struct id_lookup {
-	const struct tg_cfg *cfg;
-	const char *id;
-};
-
-static bool lookup_eq(const void *ctx, uint32_t item)
-{
-	const struct id_lookup *l = ctx;
-
-	return strcmp(l->cfg->customers[item].id, l->id) == 0;
-}
-
-long tg_config_customer(const struct tg_cfg *cfg, const char *id)
-{
-	struct id_lookup l = {cfg, id};
-	uint32_t hit;
-
-	if (!cfg->ids.slot)
-		return -1;
-	hit = tg_hset_find(&cfg->ids, tg_hash(id, strlen(id)), lookup_eq, &l, NULL);
-	return hit == UINT32_MAX ? -1 : (long)hit;
-}
-
 /* The whole file in a malloc'd buffer: kept with the config (a mapping would change under
  * us if the file were rewritten in place). */
 static int read_all(const char *path, char **data, size_t *len)
@@ -960,10 +1061,26 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 		err = -ENOMEM;
 		goto out_map;
 	}
+	/* a reload: the pools will be about as large as last time (growing them copies) */
+	if (p.prev) {
+		p.pfx_cap = prev->npfx_pool + prev->npfx_pool / 16 + 16;
+		p.name_cap = prev->name_pool_len + prev->name_pool_len / 16 + 16;
+		p.cappk = prev->npk + prev->npk / 16 + 16;
+		cfg->pfx_pool = malloc(p.pfx_cap * sizeof(*cfg->pfx_pool));
+		cfg->name_pool = malloc(p.name_cap);
+		p.pk = malloc(p.cappk * sizeof(*p.pk));
+		if (!cfg->pfx_pool || !cfg->name_pool || !p.pk) {
+			p.oom = 1; /* parse_text does nothing */
+			p.pfx_cap = p.name_cap = p.cappk = 0;
+		}
+		tg_advise_huge(cfg->pfx_pool, p.pfx_cap * sizeof(*cfg->pfx_pool));
+		tg_advise_huge(cfg->name_pool, p.name_cap);
+		tg_advise_huge(p.pk, p.cappk * sizeof(*p.pk));
+	}
 	tg_advise_huge(cfg->customers, p.ccap * sizeof(*cfg->customers));
 	parse_text(&p, data, len);
 	pools_resolve(&p);
-	if (!p.oom)
+	if (!p.oom && !(p.prev && p.nreused && no_new_duplicates(&p)))
 		find_duplicates(&p);
 	cfg->rows_reused = p.nreused;
 	cfg->reused_from = p.nreused ? p.prev : NULL;
@@ -980,8 +1097,16 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	free(p.buf);
 	free(p.off);
 	free(p.tmp);
-	free(p.pk);
 	free(p.plans);
+	/* the prefixes and their set: for the next load's duplicate check, if there is one */
+	cfg->pk = p.pk;
+	cfg->npk = p.npk;
+	if (!cfg->keep_raw) {
+		free(cfg->pk);
+		cfg->pk = NULL;
+		cfg->npk = 0;
+		tg_hset_free(&cfg->pks);
+	}
 out_map:
 	if (raw) {
 		cfg->csv_raw = raw;

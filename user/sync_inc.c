@@ -735,8 +735,8 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
-	if (a->stale || bc.sync_gen != a->gen || a->max_cust != m->max_cust || !m->tbl24 ||
-	    !m->tbl8 || !cfg->state_path != !a->cfg->state_path ||
+	if (a->stale || !a->cfg->ids.slot || bc.sync_gen != a->gen || a->max_cust != m->max_cust ||
+	    !m->tbl24 || !m->tbl8 || !cfg->state_path != !a->cfg->state_path ||
 	    (cfg->state_path && strcmp(cfg->state_path, a->cfg->state_path)))
 		return -ESTALE;
 	tg_sync_phase("start", &t);

@@ -32,6 +32,24 @@ struct daemon {
 	int ctl;		/* the control socket, or -1 */
 };
 
+/*
+ * Read the config once more the way a reload will, and throw the result away: the memory
+ * a reload needs is then faulted in before anyone waits for one. Measured at 1M customers
+ * on a VM, the first reload after start otherwise took 1.0-1.7 s instead of 0.6 s, 44% of
+ * it in the kernel clearing pages the process touched for the first time.
+ */
+static void rehearse(struct daemon *d)
+{
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+
+	if (!tg_config_load_from(d->config_path, tg_applied_cfg(d->app), TG_LOAD_KEEP_RAW, &cfg,
+				 &errs))
+		tg_config_index_rows(cfg);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 /* Load the config and make the data plane match it; attach every configured interface. */
 static int start(struct daemon *d)
 {
@@ -67,6 +85,7 @@ static int start(struct daemon *d)
 		d->config_path, st.customers, st.added, st.changed, st.removed,
 		cfg ? cfg->nifaces : 0);
 	tg_applied_index(d->app);
+	rehearse(d);
 report:
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);

@@ -1137,8 +1137,8 @@ static struct tg_cfg *reload_csv(const struct tg_cfg *prev, const char *csv, siz
 		CHECK(errs.n && strstr(errs.msg[0], want_msg));
 	if (next && fresh) {
 		CHECK_EQ_U64(next->rows_reused, want_reused);
+		CHECK_EQ_U64(tg_config_index_rows(next), 0); /* the id set, if the load left it */
 		CHECK_EQ_U64(customers_differ(next, fresh), 0);
-		CHECK_EQ_U64(tg_config_index_rows(next), 0);
 	}
 	tg_config_free(fresh);
 	tg_errs_free(&errs);
@@ -1202,6 +1202,27 @@ static void test_reload_reuse(void)
 				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
 				    "b,x,free,10.9.0.0/24,,,,,\n",
 			0, -EINVAL, "'b' is already used on line 2");
+	CHECK(c3 == NULL);
+	/* a reused row twice; two new rows with one id; two new rows with one prefix */
+	c3 = reload_csv(c2,
+			CSV_HDR_OVR "\n"
+				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n",
+			0, -EINVAL, "'b' is already used on line 2");
+	CHECK(c3 == NULL);
+	c3 = reload_csv(c2,
+			CSV_HDR_OVR "\n"
+				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+				    "f,,free,10.7.0.0/24,,,,,\n"
+				    "f,,free,10.8.0.0/24,,,,,\n",
+			0, -EINVAL, "'f' is already used on line 4");
+	CHECK(c3 == NULL);
+	c3 = reload_csv(c2,
+			CSV_HDR_OVR "\n"
+				    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
+				    "f,,free,10.7.0.0/24,,,,,\n"
+				    "g,,free,10.7.0.0/24,,,,,\n",
+			0, -EINVAL, "10.7.0.0/24 already belongs to customer 'f'");
 	CHECK(c3 == NULL);
 	/* other columns: nothing reused */
 	c3 = reload_csv(c2,
