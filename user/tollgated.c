@@ -81,11 +81,11 @@ static int start(struct daemon *d)
 		if (e && !err)
 			err = e;
 	}
+	tg_applied_index(d->app);
+	rehearse(d);
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces",
 		d->config_path, st.customers, st.added, st.changed, st.removed,
 		cfg ? cfg->nifaces : 0);
-	tg_applied_index(d->app);
-	rehearse(d);
 report:
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);
