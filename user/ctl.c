@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "ctl.h"
+#include "util.h"
 
 const char *tg_ctl_path(void)
 {
@@ -33,20 +34,6 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-static int mkdir_parent(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int tg_ctl_listen(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
@@ -57,7 +44,7 @@ int tg_ctl_listen(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long for a socket", path);
 		return e;
 	}
-	e = mkdir_parent(path);
+	e = tg_mkdir_parent(path, 0755);
 	if (e) {
 		snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(-e));
 		return e;

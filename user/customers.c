@@ -943,35 +943,46 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		     "empty: the first row must name the columns (id,name,plan,prefixes,...)");
 }
 
-static int map_file(const char *path, const char **data, size_t *len)
+/* Open a regular file for reading: its fd and size, or -errno (-EISDIR: not a file). */
+static int open_regular(const char *path, int *fd, size_t *size)
 {
 	struct stat st;
-	void *m;
-	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
+	if (fstat(*fd, &st)) {
+		int err = -errno;
+
+		close(*fd);
+		return err;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err = -EISDIR;
-		goto out;
+		close(*fd);
+		return -EISDIR;
 	}
-	*len = (size_t)st.st_size;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+static int map_file(const char *path, const char **data, size_t *len)
+{
+	void *m;
+	int fd, err;
+
+	err = open_regular(path, &fd, len);
+	if (err)
+		return err;
 	*data = "";
-	if (!*len)
-		goto out;
-	m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED) {
-		err = -errno;
-		goto out;
+	if (*len) {
+		m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			err = -errno;
+		} else {
+			madvise(m, *len, MADV_SEQUENTIAL);
+			*data = m;
+		}
 	}
-	madvise(m, *len, MADV_SEQUENTIAL);
-	*data = m;
-out:
 	close(fd);
 	return err;
 }
@@ -980,28 +991,19 @@ out:
  * us if the file were rewritten in place). */
 static int read_all(const char *path, char **data, size_t *len)
 {
-	struct stat st;
-	size_t got = 0;
-	int fd, err = 0;
+	size_t size, got = 0;
+	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EISDIR;
-		goto out;
-	}
-	*data = malloc((size_t)st.st_size + 1);
+	err = open_regular(path, &fd, &size);
+	if (err)
+		return err;
+	*data = malloc(size + 1);
 	if (!*data) {
-		err = -ENOMEM;
-		goto out;
+		close(fd);
+		return -ENOMEM;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
+	while (got < size) {
+		ssize_t n = read(fd, *data + got, size - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1009,12 +1011,11 @@ static int read_all(const char *path, char **data, size_t *len)
 			err = n ? -errno : -EIO; /* shorter than fstat said: being rewritten */
 			free(*data);
 			*data = NULL;
-			goto out;
+			break;
 		}
 		got += (size_t)n;
 	}
 	*len = got;
-out:
 	close(fd);
 	return err;
 }

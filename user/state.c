@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "state.h"
+#include "util.h"
 
 struct tg_statedb {
 	sqlite3 *db;
@@ -28,20 +29,6 @@ static const char schema[] =
 	"  idx INTEGER NOT NULL UNIQUE CHECK (idx > 0),"
 	"  assigned_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));";
 
-static int mkdir_parent(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t errlen)
 {
 	struct tg_statedb *st = calloc(1, sizeof(*st));
@@ -51,7 +38,7 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 	*out = NULL;
 	if (!st)
 		return -ENOMEM;
-	rc = mkdir_parent(path);
+	rc = tg_mkdir_parent(path, 0750);
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(-rc));
 		free(st);

@@ -5,7 +5,14 @@
  * customer and upstream interfaces, a small capacity so the over-capacity paths are reached
  * by inputs of a few KiB). tg_config_load takes a path, so each input is written to a file
  * in a per-process tmpfs directory. The result must keep tg_config_load's contract
- * (fuzz_util.c). Seeds: tests/fuzz/corpus/csv.
+ * (fuzz_util.c).
+ *
+ * Then the reload path: the part of the input before the first form feed (the whole input
+ * if there is none) is loaded as the previous configuration, the rest as the next one
+ * through tg_config_load_from, which reuses the rows whose bytes did not change. The
+ * result - return code, every message, every field of every customer - must be what a
+ * fresh load of the next file gives. Seeds: tests/fuzz/corpus/csv (reload_*.csv are such
+ * pairs).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +54,68 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static void differ(const char *what, size_t i)
+{
+	fprintf(stderr, "fuzz_csv: a reload that reused rows differs from a fresh load: %s (%zu)\n",
+		what, i);
+	abort();
+}
+
+static void same_customers(const struct tg_cfg *a, const struct tg_cfg *b)
+{
+	if (a->ncustomers != b->ncustomers)
+		differ("customer count", a->ncustomers);
+	for (size_t i = 0; i < a->ncustomers; i++) {
+		const struct tg_customer *x = &a->customers[i], *y = &b->customers[i];
+
+		if (strcmp(x->id, y->id) || x->plan != y->plan || x->line != y->line ||
+		    x->npfx != y->npfx || memcmp(x->pfx, y->pfx, x->npfx * sizeof(*x->pfx)) ||
+		    memcmp(x->dir, y->dir, sizeof(x->dir)) || strcmp(x->iface, y->iface) ||
+		    x->vlan != y->vlan || x->ivlan != y->ivlan || !x->name != !y->name ||
+		    (x->name && strcmp(x->name, y->name)))
+			differ("a customer", i);
+	}
+}
+
+/* prev = data[0..cut), next = data[cut+1..): load next after prev both ways, compare. */
+static void check_reload(const uint8_t *data, size_t size)
+{
+	const uint8_t *ff = memchr(data, '\f', size);
+	size_t cut = ff ? (size_t)(ff - data) : size;
+	const uint8_t *next = ff ? ff + 1 : data;
+	size_t nnext = ff ? size - cut - 1 : size;
+	struct tg_errs e1 = {0}, e2 = {0}, e3 = {0};
+	struct tg_cfg *prev = NULL, *a = NULL, *b = NULL;
+	char csv_path[512];
+	int ra, rb;
+
+	fz_write("customers.csv", data, cut, csv_path, sizeof(csv_path));
+	if (tg_config_load_from(yaml_path, NULL, TG_LOAD_KEEP_RAW, &prev, &e1) ||
+	    tg_config_index_rows(prev))
+		goto out;
+	fz_write("customers.csv", next, nnext, csv_path, sizeof(csv_path));
+	ra = tg_config_load_from(yaml_path, prev, TG_LOAD_KEEP_RAW, &a, &e2);
+	rb = tg_config_load(yaml_path, &b, &e3);
+	if (ra != rb)
+		differ("return code", (size_t)-ra);
+	if (e2.n != e3.n)
+		differ("number of messages", e2.n);
+	for (size_t i = 0; i < e2.n; i++)
+		if (strcmp(e2.msg[i], e3.msg[i]))
+			differ(e2.msg[i], i);
+	if (a && b)
+		same_customers(a, b);
+	if (a && tg_config_index_rows(a)) /* and the next reload could start from it */
+		differ("indexing", 0);
+out:
+	tg_config_free(prev);
+	tg_config_free(a);
+	tg_config_free(b);
+	tg_errs_free(&e1);
+	tg_errs_free(&e2);
+	tg_errs_free(&e3);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t lines = fz_lines(data, size, false);
@@ -68,5 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	tg_config_free(cfg);
 	tg_errs_free(&errs);
+	check_reload(data, size);
 	return 0;
 }

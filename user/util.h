@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * util.h - small helpers more than one part of userspace needs.
+ */
+#ifndef TG_UTIL_H
+#define TG_UTIL_H
+
+#include <sys/types.h>
+
+/* Create the directory that holds path (one level), with mode, if it is not there.
+ * 0 or -errno. */
+int tg_mkdir_parent(const char *path, mode_t mode);
+
+#endif /* TG_UTIL_H */
