@@ -948,11 +948,12 @@ static int open_regular(const char *path, int *fd, size_t *size)
 {
 	struct stat st;
 
+	*size = 0;
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
-		return -errno;
+		return errno ? -errno : -EIO;
 	if (fstat(*fd, &st)) {
-		int err = -errno;
+		int err = errno ? -errno : -EIO;
 
 		close(*fd);
 		return err;
