@@ -123,6 +123,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_ifstat SEC(".maps");
 
+/* Flood profiles (struct tg_fprof): packet-rate limits shared by the customers of a plan. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_FPROF);
+	__type(key, __u32);
+	__type(value, struct tg_fprof);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_fprof SEC(".maps");
+
 /* Userspace only: the external id of each customer index, so the pins describe themselves. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -4,7 +4,8 @@
  *
  * A packet's path, in the order it meets the stages:
  *   parse (parse_kern.h) -> exceptions and bogons, classify, anti-spoof (classify_kern.h)
- *   -> policer (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
+ *   -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
+ *   (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
  * destination, download).
@@ -22,6 +23,7 @@
 #include "parse_kern.h"
 #include "classify_kern.h"
 #include "policer_kern.h"
+#include "flood_kern.h"
 #include "count_kern.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -103,8 +105,13 @@ int tollgate_xdp(struct xdp_md *ctx)
 	}
 
 	pol = bpf_map_lookup_elem(&tg_pol, &cust);
-	if (pol && !tg_police(&pol->dir[dir & 1], &c->pol[dir & 1], len, tg_now_fns()))
-		reason = TG_R_RATE;
+	if (pol) {
+		__u64 now = tg_now_fns();
+
+		reason = tg_flood(&p, c, &pol->dir[dir & 1], dir, customer_role, now);
+		if (reason == TG_R_NR && !tg_police(&pol->dir[dir & 1], &c->pol[dir & 1], len, now))
+			reason = TG_R_RATE;
+	}
 out:
 	if (reason == TG_R_NR) {
 		tg_count_pass(ifc, cust, dir, len);

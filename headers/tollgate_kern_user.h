@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 2u
+#define TG_LAYOUT_VERSION 3u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -167,7 +167,9 @@ struct tg_cust {
 	__u8 state;	    /* enum tg_state */
 	__u8 flags;	    /* TG_CF_* */
 	__u16 plan;	    /* plan number, for userspace */
-	__u32 pad[5];
+	__u16 fprof;	    /* flood profile (tg_fprof index); 0: no packet-rate limits */
+	__u16 pad0;
+	__u32 pad[4];
 };
 #define TG_CF_VALID 0x1 /* slot in use */
 
@@ -176,9 +178,36 @@ struct tg_cust {
  * packet path, on conforming packets only; each direction has its own cache line because
  * upload and download are policed on different interfaces, usually on different CPUs.
  */
+/*
+ * Packet-rate policers ("flood"), per customer and direction, on the packets of a class.
+ * Their parameters live in a few shared profiles (tg_fprof: one per plan, so 1M customers
+ * cost no memory for them), their state beside the bandwidth policer's in tg_gcra.
+ */
+enum tg_fclass {
+	TG_FC_SYN = 0, /* TCP SYN without ACK */
+	TG_FC_UDP,     /* UDP (a first fragment included) */
+	TG_FC_ICMP,    /* ICMP and ICMPv6 (neighbour discovery and MLD are exceptions) */
+	TG_FC_FRAG,    /* IP fragments, first or not */
+	TG_FC_SMTP,    /* new connections to tcp/25 (upload; the SMTP policy) */
+	TG_FC_NR,
+};
+
+struct tg_pkt_pol {
+	__u64 ipp_fns; /* emission interval per packet, 2^-8 ns; 0: no limit */
+	__u64 tol_fns; /* tolerance: burst x interval */
+};
+
+#define TG_MAX_FPROF 4096u /* flood profiles */
+struct tg_fprof {
+	struct tg_pkt_pol cls[TG_DIR_NR][TG_FC_NR];
+	__u8 smtp_block; /* SMTP policy block: every new connection to tcp/25 drops */
+	__u8 pad[7];
+};
+
 struct tg_gcra {
-	__u64 tat_fns; /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
-	__u64 pad[7];
+	__u64 tat_fns;		  /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
+	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class */
+	__u64 pad[7 - TG_FC_NR];
 } __attribute__((aligned(64)));
 
 struct tg_pol {

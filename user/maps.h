@@ -16,7 +16,7 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
-		dcache, ifstat, names;
+		dcache, ifstat, names, fprof;
 	int prog;	   /* the XDP program */
 	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
@@ -106,6 +106,11 @@ uint32_t tg_find_customer(const struct tg_maps *m, const char *id);
 
 /* GCRA parameters for one direction; tick_ns is the policer clock resolution. */
 void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_policer_cfg *out);
+/* A packet-rate limit of pps (0: none): the burst is one second's worth of packets, at
+ * least two clock ticks' worth and at least one packet. */
+void tg_pkt_policer_params(uint64_t pps, uint64_t tick_ns, struct tg_pkt_pol *out);
+/* The flood profile of a plan (limits in both directions, SMTP policy upload). */
+void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fprof *out);
 /* Resolution of bpf_ktime_get_coarse_ns(): clock_getres(CLOCK_MONOTONIC_COARSE). */
 uint64_t tg_coarse_tick_ns(void);
 

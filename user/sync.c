@@ -75,6 +75,65 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 	out->tol_fns = tol > INT64_MAX ? INT64_MAX : (uint64_t)tol;
 }
 
+void tg_pkt_policer_params(uint64_t pps, uint64_t tick_ns, struct tg_pkt_pol *out)
+{
+	uint64_t burst;
+
+	memset(out, 0, sizeof(*out));
+	if (!pps)
+		return;
+	out->ipp_fns = ((1000000000ull << 8) + pps - 1) / pps;
+	burst = pps; /* one second's worth */
+	if ((unsigned __int128)pps * 2 * tick_ns / 1000000000ull > burst)
+		burst = (uint64_t)((unsigned __int128)pps * 2 * tick_ns / 1000000000ull);
+	if (!burst)
+		burst = 1;
+	out->tol_fns = (unsigned __int128)burst * out->ipp_fns > INT64_MAX ? INT64_MAX
+									   : burst * out->ipp_fns;
+}
+
+void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fprof *out)
+{
+	const uint64_t pps[TG_FC_FRAG + 1] = {
+		[TG_FC_SYN] = plan->flood.syn_pps,
+		[TG_FC_UDP] = plan->flood.udp_pps,
+		[TG_FC_ICMP] = plan->flood.icmp_pps,
+		[TG_FC_FRAG] = plan->flood.frag_pps,
+	};
+
+	memset(out, 0, sizeof(*out));
+	for (int d = 0; d < TG_DIR_NR; d++)
+		for (int fc = 0; fc <= TG_FC_FRAG; fc++)
+			tg_pkt_policer_params(pps[fc], tick_ns, &out->cls[d][fc]);
+	/* the SMTP policy is about what the customer sends: upload */
+	if (plan->smtp == TG_SMTP_BLOCK)
+		out->smtp_block = 1;
+	else if (plan->smtp == TG_SMTP_LIMIT)
+		tg_pkt_policer_params(plan->smtp_limit, tick_ns, &out->cls[TG_DIR_UP][TG_FC_SMTP]);
+}
+
+static bool plan_has_fprof(const struct tg_plan *p)
+{
+	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
+	       p->smtp != TG_SMTP_ALLOW;
+}
+
+int tg_write_fprof(struct tg_maps *m, const struct tg_cfg *cfg, uint64_t tick_ns)
+{
+	struct tg_fprof fp;
+
+	if (m->fprof < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->nplans && i + 1 < TG_MAX_FPROF; i++) {
+		__u32 k = (__u32)i + 1;
+
+		tg_flood_profile(&cfg->plans[i], tick_ns, &fp);
+		if (bpf_map_update_elem(m->fprof, &k, &fp, BPF_ANY))
+			return neg_errno();
+	}
+	return 0;
+}
+
 /* ---- batch helpers ---- */
 
 int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
@@ -557,13 +616,17 @@ uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name)
 	return c->e[c->n++].ifindex;
 }
 
-int tg_make_record(const struct tg_customer *cu, uint64_t tick_ns, struct tg_ifcache *ifc,
-		   struct tg_cust *v, struct tg_errs *errs)
+int tg_make_record(const struct tg_cfg *cfg, const struct tg_customer *cu, uint64_t tick_ns,
+		   struct tg_ifcache *ifc, struct tg_cust *v, struct tg_errs *errs)
 {
 	memset(v, 0, sizeof(*v));
 	v->flags = TG_CF_VALID;
 	v->state = TG_ST_ACTIVE;
 	v->plan = cu->plan;
+	/* a plan without packet-rate limits costs its customers no profile lookup */
+	if (cu->plan >= 0 && (size_t)cu->plan < cfg->nplans && cu->plan + 1 < (int)TG_MAX_FPROF &&
+	    plan_has_fprof(&cfg->plans[cu->plan]))
+		v->fprof = (__u16)(cu->plan + 1);
 	v->bind_vlan = cu->vlan;
 	v->bind_ivlan = cu->ivlan;
 	for (int j = 0; j < TG_DIR_NR; j++)
@@ -622,7 +685,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		npfx += cu->npfx;
 		o->cust_keys[c] = o->idx[c];
 		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
-		if (tg_make_record(cu, bc.clock_tick_ns, &ifc, &o->cust[c], errs))
+		if (tg_make_record(cfg, cu, bc.clock_tick_ns, &ifc, &o->cust[c], errs))
 			bad = 1;
 	}
 	if (bad)
@@ -1209,6 +1272,10 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	}
 	st->customers = cfg->ncustomers;
 	st->removed = o.nremoved;
+	/* 0. flood profiles, before the records that name them */
+	err = tg_write_fprof(m, cfg, tg_coarse_tick_ns());
+	if (err)
+		goto fail;
 	/* 1. records before anything points at them */
 	err = tg_update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32),
 			      sizeof(struct tg_cust));

@@ -153,7 +153,8 @@ struct inc {
 	uint8_t *used;	    /* indexes taken (a copy of a->used, updated) */
 	struct bpair *bind; /* the bindings the maps hold now */
 	size_t nbind;
-	bool bind_owned; /* bind is ours to free (not a->bind) */
+	bool bind_owned;  /* bind is ours to free (not a->bind) */
+	uint64_t tick_ns; /* the policer clock's resolution */
 };
 
 static void inc_free(struct inc *x)
@@ -205,9 +206,9 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 			x->rec[c] = x->a->rec[p];
 			if (cu->iface[0] &&
 			    tg_ifindex_cached(&ifc, cu->iface) != x->rec[c].bind_ifindex &&
-			    tg_make_record(cu, tick_ns, &ifc, &x->rec[c], errs))
+			    tg_make_record(b, cu, tick_ns, &ifc, &x->rec[c], errs))
 				err = -ENODEV; /* the interface went away or came back */
-		} else if (tg_make_record(cu, tick_ns, &ifc, &x->rec[c], errs)) {
+		} else if (tg_make_record(b, cu, tick_ns, &ifc, &x->rec[c], errs)) {
 			err = -ENODEV;
 		}
 		if (p < 0) {
@@ -603,6 +604,10 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 	uint32_t zero = 0, nlens;
 	int err;
 
+	/* 0. flood profiles, before the records that name them */
+	err = tg_write_fprof(m, x->b, x->tick_ns);
+	if (err)
+		return err;
 	/* 1. records before anything points at them */
 	err = tg_update_batch(m->cust, ps->rkeys, ps->rvals, ps->nrec, sizeof(*ps->rkeys),
 			      sizeof(*ps->rvals));
@@ -748,6 +753,7 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		goto out;
 	}
 	memcpy(x.used, a->used, m->max_cust);
+	x.tick_ns = bc.clock_tick_ns;
 	err = diff(&x, bc.clock_tick_ns, errs);
 	if (!err)
 		err = assign(&x, errs);

@@ -35,8 +35,10 @@ uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name);
 
 /* The record of a configured customer; -ENODEV (with a message) if it is bound to an
  * interface this host does not have. */
-int tg_make_record(const struct tg_customer *cu, uint64_t tick_ns, struct tg_ifcache *ifc,
-		   struct tg_cust *out, struct tg_errs *errs);
+int tg_make_record(const struct tg_cfg *cfg, const struct tg_customer *cu, uint64_t tick_ns,
+		   struct tg_ifcache *ifc, struct tg_cust *out, struct tg_errs *errs);
+/* The flood profiles of cfg's plans (profile i + 1 for plan i). */
+int tg_write_fprof(struct tg_maps *m, const struct tg_cfg *cfg, uint64_t tick_ns);
 
 /* IPv4: the whole DIR-24-8 table built in memory, then written where it differs. */
 struct tg_v4pfx {

@@ -106,11 +106,12 @@ struct pkt {
 	uint8_t proto;	       /* L4 protocol; 0: TCP */
 	uint16_t sport, dport; /* 0: 40000 -> 80 */
 	uint8_t icmp_type;
-	uint8_t ttl;   /* TTL / hop limit; 0: 64 */
-	uint8_t ipver; /* version field; 0: 4 or 6 */
-	uint8_t ihl;   /* IPv4; 0: 5 */
-	uint16_t frag; /* IPv4 frag_off (host order) without DF; DF is set unless fragmented */
-	uint8_t doff;  /* TCP data offset; 0: 5 */
+	uint8_t ttl;	  /* TTL / hop limit; 0: 64 */
+	uint8_t ipver;	  /* version field; 0: 4 or 6 */
+	uint8_t ihl;	  /* IPv4; 0: 5 */
+	uint16_t frag;	  /* IPv4 frag_off (host order) without DF; DF is set unless fragmented */
+	uint8_t doff;	  /* TCP data offset; 0: 5 */
+	uint8_t tcpflags; /* 0: SYN */
 	struct ext6 ext[10]; /* IPv6 extension headers, in order */
 	uint16_t payload;    /* bytes after the L4 header */
 	int iplen;	     /* IPv4 tot_len / IPv6 payload_len; 0: computed; LEN0: zero */
@@ -167,7 +168,7 @@ static size_t build_l4(const struct pkt *p, uint8_t *b, uint8_t proto)
 		memset(b + 4, 0, 8); /* seq, ack */
 		b[4] = 0x12;
 		b[12] = doff << 4;
-		b[13] = 0x02; /* SYN */
+		b[13] = p->tcpflags ? p->tcpflags : 0x02; /* SYN */
 		put16(b + 14, 64240);
 		memset(b + 16, 0, 4);
 		n = 20;
@@ -373,7 +374,22 @@ static struct profile {
 	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
 };
 
-enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_NR };
+enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_NR };
+
+/* Packet-rate limits of PL_FLOOD (both directions) and the SMTP policies. */
+#define FL_SYN 20
+#define FL_UDP 30
+#define FL_ICMP 10
+#define FL_FRAG 5
+#define FL_SMTP 3
+static const struct {
+	struct tg_flood_cfg flood;
+	int smtp;
+	uint32_t smtp_limit;
+} plan_extra[PL_NR] = {
+	[PL_FLOOD] = {{FL_SYN, FL_UDP, FL_ICMP, FL_FRAG}, TG_SMTP_LIMIT, FL_SMTP},
+	[PL_SMTPBLK] = {{0, 0, 0, 0}, TG_SMTP_BLOCK, 0},
+};
 
 #define UP8M_BPS 8000000ull
 #define DOWN8K_BPS 8000ull
@@ -383,6 +399,8 @@ static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_FLAT] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_UP8M] = {{UP8M_BPS, TEST_BURST, 0, 0}, {0, 0, 0, 0}},
 	[PL_DOWN8K] = {{0, 0, 0, 0}, {DOWN8K_BPS, TEST_BURST, 0, 0}},
+	[PL_FLOOD] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
+	[PL_SMTPBLK] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 };
 
 #define VNONE TG_VLAN_NONE
@@ -408,6 +426,9 @@ static const struct cust_def {
 	/* policed */
 	{"c-r", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.0.0/24", "2001:db8:300::/48"}},
 	{"c-k", "", VNONE, VNONE, PL_DOWN8K, {"198.18.1.0/24", "2001:db8:301::/48"}},
+	/* packet-rate limits and SMTP policy */
+	{"c-f", "", VNONE, VNONE, PL_FLOOD, {"198.18.2.0/24", "2001:db8:302::/48"}},
+	{"c-s", "", VNONE, VNONE, PL_SMTPBLK, {"198.18.3.0/24", "2001:db8:303::/48"}},
 };
 
 #define NCUST ARRAY_SIZE(custs)
@@ -2098,6 +2119,224 @@ static void test_policer(void)
 }
 
 /* ------------------------------------------------------------------------------------- */
+/* Packet-rate limits ("flood") and the SMTP policy                                        */
+/* ------------------------------------------------------------------------------------- */
+
+struct flood_case {
+	const char *desc;
+	int prof;
+	const char *cust;
+	int dir, fc;
+	uint64_t pps; /* what the plan says: the test recomputes the burst from it */
+	struct pkt pkt;
+	int reason;
+};
+
+/*
+ * From a full bucket, n + 1 back-to-back packets of one class, where n is the burst the
+ * profile holds (one second's worth at the plan's rate, as tg_pkt_policer_params says):
+ * the first n pass, the last drops with the class's reason. At these rates the next
+ * packet's room is tens of ms away, so the clock cannot admit it during the burst.
+ */
+static void run_flood_case(const struct flood_case *fcase)
+{
+	uint64_t tick = tg_coarse_tick_ns(), n, i;
+	int c = cust_no(fcase->cust), err;
+	struct tg_pkt_pol want_pp;
+	struct tg_fprof fp;
+	struct tg_cust rec;
+	struct snap before, after, want;
+	uint8_t frame[2048];
+	struct built b;
+	__u32 verdicts[256], k;
+	char msg[2048] = "";
+
+	TEST_BEGIN(fcase->desc);
+	if (profiles[fcase->prof].ifindex <= 0) {
+		tl_case = NULL;
+		skip(fcase->desc, "no second interface in the test namespace");
+		return;
+	}
+	if (build_pkt(&fcase->pkt, frame, &b)) {
+		fail(fcase->desc, NULL, "fixture error");
+		return;
+	}
+	if (bpf_map_lookup_elem(maps.cust, &cust_idx[c], &rec) || !rec.fprof) {
+		fail(fcase->desc, NULL, "the customer's record names no flood profile");
+		return;
+	}
+	k = rec.fprof;
+	if (bpf_map_lookup_elem(maps.fprof, &k, &fp)) {
+		fail(fcase->desc, NULL, "cannot read the flood profile");
+		return;
+	}
+	tg_pkt_policer_params(fcase->pps, tick, &want_pp);
+	if (memcmp(&fp.cls[fcase->dir][fcase->fc], &want_pp, sizeof(want_pp))) {
+		fail(fcase->desc, NULL, "the profile's limit is not the plan's");
+		return;
+	}
+	n = want_pp.tol_fns / want_pp.ipp_fns;
+	if (n < 2 || n + 1 > ARRAY_SIZE(verdicts)) {
+		fail(fcase->desc, NULL, "fixture error: burst out of range");
+		return;
+	}
+	err = set_profile(fcase->prof);
+	/* a full bucket: the TAT is at most the tolerance ahead */
+	usleep((want_pp.tol_fns >> 8) / 1000 + 2 * tick / 1000);
+	if (!err)
+		err = take_snap(&before);
+	for (i = 0; !err && i <= n; i++)
+		err = run_frame(profiles[fcase->prof].ifindex, frame, b.len, &verdicts[i]);
+	if (!err)
+		err = take_snap(&after);
+	if (err) {
+		snprintf(msg, sizeof(msg), "test run or counter read failed: %s", strerror(-err));
+		fail(fcase->desc, NULL, msg);
+		return;
+	}
+	for (i = 0; i <= n; i++) {
+		__u32 w = i < n ? XDP_PASS : XDP_DROP;
+
+		if (verdicts[i] != w)
+			msg_add(msg, sizeof(msg), "; packet %llu of %llu: %s want %s",
+				(unsigned long long)i + 1, (unsigned long long)n + 1,
+				verdict_name(verdicts[i]), verdict_name(w));
+	}
+	want = before;
+	expect(&want, fcase->prof, E_PASS, 0, fcase->cust, n, n * b.iplen);
+	expect(&want, fcase->prof, E_DROP, fcase->reason, fcase->cust, 1, b.iplen);
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0])
+		fail(fcase->desc, NULL, msg + 2);
+}
+
+#define FSRC4 "198.18.2.5"
+#define FSRC6 "2001:db8:302::5"
+#define SSRC4 "198.18.3.5"
+#define SSRC6 "2001:db8:303::5"
+
+static void test_flood(void)
+{
+	static const struct flood_case cases[] = {
+		{"flood: upload TCP SYN at 20/s: a burst of 20 passes, the 21st drops as flood_syn",
+		 P_STRICT,
+		 "c-f",
+		 TG_DIR_UP,
+		 TG_FC_SYN,
+		 FL_SYN,
+		 {V4(FSRC4, DST4), .dport = 443},
+		 TG_R_FLOOD_SYN},
+		{"flood: download UDP at 30/s (aimed at the customer): 30 pass, then flood_udp",
+		 P_UP,
+		 "c-f",
+		 TG_DIR_DOWN,
+		 TG_FC_UDP,
+		 FL_UDP,
+		 {V4(DST4, "198.18.2.9"), .proto = IPPROTO_UDP, .payload = 32},
+		 TG_R_FLOOD_UDP},
+		{"flood: upload ICMPv6 echo at 10/s: 10 pass, then flood_icmp",
+		 P_STRICT,
+		 "c-f",
+		 TG_DIR_UP,
+		 TG_FC_ICMP,
+		 FL_ICMP,
+		 {V4(FSRC6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ,
+		  .payload = 56},
+		 TG_R_FLOOD_ICMP},
+		{"flood: upload IPv4 fragments (not first) at 5/s: 5 pass, then flood_frag",
+		 P_STRICT,
+		 "c-f",
+		 TG_DIR_UP,
+		 TG_FC_FRAG,
+		 FL_FRAG,
+		 {V4(FSRC4, DST4), .proto = IPPROTO_UDP, .frag = 100, .payload = 64},
+		 TG_R_FLOOD_FRAG},
+		{"flood: a VLAN-tagged SYN over IPv6 meets the same SYN limit",
+		 P_STRICT,
+		 "c-f",
+		 TG_DIR_UP,
+		 TG_FC_SYN,
+		 FL_SYN,
+		 {Q(100), V4(FSRC6, DST6), .dport = 22},
+		 TG_R_FLOOD_SYN},
+		{"smtp: limit 3/s: 3 new connections to tcp/25 pass, the 4th drops as smtp",
+		 P_STRICT,
+		 "c-f",
+		 TG_DIR_UP,
+		 TG_FC_SMTP,
+		 FL_SMTP,
+		 {V4(FSRC4, DST4), .dport = 25},
+		 TG_R_SMTP},
+	};
+	/* each right after the case above it drained a bucket */
+	static const struct fixture after_syn[] = {
+		{"flood: with the SYN bucket empty, a SYN-ACK passes (not a new connection)",
+		 P_STRICT,
+		 {V4(FSRC4, DST4), .sport = 443, .dport = 40000, .tcpflags = 0x12},
+		 PASS("c-f")},
+		{"flood: with the SYN bucket empty, a plain ACK segment passes",
+		 P_STRICT,
+		 {V4(FSRC4, DST4), .dport = 443, .tcpflags = 0x10},
+		 PASS("c-f")},
+		{"flood: with the upload SYN bucket empty, a download SYN passes (own bucket)",
+		 P_UP,
+		 {V4(DST4, "198.18.2.9"), .dport = 443},
+		 PASS("c-f")},
+		{"flood: over the SYN limit in monitor mode passes, noted as flood_syn",
+		 P_MON,
+		 {V4(FSRC4, DST4), .dport = 443},
+		 NOTED(FLOOD_SYN)},
+	};
+	static const struct fixture smtp[] = {
+		{"smtp block: a SYN to tcp/25 drops as smtp",
+		 P_STRICT,
+		 {V4(SSRC4, DST4), .dport = 25},
+		 DROP(SMTP, "c-s")},
+		{"smtp block: over IPv6 too",
+		 P_STRICT,
+		 {V4(SSRC6, DST6), .dport = 25},
+		 DROP(SMTP, "c-s")},
+		{"smtp block: VLAN-tagged too",
+		 P_STRICT,
+		 {Q(100), V4(SSRC4, DST4), .dport = 25},
+		 DROP(SMTP, "c-s")},
+		{"smtp block: submission, tcp/587, passes",
+		 P_STRICT,
+		 {V4(SSRC4, DST4), .dport = 587},
+		 PASS("c-s")},
+		{"smtp block: submission over TLS, tcp/465, passes",
+		 P_STRICT,
+		 {V4(SSRC4, DST4), .dport = 465},
+		 PASS("c-s")},
+		{"smtp block: an established connection's segment to tcp/25 passes",
+		 P_STRICT,
+		 {V4(SSRC4, DST4), .dport = 25, .tcpflags = 0x18},
+		 PASS("c-s")},
+		{"smtp block: UDP to port 25 is not SMTP",
+		 P_STRICT,
+		 {V4(SSRC4, DST4), .proto = IPPROTO_UDP, .dport = 25, .payload = 8},
+		 PASS("c-s")},
+		{"smtp block: mail arriving for the customer (upstream, to its tcp/25) passes",
+		 P_UP,
+		 {V4(DST4, SSRC4), .dport = 25},
+		 PASS("c-s")},
+		{"smtp block: in monitor mode noted as smtp, passed",
+		 P_MON,
+		 {V4(SSRC4, DST4), .dport = 25},
+		 NOTED(SMTP)},
+	};
+	size_t i;
+
+	run_flood_case(&cases[0]);
+	for (i = 0; i < ARRAY_SIZE(after_syn); i++)
+		run_fixture(&after_syn[i]);
+	for (i = 1; i < ARRAY_SIZE(cases); i++)
+		run_flood_case(&cases[i]);
+	for (i = 0; i < ARRAY_SIZE(smtp); i++)
+		run_fixture(&smtp[i]);
+}
+
+/* ------------------------------------------------------------------------------------- */
 /* Setup                                                                                 */
 /* ------------------------------------------------------------------------------------- */
 
@@ -2141,6 +2380,9 @@ static int load_customers(const char *without)
 	for (i = 0; i < PL_NR; i++) {
 		snprintf(plans[i].name, sizeof(plans[i].name), "plan%zu", i);
 		memcpy(plans[i].dir, plan_rates[i], sizeof(plans[i].dir));
+		plans[i].flood = plan_extra[i].flood;
+		plans[i].smtp = plan_extra[i].smtp;
+		plans[i].smtp_limit = plan_extra[i].smtp_limit;
 	}
 	snprintf(ifc[0].name, sizeof(ifc[0].name), IF_A);
 	snprintf(ifc[1].name, sizeof(ifc[1].name), IF_B);
@@ -2329,6 +2571,8 @@ int main(int argc, char **argv)
 			run_fixture(&fixtures[i]);
 	if (!filter || strstr(filter, "rate"))
 		test_policer();
+	if (!filter || strstr(filter, "flood") || strstr(filter, "smtp"))
+		test_flood();
 	if (!filter || strstr(filter, "resync"))
 		test_resync();
 	tg_maps_close(&maps);
