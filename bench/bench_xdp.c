@@ -69,9 +69,17 @@
 #define TARGET_DROP_X_BARE 2.0
 #define TARGET_1M_X_1K 1.3
 
-enum path { PATH_PASS, PATH_SPOOF, PATH_SPOOF_FAR, PATH_RATE, PATH_NR };
+enum path { PATH_PASS, PATH_PASS_ALL, PATH_SPOOF, PATH_SPOOF_FAR, PATH_RATE, PATH_FLOOD, PATH_NR };
 
-static const char *const path_name[PATH_NR] = {"pass", "spoof drop", "spoof far", "rate drop"};
+static const char *const path_name[PATH_NR] = {"pass",	    "pass, all limits", "spoof drop",
+					       "spoof far", "rate drop",	"flood drop"};
+
+/* Plans: 0 bandwidth only; 1 every packet-rate limit too, far above the traffic; 2 a UDP
+ * limit of 1 packet/s (the flood-drop customer). */
+#define PLAN_BW 0
+#define PLAN_ALL 1
+#define PLAN_FLOOD 2
+#define HIGH_PPS 1000000000ull
 
 struct scale {
 	const char *name;
@@ -79,9 +87,9 @@ struct scale {
 	struct tg_maps m;
 	bool loaded;
 	double load_s;
-	struct tg_prefix *pfx;			/* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
-	uint32_t pass_i, slow_i;		/* generator numbers of the measured customers */
-	uint32_t pass_idx, slow_idx, owner_idx; /* customer indexes */
+	struct tg_prefix *pfx;			 /* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
+	uint32_t pass_i, slow_i, all_i, flood_i; /* generator numbers of the measured customers */
+	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx; /* customer indexes */
 };
 
 struct bcase {
@@ -142,7 +150,9 @@ static int gen_prefixes(struct scale *sc)
 	/* the measured customers: a /28 (i % 9 == 4) with a /48 ((i / 9) % 3 == 2) */
 	sc->pass_i = 9 * (3 * (sc->n / 54) + 2) + 4;
 	sc->slow_i = sc->pass_i + 27;
-	return sc->slow_i < sc->n ? 0 : -EINVAL;
+	sc->all_i = sc->pass_i + 54;
+	sc->flood_i = sc->pass_i + 81;
+	return sc->flood_i < sc->n ? 0 : -EINVAL;
 }
 
 static int load_scale(struct scale *sc)
@@ -150,7 +160,7 @@ static int load_scale(struct scale *sc)
 	struct tg_capacity cap = {.max_customers = sc->n + 1, .max_prefixes = 2 * sc->n + 2};
 	struct tg_prefix owner_pfx[2];
 	struct tg_customer *cu;
-	struct tg_plan plan = {};
+	struct tg_plan plan[3] = {};
 	struct tg_cfg cfg = {};
 	struct tg_errs errs = {};
 	struct timespec t0, t1;
@@ -164,7 +174,13 @@ static int load_scale(struct scale *sc)
 	cu = calloc((size_t)sc->n + 1, sizeof(*cu));
 	if (!cu)
 		return -ENOMEM;
-	snprintf(plan.name, sizeof(plan.name), "bench");
+	snprintf(plan[PLAN_BW].name, sizeof(plan[0].name), "bench");
+	snprintf(plan[PLAN_ALL].name, sizeof(plan[0].name), "bench-all");
+	plan[PLAN_ALL].flood = (struct tg_flood_cfg){HIGH_PPS, HIGH_PPS, HIGH_PPS, HIGH_PPS};
+	plan[PLAN_ALL].smtp = TG_SMTP_LIMIT;
+	plan[PLAN_ALL].smtp_limit = 1000000;
+	snprintf(plan[PLAN_FLOOD].name, sizeof(plan[0].name), "bench-flood");
+	plan[PLAN_FLOOD].flood.udp_pps = 1;
 	for (i = 0; i < sc->n; i++) {
 		snprintf(cu[i].id, sizeof(cu[i].id), "b%07u", i);
 		cu[i].pfx = &sc->pfx[2 * i];
@@ -175,6 +191,7 @@ static int load_scale(struct scale *sc)
 		cu[i].dir[TG_DIR_UP].burst_bytes =
 			i == sc->slow_i ? SLOW_BURST_BYTES : PASS_BURST_BYTES;
 		cu[i].dir[TG_DIR_DOWN] = cu[i].dir[TG_DIR_UP];
+		cu[i].plan = i == sc->all_i ? PLAN_ALL : i == sc->flood_i ? PLAN_FLOOD : PLAN_BW;
 	}
 	/* the one customer bound to the interface: spoofed drops are charged to it */
 	if (tg_parse_prefix("192.0.2.0/24", &owner_pfx[0], err, sizeof(err)) ||
@@ -189,8 +206,8 @@ static int load_scale(struct scale *sc)
 	cu[sc->n].vlan = cu[sc->n].ivlan = TG_VLAN_NONE;
 
 	cfg.path = "bench";
-	cfg.plans = &plan;
-	cfg.nplans = 1;
+	cfg.plans = plan;
+	cfg.nplans = 3;
 	cfg.customers = cu;
 	cfg.ncustomers = sc->n + 1;
 	cfg.max_customers = cap.max_customers;
@@ -221,8 +238,12 @@ static int load_scale(struct scale *sc)
 	sc->pass_idx = tg_find_customer(&sc->m, id);
 	snprintf(id, sizeof(id), "b%07u", sc->slow_i);
 	sc->slow_idx = tg_find_customer(&sc->m, id);
+	snprintf(id, sizeof(id), "b%07u", sc->all_i);
+	sc->all_idx = tg_find_customer(&sc->m, id);
+	snprintf(id, sizeof(id), "b%07u", sc->flood_i);
+	sc->flood_idx = tg_find_customer(&sc->m, id);
 	sc->owner_idx = tg_find_customer(&sc->m, "port-owner");
-	if (!sc->pass_idx || !sc->slow_idx || !sc->owner_idx)
+	if (!sc->pass_idx || !sc->slow_idx || !sc->all_idx || !sc->flood_idx || !sc->owner_idx)
 		return -ENOENT;
 
 	/* the interface: lo, customer role, strict, counters in slot 0 */
@@ -299,8 +320,11 @@ static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 		/* far from every customer: the IPv6 /24 filter answers without a probe */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2606:4700::1111" : "1.1.1.1", src);
 	} else {
-		const struct tg_prefix *p =
-			&sc->pfx[2 * (path == PATH_PASS ? sc->pass_i : sc->slow_i) + v6];
+		uint32_t who = path == PATH_PASS       ? sc->pass_i
+			       : path == PATH_PASS_ALL ? sc->all_i
+			       : path == PATH_FLOOD    ? sc->flood_i
+						       : sc->slow_i;
+		const struct tg_prefix *p = &sc->pfx[2 * who + v6];
 
 		memcpy(src, p->addr, 16);
 		src[v6 ? 15 : 3] |= 1;
@@ -374,15 +398,18 @@ static void check_case(struct bcase *c)
 	struct scale *sc = c->sc;
 	struct tg_if_counters b, a;
 	struct tg_cust_counters cb, ca;
-	uint32_t idx = c->path == PATH_RATE   ? sc->slow_idx
-		       : c->path == PATH_PASS ? sc->pass_idx
-					      : sc->owner_idx;
+	uint32_t idx = c->path == PATH_RATE	  ? sc->slow_idx
+		       : c->path == PATH_PASS	  ? sc->pass_idx
+		       : c->path == PATH_PASS_ALL ? sc->all_idx
+		       : c->path == PATH_FLOOD	  ? sc->flood_idx
+						  : sc->owner_idx;
 	uint32_t ret = 0;
-	__u32 want = c->path == PATH_PASS ? XDP_PASS : XDP_DROP;
+	bool passes = c->path == PATH_PASS || c->path == PATH_PASS_ALL;
+	__u32 want = passes ? XDP_PASS : XDP_DROP;
 	uint64_t moved, cmoved, slack;
 	int err;
 
-	if (c->path == PATH_RATE) /* spend the bucket first */
+	if (c->path == PATH_RATE || c->path == PATH_FLOOD) /* spend the bucket first */
 		run(sc->m.prog, c, CHECK_REPEAT, NULL, NULL, NULL);
 	err = tg_read_iface(&sc->m, 0, &b);
 	if (!err)
@@ -400,6 +427,7 @@ static void check_case(struct bcase *c)
 	}
 	switch (c->path) {
 	case PATH_PASS:
+	case PATH_PASS_ALL:
 		moved = a.pass.pkts - b.pass.pkts;
 		cmoved = ca.pass[TG_DIR_UP].pkts - cb.pass[TG_DIR_UP].pkts;
 		break;
@@ -407,6 +435,11 @@ static void check_case(struct bcase *c)
 	case PATH_SPOOF_FAR:
 		moved = a.drop[TG_R_SPOOF].pkts - b.drop[TG_R_SPOOF].pkts;
 		cmoved = ca.drop[TG_DIR_UP][TG_R_SPOOF].pkts - cb.drop[TG_DIR_UP][TG_R_SPOOF].pkts;
+		break;
+	case PATH_FLOOD:
+		moved = a.drop[TG_R_FLOOD_UDP].pkts - b.drop[TG_R_FLOOD_UDP].pkts;
+		cmoved = ca.drop[TG_DIR_UP][TG_R_FLOOD_UDP].pkts -
+			 cb.drop[TG_DIR_UP][TG_R_FLOOD_UDP].pkts;
 		break;
 	default:
 		moved = a.drop[TG_R_RATE].pkts - b.drop[TG_R_RATE].pkts;
@@ -417,7 +450,7 @@ static void check_case(struct bcase *c)
 	 * A drained GCRA bucket sits within one packet of conforming: a clock tick during the
 	 * check may let one packet through (1 kbit/s earns 0.5 bytes per 4 ms tick).
 	 */
-	slack = c->path == PATH_RATE ? 2 : 0;
+	slack = c->path == PATH_RATE || c->path == PATH_FLOOD ? 2 : 0;
 	if (ret != want || moved + slack < CHECK_REPEAT || moved > CHECK_REPEAT ||
 	    cmoved + slack < CHECK_REPEAT || cmoved > CHECK_REPEAT) {
 		snprintf(c->why, sizeof(c->why),
@@ -609,7 +642,7 @@ int main(int argc, char **argv)
 			all_ok = false;
 			continue;
 		}
-		if (c->path == PATH_PASS) {
+		if (c->path == PATH_PASS || c->path == PATH_PASS_ALL) {
 			snprintf(target, sizeof(target), "<= %.0f ns", TARGET_PASS_NS);
 			ok = c->med_cpu <= TARGET_PASS_NS;
 		} else {
