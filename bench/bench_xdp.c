@@ -176,7 +176,10 @@ static int load_scale(struct scale *sc)
 		return -ENOMEM;
 	snprintf(plan[PLAN_BW].name, sizeof(plan[0].name), "bench");
 	snprintf(plan[PLAN_ALL].name, sizeof(plan[0].name), "bench-all");
-	plan[PLAN_ALL].flood = (struct tg_flood_cfg){HIGH_PPS, HIGH_PPS, HIGH_PPS, HIGH_PPS};
+	plan[PLAN_ALL].flood = (struct tg_flood_cfg){.syn_pps = HIGH_PPS,
+						     .udp_pps = HIGH_PPS,
+						     .icmp_pps = HIGH_PPS,
+						     .frag_pps = HIGH_PPS};
 	plan[PLAN_ALL].smtp = TG_SMTP_LIMIT;
 	plan[PLAN_ALL].smtp_limit = 1000000;
 	snprintf(plan[PLAN_FLOOD].name, sizeof(plan[0].name), "bench-flood");

@@ -13,6 +13,11 @@
  * packet touches anyway. Upstream the limits protect the customer from floods aimed at
  * it; on a customer interface they stop floods the customer launches.
  *
+ * Upstream, two more: UDP from a reflector source port (DNS, NTP, memcached... the
+ * configured tg_refl_ports) has a limit of its own per destination customer, counted as
+ * flood_udp; and a single source over the per-source rate toward the customer is blocked
+ * for a while (tg_per_source), its packets counted by their class.
+ *
  * Returns the drop reason, or TG_R_NR to go on.
  */
 #ifndef TG_FLOOD_KERN_H
@@ -51,7 +56,89 @@ static __always_inline int tg_police_pkt(struct tg_gcra *g, const struct tg_pkt_
 	return 1;
 }
 
-static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cust *c,
+/* What a packet of a blocked source is counted as: the class it would have met. */
+static __always_inline __u32 tg_class_reason(const struct tg_pkt *p)
+{
+	if (p->frag)
+		return TG_R_FLOOD_FRAG;
+	if (p->l4proto == IPPROTO_TCP)
+		return TG_R_FLOOD_SYN;
+	if (p->l4proto == IPPROTO_ICMP || p->l4proto == IPPROTO_ICMPV6)
+		return TG_R_FLOOD_ICMP;
+	return TG_R_FLOOD_UDP;
+}
+
+static __always_inline __u64 tg_src_hash(const struct tg_src_key *k)
+{
+	__u64 h = k->addr[0] ^ (k->addr[1] * 0x9e3779b97f4a7c15ull) ^
+		  (((__u64)k->cust << 32) | k->v6);
+
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+/*
+ * Per-source blocking toward customer cust (see tg_srcwatch in tollgate_kern_user.h): a
+ * blocked source drops; otherwise its slot's GCRA runs, and a source over the limit is
+ * blocked for the profile's block time.
+ */
+static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
+					   const struct tg_fprof *fp, __u64 now)
+{
+	const struct tg_pkt_pol *pp = &fp->cls[TG_DIR_DOWN][TG_FC_SRC];
+	struct tg_src_key k = {.cust = cust, .v6 = p->v6};
+	struct tg_srcwatch *w;
+	__u64 *until, h, end, now_ns = now >> 8, tat, start, ntat;
+	__u32 slot;
+
+	if (p->v6) {
+		k.addr[0] = p->saddr6[0];
+		k.addr[1] = p->saddr6[1];
+	} else {
+		k.addr[0] = p->saddr4; /* the address in the first 4 bytes */
+	}
+	until = bpf_map_lookup_elem(&tg_srcblock, &k);
+	if (until) {
+		if ((__s64)(READ_ONCE(*until) - now_ns) > 0)
+			return tg_class_reason(p);
+		bpf_map_delete_elem(&tg_srcblock, &k); /* served its time */
+	}
+	h = tg_src_hash(&k);
+	slot = (__u32)h & (TG_SRCWATCH_SLOTS - 1);
+	w = bpf_map_lookup_elem(&tg_srcwatch, &slot);
+	if (!w)
+		return TG_R_NR;
+	if (w->tag != (__u32)(h >> 32) || w->cust != cust) {
+		/* the slot now watches this pair: a racing CPU may mix the fields, which only
+		 * restarts the watch */
+		w->tag = (__u32)(h >> 32);
+		w->cust = cust;
+		w->tat_fns = now + pp->ipp_fns;
+		return TG_R_NR;
+	}
+	tat = READ_ONCE(w->tat_fns);
+	start = ((__s64)(tat - now) < 0 || (__s64)(tat - now) > (__s64)pp->tol_fns) ? now : tat;
+	ntat = start + pp->ipp_fns;
+	if ((__s64)(ntat - now) <= (__s64)pp->tol_fns) {
+		w->tat_fns = ntat; /* one writer per source, in practice: no CAS needed */
+		return TG_R_NR;
+	}
+	end = now_ns + fp->block_ns;
+	bpf_map_update_elem(&tg_srcblock, &k, &end, BPF_NOEXIST); /* full: not blocked */
+	return tg_class_reason(p);
+}
+
+static __always_inline int tg_refl_port(__be16 sport)
+{
+	__u32 port = bpf_ntohs(sport), word = port >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&tg_refl_ports, &word);
+
+	return bits && (*bits >> (port & 63)) & 1;
+}
+
+static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cust *c, __u32 cust,
 				      struct tg_gcra *g, __u8 dir, int customer_role, __u64 now)
 {
 	const struct tg_fprof *fp;
@@ -64,6 +151,12 @@ static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cu
 	if (!fp)
 		return TG_R_NR;
 	dir &= 1;
+	if (!customer_role && fp->cls[TG_DIR_DOWN][TG_FC_SRC].ipp_fns) {
+		__u32 r = tg_per_source(p, cust, fp, now);
+
+		if (r != TG_R_NR)
+			return r;
+	}
 	if (p->frag && !tg_police_pkt(g, &fp->cls[dir][TG_FC_FRAG], TG_FC_FRAG, now))
 		return TG_R_FLOOD_FRAG;
 	if (!p->has_l4)
@@ -73,6 +166,11 @@ static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cu
 		if (fp->smtp_block || !tg_police_pkt(g, &fp->cls[dir][TG_FC_SMTP], TG_FC_SMTP, now))
 			return TG_R_SMTP;
 	}
+	/* amplified replies from reflectors, toward the customer: a limit of their own */
+	if (!customer_role && p->l4proto == IPPROTO_UDP &&
+	    fp->cls[TG_DIR_DOWN][TG_FC_REFL].ipp_fns && tg_refl_port(p->sport) &&
+	    !tg_police_pkt(g, &fp->cls[TG_DIR_DOWN][TG_FC_REFL], TG_FC_REFL, now))
+		return TG_R_FLOOD_UDP;
 	if (syn)
 		fc = TG_FC_SYN;
 	else if (p->l4proto == IPPROTO_UDP)

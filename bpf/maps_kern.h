@@ -132,6 +132,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_fprof SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_REFL_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_refl_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_SRCWATCH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tg_srcwatch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_srcwatch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_SRCBLOCK_MAX);
+	__type(key, struct tg_src_key);
+	__type(value, __u64); /* the block ends at this bpf_ktime_get_coarse_ns() */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_srcblock SEC(".maps");
+
 /* Userspace only: the external id of each customer index, so the pins describe themselves. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -108,7 +108,7 @@ int tollgate_xdp(struct xdp_md *ctx)
 	if (pol) {
 		__u64 now = tg_now_fns();
 
-		reason = tg_flood(&p, c, &pol->dir[dir & 1], dir, customer_role, now);
+		reason = tg_flood(&p, c, cust, &pol->dir[dir & 1], dir, customer_role, now);
 		if (reason == TG_R_NR && !tg_police(&pol->dir[dir & 1], &c->pol[dir & 1], len, now))
 			reason = TG_R_RATE;
 	}

@@ -189,6 +189,8 @@ enum tg_fclass {
 	TG_FC_ICMP,    /* ICMP and ICMPv6 (neighbour discovery and MLD are exceptions) */
 	TG_FC_FRAG,    /* IP fragments, first or not */
 	TG_FC_SMTP,    /* new connections to tcp/25 (upload; the SMTP policy) */
+	TG_FC_REFL,    /* UDP from a reflector source port (download; tg_refl_ports) */
+	TG_FC_SRC,     /* any one source toward the customer (download; state in tg_srcwatch) */
 	TG_FC_NR,
 };
 
@@ -200,15 +202,44 @@ struct tg_pkt_pol {
 #define TG_MAX_FPROF 4096u /* flood profiles */
 struct tg_fprof {
 	struct tg_pkt_pol cls[TG_DIR_NR][TG_FC_NR];
+	__u64 block_ns;	 /* a source over cls[down][TG_FC_SRC] is blocked this long */
 	__u8 smtp_block; /* SMTP policy block: every new connection to tcp/25 drops */
 	__u8 pad[7];
 };
 
 struct tg_gcra {
 	__u64 tat_fns;		  /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
-	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class */
-	__u64 pad[7 - TG_FC_NR];
+	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class (TG_FC_SRC unused) */
 } __attribute__((aligned(64)));
+
+/* tg_refl_ports: array of TG_REFL_WORDS u64, bit p set: UDP source port p reflects. */
+#define TG_REFL_WORDS 1024u
+
+/*
+ * Per-source blocking toward a customer (upstream). Two stages, so that a flood from
+ * random sources can neither evict the sources already blocked nor grow anything:
+ *   tg_srcwatch: a fixed array of TG_SRCWATCH_SLOTS slots, indexed by a hash of (customer,
+ *     source), each the GCRA of the last (customer, source) that hashed there. A new pair
+ *     takes the slot over; a random flood only churns slots.
+ *   tg_srcblock: a hash of the (customer, source) pairs that went over the per-source rate,
+ *     with the time their block ends. Entries are added only by a slot that went over and
+ *     removed only when they expire (by the first packet after that); when the map is full
+ *     nothing more is blocked, nothing is evicted.
+ */
+#define TG_SRCWATCH_SLOTS (1u << 20)
+#define TG_SRCBLOCK_MAX 65536u
+
+struct tg_srcwatch {
+	__u32 tag;  /* hash bits of the pair not used by the index */
+	__u32 cust; /* customer index */
+	__u64 tat_fns;
+};
+
+struct tg_src_key {
+	__u32 cust;
+	__u32 v6;      /* 1: IPv6 */
+	__u64 addr[2]; /* the source, network order; IPv4 in the first 4 bytes */
+};
 
 struct tg_pol {
 	struct tg_gcra dir[TG_DIR_NR];

@@ -543,8 +543,9 @@ enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
 static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
 enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_NR };
 static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp"};
-enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_NR };
-static const char *const fl_keys[FL_NR] = {"syn", "udp", "icmp", "frag"};
+enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_REFL, FL_SRC, FL_BLOCK, FL_NR };
+static const char *const fl_keys[FL_NR] = {"syn",	 "udp",	       "icmp",	    "frag",
+					   "reflection", "per_source", "block_time"};
 
 static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, const char *dir,
 			    struct tg_rate_cfg *r)
@@ -613,13 +614,42 @@ static void parse_smtp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
 	p->smtp_limit = (uint32_t)x;
 }
 
+/* flood.block_time: a duration, only beside per_source; 60 s if per_source alone. */
+static void parse_block_time(struct ctx *c, yaml_node_t *n, yaml_node_t *src, const char *plan,
+			     struct tg_flood_cfg *f)
+{
+	const char *s;
+	uint64_t ns;
+
+	if (src && f->src_pps)
+		f->block_ns = TG_BLOCK_TIME_DEFAULT_NS;
+	if (!n)
+		return;
+	if (!src) {
+		yerr(c, n, "plan '%s': flood.block_time without flood.per_source: nothing to block",
+		     plan);
+		return;
+	}
+	s = nonempty(c, n, "flood.block_time");
+	if (!s)
+		return;
+	if (tg_parse_duration_ns(s, &ns) || !ns || ns > TG_BLOCK_TIME_MAX_NS) {
+		yerr(c, n,
+		     "plan '%s': flood.block_time '%s': want a duration from 1s to 1d (e.g. 60s, "
+		     "10m)",
+		     plan, s);
+		return;
+	}
+	f->block_ns = ns;
+}
+
 static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 {
 	struct tg_plan *p = &c->cfg->plans[c->cfg->nplans];
 	const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
 	yaml_node_t *v[PL_NR], *f[FL_NR];
-	uint64_t *pps[FL_NR] = {&p->flood.syn_pps, &p->flood.udp_pps, &p->flood.icmp_pps,
-				&p->flood.frag_pps};
+	uint64_t *pps[FL_BLOCK] = {&p->flood.syn_pps,  &p->flood.udp_pps,  &p->flood.icmp_pps,
+				   &p->flood.frag_pps, &p->flood.refl_pps, &p->flood.src_pps};
 	char what[TG_NAME_MAX + 32];
 
 	if (!name) {
@@ -657,12 +687,13 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 		snprintf(what, sizeof(what), "plan '%s': flood", name);
 		if (want(c, v[PL_FLOOD], YAML_MAPPING_NODE, what)) {
 			map_keys(c, v[PL_FLOOD], what, fl_keys, FL_NR, f, NULL);
-			for (int i = 0; i < FL_NR; i++) {
+			for (int i = 0; i < FL_BLOCK; i++) {
 				snprintf(what, sizeof(what), "plan '%s': flood.%s", name,
 					 fl_keys[i]);
 				if (f[i])
 					parse_pps(c, f[i], what, pps[i]);
 			}
+			parse_block_time(c, f[FL_BLOCK], f[FL_SRC], name, &p->flood);
 		}
 	}
 	if (v[PL_SMTP])
@@ -864,12 +895,57 @@ enum {
 	TOP_PIN_DIR,
 	TOP_ENFORCEMENT,
 	TOP_NOTIFY,
+	TOP_REFL_PORTS,
 	TOP_NR
 };
 static const char *const top_keys[TOP_NR] = {
-	"interfaces", "plans", "customers", "walled_garden", "capacity",
-	"metrics",    "state", "pin_dir",   "enforcement",   "notify",
+	"interfaces", "plans",	 "customers",	"walled_garden", "capacity",	     "metrics",
+	"state",      "pin_dir", "enforcement", "notify",	 "reflection_ports",
 };
+
+/*
+ * UDP source ports of reflection/amplification attacks: the services CISA's alert TA14-017A
+ * lists (QOTD, CharGEN, DNS, TFTP, portmap, NTP, NetBIOS, SNMP, CLDAP, SLP, RIPv1, SSDP,
+ * ARMS, WS-Discovery, mDNS, CoAP, memcached, Quake, Steam, Jenkins) and Ubiquiti discovery
+ * and DVR DHCPDiscover from later reports.
+ */
+static const uint16_t refl_default[] = {17,    19,    53,    69,    111,   123,	 137,  161,
+					389,   427,   520,   1900,  3283,  3702, 5353, 5683,
+					10001, 11211, 26000, 27015, 33848, 37810};
+
+static void parse_refl_ports(struct ctx *c, yaml_node_t *n)
+{
+	struct tg_cfg *cfg = c->cfg;
+	size_t cnt, i;
+
+	cfg->nrefl_ports = 0;
+	if (is_null(n))
+		return; /* an empty list: no reflection profile */
+	if (!want(c, n, YAML_SEQUENCE_NODE, "reflection_ports"))
+		return;
+	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	free(cfg->refl_ports);
+	cfg->refl_ports = calloc(cnt ? cnt : 1, sizeof(*cfg->refl_ports));
+	if (!cfg->refl_ports) {
+		c->oom = 1;
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *e = node(c, *it);
+		uint32_t port;
+
+		if (!e || parse_count(c, e, "reflection_ports: a port", 65535, &port))
+			continue;
+		for (i = 0; i < cfg->nrefl_ports && cfg->refl_ports[i] != port; i++)
+			;
+		if (i < cfg->nrefl_ports) {
+			yerr(c, e, "reflection_ports: %u is listed twice", port);
+			continue;
+		}
+		cfg->refl_ports[cfg->nrefl_ports++] = (uint16_t)port;
+	}
+}
 
 static int read_file(const char *path, char **buf, size_t *len)
 {
@@ -949,6 +1025,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 		parse_plans(c, v[TOP_PLANS]);
 	if (v[TOP_WALLED])
 		parse_walled(c, v[TOP_WALLED]);
+	if (v[TOP_REFL_PORTS])
+		parse_refl_ports(c, v[TOP_REFL_PORTS]);
 	if (v[TOP_CAPACITY])
 		parse_capacity(c, v[TOP_CAPACITY]);
 	if (v[TOP_METRICS])
@@ -977,8 +1055,12 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->metrics_per_customer = strdup(TG_METRICS_PER_CUSTOMER_DEFAULT);
 	cfg->state_path = strdup(TG_STATE_DEFAULT);
 	cfg->pin_dir = strdup(TG_PIN_DIR_DEFAULT);
-	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path || !cfg->pin_dir)
+	cfg->refl_ports = malloc(sizeof(refl_default));
+	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
+	    !cfg->pin_dir || !cfg->refl_ports)
 		return -ENOMEM;
+	memcpy(cfg->refl_ports, refl_default, sizeof(refl_default));
+	cfg->nrefl_ports = sizeof(refl_default) / sizeof(refl_default[0]);
 	return 0;
 }
 
@@ -1097,6 +1179,7 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->plans);
 	free(cfg->customers_path);
 	free(cfg->walled_garden);
+	free(cfg->refl_ports);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_per_customer);
 	free(cfg->state_path);

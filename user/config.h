@@ -62,7 +62,12 @@ struct tg_rate_cfg {
 
 struct tg_flood_cfg {
 	uint64_t syn_pps, udp_pps, icmp_pps, frag_pps; /* 0: no limit */
+	uint64_t refl_pps; /* UDP from reflector ports, toward the customer (upstream) */
+	uint64_t src_pps;  /* any one source toward the customer (upstream) ... */
+	uint64_t block_ns; /* ... blocked this long when over src_pps (default 60 s) */
 };
+#define TG_BLOCK_TIME_DEFAULT_NS (60ull * 1000000000ull)
+#define TG_BLOCK_TIME_MAX_NS (86400ull * 1000000000ull)
 
 enum tg_smtp_mode {
 	TG_SMTP_ALLOW = 0,
@@ -138,6 +143,8 @@ struct tg_cfg {
 	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
+	uint16_t *refl_ports; /* UDP source ports of reflection/amplification (reflection_ports) */
+	size_t nrefl_ports;
 	uint32_t max_customers;	    /* capacity; default 1024 */
 	uint32_t max_prefixes;	    /* default 2 * max_customers */
 	char *metrics_listen;	    /* default 127.0.0.1:9477 */

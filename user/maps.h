@@ -16,7 +16,7 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
-		dcache, ifstat, names, fprof;
+		dcache, ifstat, names, fprof, refl_ports, srcblock;
 	int prog;	   /* the XDP program */
 	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */

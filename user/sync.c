@@ -105,6 +105,10 @@ void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fp
 	for (int d = 0; d < TG_DIR_NR; d++)
 		for (int fc = 0; fc <= TG_FC_FRAG; fc++)
 			tg_pkt_policer_params(pps[fc], tick_ns, &out->cls[d][fc]);
+	/* toward the customer only: reflected UDP, and any one source (blocked when over) */
+	tg_pkt_policer_params(plan->flood.refl_pps, tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
+	tg_pkt_policer_params(plan->flood.src_pps, tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
+	out->block_ns = plan->flood.src_pps ? plan->flood.block_ns : 0;
 	/* the SMTP policy is about what the customer sends: upload */
 	if (plan->smtp == TG_SMTP_BLOCK)
 		out->smtp_block = 1;
@@ -115,15 +119,28 @@ void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fp
 static bool plan_has_fprof(const struct tg_plan *p)
 {
 	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
-	       p->smtp != TG_SMTP_ALLOW;
+	       p->flood.refl_pps || p->flood.src_pps || p->smtp != TG_SMTP_ALLOW;
 }
 
 int tg_write_fprof(struct tg_maps *m, const struct tg_cfg *cfg, uint64_t tick_ns)
 {
 	struct tg_fprof fp;
 
-	if (m->fprof < 0)
+	uint64_t bits[TG_REFL_WORDS] = {0};
+	__u32 keys[TG_REFL_WORDS];
+	int err;
+
+	if (m->fprof < 0 || m->refl_ports < 0)
 		return -EINVAL;
+	/* the reflector ports first: a profile that limits reflection finds them set */
+	for (size_t i = 0; i < cfg->nrefl_ports; i++)
+		bits[cfg->refl_ports[i] >> 6] |= 1ull << (cfg->refl_ports[i] & 63);
+	for (__u32 i = 0; i < TG_REFL_WORDS; i++)
+		keys[i] = i;
+	err = tg_update_batch(m->refl_ports, keys, bits, TG_REFL_WORDS, sizeof(keys[0]),
+			      sizeof(bits[0]));
+	if (err)
+		return err;
 	for (size_t i = 0; i < cfg->nplans && i + 1 < TG_MAX_FPROF; i++) {
 		__u32 k = (__u32)i + 1;
 

@@ -374,7 +374,7 @@ static struct profile {
 	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
 };
 
-enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_NR };
+enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_NR };
 
 /* Packet-rate limits of PL_FLOOD (both directions) and the SMTP policies. */
 #define FL_SYN 20
@@ -382,13 +382,25 @@ enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_NR };
 #define FL_ICMP 10
 #define FL_FRAG 5
 #define FL_SMTP 3
+#define FL_REFL 8
+#define FL_SRC 12
+#define FL_BLOCK_S 2
 static const struct {
 	struct tg_flood_cfg flood;
 	int smtp;
 	uint32_t smtp_limit;
 } plan_extra[PL_NR] = {
-	[PL_FLOOD] = {{FL_SYN, FL_UDP, FL_ICMP, FL_FRAG}, TG_SMTP_LIMIT, FL_SMTP},
-	[PL_SMTPBLK] = {{0, 0, 0, 0}, TG_SMTP_BLOCK, 0},
+	[PL_FLOOD] = {{.syn_pps = FL_SYN,
+		       .udp_pps = FL_UDP,
+		       .icmp_pps = FL_ICMP,
+		       .frag_pps = FL_FRAG,
+		       .refl_pps = FL_REFL},
+		      TG_SMTP_LIMIT,
+		      FL_SMTP},
+	[PL_SMTPBLK] = {{0}, TG_SMTP_BLOCK, 0},
+	[PL_PERSRC] = {{.src_pps = FL_SRC, .block_ns = FL_BLOCK_S * 1000000000ull},
+		       TG_SMTP_ALLOW,
+		       0},
 };
 
 #define UP8M_BPS 8000000ull
@@ -401,6 +413,7 @@ static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_DOWN8K] = {{0, 0, 0, 0}, {DOWN8K_BPS, TEST_BURST, 0, 0}},
 	[PL_FLOOD] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_SMTPBLK] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
+	[PL_PERSRC] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 };
 
 #define VNONE TG_VLAN_NONE
@@ -429,6 +442,7 @@ static const struct cust_def {
 	/* packet-rate limits and SMTP policy */
 	{"c-f", "", VNONE, VNONE, PL_FLOOD, {"198.18.2.0/24", "2001:db8:302::/48"}},
 	{"c-s", "", VNONE, VNONE, PL_SMTPBLK, {"198.18.3.0/24", "2001:db8:303::/48"}},
+	{"c-p", "", VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
 };
 
 #define NCUST ARRAY_SIZE(custs)
@@ -2210,6 +2224,93 @@ static void run_flood_case(const struct flood_case *fcase)
 		fail(fcase->desc, NULL, msg + 2);
 }
 
+/* Entries in tg_srcblock now. */
+static int blocked_sources(void)
+{
+	struct tg_src_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(maps.srcblock, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+#define ATTACKER4 "9.9.9.9"
+
+static void test_per_source(void)
+{
+	static const struct flood_case over = {
+		"per-source: one source toward the customer at 12/s: 12 pass, the 13th drops and "
+		"the source is blocked",
+		P_UP,
+		"c-p",
+		TG_DIR_DOWN,
+		TG_FC_SRC,
+		FL_SRC,
+		{V4(ATTACKER4, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 100},
+		TG_R_FLOOD_UDP};
+	static const struct fixture blocked[] = {
+		{"per-source: the blocked source's TCP SYN drops too, counted as flood_syn",
+		 P_UP,
+		 {V4(ATTACKER4, "198.18.4.10")},
+		 DROP(FLOOD_SYN, "c-p")},
+		{"per-source: another source toward the customer passes",
+		 P_UP,
+		 {V4("9.9.9.10", "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 100},
+		 PASS("c-p")},
+		{"per-source: the blocked source toward another customer passes",
+		 P_UP,
+		 {V4(ATTACKER4, "198.51.100.9")},
+		 PASS("c-a")},
+	};
+	static const struct fixture again = {
+		"per-source: after the block time the source passes again",
+		P_UP,
+		{V4(ATTACKER4, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 100},
+		PASS("c-p")};
+	uint8_t frame[2048];
+	struct built b;
+	char src[32], msg[256] = "";
+	int passed = 0;
+	__u32 v;
+
+	run_flood_case(&over);
+	for (size_t i = 0; i < ARRAY_SIZE(blocked); i++)
+		run_fixture(&blocked[i]);
+
+	TEST_BEGIN("per-source: 4096 random sources, one packet each, all pass; the attacker "
+		   "stays the only blocked source");
+	if (set_profile(P_UP)) {
+		fail("per-source random flood", NULL, "cannot set the profile");
+		return;
+	}
+	for (int i = 0; i < 4096; i++) {
+		struct pkt pk = {V4(src, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 20};
+
+		snprintf(src, sizeof(src), "45.%d.%d.%d", 64 + (i >> 16), (i >> 8) & 255, i & 255);
+		if (build_pkt(&pk, frame, &b) ||
+		    run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
+			break;
+		passed += v == XDP_PASS;
+	}
+	if (passed != 4096)
+		snprintf(msg, sizeof(msg), "%d of 4096 passed", passed);
+	else if (blocked_sources() != 1)
+		snprintf(msg, sizeof(msg), "%d sources blocked, want 1", blocked_sources());
+	if (msg[0])
+		fail("per-source random flood", NULL, msg);
+	run_fixture(&blocked[0]); /* still blocked */
+
+	sleep(FL_BLOCK_S + 1);
+	run_fixture(&again);
+	TEST_BEGIN("per-source: the expired block was removed by that packet");
+	CHECK_EQ_U64(blocked_sources(), 0);
+}
+
 #define FSRC4 "198.18.2.5"
 #define FSRC6 "2001:db8:302::5"
 #define SSRC4 "198.18.3.5"
@@ -2267,6 +2368,33 @@ static void test_flood(void)
 		 FL_SMTP,
 		 {V4(FSRC4, DST4), .dport = 25},
 		 TG_R_SMTP},
+		{"reflection: UDP from NTP (123) toward the customer at 8/s: 8 pass, then "
+		 "flood_udp",
+		 P_UP,
+		 "c-f",
+		 TG_DIR_DOWN,
+		 TG_FC_REFL,
+		 FL_REFL,
+		 {V4(DST4, "198.18.2.9"), .proto = IPPROTO_UDP, .sport = 123, .payload = 400},
+		 TG_R_FLOOD_UDP},
+	};
+	static const struct fixture after_refl[] = {
+		{"reflection: with the reflection bucket empty, UDP from port 5000 passes",
+		 P_UP,
+		 {V4(DST4, "198.18.2.9"), .proto = IPPROTO_UDP, .sport = 5000, .payload = 40},
+		 PASS("c-f")},
+		{"reflection: ... and so does UDP over IPv6 from a port not in the list (853)",
+		 P_UP,
+		 {V4(DST6, "2001:db8:302::9"), .proto = IPPROTO_UDP, .sport = 853, .payload = 40},
+		 PASS("c-f")},
+		{"reflection: DNS (53) over IPv6 toward the customer meets the same empty bucket",
+		 P_UP,
+		 {V4(DST6, "2001:db8:302::9"), .proto = IPPROTO_UDP, .sport = 53, .payload = 40},
+		 DROP(FLOOD_UDP, "c-f")},
+		{"reflection: the customer's own UDP from port 123 (upload) is not reflection",
+		 P_STRICT,
+		 {V4(FSRC4, DST4), .proto = IPPROTO_UDP, .sport = 123, .payload = 40},
+		 PASS("c-f")},
 	};
 	/* each right after the case above it drained a bucket */
 	static const struct fixture after_syn[] = {
@@ -2332,8 +2460,11 @@ static void test_flood(void)
 		run_fixture(&after_syn[i]);
 	for (i = 1; i < ARRAY_SIZE(cases); i++)
 		run_flood_case(&cases[i]);
+	for (i = 0; i < ARRAY_SIZE(after_refl); i++)
+		run_fixture(&after_refl[i]);
 	for (i = 0; i < ARRAY_SIZE(smtp); i++)
 		run_fixture(&smtp[i]);
+	test_per_source();
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -2364,6 +2495,8 @@ static int setup_netns(void)
 		profiles[i].ifindex = if_nametoindex(profiles[i].ifname);
 	return 0;
 }
+
+static uint16_t refl_ports[] = {53, 123};
 
 static int load_customers(const char *without)
 {
@@ -2420,6 +2553,8 @@ static int load_customers(const char *without)
 	cfg.ncustomers = n;
 	cfg.max_customers = 64;
 	cfg.max_prefixes = 128;
+	cfg.refl_ports = refl_ports;
+	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
 	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
 	if (ret) {
 		fprintf(stderr, "tg_sync_customers: %s\n", strerror(-ret));

@@ -1239,6 +1239,72 @@ static void test_reload_reuse(void)
 	write_file(yaml_path, BASE_YAML);
 }
 
+/* Some message has both strings. */
+static bool any_err(const struct tg_errs *errs, const char *where, const char *what)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		if (strstr(errs->msg[i], where) && strstr(errs->msg[i], what))
+			return true;
+	return false;
+}
+
+static void test_flood_config(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	const struct tg_plan *p;
+
+	TEST_BEGIN("flood: reflection, per_source, block_time, reflection_ports");
+	CHECK_EQ_U64(load("plans:\n"
+			  "  a:\n"
+			  "    flood: { syn: 200pps, reflection: 5kpps, per_source: 1000pps, "
+			  "block_time: 5m }\n"
+			  "  b: { flood: { per_source: 10pps } }\n"
+			  "customers: customers.csv\n",
+			  CSV_HDR, &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (cfg) {
+		p = &cfg->plans[0];
+		CHECK_EQ_U64(p->flood.syn_pps, 200);
+		CHECK_EQ_U64(p->flood.refl_pps, 5000);
+		CHECK_EQ_U64(p->flood.src_pps, 1000);
+		CHECK_EQ_U64(p->flood.block_ns, 300ull * 1000000000ull);
+		CHECK_EQ_U64(cfg->plans[1].flood.block_ns, TG_BLOCK_TIME_DEFAULT_NS);
+		/* the default reflector ports: DNS, NTP, SSDP, memcached, CharGEN, CLDAP... */
+		CHECK(cfg->nrefl_ports >= 20);
+		static const uint16_t want[] = {53, 123, 1900, 11211};
+
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+			size_t i;
+
+			for (i = 0; i < cfg->nrefl_ports && cfg->refl_ports[i] != want[k]; i++)
+				;
+			CHECK(i < cfg->nrefl_ports);
+		}
+	}
+	tg_config_free(cfg);
+
+	TEST_BEGIN("flood: block_time errors, reflection_ports errors");
+	CHECK_EQ_U64(load("plans:\n"
+			  "  a: { flood: { block_time: 5m } }\n"
+			  "  b: { flood: { per_source: 10pps, block_time: 0s } }\n"
+			  "  c: { flood: { per_source: 10pps, block_time: 2d } }\n"
+			  "customers: customers.csv\n"
+			  "reflection_ports: [53, 123, 53, 70000, dns]\n",
+			  CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "block_time without flood.per_source");
+	CHECK_ERR(&errs, "tollgate.yaml:3:", "block_time '0s'");
+	CHECK_ERR(&errs, "tollgate.yaml:4:", "block_time '2d'");
+	CHECK(any_err(&errs, "tollgate.yaml:6:", "53 is listed twice"));
+	CHECK(any_err(&errs, "tollgate.yaml:6:", "70000 out of range"));
+	CHECK(any_err(&errs, "tollgate.yaml:6:", "'dns' is not a whole number"));
+	CHECK_EQ_U64(errs.n, 6);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1272,6 +1338,7 @@ int main(void)
 	test_all_errors();
 	test_csv_big();
 	test_reload_reuse();
+	test_flood_config();
 
 	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
