@@ -79,7 +79,11 @@ static const char *const path_name[PATH_NR] = {"pass",	    "pass, all limits", "
 #define PLAN_BW 0
 #define PLAN_ALL 1
 #define PLAN_FLOOD 2
+#define PLAN_SRC_HI 3 /* per_source far above the traffic: every packet is watched */
+#define PLAN_SRC_LO 4 /* per_source 1 packet/s: the first burst blocks the source */
+#define NPLANS 5
 #define HIGH_PPS 1000000000ull
+#define RANDOM_SOURCES 65536
 
 struct scale {
 	const char *name;
@@ -87,9 +91,9 @@ struct scale {
 	struct tg_maps m;
 	bool loaded;
 	double load_s;
-	struct tg_prefix *pfx;			 /* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
-	uint32_t pass_i, slow_i, all_i, flood_i; /* generator numbers of the measured customers */
-	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx; /* customer indexes */
+	struct tg_prefix *pfx; /* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
+	uint32_t pass_i, slow_i, all_i, flood_i, src_hi_i, src_lo_i; /* measured customers */
+	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx;  /* customer indexes */
 };
 
 struct bcase {
@@ -152,7 +156,9 @@ static int gen_prefixes(struct scale *sc)
 	sc->slow_i = sc->pass_i + 27;
 	sc->all_i = sc->pass_i + 54;
 	sc->flood_i = sc->pass_i + 81;
-	return sc->flood_i < sc->n ? 0 : -EINVAL;
+	sc->src_hi_i = sc->pass_i + 108;
+	sc->src_lo_i = sc->pass_i + 135;
+	return sc->src_lo_i < sc->n ? 0 : -EINVAL;
 }
 
 static int load_scale(struct scale *sc)
@@ -160,7 +166,7 @@ static int load_scale(struct scale *sc)
 	struct tg_capacity cap = {.max_customers = sc->n + 1, .max_prefixes = 2 * sc->n + 2};
 	struct tg_prefix owner_pfx[2];
 	struct tg_customer *cu;
-	struct tg_plan plan[3] = {};
+	struct tg_plan plan[NPLANS] = {};
 	struct tg_cfg cfg = {};
 	struct tg_errs errs = {};
 	struct timespec t0, t1;
@@ -184,6 +190,12 @@ static int load_scale(struct scale *sc)
 	plan[PLAN_ALL].smtp_limit = 1000000;
 	snprintf(plan[PLAN_FLOOD].name, sizeof(plan[0].name), "bench-flood");
 	plan[PLAN_FLOOD].flood.udp_pps = 1;
+	snprintf(plan[PLAN_SRC_HI].name, sizeof(plan[0].name), "bench-src-hi");
+	plan[PLAN_SRC_HI].flood.src_pps = HIGH_PPS;
+	plan[PLAN_SRC_HI].flood.block_ns = 60000000000ull;
+	snprintf(plan[PLAN_SRC_LO].name, sizeof(plan[0].name), "bench-src-lo");
+	plan[PLAN_SRC_LO].flood.src_pps = 1;
+	plan[PLAN_SRC_LO].flood.block_ns = 3600000000000ull;
 	for (i = 0; i < sc->n; i++) {
 		snprintf(cu[i].id, sizeof(cu[i].id), "b%07u", i);
 		cu[i].pfx = &sc->pfx[2 * i];
@@ -194,7 +206,11 @@ static int load_scale(struct scale *sc)
 		cu[i].dir[TG_DIR_UP].burst_bytes =
 			i == sc->slow_i ? SLOW_BURST_BYTES : PASS_BURST_BYTES;
 		cu[i].dir[TG_DIR_DOWN] = cu[i].dir[TG_DIR_UP];
-		cu[i].plan = i == sc->all_i ? PLAN_ALL : i == sc->flood_i ? PLAN_FLOOD : PLAN_BW;
+		cu[i].plan = i == sc->all_i	 ? PLAN_ALL
+			     : i == sc->flood_i	 ? PLAN_FLOOD
+			     : i == sc->src_hi_i ? PLAN_SRC_HI
+			     : i == sc->src_lo_i ? PLAN_SRC_LO
+						 : PLAN_BW;
 	}
 	/* the one customer bound to the interface: spoofed drops are charged to it */
 	if (tg_parse_prefix("192.0.2.0/24", &owner_pfx[0], err, sizeof(err)) ||
@@ -210,7 +226,7 @@ static int load_scale(struct scale *sc)
 
 	cfg.path = "bench";
 	cfg.plans = plan;
-	cfg.nplans = 3;
+	cfg.nplans = NPLANS;
 	cfg.customers = cu;
 	cfg.ncustomers = sc->n + 1;
 	cfg.max_customers = cap.max_customers;
@@ -269,7 +285,15 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 /* A 60-byte IPv4/UDP or 62-byte IPv6/UDP frame (46 or 48 bytes of IP) from src. */
+static size_t build_udp_to(uint8_t *b, bool v6, const uint8_t *src, const uint8_t *dst);
+
 static size_t build_udp(uint8_t *b, bool v6, const uint8_t *src)
+{
+	return build_udp_to(b, v6, src, NULL);
+}
+
+/* dst NULL: a remote destination (8.8.8.8, 2001:4860:4860::88) */
+static size_t build_udp_to(uint8_t *b, bool v6, const uint8_t *src, const uint8_t *dst)
 {
 	static const uint8_t dst4[4] = {8, 8, 8, 8};
 	static const uint8_t dst6[16] = {0x20, 0x01, 0x48, 0x60, 0x48, 0x60, [15] = 0x88};
@@ -287,7 +311,7 @@ static size_t build_udp(uint8_t *b, bool v6, const uint8_t *src)
 		b[l3 + 6] = IPPROTO_UDP;
 		b[l3 + 7] = 64;
 		memcpy(b + l3 + 8, src, 16);
-		memcpy(b + l3 + 24, dst6, 16);
+		memcpy(b + l3 + 24, dst ? dst : dst6, 16);
 		l4 = l3 + 40;
 	} else {
 		b[l3] = 0x45;
@@ -296,7 +320,7 @@ static size_t build_udp(uint8_t *b, bool v6, const uint8_t *src)
 		b[l3 + 8] = 64;
 		b[l3 + 9] = IPPROTO_UDP;
 		memcpy(b + l3 + 12, src, 4);
-		memcpy(b + l3 + 16, dst4, 4);
+		memcpy(b + l3 + 16, dst ? dst : dst4, 4);
 		l4 = l3 + 20;
 	}
 	put16(b + l4, 40000);
@@ -496,6 +520,96 @@ static void usage(const char *prog)
 		prog, DEFAULT_REPEAT, DEFAULT_ROUNDS, MAX_ROUNDS);
 }
 
+/* ---- per-source blocking (upstream) ---- */
+
+static int run_frame(int prog, const uint8_t *frame, size_t len, uint32_t rep, uint32_t *ns,
+		     uint32_t *retval)
+{
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = lo_ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = rep);
+
+	if (bpf_prog_test_run_opts(prog, &opts))
+		return -errno;
+	*ns = opts.duration;
+	if (retval)
+		*retval = opts.retval;
+	return 0;
+}
+
+/*
+ * With the interface turned upstream: traffic toward a customer with a per-source limit.
+ * A repeated frame measures the watched path (one source) and the blocked path; a run of
+ * one packet each from RANDOM_SOURCES sources measures what a random-source flood costs,
+ * beside the bare XDP_DROP program on the same frames (one packet per run carries the
+ * run's own overhead in both).
+ */
+static void bench_per_source(struct scale *sc)
+{
+	struct tg_iface ifc = {.role = TG_ROLE_UPSTREAM, .antispoof = TG_AS_OFF, .slot = 0};
+	const struct tg_prefix *hi = &sc->pfx[2 * sc->src_hi_i], *lo = &sc->pfx[2 * sc->src_lo_i];
+	uint8_t frame[128], src[4] = {45, 1, 2, 3}, dst[4], dst2[4];
+	uint32_t ns, ret, bare_ns, k = lo_ifindex, v;
+	size_t len;
+	double sum_prog = 0, sum_bare = 0, sum_plain = 0;
+	uint64_t blocked_before = 0;
+
+	ifc.ifindex = lo_ifindex;
+	snprintf(ifc.name, sizeof(ifc.name), "lo");
+	if (bpf_map_update_elem(sc->m.ifaces, &k, &ifc, BPF_ANY)) {
+		printf("per-source: cannot turn the interface upstream: %s\n", strerror(errno));
+		return;
+	}
+	printf("\nper-source blocking, upstream, %s customers (BPF_PROG_TEST_RUN):\n", sc->name);
+	memcpy(dst, hi->addr, 4);
+	dst[3] |= 1;
+	len = build_udp_to(frame, false, src, dst);
+	run_frame(sc->m.prog, frame, len, WARM_REPEAT, &ns, NULL);
+	if (!run_frame(sc->m.prog, frame, len, repeat, &ns, &ret) &&
+	    !run_frame(bare_fd, frame, len, repeat, &bare_ns, NULL))
+		printf("  %-52s %4u ns (%s; bare drop %u ns)\n",
+		       "one source, watched, under the limit", ns,
+		       ret == XDP_PASS ? "passed" : "NOT PASSED", bare_ns);
+	memcpy(dst, lo->addr, 4);
+	dst[3] |= 1;
+	len = build_udp_to(frame, false, src, dst);
+	run_frame(sc->m.prog, frame, len, 1000, &ns, NULL); /* over 1/s: blocked */
+	if (!run_frame(sc->m.prog, frame, len, repeat, &ns, &ret) &&
+	    !run_frame(bare_fd, frame, len, repeat, &bare_ns, NULL))
+		printf("  %-52s %4u ns (%s; bare drop %u ns, %.1fx)\n", "a blocked source, dropped",
+		       ns, ret == XDP_DROP ? "dropped" : "NOT DROPPED", bare_ns,
+		       bare_ns ? (double)ns / bare_ns : 0);
+	/* the same new-source runs toward a customer without a per-source limit: the
+	 * difference is what the watch costs (a run of one packet starts cache-cold) */
+	memcpy(dst2, sc->pfx[2 * sc->pass_i].addr, 4);
+	dst2[3] |= 1;
+	memcpy(dst, hi->addr, 4);
+	dst[3] |= 1;
+	for (v = 0; v < RANDOM_SOURCES; v++) {
+		uint32_t pns, bns, qns;
+
+		src[1] = 64 + (v >> 16);
+		src[2] = (v >> 8) & 255;
+		src[3] = v & 255;
+		len = build_udp_to(frame, false, src, dst);
+		if (run_frame(sc->m.prog, frame, len, 1, &pns, &ret) ||
+		    run_frame(bare_fd, frame, len, 1, &bns, NULL))
+			break;
+		blocked_before += ret != XDP_PASS;
+		len = build_udp_to(frame, false, src, dst2);
+		if (run_frame(sc->m.prog, frame, len, 1, &qns, NULL))
+			break;
+		sum_prog += pns;
+		sum_bare += bns;
+		sum_plain += qns;
+	}
+	printf("  %-52s %4.0f ns; toward a customer without it %.0f ns; bare drop %.0f ns "
+	       "(one packet per run)%s\n",
+	       "a new source each packet (random-source flood)", sum_prog / RANDOM_SOURCES,
+	       sum_plain / RANDOM_SOURCES, sum_bare / RANDOM_SOURCES,
+	       blocked_before ? " SOME DROPPED" : "");
+}
+
 int main(int argc, char **argv)
 {
 	static struct scale scales[2] = {{.name = "1k", .n = 1000}, {.name = "1M", .n = 1000000}};
@@ -661,6 +775,12 @@ int main(int argc, char **argv)
 		all_ok = all_ok && ok;
 		printf("%-24s %8.0f %8.2f %8.2f %8s  %-26s %s\n", name, c->med_ns, c->med_cpu,
 		       c->med_x_bare, x1k, target, ok ? "ok" : "MISSED");
+	}
+	for (i = 1; i >= 0; i--) {
+		if (scales[i].loaded) {
+			bench_per_source(&scales[i]);
+			break;
+		}
 	}
 	printf("\n%s (%.0f s)\n", all_ok ? "all targets met" : "some targets missed or invalid",
 	       now_s() - t_start);

@@ -85,7 +85,7 @@ static __always_inline __u64 tg_src_hash(const struct tg_src_key *k)
  * blocked for the profile's block time.
  */
 static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
-					   const struct tg_fprof *fp, __u64 now)
+					   const struct tg_fprof *fp, struct tg_gcra *g, __u64 now)
 {
 	const struct tg_pkt_pol *pp = &fp->cls[TG_DIR_DOWN][TG_FC_SRC];
 	struct tg_src_key k = {.cust = cust, .v6 = p->v6};
@@ -99,11 +99,19 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	} else {
 		k.addr[0] = p->saddr4; /* the address in the first 4 bytes */
 	}
-	until = bpf_map_lookup_elem(&tg_srcblock, &k);
-	if (until) {
-		if ((__s64)(READ_ONCE(*until) - now_ns) > 0)
-			return tg_class_reason(p);
-		bpf_map_delete_elem(&tg_srcblock, &k); /* served its time */
+	/*
+	 * g->ftat_fns[TG_FC_SRC] holds when the customer's last block ends: while none is
+	 * running, a packet skips the block list (a cache miss for every new source of a
+	 * random flood). Expired entries are deleted by the first packet of their source
+	 * while a block runs, and by tollgated's sweep.
+	 */
+	if ((__s64)(READ_ONCE(g->ftat_fns[TG_FC_SRC]) - now_ns) > 0) {
+		until = bpf_map_lookup_elem(&tg_srcblock, &k);
+		if (until) {
+			if ((__s64)(READ_ONCE(*until) - now_ns) > 0)
+				return tg_class_reason(p);
+			bpf_map_delete_elem(&tg_srcblock, &k); /* served its time */
+		}
 	}
 	h = tg_src_hash(&k);
 	slot = (__u32)h & (TG_SRCWATCH_SLOTS - 1);
@@ -126,7 +134,10 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 		return TG_R_NR;
 	}
 	end = now_ns + fp->block_ns;
-	bpf_map_update_elem(&tg_srcblock, &k, &end, BPF_NOEXIST); /* full: not blocked */
+	/* BPF_ANY: an expired entry of this source is renewed; full: not blocked */
+	if (bpf_map_update_elem(&tg_srcblock, &k, &end, BPF_ANY) == 0 &&
+	    (__s64)(end - READ_ONCE(g->ftat_fns[TG_FC_SRC])) > 0)
+		g->ftat_fns[TG_FC_SRC] = end;
 	return tg_class_reason(p);
 }
 
@@ -152,7 +163,7 @@ static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cu
 		return TG_R_NR;
 	dir &= 1;
 	if (!customer_role && fp->cls[TG_DIR_DOWN][TG_FC_SRC].ipp_fns) {
-		__u32 r = tg_per_source(p, cust, fp, now);
+		__u32 r = tg_per_source(p, cust, fp, g, now);
 
 		if (r != TG_R_NR)
 			return r;

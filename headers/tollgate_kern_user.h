@@ -209,7 +209,9 @@ struct tg_fprof {
 
 struct tg_gcra {
 	__u64 tat_fns;		  /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
-	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class (TG_FC_SRC unused) */
+	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class; for TG_FC_SRC (whose
+				   * state is in tg_srcwatch): when the customer's last block of a
+				   * source ends, in ns of the coarse clock */
 } __attribute__((aligned(64)));
 
 /* tg_refl_ports: array of TG_REFL_WORDS u64, bit p set: UDP source port p reflects. */
@@ -223,8 +225,8 @@ struct tg_gcra {
  *     takes the slot over; a random flood only churns slots.
  *   tg_srcblock: a hash of the (customer, source) pairs that went over the per-source rate,
  *     with the time their block ends. Entries are added only by a slot that went over and
- *     removed only when they expire (by the first packet after that); when the map is full
- *     nothing more is blocked, nothing is evicted.
+ *     removed only when they expired (by the source's next packet, or tollgated's sweep);
+ *     when the map is full nothing more is blocked, nothing is evicted.
  */
 #define TG_SRCWATCH_SLOTS (1u << 20)
 #define TG_SRCBLOCK_MAX 65536u

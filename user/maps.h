@@ -133,6 +133,11 @@ struct tg_if_counters {
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out);
 int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
 
+/* Delete the per-source blocks that have ended (tollgated runs it every few seconds: the
+ * data plane removes an expired entry only while the customer has a block running). */
+#define TG_SWEEP_INTERVAL_S 10
+int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed);
+
 /* "rate", "spoof", ... */
 const char *tg_reason_name(int reason);
 const char *tg_role_name(int role);

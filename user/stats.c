@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "log.h"
@@ -133,4 +134,36 @@ int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters 
 out:
 	free(buf);
 	return err;
+}
+
+int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
+{
+	struct tg_src_key key, *old;
+	struct timespec ts;
+	uint64_t now, until;
+	void *prev = NULL;
+	size_t n = 0, gone = 0;
+
+	if (m->srcblock < 0)
+		return -EINVAL;
+	old = calloc(TG_SRCBLOCK_MAX, sizeof(*old));
+	if (!old)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* bpf_ktime_get_coarse_ns's clock */
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* collect first, then delete: deleting while walking would restart the walk */
+	while (n < TG_SRCBLOCK_MAX && !bpf_map_get_next_key(m->srcblock, prev, &key)) {
+		old[n] = key;
+		prev = &old[n];
+		if (!bpf_map_lookup_elem(m->srcblock, &key, &until) && (int64_t)(until - now) <= 0)
+			n++;
+		else
+			prev = memcpy(&old[TG_SRCBLOCK_MAX - 1], &key, sizeof(key));
+	}
+	for (size_t i = 0; i < n; i++)
+		gone += bpf_map_delete_elem(m->srcblock, &old[i]) == 0;
+	free(old);
+	if (removed)
+		*removed = gone;
+	return 0;
 }

@@ -3,7 +3,7 @@
  * tollgated.c - the daemon. It attaches every interface of the config, keeps what it
  * applied in memory so a reload writes only the difference, and answers the control
  * socket; SIGHUP reloads, SIGTERM/SIGINT stop it and leave XDP attached, so policing
- * continues. The enforcement engine and exporter come with later versions.
+ * continues. Every TG_SWEEP_INTERVAL_S it deletes the per-source blocks that ended. The enforcement engine and exporter come with later versions.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 
 #include "attach.h"
@@ -200,7 +201,7 @@ static int run(struct daemon *d, sigset_t *set)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, got[4];
 	struct signalfd_siginfo si;
-	int sfd, ep, err = 0;
+	int sfd, ep, tfd = -1, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -210,6 +211,15 @@ static int run(struct daemon *d, sigset_t *set)
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd >= 0) {
+		struct itimerspec it = {.it_interval = {TG_SWEEP_INTERVAL_S, 0},
+					.it_value = {TG_SWEEP_INTERVAL_S, 0}};
+
+		timerfd_settime(tfd, 0, &it, NULL);
+		ev.data.fd = tfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	}
 	if (d->ctl >= 0) {
 		ev.data.fd = d->ctl;
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl, &ev);
@@ -226,6 +236,15 @@ static int run(struct daemon *d, sigset_t *set)
 		for (int i = 0; i < n; i++) {
 			if (got[i].data.fd == d->ctl) {
 				serve(d);
+				continue;
+			}
+			if (got[i].data.fd == tfd) {
+				uint64_t ticks;
+				size_t gone = 0;
+
+				if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks) &&
+				    !tg_sweep_srcblock(&d->maps, &gone) && gone && tg_log_verbose)
+					tg_info("%zu per-source blocks ended", gone);
 				continue;
 			}
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -247,6 +266,8 @@ out:
 		close(sfd);
 	if (ep >= 0)
 		close(ep);
+	if (tfd >= 0)
+		close(tfd);
 	return err;
 }
 

@@ -2307,8 +2307,24 @@ static void test_per_source(void)
 
 	sleep(FL_BLOCK_S + 1);
 	run_fixture(&again);
-	TEST_BEGIN("per-source: the expired block was removed by that packet");
-	CHECK_EQ_U64(blocked_sources(), 0);
+	TEST_BEGIN("per-source: tollgated's sweep deletes the ended block, and only it");
+	{
+		struct tg_src_key live = {.cust = cust_idx[cust_no("c-p")],
+					  .addr = {0x0b0b0b0bull}};
+		struct timespec ts;
+		uint64_t until;
+		size_t gone = 0;
+
+		/* a block still running beside the ended one */
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 60000000000ull;
+		CHECK_EQ_U64(bpf_map_update_elem(maps.srcblock, &live, &until, BPF_NOEXIST), 0);
+		CHECK_EQ_U64(tg_sweep_srcblock(&maps, &gone), 0);
+		CHECK_EQ_U64(gone, 1);
+		CHECK_EQ_U64(blocked_sources(), 1);
+		CHECK_EQ_U64(bpf_map_lookup_elem(maps.srcblock, &live, &until), 0);
+		bpf_map_delete_elem(maps.srcblock, &live);
+	}
 }
 
 #define FSRC4 "198.18.2.5"
