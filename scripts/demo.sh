@@ -36,14 +36,25 @@ PIDS=()
 
 # shellcheck disable=SC2317  # reached through the trap
 cleanup() {
-	local pid
+	local pid alive
 	trap - EXIT INT TERM
 	echo
 	echo "demo: stopping traffic and removing the lab"
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
+	# an iperf3 client that is told to stop tries to say goodbye to its server and can
+	# hang there: 5 s, then SIGKILL (our own PIDs only)
+	for _ in $(seq 50); do
+		alive=0
+		for pid in "${PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.1
+	done
 	for pid in "${PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	lab_down "$P"
