@@ -174,6 +174,12 @@ static void mark_pos(const struct ctx *c, const yaml_mark_t *m, size_t *line, si
 	}
 	*line = m->line + 1;
 	*col = m->column + 1;
+	/* UTF-16 text (its marks are not corrected above): libyaml's implicit line break at
+	 * the end must not name a line the file does not have */
+	if (*line > c->end_line) {
+		*line = c->end_line;
+		*col = c->end_col;
+	}
 }
 
 /* An error about node n, at its position. */
