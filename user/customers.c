@@ -877,7 +877,7 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		s += 3;
 	while (s < end && !p->oom) {
 		const char *q = s;
-		size_t nl = 0, n, done;
+		size_t nl = 0, n, done, before;
 		bool quoted = false;
 
 		/* one record: up to a newline outside quotes (most lines have no quote) */
@@ -910,7 +910,13 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		}
 		if (p->prev && !p->have_header && !same_header(p))
 			p->prev = NULL; /* the columns may mean something else now */
+		before = p->cfg->ncustomers;
 		done = csv_parse(&csv, s, n, on_field, on_row, p);
+		/* a record that held several rows (a bare CR ends a row for libcsv, not for the
+		 * cut above) cannot be reused as one customer: keep its rows out of the index */
+		if (p->cfg->ncustomers - before > 1)
+			for (size_t k = before; k < p->cfg->ncustomers; k++)
+				p->cfg->customers[k].raw_len = 0;
 		if (done != n && csv_error(&csv) == CSV_EPARSE) {
 			/*
 			 * A stray quote also misleads the record cut above: go on at the
