@@ -49,6 +49,7 @@
 #     burst, so that it adds little to what a policing test measures over a few seconds)
 #   plan lab-b (B, C, V), design.md's home-100: LAB_B_UP 20mbit, LAB_B_UP_BURST 256k,
 #     LAB_B_DOWN 100mbit, LAB_B_DOWN_BURST 1m
+#   LAB_A_FLOOD: plan lab-a's flood limits, a YAML flow map (none by default)
 #   LAB_ANTISPOOF strict, LAB_MODE native
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -306,6 +307,7 @@ lab_write_config() {
 		  lab-a:
 		    upload:   { rate: ${LAB_A_UP:-10mbit}, burst: ${LAB_A_BURST:-64k} }
 		    download: { rate: ${LAB_A_DOWN:-20mbit}, burst: ${LAB_A_BURST:-64k} }
+		    ${LAB_A_FLOOD:+flood: $LAB_A_FLOOD}
 		  lab-b:
 		    upload:   { rate: ${LAB_B_UP:-20mbit}, burst: ${LAB_B_UP_BURST:-256k} }
 		    download: { rate: ${LAB_B_DOWN:-100mbit}, burst: ${LAB_B_DOWN_BURST:-1m} }

@@ -7,6 +7,8 @@
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
+#   tests/integration/test_reload.sh  hitless reloads under traffic (root)
+#   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -24,6 +26,7 @@ SUITES=(
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_reload.sh
+	tests/integration/test_flood.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")
