@@ -39,8 +39,13 @@ export LAB_A_FLOOD="{ syn: 100pps, udp: 5kpps, reflection: 500pps, per_source: 2
 SYN_PPS=100
 FLOOD_S=4
 
+# Background processes: trafgen here, iperf3 servers also from command substitutions
+# (subshells), so every PID goes to a file as well.
 cleanup() {
 	local pid
+	while read -r pid; do
+		BG+=("$pid")
+	done < <(cat "$TMP/bg.pids" 2>/dev/null)
 	for pid in "${BG[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
@@ -125,7 +130,7 @@ run_trafgen() {
 iperf_down() { # OUT: A's TCP download for 4 s, in bit/s
 	local port=$((5300 + RANDOM % 500))
 	ip netns exec "$P-up" iperf3 -s -1 -B "$LAB_UP4" -p "$port" >/dev/null 2>&1 &
-	BG+=($!)
+	echo "$!" >>"$TMP/bg.pids" # ip netns exec execs iperf3: the server's own PID
 	sleep 0.3
 	timeout 20 ip netns exec "$P-cust" iperf3 -J -R -c "$LAB_UP4" -B "$LAB_A4" -p "$port" -t 4 \
 		>"$1" 2>&1
@@ -140,6 +145,7 @@ s0=$(cust cust-a download dropped flood_syn)
 u0=$(cust cust-a download dropped flood_udp)
 run_trafgen "$P-up" "$P-ua" "$TMP/inbound.cfg" $((FLOOD_S + 2)) &
 BG+=($!)
+echo "$!" >>"$TMP/bg.pids"
 sleep 0.5
 T1=$(iperf_down "$TMP/flood.json")
 wait "${BG[-1]}"
