@@ -406,6 +406,36 @@ static void parse_pps(struct ctx *c, const yaml_node_t *n, const char *what, uin
 		yerr(c, n, "%s: '%s' is not a packet rate (e.g. 500pps, 20kpps)", what, v);
 }
 
+static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t max,
+		       uint32_t *out);
+
+/* A flood limit: a packet rate ("200pps"), or { rate: 200pps, burst: 400 } (packets). */
+enum { FV_RATE, FV_BURST, FV_NR };
+static const char *const fv_keys[FV_NR] = {"rate", "burst"};
+
+static void parse_flood_value(struct ctx *c, yaml_node_t *n, const char *what, uint64_t *pps,
+			      uint64_t *burst)
+{
+	yaml_node_t *v[FV_NR];
+	uint32_t b;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		parse_pps(c, n, what, pps);
+		return;
+	}
+	map_keys(c, n, what, fv_keys, FV_NR, v, NULL);
+	if (!v[FV_RATE]) {
+		yerr(c, n,
+		     "%s: a rate is required beside the burst (e.g. { rate: 200pps, burst: "
+		     "400 })",
+		     what);
+		return;
+	}
+	parse_pps(c, v[FV_RATE], what, pps);
+	if (v[FV_BURST] && !parse_count(c, v[FV_BURST], what, 1000000000u, &b))
+		*burst = b;
+}
+
 /* A positive decimal integer no larger than max. */
 static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t max,
 		       uint32_t *out)
@@ -697,7 +727,8 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 				snprintf(what, sizeof(what), "plan '%s': flood.%s", name,
 					 fl_keys[i]);
 				if (f[i])
-					parse_pps(c, f[i], what, pps[i]);
+					parse_flood_value(c, f[i], what, pps[i],
+							  &p->flood.burst[i]);
 			}
 			parse_block_time(c, f[FL_BLOCK], f[FL_SRC], name, &p->flood);
 		}

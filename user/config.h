@@ -65,6 +65,9 @@ struct tg_flood_cfg {
 	uint64_t refl_pps; /* UDP from reflector ports, toward the customer (upstream) */
 	uint64_t src_pps;  /* any one source toward the customer (upstream) ... */
 	uint64_t block_ns; /* ... blocked this long when over src_pps (default 60 s) */
+	/* bursts in packets, in the order above (syn, udp, icmp, frag, refl, src); 0: one
+	 * second's worth at the rate */
+	uint64_t burst[6];
 };
 #define TG_BLOCK_TIME_DEFAULT_NS (60ull * 1000000000ull)
 #define TG_BLOCK_TIME_MAX_NS (86400ull * 1000000000ull)

@@ -75,15 +75,14 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 	out->tol_fns = tol > INT64_MAX ? INT64_MAX : (uint64_t)tol;
 }
 
-void tg_pkt_policer_params(uint64_t pps, uint64_t tick_ns, struct tg_pkt_pol *out)
+void tg_pkt_policer_params(uint64_t pps, uint64_t burst, uint64_t tick_ns, struct tg_pkt_pol *out)
 {
-	uint64_t burst;
-
 	memset(out, 0, sizeof(*out));
 	if (!pps)
 		return;
 	out->ipp_fns = ((1000000000ull << 8) + pps - 1) / pps;
-	burst = pps; /* one second's worth */
+	if (!burst)
+		burst = pps; /* one second's worth */
 	if ((unsigned __int128)pps * 2 * tick_ns / 1000000000ull > burst)
 		burst = (uint64_t)((unsigned __int128)pps * 2 * tick_ns / 1000000000ull);
 	if (!burst)
@@ -102,18 +101,23 @@ void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fp
 	};
 
 	memset(out, 0, sizeof(*out));
+	/* flood.burst[] is in the order of the keys: syn, udp, icmp, frag, reflection, per_source */
 	for (int d = 0; d < TG_DIR_NR; d++)
 		for (int fc = 0; fc <= TG_FC_FRAG; fc++)
-			tg_pkt_policer_params(pps[fc], tick_ns, &out->cls[d][fc]);
+			tg_pkt_policer_params(pps[fc], plan->flood.burst[fc], tick_ns,
+					      &out->cls[d][fc]);
 	/* toward the customer only: reflected UDP, and any one source (blocked when over) */
-	tg_pkt_policer_params(plan->flood.refl_pps, tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
-	tg_pkt_policer_params(plan->flood.src_pps, tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
+	tg_pkt_policer_params(plan->flood.refl_pps, plan->flood.burst[4], tick_ns,
+			      &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
+	tg_pkt_policer_params(plan->flood.src_pps, plan->flood.burst[5], tick_ns,
+			      &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
 	out->block_ns = plan->flood.src_pps ? plan->flood.block_ns : 0;
 	/* the SMTP policy is about what the customer sends: upload */
 	if (plan->smtp == TG_SMTP_BLOCK)
 		out->smtp_block = 1;
 	else if (plan->smtp == TG_SMTP_LIMIT)
-		tg_pkt_policer_params(plan->smtp_limit, tick_ns, &out->cls[TG_DIR_UP][TG_FC_SMTP]);
+		tg_pkt_policer_params(plan->smtp_limit, 0, tick_ns,
+				      &out->cls[TG_DIR_UP][TG_FC_SMTP]);
 }
 
 static bool plan_has_fprof(const struct tg_plan *p)

@@ -380,6 +380,7 @@ enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_
 #define FL_SYN 20
 #define FL_UDP 30
 #define FL_ICMP 10
+#define FL_ICMP_BURST 4 /* a burst of its own; the others one second's worth */
 #define FL_FRAG 5
 #define FL_SMTP 3
 #define FL_REFL 8
@@ -393,6 +394,7 @@ static const struct {
 	[PL_FLOOD] = {{.syn_pps = FL_SYN,
 		       .udp_pps = FL_UDP,
 		       .icmp_pps = FL_ICMP,
+		       .burst = {[2] = FL_ICMP_BURST},
 		       .frag_pps = FL_FRAG,
 		       .refl_pps = FL_REFL},
 		      TG_SMTP_LIMIT,
@@ -2144,6 +2146,7 @@ struct flood_case {
 	uint64_t pps; /* what the plan says: the test recomputes the burst from it */
 	struct pkt pkt;
 	int reason;
+	uint64_t burst; /* the plan's burst; 0: one second's worth */
 };
 
 /*
@@ -2184,7 +2187,7 @@ static void run_flood_case(const struct flood_case *fcase)
 		fail(fcase->desc, NULL, "cannot read the flood profile");
 		return;
 	}
-	tg_pkt_policer_params(fcase->pps, tick, &want_pp);
+	tg_pkt_policer_params(fcase->pps, fcase->burst, tick, &want_pp);
 	if (memcmp(&fp.cls[fcase->dir][fcase->fc], &want_pp, sizeof(want_pp))) {
 		fail(fcase->desc, NULL, "the profile's limit is not the plan's");
 		return;
@@ -2252,7 +2255,8 @@ static void test_per_source(void)
 		TG_FC_SRC,
 		FL_SRC,
 		{V4(ATTACKER4, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 100},
-		TG_R_FLOOD_UDP};
+		TG_R_FLOOD_UDP,
+		0};
 	static const struct fixture blocked[] = {
 		{"per-source: the blocked source's TCP SYN drops too, counted as flood_syn",
 		 P_UP,
@@ -2342,7 +2346,8 @@ static void test_flood(void)
 		 TG_FC_SYN,
 		 FL_SYN,
 		 {V4(FSRC4, DST4), .dport = 443},
-		 TG_R_FLOOD_SYN},
+		 TG_R_FLOOD_SYN,
+		 0},
 		{"flood: download UDP at 30/s (aimed at the customer): 30 pass, then flood_udp",
 		 P_UP,
 		 "c-f",
@@ -2350,8 +2355,9 @@ static void test_flood(void)
 		 TG_FC_UDP,
 		 FL_UDP,
 		 {V4(DST4, "198.18.2.9"), .proto = IPPROTO_UDP, .payload = 32},
-		 TG_R_FLOOD_UDP},
-		{"flood: upload ICMPv6 echo at 10/s: 10 pass, then flood_icmp",
+		 TG_R_FLOOD_UDP,
+		 0},
+		{"flood: upload ICMPv6 echo at 10/s, burst 4: 4 pass, then flood_icmp",
 		 P_STRICT,
 		 "c-f",
 		 TG_DIR_UP,
@@ -2359,7 +2365,8 @@ static void test_flood(void)
 		 FL_ICMP,
 		 {V4(FSRC6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ,
 		  .payload = 56},
-		 TG_R_FLOOD_ICMP},
+		 TG_R_FLOOD_ICMP,
+		 FL_ICMP_BURST},
 		{"flood: upload IPv4 fragments (not first) at 5/s: 5 pass, then flood_frag",
 		 P_STRICT,
 		 "c-f",
@@ -2367,7 +2374,8 @@ static void test_flood(void)
 		 TG_FC_FRAG,
 		 FL_FRAG,
 		 {V4(FSRC4, DST4), .proto = IPPROTO_UDP, .frag = 100, .payload = 64},
-		 TG_R_FLOOD_FRAG},
+		 TG_R_FLOOD_FRAG,
+		 0},
 		{"flood: a VLAN-tagged SYN over IPv6 meets the same SYN limit",
 		 P_STRICT,
 		 "c-f",
@@ -2375,7 +2383,8 @@ static void test_flood(void)
 		 TG_FC_SYN,
 		 FL_SYN,
 		 {Q(100), V4(FSRC6, DST6), .dport = 22},
-		 TG_R_FLOOD_SYN},
+		 TG_R_FLOOD_SYN,
+		 0},
 		{"smtp: limit 3/s: 3 new connections to tcp/25 pass, the 4th drops as smtp",
 		 P_STRICT,
 		 "c-f",
@@ -2383,7 +2392,8 @@ static void test_flood(void)
 		 TG_FC_SMTP,
 		 FL_SMTP,
 		 {V4(FSRC4, DST4), .dport = 25},
-		 TG_R_SMTP},
+		 TG_R_SMTP,
+		 0},
 		{"reflection: UDP from NTP (123) toward the customer at 8/s: 8 pass, then "
 		 "flood_udp",
 		 P_UP,
@@ -2392,7 +2402,8 @@ static void test_flood(void)
 		 TG_FC_REFL,
 		 FL_REFL,
 		 {V4(DST4, "198.18.2.9"), .proto = IPPROTO_UDP, .sport = 123, .payload = 400},
-		 TG_R_FLOOD_UDP},
+		 TG_R_FLOOD_UDP,
+		 0},
 	};
 	static const struct fixture after_refl[] = {
 		{"reflection: with the reflection bucket empty, UDP from port 5000 passes",

@@ -1286,6 +1286,34 @@ static void test_flood_config(void)
 	}
 	tg_config_free(cfg);
 
+	TEST_BEGIN("flood: a limit with a burst of its own, and its errors");
+	CHECK_EQ_U64(load("plans:\n"
+			  "  a: { flood: { syn: { rate: 200pps, burst: 50 }, udp: 1kpps } }\n"
+			  "customers: customers.csv\n",
+			  CSV_HDR, &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(cfg->plans[0].flood.syn_pps, 200);
+		CHECK_EQ_U64(cfg->plans[0].flood.burst[0], 50);
+		CHECK_EQ_U64(cfg->plans[0].flood.udp_pps, 1000);
+		CHECK_EQ_U64(cfg->plans[0].flood.burst[1], 0);
+	}
+	tg_config_free(cfg);
+	CHECK_EQ_U64(load("plans:\n"
+			  "  a: { flood: { syn: { burst: 50 } } }\n"
+			  "  b: { flood: { syn: { rate: 200pps, burst: 0 } } }\n"
+			  "  c: { flood: { syn: { rate: 200pps, size: 3 } } }\n"
+			  "customers: customers.csv\n",
+			  CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK(any_err(&errs, "tollgate.yaml:2:", "a rate is required beside the burst"));
+	CHECK(any_err(&errs, "tollgate.yaml:3:", "out of range"));
+	CHECK(any_err(&errs, "tollgate.yaml:4:", "size"));
+	CHECK_EQ_U64(errs.n, 3);
+	tg_errs_free(&errs);
+
 	TEST_BEGIN("flood: block_time errors, reflection_ports errors");
 	CHECK_EQ_U64(load("plans:\n"
 			  "  a: { flood: { block_time: 5m } }\n"
