@@ -112,9 +112,10 @@ struct tg_customer {
 	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_NONE = any */
 	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), TG_VLAN_NONE = any */
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
-	int line;			   /* CSV line */
-	uint32_t raw_len;		   /* the row's bytes: tg_cfg.csv_raw + raw_off */
-	uint32_t prev_row; /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
+	uint32_t flood_pps[4]; /* syn, udp, icmp, frag set for this customer (0: the plan's) */
+	int line;	       /* CSV line */
+	uint32_t raw_len;      /* the row's bytes: tg_cfg.csv_raw + raw_off */
+	uint32_t prev_row;     /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
 	size_t raw_off;
 };
 

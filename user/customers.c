@@ -40,17 +40,22 @@ enum col {
 	C_UP_BURST,
 	C_DOWN_RATE,
 	C_DOWN_BURST,
+	C_SYN, /* flood limits of the plan, overridden: packets/s */
+	C_UDP,
+	C_ICMP,
+	C_FRAG,
 	C_NR
 };
 
 static const char *const col_names[C_NR] = {
 	"id",	"name",	       "plan",	       "prefixes",	"interface",
 	"vlan", "upload_rate", "upload_burst", "download_rate", "download_burst",
+	"syn",	"udp",	       "icmp",	       "frag",
 };
 
 #define COLS_KNOWN                                                                                 \
 	"id, name, plan, prefixes, interface, vlan, upload_rate, upload_burst, download_rate, "    \
-	"download_burst"
+	"download_burst, syn, udp, icmp, frag"
 
 static const bool col_required[C_NR] = {[C_ID] = true, [C_PLAN] = true, [C_PREFIXES] = true};
 
@@ -403,6 +408,26 @@ static struct tg_customer *new_customer(struct cparse *p)
 	return c;
 }
 
+/* syn, udp, icmp, frag: the plan's packet-rate limits, overridden for this customer. */
+static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_NR])
+{
+	for (int i = 0; i < 4; i++) {
+		const char *v = f[C_SYN + i];
+		uint64_t pps;
+
+		if (!*v)
+			continue;
+		if (!tg_parse_pps(v, &pps) && pps <= UINT32_MAX)
+			c->flood_pps[i] = (uint32_t)pps;
+		else if (written_as_zero(v))
+			cerr(p, c->line, col_names[C_SYN + i],
+			     "a packet rate must be above zero (leave it empty for the plan's)");
+		else
+			cerr(p, c->line, col_names[C_SYN + i],
+			     "'%s' is not a packet rate (e.g. 500pps, 20kpps)", v);
+	}
+}
+
 static void do_row(struct cparse *p, const char *f[C_NR])
 {
 	struct tg_cfg *cfg = p->cfg;
@@ -463,6 +488,7 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 	row_vlan(p, c, f[C_VLAN]);
 	row_direction(p, c, plan, TG_DIR_UP, f[C_UP_RATE], f[C_UP_BURST]);
 	row_direction(p, c, plan, TG_DIR_DOWN, f[C_DOWN_RATE], f[C_DOWN_BURST]);
+	row_flood(p, c, f);
 }
 
 static void do_header(struct cparse *p)

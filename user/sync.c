@@ -91,70 +91,6 @@ void tg_pkt_policer_params(uint64_t pps, uint64_t burst, uint64_t tick_ns, struc
 									   : burst * out->ipp_fns;
 }
 
-void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fprof *out)
-{
-	const uint64_t pps[TG_FC_FRAG + 1] = {
-		[TG_FC_SYN] = plan->flood.syn_pps,
-		[TG_FC_UDP] = plan->flood.udp_pps,
-		[TG_FC_ICMP] = plan->flood.icmp_pps,
-		[TG_FC_FRAG] = plan->flood.frag_pps,
-	};
-
-	memset(out, 0, sizeof(*out));
-	/* flood.burst[] is in the order of the keys: syn, udp, icmp, frag, reflection, per_source */
-	for (int d = 0; d < TG_DIR_NR; d++)
-		for (int fc = 0; fc <= TG_FC_FRAG; fc++)
-			tg_pkt_policer_params(pps[fc], plan->flood.burst[fc], tick_ns,
-					      &out->cls[d][fc]);
-	/* toward the customer only: reflected UDP, and any one source (blocked when over) */
-	tg_pkt_policer_params(plan->flood.refl_pps, plan->flood.burst[4], tick_ns,
-			      &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
-	tg_pkt_policer_params(plan->flood.src_pps, plan->flood.burst[5], tick_ns,
-			      &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
-	out->block_ns = plan->flood.src_pps ? plan->flood.block_ns : 0;
-	/* the SMTP policy is about what the customer sends: upload */
-	if (plan->smtp == TG_SMTP_BLOCK)
-		out->smtp_block = 1;
-	else if (plan->smtp == TG_SMTP_LIMIT)
-		tg_pkt_policer_params(plan->smtp_limit, 0, tick_ns,
-				      &out->cls[TG_DIR_UP][TG_FC_SMTP]);
-}
-
-static bool plan_has_fprof(const struct tg_plan *p)
-{
-	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
-	       p->flood.refl_pps || p->flood.src_pps || p->smtp != TG_SMTP_ALLOW;
-}
-
-int tg_write_fprof(struct tg_maps *m, const struct tg_cfg *cfg, uint64_t tick_ns)
-{
-	struct tg_fprof fp;
-
-	uint64_t bits[TG_REFL_WORDS] = {0};
-	__u32 keys[TG_REFL_WORDS];
-	int err;
-
-	if (m->fprof < 0 || m->refl_ports < 0)
-		return -EINVAL;
-	/* the reflector ports first: a profile that limits reflection finds them set */
-	for (size_t i = 0; i < cfg->nrefl_ports; i++)
-		bits[cfg->refl_ports[i] >> 6] |= 1ull << (cfg->refl_ports[i] & 63);
-	for (__u32 i = 0; i < TG_REFL_WORDS; i++)
-		keys[i] = i;
-	err = tg_update_batch(m->refl_ports, keys, bits, TG_REFL_WORDS, sizeof(keys[0]),
-			      sizeof(bits[0]));
-	if (err)
-		return err;
-	for (size_t i = 0; i < cfg->nplans && i + 1 < TG_MAX_FPROF; i++) {
-		__u32 k = (__u32)i + 1;
-
-		tg_flood_profile(&cfg->plans[i], tick_ns, &fp);
-		if (bpf_map_update_elem(m->fprof, &k, &fp, BPF_ANY))
-			return neg_errno();
-	}
-	return 0;
-}
-
 /* ---- batch helpers ---- */
 
 int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
@@ -577,6 +513,7 @@ struct plan_out {
 	size_t nbind;
 	__u8 lens[TG_V6_MAX_LENS];
 	__u32 nlens;
+	struct tg_fprofs fp;
 };
 
 int tg_cmp_bind(const void *a, const void *b)
@@ -637,17 +574,14 @@ uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name)
 	return c->e[c->n++].ifindex;
 }
 
-int tg_make_record(const struct tg_cfg *cfg, const struct tg_customer *cu, uint64_t tick_ns,
+int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_ns,
 		   struct tg_ifcache *ifc, struct tg_cust *v, struct tg_errs *errs)
 {
 	memset(v, 0, sizeof(*v));
 	v->flags = TG_CF_VALID;
 	v->state = TG_ST_ACTIVE;
 	v->plan = cu->plan;
-	/* a plan without packet-rate limits costs its customers no profile lookup */
-	if (cu->plan >= 0 && (size_t)cu->plan < cfg->nplans && cu->plan + 1 < (int)TG_MAX_FPROF &&
-	    plan_has_fprof(&cfg->plans[cu->plan]))
-		v->fprof = (__u16)(cu->plan + 1);
+	v->fprof = fprof;
 	v->bind_vlan = cu->vlan;
 	v->bind_ivlan = cu->ivlan;
 	for (int j = 0; j < TG_DIR_NR; j++)
@@ -699,6 +633,9 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 			return err;
 	}
 	tg_sync_phase("indexes", &t);
+	err = tg_fprofs_build(cfg, &o->fp, errs);
+	if (err)
+		return err;
 
 	for (c = 0; c < cfg->ncustomers; c++) {
 		const struct tg_customer *cu = &cfg->customers[c];
@@ -706,7 +643,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		npfx += cu->npfx;
 		o->cust_keys[c] = o->idx[c];
 		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
-		if (tg_make_record(cfg, cu, bc.clock_tick_ns, &ifc, &o->cust[c], errs))
+		if (tg_make_record(cu, o->fp.of[c], bc.clock_tick_ns, &ifc, &o->cust[c], errs))
 			bad = 1;
 	}
 	if (bad)
@@ -781,6 +718,7 @@ static void plan_free(struct plan_out *o)
 	free(o->v6);
 	free(o->bkeys);
 	free(o->bvals);
+	tg_fprofs_free(&o->fp);
 }
 
 /* Union of two longest-first length lists, if it fits. */
@@ -1294,7 +1232,7 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	st->customers = cfg->ncustomers;
 	st->removed = o.nremoved;
 	/* 0. flood profiles, before the records that name them */
-	err = tg_write_fprof(m, cfg, tg_coarse_tick_ns());
+	err = tg_fprofs_write(m, cfg, &o.fp, tg_coarse_tick_ns());
 	if (err)
 		goto fail;
 	/* 1. records before anything points at them */

@@ -153,8 +153,9 @@ struct inc {
 	uint8_t *used;	    /* indexes taken (a copy of a->used, updated) */
 	struct bpair *bind; /* the bindings the maps hold now */
 	size_t nbind;
-	bool bind_owned;  /* bind is ours to free (not a->bind) */
-	uint64_t tick_ns; /* the policer clock's resolution */
+	bool bind_owned;     /* bind is ours to free (not a->bind) */
+	uint64_t tick_ns;    /* the policer clock's resolution */
+	struct tg_fprofs fp; /* the flood profiles of b */
 };
 
 static void inc_free(struct inc *x)
@@ -168,6 +169,7 @@ static void inc_free(struct inc *x)
 	free(x->used);
 	if (x->bind_owned)
 		free(x->bind);
+	tg_fprofs_free(&x->fp);
 }
 
 static bool same_prefixes(const struct tg_customer *x, const struct tg_customer *y)
@@ -190,6 +192,11 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 	x->pfx_changed = calloc(n + 1, 1);
 	x->from = calloc(n + 1, sizeof(*x->from));
 	x->removed = calloc(a->ncustomers + 1, sizeof(*x->removed));
+	err = tg_fprofs_build(b, &x->fp, errs);
+	if (err) {
+		free(kept);
+		return err;
+	}
 	if (!kept || !x->idx || !x->rec || !x->kind || !x->pfx_changed || !x->from || !x->removed) {
 		free(kept);
 		return -ENOMEM;
@@ -204,11 +211,13 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 			p = tg_config_customer(a, cu->id);
 		if (p >= 0 && cu->prev_row == (uint32_t)p && b->reused_from == a) {
 			x->rec[c] = x->a->rec[p];
+			/* profiles of customers' own limits are numbered anew each time */
+			x->rec[c].fprof = x->fp.of[c];
 			if (cu->iface[0] &&
 			    tg_ifindex_cached(&ifc, cu->iface) != x->rec[c].bind_ifindex &&
-			    tg_make_record(b, cu, tick_ns, &ifc, &x->rec[c], errs))
+			    tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c], errs))
 				err = -ENODEV; /* the interface went away or came back */
-		} else if (tg_make_record(b, cu, tick_ns, &ifc, &x->rec[c], errs)) {
+		} else if (tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c], errs)) {
 			err = -ENODEV;
 		}
 		if (p < 0) {
@@ -605,7 +614,7 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 	int err;
 
 	/* 0. flood profiles, before the records that name them */
-	err = tg_write_fprof(m, x->b, x->tick_ns);
+	err = tg_fprofs_write(m, x->b, &x->fp, x->tick_ns);
 	if (err)
 		return err;
 	/* 1. records before anything points at them */

@@ -35,10 +35,24 @@ uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name);
 
 /* The record of a configured customer; -ENODEV (with a message) if it is bound to an
  * interface this host does not have. */
-int tg_make_record(const struct tg_cfg *cfg, const struct tg_customer *cu, uint64_t tick_ns,
+int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_ns,
 		   struct tg_ifcache *ifc, struct tg_cust *out, struct tg_errs *errs);
-/* The flood profiles of cfg's plans (profile i + 1 for plan i). */
-int tg_write_fprof(struct tg_maps *m, const struct tg_cfg *cfg, uint64_t tick_ns);
+
+/* Flood profiles (fprof.c): one per plan, one per distinct (plan, a customer's own limits). */
+struct tg_fprof_combo {
+	int32_t plan;
+	uint32_t pps[4]; /* syn, udp, icmp, frag; 0: the plan's */
+};
+struct tg_fprofs {
+	uint16_t *of;		      /* the profile of each configured customer (0: none) */
+	struct tg_fprof_combo *combo; /* profile nplans + 1 + i */
+	size_t ncombo;
+};
+int tg_fprofs_build(const struct tg_cfg *cfg, struct tg_fprofs *t, struct tg_errs *errs);
+void tg_fprofs_free(struct tg_fprofs *t);
+/* The reflector ports, then every profile: before the records that name them. */
+int tg_fprofs_write(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_fprofs *t,
+		    uint64_t tick_ns);
 
 /* IPv4: the whole DIR-24-8 table built in memory, then written where it differs. */
 struct tg_v4pfx {

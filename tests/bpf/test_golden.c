@@ -445,7 +445,10 @@ static const struct cust_def {
 	{"c-f", "", VNONE, VNONE, PL_FLOOD, {"198.18.2.0/24", "2001:db8:302::/48"}},
 	{"c-s", "", VNONE, VNONE, PL_SMTPBLK, {"198.18.3.0/24", "2001:db8:303::/48"}},
 	{"c-p", "", VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
+	/* PL_FLOOD with a SYN limit of its own (OWN_SYN, the CSV's syn column) */
+	{"c-g", "", VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
 };
+#define OWN_SYN 40
 
 #define NCUST ARRAY_SIZE(custs)
 
@@ -2385,6 +2388,24 @@ static void test_flood(void)
 		 {Q(100), V4(FSRC6, DST6), .dport = 22},
 		 TG_R_FLOOD_SYN,
 		 0},
+		{"flood: a customer's own SYN limit (40/s) replaces its plan's (20/s)",
+		 P_STRICT,
+		 "c-g",
+		 TG_DIR_UP,
+		 TG_FC_SYN,
+		 OWN_SYN,
+		 {V4("198.18.5.5", DST4), .dport = 443},
+		 TG_R_FLOOD_SYN,
+		 0},
+		{"flood: ... and the rest of its plan's limits stay (ICMP 10/s, burst 4)",
+		 P_STRICT,
+		 "c-g",
+		 TG_DIR_UP,
+		 TG_FC_ICMP,
+		 FL_ICMP,
+		 {V4("198.18.5.5", DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .payload = 56},
+		 TG_R_FLOOD_ICMP,
+		 FL_ICMP_BURST},
 		{"smtp: limit 3/s: 3 new connections to tcp/25 pass, the 4th drops as smtp",
 		 P_STRICT,
 		 "c-f",
@@ -2569,6 +2590,8 @@ static int load_customers(const char *without)
 		}
 		cu[n].pfx = pfx[n];
 		cu[n].npfx = j;
+		if (!strcmp(d->id, "c-g"))
+			cu[n].flood_pps[0] = OWN_SYN;
 		n++;
 	}
 	cfg.path = "test_golden";

@@ -58,6 +58,7 @@ struct mcust {
 	bool on;
 	int plan;		/* 0..2 */
 	int up_override;	/* 0: none, else Mbit/s */
+	int syn;		/* 0: the plan's SYN limit, else its own (pps) */
 	int bound, vlan, ivlan; /* bound to lo; vlan 0 = any */
 	int npfx;
 	char pfx[MAXPFX][48];
@@ -121,6 +122,7 @@ static void new_customer(struct mcust *c)
 	c->on = true;
 	c->plan = rnd() % 3;
 	c->up_override = rnd() % 4 ? 0 : 1 + rnd() % 50;
+	c->syn = rnd() % 5 ? 0 : 100 * (1 + rnd() % 4); /* a few distinct sets */
 	c->bound = rnd() % 2;
 	c->vlan = rnd() % 4 ? (int)(rnd() % 3) * 10 : 0;
 	c->ivlan = c->vlan && !(rnd() % 4) ? 5 : 0;
@@ -156,6 +158,7 @@ static void churn(int step)
 			c->plan = (c->plan + 1) % 3;
 		} else if (r < 11) {
 			c->up_override = c->up_override ? 0 : 1 + rnd() % 50;
+			c->syn = c->syn ? 0 : 100 * (1 + rnd() % 4);
 		} else if (r < 13) {
 			c->bound = !c->bound;
 		} else if (r < 15) {
@@ -207,7 +210,7 @@ static void write_files(int step)
 	f = fopen(csv_path, "w");
 	if (!f)
 		abort();
-	fprintf(f, "id,name,plan,prefixes,interface,vlan,upload_rate,upload_burst\n");
+	fprintf(f, "id,name,plan,prefixes,interface,vlan,upload_rate,upload_burst,syn\n");
 	for (int k = 0; k < POOL; k++) {
 		const struct mcust *c = &model[order[k]];
 
@@ -222,9 +225,13 @@ static void write_files(int step)
 		else if (c->vlan)
 			fprintf(f, "%d", c->vlan);
 		if (c->up_override && c->plan != 2)
-			fprintf(f, ",%dmbit,256k\n", c->up_override);
+			fprintf(f, ",%dmbit,256k", c->up_override);
 		else
-			fprintf(f, ",,\n");
+			fprintf(f, ",,");
+		if (c->syn)
+			fprintf(f, ",%dpps\n", c->syn);
+		else
+			fprintf(f, ",\n");
 	}
 	fclose(f);
 }
@@ -362,6 +369,26 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		bpf_map_lookup_elem(full->cust, &b, &rb);
 		if (memcmp(&ra, &rb, sizeof(ra)) && bad++ < 5)
 			fprintf(stderr, "    %s: records differ\n", cu->id);
+		if (cu->flood_pps[0] && !ra.fprof && bad++ < 5)
+			fprintf(stderr, "    %s: has its own SYN limit but no flood profile\n",
+				cu->id);
+		if (ra.fprof) {
+			struct tg_fprof fa = {}, fb = {};
+			__u32 k = ra.fprof;
+
+			bpf_map_lookup_elem(inc->fprof, &k, &fa);
+			k = rb.fprof;
+			bpf_map_lookup_elem(full->fprof, &k, &fb);
+			if (memcmp(&fa, &fb, sizeof(fa)) && bad++ < 5)
+				fprintf(stderr, "    %s: flood profiles differ\n", cu->id);
+			if (cu->flood_pps[0] &&
+			    fa.cls[TG_DIR_UP][TG_FC_SYN].ipp_fns !=
+				    ((1000000000ull << 8) + cu->flood_pps[0] - 1) /
+					    cu->flood_pps[0] &&
+			    bad++ < 5)
+				fprintf(stderr, "    %s: its own SYN limit is not in its profile\n",
+					cu->id);
+		}
 		for (size_t j = 0; j < cu->npfx; j++) {
 			const struct tg_prefix *p = &cu->pfx[j];
 			uint32_t lo, hi;

@@ -1314,6 +1314,32 @@ static void test_flood_config(void)
 	CHECK_EQ_U64(errs.n, 3);
 	tg_errs_free(&errs);
 
+	TEST_BEGIN("flood: a customer's own syn, udp, icmp, frag limits (CSV), and their errors");
+	CHECK_EQ_U64(load(BASE_YAML,
+			  "id,plan,prefixes,syn,udp,icmp,frag\n"
+			  "a,home-100,10.0.0.0/24,500pps,20kpps,,\n"
+			  "b,home-100,10.0.1.0/24,,,,\n",
+			  &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[0], 500);
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[1], 20000);
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[2], 0);
+		CHECK_EQ_U64(cfg->customers[1].flood_pps[0], 0);
+	}
+	tg_config_free(cfg);
+	CHECK_EQ_U64(load(BASE_YAML,
+			  "id,plan,prefixes,syn,icmp\n"
+			  "a,home-100,10.0.0.0/24,lots,0\n",
+			  &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK(any_err(&errs, "customers.csv:2: field 'syn'", "not a packet rate"));
+	CHECK(any_err(&errs, "customers.csv:2: field 'icmp'", "above zero"));
+	CHECK_EQ_U64(errs.n, 2);
+	tg_errs_free(&errs);
+
 	TEST_BEGIN("flood: block_time errors, reflection_ports errors");
 	CHECK_EQ_U64(load("plans:\n"
 			  "  a: { flood: { block_time: 5m } }\n"
