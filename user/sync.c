@@ -346,7 +346,8 @@ static int sort_by_plen(struct tg_v4pfx *p, size_t n)
 
 void tg_v4build_free(struct tg_v4build *b)
 {
-	free(b->tbl24);
+	if (!b->tbl24_lent)
+		free(b->tbl24);
 	free(b->blocks);
 	free(b->block_of);
 	free(b->chunk_of);
@@ -355,17 +356,25 @@ void tg_v4build_free(struct tg_v4build *b)
 int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg_v4build *b,
 		const struct tg_cfg *cfg, struct tg_errs *errs)
 {
+	uint32_t *lent = b->tbl24_lent ? b->tbl24 : NULL, next = 0;
 	size_t i, nlong = 0, k;
 	bool *live = NULL, *taken = NULL;
-	uint32_t next = 0;
 
 	memset(b, 0, sizeof(*b));
+	if (lent) { /* the caller's buffer, kept warm across reloads */
+		b->tbl24 = lent;
+		b->tbl24_lent = true;
+	}
 	if (!m->tbl24 || !m->tbl8)
 		return -EINVAL;
 	if (sort_by_plen(p, n))
 		return -ENOMEM;
-	b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
-	tg_advise_huge(b->tbl24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	if (lent) {
+		memset(b->tbl24, 0, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	} else {
+		b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
+		tg_advise_huge(b->tbl24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	}
 	for (i = 0; i < n; i++)
 		nlong += p[i].plen > 24;
 	b->blocks = calloc(nlong ? nlong : 1, sizeof(*b->blocks));

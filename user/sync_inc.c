@@ -47,8 +47,9 @@ struct tg_applied {
 	size_t nbind;
 	uint8_t *used; /* per customer index: taken */
 	uint32_t max_cust;
-	uint32_t gen; /* tg_config.sync_gen after the sync that wrote all this */
-	bool stale;   /* the state database missed a write: next time, a full sync */
+	uint32_t gen;	     /* tg_config.sync_gen after the sync that wrote all this */
+	uint32_t *scratch24; /* the IPv4 table is built here at each reload (64 MiB, kept warm) */
+	bool stale;	     /* the state database missed a write: next time, a full sync */
 };
 
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a)
@@ -70,6 +71,7 @@ void tg_applied_free(struct tg_applied *a)
 	free(a->rec);
 	free(a->bind);
 	free(a->used);
+	free(a->scratch24);
 	free(a);
 }
 
@@ -128,6 +130,11 @@ static struct tg_applied *applied_new(const struct tg_maps *m, struct tg_cfg *cf
 			a->bind[a->nbind++] = rec_pair(&rec[c], idx[c]);
 	}
 	qsort(a->bind, a->nbind, sizeof(*a->bind), cmp_bpair);
+	/* the buffer every reload builds the IPv4 table in, faulted in now rather than then */
+	a->scratch24 = malloc(TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	tg_advise_huge(a->scratch24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	if (a->scratch24)
+		memset(a->scratch24, 0, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
 	return a;
 }
 
@@ -156,6 +163,7 @@ struct inc {
 	bool bind_owned;     /* bind is ours to free (not a->bind) */
 	uint64_t tick_ns;    /* the policer clock's resolution */
 	struct tg_fprofs fp; /* the flood profiles of b */
+	uint32_t *scratch24; /* a->scratch24, lent to the IPv4 builds */
 };
 
 static void inc_free(struct inc *x)
@@ -382,6 +390,10 @@ static int plan_v4(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 		}
 	}
 	ps->nv4 = k;
+	if (x->scratch24) {
+		ps->v4.tbl24 = x->scratch24;
+		ps->v4.tbl24_lent = true;
+	}
 	err = tg_v4_build(x->m, v4, k, &ps->v4, b, errs);
 	free(v4);
 	return err;
@@ -763,6 +775,11 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	}
 	memcpy(x.used, a->used, m->max_cust);
 	x.tick_ns = bc.clock_tick_ns;
+	if (!a->scratch24) {
+		a->scratch24 = malloc(TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+		tg_advise_huge(a->scratch24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
+	}
+	x.scratch24 = a->scratch24; /* the snapshot owns it until the new one takes it */
 	err = diff(&x, bc.clock_tick_ns, errs);
 	if (!err)
 		err = assign(&x, errs);
@@ -807,6 +824,8 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	n->gen = gen;
 	n->bind = x.bind;
 	n->nbind = x.nbind;
+	n->scratch24 = a->scratch24;
+	a->scratch24 = NULL;
 	if (!x.bind_owned) { /* nothing moved: share nothing with the old snapshot */
 		n->bind = malloc((x.nbind + 1) * sizeof(*n->bind));
 		if (n->bind)
