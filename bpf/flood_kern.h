@@ -35,25 +35,9 @@
 static __always_inline int tg_police_pkt(struct tg_gcra *g, const struct tg_pkt_pol *pp, int fc,
 					 __u64 now)
 {
-	__u64 tat, start, ntat;
-	__s64 ahead;
-
 	if (!pp->ipp_fns || fc < 0 || fc >= TG_FC_NR)
 		return 1;
-	tat = READ_ONCE(g->ftat_fns[fc]);
-	for (int i = 0; i < TG_GCRA_CAS_TRIES; i++) {
-		ahead = (__s64)(tat - now);
-		start = (ahead < 0 || ahead > (__s64)pp->tol_fns) ? now : tat;
-		ntat = start + pp->ipp_fns;
-		if ((__s64)(ntat - now) > (__s64)pp->tol_fns)
-			return 0;
-		__u64 seen = __sync_val_compare_and_swap(&g->ftat_fns[fc], tat, ntat);
-
-		if (seen == tat)
-			return 1;
-		tat = seen;
-	}
-	return 1;
+	return tg_gcra_charge(&g->ftat_fns[fc], pp->ipp_fns, pp->tol_fns, now);
 }
 
 /* What a packet of a blocked source is counted as: the class it would have met. */
@@ -90,7 +74,7 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	const struct tg_pkt_pol *pp = &fp->cls[TG_DIR_DOWN][TG_FC_SRC];
 	struct tg_src_key k = {.cust = cust, .v6 = p->v6};
 	struct tg_srcwatch *w;
-	__u64 *until, h, end, now_ns = now >> 8, tat, start, ntat;
+	__u64 *until, h, end, now_ns = now >> 8, ntat;
 	__u32 slot;
 
 	if (p->v6) {
@@ -126,10 +110,7 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 		w->tat_fns = now + pp->ipp_fns;
 		return TG_R_NR;
 	}
-	tat = READ_ONCE(w->tat_fns);
-	start = ((__s64)(tat - now) < 0 || (__s64)(tat - now) > (__s64)pp->tol_fns) ? now : tat;
-	ntat = start + pp->ipp_fns;
-	if ((__s64)(ntat - now) <= (__s64)pp->tol_fns) {
+	if (tg_gcra_next(READ_ONCE(w->tat_fns), now, pp->ipp_fns, pp->tol_fns, &ntat)) {
 		w->tat_fns = ntat; /* one writer per source, in practice: no CAS needed */
 		return TG_R_NR;
 	}

@@ -42,33 +42,48 @@ static __always_inline __u64 tg_now_fns(void)
 	return bpf_ktime_get_coarse_ns() << 8;
 }
 
-/* Returns 1 if the packet conforms (and is charged), 0 if it is over the limit. */
-static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg, __u32 len,
-				     __u64 now)
+/*
+ * The TAT after charging cost at now, in *ntat; 1 if that conforms. A TAT further ahead than
+ * the tolerance can only be stale (see Units) and restarts at now.
+ */
+static __always_inline int tg_gcra_next(__u64 tat, __u64 now, __u64 cost, __u64 tol, __u64 *ntat)
 {
-	__u64 ipb = cfg->ipb_fns16, tol = cfg->tol_fns;
-	__u64 cost, tat, start, ntat;
-	__s64 ahead;
+	__s64 ahead = (__s64)(tat - now);
+	__u64 start = (ahead < 0 || ahead > (__s64)tol) ? now : tat;
+
+	*ntat = start + cost;
+	return (__s64)(*ntat - now) <= (__s64)tol;
+}
+
+/*
+ * Charge cost to the GCRA state at *tat_p, published with one compare-and-swap (retried
+ * once). Returns 1 if it conforms (and is charged), 0 if over the limit (nothing written).
+ * Shared by the bandwidth policer (cost in bytes) and the packet-rate limits (flood_kern.h).
+ */
+static __always_inline int tg_gcra_charge(__u64 *tat_p, __u64 cost, __u64 tol, __u64 now)
+{
+	__u64 tat = READ_ONCE(*tat_p), ntat;
 	int i;
 
-	if (!ipb)
-		return 1; /* no limit configured for this direction */
-	cost = ((__u64)len * ipb) >> 8;
-	tat = READ_ONCE(g->tat_fns);
-
 	for (i = 0; i < TG_GCRA_CAS_TRIES; i++) {
-		ahead = (__s64)(tat - now);
-		start = (ahead < 0 || ahead > (__s64)tol) ? now : tat;
-		ntat = start + cost;
-		if ((__s64)(ntat - now) > (__s64)tol)
-			return 0; /* over the limit: nothing written */
-		__u64 seen = __sync_val_compare_and_swap(&g->tat_fns, tat, ntat);
+		if (!tg_gcra_next(tat, now, cost, tol, &ntat))
+			return 0;
+		__u64 seen = __sync_val_compare_and_swap(tat_p, tat, ntat);
 
 		if (seen == tat)
 			return 1;
 		tat = seen; /* another CPU charged first: re-evaluate against its TAT */
 	}
 	return 1; /* lost every race: pass uncharged (see "Accepted race" above) */
+}
+
+/* Returns 1 if the packet conforms (and is charged), 0 if it is over the limit. */
+static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg, __u32 len,
+				     __u64 now)
+{
+	if (!cfg->ipb_fns16)
+		return 1; /* no limit configured for this direction */
+	return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns, now);
 }
 
 #endif /* TG_POLICER_KERN_H */
