@@ -731,7 +731,8 @@ static void plan_free(struct plan_out *o)
 }
 
 /* Union of two longest-first length lists, if it fits. */
-uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb, uint8_t *out)
+static uint32_t merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb,
+			   uint8_t *out)
 {
 	bool seen[129] = {};
 	__u32 n = 0, i;
@@ -750,8 +751,8 @@ uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t
 	return n;
 }
 
-int tg_write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n,
-		  const struct tg_counts *counts)
+static int write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n,
+		      const struct tg_counts *counts)
 {
 	struct tg_config c;
 	__u32 zero = 0;
@@ -792,7 +793,7 @@ void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
 }
 
 /* Make the live filter hold want (| what it holds, with keep): word stores are atomic. */
-void tg_v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
+static void v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
 {
 	uint32_t i;
 
@@ -804,6 +805,31 @@ void tg_v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
 	}
 }
 
+int tg_v6_apply(struct tg_maps *m, const uint64_t *filter, const uint8_t *lens, uint32_t nlens,
+		const struct tg_v6_key *add, const uint32_t *add_v, size_t nadd,
+		const struct tg_v6_key *del, size_t ndel, const struct tg_counts *counts)
+{
+	struct tg_config cur;
+	uint8_t both[TG_V6_MAX_LENS];
+	uint32_t zero = 0, nboth;
+	int err;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &cur))
+		return neg_errno();
+	/* while both generations are in the hash, filter and probe for both */
+	v6_filter_write(m, filter, true);
+	nboth = merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, lens, nlens,
+			   both);
+	if (nboth && (err = write_lens(m, both, nboth, NULL)))
+		return err;
+	if ((err = tg_update_batch(m->v6_pfx, add, add_v, nadd, sizeof(*add), sizeof(*add_v))) ||
+	    (err = tg_delete_batch(m->v6_pfx, del, ndel, sizeof(*del))) ||
+	    (err = write_lens(m, lens, nlens, counts)))
+		return err;
+	v6_filter_write(m, filter, false);
+	return 0;
+}
+
 static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_cfg *cfg)
 {
 	void *keys = NULL, *vals = NULL;
@@ -811,9 +837,6 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	__u32 *ovals, *add_v = NULL;
 	uint64_t *filter = NULL;
 	size_t n = 0, i, j = 0, nadd = 0, ndel = 0;
-	struct tg_config cur;
-	__u8 lens[TG_V6_MAX_LENS];
-	__u32 zero = 0, nlens;
 	int err;
 
 	err = dump_map(m->v6_pfx, m->v6_max, sizeof(struct tg_v6_key), sizeof(__u32), &keys, &vals,
@@ -867,10 +890,6 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	while (j < n)
 		del_k[ndel++] = okeys[j++];
 
-	if (bpf_map_lookup_elem(m->config, &zero, &cur)) {
-		err = neg_errno();
-		goto out;
-	}
 	filter = calloc(TG_V6_FILTER_WORDS, sizeof(*filter));
 	if (!filter) {
 		err = -ENOMEM;
@@ -878,21 +897,9 @@ static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_
 	}
 	for (i = 0; i < o->nv6; i++)
 		tg_v6_filter_add(filter, &o->v6[i].key);
-	/* while both generations are in the hash, filter and probe for both */
-	tg_v6_filter_write(m, filter, true);
-	nlens = tg_merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, o->lens,
-			      o->nlens, lens);
-	if (nlens && (err = tg_write_lens(m, lens, nlens, NULL)))
-		goto out;
-	if ((err = tg_update_batch(m->v6_pfx, add_k, add_v, nadd, sizeof(*add_k), sizeof(*add_v))))
-		goto out;
-	if ((err = tg_delete_batch(m->v6_pfx, del_k, ndel, sizeof(*del_k))))
-		goto out;
-	err = tg_write_lens(
-		m, o->lens, o->nlens,
+	err = tg_v6_apply(
+		m, filter, o->lens, o->nlens, add_k, add_v, nadd, del_k, ndel,
 		&(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o->nv4, (uint32_t)o->nv6});
-	if (!err)
-		tg_v6_filter_write(m, filter, false);
 out:
 	free(filter);
 	free(keys);

@@ -620,9 +620,6 @@ out:
 static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *counts)
 {
 	struct tg_maps *m = x->m;
-	struct tg_config cur;
-	uint8_t lens[TG_V6_MAX_LENS];
-	uint32_t zero = 0, nlens;
 	int err;
 
 	/* 0. flood profiles, before the records that name them */
@@ -639,22 +636,10 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 		return err;
 	/* 2. IPv4; IPv6 with both generations visible in between; bindings */
 	tg_v4_write(m, &ps->v4);
-	if (bpf_map_lookup_elem(m->config, &zero, &cur))
-		return neg_errno();
-	tg_v6_filter_write(m, ps->filter, true);
-	nlens = tg_merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, ps->lens,
-			      ps->nlens, lens);
-	if (nlens && (err = tg_write_lens(m, lens, nlens, NULL)))
-		return err;
-	err = tg_update_batch(m->v6_pfx, ps->add6, ps->add6_v, ps->nadd6, sizeof(*ps->add6),
-			      sizeof(*ps->add6_v));
-	if (!err)
-		err = tg_delete_batch(m->v6_pfx, ps->del6, ps->ndel6, sizeof(*ps->del6));
-	if (!err)
-		err = tg_write_lens(m, ps->lens, ps->nlens, counts);
+	err = tg_v6_apply(m, ps->filter, ps->lens, ps->nlens, ps->add6, ps->add6_v, ps->nadd6,
+			  ps->del6, ps->ndel6, counts);
 	if (err)
 		return err;
-	tg_v6_filter_write(m, ps->filter, false);
 	err = tg_update_batch(m->bind, ps->bupd, ps->bupd_v, ps->nbupd, sizeof(*ps->bupd),
 			      sizeof(*ps->bupd_v));
 	if (!err)

@@ -85,15 +85,20 @@ struct tg_v6ent {
 int tg_cmp_v6key(const void *a, const void *b);
 void tg_v6_key(const struct tg_prefix *p, struct tg_v6_key *k);
 void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k);
-void tg_v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep);
-uint32_t tg_merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb, uint8_t *out);
 
-/* Publish a length list (double-buffered in tg_config); with counts, the figures status
- * shows as well. */
+/* The counts status shows, published with the final length list. */
 struct tg_counts {
 	uint32_t customers, prefixes4, prefixes6;
 };
-int tg_write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n, const struct tg_counts *c);
+/*
+ * Move the IPv6 tables from what they hold to filter/lens: the /24 filter and the length
+ * list widened to both generations, the keys added (or given a new owner), the keys
+ * removed, then the final list (with counts) and filter. A packet probing meanwhile finds
+ * either generation's owner, never neither.
+ */
+int tg_v6_apply(struct tg_maps *m, const uint64_t *filter, const uint8_t *lens, uint32_t nlens,
+		const struct tg_v6_key *add, const uint32_t *add_v, size_t nadd,
+		const struct tg_v6_key *del, size_t ndel, const struct tg_counts *counts);
 
 int tg_cmp_bind(const void *a, const void *b);
 int tg_bump_bind_gen(struct tg_maps *m);
