@@ -378,23 +378,31 @@ static double thread_cpu_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int run(int prog, const struct bcase *c, uint32_t rep, uint32_t *ns, double *cpu_ns,
-	       uint32_t *retval)
+static int run_frame(int prog, const uint8_t *frame, size_t len, uint32_t rep, uint32_t *ns,
+		     uint32_t *retval)
 {
-	struct xdp_md ctx = {.data_end = c->len, .ingress_ifindex = lo_ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->frame, .data_size_in = c->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = rep);
-	double t0 = thread_cpu_s();
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = lo_ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = rep);
 
 	if (bpf_prog_test_run_opts(prog, &opts))
 		return -errno;
-	if (cpu_ns)
-		*cpu_ns = (thread_cpu_s() - t0) * 1e9 / rep;
 	if (ns)
 		*ns = opts.duration;
 	if (retval)
 		*retval = opts.retval;
 	return 0;
+}
+
+static int run(int prog, const struct bcase *c, uint32_t rep, uint32_t *ns, double *cpu_ns,
+	       uint32_t *retval)
+{
+	double t0 = thread_cpu_s();
+	int err = run_frame(prog, c->frame, c->len, rep, ns, retval);
+
+	if (!err && cpu_ns)
+		*cpu_ns = (thread_cpu_s() - t0) * 1e9 / rep;
+	return err;
 }
 
 /* The interface counter that moved most between two reads, to say where packets went. */
@@ -521,21 +529,6 @@ static void usage(const char *prog)
 }
 
 /* ---- per-source blocking (upstream) ---- */
-
-static int run_frame(int prog, const uint8_t *frame, size_t len, uint32_t rep, uint32_t *ns,
-		     uint32_t *retval)
-{
-	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = lo_ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = rep);
-
-	if (bpf_prog_test_run_opts(prog, &opts))
-		return -errno;
-	*ns = opts.duration;
-	if (retval)
-		*retval = opts.retval;
-	return 0;
-}
 
 /*
  * With the interface turned upstream: traffic toward a customer with a per-source limit.

@@ -58,14 +58,6 @@ static void profile(const struct tg_plan *plan, const struct tg_flood_cfg *f, ui
 				      &out->cls[TG_DIR_UP][TG_FC_SMTP]);
 }
 
-void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fprof *out)
-{
-	struct tg_flood_cfg f;
-
-	flood_of(plan, NULL, &f);
-	profile(plan, &f, tick_ns, out);
-}
-
 static bool has_limits(const struct tg_plan *p)
 {
 	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
@@ -181,7 +173,8 @@ int tg_fprofs_write(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg
 	for (size_t i = 0; i < cfg->nplans; i++) {
 		__u32 k = (__u32)i + 1;
 
-		tg_flood_profile(&cfg->plans[i], tick_ns, &fp);
+		flood_of(&cfg->plans[i], NULL, &f);
+		profile(&cfg->plans[i], &f, tick_ns, &fp);
 		if (bpf_map_update_elem(m->fprof, &k, &fp, BPF_ANY))
 			return neg_errno();
 	}

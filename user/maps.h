@@ -109,8 +109,6 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 /* A packet-rate limit of pps (0: none) with a burst of packets (0: one second's worth),
  * raised to at least two clock ticks' worth and at least one packet. */
 void tg_pkt_policer_params(uint64_t pps, uint64_t burst, uint64_t tick_ns, struct tg_pkt_pol *out);
-/* The flood profile of a plan (limits in both directions, SMTP policy upload). */
-void tg_flood_profile(const struct tg_plan *plan, uint64_t tick_ns, struct tg_fprof *out);
 /* Resolution of bpf_ktime_get_coarse_ns(): clock_getres(CLOCK_MONOTONIC_COARSE). */
 uint64_t tg_coarse_tick_ns(void);
 

@@ -138,7 +138,7 @@ out:
 
 int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
 {
-	struct tg_src_key key, *old;
+	struct tg_src_key key, cur, *old;
 	struct timespec ts;
 	uint64_t now, until;
 	void *prev = NULL;
@@ -153,12 +153,10 @@ int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	/* collect first, then delete: deleting while walking would restart the walk */
 	while (n < TG_SRCBLOCK_MAX && !bpf_map_get_next_key(m->srcblock, prev, &key)) {
-		old[n] = key;
-		prev = &old[n];
-		if (!bpf_map_lookup_elem(m->srcblock, &key, &until) && (int64_t)(until - now) <= 0)
-			n++;
-		else
-			prev = memcpy(&old[TG_SRCBLOCK_MAX - 1], &key, sizeof(key));
+		cur = key;
+		prev = &cur;
+		if (!bpf_map_lookup_elem(m->srcblock, &cur, &until) && (int64_t)(until - now) <= 0)
+			old[n++] = cur;
 	}
 	for (size_t i = 0; i < n; i++)
 		gone += bpf_map_delete_elem(m->srcblock, &old[i]) == 0;
