@@ -27,7 +27,50 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS customer_index ("
 	"  id TEXT PRIMARY KEY,"
 	"  idx INTEGER NOT NULL UNIQUE CHECK (idx > 0),"
-	"  assigned_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));";
+	"  assigned_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+	/* enforcement state of the customers that are not active; times in unix ms */
+	"CREATE TABLE IF NOT EXISTS enforcement ("
+	"  customer TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL CHECK (state IN ('throttled', 'suspended')),"
+	"  since INTEGER NOT NULL,"
+	"  until INTEGER," /* NULL: until lifted (by hand, or by the rule's clear_after) */
+	"  rule TEXT,"	   /* NULL: set by hand */
+	"  actor TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  throttle_bps INTEGER,"
+	"  audit_id INTEGER NOT NULL);"
+	/* every action, committed before it takes effect */
+	"CREATE TABLE IF NOT EXISTS audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts INTEGER NOT NULL,"
+	"  customer TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  evidence TEXT," /* JSON aggregates */
+	"  monitor INTEGER NOT NULL DEFAULT 0,"
+	"  until INTEGER);"
+	"CREATE INDEX IF NOT EXISTS audit_customer ON audit (customer, ts);"
+	"CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);"
+	/* a rule's open episode for a customer: fired, condition not yet cleared; a restart
+	 * that finds one does not fire (and notify) the rule again */
+	"CREATE TABLE IF NOT EXISTS episode ("
+	"  customer TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  fired_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (customer, rule));"
+	/* notifications to deliver: one row per event and target */
+	"CREATE TABLE IF NOT EXISTS outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  audit_id INTEGER NOT NULL,"
+	"  target TEXT NOT NULL CHECK (target IN ('exec', 'webhook')),"
+	"  payload TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  delivered_at INTEGER,"
+	"  last_error TEXT);"
+	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);";
 
 int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t errlen)
 {
@@ -75,6 +118,11 @@ static void free_ids(struct tg_statedb *st)
 	free(st->ids);
 	st->ids = NULL;
 	st->nids = 0;
+}
+
+sqlite3 *tg_state_sqlite(struct tg_statedb *st)
+{
+	return st->db;
 }
 
 void tg_state_close(struct tg_statedb *st)

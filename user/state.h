@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct tg_statedb;
+typedef struct sqlite3 sqlite3;
 
 /* One assignment: external id -> customer index. */
 struct tg_assign {
@@ -24,6 +25,9 @@ struct tg_assign {
  * with the reason in err. */
 int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t errlen);
 void tg_state_close(struct tg_statedb *st);
+/* The connection, for the modules that keep their own tables in the same file (schema in
+ * state.c: enforcement, audit, episode, outbox). */
+sqlite3 *tg_state_sqlite(struct tg_statedb *st);
 
 /* Every recorded assignment, sorted by id; *out is malloc'd, ids owned by st until the
  * next call. */
