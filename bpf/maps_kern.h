@@ -156,6 +156,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_srcblock SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_WALLED_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required of an LPM trie */
+	__type(key, struct tg_walled_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_walled SEC(".maps");
+
 /* Userspace only: the external id of each customer index, so the pins describe themselves. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

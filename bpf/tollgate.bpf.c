@@ -3,8 +3,8 @@
  * tollgate.bpf.c - the XDP program: one program for every attached interface.
  *
  * A packet's path, in the order it meets the stages:
- *   parse (parse_kern.h) -> exceptions and bogons, classify, anti-spoof (classify_kern.h)
- *   -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
+ *   parse (parse_kern.h) -> exceptions and bogons, classify, anti-spoof, suspension
+ *   (classify_kern.h) -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
  *   (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
@@ -83,6 +83,10 @@ int tollgate_xdp(struct xdp_md *ctx)
 			cust = TG_CUST_PORT;
 			goto out;
 		}
+		if (c->state == TG_ST_SUSPENDED && !tg_walled_peer(&p, 0)) {
+			reason = TG_R_SUSPENDED;
+			goto out;
+		}
 	} else {
 		cust = tg_lookup(&p, 0);
 		c = cust ? bpf_map_lookup_elem(&tg_cust, &cust) : NULL;
@@ -102,6 +106,10 @@ int tollgate_xdp(struct xdp_md *ctx)
 		}
 		if (!c)
 			goto out;
+		if (c->state == TG_ST_SUSPENDED && !tg_walled_peer(&p, 1)) {
+			reason = TG_R_SUSPENDED;
+			goto out;
+		}
 	}
 
 	pol = bpf_map_lookup_elem(&tg_pol, &cust);

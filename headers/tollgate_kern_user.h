@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 3u
+#define TG_LAYOUT_VERSION 4u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -213,6 +213,18 @@ struct tg_gcra {
 				   * state is in tg_srcwatch): when the customer's last block of a
 				   * source ends, in ns of the coarse clock */
 } __attribute__((aligned(64)));
+
+/*
+ * tg_walled: LPM trie of the walled garden (tollgate.yaml walled_garden: the ISP's
+ * resolvers and portal), the only addresses a suspended customer can still reach and be
+ * reached from. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d, prefix length + 96), so one
+ * trie holds both families. Looked up only for a suspended customer's packets.
+ */
+#define TG_WALLED_MAX 256u
+struct tg_walled_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
 
 /* tg_refl_ports: array of TG_REFL_WORDS u64, bit p set: UDP source port p reflects. */
 #define TG_REFL_WORDS 1024u

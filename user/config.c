@@ -792,6 +792,10 @@ static void parse_walled(struct ctx *c, yaml_node_t *n)
 			yerr(c, e, "walled_garden: '%s' is listed twice", s);
 			continue;
 		}
+		if (cfg->nwalled == TG_WALLED_MAX) {
+			yerr(c, e, "walled_garden: more than %u prefixes", TG_WALLED_MAX);
+			break;
+		}
 		cfg->walled_garden[cfg->nwalled++] = p;
 	}
 }

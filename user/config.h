@@ -154,7 +154,10 @@ struct tg_cfg {
 	char *metrics_listen;	    /* default 127.0.0.1:9477 */
 	char *metrics_per_customer; /* "all" | "top N" | "off"; default "top 1000" */
 	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
-	char *pin_dir;	  /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
+	/* not from the files: the enforcement state (state.h) a sync writes into the records
+	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */
+	const struct tg_enf_table *enf;
+	char *pin_dir; /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
 };
 
 /*

@@ -140,7 +140,7 @@ static void maps_init(struct tg_maps *m)
 	memset(m, 0, sizeof(*m));
 	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_filter = m->v6_pfx = m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
-	m->refl_ports = m->srcblock = -1;
+	m->refl_ports = m->srcblock = m->walled = -1;
 	m->prog = -1;
 }
 
@@ -155,7 +155,7 @@ static struct {
 	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_filter),
 	MAPENT(v6_pfx),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
 	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
-	MAPENT(refl_ports), MAPENT(srcblock),
+	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),
 #undef MAPENT
 };
 

@@ -16,7 +16,7 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
-		dcache, ifstat, names, fprof, refl_ports, srcblock;
+		dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
 	int prog;	   /* the XDP program */
 	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
@@ -100,6 +100,16 @@ void tg_applied_free(struct tg_applied *a);
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a);
 /* Index its rows for the next tg_config_load_from (tg_config_index_rows): after replying. */
 int tg_applied_index(struct tg_applied *a);
+
+/*
+ * tollgated changed a customer's enforcement state (enf holds the new one): write its
+ * record, and the snapshot's copy, so that the next reload starts from what the maps say.
+ * -ESTALE: the snapshot does not describe the maps (the caller syncs in full); -ENOENT:
+ * no such customer.
+ */
+struct tg_enf_table;
+int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
+		       const struct tg_enf_table *enf);
 
 /* The customer index of an external id (scan of tg_names), or 0 if none. */
 uint32_t tg_find_customer(const struct tg_maps *m, const char *id);

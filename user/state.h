@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tollgate_kern_user.h"
+
 struct tg_statedb;
 typedef struct sqlite3 sqlite3;
 
@@ -40,5 +42,97 @@ int tg_state_assignments(struct tg_statedb *st, struct tg_assign **out, size_t *
  */
 int tg_state_record(struct tg_statedb *st, const struct tg_assign *set, size_t nset,
 		    const char *const *drop, size_t ndrop);
+
+/*
+ * Enforcement. A customer that is not active has a row in `enforcement`; every action
+ * (a rule firing, a manual suspend, an expiry) is an `audit` row, written in the same
+ * transaction as the state it sets and the notifications it queues, and committed before
+ * the data plane is changed. Times are unix milliseconds.
+ */
+#define TG_ENF_ACTOR_LEN 96
+#define TG_ENF_REASON_LEN 512
+#define TG_ENF_RULE_LEN 64
+
+struct tg_enf_entry {
+	char id[TG_ID_LEN];	    /* the customer's external id */
+	uint8_t state;		    /* TG_ST_THROTTLED or TG_ST_SUSPENDED */
+	uint64_t throttle_bps;	    /* TG_ST_THROTTLED: the rate of both directions */
+	int64_t since_ms, until_ms; /* until_ms 0: until lifted */
+	char rule[TG_ENF_RULE_LEN]; /* "": set by hand */
+	char actor[TG_ENF_ACTOR_LEN];
+	char reason[TG_ENF_REASON_LEN];
+	int64_t audit_id;
+};
+
+/* The customers that are not active, sorted by id. */
+struct tg_enf_table {
+	struct tg_enf_entry *e;
+	size_t n, cap;
+};
+const struct tg_enf_entry *tg_enf_find(const struct tg_enf_table *t, const char *id);
+int tg_enf_put(struct tg_enf_table *t, const struct tg_enf_entry *e); /* insert or replace */
+void tg_enf_del(struct tg_enf_table *t, const char *id);
+void tg_enf_free(struct tg_enf_table *t);
+
+/* Read the enforcement table (replacing *out's contents). */
+int tg_state_enf_load(struct tg_statedb *st, struct tg_enf_table *out);
+
+/* One action, as the audit log records it. */
+struct tg_event {
+	int64_t ts_ms;
+	const char *customer;
+	const char *action; /* notify throttle suspend unthrottle unsuspend expire ... */
+	const char *actor;  /* "rule:NAME" or "user:NAME(uid N)" */
+	const char *rule;   /* NULL: not a rule's */
+	const char *reason;
+	const char *evidence; /* JSON object text, or NULL */
+	int monitor;	      /* 1: what would have been done; nothing changed */
+	int64_t until_ms;     /* 0: none */
+	uint64_t throttle_bps;
+};
+
+enum tg_enf_op {
+	TG_ENF_KEEP = 0, /* the enforcement row stays as it is */
+	TG_ENF_SET,	 /* the customer's row becomes enf */
+	TG_ENF_CLEAR,	 /* the customer is active again: its row goes */
+};
+enum tg_ep_op {
+	TG_EP_KEEP = 0,
+	TG_EP_OPEN,  /* the rule's episode for the customer opens (fired at ev->ts_ms) */
+	TG_EP_CLOSE, /* ... closes */
+};
+
+/*
+ * Record ev in one transaction with the enforcement row (op), the rule's episode (ep) and
+ * whatever queue(db, audit_id, event_json, ctx) adds (the notification outbox) before
+ * COMMIT. Returns the audit id (> 0), or -errno: then nothing was recorded.
+ */
+typedef int (*tg_queue_fn)(sqlite3 *db, int64_t audit_id, const char *event_json, void *ctx);
+int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_enf_op op,
+		     const struct tg_enf_entry *enf, enum tg_ep_op ep, tg_queue_fn queue,
+		     void *ctx);
+
+/* An event as JSON (the audit row, the notification payload, `tollgate events -j`). */
+struct json_t;
+struct json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev);
+
+/* Audit rows, oldest first: of one customer (or all: NULL), since since_ms, at most limit
+ * (the newest limit). A JSON array of tg_event_json objects, or NULL (-errno in *err). */
+struct json_t *tg_state_events(struct tg_statedb *st, const char *customer, int64_t since_ms,
+			       size_t limit, int *err);
+
+/* Open episodes and past firings, for the engine after a restart. */
+struct tg_episode {
+	char customer[TG_ID_LEN];
+	char rule[TG_ENF_RULE_LEN];
+	int64_t ts_ms;
+};
+int tg_state_episodes(struct tg_statedb *st, struct tg_episode **out, size_t *n);
+/* Rule firings (audit rows with a rule, not monitor-only) since since_ms. */
+int tg_state_firings(struct tg_statedb *st, int64_t since_ms, struct tg_episode **out, size_t *n);
+
+/* Delete audit rows older than before_ms, except those a current enforcement row cites.
+ * The number deleted, or -errno. */
+long tg_state_purge(struct tg_statedb *st, int64_t before_ms);
 
 #endif /* TG_STATE_H */

@@ -608,6 +608,71 @@ int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_n
 	return 0;
 }
 
+static void walled_key(const struct tg_prefix *p, struct tg_walled_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (p->family == AF_INET6) {
+		k->prefixlen = p->plen;
+		memcpy(k->addr, p->addr, 16);
+	} else {
+		k->prefixlen = 96 + p->plen;
+		k->addr[10] = k->addr[11] = 0xff;
+		memcpy(k->addr + 12, p->addr, 4);
+	}
+}
+
+int tg_walled_write(struct tg_maps *m, const struct tg_cfg *cfg)
+{
+	struct tg_walled_key want[TG_WALLED_MAX], k, next, *prev = NULL;
+	struct tg_walled_key stale[TG_WALLED_MAX];
+	size_t n = cfg->nwalled < TG_WALLED_MAX ? cfg->nwalled : TG_WALLED_MAX, nstale = 0, i;
+	__u8 one = 1;
+
+	if (m->walled < 0)
+		return -EINVAL;
+	/* the new entries first, then the old ones go: a prefix kept never leaves the trie */
+	for (i = 0; i < n; i++) {
+		walled_key(&cfg->walled_garden[i], &want[i]);
+		if (bpf_map_update_elem(m->walled, &want[i], &one, BPF_ANY))
+			return neg_errno();
+	}
+	while (nstale < TG_WALLED_MAX && !bpf_map_get_next_key(m->walled, prev, &next)) {
+		for (i = 0; i < n && memcmp(&want[i], &next, sizeof(next)); i++)
+			;
+		if (i == n)
+			stale[nstale++] = next;
+		k = next;
+		prev = &k;
+	}
+	for (i = 0; i < nstale; i++)
+		if (bpf_map_delete_elem(m->walled, &stale[i]) && errno != ENOENT)
+			return neg_errno();
+	return 0;
+}
+
+void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
+		       const struct tg_enf_table *enf, uint64_t tick_ns)
+{
+	const struct tg_enf_entry *e = tg_enf_find(enf, cu->id);
+
+	v->state = e ? e->state : TG_ST_ACTIVE;
+	for (int j = 0; j < TG_DIR_NR; j++) {
+		struct tg_rate_cfg r = cu->dir[j];
+
+		if (e && e->state == TG_ST_THROTTLED && e->throttle_bps &&
+		    (!r.rate_bps || r.rate_bps > e->throttle_bps)) {
+			r.rate_bps = e->throttle_bps;
+			if (r.burst_bytes < TG_BURST_MIN_BYTES)
+				r.burst_bytes = TG_BURST_MIN_BYTES;
+			if (r.burst_bytes > r.rate_bps / 8) /* at most a second's worth */
+				r.burst_bytes = r.rate_bps / 8 > TG_BURST_MIN_BYTES
+							? r.rate_bps / 8
+							: TG_BURST_MIN_BYTES;
+		}
+		tg_policer_params(&r, tick_ns, &v->pol[j]);
+	}
+}
+
 static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
 		     struct tg_errs *errs)
 {
@@ -654,6 +719,8 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
 		if (tg_make_record(cu, o->fp.of[c], bc.clock_tick_ns, &ifc, &o->cust[c], errs))
 			bad = 1;
+		else if (cfg->enf && cfg->enf->n)
+			tg_record_enforce(&o->cust[c], cu, cfg->enf, bc.clock_tick_ns);
 	}
 	if (bad)
 		return -ENODEV;
@@ -1049,6 +1116,8 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 		 struct tg_errs *errs, uint32_t **idx, struct tg_cust **rec, uint32_t *gen)
 {
 	struct tg_sync_stats dummy, first;
+	struct tg_enf_table enf = {};
+	struct tg_cfg with_enf;
 	struct tg_statedb *state = NULL;
 	struct tg_assign *assigned = NULL;
 	struct sync_db db = {};
@@ -1070,6 +1139,19 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 			goto out;
 		}
 		db.a = assigned;
+		if (!cfg->enf) { /* a sync without tollgated: the state it left */
+			err = tg_state_enf_load(state, &enf);
+			if (err) {
+				tg_errs_add(errs,
+					    "state database %s: cannot read the enforcement "
+					    "state",
+					    cfg->state_path);
+				goto out;
+			}
+			with_enf = *cfg;
+			with_enf.enf = &enf;
+			cfg = &with_enf;
+		}
 	}
 	tg_sync_phase("state database read", &t);
 	db.want_rec = rec != NULL;
@@ -1119,6 +1201,7 @@ out:
 	free(db.idx);
 	free(db.rec);
 	free(assigned);
+	tg_enf_free(&enf);
 	tg_state_close(state);
 	return err;
 }
@@ -1249,6 +1332,8 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	st->removed = o.nremoved;
 	/* 0. flood profiles, before the records that name them */
 	err = tg_fprofs_write(m, cfg, &o.fp, tg_coarse_tick_ns());
+	if (!err) /* and the walled garden, before a record that suspends */
+		err = tg_walled_write(m, cfg);
 	if (err)
 		goto fail;
 	/* 1. records before anything points at them */

@@ -221,12 +221,20 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 			x->rec[c] = x->a->rec[p];
 			/* profiles of customers' own limits are numbered anew each time */
 			x->rec[c].fprof = x->fp.of[c];
+			/* the record as applied, enforcement state included (tollgated
+			 * keeps it current: tg_applied_enforce) */
 			if (cu->iface[0] &&
-			    tg_ifindex_cached(&ifc, cu->iface) != x->rec[c].bind_ifindex &&
-			    tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c], errs))
-				err = -ENODEV; /* the interface went away or came back */
+			    tg_ifindex_cached(&ifc, cu->iface) != x->rec[c].bind_ifindex) {
+				if (tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c],
+						   errs))
+					err = -ENODEV; /* the interface went away or came back */
+				else
+					tg_record_enforce(&x->rec[c], cu, b->enf, tick_ns);
+			}
 		} else if (tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c], errs)) {
 			err = -ENODEV;
+		} else if (b->enf && b->enf->n) {
+			tg_record_enforce(&x->rec[c], cu, b->enf, tick_ns);
 		}
 		if (p < 0) {
 			x->kind[c] = K_ADDED;
@@ -624,6 +632,8 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 
 	/* 0. flood profiles, before the records that name them */
 	err = tg_fprofs_write(m, x->b, &x->fp, x->tick_ns);
+	if (!err) /* and the walled garden, before a record that suspends */
+		err = tg_walled_write(m, x->b);
 	if (err)
 		return err;
 	/* 1. records before anything points at them */
@@ -882,5 +892,31 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		free(rec);
 		tg_config_free(cfg);
 	}
+	return 0;
+}
+
+int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
+		       const struct tg_enf_table *enf)
+{
+	struct tg_config bc;
+	struct tg_cust rec;
+	__u32 zero = 0, idx;
+	long p;
+
+	if (!a || a->stale)
+		return -ESTALE;
+	if (!a->cfg->ids.slot && tg_config_index_rows(a->cfg))
+		return -ENOMEM;
+	p = tg_config_customer(a->cfg, id);
+	if (p < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(m->config, &zero, &bc))
+		return -errno;
+	rec = a->rec[p];
+	tg_record_enforce(&rec, &a->cfg->customers[p], enf, bc.clock_tick_ns);
+	idx = a->idx[p];
+	if (bpf_map_update_elem(m->cust, &idx, &rec, BPF_EXIST))
+		return -errno;
+	a->rec[p] = rec;
 	return 0;
 }

@@ -38,6 +38,12 @@ uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name);
 int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_ns,
 		   struct tg_ifcache *ifc, struct tg_cust *out, struct tg_errs *errs);
 
+/* Make a record say what the customer's enforcement state in enf (may be NULL) says:
+ * suspended, or throttled (both directions at most the throttle rate), else active. */
+struct tg_enf_table;
+void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
+		       const struct tg_enf_table *enf, uint64_t tick_ns);
+
 /* Flood profiles (fprof.c): one per plan, one per distinct (plan, a customer's own limits). */
 struct tg_fprof_combo {
 	int32_t plan;
@@ -53,6 +59,9 @@ void tg_fprofs_free(struct tg_fprofs *t);
 /* The reflector ports, then every profile: before the records that name them. */
 int tg_fprofs_write(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_fprofs *t,
 		    uint64_t tick_ns);
+
+/* The walled garden trie (tg_walled) made equal to cfg's list: additions, then removals. */
+int tg_walled_write(struct tg_maps *m, const struct tg_cfg *cfg);
 
 /* IPv4: the whole DIR-24-8 table built in memory, then written where it differs. */
 struct tg_v4pfx {

@@ -42,6 +42,7 @@
 #include <bpf/libbpf.h>
 
 #include "maps.h"
+#include "state.h"
 #include "testlib.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -447,7 +448,16 @@ static const struct cust_def {
 	{"c-p", "", VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
 	/* PL_FLOOD with a SYN limit of its own (OWN_SYN, the CSV's syn column) */
 	{"c-g", "", VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
+	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
+	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
+	{"c-t", "", VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
 };
+#define THROTTLE_BPS 1000000ull
+/* the walled garden: a resolver and a portal, in both families */
+#define WG_DNS4 "8.8.4.4"
+#define WG_DNS6 "2001:4860:4860::8844"
+#define WG_PORTAL4 "198.18.200.0/24"
+#define WG_PORTAL6 "2001:db8:beef::/48"
 #define OWN_SYN 40
 
 #define NCUST ARRAY_SIZE(custs)
@@ -1466,6 +1476,69 @@ static const struct fixture fixtures[] = {
 	 P_STRICT,
 	 {V4(SRC_A6, DST6), .ext = {X_HBH, X_DST}, .cut = L4_6 + 8 + 5, .fixlen = true},
 	 MALF},
+
+	/* ---- a suspended customer reaches, and is reached from, the walled garden only ---- */
+	{"suspended: v4 upload to the internet dropped",
+	 P_STRICT,
+	 {V4("198.18.6.9", DST4)},
+	 DROP(SUSPENDED, "c-z")},
+	{"suspended: v4 upload to the walled resolver passes",
+	 P_STRICT,
+	 {V4("198.18.6.9", WG_DNS4), .proto = IPPROTO_UDP, .dport = 53, .payload = 30},
+	 PASS("c-z")},
+	{"suspended: v4 upload into the walled portal /24 passes",
+	 P_STRICT,
+	 {V4("198.18.6.9", "198.18.200.77")},
+	 PASS("c-z")},
+	{"suspended: v4 upload next to the portal /24 dropped",
+	 P_STRICT,
+	 {V4("198.18.6.9", "198.18.201.1")},
+	 DROP(SUSPENDED, "c-z")},
+	{"suspended: v6 upload to the internet dropped",
+	 P_STRICT,
+	 {V4("2001:db8:306::9", DST6)},
+	 DROP(SUSPENDED, "c-z")},
+	{"suspended: v6 upload to the walled resolver passes",
+	 P_STRICT,
+	 {V4("2001:db8:306::9", WG_DNS6)},
+	 PASS("c-z")},
+	{"suspended: v6 upload into the walled portal /48 passes",
+	 P_STRICT,
+	 {V4("2001:db8:306::9", "2001:db8:beef:1::1")},
+	 PASS("c-z")},
+	{"suspended: its source on an interface it is not bound to is spoof (of the port's owner)",
+	 P_STRICT_B,
+	 {V4("198.18.6.9", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"suspended: download from the internet dropped",
+	 P_UP,
+	 {V4(DST4, "198.18.6.9")},
+	 DROP(SUSPENDED, "c-z")},
+	{"suspended: download from the walled resolver passes",
+	 P_UP,
+	 {V4(WG_DNS4, "198.18.6.9"), .proto = IPPROTO_UDP, .sport = 53, .payload = 30},
+	 PASS("c-z")},
+	{"suspended: v6 download from the internet dropped",
+	 P_UP,
+	 {V4(DST6, "2001:db8:306::9")},
+	 DROP(SUSPENDED, "c-z")},
+	{"suspended: v6 download from the walled portal passes",
+	 P_UP,
+	 {V4("2001:db8:beef::80", "2001:db8:306::9")},
+	 PASS("c-z")},
+	{"suspended: DHCPv4 still passes (exception, unclassified)",
+	 P_STRICT,
+	 {V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+	  .payload = 240},
+	 UNCL},
+	{"suspended: the customer next door is not affected",
+	 P_STRICT,
+	 {V4("198.18.7.9", DST4)},
+	 PASS("c-t")},
+	{"monitor: suspended upload passed, noted",
+	 P_MON,
+	 {V4("198.18.6.9", DST4)},
+	 NOTED(SUSPENDED)},
 
 	/* ---- monitor mode: every would-drop is counted as noted and passed ---- */
 	{"monitor: valid traffic counted as usual", P_MON, {V4(SRC_A4, DST4)}, PASS("c-a")},
@@ -2545,6 +2618,12 @@ static int setup_netns(void)
 }
 
 static uint16_t refl_ports[] = {53, 123};
+static const char *const walled_s[] = {WG_DNS4, WG_DNS6, WG_PORTAL4, WG_PORTAL6};
+static struct tg_prefix walled[ARRAY_SIZE(walled_s)];
+static struct tg_enf_table enf;
+static const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
+static const struct tg_enf_entry throttled = {
+	.id = "c-t", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
 
 static int load_customers(const char *without)
 {
@@ -2604,6 +2683,17 @@ static int load_customers(const char *without)
 	cfg.max_customers = 64;
 	cfg.max_prefixes = 128;
 	cfg.refl_ports = refl_ports;
+	cfg.walled_garden = walled;
+	cfg.nwalled = ARRAY_SIZE(walled_s);
+	for (i = 0; i < ARRAY_SIZE(walled_s); i++)
+		if (tg_parse_prefix(walled_s[i], &walled[i], err, sizeof(err))) {
+			fprintf(stderr, "fixture error: %s: %s\n", walled_s[i], err);
+			return -EINVAL;
+		}
+	memset(&enf, 0, sizeof(enf));
+	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled))
+		return -ENOMEM;
+	cfg.enf = &enf;
 	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
 	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
 	if (ret) {
@@ -2694,6 +2784,37 @@ static void test_resync(void)
 		run_fixture(&with_b[i]);
 }
 
+/* The records of the customers cfg.enf names: throttled at the throttle rate, suspended. */
+static void test_enforce_records(void)
+{
+	const struct tg_rate_cfg up = {THROTTLE_BPS, TEST_BURST, 0, 0},
+				 down = {THROTTLE_BPS, TG_BURST_MIN_BYTES, 0, 0};
+	struct tg_policer_cfg want_up, want_down;
+	struct tg_config bc;
+	struct tg_cust rec;
+	__u32 zero = 0, idx = cust_idx[cust_no("c-t")];
+
+	TEST_BEGIN("throttled: c-t polices both directions at the throttle rate, burst kept");
+	CHECK(bpf_map_lookup_elem(maps.config, &zero, &bc) == 0);
+	CHECK(bpf_map_lookup_elem(maps.cust, &idx, &rec) == 0);
+	tg_policer_params(&up, bc.clock_tick_ns, &want_up);
+	tg_policer_params(&down, bc.clock_tick_ns, &want_down);
+	CHECK_EQ_U64(rec.state, TG_ST_THROTTLED);
+	CHECK_EQ_U64(rec.pol[TG_DIR_UP].ipb_fns16, want_up.ipb_fns16);
+	CHECK_EQ_U64(rec.pol[TG_DIR_UP].tol_fns, want_up.tol_fns);
+	CHECK_EQ_U64(rec.pol[TG_DIR_DOWN].ipb_fns16, want_down.ipb_fns16);
+	CHECK_EQ_U64(rec.pol[TG_DIR_DOWN].tol_fns, want_down.tol_fns);
+
+	TEST_BEGIN("suspended: c-z's record says so; an active customer's says active");
+	idx = cust_idx[cust_no("c-z")];
+	CHECK(bpf_map_lookup_elem(maps.cust, &idx, &rec) == 0);
+	CHECK_EQ_U64(rec.state, TG_ST_SUSPENDED);
+	CHECK_EQ_U64(rec.pol[TG_DIR_UP].ipb_fns16, 0);
+	idx = cust_idx[cust_no("c-a")];
+	CHECK(bpf_map_lookup_elem(maps.cust, &idx, &rec) == 0);
+	CHECK_EQ_U64(rec.state, TG_ST_ACTIVE);
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -2751,6 +2872,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	test_v4_tables("sync: every IPv4 prefix as the kernel's tables see it", NULL);
+	test_enforce_records();
 	for (i = 0; i < ARRAY_SIZE(fixtures); i++)
 		if (!filter || strstr(fixtures[i].desc, filter))
 			run_fixture(&fixtures[i]);
