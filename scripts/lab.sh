@@ -21,6 +21,7 @@
 #   C  198.51.100.130/28  2001:db8:c::10/64  gw .129 ::1                     198.51.100.128/28 2001:db8:c::/48
 #   V  (no host)          customer bound to VLAN 100 on PREFIX-c0            198.51.100.192/28 2001:db8:d::/48
 #   upstream host 203.0.113.1/24 and 2001:db8:ff::1/64; router 203.0.113.254, 2001:db8:ff::fe
+#   walled garden (also the upstream host) 203.0.113.53, 2001:db8:ff::53
 #
 # VLAN: this kernel has no 802.1Q devices (CONFIG_VLAN_8021Q unset) and no bridge VLAN
 # filtering, so no host can sit behind a VLAN subinterface. Customer V's tagged frames are
@@ -79,6 +80,10 @@ LAB_UP4=203.0.113.1
 LAB_UP6=2001:db8:ff::1
 LAB_UP_GW4=203.0.113.254
 LAB_UP_GW6=2001:db8:ff::fe
+# The walled garden (the ISP's resolver and portal, which a suspended customer still
+# reaches): second addresses of the upstream host.
+LAB_WG4=203.0.113.53
+LAB_WG6=2001:db8:ff::53
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -185,6 +190,11 @@ lab_up() {
 	lab_link "$p" "$p-cust" "$p-cb" "$p-c1" "$LAB_B4" "$LAB_B6" "$LAB_B_GW4" "$LAB_B_GW6" 28
 	lab_link "$p" "$p-spf" "$p-sa" "$p-c2" "$LAB_C4" "$LAB_C6" "$LAB_C_GW4" "$LAB_C_GW6" 28
 	lab_link "$p" "$p-up" "$p-ua" "$p-u0" "$LAB_UP4" "$LAB_UP6" "$LAB_UP_GW4" "$LAB_UP_GW6" 24
+
+	lab_do ip -n "$p-up" addr add "$LAB_WG4/24" dev "$p-ua"
+	lab_do ip -n "$p-up" addr add "$LAB_WG6/64" dev "$p-ua" nodad
+	lab_do lab_neigh "$p-rtr" "$p-u0" "$LAB_WG4" "$p-up" "$p-ua"
+	lab_do lab_neigh "$p-rtr" "$p-u0" "$LAB_WG6" "$p-up" "$p-ua"
 
 	# Routes: only the lab's own prefixes, no default route anywhere. A and B share a
 	# namespace, so each one's traffic leaves by its own veth through a source rule.
@@ -312,6 +322,7 @@ lab_write_config() {
 		    upload:   { rate: ${LAB_B_UP:-20mbit}, burst: ${LAB_B_UP_BURST:-256k} }
 		    download: { rate: ${LAB_B_DOWN:-100mbit}, burst: ${LAB_B_DOWN_BURST:-1m} }
 		customers: customers.csv
+		walled_garden: [$LAB_WG4/32, $LAB_WG6/128]
 		pin_dir: ${TOLLGATE_PIN_DIR:-/sys/fs/bpf/tg-lab-$p}
 		state: $dir/state.db
 	EOF

@@ -53,5 +53,12 @@ int cmd_status(int argc, char **argv);
 int cmd_customer(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_suspend(int argc, char **argv);
+int cmd_unsuspend(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* Open the state database of the config (-c), with a message if it cannot be. */
+struct tg_statedb;
+int tg_cli_state_open(struct tg_statedb **st);
 
 #endif /* TG_CLI_H */

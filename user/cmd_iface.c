@@ -325,7 +325,7 @@ int cmd_reload(int argc, char **argv)
 			tg_err("%s: %s", pin_dir, strerror(-err));
 		return 1;
 	}
-	res = tg_reload(&m, path, NULL, &old, &errs);
+	res = tg_reload(&m, path, NULL, NULL, &old, &errs);
 	tg_maps_close(&m);
 	return reload_done(res, &errs);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "log.h"
 #include "maps.h"
+#include "state.h"
 
 static int open_readonly(struct tg_maps *m)
 {
@@ -254,9 +256,12 @@ static void print_customer_obj(const json_t *c)
 	}
 }
 
+static void print_enforcement(const json_t *c);
+
 static void print_customer(const json_t *doc)
 {
 	print_customer_obj(json_object_get(doc, "customer"));
+	print_enforcement(json_object_get(doc, "customer"));
 }
 
 static void print_customer_list(const json_t *doc)
@@ -284,6 +289,84 @@ static void print_customer_list(const json_t *doc)
 	}
 }
 
+static json_t *ms_time(int64_t ms)
+{
+	char buf[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/*
+ * The customer's enforcement state and its last events, from state.db: "enforcement"
+ * (null when active) and "events". Left out, with a warning, if the database cannot be
+ * read (the counters still show).
+ */
+static void add_enforcement(json_t *c, const char *id)
+{
+	struct tg_enf_table t = {};
+	const struct tg_enf_entry *e;
+	struct tg_statedb *st = NULL;
+	json_t *ev;
+	int err;
+
+	if (tg_cli_state_open(&st))
+		return;
+	err = tg_state_enf_load(st, &t);
+	ev = err ? NULL : tg_state_events(st, id, 0, 5, &err);
+	tg_state_close(st);
+	if (err) {
+		tg_warn("cannot read the enforcement state: %s", strerror(-err));
+		tg_enf_free(&t);
+		return;
+	}
+	e = tg_enf_find(&t, id);
+	if (e) {
+		json_t *o = json_pack("{ss so so ss ss}", "state", tg_state_name(e->state), "since",
+				      ms_time(e->since_ms), "until", ms_time(e->until_ms), "actor",
+				      e->actor, "reason", e->reason);
+
+		json_object_set_new(o, "rule", e->rule[0] ? json_string(e->rule) : json_null());
+		if (e->state == TG_ST_THROTTLED)
+			json_object_set_new(o, "throttle_bps",
+					    json_integer((json_int_t)e->throttle_bps));
+		json_object_set_new(c, "enforcement", o);
+	} else {
+		json_object_set_new(c, "enforcement", json_null());
+	}
+	json_object_set_new(c, "events", ev);
+	tg_enf_free(&t);
+}
+
+static void print_enforcement(const json_t *c)
+{
+	const json_t *e = json_object_get(c, "enforcement"), *ev;
+	size_t i;
+
+	if (json_is_object(e)) {
+		const char *until = json_string_value(json_object_get(e, "until"));
+		const char *rule = json_string_value(json_object_get(e, "rule"));
+
+		printf("    enforcement    %s since %s, %s%s, by %s%s%s: %s\n",
+		       json_string_value(json_object_get(e, "state")),
+		       json_string_value(json_object_get(e, "since")), until ? "until " : "",
+		       until ? until : "until lifted",
+		       json_string_value(json_object_get(e, "actor")), rule ? ", rule " : "",
+		       rule ? rule : "", json_string_value(json_object_get(e, "reason")));
+	}
+	json_array_foreach (json_object_get(c, "events"), i, ev)
+		printf("    event          %s %s by %s: %s\n",
+		       json_string_value(json_object_get(ev, "time")),
+		       json_string_value(json_object_get(ev, "action")),
+		       json_string_value(json_object_get(ev, "actor")),
+		       json_string_value(json_object_get(ev, "reason")));
+}
+
 static int customer_show(int argc, char **argv)
 {
 	struct tg_maps m;
@@ -303,6 +386,7 @@ static int customer_show(int argc, char **argv)
 		tg_maps_close(&m);
 		return 1;
 	}
+	add_enforcement(c, argv[0]);
 	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customer", c), print_customer);
 	tg_maps_close(&m);
 	return 0;

@@ -1243,7 +1243,9 @@ const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char 
  * status` works in seconds at 1M customers, and while the customers file has an error -
  * exactly when an operator checks that a rejected reload changed nothing.
  */
-int tg_config_pin_dir(const char *path, char *buf, size_t len)
+/* The value of a top-level scalar key of a tollgate.yaml, without loading the rest: buf
+ * keeps its contents if the key is absent. */
+static int top_scalar(const char *path, const char *key, char *buf, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -1252,7 +1254,6 @@ int tg_config_pin_dir(const char *path, char *buf, size_t len)
 	FILE *f;
 	int err = 0;
 
-	snprintf(buf, len, "%s", TG_PIN_DIR_DEFAULT);
 	f = fopen(path, "rb");
 	if (!f)
 		return -errno;
@@ -1273,7 +1274,7 @@ int tg_config_pin_dir(const char *path, char *buf, size_t len)
 			yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
 
 			if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
-			    strcmp((const char *)k->data.scalar.value, "pin_dir") == 0)
+			    strcmp((const char *)k->data.scalar.value, key) == 0)
 				snprintf(buf, len, "%s", (const char *)v->data.scalar.value);
 		}
 	}
@@ -1281,6 +1282,25 @@ int tg_config_pin_dir(const char *path, char *buf, size_t len)
 out:
 	yaml_parser_delete(&parser);
 	fclose(f);
+	return err;
+}
+
+int tg_config_pin_dir(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", TG_PIN_DIR_DEFAULT);
+	return top_scalar(path, "pin_dir", buf, len);
+}
+
+int tg_config_state_path(const char *path, char *buf, size_t len)
+{
+	char v[4096] = TG_STATE_DEFAULT;
+	const char *slash = strrchr(path, '/');
+	int err = top_scalar(path, "state", v, sizeof(v));
+
+	if (v[0] == '/' || !slash) /* relative: to the YAML file's directory, like the loader */
+		snprintf(buf, len, "%s", v);
+	else
+		snprintf(buf, len, "%.*s/%s", (int)(slash - path), path, v);
 	return err;
 }
 

@@ -196,6 +196,8 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max);
 /* The pin_dir of a tollgate.yaml (or TG_PIN_DIR_DEFAULT) without loading the rest: for the
  * read-only commands. 0 or -errno (-EINVAL: not YAML). */
 int tg_config_pin_dir(const char *path, char *buf, size_t len);
+/* The same for `state` (default TG_STATE_DEFAULT; relative to the YAML file's directory). */
+int tg_config_state_path(const char *path, char *buf, size_t len);
 
 /*
  * Read the customers CSV at path into cfg->customers (which must be empty), checked against

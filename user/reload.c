@@ -21,8 +21,8 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-json_t *tg_reload(struct tg_maps *m, const char *path, struct tg_applied **app,
-		  struct tg_applied **old, struct tg_errs *errs)
+json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table *enf,
+		  struct tg_applied **app, struct tg_applied **old, struct tg_errs *errs)
 {
 	struct tg_applied *none = NULL, *dropped = NULL;
 	struct tg_sync_stats st;
@@ -76,6 +76,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, struct tg_applied **app,
 		goto out;
 	}
 	memcpy(ifaces, cfg->ifaces, nifaces * sizeof(*ifaces));
+	cfg->enf = enf;
 	err = tg_sync_applied(m, app, cfg, old, &st, errs);
 	if (err)
 		goto out;

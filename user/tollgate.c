@@ -22,6 +22,9 @@ static const struct tg_cmd commands[] = {
 	{"reload", cmd_reload, "reload"},
 	{"customer", cmd_customer, "customer list | show ID"},
 	{"check-config", cmd_check_config, "check-config [FILE]"},
+	{"suspend", cmd_suspend, "suspend ID --reason TEXT [--for DURATION]"},
+	{"unsuspend", cmd_unsuspend, "unsuspend ID --reason TEXT"},
+	{"events", cmd_events, "events [--customer ID] [--since TIME] [--limit N]"},
 	{NULL, NULL, NULL},
 };
 

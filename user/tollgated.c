@@ -3,7 +3,8 @@
  * tollgated.c - the daemon. It attaches every interface of the config, keeps what it
  * applied in memory so a reload writes only the difference, and answers the control
  * socket; SIGHUP reloads, SIGTERM/SIGINT stop it and leave XDP attached, so policing
- * continues. Every TG_SWEEP_INTERVAL_S it deletes the per-source blocks that ended. The enforcement engine and exporter come with later versions.
+ * continues. Every TG_SWEEP_INTERVAL_S it deletes the per-source blocks that ended; every
+ * enforcement interval it lifts the suspensions whose time is up (enforce.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 
 #include "attach.h"
 #include "ctl.h"
+#include "enforce.h"
 #include "log.h"
 #include "maps.h"
 #include "reload.h"
@@ -31,6 +33,8 @@ struct daemon {
 	bool maps_open;
 	struct tg_applied *app; /* what the customer maps hold, as we wrote it */
 	int ctl;		/* the control socket, or -1 */
+	struct tg_enforcer *enf;
+	bool resync; /* an enforcement change could not be written from the snapshot */
 };
 
 /*
@@ -59,12 +63,21 @@ static int start(struct daemon *d)
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
 	struct tg_capacity cap;
+	char msg[512];
 	size_t i;
 	int err;
 
 	err = tg_config_load_from(d->config_path, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs);
 	if (err)
 		goto report;
+	/* the enforcement state first: the first sync writes it into the records */
+	err = tg_enforcer_open(cfg->state_path, &d->enf, msg, sizeof(msg));
+	if (err) {
+		tg_errs_add(&errs, "state database %s", msg);
+		tg_config_free(cfg);
+		goto report;
+	}
+	cfg->enf = tg_enforcer_table(d->enf);
 	tg_capacity_from_config(cfg, &cap);
 	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &d->maps);
 	if (err) {
@@ -84,9 +97,10 @@ static int start(struct daemon *d)
 	}
 	tg_applied_index(d->app);
 	rehearse(d);
-	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces",
+	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
+		"%zu customers suspended or throttled",
 		d->config_path, st.customers, st.added, st.changed, st.removed,
-		cfg ? cfg->nifaces : 0);
+		cfg ? cfg->nifaces : 0, tg_enforcer_table(d->enf)->n);
 report:
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);
@@ -102,7 +116,7 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	json_t *res, *reply, *msgs;
 	size_t i;
 
-	res = tg_reload(&d->maps, d->config_path, &d->app, old, &errs);
+	res = tg_reload(&d->maps, d->config_path, tg_enforcer_table(d->enf), &d->app, old, &errs);
 	msgs = json_array();
 	for (i = 0; i < errs.n; i++) {
 		tg_err("%s", errs.msg[i]);
@@ -134,6 +148,17 @@ static void after_reload(struct daemon *d, struct tg_applied *old)
 {
 	tg_applied_free(old);
 	tg_applied_index(d->app);
+}
+
+/* An enforcement change is recorded but not in the data plane: sync everything. */
+static void resync(struct daemon *d)
+{
+	struct tg_applied *old = NULL;
+
+	d->resync = false;
+	tg_info("enforcement: writing the data plane in full");
+	json_decref(reload(d, &old));
+	after_reload(d, old);
 }
 
 static json_t *error_reply(const char *msg)
@@ -175,15 +200,20 @@ static void serve(struct daemon *d)
 				(int)cred.pid);
 			reply = reload(d, &old);
 		}
+	} else if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
+		reply = tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, &cred, &d->resync);
 	} else if (!strcmp(cmd, "ping")) {
 		reply = json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
 	} else {
-		snprintf(err, sizeof(err), "unknown command '%.64s' (known: reload, ping)", cmd);
+		snprintf(err, sizeof(err),
+			 "unknown command '%.64s' (known: reload, suspend, unsuspend, ping)", cmd);
 		reply = error_reply(err);
 	}
 	json_decref(req);
 	tg_ctl_reply(fd, reply);
 	after_reload(d, old);
+	if (d->resync)
+		resync(d);
 }
 
 /* Blocked from the first instruction, so a SIGHUP during start-up is queued, not fatal. */
@@ -201,7 +231,7 @@ static int run(struct daemon *d, sigset_t *set)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, got[4];
 	struct signalfd_siginfo si;
-	int sfd, ep, tfd = -1, err = 0;
+	int sfd, ep, tfd = -1, efd = -1, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -220,6 +250,14 @@ static int run(struct daemon *d, sigset_t *set)
 		ev.data.fd = tfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	}
+	efd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (efd >= 0) {
+		struct itimerspec it = {.it_interval = {1, 0}, .it_value = {1, 0}};
+
+		timerfd_settime(efd, 0, &it, NULL);
+		ev.data.fd = efd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+	}
 	if (d->ctl >= 0) {
 		ev.data.fd = d->ctl;
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl, &ev);
@@ -236,6 +274,16 @@ static int run(struct daemon *d, sigset_t *set)
 		for (int i = 0; i < n; i++) {
 			if (got[i].data.fd == d->ctl) {
 				serve(d);
+				continue;
+			}
+			if (got[i].data.fd == efd) {
+				uint64_t ticks;
+
+				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
+					tg_enforcer_expire(d->enf, &d->maps, d->app, tg_now_ms(),
+							   &d->resync);
+				if (d->resync)
+					resync(d);
 				continue;
 			}
 			if (got[i].data.fd == tfd) {
@@ -268,6 +316,8 @@ out:
 		close(ep);
 	if (tfd >= 0)
 		close(tfd);
+	if (efd >= 0)
+		close(efd);
 	return err;
 }
 
@@ -329,6 +379,7 @@ int main(int argc, char **argv)
 	close(d.ctl);
 	unlink(ctl_path);
 	tg_applied_free(d.app);
+	tg_enforcer_close(d.enf);
 	if (d.maps_open)
 		tg_maps_close(&d.maps);
 	return err ? 1 : 0;

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+#
+# test_enforce.sh - suspension end to end, with tollgated running in the namespace lab
+# (scripts/lab.sh): `tollgate suspend` cuts a customer off except for the walled garden,
+# in both directions, and counts what it drops as `suspended`; the suspension is in the
+# audit log with the caller as actor; it survives kill -9 of the daemon and a restart;
+# `unsuspend` restores the customer; `--for` lifts by itself on time; bad requests change
+# nothing.
+#
+# Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
+# and the exit status is non-zero on any failure. Needs root. Traffic never leaves the
+# lab's veths (lab te<PID>); namespaces, pins (/sys/fs/bpf/tg-en-PID), temporary files and
+# every process started here are removed by the trap, even when a check fails.
+# shellcheck disable=SC2317  # the trap and check() call functions indirectly
+set -u
+
+{
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
+. "$ROOT/scripts/lab.sh"
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+
+P=te$$
+PIN=/sys/fs/bpf/tg-en-$$
+export TOLLGATE_PIN_DIR=$PIN
+TGD=$ROOT/build/tollgated
+TMP=$(mktemp -d "/tmp/tg-en-$$.XXXXXX")
+export TOLLGATE_SOCKET=$TMP/tollgate.sock
+CFG=$TMP/tollgate.yaml
+MODE=${TG_TEST_MODE:-native}
+DPID=
+
+stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
+	[ -n "$DPID" ] || return 0
+	kill "-$1" "$DPID" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+cleanup() {
+	stop_daemon TERM
+	lab_down "$P"
+	rm -rf "$PIN" "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+tg() { lab_tg "$P" -c "$CFG" "$@"; }
+
+# ip netns exec would remount /sys and hide the pins: nsenter keeps the host's mounts and
+# execs tollgated, so $! is the daemon's own PID. Call it directly, never inside check (a
+# subshell would keep DPID from the trap), then check daemon_up.
+start_daemon() {
+	: >"$TMP/daemon.log"
+	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+}
+daemon_up() {
+	for _ in $(seq 100); do
+		grep -q ' applied: ' "$TMP/daemon.log" && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$TMP/daemon.log"
+	return 1
+}
+
+# ping_ok NS COUNT ADDR [args]: every echo answered; ping_none: none answered.
+ping_ok() {
+	local ns=$1 n=$2 addr=$3
+	shift 3
+	lab_ns "$ns" ping -n -q -c "$n" -i 0.05 -W 1 "$@" "$addr" >/dev/null
+}
+ping_none() {
+	local ns=$1 n=$2 addr=$3 out
+	shift 3
+	out=$(lab_ns "$ns" ping -n -q -c "$n" -i 0.05 -W 1 "$@" "$addr" 2>&1)
+	grep -q " 0 received" <<<"$out" || { echo "echoes answered: $(grep received <<<"$out")"; return 1; }
+}
+
+# counter JSON-EXPR: of `tollgate -j customer show cust-a` (j)
+cust_a() { tg -j customer show cust-a | lab_json "$1"; }
+suspended_drops() { cust_a "j['customer']['upload']['dropped']['suspended']['packets'] + j['customer']['download']['dropped']['suspended']['packets']"; }
+
+lab_write_config "$P" "$TMP" && sed -i "s/mode: native/mode: $MODE/" "$CFG"
+check "lab up" lab_up "$P"
+attach_all() {
+	local spec
+	for spec in "$P-c0:customer" "$P-c1:customer" "$P-c2:customer" "$P-u0:upstream"; do
+		tg attach "${spec%%:*}" role "${spec##*:}" mode "$MODE" || return 1
+	done
+}
+check "attach 3 customer + 1 upstream interfaces, mode $MODE" attach_all
+start_daemon
+check "tollgated starts and applies the configuration" daemon_up
+check "before: A reaches the internet (10 pings to $LAB_UP4)" ping_ok "$P-cust" 10 "$LAB_UP4"
+
+# ---- suspend ----
+suspend_a() {
+	local out
+	out=$(tg -j suspend cust-a --reason "AUP 3.1: spoofing, ticket 4711") || return 1
+	[ "$(lab_json "j['event']['action']" <<<"$out")" = suspend ] || { echo "reply: $out"; return 1; }
+	[ "$(lab_json "j['event']['actor']" <<<"$out")" = "user:root (uid 0)" ] || { echo "reply: $out"; return 1; }
+}
+check "tollgate suspend cust-a --reason ...: recorded with root as the actor" suspend_a
+d0=$(suspended_drops)
+check "suspended: A's pings to the internet are all dropped" ping_none "$P-cust" 10 "$LAB_UP4"
+check "suspended: A still reaches the walled garden resolver ($LAB_WG4)" ping_ok "$P-cust" 10 "$LAB_WG4"
+check "suspended: ... and over IPv6 ($LAB_WG6)" ping_ok "$P-cust" 10 "$LAB_WG6"
+check "suspended: A's IPv6 pings to the internet are dropped" ping_none "$P-cust" 5 "$LAB_UP6"
+check "suspended: the internet's pings to A are dropped (download)" ping_none "$P-up" 5 "$LAB_A4"
+drops_counted() {
+	local d1
+	d1=$(suspended_drops)
+	# 10 + 5 echo requests upload; 5 requests download
+	[ $((d1 - d0)) -eq 20 ] || { echo "suspended drops grew by $((d1 - d0)), want 20"; return 1; }
+}
+check "suspended: every dropped packet counted to A as 'suspended' (20)" drops_counted
+check "suspended: B is not affected" ping_ok "$P-cust" 10 "$LAB_UP4" -I "$LAB_B4"
+show_state() {
+	local out
+	out=$(tg -j customer show cust-a) || return 1
+	[ "$(lab_json "j['customer']['enforcement']['state']" <<<"$out")" = suspended ] &&
+		[ "$(lab_json "j['customer']['enforcement']['reason']" <<<"$out")" = "AUP 3.1: spoofing, ticket 4711" ] &&
+		[ "$(lab_json "j['customer']['state']" <<<"$out")" = suspended ] ||
+		{ echo "customer show: $out"; return 1; }
+}
+check "customer show: state suspended (map and database), with the reason" show_state
+events_a() {
+	local out
+	out=$(tg -j events --customer cust-a) || return 1
+	[ "$(lab_json "','.join(e['action'] for e in j['events'])" <<<"$out")" = suspend ] ||
+		{ echo "events: $out"; return 1; }
+}
+check "events --customer cust-a: the suspension" events_a
+
+# ---- kill -9 and restart: the suspension stays ----
+stop_daemon KILL
+check "tollgated killed (-9): A is still cut off (XDP stays attached)" ping_none "$P-cust" 5 "$LAB_UP4"
+start_daemon
+check "tollgated restarts" daemon_up
+check "after the restart: A is still suspended" ping_none "$P-cust" 5 "$LAB_UP4"
+check "after the restart: customer show says suspended" show_state
+restart_log() { grep -q "1 customers suspended or throttled" "$TMP/daemon.log" || { cat "$TMP/daemon.log"; return 1; }; }
+check "after the restart: tollgated reports 1 customer suspended" restart_log
+# a reload keeps it (the records are written with the state)
+reload_quiet() { tg reload >/dev/null; }
+check "tollgate reload (by tollgated): A stays suspended" reload_quiet
+check "... and is still cut off after the reload" ping_none "$P-cust" 5 "$LAB_UP4"
+
+# ---- bad requests change nothing ----
+n_events() { tg -j events | lab_json "len(j['events'])"; }
+e0=$(n_events)
+bad() { # EXPECTED-EXIT ARGS...: the command fails with that exit status
+	local want=$1 rc
+	shift
+	tg "$@" >/dev/null 2>"$TMP/bad.err"
+	rc=$?
+	[ "$rc" -eq "$want" ] || { echo "exit $rc, want $want: $(cat "$TMP/bad.err")"; return 1; }
+}
+check "suspend of an unknown customer refused" bad 1 suspend cust-nobody --reason x
+check "suspend without --reason refused" bad 2 suspend cust-b
+check "suspend --for with a bad duration refused" bad 2 suspend cust-b --reason x --for soon
+check "unsuspend of an active customer refused" bad 1 unsuspend cust-b --reason x
+check "nothing was recorded by the refused requests" test "$(n_events)" -eq "$e0"
+check "B is still active" ping_ok "$P-cust" 5 "$LAB_UP4" -I "$LAB_B4"
+
+# ---- unsuspend ----
+check "tollgate unsuspend cust-a --reason ..." tg unsuspend cust-a --reason "customer called, cleaned up"
+check "unsuspended: A reaches the internet again" ping_ok "$P-cust" 10 "$LAB_UP4"
+check "unsuspended: the internet reaches A again" ping_ok "$P-up" 5 "$LAB_A4"
+
+# ---- suspend --for: lifted on time by tollgated ----
+check "tollgate suspend cust-b --for 2s" tg suspend cust-b --reason "cool-off" --for 2s
+check "B is cut off" ping_none "$P-cust" 3 "$LAB_UP4" -I "$LAB_B4"
+lifted() {
+	for _ in $(seq 40); do
+		ping_ok "$P-cust" 1 "$LAB_UP4" -I "$LAB_B4" 2>/dev/null && break
+		sleep 0.1
+	done
+	ping_ok "$P-cust" 5 "$LAB_UP4" -I "$LAB_B4" || { echo "B still cut off"; return 1; }
+	[ "$(tg -j events --customer cust-b | lab_json "' '.join(j['events'][-1][k] for k in ('action', 'actor'))")" = \
+		"unsuspend tollgated:expiry" ] || { echo "no expiry event"; return 1; }
+}
+check "B's suspension is lifted by itself (event: unsuspend by tollgated:expiry)" lifted
+
+stop_daemon TERM
+finish
+
+}
