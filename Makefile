@@ -5,7 +5,7 @@
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make bench      data-plane micro-benchmarks (BPF_PROG_TEST_RUN)
 #   make lint       clang-format check, clang --analyze, cppcheck
-#   make install    binaries, example config (PREFIX, DESTDIR)
+#   make install    binaries, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
 
 .DELETE_ON_ERROR:
@@ -190,6 +190,11 @@ install: $(BINS)
 	install -D -m 0755 $(BUILD)/tollgated $(DESTDIR)$(PREFIX)/sbin/tollgated
 	install -D -m 0644 examples/tollgate.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml.example
 	install -D -m 0644 examples/customers.csv $(DESTDIR)/etc/tollgate/customers.csv.example
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tollgate/README.md
+	install -d -m 0755 $(DESTDIR)/lib/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/systemd/tollgated.service \
+		> $(DESTDIR)/lib/systemd/system/tollgated.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/tollgated.service
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 
 #include "attach.h"
 #include "ctl.h"
@@ -227,6 +228,13 @@ static int block_signals(sigset_t *set)
 	return sigprocmask(SIG_BLOCK, set, NULL) ? neg_errno() : 0;
 }
 
+/*
+ * systemd (Type=notify): READY=1 once the configuration is applied, RELOADING=1 around a
+ * reload, STOPPING=1, and WATCHDOG=1 from the event loop every second when WatchdogSec is
+ * set. Without systemd (no NOTIFY_SOCKET) these do nothing.
+ */
+static bool watchdog;
+
 static int run(struct daemon *d, sigset_t *set)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, got[4];
@@ -279,6 +287,8 @@ static int run(struct daemon *d, sigset_t *set)
 			if (got[i].data.fd == efd) {
 				uint64_t ticks;
 
+				if (watchdog)
+					sd_notify(0, "WATCHDOG=1");
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
 					tg_enforcer_expire(d->enf, &d->maps, d->app, tg_now_ms(),
 							   &d->resync);
@@ -301,10 +311,13 @@ static int run(struct daemon *d, sigset_t *set)
 				struct tg_applied *old = NULL;
 
 				tg_info("SIGHUP: reloading %s", d->config_path);
+				sd_notify(0, "RELOADING=1");
 				json_decref(reload(d, &old));
 				after_reload(d, old);
+				sd_notify(0, "READY=1");
 			} else if (si.ssi_signo != SIGPIPE) {
 				tg_info("stopping; XDP stays attached and keeps policing");
+				sd_notify(0, "STOPPING=1");
 				goto out;
 			}
 		}
@@ -374,8 +387,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = start(&d);
-	if (!err)
+	if (!err) {
+		uint64_t usec = 0;
+
+		watchdog = sd_watchdog_enabled(0, &usec) > 0;
+		sd_notifyf(0, "READY=1\nSTATUS=policing %zu customers",
+			   tg_applied_cfg(d.app) ? tg_applied_cfg(d.app)->ncustomers : 0);
 		err = run(&d, &set);
+	}
 	close(d.ctl);
 	unlink(ctl_path);
 	tg_applied_free(d.app);

@@ -31,6 +31,7 @@ export TOLLGATE_SOCKET=$TMP/tollgate.sock
 CFG=$TMP/tollgate.yaml
 MODE=${TG_TEST_MODE:-native}
 DPID=
+NPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
@@ -44,6 +45,7 @@ stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	DPID=
 }
 cleanup() {
+	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -60,6 +62,31 @@ start_daemon() {
 	: >"$TMP/daemon.log"
 	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
+}
+
+# A stand-in for systemd's notification socket: collects what tollgated sends for 10 s.
+NOTIFY_PY='
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+out = open(sys.argv[2], "w")
+end = time.monotonic() + 10
+while time.monotonic() < end:
+    try:
+        out.write(s.recv(4096).decode() + "\n")
+        out.flush()
+    except socket.timeout:
+        pass
+'
+notify_start() {
+	"$LAB_PY" -c "$NOTIFY_PY" "$TMP/notify.sock" "$TMP/notify.log" &
+	NPID=$!
+	for _ in $(seq 50); do
+		[ -S "$TMP/notify.sock" ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 daemon_up() {
 	for _ in $(seq 100); do
@@ -143,8 +170,19 @@ check "events --customer cust-a: the suspension" events_a
 # ---- kill -9 and restart: the suspension stays ----
 stop_daemon KILL
 check "tollgated killed (-9): A is still cut off (XDP stays attached)" ping_none "$P-cust" 5 "$LAB_UP4"
-start_daemon
+# this start is under a stand-in for systemd: Type=notify and the watchdog
+notify_start
+NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=2000000 start_daemon
 check "tollgated restarts" daemon_up
+notified() {
+	for _ in $(seq 50); do
+		grep -q '^WATCHDOG=1' "$TMP/notify.log" && break
+		sleep 0.1
+	done
+	grep -q '^READY=1' "$TMP/notify.log" && grep -q '^WATCHDOG=1' "$TMP/notify.log" ||
+		{ echo "notifications: $(tr '\n' ' ' <"$TMP/notify.log")"; return 1; }
+}
+check "systemd: READY=1 once applied, then WATCHDOG=1 pings" notified
 check "after the restart: A is still suspended" ping_none "$P-cust" 5 "$LAB_UP4"
 check "after the restart: customer show says suspended" show_state
 restart_log() { grep -q "1 customers suspended or throttled" "$TMP/daemon.log" || { cat "$TMP/daemon.log"; return 1; }; }
