@@ -8,6 +8,7 @@
  * one run of check-config shows everything.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -937,11 +938,12 @@ enum {
 	TOP_ENFORCEMENT,
 	TOP_NOTIFY,
 	TOP_REFL_PORTS,
+	TOP_CONTROL,
 	TOP_NR
 };
 static const char *const top_keys[TOP_NR] = {
 	"interfaces", "plans",	 "customers",	"walled_garden", "capacity",	     "metrics",
-	"state",      "pin_dir", "enforcement", "notify",	 "reflection_ports",
+	"state",      "pin_dir", "enforcement", "notify",	 "reflection_ports", "control",
 };
 
 /*
@@ -1051,6 +1053,31 @@ static void yaml_error(struct ctx *c, const yaml_parser_t *ps, const char *buf, 
 		ps->context ? " " : "", ps->context ? ps->context : "");
 }
 
+/* control: { group: NAME }: the group whose members may use the control socket. */
+static void parse_control(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"group"};
+	yaml_node_t *v[1];
+	const char *g;
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "control"))
+		return;
+	map_keys(c, n, "control", keys, 1, v, NULL);
+	if (!v[0])
+		return;
+	g = nonempty(c, v[0], "control.group");
+	if (!g)
+		return;
+	if (getgrnam_r(g, &gr, buf, sizeof(buf), &res) || !res) {
+		yerr(c, v[0], "control.group: no group '%s' on this host", g);
+		return;
+	}
+	free(c->cfg->control_group);
+	c->cfg->control_group = xstrdup(c, g);
+}
+
 static void parse_root(struct ctx *c, yaml_node_t *root)
 {
 	struct tg_cfg *cfg = c->cfg;
@@ -1081,6 +1108,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 		want(c, v[TOP_ENFORCEMENT], YAML_MAPPING_NODE, "enforcement");
 	if (v[TOP_NOTIFY] && !is_null(v[TOP_NOTIFY]))
 		want(c, v[TOP_NOTIFY], YAML_MAPPING_NODE, "notify");
+	if (v[TOP_CONTROL])
+		parse_control(c, v[TOP_CONTROL]);
 
 	if (!v[TOP_CUSTOMERS])
 		yerr(c, root, "'customers' is required: the path of the customers CSV");
@@ -1220,6 +1249,7 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->plans);
 	free(cfg->customers_path);
 	free(cfg->walled_garden);
+	free(cfg->control_group);
 	free(cfg->refl_ports);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_per_customer);

@@ -158,6 +158,7 @@ struct tg_cfg {
 	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */
 	const struct tg_enf_table *enf;
 	char *pin_dir; /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
+	char *control_group; /* control.group: may use the control socket; NULL: root only */
 };
 
 /*

@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,8 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
+static bool made_dir; /* tg_ctl_listen created the socket's directory */
+
 int tg_ctl_listen(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
@@ -45,7 +49,8 @@ int tg_ctl_listen(const char *path, char *err, size_t errlen)
 		return e;
 	}
 	e = tg_mkdir_parent(path, 0755);
-	if (e) {
+	made_dir = e == 1;
+	if (e < 0) {
 		snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(-e));
 		return e;
 	}
@@ -71,6 +76,39 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return e;
+}
+
+int tg_ctl_set_group(const char *path, const char *group, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], dir[PATH_MAX], *slash;
+	gid_t gid = 0;
+	struct stat st;
+
+	if (group) {
+		if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) || !res) {
+			snprintf(err, errlen, "control.group: no group '%s' on this host", group);
+			return -ENOENT;
+		}
+		gid = res->gr_gid;
+	}
+	/* the socket's directory, when it is tollgated's (/run/tollgate, or one made for the
+	 * socket), lets the group through and no one else */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if ((made_dir || !strcmp(dir, "/run/tollgate")) && !stat(dir, &st) &&
+		    st.st_uid == 0 && (chown(dir, 0, gid) || chmod(dir, group ? 0750 : 0755))) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	if (chown(path, 0, gid) || chmod(path, 0660)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 static long long now_ms(void)

@@ -25,6 +25,10 @@ const char *tg_ctl_path(void);
  * live one is -EADDRINUSE. The listening fd, or -errno with the reason in err. */
 int tg_ctl_listen(const char *path, char *err, size_t errlen);
 
+/* Give the socket (mode 0660), and its directory if it is tollgated's, to group (NULL:
+ * root only). 0 or -errno with the reason in err. */
+int tg_ctl_set_group(const char *path, const char *group, char *err, size_t errlen);
+
 /* Read one request from an accepted connection. 0 with *req, or -errno with a reason fit
  * for the reply in err (too large, not JSON, not an object, timed out). */
 int tg_ctl_read(int fd, json_t **req, struct ucred *cred, char *err, size_t errlen);

@@ -85,7 +85,7 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 	if (!st)
 		return -ENOMEM;
 	rc = tg_mkdir_parent(path, 0750);
-	if (rc) {
+	if (rc < 0) {
 		snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(-rc));
 		free(st);
 		return rc;

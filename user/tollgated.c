@@ -79,6 +79,12 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	cfg->enf = tg_enforcer_table(d->enf);
+	err = tg_ctl_set_group(tg_ctl_path(), cfg->control_group, msg, sizeof(msg));
+	if (err) {
+		tg_errs_add(&errs, "control socket %s", msg);
+		tg_config_free(cfg);
+		goto report;
+	}
 	tg_capacity_from_config(cfg, &cap);
 	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &d->maps);
 	if (err) {
@@ -125,7 +131,11 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	}
 	if (res) {
 		json_t *c = json_object_get(res, "customers");
+		const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+		char msg[512];
 
+		if (cfg && tg_ctl_set_group(tg_ctl_path(), cfg->control_group, msg, sizeof(msg)))
+			tg_warn("control socket %s", msg);
 		tg_info("%s reloaded in %.3f s (%s sync): %lld customers (%lld added, %lld "
 			"changed, %lld removed)",
 			d->config_path, json_real_value(json_object_get(res, "seconds")),

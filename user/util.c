@@ -19,7 +19,7 @@ int tg_mkdir_parent(const char *path, mode_t mode)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (mkdir(dir, mode) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -errno;
 }

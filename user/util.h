@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* Create the directory that holds path (one level), with mode, if it is not there.
- * 0 or -errno. */
+ * 1: created, 0: it was there, or -errno. */
 int tg_mkdir_parent(const char *path, mode_t mode);
 
 #endif /* TG_UTIL_H */
