@@ -17,6 +17,7 @@
 #include <net/if.h>
 
 #include "hset.h"
+#include "rules.h"
 #include "tollgate_kern_user.h"
 
 #define TG_CONFIG_DEFAULT "/etc/tollgate/tollgate.yaml"
@@ -155,6 +156,7 @@ struct tg_cfg {
 	char *metrics_per_customer; /* "all" | "top N" | "off"; default "top 1000" */
 	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
 	char *pin_dir;	  /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
+	struct tg_enforce_cfg enforcement; /* rules.h */
 };
 
 /*
