@@ -43,8 +43,8 @@ LIB_SRC   := $(filter-out user/tollgate.c user/tollgated.c,$(wildcard user/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
-TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_golden $(BUILD)/tests/test_sync \
-	$(BUILD)/tests/xdp_foreign.bpf.o
+TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_golden \
+	$(BUILD)/tests/test_sync $(BUILD)/tests/xdp_foreign.bpf.o
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test demo bench lint clean install deps
@@ -142,7 +142,7 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iheaders -Iuser \
 	$(shell pkg-config --cflags yaml-0.1 2>/dev/null)
 FUZZ_LDLIBS  := $(shell pkg-config --libs yaml-0.1 2>/dev/null) -lcsv
-FUZZ_CFG_OBJ := $(addprefix $(BUILD)/fuzz/,config.o customers.o units.o fuzz_util.o)
+FUZZ_CFG_OBJ := $(addprefix $(BUILD)/fuzz/,config.o customers.o units.o rules.o fuzz_util.o)
 FUZZ_BINS    := $(BUILD)/fuzz/fuzz_csv $(BUILD)/fuzz/fuzz_yaml $(BUILD)/fuzz/fuzz_units
 
 # Part of all: they build in about 3 s (clang, libclang-rt-14-dev from install-deps.sh).

@@ -17,6 +17,7 @@
 #include <net/if.h>
 
 #include "hset.h"
+#include "rules.h"
 #include "tollgate_kern_user.h"
 
 #define TG_CONFIG_DEFAULT "/etc/tollgate/tollgate.yaml"
@@ -157,8 +158,9 @@ struct tg_cfg {
 	/* not from the files: the enforcement state (state.h) a sync writes into the records
 	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */
 	const struct tg_enf_table *enf;
-	char *pin_dir; /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
+	char *pin_dir;	     /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
 	char *control_group; /* control.group: may use the control socket; NULL: root only */
+	struct tg_enforce_cfg enforcement; /* rules.h */
 };
 
 /*
