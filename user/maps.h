@@ -140,6 +140,14 @@ struct tg_if_counters {
 
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out);
 int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
+/*
+ * Every customer index [0, n) at once, in batches (tollgated's enforcement interval):
+ * passed counters summed over CPUs into pass[idx], dropped packets by direction and reason
+ * into drops[idx]; either may be NULL (not read). Drops still coalescing in a CPU's slot
+ * (at most TG_DCACHE_FLUSH_PKTS - 1 each) are not included: rates, not totals.
+ */
+int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass,
+		     uint64_t (*drops)[TG_DIR_NR][TG_R_NR]);
 
 /* Delete the per-source blocks that have ended (tollgated runs it every few seconds: the
  * data plane removes an expired entry only while the customer has a block running). */
