@@ -3,6 +3,7 @@
 # run.sh - run every Tollgate test suite in order (`make test` calls it after the build):
 #   build/tests/test_config        config and CSV parsing, units (userspace)
 #   build/tests/test_rules         enforcement rules: parsing, metrics, the state machine
+#   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
@@ -23,6 +24,7 @@ cd "$ROOT" || exit 1
 SUITES=(
 	build/tests/test_config
 	build/tests/test_rules
+	build/tests/test_notify
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	build/tests/test_sync

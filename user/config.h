@@ -120,6 +120,23 @@ struct tg_customer {
 	size_t raw_off;
 };
 
+/* notify: where enforcement events go (notify.h delivers them). Both targets optional. */
+#define TG_NOTIFY_TIMEOUT_DEFAULT_MS 5000u
+#define TG_NOTIFY_TIMEOUT_MIN_MS 1000u
+#define TG_NOTIFY_TIMEOUT_MAX_MS 60000u
+#define TG_NOTIFY_RETRY_MIN_DEFAULT_MS 1000u
+#define TG_NOTIFY_RETRY_MAX_DEFAULT_MS 300000u
+#define TG_NOTIFY_RETRY_FLOOR_MS 100u	  /* lowest retry.min and retry.max */
+#define TG_NOTIFY_RETRY_CEIL_MS 86400000u /* highest retry.min and retry.max: 1 day */
+
+struct tg_notify_cfg {
+	char *exec;	       /* absolute path of the hook, or NULL */
+	char *webhook;	       /* http:// or https:// URL, or NULL */
+	uint32_t timeout_ms;   /* per attempt, both targets */
+	uint32_t retry_min_ms; /* backoff after the first failed attempt ... */
+	uint32_t retry_max_ms; /* ... doubling per attempt up to this */
+};
+
 struct tg_cfg {
 	char *path; /* the YAML file */
 	struct tg_iface_cfg *ifaces;
@@ -161,6 +178,7 @@ struct tg_cfg {
 	char *pin_dir;	     /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
 	char *control_group; /* control.group: may use the control socket; NULL: root only */
 	struct tg_enforce_cfg enforcement; /* rules.h */
+	struct tg_notify_cfg notify;
 };
 
 /*

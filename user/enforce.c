@@ -13,6 +13,7 @@
 #include "config.h"
 #include "enforce.h"
 #include "log.h"
+#include "util.h"
 
 #define TG_REASON_MAX 400 /* characters of a manual reason */
 
@@ -22,14 +23,6 @@ struct tg_enforcer {
 	tg_queue_fn queue;
 	void *queue_ctx;
 };
-
-int64_t tg_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err, size_t len)
 {

@@ -18,6 +18,7 @@
 
 #include "maps.h"
 #include "state.h"
+#include "util.h"
 
 struct tg_enforcer;
 
@@ -44,8 +45,5 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 /* Lift the states whose time is up (now_ms, unix ms). *resync as above. */
 void tg_enforcer_expire(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 			int64_t now_ms, bool *resync);
-
-/* The current time in unix milliseconds. */
-int64_t tg_now_ms(void);
 
 #endif /* TG_ENFORCE_H */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -22,4 +23,12 @@ int tg_mkdir_parent(const char *path, mode_t mode)
 	if (mkdir(dir, mode) == 0)
 		return 1;
 	return errno == EEXIST ? 0 : -errno;
+}
+
+int64_t tg_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

@@ -1359,6 +1359,195 @@ static void test_flood_config(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- notify ---- */
+
+/* Load a tollgate.yaml of a customers path and "notify: <notify>" (on line 2). */
+static int load_notify(const char *notify, struct tg_cfg **cfg, struct tg_errs *errs)
+{
+	char *yaml;
+	int rc;
+
+	if (asprintf(&yaml, "customers: customers.csv\nnotify: %s\n", notify) < 0)
+		abort();
+	rc = load(yaml, CSV_HDR, cfg, errs);
+	free(yaml);
+	return rc;
+}
+
+static void test_notify_config(void)
+{
+	static const char *const good_urls[] = {
+		"http://127.0.0.1:9000/hook", "https://hooks.example.com/x?token=abc%20d",
+		"http://[::1]:8080/",	      "HTTP://host",
+		"http://host:65535",	      "https://a-b.c_d.example:443/p/q?r=s&t=u",
+	};
+	static const struct {
+		const char *url, *why;
+	} bad_urls[] = {
+		{"ftp://h/x", "want an http:// or https:// URL"},
+		{"127.0.0.1:9000/hook", "want an http:// or https:// URL"},
+		{"http://", "no host name"},
+		{"http:///path", "no host name"},
+		{"http://h:0/", "port must be a number from 1 to 65535"},
+		{"http://h:65536/", "port must be a number from 1 to 65535"},
+		{"http://h:/", "port must be a number from 1 to 65535"},
+		{"http://h:8a/", "port must be a number from 1 to 65535"},
+		{"http://user:pw@h/", "user:password@"},
+		{"http://[::1/", "in brackets"},
+		{"http://[zz::q]/", "IPv6 address in brackets is not valid"},
+		{"http://h h/", "not a valid name"},
+		{"http://h/a b", "percent-encoded"},
+		{"http://h/#frag", "fragment"},
+		{"http://-h/", "not a valid name"},
+	};
+	char hook[192], plain[192], yaml[512];
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	size_t i;
+	int rc;
+
+	snprintf(hook, sizeof(hook), "%s/hook.sh", tmpdir);
+	snprintf(plain, sizeof(plain), "%s/not-executable.sh", tmpdir);
+	write_file(hook, "#!/bin/sh\nexit 0\n");
+	write_file(plain, "#!/bin/sh\nexit 0\n");
+	chmod(hook, 0755);
+	chmod(plain, 0644);
+
+	TEST_BEGIN("notify: every key parsed");
+	snprintf(yaml, sizeof(yaml),
+		 "{ exec: %s, webhook: \"https://127.0.0.1:9000/hook\", timeout: 2s,\n"
+		 "  retry: { min: 500ms, max: 1m } }",
+		 hook);
+	rc = load_notify(yaml, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (cfg) {
+		CHECK(cfg->notify.exec && !strcmp(cfg->notify.exec, hook));
+		CHECK(cfg->notify.webhook &&
+		      !strcmp(cfg->notify.webhook, "https://127.0.0.1:9000/hook"));
+		CHECK_EQ_U64(cfg->notify.timeout_ms, 2000);
+		CHECK_EQ_U64(cfg->notify.retry_min_ms, 500);
+		CHECK_EQ_U64(cfg->notify.retry_max_ms, 60000);
+	}
+	tg_config_free(cfg);
+
+	TEST_BEGIN("notify: defaults (no section, null, empty mapping, one target)");
+	for (i = 0; i < 4; i++) {
+		static const char *const yamls[] = {
+			"customers: customers.csv\n",
+			"customers: customers.csv\nnotify:\n",
+			"customers: customers.csv\nnotify: {}\n",
+			"customers: customers.csv\nnotify: { webhook: \"http://h/\", retry: {} }\n",
+		};
+
+		rc = load(yamls[i], CSV_HDR, &cfg, &errs);
+		CHECK_EQ_U64(rc, 0);
+		dump_errs(&errs);
+		tg_errs_free(&errs);
+		if (!cfg)
+			continue;
+		CHECK(!cfg->notify.exec);
+		CHECK(i == 3 ? cfg->notify.webhook != NULL : cfg->notify.webhook == NULL);
+		CHECK_EQ_U64(cfg->notify.timeout_ms, 5000);
+		CHECK_EQ_U64(cfg->notify.retry_min_ms, 1000);
+		CHECK_EQ_U64(cfg->notify.retry_max_ms, 300000);
+		tg_config_free(cfg);
+	}
+
+	TEST_BEGIN("notify: good webhook URLs");
+	for (i = 0; i < sizeof(good_urls) / sizeof(good_urls[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "{ webhook: \"%s\" }", good_urls[i]);
+		rc = load_notify(yaml, &cfg, &errs);
+		CHECK_EQ_U64(rc, 0);
+		if (rc)
+			fprintf(stderr, "    url %s\n", good_urls[i]);
+		dump_errs(&errs);
+		tg_errs_free(&errs);
+		if (cfg)
+			CHECK(!strcmp(cfg->notify.webhook, good_urls[i]));
+		tg_config_free(cfg);
+	}
+
+	TEST_BEGIN("notify: bad webhook URLs, each with its reason");
+	for (i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		char where[256];
+
+		snprintf(yaml, sizeof(yaml), "{ webhook: \"%s\" }", bad_urls[i].url);
+		snprintf(where, sizeof(where), "tollgate.yaml:2:20: notify.webhook '%s'",
+			 bad_urls[i].url);
+		rc = load_notify(yaml, &cfg, &errs);
+		CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+		CHECK(cfg == NULL);
+		CHECK_ERR(&errs, where, bad_urls[i].why);
+		CHECK_EQ_U64(errs.n, 1);
+		tg_errs_free(&errs);
+	}
+
+	TEST_BEGIN("notify: exec relative, missing, not executable, a directory (file named)");
+	rc = load_notify("{ exec: bin/hook }", &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:17: notify.exec 'bin/hook'", "must be an absolute path");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	snprintf(yaml, sizeof(yaml), "{ exec: %s/no-such-hook }", tmpdir);
+	rc = load_notify(yaml, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "no-such-hook'", "No such file or directory");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	snprintf(yaml, sizeof(yaml), "{ exec: %s }", plain);
+	rc = load_notify(yaml, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	/* even for root: access(X_OK) wants an x bit */
+	CHECK_ERR(&errs, plain, "is not executable");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	snprintf(yaml, sizeof(yaml), "{ exec: %s }", tmpdir);
+	rc = load_notify(yaml, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, tmpdir, "is not a regular file");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("notify: unknown keys, durations out of range, min above max, all collected");
+	rc = load("customers: customers.csv\n"
+		  "notify:\n"
+		  "  webhok: \"http://h/\"\n"
+		  "  timeout: 0s\n"
+		  "  retry: { min: 50ms, max: 2d, jitter: 1s }\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:3:3: ", "unknown key 'webhok' in notify");
+	CHECK_ERR(&errs, "tollgate.yaml:4:12: ", "notify.timeout '0s': out of range (1s to 60s)");
+	CHECK_ERR(&errs, "tollgate.yaml:5:17: ", "notify.retry.min '50ms': out of range");
+	CHECK_ERR(&errs, "tollgate.yaml:5:28: ", "notify.retry.max '2d': out of range");
+	CHECK_ERR(&errs, "tollgate.yaml:5:32: ", "unknown key 'jitter' in notify.retry");
+	CHECK_EQ_U64(errs.n, 5);
+	tg_errs_free(&errs);
+	rc = load("customers: customers.csv\n"
+		  "notify:\n"
+		  "  timeout: 61s\n"
+		  "  retry: { min: 10m, max: 5m }\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:3:12: ", "notify.timeout '61s': out of range");
+	CHECK_ERR(&errs, "tollgate.yaml:4:17: ", "min (600000 ms) is above max (300000 ms)");
+	CHECK_EQ_U64(errs.n, 2);
+	tg_errs_free(&errs);
+	rc = load("customers: customers.csv\n"
+		  "notify: { timeout: soon, retry: { min: 2h }, exec: \"\", webhook: [a] }\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:20: ", "notify.timeout 'soon': not a duration");
+	/* min alone above the default max (5m) */
+	CHECK_ERR(&errs, "tollgate.yaml:2:40: ", "min (7200000 ms) is above max (300000 ms)");
+	CHECK_ERR(&errs, "tollgate.yaml:2:52: ", "notify.exec is empty");
+	CHECK_ERR(&errs, "tollgate.yaml:2:65: ", "notify.webhook must be a single value");
+	CHECK_EQ_U64(errs.n, 4);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1393,6 +1582,7 @@ int main(void)
 	test_csv_big();
 	test_reload_reuse();
 	test_flood_config();
+	test_notify_config();
 
 	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
