@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * enforce.c - tollgated's enforcement state and the actions that change it (enforce.h).
+ * enforce.c - tollgated's enforcement: rates to the rule engine, its events (and the
+ * control socket's requests) to the audit log, the data plane and the notifications.
+ * See enforce.h for the order every action follows.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -8,21 +10,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "enforce.h"
+#include "engine.h"
 #include "log.h"
-#include "util.h"
+#include "notify.h"
 
-#define TG_REASON_MAX 400 /* characters of a manual reason */
+#define TG_REASON_MAX 400		  /* characters of a manual reason */
+#define TG_PURGE_EVERY_MS (3600 * 1000ll) /* the retention purge runs hourly */
 
 struct tg_enforcer {
 	struct tg_statedb *st;
-	struct tg_enf_table table;
-	tg_queue_fn queue;
-	void *queue_ctx;
+	char *state_path;
+	struct tg_enf_table table; /* the customers that are not active, by id */
+	struct tg_engine *eng;
+	struct tg_notifier *notifier;
+	struct tg_notify_cfg notify; /* what the notifier was started with (strings owned) */
+	int64_t interval_ms, retention_ms, last_purge_ms;
+
+	/* the applied configuration's customers, by index */
+	const struct tg_cfg *cfg;
+	const uint32_t *idx; /* idx[c]: the index of cfg->customers[c] */
+	uint32_t max_cust;   /* entries of the arrays below */
+	uint32_t *pos;	     /* pos[idx]: c + 1, 0: no customer */
+	uint64_t *id_hash;   /* id_hash[idx]: of the id the engine knows there (0: none) */
+	bool restored;	     /* the engine was rebuilt from the database */
+	bool need_pass, need_drops;
+
+	/* counters at the last interval */
+	struct tg_cstat *pass, *pass_prev;
+	uint64_t (*drops)[TG_DIR_NR][TG_R_NR], (*drops_prev)[TG_DIR_NR][TG_R_NR];
+	int64_t prev_ms;
+
+	/* the context of the engine's callback */
+	struct tg_maps *m;
+	struct tg_applied *app;
+	bool *resync;
+	const struct tg_sample *sample;
+	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
+	int64_t last_audit;			  /* audit id of the last event recorded */
 };
+
+static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
+{
+	struct tg_enforcer *e = ctx;
+
+	return tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
+}
 
 int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err, size_t len)
 {
@@ -30,8 +65,11 @@ int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err
 	int rc;
 
 	*out = NULL;
-	if (!e)
+	if (!e || !(e->state_path = strdup(state_path))) {
+		free(e);
 		return -ENOMEM;
+	}
+	e->interval_ms = 1000;
 	rc = tg_state_open(state_path, &e->st, err, len);
 	if (!rc) {
 		rc = tg_state_enf_load(e->st, &e->table);
@@ -46,12 +84,29 @@ int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err
 	return 0;
 }
 
+static void free_notify(struct tg_notify_cfg *n)
+{
+	free(n->exec);
+	free(n->webhook);
+	memset(n, 0, sizeof(*n));
+}
+
 void tg_enforcer_close(struct tg_enforcer *e)
 {
 	if (!e)
 		return;
+	tg_notifier_stop(e->notifier);
+	free_notify(&e->notify);
+	tg_engine_free(e->eng);
 	tg_enf_free(&e->table);
 	tg_state_close(e->st);
+	free(e->pos);
+	free(e->id_hash);
+	free(e->pass);
+	free(e->pass_prev);
+	free(e->drops);
+	free(e->drops_prev);
+	free(e->state_path);
 	free(e);
 }
 
@@ -60,46 +115,385 @@ const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e)
 	return &e->table;
 }
 
-void tg_enforcer_set_queue(struct tg_enforcer *e, tg_queue_fn queue, void *ctx)
+int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e)
 {
-	e->queue = queue;
-	e->queue_ctx = ctx;
+	return e->interval_ms;
 }
 
+/* The id of customer index idx in the applied configuration, or NULL. */
+static const char *id_of(const struct tg_enforcer *e, uint32_t idx)
+{
+	if (!e->cfg || idx >= e->max_cust || !e->pos[idx])
+		return NULL;
+	return e->cfg->customers[e->pos[idx] - 1].id;
+}
+
+/* The index of a loaded customer, or 0. */
+static uint32_t idx_of(const struct tg_enforcer *e, const char *id)
+{
+	long c = e->cfg ? tg_config_customer(e->cfg, id) : -1;
+
+	return c < 0 ? 0 : e->idx[c];
+}
+
+/* ---- events to the audit log, the data plane and the mirror ----------------------- */
+
 /*
- * Commit ev with the customer's new state (next: NULL = active), then write the data
- * plane and the table. Returns the audit id or -errno (nothing changed).
+ * Commit ev with the customer's new state (op; next for TG_ENF_SET) and the rule's
+ * episode (ep), then write the data plane and the mirror. The audit id, or -errno:
+ * nothing changed.
  */
-static int64_t act(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
-		   const struct tg_event *ev, const struct tg_enf_entry *next, bool *resync)
+static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf_op op,
+		   const struct tg_enf_entry *next, enum tg_ep_op ep)
 {
 	int64_t id;
-	int err;
+	int err = 0;
 
-	id = tg_state_act(e->st, ev, next ? TG_ENF_SET : TG_ENF_CLEAR, next, TG_EP_KEEP, e->queue,
-			  e->queue_ctx);
-	if (id < 0)
+	id = tg_state_act(e->st, ev, op, next, ep, queue, e);
+	if (id < 0) {
+		tg_err("%s: %s not recorded (state database: %s): nothing changed", ev->customer,
+		       ev->action, strerror((int)-id));
 		return id;
-	if (next) {
+	}
+	e->last_audit = id;
+	tg_notifier_kick(e->notifier);
+	if (op == TG_ENF_KEEP)
+		return id;
+	if (op == TG_ENF_SET) {
 		struct tg_enf_entry n = *next;
 
 		n.audit_id = id;
 		err = tg_enf_put(&e->table, &n);
 	} else {
 		tg_enf_del(&e->table, ev->customer);
-		err = 0;
 	}
-	if (!err)
-		err = tg_applied_enforce(m, app, ev->customer, &e->table);
+	if (!err && e->m)
+		err = tg_applied_enforce(e->m, e->app, ev->customer, &e->table);
 	if (err == -ENOENT) /* not loaded now: the state applies when it is again */
 		err = 0;
 	if (err) {
-		tg_warn("%s: %s recorded, the data plane follows with a full sync (%s)",
+		tg_warn("%s: %s recorded; the data plane follows with a full sync (%s)",
 			ev->customer, ev->action, strerror(-err));
-		*resync = true;
+		if (e->resync)
+			*e->resync = true;
 	}
 	return id;
 }
+
+/* The evidence of a firing: the condition and the customer's rates of the interval. */
+static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev,
+		      const struct tg_rule *r)
+{
+	static const char *const dn[TG_DIR_NR] = {"upload", "download"};
+	const struct tg_sample *s = e->sample;
+	json_t *o = json_object(), *rates, *drops;
+	char *out;
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "when", json_string(r->when));
+	json_object_set_new(o, "metric", json_string(tg_metric_name(r->cond.metric)));
+	json_object_set_new(o, "value", json_real(ev->value));
+	json_object_set_new(o, "threshold", json_real(ev->threshold));
+	json_object_set_new(o, "held_s", json_real((double)ev->held_ms / 1000.0));
+	json_object_set_new(o, "escalated", json_boolean(ev->escalated));
+	if (s) {
+		rates = json_object();
+		for (int d = 0; d < TG_DIR_NR; d++) {
+			char k[32];
+
+			drops = json_object();
+			for (int x = 0; x < TG_R_NR; x++)
+				if (s->drop_pps[d][x] > 0)
+					json_object_set_new(drops, tg_reason_name(x),
+							    json_real(s->drop_pps[d][x]));
+			snprintf(k, sizeof(k), "%s_bps", dn[d]);
+			json_object_set_new(rates, k, json_real(s->bps[d]));
+			snprintf(k, sizeof(k), "%s_pps", dn[d]);
+			json_object_set_new(rates, k, json_real(s->pps[d]));
+			snprintf(k, sizeof(k), "%s_util", dn[d]);
+			json_object_set_new(rates, k, json_real(s->util[d]));
+			snprintf(k, sizeof(k), "%s_drops_pps", dn[d]);
+			json_object_set_new(rates, k, drops);
+		}
+		json_object_set_new(o, "rates", rates);
+	}
+	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	return out;
+}
+
+static const char *state_word(int st, bool lift)
+{
+	if (st == TG_ST_SUSPENDED)
+		return lift ? "unsuspend" : "suspend";
+	return lift ? "unthrottle" : "throttle";
+}
+
+/* The engine's callback: one event, carried out (enforce.h's order). */
+static void on_event(void *ctx, const struct tg_eng_event *ev)
+{
+	struct tg_enforcer *e = ctx;
+	const char *id = id_of(e, ev->cust);
+	const struct tg_rule *r = ev->rule >= 0 ? tg_engine_rule(e->eng, ev->rule) : NULL;
+	const struct tg_enf_entry *cur;
+	struct tg_enf_entry next = {};
+	struct tg_event a = {};
+	char actor[TG_ENF_ACTOR_LEN], reason[TG_ENF_REASON_LEN], *evid = NULL;
+	enum tg_enf_op op = TG_ENF_KEEP;
+	enum tg_ep_op ep = TG_EP_KEEP;
+	bool manual = e->manual_actor && ev->rule < 0;
+
+	if (!id)
+		return;
+	if (ev->kind == TG_EV_EPISODE_CLOSE) {
+		if (r && tg_state_episode_close(e->st, id, r->name))
+			tg_warn("%s: rule %s: cannot record the end of its episode", id, r->name);
+		return;
+	}
+	cur = tg_enf_find(&e->table, id);
+	a.ts_ms = ev->at_ms;
+	a.customer = id;
+	a.monitor = ev->monitor;
+	a.rule = r ? r->name : NULL;
+	if (manual) {
+		snprintf(actor, sizeof(actor), "%s", e->manual_actor);
+		snprintf(reason, sizeof(reason), "%s", e->manual_reason);
+	} else if (r) {
+		snprintf(actor, sizeof(actor), "rule:%s", r->name);
+		snprintf(reason, sizeof(reason), "%s%s", r->reason,
+			 ev->escalated ? " (escalated: repeated)" : "");
+	} else {
+		snprintf(actor, sizeof(actor), "tollgated:expiry");
+		snprintf(reason, sizeof(reason), "expired%s%.480s", cur ? ": " : "",
+			 cur ? cur->reason : "");
+	}
+	a.actor = actor;
+	a.reason = reason;
+	switch (ev->kind) {
+	case TG_EV_NOTIFY:
+		a.action = "notify";
+		ep = TG_EP_OPEN;
+		break;
+	case TG_EV_THROTTLE:
+	case TG_EV_SUSPEND:
+		next.state = ev->kind == TG_EV_SUSPEND ? TG_ST_SUSPENDED : TG_ST_THROTTLED;
+		a.action = state_word(next.state, false);
+		a.until_ms = ev->until_ms;
+		a.throttle_bps = ev->throttle_bps;
+		if (r)
+			ep = TG_EP_OPEN;
+		if (ev->applied && !ev->monitor) {
+			op = TG_ENF_SET;
+			snprintf(next.id, sizeof(next.id), "%s", id);
+			next.throttle_bps = ev->throttle_bps;
+			next.since_ms = ev->at_ms;
+			next.until_ms = ev->until_ms;
+			snprintf(next.rule, sizeof(next.rule), "%s", r ? r->name : "");
+			snprintf(next.actor, sizeof(next.actor), "%s", actor);
+			snprintf(next.reason, sizeof(next.reason), "%s", reason);
+		} else if (!ev->monitor && cur) {
+			/* recorded, but the customer is already at this level or above */
+			size_t l = strlen(reason);
+
+			snprintf(reason + l, sizeof(reason) - l, " (no change: already %s)",
+				 tg_state_name(cur->state));
+		}
+		break;
+	case TG_EV_LIFT:
+		a.action = state_word(cur ? cur->state : TG_ST_SUSPENDED, true);
+		if (r && !manual) { /* a rule's state lifting with its episode or duration */
+			snprintf(reason, sizeof(reason), "%s: %.480s",
+				 ev->until_ms && ev->at_ms >= ev->until_ms ? "expired"
+									   : "condition cleared",
+				 cur ? cur->reason : r->reason);
+			snprintf(actor, sizeof(actor), "rule:%s", r->name);
+		}
+		if (!ev->monitor)
+			op = TG_ENF_CLEAR;
+		if (!cur && !ev->monitor)
+			op = TG_ENF_KEEP; /* nothing recorded to lift: only the event */
+		break;
+	default:
+		return;
+	}
+	if (r && ev->kind != TG_EV_LIFT)
+		a.evidence = evid = evidence(e, ev, r);
+	act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep);
+	free(evid);
+	if (!manual)
+		tg_info("%s%s %s by %s: %s", ev->monitor ? "monitor (not done): " : "", a.action,
+			id, actor, reason);
+}
+
+/* ---- configuration ------------------------------------------------------------------ */
+
+static int copy_notify(struct tg_notify_cfg *dst, const struct tg_notify_cfg *src)
+{
+	*dst = *src;
+	dst->exec = src->exec ? strdup(src->exec) : NULL;
+	dst->webhook = src->webhook ? strdup(src->webhook) : NULL;
+	if ((src->exec && !dst->exec) || (src->webhook && !dst->webhook)) {
+		free_notify(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_notify(const struct tg_notify_cfg *a, const struct tg_notify_cfg *b)
+{
+	return same_str(a->exec, b->exec) && same_str(a->webhook, b->webhook) &&
+	       a->timeout_ms == b->timeout_ms && a->retry_min_ms == b->retry_min_ms &&
+	       a->retry_max_ms == b->retry_max_ms;
+}
+
+/* Which counters the rules read: passed traffic, drops. */
+static void rule_needs(const struct tg_enforce_cfg *ec, bool *pass, bool *drops)
+{
+	*pass = *drops = false;
+	for (size_t i = 0; i < ec->nrules; i++) {
+		int mt = ec->rules[i].cond.metric;
+
+		if (mt <= TG_M_DOWNLOAD_UTIL)
+			*pass = true;
+		else
+			*drops = true;
+	}
+}
+
+/* Rebuild the engine from the database: states, open episodes, past firings. */
+static void restore(struct tg_enforcer *e, int64_t now)
+{
+	struct tg_episode *ep = NULL;
+	uint64_t window = 0;
+	size_t n = 0, i, nst = 0, nep = 0, nfi = 0;
+
+	for (i = 0; i < e->table.n; i++) {
+		const struct tg_enf_entry *x = &e->table.e[i];
+		struct tg_cust_state cs = {
+			.state = x->state == TG_ST_SUSPENDED ? TG_CS_SUSPENDED : TG_CS_THROTTLED,
+			.since_ms = x->since_ms,
+			.until_ms = x->until_ms,
+			.rule = x->rule[0] ? tg_engine_rule_index(e->eng, x->rule) : -1,
+			.throttle_bps = x->throttle_bps,
+		};
+		uint32_t idx = idx_of(e, x->id);
+
+		if (idx && !tg_engine_restore_state(e->eng, idx, &cs))
+			nst++;
+	}
+	if (!tg_state_episodes(e->st, &ep, &n)) {
+		for (i = 0; i < n; i++) {
+			uint32_t idx = idx_of(e, ep[i].customer);
+			int r = tg_engine_rule_index(e->eng, ep[i].rule);
+
+			if (idx && r >= 0 &&
+			    !tg_engine_restore_episode(e->eng, idx, r, ep[i].ts_ms))
+				nep++;
+		}
+		free(ep);
+	}
+	for (i = 0; i < tg_engine_nrules(e->eng); i++) {
+		const struct tg_rule *r = tg_engine_rule(e->eng, (int)i);
+
+		if (r->escalate_within_ns > window)
+			window = r->escalate_within_ns;
+	}
+	if (window && !tg_state_firings(e->st, now - (int64_t)(window / 1000000), &ep, &n)) {
+		for (i = 0; i < n; i++) {
+			uint32_t idx = idx_of(e, ep[i].customer);
+			int r = tg_engine_rule_index(e->eng, ep[i].rule);
+
+			if (idx && r >= 0 && !tg_engine_restore_firing(e->eng, idx, r, ep[i].ts_ms))
+				nfi++;
+		}
+		free(ep);
+	}
+	if (nst || nep || nfi)
+		tg_info("enforcement restored from %s: %zu states, %zu open episodes, %zu firings",
+			e->state_path, nst, nep, nfi);
+}
+
+int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
+			  const struct tg_applied *app, char *err, size_t len)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(app);
+	const struct tg_enforce_cfg *ec;
+	uint32_t n = m->max_cust;
+	int rc;
+
+	if (!cfg) {
+		snprintf(err, len, "no configuration applied");
+		return -EINVAL;
+	}
+	ec = &cfg->enforcement;
+	if (!e->eng) {
+		e->eng = tg_engine_new(ec, on_event, e);
+		if (!e->eng)
+			return -ENOMEM;
+	} else if ((rc = tg_engine_set_rules(e->eng, ec))) {
+		snprintf(err, len, "enforcement rules: %s", strerror(-rc));
+		return rc;
+	}
+	e->interval_ms = (int64_t)(ec->interval_ns / 1000000);
+	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
+	rule_needs(ec, &e->need_pass, &e->need_drops);
+
+	/* the customers by index; an index whose id changed (or left) is forgotten */
+	if (n != e->max_cust) {
+		free(e->pos);
+		free(e->id_hash);
+		e->pos = calloc(n, sizeof(*e->pos));
+		e->id_hash = calloc(n, sizeof(*e->id_hash));
+		e->max_cust = n;
+		if (!e->pos || !e->id_hash) {
+			e->max_cust = 0;
+			return -ENOMEM;
+		}
+	}
+	memset(e->pos, 0, n * sizeof(*e->pos));
+	e->cfg = cfg;
+	e->idx = tg_applied_idx(app);
+	for (size_t c = 0; c < cfg->ncustomers; c++)
+		if (e->idx[c] < n)
+			e->pos[e->idx[c]] = (uint32_t)c + 1;
+	for (uint32_t i = 1; i < n; i++) {
+		const char *id = id_of(e, i);
+		uint64_t h = id ? tg_hash(id, strlen(id)) | 1 : 0;
+
+		if (e->id_hash[i] && e->id_hash[i] != h)
+			tg_engine_forget(e->eng, i);
+		e->id_hash[i] = h;
+	}
+	e->prev_ms = 0; /* the counters of indexes that changed hands are not comparable */
+	if (!e->restored) {
+		restore(e, tg_now_ms());
+		e->restored = true;
+	}
+
+	if (!e->notifier || !same_notify(&e->notify, &cfg->notify)) {
+		struct tg_notify_cfg copy;
+
+		tg_notifier_stop(e->notifier);
+		e->notifier = NULL;
+		free_notify(&e->notify);
+		rc = copy_notify(&copy, &cfg->notify);
+		if (rc)
+			return rc;
+		e->notify = copy;
+		rc = tg_notifier_start(e->state_path, &e->notify, &e->notifier, err, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- requests by hand ----------------------------------------------------------------- */
 
 static void actor_of(const struct ucred *cred, char *buf, size_t len)
 {
@@ -131,14 +525,13 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	const char *id = json_string_value(json_object_get(req, "customer"));
 	const char *reason = json_string_value(json_object_get(req, "reason"));
 	const json_t *jfor = json_object_get(req, "for");
-	const struct tg_cfg *cfg = tg_applied_cfg(app);
-	const struct tg_enf_entry *cur;
-	struct tg_enf_entry next = {};
-	struct tg_event ev = {};
+	const bool suspend = !strcmp(cmd, "suspend");
 	char actor[TG_ENF_ACTOR_LEN];
 	uint64_t for_ns = 0;
-	int64_t now = tg_now_ms(), aid;
-	json_t *evj;
+	int64_t now = tg_now_ms();
+	uint32_t idx;
+	json_t *evs;
+	int rc, err;
 
 	if (!id || !*id)
 		return error_reply("%s: \"customer\" (an id) is required", cmd);
@@ -148,77 +541,157 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 		return error_reply("%s: \"reason\" (text for the audit log) is required", cmd);
 	if (strlen(reason) > TG_REASON_MAX)
 		return error_reply("%s: the reason is longer than %d bytes", cmd, TG_REASON_MAX);
-	if (jfor && (!json_is_string(jfor) || strcmp(cmd, "suspend")))
+	if (jfor && (!json_is_string(jfor) || !suspend))
 		return error_reply("%s: \"for\" is a duration (\"30m\", \"1d\") of a suspension",
 				   cmd);
 	if (jfor && (tg_parse_duration_ns(json_string_value(jfor), &for_ns) || !for_ns))
 		return error_reply("suspend: bad duration '%.64s' (e.g. 30m, 12h, 7d)",
 				   json_string_value(jfor));
-	if (!cfg || tg_config_customer(cfg, id) < 0) {
-		if (!cfg)
-			return error_reply("the configuration is not loaded");
-		return error_reply("no customer '%s' in %s", id, cfg->customers_path);
-	}
-	cur = tg_enf_find(&e->table, id);
+	if (!e->eng || !e->cfg)
+		return error_reply("the configuration is not loaded");
+	idx = idx_of(e, id);
+	if (!idx)
+		return error_reply("no customer '%s' in %s", id, e->cfg->customers_path);
+	if (!suspend && !tg_enf_find(&e->table, id))
+		return error_reply("unsuspend: customer '%s' is active: nothing to lift", id);
+
 	actor_of(cred, actor, sizeof(actor));
-	ev.ts_ms = now;
-	ev.customer = id;
-	ev.actor = actor;
-	ev.reason = reason;
-	ev.action = cmd;
-	if (!strcmp(cmd, "suspend")) {
-		snprintf(next.id, sizeof(next.id), "%s", id);
-		next.state = TG_ST_SUSPENDED;
-		next.since_ms = cur && cur->state == TG_ST_SUSPENDED ? cur->since_ms : now;
-		next.until_ms = for_ns ? now + (int64_t)(for_ns / 1000000) : 0;
-		snprintf(next.actor, sizeof(next.actor), "%s", actor);
-		snprintf(next.reason, sizeof(next.reason), "%s", reason);
-		ev.until_ms = next.until_ms;
-		aid = act(e, m, app, &ev, &next, resync);
-	} else {
-		if (!cur)
-			return error_reply("unsuspend: customer '%s' is active: nothing to lift",
-					   id);
-		ev.action = cur->state == TG_ST_SUSPENDED ? "unsuspend" : "unthrottle";
-		aid = act(e, m, app, &ev, NULL, resync);
-	}
-	if (aid < 0)
-		return error_reply(
-			"%s: the state database refused the record (%s): nothing changed", cmd,
-			strerror((int)-aid));
-	tg_info("%s %s by %s: %s", ev.action, id, actor, reason);
-	evj = tg_event_json(aid, &ev);
-	return json_pack("{sb so}", "ok", 1, "event", evj ? evj : json_null());
+	e->m = m;
+	e->app = app;
+	e->resync = resync;
+	e->manual_actor = actor;
+	e->manual_reason = reason;
+	e->last_audit = 0;
+	rc = tg_engine_manual(e->eng, idx, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0,
+			      for_ns ? now + (int64_t)(for_ns / 1000000) : 0, now);
+	e->manual_actor = e->manual_reason = NULL;
+	if (rc)
+		return error_reply("%s: %s", cmd, strerror(-rc));
+	if (!e->last_audit)
+		return error_reply("%s: the state database refused the record: nothing changed",
+				   cmd);
+	tg_info("%s %s by %s: %s", cmd, id, actor, reason);
+	evs = tg_state_events(e->st, id, now, 1, &err);
+	return json_pack("{sb so}", "ok", 1, "event",
+			 json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
 }
 
-void tg_enforcer_expire(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
-			int64_t now_ms, bool *resync)
+/* ---- every interval ------------------------------------------------------------------ */
+
+static double delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? (double)(now - before) : 0.0; /* a cleared index restarts */
+}
+
+/* Read the counters and give every loaded customer's rates to the engine. */
+static void evaluate(struct tg_enforcer *e, const struct tg_maps *m, int64_t now)
+{
+	uint32_t n = e->max_cust;
+	double dt;
+	void *t;
+
+	if (!e->cfg || !n || (!e->need_pass && !e->need_drops))
+		return;
+	if (e->need_pass && !e->pass) {
+		e->pass = calloc(n, sizeof(*e->pass));
+		e->pass_prev = calloc(n, sizeof(*e->pass_prev));
+	}
+	if (e->need_drops && !e->drops) {
+		e->drops = calloc(n, sizeof(*e->drops));
+		e->drops_prev = calloc(n, sizeof(*e->drops_prev));
+	}
+	if ((e->need_pass && (!e->pass || !e->pass_prev)) ||
+	    (e->need_drops && (!e->drops || !e->drops_prev))) {
+		tg_err("enforcement: out of memory for the counters of %u customers", n);
+		return;
+	}
+	if (tg_read_cust_all(m, n, e->need_pass ? e->pass : NULL,
+			     e->need_drops ? e->drops : NULL)) {
+		tg_warn("enforcement: cannot read the counters: %s", strerror(errno));
+		return;
+	}
+	if (e->prev_ms && now > e->prev_ms) {
+		dt = (double)(now - e->prev_ms) / 1000.0;
+		for (size_t c = 0; c < e->cfg->ncustomers; c++) {
+			const struct tg_customer *cu = &e->cfg->customers[c];
+			uint32_t i = e->idx[c];
+			struct tg_sample s = {};
+
+			for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
+				s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) *
+					   8 / dt;
+				s.pps[d] = delta(e->pass[i].pkts[d], e->pass_prev[i].pkts[d]) / dt;
+				if (cu->dir[d].rate_bps)
+					s.util[d] = s.bps[d] * 100.0 / (double)cu->dir[d].rate_bps;
+			}
+			for (int d = 0; d < TG_DIR_NR && e->need_drops; d++)
+				for (int r = 0; r < TG_R_NR; r++)
+					s.drop_pps[d][r] =
+						delta(e->drops[i][d][r], e->drops_prev[i][d][r]) /
+						dt;
+			e->sample = &s;
+			if (tg_engine_eval(e->eng, i, &s, now))
+				tg_warn("enforcement: out of memory evaluating %s", cu->id);
+			e->sample = NULL;
+		}
+	}
+	/* this interval's counters are the next one's base */
+	t = e->pass_prev;
+	e->pass_prev = e->pass;
+	e->pass = t;
+	t = e->drops_prev;
+	e->drops_prev = e->drops;
+	e->drops = t;
+	e->prev_ms = now;
+}
+
+/* Customers in the table that are not loaded: the engine does not know them. */
+static void expire_unloaded(struct tg_enforcer *e, int64_t now)
 {
 	size_t i = 0;
 
 	while (i < e->table.n) {
 		const struct tg_enf_entry *x = &e->table.e[i];
-		char id[TG_ID_LEN], reason[TG_ENF_REASON_LEN + 64];
+		char id[TG_ID_LEN], reason[TG_ENF_REASON_LEN + 16];
 		struct tg_event ev = {};
 
-		if (!x->until_ms || x->until_ms > now_ms) {
+		if (!x->until_ms || x->until_ms > now || idx_of(e, x->id)) {
 			i++;
 			continue;
 		}
 		snprintf(id, sizeof(id), "%s", x->id);
 		snprintf(reason, sizeof(reason), "expired: %s", x->reason);
-		ev.ts_ms = now_ms;
+		ev.ts_ms = now;
 		ev.customer = id;
-		ev.action = x->state == TG_ST_SUSPENDED ? "unsuspend" : "unthrottle";
+		ev.action = state_word(x->state, true);
 		ev.actor = "tollgated:expiry";
-		ev.rule = x->rule[0] ? x->rule : NULL;
 		ev.reason = reason;
-		if (act(e, m, app, &ev, NULL, resync) < 0) {
-			tg_warn("%s: cannot record the expiry: retrying at the next interval", id);
-			i++; /* the entry stays: tried again next time */
-			continue;
-		}
-		tg_info("%s %s: %s", ev.action, id, reason);
-		/* the entry left the table: i now names the next one */
+		if (act(e, &ev, TG_ENF_CLEAR, NULL, TG_EP_KEEP) < 0)
+			i++; /* stays: tried again at the next interval */
+	}
+}
+
+void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      int64_t now_ms, bool *resync)
+{
+	if (!e->eng)
+		return;
+	e->m = m;
+	e->app = app;
+	e->resync = resync;
+	evaluate(e, m, now_ms);
+	if (tg_engine_expire(e->eng, now_ms))
+		tg_warn("enforcement: out of memory lifting expired states");
+	expire_unloaded(e, now_ms);
+	if (e->retention_ms && now_ms - e->last_purge_ms >= TG_PURGE_EVERY_MS) {
+		long a = tg_state_purge(e->st, now_ms - e->retention_ms);
+		int o = tg_outbox_purge(tg_state_sqlite(e->st), now_ms - e->retention_ms);
+
+		e->last_purge_ms = now_ms;
+		if (a > 0 || o > 0)
+			tg_info("retention: %ld audit rows and %d delivered notifications older "
+				"than %lld days purged",
+				a > 0 ? a : 0, o > 0 ? o : 0,
+				(long long)(e->retention_ms / 86400000));
 	}
 }

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * enforce.h - tollgated's enforcement: the customers that are not active (state.db's
- * enforcement table, mirrored in memory), the actions that change them and their expiry.
+ * enforce.h - tollgated's enforcement: every interval it reads the customers' counters,
+ * feeds their rates to the rule engine (engine.h), and carries out what comes back - and
+ * what the control socket asks by hand (suspend, unsuspend) - in one order:
  *
- * Every action follows one order: the audit row, the new state and the notifications it
- * queues are committed in one transaction; then the data plane record is written; then
- * the in-memory table follows. A crash between the commit and the record write is
- * repaired at start, when the sync writes every record from the database.
+ *   1. the audit row, the customer's new state (state.db's enforcement table), the open
+ *      episode and the notifications it queues, in one transaction, committed;
+ *   2. the customer's data plane record (suspended, throttled, active);
+ *   3. the in-memory mirror of the enforcement table, which every sync writes into the
+ *      records (tg_cfg.enf), and a kick to the notification threads (notify.h).
+ *
+ * A crash between 1 and 2 is repaired at start, when the sync writes every record from
+ * the database; the engine is rebuilt from the database (states, open episodes, firings)
+ * so nothing fires or is notified twice.
  */
 #ifndef TG_ENFORCE_H
 #define TG_ENFORCE_H
@@ -29,8 +35,13 @@ void tg_enforcer_close(struct tg_enforcer *e);
 /* What every sync writes into the records (tg_cfg.enf). */
 const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e);
 
-/* Queue notifications of every action committed from now on (NULL: none). */
-void tg_enforcer_set_queue(struct tg_enforcer *e, tg_queue_fn queue, void *ctx);
+/*
+ * After the first sync and after every reload: the rules, the notification targets and
+ * the customers of the configuration app holds. The first call rebuilds the engine from
+ * the database. 0 or -errno with the reason in err (then enforcement goes on as before).
+ */
+int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
+			  const struct tg_applied *app, char *err, size_t len);
 
 /*
  * A request from the control socket: "suspend" {customer, reason, for?} or "unsuspend"
@@ -42,8 +53,11 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 			    const char *cmd, const json_t *req, const struct ucred *cred,
 			    bool *resync);
 
-/* Lift the states whose time is up (now_ms, unix ms). *resync as above. */
-void tg_enforcer_expire(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
-			int64_t now_ms, bool *resync);
+/* One interval at now_ms: rates, rules, expiries, and (hourly) the retention purge. */
+void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      int64_t now_ms, bool *resync);
+
+/* The interval the rules are evaluated at (enforcement.interval), in ms. */
+int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e);
 
 #endif /* TG_ENFORCE_H */

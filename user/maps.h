@@ -98,6 +98,8 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 void tg_applied_free(struct tg_applied *a);
 /* The configuration a snapshot holds (for tg_config_load_from), or NULL. */
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a);
+/* The customer index of each of its configuration's customers, or NULL. */
+const uint32_t *tg_applied_idx(const struct tg_applied *a);
 /* Index its rows for the next tg_config_load_from (tg_config_index_rows): after replying. */
 int tg_applied_index(struct tg_applied *a);
 

@@ -643,3 +643,19 @@ long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
 	sqlite3_finalize(q);
 	return n;
 }
+
+int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule)
+{
+	sqlite3_stmt *q = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM episode WHERE customer = ?1 AND rule = ?2", -1,
+			       &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, rule, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(q);
+	return err;
+}

@@ -131,6 +131,9 @@ int tg_state_episodes(struct tg_statedb *st, struct tg_episode **out, size_t *n)
 /* Rule firings (audit rows with a rule, not monitor-only) since since_ms. */
 int tg_state_firings(struct tg_statedb *st, int64_t since_ms, struct tg_episode **out, size_t *n);
 
+/* A rule's episode for a customer ended (no audit row: it is not an action). */
+int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule);
+
 /* Delete audit rows older than before_ms, except those a current enforcement row cites.
  * The number deleted, or -errno. */
 long tg_state_purge(struct tg_statedb *st, int64_t before_ms);

@@ -920,3 +920,8 @@ int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 	a->rec[p] = rec;
 	return 0;
 }
+
+const uint32_t *tg_applied_idx(const struct tg_applied *a)
+{
+	return a && !a->stale ? a->idx : NULL;
+}

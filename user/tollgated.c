@@ -4,7 +4,8 @@
  * applied in memory so a reload writes only the difference, and answers the control
  * socket; SIGHUP reloads, SIGTERM/SIGINT stop it and leave XDP attached, so policing
  * continues. Every TG_SWEEP_INTERVAL_S it deletes the per-source blocks that ended; every
- * enforcement interval it lifts the suspensions whose time is up (enforce.c).
+ * enforcement interval it evaluates the rules on the customers' rates, and lifts what is
+ * due (enforce.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +37,8 @@ struct daemon {
 	int ctl;		/* the control socket, or -1 */
 	struct tg_enforcer *enf;
 	bool resync; /* an enforcement change could not be written from the snapshot */
+	int efd;     /* the enforcement interval's timer */
+	int64_t interval_ms;
 };
 
 /*
@@ -103,6 +106,8 @@ static int start(struct daemon *d)
 			err = e;
 	}
 	tg_applied_index(d->app);
+	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
+		tg_errs_add(&errs, "enforcement: %s", msg);
 	rehearse(d);
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
 		"%zu customers suspended or throttled",
@@ -154,11 +159,32 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	return reply;
 }
 
-/* After the reply: the old snapshot goes, the new one is indexed for the next reload. */
+/* The enforcement timer at the configured interval (unchanged: nothing to do). */
+static void arm_interval(struct daemon *d)
+{
+	int64_t ms = tg_enforcer_interval_ms(d->enf);
+	struct itimerspec it = {.it_interval = {ms / 1000, (ms % 1000) * 1000000}};
+
+	if (d->efd < 0 || ms == d->interval_ms || ms <= 0)
+		return;
+	it.it_value = it.it_interval;
+	timerfd_settime(d->efd, 0, &it, NULL);
+	d->interval_ms = ms;
+}
+
+/*
+ * After the reply: the old snapshot goes, the new one is indexed for the next reload, and
+ * enforcement takes the new rules, targets and customers.
+ */
 static void after_reload(struct daemon *d, struct tg_applied *old)
 {
+	char msg[512];
+
 	tg_applied_free(old);
 	tg_applied_index(d->app);
+	if (old && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
+		tg_err("enforcement: %s", msg);
+	arm_interval(d);
 }
 
 /* An enforcement change is recorded but not in the data plane: sync everything. */
@@ -270,9 +296,8 @@ static int run(struct daemon *d, sigset_t *set)
 	}
 	efd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (efd >= 0) {
-		struct itimerspec it = {.it_interval = {1, 0}, .it_value = {1, 0}};
-
-		timerfd_settime(efd, 0, &it, NULL);
+		d->efd = efd;
+		arm_interval(d);
 		ev.data.fd = efd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
 	}
@@ -300,8 +325,8 @@ static int run(struct daemon *d, sigset_t *set)
 				if (watchdog)
 					sd_notify(0, "WATCHDOG=1");
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
-					tg_enforcer_expire(d->enf, &d->maps, d->app, tg_now_ms(),
-							   &d->resync);
+					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_now_ms(),
+							 &d->resync);
 				if (d->resync)
 					resync(d);
 				continue;
@@ -341,6 +366,7 @@ out:
 		close(tfd);
 	if (efd >= 0)
 		close(efd);
+	d->efd = -1;
 	return err;
 }
 
@@ -353,7 +379,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct daemon d = {.config_path = TG_CONFIG_DEFAULT, .ctl = -1};
+	struct daemon d = {.config_path = TG_CONFIG_DEFAULT, .ctl = -1, .efd = -1};
 	const char *ctl_path = tg_ctl_path();
 	char msg[512];
 	sigset_t set;

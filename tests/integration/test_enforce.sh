@@ -27,25 +27,28 @@ PIN=/sys/fs/bpf/tg-en-$$
 export TOLLGATE_PIN_DIR=$PIN
 TGD=$ROOT/build/tollgated
 TMP=$(mktemp -d "/tmp/tg-en-$$.XXXXXX")
-export TOLLGATE_SOCKET=$TMP/tollgate.sock
 CFG=$TMP/tollgate.yaml
 MODE=${TG_TEST_MODE:-native}
 DPID=
 NPID=
+HPID=
+SPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
+	disown "$DPID" 2>/dev/null # no "Killed" line from the shell
 	kill "-$1" "$DPID" 2>/dev/null
 	for _ in $(seq 50); do
 		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -KILL "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
 	DPID=
 }
 cleanup() {
 	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -115,7 +118,29 @@ ping_none() {
 cust_a() { tg -j customer show cust-a | lab_json "$1"; }
 suspended_drops() { cust_a "j['customer']['upload']['dropped']['suspended']['packets'] + j['customer']['download']['dropped']['suspended']['packets']"; }
 
+# The lab's config, with a spoofing rule, a webhook on the router's loopback (the daemon
+# runs in the router's namespace; so does the receiver) and the socket's group.
+HOOK_PORT=$((20000 + $$ % 20000))
+WHEEL=daemon # an existing group (gid 1) for the control socket
 lab_write_config "$P" "$TMP" && sed -i "s/mode: native/mode: $MODE/" "$CFG"
+cat >>"$CFG" <<EOF
+enforcement:
+  interval: 1s
+  rules:
+    - name: spoofing
+      when: "spoof_pps > 50 for 3s"
+      action: suspend
+      reason: "source address spoofing (AUP 3.1)"
+notify:
+  webhook: "http://127.0.0.1:$HOOK_PORT/hook"
+  timeout: 1s
+  retry: { min: 200ms, max: 1s }
+control: { group: $WHEEL }
+EOF
+# the socket in a directory tollgated makes (and gives to the group); $TMP lets others
+# through to it, nothing more
+chmod 0711 "$TMP"
+export TOLLGATE_SOCKET=$TMP/run/tollgate.sock
 check "lab up" lab_up "$P"
 attach_all() {
 	local spec
@@ -227,6 +252,121 @@ lifted() {
 		"unsuspend tollgated:expiry" ] || { echo "no expiry event"; return 1; }
 }
 check "B's suspension is lifted by itself (event: unsuspend by tollgated:expiry)" lifted
+
+# ---- a rule: C spoofs above 50/s for 3 s and is suspended, by tollgated ----
+t0=$(date +%s.%N)
+lab_send_bg "$P" "$P-spf" "$P-sa" 1600 200 rand4 "$LAB_UP4"
+SPID=$LAB_BG_PID
+rule_fired() {
+	local st
+	for _ in $(seq 120); do
+		st=$(tg -j customer show cust-c | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
+		[ "$st" = suspended ] && break
+		sleep 0.1
+	done
+	[ "$st" = suspended ] || { echo "cust-c is not suspended after 12 s"; return 1; }
+	echo "  suspended $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-4) s after the spoofing began (rule: for 3s, interval 1s)"
+}
+check "rule spoofing: C spoofing at 200/s is suspended by tollgated" rule_fired
+in_time() {
+	local dt
+	dt=$(echo "$(date +%s.%N) - $t0" | bc)
+	# for 3s, plus two intervals, plus the sender's start (scapy) and this check's polling
+	[ "$(echo "$dt < 3 + 2 + 2.5" | bc)" = 1 ] || { echo "took $dt s"; return 1; }
+}
+check "... within the rule's 3 s plus two intervals (and the sender's start-up)" in_time
+rule_event() {
+	local out
+	out=$(tg -j events --customer cust-c) || return 1
+	[ "$(lab_json "' '.join(e['action'] + '/' + e['actor'] + '/' + str(e['evidence'].get('metric')) for e in j['events'])" <<<"$out")" = \
+		"suspend/rule:spoofing/spoof_pps" ] || { echo "events: $out"; return 1; }
+}
+check "the audit log: one suspend by rule:spoofing, with the metric as evidence" rule_event
+check "C suspended: its own pings to the internet are dropped" ping_none "$P-spf" 5 "$LAB_UP4"
+check "C suspended: it still reaches the walled garden" ping_ok "$P-spf" 5 "$LAB_WG4"
+
+# kill -9 while C still spoofs: after the restart the rule's episode is open (restored),
+# so it does not fire (nor notify) a second time
+stop_daemon KILL
+start_daemon
+check "tollgated restarts while C keeps spoofing" daemon_up
+sleep 4.5 # more than the rule's 3 s
+check "after the restart: C is still suspended" ping_none "$P-spf" 5 "$LAB_UP4"
+check "after the restart: the rule did not fire again (one suspend in the log)" rule_event
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+SPID=
+
+# ---- the webhook was down all along: everything queued arrives once it is up ----
+HOOK_PY='
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps({"type": self.headers["Content-Type"], "event": json.loads(body)}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'
+: >"$TMP/hook.log"
+n_audit=$(tg -j events | lab_json "len(j['events'])")
+ip netns exec "$P-rtr" "$LAB_PY" -c "$HOOK_PY" "$HOOK_PORT" "$TMP/hook.log" &
+HPID=$!
+delivered() {
+	local got
+	for _ in $(seq 100); do
+		got=$(wc -l <"$TMP/hook.log")
+		[ "$got" -ge "$n_audit" ] && break
+		sleep 0.1
+	done
+	sleep 0.5 # a duplicate would come now
+	"$LAB_PY" - "$TMP/hook.log" "$n_audit" <<-'PYEOF2' || return 1
+		import json, sys
+		posts = [json.loads(l) for l in open(sys.argv[1])]
+		ids = [p["event"]["id"] for p in posts]
+		want = list(range(1, int(sys.argv[2]) + 1))
+		bad = []
+		if sorted(ids) != want:
+		    bad.append("event ids %s, want %s" % (sorted(ids), want))
+		if ids != sorted(ids):
+		    bad.append("out of order: %s" % ids)
+		if any(p["type"] != "application/json" for p in posts):
+		    bad.append("a Content-Type is not application/json")
+		c = [p["event"] for p in posts if p["event"]["customer"] == "cust-c"]
+		if [(e["action"], e["rule"]) for e in c] != [("suspend", "spoofing")]:
+		    bad.append("cust-c events %s" % c)
+		print("; ".join(bad))
+		sys.exit(1 if bad else 0)
+	PYEOF2
+}
+check "webhook up after the fact: every event ($n_audit) delivered once, in order, as JSON" delivered
+
+# ---- the control socket's group ----
+as_user() { # GROUPS ARGS...: tollgate as nobody with these supplementary groups
+	local g=$1 grp=(--clear-groups)
+	shift
+	[ -n "$g" ] && grp=("--groups=$g")
+	setpriv --reuid=65534 --regid=65534 "${grp[@]}" "$ROOT/build/tollgate" "$@"
+}
+member_ok() {
+	local out
+	out=$(as_user "$(getent group "$WHEEL" | cut -d: -f3)" -j unsuspend cust-c --reason "by a member of $WHEEL") || return 1
+	[ "$(lab_json "j['event']['actor']" <<<"$out")" = "user:nobody (uid 65534)" ] || { echo "reply: $out"; return 1; }
+}
+check "a member of control.group ($WHEEL) may unsuspend C; the actor is that user" member_ok
+refused() {
+	local out rc
+	out=$(as_user "" suspend cust-c --reason "not allowed" 2>&1)
+	rc=$?
+	[ "$rc" -eq 1 ] && grep -q "permission denied" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+	[ "$(tg -j customer show cust-c | lab_json "j['customer']['enforcement']")" = None ] ||
+		{ echo "cust-c changed"; return 1; }
+}
+check "a non-member is refused (permission denied) and nothing changes" refused
+check "C reaches the internet again" ping_ok "$P-spf" 5 "$LAB_UP4"
 
 stop_daemon TERM
 finish
