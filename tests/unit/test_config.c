@@ -1359,6 +1359,46 @@ static void test_flood_config(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- control ---- */
+
+static void test_control_config(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs = {};
+	int rc;
+
+	TEST_BEGIN("control.group: an existing group is kept");
+	rc = load("customers: customers.csv\ncontrol: { group: daemon }\n", CSV_HDR, &cfg, &errs);
+	CHECK(rc == 0);
+	CHECK(cfg && cfg->control_group && !strcmp(cfg->control_group, "daemon"));
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("control.group: default none (root only)");
+	rc = load("customers: customers.csv\n", CSV_HDR, &cfg, &errs);
+	CHECK(rc == 0 && cfg && !cfg->control_group);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("control.group: a group this host does not have is an error at its line");
+	cfg = NULL;
+	rc = load("customers: customers.csv\ncontrol:\n  group: no-such-group-tg\n", CSV_HDR, &cfg,
+		  &errs);
+	CHECK(rc == -EINVAL && !cfg && errs.n == 1);
+	if (errs.n)
+		CHECK_STR_CONTAINS(
+			errs.msg[0],
+			":3:10: control.group: no group 'no-such-group-tg' on this host");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("control: unknown key is an error");
+	rc = load("customers: customers.csv\ncontrol: { owner: root }\n", CSV_HDR, &cfg, &errs);
+	CHECK(rc == -EINVAL && errs.n == 1);
+	if (errs.n)
+		CHECK_STR_CONTAINS(errs.msg[0], "owner");
+	tg_errs_free(&errs);
+}
+
 /* ---- notify ---- */
 
 /* Load a tollgate.yaml of a customers path and "notify: <notify>" (on line 2). */
@@ -1583,6 +1623,7 @@ int main(void)
 	test_reload_reuse();
 	test_flood_config();
 	test_notify_config();
+	test_control_config();
 
 	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
