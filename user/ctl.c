@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,47 +180,109 @@ static int read_all(int fd, char **out, size_t *len, size_t max, int timeout_ms)
 	return 0;
 }
 
-int tg_ctl_read(int fd, json_t **req, struct ucred *cred, char *err, size_t errlen)
+struct tg_ctl_conn *tg_ctl_accept(int lfd)
 {
-	socklen_t cl = sizeof(*cred);
+	struct tg_ctl_conn *c;
+	socklen_t cl;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->deadline_ms = now_ms() + TG_CTL_READ_MS;
+	cl = sizeof(c->cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl))
+		c->cred.uid = (uid_t)-1; /* unknown: tg_ctl_conn_read says so */
+	return c;
+}
+
+static int conn_err(char *err, size_t errlen, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int conn_err(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+int tg_ctl_conn_read(struct tg_ctl_conn *c, json_t **req, char *err, size_t errlen)
+{
 	json_error_t je;
-	size_t len = 0;
-	char *buf = NULL;
-	int e;
 
 	*req = NULL;
-	memset(cred, 0, sizeof(*cred));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &cl)) {
-		snprintf(err, errlen, "cannot identify the caller: %s", strerror(errno));
-		return -errno;
+	if (c->cred.uid == (uid_t)-1)
+		return conn_err(err, errlen, -EPERM, "cannot identify the caller");
+	for (;;) {
+		ssize_t r;
+
+		if (c->too_big) { /* read to the end, so that the client gets the error */
+			char sink[4096];
+
+			r = read(c->fd, sink, sizeof(sink));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && errno == EAGAIN)
+				return 0;
+			if (r > 0)
+				continue;
+			return conn_err(err, errlen, -EMSGSIZE, "request larger than %d bytes",
+					TG_CTL_MAX_REQUEST);
+		}
+		if (c->len == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 4096;
+			char *nb;
+
+			if (cap > TG_CTL_MAX_REQUEST + 1)
+				cap = TG_CTL_MAX_REQUEST + 1;
+			nb = realloc(c->buf, cap + 1);
+			if (!nb)
+				return conn_err(err, errlen, -ENOMEM, "out of memory");
+			c->buf = nb;
+			c->cap = cap;
+		}
+		r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return 0; /* more to come */
+		if (r < 0)
+			return conn_err(err, errlen, -errno, "cannot read the request: %s",
+					strerror(errno));
+		if (r == 0)
+			break;
+		c->len += (size_t)r;
+		if (c->len > TG_CTL_MAX_REQUEST)
+			c->too_big = true;
 	}
-	e = read_all(fd, &buf, &len, TG_CTL_MAX_REQUEST, TG_CTL_READ_MS);
-	if (e) {
-		if (e == -EMSGSIZE)
-			snprintf(err, errlen, "request larger than %d bytes", TG_CTL_MAX_REQUEST);
-		else if (e == -ETIMEDOUT)
-			snprintf(err, errlen,
-				 "no complete request within %d ms (write it, then "
-				 "shut down the writing side)",
-				 TG_CTL_READ_MS);
-		else
-			snprintf(err, errlen, "cannot read the request: %s", strerror(-e));
-		return e;
-	}
-	*req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	free(buf);
-	if (!*req) {
-		snprintf(err, errlen, "not JSON: %s (line %d, column %d)", je.text, je.line,
-			 je.column);
-		return -EINVAL;
-	}
+	*req = json_loadb(c->buf ? c->buf : "", c->len, JSON_REJECT_DUPLICATES, &je);
+	if (!*req)
+		return conn_err(err, errlen, -EINVAL, "not JSON: %s (line %d, column %d)", je.text,
+				je.line, je.column);
 	if (!json_is_object(*req)) {
 		json_decref(*req);
 		*req = NULL;
-		snprintf(err, errlen, "a request is a JSON object: {\"command\": \"...\"}");
-		return -EINVAL;
+		return conn_err(err, errlen, -EINVAL,
+				"a request is a JSON object: {\"command\": \"...\"}");
 	}
-	return 0;
+	return 1;
+}
+
+bool tg_ctl_conn_expired(const struct tg_ctl_conn *c, char *err, size_t errlen)
+{
+	if (now_ms() < c->deadline_ms)
+		return false;
+	snprintf(err, errlen,
+		 "no complete request within %d ms (write it, then shut down the writing side)",
+		 TG_CTL_READ_MS);
+	return true;
 }
 
 static int write_all(int fd, const char *s, size_t n, int timeout_ms)
@@ -246,17 +309,20 @@ static int write_all(int fd, const char *s, size_t n, int timeout_ms)
 	return 0;
 }
 
-void tg_ctl_reply(int fd, json_t *reply)
+void tg_ctl_conn_reply(struct tg_ctl_conn *c, json_t *reply)
 {
 	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 
+	/* a reply fits the socket's buffer: a client that does not read costs at most this */
 	if (s) {
-		write_all(fd, s, strlen(s), TG_CTL_READ_MS);
-		write_all(fd, "\n", 1, TG_CTL_READ_MS);
+		write_all(c->fd, s, strlen(s), TG_CTL_WRITE_MS);
+		write_all(c->fd, "\n", 1, TG_CTL_WRITE_MS);
 	}
 	free(s);
 	json_decref(reply);
-	close(fd);
+	close(c->fd);
+	free(c->buf);
+	free(c);
 }
 
 int tg_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)

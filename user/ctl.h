@@ -10,6 +10,7 @@
 #ifndef TG_CTL_H
 #define TG_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <jansson.h>
@@ -17,6 +18,8 @@
 #define TG_CTL_DEFAULT "/run/tollgate/tollgate.sock"
 #define TG_CTL_MAX_REQUEST 65536
 #define TG_CTL_READ_MS 2000 /* a client gets this long to send its request */
+#define TG_CTL_WRITE_MS 200 /* and the daemon waits at most this long to answer it */
+#define TG_CTL_MAX_CONNS 32 /* connections being read at once; more wait in the backlog */
 
 /* $TOLLGATE_SOCKET, else TG_CTL_DEFAULT. */
 const char *tg_ctl_path(void);
@@ -29,12 +32,27 @@ int tg_ctl_listen(const char *path, char *err, size_t errlen);
  * root only). 0 or -errno with the reason in err. */
 int tg_ctl_set_group(const char *path, const char *group, char *err, size_t errlen);
 
-/* Read one request from an accepted connection. 0 with *req, or -errno with a reason fit
- * for the reply in err (too large, not JSON, not an object, timed out). */
-int tg_ctl_read(int fd, json_t **req, struct ucred *cred, char *err, size_t errlen);
-
-/* Write reply (reference taken) and close fd. */
-void tg_ctl_reply(int fd, json_t *reply);
+/*
+ * The daemon's end, for an event loop that must never wait on a client: a connection is
+ * accepted non-blocking, its request read as it arrives, answered once complete.
+ */
+struct tg_ctl_conn {
+	int fd;
+	struct ucred cred; /* the caller, from SO_PEERCRED */
+	char *buf;
+	size_t len, cap;
+	bool too_big;	       /* over TG_CTL_MAX_REQUEST: the rest is read and discarded */
+	long long deadline_ms; /* CLOCK_MONOTONIC: the request must be complete by then */
+};
+/* Accept one pending connection, or NULL (none, or out of resources). */
+struct tg_ctl_conn *tg_ctl_accept(int lfd);
+/* Read what has arrived: 0 more to come; 1 complete, *req the request; -errno with a
+ * reason fit for the reply in err (too large, not JSON, not an object). */
+int tg_ctl_conn_read(struct tg_ctl_conn *c, json_t **req, char *err, size_t errlen);
+/* Past its deadline (TG_CTL_READ_MS): true, with the reason in err. */
+bool tg_ctl_conn_expired(const struct tg_ctl_conn *c, char *err, size_t errlen);
+/* Write reply (reference taken), close and free the connection. */
+void tg_ctl_conn_reply(struct tg_ctl_conn *c, json_t *reply);
 
 /* Client: send req (reference taken), wait up to timeout_ms for the reply. -ENOENT or
  * -ECONNREFUSED: no daemon listens at path. */

@@ -39,6 +39,10 @@ struct daemon {
 	bool resync; /* an enforcement change could not be written from the snapshot */
 	int efd;     /* the enforcement interval's timer */
 	int64_t interval_ms;
+	int ep; /* the event loop */
+	struct tg_ctl_conn *conns[TG_CTL_MAX_CONNS];
+	int nconns;
+	bool ctl_listening;
 };
 
 /*
@@ -203,27 +207,16 @@ static json_t *error_reply(const char *msg)
 	return json_pack("{sb ss}", "ok", 0, "error", msg);
 }
 
-static void serve(struct daemon *d)
+/* One complete request: the reply. */
+static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *cred,
+		      struct tg_applied **old)
 {
-	struct tg_applied *old = NULL;
-	struct ucred cred;
-	const char *cmd;
-	json_t *req = NULL, *reply;
+	const char *cmd = json_string_value(json_object_get(req, "command"));
 	char err[512];
-	int fd;
 
-	fd = accept4(d->ctl, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (tg_ctl_read(fd, &req, &cred, err, sizeof(err))) {
-		tg_warn("control socket: %s", err);
-		tg_ctl_reply(fd, error_reply(err));
-		return;
-	}
-	cmd = json_string_value(json_object_get(req, "command"));
-	if (!cmd) {
-		reply = error_reply("no \"command\" (a string) in the request");
-	} else if (!strcmp(cmd, "reload")) {
+	if (!cmd)
+		return error_reply("no \"command\" (a string) in the request");
+	if (!strcmp(cmd, "reload")) {
 		const char *want = json_string_value(json_object_get(req, "config"));
 		char real[PATH_MAX];
 
@@ -231,26 +224,106 @@ static void serve(struct daemon *d)
 			snprintf(err, sizeof(err),
 				 "tollgated runs with %.200s: it reloads that file, not %.200s",
 				 d->config_path, want);
-			reply = error_reply(err);
-		} else {
-			tg_info("reload requested by uid %u (pid %d)", (unsigned)cred.uid,
-				(int)cred.pid);
-			reply = reload(d, &old);
+			return error_reply(err);
 		}
-	} else if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
-		reply = tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, &cred, &d->resync);
-	} else if (!strcmp(cmd, "ping")) {
-		reply = json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
-	} else {
-		snprintf(err, sizeof(err),
-			 "unknown command '%.64s' (known: reload, suspend, unsuspend, ping)", cmd);
-		reply = error_reply(err);
+		tg_info("reload requested by uid %u (pid %d)", (unsigned)cred->uid, (int)cred->pid);
+		return reload(d, old);
 	}
+	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend"))
+		return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
+	if (!strcmp(cmd, "ping"))
+		return json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
+	snprintf(err, sizeof(err),
+		 "unknown command '%.64s' (known: reload, suspend, unsuspend, ping)", cmd);
+	return error_reply(err);
+}
+
+/*
+ * The control socket without ever waiting on a client: connections are read as their
+ * bytes arrive (epoll), answered once complete, dropped with an error at their deadline.
+ * With every slot taken the listening socket leaves the loop (new clients wait in the
+ * backlog) until one is free again.
+ */
+#define TAG_CONN (1ull << 32) /* epoll data of a connection: TAG_CONN | slot */
+
+static void ctl_listen(struct daemon *d, bool on)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)d->ctl};
+
+	if (d->ctl < 0 || on == d->ctl_listening)
+		return;
+	epoll_ctl(d->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, d->ctl, &ev);
+	d->ctl_listening = on;
+}
+
+static void conn_done(struct daemon *d, int slot, json_t *reply)
+{
+	struct tg_ctl_conn *c = d->conns[slot];
+
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	d->conns[slot] = NULL;
+	d->nconns--;
+	tg_ctl_conn_reply(c, reply);
+	ctl_listen(d, true);
+}
+
+static void ctl_accept(struct daemon *d)
+{
+	for (int slot = 0; slot < TG_CTL_MAX_CONNS; slot++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_CONN | (uint64_t)slot};
+		struct tg_ctl_conn *c;
+
+		if (d->conns[slot])
+			continue;
+		c = tg_ctl_accept(d->ctl);
+		if (!c)
+			return;
+		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, c->fd, &ev)) {
+			tg_ctl_conn_reply(c, error_reply("tollgated is out of resources"));
+			return;
+		}
+		d->conns[slot] = c;
+		d->nconns++;
+	}
+	ctl_listen(d, false); /* full */
+}
+
+static void ctl_read(struct daemon *d, int slot)
+{
+	struct tg_ctl_conn *c = d->conns[slot];
+	struct tg_applied *old = NULL;
+	json_t *req = NULL, *reply;
+	char err[512];
+	int rc;
+
+	if (!c)
+		return;
+	rc = tg_ctl_conn_read(c, &req, err, sizeof(err));
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		tg_warn("control socket (uid %d): %s", (int)c->cred.uid, err);
+		conn_done(d, slot, error_reply(err));
+		return;
+	}
+	reply = handle(d, req, &c->cred, &old);
 	json_decref(req);
-	tg_ctl_reply(fd, reply);
+	conn_done(d, slot, reply);
 	after_reload(d, old);
 	if (d->resync)
 		resync(d);
+}
+
+static void ctl_expire(struct daemon *d)
+{
+	char err[256];
+
+	for (int slot = 0; slot < TG_CTL_MAX_CONNS; slot++) {
+		if (d->conns[slot] && tg_ctl_conn_expired(d->conns[slot], err, sizeof(err))) {
+			tg_warn("control socket (uid %d): %s", (int)d->conns[slot]->cred.uid, err);
+			conn_done(d, slot, error_reply(err));
+		}
+	}
 }
 
 /* Blocked from the first instruction, so a SIGHUP during start-up is queued, not fatal. */
@@ -273,40 +346,38 @@ static bool watchdog;
 
 static int run(struct daemon *d, sigset_t *set)
 {
-	struct epoll_event ev = {.events = EPOLLIN}, got[4];
+	struct epoll_event ev = {.events = EPOLLIN}, got[16];
 	struct signalfd_siginfo si;
-	int sfd, ep, tfd = -1, efd = -1, err = 0;
+	int sfd, tfd = -1, efd = -1, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0) {
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || d->ep < 0) {
 		err = neg_errno();
 		goto out;
 	}
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.u64 = (uint64_t)sfd;
+	epoll_ctl(d->ep, EPOLL_CTL_ADD, sfd, &ev);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd >= 0) {
 		struct itimerspec it = {.it_interval = {TG_SWEEP_INTERVAL_S, 0},
 					.it_value = {TG_SWEEP_INTERVAL_S, 0}};
 
 		timerfd_settime(tfd, 0, &it, NULL);
-		ev.data.fd = tfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+		ev.data.u64 = (uint64_t)tfd;
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, tfd, &ev);
 	}
 	efd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (efd >= 0) {
 		d->efd = efd;
 		arm_interval(d);
-		ev.data.fd = efd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+		ev.data.u64 = (uint64_t)efd;
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, efd, &ev);
 	}
-	if (d->ctl >= 0) {
-		ev.data.fd = d->ctl;
-		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl, &ev);
-	}
+	ctl_listen(d, true);
 	for (;;) {
-		int n = epoll_wait(ep, got, 4, -1);
+		/* while a client is being read, wake up to drop it at its deadline */
+		int n = epoll_wait(d->ep, got, 16, d->nconns ? 250 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -315,11 +386,17 @@ static int run(struct daemon *d, sigset_t *set)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			if (got[i].data.fd == d->ctl) {
-				serve(d);
+			uint64_t tag = got[i].data.u64;
+
+			if (tag & TAG_CONN) {
+				ctl_read(d, (int)(tag & 0xffffffffu));
 				continue;
 			}
-			if (got[i].data.fd == efd) {
+			if ((int)tag == d->ctl) {
+				ctl_accept(d);
+				continue;
+			}
+			if ((int)tag == efd) {
 				uint64_t ticks;
 
 				if (watchdog)
@@ -331,7 +408,7 @@ static int run(struct daemon *d, sigset_t *set)
 					resync(d);
 				continue;
 			}
-			if (got[i].data.fd == tfd) {
+			if ((int)tag == tfd) {
 				uint64_t ticks;
 				size_t gone = 0;
 
@@ -356,17 +433,23 @@ static int run(struct daemon *d, sigset_t *set)
 				goto out;
 			}
 		}
+		if (d->nconns)
+			ctl_expire(d);
 	}
 out:
+	for (int slot = 0; slot < TG_CTL_MAX_CONNS; slot++)
+		if (d->conns[slot])
+			conn_done(d, slot, error_reply("tollgated is stopping"));
 	if (sfd >= 0)
 		close(sfd);
-	if (ep >= 0)
-		close(ep);
+	if (d->ep >= 0)
+		close(d->ep);
 	if (tfd >= 0)
 		close(tfd);
 	if (efd >= 0)
 		close(efd);
 	d->efd = -1;
+	d->ep = -1;
 	return err;
 }
 
@@ -379,7 +462,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct daemon d = {.config_path = TG_CONFIG_DEFAULT, .ctl = -1, .efd = -1};
+	struct daemon d = {.config_path = TG_CONFIG_DEFAULT, .ctl = -1, .efd = -1, .ep = -1};
 	const char *ctl_path = tg_ctl_path();
 	char msg[512];
 	sigset_t set;

@@ -231,6 +231,61 @@ check "suspend of an unknown customer refused" bad 1 suspend cust-nobody --reaso
 check "suspend without --reason refused" bad 2 suspend cust-b
 check "suspend --for with a bad duration refused" bad 2 suspend cust-b --reason x --for soon
 check "unsuspend of an active customer refused" bad 1 unsuspend cust-b --reason x
+# requests straight on the socket: malformed, oversized, unknown
+CTL_PY='
+import json, socket, sys, time
+def ask(data, shut=True):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    s.sendall(data)
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    s.settimeout(5)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    return json.loads(out)
+bad = []
+for name, data, want in [
+        ("not JSON", b"suspend cust-b", "not JSON"),
+        ("not an object", b"[1, 2]", "JSON object"),
+        ("no command", b"{\"customer\": \"cust-b\"}", "no \"command\""),
+        ("unknown command", b"{\"command\": \"explode\"}", "unknown command"),
+        ("suspend with a number as reason", b"{\"command\": \"suspend\", \"customer\": \"cust-b\", \"reason\": 5}", "reason"),
+        ("oversized", b"{\"command\": \"ping\", \"x\": \"" + b"a" * 70000 + b"\"}", "larger than"),
+        ("duplicate keys", b"{\"command\": \"ping\", \"command\": \"suspend\"}", "not JSON")]:
+    r = ask(data)
+    if r.get("ok") is not False or want not in r.get("error", ""):
+        bad.append("%s: %s" % (name, r))
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+'
+check "malformed, oversized, duplicate-key and unknown requests get an error reply" \
+	"$LAB_PY" -c "$CTL_PY" "$TOLLGATE_SOCKET"
+SLOW_PY='
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"{\"command\": ")   # and then nothing, for 3 s
+time.sleep(3)
+'
+slow_client() {
+	local t0 t1 pid
+	"$LAB_PY" -c "$SLOW_PY" "$TOLLGATE_SOCKET" &
+	pid=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	tg -j events >/dev/null && tg suspend cust-nobody --reason x 2>&1 | grep -q "no customer" || { kill "$pid"; return 1; }
+	t1=$(date +%s%N)
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "  a request beside a stalled client answered in $(( (t1 - t0) / 1000000 )) ms"
+	[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || { echo "the daemon waited on the stalled client"; return 1; }
+}
+check "a client that stalls mid-request does not hold up another's request" slow_client
 check "nothing was recorded by the refused requests" test "$(n_events)" -eq "$e0"
 check "B is still active" ping_ok "$P-cust" 5 "$LAB_UP4" -I "$LAB_B4"
 
