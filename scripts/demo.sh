@@ -7,7 +7,9 @@
 #   customer A  UDP download at twice its plan (iperf3) and a TCP upload: held to its rates
 #   customer B  pings and a moderate TCP upload, well inside its plan: nothing dropped
 #   customer C  pings, and spoofed packets (scapy, a few hundred per second, random foreign
-#               and bogon sources): dropped and charged to C's port as spoof / bogon
+#               and bogon sources): dropped and charged to C's port as spoof / bogon; tollgated's
+#               rule "spoofing" suspends C for 20 s at a time (its pings stop, drops show as
+#               suspended), and the view shows the audit log's last events
 #
 # Ctrl-C (or DEMO_DURATION=N seconds) stops it; the trap then ends every process it started
 # and removes the lab, the pins and the temporary files. Needs root. Traffic never leaves
@@ -90,6 +92,19 @@ lab_up "$P" || die "lab setup failed"
 # design.md's home-100 (20 up, 100 down)
 LAB_A_UP=10mbit LAB_A_DOWN=20mbit LAB_A_BURST=256k LAB_B_UP=20mbit LAB_B_DOWN=100mbit \
 	lab_write_config "$P" "$TMP"
+# tollgated's rules: C's spoofing suspends it for 20 s (it keeps spoofing: suspended
+# again once the suspension lifts and the rule's episode has ended)
+cat >>"$CFG" <<-EOF
+	enforcement:
+	  interval: 1s
+	  rules:
+	    - name: spoofing
+	      when: "spoof_pps > 200 for 8s"
+	      action: suspend
+	      duration: 20s
+	      reason: "source address spoofing (AUP 3.1)"
+EOF
+export TOLLGATE_SOCKET=$TMP/tollgate.sock
 
 attach_all() {
 	local m=$1
@@ -106,7 +121,18 @@ if ! attach_all "$MODE"; then
 	attach_all generic || die "attach failed in generic mode too"
 fi
 
+# the daemon, in the router's namespace (nsenter keeps the host's /sys/fs/bpf in view)
+"$(command -v nsenter)" --net="/run/netns/$P-rtr" -- "$ROOT/build/tollgated" -c "$CFG" \
+	>>"$TMP/daemon.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do
+	grep -q ' applied: ' "$TMP/daemon.log" && break
+	sleep 0.05
+done
+grep -q ' applied: ' "$TMP/daemon.log" || die "tollgated did not start: $(tail -n 3 "$TMP/daemon.log")"
+
 cat <<-EOF
+	demo: tollgated runs the rule "spoofing": spoof_pps > 200 for 8s -> suspend for 20s
 	demo: Tollgate attached ($MODE XDP) on $P-rtr:
 	  $P-c0  customer role   A $LAB_A4 (10 Mbit/s up, 20 down); V on VLAN $LAB_VLAN_V (no traffic)
 	  $P-c1  customer role   B $LAB_B4 (20 Mbit/s up, 100 down)
@@ -202,6 +228,17 @@ cat >"$TMP/view.py" <<-'EOF'
 	            k = i["counters"]
 	            why = " ".join("%s=%d" % (r, v["packets"]) for r, v in sorted(drops(k["dropped"]).items())) or "-"
 	            out.append("%-12s %-9s %12d %14d  %s" % (i["name"], i["role"], k["passed"]["packets"], k["unclassified"]["packets"], why))
+	        try:
+	            evs = run("events", "--limit", "4")["events"]
+	        except RuntimeError:
+	            evs = []
+	        out.append("")
+	        out.append("ENFORCEMENT (tollgated, last 4 events of the audit log)")
+	        for e in evs:
+	            out.append("  %s %-7s %-9s by %-15s %s%s" % (e["time"][11:19], e["customer"], e["action"], e["actor"],
+	                       e["reason"], "  until " + e["until"][11:19] if e.get("until") else ""))
+	        if not evs:
+	            out.append("  (none yet: C is suspended once it has spoofed > 200/s for 8 s)")
 	        if tty:
 	            sys.stdout.write("\033[H\033[2J")
 	        else:

@@ -39,7 +39,8 @@ struct daemon {
 	bool resync; /* an enforcement change could not be written from the snapshot */
 	int efd;     /* the enforcement interval's timer */
 	int64_t interval_ms;
-	int ep; /* the event loop */
+	int ep;		     /* the event loop */
+	bool detach_on_stop; /* -d: take XDP off the interfaces when stopped */
 	struct tg_ctl_conn *conns[TG_CTL_MAX_CONNS];
 	int nconns;
 	bool ctl_listening;
@@ -326,6 +327,33 @@ static void ctl_expire(struct daemon *d)
 	}
 }
 
+/*
+ * -d: on SIGTERM take the program off every interface of the configuration, and unload
+ * it if no interface is left (the default is to leave XDP attached: policing goes on).
+ */
+static int detach_all(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	int left = -1, err = 0;
+
+	for (size_t i = 0; cfg && i < cfg->nifaces; i++) {
+		int e = tg_detach_iface(&d->maps, cfg->ifaces[i].name, &left);
+
+		if (e && e != -ENOENT) {
+			tg_err("%s: cannot detach: %s", cfg->ifaces[i].name, strerror(-e));
+			err = e;
+		} else if (!e) {
+			tg_info("%s: detached", cfg->ifaces[i].name);
+		}
+	}
+	if (!err && left == 0) {
+		err = tg_maps_unpin(d->maps.pin_dir);
+		if (!err)
+			tg_info("no interface left: program and maps unloaded");
+	}
+	return err;
+}
+
 /* Blocked from the first instruction, so a SIGHUP during start-up is queued, not fatal. */
 static int block_signals(sigset_t *set)
 {
@@ -428,7 +456,10 @@ static int run(struct daemon *d, sigset_t *set)
 				after_reload(d, old);
 				sd_notify(0, "READY=1");
 			} else if (si.ssi_signo != SIGPIPE) {
-				tg_info("stopping; XDP stays attached and keeps policing");
+				tg_info(d->detach_on_stop
+						? "stopping; detaching (-d)"
+						: "stopping; XDP stays attached and keeps "
+						  "policing");
 				sd_notify(0, "STOPPING=1");
 				goto out;
 			}
@@ -459,6 +490,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"detach-on-stop", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -472,7 +504,7 @@ int main(int argc, char **argv)
 	if (err)
 		return 1;
 
-	while ((opt = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fvdh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.config_path = optarg;
@@ -482,11 +514,15 @@ int main(int argc, char **argv)
 		case 'v':
 			tg_log_verbose++;
 			break;
+		case 'd':
+			d.detach_on_stop = true;
+			break;
 		case 'h':
-			printf("Usage: tollgated [-c FILE] [-f] [-v]\n");
+			printf("Usage: tollgated [-c FILE] [-f] [-v] [-d|--detach-on-stop]\n");
 			return 0;
 		default:
-			fprintf(stderr, "Usage: tollgated [-c FILE] [-f] [-v]\n");
+			fprintf(stderr,
+				"Usage: tollgated [-c FILE] [-f] [-v] [-d|--detach-on-stop]\n");
 			return 2;
 		}
 	}
@@ -513,6 +549,8 @@ int main(int argc, char **argv)
 		sd_notifyf(0, "READY=1\nSTATUS=policing %zu customers",
 			   tg_applied_cfg(d.app) ? tg_applied_cfg(d.app)->ncustomers : 0);
 		err = run(&d, &set);
+		if (!err && d.detach_on_stop)
+			err = detach_all(&d);
 	}
 	close(d.ctl);
 	unlink(ctl_path);

@@ -63,7 +63,7 @@ tg() { lab_tg "$P" -c "$CFG" "$@"; }
 # subshell would keep DPID from the trap), then check daemon_up.
 start_daemon() {
 	: >"$TMP/daemon.log"
-	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
+	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" "$@" >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 }
 
@@ -423,7 +423,20 @@ refused() {
 check "a non-member is refused (permission denied) and nothing changes" refused
 check "C reaches the internet again" ping_ok "$P-spf" 5 "$LAB_UP4"
 
+# ---- SIGTERM leaves XDP attached; with -d it takes it off ----
+xdp_on() { ip -n "$P-rtr" -d link show dev "$1" | grep -q "prog/xdp"; }
 stop_daemon TERM
+check "SIGTERM: tollgated stops, XDP stays on $P-c0 (policing goes on)" xdp_on "$P-c0"
+start_daemon -d
+check "tollgated -d starts (adopting the pinned program and links)" daemon_up
+detached() {
+	for dev in "$P-c0" "$P-c1" "$P-c2" "$P-u0"; do
+		! xdp_on "$dev" || { echo "XDP still on $dev"; return 1; }
+	done
+	[ ! -e "$PIN" ] || { echo "$PIN is still there"; return 1; }
+}
+stop_daemon TERM
+check "tollgated -d, SIGTERM: every interface detached, the pins removed" detached
 finish
 
 }
