@@ -304,8 +304,9 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 		a.action = state_word(cur ? cur->state : TG_ST_SUSPENDED, true);
 		if (r && !manual) { /* a rule's state lifting with its episode or duration */
 			snprintf(reason, sizeof(reason), "%s: %.480s",
-				 ev->until_ms && ev->at_ms >= ev->until_ms ? "expired"
-									   : "condition cleared",
+				 cur && cur->until_ms && ev->at_ms >= cur->until_ms
+					 ? "expired"
+					 : "condition cleared",
 				 cur ? cur->reason : r->reason);
 			snprintf(actor, sizeof(actor), "rule:%s", r->name);
 		}

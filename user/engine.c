@@ -270,12 +270,40 @@ static bool lift_due(const struct tg_engine *e, const struct cust *c, int rule, 
 	return r->has_clear_after && !open;
 }
 
+/*
+ * A rule's state ran out its duration while the rule's episode is still open (the
+ * condition still holds): the episode ends with it, and the condition's run starts again,
+ * so the rule fires anew once it has held for its `for` again.
+ */
+static void end_with_lift(const struct tg_engine *e, struct cust *c, int rule, bool monitor,
+			  int64_t now)
+{
+	struct rrec *rr = rule >= 0 ? rr_find(c, rule) : NULL;
+	struct tg_eng_event ev = {.cust = c->key - 1,
+				  .kind = TG_EV_EPISODE_CLOSE,
+				  .rule = rule,
+				  .monitor = monitor,
+				  .at_ms = now};
+
+	if (!rr || !rr->open)
+		return;
+	ev.fired_at_ms = rr->fired_at;
+	ev.threshold = e->rules[rule].cond.threshold;
+	rr->open = false;
+	rr->false_since = NONE;
+	rr->true_since = NONE;
+	emit(e, &ev);
+}
+
 static void check_lifts(const struct tg_engine *e, struct cust *c, int64_t now)
 {
 	struct tg_eng_event ev = {.cust = c->key - 1, .kind = TG_EV_LIFT, .at_ms = now};
 
 	if (c->state != TG_CS_ACTIVE && lift_due(e, c, c->rule, c->until, now)) {
-		ev.rule = c->rule;
+		int rule = c->rule;
+		bool by_time = c->until != 0;
+
+		ev.rule = rule;
 		ev.applied = true;
 		c->state = TG_CS_ACTIVE;
 		c->since = now;
@@ -283,18 +311,25 @@ static void check_lifts(const struct tg_engine *e, struct cust *c, int64_t now)
 		c->rule = -1;
 		c->throttle_bps = 0;
 		emit(e, &ev);
+		if (by_time)
+			end_with_lift(e, c, rule, false, now);
 	}
 	for (unsigned int i = 0; i < c->nrr; i++) {
 		struct rrec *rr = &c->rr[i];
 
+		bool by_time;
+
 		if (rr->mon_state == TG_CS_ACTIVE || !lift_due(e, c, rr->rule, rr->mon_until, now))
 			continue;
+		by_time = rr->mon_until != 0;
 		rr->mon_state = TG_CS_ACTIVE;
 		rr->mon_until = 0;
 		ev.rule = rr->rule;
 		ev.monitor = true;
 		ev.applied = false;
 		emit(e, &ev);
+		if (by_time)
+			end_with_lift(e, c, rr->rule, true, now);
 	}
 }
 

@@ -42,7 +42,11 @@
  *     R has duration:       until = fired_at + duration; lifts at the first eval (or
  *                           tg_engine_expire) at or after until, unless R has clear_after
  *                           and R's episode for the customer is open: then it lifts when
- *                           that episode closes.
+ *                           that episode closes. A lift at until also closes R's episode
+ *                           (TG_EV_EPISODE_CLOSE after the TG_EV_LIFT) and restarts the
+ *                           condition's run: a customer still over the limit is caught
+ *                           again once the condition has held for its `for` again (and
+ *                           that firing counts for escalation).
  *     no duration, clear_after: lifts when R's episode closes.
  *     neither:              stays until lifted by hand (tg_engine_manual ACTIVE).
  *   A lift is TG_EV_LIFT with rule R. On one sample, episode ends come first, then lifts,

@@ -861,21 +861,59 @@ static void test_engine_monitor(void)
 
 	TEST_BEGIN("engine: global monitor: would-fire and would-lift events, state unchanged");
 	run(e, 2, &t, 20, 100);
-	CHECK_EQ_U64(l.n, 2);
+	/* would suspend at T0 for 10 s; the lift ends the episode; still spoofing, it would
+	 * suspend again at the next sample */
+	CHECK_EQ_U64(l.n, 4);
 	CHECK_EQ_U64(l.ev[0].kind, TG_EV_SUSPEND);
 	CHECK(l.ev[0].monitor && !l.ev[0].applied);
 	CHECK_EQ_U64(l.ev[0].until_ms, T0 + 10 * SEC);
 	CHECK_EQ_U64(l.ev[1].kind, TG_EV_LIFT);
 	CHECK(l.ev[1].monitor);
 	CHECK_EQ_U64(l.ev[1].at_ms, T0 + 10 * SEC);
+	CHECK_EQ_U64(l.ev[2].kind, TG_EV_EPISODE_CLOSE);
+	CHECK(l.ev[2].monitor);
+	CHECK_EQ_U64(l.ev[2].at_ms, T0 + 10 * SEC);
+	CHECK_EQ_U64(l.ev[3].kind, TG_EV_SUSPEND);
+	CHECK(l.ev[3].monitor && !l.ev[3].applied);
+	CHECK_EQ_U64(l.ev[3].at_ms, T0 + 11 * SEC);
 	tg_engine_state(e, 2, &st);
 	CHECK_EQ_U64(st.state, TG_CS_ACTIVE);
 	run(e, 2, &t, 1, 0);
-	CHECK_EQ_U64(l.n, 3);
-	CHECK_EQ_U64(l.ev[2].kind, TG_EV_EPISODE_CLOSE);
-	CHECK(l.ev[2].monitor);
+	CHECK_EQ_U64(l.n, 5);
+	CHECK_EQ_U64(l.ev[4].kind, TG_EV_EPISODE_CLOSE);
+	CHECK(l.ev[4].monitor);
+	run(e, 2, &t, 1, 0); /* T0 + 21 s: the second would-be suspension lifts */
+	CHECK_EQ_U64(l.n, 6);
+	CHECK_EQ_U64(l.ev[5].kind, TG_EV_LIFT);
 	CHECK_EQ_U64(tg_engine_tracked(e), 0);
 	tg_engine_free(e);
+
+	TEST_BEGIN("engine: a suspension that runs out while the condition holds fires again after "
+		   "for");
+	r[0].cond.for_ns = 3 * TG_NS_PER_S;
+	e = engine(r, 1, false, &l);
+	t = T0;
+	run(e, 5, &t, 3, 100); /* holds at T0 + 2 s (3 samples) */
+	CHECK_EQ_U64(l.n, 1);
+	CHECK_EQ_U64(l.ev[0].kind, TG_EV_SUSPEND);
+	CHECK(l.ev[0].applied);
+	CHECK_EQ_U64(l.ev[0].until_ms, T0 + 12 * SEC);
+	run(e, 5, &t, 10, 100); /* T0 + 3 .. 12 s: lifts at 12 s, the episode with it */
+	CHECK_EQ_U64(l.n, 3);
+	CHECK_EQ_U64(l.ev[1].kind, TG_EV_LIFT);
+	CHECK_EQ_U64(l.ev[1].at_ms, T0 + 12 * SEC);
+	CHECK_EQ_U64(l.ev[2].kind, TG_EV_EPISODE_CLOSE);
+	run(e, 5, &t, 2, 100); /* 13, 14 s: the new run has held 2 s of 3 */
+	CHECK_EQ_U64(l.n, 3);
+	run(e, 5, &t, 1, 100); /* 15 s: held 3 s: suspended again */
+	CHECK_EQ_U64(l.n, 4);
+	CHECK_EQ_U64(l.ev[3].kind, TG_EV_SUSPEND);
+	CHECK_EQ_U64(l.ev[3].at_ms, T0 + 15 * SEC);
+	CHECK(l.ev[3].applied);
+	tg_engine_state(e, 5, &st);
+	CHECK_EQ_U64(st.state, TG_CS_SUSPENDED);
+	tg_engine_free(e);
+	r[0].cond.for_ns = 0;
 
 	TEST_BEGIN("engine: per-rule monitor: only that rule changes nothing");
 	r[0].monitor = true;
