@@ -7,7 +7,9 @@
 #     and with nothing changed: by `tollgate reload` alone (no daemon: it reads the maps
 #     back), then by tollgated (asked by `tollgate reload` over the control socket: it
 #     diffs against what it applied last), each way and back;
-#   - peak RSS of each (GNU time's "Maximum resident set size"; tollgated's VmHWM).
+#   - peak RSS of each (GNU time's "Maximum resident set size"; tollgated's VmHWM);
+#   - what tollgated's enforcement interval costs with a rule on passed traffic and one on
+#     drops (every customer's counters read and evaluated every second).
 # Targets (issue "ISP scale"): 1M loaded in <= 10 s, a 1k-change reload in <= 1 s.
 #
 # Runs in a network namespace of its own (one veth pair), pins under a bpffs directory of
@@ -83,9 +85,17 @@ EOF
 	sed -n 's/^reloaded [^:]*: /    /p' "$TMP/out"
 	cp "$d/orig.csv" "$d/customers.csv"
 	TOLLGATE_SOCKET=$TMP/none.sock run "reload, 1k changed back, no daemon" "$TG" -c "$d/tollgate.yaml" reload
-	# tollgated: it starts (adopting the loaded maps: a full sync), then reloads when asked
+	# tollgated: it starts (adopting the loaded maps: a full sync), then reloads when asked;
+	# with two rules, one on passed traffic and one on drops, it reads every customer's
+	# counters every second (what that costs: its log with -v, every 10 intervals)
+	cat >>"$d/tollgate.yaml" <<-EOF
+		enforcement:
+		  rules:
+		    - { name: spoofing, when: "spoof_pps > 50 for 30s", action: suspend }
+		    - { name: fair-use, when: "upload_util > 95% for 1h", action: notify }
+	EOF
 	t0=$(date +%s.%N)
-	nsenter --net="/run/netns/$NS" -- "$TGD" -c "$d/tollgate.yaml" >"$TMP/daemon.log" 2>&1 &
+	nsenter --net="/run/netns/$NS" -- "$TGD" -v -c "$d/tollgate.yaml" >"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1200); do
 		grep -q ' applied: ' "$TMP/daemon.log" && break
@@ -108,6 +118,9 @@ EOF
 		echo "    the same reloads as tollgated timed them (its log):"
 		sed -n 's/.*reloaded in \([0-9.]*\) s (\([a-z]*\) sync).*/      \1 s, \2 sync/p' "$TMP/daemon.log"
 		printf '  %-44s %7d MiB\n' "tollgated peak RSS" "$(($(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status") / 1024))"
+		sleep 11
+		echo "    enforcement, 2 rules, every customer's counters every second (its log):"
+		sed -n 's/.*enforcement: \([0-9]* intervals over .*\)/      \1/p' "$TMP/daemon.log" | tail -n 2
 		kill "$DPID"
 		wait "$DPID" 2>/dev/null
 	fi

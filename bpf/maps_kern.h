@@ -102,6 +102,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE); /* tollgated reads every customer's each interval */
 	__type(key, __u32);
 	__type(value, struct tg_cdrop);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "enforce.h"
@@ -36,11 +37,16 @@ struct tg_enforcer {
 	uint32_t *pos;	     /* pos[idx]: c + 1, 0: no customer */
 	uint64_t *id_hash;   /* id_hash[idx]: of the id the engine knows there (0: none) */
 	bool restored;	     /* the engine was rebuilt from the database */
-	bool need_pass, need_drops;
+	bool need_pass;	     /* a rule reads passed traffic */
+	/* the (direction, reason) drop counters the rules read, nd of them */
+	uint8_t dd[TG_DIR_NR * TG_R_NR], dr[TG_DIR_NR * TG_R_NR];
+	unsigned int nd;
 
-	/* counters at the last interval */
+	/* counters at the last interval: passed traffic (per customer index), and the drop
+	 * counters the rules read (nd per customer index; of the mmapped tg_cdrop) */
 	struct tg_cstat *pass, *pass_prev;
-	uint64_t (*drops)[TG_DIR_NR][TG_R_NR], (*drops_prev)[TG_DIR_NR][TG_R_NR];
+	uint64_t *drops_prev;
+	unsigned int nd_prev; /* nd when drops_prev was filled */
 	int64_t prev_ms;
 
 	/* the context of the engine's callback */
@@ -50,7 +56,12 @@ struct tg_enforcer {
 	const struct tg_sample *sample;
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
+	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
+	double tick_sum_ms, tick_max_ms;
+	unsigned int nticks;
 };
+
+#define TG_TICK_REPORT 10
 
 static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
 {
@@ -104,7 +115,6 @@ void tg_enforcer_close(struct tg_enforcer *e)
 	free(e->id_hash);
 	free(e->pass);
 	free(e->pass_prev);
-	free(e->drops);
 	free(e->drops_prev);
 	free(e->state_path);
 	free(e);
@@ -353,18 +363,52 @@ static bool same_notify(const struct tg_notify_cfg *a, const struct tg_notify_cf
 	       a->retry_max_ms == b->retry_max_ms;
 }
 
-/* Which counters the rules read: passed traffic, drops. */
-static void rule_needs(const struct tg_enforce_cfg *ec, bool *pass, bool *drops)
+/* Which counters the rules read: passed traffic, and which drop counters. */
+static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 {
-	*pass = *drops = false;
+	static const int floods[] = {TG_R_FLOOD_SYN, TG_R_FLOOD_UDP, TG_R_FLOOD_ICMP,
+				     TG_R_FLOOD_FRAG};
+	bool want[TG_DIR_NR][TG_R_NR] = {};
+
+	e->need_pass = false;
 	for (size_t i = 0; i < ec->nrules; i++) {
 		int mt = ec->rules[i].cond.metric;
 
 		if (mt <= TG_M_DOWNLOAD_UTIL)
-			*pass = true;
-		else
-			*drops = true;
+			e->need_pass = true;
+		else if (mt == TG_M_DROP_PPS || mt == TG_M_DOWNLOAD_DROP_PPS)
+			for (int r = 0; r < TG_R_NR; r++)
+				want[mt == TG_M_DROP_PPS ? TG_DIR_UP : TG_DIR_DOWN][r] = true;
+		else if (mt == TG_M_FLOOD_PPS || mt == TG_M_DOWNLOAD_FLOOD_PPS)
+			for (size_t f = 0; f < sizeof(floods) / sizeof(floods[0]); f++)
+				want[mt == TG_M_FLOOD_PPS ? TG_DIR_UP : TG_DIR_DOWN][floods[f]] =
+					true;
+		else if (mt >= TG_M_REASON_UP && mt < TG_M_REASON_DOWN)
+			want[TG_DIR_UP][mt - TG_M_REASON_UP] = true;
+		else if (mt >= TG_M_REASON_DOWN && mt < TG_M_NR)
+			want[TG_DIR_DOWN][mt - TG_M_REASON_DOWN] = true;
 	}
+	e->nd = 0;
+	for (int d = 0; d < TG_DIR_NR; d++)
+		for (int r = 0; r < TG_R_NR; r++)
+			if (want[d][r]) {
+				e->dd[e->nd] = (uint8_t)d;
+				e->dr[e->nd++] = (uint8_t)r;
+			}
+}
+
+/* Tell the engine a customer's recorded state. */
+static int restore_one(struct tg_enforcer *e, uint32_t idx, const struct tg_enf_entry *x)
+{
+	struct tg_cust_state cs = {
+		.state = x->state == TG_ST_SUSPENDED ? TG_CS_SUSPENDED : TG_CS_THROTTLED,
+		.since_ms = x->since_ms,
+		.until_ms = x->until_ms,
+		.rule = x->rule[0] ? tg_engine_rule_index(e->eng, x->rule) : -1,
+		.throttle_bps = x->throttle_bps,
+	};
+
+	return tg_engine_restore_state(e->eng, idx, &cs);
 }
 
 /* Rebuild the engine from the database: states, open episodes, past firings. */
@@ -376,16 +420,9 @@ static void restore(struct tg_enforcer *e, int64_t now)
 
 	for (i = 0; i < e->table.n; i++) {
 		const struct tg_enf_entry *x = &e->table.e[i];
-		struct tg_cust_state cs = {
-			.state = x->state == TG_ST_SUSPENDED ? TG_CS_SUSPENDED : TG_CS_THROTTLED,
-			.since_ms = x->since_ms,
-			.until_ms = x->until_ms,
-			.rule = x->rule[0] ? tg_engine_rule_index(e->eng, x->rule) : -1,
-			.throttle_bps = x->throttle_bps,
-		};
 		uint32_t idx = idx_of(e, x->id);
 
-		if (idx && !tg_engine_restore_state(e->eng, idx, &cs))
+		if (idx && !restore_one(e, idx, x))
 			nst++;
 	}
 	if (!tg_state_episodes(e->st, &ep, &n)) {
@@ -443,7 +480,7 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	}
 	e->interval_ms = (int64_t)(ec->interval_ns / 1000000);
 	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
-	rule_needs(ec, &e->need_pass, &e->need_drops);
+	rule_needs(e, ec);
 
 	/* the customers by index; an index whose id changed (or left) is forgotten */
 	if (n != e->max_cust) {
@@ -466,10 +503,18 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	for (uint32_t i = 1; i < n; i++) {
 		const char *id = id_of(e, i);
 		uint64_t h = id ? tg_hash(id, strlen(id)) | 1 : 0;
+		const struct tg_enf_entry *x;
 
-		if (e->id_hash[i] && e->id_hash[i] != h)
+		if (e->id_hash[i] == h)
+			continue;
+		if (e->id_hash[i])
 			tg_engine_forget(e->eng, i);
 		e->id_hash[i] = h;
+		/* a customer (back) in the configuration with a state of its own: the engine
+		 * learns it (at the first call, restore() does this for everyone) */
+		x = id && e->restored ? tg_enf_find(&e->table, id) : NULL;
+		if (x)
+			restore_one(e, i, x);
 	}
 	e->prev_ms = 0; /* the counters of indexes that changed hands are not comparable */
 	if (!e->restored) {
@@ -584,65 +629,73 @@ static double delta(uint64_t now, uint64_t before)
 	return now >= before ? (double)(now - before) : 0.0; /* a cleared index restarts */
 }
 
-/* Read the counters and give every loaded customer's rates to the engine. */
+/*
+ * Read the counters the rules need and give every loaded customer's rates to the engine.
+ * Passed traffic comes from the per-CPU tg_cstat in batches (32 bytes x CPUs a customer);
+ * drops straight from the mmapped tg_cdrop, only the counters the rules read. A sample
+ * holds only what the rules read: the other rates are 0.
+ */
 static void evaluate(struct tg_enforcer *e, const struct tg_maps *m, int64_t now)
 {
 	uint32_t n = e->max_cust;
+	bool have_prev;
 	double dt;
-	void *t;
 
-	if (!e->cfg || !n || (!e->need_pass && !e->need_drops))
+	if (!e->cfg || !n || (!e->need_pass && !e->nd) || !m->cdrop_mm)
 		return;
 	if (e->need_pass && !e->pass) {
 		e->pass = calloc(n, sizeof(*e->pass));
 		e->pass_prev = calloc(n, sizeof(*e->pass_prev));
 	}
-	if (e->need_drops && !e->drops) {
-		e->drops = calloc(n, sizeof(*e->drops));
-		e->drops_prev = calloc(n, sizeof(*e->drops_prev));
+	if (e->nd != e->nd_prev) { /* other rules: the drop counters are not comparable */
+		free(e->drops_prev);
+		e->drops_prev = e->nd ? calloc((size_t)n * e->nd, sizeof(uint64_t)) : NULL;
+		e->nd_prev = e->nd;
+		e->prev_ms = 0;
 	}
-	if ((e->need_pass && (!e->pass || !e->pass_prev)) ||
-	    (e->need_drops && (!e->drops || !e->drops_prev))) {
+	if ((e->need_pass && (!e->pass || !e->pass_prev)) || (e->nd && !e->drops_prev)) {
 		tg_err("enforcement: out of memory for the counters of %u customers", n);
+		e->nd_prev = 0;
 		return;
 	}
-	if (tg_read_cust_all(m, n, e->need_pass ? e->pass : NULL,
-			     e->need_drops ? e->drops : NULL)) {
+	if (e->need_pass && tg_read_cust_all(m, n, e->pass)) {
 		tg_warn("enforcement: cannot read the counters: %s", strerror(errno));
 		return;
 	}
-	if (e->prev_ms && now > e->prev_ms) {
-		dt = (double)(now - e->prev_ms) / 1000.0;
-		for (size_t c = 0; c < e->cfg->ncustomers; c++) {
-			const struct tg_customer *cu = &e->cfg->customers[c];
-			uint32_t i = e->idx[c];
-			struct tg_sample s = {};
+	have_prev = e->prev_ms && now > e->prev_ms;
+	dt = have_prev ? (double)(now - e->prev_ms) / 1000.0 : 1.0;
+	for (size_t c = 0; c < e->cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &e->cfg->customers[c];
+		uint32_t i = e->idx[c];
+		uint64_t *prev = e->nd ? &e->drops_prev[(size_t)i * e->nd] : NULL;
+		const struct tg_cdrop *cd = &m->cdrop_mm[i];
+		struct tg_sample s = {};
 
-			for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
-				s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) *
-					   8 / dt;
-				s.pps[d] = delta(e->pass[i].pkts[d], e->pass_prev[i].pkts[d]) / dt;
-				if (cu->dir[d].rate_bps)
-					s.util[d] = s.bps[d] * 100.0 / (double)cu->dir[d].rate_bps;
-			}
-			for (int d = 0; d < TG_DIR_NR && e->need_drops; d++)
-				for (int r = 0; r < TG_R_NR; r++)
-					s.drop_pps[d][r] =
-						delta(e->drops[i][d][r], e->drops_prev[i][d][r]) /
-						dt;
-			e->sample = &s;
-			if (tg_engine_eval(e->eng, i, &s, now))
-				tg_warn("enforcement: out of memory evaluating %s", cu->id);
-			e->sample = NULL;
+		for (unsigned int k = 0; k < e->nd; k++) {
+			uint64_t v = cd->pkts[e->dd[k]][e->dr[k]];
+
+			s.drop_pps[e->dd[k]][e->dr[k]] = delta(v, prev[k]) / dt;
+			prev[k] = v;
 		}
+		if (!have_prev)
+			continue;
+		for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
+			s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) * 8 / dt;
+			s.pps[d] = delta(e->pass[i].pkts[d], e->pass_prev[i].pkts[d]) / dt;
+			if (cu->dir[d].rate_bps)
+				s.util[d] = s.bps[d] * 100.0 / (double)cu->dir[d].rate_bps;
+		}
+		e->sample = &s;
+		if (tg_engine_eval(e->eng, i, &s, now))
+			tg_warn("enforcement: out of memory evaluating %s", cu->id);
+		e->sample = NULL;
 	}
-	/* this interval's counters are the next one's base */
-	t = e->pass_prev;
-	e->pass_prev = e->pass;
-	e->pass = t;
-	t = e->drops_prev;
-	e->drops_prev = e->drops;
-	e->drops = t;
+	if (e->need_pass) { /* this interval's counters are the next one's base */
+		struct tg_cstat *t = e->pass_prev;
+
+		e->pass_prev = e->pass;
+		e->pass = t;
+	}
 	e->prev_ms = now;
 }
 
@@ -672,9 +725,42 @@ static void expire_unloaded(struct tg_enforcer *e, int64_t now)
 	}
 }
 
+static double mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* What an interval cost: a warning when it took longer than the interval itself. */
+static void account(struct tg_enforcer *e, double t0)
+{
+	double took = mono_ms() - t0;
+
+	e->tick_sum_ms += took;
+	if (took > e->tick_max_ms)
+		e->tick_max_ms = took;
+	if (took > (double)e->interval_ms)
+		tg_warn("enforcement: an interval's work took %.0f ms, longer than the interval "
+			"(%lld ms): raise enforcement.interval",
+			took, (long long)e->interval_ms);
+	if (++e->nticks == TG_TICK_REPORT) {
+		if (tg_log_verbose)
+			tg_info("enforcement: %u intervals over %zu customers: %.1f ms each on "
+				"average, %.1f ms at most",
+				e->nticks, e->cfg ? e->cfg->ncustomers : 0,
+				e->tick_sum_ms / e->nticks, e->tick_max_ms);
+		e->nticks = 0;
+		e->tick_sum_ms = e->tick_max_ms = 0;
+	}
+}
+
 void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 		      int64_t now_ms, bool *resync)
 {
+	double t0 = mono_ms();
+
 	if (!e->eng)
 		return;
 	e->m = m;
@@ -695,4 +781,5 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 				a > 0 ? a : 0, o > 0 ? o : 0,
 				(long long)(e->retention_ms / 86400000));
 	}
+	account(e, t0);
 }

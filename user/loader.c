@@ -135,6 +135,13 @@ static size_t mmap_len(size_t entries)
 	return (entries * sizeof(uint32_t) + pg - 1) / pg * pg;
 }
 
+static size_t cdrop_len(const struct tg_maps *m)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	return ((size_t)m->max_cust * sizeof(struct tg_cdrop) + pg - 1) / pg * pg;
+}
+
 static void maps_init(struct tg_maps *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -181,6 +188,13 @@ static int maps_finish(struct tg_maps *m)
 	if (!m->tbl24 || !m->tbl8 || !m->v6bits) {
 		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
+		return err;
+	}
+	m->cdrop_mm = mmap(NULL, cdrop_len(m), PROT_READ, MAP_SHARED, m->cdrop, 0);
+	if (m->cdrop_mm == MAP_FAILED) {
+		m->cdrop_mm = NULL;
+		err = neg_errno();
+		tg_err("cannot mmap tg_cdrop: %s", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -378,8 +392,11 @@ void tg_maps_close(struct tg_maps *m)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
 	if (m->v6bits)
 		munmap(m->v6bits, mmap_len((size_t)TG_V6_FILTER_WORDS * 2));
+	if (m->cdrop_mm)
+		munmap((void *)m->cdrop_mm, cdrop_len(m));
 	m->tbl24 = m->tbl8 = NULL;
 	m->v6bits = NULL;
+	m->cdrop_mm = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)
 			close(MAP_FD(m, i));

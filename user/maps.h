@@ -17,11 +17,12 @@
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
 		dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
-	int prog;	   /* the XDP program */
-	uint32_t *tbl24;   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
-	uint32_t *tbl8;	   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
-	uint64_t *v6bits;  /* mmap of tg_v6_filter (TG_V6_FILTER_WORDS) */
-	uint32_t max_cust; /* entries of the per-customer maps (index 0 unused) */
+	int prog;			 /* the XDP program */
+	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
+	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	uint64_t *v6bits;		 /* mmap of tg_v6_filter (TG_V6_FILTER_WORDS) */
+	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only (max_cust entries) */
+	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_max; /* entries of tg_v6_pfx */
 	uint32_t bind_max;
@@ -144,12 +145,9 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
 /*
  * Every customer index [0, n) at once, in batches (tollgated's enforcement interval):
- * passed counters summed over CPUs into pass[idx], dropped packets by direction and reason
- * into drops[idx]; either may be NULL (not read). Drops still coalescing in a CPU's slot
- * (at most TG_DCACHE_FLUSH_PKTS - 1 each) are not included: rates, not totals.
+ * passed counters summed over CPUs into pass[idx]. (Drops need no copy: m->cdrop_mm.)
  */
-int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass,
-		     uint64_t (*drops)[TG_DIR_NR][TG_R_NR]);
+int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
 
 /* Delete the per-source blocks that have ended (tollgated runs it every few seconds: the
  * data plane removes an expired entry only while the customer has a block running). */

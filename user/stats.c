@@ -169,75 +169,49 @@ int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
 /* Arrays are read CHUNK entries a batch call. */
 #define CHUNK 4096u
 
-int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass,
-		     uint64_t (*drops)[TG_DIR_NR][TG_R_NR])
+int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass)
 {
 	size_t stride = PCPU_STRIDE(struct tg_cstat);
 	__u32 *keys = malloc(CHUNK * sizeof(*keys));
-	char *buf = NULL;
+	char *buf = malloc((size_t)CHUNK * stride * m->ncpus);
 	int err = 0;
 
 	if (n > m->max_cust)
 		n = m->max_cust;
-	if (!keys)
+	if (!keys || !buf) {
+		free(keys);
+		free(buf);
 		return -ENOMEM;
-	if (pass) {
-		buf = malloc((size_t)CHUNK * stride * m->ncpus);
-		for (uint32_t base = 0; buf && !err && base < n; base += CHUNK) {
-			uint32_t k = n - base < CHUNK ? n - base : CHUNK;
-			LIBBPF_OPTS(bpf_map_batch_opts, opts);
-			__u32 in = base - 1, out = 0, cnt = k;
+	}
+	for (uint32_t base = 0; !err && base < n; base += CHUNK) {
+		uint32_t k = n - base < CHUNK ? n - base : CHUNK;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 in = base - 1, out = 0, cnt = k;
 
-			/* arrays: the batch token is the last index read, so a chunk starts
-			 * anywhere (after in) */
-			if (bpf_map_lookup_batch(m->cstat, base ? &in : NULL, &out, keys, buf, &cnt,
-						 &opts) &&
-			    errno != ENOENT) {
-				err = neg_errno();
-				break;
-			}
-			for (uint32_t i = 0; i < cnt && i < k; i++) {
-				struct tg_cstat *o = &pass[base + i];
+		/* arrays: the batch token is the last index read, so a chunk starts anywhere
+		 * (after in) */
+		if (bpf_map_lookup_batch(m->cstat, base ? &in : NULL, &out, keys, buf, &cnt,
+					 &opts) &&
+		    errno != ENOENT) {
+			err = neg_errno();
+			break;
+		}
+		for (uint32_t i = 0; i < cnt && i < k; i++) {
+			struct tg_cstat *o = &pass[base + i];
 
-				memset(o, 0, sizeof(*o));
-				for (int cpu = 0; cpu < m->ncpus; cpu++) {
-					const struct tg_cstat *s =
-						(const void *)(buf + ((size_t)i * m->ncpus + cpu) *
-									     stride);
+			memset(o, 0, sizeof(*o));
+			for (int cpu = 0; cpu < m->ncpus; cpu++) {
+				const struct tg_cstat *s =
+					(const void *)(buf + ((size_t)i * m->ncpus + cpu) * stride);
 
-					for (int d = 0; d < TG_DIR_NR; d++) {
-						o->pkts[d] += s->pkts[d];
-						o->bytes[d] += s->bytes[d];
-					}
+				for (int d = 0; d < TG_DIR_NR; d++) {
+					o->pkts[d] += s->pkts[d];
+					o->bytes[d] += s->bytes[d];
 				}
 			}
 		}
-		if (!buf)
-			err = -ENOMEM;
-		free(buf);
-		buf = NULL;
 	}
-	if (drops && !err) {
-		struct tg_cdrop *cd = malloc((size_t)CHUNK * sizeof(*cd));
-
-		for (uint32_t base = 0; cd && !err && base < n; base += CHUNK) {
-			uint32_t k = n - base < CHUNK ? n - base : CHUNK;
-			LIBBPF_OPTS(bpf_map_batch_opts, opts);
-			__u32 in = base - 1, out = 0, cnt = k;
-
-			if (bpf_map_lookup_batch(m->cdrop, base ? &in : NULL, &out, keys, cd, &cnt,
-						 &opts) &&
-			    errno != ENOENT) {
-				err = neg_errno();
-				break;
-			}
-			for (uint32_t i = 0; i < cnt && i < k; i++)
-				memcpy(drops[base + i], cd[i].pkts, sizeof(drops[0]));
-		}
-		if (!cd)
-			err = -ENOMEM;
-		free(cd);
-	}
+	free(buf);
 	free(keys);
 	return err;
 }

@@ -2823,21 +2823,19 @@ static void test_read_all(void)
 {
 	static const __u32 at[] = {1, 2, 4094, 4095, 4096, 4097, 8191, 8192, 8193, 10000};
 	struct tg_capacity cap = {.max_customers = 10000, .max_prefixes = 20000};
-	uint64_t(*drops)[TG_DIR_NR][TG_R_NR] = NULL;
 	struct tg_cstat *pass = NULL, *pc = NULL;
 	struct tg_maps big;
 	int ncpu = libbpf_num_possible_cpus();
 	size_t i;
 
-	TEST_BEGIN("tg_read_cust_all: every index of 10001, over three batches");
+	TEST_BEGIN("tg_read_cust_all and the tg_cdrop mmap: every index of 10001, three batches");
 	if (tg_maps_open(NULL, &cap, true, &big)) {
 		CHECK(!"tg_maps_open");
 		return;
 	}
 	pc = calloc(ncpu, sizeof(*pc));
 	pass = calloc(big.max_cust, sizeof(*pass));
-	drops = calloc(big.max_cust, sizeof(*drops));
-	CHECK(pc && pass && drops);
+	CHECK(pc && pass && big.cdrop_mm);
 	for (i = 0; pc && i < ARRAY_SIZE(at); i++) {
 		struct tg_cdrop cd = {};
 
@@ -2849,8 +2847,10 @@ static void test_read_all(void)
 		CHECK(bpf_map_update_elem(big.cstat, &at[i], pc, BPF_ANY) == 0);
 		CHECK(bpf_map_update_elem(big.cdrop, &at[i], &cd, BPF_ANY) == 0);
 	}
-	if (pc && pass && drops) {
-		CHECK(tg_read_cust_all(&big, big.max_cust, pass, drops) == 0);
+	if (pc && pass && big.cdrop_mm) {
+		const struct tg_cdrop *cd = big.cdrop_mm;
+
+		CHECK(tg_read_cust_all(&big, big.max_cust, pass) == 0);
 		for (i = 0; i < ARRAY_SIZE(at); i++) {
 			uint64_t x = at[i], n = (uint64_t)ncpu;
 
@@ -2858,15 +2858,14 @@ static void test_read_all(void)
 			CHECK_EQ_U64(pass[x].pkts[TG_DIR_DOWN], n * 2 * x);
 			CHECK_EQ_U64(pass[x].bytes[TG_DIR_UP], n * 3 * x);
 			CHECK_EQ_U64(pass[x].bytes[TG_DIR_DOWN], n * 5 * x + n * (n - 1) / 2);
-			CHECK_EQ_U64(drops[x][TG_DIR_DOWN][TG_R_SUSPENDED], 7 * x);
-			CHECK_EQ_U64(drops[x][TG_DIR_UP][TG_R_SPOOF], x + 1);
+			CHECK_EQ_U64(cd[x].pkts[TG_DIR_DOWN][TG_R_SUSPENDED], 7 * x);
+			CHECK_EQ_U64(cd[x].pkts[TG_DIR_UP][TG_R_SPOOF], x + 1);
 		}
 		CHECK_EQ_U64(pass[3].pkts[TG_DIR_UP] + pass[9999].bytes[TG_DIR_DOWN], 0);
-		CHECK_EQ_U64(drops[4098][TG_DIR_UP][TG_R_SPOOF], 0);
+		CHECK_EQ_U64(cd[4098].pkts[TG_DIR_UP][TG_R_SPOOF], 0);
 	}
 	free(pc);
 	free(pass);
-	free(drops);
 	tg_maps_close(&big);
 }
 
