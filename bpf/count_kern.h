@@ -137,6 +137,14 @@ static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust
 	}
 	dc->pkts++;
 	dc->bytes += len;
+	{ /* the evidence's destination ports: this CPU's last TG_PS_SLOTS drops */
+		struct tg_portsample *ps = &dc->ps[dc->ps_pos++ & (TG_PS_SLOTS - 1)];
+
+		ps->cust = cust;
+		ps->dport = p->has_l4 ? bpf_ntohs(p->dport) : 0;
+		ps->proto = p->l4proto;
+		ps->dir = dir;
+	}
 	if (dc->pkts >= TG_DCACHE_FLUSH_PKTS)
 		tg_dcache_flush(dc);
 }

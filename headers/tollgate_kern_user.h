@@ -277,9 +277,21 @@ struct tg_cdrop {
 };
 
 /*
- * tg_dcache (per-CPU array, one entry): drops not yet flushed into tg_cdrop, and the last
+ * The destination of a dropped packet, for the evidence of an enforcement action ("the
+ * top destination ports"): each CPU keeps its last TG_PS_SLOTS drops in tg_dcache.
+ */
+#define TG_PS_SLOTS 256u
+struct tg_portsample {
+	__u32 cust;  /* customer index charged (0: none) */
+	__u16 dport; /* host order; 0 without a transport header (a later fragment) */
+	__u8 proto;  /* IPPROTO_* */
+	__u8 dir;    /* enum tg_dir */
+};
+
+/*
+ * tg_dcache (per-CPU array, one entry): drops not yet flushed into tg_cdrop, the last
  * access port (interface, VLANs) whose owner was looked up in tg_bind, so a spoofing flood
- * from one port costs one hash lookup, not one per packet.
+ * from one port costs one hash lookup, not one per packet, and the last drops' ports.
  */
 struct tg_dcache {
 	__u32 cust; /* TG_CUST_NONE: empty */
@@ -293,6 +305,9 @@ struct tg_dcache {
 	__u16 port_ivlan;
 	__u32 port_cust;
 	__u32 port_gen; /* tg_config.bind_gen when cached */
+	__u32 ps_pos;	/* the next ps[] slot (mod TG_PS_SLOTS) */
+	__u32 pad1;
+	struct tg_portsample ps[TG_PS_SLOTS];
 };
 #define TG_DCACHE_FLUSH_PKTS 64u /* flush after this many coalesced drops */
 

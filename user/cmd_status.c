@@ -14,6 +14,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "ctl.h"
 #include "log.h"
 #include "maps.h"
 #include "state.h"
@@ -90,6 +91,29 @@ static void print_status(const json_t *doc)
 	       json_integer_value(json_object_get(cu, "capacity")),
 	       json_integer_value(json_object_get(cu, "prefixes_ipv4")),
 	       json_integer_value(json_object_get(cu, "prefixes_ipv6")));
+	{
+		const json_t *dm = json_object_get(doc, "daemon"),
+			     *en = json_object_get(dm, "enforcement"),
+			     *nt = json_object_get(dm, "notify");
+
+		if (!json_is_true(json_object_get(dm, "running")))
+			printf("tollgated   not running (no answer at %s): policing goes on, "
+			       "enforcement rules do not\n",
+			       json_string_value(json_object_get(dm, "socket")));
+		else
+			printf("tollgated   pid %lld, %lld rules every %lld ms (last took %.0f "
+			       "ms), "
+			       "%lld suspended, %lld throttled; notifications: %lld pending, %lld "
+			       "failed attempts\n",
+			       json_integer_value(json_object_get(dm, "pid")),
+			       json_integer_value(json_object_get(en, "rules")),
+			       json_integer_value(json_object_get(en, "interval_ms")),
+			       json_real_value(json_object_get(en, "last_interval_work_ms")),
+			       json_integer_value(json_object_get(en, "suspended")),
+			       json_integer_value(json_object_get(en, "throttled")),
+			       json_integer_value(json_object_get(nt, "pending")),
+			       json_integer_value(json_object_get(nt, "failed_attempts")));
+	}
 	json_array_foreach (json_object_get(doc, "interfaces"), i, ifc) {
 		const json_t *c = json_object_get(ifc, "counters");
 
@@ -118,7 +142,7 @@ int cmd_status(int argc, char **argv)
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo), zero = 0;
 	int n, i;
-	json_t *doc, *ifaces;
+	json_t *doc, *ifaces, *daemon;
 	char path[512];
 
 	(void)argv;
@@ -156,12 +180,27 @@ int cmd_status(int argc, char **argv)
 					      reasons_json(ic.noted)));
 		json_array_append_new(ifaces, o);
 	}
-	doc = json_pack("{si ss s{si si si} s{si si si si} so}", "version", TG_JSON_VERSION,
+	{ /* the daemon's health, if one answers */
+		json_t *req = json_pack("{ss}", "command", "ping"), *reply = NULL;
+
+		daemon = json_pack("{sb ss}", "running", 0, "socket", tg_ctl_path());
+		if (!tg_ctl_call(tg_ctl_path(), req, &reply, 2000) &&
+		    json_is_true(json_object_get(reply, "ok"))) {
+			json_object_set_new(daemon, "running", json_true());
+			json_object_set(daemon, "pid", json_object_get(reply, "pid"));
+			json_object_set(daemon, "config", json_object_get(reply, "config"));
+			json_object_set(daemon, "enforcement",
+					json_object_get(reply, "enforcement"));
+			json_object_set(daemon, "notify", json_object_get(reply, "notify"));
+		}
+		json_decref(reply);
+	}
+	doc = json_pack("{si ss s{si si si} s{si si si si} so so}", "version", TG_JSON_VERSION,
 			"pin_dir", m.pin_dir, "program", "id", (int)pinfo.id, "layout_version",
 			(int)bc.layout_version, "clock_tick_ns", (int)bc.clock_tick_ns, "customers",
 			"loaded", (int)bc.ncustomers, "capacity", (int)(m.max_cust - 1),
 			"prefixes_ipv4", (int)bc.nprefixes4, "prefixes_ipv6", (int)bc.nprefixes6,
-			"interfaces", ifaces);
+			"interfaces", ifaces, "daemon", daemon);
 	tg_print(doc, print_status);
 	tg_maps_close(&m);
 	return 0;

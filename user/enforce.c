@@ -5,6 +5,7 @@
  * See enforce.h for the order every action follows.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ struct tg_enforcer {
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
-	double tick_sum_ms, tick_max_ms;
+	double tick_sum_ms, tick_max_ms, tick_last_ms;
 	unsigned int nticks;
 };
 
@@ -227,6 +228,25 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 			json_object_set_new(rates, k, drops);
 		}
 		json_object_set_new(o, "rates", rates);
+	}
+	if (e->m) { /* where its dropped packets were going */
+		struct tg_port_count top[5];
+		int n = tg_top_ports(e->m, ev->cust, top, 5);
+		json_t *arr = json_array();
+
+		for (int i = 0; i < n; i++) {
+			const char *pn = top[i].proto == IPPROTO_TCP	? "tcp"
+					 : top[i].proto == IPPROTO_UDP	? "udp"
+					 : top[i].proto == IPPROTO_ICMP ? "icmp"
+					 : top[i].proto == 58		? "icmpv6"
+									: "other";
+
+			json_array_append_new(arr, json_pack("{ss si ss si}", "proto", pn, "port",
+							     top[i].port, "direction",
+							     dn[top[i].dir & 1], "packets",
+							     (int)top[i].count));
+		}
+		json_object_set_new(o, "top_dst_ports", arr);
 	}
 	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -738,6 +758,7 @@ static void account(struct tg_enforcer *e, double t0)
 {
 	double took = mono_ms() - t0;
 
+	e->tick_last_ms = took;
 	e->tick_sum_ms += took;
 	if (took > e->tick_max_ms)
 		e->tick_max_ms = took;
@@ -782,4 +803,33 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 				(long long)(e->retention_ms / 86400000));
 	}
 	account(e, t0);
+}
+
+json_t *tg_enforcer_health(const struct tg_enforcer *e)
+{
+	struct tg_outbox_stats ob = {};
+	size_t susp = 0, thr = 0;
+	json_t *o;
+
+	for (size_t i = 0; i < e->table.n; i++) {
+		if (e->table.e[i].state == TG_ST_SUSPENDED)
+			susp++;
+		else
+			thr++;
+	}
+	o = json_pack("{s{sI sI sI sI sf} s{sb sb}}", "enforcement", "rules",
+		      (json_int_t)(e->eng ? tg_engine_nrules(e->eng) : 0), "suspended",
+		      (json_int_t)susp, "throttled", (json_int_t)thr, "interval_ms",
+		      (json_int_t)e->interval_ms, "last_interval_work_ms", e->tick_last_ms,
+		      "notify", "exec", e->notify.exec != NULL, "webhook",
+		      e->notify.webhook != NULL);
+	if (o && !tg_outbox_stats(tg_state_sqlite(e->st), &ob)) {
+		json_t *n = json_object_get(o, "notify");
+
+		json_object_set_new(n, "pending", json_integer((json_int_t)ob.pending));
+		json_object_set_new(n, "delivered", json_integer((json_int_t)ob.delivered));
+		json_object_set_new(n, "failed_attempts",
+				    json_integer((json_int_t)ob.failed_attempts));
+	}
+	return o;
 }

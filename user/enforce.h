@@ -57,6 +57,10 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 		      int64_t now_ms, bool *resync);
 
+/* For `tollgate status`: {"enforcement": {rules, suspended, throttled, interval_ms,
+ * last_interval_work_ms}, "notify": {exec, webhook, pending, delivered, failed_attempts}}. */
+json_t *tg_enforcer_health(const struct tg_enforcer *e);
+
 /* The interval the rules are evaluated at (enforcement.interval), in ms. */
 int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e);
 

@@ -149,6 +149,16 @@ int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters 
  */
 int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
 
+/* The destination ports of customer idx's dropped packets among each CPU's last
+ * TG_PS_SLOTS drops (tg_dcache), the most frequent first: up to max. The number, or
+ * -errno. */
+struct tg_port_count {
+	uint8_t proto, dir;
+	uint16_t port;
+	uint32_t count;
+};
+int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *out, int max);
+
 /* Delete the per-source blocks that have ended (tollgated runs it every few seconds: the
  * data plane removes an expired entry only while the customer has a block running). */
 #define TG_SWEEP_INTERVAL_S 10

@@ -215,3 +215,69 @@ int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass)
 	free(keys);
 	return err;
 }
+
+static int cmp_port_count(const void *a, const void *b)
+{
+	const struct tg_port_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *out, int max)
+{
+	size_t stride = PCPU_STRIDE(struct tg_dcache);
+	struct tg_port_count *all = NULL;
+	char *buf = malloc(stride * m->ncpus);
+	int n = 0, cap = 0;
+	__u32 zero = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
+		free(buf);
+		return neg_errno();
+	}
+	for (int cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
+		uint32_t filled = dc->ps_pos < TG_PS_SLOTS ? dc->ps_pos : TG_PS_SLOTS;
+
+		for (uint32_t s = 0; s < filled; s++) {
+			const struct tg_portsample *ps = &dc->ps[s];
+			int i;
+
+			if (ps->cust != idx)
+				continue;
+			for (i = 0; i < n; i++)
+				if (all[i].port == ps->dport && all[i].proto == ps->proto &&
+				    all[i].dir == ps->dir)
+					break;
+			if (i == n) {
+				if (n == cap) {
+					int nc = cap ? 2 * cap : 32;
+					struct tg_port_count *na = realloc(all, nc * sizeof(*na));
+
+					if (!na) {
+						free(all);
+						free(buf);
+						return -ENOMEM;
+					}
+					all = na;
+					cap = nc;
+				}
+				all[n++] = (struct tg_port_count){ps->proto, ps->dir, ps->dport, 0};
+			}
+			all[i].count++;
+		}
+	}
+	free(buf);
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_port_count);
+	if (n > max)
+		n = max;
+	if (n)
+		memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}

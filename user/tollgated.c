@@ -232,8 +232,16 @@ static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *c
 	}
 	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend"))
 		return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
-	if (!strcmp(cmd, "ping"))
-		return json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
+	if (!strcmp(cmd, "ping")) {
+		json_t *h = tg_enforcer_health(d->enf);
+
+		if (h) {
+			json_object_set_new(h, "ok", json_true());
+			json_object_set_new(h, "pid", json_integer(getpid()));
+			json_object_set_new(h, "config", json_string(d->config_path));
+		}
+		return h ? h : json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
+	}
 	snprintf(err, sizeof(err),
 		 "unknown command '%.64s' (known: reload, suspend, unsuspend, ping)", cmd);
 	return error_reply(err);

@@ -2815,6 +2815,43 @@ static void test_enforce_records(void)
 	CHECK_EQ_U64(rec.state, TG_ST_ACTIVE);
 }
 
+/* The destination ports of a customer's drops, for the evidence of an enforcement action. */
+static void test_port_samples(void)
+{
+	const struct pkt tcp = {V4("198.18.6.9", DST4), .dport = 4444},
+			 udp = {V4("198.18.6.9", DST4), .proto = IPPROTO_UDP, .dport = 5555};
+	struct tg_port_count top[8];
+	uint8_t frame[2048];
+	struct built b;
+	__u32 ret = 0;
+	int n, i4 = -1, i5 = -1;
+
+	TEST_BEGIN("port samples: a suspended customer's drops to tcp/4444 x3 and udp/5555 x1");
+	CHECK(set_profile(P_STRICT) == 0);
+	for (int i = 0; i < 4; i++) {
+		CHECK(build_pkt(i < 3 ? &tcp : &udp, frame, &b) == 0);
+		CHECK(run_frame(profiles[P_STRICT].ifindex, frame, b.len, &ret) == 0);
+		CHECK_EQ_U64(ret, XDP_DROP);
+	}
+	n = tg_top_ports(&maps, cust_idx[cust_no("c-z")], top, 8);
+	CHECK(n >= 2);
+	for (int i = 0; i < n; i++) {
+		if (top[i].port == 4444 && top[i].proto == IPPROTO_TCP)
+			i4 = i;
+		if (top[i].port == 5555 && top[i].proto == IPPROTO_UDP)
+			i5 = i;
+	}
+	CHECK(i4 >= 0 && i5 > i4);
+	if (i4 >= 0 && i5 >= 0) {
+		CHECK_EQ_U64(top[i4].count, 3);
+		CHECK_EQ_U64(top[i5].count, 1);
+		CHECK_EQ_U64(top[i4].dir, TG_DIR_UP);
+	}
+	CHECK_EQ_U64(tg_top_ports(&maps, cust_idx[cust_no("c-b")], top, 8) >= 0, 1);
+	for (int i = 0, k = tg_top_ports(&maps, cust_idx[cust_no("c-b")], top, 8); i < k; i++)
+		CHECK(top[i].port != 4444 && top[i].port != 5555);
+}
+
 /*
  * tg_read_cust_all (tollgated's enforcement interval) against values written at known
  * indexes of a private instance large enough for three batches, chunk edges included.
@@ -2931,6 +2968,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(fixtures); i++)
 		if (!filter || strstr(fixtures[i].desc, filter))
 			run_fixture(&fixtures[i]);
+	if (!filter)
+		test_port_samples();
 	if (!filter || strstr(filter, "rate"))
 		test_policer();
 	if (!filter || strstr(filter, "flood") || strstr(filter, "smtp"))

@@ -337,6 +337,20 @@ rule_event() {
 		"suspend/rule:spoofing/spoof_pps" ] || { echo "events: $out"; return 1; }
 }
 check "the audit log: one suspend by rule:spoofing, with the metric as evidence" rule_event
+top_port() {
+	local out
+	out=$(tg -j events --customer cust-c) || return 1
+	[ "$(lab_json "' '.join('%(proto)s/%(port)d/%(direction)s' % p for p in j['events'][0]['evidence']['top_dst_ports'][:1])" <<<"$out")" = \
+		"udp/9/upload" ] || { echo "evidence: $out"; return 1; }
+}
+check "... and where the spoofed packets went: top destination port udp/9" top_port
+health() {
+	local out
+	out=$(tg -j status) || return 1
+	[ "$(lab_json "'%s %d %d %d' % (j['daemon']['running'], j['daemon']['enforcement']['rules'], j['daemon']['enforcement']['suspended'], j['daemon']['notify']['pending'] > 0)" <<<"$out")" = \
+		"True 1 1 1" ] || { echo "status: $(lab_json "j['daemon']" <<<"$out")"; return 1; }
+}
+check "status: tollgated running, 1 rule, 1 customer suspended, notifications pending (the webhook is down)" health
 check "C suspended: its own pings to the internet are dropped" ping_none "$P-spf" 5 "$LAB_UP4"
 check "C suspended: it still reaches the walled garden" ping_ok "$P-spf" 5 "$LAB_WG4"
 
@@ -398,6 +412,8 @@ delivered() {
 	PYEOF2
 }
 check "webhook up after the fact: every event ($n_audit) delivered once, in order, as JSON" delivered
+check "status: no notification pending any more" \
+	test "$(tg -j status | lab_json "j['daemon']['notify']['pending']")" = 0
 
 # ---- the control socket's group ----
 as_user() { # GROUPS ARGS...: tollgate as nobody with these supplementary groups
