@@ -655,14 +655,18 @@ static double delta(uint64_t now, uint64_t before)
  * drops straight from the mmapped tg_cdrop, only the counters the rules read. A sample
  * holds only what the rules read: the other rates are 0.
  */
-static void evaluate(struct tg_enforcer *e, const struct tg_maps *m, int64_t now)
+static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 {
 	uint32_t n = e->max_cust;
 	bool have_prev;
 	double dt;
 
-	if (!e->cfg || !n || (!e->need_pass && !e->nd) || !m->cdrop_mm)
+	if (!e->cfg || !n || (!e->need_pass && !e->nd))
 		return;
+	if (e->nd && tg_maps_map_cdrop(m)) {
+		tg_warn("enforcement: cannot mmap tg_cdrop: %s", strerror(errno));
+		return;
+	}
 	if (e->need_pass && !e->pass) {
 		e->pass = calloc(n, sizeof(*e->pass));
 		e->pass_prev = calloc(n, sizeof(*e->pass_prev));

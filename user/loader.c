@@ -190,13 +190,19 @@ static int maps_finish(struct tg_maps *m)
 		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
 		return err;
 	}
-	m->cdrop_mm = mmap(NULL, cdrop_len(m), PROT_READ, MAP_SHARED, m->cdrop, 0);
-	if (m->cdrop_mm == MAP_FAILED) {
-		m->cdrop_mm = NULL;
-		err = neg_errno();
-		tg_err("cannot mmap tg_cdrop: %s", strerror(-err));
-		return err;
-	}
+	return 0;
+}
+
+int tg_maps_map_cdrop(struct tg_maps *m)
+{
+	void *p;
+
+	if (m->cdrop_mm)
+		return 0;
+	p = mmap(NULL, cdrop_len(m), PROT_READ, MAP_SHARED, m->cdrop, 0);
+	if (p == MAP_FAILED)
+		return neg_errno();
+	m->cdrop_mm = p;
 	return 0;
 }
 

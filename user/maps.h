@@ -21,7 +21,7 @@ struct tg_maps {
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
 	uint64_t *v6bits;		 /* mmap of tg_v6_filter (TG_V6_FILTER_WORDS) */
-	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only (max_cust entries) */
+	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
 	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_max; /* entries of tg_v6_pfx */
@@ -51,6 +51,10 @@ const char *tg_pin_dir(const struct tg_cfg *cfg);
 int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
 		 struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
+/* mmap tg_cdrop read-only into m->cdrop_mm (tollgated's enforcement reads every customer's
+ * drops each interval; the mapping shows in the process's RSS: 320 bytes a customer, the
+ * map's own memory, shared). 0 or -errno. */
+int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);

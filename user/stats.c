@@ -276,7 +276,7 @@ int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *ou
 		qsort(all, n, sizeof(*all), cmp_port_count);
 	if (n > max)
 		n = max;
-	if (n)
+	if (n && all)
 		memcpy(out, all, n * sizeof(*out));
 	free(all);
 	return n;

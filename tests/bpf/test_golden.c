@@ -2872,6 +2872,7 @@ static void test_read_all(void)
 	}
 	pc = calloc(ncpu, sizeof(*pc));
 	pass = calloc(big.max_cust, sizeof(*pass));
+	CHECK(tg_maps_map_cdrop(&big) == 0);
 	CHECK(pc && pass && big.cdrop_mm);
 	for (i = 0; pc && i < ARRAY_SIZE(at); i++) {
 		struct tg_cdrop cd = {};
