@@ -7,9 +7,11 @@
 #ifndef TG_TESTLIB_H
 #define TG_TESTLIB_H
 
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int tl_passed, tl_failed, tl_case_failed;
 static const char *tl_case;
@@ -61,6 +63,33 @@ static inline void tl_end_case(void)
 			tl_case_failed = 1;                                                        \
 		}                                                                                  \
 	} while (0)
+
+/* Write text to path (a test's fixture file); a failure is reported by the checks after. */
+static inline void tl_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		return;
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static inline int tl_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a test's temporary directory and everything in it. */
+static inline void tl_rmtree(const char *dir)
+{
+	nftw(dir, tl_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline int test_summary(void)
 {

@@ -471,6 +471,19 @@ int tg_engine_eval(struct tg_engine *e, uint32_t cust, const struct tg_sample *s
 	return err;
 }
 
+/* Delete the customers a walk found empty (deleting moves entries: only after the walk),
+ * and free the list. */
+static void del_all(struct tg_engine *e, uint32_t *dead, size_t ndead)
+{
+	for (size_t i = 0; i < ndead; i++) {
+		struct cust *c = find(e, dead[i]);
+
+		if (c)
+			del(e, c);
+	}
+	free(dead);
+}
+
 int tg_engine_expire(struct tg_engine *e, int64_t now_ms)
 {
 	size_t cap = e->tab ? (size_t)1 << e->bits : 0, ndead = 0;
@@ -488,14 +501,7 @@ int tg_engine_expire(struct tg_engine *e, int64_t now_ms)
 		if (gc(e, c, now_ms) && dead)
 			dead[ndead++] = c->key - 1;
 	}
-	/* deleting moves entries: only after the walk */
-	for (size_t i = 0; i < ndead; i++) {
-		struct cust *c = find(e, dead[i]);
-
-		if (c)
-			del(e, c);
-	}
-	free(dead);
+	del_all(e, dead, ndead);
 	return dead || !cap ? 0 : -ENOMEM;
 }
 
@@ -748,12 +754,6 @@ int tg_engine_set_rules(struct tg_engine *e, const struct tg_enforce_cfg *cfg)
 		if (gc(e, c, -1))
 			dead[ndead++] = c->key - 1;
 	}
-	for (size_t i = 0; i < ndead; i++) {
-		struct cust *c = find(e, dead[i]);
-
-		if (c)
-			del(e, c);
-	}
-	free(dead);
+	del_all(e, dead, ndead);
 	return 0;
 }

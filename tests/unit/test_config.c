@@ -21,18 +21,6 @@
 static char tmpdir[64];
 static char yaml_path[128], csv_path[128];
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		perror(path);
-		return;
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
 /* The first message that contains needle, or NULL. */
 static const char *find_err(const struct tg_errs *e, const char *needle)
 {
@@ -85,9 +73,9 @@ static char *join_lines(const char *const *l, size_t n)
 /* Write tollgate.yaml and customers.csv (unless csv is NULL), then load. */
 static int load(const char *yaml, const char *csv, struct tg_cfg **cfg, struct tg_errs *errs)
 {
-	write_file(yaml_path, yaml);
+	tl_write_file(yaml_path, yaml);
 	if (csv)
-		write_file(csv_path, csv);
+		tl_write_file(csv_path, csv);
 	memset(errs, 0, sizeof(*errs));
 	return tg_config_load(yaml_path, cfg, errs);
 }
@@ -712,8 +700,8 @@ static void test_relative_path(void)
 	mkdir(csv, 0755);
 	snprintf(yaml, sizeof(yaml), "%s/etc/tg.yaml", tmpdir);
 	snprintf(csv, sizeof(csv), "%s/etc/data/cust.csv", tmpdir);
-	write_file(yaml, "customers: data/cust.csv\nstate: state.db\n");
-	write_file(csv, CSV_HDR);
+	tl_write_file(yaml, "customers: data/cust.csv\nstate: state.db\n");
+	tl_write_file(csv, CSV_HDR);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	dump_errs(&errs);
 	if (cfg) {
@@ -726,7 +714,7 @@ static void test_relative_path(void)
 
 	TEST_BEGIN("absolute customers path is taken as is");
 	snprintf(want, sizeof(want), "customers: %s\n", csv);
-	write_file(yaml, want);
+	tl_write_file(yaml, want);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	if (cfg)
 		CHECK(!strcmp(cfg->customers_path, csv));
@@ -1060,7 +1048,7 @@ static void test_csv_big(void)
 	FILE *f;
 
 	TEST_BEGIN("CSV: 100k customers, 200k prefixes parse quickly");
-	write_file(yaml_path, BASE_YAML "capacity: { max_customers: 100000 }\n");
+	tl_write_file(yaml_path, BASE_YAML "capacity: { max_customers: 100000 }\n");
 	f = fopen(csv_path, "w");
 	if (!f) {
 		CHECK(0);
@@ -1087,14 +1075,6 @@ static void test_csv_big(void)
 	}
 	tg_config_free(cfg);
 	tg_errs_free(&errs);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* Every field of every customer equal (raw_off included: the same bytes at the same place). */
@@ -1126,7 +1106,7 @@ static struct tg_cfg *reload_csv(const struct tg_cfg *prev, const char *csv, siz
 	struct tg_errs errs = {}, ferrs = {};
 	int err;
 
-	write_file(csv_path, csv);
+	tl_write_file(csv_path, csv);
 	err = tg_config_load_from(yaml_path, prev, TG_LOAD_KEEP_RAW, &next, &errs);
 	CHECK_EQ_U64((uint64_t)err, (uint64_t)want_err);
 	CHECK_EQ_U64((uint64_t)tg_config_load(yaml_path, &fresh, &ferrs), (uint64_t)want_err);
@@ -1158,8 +1138,8 @@ static void test_reload_reuse(void)
 	struct tg_errs errs = {};
 
 	TEST_BEGIN("reload: unchanged rows are reused, and the result is a fresh load's");
-	write_file(yaml_path, BASE_YAML);
-	write_file(csv_path, v1);
+	tl_write_file(yaml_path, BASE_YAML);
+	tl_write_file(csv_path, v1);
 	CHECK_EQ_U64(tg_config_load_from(yaml_path, NULL, TG_LOAD_KEEP_RAW, &c1, &errs), 0);
 	dump_errs(&errs);
 	tg_errs_free(&errs);
@@ -1231,12 +1211,12 @@ static void test_reload_reuse(void)
 			0, 0, NULL);
 	tg_config_free(c3);
 	/* another YAML (a plan's rate): nothing reused, and the new rate is there */
-	write_file(yaml_path, BASE_YAML "capacity: { max_customers: 3 }\n");
+	tl_write_file(yaml_path, BASE_YAML "capacity: { max_customers: 3 }\n");
 	c3 = reload_csv(c2, v1, 0, -EINVAL, "over capacity.max_customers");
 	CHECK(c3 == NULL);
 	tg_config_free(c2);
 	tg_config_free(c1);
-	write_file(yaml_path, BASE_YAML);
+	tl_write_file(yaml_path, BASE_YAML);
 }
 
 /* Some message has both strings. */
@@ -1448,8 +1428,8 @@ static void test_notify_config(void)
 
 	snprintf(hook, sizeof(hook), "%s/hook.sh", tmpdir);
 	snprintf(plain, sizeof(plain), "%s/not-executable.sh", tmpdir);
-	write_file(hook, "#!/bin/sh\nexit 0\n");
-	write_file(plain, "#!/bin/sh\nexit 0\n");
+	tl_write_file(hook, "#!/bin/sh\nexit 0\n");
+	tl_write_file(plain, "#!/bin/sh\nexit 0\n");
 	chmod(hook, 0755);
 	chmod(plain, 0644);
 
@@ -1625,6 +1605,6 @@ int main(void)
 	test_notify_config();
 	test_control_config();
 
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tl_rmtree(tmpdir);
 	return test_summary();
 }

@@ -95,19 +95,6 @@ static char *read_text(const char *path)
 	return buf;
 }
 
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		perror(path);
-		return;
-	}
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
 /* A fresh state.db for the next case; the previous one is closed. */
 static int fresh_db(void)
 {
@@ -731,7 +718,8 @@ static void write_hook(char *path, size_t len, char *dir, size_t dlen)
 		"esac\n"
 		"exit 0\n",
 		dir);
-	write_text(path, text, 0755);
+	tl_write_file(path, text);
+	chmod(path, 0755);
 }
 
 static char *hook_file(const char *dir, const char *name)
@@ -747,7 +735,8 @@ static void set_mode(const char *dir, const char *mode)
 	char p[256];
 
 	snprintf(p, sizeof(p), "%s/mode", dir);
-	write_text(p, mode, 0644);
+	tl_write_file(p, mode);
+	chmod(p, 0644);
 }
 
 static void test_exec(void)
@@ -944,14 +933,6 @@ static void test_unconfigured_and_purge(void)
 	CHECK(tg_outbox_stats(db, &s) == 0 && s.pending == 2 && s.delivered == 0);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	static const char *const proxies[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
@@ -980,6 +961,6 @@ int main(void)
 	tg_state_close(st);
 	report_case();
 	rc = test_summary();
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tl_rmtree(tmpdir);
 	return rc;
 }

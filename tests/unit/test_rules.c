@@ -19,22 +19,10 @@
 static char tmpdir[64];
 static char yaml_path[128], csv_path[128];
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		perror(path);
-		return;
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
 static int load(const char *yaml, struct tg_cfg **cfg, struct tg_errs *errs)
 {
-	write_file(yaml_path, yaml);
-	write_file(csv_path, "id,name,plan,prefixes,interface,vlan\n");
+	tl_write_file(yaml_path, yaml);
+	tl_write_file(csv_path, "id,name,plan,prefixes,interface,vlan\n");
 	memset(errs, 0, sizeof(*errs));
 	return tg_config_load(yaml_path, cfg, errs);
 }
@@ -1109,14 +1097,6 @@ static void test_engine_scale(void)
 	tg_engine_free(e);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-rules.XXXXXX");
@@ -1143,6 +1123,6 @@ int main(void)
 	test_engine_set_rules();
 	test_engine_scale();
 
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tl_rmtree(tmpdir);
 	return test_summary();
 }
