@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 #
-# test_enforce.sh - suspension end to end, with tollgated running in the namespace lab
+# test_enforce.sh - enforcement end to end, with tollgated running in the namespace lab
 # (scripts/lab.sh): `tollgate suspend` cuts a customer off except for the walled garden,
 # in both directions, and counts what it drops as `suspended`; the suspension is in the
 # audit log with the caller as actor; it survives kill -9 of the daemon and a restart;
 # `unsuspend` restores the customer; `--for` lifts by itself on time; bad requests change
-# nothing.
+# nothing. Then the rules: a spoofer is suspended within the rule's time plus two
+# intervals (evidence: the metric, the ports), kill -9 does not make the rule fire twice,
+# a customer over its plan is throttled (the rate measured) and restored; a webhook that
+# was down receives every event once, in order; the socket's group admits a member and
+# refuses anyone else; SIGTERM leaves XDP, -d takes it off.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
 # and the exit status is non-zero on any failure. Needs root. Traffic never leaves the
@@ -33,6 +37,8 @@ DPID=
 NPID=
 HPID=
 SPID=
+CPID=
+IPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
@@ -49,6 +55,8 @@ cleanup() {
 	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
 	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
+	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -131,6 +139,11 @@ enforcement:
       when: "spoof_pps > 50 for 3s"
       action: suspend
       reason: "source address spoofing (AUP 3.1)"
+    - name: hog
+      when: "download_util > 80% for 2s"
+      action: throttle
+      throttle_rate: 2mbit
+      duration: 6s
 notify:
   webhook: "http://127.0.0.1:$HOOK_PORT/hook"
   timeout: 1s
@@ -348,9 +361,9 @@ health() {
 	local out
 	out=$(tg -j status) || return 1
 	[ "$(lab_json "'%s %d %d %d' % (j['daemon']['running'], j['daemon']['enforcement']['rules'], j['daemon']['enforcement']['suspended'], j['daemon']['notify']['pending'] > 0)" <<<"$out")" = \
-		"True 1 1 1" ] || { echo "status: $(lab_json "j['daemon']" <<<"$out")"; return 1; }
+		"True 2 1 1" ] || { echo "status: $(lab_json "j['daemon']" <<<"$out")"; return 1; }
 }
-check "status: tollgated running, 1 rule, 1 customer suspended, notifications pending (the webhook is down)" health
+check "status: tollgated running, 2 rules, 1 customer suspended, notifications pending (the webhook is down)" health
 check "C suspended: its own pings to the internet are dropped" ping_none "$P-spf" 5 "$LAB_UP4"
 check "C suspended: it still reaches the walled garden" ping_ok "$P-spf" 5 "$LAB_WG4"
 
@@ -365,6 +378,50 @@ check "after the restart: the rule did not fire again (one suspend in the log)" 
 kill "$SPID" 2>/dev/null
 wait "$SPID" 2>/dev/null
 SPID=
+
+# ---- a rule throttles: A's download at 1.5x its 20 Mbit/s plan -> 2 Mbit/s for 6 s ----
+down_bytes() { tg -j customer show cust-a | lab_json "j['customer']['download']['passed']['bytes']"; }
+ip netns exec "$P-cust" iperf3 -s -1 -B "$LAB_A4" -p 5301 >/dev/null 2>&1 &
+IPID=$!
+sleep 0.5
+ip netns exec "$P-up" iperf3 -c "$LAB_A4" -p 5301 -u -b 30M -l 1200 -t 12 >/dev/null 2>&1 &
+CPID=$!
+throttled() {
+	local st lim b0 b1 mbit
+	for _ in $(seq 80); do
+		st=$(tg -j customer show cust-a | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
+		[ "$st" = throttled ] && break
+		sleep 0.1
+	done
+	[ "$st" = throttled ] || { echo "cust-a is not throttled after 8 s"; return 1; }
+	lim=$(tg -j customer show cust-a | lab_json "j['customer']['download']['limit']['rate_bps']")
+	[ "$lim" = 2000000 ] || { echo "download limit $lim, want 2000000"; return 1; }
+	sleep 0.5 # the burst drains
+	b0=$(down_bytes)
+	sleep 2
+	b1=$(down_bytes)
+	mbit=$(echo "scale=2; ($b1 - $b0) * 8 / 2 / 1000000" | bc)
+	echo "  A's download while throttled: $mbit Mbit/s (limit 2, plan 20, offered 30)"
+	[ "$(echo "$mbit >= 1.5 && $mbit <= 2.5" | bc)" = 1 ] || { echo "throttled to $mbit Mbit/s"; return 1; }
+}
+check "rule hog: A's download over 80% of its plan for 2 s is throttled to 2 Mbit/s (measured)" throttled
+kill "$CPID" "$IPID" 2>/dev/null
+wait "$CPID" "$IPID" 2>/dev/null
+CPID= IPID=
+unthrottled() {
+	local st lim
+	for _ in $(seq 100); do
+		st=$(tg -j customer show cust-a | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
+		[ "$st" = None ] && break
+		sleep 0.1
+	done
+	[ "$st" = None ] || { echo "cust-a still $st 10 s later"; return 1; }
+	lim=$(tg -j customer show cust-a | lab_json "j['customer']['download']['limit']['rate_bps']")
+	[ "$lim" = 20000000 ] || { echo "download limit $lim, want the plan's 20000000"; return 1; }
+	[ "$(tg -j events --customer cust-a | lab_json "' '.join(e['action'] + '/' + e['actor'] for e in j['events'][-2:])")" = \
+		"throttle/rule:hog unthrottle/rule:hog" ] || { echo "events: $(tg -j events --customer cust-a)"; return 1; }
+}
+check "... and back to its plan's 20 Mbit/s when the 6 s are up (audit: throttle, unthrottle)" unthrottled
 
 # ---- the webhook was down all along: everything queued arrives once it is up ----
 HOOK_PY='
