@@ -407,7 +407,8 @@ throttled() {
 check "rule hog: A's download over 80% of its plan for 2 s is throttled to 2 Mbit/s (measured)" throttled
 kill "$CPID" "$IPID" 2>/dev/null
 wait "$CPID" "$IPID" 2>/dev/null
-CPID= IPID=
+CPID=''
+IPID=''
 unthrottled() {
 	local st lim
 	for _ in $(seq 100); do
