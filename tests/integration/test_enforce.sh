@@ -497,6 +497,24 @@ refused() {
 check "a non-member is refused (permission denied) and nothing changes" refused
 check "C reaches the internet again" ping_ok "$P-spf" 5 "$LAB_UP4"
 
+# ---- an expiry across kill -9: B suspended for 4 s, the daemon killed and restarted ----
+check "tollgate suspend cust-b --for 4s" tg suspend cust-b --reason "cool-off, across a restart" --for 4s
+stop_daemon KILL
+start_daemon
+check "tollgated killed (-9) and restarted" daemon_up
+check "B is still cut off after the restart" ping_none "$P-cust" 2 "$LAB_UP4" -I "$LAB_B4"
+on_time() { # the unsuspend came 4-6 s after the suspend (its 4 s, plus two intervals)
+	tg -j events --customer cust-b | "$LAB_PY" -c '
+import datetime, json, sys
+e = json.load(sys.stdin)["events"][-2:]
+t = [datetime.datetime.strptime(x["time"], "%Y-%m-%dT%H:%M:%SZ") for x in e]
+dt = (t[1] - t[0]).total_seconds()
+print("  suspended at %s, lifted %d s later" % (e[0]["time"], dt))
+sys.exit(0 if [x["action"] for x in e] == ["suspend", "unsuspend"] and 3 <= dt <= 6 else 1)'
+}
+check "... and lifted on time by the restarted daemon (unsuspend by tollgated:expiry)" lifted
+check "... 4 s after the suspension (to the second, plus at most two intervals)" on_time
+
 # ---- SIGTERM leaves XDP attached; with -d it takes it off ----
 xdp_on() { ip -n "$P-rtr" -d link show dev "$1" | grep -q "prog/xdp"; }
 stop_daemon TERM
