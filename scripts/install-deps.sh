@@ -7,7 +7,7 @@ pkgs=(
 	# build
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev pkg-config
 	libyaml-dev libcsv-dev libjansson-dev libsqlite3-dev sqlite3 libnl-3-dev libnl-route-3-dev
-	libxxhash-dev libcurl4-openssl-dev libsystemd-dev
+	libxxhash-dev libcurl4-openssl-dev libsystemd-dev libmicrohttpd-dev
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests, demo, benchmarks

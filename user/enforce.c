@@ -16,6 +16,7 @@
 #include "config.h"
 #include "enforce.h"
 #include "engine.h"
+#include "exporter.h"
 #include "log.h"
 #include "notify.h"
 
@@ -28,7 +29,8 @@ struct tg_enforcer {
 	struct tg_enf_table table; /* the customers that are not active, by id */
 	struct tg_engine *eng;
 	struct tg_notifier *notifier;
-	struct tg_notify_cfg notify; /* what the notifier was started with (strings owned) */
+	struct tg_exporter *exporter; /* counts the actions; not owned */
+	struct tg_notify_cfg notify;  /* what the notifier was started with (strings owned) */
 	int64_t interval_ms, retention_ms, last_purge_ms;
 
 	/* the applied configuration's customers, by index */
@@ -350,7 +352,8 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	}
 	if (r && ev->kind != TG_EV_LIFT)
 		a.evidence = evid = evidence(e, ev, r);
-	act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep);
+	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) > 0 && !ev->monitor)
+		tg_exporter_count_action(e->exporter, r ? r->name : "", a.action);
 	free(evid);
 	if (!manual)
 		tg_info("%s%s %s by %s: %s", ev->monitor ? "monitor (not done): " : "", a.action,
@@ -836,4 +839,9 @@ json_t *tg_enforcer_health(const struct tg_enforcer *e)
 				    json_integer((json_int_t)ob.failed_attempts));
 	}
 	return o;
+}
+
+void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x)
+{
+	e->exporter = x;
 }

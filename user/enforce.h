@@ -61,6 +61,10 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
  * last_interval_work_ms}, "notify": {exec, webhook, pending, delivered, failed_attempts}}. */
 json_t *tg_enforcer_health(const struct tg_enforcer *e);
 
+/* Count every action carried out in the exporter's tollgate_enforcement_actions_total. */
+struct tg_exporter;
+void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x);
+
 /* The interval the rules are evaluated at (enforcement.interval), in ms. */
 int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e);
 

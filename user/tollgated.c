@@ -25,6 +25,7 @@
 #include "attach.h"
 #include "ctl.h"
 #include "enforce.h"
+#include "exporter.h"
 #include "log.h"
 #include "maps.h"
 #include "reload.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct tg_applied *app; /* what the customer maps hold, as we wrote it */
 	int ctl;		/* the control socket, or -1 */
 	struct tg_enforcer *enf;
+	struct tg_exporter *exporter; /* /metrics, or NULL */
 	bool resync; /* an enforcement change could not be written from the snapshot */
 	int efd;     /* the enforcement interval's timer */
 	int64_t interval_ms;
@@ -45,6 +47,8 @@ struct daemon {
 	int nconns;
 	bool ctl_listening;
 };
+
+static void exporter_config(struct daemon *d);
 
 /*
  * Read the config once more the way a reload will, and throw the result away: the memory
@@ -113,6 +117,8 @@ static int start(struct daemon *d)
 	tg_applied_index(d->app);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
+	if (!err)
+		exporter_config(d);
 	rehearse(d);
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
 		"%zu customers suspended or throttled",
@@ -189,7 +195,29 @@ static void after_reload(struct daemon *d, struct tg_applied *old)
 	tg_applied_index(d->app);
 	if (old && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_err("enforcement: %s", msg);
+	if (old)
+		exporter_config(d);
 	arm_interval(d);
+}
+
+/* The exporter with the configuration's settings (restarted when they changed). */
+static void exporter_config(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	char msg[512];
+
+	if (!cfg || tg_exporter_same(d->exporter, cfg->metrics_listen, cfg->metrics_per_customer))
+		return;
+	tg_enforcer_set_exporter(d->enf, NULL);
+	tg_exporter_stop(d->exporter);
+	d->exporter = NULL;
+	if (tg_exporter_start(cfg->metrics_listen, cfg->metrics_per_customer, d->maps.pin_dir,
+			      &d->exporter, msg, sizeof(msg)))
+		tg_err("%s: no metrics until it can (a reload tries again)", msg);
+	else
+		tg_info("metrics at http://%s/metrics (per customer: %s)", cfg->metrics_listen,
+			cfg->metrics_per_customer);
+	tg_enforcer_set_exporter(d->enf, d->exporter);
 }
 
 /* An enforcement change is recorded but not in the data plane: sync everything. */
@@ -562,6 +590,7 @@ int main(int argc, char **argv)
 	}
 	close(d.ctl);
 	unlink(ctl_path);
+	tg_exporter_stop(d.exporter);
 	tg_applied_free(d.app);
 	tg_enforcer_close(d.enf);
 	if (d.maps_open)

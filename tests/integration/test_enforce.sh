@@ -424,6 +424,94 @@ unthrottled() {
 }
 check "... and back to its plan's 20 Mbit/s when the 6 s are up (audit: throttle, unthrottle)" unthrottled
 
+# ---- the Prometheus exporter (metrics.listen default 127.0.0.1:9477, in the router's
+# namespace, where tollgated runs): format, values against the data plane, cardinality ----
+METRICS_PY='
+import json, re, subprocess, sys, urllib.request, urllib.error
+url, mode = sys.argv[1], sys.argv[2]
+bad = []
+def get(path, method="GET"):
+    req = urllib.request.Request(url + path, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type"), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, None, ""
+st, ctype, text = get("/metrics")
+if st != 200 or not ctype.startswith("text/plain; version=0.0.4"):
+    bad.append("GET /metrics: %s %s" % (st, ctype))
+if get("/")[0] != 404 or get("/metrics", "POST")[0] != 405:
+    bad.append("/ or POST not refused")
+# the exposition format: HELP and TYPE before each family, no series twice
+line_re = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\n]|\\.)*\",?)*)\})? (\d+(\.\d+)?)$")
+typed, helped, seen, series = {}, set(), set(), {}
+for ln in text.splitlines():
+    if ln.startswith("# HELP "):
+        helped.add(ln.split()[2]); continue
+    if ln.startswith("# TYPE "):
+        f = ln.split(); typed[f[2]] = f[3]; continue
+    m = line_re.match(ln)
+    if not m:
+        bad.append("bad line: %r" % ln); continue
+    name = m.group(1)
+    if name not in typed or name not in helped:
+        bad.append("no HELP/TYPE before %s" % name)
+    if typed.get(name) == "counter" and not name.endswith("_total"):
+        bad.append("counter %s without _total" % name)
+    key = (name, m.group(3) or "")
+    if key in seen:
+        bad.append("twice: %s{%s}" % key)
+    seen.add(key)
+    labels = dict(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\]|\\.)*)\"", m.group(3) or ""))
+    series[(name, tuple(sorted(labels.items())))] = float(m.group(4))
+def val(name, **lab):
+    return series.get((name, tuple(sorted(lab.items()))))
+tg = sys.argv[3:]
+def tgj(*a):
+    return json.loads(subprocess.run(tg + ["-j"] + list(a), capture_output=True, text=True).stdout)
+if mode == "all":
+    for c in ("cust-a", "cust-b", "cust-c"):
+        cs = tgj("customer", "show", c)["customer"]
+        for d in ("upload", "download"):
+            for metric, field in (("tollgate_customer_bytes_total", "bytes"), ("tollgate_customer_packets_total", "packets")):
+                if val(metric, customer=c, direction=d) != cs[d]["passed"][field]:
+                    bad.append("%s %s %s: %s, data plane %s" % (metric, c, d, val(metric, customer=c, direction=d), cs[d]["passed"][field]))
+            for r, x in cs[d]["dropped"].items():
+                if isinstance(x, dict) and x["packets"] and val("tollgate_customer_drops_total", customer=c, direction=d, reason=r) != x["packets"]:
+                    bad.append("drops %s %s %s" % (c, d, r))
+    for i in tgj("status")["interfaces"]:
+        d = "upload" if i["role"] == "customer" else "download"
+        for r, x in i["counters"]["dropped"].items():
+            if isinstance(x, dict) and val("tollgate_packets_total", interface=i["name"], direction=d, verdict="dropped", reason=r) != x["packets"]:
+                bad.append("interface %s dropped %s" % (i["name"], r))
+    if val("tollgate_customer_state", customer="cust-c") != 2:
+        bad.append("cust-c state %s, want 2 (suspended)" % val("tollgate_customer_state", customer="cust-c"))
+    if val("tollgate_customers_state", state="suspended") != 1 or val("tollgate_customers_loaded") != 4:
+        bad.append("customers_state / loaded")
+    for a in ("throttle", "unthrottle"):
+        if val("tollgate_enforcement_actions_total", rule="hog", action=a) != 1:
+            bad.append("actions_total hog %s: %s" % (a, val("tollgate_enforcement_actions_total", rule="hog", action=a)))
+else:
+    who = {dict(k[1]).get("customer") for k in series if k[0] == "tollgate_customer_bytes_total"}
+    if len(who) != 2 or "_other" not in who:
+        bad.append("top 1: customers %s, want one and _other" % who)
+print("  %d series" % len(series))
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+'
+scrape() { # all | top: the exposition checked, and (all) its values against the data plane
+	# nsenter, not ip netns exec (which would remount /sys and hide the pins from tollgate)
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$METRICS_PY" http://127.0.0.1:9477 "$1" \
+		"$LAB_TOLLGATE" -c "$CFG"
+}
+check "/metrics: well-formed (HELP, TYPE, _total, no series twice), equal to the data plane's counters; 404/405 otherwise" scrape all
+top1() {
+	printf 'metrics: { per_customer: top 1 }\n' >>"$CFG"
+	tg reload >/dev/null || return 1
+	scrape top
+}
+check "metrics.per_customer: top 1 after a reload: one customer and _other" top1
+
 # ---- the webhook was down all along: everything queued arrives once it is up ----
 HOOK_PY='
 import http.server, json, sys

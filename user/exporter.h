@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * exporter.h - tollgated's Prometheus exporter: text exposition (version 0.0.4) at
+ * http://LISTEN/metrics (tollgate.yaml metrics.listen, loopback by default), read-only,
+ * served by libmicrohttpd on a thread of its own. It reads the pinned maps through its
+ * own descriptors, so it shares nothing with the event loop but the enforcement action
+ * counters (under a lock).
+ *
+ * Metrics (base units, `_total` on counters, one prefix):
+ *   tollgate_build_info{version, layout}                                    gauge 1
+ *   tollgate_packets_total, tollgate_bytes_total
+ *       {interface, direction, verdict, reason}                             counter
+ *       verdict: passed | unclassified | dropped | noted ("would drop": monitor, upstream
+ *       malformed); reason "" for passed and unclassified
+ *   tollgate_customers_loaded, tollgate_customers_state{state}             gauge
+ *   tollgate_map_capacity{map}, tollgate_map_entries{map}                   gauge
+ *   tollgate_enforcement_actions_total{rule, action}                        counter
+ *   per customer (metrics.per_customer: all | top N by passed bytes, the rest summed
+ *   under customer="_other" | off):
+ *   tollgate_customer_bytes_total{customer, direction}                      counter
+ *   tollgate_customer_packets_total{customer, direction}                    counter
+ *   tollgate_customer_drops_total{customer, direction, reason}  (packets)   counter
+ *   tollgate_customer_state{customer}  0 active, 1 throttled, 2 suspended   gauge
+ */
+#ifndef TG_EXPORTER_H
+#define TG_EXPORTER_H
+
+#include <stddef.h>
+
+struct tg_exporter;
+
+/*
+ * Listen at listen ("127.0.0.1:9477", "[::1]:9477") and serve the maps pinned at pin_dir.
+ * 0 or -errno with the reason in err.
+ */
+int tg_exporter_start(const char *listen, const char *per_customer, const char *pin_dir,
+		      struct tg_exporter **out, char *err, size_t errlen);
+void tg_exporter_stop(struct tg_exporter *x);
+/* Are these the settings it runs with? (A reload restarts it when they change.) */
+int tg_exporter_same(const struct tg_exporter *x, const char *listen, const char *per_customer);
+
+/* One enforcement action carried out (not monitor-only): rule "" for one by hand. */
+void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const char *action);
+
+/* The exposition, for tests and benchmarks: malloc'd text (length in *len) or NULL. */
+char *tg_exporter_render(struct tg_exporter *x, size_t *len);
+
+#endif /* TG_EXPORTER_H */
