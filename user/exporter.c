@@ -14,12 +14,14 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "attach.h"
 #include "exporter.h"
 #include "log.h"
 #include "maps.h"
+#include "state.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "0.1"
@@ -38,7 +40,9 @@ struct tg_exporter {
 	bool maps_open;
 	pthread_mutex_t lock; /* renders (the maps' mmaps) and the action counters */
 	char *listen, *per_customer;
-	long top; /* 0: all; -1: off; else top N */
+	char *state_path;      /* the audit log and states, for the API */
+	struct tg_statedb *st; /* opened at the first request that needs it */
+	long top;	       /* 0: all; -1: off; else top N */
 	struct action_count act[MAX_ACTIONS];
 	int nact;
 };
@@ -229,36 +233,89 @@ static int cmp_score(const void *a, const void *b)
 				    : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
+/* Every loaded customer, read at once: names, records, passed and dropped counters. */
+struct snap {
+	uint32_t n;
+	char (*names)[TG_ID_LEN];
+	struct tg_cust *rec;
+	struct tg_cstat *pass;
+	struct crow *rows; /* the loaded customers */
+	size_t nrows, nstate[3];
+	struct pending pend[1024];
+	int npend;
+	bool have_pass;
+};
+
+static void snap_free(struct snap *sn)
+{
+	free(sn->names);
+	free(sn->rec);
+	free(sn->pass);
+	free(sn->rows);
+}
+
+/* 0, or -errno (then nothing is held). Rows are scored by passed bytes. */
+static int snap_take(struct tg_exporter *x, struct snap *sn, bool want_pass)
 {
 	uint32_t n = x->m.max_cust;
-	char(*names)[TG_ID_LEN] = calloc(n, TG_ID_LEN);
-	struct tg_cust *rec = calloc(n, sizeof(*rec));
-	struct tg_cstat *pass = calloc(n, sizeof(*pass));
-	struct crow *rows = calloc(n, sizeof(*rows));
-	size_t nrows = 0, shown, nstate[3] = {0, 0, 0};
+
+	memset(sn, 0, sizeof(*sn));
+	sn->n = n;
+	sn->names = calloc(n, TG_ID_LEN);
+	sn->rec = calloc(n, sizeof(*sn->rec));
+	sn->pass = calloc(n, sizeof(*sn->pass));
+	sn->rows = calloc(n, sizeof(*sn->rows));
+	if (!sn->names || !sn->rec || !sn->pass || !sn->rows) {
+		snap_free(sn);
+		return -ENOMEM;
+	}
+	if (read_array(x->m.names, n, TG_ID_LEN, sn->names) ||
+	    read_array(x->m.cust, n, sizeof(*sn->rec), sn->rec) || tg_maps_map_cdrop(&x->m)) {
+		snap_free(sn);
+		return -EIO;
+	}
+	sn->have_pass = want_pass && !tg_read_cust_all(&x->m, n, sn->pass);
+	sn->npend = read_pending(&x->m, sn->pend, 1024);
+	for (uint32_t i = 1; i < n; i++) {
+		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
+			continue;
+		sn->names[i][TG_ID_LEN - 1] = '\0';
+		sn->nstate[sn->rec[i].state <= TG_ST_SUSPENDED ? sn->rec[i].state : 0]++;
+		sn->rows[sn->nrows].idx = i;
+		sn->rows[sn->nrows++].score =
+			sn->have_pass ? sn->pass[i].bytes[0] + sn->pass[i].bytes[1] : 0;
+	}
+	return 0;
+}
+
+static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
+{
+	struct snap sn;
+	char(*names)[TG_ID_LEN];
+	struct tg_cust *rec;
+	struct tg_cstat *pass;
+	struct crow *rows;
+	size_t nrows, shown, *nstate;
 	struct tg_cstat other = {};
-	struct pending pend[1024];
-	int npend = 0;
+	struct pending *pend;
+	int npend;
 	uint64_t other_drop[TG_DIR_NR][TG_R_NR] = {};
 	char id[2 * TG_ID_LEN];
-	bool have_pass = false;
+	bool have_pass;
 
-	if (!names || !rec || !pass || !rows || read_array(x->m.names, n, TG_ID_LEN, names) ||
-	    read_array(x->m.cust, n, sizeof(*rec), rec) || tg_maps_map_cdrop(&x->m)) {
-		b->oom = b->oom || !names || !rec || !pass || !rows;
-		goto out;
+	if (snap_take(x, &sn, x->top >= 0)) {
+		b->oom = true;
+		return;
 	}
-	have_pass = x->top >= 0 && !tg_read_cust_all(&x->m, n, pass);
-	npend = read_pending(&x->m, pend, 1024);
-	for (uint32_t i = 1; i < n; i++) {
-		if (!(rec[i].flags & TG_CF_VALID) || !names[i][0])
-			continue;
-		names[i][TG_ID_LEN - 1] = '\0';
-		nstate[rec[i].state <= TG_ST_SUSPENDED ? rec[i].state : 0]++;
-		rows[nrows].idx = i;
-		rows[nrows++].score = have_pass ? pass[i].bytes[0] + pass[i].bytes[1] : 0;
-	}
+	names = sn.names;
+	rec = sn.rec;
+	pass = sn.pass;
+	rows = sn.rows;
+	nrows = sn.nrows;
+	nstate = sn.nstate;
+	pend = sn.pend;
+	npend = sn.npend;
+	have_pass = sn.have_pass;
 	head(b, "tollgate_customers_loaded", "gauge", "Customers in the data plane.");
 	bprintf(b, "tollgate_customers_loaded %u\n", bc->ncustomers);
 	head(b, "tollgate_customers_state", "gauge",
@@ -349,10 +406,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 		bprintf(b, "tollgate_customer_state{customer=\"%s\"} %u\n",
 			esc(names[rows[k].idx], id, sizeof(id)), rec[rows[k].idx].state);
 out:
-	free(names);
-	free(rec);
-	free(pass);
-	free(rows);
+	snap_free(&sn);
 }
 
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
@@ -418,6 +472,242 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* ---- the JSON API (/api/v1/) ------------------------------------------------------------ */
+
+static json_t *counter_j(uint64_t pkts, uint64_t bytes)
+{
+	return json_pack("{sI sI}", "packets", (json_int_t)pkts, "bytes", (json_int_t)bytes);
+}
+
+/* One customer of a snapshot, as the API shows it. */
+static json_t *customer_j(const struct tg_exporter *x, const struct snap *sn, uint32_t i)
+{
+	const struct tg_cdrop *cd = &x->m.cdrop_mm[i];
+	json_t *o = json_pack("{ss sI ss}", "id", sn->names[i], "index", (json_int_t)i, "state",
+			      tg_state_name(sn->rec[i].state));
+
+	for (int d = 0; d < TG_DIR_NR && o; d++) {
+		json_t *drops = json_object();
+		uint64_t total = 0;
+
+		for (int r = 0; r < TG_R_NR; r++) {
+			uint64_t v = drops_of(cd, sn->pend, sn->npend, i, d, r);
+
+			total += v;
+			if (v)
+				json_object_set_new(drops, tg_reason_name(r),
+						    json_integer((json_int_t)v));
+		}
+		json_object_set_new(o, dir_name[d],
+				    json_pack("{so so sI}", "passed",
+					      counter_j(sn->pass[i].pkts[d], sn->pass[i].bytes[d]),
+					      "dropped", drops, "dropped_packets",
+					      (json_int_t)total));
+	}
+	return o;
+}
+
+static uint64_t drops_total(const struct tg_exporter *x, const struct snap *sn, uint32_t i)
+{
+	uint64_t t = 0;
+
+	for (int d = 0; d < TG_DIR_NR; d++)
+		for (int r = 0; r < TG_R_NR; r++)
+			t += drops_of(&x->m.cdrop_mm[i], sn->pend, sn->npend, i, d, r);
+	return t;
+}
+
+static json_t *api_error(unsigned int *status, unsigned int code, const char *msg)
+{
+	*status = code;
+	return json_pack("{ss}", "error", msg);
+}
+
+/* A whole number in [lo, hi] from the query, or def if absent; -1 if bad. */
+static long arg_num(struct MHD_Connection *conn, const char *name, long def, long lo, long hi)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long n;
+
+	if (!v)
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	return errno || !*v || *end || n < lo || n > hi ? -1 : n;
+}
+
+static json_t *api_status(struct tg_exporter *x, unsigned int *status)
+{
+	struct tg_config bc = {};
+	struct tg_iface ifs[64];
+	struct snap sn;
+	json_t *o, *ifa = json_array(), *acts = json_array();
+	__u32 zero = 0;
+	int n;
+
+	if (snap_take(x, &sn, false))
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
+	bpf_map_lookup_elem(x->m.config, &zero, &bc);
+	n = tg_ifaces_list(&x->m, ifs, 64);
+	for (int i = 0; i < n; i++) {
+		struct tg_if_counters c;
+		json_t *dr = json_object(), *no = json_object();
+
+		if (tg_read_iface(&x->m, ifs[i].slot, &c))
+			continue;
+		for (int r = 0; r < TG_R_NR; r++) {
+			json_object_set_new(dr, tg_reason_name(r),
+					    counter_j(c.drop[r].pkts, c.drop[r].bytes));
+			json_object_set_new(no, tg_reason_name(r),
+					    counter_j(c.noted[r].pkts, c.noted[r].bytes));
+		}
+		json_array_append_new(
+			ifa,
+			json_pack(
+				"{ss ss ss s{so so so so}}", "name", ifs[i].name, "role",
+				tg_role_name(ifs[i].role), "direction",
+				dir_name[ifs[i].role == TG_ROLE_CUSTOMER ? TG_DIR_UP : TG_DIR_DOWN],
+				"counters", "passed", counter_j(c.pass.pkts, c.pass.bytes),
+				"unclassified", counter_j(c.uncl.pkts, c.uncl.bytes), "dropped", dr,
+				"noted", no));
+	}
+	for (int i = 0; i < x->nact; i++)
+		json_array_append_new(acts, json_pack("{ss ss sI}", "rule", x->act[i].rule,
+						      "action", x->act[i].action, "count",
+						      (json_int_t)x->act[i].n));
+	o = json_pack("{si s{sI sI sI sI sI} so so}", "version", 1, "customers", "loaded",
+		      (json_int_t)bc.ncustomers, "capacity", (json_int_t)(x->m.max_cust - 1),
+		      "active", (json_int_t)sn.nstate[TG_ST_ACTIVE], "throttled",
+		      (json_int_t)sn.nstate[TG_ST_THROTTLED], "suspended",
+		      (json_int_t)sn.nstate[TG_ST_SUSPENDED], "interfaces", ifa,
+		      "enforcement_actions", acts);
+	snap_free(&sn);
+	return o;
+}
+
+/* GET /api/v1/customers?sort=bytes|drops&page=P&per_page=N: the busiest first. */
+static json_t *api_customers(struct tg_exporter *x, struct MHD_Connection *conn,
+			     unsigned int *status)
+{
+	const char *sort = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort");
+	long page = arg_num(conn, "page", 1, 1, 1000000000),
+	     per = arg_num(conn, "per_page", 100, 1, 1000);
+	json_t *arr, *o;
+	struct snap sn;
+
+	if (sort && strcmp(sort, "bytes") && strcmp(sort, "drops"))
+		return api_error(status, MHD_HTTP_BAD_REQUEST, "sort: bytes or drops");
+	if (page < 0 || per < 0)
+		return api_error(status, MHD_HTTP_BAD_REQUEST,
+				 "page: a number from 1; per_page: 1 to 1000");
+	if (snap_take(x, &sn, true))
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
+	if (sort && !strcmp(sort, "drops")) /* else the snapshot scored them by bytes */
+		for (size_t k = 0; k < sn.nrows; k++)
+			sn.rows[k].score = drops_total(x, &sn, sn.rows[k].idx);
+	qsort(sn.rows, sn.nrows, sizeof(*sn.rows), cmp_score);
+	arr = json_array();
+	for (size_t k = (size_t)(page - 1) * (size_t)per;
+	     k < sn.nrows && json_array_size(arr) < (size_t)per; k++)
+		json_array_append_new(arr, customer_j(x, &sn, sn.rows[k].idx));
+	o = json_pack("{si sI si si ss so}", "version", 1, "total", (json_int_t)sn.nrows, "page",
+		      (int)page, "per_page", (int)per, "sort", sort ? sort : "bytes", "customers",
+		      arr);
+	snap_free(&sn);
+	return o;
+}
+
+static int state_db(struct tg_exporter *x)
+{
+	char err[512];
+
+	if (x->st)
+		return 0;
+	if (!x->state_path || tg_state_open(x->state_path, &x->st, err, sizeof(err)))
+		return -EIO;
+	return 0;
+}
+
+/* GET /api/v1/customers/ID: counters, state, enforcement and the last 20 events. */
+static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int *status)
+{
+	struct tg_enf_table t = {};
+	const struct tg_enf_entry *e;
+	struct snap sn;
+	json_t *o = NULL, *ev = NULL;
+	int err = 0;
+
+	if (snap_take(x, &sn, true))
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
+	for (size_t k = 0; k < sn.nrows; k++)
+		if (!strcmp(sn.names[sn.rows[k].idx], id)) {
+			o = customer_j(x, &sn, sn.rows[k].idx);
+			break;
+		}
+	snap_free(&sn);
+	if (!o)
+		return api_error(status, MHD_HTTP_NOT_FOUND, "no such customer loaded");
+	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {
+		e = tg_enf_find(&t, id);
+		json_object_set_new(o, "enforcement",
+				    e ? json_pack("{ss sI sI ss ss ss}", "state",
+						  tg_state_name(e->state), "since_ms",
+						  (json_int_t)e->since_ms, "until_ms",
+						  (json_int_t)e->until_ms, "rule", e->rule, "actor",
+						  e->actor, "reason", e->reason)
+				      : json_null());
+		ev = tg_state_events(x->st, id, 0, 20, &err);
+	}
+	tg_enf_free(&t);
+	json_object_set_new(o, "events", ev ? ev : json_array());
+	return json_pack("{si so}", "version", 1, "customer", o);
+}
+
+/* GET /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N: the newest, oldest first. */
+static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, unsigned int *status)
+{
+	const char *cust = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "customer");
+	long since = arg_num(conn, "since", 0, 0, 100000000000L),
+	     limit = arg_num(conn, "limit", 100, 1, 10000);
+	json_t *ev;
+	int err = 0;
+
+	if (since < 0 || limit < 0)
+		return api_error(status, MHD_HTTP_BAD_REQUEST,
+				 "since: unix seconds; limit: 1 to 10000");
+	if (state_db(x))
+		return api_error(status, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "the state database cannot be opened");
+	ev = tg_state_events(x->st, cust, (int64_t)since * 1000, (size_t)limit, &err);
+	if (!ev)
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "cannot read the audit log");
+	return json_pack("{si so}", "version", 1, "events", ev);
+}
+
+static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const char *path,
+		   unsigned int *status)
+{
+	json_t *o;
+
+	*status = MHD_HTTP_OK;
+	pthread_mutex_lock(&x->lock);
+	if (!strcmp(path, "status"))
+		o = api_status(x, status);
+	else if (!strcmp(path, "customers"))
+		o = api_customers(x, conn, status);
+	else if (!strncmp(path, "customers/", 10) && path[10] && !strchr(path + 10, '/'))
+		o = api_customer(x, path + 10, status);
+	else if (!strcmp(path, "events"))
+		o = api_events(x, conn, status);
+	else
+		o = api_error(status, MHD_HTTP_NOT_FOUND,
+			      "not found: /api/v1/status, customers, customers/ID, events");
+	pthread_mutex_unlock(&x->lock);
+	return o;
+}
+
 /* ---- HTTP ---------------------------------------------------------------------------- */
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
@@ -439,7 +729,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_size, void **con_cls)
 {
-	static char not_found[] = "not found: Tollgate serves /metrics\n",
+	static char not_found[] = "not found: Tollgate serves /metrics and /api/v1/\n",
 		    not_allowed[] = "method not allowed: GET only\n", oom[] = "out of memory\n";
 	struct tg_exporter *x = cls;
 	char *body;
@@ -453,6 +743,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			     strlen(not_allowed), false);
 	if (*upload_size)
 		return MHD_NO;
+	if (!strncmp(url, "/api/v1/", 8)) {
+		unsigned int status;
+		json_t *o = api(x, conn, url + 8, &status);
+
+		body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!body)
+			return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", oom,
+				     strlen(oom), false);
+		return reply(conn, status, "application/json", body, strlen(body), true);
+	}
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, strlen(not_found),
 			     false);
@@ -496,7 +797,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *sa, bool *v6)
 }
 
 int tg_exporter_start(const char *listen, const char *per_customer, const char *pin_dir,
-		      struct tg_exporter **out, char *err, size_t errlen)
+		      const char *state_path, struct tg_exporter **out, char *err, size_t errlen)
 {
 	struct tg_exporter *x = calloc(1, sizeof(*x));
 	struct sockaddr_storage sa;
@@ -509,7 +810,8 @@ int tg_exporter_start(const char *listen, const char *per_customer, const char *
 	pthread_mutex_init(&x->lock, NULL);
 	x->listen = strdup(listen);
 	x->per_customer = strdup(per_customer);
-	if (!x->listen || !x->per_customer) {
+	x->state_path = state_path ? strdup(state_path) : NULL;
+	if (!x->listen || !x->per_customer || (state_path && !x->state_path)) {
 		tg_exporter_stop(x);
 		return -ENOMEM;
 	}
@@ -551,6 +853,8 @@ void tg_exporter_stop(struct tg_exporter *x)
 		MHD_stop_daemon(x->mhd);
 	if (x->maps_open)
 		tg_maps_close(&x->m);
+	tg_state_close(x->st);
+	free(x->state_path);
 	pthread_mutex_destroy(&x->lock);
 	free(x->listen);
 	free(x->per_customer);

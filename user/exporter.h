@@ -21,6 +21,13 @@
  *   tollgate_customer_packets_total{customer, direction}                    counter
  *   tollgate_customer_drops_total{customer, direction, reason}  (packets)   counter
  *   tollgate_customer_state{customer}  0 active, 1 throttled, 2 suspended   gauge
+ *
+ * And a read-only JSON API (application/json, {"version": 1, ...}; errors {"error": ...}
+ * with 400, 404, 500 or 503):
+ *   /api/v1/status                      customers by state, interfaces, actions counted
+ *   /api/v1/customers?sort=bytes|drops&page=P&per_page=N (N <= 1000)   the busiest first
+ *   /api/v1/customers/ID                counters, state, enforcement, last 20 events
+ *   /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N (N <= 10000) the audit log
  */
 #ifndef TG_EXPORTER_H
 #define TG_EXPORTER_H
@@ -34,7 +41,7 @@ struct tg_exporter;
  * 0 or -errno with the reason in err.
  */
 int tg_exporter_start(const char *listen, const char *per_customer, const char *pin_dir,
-		      struct tg_exporter **out, char *err, size_t errlen);
+		      const char *state_path, struct tg_exporter **out, char *err, size_t errlen);
 void tg_exporter_stop(struct tg_exporter *x);
 /* Are these the settings it runs with? (A reload restarts it when they change.) */
 int tg_exporter_same(const struct tg_exporter *x, const char *listen, const char *per_customer);

@@ -212,7 +212,7 @@ static void exporter_config(struct daemon *d)
 	tg_exporter_stop(d->exporter);
 	d->exporter = NULL;
 	if (tg_exporter_start(cfg->metrics_listen, cfg->metrics_per_customer, d->maps.pin_dir,
-			      &d->exporter, msg, sizeof(msg)))
+			      cfg->state_path, &d->exporter, msg, sizeof(msg)))
 		tg_err("%s: no metrics until it can (a reload tries again)", msg);
 	else
 		tg_info("metrics at http://%s/metrics (per customer: %s)", cfg->metrics_listen,

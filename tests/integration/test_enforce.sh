@@ -505,6 +505,62 @@ scrape() { # all | top: the exposition checked, and (all) its values against the
 		"$LAB_TOLLGATE" -c "$CFG"
 }
 check "/metrics: well-formed (HELP, TYPE, _total, no series twice), equal to the data plane's counters; 404/405 otherwise" scrape all
+API_PY='
+import json, subprocess, sys, urllib.request, urllib.error
+url = sys.argv[1]
+tg = sys.argv[2:]
+bad = []
+def get(path):
+    try:
+        with urllib.request.urlopen(url + path, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type"), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), json.loads(e.read())
+def tgj(*a):
+    return json.loads(subprocess.run(tg + ["-j"] + list(a), capture_output=True, text=True).stdout)
+st, ct, j = get("/api/v1/status")
+if st != 200 or ct != "application/json" or j["customers"]["loaded"] != 4 or j["customers"]["suspended"] != 1 or len(j["interfaces"]) != 4:
+    bad.append("status: %s %s %s" % (st, ct, j.get("customers")))
+if {"rule": "hog", "action": "throttle", "count": 1} not in j.get("enforcement_actions", []):
+    bad.append("status actions %s" % j.get("enforcement_actions"))
+ids = []
+for page in (1, 2):
+    st, _, j = get("/api/v1/customers?sort=bytes&per_page=2&page=%d" % page)
+    if st != 200 or j["total"] != 4 or len(j["customers"]) != 2:
+        bad.append("customers page %d: %s" % (page, j)); break
+    ids += [(c["id"], c["upload"]["passed"]["bytes"] + c["download"]["passed"]["bytes"]) for c in j["customers"]]
+if sorted(i for i, _ in ids) != ["cust-a", "cust-b", "cust-c", "cust-v"] or [b for _, b in ids] != sorted((b for _, b in ids), reverse=True):
+    bad.append("customers by bytes: %s" % ids)
+for i, b in ids:
+    cs = tgj("customer", "show", i)["customer"]
+    if b != cs["upload"]["passed"]["bytes"] + cs["download"]["passed"]["bytes"]:
+        bad.append("%s bytes %d, data plane %d" % (i, b, cs["upload"]["passed"]["bytes"] + cs["download"]["passed"]["bytes"]))
+st, _, j = get("/api/v1/customers?sort=drops")
+d = [c["upload"]["dropped_packets"] + c["download"]["dropped_packets"] for c in j.get("customers", [])]
+if st != 200 or len(d) != 4 or d != sorted(d, reverse=True) or not d[0]:
+    bad.append("customers by drops: %s" % d)
+st, _, j = get("/api/v1/customers/cust-c")
+c = j.get("customer", {})
+if st != 200 or c.get("state") != "suspended" or (c.get("enforcement") or {}).get("rule") != "spoofing" or not c.get("events"):
+    bad.append("customer cust-c: %s" % j)
+st, _, j = get("/api/v1/events?customer=cust-a")
+want = [e["action"] for e in tgj("events", "--customer", "cust-a")["events"]]
+if st != 200 or [e["action"] for e in j["events"]] != want:
+    bad.append("events cust-a: %s, want %s" % (j, want))
+for path, code in (("/api/v1/customers/cust-nobody", 404), ("/api/v1/customers?per_page=0", 400),
+                   ("/api/v1/customers?sort=name", 400), ("/api/v1/events?since=yesterday", 400),
+                   ("/api/v1/nothing", 404)):
+    st, ct, j = get(path)
+    if st != code or "error" not in j:
+        bad.append("%s: %s %s" % (path, st, j))
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+'
+api_check() {
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$API_PY" http://127.0.0.1:9477 \
+		"$LAB_TOLLGATE" -c "$CFG"
+}
+check "/api/v1: status, customers paged and sorted by bytes and drops, one customer, events; bad queries 400/404" api_check
 top1() {
 	printf 'metrics: { per_customer: top 1 }\n' >>"$CFG"
 	tg reload >/dev/null || return 1
