@@ -56,6 +56,7 @@ int cmd_reload(int argc, char **argv);
 int cmd_suspend(int argc, char **argv);
 int cmd_unsuspend(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Open the state database of the config (-c), with a message if it cannot be. */
 struct tg_statedb;

@@ -116,29 +116,6 @@ static void head(struct buf *b, const char *name, const char *type, const char *
 
 /* ---- reading the maps ---------------------------------------------------------------- */
 
-/* Entries [0, n) of an array map into vals (vsz bytes each), in batches. */
-static int read_array(int fd, uint32_t n, size_t vsz, void *vals)
-{
-	__u32 *keys = malloc(CHUNK * sizeof(*keys));
-	int err = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	for (uint32_t base = 0; base < n; base += CHUNK) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 in = base - 1, out = 0, cnt = n - base < CHUNK ? n - base : CHUNK;
-
-		if (bpf_map_lookup_batch(fd, base ? &in : NULL, &out, keys,
-					 (char *)vals + (size_t)base * vsz, &cnt, &opts) &&
-		    errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-	}
-	free(keys);
-	return err;
-}
-
 static const char *const dir_name[TG_DIR_NR] = {"upload", "download"};
 
 static void iface_metrics(struct tg_exporter *x, struct buf *b)
@@ -179,131 +156,20 @@ static void iface_metrics(struct tg_exporter *x, struct buf *b)
 	}
 }
 
-/* Drops still coalescing in the CPUs' slots (tg_dcache): added, as `tollgate` does, so that
- * the exported counters equal the data plane's once traffic stops. */
-struct pending {
-	uint32_t cust;
-	uint8_t dir, reason;
-	uint64_t pkts;
-};
-
-static int read_pending(const struct tg_maps *m, struct pending *out, int max)
-{
-	size_t stride = (sizeof(struct tg_dcache) + 7) / 8 * 8;
-	char *buf = malloc(stride * m->ncpus);
-	__u32 zero = 0;
-	int n = 0;
-
-	if (!buf)
-		return 0;
-	if (!bpf_map_lookup_elem(m->dcache, &zero, buf))
-		for (int cpu = 0; cpu < m->ncpus && n < max; cpu++) {
-			const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
-
-			if (dc->cust != TG_CUST_NONE && dc->pkts && dc->dir < TG_DIR_NR &&
-			    dc->reason < TG_R_NR)
-				out[n++] =
-					(struct pending){dc->cust, dc->dir, dc->reason, dc->pkts};
-		}
-	free(buf);
-	return n;
-}
-
-static uint64_t drops_of(const struct tg_cdrop *cd, const struct pending *p, int np, uint32_t idx,
-			 int d, int r)
-{
-	uint64_t v = cd->pkts[d][r];
-
-	for (int i = 0; i < np; i++)
-		if (p[i].cust == idx && p[i].dir == d && p[i].reason == r)
-			v += p[i].pkts;
-	return v;
-}
-
-struct crow {
-	uint32_t idx;
-	uint64_t score; /* passed bytes, both directions */
-};
-
-static int cmp_score(const void *a, const void *b)
-{
-	const struct crow *x = a, *y = b;
-
-	return x->score != y->score ? (x->score < y->score ? 1 : -1)
-				    : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-/* Every loaded customer, read at once: names, records, passed and dropped counters. */
-struct snap {
-	uint32_t n;
-	char (*names)[TG_ID_LEN];
-	struct tg_cust *rec;
-	struct tg_cstat *pass;
-	struct crow *rows; /* the loaded customers */
-	size_t nrows, nstate[3];
-	struct pending pend[1024];
-	int npend;
-	bool have_pass;
-};
-
-static void snap_free(struct snap *sn)
-{
-	free(sn->names);
-	free(sn->rec);
-	free(sn->pass);
-	free(sn->rows);
-}
-
-/* 0, or -errno (then nothing is held). Rows are scored by passed bytes. */
-static int snap_take(struct tg_exporter *x, struct snap *sn, bool want_pass)
-{
-	uint32_t n = x->m.max_cust;
-
-	memset(sn, 0, sizeof(*sn));
-	sn->n = n;
-	sn->names = calloc(n, TG_ID_LEN);
-	sn->rec = calloc(n, sizeof(*sn->rec));
-	sn->pass = calloc(n, sizeof(*sn->pass));
-	sn->rows = calloc(n, sizeof(*sn->rows));
-	if (!sn->names || !sn->rec || !sn->pass || !sn->rows) {
-		snap_free(sn);
-		return -ENOMEM;
-	}
-	if (read_array(x->m.names, n, TG_ID_LEN, sn->names) ||
-	    read_array(x->m.cust, n, sizeof(*sn->rec), sn->rec) || tg_maps_map_cdrop(&x->m)) {
-		snap_free(sn);
-		return -EIO;
-	}
-	sn->have_pass = want_pass && !tg_read_cust_all(&x->m, n, sn->pass);
-	sn->npend = read_pending(&x->m, sn->pend, 1024);
-	for (uint32_t i = 1; i < n; i++) {
-		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
-			continue;
-		sn->names[i][TG_ID_LEN - 1] = '\0';
-		sn->nstate[sn->rec[i].state <= TG_ST_SUSPENDED ? sn->rec[i].state : 0]++;
-		sn->rows[sn->nrows].idx = i;
-		sn->rows[sn->nrows++].score =
-			sn->have_pass ? sn->pass[i].bytes[0] + sn->pass[i].bytes[1] : 0;
-	}
-	return 0;
-}
-
 static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
 {
-	struct snap sn;
+	struct tg_snap sn;
 	char(*names)[TG_ID_LEN];
 	struct tg_cust *rec;
 	struct tg_cstat *pass;
-	struct crow *rows;
+	struct tg_crow *rows;
 	size_t nrows, shown, *nstate;
 	struct tg_cstat other = {};
-	struct pending *pend;
-	int npend;
 	uint64_t other_drop[TG_DIR_NR][TG_R_NR] = {};
 	char id[2 * TG_ID_LEN];
 	bool have_pass;
 
-	if (snap_take(x, &sn, x->top >= 0)) {
+	if (tg_snap_take(&x->m, &sn, x->top >= 0)) {
 		b->oom = true;
 		return;
 	}
@@ -313,8 +179,6 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	rows = sn.rows;
 	nrows = sn.nrows;
 	nstate = sn.nstate;
-	pend = sn.pend;
-	npend = sn.npend;
 	have_pass = sn.have_pass;
 	head(b, "tollgate_customers_loaded", "gauge", "Customers in the data plane.");
 	bprintf(b, "tollgate_customers_loaded %u\n", bc->ncustomers);
@@ -329,7 +193,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 		goto out;
 	shown = nrows;
 	if (x->top > 0 && (size_t)x->top < nrows) {
-		qsort(rows, nrows, sizeof(*rows), cmp_score);
+		qsort(rows, nrows, sizeof(*rows), tg_crow_cmp);
 		shown = (size_t)x->top;
 	}
 	head(b, "tollgate_customer_bytes_total", "counter",
@@ -343,13 +207,11 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 				esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
 				(unsigned long long)pass[rows[k].idx].bytes[d]);
 	for (size_t k = shown; k < nrows; k++) {
-		const struct tg_cdrop *cd = &x->m.cdrop_mm[rows[k].idx];
-
 		for (int d = 0; d < TG_DIR_NR; d++) {
 			other.bytes[d] += pass[rows[k].idx].bytes[d];
 			other.pkts[d] += pass[rows[k].idx].pkts[d];
 			for (int r = 0; r < TG_R_NR; r++)
-				other_drop[d][r] += drops_of(cd, pend, npend, rows[k].idx, d, r);
+				other_drop[d][r] += tg_snap_drops(&x->m, &sn, rows[k].idx, d, r);
 		}
 	}
 	if (shown < nrows)
@@ -376,11 +238,9 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	head(b, "tollgate_customer_drops_total", "counter",
 	     "Packets dropped per customer, direction and reason (reasons with drops only).");
 	for (size_t k = 0; k < shown; k++) {
-		const struct tg_cdrop *cd = &x->m.cdrop_mm[rows[k].idx];
-
 		for (int d = 0; d < TG_DIR_NR; d++)
 			for (int r = 0; r < TG_R_NR; r++) {
-				uint64_t v = drops_of(cd, pend, npend, rows[k].idx, d, r);
+				uint64_t v = tg_snap_drops(&x->m, &sn, rows[k].idx, d, r);
 
 				if (v)
 					bprintf(b,
@@ -406,7 +266,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 		bprintf(b, "tollgate_customer_state{customer=\"%s\"} %u\n",
 			esc(names[rows[k].idx], id, sizeof(id)), rec[rows[k].idx].state);
 out:
-	snap_free(&sn);
+	tg_snap_free(&sn);
 }
 
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
@@ -480,9 +340,8 @@ static json_t *counter_j(uint64_t pkts, uint64_t bytes)
 }
 
 /* One customer of a snapshot, as the API shows it. */
-static json_t *customer_j(const struct tg_exporter *x, const struct snap *sn, uint32_t i)
+static json_t *customer_j(const struct tg_exporter *x, const struct tg_snap *sn, uint32_t i)
 {
-	const struct tg_cdrop *cd = &x->m.cdrop_mm[i];
 	json_t *o = json_pack("{ss sI ss}", "id", sn->names[i], "index", (json_int_t)i, "state",
 			      tg_state_name(sn->rec[i].state));
 
@@ -491,7 +350,7 @@ static json_t *customer_j(const struct tg_exporter *x, const struct snap *sn, ui
 		uint64_t total = 0;
 
 		for (int r = 0; r < TG_R_NR; r++) {
-			uint64_t v = drops_of(cd, sn->pend, sn->npend, i, d, r);
+			uint64_t v = tg_snap_drops(&x->m, sn, i, d, r);
 
 			total += v;
 			if (v)
@@ -507,13 +366,13 @@ static json_t *customer_j(const struct tg_exporter *x, const struct snap *sn, ui
 	return o;
 }
 
-static uint64_t drops_total(const struct tg_exporter *x, const struct snap *sn, uint32_t i)
+static uint64_t drops_total(const struct tg_exporter *x, const struct tg_snap *sn, uint32_t i)
 {
 	uint64_t t = 0;
 
 	for (int d = 0; d < TG_DIR_NR; d++)
 		for (int r = 0; r < TG_R_NR; r++)
-			t += drops_of(&x->m.cdrop_mm[i], sn->pend, sn->npend, i, d, r);
+			t += tg_snap_drops(&x->m, sn, i, d, r);
 	return t;
 }
 
@@ -541,12 +400,12 @@ static json_t *api_status(struct tg_exporter *x, unsigned int *status)
 {
 	struct tg_config bc = {};
 	struct tg_iface ifs[64];
-	struct snap sn;
+	struct tg_snap sn;
 	json_t *o, *ifa = json_array(), *acts = json_array();
 	__u32 zero = 0;
 	int n;
 
-	if (snap_take(x, &sn, false))
+	if (tg_snap_take(&x->m, &sn, false))
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
 	bpf_map_lookup_elem(x->m.config, &zero, &bc);
 	n = tg_ifaces_list(&x->m, ifs, 64);
@@ -582,7 +441,7 @@ static json_t *api_status(struct tg_exporter *x, unsigned int *status)
 		      (json_int_t)sn.nstate[TG_ST_THROTTLED], "suspended",
 		      (json_int_t)sn.nstate[TG_ST_SUSPENDED], "interfaces", ifa,
 		      "enforcement_actions", acts);
-	snap_free(&sn);
+	tg_snap_free(&sn);
 	return o;
 }
 
@@ -594,19 +453,19 @@ static json_t *api_customers(struct tg_exporter *x, struct MHD_Connection *conn,
 	long page = arg_num(conn, "page", 1, 1, 1000000000),
 	     per = arg_num(conn, "per_page", 100, 1, 1000);
 	json_t *arr, *o;
-	struct snap sn;
+	struct tg_snap sn;
 
 	if (sort && strcmp(sort, "bytes") && strcmp(sort, "drops"))
 		return api_error(status, MHD_HTTP_BAD_REQUEST, "sort: bytes or drops");
 	if (page < 0 || per < 0)
 		return api_error(status, MHD_HTTP_BAD_REQUEST,
 				 "page: a number from 1; per_page: 1 to 1000");
-	if (snap_take(x, &sn, true))
+	if (tg_snap_take(&x->m, &sn, true))
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
 	if (sort && !strcmp(sort, "drops")) /* else the snapshot scored them by bytes */
 		for (size_t k = 0; k < sn.nrows; k++)
 			sn.rows[k].score = drops_total(x, &sn, sn.rows[k].idx);
-	qsort(sn.rows, sn.nrows, sizeof(*sn.rows), cmp_score);
+	qsort(sn.rows, sn.nrows, sizeof(*sn.rows), tg_crow_cmp);
 	arr = json_array();
 	for (size_t k = (size_t)(page - 1) * (size_t)per;
 	     k < sn.nrows && json_array_size(arr) < (size_t)per; k++)
@@ -614,7 +473,7 @@ static json_t *api_customers(struct tg_exporter *x, struct MHD_Connection *conn,
 	o = json_pack("{si sI si si ss so}", "version", 1, "total", (json_int_t)sn.nrows, "page",
 		      (int)page, "per_page", (int)per, "sort", sort ? sort : "bytes", "customers",
 		      arr);
-	snap_free(&sn);
+	tg_snap_free(&sn);
 	return o;
 }
 
@@ -634,18 +493,18 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 {
 	struct tg_enf_table t = {};
 	const struct tg_enf_entry *e;
-	struct snap sn;
+	struct tg_snap sn;
 	json_t *o = NULL, *ev = NULL;
 	int err = 0;
 
-	if (snap_take(x, &sn, true))
+	if (tg_snap_take(&x->m, &sn, true))
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
 	for (size_t k = 0; k < sn.nrows; k++)
 		if (!strcmp(sn.names[sn.rows[k].idx], id)) {
 			o = customer_j(x, &sn, sn.rows[k].idx);
 			break;
 		}
-	snap_free(&sn);
+	tg_snap_free(&sn);
 	if (!o)
 		return api_error(status, MHD_HTTP_NOT_FOUND, "no such customer loaded");
 	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {

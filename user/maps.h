@@ -153,6 +153,40 @@ int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters 
  */
 int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
 
+/*
+ * Every loaded customer at once (the exporter, the API, tollgate top): names, records,
+ * passed counters (with want_pass), and the drops still coalescing per CPU, which
+ * tg_snap_drops adds to the mmapped tg_cdrop so the numbers equal tg_read_cust's. rows[]
+ * are the loaded customers, scored by passed bytes (both directions).
+ */
+#define TG_SNAP_PEND_MAX 1024 /* CPUs */
+struct tg_pending {
+	uint32_t cust;
+	uint8_t dir, reason;
+	uint64_t pkts;
+};
+struct tg_crow {
+	uint32_t idx;
+	uint64_t score;
+};
+struct tg_snap {
+	uint32_t n; /* entries of the arrays: the maps' max_cust */
+	char (*names)[TG_ID_LEN];
+	struct tg_cust *rec;
+	struct tg_cstat *pass;
+	struct tg_crow *rows;
+	size_t nrows, nstate[3]; /* nstate by enum tg_state */
+	struct tg_pending pend[TG_SNAP_PEND_MAX];
+	int npend;
+	bool have_pass;
+};
+int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass);
+void tg_snap_free(struct tg_snap *sn);
+uint64_t tg_snap_drops(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int dir,
+		       int reason);
+/* qsort order of tg_crow: the highest score first, then by index. */
+int tg_crow_cmp(const void *a, const void *b);
+
 /* The destination ports of customer idx's dropped packets among each CPU's last
  * TG_PS_SLOTS drops (tg_dcache), the most frequent first: up to max. The number, or
  * -errno. */

@@ -281,3 +281,114 @@ int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *ou
 	free(all);
 	return n;
 }
+
+/* Entries [0, n) of an array map into vals (vsz bytes each), in batches. */
+static int read_array(int fd, uint32_t n, size_t vsz, void *vals)
+{
+	__u32 *keys = malloc(CHUNK * sizeof(*keys));
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t base = 0; base < n; base += CHUNK) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 in = base - 1, out = 0, cnt = n - base < CHUNK ? n - base : CHUNK;
+
+		if (bpf_map_lookup_batch(fd, base ? &in : NULL, &out, keys,
+					 (char *)vals + (size_t)base * vsz, &cnt, &opts) &&
+		    errno != ENOENT) {
+			err = neg_errno();
+			break;
+		}
+	}
+	free(keys);
+	return err;
+}
+
+/* Drops still coalescing in the CPUs' slots (tg_dcache). */
+static int read_pending(const struct tg_maps *m, struct tg_pending *out, int max)
+{
+	size_t stride = PCPU_STRIDE(struct tg_dcache);
+	char *buf = malloc(stride * m->ncpus);
+	__u32 zero = 0;
+	int n = 0;
+
+	if (!buf)
+		return 0;
+	if (!bpf_map_lookup_elem(m->dcache, &zero, buf))
+		for (int cpu = 0; cpu < m->ncpus && n < max; cpu++) {
+			const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
+
+			if (dc->cust != TG_CUST_NONE && dc->pkts && dc->dir < TG_DIR_NR &&
+			    dc->reason < TG_R_NR)
+				out[n++] = (struct tg_pending){dc->cust, dc->dir, dc->reason,
+							       dc->pkts};
+		}
+	free(buf);
+	return n;
+}
+
+uint64_t tg_snap_drops(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int d,
+		       int r)
+{
+	uint64_t v = m->cdrop_mm[idx].pkts[d][r];
+
+	for (int i = 0; i < sn->npend; i++)
+		if (sn->pend[i].cust == idx && sn->pend[i].dir == d && sn->pend[i].reason == r)
+			v += sn->pend[i].pkts;
+	return v;
+}
+
+int tg_crow_cmp(const void *a, const void *b)
+{
+	const struct tg_crow *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+void tg_snap_free(struct tg_snap *sn)
+{
+	free(sn->names);
+	free(sn->rec);
+	free(sn->pass);
+	free(sn->rows);
+	sn->names = NULL;
+	sn->rec = NULL;
+	sn->pass = NULL;
+	sn->rows = NULL;
+}
+
+int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass)
+{
+	uint32_t n = m->max_cust;
+
+	memset(sn, 0, sizeof(*sn));
+	sn->n = n;
+	sn->names = calloc(n, TG_ID_LEN);
+	sn->rec = calloc(n, sizeof(*sn->rec));
+	sn->pass = calloc(n, sizeof(*sn->pass));
+	sn->rows = calloc(n, sizeof(*sn->rows));
+	if (!sn->names || !sn->rec || !sn->pass || !sn->rows) {
+		tg_snap_free(sn);
+		return -ENOMEM;
+	}
+	if (read_array(m->names, n, TG_ID_LEN, sn->names) ||
+	    read_array(m->cust, n, sizeof(*sn->rec), sn->rec) || tg_maps_map_cdrop(m)) {
+		tg_snap_free(sn);
+		return -EIO;
+	}
+	sn->have_pass = want_pass && !tg_read_cust_all(m, n, sn->pass);
+	sn->npend = read_pending(m, sn->pend, TG_SNAP_PEND_MAX);
+	for (uint32_t i = 1; i < n; i++) {
+		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
+			continue;
+		sn->names[i][TG_ID_LEN - 1] = '\0';
+		sn->nstate[sn->rec[i].state <= TG_ST_SUSPENDED ? sn->rec[i].state : 0]++;
+		sn->rows[sn->nrows].idx = i;
+		sn->rows[sn->nrows++].score =
+			sn->have_pass ? sn->pass[i].bytes[0] + sn->pass[i].bytes[1] : 0;
+	}
+	return 0;
+}

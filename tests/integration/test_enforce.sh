@@ -405,6 +405,18 @@ throttled() {
 	[ "$(echo "$mbit >= 1.5 && $mbit <= 2.5" | bc)" = 1 ] || { echo "throttled to $mbit Mbit/s"; return 1; }
 }
 check "rule hog: A's download over 80% of its plan for 2 s is throttled to 2 Mbit/s (measured)" throttled
+top_now() {
+	local out
+	out=$(tg -j top --once -n 2 --interval 1) || return 1
+	lab_json "' '.join('%s:%.1f' % (c['id'], c['download_bps'] / 1e6) for c in j['top'])" <<<"$out" |
+		"$LAB_PY" -c '
+import sys
+rows = sys.stdin.read().split()
+print("  tollgate top: " + " ".join(rows))
+first, mbit = rows[0].split(":")
+sys.exit(0 if len(rows) == 2 and first == "cust-a" and 1.5 <= float(mbit) <= 2.5 else 1)'
+}
+check "tollgate top --once: A first, downloading at its throttled 2 Mbit/s" top_now
 kill "$CPID" "$IPID" 2>/dev/null
 wait "$CPID" "$IPID" 2>/dev/null
 CPID=''
