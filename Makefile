@@ -191,6 +191,10 @@ install: $(BINS)
 	install -D -m 0644 examples/tollgate.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml.example
 	install -D -m 0644 examples/customers.csv $(DESTDIR)/etc/tollgate/customers.csv.example
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tollgate/README.md
+	install -D -m 0644 scripts/dashboards/tollgate-grafana.json \
+		$(DESTDIR)$(PREFIX)/share/tollgate/dashboards/tollgate-grafana.json
+	install -D -m 0644 scripts/dashboards/tollgate-alerts.yml \
+		$(DESTDIR)$(PREFIX)/share/tollgate/dashboards/tollgate-alerts.yml
 	install -d -m 0755 $(DESTDIR)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/systemd/tollgated.service \
 		> $(DESTDIR)/lib/systemd/system/tollgated.service

@@ -503,6 +503,16 @@ if mode == "all":
     for a in ("throttle", "unthrottle"):
         if val("tollgate_enforcement_actions_total", rule="hog", action=a) != 1:
             bad.append("actions_total hog %s: %s" % (a, val("tollgate_enforcement_actions_total", rule="hog", action=a)))
+    # the shipped Grafana dashboard and alerting rules read only metrics that exist
+    import glob, os, yaml
+    dash = os.environ["TG_DASH_DIR"]
+    used = set()
+    for f in glob.glob(dash + "/*.json") + glob.glob(dash + "/*.yml"):
+        text_f = open(f).read()
+        (json.loads if f.endswith(".json") else yaml.safe_load)(text_f)
+        used |= set(re.findall(r"tollgate_[a-z_]+", text_f)) - {"tollgate_edge"}
+    if not used or used - set(typed):
+        bad.append("dashboards use unknown metrics: %s" % sorted(used - set(typed)))
 else:
     who = {dict(k[1]).get("customer") for k in series if k[0] == "tollgate_customer_bytes_total"}
     if len(who) != 2 or "_other" not in who:
@@ -513,10 +523,11 @@ sys.exit(1 if bad else 0)
 '
 scrape() { # all | top: the exposition checked, and (all) its values against the data plane
 	# nsenter, not ip netns exec (which would remount /sys and hide the pins from tollgate)
-	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$METRICS_PY" http://127.0.0.1:9477 "$1" \
+	TG_DASH_DIR=$ROOT/scripts/dashboards nsenter --net="/run/netns/$P-rtr" -- \
+		"$LAB_PY" -c "$METRICS_PY" http://127.0.0.1:9477 "$1" \
 		"$LAB_TOLLGATE" -c "$CFG"
 }
-check "/metrics: well-formed (HELP, TYPE, _total, no series twice), equal to the data plane's counters; 404/405 otherwise" scrape all
+check "/metrics: well-formed (HELP, TYPE, _total, no series twice), equal to the data plane's counters, every metric the dashboard and alert rules use; 404/405 otherwise" scrape all
 API_PY='
 import json, subprocess, sys, urllib.request, urllib.error
 url = sys.argv[1]
