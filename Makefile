@@ -65,6 +65,15 @@ $(BUILD)/user/%.o: user/%.c $(SKEL) | $(BUILD)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+# The NOC page tollgated serves at /, embedded as a C string.
+$(BUILD)/page.h: user/page.html | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q){ printf 'static const char tg_page_html[] =\n'; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+		printf ';\n'; } > $@
+
+$(BUILD)/user/exporter.o: $(BUILD)/page.h
+
 $(LIB): $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -21,6 +22,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "maps.h"
+#include "page.h"
 #include "state.h"
 
 #ifndef TG_VERSION
@@ -545,6 +547,44 @@ static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, un
 	return json_pack("{si so}", "version", 1, "events", ev);
 }
 
+static json_t *ms_iso(int64_t ms)
+{
+	char buf[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/* GET /api/v1/enforcement: every customer that is not active, from the state database. */
+static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
+{
+	struct tg_enf_table t = {};
+	json_t *arr;
+
+	if (state_db(x) || tg_state_enf_load(x->st, &t)) {
+		tg_enf_free(&t);
+		return api_error(status, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "the state database cannot be read");
+	}
+	arr = json_array();
+	for (size_t i = 0; i < t.n; i++) {
+		const struct tg_enf_entry *e = &t.e[i];
+
+		json_array_append_new(arr, json_pack("{ss ss so so ss ss ss}", "customer", e->id,
+						     "state", tg_state_name(e->state), "since",
+						     ms_iso(e->since_ms), "until",
+						     ms_iso(e->until_ms), "rule", e->rule, "actor",
+						     e->actor, "reason", e->reason));
+	}
+	tg_enf_free(&t);
+	return json_pack("{si so}", "version", 1, "customers", arr);
+}
+
 static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const char *path,
 		   unsigned int *status)
 {
@@ -560,9 +600,12 @@ static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const cha
 		o = api_customer(x, path + 10, status);
 	else if (!strcmp(path, "events"))
 		o = api_events(x, conn, status);
+	else if (!strcmp(path, "enforcement"))
+		o = api_enforcement(x, status);
 	else
-		o = api_error(status, MHD_HTTP_NOT_FOUND,
-			      "not found: /api/v1/status, customers, customers/ID, events");
+		o = api_error(
+			status, MHD_HTTP_NOT_FOUND,
+			"not found: /api/v1/status, customers, customers/ID, events, enforcement");
 	pthread_mutex_unlock(&x->lock);
 	return o;
 }
@@ -588,7 +631,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_size, void **con_cls)
 {
-	static char not_found[] = "not found: Tollgate serves /metrics and /api/v1/\n",
+	static char not_found[] = "not found: Tollgate serves /, /metrics and /api/v1/\n",
 		    not_allowed[] = "method not allowed: GET only\n", oom[] = "out of memory\n";
 	struct tg_exporter *x = cls;
 	char *body;
@@ -613,6 +656,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				     strlen(oom), false);
 		return reply(conn, status, "application/json", body, strlen(body), true);
 	}
+	if (!strcmp(url, "/"))
+		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", (char *)tg_page_html,
+			     sizeof(tg_page_html) - 1, false);
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, strlen(not_found),
 			     false);

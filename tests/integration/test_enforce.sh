@@ -452,8 +452,8 @@ def get(path, method="GET"):
 st, ctype, text = get("/metrics")
 if st != 200 or not ctype.startswith("text/plain; version=0.0.4"):
     bad.append("GET /metrics: %s %s" % (st, ctype))
-if get("/")[0] != 404 or get("/metrics", "POST")[0] != 405:
-    bad.append("/ or POST not refused")
+if get("/nothing")[0] != 404 or get("/metrics", "POST")[0] != 405:
+    bad.append("/nothing or POST not refused")
 # the exposition format: HELP and TYPE before each family, no series twice
 line_re = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\n]|\\.)*\",?)*)\})? (\d+(\.\d+)?)$")
 typed, helped, seen, series = {}, set(), set(), {}
@@ -584,6 +584,40 @@ api_check() {
 		"$LAB_TOLLGATE" -c "$CFG"
 }
 check "/api/v1: status, customers paged and sorted by bytes and drops, one customer, events; bad queries 400/404" api_check
+# the NOC page at /, in headless Chromium: the DOM its script builds from the API
+page_dom() {
+	local out=$TMP/page.html art=$ROOT/build/test-artifacts
+	mkdir -p "$art"
+	nsenter --net="/run/netns/$P-rtr" -- chromium --headless --no-sandbox --disable-gpu \
+		--user-data-dir="$TMP/chromium" --virtual-time-budget=7000 --dump-dom \
+		http://127.0.0.1:9477/ >"$out" 2>/dev/null || { echo "chromium failed"; return 1; }
+	nsenter --net="/run/netns/$P-rtr" -- chromium --headless --no-sandbox --disable-gpu \
+		--user-data-dir="$TMP/chromium" --virtual-time-budget=7000 --window-size=1280,1000 \
+		--screenshot="$art/noc-page.png" http://127.0.0.1:9477/ >/dev/null 2>&1
+	"$LAB_PY" - "$out" <<-'PYEOF2'
+		import html, re, sys
+		dom = open(sys.argv[1]).read()
+		def tile(i):
+		    m = re.search(r'id="%s"[^>]*>([^<]*)<' % i, dom)
+		    return html.unescape(m.group(1)).strip() if m else None
+		def rows(i):
+		    m = re.search(r'<table id="%s".*?<tbody>(.*?)</tbody>' % i, dom, re.S)
+		    return [[html.unescape(re.sub(r"<[^>]*>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+		            for tr in re.findall(r"<tr>(.*?)</tr>", m.group(1), re.S)] if m else []
+		bad = []
+		if tile("t-customers") != "4 / 1024": bad.append("customers tile %r" % tile("t-customers"))
+		if tile("t-suspended") != "1": bad.append("suspended tile %r" % tile("t-suspended"))
+		if tile("err"): bad.append("page error: %s" % tile("err"))
+		ids = [r[0] for r in rows("top-bytes") if r]
+		if sorted(ids) != ["cust-a", "cust-b", "cust-c", "cust-v"]: bad.append("top by bandwidth: %s" % ids)
+		enf = rows("enforced")
+		if not any(len(r) == 6 and r[0] == "cust-c" and r[1] == "suspended" and "spoofing" in r[5] for r in enf): bad.append("enforced: %s" % enf)
+		if not re.search(r"\d", tile("t-up") or ""): bad.append("no upload rate: %r" % tile("t-up"))
+		print("  page: %d top customers, %d enforced, upload %s" % (len(ids), len(enf), tile("t-up")))
+		print("; ".join(bad)); sys.exit(1 if bad else 0)
+	PYEOF2
+}
+check "the NOC page (/) in headless Chromium: tiles, top customers, the suspended customer and why (screenshot: build/test-artifacts/noc-page.png)" page_dom
 top1() {
 	printf 'metrics: { per_customer: top 1 }\n' >>"$CFG"
 	tg reload >/dev/null || return 1
