@@ -11,7 +11,7 @@ pkgs=(
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests, demo, benchmarks
-	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium
+	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	libclang-rt-14-dev
 )
 
@@ -27,5 +27,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages that ship a service (prometheus) must not start it here: the tests start their
+# own instance, on a loopback of their own. policy-rc.d 101 = "do not start" (Debian's
+# convention), only for this install and only if the host has no policy of its own.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

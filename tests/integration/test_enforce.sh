@@ -39,6 +39,7 @@ HPID=
 SPID=
 CPID=
 IPID=
+PROMPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
@@ -57,6 +58,7 @@ cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
 	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
+	[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -618,6 +620,69 @@ page_dom() {
 	PYEOF2
 }
 check "the NOC page (/) in headless Chromium: tiles, top customers, the suspended customer and why (screenshot: build/test-artifacts/noc-page.png)" page_dom
+# a real Prometheus (Debian's), on the router's loopback, scraping the exporter every
+# second with the shipped alerting rules loaded: what it stored equals the data plane
+PROM_PORT=$((30000 + $$ % 20000))
+cat >"$TMP/prometheus.yml" <<EOF
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+rule_files: [$ROOT/scripts/dashboards/tollgate-alerts.yml]
+scrape_configs:
+  - job_name: tollgate
+    static_configs: [{ targets: ["127.0.0.1:9477"] }]
+EOF
+promtool_checks() {
+	promtool check config "$TMP/prometheus.yml" >"$TMP/promtool.out" 2>&1 ||
+		{ tail -n 3 "$TMP/promtool.out"; return 1; }
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c \
+		'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9477/metrics").read().decode(), end="")' |
+		promtool check metrics >"$TMP/promtool.out" 2>&1 || { tail -n 5 "$TMP/promtool.out"; return 1; }
+}
+check "promtool: the Prometheus config with the shipped alerting rules, and the exposition (check metrics)" promtool_checks
+nsenter --net="/run/netns/$P-rtr" -- prometheus --config.file="$TMP/prometheus.yml" \
+	--storage.tsdb.path="$TMP/prom-data" --web.listen-address="127.0.0.1:$PROM_PORT" \
+	>"$TMP/prometheus.log" 2>&1 &
+PROMPID=$!
+PROM_PY='
+import json, subprocess, sys, time, urllib.parse, urllib.request
+base, tg = sys.argv[1], sys.argv[2:]
+def q(expr):
+    u = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    r = json.load(urllib.request.urlopen(u, timeout=5))["data"]["result"]
+    return float(r[0]["value"][1]) if r else None
+for _ in range(150):
+    try:
+        if q("up{job=\"tollgate\"}") == 1 and q("tollgate_customers_loaded") is not None:
+            break
+    except Exception:
+        pass
+    time.sleep(0.2)
+else:
+    print("Prometheus never scraped tollgated"); sys.exit(1)
+time.sleep(1.5)  # one more scrape after the counters settled
+dp = json.loads(subprocess.run(tg + ["-j", "customer", "show", "cust-c"], capture_output=True, text=True).stdout)["customer"]
+want = {
+    "tollgate_customers_loaded": 4,
+    "tollgate_customer_state{customer=\"cust-c\"}": 2,
+    "tollgate_customer_drops_total{customer=\"cust-c\",direction=\"upload\",reason=\"spoof\"}": dp["upload"]["dropped"]["spoof"]["packets"],
+    "tollgate_customer_bytes_total{customer=\"cust-c\",direction=\"upload\"}": dp["upload"]["passed"]["bytes"],
+    "tollgate_enforcement_actions_total{rule=\"hog\",action=\"throttle\"}": 1,
+}
+bad = ["%s = %s, data plane %s" % (k, q(k), v) for k, v in want.items() if q(k) != v]
+rules = json.load(urllib.request.urlopen(base + "/api/v1/rules", timeout=5))["data"]["groups"]
+n = sum(len(g["rules"]) for g in rules)
+print("  Prometheus: %d series checked, %d alerting rules loaded" % (len(want), n))
+if n != 6:
+    bad.append("%d rules loaded, want 6" % n)
+print("; ".join(bad)); sys.exit(1 if bad else 0)
+'
+prom_query() {
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$PROM_PY" "http://127.0.0.1:$PROM_PORT" \
+		"$LAB_TOLLGATE" -c "$CFG" || { tail -n 3 "$TMP/prometheus.log"; return 1; }
+}
+check "Prometheus scraping tollgated: its query API returns the data plane's counters and states; the alerting rules load" prom_query
+kill "$PROMPID" 2>/dev/null
+wait "$PROMPID" 2>/dev/null
+PROMPID=''
 top1() {
 	printf 'metrics: { per_customer: top 1 }\n' >>"$CFG"
 	tg reload >/dev/null || return 1
