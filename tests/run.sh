@@ -11,7 +11,8 @@
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
-#   tests/integration/test_enforce.sh suspension, audit log, restarts with tollgated (root)
+#   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
+#                                     metrics, API, NOC page (Chromium), Prometheus (root)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if

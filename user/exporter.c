@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -30,6 +31,7 @@
 #endif
 #define MAX_ACTIONS 256 /* distinct (rule, action) pairs counted */
 #define CHUNK 4096u
+#define RATE_WINDOW_MS 250 /* /api/v1/customers/ID: its rates over this long */
 
 struct action_count {
 	char rule[64], action[16];
@@ -495,20 +497,51 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 {
 	struct tg_enf_table t = {};
 	const struct tg_enf_entry *e;
+	struct tg_cust_counters c0, c1;
 	struct tg_snap sn;
 	json_t *o = NULL, *ev = NULL;
+	uint32_t idx = 0;
 	int err = 0;
 
 	if (tg_snap_take(&x->m, &sn, true))
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
 	for (size_t k = 0; k < sn.nrows; k++)
 		if (!strcmp(sn.names[sn.rows[k].idx], id)) {
-			o = customer_j(x, &sn, sn.rows[k].idx);
+			idx = sn.rows[k].idx;
+			o = customer_j(x, &sn, idx);
 			break;
 		}
 	tg_snap_free(&sn);
 	if (!o)
 		return api_error(status, MHD_HTTP_NOT_FOUND, "no such customer loaded");
+	/* its rates: two readings RATE_WINDOW_MS apart */
+	if (!tg_read_cust(&x->m, idx, &c0)) {
+		usleep(RATE_WINDOW_MS * 1000);
+		if (!tg_read_cust(&x->m, idx, &c1)) {
+			const double w = RATE_WINDOW_MS / 1000.0;
+			json_t *r = json_pack("{sf}", "window_s", w);
+
+			for (int d = 0; d < TG_DIR_NR; d++) {
+				uint64_t dp = 0;
+				char k[32];
+
+				for (int x2 = 0; x2 < TG_R_NR; x2++)
+					dp += c1.drop[d][x2].pkts - c0.drop[d][x2].pkts;
+				snprintf(k, sizeof(k), "%s_bps", dir_name[d]);
+				json_object_set_new(
+					r, k,
+					json_real((double)(c1.pass[d].bytes - c0.pass[d].bytes) *
+						  8 / w));
+				snprintf(k, sizeof(k), "%s_pps", dir_name[d]);
+				json_object_set_new(
+					r, k,
+					json_real((double)(c1.pass[d].pkts - c0.pass[d].pkts) / w));
+				snprintf(k, sizeof(k), "%s_drops_pps", dir_name[d]);
+				json_object_set_new(r, k, json_real((double)dp / w));
+			}
+			json_object_set_new(o, "rates", r);
+		}
+	}
 	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {
 		e = tg_enf_find(&t, id);
 		json_object_set_new(o, "enforcement",

@@ -566,7 +566,8 @@ if st != 200 or len(d) != 4 or d != sorted(d, reverse=True) or not d[0]:
     bad.append("customers by drops: %s" % d)
 st, _, j = get("/api/v1/customers/cust-c")
 c = j.get("customer", {})
-if st != 200 or c.get("state") != "suspended" or (c.get("enforcement") or {}).get("rule") != "spoofing" or not c.get("events"):
+if st != 200 or c.get("state") != "suspended" or (c.get("enforcement") or {}).get("rule") != "spoofing" or not c.get("events") \
+        or not {"upload_bps", "download_bps", "upload_drops_pps", "window_s"} <= set(c.get("rates", {})):
     bad.append("customer cust-c: %s" % j)
 st, _, j = get("/api/v1/events?customer=cust-a")
 want = [e["action"] for e in tgj("events", "--customer", "cust-a")["events"]]
