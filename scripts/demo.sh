@@ -133,6 +133,9 @@ grep -q ' applied: ' "$TMP/daemon.log" || die "tollgated did not start: $(tail -
 
 cat <<-EOF
 	demo: tollgated runs the rule "spoofing": spoof_pps > 200 for 8s -> suspend for 20s
+	demo: its metrics, API and NOC page are on the router's loopback, e.g.
+	        ip netns exec $P-rtr python3 -c 'import urllib.request as u; print(u.urlopen("http://127.0.0.1:9477/metrics").read().decode()[:400])'
+	        tollgate top, in another shell: TOLLGATE_PIN_DIR=$PIN build/tollgate top
 	demo: Tollgate attached ($MODE XDP) on $P-rtr:
 	  $P-c0  customer role   A $LAB_A4 (10 Mbit/s up, 20 down); V on VLAN $LAB_VLAN_V (no traffic)
 	  $P-c1  customer role   B $LAB_B4 (20 Mbit/s up, 100 down)
