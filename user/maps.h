@@ -201,6 +201,9 @@ int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *ou
  * data plane removes an expired entry only while the customer has a block running). */
 #define TG_SWEEP_INTERVAL_S 10
 int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed);
+/* Delete every per-source block of these customer indexes (they were removed: a customer
+ * given the index later must not inherit them), and the ended ones. 0 or -errno. */
+int tg_srcblock_forget(const struct tg_maps *m, const uint32_t *idx, size_t n);
 
 /* "rate", "spoof", ... */
 const char *tg_reason_name(int reason);

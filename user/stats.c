@@ -136,13 +136,15 @@ out:
 	return err;
 }
 
-int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
+/* Delete the blocks that ended, and (gone != NULL) every block of a customer index gone[]
+ * marks. */
+static int sweep(const struct tg_maps *m, const uint8_t *gone, size_t *removed)
 {
 	struct tg_src_key key, cur, *old;
 	struct timespec ts;
 	uint64_t now, until;
 	void *prev = NULL;
-	size_t n = 0, gone = 0;
+	size_t n = 0, deleted = 0;
 
 	if (m->srcblock < 0)
 		return -EINVAL;
@@ -155,15 +157,40 @@ int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
 	while (n < TG_SRCBLOCK_MAX && !bpf_map_get_next_key(m->srcblock, prev, &key)) {
 		cur = key;
 		prev = &cur;
-		if (!bpf_map_lookup_elem(m->srcblock, &cur, &until) && (int64_t)(until - now) <= 0)
+		if ((gone && cur.cust < m->max_cust && gone[cur.cust]) ||
+		    (!bpf_map_lookup_elem(m->srcblock, &cur, &until) &&
+		     (int64_t)(until - now) <= 0))
 			old[n++] = cur;
 	}
 	for (size_t i = 0; i < n; i++)
-		gone += bpf_map_delete_elem(m->srcblock, &old[i]) == 0;
+		deleted += bpf_map_delete_elem(m->srcblock, &old[i]) == 0;
 	free(old);
 	if (removed)
-		*removed = gone;
+		*removed = deleted;
 	return 0;
+}
+
+int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed)
+{
+	return sweep(m, NULL, removed);
+}
+
+int tg_srcblock_forget(const struct tg_maps *m, const uint32_t *idx, size_t n)
+{
+	uint8_t *gone;
+	int err;
+
+	if (!n)
+		return 0;
+	gone = calloc(m->max_cust, 1);
+	if (!gone)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (idx[i] < m->max_cust)
+			gone[idx[i]] = 1;
+	err = sweep(m, gone, NULL);
+	free(gone);
+	return err;
 }
 
 /* Arrays are read CHUNK entries a batch call. */

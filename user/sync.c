@@ -1360,6 +1360,9 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 		if (err)
 			goto fail;
 	}
+	err = tg_srcblock_forget(m, o.removed, o.nremoved);
+	if (err)
+		goto fail;
 	free(db->idx);
 	db->idx = o.idx; /* for the state database */
 	o.idx = NULL;

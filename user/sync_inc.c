@@ -667,7 +667,17 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 			return err;
 		x->used[idx] = 0;
 	}
-	return 0;
+	if (ps->removes && x->nremoved) { /* and their per-source blocks */
+		uint32_t *gone = calloc(x->nremoved, sizeof(*gone));
+
+		if (!gone)
+			return -ENOMEM;
+		for (size_t i = 0; i < x->nremoved; i++)
+			gone[i] = x->a->idx[x->removed[i]];
+		err = tg_srcblock_forget(m, gone, x->nremoved);
+		free(gone);
+	}
+	return err;
 }
 
 static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct tg_errs *errs)

@@ -2763,6 +2763,13 @@ static void test_resync(void)
 		     "an index moved");
 	test_v4_tables("resync: IPv4 tables after an unchanged config", NULL);
 
+	/* a block running for a source toward c-b and one toward c-a, far from ending */
+	struct tg_src_key kb = {.cust = cust_idx[cust_no("c-b")], .addr = {0x0102030405060708ull}},
+			  ka = {.cust = cust_idx[cust_no("c-a")], .addr = {0x0102030405060708ull}};
+	__u64 until = coarse_now_ns() + 3600ull * 1000000000ull, v;
+
+	bpf_map_update_elem(maps.srcblock, &kb, &until, BPF_ANY);
+	bpf_map_update_elem(maps.srcblock, &ka, &until, BPF_ANY);
 	TEST_BEGIN("resync without c-b: its index is released");
 	if (load_customers("c-b")) {
 		fail("resync without c-b: its index is released", NULL, "tg_sync_customers failed");
@@ -2770,6 +2777,10 @@ static void test_resync(void)
 	}
 	if (tg_find_customer(&maps, "c-b") != TG_CUST_NONE)
 		fail("resync without c-b: its index is released", NULL, "c-b still has an index");
+	TEST_BEGIN("resync without c-b: its per-source blocks go with it, c-a's stay");
+	CHECK(bpf_map_lookup_elem(maps.srcblock, &kb, &v) != 0);
+	CHECK(bpf_map_lookup_elem(maps.srcblock, &ka, &v) == 0);
+	bpf_map_delete_elem(maps.srcblock, &ka);
 	test_v4_tables("resync without c-b: IPv4 tables", NULL);
 	for (i = 0; i < ARRAY_SIZE(without_b); i++)
 		run_fixture(&without_b[i]);
