@@ -42,7 +42,8 @@ struct tg_exporter {
 	struct MHD_Daemon *mhd;
 	struct tg_maps m;
 	bool maps_open;
-	pthread_mutex_t lock; /* renders (the maps' mmaps) and the action counters */
+	pthread_mutex_t lock;	  /* one render or API request at a time (the maps' mmaps) */
+	pthread_mutex_t act_lock; /* the action counters: the event loop never waits on a render */
 	char *listen, *per_customer;
 	char *state_path;      /* the audit log and states, for the API */
 	struct tg_statedb *st; /* opened at the first request that needs it */
@@ -304,9 +305,11 @@ char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 	head(&b, "tollgate_enforcement_actions_total", "counter",
 	     "Enforcement actions carried out since tollgated started, by rule (\"\": by hand) "
 	     "and action.");
+	pthread_mutex_lock(&x->act_lock);
 	for (int i = 0; i < x->nact; i++)
 		bprintf(&b, "tollgate_enforcement_actions_total{rule=\"%s\",action=\"%s\"} %llu\n",
 			esc(x->act[i].rule, rule, sizeof(rule)), x->act[i].action, x->act[i].n);
+	pthread_mutex_unlock(&x->act_lock);
 	pthread_mutex_unlock(&x->lock);
 	if (b.oom) {
 		free(b.p);
@@ -322,7 +325,7 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 
 	if (!x)
 		return;
-	pthread_mutex_lock(&x->lock);
+	pthread_mutex_lock(&x->act_lock);
 	for (i = 0; i < x->nact; i++)
 		if (!strcmp(x->act[i].rule, rule) && !strcmp(x->act[i].action, action))
 			break;
@@ -333,7 +336,7 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 	}
 	if (i < x->nact)
 		x->act[i].n++;
-	pthread_mutex_unlock(&x->lock);
+	pthread_mutex_unlock(&x->act_lock);
 }
 
 /* ---- the JSON API (/api/v1/) ------------------------------------------------------------ */
@@ -435,10 +438,12 @@ static json_t *api_status(struct tg_exporter *x, unsigned int *status)
 				"unclassified", counter_j(c.uncl.pkts, c.uncl.bytes), "dropped", dr,
 				"noted", no));
 	}
+	pthread_mutex_lock(&x->act_lock);
 	for (int i = 0; i < x->nact; i++)
 		json_array_append_new(acts, json_pack("{ss ss sI}", "rule", x->act[i].rule,
 						      "action", x->act[i].action, "count",
 						      (json_int_t)x->act[i].n));
+	pthread_mutex_unlock(&x->act_lock);
 	o = json_pack("{si s{sI sI sI sI sI} so so}", "version", 1, "customers", "loaded",
 		      (json_int_t)bc.ncustomers, "capacity", (json_int_t)(x->m.max_cust - 1),
 		      "active", (json_int_t)sn.nstate[TG_ST_ACTIVE], "throttled",
@@ -746,6 +751,7 @@ int tg_exporter_start(const char *listen, const char *per_customer, const char *
 	if (!x)
 		return -ENOMEM;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->act_lock, NULL);
 	x->listen = strdup(listen);
 	x->per_customer = strdup(per_customer);
 	x->state_path = state_path ? strdup(state_path) : NULL;
@@ -794,6 +800,7 @@ void tg_exporter_stop(struct tg_exporter *x)
 	tg_state_close(x->st);
 	free(x->state_path);
 	pthread_mutex_destroy(&x->lock);
+	pthread_mutex_destroy(&x->act_lock);
 	free(x->listen);
 	free(x->per_customer);
 	free(x);
