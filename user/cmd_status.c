@@ -328,19 +328,6 @@ static void print_customer_list(const json_t *doc)
 	}
 }
 
-static json_t *ms_time(int64_t ms)
-{
-	char buf[32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms)
-		return json_null();
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 /*
  * The customer's enforcement state and its last events, from state.db: "enforcement"
  * (null when active) and "events". Left out, with a warning, if the database cannot be
@@ -367,8 +354,8 @@ static void add_enforcement(json_t *c, const char *id)
 	e = tg_enf_find(&t, id);
 	if (e) {
 		json_t *o = json_pack("{ss so so ss ss}", "state", tg_state_name(e->state), "since",
-				      ms_time(e->since_ms), "until", ms_time(e->until_ms), "actor",
-				      e->actor, "reason", e->reason);
+				      tg_json_time(e->since_ms), "until", tg_json_time(e->until_ms),
+				      "actor", e->actor, "reason", e->reason);
 
 		json_object_set_new(o, "rule", e->rule[0] ? json_string(e->rule) : json_null());
 		if (e->state == TG_ST_THROTTLED)

@@ -585,19 +585,6 @@ static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, un
 	return json_pack("{si so}", "version", 1, "events", ev);
 }
 
-static json_t *ms_iso(int64_t ms)
-{
-	char buf[32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms)
-		return json_null();
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 /* GET /api/v1/enforcement: every customer that is not active, from the state database. */
 static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 {
@@ -615,9 +602,9 @@ static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 
 		json_array_append_new(arr, json_pack("{ss ss so so ss ss ss}", "customer", e->id,
 						     "state", tg_state_name(e->state), "since",
-						     ms_iso(e->since_ms), "until",
-						     ms_iso(e->until_ms), "rule", e->rule, "actor",
-						     e->actor, "reason", e->reason));
+						     tg_json_time(e->since_ms), "until",
+						     tg_json_time(e->until_ms), "rule", e->rule,
+						     "actor", e->actor, "reason", e->reason));
 	}
 	tg_enf_free(&t);
 	return json_pack("{si so}", "version", 1, "customers", arr);

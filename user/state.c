@@ -372,6 +372,16 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+json_t *tg_json_time(int64_t ms)
+{
+	char buf[32];
+
+	if (!ms)
+		return json_null();
+	iso_time(ms, buf, sizeof(buf));
+	return json_string(buf);
+}
+
 json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
 {
 	json_t *o = json_object(), *evid = NULL;

@@ -112,6 +112,9 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 		     const struct tg_enf_entry *enf, enum tg_ep_op ep, tg_queue_fn queue,
 		     void *ctx);
 
+/* A unix-ms time as JSON: "2026-11-29T13:00:00Z", or null for 0. */
+struct json_t *tg_json_time(int64_t ms);
+
 /* An event as JSON (the audit row, the notification payload, `tollgate events -j`). */
 struct json_t;
 struct json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev);
