@@ -599,7 +599,7 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	uint64_t for_ns = 0;
 	int64_t now = tg_now_ms();
 	uint32_t idx;
-	json_t *evs;
+	json_t *evs, *reply;
 	int rc, err;
 
 	if (!id || !*id)
@@ -641,8 +641,10 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 				   cmd);
 	tg_info("%s %s by %s: %s", cmd, id, actor, reason);
 	evs = tg_state_events(e->st, id, now, 1, &err);
-	return json_pack("{sb so}", "ok", 1, "event",
-			 json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
+	reply = json_pack("{sb so}", "ok", 1, "event",
+			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
+	json_decref(evs);
+	return reply;
 }
 
 /* ---- every interval ------------------------------------------------------------------ */
