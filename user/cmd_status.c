@@ -352,19 +352,7 @@ static void add_enforcement(json_t *c, const char *id)
 		return;
 	}
 	e = tg_enf_find(&t, id);
-	if (e) {
-		json_t *o = json_pack("{ss so so ss ss}", "state", tg_state_name(e->state), "since",
-				      tg_json_time(e->since_ms), "until", tg_json_time(e->until_ms),
-				      "actor", e->actor, "reason", e->reason);
-
-		json_object_set_new(o, "rule", e->rule[0] ? json_string(e->rule) : json_null());
-		if (e->state == TG_ST_THROTTLED)
-			json_object_set_new(o, "throttle_bps",
-					    json_integer((json_int_t)e->throttle_bps));
-		json_object_set_new(c, "enforcement", o);
-	} else {
-		json_object_set_new(c, "enforcement", json_null());
-	}
+	json_object_set_new(c, "enforcement", e ? tg_enf_json(e) : json_null());
 	json_object_set_new(c, "events", ev);
 	tg_enf_free(&t);
 }

@@ -201,45 +201,32 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 		qsort(rows, nrows, sizeof(*rows), tg_crow_cmp);
 		shown = (size_t)x->top;
 	}
-	head(b, "tollgate_customer_bytes_total", "counter",
-	     "IP bytes passed per customer and direction (customer=\"_other\": the customers "
-	     "not shown, summed).");
-	for (size_t k = 0; k < shown; k++)
-		for (int d = 0; d < TG_DIR_NR; d++)
-			bprintf(b,
-				"tollgate_customer_bytes_total{customer=\"%s\",direction=\"%s\"} "
-				"%llu\n",
-				esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
-				(unsigned long long)pass[rows[k].idx].bytes[d]);
-	for (size_t k = shown; k < nrows; k++) {
+	for (size_t k = shown; k < nrows; k++) /* the customers not shown, summed */
 		for (int d = 0; d < TG_DIR_NR; d++) {
 			other.bytes[d] += pass[rows[k].idx].bytes[d];
 			other.pkts[d] += pass[rows[k].idx].pkts[d];
 			for (int r = 0; r < TG_R_NR; r++)
 				other_drop[d][r] += tg_snap_drops(&x->m, &sn, rows[k].idx, d, r);
 		}
+	for (int m = 0; m < 2; m++) { /* bytes, then packets */
+		const char *name =
+			m ? "tollgate_customer_packets_total" : "tollgate_customer_bytes_total";
+
+		head(b, name, "counter",
+		     m ? "Packets passed per customer and direction."
+		       : "IP bytes passed per customer and direction (customer=\"_other\": the "
+			 "customers not shown, summed).");
+		for (size_t k = 0; k < shown; k++)
+			for (int d = 0; d < TG_DIR_NR; d++)
+				bprintf(b, "%s{customer=\"%s\",direction=\"%s\"} %llu\n", name,
+					esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
+					(unsigned long long)(m ? pass[rows[k].idx].pkts[d]
+							       : pass[rows[k].idx].bytes[d]));
+		for (int d = 0; d < TG_DIR_NR && shown < nrows; d++)
+			bprintf(b, "%s{customer=\"_other\",direction=\"%s\"} %llu\n", name,
+				dir_name[d],
+				(unsigned long long)(m ? other.pkts[d] : other.bytes[d]));
 	}
-	if (shown < nrows)
-		for (int d = 0; d < TG_DIR_NR; d++)
-			bprintf(b,
-				"tollgate_customer_bytes_total{customer=\"_other\",direction=\"%"
-				"s\"} %llu\n",
-				dir_name[d], (unsigned long long)other.bytes[d]);
-	head(b, "tollgate_customer_packets_total", "counter",
-	     "Packets passed per customer and direction.");
-	for (size_t k = 0; k < shown; k++)
-		for (int d = 0; d < TG_DIR_NR; d++)
-			bprintf(b,
-				"tollgate_customer_packets_total{customer=\"%s\",direction=\"%s\"} "
-				"%llu\n",
-				esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
-				(unsigned long long)pass[rows[k].idx].pkts[d]);
-	if (shown < nrows)
-		for (int d = 0; d < TG_DIR_NR; d++)
-			bprintf(b,
-				"tollgate_customer_packets_total{customer=\"_other\",direction=\"%"
-				"s\"} %llu\n",
-				dir_name[d], (unsigned long long)other.pkts[d]);
 	head(b, "tollgate_customer_drops_total", "counter",
 	     "Packets dropped per customer, direction and reason (reasons with drops only).");
 	for (size_t k = 0; k < shown; k++) {
@@ -549,13 +536,7 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 	}
 	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {
 		e = tg_enf_find(&t, id);
-		json_object_set_new(o, "enforcement",
-				    e ? json_pack("{ss sI sI ss ss ss}", "state",
-						  tg_state_name(e->state), "since_ms",
-						  (json_int_t)e->since_ms, "until_ms",
-						  (json_int_t)e->until_ms, "rule", e->rule, "actor",
-						  e->actor, "reason", e->reason)
-				      : json_null());
+		json_object_set_new(o, "enforcement", e ? tg_enf_json(e) : json_null());
 		ev = tg_state_events(x->st, id, 0, 20, &err);
 	}
 	tg_enf_free(&t);
@@ -597,15 +578,8 @@ static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 				 "the state database cannot be read");
 	}
 	arr = json_array();
-	for (size_t i = 0; i < t.n; i++) {
-		const struct tg_enf_entry *e = &t.e[i];
-
-		json_array_append_new(arr, json_pack("{ss ss so so ss ss ss}", "customer", e->id,
-						     "state", tg_state_name(e->state), "since",
-						     tg_json_time(e->since_ms), "until",
-						     tg_json_time(e->until_ms), "rule", e->rule,
-						     "actor", e->actor, "reason", e->reason));
-	}
+	for (size_t i = 0; i < t.n; i++)
+		json_array_append_new(arr, tg_enf_json(&t.e[i]));
 	tg_enf_free(&t);
 	return json_pack("{si so}", "version", 1, "customers", arr);
 }

@@ -163,7 +163,7 @@ int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass)
 struct tg_pending {
 	uint32_t cust;
 	uint8_t dir, reason;
-	uint64_t pkts;
+	uint64_t pkts, bytes;
 };
 struct tg_crow {
 	uint32_t idx;

@@ -372,6 +372,11 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static const char *enf_state_name(uint8_t s)
+{
+	return s == TG_ST_SUSPENDED ? "suspended" : "throttled";
+}
+
 json_t *tg_json_time(int64_t ms)
 {
 	char buf[32];
@@ -380,6 +385,20 @@ json_t *tg_json_time(int64_t ms)
 		return json_null();
 	iso_time(ms, buf, sizeof(buf));
 	return json_string(buf);
+}
+
+json_t *tg_enf_json(const struct tg_enf_entry *e)
+{
+	json_t *o = json_pack("{ss ss so so ss ss}", "customer", e->id, "state",
+			      enf_state_name(e->state), "since", tg_json_time(e->since_ms), "until",
+			      tg_json_time(e->until_ms), "actor", e->actor, "reason", e->reason);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "rule", e->rule[0] ? json_string(e->rule) : json_null());
+	if (e->state == TG_ST_THROTTLED)
+		json_object_set_new(o, "throttle_bps", json_integer((json_int_t)e->throttle_bps));
+	return o;
 }
 
 json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
@@ -410,11 +429,6 @@ json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
 		evid = json_loads(ev->evidence, 0, NULL);
 	json_object_set_new(o, "evidence", evid ? evid : json_object());
 	return o;
-}
-
-static const char *enf_state_name(uint8_t s)
-{
-	return s == TG_ST_SUSPENDED ? "suspended" : "throttled";
 }
 
 int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_enf_op op,

@@ -115,6 +115,10 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 /* A unix-ms time as JSON: "2026-11-29T13:00:00Z", or null for 0. */
 struct json_t *tg_json_time(int64_t ms);
 
+/* A customer's enforcement state as JSON: customer, state, since, until (null: until
+ * lifted), rule (null: by hand), actor, reason, throttle_bps when throttled. */
+struct json_t *tg_enf_json(const struct tg_enf_entry *e);
+
 /* An event as JSON (the audit row, the notification payload, `tollgate events -j`). */
 struct json_t;
 struct json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev);

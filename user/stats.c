@@ -53,14 +53,39 @@ const char *tg_state_name(int state)
 /* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
 #define PCPU_STRIDE(type) ((sizeof(type) + 7) / 8 * 8)
 
+/* Drops still coalescing in the CPUs' slots (tg_dcache): how many, or -errno. */
+static int read_pending(const struct tg_maps *m, struct tg_pending *out, int max)
+{
+	size_t stride = PCPU_STRIDE(struct tg_dcache);
+	char *buf = malloc(stride * m->ncpus);
+	__u32 zero = 0;
+	int n = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
+		free(buf);
+		return neg_errno();
+	}
+	for (int cpu = 0; cpu < m->ncpus && n < max; cpu++) {
+		const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
+
+		if (dc->cust != TG_CUST_NONE && dc->pkts && dc->dir < TG_DIR_NR &&
+		    dc->reason < TG_R_NR)
+			out[n++] = (struct tg_pending){dc->cust, dc->dir, dc->reason, dc->pkts,
+						       dc->bytes};
+	}
+	free(buf);
+	return n;
+}
+
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out)
 {
-	size_t stride = PCPU_STRIDE(struct tg_cstat), dstride = PCPU_STRIDE(struct tg_dcache);
-	size_t sz = (stride > dstride ? stride : dstride) * m->ncpus;
-	char *buf = malloc(sz);
+	size_t stride = PCPU_STRIDE(struct tg_cstat);
+	char *buf = malloc(stride * m->ncpus);
+	struct tg_pending pend[TG_SNAP_PEND_MAX];
 	struct tg_cdrop cd;
-	__u32 zero = 0;
-	int cpu, d, r, err = 0;
+	int cpu, d, r, npend, err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!buf)
@@ -87,16 +112,15 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 			out->drop[d][r].bytes = cd.bytes[d][r];
 		}
 	}
-	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
-		err = neg_errno();
+	npend = read_pending(m, pend, TG_SNAP_PEND_MAX);
+	if (npend < 0) {
+		err = npend;
 		goto out;
 	}
-	for (cpu = 0; cpu < m->ncpus; cpu++) {
-		const struct tg_dcache *dc = (const void *)(buf + cpu * dstride);
-
-		if (dc->cust == idx && dc->dir < TG_DIR_NR && dc->reason < TG_R_NR) {
-			out->drop[dc->dir][dc->reason].pkts += dc->pkts;
-			out->drop[dc->dir][dc->reason].bytes += dc->bytes;
+	for (int i = 0; i < npend; i++) {
+		if (pend[i].cust == idx) {
+			out->drop[pend[i].dir][pend[i].reason].pkts += pend[i].pkts;
+			out->drop[pend[i].dir][pend[i].reason].bytes += pend[i].bytes;
 		}
 	}
 out:
@@ -332,29 +356,6 @@ static int read_array(int fd, uint32_t n, size_t vsz, void *vals)
 	return err;
 }
 
-/* Drops still coalescing in the CPUs' slots (tg_dcache). */
-static int read_pending(const struct tg_maps *m, struct tg_pending *out, int max)
-{
-	size_t stride = PCPU_STRIDE(struct tg_dcache);
-	char *buf = malloc(stride * m->ncpus);
-	__u32 zero = 0;
-	int n = 0;
-
-	if (!buf)
-		return 0;
-	if (!bpf_map_lookup_elem(m->dcache, &zero, buf))
-		for (int cpu = 0; cpu < m->ncpus && n < max; cpu++) {
-			const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
-
-			if (dc->cust != TG_CUST_NONE && dc->pkts && dc->dir < TG_DIR_NR &&
-			    dc->reason < TG_R_NR)
-				out[n++] = (struct tg_pending){dc->cust, dc->dir, dc->reason,
-							       dc->pkts};
-		}
-	free(buf);
-	return n;
-}
-
 uint64_t tg_snap_drops(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int d,
 		       int r)
 {
@@ -408,6 +409,8 @@ int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass)
 	}
 	sn->have_pass = want_pass && !tg_read_cust_all(m, n, sn->pass);
 	sn->npend = read_pending(m, sn->pend, TG_SNAP_PEND_MAX);
+	if (sn->npend < 0) /* the counts then lag by the coalescing slots, as before a flush */
+		sn->npend = 0;
 	for (uint32_t i = 1; i < n; i++) {
 		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
 			continue;

@@ -124,6 +124,18 @@ ping_none() {
 	grep -q " 0 received" <<<"$out" || { echo "echoes answered: $(grep received <<<"$out")"; return 1; }
 }
 
+# wait_state ID STATE TENTHS: until customer ID's enforcement state (from `customer show`;
+# None: active) is STATE, for at most TENTHS tenths of a second; the last seen in STATE.
+wait_state() {
+	local _
+	for _ in $(seq "$3"); do
+		STATE=$(tg -j customer show "$1" | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
+		[ "$STATE" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # counter JSON-EXPR: of `tollgate -j customer show cust-a` (j)
 cust_a() { tg -j customer show cust-a | lab_json "$1"; }
 suspended_drops() { cust_a "j['customer']['upload']['dropped']['suspended']['packets'] + j['customer']['download']['dropped']['suspended']['packets']"; }
@@ -328,13 +340,7 @@ t0=$(date +%s.%N)
 lab_send_bg "$P" "$P-spf" "$P-sa" 1600 200 rand4 "$LAB_UP4"
 SPID=$LAB_BG_PID
 rule_fired() {
-	local st
-	for _ in $(seq 120); do
-		st=$(tg -j customer show cust-c | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
-		[ "$st" = suspended ] && break
-		sleep 0.1
-	done
-	[ "$st" = suspended ] || { echo "cust-c is not suspended after 12 s"; return 1; }
+	wait_state cust-c suspended 120 || { echo "cust-c is not suspended after 12 s"; return 1; }
 	echo "  suspended $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-4) s after the spoofing began (rule: for 3s, interval 1s)"
 }
 check "rule spoofing: C spoofing at 200/s is suspended by tollgated" rule_fired
@@ -389,13 +395,8 @@ sleep 0.5
 ip netns exec "$P-up" iperf3 -c "$LAB_A4" -p 5301 -u -b 30M -l 1200 -t 12 >/dev/null 2>&1 &
 CPID=$!
 throttled() {
-	local st lim b0 b1 mbit
-	for _ in $(seq 80); do
-		st=$(tg -j customer show cust-a | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
-		[ "$st" = throttled ] && break
-		sleep 0.1
-	done
-	[ "$st" = throttled ] || { echo "cust-a is not throttled after 8 s"; return 1; }
+	local lim b0 b1 mbit
+	wait_state cust-a throttled 80 || { echo "cust-a is not throttled after 8 s"; return 1; }
 	lim=$(tg -j customer show cust-a | lab_json "j['customer']['download']['limit']['rate_bps']")
 	[ "$lim" = 2000000 ] || { echo "download limit $lim, want 2000000"; return 1; }
 	sleep 0.5 # the burst drains
@@ -424,13 +425,8 @@ wait "$CPID" "$IPID" 2>/dev/null
 CPID=''
 IPID=''
 unthrottled() {
-	local st lim
-	for _ in $(seq 100); do
-		st=$(tg -j customer show cust-a | lab_json "(j['customer'].get('enforcement') or {}).get('state')")
-		[ "$st" = None ] && break
-		sleep 0.1
-	done
-	[ "$st" = None ] || { echo "cust-a still $st 10 s later"; return 1; }
+	local lim
+	wait_state cust-a None 100 || { echo "cust-a still $STATE 10 s later"; return 1; }
 	lim=$(tg -j customer show cust-a | lab_json "j['customer']['download']['limit']['rate_bps']")
 	[ "$lim" = 20000000 ] || { echo "download limit $lim, want the plan's 20000000"; return 1; }
 	[ "$(tg -j events --customer cust-a | lab_json "' '.join(e['action'] + '/' + e['actor'] for e in j['events'][-2:])")" = \
