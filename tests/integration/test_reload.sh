@@ -705,6 +705,11 @@ do_reload() {
 	fi
 }
 
+reload_results() { # K PREV INFO: the checker's verdict on reload K's snapshots
+	count_results "reload $1" < <(h check "$P" "$TMP/sched/$1.json" "$TMP/$2" "$TMP/r$1.pre" \
+		"$TMP/r$1.post" "$TMP/base.json" "$3" 2>&1)
+}
+
 # After a move of C from slot OLD to slot NEW: the new addresses pass and are C's, the old
 # ones are dropped as spoof and charged to C (the only customer bound to C's port).
 move_checks() {
@@ -712,13 +717,13 @@ move_checks() {
 	snap "m$k.0"
 	check "reload $k: C's new addresses ${C_H4[new]}, ${C_H6[new]} pass (10 echoes each)" c_ping "$new" 10
 	snap "m$k.1"
-	check "reload $k:   ... counted as C's exactly (+20 packets, +1880 bytes each way)" deltas "m$k.0" "m$k.1" \
+	later check "reload $k:   ... counted as C's exactly (+20 packets, +1880 bytes each way)" deltas "m$k.0" "m$k.1" \
 		cust.cust-c.upload.passed.packets=20 cust.cust-c.upload.passed.bytes=1880 \
 		cust.cust-c.download.passed.packets=20 cust.cust-c.download.passed.bytes=1880 \
 		cust.cust-c.upload.dropped_total.packets=0
 	check "reload $k: C's old addresses ${C_H4[old]}, ${C_H6[old]} get no answer (5 echoes each)" c_noping "$old" 5
 	snap "m$k.2"
-	check "reload $k:   ... dropped as spoof, charged to C (10 packets, 940 bytes)" deltas "m$k.1" "m$k.2" \
+	later check "reload $k:   ... dropped as spoof, charged to C (10 packets, 940 bytes)" deltas "m$k.1" "m$k.2" \
 		cust.cust-c.upload.dropped.spoof.packets=10 cust.cust-c.upload.dropped.spoof.bytes=940 \
 		cust.cust-c.upload.dropped_total.packets=10 cust.cust-c.upload.passed.packets=0 \
 		cust.cust-c.download.passed.packets=0 "if.$P-c2.counters.dropped.spoof.packets=10"
@@ -746,10 +751,26 @@ bad_checks() {
 	check "reload $k:   ... C still passes from its slot $slot address ${C_H4[slot]} (5 echoes)" \
 		ping_ok "$P-spf" 5 "$LAB_UP4" -I "${C_H4[slot]}"
 	snap "b$k.1"
-	check "reload $k:   ... counted as C's" deltas "b$k.0" "b$k.1" \
+	later check "reload $k:   ... counted as C's" deltas "b$k.0" "b$k.1" \
 		cust.cust-c.upload.passed.packets=5 cust.cust-c.download.passed.packets=5
 }
 
+# Only actions and snapshots run between reloads (each Python start costs up to half a
+# second on a loaded machine, which would push the schedule past the traffic): the
+# schedule is read once here, and the Python checks run after the loop, in order.
+declare -A SCHED
+while read -r k rest; do SCHED[$k]=$rest; done < <("$PY" -c '
+import json, sys
+for k, f in enumerate(sys.argv[1:], 1):
+    s = json.load(open(f))
+    print(k, " ".join(str(s[x]) for x in ("kind", "bad", "bad_line", "move", "slot", "slot_before")))
+' $(for k in $(seq 1 "$RELOADS"); do echo "$TMP/sched/$k.json"; done))
+LATER=()
+later() { # CMD...: run after the reload loop, in the order queued
+	local q
+	printf -v q '%q ' "$@"
+	LATER+=("$q")
+}
 prev=warm
 RL_T0=$(now_ms)
 SPACING_MS=$(awk -v t="$TRAFFIC_S" -v w="$WARM_S" -v e="$TAIL_S" -v n="$RELOADS" 'BEGIN { printf "%d", (t - w - e) * 1000 / n }')
@@ -758,9 +779,11 @@ for k in $(seq 1 "$RELOADS"); do
 	due=$((TRAFFIC_T0 + ${WARM_S/./} * 100 + (k - 1) * SPACING_MS))
 	now=$(now_ms)
 	[ "$now" -lt "$due" ] && sleep "$(awk -v d=$((due - now)) 'BEGIN { printf "%.3f", d / 1000 }')"
-	read -r kind bad bad_line move slot slot_before < <(lab_json \
-		'" ".join(str(j[k]) for k in ("kind", "bad", "bad_line", "move", "slot", "slot_before"))' \
-		<"$TMP/sched/$k.json")
+	if [ -z "${SCHED[$k]:-}" ]; then
+		fail "reload $k" "no schedule entry"
+		break
+	fi
+	read -r kind bad bad_line move slot slot_before <<<"${SCHED[$k]}"
 	# a move: C's host gets the new slot's addresses first (nodad: no duplicate detection)
 	[ "$move" = True ] && [ "$bad" = None ] && c_addr add "$slot" nodad
 	snap "r$k.pre"
@@ -772,8 +795,7 @@ for k in $(seq 1 "$RELOADS"); do
 	if [ "$bad" = None ] && [ "$RL_RC" -ne 0 ]; then
 		fail "reload $k ($kind) applied" "exit/result $RL_RC: $(tail -n 3 "$TMP/reload-$k.err" 2>/dev/null | tr '\n' ' ')"
 	fi
-	count_results "reload $k" < <(h check "$P" "$TMP/sched/$k.json" "$TMP/$prev" "$TMP/r$k.pre" \
-		"$TMP/r$k.post" "$TMP/base.json" "$RL_INFO" 2>&1)
+	later reload_results "$k" "$prev" "$RL_INFO"
 	[ "$bad" != None ] && bad_checks "$k" "$kind" "$bad" "$bad_line" "$slot"
 	[ "$move" = True ] && [ "$bad" = None ] && move_checks "$k" "$slot_before" "$slot"
 	prev=r$k.post
@@ -781,6 +803,7 @@ done
 RL_T1=$(now_ms)
 echo "  $RELOADS reloads in $(((RL_T1 - RL_T0) / 1000)).$((((RL_T1 - RL_T0) % 1000) / 100)) s, the slowest took $RL_MAX_MS ms"
 check "every reload ran while all ${#STREAMS[@]} traffic streams were still flowing" traffic_alive
+for q in "${LATER[@]}"; do eval "$q"; done
 check "tollgated is still running" kill -0 "$DPID"
 
 # ---- the end of the traffic ----
