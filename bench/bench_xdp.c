@@ -359,6 +359,12 @@ static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 	c->len = build_udp(c->frame, v6, src);
 }
 
+/* "1M v6 pass": what the report calls a case, and what -k matches. */
+static void case_name(const struct bcase *c, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s %s %s", c->sc->name, c->v6 ? "v6" : "v4", path_name[c->path]);
+}
+
 /* ---- running ---- */
 
 static double now_s(void)
@@ -520,11 +526,13 @@ static double median(const double *v, int n)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-n REPEAT] [-r ROUNDS] [-c CPU] [-s 1k|1m|both]\n"
+		"usage: %s [-n REPEAT] [-r ROUNDS] [-c CPU] [-s 1k|1m|both] [-k CASE]\n"
 		"  -n  BPF_PROG_TEST_RUN repeat count per measurement (default %u)\n"
 		"  -r  rounds; every figure is the median over them (default %d, max %d)\n"
 		"  -c  CPU to pin to (default: the last one)\n"
-		"  -s  customer scales to measure (default both)\n",
+		"  -s  customer scales to measure (default both)\n"
+		"  -k  only the cases whose name contains CASE (\"v6 pass\"), and no per-source\n"
+		"      section: to profile one path\n",
 		prog, DEFAULT_REPEAT, DEFAULT_ROUNDS, MAX_ROUNDS);
 }
 
@@ -608,7 +616,7 @@ int main(int argc, char **argv)
 	static struct scale scales[2] = {{.name = "1k", .n = 1000}, {.name = "1M", .n = 1000000}};
 	static struct bcase cases[MAX_CASES];
 	struct xdp_drop *bare = NULL;
-	const char *which = "both";
+	const char *which = "both", *only = NULL;
 	int cpu = -1, opt, ncases = 0, r, ret = 1;
 	double bare_all[MAX_ROUNDS * ARRAY_SIZE(cases)],
 		bare_cpu_all[MAX_ROUNDS * ARRAY_SIZE(cases)];
@@ -617,7 +625,7 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 	double t_start = now_s();
 
-	while ((opt = getopt(argc, argv, "n:r:c:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:c:s:k:h")) != -1) {
 		switch (opt) {
 		case 'n':
 			repeat = strtoul(optarg, NULL, 0);
@@ -630,6 +638,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			which = optarg;
+			break;
+		case 'k':
+			only = optarg;
 			break;
 		default:
 			usage(argv[0]);
@@ -679,9 +690,20 @@ int main(int argc, char **argv)
 		}
 		printf("loaded %u customers (%u prefixes) in %.2f s\n", sc->n + 1, 2 * sc->n + 2,
 		       sc->load_s);
-		for (int v6 = 0; v6 < 2; v6++)
-			for (int p = 0; p < PATH_NR; p++)
-				make_case(&cases[ncases++], sc, p, v6);
+		for (int v6 = 0; v6 < 2; v6++) {
+			for (int p = 0; p < PATH_NR; p++) {
+				char name[40];
+
+				make_case(&cases[ncases], sc, p, v6);
+				case_name(&cases[ncases], name, sizeof(name));
+				if (!only || strstr(name, only))
+					ncases++;
+			}
+		}
+	}
+	if (!ncases) {
+		fprintf(stderr, "bench: no case matches '%s'\n", only);
+		goto out;
 	}
 	for (i = 0; i < ncases; i++) {
 		check_case(&cases[i]);
@@ -745,8 +767,7 @@ int main(int argc, char **argv)
 		char name[40], target[40] = "", x1k[16] = "";
 		bool ok = true;
 
-		snprintf(name, sizeof(name), "%s %s %s", c->sc->name, c->v6 ? "v6" : "v4",
-			 path_name[c->path]);
+		case_name(c, name, sizeof(name));
 		if (!c->valid) {
 			printf("%-24s %8s  INVALID: %s\n", name, "-", c->why);
 			all_ok = false;
@@ -769,7 +790,7 @@ int main(int argc, char **argv)
 		printf("%-24s %8.0f %8.2f %8.2f %8s  %-26s %s\n", name, c->med_ns, c->med_cpu,
 		       c->med_x_bare, x1k, target, ok ? "ok" : "MISSED");
 	}
-	for (i = 1; i >= 0; i--) {
+	for (i = 1; i >= 0 && !only; i--) {
 		if (scales[i].loaded) {
 			bench_per_source(&scales[i]);
 			break;
