@@ -5,8 +5,10 @@
  * pass without an assigned source (DHCP, IPv6 neighbour discovery).
  *
  * IPv4 is DIR-24-8: one array read for prefixes up to /24, two for longer ones, whatever
- * the number of customers. IPv6 probes a hash per prefix length in use, longest first.
- * The kernel LPM trie would cost 100-200 ns per lookup at this scale; see README.
+ * the number of customers. IPv6 walks a multibit trie of 8-bit strides below a 16-bit
+ * root (tg_v6_trie): one array read per byte of prefix beyond the second. The kernel LPM
+ * trie would cost 100-200 ns per lookup at this scale, the kernel hash ~10 ns a probe;
+ * see README.
  */
 #ifndef TG_CLASSIFY_KERN_H
 #define TG_CLASSIFY_KERN_H
@@ -45,49 +47,35 @@ static __always_inline __u32 tg_lookup_v4(__be32 addr)
 	return p ? p->e[idx & 1] : TG_CUST_NONE;
 }
 
-static __always_inline __u64 tg_mask64(__u32 bits)
-{
-	if (bits >= 64)
-		return ~0ULL;
-	if (bits == 0)
-		return 0;
-	return ~0ULL << (64 - bits);
-}
-
 /*
- * Global, so the verifier walks the probe loop once rather than at every call site. Takes
+ * Global, so the verifier walks the trie loop once rather than at every call site. Takes
  * the address as two host-order halves: scalars are all a global function may take on
- * every kernel we support.
+ * every kernel we support. The walk shifts the address left a byte per level, so the
+ * byte that indexes a chunk is always the top one of hi.
  */
 __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 {
-	__u32 i, zero = 0, *c, top = hi >> (64 - TG_V6_FILTER_BITS), word = top >> 6;
-	struct tg_v6_key key = {};
-	struct tg_config *cfg;
-	struct tg_v6_lens *lens;
-	__u64 *bits;
-	__u32 n;
+	struct tg_v6_chunk *c;
+	__u32 key = hi >> 56, e, i;
 
-	bits = bpf_map_lookup_elem(&tg_v6_filter, &word);
-
-	if (!bits || !(*bits & (1ULL << (top & 63))))
-		return TG_CUST_NONE; /* no customer prefix in this /24 */
-	cfg = bpf_map_lookup_elem(&tg_config, &zero);
-	if (!cfg)
+	c = bpf_map_lookup_elem(&tg_v6_trie, &key);
+	if (!c)
 		return TG_CUST_NONE;
-	lens = &cfg->v6[cfg->v6_slot & 1];
-	n = READ_ONCE(lens->n);
-	for (i = 0; i < TG_V6_MAX_LENS && i < n; i++) {
-		__u32 plen = lens->len[i];
-
-		key.plen = plen;
-		key.addr[0] = bpf_cpu_to_be64(hi & tg_mask64(plen));
-		key.addr[1] = bpf_cpu_to_be64(lo & tg_mask64(plen > 64 ? plen - 64 : 0));
-		c = bpf_map_lookup_elem(&tg_v6_pfx, &key);
-		if (c)
-			return *c;
+	e = c->e[(hi >> 48) & 0xff];
+	hi = (hi << 16) | (lo >> 48);
+	lo <<= 16;
+	for (i = 0; i < TG_V6_DEPTH; i++) {
+		if (!(e & TG_V6_NODE))
+			return e;
+		key = e & ~TG_V6_NODE;
+		c = bpf_map_lookup_elem(&tg_v6_trie, &key);
+		if (!c)
+			return TG_CUST_NONE;
+		e = c->e[hi >> 56];
+		hi = (hi << 8) | (lo >> 56);
+		lo <<= 8;
 	}
-	return TG_CUST_NONE;
+	return e & TG_V6_NODE ? TG_CUST_NONE : e;
 }
 
 static __always_inline __u32 tg_lookup(const struct tg_pkt *p, int by_src)

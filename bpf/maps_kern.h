@@ -52,20 +52,12 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TG_V6_FILTER_WORDS);
+	__uint(max_entries, TG_V6_ROOT_CHUNKS); /* the root, plus the chunks the loader adds */
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);   /* top 24 bits of the address >> 6 */
-	__type(value, __u64); /* bit (top 24 bits & 63): a customer prefix lies in that /24 */
+	__type(key, __u32); /* chunk number */
+	__type(value, struct tg_v6_chunk);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tg_v6_filter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct tg_v6_key);
-	__type(value, __u32); /* customer index */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tg_v6_pfx SEC(".maps");
+} tg_v6_trie SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 4u
+#define TG_LAYOUT_VERSION 5u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -45,20 +45,24 @@ struct tg_v4_pair {
 };
 
 /*
- * IPv6 classification: one hash map keyed by (prefix length, masked address); the * distinct lengths in use are listed longest first in tg_config.v6 and probed in
- * that order, so the first hit is the longest match. ISPs hand out a few lengths
- * (/48, /56, /64), so a lookup is one to three probes.
+ * IPv6 classification: a multibit trie in one array of 256-entry chunks (tg_v6_trie,
+ * mmapable, written in place by userspace). Chunks 0..255 are the root: chunk = the
+ * address's first byte, entry = its second, so the root resolves /16 and shorter. Every
+ * other chunk resolves the next byte, so a /48 is found in 1 + 4 array reads and a /64 in
+ * 1 + 6, however many customers there are. An entry is TG_V6_NONE, a customer index, or
+ * TG_V6_NODE | chunk; a prefix whose length is not a multiple of 8 fills the 2^k entries
+ * it covers, and a longer prefix below a shorter one gets a chunk that inherits the
+ * shorter one's owner (the longest match is what a walk ends on).
  */
-#define TG_V6_MAX_LENS 16u
+#define TG_V6_CHUNK 256u
+#define TG_V6_ROOT_CHUNKS 256u
+#define TG_V6_NONE 0u
+#define TG_V6_NODE 0x80000000u
+#define TG_V6_DEPTH 14u /* chunks below the root: bytes 2..15 of the address */
 
-/*
- * IPv6 filter in front of the probes: one bit per /24 of the IPv6 space (2^24 bits, 2 MiB,
- * an array of u64 words, mmapable), set where any customer prefix lies. A clear bit
- * answers "no customer" with one array read: a spoofed source from elsewhere, or an
- * upstream packet's source checked against our customers' space, costs no hash probe.
- */
-#define TG_V6_FILTER_BITS 24u
-#define TG_V6_FILTER_WORDS ((1u << TG_V6_FILTER_BITS) / 64)
+struct tg_v6_chunk {
+	__u32 e[TG_V6_CHUNK];
+};
 
 /* Customer index 0 is never assigned: 0 means "no customer" in every table. */
 #define TG_CUST_NONE 0u
@@ -103,27 +107,10 @@ enum tg_state {
 	TG_ST_SUSPENDED = 2,
 };
 
-/* The IPv6 prefix lengths in tg_v6_pfx, longest first. */
-struct tg_v6_lens {
-	__u32 n;
-	__u8 len[TG_V6_MAX_LENS];
-};
-
-/*
- * tg_config: one entry, program-wide settings that change at runtime.
- *
- * The IPv6 length list is double-buffered: the data plane reads v6[v6_slot]; userspace
- * writes the other slot, then flips v6_slot, and never changes the slot in use (a map
- * update copies the value non-atomically: a list rewritten in place could be read half
- * old, half new, and a probe skipped). Accepted race: a packet still walking the old slot
- * when the next flip after this one rewrites it; flips are a reload apart (milliseconds at
- * least), a walk takes nanoseconds.
- */
+/* tg_config: one entry, program-wide settings that change at runtime. */
 struct tg_config {
 	__u32 magic;	      /* TG_LAYOUT_MAGIC */
 	__u32 layout_version; /* TG_LAYOUT_VERSION */
-	__u32 v6_slot;	      /* 0 or 1: the v6[] the data plane reads */
-	struct tg_v6_lens v6[2];
 	__u32 sync_gen;	     /* bumped by userspace after each sync of the customer maps: a writer
 			 * that remembers what it wrote (tollgated) trusts that only while the
 			 * generation is still the one it left */
@@ -132,6 +119,8 @@ struct tg_config {
 	__u32 nprefixes4;
 	__u32 nprefixes6;
 	__u32 bind_gen; /* bumped by userspace after tg_bind changes: flushes port caches */
+	__u32 v4_chunks; /* for status and metrics: tg_v4_tbl8 chunks in use */
+	__u32 v6_chunks; /* tg_v6_trie chunks in use below the root */
 };
 
 /* tg_ifaces: array indexed by ifindex (< TG_MAX_IFINDEX); an entry is in use when its
@@ -321,13 +310,6 @@ struct tg_ifstat {
 	__u64 drop_bytes[TG_R_NR];
 	__u64 noted_pkts[TG_R_NR];  /* passed although reason R matched: malformed in the */
 	__u64 noted_bytes[TG_R_NR]; /* upstream role; everything in monitor mode */
-};
-
-/* tg_v6_pfx key. */
-struct tg_v6_key {
-	__u32 plen;
-	__u32 pad;     /* zero */
-	__u64 addr[2]; /* network byte order, masked to plen */
 };
 
 /* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */

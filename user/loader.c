@@ -58,13 +58,18 @@ uint64_t tg_coarse_tick_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* One chunk (1 KiB) per /24 holding prefixes longer than /24; sized from max_prefixes. */
-static uint32_t tbl8_chunks_for(const struct tg_capacity *cap)
+/*
+ * IPv4: one chunk (1 KiB) per /24 holding prefixes longer than /24. IPv6: one chunk per
+ * trie node below the root (an ISP's dense pools need about one per 256 prefixes; a prefix
+ * alone in its /40 needs up to one per byte beyond the fifth). Both sized from
+ * max_prefixes, with room for a reload that rewrites them all.
+ */
+static uint32_t chunks_for(const struct tg_capacity *cap, uint32_t floor)
 {
 	uint32_t n = cap->max_prefixes / 8;
 
-	if (n < 256)
-		n = 256;
+	if (n < floor)
+		n = floor;
 	if (n > 131072)
 		n = 131072;
 	return n;
@@ -145,7 +150,7 @@ static size_t cdrop_len(const struct tg_maps *m)
 static void maps_init(struct tg_maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_filter = m->v6_pfx = m->bind = -1;
+	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_trie = m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
 	m->refl_ports = m->srcblock = m->walled = -1;
 	m->prog = -1;
@@ -159,8 +164,8 @@ static struct {
 	{                                                                                          \
 		"tg_" #n, offsetof(struct tg_maps, n)                                              \
 	}
-	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_filter),
-	MAPENT(v6_pfx),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
+	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
+	MAPENT(bind),	    MAPENT(cust),     MAPENT(pol),	MAPENT(cstat),
 	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
 	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),
 #undef MAPENT
@@ -175,7 +180,7 @@ static int maps_finish(struct tg_maps *m)
 
 	if ((err = map_max_entries(m->cust, &m->max_cust)) ||
 	    (err = map_max_entries(m->v4_tbl8, &m->tbl8_chunks)) ||
-	    (err = map_max_entries(m->v6_pfx, &m->v6_max)) ||
+	    (err = map_max_entries(m->v6_trie, &m->v6_chunks)) ||
 	    (err = map_max_entries(m->bind, &m->bind_max)))
 		return err;
 	m->tbl8_chunks /= TG_V4_TBL8_CHUNK / 2; /* elements are pairs of entries */
@@ -184,10 +189,10 @@ static int maps_finish(struct tg_maps *m)
 		return m->ncpus;
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
-	m->v6bits = map_mmap(m->v6_filter, (size_t)TG_V6_FILTER_WORDS * 2);
-	if (!m->tbl24 || !m->tbl8 || !m->v6bits) {
+	m->v6trie = map_mmap(m->v6_trie, (size_t)m->v6_chunks * TG_V6_CHUNK);
+	if (!m->tbl24 || !m->tbl8 || !m->v6trie) {
 		err = neg_errno();
-		tg_err("cannot mmap the IPv4 tables: %s", strerror(-err));
+		tg_err("cannot mmap the IPv4 tables and IPv6 trie: %s", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -262,7 +267,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin ? m->pin_dir : NULL);
 	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
 						   "tg_cdrop", "tg_names", "tg_bind"};
-	uint32_t ncust = cap->max_customers + 1, chunks = tbl8_chunks_for(cap);
+	uint32_t ncust = cap->max_customers + 1, chunks4 = chunks_for(cap, 256),
+		 chunks6 = chunks_for(cap, 1024);
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 	struct bpf_map *map;
@@ -281,9 +287,9 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	for (i = 0; i < sizeof(per_customer) / sizeof(per_customer[0]) && !err; i++)
 		err = set_size(obj, per_customer[i], ncust);
 	if (!err)
-		err = set_size(obj, "tg_v6_pfx", cap->max_prefixes);
+		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + chunks6);
 	if (!err)
-		err = set_size(obj, "tg_v4_tbl8", chunks * (TG_V4_TBL8_CHUNK / 2));
+		err = set_size(obj, "tg_v4_tbl8", chunks4 * (TG_V4_TBL8_CHUNK / 2));
 	if (err)
 		goto out;
 	if (!pin) {
@@ -367,6 +373,16 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 			       m->max_cust - 1, cap->max_customers);
 			err = -EEXIST;
 		}
+		if (!err && create &&
+		    (m->tbl8_chunks != chunks_for(cap, 256) ||
+		     m->v6_chunks != TG_V6_ROOT_CHUNKS + chunks_for(cap, 1024))) {
+			tg_err("capacity changed: the pinned prefix tables were sized for another "
+			       "capacity.max_prefixes (%u IPv4 and %u IPv6 chunks, the config asks "
+			       "for %u and %u); detach every interface to resize",
+			       m->tbl8_chunks, m->v6_chunks - TG_V6_ROOT_CHUNKS,
+			       chunks_for(cap, 256), chunks_for(cap, 1024));
+			err = -EEXIST;
+		}
 		goto out;
 	}
 	if (!create) {
@@ -396,12 +412,12 @@ void tg_maps_close(struct tg_maps *m)
 		munmap(m->tbl24, mmap_len(TG_V4_TBL24_ENTRIES));
 	if (m->tbl8)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
-	if (m->v6bits)
-		munmap(m->v6bits, mmap_len((size_t)TG_V6_FILTER_WORDS * 2));
+	if (m->v6trie)
+		munmap(m->v6trie, mmap_len((size_t)m->v6_chunks * TG_V6_CHUNK));
 	if (m->cdrop_mm)
 		munmap((void *)m->cdrop_mm, cdrop_len(m));
 	m->tbl24 = m->tbl8 = NULL;
-	m->v6bits = NULL;
+	m->v6trie = NULL;
 	m->cdrop_mm = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)

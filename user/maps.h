@@ -13,18 +13,18 @@
 #include "config.h"
 #include "tollgate_kern_user.h"
 
-/* File descriptors of every map, plus the mmapped IPv4 tables. */
+/* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v6_filter, v6_pfx, bind, cust, pol, cstat, cdrop,
-		dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
+	int config, ifaces, v4_tbl24, v4_tbl8, v6_trie, bind, cust, pol, cstat, cdrop, dcache,
+		ifstat, names, fprof, refl_ports, srcblock, walled;
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
-	uint64_t *v6bits;		 /* mmap of tg_v6_filter (TG_V6_FILTER_WORDS) */
+	uint32_t *v6trie;		 /* mmap of tg_v6_trie (v6_chunks * TG_V6_CHUNK) */
 	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
 	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
-	uint32_t v6_max; /* entries of tg_v6_pfx */
+	uint32_t v6_chunks; /* entries of tg_v6_trie, the root's TG_V6_ROOT_CHUNKS included */
 	uint32_t bind_max;
 	int ncpus; /* libbpf_num_possible_cpus() */
 	char pin_dir[256];
@@ -70,7 +70,7 @@ int tg_maps_unpin(const char *pin_dir);
 
 /*
  * Make the customer maps say what cfg says: customers, prefixes (IPv4 DIR-24-8 and IPv6
- * hashes), bindings, names. Interfaces named in the config are resolved to ifindexes for
+ * trie), bindings, names. Interfaces named in the config are resolved to ifindexes for
  * the bindings; one not present on this host is an error. Returns 0 or -errno with the
  * reason in errs; on error the maps are not changed.
  */
@@ -117,6 +117,10 @@ int tg_applied_index(struct tg_applied *a);
 struct tg_enf_table;
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		       const struct tg_enf_table *enf);
+
+/* The customer index that owns an IPv6 address (network order), read from the live trie
+ * as the data plane walks it; 0 if none. */
+uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16]);
 
 /* The customer index of an external id (scan of tg_names), or 0 if none. */
 uint32_t tg_find_customer(const struct tg_maps *m, const char *id);

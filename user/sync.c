@@ -2,14 +2,15 @@
 /*
  * sync.c - make the customer maps say what a validated config says.
  *
- * Everything is computed first (indexes, IPv4 tables, IPv6 keys, bindings) and checked
+ * Everything is computed first (indexes, IPv4 tables, IPv6 trie, bindings) and checked
  * against the maps' capacity; only then is anything written, so a config that does not
  * fit changes nothing. Writes are ordered so that a packet never sees a prefix pointing
  * at a customer that is not there yet:
  *   1. customer records (tg_cust, tg_names) for every configured customer;
  *   2. new IPv4 tbl8 chunks, then the tbl24 entries that change (aligned 32-bit stores,
- *      each atomic for the packet path), IPv6 prefixes added or changed, bindings;
- *   3. IPv6 prefixes and bindings that went away, the final list of IPv6 lengths;
+ *      each atomic for the packet path); the same for the IPv6 trie (trie6.c): new chunks,
+ *      then owners and pointers in place, then removals; bindings added or changed;
+ *   3. bindings that went away;
  *   4. customers that went away: record, name, counters and policer state cleared, so
  *      their index can be given to a new customer.
  * Customers keep their index across syncs (matched by external id through tg_names), so
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
-#include <endian.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -488,20 +488,6 @@ void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b)
 			__atomic_store_n(&m->tbl24[i], TG_V4_NONE, __ATOMIC_RELAXED);
 }
 
-/* ---- IPv6: one hash per length ---- */
-
-int tg_cmp_v6key(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct tg_v6_key));
-}
-
-void tg_v6_key(const struct tg_prefix *p, struct tg_v6_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->plen = p->plen;
-	memcpy(k->addr, p->addr, 16); /* config.c guarantees host bits are zero */
-}
-
 /* ---- the whole sync ---- */
 
 struct plan_out {
@@ -515,13 +501,11 @@ struct plan_out {
 	char (*names)[TG_ID_LEN];
 	struct tg_v4build v4;
 	size_t nv4;
-	struct tg_v6ent *v6;
+	struct tg_v6build v6;
 	size_t nv6;
 	struct tg_bind_key *bkeys;
 	__u32 *bvals;
 	size_t nbind;
-	__u8 lens[TG_V6_MAX_LENS];
-	__u32 nlens;
 	struct tg_fprofs fp;
 };
 
@@ -679,9 +663,9 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 	struct timespec t = {};
 	struct tg_ifcache ifc = {};
 	struct tg_v4pfx *v4 = NULL;
+	struct tg_v6pfx *v6 = NULL;
 	struct tg_config bc;
 	size_t c, j, nv4 = 0, npfx = 0;
-	bool seen_len[129] = {};
 	__u32 zero = 0;
 	int err, bad = 0;
 
@@ -726,9 +710,10 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		return -ENODEV;
 
 	v4 = calloc(npfx + 1, sizeof(*v4));
-	o->v6 = calloc(npfx + 1, sizeof(*o->v6));
-	if (!v4 || !o->v6) {
+	v6 = calloc(npfx + 1, sizeof(*v6));
+	if (!v4 || !v6) {
 		free(v4);
+		free(v6);
 		return -ENOMEM;
 	}
 	for (c = 0; c < cfg->ncustomers; c++) {
@@ -745,41 +730,20 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 				v4[nv4].plen = p->plen;
 				v4[nv4++].cust = o->idx[c];
 			} else {
-				tg_v6_key(p, &o->v6[o->nv6].key);
-				o->v6[o->nv6++].cust = o->idx[c];
-				seen_len[p->plen] = true;
+				tg_v6_pfx(p, o->idx[c], &v6[o->nv6++]);
 			}
 		}
 	}
-	if (o->nv6 > m->v6_max) {
-		tg_errs_add(errs,
-			    "%s: %zu IPv6 prefixes do not fit in the map (%u): raise "
-			    "capacity.max_prefixes in tollgate.yaml",
-			    cfg->path, o->nv6, m->v6_max);
-		free(v4);
-		return -ENOSPC;
-	}
-	for (int l = 128; l >= 0; l--) {
-		if (!seen_len[l])
-			continue;
-		if (o->nlens == TG_V6_MAX_LENS) {
-			tg_errs_add(errs,
-				    "%s: IPv6 prefixes use more than %u distinct lengths; "
-				    "Tollgate probes at most %u per packet",
-				    cfg->path, TG_V6_MAX_LENS, TG_V6_MAX_LENS);
-			free(v4);
-			return -E2BIG;
-		}
-		o->lens[o->nlens++] = l;
-	}
-	qsort(o->v6, o->nv6, sizeof(*o->v6), tg_cmp_v6key);
 	o->nv4 = nv4;
-	tg_sync_phase("records, IPv6 keys", &t);
+	tg_sync_phase("records", &t);
 	err = tg_v4_build(m, v4, nv4, &o->v4, cfg, errs);
 	free(v4);
+	if (!err)
+		err = tg_v6_build(m, v6, o->nv6, &o->v6, cfg, errs);
+	free(v6);
 	if (err)
 		return err;
-	tg_sync_phase("IPv4 tables built", &t);
+	tg_sync_phase("IPv4 and IPv6 tables built", &t);
 	return plan_bindings(cfg, o);
 }
 
@@ -791,190 +755,25 @@ static void plan_free(struct plan_out *o)
 	free(o->cust_keys);
 	free(o->names);
 	tg_v4build_free(&o->v4);
-	free(o->v6);
+	tg_v6build_free(&o->v6);
 	free(o->bkeys);
 	free(o->bvals);
 	tg_fprofs_free(&o->fp);
 }
 
-/* Union of two longest-first length lists, if it fits. */
-static uint32_t merge_lens(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb,
-			   uint8_t *out)
-{
-	bool seen[129] = {};
-	__u32 n = 0, i;
-
-	for (i = 0; i < na; i++)
-		seen[a[i]] = true;
-	for (i = 0; i < nb; i++)
-		seen[b[i]] = true;
-	for (int l = 128; l >= 0; l--) {
-		if (!seen[l])
-			continue;
-		if (n == TG_V6_MAX_LENS)
-			return 0;
-		out[n++] = l;
-	}
-	return n;
-}
-
-static int write_lens(struct tg_maps *m, const uint8_t *lens, uint32_t n,
-		      const struct tg_counts *counts)
+int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts)
 {
 	struct tg_config c;
 	__u32 zero = 0;
-	__u32 next;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &c))
 		return neg_errno();
-	/*
-	 * Fill the slot the data plane does not read, then, in a second update, switch to it:
-	 * one update copies the value front to back, so it would publish the new index before
-	 * the new list (see tg_config).
-	 */
-	next = !(c.v6_slot & 1);
-	memset(&c.v6[next], 0, sizeof(c.v6[0]));
-	memcpy(c.v6[next].len, lens, n);
-	c.v6[next].n = n;
-	if (counts) {
-		c.ncustomers = counts->customers;
-		c.nprefixes4 = counts->prefixes4;
-		c.nprefixes6 = counts->prefixes6;
-	}
-	if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY))
-		return neg_errno();
-	c.v6_slot = next;
+	c.ncustomers = counts->customers;
+	c.nprefixes4 = counts->prefixes4;
+	c.nprefixes6 = counts->prefixes6;
+	c.v4_chunks = counts->chunks4;
+	c.v6_chunks = counts->chunks6;
 	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
-}
-
-/* Set the filter bits of every /24 a prefix touches. */
-void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k)
-{
-	uint64_t hi = be64toh(k->addr[0]);
-	uint32_t top = hi >> (64 - TG_V6_FILTER_BITS), span = 1, i;
-
-	if (k->plen < TG_V6_FILTER_BITS)
-		span = 1u << (TG_V6_FILTER_BITS - k->plen);
-	for (i = 0; i < span; i++)
-		bits[(top + i) >> 6] |= 1ull << ((top + i) & 63);
-}
-
-/* Make the live filter hold want (| what it holds, with keep): word stores are atomic. */
-static void v6_filter_write(struct tg_maps *m, const uint64_t *want, bool keep)
-{
-	uint32_t i;
-
-	for (i = 0; i < TG_V6_FILTER_WORDS; i++) {
-		uint64_t v = keep ? (m->v6bits[i] | want[i]) : want[i];
-
-		if (m->v6bits[i] != v)
-			__atomic_store_n(&m->v6bits[i], v, __ATOMIC_RELAXED);
-	}
-}
-
-int tg_v6_apply(struct tg_maps *m, const uint64_t *filter, const uint8_t *lens, uint32_t nlens,
-		const struct tg_v6_key *add, const uint32_t *add_v, size_t nadd,
-		const struct tg_v6_key *del, size_t ndel, const struct tg_counts *counts)
-{
-	struct tg_config cur;
-	uint8_t both[TG_V6_MAX_LENS];
-	uint32_t zero = 0, nboth;
-	int err;
-
-	if (bpf_map_lookup_elem(m->config, &zero, &cur))
-		return neg_errno();
-	/* while both generations are in the hash, filter and probe for both */
-	v6_filter_write(m, filter, true);
-	nboth = merge_lens(cur.v6[cur.v6_slot & 1].len, cur.v6[cur.v6_slot & 1].n, lens, nlens,
-			   both);
-	if (nboth && (err = write_lens(m, both, nboth, NULL)))
-		return err;
-	if ((err = tg_update_batch(m->v6_pfx, add, add_v, nadd, sizeof(*add), sizeof(*add_v))) ||
-	    (err = tg_delete_batch(m->v6_pfx, del, ndel, sizeof(*del))) ||
-	    (err = write_lens(m, lens, nlens, counts)))
-		return err;
-	v6_filter_write(m, filter, false);
-	return 0;
-}
-
-static int sync_v6(struct tg_maps *m, const struct plan_out *o, const struct tg_cfg *cfg)
-{
-	void *keys = NULL, *vals = NULL;
-	struct tg_v6_key *okeys, *add_k = NULL, *del_k = NULL;
-	__u32 *ovals, *add_v = NULL;
-	uint64_t *filter = NULL;
-	size_t n = 0, i, j = 0, nadd = 0, ndel = 0;
-	int err;
-
-	err = dump_map(m->v6_pfx, m->v6_max, sizeof(struct tg_v6_key), sizeof(__u32), &keys, &vals,
-		       &n);
-	if (err)
-		return err;
-	okeys = keys;
-	ovals = vals;
-	/* sort the old entries by key to merge with the (sorted) new ones */
-	{
-		struct tg_v6ent *old = calloc(n + 1, sizeof(*old));
-
-		if (!old) {
-			err = -ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			old[i].key = okeys[i];
-			old[i].cust = ovals[i];
-		}
-		qsort(old, n, sizeof(*old), tg_cmp_v6key);
-		for (i = 0; i < n; i++) {
-			okeys[i] = old[i].key;
-			ovals[i] = old[i].cust;
-		}
-		free(old);
-	}
-	add_k = calloc(o->nv6 + 1, sizeof(*add_k));
-	add_v = calloc(o->nv6 + 1, sizeof(*add_v));
-	del_k = calloc(n + 1, sizeof(*del_k));
-	if (!add_k || !add_v || !del_k) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < o->nv6; i++) {
-		int d = 1;
-
-		while (j < n && (d = tg_cmp_v6key(&okeys[j], &o->v6[i].key)) < 0)
-			del_k[ndel++] = okeys[j++];
-		if (j < n && d == 0) {
-			if (ovals[j] != o->v6[i].cust) {
-				add_k[nadd] = o->v6[i].key;
-				add_v[nadd++] = o->v6[i].cust;
-			}
-			j++;
-			continue;
-		}
-		add_k[nadd] = o->v6[i].key;
-		add_v[nadd++] = o->v6[i].cust;
-	}
-	while (j < n)
-		del_k[ndel++] = okeys[j++];
-
-	filter = calloc(TG_V6_FILTER_WORDS, sizeof(*filter));
-	if (!filter) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < o->nv6; i++)
-		tg_v6_filter_add(filter, &o->v6[i].key);
-	err = tg_v6_apply(
-		m, filter, o->lens, o->nlens, add_k, add_v, nadd, del_k, ndel,
-		&(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o->nv4, (uint32_t)o->nv6});
-out:
-	free(filter);
-	free(keys);
-	free(vals);
-	free(add_k);
-	free(add_v);
-	free(del_k);
-	return err;
 }
 
 /* Port-owner caches in the data plane (tg_dcache) are valid for one bind_gen. */
@@ -1346,9 +1145,11 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	tg_sync_phase("records written", &t);
 	/* 2 and 3. prefixes and bindings */
 	tg_v4_write(m, &o.v4);
-	tg_sync_phase("IPv4 tables written", &t);
-	err = sync_v6(m, &o, cfg);
-	tg_sync_phase("IPv6 prefixes", &t);
+	tg_v6_write(m, &o.v6);
+	tg_sync_phase("IPv4 and IPv6 tables written", &t);
+	err = tg_write_counts(m, &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o.nv4,
+						     (uint32_t)o.nv6, (uint32_t)o.v4.nblocks,
+						     (uint32_t)(o.v6.n - TG_V6_ROOT_CHUNKS)});
 	if (!err)
 		err = sync_bind(m, &o);
 	tg_sync_phase("bindings", &t);

@@ -4,14 +4,12 @@
  * last, kept in memory (struct tg_applied), and the new one.
  *
  * The full sync (sync.c) learns what the maps hold by reading them back: 1M names,
- * records and IPv6 keys, sorted and merged, ~2.5 s. The daemon wrote the maps itself, so
+ * records, sorted and merged. The daemon wrote the maps itself, so
  * it already knows. Customers are matched by id (a row reused by the parse points at its
  * old row directly), each is unchanged, changed or added, and only those are written:
  *   1. records of changed and added customers (and names of added ones);
- *   2. IPv4: the table is rebuilt in memory (tens of ms) and written where it differs,
- *      owners before removals (tg_v4_write);
- *      IPv6: the old and new keys of changed, added and removed customers, merged:
- *      filter and length list widened, adds, deletes, then narrowed (as sync_v6);
+ *   2. IPv4 and IPv6: each table is rebuilt in memory (tens of ms) and written where it
+ *      differs, new chunks first, owners before removals (tg_v4_write, tg_v6_write);
  *      bindings: the (port, customer) pairs updated, then the ports whose owner changed;
  *   3. departed customers cleared, so their index can be reused.
  * When new customers need indexes only departed ones can free, a first pass applies the
@@ -305,12 +303,8 @@ struct pass {
 	struct tg_v4build v4;
 	size_t nv4;
 	/* IPv6 */
-	struct tg_v6_key *add6, *del6;
-	uint32_t *add6_v;
-	size_t nadd6, ndel6, nv6;
-	uint64_t *filter;
-	uint8_t lens[TG_V6_MAX_LENS];
-	uint32_t nlens;
+	struct tg_v6build v6;
+	size_t nv6;
 	/* bindings */
 	struct bpair *bind; /* after the pass */
 	size_t nbind;
@@ -326,10 +320,7 @@ static void pass_free(struct pass *ps)
 	free(ps->nkeys);
 	free(ps->names);
 	tg_v4build_free(&ps->v4);
-	free(ps->add6);
-	free(ps->add6_v);
-	free(ps->del6);
-	free(ps->filter);
+	tg_v6build_free(&ps->v6);
 	free(ps->bind);
 	free(ps->bupd);
 	free(ps->bdel);
@@ -407,120 +398,30 @@ static int plan_v4(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 	return err;
 }
 
-static size_t v6_of(const struct tg_customer *cu, uint32_t idx, struct tg_v6ent *out)
-{
-	size_t k = 0;
-
-	for (size_t j = 0; j < cu->npfx; j++) {
-		if (cu->pfx[j].family != AF_INET6)
-			continue;
-		if (out) {
-			tg_v6_key(&cu->pfx[j], &out[k].key);
-			out[k].cust = idx;
-		}
-		k++;
-	}
-	return k;
-}
-
 static int plan_v6(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 {
-	const struct tg_cfg *a = x->a->cfg, *b = x->b;
-	struct tg_v6ent *old = NULL, *new = NULL;
-	size_t nold = 0, nnew = 0, i, j;
-	bool seen[129] = {};
-	int err = -ENOMEM;
+	const struct tg_cfg *b = x->b;
+	struct tg_v6pfx *v6;
+	size_t n = 0, k = 0;
+	int err;
 
-	/* the old and new keys of everything that moves in this pass */
-	for (size_t c = 0; c < b->ncustomers; c++) {
-		if (x->kind[c] == K_CHANGED && x->pfx_changed[c] && ps->changes) {
-			nold += v6_of(&a->customers[x->from[c]], 0, NULL);
-			nnew += v6_of(&b->customers[c], 0, NULL);
-		} else if (x->kind[c] == K_ADDED && ps->adds) {
-			nnew += v6_of(&b->customers[c], 0, NULL);
-		}
-	}
-	for (i = 0; ps->removes && i < x->nremoved; i++)
-		nold += v6_of(&a->customers[x->removed[i]], 0, NULL);
-	old = calloc(nold + 1, sizeof(*old));
-	new = calloc(nnew + 1, sizeof(*new));
-	ps->add6 = calloc(nnew + 1, sizeof(*ps->add6));
-	ps->add6_v = calloc(nnew + 1, sizeof(*ps->add6_v));
-	ps->del6 = calloc(nold + 1, sizeof(*ps->del6));
-	ps->filter = calloc(TG_V6_FILTER_WORDS, sizeof(*ps->filter));
-	if (!old || !new || !ps->add6 || !ps->add6_v || !ps->del6 || !ps->filter)
-		goto out;
-	nold = nnew = 0;
-	for (size_t c = 0; c < b->ncustomers; c++) {
-		if (x->kind[c] == K_CHANGED && x->pfx_changed[c] && ps->changes) {
-			nold += v6_of(&a->customers[x->from[c]], x->a->idx[x->from[c]], old + nold);
-			nnew += v6_of(&b->customers[c], x->idx[c], new + nnew);
-		} else if (x->kind[c] == K_ADDED && ps->adds) {
-			nnew += v6_of(&b->customers[c], x->idx[c], new + nnew);
-		}
-	}
-	for (i = 0; ps->removes && i < x->nremoved; i++)
-		nold += v6_of(&a->customers[x->removed[i]], x->a->idx[x->removed[i]], old + nold);
-	qsort(old, nold, sizeof(*old), tg_cmp_v6key);
-	qsort(new, nnew, sizeof(*new), tg_cmp_v6key);
-	/* a key in both keeps its place (updated if its owner changed); only in old: deleted */
-	for (i = 0, j = 0; i < nnew; i++) {
-		int d = 1;
-
-		while (j < nold && (d = tg_cmp_v6key(&old[j], &new[i])) < 0)
-			ps->del6[ps->ndel6++] = old[j++].key;
-		if (j < nold && d == 0) {
-			if (old[j++].cust == new[i].cust)
-				continue;
-		}
-		ps->add6[ps->nadd6] = new[i].key;
-		ps->add6_v[ps->nadd6++] = new[i].cust;
-	}
-	while (j < nold)
-		ps->del6[ps->ndel6++] = old[j++].key;
-
-	/* the whole target: count, lengths and /24 filter */
+	for (size_t c = 0; c < b->ncustomers; c++)
+		n += b->customers[c].npfx;
+	v6 = calloc(n + 1, sizeof(*v6));
+	if (!v6)
+		return -ENOMEM;
 	for (size_t c = 0; c < b->ncustomers; c++) {
 		const struct tg_customer *cu = &b->customers[c];
 
 		if (!in_target(x, ps, c))
 			continue;
-		for (size_t k = 0; k < cu->npfx; k++) {
-			struct tg_v6_key key;
-
-			if (cu->pfx[k].family != AF_INET6)
-				continue;
-			tg_v6_key(&cu->pfx[k], &key);
-			tg_v6_filter_add(ps->filter, &key);
-			seen[key.plen] = true;
-			ps->nv6++;
-		}
+		for (size_t j = 0; j < cu->npfx; j++)
+			if (cu->pfx[j].family == AF_INET6)
+				tg_v6_pfx(&cu->pfx[j], x->idx[c], &v6[k++]);
 	}
-	if (ps->nv6 > x->m->v6_max) {
-		tg_errs_add(errs,
-			    "%s: %zu IPv6 prefixes do not fit in the map (%u): raise "
-			    "capacity.max_prefixes in tollgate.yaml",
-			    b->path, ps->nv6, x->m->v6_max);
-		err = -ENOSPC;
-		goto out;
-	}
-	for (int l = 128; l >= 0; l--) {
-		if (!seen[l])
-			continue;
-		if (ps->nlens == TG_V6_MAX_LENS) {
-			tg_errs_add(errs,
-				    "%s: IPv6 prefixes use more than %u distinct lengths; "
-				    "Tollgate probes at most %u per packet",
-				    b->path, TG_V6_MAX_LENS, TG_V6_MAX_LENS);
-			err = -E2BIG;
-			goto out;
-		}
-		ps->lens[ps->nlens++] = (uint8_t)l;
-	}
-	err = 0;
-out:
-	free(old);
-	free(new);
+	ps->nv6 = k;
+	err = tg_v6_build(x->m, v6, k, &ps->v6, b, errs);
+	free(v6);
 	return err;
 }
 
@@ -644,10 +545,10 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 				      sizeof(*ps->nkeys), TG_ID_LEN);
 	if (err)
 		return err;
-	/* 2. IPv4; IPv6 with both generations visible in between; bindings */
+	/* 2. IPv4 and IPv6 tables, each new chunks first and removals last; bindings */
 	tg_v4_write(m, &ps->v4);
-	err = tg_v6_apply(m, ps->filter, ps->lens, ps->nlens, ps->add6, ps->add6_v, ps->nadd6,
-			  ps->del6, ps->ndel6, counts);
+	tg_v6_write(m, &ps->v6);
+	err = tg_write_counts(m, counts);
 	if (err)
 		return err;
 	err = tg_update_batch(m->bind, ps->bupd, ps->bupd_v, ps->nbupd, sizeof(*ps->bupd),
@@ -706,6 +607,8 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 		counts.customers += in_target(x, &ps, c);
 	counts.prefixes4 = (uint32_t)ps.nv4;
 	counts.prefixes6 = (uint32_t)ps.nv6;
+	counts.chunks4 = (uint32_t)ps.v4.nblocks;
+	counts.chunks6 = (uint32_t)(ps.v6.n - TG_V6_ROOT_CHUNKS);
 	err = write_pass(x, &ps, &counts);
 	tg_sync_phase("maps written", &t);
 	if (err) {

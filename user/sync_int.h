@@ -86,28 +86,36 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
 void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b);
 void tg_v4build_free(struct tg_v4build *b);
 
-/* IPv6 */
-struct tg_v6ent {
-	struct tg_v6_key key;
+/* IPv6: the whole trie built in memory, over the live one, then written where it differs
+ * (trie6.c). */
+struct tg_v6pfx {
+	uint64_t hi, lo; /* the address, host order */
+	uint8_t plen;
 	uint32_t cust;
 };
-int tg_cmp_v6key(const void *a, const void *b);
-void tg_v6_key(const struct tg_prefix *p, struct tg_v6_key *k);
-void tg_v6_filter_add(uint64_t *bits, const struct tg_v6_key *k);
+void tg_v6_pfx(const struct tg_prefix *p, uint32_t cust, struct tg_v6pfx *out);
 
-/* The counts status shows, published with the final length list. */
-struct tg_counts {
-	uint32_t customers, prefixes4, prefixes6;
+struct tg_v6build {
+	uint32_t (*node)[TG_V6_CHUNK]; /* contents; a pointer names a node: TG_V6_NODE | node */
+	uint32_t *parent;	       /* the node whose entry points here (root: itself) */
+	uint8_t *slot;		       /* and that entry */
+	uint32_t *chunk;	       /* the chunk each node is written to (root: 0..255) */
+	bool *fresh;		       /* a chunk not at this place in the live trie */
+	size_t n, cap;		       /* nodes; the first TG_V6_ROOT_CHUNKS are the root */
 };
-/*
- * Move the IPv6 tables from what they hold to filter/lens: the /24 filter and the length
- * list widened to both generations, the keys added (or given a new owner), the keys
- * removed, then the final list (with counts) and filter. A packet probing meanwhile finds
- * either generation's owner, never neither.
- */
-int tg_v6_apply(struct tg_maps *m, const uint64_t *filter, const uint8_t *lens, uint32_t nlens,
-		const struct tg_v6_key *add, const uint32_t *add_v, size_t nadd,
-		const struct tg_v6_key *del, size_t ndel, const struct tg_counts *counts);
+
+/* p is reordered. -ENOSPC (with a message naming the setting) if the chunks run out. */
+int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg_v6build *b,
+		const struct tg_cfg *cfg, struct tg_errs *errs);
+/* New chunks, then owners and pointers in place, then removals. */
+void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b);
+void tg_v6build_free(struct tg_v6build *b);
+
+/* What status and the metrics show, published after the tables are written. */
+struct tg_counts {
+	uint32_t customers, prefixes4, prefixes6, chunks4, chunks6;
+};
+int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts);
 
 int tg_cmp_bind(const void *a, const void *b);
 int tg_bump_bind_gen(struct tg_maps *m);

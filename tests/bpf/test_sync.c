@@ -14,8 +14,10 @@
  * After every step a second instance is built from scratch with the full sync, and the two
  * must say the same thing, customer by external id (indexes may differ): every record,
  * the owner of every prefix's first and last address and of random addresses (through the
- * DIR-24-8 tables as the data plane reads them), the IPv6 keys, length list and /24
- * filter, the bindings, the counts status shows, no record or name left of a departed
+ * DIR-24-8 tables as the data plane reads them), the IPv6 owner of every prefix's first,
+ * last and a random address and of random addresses, through the trie and checked against
+ * a longest match computed from the file (not just against each other), the trie's chunk
+ * count, the bindings, the counts status shows, no record or name left of a departed
  * customer. And on the incremental instance a customer kept from one step to the next
  * keeps its index; every step but those after another writer is incremental.
  */
@@ -342,6 +344,105 @@ static int compare_lines(const char *what, char **a, size_t na, char **b, size_t
 	return bad;
 }
 
+/* The owner cfg gives an IPv6 address: its longest prefix, found the slow way. */
+static const char *v6_truth(const struct tg_cfg *cfg, const uint8_t *a)
+{
+	const char *best = "(nobody)";
+	int len = -1;
+
+	for (size_t c = 0; c < cfg->ncustomers; c++) {
+		for (size_t j = 0; j < cfg->customers[c].npfx; j++) {
+			const struct tg_prefix *p = &cfg->customers[c].pfx[j];
+			int l = p->plen, full = l / 8, rest = l % 8;
+
+			if (p->family != AF_INET6 || l <= len || memcmp(p->addr, a, full) ||
+			    (rest && (p->addr[full] ^ a[full]) & (0xff << (8 - rest))))
+				continue;
+			best = cfg->customers[c].id;
+			len = l;
+		}
+	}
+	return best;
+}
+
+/*
+ * The trie of m gives every IPv6 address its owner in cfg: the first and last address of
+ * every prefix, random addresses inside each, and random ones around them.
+ */
+static int compare_v6(const struct tg_maps *m, const struct view *v, const struct tg_cfg *cfg,
+		      const char *which)
+{
+	uint8_t a[16];
+	int bad = 0;
+
+	for (size_t c = 0; c < cfg->ncustomers; c++) {
+		for (size_t j = 0; j < cfg->customers[c].npfx; j++) {
+			const struct tg_prefix *p = &cfg->customers[c].pfx[j];
+
+			if (p->family != AF_INET6)
+				continue;
+			for (int k = 0; k < 3; k++) {
+				memcpy(a, p->addr, 16);
+				for (int b = p->plen; b < 128; b++) /* host bits: 0, 1, random */
+					if (k == 1 || (k == 2 && rnd() % 2))
+						a[b / 8] |= 0x80 >> (b % 8);
+				const char *got = who(v, tg_v6_owner(m, a)), *want = v6_truth(cfg, a);
+
+				if (strcmp(got, want) && bad++ < 3) {
+					char txt[INET6_ADDRSTRLEN];
+
+					inet_ntop(AF_INET6, p->addr, txt, sizeof(txt));
+					fprintf(stderr, "    %s sync: IPv6 %s/%d (%s address): %s, not %s\n",
+						which, txt, p->plen,
+						k == 0 ? "first" : k == 1 ? "last" : "a random", got, want);
+				}
+			}
+		}
+	}
+	for (int k = 0; k < PROBES; k++) {
+		static const uint8_t base[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00};
+
+		memcpy(a, base, 6);
+		a[5] = rnd() % 128; /* inside and beside the space new_prefix draws from */
+		for (int b = 6; b < 16; b++)
+			a[b] = b < 9 || rnd() % 4 ? rnd() : 0;
+		const char *got = who(v, tg_v6_owner(m, a)), *want = v6_truth(cfg, a);
+
+		if (strcmp(got, want) && bad++ < 3)
+			fprintf(stderr, "    %s sync: a random IPv6 address: %s, not %s\n", which, got,
+				want);
+	}
+	return bad;
+}
+
+/* The chunks below the root that the live trie reaches. */
+static uint32_t trie_chunks(const struct tg_maps *m)
+{
+	bool *seen = calloc(m->v6_chunks, 1);
+	uint32_t *stack = malloc(m->v6_chunks * sizeof(*stack)), sp = 0, n = 0;
+
+	if (!seen || !stack)
+		abort();
+	for (uint32_t c = 0; c < TG_V6_ROOT_CHUNKS; c++)
+		stack[sp++] = c;
+	while (sp) {
+		const uint32_t *ch = &m->v6trie[(size_t)stack[--sp] * TG_V6_CHUNK];
+
+		for (int i = 0; i < (int)TG_V6_CHUNK; i++) {
+			uint32_t e = ch[i], c = e & ~TG_V6_NODE;
+
+			if ((e & TG_V6_NODE) && c < m->v6_chunks && !seen[c]) {
+				seen[c] = true;
+				stack[sp++] = c;
+				n++;
+			}
+		}
+	}
+	free(seen);
+	free(stack);
+	return n;
+}
+
 /* The two instances agree on everything cfg says. Returns the number of differences. */
 static int compare(const struct tg_maps *inc, const struct tg_maps *full, const struct tg_cfg *cfg)
 {
@@ -425,11 +526,10 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		fprintf(stderr, "    %u valid records for %zu customers\n", nvalid,
 			cfg->ncustomers);
 
-	na = dump_owners(inc->v6_pfx, sizeof(struct tg_v6_key), &vi, &la);
-	nb = dump_owners(full->v6_pfx, sizeof(struct tg_v6_key), &vf, &lb);
-	bad += compare_lines("IPv6 key", la, na, lb, nb);
-	free_lines(la, na);
-	free_lines(lb, nb);
+	bad += compare_v6(inc, &vi, cfg, "incremental") + compare_v6(full, &vf, cfg, "full");
+	if (trie_chunks(inc) != trie_chunks(full) && bad++ < 5)
+		fprintf(stderr, "    IPv6 tries of %u (incremental) and %u (full) chunks\n",
+			trie_chunks(inc), trie_chunks(full));
 	na = dump_owners(inc->bind, sizeof(struct tg_bind_key), &vi, &la);
 	nb = dump_owners(full->bind, sizeof(struct tg_bind_key), &vf, &lb);
 	bad += compare_lines("binding", la, na, lb, nb);
@@ -443,13 +543,9 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 	    bad++ < 5)
 		fprintf(stderr, "    counts differ: %u/%u/%u vs %u/%u/%u\n", ci.ncustomers,
 			ci.nprefixes4, ci.nprefixes6, cf.ncustomers, cf.nprefixes4, cf.nprefixes6);
-	if ((ci.v6[ci.v6_slot & 1].n != cf.v6[cf.v6_slot & 1].n ||
-	     memcmp(ci.v6[ci.v6_slot & 1].len, cf.v6[cf.v6_slot & 1].len,
-		    ci.v6[ci.v6_slot & 1].n)) &&
-	    bad++ < 5)
-		fprintf(stderr, "    IPv6 length lists differ\n");
-	if (memcmp(inc->v6bits, full->v6bits, TG_V6_FILTER_WORDS * sizeof(uint64_t)) && bad++ < 5)
-		fprintf(stderr, "    IPv6 /24 filters differ\n");
+	if ((ci.v6_chunks != trie_chunks(inc) || cf.v6_chunks != trie_chunks(full)) && bad++ < 5)
+		fprintf(stderr, "    tg_config says %u and %u IPv6 chunks, the tries reach %u and %u\n",
+			ci.v6_chunks, cf.v6_chunks, trie_chunks(inc), trie_chunks(full));
 	free(vi.name);
 	free(vf.name);
 	return bad;

@@ -100,6 +100,15 @@ out=$(tg -c "$CFG" attach "$IF_A" role upstream 2>&1)
 rc=$?
 expect "role contradicting the config is refused" test $rc -ne 0
 expect "  ... and says why" grep -q "gives role customer" <<<"$out"
+for knob in "max_customers: 128" "max_customers: 64, max_prefixes: 65536"; do
+	sed "s/^capacity: .*/capacity: { $knob }/" "$CFG" >"$TMP/cap.yaml"
+	out=$(tg -c "$TMP/cap.yaml" attach "$IF_A" role customer 2>&1)
+	rc=$?
+	expect "attach with capacity { $knob } over the pinned maps is refused" test $rc -ne 0
+	expect "  ... saying the capacity changed" grep -q "capacity changed" <<<"$out"
+	expect "  ... and the same program stays, with its 2 customers" test \
+		"$(xdp_id "$IF_A")" = "$id1" -a "$(tg -j status | jget 'd["customers"]["loaded"]')" = 2
+done
 
 # --- customer show, text and JSON
 expect "customer show -j finds c2 with its limit" test \
