@@ -122,15 +122,22 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 		       p->sport == bpf_htons(DHCP4_CLIENT_PORT) &&
 		       p->dport == bpf_htons(DHCP4_SERVER_PORT);
 
+	/* ports, type and hop limit first: the common packet is decided without the address */
+	if (p->l4proto == IPPROTO_UDP) {
+		if (p->dport != bpf_htons(DHCP6_SERVER_PORT) ||
+		    p->sport != bpf_htons(DHCP6_CLIENT_PORT))
+			return 0;
+	} else if (p->l4proto != IPPROTO_ICMPV6 ||
+		   (p->hop_limit != MLD_HOP_LIMIT && p->hop_limit != ND_HOP_LIMIT)) {
+		return 0;
+	}
+
 	__u64 hi = bpf_be64_to_cpu(p->saddr6[0]), lo = bpf_be64_to_cpu(p->saddr6[1]);
 	int linklocal = (hi >> 54) == (0xfe80ULL >> 6); /* fe80::/10 */
 	int unspec = hi == 0 && lo == 0;
 
 	if (p->l4proto == IPPROTO_UDP)
-		return linklocal && p->sport == bpf_htons(DHCP6_CLIENT_PORT) &&
-		       p->dport == bpf_htons(DHCP6_SERVER_PORT);
-	if (p->l4proto != IPPROTO_ICMPV6)
-		return 0;
+		return linklocal;
 	if (p->hop_limit == MLD_HOP_LIMIT) {
 		int linkscope = (bpf_be64_to_cpu(p->daddr6[0]) >> 48) == 0xff02;
 

@@ -74,7 +74,7 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	const struct tg_pkt_pol *pp = &fp->cls[TG_DIR_DOWN][TG_FC_SRC];
 	struct tg_src_key k = {.cust = cust, .v6 = p->v6};
 	struct tg_srcwatch *w;
-	__u64 *until, h, end, now_ns = now >> 8, ntat;
+	__u64 *until, h, end, now_ns = bpf_ktime_get_coarse_ns(), ntat;
 	__u32 slot;
 
 	if (p->v6) {

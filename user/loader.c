@@ -49,13 +49,21 @@ const char *tg_pin_dir(const struct tg_cfg *cfg)
 	return TG_PIN_DIR_DEFAULT;
 }
 
-uint64_t tg_coarse_tick_ns(void)
+/* The jiffy: CLOCK_MONOTONIC_COARSE's resolution, 0 if unknown. */
+static uint64_t jiffy_ns(void)
 {
 	struct timespec ts;
 
 	if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts))
-		return 10 * 1000 * 1000; /* HZ=100, the coarsest tick Linux has */
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t tg_coarse_tick_ns(void)
+{
+	uint64_t ns = jiffy_ns();
+
+	return ns ? ns : 10 * 1000 * 1000; /* HZ=100, the coarsest tick Linux has */
 }
 
 /*
@@ -264,7 +272,8 @@ static int set_size(struct bpf_object *obj, const char *name, uint32_t n)
 
 static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin ? m->pin_dir : NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tollgate",
+		    .pin_root_path = pin ? m->pin_dir : NULL);
 	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
 						   "tg_cdrop", "tg_names", "tg_bind"};
 	uint32_t ncust = cap->max_customers + 1, chunks4 = chunks_for(cap, 256),
@@ -290,8 +299,16 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + chunks6);
 	if (!err)
 		err = set_size(obj, "tg_v4_tbl8", chunks4 * (TG_V4_TBL8_CHUNK / 2));
-	if (err)
+	/* the jiffy, when it is one (1 ms..1 s); else the program reads the coarse clock */
+	if (!err) {
+		uint64_t tick = jiffy_ns();
+
+		err = tg_bpf_set_tick(obj, tick >= 1000000 && tick <= 1000000000 ? tick << 8 : 0);
+	}
+	if (err) {
+		tg_err("cannot set up the BPF object: %s", strerror(-err));
 		goto out;
+	}
 	if (!pin) {
 		for (map = bpf_object__next_map(obj, NULL); map;
 		     map = bpf_object__next_map(obj, map))

@@ -58,6 +58,8 @@ int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
+/* Before load: the policer clock's tick in 2^-8 ns (0: the program reads the coarse clock). */
+int tg_bpf_set_tick(struct bpf_object *obj, uint64_t tick_fns);
 /*
  * Serialise writers (tollgate attach/detach, the daemon's reloads) on the pin directory:
  * returns a lock to give to tg_maps_unlock, or -1 for a private instance. Blocks while

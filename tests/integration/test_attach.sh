@@ -84,6 +84,19 @@ expect "attach pins program, maps and link" test -e "$PIN/prog" -a -e "$PIN/tg_c
 id1=$(xdp_id "$IF_A")
 expect "XDP program is on the interface" test "$id1" != 0
 expect "attached in native mode" test "$(xdp_mode "$IF_A")" = 1
+# the policer clock: jiffies times the tick the loader wrote into the program's rodata
+tick_fns() {
+	local map
+	for map in $(bpftool -j prog show pinned "$PIN/prog" | jget '" ".join(map(str, d["map_ids"]))'); do
+		[ "$(bpftool -j map show id "$map" | jget 'd["name"]')" = tollgate.rodata ] || continue
+		bpftool -j map lookup id "$map" key 0 0 0 0 |
+			jget 'int.from_bytes(bytes(int(b, 16) for b in d["value"][:8]), "little")'
+		return
+	done
+}
+want=$(/usr/bin/python3 -c 'import time; print(round(time.clock_getres(6) * 1e9) << 8)') # 6: CLOCK_MONOTONIC_COARSE
+got=$(tick_fns)
+expect "the program counts time in jiffies of the coarse clock's tick ($want fns)" test "$got" = "$want"
 st=$(tg -j status)
 expect "status -j: attached, customer role, 2 customers" test \
 	"$(echo "$st" | jget 'str(d["interfaces"][0]["attached"])+d["interfaces"][0]["role"]+str(d["customers"]["loaded"])')" = "Truecustomer2"
