@@ -13,8 +13,9 @@
  * 1M/1k ratio shows what table size costs in a hot cache (hash chains, TLB reach), not the
  * cache misses that traffic spread over a million customers would add.
  *
- * The measured customers are the costliest shape the generator makes: a /28 (two array
- * reads in DIR-24-8) and a /48 (three hash probes: /64, /56, then /48). The pass customer
+ * The measured customers: a /28 (two array reads in DIR-24-8) and a /48 out of 2a00::/16
+ * (three trie reads: the root, a chunk that compares the zero bytes 2-3 and indexes byte
+ * 4, then byte 5's chunk; every generated IPv6 prefix takes three). The pass customer
  * is policed at 1 Tbit/s, so the pass path reads the clock and publishes its TAT with a
  * compare-and-swap on every packet as a policed customer does; the rate customer is held
  * to 1 kbit/s and drained first, so every measured packet is over its limit.
@@ -339,12 +340,12 @@ static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 	c->valid = true;
 	if (path == PATH_SPOOF) {
 		/*
-		 * In no customer's prefix but inside the customers' IPv6 /24: one tbl24 read,
-		 * or three hash probes, all missing (the worst case).
+		 * In no customer's prefix but beside one: one tbl24 read, or two trie reads
+		 * (the root, then the compressed chain of 2001:db8:0:1::/64 that it leaves).
 		 */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8:dead::1" : "8.8.4.4", src);
 	} else if (path == PATH_SPOOF_FAR) {
-		/* far from every customer: the IPv6 /24 filter answers without a probe */
+		/* far from every customer: the trie's root answers */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2606:4700::1111" : "1.1.1.1", src);
 	} else {
 		uint32_t who = path == PATH_PASS       ? sc->pass_i

@@ -50,13 +50,14 @@ static __always_inline __u32 tg_lookup_v4(__be32 addr)
 /*
  * Global, so the verifier walks the trie loop once rather than at every call site. Takes
  * the address as two host-order halves: scalars are all a global function may take on
- * every kernel we support. The walk shifts the address left a byte per level, so the
- * byte that indexes a chunk is always the top one of hi.
+ * every kernel we support. The walk shifts the address left a byte per level (and past
+ * the bytes a compressed chunk skips), so the byte that indexes a chunk is always the top
+ * one of hi.
  */
 __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 {
 	struct tg_v6_chunk *c;
-	__u32 key = hi >> 56, e, i;
+	__u32 key = hi >> 56, e, i, s;
 
 	c = bpf_map_lookup_elem(&tg_v6_trie, &key);
 	if (!c)
@@ -71,6 +72,16 @@ __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 		c = bpf_map_lookup_elem(&tg_v6_trie, &key);
 		if (!c)
 			return TG_CUST_NONE;
+		s = c->skip;
+		if (s) { /* a compressed chain: its bytes, then the next one indexes */
+			if (s > TG_V6_SKIP_MAX)
+				return TG_CUST_NONE;
+			s *= 8;
+			if ((hi >> (64 - s)) != c->want)
+				return c->miss;
+			hi = (hi << s) | (lo >> (64 - s));
+			lo <<= s;
+		}
 		e = c->e[hi >> 56];
 		hi = (hi << 8) | (lo >> 56);
 		lo <<= 8;

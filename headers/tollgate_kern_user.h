@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 5u
+#define TG_LAYOUT_VERSION 6u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -48,20 +48,30 @@ struct tg_v4_pair {
  * IPv6 classification: a multibit trie in one array of 256-entry chunks (tg_v6_trie,
  * mmapable, written in place by userspace). Chunks 0..255 are the root: chunk = the
  * address's first byte, entry = its second, so the root resolves /16 and shorter. Every
- * other chunk resolves the next byte, so a /48 is found in 1 + 4 array reads and a /64 in
- * 1 + 6, however many customers there are. An entry is TG_V6_NONE, a customer index, or
+ * other chunk resolves the next byte. An entry is TG_V6_NONE, a customer index, or
  * TG_V6_NODE | chunk; a prefix whose length is not a multiple of 8 fills the 2^k entries
  * it covers, and a longer prefix below a shorter one gets a chunk that inherits the
  * shorter one's owner (the longest match is what a walk ends on).
+ *
+ * Path compression: a chunk with skip > 0 stands for a chain of skip chunks that each had
+ * one pointer and one value everywhere else (an ISP's /32 under a /16 is such a chain:
+ * bytes 2 and 3 are fixed). The walk compares the next skip bytes of the address with
+ * want (most significant first, right-aligned): if they differ the answer is miss, else
+ * it skips them and indexes with the byte after. So a /48 out of an ISP's /32 costs 3
+ * array reads, a /56 4, a /64 5, whatever the number of customers.
  */
 #define TG_V6_CHUNK 256u
 #define TG_V6_ROOT_CHUNKS 256u
 #define TG_V6_NONE 0u
 #define TG_V6_NODE 0x80000000u
-#define TG_V6_DEPTH 14u /* chunks below the root: bytes 2..15 of the address */
+#define TG_V6_DEPTH 14u	  /* chunks below the root: bytes 2..15 of the address */
+#define TG_V6_SKIP_MAX 7u /* bytes one chunk may skip (want holds them, shifts stay < 64) */
 
 struct tg_v6_chunk {
 	__u32 e[TG_V6_CHUNK];
+	__u32 skip; /* bytes compared with want before the one that indexes e */
+	__u32 miss; /* the answer when they differ */
+	__u64 want;
 };
 
 /* Customer index 0 is never assigned: 0 means "no customer" in every table. */

@@ -69,7 +69,7 @@ uint64_t tg_coarse_tick_ns(void)
 /*
  * IPv4: one chunk (1 KiB) per /24 holding prefixes longer than /24. IPv6: one chunk per
  * trie node below the root (an ISP's dense pools need about one per 256 prefixes; a prefix
- * alone in its /40 needs up to one per byte beyond the fifth). Both sized from
+ * alone in its aggregate needs one or two, its chain being compressed). Both sized from
  * max_prefixes, with room for a reload that rewrites them all.
  */
 static uint32_t chunks_for(const struct tg_capacity *cap, uint32_t floor)
@@ -129,6 +129,11 @@ static int map_max_entries(int fd, uint32_t *n)
 	*n = info.max_entries;
 	return 0;
 }
+
+/* A tg_v6_trie element in u32s: the mmap holds them back to back, as an array of structs,
+ * because the kernel rounds elements up to 8 bytes and this one is a multiple already. */
+#define V6_CHUNK_WORDS (sizeof(struct tg_v6_chunk) / sizeof(uint32_t))
+_Static_assert(sizeof(struct tg_v6_chunk) % 8 == 0, "tg_v6_trie elements are packed in the mmap");
 
 static void *map_mmap(int fd, size_t entries)
 {
@@ -197,7 +202,7 @@ static int maps_finish(struct tg_maps *m)
 		return m->ncpus;
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
-	m->v6trie = map_mmap(m->v6_trie, (size_t)m->v6_chunks * TG_V6_CHUNK);
+	m->v6trie = map_mmap(m->v6_trie, (size_t)m->v6_chunks * V6_CHUNK_WORDS);
 	if (!m->tbl24 || !m->tbl8 || !m->v6trie) {
 		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables and IPv6 trie: %s", strerror(-err));
@@ -430,7 +435,7 @@ void tg_maps_close(struct tg_maps *m)
 	if (m->tbl8)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
 	if (m->v6trie)
-		munmap(m->v6trie, mmap_len((size_t)m->v6_chunks * TG_V6_CHUNK));
+		munmap(m->v6trie, mmap_len((size_t)m->v6_chunks * V6_CHUNK_WORDS));
 	if (m->cdrop_mm)
 		munmap((void *)m->cdrop_mm, cdrop_len(m));
 	m->tbl24 = m->tbl8 = NULL;

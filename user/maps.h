@@ -20,7 +20,7 @@ struct tg_maps {
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
-	uint32_t *v6trie;		 /* mmap of tg_v6_trie (v6_chunks * TG_V6_CHUNK) */
+	struct tg_v6_chunk *v6trie;	 /* mmap of tg_v6_trie (v6_chunks chunks) */
 	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
 	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;

@@ -1149,7 +1149,7 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	tg_sync_phase("IPv4 and IPv6 tables written", &t);
 	err = tg_write_counts(m, &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o.nv4,
 						     (uint32_t)o.nv6, (uint32_t)o.v4.nblocks,
-						     (uint32_t)(o.v6.n - TG_V6_ROOT_CHUNKS)});
+						     (uint32_t)tg_v6_nodes(&o.v6)});
 	if (!err)
 		err = sync_bind(m, &o);
 	tg_sync_phase("bindings", &t);

@@ -101,6 +101,10 @@ struct tg_v6build {
 	uint8_t *slot;		       /* and that entry */
 	uint32_t *chunk;	       /* the chunk each node is written to (root: 0..255) */
 	bool *fresh;		       /* a chunk not at this place in the live trie */
+	bool *dead;		       /* compressed away: its child took its place */
+	uint8_t *skip;		       /* path compression (struct tg_v6_chunk) */
+	uint32_t *miss;
+	uint64_t *want;
 	size_t n, cap;		       /* nodes; the first TG_V6_ROOT_CHUNKS are the root */
 };
 
@@ -110,6 +114,8 @@ int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg
 /* New chunks, then owners and pointers in place, then removals. */
 void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b);
 void tg_v6build_free(struct tg_v6build *b);
+/* Chunks below the root that the built trie uses. */
+size_t tg_v6_nodes(const struct tg_v6build *b);
 
 /* What status and the metrics show, published after the tables are written. */
 struct tg_counts {

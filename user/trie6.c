@@ -12,6 +12,11 @@
  * just before it was unlinked still finds the old answer there. (Accepted race: a walk
  * that spans two reloads, nanoseconds against milliseconds.)
  *
+ * Chains of nodes that each hold one pointer and one value elsewhere are compressed into
+ * the chunk at their end (skip, want, miss: see tollgate_kern_user.h). Those three fields
+ * are not written in place: a node reuses a live chunk only if they are the same there, and
+ * is otherwise fresh.
+ *
  * Every store is a single aligned u32, atomic for the packet path, which reads an entry
  * and then the chunk it names (an address dependency: ordered on every architecture).
  */
@@ -46,6 +51,10 @@ void tg_v6build_free(struct tg_v6build *b)
 	free(b->slot);
 	free(b->chunk);
 	free(b->fresh);
+	free(b->dead);
+	free(b->skip);
+	free(b->miss);
+	free(b->want);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -69,12 +78,36 @@ static long new_node(struct tg_v6build *b, uint32_t fill, uint32_t parent, uint8
 		if (!sl)
 			return -1;
 		b->slot = sl;
+		uint8_t *sk = realloc(b->skip, cap);
+
+		if (!sk)
+			return -1;
+		b->skip = sk;
+		uint32_t *mi = realloc(b->miss, cap * sizeof(*b->miss));
+
+		if (!mi)
+			return -1;
+		b->miss = mi;
+		uint64_t *wa = realloc(b->want, cap * sizeof(*b->want));
+
+		if (!wa)
+			return -1;
+		b->want = wa;
+		bool *de = realloc(b->dead, cap * sizeof(*b->dead));
+
+		if (!de)
+			return -1;
+		b->dead = de;
 		b->cap = cap;
 	}
 	for (unsigned int i = 0; i < TG_V6_CHUNK; i++)
 		b->node[b->n][i] = fill;
 	b->parent[b->n] = parent;
 	b->slot[b->n] = slot;
+	b->skip[b->n] = 0;
+	b->miss[b->n] = TG_V6_NONE;
+	b->want[b->n] = 0;
+	b->dead[b->n] = false;
 	return (long)b->n++;
 }
 
@@ -132,6 +165,48 @@ static int sort_by_plen(struct tg_v6pfx *p, size_t n)
 	return 0;
 }
 
+/*
+ * Path compression, children first (a child is made after its parent): a node below the
+ * root whose entries are one pointer and one value v everywhere else gives its place to
+ * that child, which then also compares the node's byte (and the node's own skipped bytes)
+ * and answers v when they differ. Chains merge while the child's misses say the same v
+ * and the skip fits TG_V6_SKIP_MAX.
+ */
+static void compress(struct tg_v6build *b)
+{
+	for (size_t k = b->n; k-- > ROOT;) {
+		const uint32_t *e = b->node[k];
+		uint32_t fill = TG_V6_NONE, c;
+		int ptrs = 0, at = 0;
+		bool one = true, have = false;
+
+		for (unsigned int i = 0; i < TG_V6_CHUNK && one && ptrs < 2; i++) {
+			if (e[i] & TG_V6_NODE) {
+				ptrs++;
+				at = (int)i;
+			} else if (!have) {
+				fill = e[i];
+				have = true;
+			} else if (e[i] != fill) {
+				one = false;
+			}
+		}
+		if (!one || ptrs != 1)
+			continue;
+		c = e[at] & ~TG_V6_NODE;
+		if (b->skip[k] + 1u + b->skip[c] > TG_V6_SKIP_MAX ||
+		    (b->skip[c] && b->miss[c] != fill) || (b->skip[k] && b->miss[k] != fill))
+			continue;
+		b->want[c] |= ((b->want[k] << 8) | (uint64_t)at) << (8 * b->skip[c]);
+		b->skip[c] += b->skip[k] + 1;
+		b->miss[c] = fill;
+		b->node[b->parent[k]][b->slot[k]] = TG_V6_NODE | c;
+		b->parent[c] = b->parent[k];
+		b->slot[c] = b->slot[k];
+		b->dead[k] = true;
+	}
+}
+
 /* The chunks the live trie reaches from its root (a stack walk, guarded against bad
  * pointers and cycles). */
 static int live_chunks(const struct tg_maps *m, bool *live)
@@ -143,7 +218,7 @@ static int live_chunks(const struct tg_maps *m, bool *live)
 	for (uint32_t c = 0; c < ROOT; c++)
 		stack[sp++] = c;
 	while (sp) {
-		const uint32_t *ch = &m->v6trie[(size_t)stack[--sp] * TG_V6_CHUNK];
+		const uint32_t *ch = m->v6trie[stack[--sp]].e;
 
 		for (unsigned int i = 0; i < TG_V6_CHUNK; i++) {
 			uint32_t e = ch[i], c = e & ~TG_V6_NODE;
@@ -156,6 +231,15 @@ static int live_chunks(const struct tg_maps *m, bool *live)
 	}
 	free(stack);
 	return 0;
+}
+
+size_t tg_v6_nodes(const struct tg_v6build *b)
+{
+	size_t n = 0;
+
+	for (size_t k = ROOT; k < b->n; k++)
+		n += !b->dead[k];
+	return n;
 }
 
 /* Give every node its chunk: the live one at its place, else a free one. */
@@ -176,12 +260,15 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 	for (size_t k = ROOT; k < b->n; k++) {
 		uint32_t par = b->parent[k];
 
+		if (b->dead[k])
+			continue;
 		if (!b->fresh[par]) {
-			uint32_t e = m->v6trie[(size_t)b->chunk[par] * TG_V6_CHUNK + b->slot[k]];
+			uint32_t e = m->v6trie[b->chunk[par]].e[b->slot[k]];
 			uint32_t c = e & ~TG_V6_NODE;
 
 			if ((e & TG_V6_NODE) && c >= ROOT && c < m->v6_chunks && live[c] &&
-			    !taken[c]) {
+			    !taken[c] && m->v6trie[c].skip == b->skip[k] &&
+			    m->v6trie[c].miss == b->miss[k] && m->v6trie[c].want == b->want[k]) {
 				b->chunk[k] = c;
 				taken[c] = true;
 				continue;
@@ -194,7 +281,7 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 				    "%s: IPv6 prefixes need %zu trie chunks, more than the table has "
 				    "room for (%u, with a reload's worth spare): raise "
 				    "capacity.max_prefixes in tollgate.yaml",
-				    cfg->path, b->n - ROOT, m->v6_chunks - ROOT);
+				    cfg->path, tg_v6_nodes(b), m->v6_chunks - ROOT);
 			err = -ENOSPC;
 			goto out;
 		}
@@ -227,6 +314,7 @@ int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg
 		if (err)
 			return err;
 	}
+	compress(b);
 	return place(m, b, cfg, errs);
 }
 
@@ -246,11 +334,16 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
 		return;
 	/* new chunks, whole, while nothing points at them */
 	for (k = 0; k < b->n; k++) {
-		uint32_t *dst = &m->v6trie[(size_t)b->chunk[k] * TG_V6_CHUNK];
+		struct tg_v6_chunk *dst = &m->v6trie[b->chunk[k]];
 
-		for (i = 0; b->fresh[k] && i < TG_V6_CHUNK; i++)
-			if (dst[i] != entry(b, k, i))
-				__atomic_store_n(&dst[i], entry(b, k, i), __ATOMIC_RELAXED);
+		if (b->dead[k] || !b->fresh[k])
+			continue;
+		for (i = 0; i < TG_V6_CHUNK; i++)
+			if (dst->e[i] != entry(b, k, i))
+				__atomic_store_n(&dst->e[i], entry(b, k, i), __ATOMIC_RELAXED);
+		dst->skip = b->skip[k];
+		dst->miss = b->miss[k];
+		dst->want = b->want[k];
 	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	/*
@@ -259,9 +352,9 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
 	 */
 	for (int pass = 0; pass < 2; pass++) {
 		for (k = 0; k < b->n; k++) {
-			uint32_t *dst = &m->v6trie[(size_t)b->chunk[k] * TG_V6_CHUNK];
+			uint32_t *dst = m->v6trie[b->chunk[k]].e;
 
-			for (i = 0; !b->fresh[k] && i < TG_V6_CHUNK; i++) {
+			for (i = 0; !b->dead[k] && !b->fresh[k] && i < TG_V6_CHUNK; i++) {
 				uint32_t v = entry(b, k, i);
 
 				if (dst[i] != v && (v == TG_V6_NONE) == (pass == 1))
@@ -276,6 +369,7 @@ uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16])
 {
 	struct tg_v6pfx a;
 	uint32_t e;
+	unsigned int k = 2;
 
 	if (!m->v6trie)
 		return TG_CUST_NONE;
@@ -284,13 +378,23 @@ uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16])
 		a.hi = a.hi << 8 | addr[i];
 		a.lo = a.lo << 8 | addr[8 + i];
 	}
-	e = m->v6trie[(size_t)byte_of(&a, 0) * TG_V6_CHUNK + byte_of(&a, 1)];
-	for (unsigned int k = 2; k < 16 && (e & TG_V6_NODE); k++) {
+	/* as tg_lookup_v6 walks it */
+	e = m->v6trie[byte_of(&a, 0)].e[byte_of(&a, 1)];
+	for (unsigned int level = 0; level < TG_V6_DEPTH && (e & TG_V6_NODE); level++) {
 		uint32_t c = e & ~TG_V6_NODE;
+		const struct tg_v6_chunk *ch;
+		uint64_t got = 0;
 
 		if (c >= m->v6_chunks)
 			return TG_CUST_NONE;
-		e = m->v6trie[(size_t)c * TG_V6_CHUNK + byte_of(&a, k)];
+		ch = &m->v6trie[c];
+		if (ch->skip > TG_V6_SKIP_MAX)
+			return TG_CUST_NONE;
+		for (unsigned int j = 0; j < ch->skip; j++)
+			got = got << 8 | (k < 16 ? (unsigned int)byte_of(&a, k++) : 0u);
+		if (got != ch->want)
+			return ch->miss;
+		e = k < 16 ? ch->e[byte_of(&a, k++)] : ch->e[0];
 	}
 	return e & TG_V6_NODE ? TG_CUST_NONE : e;
 }
