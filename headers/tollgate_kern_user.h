@@ -121,14 +121,14 @@ enum tg_state {
 struct tg_config {
 	__u32 magic;	      /* TG_LAYOUT_MAGIC */
 	__u32 layout_version; /* TG_LAYOUT_VERSION */
-	__u32 sync_gen;	     /* bumped by userspace after each sync of the customer maps: a writer
+	__u32 sync_gen;	      /* bumped by userspace after each sync of the customer maps: a writer
 			 * that remembers what it wrote (tollgated) trusts that only while the
 			 * generation is still the one it left */
-	__u64 clock_tick_ns; /* resolution of the policer clock, for userspace's burst floor */
-	__u32 ncustomers;    /* for status: customers loaded, IPv4 and IPv6 prefixes */
+	__u64 clock_tick_ns;  /* resolution of the policer clock, for userspace's burst floor */
+	__u32 ncustomers;     /* for status: customers loaded, IPv4 and IPv6 prefixes */
 	__u32 nprefixes4;
 	__u32 nprefixes6;
-	__u32 bind_gen; /* bumped by userspace after tg_bind changes: flushes port caches */
+	__u32 bind_gen;	 /* bumped by userspace after tg_bind changes: flushes port caches */
 	__u32 v4_chunks; /* for status and metrics: tg_v4_tbl8 chunks in use */
 	__u32 v6_chunks; /* tg_v6_trie chunks in use below the root */
 };

@@ -209,12 +209,12 @@ int cmd_status(int argc, char **argv)
 	doc = json_pack("{si ss s{si si si} s{si si si si} s{s{si si} s{si si}} so so}", "version",
 			TG_JSON_VERSION, "pin_dir", m.pin_dir, "program", "id", (int)pinfo.id,
 			"layout_version", (int)bc.layout_version, "clock_tick_ns",
-			(int)bc.clock_tick_ns, "customers", "loaded", (int)bc.ncustomers, "capacity",
-			(int)(m.max_cust - 1), "prefixes_ipv4", (int)bc.nprefixes4, "prefixes_ipv6",
-			(int)bc.nprefixes6, "tables", "ipv4_chunks", "used", (int)bc.v4_chunks,
-			"capacity", (int)m.tbl8_chunks, "ipv6_chunks", "used", (int)bc.v6_chunks,
-			"capacity", (int)(m.v6_chunks - TG_V6_ROOT_CHUNKS), "interfaces", ifaces,
-			"daemon", daemon);
+			(int)bc.clock_tick_ns, "customers", "loaded", (int)bc.ncustomers,
+			"capacity", (int)(m.max_cust - 1), "prefixes_ipv4", (int)bc.nprefixes4,
+			"prefixes_ipv6", (int)bc.nprefixes6, "tables", "ipv4_chunks", "used",
+			(int)bc.v4_chunks, "capacity", (int)m.tbl8_chunks, "ipv6_chunks", "used",
+			(int)bc.v6_chunks, "capacity", (int)(m.v6_chunks - TG_V6_ROOT_CHUNKS),
+			"interfaces", ifaces, "daemon", daemon);
 	tg_print(doc, print_status);
 	tg_maps_close(&m);
 	return 0;

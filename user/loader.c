@@ -177,10 +177,10 @@ static struct {
 	{                                                                                          \
 		"tg_" #n, offsetof(struct tg_maps, n)                                              \
 	}
-	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
-	MAPENT(bind),	    MAPENT(cust),     MAPENT(pol),	MAPENT(cstat),
-	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
-	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),
+	MAPENT(config),	  MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
+	MAPENT(bind),	  MAPENT(cust),	  MAPENT(pol),	    MAPENT(cstat),   MAPENT(cdrop),
+	MAPENT(dcache),	  MAPENT(ifstat), MAPENT(names),    MAPENT(fprof),   MAPENT(refl_ports),
+	MAPENT(srcblock), MAPENT(walled),
 #undef MAPENT
 };
 

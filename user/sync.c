@@ -258,9 +258,14 @@ static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
 	struct idname *live = NULL, key, *hit;
 	size_t nlive = 0, c;
 	uint32_t i, next = 1;
-	bool *used = calloc(m->max_cust, sizeof(bool));
+	bool *used;
 	int err = 0;
 
+	*removed = NULL;
+	*nremoved = 0;
+	if (!m->max_cust) /* no map loaded: nothing to index into */
+		return -EINVAL;
+	used = calloc(m->max_cust, sizeof(bool));
 	live = calloc(m->max_cust, sizeof(*live));
 	*removed = calloc(m->max_cust, sizeof(uint32_t));
 	*nremoved = 0;

@@ -105,7 +105,7 @@ struct tg_v6build {
 	uint8_t *skip;		       /* path compression (struct tg_v6_chunk) */
 	uint32_t *miss;
 	uint64_t *want;
-	size_t n, cap;		       /* nodes; the first TG_V6_ROOT_CHUNKS are the root */
+	size_t n, cap; /* nodes; the first TG_V6_ROOT_CHUNKS are the root */
 };
 
 /* p is reordered. -ENOSPC (with a message naming the setting) if the chunks run out. */

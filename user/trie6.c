@@ -30,7 +30,8 @@
 
 static int byte_of(const struct tg_v6pfx *p, unsigned int k)
 {
-	return k < 8 ? (int)((p->hi >> (56 - 8 * k)) & 0xff) : (int)((p->lo >> (120 - 8 * k)) & 0xff);
+	return k < 8 ? (int)((p->hi >> (56 - 8 * k)) & 0xff)
+		     : (int)((p->lo >> (120 - 8 * k)) & 0xff);
 }
 
 void tg_v6_pfx(const struct tg_prefix *p, uint32_t cust, struct tg_v6pfx *out)
@@ -277,11 +278,12 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 		while (next < m->v6_chunks && (live[next] || taken[next]))
 			next++;
 		if (next >= m->v6_chunks) {
-			tg_errs_add(errs,
-				    "%s: IPv6 prefixes need %zu trie chunks, more than the table has "
-				    "room for (%u, with a reload's worth spare): raise "
-				    "capacity.max_prefixes in tollgate.yaml",
-				    cfg->path, tg_v6_nodes(b), m->v6_chunks - ROOT);
+			tg_errs_add(
+				errs,
+				"%s: IPv6 prefixes need %zu trie chunks, more than the table has "
+				"room for (%u, with a reload's worth spare): raise "
+				"capacity.max_prefixes in tollgate.yaml",
+				cfg->path, tg_v6_nodes(b), m->v6_chunks - ROOT);
 			err = -ENOSPC;
 			goto out;
 		}

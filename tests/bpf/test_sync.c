@@ -389,15 +389,21 @@ static int compare_v6(const struct tg_maps *m, const struct view *v, const struc
 				for (int b = p->plen; b < 128; b++) /* host bits: 0, 1, random */
 					if (k == 1 || (k == 2 && rnd() % 2))
 						a[b / 8] |= 0x80 >> (b % 8);
-				const char *got = who(v, tg_v6_owner(m, a)), *want = v6_truth(cfg, a);
+				const char *got = who(v, tg_v6_owner(m, a)),
+					   *want = v6_truth(cfg, a);
 
 				if (strcmp(got, want) && bad++ < 3) {
 					char txt[INET6_ADDRSTRLEN];
 
 					inet_ntop(AF_INET6, p->addr, txt, sizeof(txt));
-					fprintf(stderr, "    %s sync: IPv6 %s/%d (%s address): %s, not %s\n",
+					fprintf(stderr,
+						"    %s sync: IPv6 %s/%d (%s address): %s, not "
+						"%s\n",
 						which, txt, p->plen,
-						k == 0 ? "first" : k == 1 ? "last" : "a random", got, want);
+						k == 0	 ? "first"
+						: k == 1 ? "last"
+							 : "a random",
+						got, want);
 				}
 			}
 		}
@@ -406,7 +412,8 @@ static int compare_v6(const struct tg_maps *m, const struct view *v, const struc
 		static const uint8_t base[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00};
 
 		memcpy(a, base, 6);
-		a[3] = rnd() % 8 ? 0xb8 : 0xb9; /* inside and beside the space new_prefix draws from */
+		a[3] = rnd() % 8 ? 0xb8
+				 : 0xb9; /* inside and beside the space new_prefix draws from */
 		a[4] = rnd() % 4 ? 0 : rnd() % 8;
 		a[5] = rnd() % 128;
 		for (int b = 6; b < 16; b++)
@@ -414,8 +421,8 @@ static int compare_v6(const struct tg_maps *m, const struct view *v, const struc
 		const char *got = who(v, tg_v6_owner(m, a)), *want = v6_truth(cfg, a);
 
 		if (strcmp(got, want) && bad++ < 3)
-			fprintf(stderr, "    %s sync: a random IPv6 address: %s, not %s\n", which, got,
-				want);
+			fprintf(stderr, "    %s sync: a random IPv6 address: %s, not %s\n", which,
+				got, want);
 	}
 	return bad;
 }
@@ -560,7 +567,8 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		fprintf(stderr, "    counts differ: %u/%u/%u vs %u/%u/%u\n", ci.ncustomers,
 			ci.nprefixes4, ci.nprefixes6, cf.ncustomers, cf.nprefixes4, cf.nprefixes6);
 	if ((ci.v6_chunks != trie_chunks(inc) || cf.v6_chunks != trie_chunks(full)) && bad++ < 5)
-		fprintf(stderr, "    tg_config says %u and %u IPv6 chunks, the tries reach %u and %u\n",
+		fprintf(stderr,
+			"    tg_config says %u and %u IPv6 chunks, the tries reach %u and %u\n",
 			ci.v6_chunks, cf.v6_chunks, trie_chunks(inc), trie_chunks(full));
 	free(vi.name);
 	free(vf.name);
