@@ -65,9 +65,11 @@ DPID=
 BG_PIDS=()
 
 RELOADS=36         # reloads while the traffic flows (a third each: daemon by CLI, SIGHUP, CLI alone)
-TRAFFIC_S=35       # how long every traffic stream runs
 WARM_S=1.5         # traffic runs this long before the first reload...
-TAIL_S=4           # ...and at least this long after the last one is due
+SPACING_S=1.1      # ...then a reload is due every this long (one takes 0.9 s on a loaded CI VM)...
+TAIL_S=4           # ...and the traffic runs at least this long after the last one is due
+TRAFFIC_S=$(awk -v w="$WARM_S" -v s="$SPACING_S" -v e="$TAIL_S" -v n="$RELOADS" \
+	'BEGIN { printf "%d", w + s * n + e + 0.999 }') # how long every traffic stream runs
 UDP_RATE=800k      # per iperf3 stream: with UDP_LEN 100, 1000 datagrams/s
 UDP_LEN=100        # A's and B's plans are 200 Mbit/s each way
 
@@ -773,7 +775,7 @@ later() { # CMD...: run after the reload loop, in the order queued
 }
 prev=warm
 RL_T0=$(now_ms)
-SPACING_MS=$(awk -v t="$TRAFFIC_S" -v w="$WARM_S" -v e="$TAIL_S" -v n="$RELOADS" 'BEGIN { printf "%d", (t - w - e) * 1000 / n }')
+SPACING_MS=$(awk -v s="$SPACING_S" 'BEGIN { printf "%d", s * 1000 }')
 RL_MAX_MS=0
 for k in $(seq 1 "$RELOADS"); do
 	due=$((TRAFFIC_T0 + ${WARM_S/./} * 100 + (k - 1) * SPACING_MS))
