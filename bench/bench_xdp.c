@@ -14,8 +14,8 @@
  * cache misses that traffic spread over a million customers would add.
  *
  * The measured customers: a /28 (two array reads in DIR-24-8) and a /48 out of 2a00::/16
- * (three trie reads: the root, a chunk that compares the zero bytes 2-3 and indexes byte
- * 4, then byte 5's chunk; every generated IPv6 prefix takes three). The pass customer
+ * (four trie reads: the root, the compare node of bytes 2-3, the chunks of byte 4 and
+ * byte 5; the /56s and /64s take a compare node after the /48's entry). The pass customer
  * is policed at 1 Tbit/s, so the pass path reads the clock and publishes its TAT with a
  * compare-and-swap on every packet as a policed customer does; the rate customer is held
  * to 1 kbit/s and drained first, so every measured packet is over its limit.
@@ -341,7 +341,7 @@ static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 	if (path == PATH_SPOOF) {
 		/*
 		 * In no customer's prefix but beside one: one tbl24 read, or two trie reads
-		 * (the root, then the compressed chain of 2001:db8:0:1::/64 that it leaves).
+		 * (the root, then the compare node of 2001:db8:0:1::/64, alone in its /16).
 		 */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8:dead::1" : "8.8.4.4", src);
 	} else if (path == PATH_SPOOF_FAR) {

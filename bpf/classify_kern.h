@@ -50,14 +50,14 @@ static __always_inline __u32 tg_lookup_v4(__be32 addr)
 /*
  * Global, so the verifier walks the trie loop once rather than at every call site. Takes
  * the address as two host-order halves: scalars are all a global function may take on
- * every kernel we support. The walk shifts the address left a byte per level (and past
- * the bytes a compressed chunk skips), so the byte that indexes a chunk is always the top
- * one of hi.
+ * every kernel we support. The walk shifts the address left past every byte a chunk
+ * indexes and every bit a compare node takes, so the next ones are always the top of hi.
  */
 __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 {
 	struct tg_v6_chunk *c;
-	__u32 key = hi >> 56, e, i, s;
+	struct tg_v6_cmp *n;
+	__u32 key = hi >> 56, e, i, b;
 
 	c = bpf_map_lookup_elem(&tg_v6_trie, &key);
 	if (!c)
@@ -66,27 +66,33 @@ __attribute__((noinline)) __u32 tg_lookup_v6(__u64 hi, __u64 lo)
 	hi = (hi << 16) | (lo >> 48);
 	lo <<= 16;
 	for (i = 0; i < TG_V6_DEPTH; i++) {
+		if (e & TG_V6_CMP) {
+			key = e & TG_V6_IDX;
+			n = bpf_map_lookup_elem(&tg_v6_cmp, &key);
+			if (!n)
+				return TG_CUST_NONE;
+			b = n->bits;
+			if (b < 1 || b > TG_V6_CMP_BITS)
+				return TG_CUST_NONE;
+			if ((hi >> (64 - b)) != n->want)
+				return n->miss;
+			e = n->hit;
+			if (!(e & TG_V6_NODE))
+				return e & TG_V6_CMP ? TG_CUST_NONE : e;
+			hi = (hi << b) | (lo >> (64 - b));
+			lo <<= b;
+		}
 		if (!(e & TG_V6_NODE))
 			return e;
-		key = e & ~TG_V6_NODE;
+		key = e & TG_V6_IDX;
 		c = bpf_map_lookup_elem(&tg_v6_trie, &key);
 		if (!c)
 			return TG_CUST_NONE;
-		s = c->skip;
-		if (s) { /* a compressed chain: its bytes, then the next one indexes */
-			if (s > TG_V6_SKIP_MAX)
-				return TG_CUST_NONE;
-			s *= 8;
-			if ((hi >> (64 - s)) != c->want)
-				return c->miss;
-			hi = (hi << s) | (lo >> (64 - s));
-			lo <<= s;
-		}
 		e = c->e[hi >> 56];
 		hi = (hi << 8) | (lo >> 56);
 		lo <<= 8;
 	}
-	return e & TG_V6_NODE ? TG_CUST_NONE : e;
+	return e & (TG_V6_NODE | TG_V6_CMP) ? TG_CUST_NONE : e;
 }
 
 static __always_inline __u32 tg_lookup(const struct tg_pkt *p, int by_src)

@@ -60,6 +60,15 @@ struct {
 } tg_v6_trie SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set by the loader */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32); /* compare node number */
+	__type(value, struct tg_v6_cmp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v6_cmp SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct tg_bind_key);

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 6u
+#define TG_LAYOUT_VERSION 7u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -45,33 +45,42 @@ struct tg_v4_pair {
 };
 
 /*
- * IPv6 classification: a multibit trie in one array of 256-entry chunks (tg_v6_trie,
- * mmapable, written in place by userspace). Chunks 0..255 are the root: chunk = the
- * address's first byte, entry = its second, so the root resolves /16 and shorter. Every
- * other chunk resolves the next byte. An entry is TG_V6_NONE, a customer index, or
- * TG_V6_NODE | chunk; a prefix whose length is not a multiple of 8 fills the 2^k entries
- * it covers, and a longer prefix below a shorter one gets a chunk that inherits the
- * shorter one's owner (the longest match is what a walk ends on).
+ * IPv6 classification: a multibit trie in one array of 256-entry chunks (tg_v6_trie) and
+ * one array of compare nodes (tg_v6_cmp), both mmapable and written in place by
+ * userspace. Chunks 0..255 are the root: chunk = the address's first byte, entry = its
+ * second, so the root resolves /16 and shorter. Every other chunk resolves the next
+ * byte. An entry is an answer (TG_V6_NONE or a customer index), TG_V6_NODE | chunk, or
+ * TG_V6_CMP | compare node; a prefix whose length is not a multiple of 8 fills the 2^k
+ * entries it covers, and a longer prefix below a shorter one inherits the shorter one's
+ * owner everywhere else (the longest match is what a walk ends on).
  *
- * Path compression: a chunk with skip > 0 stands for a chain of skip chunks that each had
- * one pointer and one value everywhere else (an ISP's /32 under a /16 is such a chain:
- * bytes 2 and 3 are fixed). The walk compares the next skip bytes of the address with
- * want (most significant first, right-aligned): if they differ the answer is miss, else
- * it skips them and indexes with the byte after. So a /48 out of an ISP's /32 costs 3
- * array reads, a /56 4, a /64 5, whatever the number of customers.
+ * A compare node stands for chunks with a single way down: it compares the next bits of
+ * the address with want; if they differ the answer is miss, else hit, which is an answer
+ * or a chunk to go on with (then bits is a multiple of 8). So the /32 of an ISP costs one
+ * node, not two chunks, and a customer alone in its /48 (a /56 or /64 out of a sparse
+ * plan, RIPE-690) costs a 32-byte node instead of a 1 KiB chunk per byte. A /48 out of
+ * an ISP's /32 takes 4 reads (root, the /32's node, the chunks of bytes 4 and 5),
+ * whatever the number of customers.
  */
 #define TG_V6_CHUNK 256u
 #define TG_V6_ROOT_CHUNKS 256u
 #define TG_V6_NONE 0u
-#define TG_V6_NODE 0x80000000u
-#define TG_V6_DEPTH 14u	  /* chunks below the root: bytes 2..15 of the address */
-#define TG_V6_SKIP_MAX 7u /* bytes one chunk may skip (want holds them, shifts stay < 64) */
+#define TG_V6_NODE 0x80000000u /* | chunk */
+#define TG_V6_CMP 0x40000000u  /* | compare node */
+#define TG_V6_IDX 0x3fffffffu  /* the index under either flag; customer indexes stay below */
+#define TG_V6_DEPTH 14u	       /* steps below the root: bytes 2..15 of the address */
+#define TG_V6_CMP_BITS 56u     /* most bits a compare node takes (shifts stay < 64) */
 
 struct tg_v6_chunk {
 	__u32 e[TG_V6_CHUNK];
-	__u32 skip; /* bytes compared with want before the one that indexes e */
-	__u32 miss; /* the answer when they differ */
-	__u64 want;
+};
+
+struct tg_v6_cmp {
+	__u64 want; /* the next `bits` bits of the address, right-aligned */
+	__u32 bits; /* 1..TG_V6_CMP_BITS */
+	__u32 hit;  /* an answer, or TG_V6_NODE | chunk */
+	__u32 miss; /* an answer */
+	__u32 pad[3];
 };
 
 /* Customer index 0 is never assigned: 0 means "no customer" in every table. */
@@ -131,6 +140,7 @@ struct tg_config {
 	__u32 bind_gen;	 /* bumped by userspace after tg_bind changes: flushes port caches */
 	__u32 v4_chunks; /* for status and metrics: tg_v4_tbl8 chunks in use */
 	__u32 v6_chunks; /* tg_v6_trie chunks in use below the root */
+	__u32 v6_cmps;	 /* tg_v6_cmp nodes in use */
 };
 
 /* tg_ifaces: array indexed by ifindex (< TG_MAX_IFINDEX); an entry is in use when its

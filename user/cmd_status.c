@@ -94,13 +94,17 @@ static void print_status(const json_t *doc)
 	{
 		const json_t *t = json_object_get(doc, "tables"),
 			     *c4 = json_object_get(t, "ipv4_chunks"),
-			     *c6 = json_object_get(t, "ipv6_chunks");
+			     *c6 = json_object_get(t, "ipv6_chunks"),
+			     *n6 = json_object_get(t, "ipv6_nodes");
 
-		printf("tables      IPv4 chunks %lld of %lld, IPv6 trie chunks %lld of %lld\n",
+		printf("tables      IPv4 chunks %lld of %lld, IPv6 trie chunks %lld of %lld and "
+		       "compare nodes %lld of %lld\n",
 		       json_integer_value(json_object_get(c4, "used")),
 		       json_integer_value(json_object_get(c4, "capacity")),
 		       json_integer_value(json_object_get(c6, "used")),
-		       json_integer_value(json_object_get(c6, "capacity")));
+		       json_integer_value(json_object_get(c6, "capacity")),
+		       json_integer_value(json_object_get(n6, "used")),
+		       json_integer_value(json_object_get(n6, "capacity")));
 	}
 	{
 		const json_t *dm = json_object_get(doc, "daemon"),
@@ -206,14 +210,15 @@ int cmd_status(int argc, char **argv)
 		}
 		json_decref(reply);
 	}
-	doc = json_pack("{si ss s{si si si} s{si si si si} s{s{si si} s{si si}} so so}", "version",
-			TG_JSON_VERSION, "pin_dir", m.pin_dir, "program", "id", (int)pinfo.id,
-			"layout_version", (int)bc.layout_version, "clock_tick_ns",
+	doc = json_pack("{si ss s{si si si} s{si si si si} s{s{si si} s{si si} s{si si}} so so}",
+			"version", TG_JSON_VERSION, "pin_dir", m.pin_dir, "program", "id",
+			(int)pinfo.id, "layout_version", (int)bc.layout_version, "clock_tick_ns",
 			(int)bc.clock_tick_ns, "customers", "loaded", (int)bc.ncustomers,
 			"capacity", (int)(m.max_cust - 1), "prefixes_ipv4", (int)bc.nprefixes4,
 			"prefixes_ipv6", (int)bc.nprefixes6, "tables", "ipv4_chunks", "used",
 			(int)bc.v4_chunks, "capacity", (int)m.tbl8_chunks, "ipv6_chunks", "used",
 			(int)bc.v6_chunks, "capacity", (int)(m.v6_chunks - TG_V6_ROOT_CHUNKS),
+			"ipv6_nodes", "used", (int)bc.v6_cmps, "capacity", (int)m.v6_ncmp,
 			"interfaces", ifaces, "daemon", daemon);
 	tg_print(doc, print_status);
 	tg_maps_close(&m);

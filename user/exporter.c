@@ -283,14 +283,17 @@ char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 	bprintf(&b,
 		"tollgate_map_capacity{map=\"customers\"} %u\n"
 		"tollgate_map_capacity{map=\"ipv4_chunks\"} %u\n"
-		"tollgate_map_capacity{map=\"ipv6_chunks\"} %u\n",
-		x->m.max_cust - 1, x->m.tbl8_chunks, x->m.v6_chunks - TG_V6_ROOT_CHUNKS);
+		"tollgate_map_capacity{map=\"ipv6_chunks\"} %u\n"
+		"tollgate_map_capacity{map=\"ipv6_nodes\"} %u\n",
+		x->m.max_cust - 1, x->m.tbl8_chunks, x->m.v6_chunks - TG_V6_ROOT_CHUNKS,
+		x->m.v6_ncmp);
 	head(&b, "tollgate_map_entries", "gauge", "Entries in use in a map.");
 	bprintf(&b,
 		"tollgate_map_entries{map=\"customers\"} %u\n"
 		"tollgate_map_entries{map=\"ipv4_chunks\"} %u\n"
-		"tollgate_map_entries{map=\"ipv6_chunks\"} %u\n",
-		bc.ncustomers, bc.v4_chunks, bc.v6_chunks);
+		"tollgate_map_entries{map=\"ipv6_chunks\"} %u\n"
+		"tollgate_map_entries{map=\"ipv6_nodes\"} %u\n",
+		bc.ncustomers, bc.v4_chunks, bc.v6_chunks, bc.v6_cmps);
 	head(&b, "tollgate_enforcement_actions_total", "counter",
 	     "Enforcement actions carried out since tollgated started, by rule (\"\": by hand) "
 	     "and action.");

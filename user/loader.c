@@ -83,6 +83,15 @@ static uint32_t chunks_for(const struct tg_capacity *cap, uint32_t floor)
 	return n;
 }
 
+/* IPv6 compare nodes: up to one per prefix (a prefix alone in its aggregate), and a
+ * quarter more for the ones a reload writes before the old ones are let go. */
+static uint32_t cmps_for(const struct tg_capacity *cap)
+{
+	uint64_t n = (uint64_t)cap->max_prefixes + cap->max_prefixes / 4;
+
+	return n < 1024 ? 1024 : n > (1u << 24) ? 1u << 24 : (uint32_t)n;
+}
+
 static int is_bpffs(const char *path)
 {
 	struct statfs st;
@@ -130,10 +139,12 @@ static int map_max_entries(int fd, uint32_t *n)
 	return 0;
 }
 
-/* A tg_v6_trie element in u32s: the mmap holds them back to back, as an array of structs,
- * because the kernel rounds elements up to 8 bytes and this one is a multiple already. */
+/* tg_v6_trie and tg_v6_cmp elements in u32s: the mmaps hold them back to back, as arrays of
+ * structs, because the kernel rounds elements up to 8 bytes and these are multiples already. */
 #define V6_CHUNK_WORDS (sizeof(struct tg_v6_chunk) / sizeof(uint32_t))
+#define V6_CMP_WORDS (sizeof(struct tg_v6_cmp) / sizeof(uint32_t))
 _Static_assert(sizeof(struct tg_v6_chunk) % 8 == 0, "tg_v6_trie elements are packed in the mmap");
+_Static_assert(sizeof(struct tg_v6_cmp) % 8 == 0, "tg_v6_cmp elements are packed in the mmap");
 
 static void *map_mmap(int fd, size_t entries)
 {
@@ -163,7 +174,7 @@ static size_t cdrop_len(const struct tg_maps *m)
 static void maps_init(struct tg_maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_trie = m->bind = -1;
+	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_trie = m->v6_cmp = m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
 	m->refl_ports = m->srcblock = m->walled = -1;
 	m->prog = -1;
@@ -177,10 +188,10 @@ static struct {
 	{                                                                                          \
 		"tg_" #n, offsetof(struct tg_maps, n)                                              \
 	}
-	MAPENT(config),	  MAPENT(ifaces), MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
-	MAPENT(bind),	  MAPENT(cust),	  MAPENT(pol),	    MAPENT(cstat),   MAPENT(cdrop),
-	MAPENT(dcache),	  MAPENT(ifstat), MAPENT(names),    MAPENT(fprof),   MAPENT(refl_ports),
-	MAPENT(srcblock), MAPENT(walled),
+	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
+	MAPENT(v6_cmp),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
+	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
+	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),
 #undef MAPENT
 };
 
@@ -194,6 +205,7 @@ static int maps_finish(struct tg_maps *m)
 	if ((err = map_max_entries(m->cust, &m->max_cust)) ||
 	    (err = map_max_entries(m->v4_tbl8, &m->tbl8_chunks)) ||
 	    (err = map_max_entries(m->v6_trie, &m->v6_chunks)) ||
+	    (err = map_max_entries(m->v6_cmp, &m->v6_ncmp)) ||
 	    (err = map_max_entries(m->bind, &m->bind_max)))
 		return err;
 	m->tbl8_chunks /= TG_V4_TBL8_CHUNK / 2; /* elements are pairs of entries */
@@ -203,7 +215,8 @@ static int maps_finish(struct tg_maps *m)
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
 	m->v6trie = map_mmap(m->v6_trie, (size_t)m->v6_chunks * V6_CHUNK_WORDS);
-	if (!m->tbl24 || !m->tbl8 || !m->v6trie) {
+	m->v6cmp = map_mmap(m->v6_cmp, (size_t)m->v6_ncmp * V6_CMP_WORDS);
+	if (!m->tbl24 || !m->tbl8 || !m->v6trie || !m->v6cmp) {
 		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables and IPv6 trie: %s", strerror(-err));
 		return err;
@@ -282,7 +295,7 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
 						   "tg_cdrop", "tg_names", "tg_bind"};
 	uint32_t ncust = cap->max_customers + 1, chunks4 = chunks_for(cap, 256),
-		 chunks6 = chunks_for(cap, 1024);
+		 chunks6 = chunks_for(cap, 1024), cmps = cmps_for(cap);
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 	struct bpf_map *map;
@@ -302,6 +315,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		err = set_size(obj, per_customer[i], ncust);
 	if (!err)
 		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + chunks6);
+	if (!err)
+		err = set_size(obj, "tg_v6_cmp", cmps);
 	if (!err)
 		err = set_size(obj, "tg_v4_tbl8", chunks4 * (TG_V4_TBL8_CHUNK / 2));
 	/* the jiffy, when it is one (1 ms..1 s); else the program reads the coarse clock */
@@ -397,7 +412,8 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 		}
 		if (!err && create &&
 		    (m->tbl8_chunks != chunks_for(cap, 256) ||
-		     m->v6_chunks != TG_V6_ROOT_CHUNKS + chunks_for(cap, 1024))) {
+		     m->v6_chunks != TG_V6_ROOT_CHUNKS + chunks_for(cap, 1024) ||
+		     m->v6_ncmp != cmps_for(cap))) {
 			tg_err("capacity changed: the pinned prefix tables were sized for another "
 			       "capacity.max_prefixes (%u IPv4 and %u IPv6 chunks, the config asks "
 			       "for %u and %u); detach every interface to resize",
@@ -436,10 +452,13 @@ void tg_maps_close(struct tg_maps *m)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
 	if (m->v6trie)
 		munmap(m->v6trie, mmap_len((size_t)m->v6_chunks * V6_CHUNK_WORDS));
+	if (m->v6cmp)
+		munmap(m->v6cmp, mmap_len((size_t)m->v6_ncmp * V6_CMP_WORDS));
 	if (m->cdrop_mm)
 		munmap((void *)m->cdrop_mm, cdrop_len(m));
 	m->tbl24 = m->tbl8 = NULL;
 	m->v6trie = NULL;
+	m->v6cmp = NULL;
 	m->cdrop_mm = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)

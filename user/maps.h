@@ -15,16 +15,18 @@
 
 /* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v6_trie, bind, cust, pol, cstat, cdrop, dcache,
-		ifstat, names, fprof, refl_ports, srcblock, walled;
+	int config, ifaces, v4_tbl24, v4_tbl8, v6_trie, v6_cmp, bind, cust, pol, cstat, cdrop,
+		dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
 	struct tg_v6_chunk *v6trie;	 /* mmap of tg_v6_trie (v6_chunks chunks) */
+	struct tg_v6_cmp *v6cmp;	 /* mmap of tg_v6_cmp (v6_ncmp nodes) */
 	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
 	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_chunks; /* entries of tg_v6_trie, the root's TG_V6_ROOT_CHUNKS included */
+	uint32_t v6_ncmp;   /* entries of tg_v6_cmp */
 	uint32_t bind_max;
 	int ncpus; /* libbpf_num_possible_cpus() */
 	char pin_dir[256];

@@ -778,6 +778,7 @@ int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts)
 	c.nprefixes6 = counts->prefixes6;
 	c.v4_chunks = counts->chunks4;
 	c.v6_chunks = counts->chunks6;
+	c.v6_cmps = counts->cmps6;
 	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
 }
 
@@ -1154,7 +1155,8 @@ static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_
 	tg_sync_phase("IPv4 and IPv6 tables written", &t);
 	err = tg_write_counts(m, &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o.nv4,
 						     (uint32_t)o.nv6, (uint32_t)o.v4.nblocks,
-						     (uint32_t)tg_v6_nodes(&o.v6)});
+						     (uint32_t)tg_v6_nodes(&o.v6),
+						     (uint32_t)tg_v6_cmps(&o.v6)});
 	if (!err)
 		err = sync_bind(m, &o);
 	tg_sync_phase("bindings", &t);

@@ -609,6 +609,7 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 	counts.prefixes6 = (uint32_t)ps.nv6;
 	counts.chunks4 = (uint32_t)ps.v4.nblocks;
 	counts.chunks6 = (uint32_t)tg_v6_nodes(&ps.v6);
+	counts.cmps6 = (uint32_t)tg_v6_cmps(&ps.v6);
 	err = write_pass(x, &ps, &counts);
 	tg_sync_phase("maps written", &t);
 	if (err) {

@@ -95,17 +95,22 @@ struct tg_v6pfx {
 };
 void tg_v6_pfx(const struct tg_prefix *p, uint32_t cust, struct tg_v6pfx *out);
 
+struct tg_v6node {
+	bool cmp;     /* a compare node (else a chunk) */
+	bool fresh;   /* not at this place in the live trie: written whole, then linked */
+	uint8_t bits; /* compare node: struct tg_v6_cmp */
+	uint64_t want;
+	uint32_t hit, miss;
+	uint32_t ent;	/* chunk: its entries, ent[] of the build */
+	uint32_t place; /* the chunk or compare node it is written to */
+};
+
 struct tg_v6build {
-	uint32_t (*node)[TG_V6_CHUNK]; /* contents; a pointer names a node: TG_V6_NODE | node */
-	uint32_t *parent;	       /* the node whose entry points here (root: itself) */
-	uint8_t *slot;		       /* and that entry */
-	uint32_t *chunk;	       /* the chunk each node is written to (root: 0..255) */
-	bool *fresh;		       /* a chunk not at this place in the live trie */
-	bool *dead;		       /* compressed away: its child took its place */
-	uint8_t *skip;		       /* path compression (struct tg_v6_chunk) */
-	uint32_t *miss;
-	uint64_t *want;
-	size_t n, cap; /* nodes; the first TG_V6_ROOT_CHUNKS are the root */
+	struct tg_v6node *node; /* the first TG_V6_ROOT_CHUNKS are the root's chunks */
+	size_t n, cap;
+	uint32_t (*ent)[TG_V6_CHUNK]; /* chunk entries (trie6.c: a customer, or REF | node) */
+	size_t nent, capent;
+	size_t nchunks, ncmps; /* below the root */
 };
 
 /* p is reordered. -ENOSPC (with a message naming the setting) if the chunks run out. */
@@ -116,10 +121,12 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b);
 void tg_v6build_free(struct tg_v6build *b);
 /* Chunks below the root that the built trie uses. */
 size_t tg_v6_nodes(const struct tg_v6build *b);
+/* Compare nodes it uses. */
+size_t tg_v6_cmps(const struct tg_v6build *b);
 
 /* What status and the metrics show, published after the tables are written. */
 struct tg_counts {
-	uint32_t customers, prefixes4, prefixes6, chunks4, chunks6;
+	uint32_t customers, prefixes4, prefixes6, chunks4, chunks6, cmps6;
 };
 int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts);
 

@@ -1,24 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * trie6.c - the IPv6 classification trie (tg_v6_trie, see tollgate_kern_user.h): built
- * whole in memory from every IPv6 prefix, laid over the live trie, and written in place
- * where it differs, in an order that keeps every packet classified during the write.
+ * trie6.c - the IPv6 classification trie (tg_v6_trie and tg_v6_cmp, see
+ * tollgate_kern_user.h): built whole in memory from every IPv6 prefix, laid over the live
+ * trie, and written in place where it differs, in an order that keeps every packet
+ * classified during the write.
  *
- * A node of the new trie takes the chunk that sits at the same place in the live trie
- * (same parent chunk, same entry), so a reload that changes a few customers rewrites a few
- * entries. A node with no counterpart gets a chunk no live entry reaches, and is written
- * whole before the entry that will point at it. Chunks the new trie no longer reaches are
- * left as they are until a later build takes them: a packet that read a pointer to one
- * just before it was unlinked still finds the old answer there. (Accepted race: a walk
- * that spans two reloads, nanoseconds against milliseconds.)
+ * Built from the prefixes sorted by address (then length, so a prefix comes before the
+ * ones inside it), one level at a time: a level with a single way down and nothing ending
+ * in it becomes (or joins) a compare node, a level where a single prefix ends and nothing
+ * goes on becomes one, everything else is a chunk. So nodes that would be compressed are
+ * never made, and a million sparse /56s cost a million 32-byte nodes, not gigabytes.
  *
- * Chains of nodes that each hold one pointer and one value elsewhere are compressed into
- * the chunk at their end (skip, want, miss: see tollgate_kern_user.h). Those three fields
- * are not written in place: a node reuses a live chunk only if they are the same there, and
- * is otherwise fresh.
+ * A node of the new trie takes the chunk or compare node that sits at the same place in the
+ * live trie (same parent, same entry), so a reload that changes a few customers rewrites
+ * a few entries. A compare node is reused only if its bits, want and miss are the same
+ * there (its hit, a single u32, may change in place). A node with no counterpart gets a
+ * chunk or node no live entry reaches, and is written whole before the entry that will
+ * point at it. What the new trie no longer reaches is left as it is until a later build
+ * takes it: a packet that read a pointer to it just before it was unlinked still finds the
+ * old answer there. (Accepted race: a walk that spans two reloads, nanoseconds against
+ * milliseconds.)
  *
- * Every store is a single aligned u32, atomic for the packet path, which reads an entry
- * and then the chunk it names (an address dependency: ordered on every architecture).
+ * Every store the packet path may see is a single aligned u32, atomic for it; it reads an
+ * entry and then the chunk or node it names (an address dependency: ordered on every
+ * architecture).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,11 +32,26 @@
 #include "sync_int.h"
 
 #define ROOT TG_V6_ROOT_CHUNKS
+/* In the builder an entry is an answer (a customer index) or REF | node number;
+ * ref_of() translates to the map's TG_V6_NODE | chunk or TG_V6_CMP | node. */
+#define REF 0x80000000u
 
-static int byte_of(const struct tg_v6pfx *p, unsigned int k)
+static unsigned int byte_of(const struct tg_v6pfx *p, unsigned int k)
 {
-	return k < 8 ? (int)((p->hi >> (56 - 8 * k)) & 0xff)
-		     : (int)((p->lo >> (120 - 8 * k)) & 0xff);
+	return k < 8 ? (unsigned int)((p->hi >> (56 - 8 * k)) & 0xff)
+		     : (unsigned int)((p->lo >> (120 - 8 * k)) & 0xff);
+}
+
+/* n bits of p from bit pos (n <= 56), right-aligned. */
+static uint64_t bits_of(const struct tg_v6pfx *p, unsigned int pos, unsigned int n)
+{
+	uint64_t hi = p->hi;
+
+	if (pos >= 64)
+		hi = p->lo << (pos - 64);
+	else if (pos)
+		hi = (hi << pos) | (p->lo >> (64 - pos));
+	return hi >> (64 - n);
 }
 
 void tg_v6_pfx(const struct tg_prefix *p, uint32_t cust, struct tg_v6pfx *out)
@@ -48,169 +68,186 @@ void tg_v6_pfx(const struct tg_prefix *p, uint32_t cust, struct tg_v6pfx *out)
 void tg_v6build_free(struct tg_v6build *b)
 {
 	free(b->node);
-	free(b->parent);
-	free(b->slot);
-	free(b->chunk);
-	free(b->fresh);
-	free(b->dead);
-	free(b->skip);
-	free(b->miss);
-	free(b->want);
+	free(b->ent);
 	memset(b, 0, sizeof(*b));
 }
 
-/* A node whose every entry is fill, below entry slot of node parent. Its number, or -1. */
-static long new_node(struct tg_v6build *b, uint32_t fill, uint32_t parent, uint8_t slot)
+size_t tg_v6_nodes(const struct tg_v6build *b)
+{
+	return b->nchunks;
+}
+
+size_t tg_v6_cmps(const struct tg_v6build *b)
+{
+	return b->ncmps;
+}
+
+static long new_node(struct tg_v6build *b)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? 2 * b->cap : 2 * ROOT;
-		void *node = realloc(b->node, cap * sizeof(*b->node));
+		struct tg_v6node *node = realloc(b->node, cap * sizeof(*node));
 
 		if (!node)
 			return -1;
 		b->node = node;
-		uint32_t *par = realloc(b->parent, cap * sizeof(*b->parent));
-
-		if (!par)
-			return -1;
-		b->parent = par;
-		uint8_t *sl = realloc(b->slot, cap);
-
-		if (!sl)
-			return -1;
-		b->slot = sl;
-		uint8_t *sk = realloc(b->skip, cap);
-
-		if (!sk)
-			return -1;
-		b->skip = sk;
-		uint32_t *mi = realloc(b->miss, cap * sizeof(*b->miss));
-
-		if (!mi)
-			return -1;
-		b->miss = mi;
-		uint64_t *wa = realloc(b->want, cap * sizeof(*b->want));
-
-		if (!wa)
-			return -1;
-		b->want = wa;
-		bool *de = realloc(b->dead, cap * sizeof(*b->dead));
-
-		if (!de)
-			return -1;
-		b->dead = de;
 		b->cap = cap;
 	}
-	for (unsigned int i = 0; i < TG_V6_CHUNK; i++)
-		b->node[b->n][i] = fill;
-	b->parent[b->n] = parent;
-	b->slot[b->n] = slot;
-	b->skip[b->n] = 0;
-	b->miss[b->n] = TG_V6_NONE;
-	b->want[b->n] = 0;
-	b->dead[b->n] = false;
+	memset(&b->node[b->n], 0, sizeof(b->node[b->n]));
 	return (long)b->n++;
 }
 
-/* The entries p covers (at the depth its length ends in) name its owner. */
-static int insert(struct tg_v6build *b, const struct tg_v6pfx *p)
+/* A chunk node whose every entry is fill. */
+static long new_chunk(struct tg_v6build *b, uint32_t fill)
 {
-	unsigned int depth = p->plen <= 16 ? 0 : (p->plen - 9u) / 8, k;
-	uint32_t node = p->hi >> 56, span, first;
+	long k = new_node(b);
 
-	if (depth == 0) { /* /16 or shorter: entries of the root, across root chunks */
-		first = (uint32_t)(p->hi >> 48);
-		span = 1u << (16 - p->plen);
-		for (uint32_t j = 0; j < span; j++)
-			b->node[(first + j) >> 8][(first + j) & 0xff] = p->cust;
-		return 0;
+	if (k < 0)
+		return -1;
+	if (b->nent == b->capent) {
+		size_t cap = b->capent ? 2 * b->capent : 2 * ROOT;
+		uint32_t(*ent)[TG_V6_CHUNK] = realloc(b->ent, cap * sizeof(*ent));
+
+		if (!ent)
+			return -1;
+		b->ent = ent;
+		b->capent = cap;
 	}
-	for (k = 1; k <= depth; k++) {
-		int byte = byte_of(p, k);
-		uint32_t e = b->node[node][byte];
-
-		if (!(e & TG_V6_NODE)) { /* push the shorter prefix's owner down a level */
-			long c = new_node(b, e, node, (uint8_t)byte);
-
-			if (c < 0)
-				return -ENOMEM;
-			b->node[node][byte] = TG_V6_NODE | (uint32_t)c;
-			node = (uint32_t)c;
-		} else {
-			node = e & ~TG_V6_NODE;
-		}
-	}
-	first = (uint32_t)byte_of(p, depth + 1);
-	span = 1u << (16 + 8 * depth - p->plen);
-	for (uint32_t j = 0; j < span; j++)
-		b->node[node][first + j] = p->cust;
-	return 0;
+	for (unsigned int i = 0; i < TG_V6_CHUNK; i++)
+		b->ent[b->nent][i] = fill;
+	b->node[k].ent = (uint32_t)b->nent++;
+	if (k >= ROOT)
+		b->nchunks++;
+	return k;
 }
 
-/* Shortest first, so a longer prefix overwrites (or pushes down) the one it is inside. */
-static int sort_by_plen(struct tg_v6pfx *p, size_t n)
+static long new_cmp(struct tg_v6build *b, unsigned int bits, uint64_t want, uint32_t hit,
+		    uint32_t miss)
 {
-	size_t at[130] = {0};
-	struct tg_v6pfx *tmp = malloc((n + 1) * sizeof(*tmp));
+	long k = new_node(b);
 
-	if (!tmp)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		at[p[i].plen + 1]++;
-	for (int l = 1; l < 130; l++)
-		at[l] += at[l - 1];
-	for (size_t i = 0; i < n; i++)
-		tmp[at[p[i].plen]++] = p[i];
-	memcpy(p, tmp, n * sizeof(*p));
-	free(tmp);
-	return 0;
+	if (k < 0)
+		return -1;
+	b->node[k].cmp = true;
+	b->node[k].bits = (uint8_t)bits;
+	b->node[k].want = want;
+	b->node[k].hit = hit;
+	b->node[k].miss = miss;
+	b->ncmps++;
+	return k;
 }
 
 /*
- * Path compression, children first (a child is made after its parent): a node below the
- * root whose entries are one pointer and one value v everywhere else gives its place to
- * that child, which then also compares the node's byte (and the node's own skipped bytes)
- * and answers v when they differ. Chains merge while the child's misses say the same v
- * and the skip fits TG_V6_SKIP_MAX.
+ * The entry for the n prefixes p, all longer than pos bits and alike in those, where the
+ * shorter prefixes around them say v: an answer, or REF | the node made for them.
  */
-static void compress(struct tg_v6build *b)
+static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsigned int pos,
+		 uint32_t v, uint32_t *out)
 {
-	for (size_t k = b->n; k-- > ROOT;) {
-		const uint32_t *e = b->node[k];
-		uint32_t fill = TG_V6_NONE, c;
-		int ptrs = 0, at = 0;
-		bool one = true, have = false;
+	size_t i, j, direct = 0;
+	long k;
+	int err;
 
-		for (unsigned int i = 0; i < TG_V6_CHUNK && one && ptrs < 2; i++) {
-			if (e[i] & TG_V6_NODE) {
-				ptrs++;
-				at = (int)i;
-			} else if (!have) {
-				fill = e[i];
-				have = true;
-			} else if (e[i] != fill) {
-				one = false;
+	for (i = 0; i < n; i++)
+		direct += p[i].plen <= pos + 8;
+	if (direct == 1 && n == 1) { /* one prefix ends in this byte: a compare node */
+		unsigned int bits = p[0].plen - pos;
+
+		k = new_cmp(b, bits, bits_of(&p[0], pos, bits), p[0].cust, v);
+		if (k < 0)
+			return -ENOMEM;
+		*out = REF | (uint32_t)k;
+		return 0;
+	}
+	if (!direct && byte_of(&p[0], pos / 8) == byte_of(&p[n - 1], pos / 8)) {
+		/* one way down and nothing ending here: this byte joins a compare node */
+		unsigned int at = byte_of(&p[0], pos / 8);
+		uint32_t r;
+
+		err = build(b, p, n, pos + 8, v, &r);
+		if (err)
+			return err;
+		if (r & REF) {
+			struct tg_v6node *c = &b->node[r & ~REF];
+
+			if (c->cmp && c->miss == v && c->bits + 8u <= TG_V6_CMP_BITS) {
+				c->want |= (uint64_t)at << c->bits;
+				c->bits += 8;
+				*out = r;
+				return 0;
+			}
+			if (!c->cmp) {
+				k = new_cmp(b, 8, at, r, v);
+				if (k < 0)
+					return -ENOMEM;
+				*out = REF | (uint32_t)k;
+				return 0;
 			}
 		}
-		if (!one || ptrs != 1)
-			continue;
-		c = e[at] & ~TG_V6_NODE;
-		if (b->skip[k] + 1u + b->skip[c] > TG_V6_SKIP_MAX ||
-		    (b->skip[c] && b->miss[c] != fill) || (b->skip[k] && b->miss[k] != fill))
-			continue;
-		b->want[c] |= ((b->want[k] << 8) | (uint64_t)at) << (8 * b->skip[c]);
-		b->skip[c] += b->skip[k] + 1;
-		b->miss[c] = fill;
-		b->node[b->parent[k]][b->slot[k]] = TG_V6_NODE | c;
-		b->parent[c] = b->parent[k];
-		b->slot[c] = b->slot[k];
-		b->dead[k] = true;
+		/* an answer below, or a compare node that cannot take this byte: a chunk */
+		k = new_chunk(b, v);
+		if (k < 0)
+			return -ENOMEM;
+		b->ent[b->node[k].ent][at] = r;
+		*out = REF | (uint32_t)k;
+		return 0;
 	}
+	k = new_chunk(b, v);
+	if (k < 0)
+		return -ENOMEM;
+	/* prefixes that end here, shortest (outermost) first, fill what they cover ... */
+	for (i = 0; i < n; i++) {
+		if (p[i].plen > pos + 8)
+			continue;
+		unsigned int first = byte_of(&p[i], pos / 8), span = 1u << (pos + 8 - p[i].plen);
+
+		for (unsigned int e = first; e < first + span && e < TG_V6_CHUNK; e++)
+			b->ent[b->node[k].ent][e] = p[i].cust;
+	}
+	/* ... and the longer ones, grouped by this byte, go below what they are inside */
+	for (i = 0; i < n; i = j) {
+		unsigned int at = byte_of(&p[i], pos / 8);
+		uint32_t r;
+
+		if (p[i].plen <= pos + 8) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i; j < n && (p[j].plen <= pos + 8 || byte_of(&p[j], pos / 8) == at); j++)
+			;
+		/* (a prefix ending here that sorts among them is already applied above) */
+		size_t m = 0;
+		struct tg_v6pfx *grp = malloc((j - i) * sizeof(*grp));
+
+		if (!grp)
+			return -ENOMEM;
+		for (size_t q = i; q < j; q++)
+			if (p[q].plen > pos + 8)
+				grp[m++] = p[q];
+		err = build(b, grp, m, pos + 8, b->ent[b->node[k].ent][at], &r);
+		free(grp);
+		if (err)
+			return err;
+		b->ent[b->node[k].ent][at] = r;
+	}
+	*out = REF | (uint32_t)k;
+	return 0;
 }
 
-/* The chunks the live trie reaches from its root (a stack walk, guarded against bad
- * pointers and cycles). */
-static int live_chunks(const struct tg_maps *m, bool *live)
+static int cmp_pfx(const void *x, const void *y)
+{
+	const struct tg_v6pfx *a = x, *b = y;
+
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return (int)a->plen - (int)b->plen;
+}
+
+/* The chunks and compare nodes the live trie reaches from its root (a stack walk, guarded
+ * against bad pointers and cycles). */
+static int live_set(const struct tg_maps *m, bool *live, bool *live_cmp)
 {
 	uint32_t *stack = malloc((size_t)m->v6_chunks * sizeof(*stack)), sp = 0;
 
@@ -222,11 +259,17 @@ static int live_chunks(const struct tg_maps *m, bool *live)
 		const uint32_t *ch = m->v6trie[stack[--sp]].e;
 
 		for (unsigned int i = 0; i < TG_V6_CHUNK; i++) {
-			uint32_t e = ch[i], c = e & ~TG_V6_NODE;
+			uint32_t e = ch[i], x = e & TG_V6_IDX;
 
-			if ((e & TG_V6_NODE) && c >= ROOT && c < m->v6_chunks && !live[c]) {
-				live[c] = true;
-				stack[sp++] = c;
+			if ((e & TG_V6_CMP) && x < m->v6_ncmp) {
+				live_cmp[x] = true;
+				e = m->v6cmp[x].hit;
+				x = e & TG_V6_IDX;
+			}
+			if ((e & TG_V6_NODE) && !(e & TG_V6_CMP) && x >= ROOT && x < m->v6_chunks &&
+			    !live[x]) {
+				live[x] = true;
+				stack[sp++] = x;
 			}
 		}
 	}
@@ -234,97 +277,174 @@ static int live_chunks(const struct tg_maps *m, bool *live)
 	return 0;
 }
 
-size_t tg_v6_nodes(const struct tg_v6build *b)
+/* Where the live trie has something at the place of node k: the entry there, or 0. */
+static uint32_t live_at(const struct tg_maps *m, const struct tg_v6build *b, uint32_t par,
+			unsigned int slot)
 {
-	size_t n = 0;
+	const struct tg_v6node *p = &b->node[par];
 
-	for (size_t k = ROOT; k < b->n; k++)
-		n += !b->dead[k];
-	return n;
+	if (p->fresh)
+		return TG_V6_NONE;
+	if (p->cmp)
+		return p->place < m->v6_ncmp ? m->v6cmp[p->place].hit : TG_V6_NONE;
+	return m->v6trie[p->place].e[slot];
 }
 
-/* Give every node its chunk: the live one at its place, else a free one. */
+/* Give node k, reached from entry slot of node par, its chunk or compare node: the live
+ * one at its place, else a free one. */
+static int place_one(const struct tg_maps *m, struct tg_v6build *b, uint32_t k, uint32_t par,
+		     unsigned int slot, bool *live, bool *taken, bool *live_cmp, bool *taken_cmp,
+		     uint32_t *next, uint32_t *next_cmp)
+{
+	struct tg_v6node *x = &b->node[k];
+	uint32_t e = live_at(m, b, par, slot), i = e & TG_V6_IDX;
+
+	if (!x->cmp) {
+		if ((e & TG_V6_NODE) && !(e & TG_V6_CMP) && i >= ROOT && i < m->v6_chunks &&
+		    live[i] && !taken[i]) {
+			x->place = i;
+			taken[i] = true;
+			return 0;
+		}
+		while (*next < m->v6_chunks && (live[*next] || taken[*next]))
+			(*next)++;
+		if (*next >= m->v6_chunks)
+			return -ENOSPC;
+		x->place = *next;
+		x->fresh = true;
+		taken[*next] = true;
+		return 0;
+	}
+	if ((e & TG_V6_CMP) && !(e & TG_V6_NODE) && i < m->v6_ncmp && live_cmp[i] &&
+	    !taken_cmp[i] && m->v6cmp[i].bits == x->bits && m->v6cmp[i].want == x->want &&
+	    m->v6cmp[i].miss == x->miss) {
+		x->place = i;
+		taken_cmp[i] = true;
+		return 0;
+	}
+	while (*next_cmp < m->v6_ncmp && (live_cmp[*next_cmp] || taken_cmp[*next_cmp]))
+		(*next_cmp)++;
+	if (*next_cmp >= m->v6_ncmp)
+		return -ENOSPC;
+	x->place = *next_cmp;
+	x->fresh = true;
+	taken_cmp[*next_cmp] = true;
+	return 0;
+}
+
+/* Every node its place, parents first (a walk from the root). */
 static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_cfg *cfg,
 		 struct tg_errs *errs)
 {
-	bool *live = calloc(m->v6_chunks, sizeof(bool)), *taken = calloc(m->v6_chunks, 1);
-	uint32_t next = ROOT;
+	bool *live = calloc(m->v6_chunks, 1), *taken = calloc(m->v6_chunks, 1),
+	     *live_cmp = calloc(m->v6_ncmp ? m->v6_ncmp : 1, 1),
+	     *taken_cmp = calloc(m->v6_ncmp ? m->v6_ncmp : 1, 1);
+	uint32_t *stack = malloc((b->n + 1) * sizeof(*stack)), sp = 0, next = ROOT, next_cmp = 0;
 	int err = -ENOMEM;
 
-	b->chunk = calloc(b->n, sizeof(*b->chunk));
-	b->fresh = calloc(b->n, sizeof(*b->fresh));
-	if (!live || !taken || !b->chunk || !b->fresh || live_chunks(m, live))
+	if (!live || !taken || !live_cmp || !taken_cmp || !stack || live_set(m, live, live_cmp))
 		goto out;
-	for (uint32_t k = 0; k < ROOT; k++)
-		b->chunk[k] = k;
-	/* a node's parent was made before it, so it is placed already */
-	for (size_t k = ROOT; k < b->n; k++) {
-		uint32_t par = b->parent[k];
-
-		if (b->dead[k])
-			continue;
-		if (!b->fresh[par]) {
-			uint32_t e = m->v6trie[b->chunk[par]].e[b->slot[k]];
-			uint32_t c = e & ~TG_V6_NODE;
-
-			if ((e & TG_V6_NODE) && c >= ROOT && c < m->v6_chunks && live[c] &&
-			    !taken[c] && m->v6trie[c].skip == b->skip[k] &&
-			    m->v6trie[c].miss == b->miss[k] && m->v6trie[c].want == b->want[k]) {
-				b->chunk[k] = c;
-				taken[c] = true;
-				continue;
-			}
-		}
-		while (next < m->v6_chunks && (live[next] || taken[next]))
-			next++;
-		if (next >= m->v6_chunks) {
-			tg_errs_add(
-				errs,
-				"%s: IPv6 prefixes need %zu trie chunks, more than the table has "
-				"room for (%u, with a reload's worth spare): raise "
-				"capacity.max_prefixes in tollgate.yaml",
-				cfg->path, tg_v6_nodes(b), m->v6_chunks - ROOT);
-			err = -ENOSPC;
-			goto out;
-		}
-		b->chunk[k] = next;
-		b->fresh[k] = true;
-		taken[next] = true;
+	for (uint32_t k = 0; k < ROOT; k++) {
+		b->node[k].place = k;
+		stack[sp++] = k;
 	}
 	err = 0;
+	while (sp && !err) {
+		uint32_t k = stack[--sp];
+		const struct tg_v6node *x = &b->node[k];
+
+		if (x->cmp) {
+			if (x->hit & REF) {
+				err = place_one(m, b, x->hit & ~REF, k, 0, live, taken, live_cmp,
+						taken_cmp, &next, &next_cmp);
+				stack[sp++] = x->hit & ~REF;
+			}
+			continue;
+		}
+		for (unsigned int i = 0; i < TG_V6_CHUNK && !err; i++) {
+			uint32_t v = b->ent[x->ent][i];
+
+			if (!(v & REF))
+				continue;
+			err = place_one(m, b, v & ~REF, k, i, live, taken, live_cmp, taken_cmp,
+					&next, &next_cmp);
+			stack[sp++] = v & ~REF;
+		}
+	}
+	if (err == -ENOSPC)
+		tg_errs_add(errs,
+			    "%s: IPv6 prefixes need %zu trie chunks and %zu compare nodes, more "
+			    "than the tables have room for (%u and %u, with a reload's worth "
+			    "spare): raise capacity.max_prefixes in tollgate.yaml",
+			    cfg->path, b->nchunks, b->ncmps, m->v6_chunks - ROOT, m->v6_ncmp);
 out:
 	free(live);
 	free(taken);
+	free(live_cmp);
+	free(taken_cmp);
+	free(stack);
 	return err;
 }
 
 int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg_v6build *b,
 		const struct tg_cfg *cfg, struct tg_errs *errs)
 {
+	size_t i, j;
 	int err;
 
 	memset(b, 0, sizeof(*b));
-	if (!m->v6trie || m->v6_chunks < ROOT)
+	if (!m->v6trie || !m->v6cmp || m->v6_chunks < ROOT)
 		return -EINVAL;
-	if (sort_by_plen(p, n))
-		return -ENOMEM;
+	qsort(p, n, sizeof(*p), cmp_pfx);
 	for (uint32_t k = 0; k < ROOT; k++)
-		if (new_node(b, TG_V6_NONE, k, 0) < 0)
+		if (new_chunk(b, TG_V6_NONE) < 0)
 			return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		err = insert(b, &p[i]);
+	/* /16 and shorter: entries of the root, across root chunks, outermost first */
+	for (i = 0; i < n; i++) {
+		if (p[i].plen > 16)
+			continue;
+		uint32_t first = (uint32_t)(p[i].hi >> 48), span = 1u << (16 - p[i].plen);
+
+		for (uint32_t e = first; e < first + span && e < ROOT * TG_V6_CHUNK; e++)
+			b->ent[e >> 8][e & 0xff] = p[i].cust;
+	}
+	/* the rest by their /16 */
+	for (i = 0; i < n; i = j) {
+		uint32_t at = (uint32_t)(p[i].hi >> 48), r;
+		size_t m16 = 0;
+
+		if (p[i].plen <= 16) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i; j < n && (uint32_t)(p[j].hi >> 48) == at; j++)
+			m16 += p[j].plen > 16;
+		struct tg_v6pfx *grp = malloc(m16 * sizeof(*grp));
+
+		if (!grp)
+			return -ENOMEM;
+		m16 = 0;
+		for (size_t q = i; q < j; q++)
+			if (p[q].plen > 16)
+				grp[m16++] = p[q];
+		err = build(b, grp, m16, 16, b->ent[at >> 8][at & 0xff], &r);
+		free(grp);
 		if (err)
 			return err;
+		b->ent[at >> 8][at & 0xff] = r;
 	}
-	compress(b);
 	return place(m, b, cfg, errs);
 }
 
-static uint32_t entry(const struct tg_v6build *b, size_t k, unsigned int i)
+/* The map's encoding of builder entry v. */
+static uint32_t ref_of(const struct tg_v6build *b, uint32_t v)
 {
-	uint32_t v = b->node[k][i];
+	const struct tg_v6node *x;
 
-	return v & TG_V6_NODE ? TG_V6_NODE | b->chunk[v & ~TG_V6_NODE] : v;
+	if (!(v & REF))
+		return v;
+	x = &b->node[v & ~REF];
+	return (x->cmp ? TG_V6_CMP : TG_V6_NODE) | x->place;
 }
 
 void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
@@ -334,18 +454,27 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
 
 	if (!b->node)
 		return;
-	/* new chunks, whole, while nothing points at them */
+	/* new chunks and compare nodes, whole, while nothing points at them */
 	for (k = 0; k < b->n; k++) {
-		struct tg_v6_chunk *dst = &m->v6trie[b->chunk[k]];
+		const struct tg_v6node *x = &b->node[k];
 
-		if (b->dead[k] || !b->fresh[k])
+		if (!x->fresh)
 			continue;
-		for (i = 0; i < TG_V6_CHUNK; i++)
-			if (dst->e[i] != entry(b, k, i))
-				__atomic_store_n(&dst->e[i], entry(b, k, i), __ATOMIC_RELAXED);
-		dst->skip = b->skip[k];
-		dst->miss = b->miss[k];
-		dst->want = b->want[k];
+		if (x->cmp) {
+			struct tg_v6_cmp *dst = &m->v6cmp[x->place];
+
+			dst->bits = x->bits;
+			dst->want = x->want;
+			dst->miss = x->miss;
+			dst->hit = ref_of(b, x->hit);
+			continue;
+		}
+		for (i = 0; i < TG_V6_CHUNK; i++) {
+			uint32_t v = ref_of(b, b->ent[x->ent][i]);
+
+			if (m->v6trie[x->place].e[i] != v)
+				__atomic_store_n(&m->v6trie[x->place].e[i], v, __ATOMIC_RELAXED);
+		}
 	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	/*
@@ -354,11 +483,21 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
 	 */
 	for (int pass = 0; pass < 2; pass++) {
 		for (k = 0; k < b->n; k++) {
-			uint32_t *dst = m->v6trie[b->chunk[k]].e;
+			const struct tg_v6node *x = &b->node[k];
+			uint32_t *dst, v;
 
-			for (i = 0; !b->dead[k] && !b->fresh[k] && i < TG_V6_CHUNK; i++) {
-				uint32_t v = entry(b, k, i);
-
+			if (x->fresh)
+				continue;
+			if (x->cmp) {
+				dst = &m->v6cmp[x->place].hit;
+				v = ref_of(b, x->hit);
+				if (*dst != v && (v == TG_V6_NONE) == (pass == 1))
+					__atomic_store_n(dst, v, __ATOMIC_RELAXED);
+				continue;
+			}
+			dst = m->v6trie[x->place].e;
+			for (i = 0; i < TG_V6_CHUNK; i++) {
+				v = ref_of(b, b->ent[x->ent][i]);
 				if (dst[i] != v && (v == TG_V6_NONE) == (pass == 1))
 					__atomic_store_n(&dst[i], v, __ATOMIC_RELAXED);
 			}
@@ -370,10 +509,10 @@ void tg_v6_write(struct tg_maps *m, const struct tg_v6build *b)
 uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16])
 {
 	struct tg_v6pfx a;
+	unsigned int pos = 16;
 	uint32_t e;
-	unsigned int k = 2;
 
-	if (!m->v6trie)
+	if (!m->v6trie || !m->v6cmp)
 		return TG_CUST_NONE;
 	memset(&a, 0, sizeof(a));
 	for (int i = 0; i < 8; i++) {
@@ -382,21 +521,28 @@ uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16])
 	}
 	/* as tg_lookup_v6 walks it */
 	e = m->v6trie[byte_of(&a, 0)].e[byte_of(&a, 1)];
-	for (unsigned int level = 0; level < TG_V6_DEPTH && (e & TG_V6_NODE); level++) {
-		uint32_t c = e & ~TG_V6_NODE;
-		const struct tg_v6_chunk *ch;
-		uint64_t got = 0;
+	for (unsigned int step = 0; step < TG_V6_DEPTH; step++) {
+		if (e & TG_V6_CMP) {
+			const struct tg_v6_cmp *n;
 
-		if (c >= m->v6_chunks)
+			if ((e & TG_V6_IDX) >= m->v6_ncmp)
+				return TG_CUST_NONE;
+			n = &m->v6cmp[e & TG_V6_IDX];
+			if (n->bits < 1 || n->bits > TG_V6_CMP_BITS)
+				return TG_CUST_NONE;
+			if ((pos >= 128 ? 0 : bits_of(&a, pos, n->bits)) != n->want)
+				return n->miss;
+			e = n->hit;
+			if (!(e & TG_V6_NODE))
+				return e & TG_V6_CMP ? TG_CUST_NONE : e;
+			pos += n->bits;
+		}
+		if (!(e & TG_V6_NODE))
+			return e;
+		if ((e & TG_V6_IDX) >= m->v6_chunks || pos >= 128)
 			return TG_CUST_NONE;
-		ch = &m->v6trie[c];
-		if (ch->skip > TG_V6_SKIP_MAX)
-			return TG_CUST_NONE;
-		for (unsigned int j = 0; j < ch->skip; j++)
-			got = got << 8 | (k < 16 ? (unsigned int)byte_of(&a, k++) : 0u);
-		if (got != ch->want)
-			return ch->miss;
-		e = k < 16 ? ch->e[byte_of(&a, k++)] : ch->e[0];
+		e = m->v6trie[e & TG_V6_IDX].e[byte_of(&a, pos / 8)];
+		pos += 8;
 	}
-	return e & TG_V6_NODE ? TG_CUST_NONE : e;
+	return e & (TG_V6_NODE | TG_V6_CMP) ? TG_CUST_NONE : e;
 }
