@@ -138,33 +138,42 @@ static long new_cmp(struct tg_v6build *b, unsigned int bits, uint64_t want, uint
 }
 
 /*
- * The entry for the n prefixes p, all longer than pos bits and alike in those, where the
- * shorter prefixes around them say v: an answer, or REF | the node made for them.
+ * The entry for the prefixes p[0..n), alike in their first pos bits, where the shorter
+ * prefixes around them say v: an answer, or REF | the node made for them. Prefixes of pos
+ * bits or fewer among them were applied above and are skipped (the range is not copied).
  */
 static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsigned int pos,
 		 uint32_t v, uint32_t *out)
 {
-	size_t i, j, direct = 0;
+	size_t i, j, live = 0, direct = 0, first = n, last = 0;
 	long k;
 	int err;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (p[i].plen <= pos)
+			continue;
+		live++;
+		first = first == n ? i : first;
+		last = i;
 		direct += p[i].plen <= pos + 8;
-	if (direct == 1 && n == 1) { /* one prefix ends in this byte: a compare node */
-		unsigned int bits = p[0].plen - pos;
+	}
+	if (!live)
+		return -EINVAL;
+	if (direct == 1 && live == 1) { /* one prefix ends in this byte: a compare node */
+		unsigned int bits = p[first].plen - pos;
 
-		k = new_cmp(b, bits, bits_of(&p[0], pos, bits), p[0].cust, v);
+		k = new_cmp(b, bits, bits_of(&p[first], pos, bits), p[first].cust, v);
 		if (k < 0)
 			return -ENOMEM;
 		*out = REF | (uint32_t)k;
 		return 0;
 	}
-	if (!direct && byte_of(&p[0], pos / 8) == byte_of(&p[n - 1], pos / 8)) {
+	if (!direct && byte_of(&p[first], pos / 8) == byte_of(&p[last], pos / 8)) {
 		/* one way down and nothing ending here: this byte joins a compare node */
-		unsigned int at = byte_of(&p[0], pos / 8);
+		unsigned int at = byte_of(&p[first], pos / 8);
 		uint32_t r;
 
-		err = build(b, p, n, pos + 8, v, &r);
+		err = build(b, p + first, last - first + 1, pos + 8, v, &r);
 		if (err)
 			return err;
 		if (r & REF) {
@@ -196,16 +205,17 @@ static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsig
 	if (k < 0)
 		return -ENOMEM;
 	/* prefixes that end here, shortest (outermost) first, fill what they cover ... */
-	for (i = 0; i < n; i++) {
-		if (p[i].plen > pos + 8)
+	for (i = first; i <= last; i++) {
+		if (p[i].plen <= pos || p[i].plen > pos + 8)
 			continue;
-		unsigned int first = byte_of(&p[i], pos / 8), span = 1u << (pos + 8 - p[i].plen);
+		unsigned int e0 = byte_of(&p[i], pos / 8), span = 1u << (pos + 8 - p[i].plen);
 
-		for (unsigned int e = first; e < first + span && e < TG_V6_CHUNK; e++)
+		for (unsigned int e = e0; e < e0 + span && e < TG_V6_CHUNK; e++)
 			b->ent[b->node[k].ent][e] = p[i].cust;
 	}
-	/* ... and the longer ones, grouped by this byte, go below what they are inside */
-	for (i = 0; i < n; i = j) {
+	/* ... and the longer ones, grouped by this byte, go below what they are inside (a
+	 * group may take along prefixes that end here: applied above, skipped below) */
+	for (i = first; i <= last; i = j) {
 		unsigned int at = byte_of(&p[i], pos / 8);
 		uint32_t r;
 
@@ -213,19 +223,10 @@ static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsig
 			j = i + 1;
 			continue;
 		}
-		for (j = i; j < n && (p[j].plen <= pos + 8 || byte_of(&p[j], pos / 8) == at); j++)
+		for (j = i; j <= last && (p[j].plen <= pos + 8 || byte_of(&p[j], pos / 8) == at);
+		     j++)
 			;
-		/* (a prefix ending here that sorts among them is already applied above) */
-		size_t m = 0;
-		struct tg_v6pfx *grp = malloc((j - i) * sizeof(*grp));
-
-		if (!grp)
-			return -ENOMEM;
-		for (size_t q = i; q < j; q++)
-			if (p[q].plen > pos + 8)
-				grp[m++] = p[q];
-		err = build(b, grp, m, pos + 8, b->ent[b->node[k].ent][at], &r);
-		free(grp);
+		err = build(b, p + i, j - i, pos + 8, b->ent[b->node[k].ent][at], &r);
 		if (err)
 			return err;
 		b->ent[b->node[k].ent][at] = r;
@@ -396,6 +397,11 @@ int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg
 	if (!m->v6trie || !m->v6cmp || m->v6_chunks < ROOT)
 		return -EINVAL;
 	qsort(p, n, sizeof(*p), cmp_pfx);
+	/* about a node per prefix where they are sparse, fewer where dense: one allocation */
+	b->cap = n + 2 * ROOT;
+	b->node = malloc(b->cap * sizeof(*b->node));
+	if (!b->node)
+		return -ENOMEM;
 	for (uint32_t k = 0; k < ROOT; k++)
 		if (new_chunk(b, TG_V6_NONE) < 0)
 			return -ENOMEM;
@@ -411,24 +417,14 @@ int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg
 	/* the rest by their /16 */
 	for (i = 0; i < n; i = j) {
 		uint32_t at = (uint32_t)(p[i].hi >> 48), r;
-		size_t m16 = 0;
 
 		if (p[i].plen <= 16) {
 			j = i + 1;
 			continue;
 		}
 		for (j = i; j < n && (uint32_t)(p[j].hi >> 48) == at; j++)
-			m16 += p[j].plen > 16;
-		struct tg_v6pfx *grp = malloc(m16 * sizeof(*grp));
-
-		if (!grp)
-			return -ENOMEM;
-		m16 = 0;
-		for (size_t q = i; q < j; q++)
-			if (p[q].plen > 16)
-				grp[m16++] = p[q];
-		err = build(b, grp, m16, 16, b->ent[at >> 8][at & 0xff], &r);
-		free(grp);
+			;
+		err = build(b, p + i, j - i, 16, b->ent[at >> 8][at & 0xff], &r);
 		if (err)
 			return err;
 		b->ent[at >> 8][at & 0xff] = r;
