@@ -137,6 +137,58 @@ static long new_cmp(struct tg_v6build *b, unsigned int bits, uint64_t want, uint
 	return k;
 }
 
+static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsigned int pos,
+		 uint32_t v, uint32_t *out);
+
+/* Entry e of chunk node k; for the root (node 0, whose 256 chunks are the first entries of
+ * ent[], in order) e runs over all 65536. ent[] may move while the trie grows: no pointer
+ * into it is kept across a build(). */
+static uint32_t *ent_at(struct tg_v6build *b, uint32_t k, uint32_t e)
+{
+	return (uint32_t *)b->ent + (size_t)b->node[k].ent * TG_V6_CHUNK + e;
+}
+
+/*
+ * The entries of chunk node k, which resolves the width bits after the first pos (8, or
+ * 16 for the root), for the prefixes p[0..n), alike in their first pos bits. Those that
+ * end within these bits fill the entries they cover, shortest (outermost) first; the
+ * longer ones, grouped by these bits, go below the entry they are inside. Below the root,
+ * prefixes of pos bits or fewer among them were applied above and are skipped.
+ */
+static int fill_level(struct tg_v6build *b, uint32_t k, unsigned int width,
+		      const struct tg_v6pfx *p, size_t n, unsigned int pos)
+{
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if ((pos && p[i].plen <= pos) || p[i].plen > pos + width)
+			continue;
+		uint32_t e0 = (uint32_t)bits_of(&p[i], pos, width),
+			 span = 1u << (pos + width - p[i].plen);
+
+		for (uint32_t e = e0; e < e0 + span && e < 1u << width; e++)
+			*ent_at(b, k, e) = p[i].cust;
+	}
+	for (i = 0; i < n; i = j) {
+		uint32_t at = (uint32_t)bits_of(&p[i], pos, width), r;
+
+		if (p[i].plen <= pos + width) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i; j < n && (p[j].plen <= pos + width ||
+				      (uint32_t)bits_of(&p[j], pos, width) == at);
+		     j++)
+			;
+		err = build(b, p + i, j - i, pos + width, *ent_at(b, k, at), &r);
+		if (err)
+			return err;
+		*ent_at(b, k, at) = r;
+	}
+	return 0;
+}
+
 /*
  * The entry for the prefixes p[0..n), alike in their first pos bits, where the shorter
  * prefixes around them say v: an answer, or REF | the node made for them. Prefixes of pos
@@ -145,7 +197,7 @@ static long new_cmp(struct tg_v6build *b, unsigned int bits, uint64_t want, uint
 static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsigned int pos,
 		 uint32_t v, uint32_t *out)
 {
-	size_t i, j, live = 0, direct = 0, first = n, last = 0;
+	size_t i, live = 0, direct = 0, first = n, last = 0;
 	long k;
 	int err;
 
@@ -176,61 +228,32 @@ static int build(struct tg_v6build *b, const struct tg_v6pfx *p, size_t n, unsig
 		err = build(b, p + first, last - first + 1, pos + 8, v, &r);
 		if (err)
 			return err;
-		if (r & REF) {
-			struct tg_v6node *c = &b->node[r & ~REF];
+		struct tg_v6node *c = &b->node[r & ~REF]; /* build() always makes a node */
 
-			if (c->cmp && c->miss == v && c->bits + 8u <= TG_V6_CMP_BITS) {
-				c->want |= (uint64_t)at << c->bits;
-				c->bits += 8;
-				*out = r;
-				return 0;
-			}
-			if (!c->cmp) {
-				k = new_cmp(b, 8, at, r, v);
-				if (k < 0)
-					return -ENOMEM;
-				*out = REF | (uint32_t)k;
-				return 0;
-			}
+		if (c->cmp && c->miss == v && c->bits + 8u <= TG_V6_CMP_BITS) {
+			c->want |= (uint64_t)at << c->bits;
+			c->bits += 8;
+			*out = r;
+			return 0;
 		}
-		/* an answer below, or a compare node that cannot take this byte: a chunk */
-		k = new_chunk(b, v);
+		if (!c->cmp) { /* a chunk below: a compare node of this byte leads to it */
+			k = new_cmp(b, 8, at, r, v);
+		} else { /* one that cannot take this byte: a chunk with one way to it */
+			k = new_chunk(b, v);
+			if (k >= 0)
+				*ent_at(b, (uint32_t)k, at) = r;
+		}
 		if (k < 0)
 			return -ENOMEM;
-		b->ent[b->node[k].ent][at] = r;
 		*out = REF | (uint32_t)k;
 		return 0;
 	}
 	k = new_chunk(b, v);
 	if (k < 0)
 		return -ENOMEM;
-	/* prefixes that end here, shortest (outermost) first, fill what they cover ... */
-	for (i = first; i <= last; i++) {
-		if (p[i].plen <= pos || p[i].plen > pos + 8)
-			continue;
-		unsigned int e0 = byte_of(&p[i], pos / 8), span = 1u << (pos + 8 - p[i].plen);
-
-		for (unsigned int e = e0; e < e0 + span && e < TG_V6_CHUNK; e++)
-			b->ent[b->node[k].ent][e] = p[i].cust;
-	}
-	/* ... and the longer ones, grouped by this byte, go below what they are inside (a
-	 * group may take along prefixes that end here: applied above, skipped below) */
-	for (i = first; i <= last; i = j) {
-		unsigned int at = byte_of(&p[i], pos / 8);
-		uint32_t r;
-
-		if (p[i].plen <= pos + 8) {
-			j = i + 1;
-			continue;
-		}
-		for (j = i; j <= last && (p[j].plen <= pos + 8 || byte_of(&p[j], pos / 8) == at);
-		     j++)
-			;
-		err = build(b, p + i, j - i, pos + 8, b->ent[b->node[k].ent][at], &r);
-		if (err)
-			return err;
-		b->ent[b->node[k].ent][at] = r;
-	}
+	err = fill_level(b, (uint32_t)k, 8, p + first, last - first + 1, pos);
+	if (err)
+		return err;
 	*out = REF | (uint32_t)k;
 	return 0;
 }
@@ -291,59 +314,61 @@ static uint32_t live_at(const struct tg_maps *m, const struct tg_v6build *b, uin
 	return m->v6trie[p->place].e[slot];
 }
 
+/* Chunks or compare nodes of the maps: those the live trie reaches, those this build has
+ * taken, and where to look for the next free one. */
+struct pool {
+	bool *live, *taken;
+	uint32_t next, size;
+};
+
+/* x takes number i of the pool if reuse says it is x's counterpart and it is still to be
+ * had, else the next that nothing reaches (fresh). */
+static int claim(struct pool *p, struct tg_v6node *x, bool reuse, uint32_t i)
+{
+	if (reuse && i < p->size && p->live[i] && !p->taken[i]) {
+		x->place = i;
+		p->taken[i] = true;
+		return 0;
+	}
+	while (p->next < p->size && (p->live[p->next] || p->taken[p->next]))
+		p->next++;
+	if (p->next >= p->size)
+		return -ENOSPC;
+	x->place = p->next;
+	x->fresh = true;
+	p->taken[p->next] = true;
+	return 0;
+}
+
 /* Give node k, reached from entry slot of node par, its chunk or compare node: the live
  * one at its place, else a free one. */
 static int place_one(const struct tg_maps *m, struct tg_v6build *b, uint32_t k, uint32_t par,
-		     unsigned int slot, bool *live, bool *taken, bool *live_cmp, bool *taken_cmp,
-		     uint32_t *next, uint32_t *next_cmp)
+		     unsigned int slot, struct pool *chunks, struct pool *cmps)
 {
 	struct tg_v6node *x = &b->node[k];
 	uint32_t e = live_at(m, b, par, slot), i = e & TG_V6_IDX;
 
-	if (!x->cmp) {
-		if ((e & TG_V6_NODE) && !(e & TG_V6_CMP) && i >= ROOT && i < m->v6_chunks &&
-		    live[i] && !taken[i]) {
-			x->place = i;
-			taken[i] = true;
-			return 0;
-		}
-		while (*next < m->v6_chunks && (live[*next] || taken[*next]))
-			(*next)++;
-		if (*next >= m->v6_chunks)
-			return -ENOSPC;
-		x->place = *next;
-		x->fresh = true;
-		taken[*next] = true;
-		return 0;
-	}
-	if ((e & TG_V6_CMP) && !(e & TG_V6_NODE) && i < m->v6_ncmp && live_cmp[i] &&
-	    !taken_cmp[i] && m->v6cmp[i].bits == x->bits && m->v6cmp[i].want == x->want &&
-	    m->v6cmp[i].miss == x->miss) {
-		x->place = i;
-		taken_cmp[i] = true;
-		return 0;
-	}
-	while (*next_cmp < m->v6_ncmp && (live_cmp[*next_cmp] || taken_cmp[*next_cmp]))
-		(*next_cmp)++;
-	if (*next_cmp >= m->v6_ncmp)
-		return -ENOSPC;
-	x->place = *next_cmp;
-	x->fresh = true;
-	taken_cmp[*next_cmp] = true;
-	return 0;
+	if (!x->cmp)
+		return claim(chunks, x, (e & TG_V6_NODE) && !(e & TG_V6_CMP) && i >= ROOT, i);
+	return claim(cmps, x,
+		     (e & TG_V6_CMP) && !(e & TG_V6_NODE) && i < m->v6_ncmp &&
+			     m->v6cmp[i].bits == x->bits && m->v6cmp[i].want == x->want &&
+			     m->v6cmp[i].miss == x->miss,
+		     i);
 }
 
 /* Every node its place, parents first (a walk from the root). */
 static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_cfg *cfg,
 		 struct tg_errs *errs)
 {
-	bool *live = calloc(m->v6_chunks, 1), *taken = calloc(m->v6_chunks, 1),
-	     *live_cmp = calloc(m->v6_ncmp ? m->v6_ncmp : 1, 1),
-	     *taken_cmp = calloc(m->v6_ncmp ? m->v6_ncmp : 1, 1);
-	uint32_t *stack = malloc((b->n + 1) * sizeof(*stack)), sp = 0, next = ROOT, next_cmp = 0;
+	uint32_t ncmp = m->v6_ncmp ? m->v6_ncmp : 1;
+	struct pool chunks = {calloc(m->v6_chunks, 1), calloc(m->v6_chunks, 1), ROOT, m->v6_chunks},
+		    cmps = {calloc(ncmp, 1), calloc(ncmp, 1), 0, m->v6_ncmp};
+	uint32_t *stack = malloc((b->n + 1) * sizeof(*stack)), sp = 0;
 	int err = -ENOMEM;
 
-	if (!live || !taken || !live_cmp || !taken_cmp || !stack || live_set(m, live, live_cmp))
+	if (!chunks.live || !chunks.taken || !cmps.live || !cmps.taken || !stack ||
+	    live_set(m, chunks.live, cmps.live))
 		goto out;
 	for (uint32_t k = 0; k < ROOT; k++) {
 		b->node[k].place = k;
@@ -356,8 +381,7 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 
 		if (x->cmp) {
 			if (x->hit & REF) {
-				err = place_one(m, b, x->hit & ~REF, k, 0, live, taken, live_cmp,
-						taken_cmp, &next, &next_cmp);
+				err = place_one(m, b, x->hit & ~REF, k, 0, &chunks, &cmps);
 				stack[sp++] = x->hit & ~REF;
 			}
 			continue;
@@ -367,8 +391,7 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 
 			if (!(v & REF))
 				continue;
-			err = place_one(m, b, v & ~REF, k, i, live, taken, live_cmp, taken_cmp,
-					&next, &next_cmp);
+			err = place_one(m, b, v & ~REF, k, i, &chunks, &cmps);
 			stack[sp++] = v & ~REF;
 		}
 	}
@@ -379,10 +402,10 @@ static int place(const struct tg_maps *m, struct tg_v6build *b, const struct tg_
 			    "spare): raise capacity.max_prefixes in tollgate.yaml",
 			    cfg->path, b->nchunks, b->ncmps, m->v6_chunks - ROOT, m->v6_ncmp);
 out:
-	free(live);
-	free(taken);
-	free(live_cmp);
-	free(taken_cmp);
+	free(chunks.live);
+	free(chunks.taken);
+	free(cmps.live);
+	free(cmps.taken);
 	free(stack);
 	return err;
 }
@@ -390,7 +413,6 @@ out:
 int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg_v6build *b,
 		const struct tg_cfg *cfg, struct tg_errs *errs)
 {
-	size_t i, j;
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -405,30 +427,9 @@ int tg_v6_build(const struct tg_maps *m, struct tg_v6pfx *p, size_t n, struct tg
 	for (uint32_t k = 0; k < ROOT; k++)
 		if (new_chunk(b, TG_V6_NONE) < 0)
 			return -ENOMEM;
-	/* /16 and shorter: entries of the root, across root chunks, outermost first */
-	for (i = 0; i < n; i++) {
-		if (p[i].plen > 16)
-			continue;
-		uint32_t first = (uint32_t)(p[i].hi >> 48), span = 1u << (16 - p[i].plen);
-
-		for (uint32_t e = first; e < first + span && e < ROOT * TG_V6_CHUNK; e++)
-			b->ent[e >> 8][e & 0xff] = p[i].cust;
-	}
-	/* the rest by their /16 */
-	for (i = 0; i < n; i = j) {
-		uint32_t at = (uint32_t)(p[i].hi >> 48), r;
-
-		if (p[i].plen <= 16) {
-			j = i + 1;
-			continue;
-		}
-		for (j = i; j < n && (uint32_t)(p[j].hi >> 48) == at; j++)
-			;
-		err = build(b, p + i, j - i, 16, b->ent[at >> 8][at & 0xff], &r);
-		if (err)
-			return err;
-		b->ent[at >> 8][at & 0xff] = r;
-	}
+	err = fill_level(b, 0, 16, p, n, 0);
+	if (err)
+		return err;
 	return place(m, b, cfg, errs);
 }
 
