@@ -8,8 +8,8 @@
  * it already knows. Customers are matched by id (a row reused by the parse points at its
  * old row directly), each is unchanged, changed or added, and only those are written:
  *   1. records of changed and added customers (and names of added ones);
- *   2. IPv4 and IPv6: each table is rebuilt in memory (tens of ms) and written where it
- *      differs, new chunks first, owners before removals (tg_v4_write, tg_v6_write);
+ *   2. IPv4 and IPv6: each table is rebuilt in memory (0.2-0.5 s each at 1M customers)
+ *      and written where it differs, new chunks first, owners before removals;
  *      bindings: the (port, customer) pairs updated, then the ports whose owner changed;
  *   3. departed customers cleared, so their index can be reused.
  * When new customers need indexes only departed ones can free, a first pass applies the
@@ -360,18 +360,26 @@ static int plan_records(const struct inc *x, struct pass *ps)
 	return 0;
 }
 
-static int plan_v4(const struct inc *x, struct pass *ps, struct tg_errs *errs)
+/* The target's prefixes, by family in one walk, and the IPv4 and IPv6 tables built from
+ * them (the IPv4 phase is timed on its own). */
+static int plan_prefixes(const struct inc *x, struct pass *ps, struct timespec *t,
+			 struct tg_errs *errs)
 {
 	const struct tg_cfg *b = x->b;
-	size_t n = 0, k = 0;
+	size_t n = 0, k4 = 0, k6 = 0;
 	struct tg_v4pfx *v4;
+	struct tg_v6pfx *v6;
 	int err;
 
 	for (size_t c = 0; c < b->ncustomers; c++)
 		n += b->customers[c].npfx;
 	v4 = calloc(n + 1, sizeof(*v4));
-	if (!v4)
+	v6 = calloc(n + 1, sizeof(*v6));
+	if (!v4 || !v6) {
+		free(v4);
+		free(v6);
 		return -ENOMEM;
+	}
 	for (size_t c = 0; c < b->ncustomers; c++) {
 		const struct tg_customer *cu = &b->customers[c];
 
@@ -380,47 +388,27 @@ static int plan_v4(const struct inc *x, struct pass *ps, struct tg_errs *errs)
 		for (size_t j = 0; j < cu->npfx; j++) {
 			uint32_t addr;
 
-			if (cu->pfx[j].family != AF_INET)
+			if (cu->pfx[j].family == AF_INET6) {
+				tg_v6_pfx(&cu->pfx[j], x->idx[c], &v6[k6++]);
 				continue;
+			}
 			memcpy(&addr, cu->pfx[j].addr, 4);
-			v4[k].addr = ntohl(addr);
-			v4[k].plen = cu->pfx[j].plen;
-			v4[k++].cust = x->idx[c];
+			v4[k4].addr = ntohl(addr);
+			v4[k4].plen = cu->pfx[j].plen;
+			v4[k4++].cust = x->idx[c];
 		}
 	}
-	ps->nv4 = k;
+	ps->nv4 = k4;
+	ps->nv6 = k6;
 	if (x->scratch24) {
 		ps->v4.tbl24 = x->scratch24;
 		ps->v4.tbl24_lent = true;
 	}
-	err = tg_v4_build(x->m, v4, k, &ps->v4, b, errs);
+	err = tg_v4_build(x->m, v4, k4, &ps->v4, b, errs);
 	free(v4);
-	return err;
-}
-
-static int plan_v6(const struct inc *x, struct pass *ps, struct tg_errs *errs)
-{
-	const struct tg_cfg *b = x->b;
-	struct tg_v6pfx *v6;
-	size_t n = 0, k = 0;
-	int err;
-
-	for (size_t c = 0; c < b->ncustomers; c++)
-		n += b->customers[c].npfx;
-	v6 = calloc(n + 1, sizeof(*v6));
-	if (!v6)
-		return -ENOMEM;
-	for (size_t c = 0; c < b->ncustomers; c++) {
-		const struct tg_customer *cu = &b->customers[c];
-
-		if (!in_target(x, ps, c))
-			continue;
-		for (size_t j = 0; j < cu->npfx; j++)
-			if (cu->pfx[j].family == AF_INET6)
-				tg_v6_pfx(&cu->pfx[j], x->idx[c], &v6[k++]);
-	}
-	ps->nv6 = k;
-	err = tg_v6_build(x->m, v6, k, &ps->v6, b, errs);
+	tg_sync_phase("IPv4 table built", t);
+	if (!err)
+		err = tg_v6_build(x->m, v6, k6, &ps->v6, b, errs);
 	free(v6);
 	return err;
 }
@@ -591,10 +579,7 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 	tg_sync_phase("start", &t);
 	err = plan_records(x, &ps);
 	if (!err)
-		err = plan_v4(x, &ps, errs);
-	tg_sync_phase("IPv4 table built", &t);
-	if (!err)
-		err = plan_v6(x, &ps, errs);
+		err = plan_prefixes(x, &ps, &t, errs);
 	if (!err)
 		err = plan_bind(x, &ps);
 	tg_sync_phase("IPv6 and bindings planned", &t);
