@@ -67,29 +67,27 @@ uint64_t tg_coarse_tick_ns(void)
 }
 
 /*
- * IPv4: one chunk (1 KiB) per /24 holding prefixes longer than /24. IPv6: one chunk per
- * trie node below the root (an ISP's dense pools need about one per 256 prefixes; a prefix
- * alone in its aggregate needs one or two, its chain being compressed). Both sized from
- * max_prefixes, with room for a reload that rewrites them all.
+ * The prefix tables, sized from max_prefixes with room for a reload that rewrites them:
+ * IPv4, one chunk (1 KiB) per /24 holding prefixes longer than /24; IPv6, one chunk per
+ * trie level with more than one way down (an ISP's dense pools need about one per 256
+ * prefixes) and a compare node for up to every prefix (one alone in its aggregate), and
+ * a quarter more for the ones a reload writes before the old ones are let go.
  */
-static uint32_t chunks_for(const struct tg_capacity *cap, uint32_t floor)
-{
-	uint32_t n = cap->max_prefixes / 8;
+struct prefix_sizes {
+	uint32_t chunks4, chunks6, cmps; /* chunks6: below the root */
+};
 
-	if (n < floor)
-		n = floor;
-	if (n > 131072)
-		n = 131072;
-	return n;
+static uint32_t clamp(uint64_t n, uint32_t lo, uint32_t hi)
+{
+	return n < lo ? lo : n > hi ? hi : (uint32_t)n;
 }
 
-/* IPv6 compare nodes: up to one per prefix (a prefix alone in its aggregate), and a
- * quarter more for the ones a reload writes before the old ones are let go. */
-static uint32_t cmps_for(const struct tg_capacity *cap)
+static struct prefix_sizes prefix_sizes(const struct tg_capacity *cap)
 {
-	uint64_t n = (uint64_t)cap->max_prefixes + cap->max_prefixes / 4;
+	uint64_t p = cap->max_prefixes;
 
-	return n < 1024 ? 1024 : n > (1u << 24) ? 1u << 24 : (uint32_t)n;
+	return (struct prefix_sizes){clamp(p / 8, 256, 131072), clamp(p / 8, 1024, 131072),
+				     clamp(p + p / 4, 1024, 1u << 24)};
 }
 
 static int is_bpffs(const char *path)
@@ -294,8 +292,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		    .pin_root_path = pin ? m->pin_dir : NULL);
 	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
 						   "tg_cdrop", "tg_names", "tg_bind"};
-	uint32_t ncust = cap->max_customers + 1, chunks4 = chunks_for(cap, 256),
-		 chunks6 = chunks_for(cap, 1024), cmps = cmps_for(cap);
+	uint32_t ncust = cap->max_customers + 1;
+	struct prefix_sizes sz = prefix_sizes(cap);
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 	struct bpf_map *map;
@@ -314,11 +312,11 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	for (i = 0; i < sizeof(per_customer) / sizeof(per_customer[0]) && !err; i++)
 		err = set_size(obj, per_customer[i], ncust);
 	if (!err)
-		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + chunks6);
+		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + sz.chunks6);
 	if (!err)
-		err = set_size(obj, "tg_v6_cmp", cmps);
+		err = set_size(obj, "tg_v6_cmp", sz.cmps);
 	if (!err)
-		err = set_size(obj, "tg_v4_tbl8", chunks4 * (TG_V4_TBL8_CHUNK / 2));
+		err = set_size(obj, "tg_v4_tbl8", sz.chunks4 * (TG_V4_TBL8_CHUNK / 2));
 	/* the jiffy, when it is one (1 ms..1 s); else the program reads the coarse clock */
 	if (!err) {
 		uint64_t tick = jiffy_ns();
@@ -410,15 +408,17 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 			       m->max_cust - 1, cap->max_customers);
 			err = -EEXIST;
 		}
+		struct prefix_sizes sz = prefix_sizes(cap);
+
 		if (!err && create &&
-		    (m->tbl8_chunks != chunks_for(cap, 256) ||
-		     m->v6_chunks != TG_V6_ROOT_CHUNKS + chunks_for(cap, 1024) ||
-		     m->v6_ncmp != cmps_for(cap))) {
+		    (m->tbl8_chunks != sz.chunks4 ||
+		     m->v6_chunks != TG_V6_ROOT_CHUNKS + sz.chunks6 || m->v6_ncmp != sz.cmps)) {
 			tg_err("capacity changed: the pinned prefix tables were sized for another "
-			       "capacity.max_prefixes (%u IPv4 and %u IPv6 chunks, the config asks "
-			       "for %u and %u); detach every interface to resize",
-			       m->tbl8_chunks, m->v6_chunks - TG_V6_ROOT_CHUNKS,
-			       chunks_for(cap, 256), chunks_for(cap, 1024));
+			       "capacity.max_prefixes (%u IPv4 chunks, %u IPv6 chunks and %u "
+			       "compare nodes; the config asks for %u, %u and %u); detach every "
+			       "interface to resize",
+			       m->tbl8_chunks, m->v6_chunks - TG_V6_ROOT_CHUNKS, m->v6_ncmp,
+			       sz.chunks4, sz.chunks6, sz.cmps);
 			err = -EEXIST;
 		}
 		goto out;
