@@ -23,7 +23,7 @@
  * Clock: jiffies (bpf_jiffies64(), 5.5+) times the tick, which the loader writes into
  * tg_tick_fns from clock_getres(CLOCK_MONOTONIC_COARSE). That is the coarse clock's own
  * resolution and source, at half the cost of bpf_ktime_get_coarse_ns() (which converts
- * a timespec on every call; bench_xdp measured about 3 ns a packet), and far below the
+ * a timespec on every call; bench_xdp measured 1-2 ns a packet), and far below the
  * ~30 ns of the precise clock. Without a tick (tg_tick_fns 0) the coarse clock is read.
  * Either way time advances one tick (4 ms at HZ=250) at a time: within a tick the bucket
  * cannot refill, so the loader raises the tolerance to at least two ticks at the

@@ -22,34 +22,29 @@ struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts)
 }
 
 /*
- * The object's read-only data, laid out as the skeleton's struct tollgate__rodata from its
- * start (the section may hold the program's constants after it): tg_tick_fns.
+ * The object's read-only data (libbpf finds it by its section name), laid out as the
+ * skeleton's struct tollgate__rodata from its start (the section may hold the program's
+ * constants after it): tg_tick_fns.
  */
 int tg_bpf_set_tick(struct bpf_object *obj, uint64_t tick_fns)
 {
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, ".rodata");
 	struct tollgate__rodata *ro;
-	struct bpf_map *map;
 	const void *init;
 	size_t sz;
 	int err;
 
-	for (map = bpf_object__next_map(obj, NULL); map; map = bpf_object__next_map(obj, map)) {
-		const char *name = bpf_map__name(map);
-		size_t n = strlen(name);
-
-		if (!bpf_map__is_internal(map) || n < 7 || strcmp(name + n - 7, ".rodata"))
-			continue;
-		init = bpf_map__initial_value(map, &sz);
-		if (!init || sz < sizeof(*ro))
-			return -EINVAL;
-		ro = malloc(sz);
-		if (!ro)
-			return -ENOMEM;
-		memcpy(ro, init, sz);
-		ro->tg_tick_fns = tick_fns;
-		err = bpf_map__set_initial_value(map, ro, sz);
-		free(ro);
-		return err;
-	}
-	return -ENOENT;
+	if (!map)
+		return -ENOENT;
+	init = bpf_map__initial_value(map, &sz);
+	if (!init || sz < sizeof(*ro))
+		return -EINVAL;
+	ro = malloc(sz);
+	if (!ro)
+		return -ENOMEM;
+	memcpy(ro, init, sz);
+	ro->tg_tick_fns = tick_fns;
+	err = bpf_map__set_initial_value(map, ro, sz);
+	free(ro);
+	return err;
 }
