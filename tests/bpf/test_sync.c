@@ -17,7 +17,7 @@
  * DIR-24-8 tables as the data plane reads them), the IPv6 owner of every prefix's first,
  * last and a random address and of random addresses, through the trie and checked against
  * a longest match computed from the file (not just against each other), the trie's chunk
- * count, the bindings, the counts status shows, no record or name left of a departed
+ * and compare node counts, the bindings, the counts status shows, no record or name left of a departed
  * customer. And on the incremental instance a customer kept from one step to the next
  * keeps its index; every step but those after another writer is incremental.
  */
@@ -99,8 +99,8 @@ static void new_prefix(char *dst)
 			unsigned char b[16] = {0x20, 0x01, 0x0d, 0xb8};
 			char txt[INET6_ADDRSTRLEN];
 
-			/* mostly 2001:db8:0::/40, sometimes beside it: chains of one pointer come
-			 * and go, so compressed chunks change their skip across reloads */
+			/* mostly 2001:db8:0::/40, sometimes beside it: runs with a single way
+			 * down come and go, so compare nodes change their bits across reloads */
 			b[3] = rnd() % 16 ? 0xb8 : 0xb9;
 			b[4] = rnd() % 8 ? 0 : rnd() % 4;
 			b[5] = rnd() % 64;
