@@ -4,8 +4,11 @@
  *
  * For 1k and 1M customers (generated in memory: one IPv4 prefix of /24../32 and one IPv6
  * prefix of /48, /56 or /64 each, loaded with tg_sync_customers into a private, unpinned
- * instance), it measures the pass path, the spoof drop and the rate drop, for IPv4 and
- * IPv6, on a customer-role interface with strict anti-spoofing. Beside every measurement
+ * instance), it measures, for IPv4 and IPv6, the pass path (bandwidth policer only, and
+ * with every packet-rate limit on), the spoof drop, the rate drop and every flood drop
+ * path: flood_syn, flood_udp, flood_icmp, flood_frag and smtp from a customer (customer
+ * role, strict anti-spoofing), and the reflection limit toward one (upstream role: NTP
+ * replies, counted as flood_udp). Beside every measurement
  * it runs a bare XDP_DROP program (bench/xdp_drop.bpf.c) on the same frame, interleaved,
  * so every ratio compares two runs taken back to back on the same pinned CPU.
  *
@@ -18,10 +21,11 @@
  * byte 5; the /56s and /64s take a compare node after the /48's entry). The pass customer
  * is policed at 1 Tbit/s, so the pass path reads the clock and publishes its TAT with a
  * compare-and-swap on every packet as a policed customer does; the rate customer is held
- * to 1 kbit/s and drained first, so every measured packet is over its limit.
+ * to 1 kbit/s and the flood customer to 1 packet/s in every class (each class its own
+ * state), and each is drained first, so every measured packet is over its limit.
  *
  * Before it is timed, every case is run 1000 times and checked: verdict, and the counter
- * that must have moved (interface pass / drop.spoof / drop.rate, and the customer's). A
+ * that must have moved (interface pass or drop.<reason>, and the customer's). A
  * case that takes another path is reported INVALID instead of timed.
  *
  * ns/pkt is the kernel's figure (opts.duration: an integer, the average over the repeats);
@@ -70,13 +74,50 @@
 #define TARGET_DROP_X_BARE 2.0
 #define TARGET_1M_X_1K 1.3
 
-enum path { PATH_PASS, PATH_PASS_ALL, PATH_SPOOF, PATH_SPOOF_FAR, PATH_RATE, PATH_FLOOD, PATH_NR };
+enum path {
+	PATH_PASS,
+	PATH_PASS_ALL,
+	PATH_SPOOF,
+	PATH_SPOOF_FAR,
+	PATH_RATE,
+	PATH_FLOOD_SYN,
+	PATH_FLOOD_UDP,
+	PATH_FLOOD_ICMP,
+	PATH_FLOOD_FRAG,
+	PATH_SMTP,
+	PATH_REFL,
+	PATH_NR
+};
 
-static const char *const path_name[PATH_NR] = {"pass",	    "pass, all limits", "spoof drop",
-					       "spoof far", "rate drop",	"flood drop"};
+/* What a case sends: the frame builder's kinds. */
+enum kind { K_UDP, K_SYN, K_SMTP, K_ICMP, K_FRAG, K_REFL };
 
-/* Plans: 0 bandwidth only; 1 every packet-rate limit too, far above the traffic; 2 a UDP
- * limit of 1 packet/s (the flood-drop customer). */
+/* Whose traffic a case is: a measured customer, or a spoofed source (the port owner's). */
+enum who { W_PASS, W_ALL, W_SLOW, W_FLOOD, W_SPOOF, W_SPOOF_FAR };
+
+#define REASON_PASS (-1)
+
+static const struct path_def {
+	const char *name;
+	int kind, who, reason; /* reason: the drop counter that must move, or REASON_PASS */
+	bool upstream;	       /* sent toward the customer on an upstream interface */
+} path_def[PATH_NR] = {
+	[PATH_PASS] = {"pass", K_UDP, W_PASS, REASON_PASS, false},
+	[PATH_PASS_ALL] = {"pass, all limits", K_UDP, W_ALL, REASON_PASS, false},
+	[PATH_SPOOF] = {"spoof drop", K_UDP, W_SPOOF, TG_R_SPOOF, false},
+	[PATH_SPOOF_FAR] = {"spoof far", K_UDP, W_SPOOF_FAR, TG_R_SPOOF, false},
+	[PATH_RATE] = {"rate drop", K_UDP, W_SLOW, TG_R_RATE, false},
+	[PATH_FLOOD_SYN] = {"flood_syn drop", K_SYN, W_FLOOD, TG_R_FLOOD_SYN, false},
+	[PATH_FLOOD_UDP] = {"flood_udp drop", K_UDP, W_FLOOD, TG_R_FLOOD_UDP, false},
+	[PATH_FLOOD_ICMP] = {"flood_icmp drop", K_ICMP, W_FLOOD, TG_R_FLOOD_ICMP, false},
+	[PATH_FLOOD_FRAG] = {"flood_frag drop", K_FRAG, W_FLOOD, TG_R_FLOOD_FRAG, false},
+	[PATH_SMTP] = {"smtp drop", K_SMTP, W_FLOOD, TG_R_SMTP, false},
+	[PATH_REFL] = {"reflection drop", K_REFL, W_FLOOD, TG_R_FLOOD_UDP, true},
+};
+
+/* Plans: 0 bandwidth only; 1 every packet-rate limit too, far above the traffic; 2 every
+ * packet-rate limit at 1 packet/s, SMTP limited to 1 connection/s (the flood-drop customer:
+ * each class has a state of its own, so each case drains only its own). */
 #define PLAN_BW 0
 #define PLAN_ALL 1
 #define PLAN_FLOOD 2
@@ -162,6 +203,21 @@ static int gen_prefixes(struct scale *sc)
 	return sc->src_lo_i < sc->n ? 0 : -EINVAL;
 }
 
+/* The interface's role: lo in tg_ifaces, strict in the customer role, counters in slot 0. */
+static int set_role(struct scale *sc, bool upstream)
+{
+	struct tg_iface ifc = {.role = upstream ? TG_ROLE_UPSTREAM : TG_ROLE_CUSTOMER,
+			       .antispoof = upstream ? TG_AS_OFF : TG_AS_STRICT,
+			       .slot = 0};
+	__u32 key = lo_ifindex;
+
+	ifc.ifindex = lo_ifindex;
+	snprintf(ifc.name, sizeof(ifc.name), "lo");
+	if (bpf_map_update_elem(sc->m.ifaces, &key, &ifc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static int load_scale(struct scale *sc)
 {
 	struct tg_capacity cap = {.max_customers = sc->n + 1, .max_prefixes = 2 * sc->n + 2};
@@ -190,7 +246,10 @@ static int load_scale(struct scale *sc)
 	plan[PLAN_ALL].smtp = TG_SMTP_LIMIT;
 	plan[PLAN_ALL].smtp_limit = 1000000;
 	snprintf(plan[PLAN_FLOOD].name, sizeof(plan[0].name), "bench-flood");
-	plan[PLAN_FLOOD].flood.udp_pps = 1;
+	plan[PLAN_FLOOD].flood = (struct tg_flood_cfg){
+		.syn_pps = 1, .udp_pps = 1, .icmp_pps = 1, .frag_pps = 1, .refl_pps = 1};
+	plan[PLAN_FLOOD].smtp = TG_SMTP_LIMIT;
+	plan[PLAN_FLOOD].smtp_limit = 1;
 	snprintf(plan[PLAN_SRC_HI].name, sizeof(plan[0].name), "bench-src-hi");
 	plan[PLAN_SRC_HI].flood.src_pps = HIGH_PPS;
 	plan[PLAN_SRC_HI].flood.block_ns = 60000000000ull;
@@ -266,15 +325,7 @@ static int load_scale(struct scale *sc)
 	if (!sc->pass_idx || !sc->slow_idx || !sc->all_idx || !sc->flood_idx || !sc->owner_idx)
 		return -ENOENT;
 
-	/* the interface: lo, customer role, strict, counters in slot 0 */
-	struct tg_iface ifc = {.role = TG_ROLE_CUSTOMER, .antispoof = TG_AS_STRICT, .slot = 0};
-	__u32 key = lo_ifindex;
-
-	ifc.ifindex = lo_ifindex;
-	snprintf(ifc.name, sizeof(ifc.name), "lo");
-	if (bpf_map_update_elem(sc->m.ifaces, &key, &ifc, BPF_ANY))
-		return -errno;
-	return 0;
+	return set_role(sc, false);
 }
 
 /* ---- frames ---- */
@@ -285,20 +336,18 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
-/* A 60-byte IPv4/UDP or 62-byte IPv6/UDP frame (46 or 48 bytes of IP) from src. */
-static size_t build_udp_to(uint8_t *b, bool v6, const uint8_t *src, const uint8_t *dst);
-
-static size_t build_udp(uint8_t *b, bool v6, const uint8_t *src)
-{
-	return build_udp_to(b, v6, src, NULL);
-}
-
-/* dst NULL: a remote destination (8.8.8.8, 2001:4860:4860::88) */
-static size_t build_udp_to(uint8_t *b, bool v6, const uint8_t *src, const uint8_t *dst)
+/*
+ * A frame of the given kind from src to dst (NULL: a remote destination, 8.8.8.8 or
+ * 2001:4860:4860::88): UDP 40000 -> 443; a TCP SYN to 80 (K_SYN) or 25 (K_SMTP); an echo
+ * request; a non-first fragment of a UDP datagram; UDP from NTP (123 -> 40000). At least
+ * 60 bytes (Ethernet's minimum; the padding is not in the IP length).
+ */
+static size_t build_frame(uint8_t *b, bool v6, int kind, const uint8_t *src, const uint8_t *dst)
 {
 	static const uint8_t dst4[4] = {8, 8, 8, 8};
 	static const uint8_t dst6[16] = {0x20, 0x01, 0x48, 0x60, 0x48, 0x60, [15] = 0x88};
-	size_t l3 = 14, l4, payload = v6 ? 0 : 18;
+	size_t l3 = 14, l4, l4len;
+	uint8_t proto;
 
 	memset(b, 0, 128);
 	b[0] = 0x02;
@@ -306,64 +355,112 @@ static size_t build_udp_to(uint8_t *b, bool v6, const uint8_t *src, const uint8_
 	b[6] = 0x02;
 	b[11] = 0x02;
 	put16(b + 12, v6 ? ETH_P_IPV6 : ETH_P_IP);
+	l4 = l3 + (v6 ? 40 : 20);
+	switch (kind) {
+	case K_SYN:
+	case K_SMTP:
+		proto = IPPROTO_TCP;
+		l4len = 20;
+		put16(b + l4, 40000);
+		put16(b + l4 + 2, kind == K_SMTP ? 25 : 80);
+		b[l4 + 7] = 1;	     /* sequence number */
+		b[l4 + 12] = 5 << 4; /* data offset: 5 words */
+		b[l4 + 13] = 0x02;   /* SYN */
+		put16(b + l4 + 14, 64240);
+		break;
+	case K_ICMP:
+		proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+		l4len = 8 + 18;
+		b[l4] = v6 ? 128 : 8; /* echo request */
+		put16(b + l4 + 4, 1);
+		break;
+	case K_FRAG:
+		proto = IPPROTO_UDP;
+		l4len = 26; /* payload only: a non-first fragment has no UDP header */
+		if (v6) {   /* the fragment header, offset 1480, more to come */
+			b[l4] = IPPROTO_UDP;
+			put16(b + l4 + 2, (1480 / 8) << 3 | 1);
+			b[l4 + 7] = 7; /* identification */
+			l4len += 8;
+		}
+		break;
+	default: /* K_UDP, K_REFL */
+		proto = IPPROTO_UDP;
+		l4len = 8 + (v6 ? 0 : 18);
+		put16(b + l4, kind == K_REFL ? 123 : 40000);
+		put16(b + l4 + 2, kind == K_REFL ? 40000 : 443);
+		put16(b + l4 + 4, l4len);
+		break;
+	}
 	if (v6) {
 		b[l3] = 0x60;
-		put16(b + l3 + 4, 8 + payload);
-		b[l3 + 6] = IPPROTO_UDP;
+		put16(b + l3 + 4, l4len);
+		b[l3 + 6] = kind == K_FRAG ? IPPROTO_FRAGMENT : proto;
 		b[l3 + 7] = 64;
 		memcpy(b + l3 + 8, src, 16);
 		memcpy(b + l3 + 24, dst ? dst : dst6, 16);
-		l4 = l3 + 40;
 	} else {
 		b[l3] = 0x45;
-		put16(b + l3 + 2, 20 + 8 + payload);
-		put16(b + l3 + 6, 0x4000);
+		put16(b + l3 + 2, 20 + l4len);
+		put16(b + l3 + 6,
+		      kind == K_FRAG ? 0x2000 | 1480 / 8 : 0x4000); /* MF + 1480, or DF */
 		b[l3 + 8] = 64;
-		b[l3 + 9] = IPPROTO_UDP;
+		b[l3 + 9] = proto;
 		memcpy(b + l3 + 12, src, 4);
 		memcpy(b + l3 + 16, dst ? dst : dst4, 4);
-		l4 = l3 + 20;
 	}
-	put16(b + l4, 40000);
-	put16(b + l4 + 2, 443);
-	put16(b + l4 + 4, 8 + payload);
-	return l4 + 8 + payload;
+	return l4 + l4len < 60 ? 60 : l4 + l4len;
+}
+
+static uint32_t who_index(const struct scale *sc, int who)
+{
+	switch (who) {
+	case W_PASS:
+		return sc->pass_i;
+	case W_ALL:
+		return sc->all_i;
+	case W_SLOW:
+		return sc->slow_i;
+	default:
+		return sc->flood_i;
+	}
 }
 
 static void make_case(struct bcase *c, struct scale *sc, int path, bool v6)
 {
-	uint8_t src[16] = {};
+	const struct path_def *d = &path_def[path];
+	uint8_t src[16] = {}, dst[16] = {};
 
 	c->sc = sc;
 	c->path = path;
 	c->v6 = v6;
 	c->valid = true;
-	if (path == PATH_SPOOF) {
+	if (d->who == W_SPOOF) {
 		/*
 		 * In no customer's prefix but beside one: one tbl24 read, or two trie reads
 		 * (the root, then the compare node of 2001:db8:0:1::/64, alone in its /16).
 		 */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8:dead::1" : "8.8.4.4", src);
-	} else if (path == PATH_SPOOF_FAR) {
+	} else if (d->who == W_SPOOF_FAR) {
 		/* far from every customer: the trie's root answers */
 		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2606:4700::1111" : "1.1.1.1", src);
 	} else {
-		uint32_t who = path == PATH_PASS       ? sc->pass_i
-			       : path == PATH_PASS_ALL ? sc->all_i
-			       : path == PATH_FLOOD    ? sc->flood_i
-						       : sc->slow_i;
-		const struct tg_prefix *p = &sc->pfx[2 * who + v6];
+		const struct tg_prefix *p = &sc->pfx[2 * who_index(sc, d->who) + v6];
 
 		memcpy(src, p->addr, 16);
 		src[v6 ? 15 : 3] |= 1;
 	}
-	c->len = build_udp(c->frame, v6, src);
+	if (d->upstream) { /* toward the customer, from a source outside every prefix */
+		memcpy(dst, src, 16);
+		inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:4860::123" : "45.1.2.3", src);
+	}
+	c->len = build_frame(c->frame, v6, d->kind, src, d->upstream ? dst : NULL);
 }
 
 /* "1M v6 pass": what the report calls a case, and what -k matches. */
 static void case_name(const struct bcase *c, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s %s %s", c->sc->name, c->v6 ? "v6" : "v4", path_name[c->path]);
+	snprintf(buf, n, "%s %s %s", c->sc->name, c->v6 ? "v6" : "v4", path_def[c->path].name);
 }
 
 /* ---- running ---- */
@@ -437,23 +534,26 @@ static const char *path_taken(const struct tg_if_counters *b, const struct tg_if
 /* Run the case CHECK_REPEAT times and require the path it is named for. */
 static void check_case(struct bcase *c)
 {
+	const struct path_def *d = &path_def[c->path];
 	struct scale *sc = c->sc;
 	struct tg_if_counters b, a;
 	struct tg_cust_counters cb, ca;
-	uint32_t idx = c->path == PATH_RATE	  ? sc->slow_idx
-		       : c->path == PATH_PASS	  ? sc->pass_idx
-		       : c->path == PATH_PASS_ALL ? sc->all_idx
-		       : c->path == PATH_FLOOD	  ? sc->flood_idx
-						  : sc->owner_idx;
+	uint32_t idx = d->who == W_PASS	   ? sc->pass_idx
+		       : d->who == W_ALL   ? sc->all_idx
+		       : d->who == W_SLOW  ? sc->slow_idx
+		       : d->who == W_FLOOD ? sc->flood_idx
+					   : sc->owner_idx;
 	uint32_t ret = 0;
-	bool passes = c->path == PATH_PASS || c->path == PATH_PASS_ALL;
-	__u32 want = passes ? XDP_PASS : XDP_DROP;
+	int dir = d->upstream ? TG_DIR_DOWN : TG_DIR_UP, r = d->reason;
+	__u32 want = r == REASON_PASS ? XDP_PASS : XDP_DROP;
 	uint64_t moved, cmoved, slack;
 	int err;
 
-	if (c->path == PATH_RATE || c->path == PATH_FLOOD) /* spend the bucket first */
-		run(sc->m.prog, c, CHECK_REPEAT, NULL, NULL, NULL);
-	err = tg_read_iface(&sc->m, 0, &b);
+	err = set_role(sc, d->upstream);
+	if (!err && (d->who == W_SLOW || d->who == W_FLOOD)) /* spend the bucket first */
+		err = run(sc->m.prog, c, CHECK_REPEAT, NULL, NULL, NULL);
+	if (!err)
+		err = tg_read_iface(&sc->m, 0, &b);
 	if (!err)
 		err = tg_read_cust(&sc->m, idx, &cb);
 	if (!err)
@@ -467,32 +567,18 @@ static void check_case(struct bcase *c)
 		c->valid = false;
 		return;
 	}
-	switch (c->path) {
-	case PATH_PASS:
-	case PATH_PASS_ALL:
+	if (r == REASON_PASS) {
 		moved = a.pass.pkts - b.pass.pkts;
-		cmoved = ca.pass[TG_DIR_UP].pkts - cb.pass[TG_DIR_UP].pkts;
-		break;
-	case PATH_SPOOF:
-	case PATH_SPOOF_FAR:
-		moved = a.drop[TG_R_SPOOF].pkts - b.drop[TG_R_SPOOF].pkts;
-		cmoved = ca.drop[TG_DIR_UP][TG_R_SPOOF].pkts - cb.drop[TG_DIR_UP][TG_R_SPOOF].pkts;
-		break;
-	case PATH_FLOOD:
-		moved = a.drop[TG_R_FLOOD_UDP].pkts - b.drop[TG_R_FLOOD_UDP].pkts;
-		cmoved = ca.drop[TG_DIR_UP][TG_R_FLOOD_UDP].pkts -
-			 cb.drop[TG_DIR_UP][TG_R_FLOOD_UDP].pkts;
-		break;
-	default:
-		moved = a.drop[TG_R_RATE].pkts - b.drop[TG_R_RATE].pkts;
-		cmoved = ca.drop[TG_DIR_UP][TG_R_RATE].pkts - cb.drop[TG_DIR_UP][TG_R_RATE].pkts;
-		break;
+		cmoved = ca.pass[dir].pkts - cb.pass[dir].pkts;
+	} else {
+		moved = a.drop[r].pkts - b.drop[r].pkts;
+		cmoved = ca.drop[dir][r].pkts - cb.drop[dir][r].pkts;
 	}
 	/*
 	 * A drained GCRA bucket sits within one packet of conforming: a clock tick during the
 	 * check may let one packet through (1 kbit/s earns 0.5 bytes per 4 ms tick).
 	 */
-	slack = c->path == PATH_RATE || c->path == PATH_FLOOD ? 2 : 0;
+	slack = d->who == W_SLOW || d->who == W_FLOOD ? 2 : 0;
 	if (ret != want || moved + slack < CHECK_REPEAT || moved > CHECK_REPEAT ||
 	    cmoved + slack < CHECK_REPEAT || cmoved > CHECK_REPEAT) {
 		snprintf(c->why, sizeof(c->why),
@@ -548,24 +634,22 @@ static void usage(const char *prog)
  */
 static void bench_per_source(struct scale *sc)
 {
-	struct tg_iface ifc = {.role = TG_ROLE_UPSTREAM, .antispoof = TG_AS_OFF, .slot = 0};
 	const struct tg_prefix *hi = &sc->pfx[2 * sc->src_hi_i], *lo = &sc->pfx[2 * sc->src_lo_i];
 	uint8_t frame[128], src[4] = {45, 1, 2, 3}, dst[4], dst2[4];
-	uint32_t ns, ret, bare_ns, k = lo_ifindex, v;
+	uint32_t ns, ret, bare_ns, v;
 	size_t len;
 	double sum_prog = 0, sum_bare = 0, sum_plain = 0;
 	uint64_t blocked_before = 0;
+	int err = set_role(sc, true);
 
-	ifc.ifindex = lo_ifindex;
-	snprintf(ifc.name, sizeof(ifc.name), "lo");
-	if (bpf_map_update_elem(sc->m.ifaces, &k, &ifc, BPF_ANY)) {
-		printf("per-source: cannot turn the interface upstream: %s\n", strerror(errno));
+	if (err) {
+		printf("per-source: cannot turn the interface upstream: %s\n", strerror(-err));
 		return;
 	}
 	printf("\nper-source blocking, upstream, %s customers (BPF_PROG_TEST_RUN):\n", sc->name);
 	memcpy(dst, hi->addr, 4);
 	dst[3] |= 1;
-	len = build_udp_to(frame, false, src, dst);
+	len = build_frame(frame, false, K_UDP, src, dst);
 	run_frame(sc->m.prog, frame, len, WARM_REPEAT, &ns, NULL);
 	if (!run_frame(sc->m.prog, frame, len, repeat, &ns, &ret) &&
 	    !run_frame(bare_fd, frame, len, repeat, &bare_ns, NULL))
@@ -574,7 +658,7 @@ static void bench_per_source(struct scale *sc)
 		       ret == XDP_PASS ? "passed" : "NOT PASSED", bare_ns);
 	memcpy(dst, lo->addr, 4);
 	dst[3] |= 1;
-	len = build_udp_to(frame, false, src, dst);
+	len = build_frame(frame, false, K_UDP, src, dst);
 	run_frame(sc->m.prog, frame, len, 1000, &ns, NULL); /* over 1/s: blocked */
 	if (!run_frame(sc->m.prog, frame, len, repeat, &ns, &ret) &&
 	    !run_frame(bare_fd, frame, len, repeat, &bare_ns, NULL))
@@ -593,12 +677,12 @@ static void bench_per_source(struct scale *sc)
 		src[1] = 64 + (v >> 16);
 		src[2] = (v >> 8) & 255;
 		src[3] = v & 255;
-		len = build_udp_to(frame, false, src, dst);
+		len = build_frame(frame, false, K_UDP, src, dst);
 		if (run_frame(sc->m.prog, frame, len, 1, &pns, &ret) ||
 		    run_frame(bare_fd, frame, len, 1, &bns, NULL))
 			break;
 		blocked_before += ret != XDP_PASS;
-		len = build_udp_to(frame, false, src, dst2);
+		len = build_frame(frame, false, K_UDP, src, dst2);
 		if (run_frame(sc->m.prog, frame, len, 1, &qns, NULL))
 			break;
 		sum_prog += pns;
@@ -725,7 +809,8 @@ int main(int argc, char **argv)
 				goto out;
 			bare_all[nbare] = ns;
 			bare_cpu_all[nbare++] = c->bare_cpu[r];
-			if (run(c->sc->m.prog, c, repeat, &ns, &c->cpu[r], NULL))
+			if (set_role(c->sc, path_def[c->path].upstream) ||
+			    run(c->sc->m.prog, c, repeat, &ns, &c->cpu[r], NULL))
 				goto out;
 			c->ns[r] = ns;
 		}
