@@ -264,10 +264,12 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *cur, struct tg_pkt *p
 }
 
 /*
- * A global (not static) function: the verifier checks it once, on its own, instead of once
- * for every path that reaches it, which keeps verification time flat as stages are added.
+ * Inlined into its one caller. As a global function it was verified once on its own, but
+ * the compiler could not keep what it parsed in registers or fold it into the checks that
+ * follow, and that showed on IPv6 (bench_xdp, A/B side by side: v6 pass 34 -> 26 ns/packet,
+ * pass with all limits 41 -> 31 ns). The program now verifies in about 0.1 s, not 0.03 s.
  */
-__attribute__((noinline)) int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
+static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
 {
 	struct tg_cursor cur;
 	struct ethhdr *eth;
