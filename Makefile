@@ -140,6 +140,7 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BENCH_BIN)
+	$(Q)bench/bench_wire.sh
 	$(Q)bench/bench_load.sh
 
 # libFuzzer targets for the configuration readers (tests/fuzz): built with clang, ASan and
