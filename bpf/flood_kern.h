@@ -52,17 +52,6 @@ static __always_inline __u32 tg_class_reason(const struct tg_pkt *p)
 	return TG_R_FLOOD_UDP;
 }
 
-static __always_inline __u64 tg_src_hash(const struct tg_src_key *k)
-{
-	__u64 h = k->addr[0] ^ (k->addr[1] * 0x9e3779b97f4a7c15ull) ^
-		  (((__u64)k->cust << 32) | k->v6);
-
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
-}
-
 /*
  * Per-source blocking toward customer cust (see tg_srcwatch in tollgate_kern_user.h): a
  * blocked source drops; otherwise its slot's GCRA runs, and a source over the limit is
@@ -103,6 +92,11 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	if (!w)
 		return TG_R_NR;
 	if (w->tag != (__u32)(h >> 32) || w->cust != cust) {
+		/* another pair's slot: kept while that pair is more than one packet ahead of
+		 * the rate (going over it), so a random flood cannot restart its watch; this
+		 * pair is not watched meanwhile */
+		if ((__s64)(READ_ONCE(w->tat_fns) - now) > (__s64)pp->ipp_fns)
+			return TG_R_NR;
 		/* the slot now watches this pair: a racing CPU may mix the fields, which only
 		 * restarts the watch */
 		w->tag = (__u32)(h >> 32);

@@ -241,15 +241,17 @@ struct tg_walled_key {
 /*
  * Per-source blocking toward a customer (upstream). Two stages, so that a flood from
  * random sources can neither evict the sources already blocked nor grow anything:
- *   tg_srcwatch: a fixed array of TG_SRCWATCH_SLOTS slots, indexed by a hash of (customer,
- *     source), each the GCRA of the last (customer, source) that hashed there. A new pair
- *     takes the slot over; a random flood only churns slots.
+ *   tg_srcwatch: a fixed array of TG_SRCWATCH_SLOTS slots, indexed by tg_src_hash of
+ *     (customer, source), each the GCRA of the last (customer, source) that hashed there.
+ *     A new pair takes a slot over only while its owner is within one packet of the rate:
+ *     a random flood churns the slots of sources sending below the rate, never the slot of
+ *     one going over it (which would restart its watch and let it run on unblocked).
  *   tg_srcblock: a hash of the (customer, source) pairs that went over the per-source rate,
  *     with the time their block ends. Entries are added only by a slot that went over and
  *     removed only when they expired (by the source's next packet, or tollgated's sweep);
  *     when the map is full nothing more is blocked, nothing is evicted.
  */
-#define TG_SRCWATCH_SLOTS (1u << 20)
+#define TG_SRCWATCH_SLOTS (1u << 16)
 #define TG_SRCBLOCK_MAX 65536u
 
 struct tg_srcwatch {
@@ -263,6 +265,18 @@ struct tg_src_key {
 	__u32 v6;      /* 1: IPv6 */
 	__u64 addr[2]; /* the source, network order; IPv4 in the first 4 bytes */
 };
+
+/* The watch slot's hash of a pair: the slot is its low bits, the tag its high 32. */
+static inline __u64 tg_src_hash(const struct tg_src_key *k)
+{
+	__u64 h = k->addr[0] ^ (k->addr[1] * 0x9e3779b97f4a7c15ull) ^
+		  (((__u64)k->cust << 32) | k->v6);
+
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
 
 struct tg_pol {
 	struct tg_gcra dir[TG_DIR_NR];

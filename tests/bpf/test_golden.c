@@ -2420,6 +2420,93 @@ static void test_per_source(void)
 	}
 }
 
+/* n UDP packets from src to dst on the upstream interface: how many passed, -1 on error. */
+static int send_up4(const char *src, const char *dst, int n)
+{
+	struct pkt pk = {V4(src, dst), .proto = IPPROTO_UDP, .payload = 20};
+	uint8_t frame[2048];
+	struct built b;
+	int passed = 0;
+	__u32 v;
+
+	if (build_pkt(&pk, frame, &b))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
+			return -1;
+		passed += v == XDP_PASS;
+	}
+	return passed;
+}
+
+static struct tg_src_key src_key4(__u32 cust, const char *src)
+{
+	struct tg_src_key k = {.cust = cust};
+	struct in_addr a = {0};
+
+	inet_pton(AF_INET, src, &a);
+	k.addr[0] = a.s_addr; /* network order in the first 4 bytes, as the program keys it */
+	return k;
+}
+
+/* A source in 45.128.0.0/9 whose watch slot toward cust is src's, in out; -1 if none. */
+static int colliding_source4(__u32 cust, const char *src, char *out, size_t len)
+{
+	struct tg_src_key a = src_key4(cust, src), k = {.cust = cust};
+	__u32 slot = (__u32)tg_src_hash(&a) & (TG_SRCWATCH_SLOTS - 1), i;
+	struct in_addr ia;
+
+	for (i = 0; i < (1u << 23); i++) {
+		ia.s_addr = htonl((45u << 24) | (1u << 23) | i);
+		k.addr[0] = ia.s_addr;
+		if (((__u32)tg_src_hash(&k) & (TG_SRCWATCH_SLOTS - 1)) == slot &&
+		    tg_src_hash(&k) != tg_src_hash(&a)) {
+			inet_ntop(AF_INET, &ia, out, len);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Two sources toward customer c-p that share a watch slot: a source going over the rate
+ * keeps the slot, one within a packet of it gives it up.
+ */
+static void test_per_source_slots(void)
+{
+	const __u32 cust = cust_idx[cust_no("c-p")];
+	const char *dst = "198.18.4.9", *x = "9.9.9.20", *z = "9.9.9.21";
+	struct tg_src_key kx = src_key4(cust, x), kz;
+	char y[INET_ADDRSTRLEN], w[INET_ADDRSTRLEN];
+
+	TEST_BEGIN("per-source: a source going over the rate keeps its watch slot: another "
+		   "source hashing there passes unwatched, and the first is blocked on time");
+	if (set_profile(P_UP) || colliding_source4(cust, x, y, sizeof(y))) {
+		fail("per-source slot kept", NULL, "fixture error: no colliding source");
+		return;
+	}
+	CHECK_EQ_U64(send_up4(x, dst, FL_SRC / 2), FL_SRC / 2);
+	CHECK_EQ_U64(send_up4(y, dst, 1), 1);
+	CHECK_EQ_U64(send_up4(x, dst, FL_SRC - FL_SRC / 2), FL_SRC - FL_SRC / 2);
+	CHECK_EQ_U64(send_up4(x, dst, 1), 0); /* the 13th: blocked */
+	CHECK_EQ_U64(send_up4(y, dst, 1), 1);
+	bpf_map_delete_elem(maps.srcblock, &kx);
+
+	TEST_BEGIN("per-source: a source within one packet of the rate gives its watch slot "
+		   "up: a new source hashing there is watched and blocked after its burst");
+	if (colliding_source4(cust, z, w, sizeof(w))) {
+		fail("per-source slot taken", NULL, "fixture error: no colliding source");
+		return;
+	}
+	kz = src_key4(cust, w);
+	CHECK_EQ_U64(send_up4(z, dst, 1), 1);
+	CHECK_EQ_U64(send_up4(w, dst, FL_SRC), FL_SRC);
+	CHECK_EQ_U64(send_up4(w, dst, 1), 0);
+	CHECK_EQ_U64(send_up4(z, dst, 1), 1);
+	bpf_map_delete_elem(maps.srcblock, &kz);
+	CHECK_EQ_U64(blocked_sources(), 0);
+}
+
 #define FSRC4 "198.18.2.5"
 #define FSRC6 "2001:db8:302::5"
 #define SSRC4 "198.18.3.5"
@@ -2599,6 +2686,7 @@ static void test_flood(void)
 	for (i = 0; i < ARRAY_SIZE(smtp); i++)
 		run_fixture(&smtp[i]);
 	test_per_source();
+	test_per_source_slots();
 }
 
 /* ------------------------------------------------------------------------------------- */
