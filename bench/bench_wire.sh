@@ -39,6 +39,8 @@ export TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-wire-$$
 ROUNDS=${BENCH_WIRE_ROUNDS:-3}
 SECS=${BENCH_WIRE_SECONDS:-3}
 PY=/usr/bin/python3
+# shellcheck source=scripts/lab.sh
+. "$ROOT/scripts/lab.sh" # for its trafgen packet configurations
 
 cleanup() {
 	ip netns del "$NG" 2>/dev/null
@@ -94,26 +96,13 @@ tg attach "$P-r1" role upstream >"$TMP/out" 2>&1 || die "attach $P-r1: $(cat "$T
 tg attach "$P-r2" role customer >"$TMP/out" 2>&1 || die "attach $P-r2: $(cat "$TMP/out")"
 
 mac_of() { ip -n "$NR" -j link show "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
-bytes() { sed 's/^/0x/; s/:/, 0x/g' <<<"$1"; }
-# pkt_cfg RDEV PROTO DST SPORT: one trafgen packet from 45.x.y.z (random per packet)
-pkt_cfg() {
-	local eth ip
-	eth="$(bytes "$(mac_of "$1")"), 0x02, 0, 0, 0, 0, 1, 0x08, 0x00"
-	if [ "$2" = tcp ]; then
-		ip="0x45, 0, const16(40), drnd(2), 0x40, 0, 64, 6, csumip(14, 33), 45, drnd(3), $3"
-		echo "{ $eth, $ip, drnd(2), const16(80), drnd(4), const32(0),"
-		echo "  const16((5 << 12) | 2), const16(512), csumtcp(14, 34), const16(0) }"
-	else
-		ip="0x45, 0, const16(128), drnd(2), 0x40, 0, 64, 17, csumip(14, 33), 45, drnd(3), $3"
-		echo "{ $eth, $ip, const16($4), const16(40000), const16(108), const16(0),"
-		echo "  fill(0xab, 100) }"
-	fi
-}
-pkt_cfg "$P-r0" tcp "198, 51, 100, 10" >"$TMP/bare.cfg"
-pkt_cfg "$P-r1" tcp "198, 51, 100, 10" >"$TMP/syn_a.cfg"
-pkt_cfg "$P-r1" udp "198, 51, 100, 10" 123 >"$TMP/refl_a.cfg"
-pkt_cfg "$P-r1" tcp "198, 51, 100, 74" >"$TMP/syn_b.cfg"
-pkt_cfg "$P-r2" tcp "203, 0, 113, 1" >"$TMP/spoof.cfg"
+SMAC=02:00:00:00:00:01
+RND4="45, drnd(3)" # a random source in 45.0.0.0/8 per packet
+lab_trafgen_syn "$(mac_of "$P-r0")" $SMAC "$RND4" 198.51.100.10 >"$TMP/bare.cfg"
+lab_trafgen_syn "$(mac_of "$P-r1")" $SMAC "$RND4" 198.51.100.10 >"$TMP/syn_a.cfg"
+lab_trafgen_udp "$(mac_of "$P-r1")" $SMAC "$RND4" 198.51.100.10 123 >"$TMP/refl_a.cfg"
+lab_trafgen_syn "$(mac_of "$P-r1")" $SMAC "$RND4" 198.51.100.74 >"$TMP/syn_b.cfg"
+lab_trafgen_syn "$(mac_of "$P-r2")" $SMAC "$RND4" 203.0.113.1 >"$TMP/spoof.cfg"
 
 # name|veth index|trafgen config
 CASES=(

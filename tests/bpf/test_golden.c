@@ -2331,6 +2331,25 @@ static int blocked_sources(void)
 	return n;
 }
 
+/* n UDP packets from src to dst on the upstream interface: how many passed, -1 on error. */
+static int send_up4(const char *src, const char *dst, int n)
+{
+	struct pkt pk = {V4(src, dst), .proto = IPPROTO_UDP, .payload = 20};
+	uint8_t frame[2048];
+	struct built b;
+	int passed = 0;
+	__u32 v;
+
+	if (build_pkt(&pk, frame, &b))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
+			return -1;
+		passed += v == XDP_PASS;
+	}
+	return passed;
+}
+
 #define ATTACKER4 "9.9.9.9"
 
 static void test_per_source(void)
@@ -2365,11 +2384,8 @@ static void test_per_source(void)
 		P_UP,
 		{V4(ATTACKER4, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 100},
 		PASS("c-p")};
-	uint8_t frame[2048];
-	struct built b;
 	char src[32], msg[256] = "";
 	int passed = 0;
-	__u32 v;
 
 	run_flood_case(&over);
 	for (size_t i = 0; i < ARRAY_SIZE(blocked); i++)
@@ -2382,13 +2398,13 @@ static void test_per_source(void)
 		return;
 	}
 	for (int i = 0; i < 4096; i++) {
-		struct pkt pk = {V4(src, "198.18.4.9"), .proto = IPPROTO_UDP, .payload = 20};
+		int r;
 
 		snprintf(src, sizeof(src), "45.%d.%d.%d", 64 + (i >> 16), (i >> 8) & 255, i & 255);
-		if (build_pkt(&pk, frame, &b) ||
-		    run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
+		r = send_up4(src, "198.18.4.9", 1);
+		if (r < 0)
 			break;
-		passed += v == XDP_PASS;
+		passed += r;
 	}
 	if (passed != 4096)
 		snprintf(msg, sizeof(msg), "%d of 4096 passed", passed);
@@ -2420,25 +2436,6 @@ static void test_per_source(void)
 	}
 }
 
-/* n UDP packets from src to dst on the upstream interface: how many passed, -1 on error. */
-static int send_up4(const char *src, const char *dst, int n)
-{
-	struct pkt pk = {V4(src, dst), .proto = IPPROTO_UDP, .payload = 20};
-	uint8_t frame[2048];
-	struct built b;
-	int passed = 0;
-	__u32 v;
-
-	if (build_pkt(&pk, frame, &b))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		if (run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
-			return -1;
-		passed += v == XDP_PASS;
-	}
-	return passed;
-}
-
 static struct tg_src_key src_key4(__u32 cust, const char *src)
 {
 	struct tg_src_key k = {.cust = cust};
@@ -2453,14 +2450,15 @@ static struct tg_src_key src_key4(__u32 cust, const char *src)
 static int colliding_source4(__u32 cust, const char *src, char *out, size_t len)
 {
 	struct tg_src_key a = src_key4(cust, src), k = {.cust = cust};
-	__u32 slot = (__u32)tg_src_hash(&a) & (TG_SRCWATCH_SLOTS - 1), i;
+	__u64 want = tg_src_hash(&a), h;
 	struct in_addr ia;
+	__u32 i;
 
 	for (i = 0; i < (1u << 23); i++) {
 		ia.s_addr = htonl((45u << 24) | (1u << 23) | i);
 		k.addr[0] = ia.s_addr;
-		if (((__u32)tg_src_hash(&k) & (TG_SRCWATCH_SLOTS - 1)) == slot &&
-		    tg_src_hash(&k) != tg_src_hash(&a)) {
+		h = tg_src_hash(&k);
+		if (((h ^ want) & (TG_SRCWATCH_SLOTS - 1)) == 0 && h != want) {
 			inet_ntop(AF_INET, &ia, out, len);
 			return 0;
 		}
@@ -2488,7 +2486,7 @@ static void test_per_source_slots(void)
 	CHECK_EQ_U64(send_up4(x, dst, FL_SRC / 2), FL_SRC / 2);
 	CHECK_EQ_U64(send_up4(y, dst, 1), 1);
 	CHECK_EQ_U64(send_up4(x, dst, FL_SRC - FL_SRC / 2), FL_SRC - FL_SRC / 2);
-	CHECK_EQ_U64(send_up4(x, dst, 1), 0); /* the 13th: blocked */
+	CHECK_EQ_U64(send_up4(x, dst, 1), 0); /* one over its burst: blocked */
 	CHECK_EQ_U64(send_up4(y, dst, 1), 1);
 	bpf_map_delete_elem(maps.srcblock, &kx);
 

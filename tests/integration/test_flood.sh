@@ -88,32 +88,10 @@ cust() {
 	fi
 }
 
-# trafgen packet configurations (raw bytes: eth, IPv4, L4; checksums by trafgen)
-mac() { sed 's/^/0x/; s/:/, 0x/g' <<<"$1"; }
-ip4() { tr . , <<<"$1"; }
 RMAC_U=$(lab_mac "$P-rtr" "$P-u0")
 UMAC=$(lab_mac "$P-up" "$P-ua")
 RMAC_C=$(lab_mac "$P-rtr" "$P-c0")
 AMAC=$(lab_mac "$P-cust" "$P-ca")
-# SYN to port 80 (DST) from SRC bytes, e.g. "45, 0, drnd(2)"
-syn_cfg() { # DMAC SMAC SRC DST
-	cat <<-EOF
-		{ $(mac "$1"), $(mac "$2"), 0x08, 0x00,
-		  0x45, 0, const16(40), drnd(2), 0x40, 0, 64, 6, csumip(14, 33),
-		  $3, $(ip4 "$4"),
-		  drnd(2), const16(80), drnd(4), const32(0), const16((5 << 12) | 2), const16(512),
-		  csumtcp(14, 34), const16(0) }
-	EOF
-}
-udp_cfg() { # DMAC SMAC SRC DST SPORT
-	cat <<-EOF
-		{ $(mac "$1"), $(mac "$2"), 0x08, 0x00,
-		  0x45, 0, const16(128), drnd(2), 0x40, 0, 64, 17, csumip(14, 33),
-		  $3, $(ip4 "$4"),
-		  const16($5), const16(40000), const16(108), const16(0),
-		  fill(0xab, 100) }
-	EOF
-}
 # run_trafgen NS DEV CFG SECONDS: send as fast as one CPU can
 run_trafgen() {
 	timeout "$4" ip netns exec "$1" trafgen --dev "$2" --conf "$3" --cpus 1 --no-sock-mem \
@@ -122,8 +100,8 @@ run_trafgen() {
 }
 
 {
-	syn_cfg "$RMAC_U" "$UMAC" "45, 0, drnd(2)" "$LAB_A4"
-	udp_cfg "$RMAC_U" "$UMAC" "45, 0, drnd(2)" "$LAB_A4" 123
+	lab_trafgen_syn "$RMAC_U" "$UMAC" "45, 0, drnd(2)" "$LAB_A4"
+	lab_trafgen_udp "$RMAC_U" "$UMAC" "45, 0, drnd(2)" "$LAB_A4" 123
 } >"$TMP/inbound.cfg"
 
 # ---- 1 and 2: A's download with and without the flood ----
@@ -163,7 +141,7 @@ check "B is unaffected: 10 pings from B all answered" \
 	bash -c "ip netns exec $P-cust ping -n -q -c 10 -i 0.05 -W 1 -I $LAB_B4 $LAB_UP4 | grep -q ' 10 received'"
 
 # ---- 3: a blocked source survives a random-source flood ----
-udp_cfg "$RMAC_U" "$UMAC" "45, 9, 9, 9" "$LAB_A4" 5000 >"$TMP/attacker.cfg"
+lab_trafgen_udp "$RMAC_U" "$UMAC" "45, 9, 9, 9" "$LAB_A4" 5000 >"$TMP/attacker.cfg"
 run_trafgen "$P-up" "$P-ua" "$TMP/attacker.cfg" 1
 blocked_has() { # is 45.9.9.9 in tg_srcblock?
 	bpftool -j map dump pinned "$PIN/tg_srcblock" | "$PY" -c '
@@ -184,7 +162,7 @@ check "... its next 50 packets drop (flood_udp +50, passed +0)" \
 	test $((a1 - a0)) -eq 50 -a $((ap1 - ap)) -eq 0
 
 # ---- 4: an outbound SYN flood from A ----
-syn_cfg "$RMAC_C" "$AMAC" "$(ip4 "$LAB_A4")" "$LAB_UP4" >"$TMP/outbound.cfg"
+lab_trafgen_syn "$RMAC_C" "$AMAC" "$(tr . , <<<"$LAB_A4")" "$LAB_UP4" >"$TMP/outbound.cfg"
 o0=$(cust cust-a upload dropped flood_syn)
 q0=$(cust cust-a upload passed)
 run_trafgen "$P-cust" "$P-ca" "$TMP/outbound.cfg" 2
