@@ -44,9 +44,10 @@
 #                                 (SRC "rand4"/"rand6": a random foreign address each packet)
 #   lab_send_bg ...               the same in the background; the sender's PID in LAB_BG_PID
 #   lab_json EXPR                 read JSON on stdin, print the Python expression EXPR of it (j)
-#   lab_trafgen_syn DMAC SMAC SRC DST, lab_trafgen_udp DMAC SMAC SRC DST SPORT
+#   lab_trafgen_syn DMAC SMAC SRC DST [DPORT], lab_trafgen_udp DMAC SMAC SRC DST SPORT,
+#   lab_trafgen_icmp DMAC SMAC SRC DST, lab_trafgen_frag DMAC SMAC SRC DST
 #                                 a trafgen packet configuration on stdout (test_flood.sh,
-#                                 bench/bench_wire.sh)
+#                                 bench/bench_wire.sh); SRC is trafgen's bytes ("45, drnd(3)")
 #
 # Tunables read by lab_write_config (rates and sizes as Tollgate parses them):
 #   plan lab-a (customer A): LAB_A_UP 10mbit, LAB_A_DOWN 20mbit, LAB_A_BURST 64k (a small
@@ -107,13 +108,13 @@ lab_tg() {
 # trafgen packet configurations (raw bytes: eth, IPv4, L4; checksums by trafgen). SRC is
 # trafgen bytes, e.g. "45, 0, drnd(2)" for a random source per packet; DST a dotted address.
 lab_trafgen_bytes() { sed 's/^/0x/; s/:/, 0x/g' <<<"$1"; }
-# lab_trafgen_syn DMAC SMAC SRC DST: TCP SYN to port 80
+# lab_trafgen_syn DMAC SMAC SRC DST [DPORT]: TCP SYN to port DPORT (80)
 lab_trafgen_syn() {
 	cat <<-EOF
 		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
 		  0x45, 0, const16(40), drnd(2), 0x40, 0, 64, 6, csumip(14, 33),
 		  $3, $(tr . , <<<"$4"),
-		  drnd(2), const16(80), drnd(4), const32(0), const16((5 << 12) | 2), const16(512),
+		  drnd(2), const16(${5:-80}), drnd(4), const32(0), const16((5 << 12) | 2), const16(512),
 		  csumtcp(14, 34), const16(0) }
 	EOF
 }
@@ -124,6 +125,25 @@ lab_trafgen_udp() {
 		  0x45, 0, const16(128), drnd(2), 0x40, 0, 64, 17, csumip(14, 33),
 		  $3, $(tr . , <<<"$4"),
 		  const16($5), const16(40000), const16(108), const16(0),
+		  fill(0xab, 100) }
+	EOF
+}
+# lab_trafgen_icmp DMAC SMAC SRC DST: ICMP echo request, 56 bytes of payload
+lab_trafgen_icmp() {
+	cat <<-EOF
+		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
+		  0x45, 0, const16(84), drnd(2), 0x40, 0, 64, 1, csumip(14, 33),
+		  $3, $(tr . , <<<"$4"),
+		  8, 0, csumicmp(34, 97), drnd(2), const16(1),
+		  fill(0xab, 56) }
+	EOF
+}
+# lab_trafgen_frag DMAC SMAC SRC DST: the last fragment (offset 1480) of a UDP datagram
+lab_trafgen_frag() {
+	cat <<-EOF
+		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
+		  0x45, 0, const16(120), drnd(2), const16(1480 / 8), 64, 17, csumip(14, 33),
+		  $3, $(tr . , <<<"$4"),
 		  fill(0xab, 100) }
 	EOF
 }
