@@ -5,7 +5,7 @@
  * pass without an assigned source (DHCP, IPv6 neighbour discovery).
  *
  * IPv4 is DIR-24-8: one array read for prefixes up to /24, two for longer ones, whatever
- * the number of customers. IPv6 walks a multibit trie (tollgate_kern_user.h): a 16-bit
+ * the number of customers, after a bitmap of the /16s no customer is in (tg_v4_void). IPv6 walks a multibit trie (tollgate_kern_user.h): a 16-bit
  * root, then one array read per byte where prefixes branch, and one compare node for a
  * run of bits with a single way down. The kernel LPM trie would cost 100-200 ns per
  * lookup at this scale; see README.
@@ -32,9 +32,14 @@
 
 static __always_inline __u32 tg_lookup_v4(__be32 addr)
 {
-	__u32 a = bpf_ntohl(addr), key = a >> 9, ent, idx;
+	__u32 a = bpf_ntohl(addr), key = a >> 22, ent, idx;
 	struct tg_v4_pair *p;
+	__u64 *v;
 
+	v = bpf_map_lookup_elem(&tg_v4_void, &key);
+	if (v && (*v >> ((a >> 16) & 63)) & 1)
+		return TG_CUST_NONE;
+	key = a >> 9;
 	p = bpf_map_lookup_elem(&tg_v4_tbl24, &key);
 	if (!p)
 		return TG_CUST_NONE;

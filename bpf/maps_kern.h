@@ -52,6 +52,15 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_V4_VOID_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);   /* address >> 22 */
+	__type(value, __u64); /* bit (address >> 16) & 63: no customer in that /16 */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_v4_void SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TG_V6_ROOT_CHUNKS); /* the root, plus the chunks the loader adds */
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32); /* chunk number */

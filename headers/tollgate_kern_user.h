@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 7u
+#define TG_LAYOUT_VERSION 8u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -33,6 +33,17 @@
 #define TG_V4_NONE 0u
 #define TG_V4_TBL8 0x80000000u
 #define TG_V4_TBL8_CHUNK 256u
+
+/*
+ * tg_v4_void: one bit per /16 (bit a >> 16 & 63 of word a >> 22), set when no customer
+ * holds an address in it. A lookup of an address in a void /16 ends there, in 8 KiB that
+ * stay in cache, instead of reading tbl24 (64 MiB) at a random place: the address of every
+ * packet of a random-source flood is looked up (the source, to find spoofing), and each
+ * such read was a cache and TLB miss. A clear bit only means "look in tbl24", so a map of
+ * zeros (new, or not yet written) is slow but never wrong; userspace clears a bit before
+ * an address of the /16 is given to a customer and sets it after the last one is gone.
+ */
+#define TG_V4_VOID_WORDS (1u << 10)
 
 /*
  * Array map elements are 8-byte aligned whatever the value size, so a u32 value would

@@ -172,7 +172,8 @@ static size_t cdrop_len(const struct tg_maps *m)
 static void maps_init(struct tg_maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v6_trie = m->v6_cmp = m->bind = -1;
+	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v4_void = m->v6_trie = m->v6_cmp = -1;
+	m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
 	m->refl_ports = m->srcblock = m->walled = -1;
 	m->prog = -1;
@@ -189,7 +190,7 @@ static struct {
 	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
 	MAPENT(v6_cmp),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
 	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
-	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),
+	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),	MAPENT(v4_void),
 #undef MAPENT
 };
 
@@ -212,9 +213,10 @@ static int maps_finish(struct tg_maps *m)
 		return m->ncpus;
 	m->tbl24 = map_mmap(m->v4_tbl24, TG_V4_TBL24_ENTRIES);
 	m->tbl8 = map_mmap(m->v4_tbl8, (size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK);
+	m->v4void = map_mmap(m->v4_void, TG_V4_VOID_WORDS * 2);
 	m->v6trie = map_mmap(m->v6_trie, (size_t)m->v6_chunks * V6_CHUNK_WORDS);
 	m->v6cmp = map_mmap(m->v6_cmp, (size_t)m->v6_ncmp * V6_CMP_WORDS);
-	if (!m->tbl24 || !m->tbl8 || !m->v6trie || !m->v6cmp) {
+	if (!m->tbl24 || !m->tbl8 || !m->v4void || !m->v6trie || !m->v6cmp) {
 		err = neg_errno();
 		tg_err("cannot mmap the IPv4 tables and IPv6 trie: %s", strerror(-err));
 		return err;
@@ -450,6 +452,8 @@ void tg_maps_close(struct tg_maps *m)
 		munmap(m->tbl24, mmap_len(TG_V4_TBL24_ENTRIES));
 	if (m->tbl8)
 		munmap(m->tbl8, mmap_len((size_t)m->tbl8_chunks * TG_V4_TBL8_CHUNK));
+	if (m->v4void)
+		munmap(m->v4void, mmap_len(TG_V4_VOID_WORDS * 2));
 	if (m->v6trie)
 		munmap(m->v6trie, mmap_len((size_t)m->v6_chunks * V6_CHUNK_WORDS));
 	if (m->v6cmp)
@@ -457,6 +461,7 @@ void tg_maps_close(struct tg_maps *m)
 	if (m->cdrop_mm)
 		munmap((void *)m->cdrop_mm, cdrop_len(m));
 	m->tbl24 = m->tbl8 = NULL;
+	m->v4void = NULL;
 	m->v6trie = NULL;
 	m->v6cmp = NULL;
 	m->cdrop_mm = NULL;

@@ -15,11 +15,12 @@
 
 /* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v6_trie, v6_cmp, bind, cust, pol, cstat, cdrop,
-		dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
+	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
+		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	uint64_t *v4void;		 /* mmap of tg_v4_void (TG_V4_VOID_WORDS) */
 	struct tg_v6_chunk *v6trie;	 /* mmap of tg_v6_trie (v6_chunks chunks) */
 	struct tg_v6_cmp *v6cmp;	 /* mmap of tg_v6_cmp (v6_ncmp nodes) */
 	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */

@@ -8,7 +8,8 @@
  * at a customer that is not there yet:
  *   1. customer records (tg_cust, tg_names) for every configured customer;
  *   2. new IPv4 tbl8 chunks, then the tbl24 entries that change (aligned 32-bit stores,
- *      each atomic for the packet path); the same for the IPv6 trie (trie6.c): new chunks,
+ *      each atomic for the packet path), between the void bits of /16s gaining a customer
+ *      (cleared first) and of those losing their last (set last); the same for the IPv6 trie (trie6.c): new chunks,
  *      then owners and pointers in place, then removals; bindings added or changed;
  *   3. bindings that went away;
  *   4. customers that went away: record, name, counters and policer state cleared, so
@@ -464,12 +465,37 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
 	return 0;
 }
 
+/* The /16s of tbl24 with no entry: tg_v4_void's bits (tollgate_kern_user.h). */
+static void v4_void_of(const uint32_t *tbl24, uint64_t *out)
+{
+	for (size_t w = 0; w < TG_V4_VOID_WORDS; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned b = 0; b < 64; b++) {
+			const uint32_t *e = &tbl24[((w << 6) | b) << 8];
+			uint32_t any = 0;
+
+			for (unsigned j = 0; j < 256; j++)
+				any |= e[j];
+			bits |= (uint64_t)(any == TG_V4_NONE) << b;
+		}
+		out[w] = bits;
+	}
+}
+
 void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b)
 {
+	uint64_t nvoid[TG_V4_VOID_WORDS];
 	size_t k, i;
 
 	if (!b->tbl24)
 		return;
+	/* a /16 gaining its first customer stops being void before any entry of it is written */
+	v4_void_of(b->tbl24, nvoid);
+	for (i = 0; i < TG_V4_VOID_WORDS; i++)
+		if (m->v4void[i] & ~nvoid[i])
+			__atomic_store_n(&m->v4void[i], m->v4void[i] & nvoid[i], __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	for (k = 0; k < b->nblocks; k++) {
 		uint32_t *dst = &m->tbl8[(size_t)b->chunk_of[k] * TG_V4_TBL8_CHUNK];
 
@@ -491,6 +517,11 @@ void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b)
 	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
 		if (b->tbl24[i] == TG_V4_NONE && m->tbl24[i] != TG_V4_NONE)
 			__atomic_store_n(&m->tbl24[i], TG_V4_NONE, __ATOMIC_RELAXED);
+	/* and a /16 whose last customer left is void once its entries are gone */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < TG_V4_VOID_WORDS; i++)
+		if (m->v4void[i] != nvoid[i])
+			__atomic_store_n(&m->v4void[i], nvoid[i], __ATOMIC_RELAXED);
 }
 
 /* ---- the whole sync ---- */

@@ -82,7 +82,8 @@ struct tg_v4build {
 /* p is reordered. -ENOSPC (with a message naming the setting) if the tbl8 chunks run out. */
 int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg_v4build *b,
 		const struct tg_cfg *cfg, struct tg_errs *errs);
-/* Chunks, then owners, then removals: a moving prefix is never unowned. */
+/* Chunks, then owners, then removals: a moving prefix is never unowned. The void /16s
+ * (tg_v4_void) are cleared before and set after. */
 void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b);
 void tg_v4build_free(struct tg_v4build *b);
 

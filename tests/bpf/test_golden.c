@@ -1952,8 +1952,12 @@ static const char *idx_name(uint32_t idx)
 static uint32_t kernel_v4_lookup(uint32_t a)
 {
 	struct tg_v4_pair p;
-	__u32 key = a >> 9, e, idx;
+	__u32 key = a >> 22, e, idx;
+	__u64 v;
 
+	if (bpf_map_lookup_elem(maps.v4_void, &key, &v) || (v >> ((a >> 16) & 63)) & 1)
+		return TG_CUST_NONE;
+	key = a >> 9;
 	if (bpf_map_lookup_elem(maps.v4_tbl24, &key, &p))
 		return TG_CUST_NONE;
 	e = p.e[(a >> 8) & 1];
@@ -2014,6 +2018,45 @@ static void test_v4_tables(const char *desc, const char *bug)
 		v4_tables_broken = true;
 		fail(desc, bug, msg + 2);
 	}
+}
+
+static int send_up4(const char *src, const char *dst, int n);
+
+static bool void16(uint32_t a16)
+{
+	return (maps.v4void[a16 >> 6] >> (a16 & 63)) & 1;
+}
+
+/*
+ * tg_v4_void as the program reads it, through the upstream check of a source inside our
+ * own space (10.20.0.0/16 is c-d's): a set bit ends the lookup, a map of zeros (a new pin,
+ * not yet written) only means looking in tbl24, so it classifies as before.
+ */
+static void test_v4_void(void)
+{
+	uint64_t saved[TG_V4_VOID_WORDS];
+	const char *dst = "198.51.100.1"; /* c-a */
+
+	TEST_BEGIN("v4 void /16s: the /16s holding customers are not void, the others are");
+	CHECK(!void16(10 << 8 | 20) && !void16(198 << 8 | 51) && !void16(203 << 8 | 0));
+	CHECK(void16(10 << 8 | 21) && void16(9 << 8 | 9) && void16(0));
+	TEST_BEGIN("v4 void /16s: upstream, a source in c-d's /16 is spoofed, one in a void /16 "
+		   "passes");
+	CHECK_EQ_U64(set_profile(P_UP), 0);
+	CHECK_EQ_U64(send_up4("10.20.1.1", dst, 1), 0);
+	CHECK_EQ_U64(send_up4("10.21.1.1", dst, 1), 1);
+	memcpy(saved, maps.v4void, sizeof(saved));
+	TEST_BEGIN("v4 void /16s: the program reads the bit (10.20/16 marked void: its source "
+		   "is no one's)");
+	__atomic_store_n(&maps.v4void[(10 << 8 | 20) >> 6],
+			 saved[(10 << 8 | 20) >> 6] | 1ull << ((10 << 8 | 20) & 63),
+			 __ATOMIC_RELAXED);
+	CHECK_EQ_U64(send_up4("10.20.1.1", dst, 1), 1);
+	TEST_BEGIN("v4 void /16s: a map of zeros classifies as the tables say");
+	memset(maps.v4void, 0, sizeof(saved));
+	CHECK_EQ_U64(send_up4("10.20.1.1", dst, 1), 0);
+	CHECK_EQ_U64(send_up4("10.21.1.1", dst, 1), 1);
+	memcpy(maps.v4void, saved, sizeof(saved));
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -3074,6 +3117,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	test_v4_tables("sync: every IPv4 prefix as the kernel's tables see it", NULL);
+	if (!filter || strstr(filter, "void"))
+		test_v4_void();
 	test_enforce_records();
 	test_read_all();
 	for (i = 0; i < ARRAY_SIZE(fixtures); i++)

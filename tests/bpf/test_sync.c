@@ -88,7 +88,11 @@ static void new_prefix(char *dst)
 	do {
 		if (rnd() % 3) {
 			int l = l4[rnd() % 10];
-			uint32_t a = (10u << 24) | (rnd() % (1u << 17)); /* 10.0.0.0/15 */
+			/* mostly 10.0.0.0/15, sometimes one of the /16s of 10.16.0.0/13, where a
+			 * /16 gains its first customer and loses its last (tg_v4_void) */
+			uint32_t a = rnd() % 8 ? (10u << 24) | (rnd() % (1u << 17))
+					       : (10u << 24) | ((16 + rnd() % 8) << 16) |
+							 (rnd() % (1u << 16));
 			struct in_addr in;
 
 			a &= l ? ~0u << (32 - l) : 0;
@@ -278,6 +282,9 @@ static uint32_t find(const struct view *v, const char *id)
 static uint32_t v4_owner(const struct tg_maps *m, uint32_t a)
 {
 	uint32_t e = m->tbl24[a >> 8];
+
+	if ((m->v4void[a >> 22] >> ((a >> 16) & 63)) & 1)
+		return TG_V4_NONE; /* as the data plane reads it: a void /16 ends the lookup */
 
 	if (e & TG_V4_TBL8)
 		e = m->tbl8[(size_t)(e & ~TG_V4_TBL8) * TG_V4_TBL8_CHUNK + (a & 0xff)];
@@ -475,6 +482,23 @@ static struct reach trie_reach(const struct tg_maps *m)
 }
 
 /* The two instances agree on everything cfg says. Returns the number of differences. */
+/* tg_v4_void is exact: a /16 is marked void if and only if no tbl24 entry of it is set. */
+static int check_void(const struct tg_maps *m, const char *what)
+{
+	int bad = 0;
+
+	for (uint32_t s = 0; s < 65536; s++) {
+		bool v = (m->v4void[s >> 6] >> (s & 63)) & 1, any = false;
+
+		for (uint32_t j = 0; j < 256; j++)
+			any |= m->tbl24[(s << 8) | j] != TG_V4_NONE;
+		if (v == any && bad++ < 5)
+			fprintf(stderr, "    %s: /16 %u.%u is %s but %s\n", what, s >> 8, s & 255,
+				v ? "void" : "not void", any ? "holds addresses" : "empty");
+	}
+	return bad;
+}
+
 static int compare(const struct tg_maps *inc, const struct tg_maps *full, const struct tg_cfg *cfg)
 {
 	struct view vi, vf;
@@ -538,7 +562,9 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		}
 	}
 	for (int k = 0; k < PROBES; k++) {
-		uint32_t a = (10u << 24) | (rnd() % (1u << 18)); /* inside and beside the space */
+		/* inside and beside the space: 10.0.0.0/14, 10.16.0.0/12 */
+		uint32_t a = (10u << 24) |
+			     (k & 1 ? rnd() % (1u << 18) : (16u << 16) | (rnd() % (1u << 20)));
 		const char *x = who(&vi, v4_owner(inc, a)), *y = who(&vf, v4_owner(full, a));
 
 		if (strcmp(x, y) && bad++ < 5)
@@ -557,6 +583,7 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		fprintf(stderr, "    %u valid records for %zu customers\n", nvalid,
 			cfg->ncustomers);
 
+	bad += check_void(inc, "incremental") + check_void(full, "full");
 	bad += compare_v6(inc, &vi, cfg, "incremental") + compare_v6(full, &vf, cfg, "full");
 	struct reach ri = trie_reach(inc), rf = trie_reach(full);
 
@@ -606,6 +633,7 @@ int main(int argc, char **argv)
 	struct tg_maps inc;
 	uint32_t idx_before[POOL] = {0};
 	unsigned int kinds = 0;
+	uint64_t void_was[TG_V4_VOID_WORDS], void_gained = 0, void_lost = 0;
 	unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)getpid();
 	int opt, full_steps = 0, two_pass = 0, err;
 	bool outside = false;
@@ -705,6 +733,12 @@ int main(int argc, char **argv)
 			tg_maps_close(&full);
 		}
 		kinds |= trie_reach(&inc).kinds;
+		/* the /16s of 10.16.0.0/13 (word 40, bits 16..23) that went void or stopped */
+		if (step) {
+			void_gained |= ~void_was[40] & inc.v4void[40] & 0xff0000;
+			void_lost |= void_was[40] & ~inc.v4void[40] & 0xff0000;
+		}
+		memcpy(void_was, inc.v4void, sizeof(void_was));
 		/* customers kept from the last step kept their index */
 		read_view(&inc, &v);
 		for (int i = 0; i < POOL; i++) {
@@ -729,6 +763,10 @@ int main(int argc, char **argv)
 	TEST_BEGIN("the tries held compare nodes of every kind: ending in a customer, going on "
 		   "to a chunk, longer than a byte");
 	CHECK_EQ_U64(kinds, 7);
+	TEST_BEGIN("IPv4 /16s lost their last customer and gained a first one (void bits set "
+		   "and cleared)");
+	CHECK(void_gained != 0);
+	CHECK(void_lost != 0);
 	tg_applied_free(app);
 	tg_maps_close(&inc);
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
