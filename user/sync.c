@@ -363,7 +363,8 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
 		const struct tg_cfg *cfg, struct tg_errs *errs)
 {
 	uint32_t *lent = b->tbl24_lent ? b->tbl24 : NULL, next = 0;
-	size_t i, nlong = 0, k;
+	size_t i, nblk = 0, k;
+	uint64_t *seen;
 	bool *live = NULL, *taken = NULL;
 
 	memset(b, 0, sizeof(*b));
@@ -381,11 +382,22 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
 		b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
 		tg_advise_huge(b->tbl24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
 	}
-	for (i = 0; i < n; i++)
-		nlong += p[i].plen > 24;
-	b->blocks = calloc(nlong ? nlong : 1, sizeof(*b->blocks));
-	b->block_of = calloc(nlong ? nlong : 1, sizeof(uint32_t));
-	b->chunk_of = calloc(nlong ? nlong : 1, sizeof(uint32_t));
+	/* the /24 blocks holding longer prefixes, counted first: each is 1 KiB to fill */
+	seen = calloc(TG_V4_TBL24_ENTRIES / 64, sizeof(uint64_t));
+	if (!seen)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		uint32_t blk = p[i].addr >> 8;
+
+		if (p[i].plen > 24 && !(seen[blk >> 6] >> (blk & 63) & 1)) {
+			seen[blk >> 6] |= 1ull << (blk & 63);
+			nblk++;
+		}
+	}
+	free(seen);
+	b->blocks = malloc((nblk ? nblk : 1) * sizeof(*b->blocks));
+	b->block_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
+	b->chunk_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
 	if (!b->tbl24 || !b->blocks || !b->block_of || !b->chunk_of)
 		return -ENOMEM;
 

@@ -569,20 +569,20 @@ static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *co
 	return err;
 }
 
-static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct tg_errs *errs)
+/* t: the sync's phase clock (tg_sync_phase), so that the phases of -v add up */
+static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct timespec *t,
+		    struct tg_errs *errs)
 {
 	struct pass ps = {.adds = adds, .changes = changes, .removes = removes};
-	struct timespec t = {};
 	struct tg_counts counts = {0};
 	int err;
 
-	tg_sync_phase("start", &t);
 	err = plan_records(x, &ps);
 	if (!err)
-		err = plan_prefixes(x, &ps, &t, errs);
+		err = plan_prefixes(x, &ps, t, errs);
 	if (!err)
 		err = plan_bind(x, &ps);
-	tg_sync_phase("IPv6 and bindings planned", &t);
+	tg_sync_phase("IPv6 and bindings planned", t);
 	if (err) {
 		if (err == -ENOMEM)
 			tg_errs_add(errs, "out of memory while preparing the maps");
@@ -596,7 +596,7 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 	counts.chunks6 = (uint32_t)tg_v6_nodes(&ps.v6);
 	counts.cmps6 = (uint32_t)tg_v6_cmps(&ps.v6);
 	err = write_pass(x, &ps, &counts);
-	tg_sync_phase("maps written", &t);
+	tg_sync_phase("maps written", t);
 	if (err) {
 		tg_errs_add(errs, "writing the maps failed: %s", strerror(-err));
 		goto out;
@@ -681,13 +681,13 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	if (err == -EAGAIN) {
 		/* new customers need the indexes of departed ones: those go first */
 		st->two_pass = true;
-		err = run_pass(&x, false, true, true, errs);
+		err = run_pass(&x, false, true, true, &t, errs);
 		if (!err)
 			err = assign(&x, errs);
 		if (!err)
-			err = run_pass(&x, true, false, false, errs);
+			err = run_pass(&x, true, false, false, &t, errs);
 	} else if (!err) {
-		err = run_pass(&x, true, true, true, errs);
+		err = run_pass(&x, true, true, true, &t, errs);
 	}
 	if (err) {
 		if (err == -ENOMEM)

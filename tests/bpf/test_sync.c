@@ -618,6 +618,95 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 	return bad;
 }
 
+/* n customers: customer i holds per_blk /32s in the /24 10.(100 + i / 256).(i % 256).0 */
+static void write_blocks(const char *yaml, const char *csv, int n, int per_blk)
+{
+	FILE *f = fopen(yaml, "w");
+
+	if (!f)
+		abort();
+	fprintf(f,
+		"interfaces:\n  - { name: lo, role: customer }\nplans:\n"
+		"  p0: { upload: { rate: 10mbit, burst: 125k } }\n"
+		"customers: blocks.csv\nstate: %s/blocks.db\n"
+		"capacity: { max_customers: 400, max_prefixes: 400 }\n",
+		dir);
+	fclose(f);
+	f = fopen(csv, "w");
+	if (!f)
+		abort();
+	fprintf(f, "id,name,plan,prefixes\n");
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "b%03d,,p0,", i);
+		for (int j = 0; j < per_blk; j++)
+			fprintf(f, "%s10.%d.%d.%d/32", j ? " " : "", 100 + i / 256, i % 256, j + 1);
+		fprintf(f, "\n");
+	}
+	fclose(f);
+}
+
+/*
+ * IPv4 prefixes longer than /24 need a tbl8 chunk per /24 block: at this capacity the
+ * table has 256. 400 /32s in 200 blocks fit (the blocks are counted, not the prefixes);
+ * 300 blocks do not, which is refused with the count and changes nothing.
+ */
+static void test_tbl8_capacity(void)
+{
+	struct tg_capacity cap = {.max_customers = 400, .max_prefixes = 400};
+	char yaml[160], csv[160];
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	struct tg_maps m;
+	struct view v;
+	bool found = false;
+	int owned = 0;
+
+	snprintf(yaml, sizeof(yaml), "%s/blocks.yaml", dir);
+	snprintf(csv, sizeof(csv), "%s/blocks.csv", dir);
+	TEST_BEGIN("IPv4: 400 /32s in 200 /24 blocks fit 256 tbl8 chunks, each its owner's");
+	if (tg_maps_open(NULL, &cap, true, &m)) {
+		CHECK(!"tg_maps_open");
+		return;
+	}
+	CHECK_EQ_U64(m.tbl8_chunks, 256);
+	write_blocks(yaml, csv, 200, 2);
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), 0);
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+	read_view(&m, &v);
+	for (int i = 0; i < 200; i++) {
+		char id[8];
+		uint32_t a = (10u << 24) | ((100u + i / 256) << 16) | ((i % 256u) << 8);
+
+		snprintf(id, sizeof(id), "b%03d", i);
+		owned += !strcmp(who(&v, v4_owner(&m, a | 1)), id) &&
+			 !strcmp(who(&v, v4_owner(&m, a | 2)), id) && v4_owner(&m, a | 3) == 0;
+	}
+	CHECK_EQ_U64(owned, 200);
+	free(v.name);
+
+	TEST_BEGIN("IPv4: 300 /24 blocks of /32s are refused (\"fall in 300 /24 blocks\"), and "
+		   "the 200 customers stay");
+	write_blocks(yaml, csv, 300, 1);
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), (uint64_t)-ENOSPC);
+	for (size_t i = 0; i < errs.n; i++)
+		found |= strstr(errs.msg[i], "fall in 300 /24 blocks") != NULL;
+	CHECK(found);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	read_view(&m, &v);
+	CHECK(!strcmp(who(&v, v4_owner(&m, (10u << 24) | (100u << 16) | (5u << 8) | 2)), "b005"));
+	CHECK(!strcmp(who(&v, v4_owner(&m, (10u << 24) | (100u << 16) | (199u << 8) | 1)), "b199"));
+	CHECK_EQ_U64(v4_owner(&m, (10u << 24) | (101u << 16) | (10u << 8) | 1), 0);
+	free(v.name);
+	tg_maps_close(&m);
+}
+
 static int rm_one(const char *p, const struct stat *s, int t, struct FTW *f)
 {
 	(void)s;
@@ -769,6 +858,7 @@ int main(int argc, char **argv)
 	CHECK(void_lost != 0);
 	tg_applied_free(app);
 	tg_maps_close(&inc);
+	test_tbl8_capacity();
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
 }
