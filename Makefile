@@ -3,7 +3,7 @@
 #   make            build everything into build/
 #   make test       install dependencies, build, run every test suite
 #   make demo       install dependencies, build, run the namespace lab demo
-#   make bench      data-plane micro-benchmarks (BPF_PROG_TEST_RUN)
+#   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
 #   make lint       clang-format check, clang --analyze, cppcheck
 #   make install    binaries, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
