@@ -29,6 +29,8 @@
 #     slot of the watch table, dropped by B's syn limit
 #   customer role, from A: a SYN flood (flood_syn, upload) and SYNs to port 25 (smtp: block)
 #   customer role: SYNs from random sources no customer owns (spoof)
+#   IPv6: UDP toward A's 3fff:a::/48 (flood_udp), and UDP from random sources on the customer
+#     side (spoof); the random sources in 2400::-3eff:ffff:... (one new source per packet)
 # Rounds alternate the cases (BENCH_WIRE_ROUNDS, 3; BENCH_WIRE_SECONDS each, 3); the
 # medians are printed, with each case's ratio to the bare drop measured in the same round.
 # After the runs, each case's drops are checked against Tollgate's own counters: a case
@@ -110,7 +112,7 @@ EOF
 {
 	cat <<-EOF
 		id,name,plan,prefixes,interface
-		wire-a,A,wire-a,198.51.100.0/28,$P-r2
+		wire-a,A,wire-a,198.51.100.0/28 3fff:a::/48,$P-r2
 		wire-b,B,wire-b,198.51.100.64/28,$P-r2
 		wire-c,C,wire-c,198.51.100.128/28,$P-r2
 	EOF
@@ -125,6 +127,7 @@ tg attach "$P-r2" role customer >"$TMP/out" 2>&1 || die "attach $P-r2: $(cat "$T
 mac_of() { ip -n "$NR" -j link show "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 SMAC=02:00:00:00:00:01
 RND4="dinc(12, 126), drnd(3)" # a new foreign source per packet (see above)
+RND6="dinc(0x24, 0x3e), drnd(15)"
 A4=198.51.100.10
 FAR4=203.0.113.1
 M0=$(mac_of "$P-r0")
@@ -141,6 +144,8 @@ lab_trafgen_syn "$M1" $SMAC "$RND4" 198.51.100.74 >"$TMP/syn_b.cfg"
 lab_trafgen_syn "$M2" $SMAC "$A4B" $FAR4 >"$TMP/out_syn_a.cfg"
 lab_trafgen_syn "$M2" $SMAC "$A4B" $FAR4 25 >"$TMP/smtp_a.cfg"
 lab_trafgen_syn "$M2" $SMAC "$RND4" $FAR4 >"$TMP/spoof.cfg"
+lab_trafgen_udp6 "$M1" $SMAC "$RND6" 3fff:a::10 5000 >"$TMP/udp6_a.cfg"
+lab_trafgen_udp6 "$M2" $SMAC "$RND6" 3fff:ffff::1 5000 >"$TMP/spoof6.cfg"
 
 # name|veth index|trafgen config
 CASES=(
@@ -154,6 +159,8 @@ CASES=(
 	"customer role flood_syn (from A)|2|out_syn_a"
 	"customer role smtp (from A)|2|smtp_a"
 	"customer role spoof|2|spoof"
+	"upstream flood_udp, IPv6 (to A)|1|udp6_a"
+	"customer role spoof, IPv6|2|spoof6"
 )
 
 rx_pkts() { ip -n "$NR" -s -j link show "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
@@ -211,14 +218,16 @@ WALL=$(($(date +%s) - T0 + 1))
 	allowed = 1000 * wall + 1000  # what a 1000pps limit and its burst admit
 	checks = [
 	    ("A's flood_syn drops", a["flood_syn"]["packets"], sent["syn_a"]),
-	    ("A's flood_udp drops", a["flood_udp"]["packets"], sent["udp_a"]),
+	    ("A's flood_udp drops (IPv4 and IPv6: one limit)", a["flood_udp"]["packets"],
+	     sent["udp_a"] + sent["udp6_a"]),
 	    ("A's flood_icmp drops", a["flood_icmp"]["packets"], sent["icmp_a"]),
 	    ("A's flood_frag drops", a["flood_frag"]["packets"], sent["frag_a"]),
 	    ("C's flood_udp drops (reflection)", c["flood_udp"]["packets"], sent["refl_c"]),
 	    ("B's flood_syn drops", b["flood_syn"]["packets"], sent["syn_b"]),
 	    ("A's upload flood_syn drops", aup["flood_syn"]["packets"], sent["out_syn_a"]),
 	    ("A's upload smtp drops", aup["smtp"]["packets"], sent["smtp_a"]),
-	    ("spoof drops on the customer interface", spoof, sent["spoof"]),
+	    ("spoof drops on the customer interface (IPv4 and IPv6)", spoof,
+	     sent["spoof"] + sent["spoof6"]),
 	]
 	bad = 0
 	for what, got, want in checks:

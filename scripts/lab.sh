@@ -45,7 +45,8 @@
 #   lab_send_bg ...               the same in the background; the sender's PID in LAB_BG_PID
 #   lab_json EXPR                 read JSON on stdin, print the Python expression EXPR of it (j)
 #   lab_trafgen_syn DMAC SMAC SRC DST [DPORT], lab_trafgen_udp DMAC SMAC SRC DST SPORT,
-#   lab_trafgen_icmp DMAC SMAC SRC DST, lab_trafgen_frag DMAC SMAC SRC DST
+#   lab_trafgen_icmp DMAC SMAC SRC DST, lab_trafgen_frag DMAC SMAC SRC DST,
+#   lab_trafgen_udp6 DMAC SMAC SRC DST SPORT
 #                                 a trafgen packet configuration on stdout (test_flood.sh,
 #                                 bench/bench_wire.sh); SRC is trafgen's bytes ("45, drnd(3)")
 #
@@ -136,6 +137,20 @@ lab_trafgen_icmp() {
 		  $3, $(tr . , <<<"$4"),
 		  8, 0, csumicmp(34, 97), drnd(2), const16(1),
 		  fill(0xab, 56) }
+	EOF
+}
+# lab_trafgen_udp6 DMAC SMAC SRC DST SPORT: UDP over IPv6 to port 40000, 100 bytes of
+# payload; SRC trafgen's 16 bytes, DST an IPv6 address
+lab_trafgen_udp6() {
+	local dst
+	dst=$("$LAB_PY" -c 'import ipaddress, sys
+print(", ".join("0x%02x" % b for b in ipaddress.IPv6Address(sys.argv[1]).packed))' "$4") || return 1
+	cat <<-EOF
+		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x86, 0xdd,
+		  0x60, 0, 0, 0, const16(108), 17, 64,
+		  $3, $dst,
+		  const16($5), const16(40000), const16(108), csumudp6(14, 54),
+		  fill(0xab, 100) }
 	EOF
 }
 # lab_trafgen_frag DMAC SMAC SRC DST: the last fragment (offset 1480) of a UDP datagram
