@@ -51,20 +51,25 @@ struct daemon {
 static void exporter_config(struct daemon *d);
 
 /*
- * Read the config once more the way a reload will, and throw the result away: the memory
- * a reload needs is then faulted in before anyone waits for one. Measured at 1M customers
- * on a VM, the first reload after start otherwise took 1.0-1.7 s instead of 0.6 s, 44% of
- * it in the kernel clearing pages the process touched for the first time.
+ * Read the config twice more the way a reload will, keep both until the second is read,
+ * and throw them away: the heap (which main() keeps from shrinking) then holds, faulted in,
+ * room for a reload's new configuration and for the tables its sync builds, before anyone
+ * waits for one. Measured at 1M customers with 1k changed, two daemons alternated twice:
+ * the first two reloads 0.65-0.73 s, against 0.99-1.34 s with one rehearsal (61,000 page
+ * faults in its first four reloads, against 800); later ones the same (0.61-0.76 s); the
+ * RSS between reloads 2.38 GiB against 2.17 GiB.
  */
 static void rehearse(struct daemon *d)
 {
 	struct tg_errs errs = {};
-	struct tg_cfg *cfg = NULL;
+	struct tg_cfg *cfg[2] = {NULL, NULL};
 
-	if (!tg_config_load_from(d->config_path, tg_applied_cfg(d->app), TG_LOAD_KEEP_RAW, &cfg,
-				 &errs))
-		tg_config_index_rows(cfg);
-	tg_config_free(cfg);
+	for (int i = 0; i < 2; i++)
+		if (!tg_config_load_from(d->config_path, tg_applied_cfg(d->app), TG_LOAD_KEEP_RAW,
+					 &cfg[i], &errs))
+			tg_config_index_rows(cfg[i]);
+	tg_config_free(cfg[0]);
+	tg_config_free(cfg[1]);
 	tg_errs_free(&errs);
 }
 
