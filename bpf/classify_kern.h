@@ -5,9 +5,10 @@
  * pass without an assigned source (DHCP, IPv6 neighbour discovery).
  *
  * IPv4 is DIR-24-8: one array read for prefixes up to /24, two for longer ones, whatever
- * the number of customers, after a bitmap of the /16s no customer is in (tg_v4_void). IPv6 walks a multibit trie (tollgate_kern_user.h): a 16-bit
- * root, then one array read per byte where prefixes branch, and one compare node for a
- * run of bits with a single way down. The kernel LPM trie would cost 100-200 ns per
+ * the number of customers, after a bitmap of the /16s no customer is in (tg_v4_void).
+ * IPv6 walks a multibit trie (tollgate_kern_user.h): a 16-bit root, then one array read
+ * per byte where prefixes branch, and one compare node for a run of bits with a single
+ * way down. The kernel LPM trie would cost 100-200 ns per
  * lookup at this scale; see README.
  */
 #ifndef TG_CLASSIFY_KERN_H

@@ -9,8 +9,9 @@
  *   1. customer records (tg_cust, tg_names) for every configured customer;
  *   2. new IPv4 tbl8 chunks, then the tbl24 entries that change (aligned 32-bit stores,
  *      each atomic for the packet path), between the void bits of /16s gaining a customer
- *      (cleared first) and of those losing their last (set last); the same for the IPv6 trie (trie6.c): new chunks,
- *      then owners and pointers in place, then removals; bindings added or changed;
+ *      (cleared first) and of those losing their last (set last); the same for the IPv6
+ *      trie (trie6.c): new chunks, then owners and pointers in place, then removals;
+ *      bindings added or changed;
  *   3. bindings that went away;
  *   4. customers that went away: record, name, counters and policer state cleared, so
  *      their index can be given to a new customer.
