@@ -46,7 +46,7 @@
 #   lab_json EXPR                 read JSON on stdin, print the Python expression EXPR of it (j)
 #   lab_trafgen_syn DMAC SMAC SRC DST [DPORT], lab_trafgen_udp DMAC SMAC SRC DST SPORT,
 #   lab_trafgen_icmp DMAC SMAC SRC DST, lab_trafgen_frag DMAC SMAC SRC DST,
-#   lab_trafgen_udp6 DMAC SMAC SRC DST SPORT
+#   lab_trafgen_udp6 DMAC SMAC SRC DST SPORT (the IPv4 ones start with lab_trafgen_ip4)
 #                                 a trafgen packet configuration on stdout (test_flood.sh,
 #                                 bench/bench_wire.sh); SRC is trafgen's bytes ("45, drnd(3)")
 #
@@ -109,32 +109,35 @@ lab_tg() {
 # trafgen packet configurations (raw bytes: eth, IPv4, L4; checksums by trafgen). SRC is
 # trafgen bytes, e.g. "45, 0, drnd(2)" for a random source per packet; DST a dotted address.
 lab_trafgen_bytes() { sed 's/^/0x/; s/:/, 0x/g' <<<"$1"; }
-# lab_trafgen_syn DMAC SMAC SRC DST [DPORT]: TCP SYN to port DPORT (80)
-lab_trafgen_syn() {
+# lab_trafgen_ip4 DMAC SMAC SRC DST TOTLEN PROTO [FRAG]: the Ethernet and IPv4 headers a
+# configuration starts with (FRAG: flags and fragment offset, default DF)
+lab_trafgen_ip4() {
 	cat <<-EOF
 		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
-		  0x45, 0, const16(40), drnd(2), 0x40, 0, 64, 6, csumip(14, 33),
+		  0x45, 0, const16($5), drnd(2), ${7:-0x40, 0}, 64, $6, csumip(14, 33),
 		  $3, $(tr . , <<<"$4"),
+	EOF
+}
+# lab_trafgen_syn DMAC SMAC SRC DST [DPORT]: TCP SYN to port DPORT (80)
+lab_trafgen_syn() {
+	lab_trafgen_ip4 "$1" "$2" "$3" "$4" 40 6
+	cat <<-EOF
 		  drnd(2), const16(${5:-80}), drnd(4), const32(0), const16((5 << 12) | 2), const16(512),
 		  csumtcp(14, 34), const16(0) }
 	EOF
 }
 # lab_trafgen_udp DMAC SMAC SRC DST SPORT: UDP to port 40000, 100 bytes of payload
 lab_trafgen_udp() {
+	lab_trafgen_ip4 "$1" "$2" "$3" "$4" 128 17
 	cat <<-EOF
-		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
-		  0x45, 0, const16(128), drnd(2), 0x40, 0, 64, 17, csumip(14, 33),
-		  $3, $(tr . , <<<"$4"),
 		  const16($5), const16(40000), const16(108), const16(0),
 		  fill(0xab, 100) }
 	EOF
 }
 # lab_trafgen_icmp DMAC SMAC SRC DST: ICMP echo request, 56 bytes of payload
 lab_trafgen_icmp() {
+	lab_trafgen_ip4 "$1" "$2" "$3" "$4" 84 1
 	cat <<-EOF
-		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
-		  0x45, 0, const16(84), drnd(2), 0x40, 0, 64, 1, csumip(14, 33),
-		  $3, $(tr . , <<<"$4"),
 		  8, 0, csumicmp(34, 97), drnd(2), const16(1),
 		  fill(0xab, 56) }
 	EOF
@@ -155,10 +158,8 @@ print(", ".join("0x%02x" % b for b in ipaddress.IPv6Address(sys.argv[1]).packed)
 }
 # lab_trafgen_frag DMAC SMAC SRC DST: the last fragment (offset 1480) of a UDP datagram
 lab_trafgen_frag() {
+	lab_trafgen_ip4 "$1" "$2" "$3" "$4" 120 17 "const16(1480 / 8)"
 	cat <<-EOF
-		{ $(lab_trafgen_bytes "$1"), $(lab_trafgen_bytes "$2"), 0x08, 0x00,
-		  0x45, 0, const16(120), drnd(2), const16(1480 / 8), 64, 17, csumip(14, 33),
-		  $3, $(tr . , <<<"$4"),
 		  fill(0xab, 100) }
 	EOF
 }
