@@ -44,7 +44,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
 TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_notify $(BUILD)/tests/test_golden \
-	$(BUILD)/tests/test_sync $(BUILD)/tests/xdp_foreign.bpf.o
+	$(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz $(BUILD)/tests/xdp_foreign.bpf.o
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test demo bench lint clean install deps
@@ -178,8 +178,12 @@ $(BUILD)/fuzz/fuzz_units: $(BUILD)/fuzz/fuzz_units.o $(BUILD)/fuzz/units.o
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@
 
 .PHONY: fuzz
-fuzz: deps
+# libFuzzer on the configuration readers, then the packet fuzzer (tests/bpf/test_pktfuzz.c:
+# generated and mutated frames through the program against a reference model).
+PKTFUZZ_FRAMES ?= 1000000
+fuzz: deps $(BUILD)/tests/test_pktfuzz
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
+	$(Q)$(BUILD)/tests/test_pktfuzz -n $(PKTFUZZ_FRAMES)
 
 LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h bench/*.c)
 lint: deps $(SKEL)
