@@ -18,6 +18,7 @@
 #include "enforce.h"
 #include "log.h"
 #include "state.h"
+#include "util.h"
 
 static const char *config_path(void)
 {
@@ -31,15 +32,15 @@ static void print_event(const json_t *e)
 
 	printf("%s  #%lld  %-24s %-10s%s by %s", json_string_value(json_object_get(e, "time")),
 	       json_integer_value(json_object_get(e, "id")),
-	       json_string_value(json_object_get(e, "customer")),
+	       tg_esc(json_string_value(json_object_get(e, "customer"))),
 	       json_string_value(json_object_get(e, "action")),
 	       json_is_true(json_object_get(e, "monitor")) ? " (monitor: not done)" : "",
-	       json_string_value(json_object_get(e, "actor")));
+	       tg_esc(json_string_value(json_object_get(e, "actor"))));
 	if (rule)
-		printf(" [rule %s]", rule);
+		printf(" [rule %s]", tg_esc(rule));
 	if (until)
 		printf(" until %s", until);
-	printf(": %s\n", json_string_value(json_object_get(e, "reason")));
+	printf(": %s\n", tg_esc(json_string_value(json_object_get(e, "reason"))));
 }
 
 static void print_event_doc(const json_t *doc)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "maps.h"
 #include "state.h"
+#include "util.h"
 
 static int open_readonly(struct tg_maps *m)
 {
@@ -286,7 +287,8 @@ static void print_customer_obj(const json_t *c)
 	char r[32], bb[32];
 	int d;
 
-	printf("customer %s (index %lld): %s\n", json_string_value(json_object_get(c, "id")),
+	printf("customer %s (index %lld): %s\n",
+	       tg_esc(json_string_value(json_object_get(c, "id"))),
 	       json_integer_value(json_object_get(c, "index")),
 	       json_string_value(json_object_get(c, "state")));
 	printf("    binding        %s", json_is_string(json_object_get(b, "interface"))
@@ -334,7 +336,7 @@ static void print_customer_list(const json_t *doc)
 			     *dn = json_object_get(c, "download");
 
 		printf("%-24s %7lld %-9s %12lld %12lld %12lld %12lld\n",
-		       json_string_value(json_object_get(c, "id")),
+		       tg_esc(json_string_value(json_object_get(c, "id"))),
 		       json_integer_value(json_object_get(c, "index")),
 		       json_string_value(json_object_get(c, "state")),
 		       json_integer_value(json_object_get(json_object_get(u, "passed"), "packets")),
@@ -389,15 +391,16 @@ static void print_enforcement(const json_t *c)
 		       json_string_value(json_object_get(e, "state")),
 		       json_string_value(json_object_get(e, "since")), until ? "until " : "",
 		       until ? until : "until lifted",
-		       json_string_value(json_object_get(e, "actor")), rule ? ", rule " : "",
-		       rule ? rule : "", json_string_value(json_object_get(e, "reason")));
+		       tg_esc(json_string_value(json_object_get(e, "actor"))),
+		       rule ? ", rule " : "", rule ? tg_esc(rule) : "",
+		       tg_esc(json_string_value(json_object_get(e, "reason"))));
 	}
 	json_array_foreach (json_object_get(c, "events"), i, ev)
 		printf("    event          %s %s by %s: %s\n",
 		       json_string_value(json_object_get(ev, "time")),
 		       json_string_value(json_object_get(ev, "action")),
-		       json_string_value(json_object_get(ev, "actor")),
-		       json_string_value(json_object_get(ev, "reason")));
+		       tg_esc(json_string_value(json_object_get(ev, "actor"))),
+		       tg_esc(json_string_value(json_object_get(ev, "reason"))));
 }
 
 static int customer_show(int argc, char **argv)
@@ -495,8 +498,8 @@ int cmd_check_config(int argc, char **argv)
 	err = tg_config_load(path, &cfg, &errs);
 	for (i = 0; i < errs.n; i++) {
 		if (!tg_opts.json)
-			fprintf(stderr, "%s\n", errs.msg[i]);
-		json_array_append_new(arr, json_string(errs.msg[i]));
+			fprintf(stderr, "%s\n", tg_esc(errs.msg[i]));
+		json_array_append_new(arr, json_string(tg_esc(errs.msg[i])));
 	}
 	if (err && !errs.n)
 		json_array_append_new(arr, json_string(strerror(-err)));

@@ -42,7 +42,8 @@ static bool made_dir; /* tg_ctl_listen created the socket's directory */
 int tg_ctl_listen(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	int fd, probe, e;
+	int fd = -1, probe, e;
+	mode_t mask;
 
 	e = make_addr(path, &sa);
 	if (e) {
@@ -64,11 +65,19 @@ int tg_ctl_listen(const char *path, char *err, size_t errlen)
 	}
 	if (probe >= 0)
 		close(probe);
-	unlink(path);
+	unlink(path); /* a stale socket, or a symlink: the link goes, never its target */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) || listen(fd, 16))
+	/*
+	 * The socket file is born 0660 (bind takes its mode from the umask): nothing has to
+	 * chmod a path afterwards, which someone who can write the directory could have
+	 * replaced with a symlink in between (TOLLGATE_SOCKET in a shared directory).
+	 */
+	mask = umask(0117);
+	e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(mask);
+	if (e || listen(fd, 16))
 		goto fail;
 	return fd;
 fail:
@@ -85,6 +94,7 @@ int tg_ctl_set_group(const char *path, const char *group, char *err, size_t errl
 	char buf[4096], dir[PATH_MAX], *slash;
 	gid_t gid = 0;
 	struct stat st;
+	int dfd;
 
 	if (group) {
 		if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) || !res) {
@@ -93,21 +103,43 @@ int tg_ctl_set_group(const char *path, const char *group, char *err, size_t errl
 		}
 		gid = res->gr_gid;
 	}
-	/* the socket's directory, when it is tollgated's (/run/tollgate, or one made for the
-	 * socket), lets the group through and no one else */
+	/*
+	 * The socket's directory, when it is tollgated's (/run/tollgate, or one made for the
+	 * socket), lets the group through and no one else. Opened without following a
+	 * symlink and changed through its descriptor, so a directory swapped for a link
+	 * after the check cannot redirect the chown/chmod.
+	 */
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if ((made_dir || !strcmp(dir, "/run/tollgate")) && !stat(dir, &st) &&
-		    st.st_uid == 0 && (chown(dir, 0, gid) || chmod(dir, group ? 0750 : 0755))) {
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-			return -errno;
+		if (made_dir || !strcmp(dir, "/run/tollgate")) {
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dfd < 0 || fstat(dfd, &st) ||
+			    (st.st_uid == 0 &&
+			     (fchown(dfd, 0, gid) || fchmod(dfd, group ? 0750 : 0755)))) {
+				int e = errno;
+
+				snprintf(err, errlen, "%s: %s", dir, strerror(e));
+				if (dfd >= 0)
+					close(dfd);
+				return -e;
+			}
+			close(dfd);
 		}
 	}
-	if (chown(path, 0, gid) || chmod(path, 0660)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+	/* the socket itself: never through a symlink (fchmodat refuses to change one) */
+	if (fchownat(AT_FDCWD, path, 0, gid, AT_SYMLINK_NOFOLLOW) ||
+	    fchmodat(AT_FDCWD, path, 0660, AT_SYMLINK_NOFOLLOW) || lstat(path, &st)) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
+			 e == EOPNOTSUPP ? " (a symlink, not the socket tollgated made)" : "");
+		return -e;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s: not the socket tollgated made (replaced?)", path);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -9,15 +9,18 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "util.h"
 
 bool tg_log_json;
 int tg_log_verbose;
 
+/* One line per message: what came from outside (a reason, a name) is escaped (util.h). */
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-	char buf[4096];
+	char raw[4096], buf[4096];
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	tg_esc_to(raw, buf, sizeof(buf));
 	if (tg_log_json) {
 		json_t *o = json_pack("{ss}", level, buf);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;

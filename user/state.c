@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * state.c - the SQLite state database: customer index assignments (see state.h).
- * WAL mode and synchronous=NORMAL: a crash loses at most the last transaction, never the
- * file; every write is one transaction.
+ * WAL mode and synchronous=FULL: a committed transaction survives a crash and a power
+ * loss; every write is one transaction. The files are 0600 (or 0640) whatever the umask.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -75,11 +77,46 @@ static const char schema[] =
 	"  last_error TEXT);"
 	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);";
 
+/*
+ * The database and its WAL and shared-memory files hold personal data (who was suspended,
+ * why): owner read-write, at most group read, whatever the umask. Files that exist are
+ * narrowed to that (a group-read file stays group-read); a new database is created here
+ * 0600 before SQLite opens it (not by changing the umask, which is the whole process's),
+ * and SQLite gives the -wal and -shm files the database's own mode. A symlink in
+ * their place is refused rather than followed. Never open()ed here: closing any descriptor
+ * of a file drops every POSIX lock this process holds on it, and another connection of
+ * this process (the exporter's, the enforcer's) may hold SQLite's locks on these files.
+ */
+static int narrow_mode(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb)) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path,
+			 S_ISLNK(sb.st_mode) ? "a symlink: refused" : "not a regular file");
+		return -EINVAL;
+	}
+	if ((sb.st_mode & 07777 & ~0640u) &&
+	    fchmodat(AT_FDCWD, path, sb.st_mode & 0640u, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t errlen)
 {
+	static const char *const sfx[] = {"", "-wal", "-shm"};
 	struct tg_statedb *st = calloc(1, sizeof(*st));
-	char *msg = NULL;
-	int rc;
+	char *msg = NULL, p[PATH_MAX];
+	size_t i;
+	int rc, fd;
 
 	*out = NULL;
 	if (!st)
@@ -90,8 +127,20 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 		free(st);
 		return rc;
 	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		rc = narrow_mode(p, err, errlen);
+		if (rc) {
+			free(st);
+			return rc;
+		}
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd); /* new: no connection of this process can hold a lock on it yet */
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 			 st->db ? sqlite3_errmsg(st->db) : "no memory");
 		sqlite3_close(st->db);
@@ -99,7 +148,14 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 		return -EIO;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+	/*
+	 * synchronous=FULL: every commit reaches the disk before the action it records is
+	 * applied or its notification leaves, so a power loss cannot lose an audit row of an
+	 * action already in force, nor free an event id (AUTOINCREMENT never reuses one) that
+	 * a receiver has seen. Actions are rare; a reload's index assignments are one
+	 * transaction. It costs one fsync of the WAL per commit.
+	 */
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up the schema");
