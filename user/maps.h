@@ -16,7 +16,7 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
-		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
+		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota, exlim;
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */

@@ -107,12 +107,14 @@ struct pkt {
 	uint8_t proto;	       /* L4 protocol; 0: TCP */
 	uint16_t sport, dport; /* 0: 40000 -> 80 */
 	uint8_t icmp_type;
-	uint8_t ttl;	  /* TTL / hop limit; 0: 64 */
-	uint8_t ipver;	  /* version field; 0: 4 or 6 */
-	uint8_t ihl;	  /* IPv4; 0: 5 */
-	uint16_t frag;	  /* IPv4 frag_off (host order) without DF; DF is set unless fragmented */
-	uint8_t doff;	  /* TCP data offset; 0: 5 */
-	uint8_t tcpflags; /* 0: SYN */
+	uint8_t icmp_code;
+	const char *target; /* ICMPv6: an address in the first 16 payload bytes (NA target) */
+	uint8_t ttl;	    /* TTL / hop limit; 0: 64 */
+	uint8_t ipver;	    /* version field; 0: 4 or 6 */
+	uint8_t ihl;	    /* IPv4; 0: 5 */
+	uint16_t frag;	    /* IPv4 frag_off (host order) without DF; DF is set unless fragmented */
+	uint8_t doff;	    /* TCP data offset; 0: 5 */
+	uint8_t tcpflags;   /* 0: SYN */
 	struct ext6 ext[10]; /* IPv6 extension headers, in order */
 	uint16_t payload;    /* bytes after the L4 header */
 	int iplen;	     /* IPv4 tot_len / IPv6 payload_len; 0: computed; LEN0: zero */
@@ -188,12 +190,15 @@ static size_t build_l4(const struct pkt *p, uint8_t *b, uint8_t proto)
 	case IPPROTO_ICMPV6:
 		b[0] = p->icmp_type;
 		memset(b + 1, 0, 7);
+		b[1] = p->icmp_code;
 		n = 8;
 		break;
 	default:
 		break; /* GRE, ESP, No Next Header...: no header of ours */
 	}
 	memset(b + n, 0xab, p->payload);
+	if (p->target && p->payload >= 16)
+		inet_pton(AF_INET6, p->target, b + n);
 	return n + p->payload;
 }
 
@@ -928,7 +933,10 @@ static const struct fixture fixtures[] = {
 	 DROP(BOGON, NULL)},
 
 	/* ---- exceptions: pass without an assigned source, kept to their narrow shape ---- */
-	{"ARP request", P_STRICT, {.arp = true, V4("192.0.2.5", "192.0.2.1")}, UNCL},
+	{"ARP request from the port's customer",
+	 P_STRICT,
+	 {.arp = true, V4(SRC_A4, "192.0.2.1")},
+	 UNCL},
 	{"ARP padded to 60 bytes",
 	 P_STRICT,
 	 {.arp = true, V4("0.0.0.0", "192.0.2.1"), .pad = 60},
@@ -995,7 +1003,7 @@ static const struct fixture fixtures[] = {
 	{"NA from fe80::, hop limit 255",
 	 P_STRICT,
 	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
-	  .payload = 16},
+	  .payload = 16, .target = "fe80::1"},
 	 UNCL},
 	{"MLDv2 report from fe80:: to ff02::16, hop limit 1, after Hop-by-Hop",
 	 P_STRICT,
@@ -1569,7 +1577,7 @@ static const struct fixture fixtures[] = {
 	 NOTED(MALFORMED)},
 	{"monitor: exception still unclassified",
 	 P_MON,
-	 {.arp = true, V4("192.0.2.5", "192.0.2.1")},
+	 {.arp = true, V4(SRC_A4, "192.0.2.1")},
 	 UNCL},
 	{"upstream monitor: spoof passed, noted",
 	 P_UP_MON,
@@ -2489,18 +2497,28 @@ static struct tg_src_key src_key4(__u32 cust, const char *src)
 	return k;
 }
 
+/* The per-source hash key the loader drew for these maps (tg_config.src_key). */
+static __u64 src_hash_key(const struct tg_maps *m)
+{
+	struct tg_config c = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(m->config, &zero, &c);
+	return c.src_key;
+}
+
 /* A source in 45.128.0.0/9 whose watch slot toward cust is src's, in out; -1 if none. */
 static int colliding_source4(__u32 cust, const char *src, char *out, size_t len)
 {
 	struct tg_src_key a = src_key4(cust, src), k = {.cust = cust};
-	__u64 want = tg_src_hash(&a), h;
+	__u64 key = src_hash_key(&maps), want = tg_src_hash(&a, key), h;
 	struct in_addr ia;
 	__u32 i;
 
 	for (i = 0; i < (1u << 23); i++) {
 		ia.s_addr = htonl((45u << 24) | (1u << 23) | i);
 		k.addr[0] = ia.s_addr;
-		h = tg_src_hash(&k);
+		h = tg_src_hash(&k, key);
 		if (((h ^ want) & (TG_SRCWATCH_SLOTS - 1)) == 0 && h != want) {
 			inet_ntop(AF_INET, &ia, out, len);
 			return 0;
