@@ -55,7 +55,7 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 		 struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
 /* mmap tg_cdrop read-only into m->cdrop_mm (tollgated's enforcement reads every customer's
- * drops each interval; the mapping shows in the process's RSS: 320 bytes a customer, the
+ * drops each interval; the mapping shows in the process's RSS: 352 bytes a customer, the
  * map's own memory, shared). 0 or -errno. */
 int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
