@@ -130,7 +130,9 @@ static __always_inline int tg_bogon_src(const struct tg_pkt *p)
 
 /*
  * Traffic allowed without an assigned source, kept to its narrow shape (design.md):
-  * DHCPv4 DISCOVER/REQUEST from 0.0.0.0:68 to port 67; DHCPv6 from link-local to 547;
+ * DHCPv4 DISCOVER/REQUEST from 0.0.0.0:68 to 255.255.255.255:67 (a client without an
+ * address can only broadcast; a renewal comes from its own address and is ordinary
+ * traffic); DHCPv6 from link-local to ff02::1:2 port 547 (All_DHCP_Relay_Agents_and_Servers);
  * RS/NS from fe80::/10 or ::, NA from fe80::/10, all with hop limit 255; MLD reports and
  * dones from fe80::/10 (MLDv2 reports also from ::, RFC 3810 5.2.13) to a link-scope
  * multicast group (ff02::/16) with hop limit 1, which every IPv6 host sends when it
@@ -141,7 +143,7 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 	if (!p->has_l4 || p->frag)
 		return 0;
 	if (!p->v6)
-		return p->saddr4 == 0 && p->l4proto == IPPROTO_UDP &&
+		return p->saddr4 == 0 && p->daddr4 == 0xffffffff && p->l4proto == IPPROTO_UDP &&
 		       p->sport == bpf_htons(DHCP4_CLIENT_PORT) &&
 		       p->dport == bpf_htons(DHCP4_SERVER_PORT);
 
@@ -160,7 +162,8 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 	int unspec = hi == 0 && lo == 0;
 
 	if (p->l4proto == IPPROTO_UDP)
-		return linklocal;
+		return linklocal && p->daddr6[0] == bpf_cpu_to_be64(0xff02ull << 48) &&
+		       p->daddr6[1] == bpf_cpu_to_be64(0x10002ull); /* ff02::1:2 */
 	if (p->hop_limit == MLD_HOP_LIMIT) {
 		int linkscope = (bpf_be64_to_cpu(p->daddr6[0]) >> 48) == 0xff02;
 
@@ -180,20 +183,60 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 	case ND_NEIGHBOR_SOLICIT:
 		return linklocal || unspec;
 	case ND_NEIGHBOR_ADVERT:
-		return linklocal;
+		return linklocal && p->has_target;
 	}
 	return 0;
 }
 
 /*
- * Is the peer of a suspended customer's packet in the walled garden? by_src: the source
- * (traffic toward the customer), else the destination. An LPM trie lookup, 100+ ns, paid
- * only by suspended customers' packets.
+ * ICMP that never counts against the `icmp` packet-rate limit, whatever its source:
+ *   path-MTU signals (ICMPv4 type 3 code 4 "fragmentation needed", ICMPv6 type 2 "packet
+ *   too big"): a flood of echo requests must not make a customer's path-MTU discovery
+ *   fail. They get no limit of their own: a second budget would be one the same spoofed
+ *   flood (of PTBs) drains just as well; they stay under the bandwidth policer and the
+ *   per-source block, and the host itself accepts only PTBs that quote its own flows.
+ *   Returns 1.
+ *   neighbour discovery (133-137) and MLD (130-132, 143): the exceptions' traffic, under
+ *   the access port's exception limit on a customer interface (exc_kern.h), under the
+ *   bandwidth policer only toward customers. Returns 2.
  */
-static __always_inline int tg_walled_peer(const struct tg_pkt *p, int by_src)
+#define TG_ICMP_FREE_PMTU 1
+#define TG_ICMP_FREE_NDMLD 2
+static __always_inline int tg_icmp_free(const struct tg_pkt *p)
+{
+	if (!p->has_l4)
+		return 0;
+	if (p->l4proto == IPPROTO_ICMP)
+		return p->icmp_type == 3 && p->icmp_code == 4 ? TG_ICMP_FREE_PMTU : 0;
+	if (p->l4proto != IPPROTO_ICMPV6)
+		return 0;
+	switch (p->icmp_type) {
+	case 2: /* packet too big */
+		return TG_ICMP_FREE_PMTU;
+	case 130: /* MLD query */
+	case MLD1_REPORT:
+	case MLD1_DONE:
+	case MLD2_REPORT:
+	case ND_ROUTER_SOLICIT:
+	case 134: /* router advertisement */
+	case ND_NEIGHBOR_SOLICIT:
+	case ND_NEIGHBOR_ADVERT:
+	case 137: /* redirect */
+		return TG_ICMP_FREE_NDMLD;
+	}
+	return 0;
+}
+
+/*
+ * The TG_WG_* flags of a packet's peer in tg_walled: by_src, the source (traffic toward the
+ * customer), else the destination. An LPM trie lookup, 100+ ns, paid only by suspended
+ * customers' packets and by a source about to be blocked.
+ */
+static __always_inline __u8 tg_walled_flags(const struct tg_pkt *p, int by_src)
 {
 	struct tg_walled_key k = {.prefixlen = 128};
 	__u32 *a = (__u32 *)k.addr;
+	__u8 *v;
 
 	if (p->v6) {
 		const __u64 *x = by_src ? p->saddr6 : p->daddr6;
@@ -203,7 +246,14 @@ static __always_inline int tg_walled_peer(const struct tg_pkt *p, int by_src)
 		a[2] = bpf_htonl(0xffff);
 		a[3] = by_src ? p->saddr4 : p->daddr4;
 	}
-	return bpf_map_lookup_elem(&tg_walled, &k) != NULL;
+	v = bpf_map_lookup_elem(&tg_walled, &k);
+	return v ? *v : 0;
+}
+
+/* Is the peer of a suspended customer's packet in the walled garden? */
+static __always_inline int tg_walled_peer(const struct tg_pkt *p, int by_src)
+{
+	return tg_walled_flags(p, by_src) & TG_WG_WALLED;
 }
 
 /* Does the customer's binding admit a frame from this interface and VLAN? */

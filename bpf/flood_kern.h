@@ -18,6 +18,8 @@
  * flood_udp; and a single source over the per-source rate toward the customer is blocked
  * for a while (tg_per_source), its packets counted by their class.
  *
+ * Path-MTU signals and ND/MLD never meet the `icmp` class (tg_icmp_free says why).
+ *
  * Returns the drop reason, or TG_R_NR to go on.
  */
 #ifndef TG_FLOOD_KERN_H
@@ -25,6 +27,7 @@
 
 #include "maps_kern.h"
 #include "parse_kern.h"
+#include "classify_kern.h"
 #include "policer_kern.h"
 
 #define TG_TCP_SYN 0x02
@@ -53,9 +56,34 @@ static __always_inline __u32 tg_class_reason(const struct tg_pkt *p)
 }
 
 /*
+ * May customer cust start one more block now? Its share is TG_SRCBLOCK_SHARE per window of
+ * one block time (at least a second). Accepted race: two CPUs renewing the window at once
+ * may each reset the count, admitting a few blocks more than the share.
+ */
+static __always_inline int tg_srcblock_share(__u32 cust, const struct tg_fprof *fp, __u64 now_ns)
+{
+	struct tg_srcquota *q = bpf_map_lookup_elem(&tg_srcquota, &cust);
+	__u64 win = fp->block_ns > 1000000000ull ? fp->block_ns : 1000000000ull;
+
+	if (!q)
+		return 1;
+	if ((__s64)(now_ns - READ_ONCE(q->win_end_ns)) >= 0) {
+		q->win_end_ns = now_ns + win;
+		q->n = 1;
+		return 1;
+	}
+	if (READ_ONCE(q->n) >= TG_SRCBLOCK_SHARE)
+		return 0;
+	__sync_fetch_and_add(&q->n, 1);
+	return 1;
+}
+
+/*
  * Per-source blocking toward customer cust (see tg_srcwatch in tollgate_kern_user.h): a
  * blocked source drops; otherwise its slot's GCRA runs, and a source over the limit is
- * blocked for the profile's block time.
+ * blocked for the profile's block time, unless it is exempt (the walled garden or
+ * per_source_exempt: one trie lookup, paid only by a source about to be blocked) or the
+ * customer has used its share of tg_srcblock: then the slot only polices the source.
  */
 static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 					   const struct tg_fprof *fp, struct tg_gcra *g, __u64 now)
@@ -63,8 +91,9 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	const struct tg_pkt_pol *pp = &fp->cls[TG_DIR_DOWN][TG_FC_SRC];
 	struct tg_src_key k = {.cust = cust, .v6 = p->v6};
 	struct tg_srcwatch *w;
+	struct tg_config *cfg;
 	__u64 *until, h, end, now_ns = bpf_ktime_get_coarse_ns(), ntat;
-	__u32 slot;
+	__u32 slot, zero = 0;
 
 	if (p->v6) {
 		k.addr[0] = p->saddr6[0];
@@ -86,7 +115,10 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 			bpf_map_delete_elem(&tg_srcblock, &k); /* served its time */
 		}
 	}
-	h = tg_src_hash(&k);
+	cfg = bpf_map_lookup_elem(&tg_config, &zero);
+	if (!cfg)
+		return TG_R_NR;
+	h = tg_src_hash(&k, cfg->src_key);
 	slot = (__u32)h & (TG_SRCWATCH_SLOTS - 1);
 	w = bpf_map_lookup_elem(&tg_srcwatch, &slot);
 	if (!w)
@@ -108,6 +140,13 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 		w->tat_fns = ntat; /* one writer per source, in practice: no CAS needed */
 		return TG_R_NR;
 	}
+	if (tg_walled_flags(p, 1) & (TG_WG_WALLED | TG_WG_EXEMPT)) {
+		/* never blocked: the slot starts over, so the next burst costs no lookup */
+		w->tat_fns = now;
+		return TG_R_NR;
+	}
+	if (!tg_srcblock_share(cust, fp, now_ns))
+		return tg_class_reason(p); /* policed in its slot, not blocked */
 	end = now_ns + fp->block_ns;
 	/* BPF_ANY: an expired entry of this source is renewed; full: not blocked */
 	if (bpf_map_update_elem(&tg_srcblock, &k, &end, BPF_ANY) == 0 &&
@@ -161,7 +200,7 @@ static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cu
 		fc = TG_FC_SYN;
 	else if (p->l4proto == IPPROTO_UDP)
 		fc = TG_FC_UDP;
-	else if (p->l4proto == IPPROTO_ICMP || p->l4proto == IPPROTO_ICMPV6)
+	else if ((p->l4proto == IPPROTO_ICMP || p->l4proto == IPPROTO_ICMPV6) && !tg_icmp_free(p))
 		fc = TG_FC_ICMP;
 	if (fc < 0)
 		return TG_R_NR;

@@ -167,12 +167,34 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_srcblock SEC(".maps");
 
+/* Blocks each customer started in the current window (the per-customer share of tg_srcblock). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set by the loader: per customer */
+	__type(key, __u32);
+	__type(value, struct tg_srcquota);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_srcquota SEC(".maps");
+
+/*
+ * The exceptions' packet-rate limit per access port (exc_kern.h): the GCRA TAT of each
+ * owned port, and of one bucket per interface for the rest. LRU: entries of ports whose
+ * binding went away age out instead of filling it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the loader: bindings + interfaces */
+	__type(key, struct tg_bind_key);
+	__type(value, __u64); /* TAT, 2^-8 ns */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_exlim SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, TG_WALLED_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* required of an LPM trie */
 	__type(key, struct tg_walled_key);
-	__type(value, __u8);
+	__type(value, __u8); /* TG_WG_* */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_walled SEC(".maps");
 

@@ -27,6 +27,8 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 
+#define TG_ND_NEIGHBOR_ADVERT 136
+
 #define IPV6_FRAG_OFFSET_MASK 0xfff8 /* in host order, of frag_off */
 #define IPV6_FRAG_MF 0x0001
 
@@ -39,7 +41,7 @@
 
 enum tg_parse {
 	TG_PARSE_IP = 0, /* IPv4 or IPv6, fields below valid */
-	TG_PARSE_ARP,	 /* ARP: an exception, passes without a customer */
+	TG_PARSE_ARP,	 /* Ethernet/IPv4 ARP: saddr4 = sender, daddr4 = target address */
 	TG_PARSE_MALFORMED,
 };
 
@@ -53,7 +55,7 @@ struct tg_pkt {
 	__u8 tcp_flags; /* TCP flags byte (FIN..CWR) */
 	__u8 icmp_type;
 	__u8 hop_limit; /* IPv6 hop limit (for ND validity) */
-	__u8 pad;
+	__u8 icmp_code;
 	__be16 sport; /* TCP/UDP ports, network order */
 	__be16 dport;
 	__u32 ip_len; /* bytes counted by the policers: IP header + payload */
@@ -61,7 +63,22 @@ struct tg_pkt {
 	__be32 daddr4;
 	__u64 saddr6[2]; /* network order */
 	__u64 daddr6[2];
+	__u64 nd_target[2]; /* ICMPv6 NA (has_target): the target address, network order */
+	__u8 has_target;
 };
+
+/* The fixed part of an Ethernet/IPv4 ARP packet (RFC 826), as far as the target address. */
+struct arp_eth4_tg {
+	__be16 htype; /* 1: Ethernet */
+	__be16 ptype; /* ETH_P_IP */
+	__u8 hlen;    /* 6 */
+	__u8 plen;    /* 4 */
+	__be16 op;
+	__u8 sha[6];
+	__u8 spa[4]; /* not aligned: copied byte-wise */
+	__u8 tha[6];
+	__u8 tpa[4];
+} __attribute__((packed));
 
 struct tg_cursor {
 	void *pos;
@@ -126,6 +143,17 @@ static __always_inline int tg_parse_l4(struct tg_cursor *cur, struct tg_pkt *p, 
 		if ((void *)(ih + 1) > cur->end || avail < sizeof(*ih))
 			return TG_PARSE_MALFORMED;
 		p->icmp_type = ih->type;
+		p->icmp_code = ih->code;
+		if (p->l4proto == IPPROTO_ICMPV6 && ih->type == TG_ND_NEIGHBOR_ADVERT) {
+			/* the target follows the 8-byte header (RFC 4861 4.4); a shorter NA
+			 * is not valid ND and never becomes an exception */
+			__u64 *t = (void *)(ih + 1);
+
+			if ((void *)(t + 2) <= cur->end && avail >= sizeof(*ih) + 16) {
+				__builtin_memcpy(p->nd_target, t, 16);
+				p->has_target = 1;
+			}
+		}
 		break;
 	}
 	default:
@@ -308,8 +336,18 @@ static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
 		return tg_parse_ipv4(&cur, p);
 	case bpf_htons(ETH_P_IPV6):
 		return tg_parse_ipv6(&cur, p);
-	case bpf_htons(ETH_P_ARP):
+	case bpf_htons(ETH_P_ARP): {
+		/* only Ethernet/IPv4 ARP is an exception: its sender address is what strict
+		 * anti-spoofing checks (classify_kern.h); any other shape is malformed */
+		struct arp_eth4_tg *ah = TG_PULL(&cur, struct arp_eth4_tg);
+
+		if (!ah || ah->htype != bpf_htons(1) || ah->ptype != bpf_htons(ETH_P_IP) ||
+		    ah->hlen != 6 || ah->plen != 4)
+			return TG_PARSE_MALFORMED;
+		__builtin_memcpy(&p->saddr4, ah->spa, 4);
+		__builtin_memcpy(&p->daddr4, ah->tpa, 4);
 		return TG_PARSE_ARP;
+	}
 	default:
 		/* a third tag, or a protocol we do not police: never passed silently */
 		return TG_PARSE_MALFORMED;

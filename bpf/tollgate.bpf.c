@@ -3,7 +3,8 @@
  * tollgate.bpf.c - the XDP program: one program for every attached interface.
  *
  * A packet's path, in the order it meets the stages:
- *   parse (parse_kern.h) -> exceptions and bogons, classify, anti-spoof, suspension
+ *   parse (parse_kern.h) -> exceptions (classify_kern.h; on a customer interface their
+ *   checks and per-port limit, exc_kern.h) and bogons, classify, anti-spoof, suspension
  *   (classify_kern.h) -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
  *   (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
  * The interface's role decides the direction: on a `customer` interface traffic comes from
@@ -25,6 +26,7 @@
 #include "policer_kern.h"
 #include "flood_kern.h"
 #include "count_kern.h"
+#include "exc_kern.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -50,16 +52,26 @@ int tollgate_xdp(struct xdp_md *ctx)
 	len = p.ip_len;
 	if (res != TG_PARSE_IP) {
 		len = ctx->data_end - ctx->data;
-		if (res == TG_PARSE_ARP)
+		if (res == TG_PARSE_ARP) {
+			if (customer_role)
+				reason = tg_exc_check(ifc, &p, TG_EXC_ARP, ifindex);
+			if (reason != TG_R_NR)
+				cust = TG_CUST_PORT;
 			goto out;
+		}
 		reason = TG_R_MALFORMED;
 		if (!customer_role)
 			return tg_noted(ifc, reason, len); /* counted, but not ours to drop */
 		cust = TG_CUST_PORT;
 		goto out;
 	}
-	if (tg_exception(&p))
+	if (tg_exception(&p)) {
+		if (customer_role)
+			reason = tg_exc_check(ifc, &p, TG_EXC_IP, ifindex);
+		if (reason != TG_R_NR)
+			cust = TG_CUST_PORT;
 		goto out;
+	}
 
 	if (customer_role) {
 		if (tg_bogon_src(&p)) {
@@ -85,6 +97,11 @@ int tollgate_xdp(struct xdp_md *ctx)
 		}
 		if (c->state == TG_ST_SUSPENDED && !tg_walled_peer(&p, 0)) {
 			reason = TG_R_SUSPENDED;
+			goto out;
+		}
+		/* ND and MLD from its own address: the exceptions' limit, not `icmp` */
+		if (tg_icmp_free(&p) == TG_ICMP_FREE_NDMLD && !tg_exc_limit(ifc, &p, ifindex)) {
+			reason = TG_R_EXCEPTION;
 			goto out;
 		}
 	} else {

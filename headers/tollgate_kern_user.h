@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 8u
+#define TG_LAYOUT_VERSION 9u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -127,6 +127,7 @@ enum tg_reason {
 	TG_R_FLOOD_FRAG,
 	TG_R_SMTP,
 	TG_R_SUSPENDED,
+	TG_R_EXCEPTION, /* ARP/DHCP/ND/MLD over the access port's exception limit */
 	TG_R_NR,
 };
 
@@ -152,6 +153,11 @@ struct tg_config {
 	__u32 v4_chunks; /* for status and metrics: tg_v4_tbl8 chunks in use */
 	__u32 v6_chunks; /* tg_v6_trie chunks in use below the root */
 	__u32 v6_cmps;	 /* tg_v6_cmp nodes in use */
+	__u32 pad0;
+	/* the key of tg_src_hash, drawn from getrandom() when tg_config is created, so no one
+	 * outside the box can compute which sources share a watch slot (and aim a flood at
+	 * another source's slot); kept for the life of the pins, like the slots it indexes */
+	__u64 src_key;
 };
 
 /* tg_ifaces: array indexed by ifindex (< TG_MAX_IFINDEX); an entry is in use when its
@@ -163,6 +169,10 @@ struct tg_iface {
 	__u8 slot;	/* index into tg_ifstat, < TG_MAX_IFACES */
 	__u32 ifindex;
 	char name[TG_IFNAME_LEN];
+	/* customer role: the packet-rate limit of each access port's exceptions (ARP, DHCP,
+	 * ND, MLD), GCRA parameters as struct tg_pkt_pol; ipp 0: no limit */
+	__u64 exc_ipp_fns;
+	__u64 exc_tol_fns;
 };
 #define TG_IFF_MONITOR 0x1 /* evaluate and count, never drop (later: issue "flood") */
 
@@ -240,11 +250,19 @@ struct tg_gcra {
  * reached from. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d, prefix length + 96), so one
  * trie holds both families. Looked up only for a suspended customer's packets.
  */
-#define TG_WALLED_MAX 256u
+#define TG_WALLED_MAX 1024u
 struct tg_walled_key {
 	__u32 prefixlen;
 	__u8 addr[16];
 };
+/*
+ * The value: what the longest matching prefix is, as flags. The trie also holds the
+ * sources per_source never blocks (tollgate.yaml per_source_exempt), so the per-source
+ * path pays one lookup for both lists. Userspace stores on each prefix the flags of every
+ * prefix that covers it, so the longest match carries all that apply to the address.
+ */
+#define TG_WG_WALLED 0x1 /* walled garden: reachable by a suspended customer */
+#define TG_WG_EXEMPT 0x2 /* never blocked by per_source (walled garden prefixes are too) */
 
 /* tg_refl_ports: array of TG_REFL_WORDS u64, bit p set: UDP source port p reflects. */
 #define TG_REFL_WORDS 1024u
@@ -264,6 +282,13 @@ struct tg_walled_key {
  */
 #define TG_SRCWATCH_SLOTS (1u << 16)
 #define TG_SRCBLOCK_MAX 65536u
+/*
+ * A customer starts at most TG_SRCBLOCK_SHARE blocks per block time (struct tg_srcquota),
+ * so it holds at most 2 x TG_SRCBLOCK_SHARE entries of tg_srcblock at once (a block lasts
+ * one block time): a random-source attack on one customer cannot fill the table and stop
+ * blocking for everyone else; 32 customers attacked at once can.
+ */
+#define TG_SRCBLOCK_SHARE 1024u
 
 struct tg_srcwatch {
 	__u32 tag;  /* hash bits of the pair not used by the index */
@@ -277,11 +302,22 @@ struct tg_src_key {
 	__u64 addr[2]; /* the source, network order; IPv4 in the first 4 bytes */
 };
 
-/* The watch slot's hash of a pair: the slot is its low bits, the tag its high 32. */
-static inline __u64 tg_src_hash(const struct tg_src_key *k)
+/* tg_srcquota (array, key customer index): blocks this customer started in a window. */
+struct tg_srcquota {
+	__u64 win_end_ns; /* the window (one block time) ends, coarse clock */
+	__u32 n;	  /* blocks started in it */
+	__u32 pad;
+};
+
+/*
+ * The watch slot's hash of a pair under key (tg_config.src_key): the slot is its low bits,
+ * the tag its high 32. Not a MAC, a keyed mix: without the key an outsider cannot choose
+ * sources that land on a given slot.
+ */
+static inline __u64 tg_src_hash(const struct tg_src_key *k, __u64 key)
 {
 	__u64 h = k->addr[0] ^ (k->addr[1] * 0x9e3779b97f4a7c15ull) ^
-		  (((__u64)k->cust << 32) | k->v6);
+		  (((__u64)k->cust << 32) | k->v6) ^ key;
 
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;

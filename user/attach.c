@@ -238,6 +238,13 @@ settings:
 	v.antispoof = ic->antispoof;
 	v.flags = ic->monitor ? TG_IFF_MONITOR : 0;
 	v.ifindex = ifindex;
+	if (ic->role == TG_ROLE_CUSTOMER && ic->exc_pps) {
+		struct tg_pkt_pol pp;
+
+		tg_pkt_policer_params(ic->exc_pps, ic->exc_burst, tg_coarse_tick_ns(), &pp);
+		v.exc_ipp_fns = pp.ipp_fns;
+		v.exc_tol_fns = pp.tol_fns;
+	}
 	snprintf(v.name, sizeof(v.name), "%s", ic->name);
 	if (bpf_map_update_elem(m->ifaces, &ifindex, &v, BPF_ANY)) {
 		err = neg_errno();

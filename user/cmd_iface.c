@@ -127,6 +127,7 @@ int cmd_attach(int argc, char **argv)
 		snprintf(ic.name, sizeof(ic.name), "%s", argv[0]);
 		ic.role = role;
 		ic.antispoof = TG_AS_STRICT;
+		ic.exc_pps = role == TG_ROLE_CUSTOMER ? TG_EXC_PPS_DEFAULT : 0;
 		tg_warn("%s is not in %s: antispoof strict, no monitor mode", argv[0], cfg->path);
 	}
 	if (have_mode) {

@@ -463,8 +463,9 @@ static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, ui
 
 /* ---- interfaces ---- */
 
-enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_NR };
-static const char *const if_keys[IF_NR] = {"name", "role", "mode", "antispoof", "monitor"};
+enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_EXC, IF_NR };
+static const char *const if_keys[IF_NR] = {"name",	"role",	   "mode",
+					   "antispoof", "monitor", "exceptions"};
 
 /* What the kernel accepts as a netdev name (dev_valid_name()). */
 static const char *ifname_problem(const char *s)
@@ -548,6 +549,23 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 		ic.antispoof = TG_AS_OFF;
 	if (v[IF_MONITOR])
 		parse_bool(c, v[IF_MONITOR], "monitor", &ic.monitor);
+	if (ic.role == TG_ROLE_CUSTOMER)
+		ic.exc_pps = TG_EXC_PPS_DEFAULT;
+	if (v[IF_EXC]) {
+		s = v[IF_EXC]->type == YAML_SCALAR_NODE ? (const char *)v[IF_EXC]->data.scalar.value
+							: NULL;
+		if (ic.role != TG_ROLE_CUSTOMER)
+			yerr(c, v[IF_EXC], "exceptions applies to the customer role only");
+		else if (s && !strcmp(s, "off"))
+			ic.exc_pps = 0;
+		else {
+			char what[IFNAMSIZ + 32];
+
+			snprintf(what, sizeof(what), "interface '%s': exceptions",
+				 name ? name : "?");
+			parse_flood_value(c, v[IF_EXC], what, &ic.exc_pps, &ic.exc_burst);
+		}
+	}
 
 	if (!name)
 		return;
@@ -762,23 +780,26 @@ static void parse_plans(struct ctx *c, yaml_node_t *n)
 
 /* ---- the rest ---- */
 
-static void parse_walled(struct ctx *c, yaml_node_t *n)
+/* A list of prefixes under key (walled_garden, per_source_exempt) into *out, *nout. */
+static void parse_prefixes(struct ctx *c, yaml_node_t *n, const char *key, struct tg_prefix **out,
+			   size_t *nout)
 {
-	struct tg_cfg *cfg = c->cfg;
+	char what[64];
 	size_t cnt;
 
-	if (is_null(n) || !want(c, n, YAML_SEQUENCE_NODE, "walled_garden"))
+	if (is_null(n) || !want(c, n, YAML_SEQUENCE_NODE, key))
 		return;
 	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	cfg->walled_garden = calloc(cnt ? cnt : 1, sizeof(*cfg->walled_garden));
-	if (!cfg->walled_garden) {
+	*out = calloc(cnt ? cnt : 1, sizeof(**out));
+	if (!*out) {
 		c->oom = 1;
 		return;
 	}
+	snprintf(what, sizeof(what), "a %s entry", key);
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *e = node(c, *it);
-		const char *s = nonempty(c, e, "a walled_garden entry");
+		const char *s = nonempty(c, e, what);
 		struct tg_prefix p;
 		char err[256];
 		size_t i;
@@ -786,21 +807,41 @@ static void parse_walled(struct ctx *c, yaml_node_t *n)
 		if (!s)
 			continue;
 		if (tg_parse_prefix(s, &p, err, sizeof(err))) {
-			yerr(c, e, "walled_garden: %s", err);
+			yerr(c, e, "%s: %s", key, err);
 			continue;
 		}
-		for (i = 0; i < cfg->nwalled && memcmp(&cfg->walled_garden[i], &p, sizeof(p)); i++)
+		for (i = 0; i < *nout && memcmp(&(*out)[i], &p, sizeof(p)); i++)
 			;
-		if (i < cfg->nwalled) {
-			yerr(c, e, "walled_garden: '%s' is listed twice", s);
+		if (i < *nout) {
+			yerr(c, e, "%s: '%s' is listed twice", key, s);
 			continue;
 		}
-		if (cfg->nwalled == TG_WALLED_MAX) {
-			yerr(c, e, "walled_garden: more than %u prefixes", TG_WALLED_MAX);
+		if (*nout == TG_WALLED_MAX) {
+			yerr(c, e, "%s: more than %u prefixes", key, TG_WALLED_MAX);
 			break;
 		}
-		cfg->walled_garden[cfg->nwalled++] = p;
+		(*out)[(*nout)++] = p;
 	}
+}
+
+/* walled_garden and per_source_exempt share one trie of TG_WALLED_MAX prefixes. */
+static void check_prefix_lists(struct ctx *c, yaml_node_t *exempt)
+{
+	struct tg_cfg *cfg = c->cfg;
+	size_t total = cfg->nwalled, i, j;
+
+	for (i = 0; i < cfg->nsrc_exempt; i++) {
+		for (j = 0; j < cfg->nwalled; j++)
+			if (!memcmp(&cfg->src_exempt[i], &cfg->walled_garden[j],
+				    sizeof(cfg->src_exempt[i])))
+				break;
+		total += j == cfg->nwalled;
+	}
+	if (total > TG_WALLED_MAX)
+		yerr(c, exempt,
+		     "per_source_exempt: with walled_garden, %zu prefixes; the two lists hold at "
+		     "most %u together: merge prefixes",
+		     total, TG_WALLED_MAX);
 }
 
 enum { CAP_CUSTOMERS, CAP_PREFIXES, CAP_NR };
@@ -1347,11 +1388,13 @@ enum {
 	TOP_NOTIFY,
 	TOP_REFL_PORTS,
 	TOP_CONTROL,
+	TOP_SRC_EXEMPT,
 	TOP_NR
 };
 static const char *const top_keys[TOP_NR] = {
-	"interfaces", "plans",	 "customers",	"walled_garden", "capacity",	     "metrics",
-	"state",      "pin_dir", "enforcement", "notify",	 "reflection_ports", "control",
+	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
+	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
+	"reflection_ports", "control", "per_source_exempt",
 };
 
 /*
@@ -1500,7 +1543,13 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 	if (v[TOP_PLANS])
 		parse_plans(c, v[TOP_PLANS]);
 	if (v[TOP_WALLED])
-		parse_walled(c, v[TOP_WALLED]);
+		parse_prefixes(c, v[TOP_WALLED], "walled_garden", &c->cfg->walled_garden,
+			       &c->cfg->nwalled);
+	if (v[TOP_SRC_EXEMPT]) {
+		parse_prefixes(c, v[TOP_SRC_EXEMPT], "per_source_exempt", &c->cfg->src_exempt,
+			       &c->cfg->nsrc_exempt);
+		check_prefix_lists(c, v[TOP_SRC_EXEMPT]);
+	}
 	if (v[TOP_REFL_PORTS])
 		parse_refl_ports(c, v[TOP_REFL_PORTS]);
 	if (v[TOP_CAPACITY])
@@ -1661,6 +1710,7 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->plans);
 	free(cfg->customers_path);
 	free(cfg->walled_garden);
+	free(cfg->src_exempt);
 	free(cfg->control_group);
 	free(cfg->refl_ports);
 	free(cfg->metrics_listen);

@@ -50,8 +50,12 @@ struct tg_iface_cfg {
 	int mode;      /* enum tg_xdp_mode */
 	int antispoof; /* enum tg_antispoof; TG_AS_OFF for the upstream role */
 	bool monitor;  /* count "would drop", never drop */
+	/* customer role: packet-rate limit of each access port's ARP, DHCP, ND and MLD
+	 * (`exceptions`); 0: none. Burst in packets, 0: one second's worth */
+	uint64_t exc_pps, exc_burst;
 	int line;
 };
+#define TG_EXC_PPS_DEFAULT 200u /* exceptions per access port per second, unless configured */
 
 /* One direction's policer. rate 0 = unlimited (the plan leaves it out). */
 struct tg_rate_cfg {
@@ -165,6 +169,11 @@ struct tg_cfg {
 	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
+	/* per_source_exempt: sources per_source never blocks (resolvers, speed-test servers,
+	 * monitoring); the walled garden is never blocked either. With the walled garden at
+	 * most TG_WALLED_MAX prefixes (one trie holds both). */
+	struct tg_prefix *src_exempt;
+	size_t nsrc_exempt;
 	uint16_t *refl_ports; /* UDP source ports of reflection/amplification (reflection_ports) */
 	size_t nrefl_ports;
 	uint32_t max_customers;	    /* capacity; default 1024 */

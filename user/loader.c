@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -175,7 +176,7 @@ static void maps_init(struct tg_maps *m)
 	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v4_void = m->v6_trie = m->v6_cmp = -1;
 	m->bind = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
-	m->refl_ports = m->srcblock = m->walled = -1;
+	m->refl_ports = m->srcblock = m->walled = m->srcquota = m->exlim = -1;
 	m->prog = -1;
 }
 
@@ -190,7 +191,8 @@ static struct {
 	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
 	MAPENT(v6_cmp),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
 	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
-	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),	MAPENT(v4_void),
+	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),	MAPENT(v4_void), MAPENT(srcquota),
+	MAPENT(exlim),
 #undef MAPENT
 };
 
@@ -292,8 +294,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tollgate",
 		    .pin_root_path = pin ? m->pin_dir : NULL);
-	static const char *const per_customer[] = {"tg_cust",  "tg_pol",   "tg_cstat",
-						   "tg_cdrop", "tg_names", "tg_bind"};
+	static const char *const per_customer[] = {"tg_cust",  "tg_pol",  "tg_cstat",	"tg_cdrop",
+						   "tg_names", "tg_bind", "tg_srcquota"};
 	uint32_t ncust = cap->max_customers + 1;
 	struct prefix_sizes sz = prefix_sizes(cap);
 	struct bpf_program *prog;
@@ -313,6 +315,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	}
 	for (i = 0; i < sizeof(per_customer) / sizeof(per_customer[0]) && !err; i++)
 		err = set_size(obj, per_customer[i], ncust);
+	if (!err) /* a bucket per owned port (at most one per binding) and per interface */
+		err = set_size(obj, "tg_exlim", ncust + TG_MAX_IFACES);
 	if (!err)
 		err = set_size(obj, "tg_v6_trie", TG_V6_ROOT_CHUNKS + sz.chunks6);
 	if (!err)
@@ -365,6 +369,12 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		c = (struct tg_config){.magic = TG_LAYOUT_MAGIC,
 				       .layout_version = TG_LAYOUT_VERSION,
 				       .clock_tick_ns = tg_coarse_tick_ns()};
+		/* the watch-slot key: secret, and new with every new set of maps */
+		if (getrandom(&c.src_key, sizeof(c.src_key), 0) != sizeof(c.src_key)) {
+			err = errno ? neg_errno() : -EIO;
+			tg_err("cannot draw the per-source hash key: %s", strerror(-err));
+			goto out;
+		}
 		if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY)) {
 			err = neg_errno();
 			goto out;

@@ -16,7 +16,7 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
-		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled;
+		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota, exlim;
 	int prog;			 /* the XDP program */
 	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
@@ -55,7 +55,7 @@ int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create
 		 struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
 /* mmap tg_cdrop read-only into m->cdrop_mm (tollgated's enforcement reads every customer's
- * drops each interval; the mapping shows in the process's RSS: 320 bytes a customer, the
+ * drops each interval; the mapping shows in the process's RSS: 352 bytes a customer, the
  * map's own memory, shared). 0 or -errno. */
 int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */

@@ -35,6 +35,7 @@ static const char *const metric_names[TG_M_NR] = {
 	[TG_M_REASON_UP + TG_R_FLOOD_FRAG] = "flood_frag_pps",
 	[TG_M_REASON_UP + TG_R_SMTP] = "smtp_pps",
 	[TG_M_REASON_UP + TG_R_SUSPENDED] = "suspended_pps",
+	[TG_M_REASON_UP + TG_R_EXCEPTION] = "exception_pps",
 	[TG_M_REASON_DOWN + TG_R_RATE] = "download_rate_pps",
 	[TG_M_REASON_DOWN + TG_R_SPOOF] = "download_spoof_pps",
 	[TG_M_REASON_DOWN + TG_R_BOGON] = "download_bogon_pps",
@@ -45,6 +46,7 @@ static const char *const metric_names[TG_M_NR] = {
 	[TG_M_REASON_DOWN + TG_R_FLOOD_FRAG] = "download_flood_frag_pps",
 	[TG_M_REASON_DOWN + TG_R_SMTP] = "download_smtp_pps",
 	[TG_M_REASON_DOWN + TG_R_SUSPENDED] = "download_suspended_pps",
+	[TG_M_REASON_DOWN + TG_R_EXCEPTION] = "download_exception_pps",
 };
 
 /* What an unknown metric's error lists: the families, not all 30 names. */
@@ -52,7 +54,7 @@ static const char *const metric_names[TG_M_NR] = {
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
 	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, REASON_pps, "                 \
 	"download_REASON_pps; REASON: rate, spoof, bogon, malformed, flood_syn, flood_udp, "       \
-	"flood_icmp, flood_frag, smtp, suspended"
+	"flood_icmp, flood_frag, smtp, suspended, exception"
 
 const char *tg_metric_name(int metric)
 {

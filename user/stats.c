@@ -24,6 +24,7 @@ static const char *const reason_names[TG_R_NR] = {
 	[TG_R_FLOOD_FRAG] = "flood_frag",
 	[TG_R_SMTP] = "smtp",
 	[TG_R_SUSPENDED] = "suspended",
+	[TG_R_EXCEPTION] = "exception",
 };
 
 const char *tg_reason_name(int reason)

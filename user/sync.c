@@ -654,21 +654,55 @@ static void walled_key(const struct tg_prefix *p, struct tg_walled_key *k)
 	}
 }
 
+/* Does prefix a (a tg_walled key) cover prefix b? */
+static bool walled_covers(const struct tg_walled_key *a, const struct tg_walled_key *b)
+{
+	uint32_t n = a->prefixlen, i;
+
+	if (n > b->prefixlen)
+		return false;
+	for (i = 0; i < n / 8; i++)
+		if (a->addr[i] != b->addr[i])
+			return false;
+	return n % 8 == 0 || !((a->addr[i] ^ b->addr[i]) & (0xff00 >> (n % 8)));
+}
+
 int tg_walled_write(struct tg_maps *m, const struct tg_cfg *cfg)
 {
-	struct tg_walled_key want[TG_WALLED_MAX], k, next, *prev = NULL;
-	struct tg_walled_key stale[TG_WALLED_MAX];
-	size_t n = cfg->nwalled < TG_WALLED_MAX ? cfg->nwalled : TG_WALLED_MAX, nstale = 0, i;
-	__u8 one = 1;
+	static struct tg_walled_key want[TG_WALLED_MAX], stale[TG_WALLED_MAX];
+	static __u8 flags[TG_WALLED_MAX], merged[TG_WALLED_MAX];
+	struct tg_walled_key k, next, *prev = NULL;
+	size_t n = 0, nstale = 0, i, j;
 
 	if (m->walled < 0)
 		return -EINVAL;
-	/* the new entries first, then the old ones go: a prefix kept never leaves the trie */
-	for (i = 0; i < n; i++) {
-		walled_key(&cfg->walled_garden[i], &want[i]);
-		if (bpf_map_update_elem(m->walled, &want[i], &one, BPF_ANY))
-			return neg_errno();
+	/* the walled garden is exempt from per_source too; a prefix in both lists is one entry */
+	for (i = 0; i < cfg->nwalled + cfg->nsrc_exempt; i++) {
+		bool walled = i < cfg->nwalled;
+
+		walled_key(walled ? &cfg->walled_garden[i] : &cfg->src_exempt[i - cfg->nwalled],
+			   &k);
+		for (j = 0; j < n && memcmp(&want[j], &k, sizeof(k)); j++)
+			;
+		if (j == n) {
+			if (n == TG_WALLED_MAX)
+				return -E2BIG; /* check-config refuses this */
+			want[n] = k;
+			flags[n++] = 0;
+		}
+		flags[j] |= walled ? TG_WG_WALLED | TG_WG_EXEMPT : TG_WG_EXEMPT;
 	}
+	/* each prefix carries the flags of every prefix covering it: the longest match is one */
+	for (i = 0; i < n; i++) {
+		merged[i] = flags[i];
+		for (j = 0; j < n; j++)
+			if (walled_covers(&want[j], &want[i]))
+				merged[i] |= flags[j];
+	}
+	/* the new entries first, then the old ones go: a prefix kept never leaves the trie */
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(m->walled, &want[i], &merged[i], BPF_ANY))
+			return neg_errno();
 	while (nstale < TG_WALLED_MAX && !bpf_map_get_next_key(m->walled, prev, &next)) {
 		for (i = 0; i < n && memcmp(&want[i], &next, sizeof(next)); i++)
 			;

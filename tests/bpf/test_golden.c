@@ -120,6 +120,8 @@ struct pkt {
 	int cut;	     /* the frame ends after this many bytes; 0: not cut; CUT0: 0 bytes */
 	bool fixlen;	     /* with cut: the IP length says the packet ends where the frame does */
 	int pad;	     /* zero-pad the frame to this many bytes */
+	uint8_t icmp_code;
+	const char *target; /* ICMPv6: an address in the first 16 payload bytes (NA target) */
 };
 
 /* Where the pieces of a built frame are. */
@@ -188,12 +190,15 @@ static size_t build_l4(const struct pkt *p, uint8_t *b, uint8_t proto)
 	case IPPROTO_ICMPV6:
 		b[0] = p->icmp_type;
 		memset(b + 1, 0, 7);
+		b[1] = p->icmp_code;
 		n = 8;
 		break;
 	default:
 		break; /* GRE, ESP, No Next Header...: no header of ours */
 	}
 	memset(b + n, 0xab, p->payload);
+	if (p->target && p->payload >= 16)
+		inet_pton(AF_INET6, p->target, b + n);
 	return n + p->payload;
 }
 
@@ -375,7 +380,7 @@ static struct profile {
 	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
 };
 
-enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_NR };
+enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_PERSRC60, PL_NR };
 
 /* Packet-rate limits of PL_FLOOD (both directions) and the SMTP policies. */
 #define FL_SYN 20
@@ -404,6 +409,8 @@ static const struct {
 	[PL_PERSRC] = {{.src_pps = FL_SRC, .block_ns = FL_BLOCK_S * 1000000000ull},
 		       TG_SMTP_ALLOW,
 		       0},
+	/* h3: blocks outlast the share test, whatever the machine's speed */
+	[PL_PERSRC60] = {{.src_pps = FL_SRC, .block_ns = 60 * 1000000000ull}, TG_SMTP_ALLOW, 0},
 };
 
 #define UP8M_BPS 8000000ull
@@ -417,6 +424,7 @@ static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_FLOOD] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_SMTPBLK] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_PERSRC] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
+	[PL_PERSRC60] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 };
 
 #define VNONE TG_VLAN_NONE
@@ -451,6 +459,12 @@ static const struct cust_def {
 	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
 	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
 	{"c-t", "", VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
+	/* h3: ICMP classes (PL_FLOOD), per-source shares (two PL_PERSRC customers), and the
+	 * owner of access port IF_A VLAN 300 (exceptions) */
+	{"l-f", IF_A, VNONE, VNONE, PL_FLOOD, {"198.18.20.0/24", "2001:db8:320::/48"}},
+	{"l-p", IF_A, VNONE, VNONE, PL_PERSRC60, {"198.18.21.0/24"}},
+	{"l-q", IF_A, VNONE, VNONE, PL_PERSRC60, {"198.18.22.0/24"}},
+	{"l-x", IF_A, 300, VNONE, PL_FLAT, {"198.18.23.0/24", "2001:db8:323::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -928,7 +942,10 @@ static const struct fixture fixtures[] = {
 	 DROP(BOGON, NULL)},
 
 	/* ---- exceptions: pass without an assigned source, kept to their narrow shape ---- */
-	{"ARP request", P_STRICT, {.arp = true, V4("192.0.2.5", "192.0.2.1")}, UNCL},
+	{"ARP request from the port's customer",
+	 P_STRICT,
+	 {.arp = true, V4(SRC_A4, "192.0.2.1")},
+	 UNCL},
 	{"ARP padded to 60 bytes",
 	 P_STRICT,
 	 {.arp = true, V4("0.0.0.0", "192.0.2.1"), .pad = 60},
@@ -995,7 +1012,7 @@ static const struct fixture fixtures[] = {
 	{"NA from fe80::, hop limit 255",
 	 P_STRICT,
 	 {V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
-	  .payload = 16},
+	  .payload = 16, .target = "fe80::1"},
 	 UNCL},
 	{"MLDv2 report from fe80:: to ff02::16, hop limit 1, after Hop-by-Hop",
 	 P_STRICT,
@@ -1569,7 +1586,7 @@ static const struct fixture fixtures[] = {
 	 NOTED(MALFORMED)},
 	{"monitor: exception still unclassified",
 	 P_MON,
-	 {.arp = true, V4("192.0.2.5", "192.0.2.1")},
+	 {.arp = true, V4(SRC_A4, "192.0.2.1")},
 	 UNCL},
 	{"upstream monitor: spoof passed, noted",
 	 P_UP_MON,
@@ -1589,6 +1606,81 @@ static const struct fixture fixtures[] = {
 	 P_NOIF,
 	 {V4(SRC_A4, DST4), .cut = 20},
 	 NOTHING},
+
+	/* ---- h3: exceptions in strict: what they claim must be the port's ---- */
+	{"h3: strict: ARP from the port's customer (VLAN 300, l-x) passes",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("198.18.23.5", "198.18.23.1")},
+	 UNCL},
+	{"h3: strict: ARP with another customer's sender address (c-v, VLAN 100) drops as "
+	 "spoof, charged to the port's owner",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("192.0.2.5", "198.18.23.1")},
+	 DROP(SPOOF, "l-x")},
+	{"h3: strict: ARP with a sender address no customer has drops as spoof",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("203.0.113.99", "198.18.23.1")},
+	 DROP(SPOOF, "l-x")},
+	{"h3: strict: ARP from the customer's address on another port drops as spoof",
+	 P_STRICT,
+	 {Q(301), .arp = true, V4("198.18.23.5", "198.18.23.1")},
+	 DROP(SPOOF, NULL)},
+	{"h3: strict: ARP probe (sender 0.0.0.0) passes",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("0.0.0.0", "198.18.23.7")},
+	 UNCL},
+	{"h3: strict: ARP from IPv4 link-local 169.254/16 passes",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("169.254.7.7", "169.254.7.8")},
+	 UNCL},
+	{"h3: loose: ARP with another customer's sender address passes (strict only)",
+	 P_LOOSE,
+	 {Q(300), .arp = true, V4("192.0.2.5", "198.18.23.1")},
+	 UNCL},
+	{"h3: ARP cut inside its addresses is malformed",
+	 P_STRICT,
+	 {Q(300), .arp = true, V4("198.18.23.5", "198.18.23.1"), .cut = 18 + 20},
+	 DROP(MALFORMED, "l-x")},
+	{"h3: strict: NA whose target is the port's customer's passes",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 16, .target = "2001:db8:323::5"},
+	 UNCL},
+	{"h3: strict: NA whose target is another customer's drops as spoof",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 16, .target = "2001:db8:100::5"},
+	 DROP(SPOOF, "l-x")},
+	{"h3: strict: NA whose target no customer has drops as spoof",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 16, .target = "2001:db8:dead::1"},
+	 DROP(SPOOF, "l-x")},
+	{"h3: NA too short to hold a target is not an exception: spoof",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+	  .payload = 8},
+	 DROP(SPOOF, "l-x")},
+	{"h3: DHCPv4 from 0.0.0.0 to a unicast server is not an exception: bogon",
+	 P_STRICT,
+	 {Q(300), V4("0.0.0.0", "198.18.23.1"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+	  .payload = 240},
+	 DROP(BOGON, "l-x")},
+	{"h3: DHCPv4 DISCOVER to 255.255.255.255 on the port passes",
+	 P_STRICT,
+	 {Q(300), V4("0.0.0.0", "255.255.255.255"), .proto = IPPROTO_UDP, .sport = 68, .dport = 67,
+	  .payload = 240},
+	 UNCL},
+	{"h3: DHCPv6 from link-local to a unicast server is not an exception: spoof",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "2001:db8:323::1"), .proto = IPPROTO_UDP, .sport = 546,
+	  .dport = 547, .payload = 40},
+	 DROP(SPOOF, "l-x")},
+	{"h3: DHCPv6 from link-local to ff02::1:3 (not the servers' group) is spoof",
+	 P_STRICT,
+	 {Q(300), V4("fe80::1", "ff02::1:3"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547,
+	  .payload = 40},
+	 DROP(SPOOF, "l-x")},
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -2489,18 +2581,28 @@ static struct tg_src_key src_key4(__u32 cust, const char *src)
 	return k;
 }
 
+/* The per-source hash key the loader drew for these maps (tg_config.src_key). */
+static __u64 src_hash_key(const struct tg_maps *m)
+{
+	struct tg_config c = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(m->config, &zero, &c);
+	return c.src_key;
+}
+
 /* A source in 45.128.0.0/9 whose watch slot toward cust is src's, in out; -1 if none. */
 static int colliding_source4(__u32 cust, const char *src, char *out, size_t len)
 {
 	struct tg_src_key a = src_key4(cust, src), k = {.cust = cust};
-	__u64 want = tg_src_hash(&a), h;
+	__u64 key = src_hash_key(&maps), want = tg_src_hash(&a, key), h;
 	struct in_addr ia;
 	__u32 i;
 
 	for (i = 0; i < (1u << 23); i++) {
 		ia.s_addr = htonl((45u << 24) | (1u << 23) | i);
 		k.addr[0] = ia.s_addr;
-		h = tg_src_hash(&k);
+		h = tg_src_hash(&k, key);
 		if (((h ^ want) & (TG_SRCWATCH_SLOTS - 1)) == 0 && h != want) {
 			inet_ntop(AF_INET, &ia, out, len);
 			return 0;
@@ -2762,6 +2864,8 @@ static int setup_netns(void)
 static uint16_t refl_ports[] = {53, 123};
 static const char *const walled_s[] = {WG_DNS4, WG_DNS6, WG_PORTAL4, WG_PORTAL6};
 static struct tg_prefix walled[ARRAY_SIZE(walled_s)];
+#define SRC_EXEMPT "9.9.100.0/24" /* per_source_exempt */
+static struct tg_prefix src_exempt[1];
 static struct tg_enf_table enf;
 static const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
 static const struct tg_enf_entry throttled = {
@@ -2827,6 +2931,10 @@ static int load_customers(const char *without)
 	cfg.refl_ports = refl_ports;
 	cfg.walled_garden = walled;
 	cfg.nwalled = ARRAY_SIZE(walled_s);
+	cfg.src_exempt = src_exempt;
+	cfg.nsrc_exempt = 1;
+	if (tg_parse_prefix(SRC_EXEMPT, &src_exempt[0], err, sizeof(err)))
+		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(walled_s); i++)
 		if (tg_parse_prefix(walled_s[i], &walled[i], err, sizeof(err))) {
 			fprintf(stderr, "fixture error: %s: %s\n", walled_s[i], err);
@@ -3060,6 +3168,400 @@ static void test_read_all(void)
 	tg_maps_close(&big);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* ---- h3: limits a spoofed flood cannot turn against a customer ---- */
+/* ------------------------------------------------------------------------------------- */
+
+/* Send pk on prof until one drops (at most max): how many passed first, -1 if none dropped. */
+static int h3_drain(int prof, const struct pkt *pk, int max)
+{
+	uint8_t frame[2048];
+	struct built b;
+	__u32 v;
+
+	if (build_pkt(pk, frame, &b) || set_profile(prof))
+		return -1;
+	for (int i = 0; i < max; i++) {
+		if (run_frame(profiles[prof].ifindex, frame, b.len, &v))
+			return -1;
+		if (v == XDP_DROP)
+			return i;
+	}
+	return -1;
+}
+
+/* Send pk n times on prof: how many passed, -1 on error. */
+static int h3_send(int prof, const struct pkt *pk, int n)
+{
+	uint8_t frame[2048];
+	struct built b;
+	int passed = 0;
+	__u32 v;
+
+	if (build_pkt(pk, frame, &b))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (run_frame(profiles[prof].ifindex, frame, b.len, &v))
+			return -1;
+		passed += v == XDP_PASS;
+	}
+	return passed;
+}
+
+#define LF4 "198.18.20.5"
+#define LF6 "2001:db8:320::5"
+
+static void test_h3_icmp(void)
+{
+	static const struct pkt echo6 = {V4(LF6, DST6), .proto = IPPROTO_ICMPV6,
+					 .icmp_type = ICMP6_ECHO_REQ, .payload = 56};
+	static const struct pkt echo_down = {V4(DST4, "198.18.20.9"), .proto = IPPROTO_ICMP,
+					     .icmp_type = 8, .payload = 56};
+	static const struct pkt ns_global = {V4(LF6, "ff02::1:ff00:1"),
+					     .proto = IPPROTO_ICMPV6,
+					     .icmp_type = ND_NS,
+					     .ttl = 255,
+					     .payload = 16,
+					     .target = "2001:db8:320::1"};
+	static const struct fixture up[] = {
+		{"h3: upload ICMPv6 packet too big over the ICMP limit passes",
+		 P_STRICT,
+		 {V4(LF6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = 2, .payload = 64},
+		 PASS("l-f")},
+		{"h3: upload ICMPv4 fragmentation needed over the ICMP limit passes",
+		 P_STRICT,
+		 {V4(LF4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 3, .icmp_code = 4,
+		  .payload = 56},
+		 PASS("l-f")},
+		{"h3: ... but another destination unreachable (port, 3/3) is icmp",
+		 P_STRICT,
+		 {V4(LF4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 3, .icmp_code = 3,
+		  .payload = 56},
+		 DROP(FLOOD_ICMP, "l-f")},
+		{"h3: NS from the customer's global address over the ICMP limit passes",
+		 P_STRICT,
+		 {V4(LF6, "ff02::1:ff00:1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS,
+		  .ttl = 255, .payload = 16, .target = "2001:db8:320::1"},
+		 PASS("l-f")},
+		{"h3: NA from the customer's global address over the ICMP limit passes",
+		 P_STRICT,
+		 {V4(LF6, "ff02::1"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NA, .ttl = 255,
+		  .payload = 16, .target = LF6},
+		 PASS("l-f")},
+		{"h3: MLDv2 report from the customer's global address over the ICMP limit passes",
+		 P_STRICT,
+		 {V4(LF6, "ff02::16"), .ext = {X_HBH}, .proto = IPPROTO_ICMPV6,
+		  .icmp_type = MLD2_REPORT, .ttl = 1, .payload = 20},
+		 PASS("l-f")},
+		{"h3: ... while its echo requests still drop as flood_icmp",
+		 P_STRICT,
+		 {V4(LF6, DST6), .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ,
+		  .payload = 56},
+		 DROP(FLOOD_ICMP, "l-f")},
+	};
+	static const struct fixture down[] = {
+		{"h3: download ICMPv4 fragmentation needed over the ICMP limit passes",
+		 P_UP,
+		 {V4(DST4, "198.18.20.9"), .proto = IPPROTO_ICMP, .icmp_type = 3, .icmp_code = 4,
+		  .payload = 56},
+		 PASS("l-f")},
+		{"h3: download ICMPv6 packet too big over the ICMP limit passes",
+		 P_UP,
+		 {V4(DST6, "2001:db8:320::9"), .proto = IPPROTO_ICMPV6, .icmp_type = 2,
+		  .payload = 64},
+		 PASS("l-f")},
+		{"h3: download NS toward the customer over the ICMP limit passes",
+		 P_UP,
+		 {V4(DST6, "2001:db8:320::9"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_NS,
+		  .ttl = 255, .payload = 16, .target = "2001:db8:320::9"},
+		 PASS("l-f")},
+		{"h3: ... while echo requests toward it still drop as flood_icmp",
+		 P_UP,
+		 {V4(DST4, "198.18.20.9"), .proto = IPPROTO_ICMP, .icmp_type = 8, .payload = 56},
+		 DROP(FLOOD_ICMP, "l-f")},
+	};
+	size_t i;
+	int n;
+
+	TEST_BEGIN("h3: upload ICMP bucket of l-f drained by echo requests");
+	CHECK(h3_drain(P_STRICT, &echo6, 100) >= 0);
+	for (i = 0; i < ARRAY_SIZE(up); i++)
+		run_fixture(&up[i]);
+	if (profiles[P_UP].ifindex > 0) {
+		TEST_BEGIN("h3: download ICMP bucket of l-f drained by echo requests");
+		CHECK(h3_drain(P_UP, &echo_down, 100) >= 0);
+		for (i = 0; i < ARRAY_SIZE(down); i++)
+			run_fixture(&down[i]);
+	}
+
+	TEST_BEGIN("h3: 50 NS from the customer's global address leave its ICMP burst whole");
+	usleep(1500 * 1000); /* the burst (4 at 10/s) refills */
+	CHECK_EQ_U64(set_profile(P_STRICT), 0);
+	CHECK_EQ_U64(h3_send(P_STRICT, &ns_global, 50), 50);
+	n = h3_drain(P_STRICT, &echo6, 100);
+	CHECK_EQ_U64(n, FL_ICMP_BURST);
+}
+
+/* The upstream profile; false (and a SKIP) without the second interface. */
+static bool h3_up(const char *desc)
+{
+	if (profiles[P_UP].ifindex > 0 && set_profile(P_UP) == 0)
+		return true;
+	tl_case = NULL;
+	skip(desc, "no second interface in the test namespace");
+	return false;
+}
+
+static int h3_blocks_of(__u32 cust)
+{
+	struct tg_src_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(maps.srcblock, prev, &next)) {
+		k = next;
+		prev = &k;
+		n += next.cust == cust;
+	}
+	return n;
+}
+
+/* Delete cust's blocks and its share window, so that later tests start clean. */
+static void h3_unblock(__u32 cust)
+{
+	struct tg_srcquota zq = {};
+	struct tg_src_key k, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(maps.srcblock, prev, &next)) {
+		if (next.cust == cust) {
+			bpf_map_delete_elem(maps.srcblock, &next);
+			prev = NULL; /* start over: the walk's position is gone */
+			continue;
+		}
+		k = next;
+		prev = &k;
+	}
+	bpf_map_update_elem(maps.srcquota, &cust, &zq, BPF_ANY);
+}
+
+static void test_h3_exempt(void)
+{
+	const __u32 lp = cust_idx[cust_no("l-p")];
+	const char *dst = "198.18.21.9";
+
+	TEST_BEGIN("h3: per_source never blocks a walled-garden source: 8.8.4.4 at three times "
+		   "the per-source burst toward l-p all passes");
+	if (!h3_up("h3: per_source exemptions"))
+		return;
+	CHECK_EQ_U64(send_up4(WG_DNS4, dst, 3 * FL_SRC), 3 * FL_SRC);
+	CHECK_EQ_U64(h3_blocks_of(lp), 0);
+	TEST_BEGIN("h3: per_source never blocks a per_source_exempt source (9.9.100.7)");
+	CHECK_EQ_U64(send_up4("9.9.100.7", dst, 3 * FL_SRC), 3 * FL_SRC);
+	CHECK_EQ_U64(h3_blocks_of(lp), 0);
+	TEST_BEGIN("h3: ... while a source outside both lists (9.9.101.7) is blocked after its "
+		   "burst");
+	CHECK_EQ_U64(send_up4("9.9.101.7", dst, FL_SRC + 1), FL_SRC);
+	CHECK_EQ_U64(send_up4("9.9.101.7", dst, 1), 0);
+	CHECK_EQ_U64(h3_blocks_of(lp), 1);
+	h3_unblock(lp);
+}
+
+/*
+ * Customer A (l-p) attacked by TG_SRCBLOCK_SHARE + 200 sources, each over the per-source
+ * rate: A holds exactly its share of tg_srcblock, and B's (l-q) one attacker, on a watch
+ * slot none of A's sources holds, is still blocked.
+ */
+static void test_h3_share(void)
+{
+	const __u32 a = cust_idx[cust_no("l-p")], b = cust_idx[cust_no("l-q")];
+	const int nsrc = TG_SRCBLOCK_SHARE + 200;
+	__u64 key = src_hash_key(&maps);
+	static bool held[TG_SRCWATCH_SLOTS];
+	char src[32], x[32] = "";
+	struct tg_src_key kx;
+	int i, over = 0;
+
+	TEST_BEGIN("h3: per-source share: 1224 sources over the rate toward l-p: exactly 1024 "
+		   "(TG_SRCBLOCK_SHARE) blocked, the rest policed in their slots");
+	if (!h3_up("h3: per-source share"))
+		return;
+	memset(held, 0, sizeof(held));
+	for (i = 0; i < nsrc; i++) {
+		struct tg_src_key k;
+
+		snprintf(src, sizeof(src), "46.%d.%d.%d", 1 + (i >> 16), (i >> 8) & 255, i & 255);
+		k = src_key4(a, src);
+		held[tg_src_hash(&k, key) & (TG_SRCWATCH_SLOTS - 1)] = true;
+		over += send_up4(src, "198.18.21.9", FL_SRC + 1) == FL_SRC;
+	}
+	CHECK(over > (int)TG_SRCBLOCK_SHARE); /* enough of them were watched to fill the share */
+	CHECK_EQ_U64(h3_blocks_of(a), TG_SRCBLOCK_SHARE);
+
+	TEST_BEGIN("h3: per-source share: with l-p's share used, l-q's single attacker is "
+		   "still blocked");
+	for (i = 1; i < 65536 && !x[0]; i++) {
+		snprintf(src, sizeof(src), "47.0.%d.%d", i >> 8, i & 255);
+		kx = src_key4(b, src);
+		if (!held[tg_src_hash(&kx, key) & (TG_SRCWATCH_SLOTS - 1)])
+			snprintf(x, sizeof(x), "%s", src);
+	}
+	CHECK_EQ_U64(send_up4(x, "198.18.22.9", FL_SRC + 1), FL_SRC);
+	CHECK_EQ_U64(send_up4(x, "198.18.22.9", 1), 0);
+	CHECK_EQ_U64(h3_blocks_of(b), 1);
+	CHECK_EQ_U64(bpf_map_lookup_elem(maps.srcblock, &kx, &(__u64){0}), 0);
+	h3_unblock(a);
+	h3_unblock(b);
+}
+
+static void test_h3_keyed(void)
+{
+	struct tg_capacity cap = {.max_customers = 4, .max_prefixes = 8};
+	struct tg_maps m2;
+	__u64 k1 = src_hash_key(&maps), k2;
+	int differ = 0;
+
+	TEST_BEGIN("h3: keyed watch-slot hash: two loads draw different keys, and the same "
+		   "sources land on different slots");
+	if (tg_maps_open(NULL, &cap, true, &m2)) {
+		fail("h3: keyed hash", NULL, "cannot load a second instance");
+		return;
+	}
+	k2 = src_hash_key(&m2);
+	CHECK(k1 != 0 && k2 != 0 && k1 != k2);
+	for (int i = 0; i < 16; i++) {
+		char src[32];
+		struct tg_src_key k;
+
+		snprintf(src, sizeof(src), "9.9.9.%d", i);
+		k = src_key4(cust_idx[cust_no("l-p")], src);
+		differ += (tg_src_hash(&k, k1) ^ tg_src_hash(&k, k2)) & (TG_SRCWATCH_SLOTS - 1) ? 1
+												: 0;
+	}
+	CHECK(differ >= 15);
+	tg_maps_close(&m2);
+}
+
+/* P_STRICT with an exception limit of pps (burst in packets); returns the burst it holds. */
+static int h3_exc_profile(uint64_t pps, uint64_t burst)
+{
+	struct tg_iface v = {};
+	struct tg_pkt_pol pp;
+	struct tg_bind_key k, next;
+	void *prev = NULL;
+	__u32 key = profiles[P_STRICT].ifindex;
+
+	if (set_profile(P_STRICT) || bpf_map_lookup_elem(maps.ifaces, &key, &v))
+		return -1;
+	tg_pkt_policer_params(pps, burst, tg_coarse_tick_ns(), &pp);
+	v.exc_ipp_fns = pp.ipp_fns;
+	v.exc_tol_fns = pp.tol_fns;
+	if (bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY))
+		return -1;
+	while (!bpf_map_get_next_key(maps.exlim, prev, &next)) { /* every bucket full */
+		bpf_map_delete_elem(maps.exlim, &next);
+		prev = NULL;
+		(void)k;
+	}
+	return (int)(pp.tol_fns / pp.ipp_fns);
+}
+
+/*
+ * n + 1 exceptions (pkts[i % npkts]) on P_STRICT with a burst of n: n pass as kind/cust,
+ * the last drops as exception charged to owner.
+ */
+static void h3_exc_burst(const char *desc, const struct pkt *pkts, int npkts, int n, int kind,
+			 const char *cust, const char *owner)
+{
+	struct snap before, after, want;
+	uint8_t frame[2048];
+	struct built b;
+	char msg[2048] = "";
+	__u32 v;
+	int i, err = take_snap(&before);
+
+	TEST_BEGIN(desc);
+	want = before;
+	for (i = 0; !err && i <= n; i++) {
+		const struct pkt *pk = &pkts[i % npkts];
+		uint64_t bytes;
+
+		if (build_pkt(pk, frame, &b)) {
+			fail(desc, NULL, "fixture error");
+			return;
+		}
+		bytes = pk->arp ? b.len : b.iplen;
+		err = run_frame(profiles[P_STRICT].ifindex, frame, b.len, &v);
+		if (!err && v != (i < n ? XDP_PASS : XDP_DROP))
+			msg_add(msg, sizeof(msg), "; packet %d of %d: %s", i + 1, n + 1,
+				verdict_name(v));
+		if (i < n)
+			expect(&want, P_STRICT, kind, 0, cust, 1, bytes);
+		else
+			expect(&want, P_STRICT, E_DROP, TG_R_EXCEPTION, owner, 1, bytes);
+	}
+	if (!err)
+		err = take_snap(&after);
+	if (err) {
+		fail(desc, NULL, "test run or counter read failed");
+		return;
+	}
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0])
+		fail(desc, NULL, msg + 2);
+}
+
+static void test_h3_exceptions(void)
+{
+	static const struct pkt arp[] = {
+		{Q(300), .arp = true, V4("198.18.23.5", "198.18.23.1")},
+		{Q(300), .arp = true, V4("0.0.0.0", "198.18.23.9")},
+	};
+	static struct pkt ns_ll[8];
+	static const struct pkt ns_own = {Q(300),
+					  V4("2001:db8:323::5", "ff02::1:ff00:1"),
+					  .proto = IPPROTO_ICMPV6,
+					  .icmp_type = ND_NS,
+					  .ttl = 255,
+					  .payload = 16,
+					  .target = "2001:db8:323::1"};
+	static const struct pkt other_port = {.arp = true, V4(SRC_A4, "198.51.100.1")};
+	static char ll[8][INET6_ADDRSTRLEN];
+	int n;
+
+	n = h3_exc_profile(10, 5);
+	if (n < 2) {
+		fail("h3: exceptions", NULL, "cannot set the exception limit");
+		return;
+	}
+	h3_exc_burst("h3: ARP on l-x's port (VLAN 300) over the port's exception limit: the burst "
+		     "passes, the next drops as exception, charged to l-x",
+		     arp, 2, n, E_UNCL, NULL, "l-x");
+	TEST_BEGIN("h3: ... while ARP on another port of the interface still passes");
+	CHECK_EQ_U64(h3_send(P_STRICT, &other_port, 1), 1);
+	TEST_BEGIN("h3: ... and ND from l-x's own global address meets the same port limit");
+	CHECK_EQ_U64(h3_send(P_STRICT, &ns_own, 1), 0);
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(ll[i], sizeof(ll[i]), "fe80::%x:%x", 0x1000 + i * 77, 0x2000 + i * 131);
+		ns_ll[i] = (struct pkt){Q(300),
+					V4(ll[i], "ff02::1:ff00:1"),
+					.proto = IPPROTO_ICMPV6,
+					.icmp_type = ND_NS,
+					.ttl = 255,
+					.payload = 16,
+					.target = "fe80::1"};
+	}
+	n = h3_exc_profile(10, 5);
+	h3_exc_burst("h3: NS from random fe80:: sources on l-x's port: the burst passes, the next "
+		     "drops as exception, charged to l-x",
+		     ns_ll, 8, n, E_UNCL, NULL, "l-x");
+	n = h3_exc_profile(10, 5);
+	h3_exc_burst("h3: NS from l-x's global address over the port's limit drops as exception",
+		     &ns_own, 1, n, E_PASS, "l-x", "l-x");
+	set_profile(P_STRICT); /* no exception limit for the fixtures that follow */
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -3132,6 +3634,13 @@ int main(int argc, char **argv)
 		test_flood();
 	if (!filter || strstr(filter, "resync"))
 		test_resync();
+	if (!filter || strstr(filter, "h3")) {
+		test_h3_icmp();
+		test_h3_exempt();
+		test_h3_share();
+		test_h3_keyed();
+		test_h3_exceptions();
+	}
 	tg_maps_close(&maps);
 	if (nskipped)
 		printf("%d skipped\n", nskipped);

@@ -15,6 +15,10 @@
 #      entry is still in tg_srcblock, and its packets still drop.
 #   4. An outbound SYN flood from A (its own source address) toward the upstream host: it
 #      is dropped and counted as flood_syn on A's upload; at most 100/s plus the burst pass.
+#   5. Exception floods from A's port (the interface's default limit, 200pps): neighbour
+#      solicitations from random fe80:: sources, then ARP from random MACs with A's own
+#      address. Each is cut to the limit (the rest drops as `exception`, charged to A),
+#      while B's ARP on its own port passes meanwhile.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed".
 # Needs root. Traffic stays on the lab's veths (lab tf<PID>); namespaces, pins, files and
@@ -173,5 +177,69 @@ check "A's outbound SYN flood is dropped and counted as flood_syn on its upload"
 	test $((o1 - o0)) -gt 10000
 check "... at most 100/s for 2 s plus a burst of 100 passed (+ slack 20)" \
 	test $((q1 - q0)) -le $((SYN_PPS * 2 + SYN_PPS + 20))
+
+# ---- 5: exception floods from A's port, cut to the port's limit ----
+EXC_PPS=200 # the default `exceptions` of a customer interface
+# NS from fe80::<random 64 bits>, hop limit 255, to ff02::1:ff00:1 (checksum left 0: the
+# counters are the point, not the router's neighbour table)
+cat >"$TMP/ns.cfg" <<-EOF
+	{ 0x33, 0x33, 0xff, 0x00, 0x00, 0x01, $(lab_trafgen_bytes "$AMAC"), 0x86, 0xdd,
+	  0x60, 0, 0, 0, const16(24), 58, 255,
+	  0xfe, 0x80, 0, 0, 0, 0, 0, 0, drnd(8),
+	  0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0, 0, 0x01,
+	  135, 0, const16(0), const32(0),
+	  0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 }
+EOF
+# ARP requests from random MACs with A's own sender address (strict lets them in: the limit
+# is what stops them)
+cat >"$TMP/arp.cfg" <<-EOF
+	{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, $(lab_trafgen_bytes "$AMAC"), 0x08, 0x06,
+	  0, 1, 0x08, 0, 6, 4, 0, 1, 0x02, drnd(5), $(tr . , <<<"$LAB_A4"),
+	  0, 0, 0, 0, 0, 0, $(tr . , <<<"$LAB_A_GW4"), fill(0, 18) }
+EOF
+RMAC_C1=$(lab_mac "$P-rtr" "$P-c1")
+ifc() { # IFACE KIND [REASON] -> packets
+	local sel="[i for i in j['interfaces'] if i['name'] == '$1'][0]['counters']"
+	if [ "$2" = dropped ]; then
+		tg -j status | lab_json "$sel['dropped']['$3']['packets']"
+	else
+		tg -j status | lab_json "$sel['$2']['packets']"
+	fi
+}
+b_arp() { # 10 ARP requests from B's port, 50 ms apart
+	ip netns exec "$P-cust" "$PY" -c "
+from scapy.all import Ether, ARP, sendp
+sendp(Ether(dst='$RMAC_C1')/ARP(psrc='$LAB_B4', pdst='$LAB_B_GW4'), iface='$P-cb', count=10,
+      inter=0.05, verbose=False)"
+}
+exc_flood() { # NAME CFG
+	local e0 x0 u0 b0 bx0 e1 x1 u1 b1 bx1
+	e0=$(cust cust-a upload dropped exception)
+	x0=$(ifc "$P-c0" dropped exception)
+	u0=$(ifc "$P-c0" unclassified)
+	b0=$(ifc "$P-c1" unclassified)
+	bx0=$(ifc "$P-c1" dropped exception)
+	run_trafgen "$P-cust" "$P-ca" "$2" 2 &
+	BG+=($!)
+	echo "$!" >>"$TMP/bg.pids"
+	sleep 0.5
+	b_arp
+	wait "${BG[-1]}"
+	e1=$(cust cust-a upload dropped exception)
+	x1=$(ifc "$P-c0" dropped exception)
+	u1=$(ifc "$P-c0" unclassified)
+	b1=$(ifc "$P-c1" unclassified)
+	bx1=$(ifc "$P-c1" dropped exception)
+	echo "  $1 from A's port: passed +$((u1 - u0)), exception drops +$((x1 - x0))" \
+		"(A +$((e1 - e0))); B's port: passed +$((b1 - b0)), exception drops +$((bx1 - bx0))"
+	check "$1 from A's port is dropped as exception, charged to A" \
+		test $((x1 - x0)) -gt 5000 -a $((e1 - e0)) -eq $((x1 - x0))
+	check "... at most ${EXC_PPS}/s for 2 s plus a burst of $EXC_PPS passed (+ slack 50)" \
+		test $((u1 - u0)) -le $((EXC_PPS * 2 + EXC_PPS + 50))
+	check "... while B's 10 ARP requests on its own port all passed" \
+		test $((b1 - b0)) -ge 10 -a $((bx1 - bx0)) -eq 0
+}
+exc_flood "an NS flood from random fe80:: sources" "$TMP/ns.cfg"
+exc_flood "an ARP flood from random MACs" "$TMP/arp.cfg"
 
 finish

@@ -1568,6 +1568,79 @@ static void test_notify_config(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- h3: per_source_exempt, interfaces' exceptions ---- */
+
+static void test_h3_config(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs = {};
+	char *big;
+	size_t off = 0, i;
+
+	TEST_BEGIN("h3: per_source_exempt is read; exceptions default to 200pps on a customer "
+		   "interface, none upstream, and take a rate, { rate, burst } or off");
+	CHECK_EQ_U64(
+		load("interfaces:\n"
+		     "  - { name: eth1, role: customer }\n"
+		     "  - { name: eth2, role: customer, exceptions: 50pps }\n"
+		     "  - { name: eth3, role: customer, exceptions: { rate: 40pps, burst: 80 } }\n"
+		     "  - { name: eth4, role: customer, exceptions: off }\n"
+		     "  - { name: eth0, role: upstream }\n"
+		     "customers: customers.csv\n"
+		     "per_source_exempt: [192.0.2.10/32, 2001:db8:99::/48]\n",
+		     CSV_HDR, &cfg, &errs),
+		0);
+	dump_errs(&errs);
+	tg_errs_free(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(cfg->nsrc_exempt, 2);
+		CHECK(cfg->src_exempt[0].family == AF_INET && cfg->src_exempt[0].plen == 32);
+		CHECK(cfg->src_exempt[1].family == AF_INET6 && cfg->src_exempt[1].plen == 48);
+		CHECK_EQ_U64(cfg->ifaces[0].exc_pps, TG_EXC_PPS_DEFAULT);
+		CHECK_EQ_U64(cfg->ifaces[1].exc_pps, 50);
+		CHECK_EQ_U64(cfg->ifaces[2].exc_pps, 40);
+		CHECK_EQ_U64(cfg->ifaces[2].exc_burst, 80);
+		CHECK_EQ_U64(cfg->ifaces[3].exc_pps, 0);
+		CHECK_EQ_U64(cfg->ifaces[4].exc_pps, 0);
+	}
+	tg_config_free(cfg);
+	cfg = NULL;
+
+	TEST_BEGIN("h3: per_source_exempt and exceptions errors name file, line and field");
+	CHECK_EQ_U64(load("interfaces:\n"
+			  "  - { name: eth1, role: customer, exceptions: lots }\n"
+			  "  - { name: eth0, role: upstream, exceptions: 10pps }\n"
+			  "customers: customers.csv\n"
+			  "per_source_exempt: [192.0.2.10/32, 192.0.2.10/32, 10.0.0.1/8, dns]\n",
+			  CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK(any_err(&errs, "tollgate.yaml:2:", "interface 'eth1': exceptions"));
+	CHECK(any_err(&errs, "tollgate.yaml:3:", "customer role only"));
+	CHECK(any_err(&errs,
+		      "tollgate.yaml:5:", "per_source_exempt: '192.0.2.10/32' is listed twice"));
+	CHECK(any_err(&errs, "tollgate.yaml:5:", "per_source_exempt:"));
+	CHECK_EQ_U64(errs.n, 5);
+	tg_errs_free(&errs);
+	tg_config_free(cfg);
+	cfg = NULL;
+
+	TEST_BEGIN("h3: walled_garden and per_source_exempt hold TG_WALLED_MAX prefixes together");
+	big = malloc(64 * (TG_WALLED_MAX + 8) + 256);
+	if (!big)
+		return;
+	off += sprintf(big + off, "customers: customers.csv\nwalled_garden: [");
+	for (i = 0; i < TG_WALLED_MAX - 2; i++)
+		off += sprintf(big + off, "%s10.%zu.%zu.0/24", i ? ", " : "", i >> 8, i & 255);
+	off += sprintf(big + off, "]\nper_source_exempt: [10.0.0.0/24, 11.0.0.0/24, 11.0.1.0/24, "
+				  "11.0.2.0/24]\n");
+	CHECK_EQ_U64(load(big, CSV_HDR, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK(any_err(&errs, "tollgate.yaml:3:", "at most 1024 together"));
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+	tg_config_free(cfg);
+	free(big);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1604,6 +1677,7 @@ int main(void)
 	test_flood_config();
 	test_notify_config();
 	test_control_config();
+	test_h3_config();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
