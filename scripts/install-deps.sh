@@ -12,6 +12,7 @@ pkgs=(
 	clang-format clang-tidy cppcheck
 	# tests, demo, benchmarks
 	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
+	etcd-server etcd-client
 	libclang-rt-14-dev
 )
 
