@@ -7,9 +7,10 @@
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
-#   tests/kernels/run.sh -s build/tests/test_golden
-#                                  the golden packets again on Debian 12's kernel (6.1), under
-#                                  qemu (root; `make test-kernels` adds test_sync there)
+#   tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh
+#                                  the golden packets and real pings through tollgate on
+#                                  Debian 12's kernel (6.1) under qemu, about 2 min (root;
+#                                  `make test-kernels` adds test_sync there)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
@@ -33,7 +34,7 @@ SUITES=(
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	build/tests/test_sync
-	"tests/kernels/run.sh -s build/tests/test_golden"
+	"tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh"
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_reload.sh

@@ -9,7 +9,7 @@
 #
 # `make test-kernels` runs all three; tests/run.sh (`make test`) runs the golden suite and
 # traffic.sh (-s ... -s ...): under TCG on a busy 2-core machine those take about 100 s
-# in the guest, 2 min with the boot, where test_sync alone takes 5-9 min.
+# in the guest, 2 min with the boot, where test_sync alone takes 5-11 min.
 #
 # PACKAGE is a Debian kernel image package (linux-image-6.1.0-NN-cloud-amd64); the default
 # is the one Debian 12's linux-image-cloud-amd64 depends on today (apt-cache). The .deb is
@@ -81,9 +81,10 @@ fetch() {
 	deb=$(find "$CACHE/debs" -name "${pkg}_*.deb" 2>/dev/null | sort | tail -n 1)
 	if [ -z "$deb" ]; then
 		mkdir -p "$CACHE/debs" || return 1
-		# apt's _apt user may not write here: the download then runs as root, which is fine
-		(cd "$CACHE/debs" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed') ||
-			return 1
+		# apt's _apt user may not write here: the download then runs as root, which is fine.
+		# Stale package lists name a .deb the archive no longer has: update them once.
+		(cd "$CACHE/debs" && { apt-get download -q "$pkg" || { apt-get update -qq &&
+			apt-get download -q "$pkg"; }; } 2>&1 | grep -v '^W: Download is performed unsandboxed')
 		deb=$(find "$CACHE/debs" -name "${pkg}_*.deb" 2>/dev/null | sort | tail -n 1)
 		[ -n "$deb" ] || return 1
 	fi
