@@ -2,6 +2,7 @@
 #
 #   make            build everything into build/
 #   make test       install dependencies, build, run every test suite
+#   make test-kernels  the BPF suites on Debian 12's kernel (6.1) under qemu (tests/kernels/run.sh)
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
 #   make lint       clang-format check, clang --analyze, cppcheck
@@ -48,7 +49,7 @@ TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests
 	$(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz $(BUILD)/tests/xdp_foreign.bpf.o
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
-.PHONY: all test demo bench lint clean install deps
+.PHONY: all test test-kernels demo bench lint clean install deps
 all: $(BINS) $(TEST_BINS) $(BENCH_BIN)
 
 $(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
@@ -133,6 +134,11 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh
+
+# KERNELS: Debian kernel image packages (default: what linux-image-cloud-amd64 depends on).
+test-kernels: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/kernels/run.sh $(KERNELS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -14,6 +14,8 @@ pkgs=(
 	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	etcd-server etcd-client
 	libclang-rt-14-dev
+	# the BPF suites on Debian 12's kernel under qemu (tests/kernels/run.sh)
+	qemu-system-x86 busybox-static cpio dash
 )
 
 missing=()

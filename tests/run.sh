@@ -9,12 +9,17 @@
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
+#   tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh
+#                                  the golden packets and real pings through tollgate on
+#                                  Debian 12's kernel (6.1) under qemu, about 2 min (root;
+#                                  `make test-kernels` adds test_sync there)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
+# A suite is a command: its first word the executable, relative to the worktree.
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -33,6 +38,7 @@ SUITES=(
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	build/tests/test_sync
+	"tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh"
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_reload.sh
@@ -52,13 +58,14 @@ main() {
 	bad=0
 	for suite in "${SUITES[@]}"; do
 		echo "=== $suite"
-		if [ ! -x "$suite" ]; then
+		read -r -a cmd <<<"$suite"
+		if [ ! -x "${cmd[0]}" ]; then
 			echo "FAIL $suite: not found or not executable (run 'make all')"
 			total_fail=$((total_fail + 1))
 			bad=1
 			continue
 		fi
-		"./$suite" 2>&1 | tee "$LOG"
+		"./${cmd[0]}" "${cmd[@]:1}" 2>&1 | tee "$LOG"
 		rc=${PIPESTATUS[0]}
 		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)
 		if [ -z "$summary" ]; then
