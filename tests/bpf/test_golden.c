@@ -485,7 +485,8 @@ enum kind {
 	E_PASS = 1, /* passed, attributed to .cust: iface pass, customer pass[dir] */
 	E_UNCL,	    /* passed without a customer: iface unclassified */
 	E_DROP,	 /* dropped for .reason: iface drop[reason], customer drop[dir][reason] if .cust */
-	E_NOTED, /* passed although .reason matched: iface noted[reason] */
+	E_NOTED, /* passed although .reason matched: iface noted[reason]; if .cust, its pass[dir]
+		  * and its noted[dir][reason] (packets only) */
 	E_NOTHING, /* passed, no counter anywhere */
 };
 
@@ -499,12 +500,14 @@ struct fixture {
 	const char *cust;
 	const char *bug; /* a known bug in bpf/ or user/: the fixture fails and says so */
 	bool needs_meta; /* frame shorter than ETH_HLEN */
+	bool l4bad;	 /* malformed after a valid IP header: counted by the IP length */
 };
 
 #define PASS(c) .verdict = XDP_PASS, .kind = E_PASS, .cust = (c)
 #define UNCL .verdict = XDP_PASS, .kind = E_UNCL
 #define DROP(r, c) .verdict = XDP_DROP, .kind = E_DROP, .reason = TG_R_##r, .cust = (c)
 #define NOTED(r) .verdict = XDP_PASS, .kind = E_NOTED, .reason = TG_R_##r
+#define NOTED_C(r, c) NOTED(r), .cust = (c)
 #define NOTHING .verdict = XDP_PASS, .kind = E_NOTHING
 #define MALF DROP(MALFORMED, NULL)
 
@@ -693,10 +696,11 @@ static const struct fixture fixtures[] = {
 	 P_UP,
 	 {.tpid = {TPID_AD, TPID_Q, TPID_Q}, .tci = {100, 200, 300}, V4(DST4, SRC_A4)},
 	 NOTED(MALFORMED)},
-	{"upstream malformed (v6 Mobility header) is passed, noted",
+	{"upstream malformed (v6 Mobility header) is passed, noted, charged to the customer",
 	 P_UP,
 	 {V4(DST6, SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
-	 NOTED(MALFORMED)},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
 	{"upstream unknown ethertype is passed, noted",
 	 P_UP,
 	 {.ethertype = 0x88cc, V4(DST4, SRC_A4)},
@@ -1551,7 +1555,7 @@ static const struct fixture fixtures[] = {
 	{"monitor: suspended upload passed, noted",
 	 P_MON,
 	 {V4("198.18.6.9", DST4)},
-	 NOTED(SUSPENDED)},
+	 NOTED_C(SUSPENDED, "c-z")},
 
 	/* ---- monitor mode: every would-drop is counted as noted and passed ---- */
 	{"monitor: valid traffic counted as usual", P_MON, {V4(SRC_A4, DST4)}, PASS("c-a")},
@@ -1560,7 +1564,7 @@ static const struct fixture fixtures[] = {
 	{"monitor: tagged spoof (port has an owner) passed, noted",
 	 P_MON,
 	 {Q(100), V4("8.8.4.4", DST4)},
-	 NOTED(SPOOF)},
+	 NOTED_C(SPOOF, "c-v")},
 	{"monitor: wrong interface passed, noted", P_MON, {V4("203.0.113.5", DST4)}, NOTED(SPOOF)},
 	{"monitor: bogon passed, noted", P_MON, {V4("127.0.0.1", DST4)}, NOTED(BOGON)},
 	{"monitor: malformed passed, noted",
@@ -1574,11 +1578,11 @@ static const struct fixture fixtures[] = {
 	{"upstream monitor: spoof passed, noted",
 	 P_UP_MON,
 	 {V4("198.51.100.9", SRC_A4)},
-	 NOTED(SPOOF)},
+	 NOTED_C(SPOOF, "c-a")},
 	{"upstream monitor: bogon passed, noted",
 	 P_UP_MON,
 	 {V4("224.0.0.1", SRC_A4)},
-	 NOTED(BOGON)},
+	 NOTED_C(BOGON, "c-a")},
 
 	/* ---- an interface Tollgate is not configured on ---- */
 	{"unconfigured interface: spoof passes, nothing counted",
@@ -1589,6 +1593,79 @@ static const struct fixture fixtures[] = {
 	 P_NOIF,
 	 {V4(SRC_A4, DST4), .cut = 20},
 	 NOTHING},
+
+	/* ---- h2: upstream counting (malformed after the IP header, non-IP, monitor) ---- */
+	{"h2 upstream: nine v6 Destination Options toward a customer pass, its malformed",
+	 P_UP,
+	 {V4(DST6, SRC_A6), .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+	  .payload = 400},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream: v4 TCP doff 4 with a payload toward a customer passes, its malformed",
+	 P_UP,
+	 {V4(DST4, SRC_A4), .doff = 4, .payload = 1400},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream: nine v6 Destination Options toward a suspended customer drop",
+	 P_UP,
+	 {V4(DST6, "2001:db8:306::9"),
+	  .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST}},
+	 DROP(SUSPENDED, "c-z")},
+	{"h2 upstream: v4 TCP doff 4 toward a suspended customer drops",
+	 P_UP,
+	 {V4(DST4, "198.18.6.9"), .doff = 4, .payload = 1400},
+	 DROP(SUSPENDED, "c-z")},
+	{"h2 upstream: v4 TCP doff 4 from the walled garden reaches a suspended customer",
+	 P_UP,
+	 {V4(WG_DNS4, "198.18.6.9"), .doff = 4},
+	 NOTED_C(MALFORMED, "c-z"),
+	 .l4bad = true},
+	{"h2 upstream: v4 TCP doff 4 from a bogon source drops as bogon",
+	 P_UP,
+	 {V4("127.0.0.1", SRC_A4), .doff = 4},
+	 DROP(BOGON, "c-a")},
+	{"h2 upstream: v6 Mobility header from a customer's own space drops as spoof",
+	 P_UP,
+	 {V4("2001:db8:d::7", SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 DROP(SPOOF, "c-a")},
+	{"h2 upstream: v4 TCP doff 4 toward no customer passes, noted on the interface",
+	 P_UP,
+	 {V4(DST4, "1.1.1.1"), .doff = 4},
+	 NOTED(MALFORMED),
+	 .l4bad = true},
+	{"h2 upstream: v4 IHL 4 (no IP header) passes, noted on the interface only",
+	 P_UP,
+	 {V4(DST4, SRC_A4), .ihl = 4},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: MPLS unicast passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8847, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: MPLS multicast passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8848, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: PPPoE session passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8864, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 customer role: v4 TCP doff 4 still drops as the port's malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .doff = 4},
+	 MALF},
+	{"h2 upstream monitor: v6 Mobility header toward a customer: its pass and malformed",
+	 P_UP_MON,
+	 {V4(DST6, SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream monitor: toward a suspended customer: its pass and would-drop",
+	 P_UP_MON,
+	 {V4(DST4, "198.18.6.9")},
+	 NOTED_C(SUSPENDED, "c-z")},
+	{"h2 monitor: spoof from a port with an owner: the owner's pass and would-drop (v6)",
+	 P_MON,
+	 {Q(100), V4("2001:db8:dead::1", DST6)},
+	 NOTED_C(SPOOF, "c-v")},
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -1597,7 +1674,7 @@ static const struct fixture fixtures[] = {
 
 /* Both counter structs are arrays of struct tg_counter in disguise; compare them as such. */
 #define IF_NCTR (2 + 2 * TG_R_NR)
-#define CUST_NCTR (TG_DIR_NR + TG_DIR_NR * TG_R_NR)
+#define CUST_NCTR (TG_DIR_NR + 2 * TG_DIR_NR * TG_R_NR)
 _Static_assert(sizeof(struct tg_if_counters) == IF_NCTR * sizeof(struct tg_counter),
 	       "tg_if_counters is not a flat array of counters");
 _Static_assert(sizeof(struct tg_cust_counters) == CUST_NCTR * sizeof(struct tg_counter),
@@ -1626,8 +1703,12 @@ static void cust_ctr_name(int i, char *buf, size_t n)
 {
 	if (i < TG_DIR_NR)
 		snprintf(buf, n, "pass.%s", dir_name[i]);
-	else
+	else if (i < TG_DIR_NR + TG_DIR_NR * TG_R_NR)
 		snprintf(buf, n, "drop.%s.%s", dir_name[(i - TG_DIR_NR) / TG_R_NR],
+			 tg_reason_name((i - TG_DIR_NR) % TG_R_NR));
+	else
+		snprintf(buf, n, "noted.%s.%s",
+			 dir_name[(i - TG_DIR_NR - TG_DIR_NR * TG_R_NR) / TG_R_NR],
 			 tg_reason_name((i - TG_DIR_NR) % TG_R_NR));
 }
 
@@ -1830,6 +1911,10 @@ static void expect(struct snap *want, int prof, int kind, int reason, const char
 		break;
 	case E_NOTED:
 		add(&ic->noted[reason], pkts, bytes);
+		if (c >= 0) {
+			add(&want->cust[c].pass[dir], pkts, bytes);
+			add(&want->cust[c].noted[dir][reason], pkts, 0);
+		}
 		break;
 	default:
 		break;
@@ -1879,7 +1964,7 @@ static void run_fixture(const struct fixture *f)
 
 	/* an unparsable frame (and ARP) is counted by its length on the wire */
 	unparsed = f->reason == TG_R_MALFORMED && (f->kind == E_DROP || f->kind == E_NOTED);
-	bytes = unparsed || f->pkt.arp ? b.len : b.iplen;
+	bytes = (unparsed && !f->l4bad) || f->pkt.arp ? b.len : b.iplen;
 	want = before;
 	expect(&want, f->prof, f->kind, f->reason, f->cust, 1, bytes);
 
@@ -2088,6 +2173,7 @@ struct rate_case {
 	struct pkt first; /* the first n - 1 conforming packets */
 	struct pkt last;  /* packets n and n + 1: the last conforming one, then the one over */
 	bool used;	  /* an earlier case drew on this bucket: wait until it is full again */
+	bool l4bad;	  /* malformed after the IP header (upstream): the passes are noted */
 };
 
 /*
@@ -2197,7 +2283,10 @@ static void run_rate_case(const struct rate_case *rc, const struct tg_rate_cfg *
 				verdict_name(verdicts[i]), verdict_name(w));
 	}
 	want = before;
-	expect(&want, rc->prof, E_PASS, 0, rc->cust, n, n * b1.iplen);
+	if (rc->l4bad)
+		expect(&want, rc->prof, E_NOTED, TG_R_MALFORMED, rc->cust, n, n * b1.iplen);
+	else
+		expect(&want, rc->prof, E_PASS, 0, rc->cust, n, n * b1.iplen);
 	expect(&want, rc->prof, E_DROP, TG_R_RATE, rc->cust, 1, b1.iplen);
 	diff_snaps(&before, &after, &want, msg, sizeof(msg));
 	if (msg[0] && v4_tables_broken && !(b1.v6 && b2.v6))
@@ -2219,6 +2308,7 @@ static void test_policer(void)
 		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		false,
+		false,
 	};
 	const struct rate_case up_mixed = {
 		"rate: v4 and v6 of one customer share its upload bucket",
@@ -2228,6 +2318,7 @@ static void test_policer(void)
 		{V4("198.18.0.9", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		{V4("2001:db8:300::9", DST6), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(1000)},
 		true,
+		false,
 	};
 	const struct rate_case down_v6 = {
 		"rate: download 8 kbit/s, burst 3000 B: n 100-byte v6 packets pass, n + 1 drops",
@@ -2237,13 +2328,14 @@ static void test_policer(void)
 		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
 		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
 		false,
+		false,
 	};
 	/* right after down_v6 the bucket is empty for ~100 ms: monitor mode only notes */
 	const struct fixture mon = {
 		"rate: over the limit in monitor mode passes, noted as rate",
 		P_UP_MON,
 		{V4(DST6, "2001:db8:301::7"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
-		NOTED(RATE),
+		NOTED_C(RATE, "c-k"),
 	};
 	const struct fixture down_v4 = {
 		"rate: the empty download bucket drops v4 too",
@@ -2675,7 +2767,7 @@ static void test_flood(void)
 		{"flood: over the SYN limit in monitor mode passes, noted as flood_syn",
 		 P_MON,
 		 {V4(FSRC4, DST4), .dport = 443},
-		 NOTED(FLOOD_SYN)},
+		 NOTED_C(FLOOD_SYN, "c-f")},
 	};
 	static const struct fixture smtp[] = {
 		{"smtp block: a SYN to tcp/25 drops as smtp",
@@ -2713,7 +2805,7 @@ static void test_flood(void)
 		{"smtp block: in monitor mode noted as smtp, passed",
 		 P_MON,
 		 {V4(SSRC4, DST4), .dport = 25},
-		 NOTED(SMTP)},
+		 NOTED_C(SMTP, "c-s")},
 	};
 	size_t i;
 
@@ -3069,6 +3161,91 @@ static void usage(const char *prog)
 		prog);
 }
 
+/* ---- h2: upstream counting ---- */
+
+/* Malformed after the IP header, toward c-k (download 8 kbit/s): its policer applies. */
+static void test_h2_policed(void)
+{
+	const struct rate_case v6 = {
+		"h2 rate: nine v6 Destination Options toward c-k: n pass (its malformed), n + 1 "
+		"drops as rate",
+		P_UP,
+		"c-k",
+		TG_DIR_DOWN,
+		{V4(DST6, "2001:db8:301::5"),
+		 .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+		 .payload = 8},
+		{V4(DST6, "2001:db8:301::5"),
+		 .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+		 .payload = 8},
+		true,
+		true,
+	};
+	const struct rate_case v4 = {
+		"h2 rate: v4 TCP doff 4 toward c-k: n pass (its malformed), n + 1 drops as rate",
+		P_UP,
+		"c-k",
+		TG_DIR_DOWN,
+		{V4(DST4, "198.18.1.5"), .doff = 4, .payload = 100},
+		{V4(DST4, "198.18.1.5"), .doff = 4, .payload = 100},
+		true,
+		true,
+	};
+
+	run_rate_case(&v6, &plan_rates[PL_DOWN8K][TG_DIR_DOWN]);
+	run_rate_case(&v4, &plan_rates[PL_DOWN8K][TG_DIR_DOWN]);
+}
+
+/*
+ * Would-drops coalesce per CPU like drops, under a key of their own: 70 noted packets of
+ * one customer (over TG_DCACHE_FLUSH_PKTS: one flush, six pending) then 10 dropped ones of
+ * the same customer, direction and reason read back as 70 noted and 10 dropped, through
+ * tg_read_cust and through a snapshot (the API's and /metrics' reader) alike.
+ */
+static void test_h2_noted_coalesce(void)
+{
+	const struct pkt sp = {Q(100), V4("8.8.4.4", DST4)};
+	struct tg_cust_counters c0, c1;
+	struct tg_snap *sn = calloc(1, sizeof(*sn));
+	uint8_t frame[2048];
+	struct built b;
+	int c = cust_no("c-v"), i, err = 0;
+	uint64_t sd0 = 0, sn0 = 0;
+	__u32 ret;
+
+	TEST_BEGIN("h2 monitor: 70 would-drops then 10 drops of one key read back exactly");
+	CHECK(sn != NULL);
+	CHECK(build_pkt(&sp, frame, &b) == 0);
+	if (!sn || tl_case_failed) {
+		free(sn);
+		return;
+	}
+	CHECK(tg_read_cust(&maps, cust_idx[c], &c0) == 0);
+	CHECK(tg_snap_take(&maps, sn, false) == 0);
+	sd0 = tg_snap_drops(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF);
+	sn0 = tg_snap_noted(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF);
+	tg_snap_free(sn);
+	err = set_profile(P_MON);
+	for (i = 0; !err && i < 70; i++)
+		err = run_frame(profiles[P_MON].ifindex, frame, b.len, &ret);
+	if (!err)
+		err = set_profile(P_STRICT);
+	for (i = 0; !err && i < 10; i++)
+		err = run_frame(profiles[P_STRICT].ifindex, frame, b.len, &ret);
+	CHECK_EQ_U64(err, 0);
+	CHECK(tg_read_cust(&maps, cust_idx[c], &c1) == 0);
+	CHECK_EQ_U64(c1.noted[TG_DIR_UP][TG_R_SPOOF].pkts - c0.noted[TG_DIR_UP][TG_R_SPOOF].pkts,
+		     70);
+	CHECK_EQ_U64(c1.drop[TG_DIR_UP][TG_R_SPOOF].pkts - c0.drop[TG_DIR_UP][TG_R_SPOOF].pkts, 10);
+	CHECK_EQ_U64(c1.pass[TG_DIR_UP].pkts - c0.pass[TG_DIR_UP].pkts, 70);
+	CHECK_EQ_U64(c1.pass[TG_DIR_UP].bytes - c0.pass[TG_DIR_UP].bytes, 70ull * b.iplen);
+	CHECK(tg_snap_take(&maps, sn, false) == 0);
+	CHECK_EQ_U64(tg_snap_noted(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF) - sn0, 70);
+	CHECK_EQ_U64(tg_snap_drops(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF) - sd0, 10);
+	tg_snap_free(sn);
+	free(sn);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
@@ -3132,6 +3309,10 @@ int main(int argc, char **argv)
 		test_flood();
 	if (!filter || strstr(filter, "resync"))
 		test_resync();
+	if (!filter || strstr(filter, "h2")) {
+		test_h2_noted_coalesce();
+		test_h2_policed();
+	}
 	tg_maps_close(&maps);
 	if (nskipped)
 		printf("%d skipped\n", nskipped);
