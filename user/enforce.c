@@ -58,6 +58,8 @@ struct tg_enforcer {
 	struct tg_applied *app;
 	bool *resync;
 	const struct tg_sample *sample;
+	double sample_dt_s;			  /* the interval the sample's rates are over */
+	int64_t sample_ms;			  /* when its counters were read (wall clock, ms) */
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
@@ -211,6 +213,10 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 	json_object_set_new(o, "value", json_real(ev->value));
 	json_object_set_new(o, "threshold", json_real(ev->threshold));
 	json_object_set_new(o, "held_s", json_real((double)ev->held_ms / 1000.0));
+	if (s) { /* the rates below are over (sampled_ms - interval_s, sampled_ms] */
+		json_object_set_new(o, "interval_s", json_real(e->sample_dt_s));
+		json_object_set_new(o, "sampled_ms", json_integer(e->sample_ms));
+	}
 	json_object_set_new(o, "escalated", json_boolean(ev->escalated));
 	if (s) {
 		rates = json_object();
@@ -723,6 +729,8 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 				s.util[d] = s.bps[d] * 100.0 / (double)cu->dir[d].rate_bps;
 		}
 		e->sample = &s;
+		e->sample_dt_s = dt;
+		e->sample_ms = now;
 		if (tg_engine_eval(e->eng, i, &s, now))
 			tg_warn("enforcement: out of memory evaluating %s", cu->id);
 		e->sample = NULL;

@@ -139,7 +139,9 @@ int tg_pend_read(const struct tg_maps *m, struct tg_pendset *ps)
 		}
 		at[cpu] = i;
 	}
-	if (ps->n && bpf_map_lookup_elem(m->dcache, &zero, s1)) { /* S1 */
+	if (!ps->n)
+		goto out;
+	if (bpf_map_lookup_elem(m->dcache, &zero, s1)) { /* S1 */
 		err = neg_errno();
 		goto out;
 	}
