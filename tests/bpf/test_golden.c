@@ -37,6 +37,9 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -3163,6 +3166,112 @@ static void usage(const char *prog)
 
 /* ---- h2: upstream counting ---- */
 
+/*
+ * A frame over 16 KiB, through generic XDP on the veth (BPF_PROG_TEST_RUN hands the
+ * program at most a page of linear data, so only a real receive can show it): IPv6 toward
+ * c-a with eight 2048-byte Destination Options headers, whose chain ends at 40 + 16384,
+ * past IPV6_EXT_OFF_MASK. The first header's bytes 12-13 look like a TCP header's data
+ * offset and flags, so an offset wrapped by the mask (back to 40) would parse it as a valid
+ * TCP SYN and pass the packet as c-a's clean traffic. It must fail closed: malformed after
+ * the IP header, c-a's passed traffic and would-drop malformed.
+ */
+static void test_h2_jumbo_ext(void)
+{
+	enum { NX = 8, XLEN = 2048, PAY = 100 };
+	const size_t iplen = 40 + NX * XLEN + 20 + PAY, len = 14 + iplen;
+	const char *desc = "h2 generic XDP: a 16 KiB IPv6 extension chain fails closed (no wrap)";
+	int ifa = profiles[P_UP].ifindex, ifb = if_nametoindex(IF_C), c = cust_no("c-a");
+	struct snap before, after, want;
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = ifb, .sll_halen = 6};
+	uint8_t *f = calloc(1, len), *x;
+	char msg[2048] = "";
+	bool v6;
+	int fd = -1, i, err;
+
+	TEST_BEGIN(desc);
+	if (!f) {
+		fail(desc, NULL, "out of memory");
+		return;
+	}
+	if (ifa <= 0 || ifb <= 0 ||
+	    system("ip -d link show " IF_B " 2>/dev/null | grep -q 'veth'") != 0) {
+		tl_case = NULL;
+		skip(desc, "no veth pair in the test namespace");
+		free(f);
+		return;
+	}
+	/* quiet links: no IPv6 on them (no MLD or ND to count), a jumbo MTU, up */
+	if (system("sysctl -qw net.ipv6.conf." IF_B ".disable_ipv6=1 net.ipv6.conf." IF_C
+		   ".disable_ipv6=1 >/dev/null 2>&1 && ip link set " IF_B
+		   " mtu 20000 && ip link set " IF_C " mtu 20000 && ip link set " IF_B
+		   " up && ip link set " IF_C " up") != 0) {
+		tl_case = NULL;
+		skip(desc, "cannot set the veth pair's MTU to 20000 and bring it up");
+		free(f);
+		return;
+	}
+	if (bpf_xdp_attach(ifa, maps.prog, XDP_FLAGS_SKB_MODE, NULL)) {
+		tl_case = NULL;
+		skip(desc, "generic XDP attach refused");
+		free(f);
+		return;
+	}
+	memset(f, 0xff, 6); /* broadcast: the receiving veth takes it whatever its address */
+	f[6] = 0x02;
+	put16(f + 12, ETH_P_IPV6);
+	f[14] = 0x60;
+	put16(f + 18, (uint16_t)(iplen - 40));
+	f[20] = IPPROTO_DSTOPTS;
+	f[21] = 64;
+	parse_addr(DST6, f + 22, &v6);
+	parse_addr(SRC_A6, f + 38, &v6);
+	for (i = 0; i < NX; i++) {
+		x = f + 54 + i * XLEN;
+		x[0] = i + 1 < NX ? IPPROTO_DSTOPTS : IPPROTO_TCP;
+		x[1] = XLEN / 8 - 1; /* the rest: Pad1 options (zeros) */
+	}
+	f[54 + 12] = 0x50; /* where a wrapped offset would look: TCP doff 5 */
+	f[54 + 13] = 0x02; /* SYN */
+	x = f + 54 + NX * XLEN;
+	put16(x, 40000);
+	put16(x + 2, 80);
+	x[12] = 0x50;
+	x[13] = 0x02;
+	memset(sll.sll_addr, 0xff, 6);
+
+	err = set_profile(P_UP);
+	if (!err)
+		err = take_snap(&before);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (!err &&
+	    (fd < 0 || sendto(fd, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)len))
+		err = -errno;
+	for (i = 0; !err && i < 100; i++) { /* received in softirq: wait for the count */
+		err = take_snap(&after);
+		if (err || memcmp(&after, &before, sizeof(after)))
+			break;
+		usleep(10000);
+	}
+	usleep(50000); /* and for anything else that would arrive with it */
+	if (!err)
+		err = take_snap(&after);
+	if (fd >= 0)
+		close(fd);
+	bpf_xdp_detach(ifa, XDP_FLAGS_SKB_MODE, NULL);
+	free(f);
+	if (err) {
+		snprintf(msg, sizeof(msg), "send or counter read failed: %s", strerror(-err));
+		fail(desc, NULL, msg);
+		return;
+	}
+	want = before;
+	add(&want.ifc[P_UP].noted[TG_R_MALFORMED], 1, iplen);
+	add(&want.cust[c].pass[TG_DIR_DOWN], 1, iplen);
+	add(&want.cust[c].noted[TG_DIR_DOWN][TG_R_MALFORMED], 1, 0);
+	if (diff_snaps(&before, &after, &want, msg, sizeof(msg)))
+		fail(desc, NULL, msg + 2);
+}
+
 /* Malformed after the IP header, toward c-k (download 8 kbit/s): its policer applies. */
 static void test_h2_policed(void)
 {
@@ -3312,6 +3421,7 @@ int main(int argc, char **argv)
 	if (!filter || strstr(filter, "h2")) {
 		test_h2_noted_coalesce();
 		test_h2_policed();
+		test_h2_jumbo_ext();
 	}
 	tg_maps_close(&maps);
 	if (nskipped)
