@@ -12,7 +12,8 @@
 # with the evidence's value within 10% of the rate sent in the interval it is over (the
 # senders log every packet's time; the evidence says its interval); once they stop, the spoof
 # drops that `customer show`, /api/v1/customers/ID and /metrics report are the packets
-# sent, exactly.
+# sent, exactly. Then C's port becomes a `monitor: true` interface: C's spoofed packets
+# pass, and are C's passed traffic and its would-drop spoof, in all three alike.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
 # and the exit status is non-zero on any failure. Needs root and 2 CPUs (SKIP otherwise).
@@ -224,6 +225,40 @@ check "the senders finish, every packet sent" test "$sent_ok" = 1
 check "C: customer show, the API and /metrics count the $N_C spoofed packets, exactly" agree cust-c "$N_C"
 check "B: customer show, the API and /metrics count the $((N_B0 + N_B1)) spoofed packets, exactly" \
 	agree cust-b "$((N_B0 + N_B1))"
+
+# ---- C's port becomes a monitor interface: what it would drop passes, and is C's ----
+MON_PY='
+import json, re, subprocess, sys, urllib.request
+url, cid, tg = sys.argv[1], sys.argv[2], sys.argv[3:]
+up = json.loads(subprocess.run(tg + ["-j", "customer", "show", cid], capture_output=True, text=True).stdout)["customer"]["upload"]
+api = json.loads(urllib.request.urlopen(url + "/api/v1/customers/" + cid, timeout=5).read())["customer"]["upload"]
+text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+m = re.search(r"^tollgate_customer_would_drops_total\{customer=\"%s\",direction=\"upload\",reason=\"spoof\"\} (\d+)$" % re.escape(cid), text, re.M)
+print(up["passed"]["packets"], up["dropped"]["spoof"]["packets"], up["would_drop"]["spoof"]["packets"],
+      api["would_drop"].get("spoof", 0), int(m.group(1)) if m else -1)
+'
+mon_counts() {
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$MON_PY" http://127.0.0.1:9477 cust-c \
+		"$LAB_TOLLGATE" -c "$CFG"
+}
+to_monitor() {
+	sed -i "s/{ name: $P-c2, role: customer, mode: $MODE, antispoof: strict }/{ name: $P-c2, role: customer, mode: $MODE, antispoof: strict, monitor: true }/" "$CFG" &&
+		grep -q "$P-c2.*monitor: true" "$CFG" &&
+		tg detach "$P-c2" >/dev/null && tg attach "$P-c2" role customer mode "$MODE" >/dev/null &&
+		[ "$(tg -j status | lab_json "[i['monitor'] for i in j['interfaces'] if i['name'] == '$P-c2'][0]")" = True ]
+}
+check "C's port $P-c2 re-attached as a monitor interface" to_monitor
+read -r p0 d0 w0 _ <<<"$(mon_counts)"
+N_M=30
+lab_send "$P" "$P-spf" "$P-sa" "$N_M" 200 rand4 "$LAB_UP4" >/dev/null
+monitored() {
+	local p1 d1 w1 a1 m1
+	read -r p1 d1 w1 a1 m1 <<<"$(mon_counts)"
+	echo "  cust-c upload: passed +$((p1 - p0)), dropped spoof +$((d1 - d0)), would drop spoof +$((w1 - w0)) (API $a1, /metrics $m1)"
+	[ $((p1 - p0)) -eq "$N_M" ] && [ "$d1" -eq "$d0" ] && [ $((w1 - w0)) -eq "$N_M" ] &&
+		[ "$a1" -eq "$w1" ] && [ "$m1" -eq "$w1" ]
+}
+check "monitor: C's $N_M spoofed packets are its passed traffic and its would-drop spoof, in customer show, the API and /metrics alike" monitored
 
 finish
 
