@@ -3167,6 +3167,61 @@ static void usage(const char *prog)
 /* ---- h2: upstream counting ---- */
 
 /*
+ * Malformed after the IP header meets the fragment limit too: first IPv4 fragments with a
+ * TCP data offset of 4 toward c-f (PL_FLOOD, download frag 5/s): the burst passes (c-f's
+ * passed traffic and would-drop malformed), the next one drops as flood_frag.
+ */
+static void test_h2_frag_limit(void)
+{
+	const char *desc = "h2 flood: v4 first fragments with TCP doff 4 toward c-f: 5 pass "
+			   "(its malformed), then flood_frag";
+	const struct pkt pk = {V4(DST4, "198.18.2.9"), .frag = IPV4_MF, .doff = 4, .payload = 64};
+	uint64_t tick = tg_coarse_tick_ns(), n, i;
+	struct snap before, after, want;
+	struct tg_pkt_pol pp;
+	int err;
+	uint8_t frame[2048];
+	struct built b;
+	__u32 v[64];
+	char msg[2048] = "";
+
+	TEST_BEGIN(desc);
+	if (profiles[P_UP].ifindex <= 0) {
+		tl_case = NULL;
+		skip(desc, "no second interface in the test namespace");
+		return;
+	}
+	CHECK(build_pkt(&pk, frame, &b) == 0);
+	tg_pkt_policer_params(FL_FRAG, 0, tick, &pp);
+	n = pp.tol_fns / pp.ipp_fns;
+	CHECK(n >= 2 && n + 1 <= ARRAY_SIZE(v));
+	if (tl_case_failed)
+		return;
+	err = set_profile(P_UP);
+	usleep((pp.tol_fns >> 8) / 1000 + 2 * tick / 1000); /* a full bucket */
+	if (!err)
+		err = take_snap(&before);
+	for (i = 0; !err && i <= n; i++)
+		err = run_frame(profiles[P_UP].ifindex, frame, b.len, &v[i]);
+	if (!err)
+		err = take_snap(&after);
+	CHECK_EQ_U64(err, 0);
+	if (err)
+		return;
+	for (i = 0; i <= n; i++)
+		if (v[i] != (i < n ? XDP_PASS : XDP_DROP))
+			msg_add(msg, sizeof(msg), "; packet %llu of %llu: %s",
+				(unsigned long long)i + 1, (unsigned long long)n + 1,
+				verdict_name(v[i]));
+	want = before;
+	expect(&want, P_UP, E_NOTED, TG_R_MALFORMED, "c-f", n, n * b.iplen);
+	expect(&want, P_UP, E_DROP, TG_R_FLOOD_FRAG, "c-f", 1, b.iplen);
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0])
+		fail(desc, NULL, msg + 2);
+}
+
+/*
  * A frame over 16 KiB, through generic XDP on the veth (BPF_PROG_TEST_RUN hands the
  * program at most a page of linear data, so only a real receive can show it): IPv6 toward
  * c-a with eight 2048-byte Destination Options headers, whose chain ends at 40 + 16384,
@@ -3422,6 +3477,7 @@ int main(int argc, char **argv)
 		test_h2_noted_coalesce();
 		test_h2_policed();
 		test_h2_jumbo_ext();
+		test_h2_frag_limit();
 	}
 	tg_maps_close(&maps);
 	if (nskipped)
