@@ -9,8 +9,11 @@
  * each CPU coalesces consecutive drops with the same (customer, direction, reason) in its
  * own slot (tg_dcache) and flushes them with one atomic add every TG_DCACHE_FLUSH_PKTS
  * drops or when the key changes. Readers add the slots still pending (user/stats.c), so
- * totals are exact once traffic stops and at most TG_DCACHE_FLUSH_PKTS-1 drops per CPU
- * behind while it flows.
+ * the totals they show are exact (see tg_pend_read for the one race they accept).
+ *
+ * Would-drops ("noted": a monitor interface, or upstream malformed-after-IP) go the same
+ * way with the slot's noted flag, into tg_cnoted (packets only), and the packet is also
+ * the customer's passed traffic (tg_cstat). On the interface it counts as noted only.
  */
 #ifndef TG_COUNT_KERN_H
 #define TG_COUNT_KERN_H
@@ -23,6 +26,16 @@ static __always_inline struct tg_ifstat *tg_ifstat_of(const struct tg_iface *ifc
 	__u32 slot = ifc->slot;
 
 	return bpf_map_lookup_elem(&tg_ifstat, &slot);
+}
+
+static __always_inline void tg_cstat_add(__u32 cust, __u8 dir, __u32 len)
+{
+	struct tg_cstat *cs = bpf_map_lookup_elem(&tg_cstat, &cust);
+
+	if (cs && dir < TG_DIR_NR) {
+		cs->pkts[dir]++;
+		cs->bytes[dir] += len;
+	}
 }
 
 static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust, __u8 dir,
@@ -41,15 +54,10 @@ static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust
 		is->pass_pkts++;
 		is->pass_bytes += len;
 	}
-	struct tg_cstat *cs = bpf_map_lookup_elem(&tg_cstat, &cust);
-
-	if (cs && dir < TG_DIR_NR) {
-		cs->pkts[dir]++;
-		cs->bytes[dir] += len;
-	}
+	tg_cstat_add(cust, dir, len);
 }
 
-/* Pass a packet although it matched `reason` (upstream malformed, monitor mode). */
+/* Pass a packet without a customer although it matched `reason` (upstream, no IP header). */
 static __always_inline int tg_noted(const struct tg_iface *ifc, __u32 reason, __u32 len)
 {
 	struct tg_ifstat *is = tg_ifstat_of(ifc);
@@ -66,14 +74,23 @@ static __always_inline void tg_dcache_flush(struct tg_dcache *dc)
 	__u32 cust = dc->cust, dir = dc->dir & 1, reason = dc->reason;
 	struct tg_cdrop *cd;
 
-	if (cust == TG_CUST_NONE || reason >= TG_R_NR)
+	if (cust == TG_CUST_NONE || reason >= TG_R_NR || !dc->pkts)
 		return;
-	cd = bpf_map_lookup_elem(&tg_cdrop, &cust);
-	if (cd) {
-		__sync_fetch_and_add(&cd->pkts[dir][reason], dc->pkts);
-		__sync_fetch_and_add(&cd->bytes[dir][reason], dc->bytes);
+	/* before the shared counter moves: a reader that saw pkts then sees flushes move */
+	WRITE_ONCE(dc->flushes, dc->flushes + 1);
+	if (dc->noted) {
+		struct tg_cnoted *cn = bpf_map_lookup_elem(&tg_cnoted, &cust);
+
+		if (cn)
+			__sync_fetch_and_add(&cn->pkts[dir][reason], dc->pkts);
+	} else {
+		cd = bpf_map_lookup_elem(&tg_cdrop, &cust);
+		if (cd) {
+			__sync_fetch_and_add(&cd->pkts[dir][reason], dc->pkts);
+			__sync_fetch_and_add(&cd->bytes[dir][reason], dc->bytes);
+		}
 	}
-	dc->pkts = 0;
+	WRITE_ONCE(dc->pkts, 0);
 	dc->bytes = 0;
 }
 
@@ -105,9 +122,14 @@ static __always_inline __u32 tg_port_owner(struct tg_dcache *dc, const struct tg
 	return owner;
 }
 
-/* cust may be TG_CUST_PORT: charge whoever owns the access port p arrived on. */
+/*
+ * A packet that matched `reason`: dropped (noted 0), or passed anyway (noted 1: a monitor
+ * interface, upstream malformed-after-IP), which also makes it the customer's passed
+ * traffic. cust may be TG_CUST_PORT: charge whoever owns the access port p arrived on.
+ */
 static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust, __u8 dir,
-					  __u32 reason, __u32 len, const struct tg_pkt *p)
+					  __u32 reason, __u32 len, const struct tg_pkt *p,
+					  __u8 noted)
 {
 	struct tg_ifstat *is = tg_ifstat_of(ifc);
 	struct tg_dcache *dc;
@@ -116,8 +138,13 @@ static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust
 	if (reason >= TG_R_NR)
 		return;
 	if (is) {
-		is->drop_pkts[reason]++;
-		is->drop_bytes[reason] += len;
+		if (noted) {
+			is->noted_pkts[reason]++;
+			is->noted_bytes[reason] += len;
+		} else {
+			is->drop_pkts[reason]++;
+			is->drop_bytes[reason] += len;
+		}
 	}
 	if (cust == TG_CUST_NONE)
 		return;
@@ -129,14 +156,22 @@ static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust
 		if (cust == TG_CUST_NONE)
 			return;
 	}
-	if (dc->cust != cust || dc->dir != dir || dc->reason != reason) {
+	if (noted)
+		tg_cstat_add(cust, dir, len);
+	if (dc->cust != cust || dc->dir != dir || dc->reason != reason || dc->noted != noted) {
 		tg_dcache_flush(dc);
 		dc->cust = cust;
 		dc->dir = dir;
 		dc->reason = reason;
+		dc->noted = noted;
 	}
-	dc->pkts++;
+	WRITE_ONCE(dc->pkts, dc->pkts + 1);
 	dc->bytes += len;
+	if (noted) {
+		if (dc->pkts >= TG_DCACHE_FLUSH_PKTS)
+			tg_dcache_flush(dc);
+		return; /* would-drops are not the evidence of an enforcement action */
+	}
 	{ /* the evidence's destination ports: this CPU's last TG_PS_SLOTS drops */
 		struct tg_portsample *ps = &dc->ps[dc->ps_pos++ & (TG_PS_SLOTS - 1)];
 

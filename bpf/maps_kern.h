@@ -119,6 +119,15 @@ struct {
 } tg_cdrop SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read like tg_cdrop */
+	__type(key, __u32);
+	__type(value, struct tg_cnoted);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_cnoted SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);

@@ -5,8 +5,12 @@
  * Every header is bounds-checked against data_end before it is read, and every loop has a
  * named limit. Lengths are checked twice: against data_end (what the verifier needs) and
  * against the IP length (what the packet claims), so an L4 header hiding in Ethernet
- * padding is malformed, not parsed. What cannot be parsed returns TG_PARSE_MALFORMED; the
- * caller decides by role whether that drops.
+ * padding is malformed, not parsed. Three kinds of failure, because they allow different
+ * things: TG_PARSE_NOTIP (an EtherType we do not police: no IP header at all),
+ * TG_PARSE_MALFORMED (the frame says IP but its IP header does not parse: no address can be
+ * trusted) and TG_PARSE_L4BAD (the IP header parsed, so the addresses and ip_len are valid,
+ * but the extension headers or the L4 header did not: the packet can still be classified).
+ * The caller decides by role what each one does.
  */
 #ifndef TG_PARSE_KERN_H
 #define TG_PARSE_KERN_H
@@ -40,9 +44,11 @@
 #define NEXTHDR_EXP2 254
 
 enum tg_parse {
-	TG_PARSE_IP = 0, /* IPv4 or IPv6, fields below valid */
-	TG_PARSE_ARP,	 /* Ethernet/IPv4 ARP: saddr4 = sender, daddr4 = target address */
-	TG_PARSE_MALFORMED,
+	TG_PARSE_IP = 0,    /* IPv4 or IPv6, fields below valid */
+	TG_PARSE_ARP,	    /* Ethernet/IPv4 ARP: saddr4 = sender, daddr4 = target address */
+	TG_PARSE_MALFORMED, /* the IP header (or the VLAN tags before it, or ARP) does not parse */
+	TG_PARSE_L4BAD,	    /* IP header, addresses and ip_len valid; what follows is not */
+	TG_PARSE_NOTIP,	    /* an EtherType we do not parse (MPLS, PPPoE, LLDP, a third tag) */
 };
 
 struct tg_pkt {
@@ -109,7 +115,8 @@ struct icmp_hdr_tg {
 		__h;                                                                               \
 	})
 
-/* L4 header at cur->pos, which is l4_off bytes into an IP packet of ip_len bytes. */
+/* L4 header at cur->pos, which is l4_off bytes into an IP packet of ip_len bytes. Called once
+ * the IP header parsed: a failure here is TG_PARSE_L4BAD. */
 static __always_inline int tg_parse_l4(struct tg_cursor *cur, struct tg_pkt *p, __u32 l4_off)
 {
 	__u32 avail = p->ip_len > l4_off ? p->ip_len - l4_off : 0;
@@ -119,9 +126,9 @@ static __always_inline int tg_parse_l4(struct tg_cursor *cur, struct tg_pkt *p, 
 		struct tcphdr *th = cur->pos;
 
 		if ((void *)(th + 1) > cur->end || avail < sizeof(*th))
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		if (th->doff < 5 || (__u32)th->doff * 4 > avail)
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
@@ -131,7 +138,7 @@ static __always_inline int tg_parse_l4(struct tg_cursor *cur, struct tg_pkt *p, 
 		struct udphdr *uh = cur->pos;
 
 		if ((void *)(uh + 1) > cur->end || avail < sizeof(*uh))
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		p->sport = uh->source;
 		p->dport = uh->dest;
 		break;
@@ -141,7 +148,7 @@ static __always_inline int tg_parse_l4(struct tg_cursor *cur, struct tg_pkt *p, 
 		struct icmp_hdr_tg *ih = cur->pos;
 
 		if ((void *)(ih + 1) > cur->end || avail < sizeof(*ih))
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		p->icmp_type = ih->type;
 		p->icmp_code = ih->code;
 		if (p->l4proto == IPPROTO_ICMPV6 && ih->type == TG_ND_NEIGHBOR_ADVERT) {
@@ -218,9 +225,12 @@ static __always_inline int tg_ipv6_ext(__u8 nh)
  * The extension-header walk keeps its position as a masked scalar offset from the IPv6
  * header rather than as a packet pointer: every iteration then leaves the verifier one
  * state per path instead of one per combination of header lengths, which keeps the
- * program far below the complexity limit.
+ * program far below the complexity limit. The mask only tells the verifier a bound: an
+ * offset above it is checked first and fails closed (TG_PARSE_L4BAD), so the mask never
+ * changes a value. Inside the loop the offset is at most 40 + 7 * 2048 < the mask; after
+ * the eighth header it can reach 40 + 8 * 2048 = 16424 > 0x3fff, on a frame over 16 KiB.
  */
-#define IPV6_EXT_OFF_MASK 0x3fff /* > IPV6_EXT_MAX_CHAIN * 2048, the longest legal chain */
+#define IPV6_EXT_OFF_MASK 0x3fff /* bounds the offset for the verifier; never wraps it */
 
 static __always_inline int tg_parse_ipv6(struct tg_cursor *cur, struct tg_pkt *p)
 {
@@ -248,15 +258,17 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *cur, struct tg_pkt *p
 	for (i = 0; i < IPV6_EXT_MAX_CHAIN; i++) {
 		ext = tg_ipv6_ext(nh);
 		if (ext < 0)
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		if (ext == 0)
 			break;
+		if (off > IPV6_EXT_OFF_MASK)
+			return TG_PARSE_L4BAD; /* never reached: see IPV6_EXT_OFF_MASK */
 		off &= IPV6_EXT_OFF_MASK;
 		h = l3 + off;
 		if ((void *)(h + 8) > cur->end) /* every extension header is >= 8 bytes */
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 		if (nh == IPPROTO_HOPOPTS && i != 0)
-			return TG_PARSE_MALFORMED; /* Hop-by-Hop only right after the IPv6 header */
+			return TG_PARSE_L4BAD; /* Hop-by-Hop only right after the IPv6 header */
 		if (nh == IPPROTO_FRAGMENT) {
 			__u16 fo = ((__u16)h[2] << 8) | h[3];
 
@@ -267,25 +279,30 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *cur, struct tg_pkt *p
 			if (fo & IPV6_FRAG_OFFSET_MASK) {
 				/* a non-first fragment carries no L4 header */
 				p->l4proto = h[0];
-				return off + len > p->ip_len ? TG_PARSE_MALFORMED : TG_PARSE_IP;
+				return off + len > p->ip_len ? TG_PARSE_L4BAD : TG_PARSE_IP;
 			}
 		} else if (nh == IPPROTO_AH) {
 			len = ((__u32)h[1] + 2) * 4;
 		} else {
 			/* Routing type 0 is deprecated as an amplification tool (RFC 5095) */
 			if (nh == IPPROTO_ROUTING && h[2] == 0 && h[3] != 0)
-				return TG_PARSE_MALFORMED;
+				return TG_PARSE_L4BAD;
 			len = ((__u32)h[1] + 1) * 8;
 		}
 		nh = h[0];
 		off += len;
 		if (off > p->ip_len)
-			return TG_PARSE_MALFORMED;
+			return TG_PARSE_L4BAD;
 	}
 	if (tg_ipv6_ext(nh) != 0)
-		return TG_PARSE_MALFORMED; /* chain longer than IPV6_EXT_MAX_CHAIN */
+		return TG_PARSE_L4BAD; /* chain longer than IPV6_EXT_MAX_CHAIN */
 
 	p->l4proto = nh;
+	/* eight 2048-byte headers end at 40 + 16384 > IPV6_EXT_OFF_MASK: on a frame that long
+	 * (generic XDP, jumbo frames) the mask would wrap the offset back into the chain and
+	 * the L4 header would be read from an extension header. Fail closed instead. */
+	if (off > IPV6_EXT_OFF_MASK)
+		return TG_PARSE_L4BAD;
 	off &= IPV6_EXT_OFF_MASK;
 	cur->pos = l3 + off;
 	return tg_parse_l4(cur, p, off);
@@ -349,8 +366,8 @@ static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
 		return TG_PARSE_ARP;
 	}
 	default:
-		/* a third tag, or a protocol we do not police: never passed silently */
-		return TG_PARSE_MALFORMED;
+		/* a third tag, MPLS, PPPoE, LLDP...: the role decides (tollgate.bpf.c) */
+		return TG_PARSE_NOTIP;
 	}
 }
 

@@ -10,6 +10,15 @@
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
  * destination, download).
+ *
+ * What cannot be parsed: without an IP header (TG_PARSE_MALFORMED, TG_PARSE_NOTIP) no
+ * customer can be found, so a customer interface drops it (charged to the access port's
+ * owner) and an upstream one passes it, noted on the interface. With an IP header but not
+ * what follows (TG_PARSE_L4BAD), a customer interface drops it the same way; an upstream
+ * one classifies it by destination like any packet (bogon, spoof, suspension, the
+ * per-source block, the fragment limit, the download policer) and, if it passes, notes it
+ * as the customer's `malformed`. Noted packets (this, and every would-drop of a monitor
+ * interface) are charged to the customer's passed traffic and its would-drop counters.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -17,6 +26,9 @@
 
 #ifndef READ_ONCE
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #endif
 
 #include "tollgate_kern_user.h"
@@ -35,6 +47,7 @@ int tollgate_xdp(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex, cust = TG_CUST_NONE, len;
 	__u32 reason = TG_R_NR; /* TG_R_NR: pass */
+	__u32 unparsed = 0;	/* upstream TG_PARSE_L4BAD: noted as malformed if it passes */
 	struct tg_pkt p = {};
 	struct tg_iface *ifc;
 	struct tg_cust *c = NULL;
@@ -50,7 +63,9 @@ int tollgate_xdp(struct xdp_md *ctx)
 
 	res = tg_parse(ctx, &p);
 	len = p.ip_len;
-	if (res != TG_PARSE_IP) {
+	if (res == TG_PARSE_L4BAD && !customer_role) {
+		unparsed = 1; /* the addresses are valid: classified below like the rest */
+	} else if (res != TG_PARSE_IP) {
 		len = ctx->data_end - ctx->data;
 		if (res == TG_PARSE_ARP) {
 			if (customer_role)
@@ -60,8 +75,8 @@ int tollgate_xdp(struct xdp_md *ctx)
 			goto out;
 		}
 		reason = TG_R_MALFORMED;
-		if (!customer_role)
-			return tg_noted(ifc, reason, len); /* counted, but not ours to drop */
+		if (!customer_role) /* no IP header: no customer to charge, not ours to drop */
+			return tg_noted(ifc, reason, len);
 		cust = TG_CUST_PORT;
 		goto out;
 	}
@@ -138,12 +153,16 @@ int tollgate_xdp(struct xdp_md *ctx)
 			reason = TG_R_RATE;
 	}
 out:
-	if (reason == TG_R_NR) {
+	if (reason == TG_R_NR && !unparsed) {
 		tg_count_pass(ifc, cust, dir, len);
 		return XDP_PASS;
 	}
-	if (ifc->flags & TG_IFF_MONITOR)
-		return tg_noted(ifc, reason, len);
-	tg_count_drop(ifc, cust, dir, reason, len, &p);
-	return XDP_DROP;
+	if (reason == TG_R_NR) {
+		reason = TG_R_MALFORMED;
+	} else if (!(ifc->flags & TG_IFF_MONITOR)) {
+		tg_count_drop(ifc, cust, dir, reason, len, &p, 0);
+		return XDP_DROP;
+	}
+	tg_count_drop(ifc, cust, dir, reason, len, &p, 1);
+	return XDP_PASS;
 }

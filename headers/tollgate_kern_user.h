@@ -347,6 +347,19 @@ struct tg_cdrop {
 };
 
 /*
+ * tg_cnoted (shared array, key customer index): would-drops per direction and reason, the
+ * packets passed although a reason matched (a `monitor: true` interface; a packet toward
+ * a customer on an upstream interface whose IP header parsed but not what follows). They
+ * are also counted in the customer's passed traffic (tg_cstat). Packets only, to keep the
+ * cost at 160 bytes a customer (160 MiB at 1M customers; tg_cdrop is 320): a would-drop
+ * rate is read in packets, and the bytes are in the passed counters. Updated like
+ * tg_cdrop, through tg_dcache (its `noted` flag).
+ */
+struct tg_cnoted {
+	__u64 pkts[TG_DIR_NR][TG_R_NR];
+};
+
+/*
  * The destination of a dropped packet, for the evidence of an enforcement action ("the
  * top destination ports"): each CPU keeps its last TG_PS_SLOTS drops in tg_dcache.
  */
@@ -367,7 +380,11 @@ struct tg_dcache {
 	__u32 cust; /* TG_CUST_NONE: empty */
 	__u8 dir;
 	__u8 reason;
-	__u16 pad;
+	__u8 noted; /* 1: would-drops, flushed into tg_cnoted (pkts only), not tg_cdrop */
+	__u8 pad;
+	__u32 flushes; /* bumped before each flush: a reader that sees it move between two
+			* reads of the slot does not trust the first read's pkts (user/stats.c) */
+	__u32 pad1;
 	__u64 pkts;
 	__u64 bytes;
 	__u32 port_ifindex; /* 0: nothing cached */
@@ -376,7 +393,7 @@ struct tg_dcache {
 	__u32 port_cust;
 	__u32 port_gen; /* tg_config.bind_gen when cached */
 	__u32 ps_pos;	/* the next ps[] slot (mod TG_PS_SLOTS) */
-	__u32 pad1;
+	__u32 pad2;
 	struct tg_portsample ps[TG_PS_SLOTS];
 };
 #define TG_DCACHE_FLUSH_PKTS 64u /* flush after this many coalesced drops */
@@ -389,8 +406,10 @@ struct tg_ifstat {
 	__u64 uncl_bytes;
 	__u64 drop_pkts[TG_R_NR];
 	__u64 drop_bytes[TG_R_NR];
-	__u64 noted_pkts[TG_R_NR];  /* passed although reason R matched: malformed in the */
-	__u64 noted_bytes[TG_R_NR]; /* upstream role; everything in monitor mode */
+	/* passed although reason R matched (monitor mode; malformed in the upstream role):
+	 * counted here, not in pass_ or uncl_; the customer's are also in its tg_cstat */
+	__u64 noted_pkts[TG_R_NR];
+	__u64 noted_bytes[TG_R_NR];
 };
 
 /* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */

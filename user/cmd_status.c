@@ -51,6 +51,18 @@ static json_t *reasons_json(const struct tg_counter *c)
 	return o;
 }
 
+/* Would-drops are counted in packets only (tg_cnoted). */
+static json_t *would_drop_json(const struct tg_counter *c)
+{
+	json_t *o = json_object();
+	int r;
+
+	for (r = 0; r < TG_R_NR; r++)
+		json_object_set_new(o, tg_reason_name(r),
+				    json_pack("{sI}", "packets", (json_int_t)c[r].pkts));
+	return o;
+}
+
 /* ---- status ---- */
 
 static void print_counter_line(const char *label, const json_t *c)
@@ -73,6 +85,21 @@ static void print_reasons(const char *prefix, const json_t *reasons)
 			continue;
 		snprintf(label, sizeof(label), "%s %s", prefix, name);
 		print_counter_line(label, c);
+	}
+}
+
+static void print_would_drop(const json_t *reasons)
+{
+	const char *name;
+	json_t *c;
+	char label[48];
+
+	json_object_foreach ((json_t *)reasons, name, c) {
+		if (json_integer_value(json_object_get(c, "packets")) == 0)
+			continue;
+		snprintf(label, sizeof(label), "would drop %s", name);
+		printf("    %-14s %12lld pkts (passed)\n", label,
+		       json_integer_value(json_object_get(c, "packets")));
 	}
 }
 
@@ -264,18 +291,22 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state", tg_state_name(c.state),
 		      "binding", bind);
 	for (d = 0; d < TG_DIR_NR; d++) {
-		struct tg_counter total = {};
+		struct tg_counter total = {}, wtotal = {};
 		int r;
 
 		for (r = 0; r < TG_R_NR; r++) {
 			total.pkts += cc.drop[d][r].pkts;
 			total.bytes += cc.drop[d][r].bytes;
+			wtotal.pkts += cc.noted[d][r].pkts;
 		}
-		json_object_set_new(o, dirs[d],
-				    json_pack("{so so so so}", "limit", limit_json(&c.pol[d]),
-					      "passed", counter_json(&cc.pass[d]), "dropped",
-					      reasons_json(cc.drop[d]), "dropped_total",
-					      counter_json(&total)));
+		/* would_drop: passed (and counted in passed) although a reason matched */
+		json_object_set_new(
+			o, dirs[d],
+			json_pack("{so so so so so s{sI}}", "limit", limit_json(&c.pol[d]),
+				  "passed", counter_json(&cc.pass[d]), "dropped",
+				  reasons_json(cc.drop[d]), "dropped_total", counter_json(&total),
+				  "would_drop", would_drop_json(cc.noted[d]), "would_drop_total",
+				  "packets", (json_int_t)wtotal.pkts));
 	}
 	return o;
 }
@@ -313,6 +344,7 @@ static void print_customer_obj(const json_t *c)
 			printf("  %s: no limit\n", dirs[d]);
 		print_counter_line("passed", json_object_get(x, "passed"));
 		print_reasons("dropped", json_object_get(x, "dropped"));
+		print_would_drop(json_object_get(x, "would_drop"));
 	}
 }
 

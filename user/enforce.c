@@ -49,7 +49,8 @@ struct tg_enforcer {
 	 * counters the rules read (nd per customer index; of the mmapped tg_cdrop) */
 	struct tg_cstat *pass, *pass_prev;
 	uint64_t *drops_prev;
-	unsigned int nd_prev; /* nd when drops_prev was filled */
+	unsigned int nd_prev;	 /* nd when drops_prev was filled */
+	struct tg_pendset *pend; /* the drops still in the CPUs' slots, read each interval */
 	int64_t prev_ms;
 
 	/* the context of the engine's callback */
@@ -57,6 +58,8 @@ struct tg_enforcer {
 	struct tg_applied *app;
 	bool *resync;
 	const struct tg_sample *sample;
+	double sample_dt_s;			  /* the interval the sample's rates are over */
+	int64_t sample_ms;			  /* when its counters were read (wall clock, ms) */
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
@@ -119,6 +122,7 @@ void tg_enforcer_close(struct tg_enforcer *e)
 	free(e->pass);
 	free(e->pass_prev);
 	free(e->drops_prev);
+	free(e->pend);
 	free(e->state_path);
 	free(e);
 }
@@ -209,6 +213,10 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 	json_object_set_new(o, "value", json_real(ev->value));
 	json_object_set_new(o, "threshold", json_real(ev->threshold));
 	json_object_set_new(o, "held_s", json_real((double)ev->held_ms / 1000.0));
+	if (s) { /* the rates below are over (sampled_ms - interval_s, sampled_ms] */
+		json_object_set_new(o, "interval_s", json_real(e->sample_dt_s));
+		json_object_set_new(o, "sampled_ms", json_integer(e->sample_ms));
+	}
 	json_object_set_new(o, "escalated", json_boolean(ev->escalated));
 	if (s) {
 		rates = json_object();
@@ -657,8 +665,10 @@ static double delta(uint64_t now, uint64_t before)
 /*
  * Read the counters the rules need and give every loaded customer's rates to the engine.
  * Passed traffic comes from the per-CPU tg_cstat in batches (32 bytes x CPUs a customer);
- * drops straight from the mmapped tg_cdrop, only the counters the rules read. A sample
- * holds only what the rules read: the other rates are 0.
+ * drops from the mmapped tg_cdrop plus the CPUs' coalescing slots (tg_pend_count, the one
+ * reader the CLI, the API and /metrics use too: a low drop rate must not move in steps of
+ * TG_DCACHE_FLUSH_PKTS), only the counters the rules read. A sample holds only what the
+ * rules read: the other rates are 0.
  */
 static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 {
@@ -682,7 +692,10 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 		e->nd_prev = e->nd;
 		e->prev_ms = 0;
 	}
-	if ((e->need_pass && (!e->pass || !e->pass_prev)) || (e->nd && !e->drops_prev)) {
+	if (e->nd && !e->pend)
+		e->pend = malloc(sizeof(*e->pend));
+	if ((e->need_pass && (!e->pass || !e->pass_prev)) ||
+	    (e->nd && (!e->drops_prev || !e->pend))) {
 		tg_err("enforcement: out of memory for the counters of %u customers", n);
 		e->nd_prev = 0;
 		return;
@@ -691,17 +704,18 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 		tg_warn("enforcement: cannot read the counters: %s", strerror(errno));
 		return;
 	}
+	if (e->nd && tg_pend_read(m, e->pend))
+		tg_warn("enforcement: cannot read the coalescing slots: drop rates lag by them");
 	have_prev = e->prev_ms && now > e->prev_ms;
 	dt = have_prev ? (double)(now - e->prev_ms) / 1000.0 : 1.0;
 	for (size_t c = 0; c < e->cfg->ncustomers; c++) {
 		const struct tg_customer *cu = &e->cfg->customers[c];
 		uint32_t i = e->idx[c];
 		uint64_t *prev = e->nd ? &e->drops_prev[(size_t)i * e->nd] : NULL;
-		const struct tg_cdrop *cd = &m->cdrop_mm[i];
 		struct tg_sample s = {};
 
 		for (unsigned int k = 0; k < e->nd; k++) {
-			uint64_t v = cd->pkts[e->dd[k]][e->dr[k]];
+			uint64_t v = tg_pend_count(m, e->pend, i, e->dd[k], e->dr[k], 0);
 
 			s.drop_pps[e->dd[k]][e->dr[k]] = delta(v, prev[k]) / dt;
 			prev[k] = v;
@@ -715,6 +729,8 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 				s.util[d] = s.bps[d] * 100.0 / (double)cu->dir[d].rate_bps;
 		}
 		e->sample = &s;
+		e->sample_dt_s = dt;
+		e->sample_ms = now;
 		if (tg_engine_eval(e->eng, i, &s, now))
 			tg_warn("enforcement: out of memory evaluating %s", cu->id);
 		e->sample = NULL;

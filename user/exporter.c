@@ -170,7 +170,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	struct tg_crow *rows;
 	size_t nrows, shown, *nstate;
 	struct tg_cstat other = {};
-	uint64_t other_drop[TG_DIR_NR][TG_R_NR] = {};
+	uint64_t other_drop[TG_DIR_NR][TG_R_NR] = {}, other_noted[TG_DIR_NR][TG_R_NR] = {};
 	char id[2 * TG_ID_LEN];
 	bool have_pass;
 
@@ -205,8 +205,10 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 		for (int d = 0; d < TG_DIR_NR; d++) {
 			other.bytes[d] += pass[rows[k].idx].bytes[d];
 			other.pkts[d] += pass[rows[k].idx].pkts[d];
-			for (int r = 0; r < TG_R_NR; r++)
+			for (int r = 0; r < TG_R_NR; r++) {
 				other_drop[d][r] += tg_snap_drops(&x->m, &sn, rows[k].idx, d, r);
+				other_noted[d][r] += tg_snap_noted(&x->m, &sn, rows[k].idx, d, r);
+			}
 		}
 	for (int m = 0; m < 2; m++) { /* bytes, then packets */
 		const char *name =
@@ -252,6 +254,33 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 					"reason=\"%s\"} %llu\n",
 					dir_name[d], tg_reason_name(r),
 					(unsigned long long)other_drop[d][r]);
+	head(b, "tollgate_customer_would_drops_total", "counter",
+	     "Packets passed although a drop reason matched (a monitor interface; malformed "
+	     "after the IP header upstream), per customer, direction and reason (reasons with "
+	     "would-drops only). Also counted in tollgate_customer_packets_total.");
+	for (size_t k = 0; k < shown; k++) {
+		for (int d = 0; d < TG_DIR_NR; d++)
+			for (int r = 0; r < TG_R_NR; r++) {
+				uint64_t v = tg_snap_noted(&x->m, &sn, rows[k].idx, d, r);
+
+				if (v)
+					bprintf(b,
+						"tollgate_customer_would_drops_total{customer=\"%"
+						"s\","
+						"direction=\"%s\",reason=\"%s\"} %llu\n",
+						esc(names[rows[k].idx], id, sizeof(id)),
+						dir_name[d], tg_reason_name(r),
+						(unsigned long long)v);
+			}
+	}
+	for (int d = 0; d < TG_DIR_NR && shown < nrows; d++)
+		for (int r = 0; r < TG_R_NR; r++)
+			if (other_noted[d][r])
+				bprintf(b,
+					"tollgate_customer_would_drops_total{customer=\"_other\","
+					"direction=\"%s\",reason=\"%s\"} %llu\n",
+					dir_name[d], tg_reason_name(r),
+					(unsigned long long)other_noted[d][r]);
 	head(b, "tollgate_customer_state", "gauge",
 	     "A customer's enforcement state: 0 active, 1 throttled, 2 suspended.");
 	for (size_t k = 0; k < shown; k++)
@@ -345,22 +374,28 @@ static json_t *customer_j(const struct tg_exporter *x, const struct tg_snap *sn,
 			      tg_state_name(sn->rec[i].state));
 
 	for (int d = 0; d < TG_DIR_NR && o; d++) {
-		json_t *drops = json_object();
-		uint64_t total = 0;
+		json_t *drops = json_object(), *would = json_object();
+		uint64_t total = 0, wtotal = 0;
 
 		for (int r = 0; r < TG_R_NR; r++) {
-			uint64_t v = tg_snap_drops(&x->m, sn, i, d, r);
+			uint64_t v = tg_snap_drops(&x->m, sn, i, d, r),
+				 w = tg_snap_noted(&x->m, sn, i, d, r);
 
 			total += v;
+			wtotal += w;
 			if (v)
 				json_object_set_new(drops, tg_reason_name(r),
 						    json_integer((json_int_t)v));
+			if (w)
+				json_object_set_new(would, tg_reason_name(r),
+						    json_integer((json_int_t)w));
 		}
 		json_object_set_new(o, dir_name[d],
-				    json_pack("{so so sI}", "passed",
+				    json_pack("{so so sI so sI}", "passed",
 					      counter_j(sn->pass[i].pkts[d], sn->pass[i].bytes[d]),
 					      "dropped", drops, "dropped_packets",
-					      (json_int_t)total));
+					      (json_int_t)total, "would_drop", would,
+					      "would_drop_packets", (json_int_t)wtotal));
 	}
 	return o;
 }

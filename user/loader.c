@@ -163,11 +163,11 @@ static size_t mmap_len(size_t entries)
 	return (entries * sizeof(uint32_t) + pg - 1) / pg * pg;
 }
 
-static size_t cdrop_len(const struct tg_maps *m)
+static size_t pages_of(const struct tg_maps *m, size_t value_size)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 
-	return ((size_t)m->max_cust * sizeof(struct tg_cdrop) + pg - 1) / pg * pg;
+	return ((size_t)m->max_cust * value_size + pg - 1) / pg * pg;
 }
 
 static void maps_init(struct tg_maps *m)
@@ -175,6 +175,7 @@ static void maps_init(struct tg_maps *m)
 	memset(m, 0, sizeof(*m));
 	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v4_void = m->v6_trie = m->v6_cmp = -1;
 	m->bind = -1;
+	m->cnoted = -1;
 	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
 	m->refl_ports = m->srcblock = m->walled = m->srcquota = m->exlim = -1;
 	m->prog = -1;
@@ -192,7 +193,7 @@ static struct {
 	MAPENT(v6_cmp),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
 	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
 	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),	MAPENT(v4_void), MAPENT(srcquota),
-	MAPENT(exlim),
+	MAPENT(exlim),	    MAPENT(cnoted),
 #undef MAPENT
 };
 
@@ -230,12 +231,19 @@ int tg_maps_map_cdrop(struct tg_maps *m)
 {
 	void *p;
 
-	if (m->cdrop_mm)
+	if (m->cdrop_mm && m->cnoted_mm)
 		return 0;
-	p = mmap(NULL, cdrop_len(m), PROT_READ, MAP_SHARED, m->cdrop, 0);
+	if (!m->cdrop_mm) {
+		p = mmap(NULL, pages_of(m, sizeof(struct tg_cdrop)), PROT_READ, MAP_SHARED,
+			 m->cdrop, 0);
+		if (p == MAP_FAILED)
+			return neg_errno();
+		m->cdrop_mm = p;
+	}
+	p = mmap(NULL, pages_of(m, sizeof(struct tg_cnoted)), PROT_READ, MAP_SHARED, m->cnoted, 0);
 	if (p == MAP_FAILED)
 		return neg_errno();
-	m->cdrop_mm = p;
+	m->cnoted_mm = p;
 	return 0;
 }
 
@@ -294,8 +302,8 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tollgate",
 		    .pin_root_path = pin ? m->pin_dir : NULL);
-	static const char *const per_customer[] = {"tg_cust",  "tg_pol",  "tg_cstat",	"tg_cdrop",
-						   "tg_names", "tg_bind", "tg_srcquota"};
+	static const char *const per_customer[] = {"tg_cust",	 "tg_pol",   "tg_cstat", "tg_cdrop",
+						   "tg_cnoted", "tg_names", "tg_bind",	 "tg_srcquota"};
 	uint32_t ncust = cap->max_customers + 1;
 	struct prefix_sizes sz = prefix_sizes(cap);
 	struct bpf_program *prog;
@@ -469,12 +477,15 @@ void tg_maps_close(struct tg_maps *m)
 	if (m->v6cmp)
 		munmap(m->v6cmp, mmap_len((size_t)m->v6_ncmp * V6_CMP_WORDS));
 	if (m->cdrop_mm)
-		munmap((void *)m->cdrop_mm, cdrop_len(m));
+		munmap((void *)m->cdrop_mm, pages_of(m, sizeof(struct tg_cdrop)));
+	if (m->cnoted_mm)
+		munmap((void *)m->cnoted_mm, pages_of(m, sizeof(struct tg_cnoted)));
 	m->tbl24 = m->tbl8 = NULL;
 	m->v4void = NULL;
 	m->v6trie = NULL;
 	m->v6cmp = NULL;
 	m->cdrop_mm = NULL;
+	m->cnoted_mm = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)
 			close(MAP_FD(m, i));

@@ -16,15 +16,17 @@
 /* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
 	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
-		cdrop, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota, exlim;
-	int prog;			 /* the XDP program */
-	uint32_t *tbl24;		 /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
-	uint32_t *tbl8;			 /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
-	uint64_t *v4void;		 /* mmap of tg_v4_void (TG_V4_VOID_WORDS) */
-	struct tg_v6_chunk *v6trie;	 /* mmap of tg_v6_trie (v6_chunks chunks) */
-	struct tg_v6_cmp *v6cmp;	 /* mmap of tg_v6_cmp (v6_ncmp nodes) */
-	const struct tg_cdrop *cdrop_mm; /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
-	uint32_t max_cust;		 /* entries of the per-customer maps (index 0 unused) */
+		cdrop, cnoted, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota,
+		exlim;
+	int prog;			   /* the XDP program */
+	uint32_t *tbl24;		   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
+	uint32_t *tbl8;			   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
+	uint64_t *v4void;		   /* mmap of tg_v4_void (TG_V4_VOID_WORDS) */
+	struct tg_v6_chunk *v6trie;	   /* mmap of tg_v6_trie (v6_chunks chunks) */
+	struct tg_v6_cmp *v6cmp;	   /* mmap of tg_v6_cmp (v6_ncmp nodes) */
+	const struct tg_cdrop *cdrop_mm;   /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
+	const struct tg_cnoted *cnoted_mm; /* mmap of tg_cnoted, likewise */
+	uint32_t max_cust;		   /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_chunks; /* entries of tg_v6_trie, the root's TG_V6_ROOT_CHUNKS included */
 	uint32_t v6_ncmp;   /* entries of tg_v6_cmp */
@@ -54,9 +56,9 @@ const char *tg_pin_dir(const struct tg_cfg *cfg);
 int tg_maps_open(const char *pin_dir, const struct tg_capacity *cap, bool create,
 		 struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
-/* mmap tg_cdrop read-only into m->cdrop_mm (tollgated's enforcement reads every customer's
- * drops each interval; the mapping shows in the process's RSS: 352 bytes a customer, the
- * map's own memory, shared). 0 or -errno. */
+/* mmap tg_cdrop and tg_cnoted read-only into m->cdrop_mm, m->cnoted_mm (tollgated's
+ * enforcement reads every customer's drops each interval; the mappings show in the
+ * process's RSS: 352 + 176 bytes a customer, the maps' own memory, shared). 0 or -errno. */
 int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
@@ -144,8 +146,9 @@ struct tg_counter {
 };
 
 struct tg_cust_counters {
-	struct tg_counter pass[TG_DIR_NR];
+	struct tg_counter pass[TG_DIR_NR]; /* noted packets included */
 	struct tg_counter drop[TG_DIR_NR][TG_R_NR];
+	struct tg_counter noted[TG_DIR_NR][TG_R_NR]; /* would-drops: packets only, bytes 0 */
 };
 
 struct tg_if_counters {
@@ -163,17 +166,46 @@ int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters 
 int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
 
 /*
- * Every loaded customer at once (the exporter, the API, tollgate top): names, records,
- * passed counters (with want_pass), and the drops still coalescing per CPU, which
- * tg_snap_drops adds to the mmapped tg_cdrop so the numbers equal tg_read_cust's. rows[]
- * are the loaded customers, scored by passed bytes (both directions).
+ * The per-customer drop and would-drop counts as the data plane counted them: the shared
+ * tg_cdrop/tg_cnoted plus what each CPU still holds in its coalescing slot (tg_dcache).
+ * One reader for every consumer (customer show, the API, /metrics, the enforcer's rules
+ * and evidence), so they all see the same numbers.
+ *
+ * tg_pend_read copies the slots (S0), reads the shared counters of each slot's key (base),
+ * and copies the slots again (S1). A slot whose `flushes` did not move from S0 to S1 was
+ * not flushed in between, so base does not hold its S0 packets: the count is base + them,
+ * exact as of S0. A slot that moved was flushed at some point: base may or may not hold
+ * them, and they are left out (the count may lag by up to TG_DCACHE_FLUSH_PKTS - 1 for
+ * this read, never exceed; the next read has them). The accepted race: the writer bumps
+ * `flushes`, adds to the shared counter, then zeroes `pkts`; a copy of the slot taken
+ * between the first and the last of these (a few instructions) sees the new `flushes`
+ * with the old `pkts`, and counts them twice for that one read if base was read after
+ * the add. Counters not in any slot are read live (m->cdrop_mm) by tg_pend_drops.
  */
 #define TG_SNAP_PEND_MAX 1024 /* CPUs */
 struct tg_pending {
 	uint32_t cust;
-	uint8_t dir, reason;
-	uint64_t pkts, bytes;
+	uint8_t dir, reason, noted;
+	uint64_t pkts, bytes;  /* still in the slots (0 if a slot flushed during the read) */
+	uint64_t base, base_b; /* the shared counter's packets (bytes) when read */
 };
+struct tg_pendset {
+	int n;
+	uint64_t filter[64]; /* bit cust % 4096: a customer that may have an entry */
+	struct tg_pending e[TG_SNAP_PEND_MAX];
+};
+/* Needs tg_maps_map_cdrop. 0 or -errno (then ps is empty: the counts lag by the slots). */
+int tg_pend_read(const struct tg_maps *m, struct tg_pendset *ps);
+/* Dropped (noted 0) or would-drop (noted 1) packets of customer idx, direction, reason. */
+uint64_t tg_pend_count(const struct tg_maps *m, const struct tg_pendset *ps, uint32_t idx, int dir,
+		       int reason, int noted);
+
+/*
+ * Every loaded customer at once (the exporter, the API, tollgate top): names, records,
+ * passed counters (with want_pass), and the pending slots (tg_pendset), so tg_snap_drops
+ * and tg_snap_noted equal tg_read_cust's numbers. rows[] are the loaded customers, scored
+ * by passed bytes (both directions).
+ */
 struct tg_crow {
 	uint32_t idx;
 	uint64_t score;
@@ -185,13 +217,14 @@ struct tg_snap {
 	struct tg_cstat *pass;
 	struct tg_crow *rows;
 	size_t nrows, nstate[3]; /* nstate by enum tg_state */
-	struct tg_pending pend[TG_SNAP_PEND_MAX];
-	int npend;
+	struct tg_pendset pend;
 	bool have_pass;
 };
 int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass);
 void tg_snap_free(struct tg_snap *sn);
 uint64_t tg_snap_drops(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int dir,
+		       int reason);
+uint64_t tg_snap_noted(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int dir,
 		       int reason);
 /* qsort order of tg_crow: the highest score first, then by index. */
 int tg_crow_cmp(const void *a, const void *b);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * stats.c - read the counters back: per-CPU values summed over every possible CPU, and
- * per-customer drops as the shared total plus what each CPU still holds in its
- * coalescing slot (bpf/count_kern.h).
+ * per-customer drops and would-drops as the shared total plus what each CPU still holds
+ * in its coalescing slot (bpf/count_kern.h; tg_pend_read in maps.h says how, and which
+ * race it accepts).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,43 +55,141 @@ const char *tg_state_name(int state)
 /* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
 #define PCPU_STRIDE(type) ((sizeof(type) + 7) / 8 * 8)
 
-/* Drops still coalescing in the CPUs' slots (tg_dcache): how many, or -errno. */
-static int read_pending(const struct tg_maps *m, struct tg_pending *out, int max)
+static bool pend_key(const struct tg_pending *e, uint32_t cust, int dir, int reason, int noted)
+{
+	return e->cust == cust && e->dir == dir && e->reason == reason && e->noted == noted;
+}
+
+static int pend_find(const struct tg_pendset *ps, uint32_t cust, int dir, int reason, int noted)
+{
+	if (!((ps->filter[(cust >> 6) & 63] >> (cust & 63)) & 1))
+		return -1;
+	for (int i = 0; i < ps->n; i++)
+		if (pend_key(&ps->e[i], cust, dir, reason, noted))
+			return i;
+	return -1;
+}
+
+static bool slot_live(const struct tg_maps *m, const struct tg_dcache *dc)
+{
+	return dc->cust != TG_CUST_NONE && dc->cust < m->max_cust && dc->pkts &&
+	       dc->dir < TG_DIR_NR && dc->reason < TG_R_NR && dc->noted <= 1;
+}
+
+/* The shared counter of one key, read now (the base of its pending packets). */
+static int read_base(const struct tg_maps *m, struct tg_pending *e)
+{
+	if (e->noted) {
+		struct tg_cnoted cn;
+
+		if (bpf_map_lookup_elem(m->cnoted, &e->cust, &cn))
+			return neg_errno();
+		e->base = cn.pkts[e->dir][e->reason];
+		e->base_b = 0;
+	} else {
+		struct tg_cdrop cd;
+
+		if (bpf_map_lookup_elem(m->cdrop, &e->cust, &cd))
+			return neg_errno();
+		e->base = cd.pkts[e->dir][e->reason];
+		e->base_b = cd.bytes[e->dir][e->reason];
+	}
+	return 0;
+}
+
+int tg_pend_read(const struct tg_maps *m, struct tg_pendset *ps)
 {
 	size_t stride = PCPU_STRIDE(struct tg_dcache);
-	char *buf = malloc(stride * m->ncpus);
+	char *s0 = malloc(stride * m->ncpus), *s1 = malloc(stride * m->ncpus);
+	int *at = calloc(m->ncpus, sizeof(*at));
 	__u32 zero = 0;
-	int n = 0;
+	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
-		free(buf);
-		return neg_errno();
+	ps->n = 0;
+	memset(ps->filter, 0, sizeof(ps->filter));
+	if (!s0 || !s1 || !at) {
+		err = -ENOMEM;
+		goto out;
 	}
-	for (int cpu = 0; cpu < m->ncpus && n < max; cpu++) {
-		const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
+	if (bpf_map_lookup_elem(m->dcache, &zero, s0)) { /* S0 */
+		err = neg_errno();
+		goto out;
+	}
+	for (int cpu = 0; cpu < m->ncpus; cpu++) { /* the keys, and each one's base */
+		const struct tg_dcache *dc = (const void *)(s0 + cpu * stride);
+		int i;
 
-		if (dc->cust != TG_CUST_NONE && dc->pkts && dc->dir < TG_DIR_NR &&
-		    dc->reason < TG_R_NR)
-			out[n++] = (struct tg_pending){dc->cust, dc->dir, dc->reason, dc->pkts,
-						       dc->bytes};
+		at[cpu] = -1;
+		if (!slot_live(m, dc))
+			continue;
+		for (i = 0; i < ps->n; i++)
+			if (pend_key(&ps->e[i], dc->cust, dc->dir, dc->reason, dc->noted))
+				break;
+		if (i == ps->n) {
+			if (i == TG_SNAP_PEND_MAX)
+				continue;
+			ps->e[i] = (struct tg_pending){.cust = dc->cust,
+						       .dir = dc->dir,
+						       .reason = dc->reason,
+						       .noted = dc->noted};
+			err = read_base(m, &ps->e[i]);
+			if (err)
+				goto out;
+			ps->n++;
+			ps->filter[(dc->cust >> 6) & 63] |= 1ull << (dc->cust & 63);
+		}
+		at[cpu] = i;
 	}
-	free(buf);
-	return n;
+	if (!ps->n)
+		goto out;
+	if (bpf_map_lookup_elem(m->dcache, &zero, s1)) { /* S1 */
+		err = neg_errno();
+		goto out;
+	}
+	for (int cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_dcache *a = (const void *)(s0 + cpu * stride),
+				       *b = (const void *)(s1 + cpu * stride);
+
+		if (at[cpu] < 0 || a->flushes != b->flushes)
+			continue; /* flushed meanwhile: the base may hold them already */
+		ps->e[at[cpu]].pkts += a->pkts;
+		ps->e[at[cpu]].bytes += a->bytes;
+	}
+out:
+	if (err) {
+		ps->n = 0;
+		memset(ps->filter, 0, sizeof(ps->filter));
+	}
+	free(at);
+	free(s1);
+	free(s0);
+	return err;
+}
+
+uint64_t tg_pend_count(const struct tg_maps *m, const struct tg_pendset *ps, uint32_t idx, int dir,
+		       int reason, int noted)
+{
+	int i = ps ? pend_find(ps, idx, dir, reason, noted) : -1;
+
+	if (i >= 0)
+		return ps->e[i].base + ps->e[i].pkts;
+	return noted ? m->cnoted_mm[idx].pkts[dir][reason] : m->cdrop_mm[idx].pkts[dir][reason];
 }
 
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out)
 {
 	size_t stride = PCPU_STRIDE(struct tg_cstat);
 	char *buf = malloc(stride * m->ncpus);
-	struct tg_pending pend[TG_SNAP_PEND_MAX];
+	struct tg_pendset *ps = malloc(sizeof(*ps));
 	struct tg_cdrop cd;
-	int cpu, d, r, npend, err = 0;
+	struct tg_cnoted cn;
+	int cpu, d, r, err = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!buf)
-		return -ENOMEM;
+	if (!buf || !ps) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (bpf_map_lookup_elem(m->cstat, &idx, buf)) {
 		err = neg_errno();
 		goto out;
@@ -103,28 +202,28 @@ int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters 
 			out->pass[d].bytes += s->bytes[d];
 		}
 	}
-	if (bpf_map_lookup_elem(m->cdrop, &idx, &cd)) {
+	err = tg_pend_read(m, ps);
+	if (err)
+		goto out;
+	if (bpf_map_lookup_elem(m->cdrop, &idx, &cd) || bpf_map_lookup_elem(m->cnoted, &idx, &cn)) {
 		err = neg_errno();
 		goto out;
 	}
 	for (d = 0; d < TG_DIR_NR; d++) {
 		for (r = 0; r < TG_R_NR; r++) {
-			out->drop[d][r].pkts = cd.pkts[d][r];
-			out->drop[d][r].bytes = cd.bytes[d][r];
-		}
-	}
-	npend = read_pending(m, pend, TG_SNAP_PEND_MAX);
-	if (npend < 0) {
-		err = npend;
-		goto out;
-	}
-	for (int i = 0; i < npend; i++) {
-		if (pend[i].cust == idx) {
-			out->drop[pend[i].dir][pend[i].reason].pkts += pend[i].pkts;
-			out->drop[pend[i].dir][pend[i].reason].bytes += pend[i].bytes;
+			int i = pend_find(ps, idx, d, r, 0);
+
+			out->drop[d][r].pkts =
+				i < 0 ? cd.pkts[d][r] : ps->e[i].base + ps->e[i].pkts;
+			out->drop[d][r].bytes =
+				i < 0 ? cd.bytes[d][r] : ps->e[i].base_b + ps->e[i].bytes;
+			i = pend_find(ps, idx, d, r, 1);
+			out->noted[d][r].pkts =
+				i < 0 ? cn.pkts[d][r] : ps->e[i].base + ps->e[i].pkts;
 		}
 	}
 out:
+	free(ps);
 	free(buf);
 	return err;
 }
@@ -360,12 +459,13 @@ static int read_array(int fd, uint32_t n, size_t vsz, void *vals)
 uint64_t tg_snap_drops(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int d,
 		       int r)
 {
-	uint64_t v = m->cdrop_mm[idx].pkts[d][r];
+	return tg_pend_count(m, &sn->pend, idx, d, r, 0);
+}
 
-	for (int i = 0; i < sn->npend; i++)
-		if (sn->pend[i].cust == idx && sn->pend[i].dir == d && sn->pend[i].reason == r)
-			v += sn->pend[i].pkts;
-	return v;
+uint64_t tg_snap_noted(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx, int d,
+		       int r)
+{
+	return tg_pend_count(m, &sn->pend, idx, d, r, 1);
 }
 
 int tg_crow_cmp(const void *a, const void *b)
@@ -409,9 +509,7 @@ int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass)
 		return -EIO;
 	}
 	sn->have_pass = want_pass && !tg_read_cust_all(m, n, sn->pass);
-	sn->npend = read_pending(m, sn->pend, TG_SNAP_PEND_MAX);
-	if (sn->npend < 0) /* the counts then lag by the coalescing slots, as before a flush */
-		sn->npend = 0;
+	tg_pend_read(m, &sn->pend); /* on failure the counts lag by the slots, as before a flush */
 	for (uint32_t i = 1; i < n; i++) {
 		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
 			continue;

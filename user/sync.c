@@ -920,6 +920,7 @@ int tg_clear_customer(struct tg_maps *m, uint32_t idx)
 	if (bpf_map_update_elem(m->cust, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->cstat, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->cdrop, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->cnoted, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->pol, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->names, &idx, zeros, BPF_ANY))
 		err = neg_errno();

@@ -37,6 +37,9 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -499,7 +502,8 @@ enum kind {
 	E_PASS = 1, /* passed, attributed to .cust: iface pass, customer pass[dir] */
 	E_UNCL,	    /* passed without a customer: iface unclassified */
 	E_DROP,	 /* dropped for .reason: iface drop[reason], customer drop[dir][reason] if .cust */
-	E_NOTED, /* passed although .reason matched: iface noted[reason] */
+	E_NOTED, /* passed although .reason matched: iface noted[reason]; if .cust, its pass[dir]
+		  * and its noted[dir][reason] (packets only) */
 	E_NOTHING, /* passed, no counter anywhere */
 };
 
@@ -513,12 +517,14 @@ struct fixture {
 	const char *cust;
 	const char *bug; /* a known bug in bpf/ or user/: the fixture fails and says so */
 	bool needs_meta; /* frame shorter than ETH_HLEN */
+	bool l4bad;	 /* malformed after a valid IP header: counted by the IP length */
 };
 
 #define PASS(c) .verdict = XDP_PASS, .kind = E_PASS, .cust = (c)
 #define UNCL .verdict = XDP_PASS, .kind = E_UNCL
 #define DROP(r, c) .verdict = XDP_DROP, .kind = E_DROP, .reason = TG_R_##r, .cust = (c)
 #define NOTED(r) .verdict = XDP_PASS, .kind = E_NOTED, .reason = TG_R_##r
+#define NOTED_C(r, c) NOTED(r), .cust = (c)
 #define NOTHING .verdict = XDP_PASS, .kind = E_NOTHING
 #define MALF DROP(MALFORMED, NULL)
 
@@ -707,10 +713,11 @@ static const struct fixture fixtures[] = {
 	 P_UP,
 	 {.tpid = {TPID_AD, TPID_Q, TPID_Q}, .tci = {100, 200, 300}, V4(DST4, SRC_A4)},
 	 NOTED(MALFORMED)},
-	{"upstream malformed (v6 Mobility header) is passed, noted",
+	{"upstream malformed (v6 Mobility header) is passed, noted, charged to the customer",
 	 P_UP,
 	 {V4(DST6, SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
-	 NOTED(MALFORMED)},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
 	{"upstream unknown ethertype is passed, noted",
 	 P_UP,
 	 {.ethertype = 0x88cc, V4(DST4, SRC_A4)},
@@ -1568,7 +1575,7 @@ static const struct fixture fixtures[] = {
 	{"monitor: suspended upload passed, noted",
 	 P_MON,
 	 {V4("198.18.6.9", DST4)},
-	 NOTED(SUSPENDED)},
+	 NOTED_C(SUSPENDED, "c-z")},
 
 	/* ---- monitor mode: every would-drop is counted as noted and passed ---- */
 	{"monitor: valid traffic counted as usual", P_MON, {V4(SRC_A4, DST4)}, PASS("c-a")},
@@ -1577,7 +1584,7 @@ static const struct fixture fixtures[] = {
 	{"monitor: tagged spoof (port has an owner) passed, noted",
 	 P_MON,
 	 {Q(100), V4("8.8.4.4", DST4)},
-	 NOTED(SPOOF)},
+	 NOTED_C(SPOOF, "c-v")},
 	{"monitor: wrong interface passed, noted", P_MON, {V4("203.0.113.5", DST4)}, NOTED(SPOOF)},
 	{"monitor: bogon passed, noted", P_MON, {V4("127.0.0.1", DST4)}, NOTED(BOGON)},
 	{"monitor: malformed passed, noted",
@@ -1591,11 +1598,11 @@ static const struct fixture fixtures[] = {
 	{"upstream monitor: spoof passed, noted",
 	 P_UP_MON,
 	 {V4("198.51.100.9", SRC_A4)},
-	 NOTED(SPOOF)},
+	 NOTED_C(SPOOF, "c-a")},
 	{"upstream monitor: bogon passed, noted",
 	 P_UP_MON,
 	 {V4("224.0.0.1", SRC_A4)},
-	 NOTED(BOGON)},
+	 NOTED_C(BOGON, "c-a")},
 
 	/* ---- an interface Tollgate is not configured on ---- */
 	{"unconfigured interface: spoof passes, nothing counted",
@@ -1681,6 +1688,78 @@ static const struct fixture fixtures[] = {
 	 {Q(300), V4("fe80::1", "ff02::1:3"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547,
 	  .payload = 40},
 	 DROP(SPOOF, "l-x")},
+	/* ---- h2: upstream counting (malformed after the IP header, non-IP, monitor) ---- */
+	{"h2 upstream: nine v6 Destination Options toward a customer pass, its malformed",
+	 P_UP,
+	 {V4(DST6, SRC_A6), .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+	  .payload = 400},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream: v4 TCP doff 4 with a payload toward a customer passes, its malformed",
+	 P_UP,
+	 {V4(DST4, SRC_A4), .doff = 4, .payload = 1400},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream: nine v6 Destination Options toward a suspended customer drop",
+	 P_UP,
+	 {V4(DST6, "2001:db8:306::9"),
+	  .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST}},
+	 DROP(SUSPENDED, "c-z")},
+	{"h2 upstream: v4 TCP doff 4 toward a suspended customer drops",
+	 P_UP,
+	 {V4(DST4, "198.18.6.9"), .doff = 4, .payload = 1400},
+	 DROP(SUSPENDED, "c-z")},
+	{"h2 upstream: v4 TCP doff 4 from the walled garden reaches a suspended customer",
+	 P_UP,
+	 {V4(WG_DNS4, "198.18.6.9"), .doff = 4},
+	 NOTED_C(MALFORMED, "c-z"),
+	 .l4bad = true},
+	{"h2 upstream: v4 TCP doff 4 from a bogon source drops as bogon",
+	 P_UP,
+	 {V4("127.0.0.1", SRC_A4), .doff = 4},
+	 DROP(BOGON, "c-a")},
+	{"h2 upstream: v6 Mobility header from a customer's own space drops as spoof",
+	 P_UP,
+	 {V4("2001:db8:d::7", SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 DROP(SPOOF, "c-a")},
+	{"h2 upstream: v4 TCP doff 4 toward no customer passes, noted on the interface",
+	 P_UP,
+	 {V4(DST4, "1.1.1.1"), .doff = 4},
+	 NOTED(MALFORMED),
+	 .l4bad = true},
+	{"h2 upstream: v4 IHL 4 (no IP header) passes, noted on the interface only",
+	 P_UP,
+	 {V4(DST4, SRC_A4), .ihl = 4},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: MPLS unicast passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8847, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: MPLS multicast passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8848, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 upstream: PPPoE session passes, noted on the interface as malformed",
+	 P_UP,
+	 {.ethertype = 0x8864, V4(DST4, SRC_A4)},
+	 NOTED(MALFORMED)},
+	{"h2 customer role: v4 TCP doff 4 still drops as the port's malformed",
+	 P_STRICT,
+	 {V4(SRC_A4, DST4), .doff = 4},
+	 MALF},
+	{"h2 upstream monitor: v6 Mobility header toward a customer: its pass and malformed",
+	 P_UP_MON,
+	 {V4(DST6, SRC_A6), .ext = {X_OTHER(NH_MOBILITY)}},
+	 NOTED_C(MALFORMED, "c-a"),
+	 .l4bad = true},
+	{"h2 upstream monitor: toward a suspended customer: its pass and would-drop",
+	 P_UP_MON,
+	 {V4(DST4, "198.18.6.9")},
+	 NOTED_C(SUSPENDED, "c-z")},
+	{"h2 monitor: spoof from a port with an owner: the owner's pass and would-drop (v6)",
+	 P_MON,
+	 {Q(100), V4("2001:db8:dead::1", DST6)},
+	 NOTED_C(SPOOF, "c-v")},
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -1689,7 +1768,7 @@ static const struct fixture fixtures[] = {
 
 /* Both counter structs are arrays of struct tg_counter in disguise; compare them as such. */
 #define IF_NCTR (2 + 2 * TG_R_NR)
-#define CUST_NCTR (TG_DIR_NR + TG_DIR_NR * TG_R_NR)
+#define CUST_NCTR (TG_DIR_NR + 2 * TG_DIR_NR * TG_R_NR)
 _Static_assert(sizeof(struct tg_if_counters) == IF_NCTR * sizeof(struct tg_counter),
 	       "tg_if_counters is not a flat array of counters");
 _Static_assert(sizeof(struct tg_cust_counters) == CUST_NCTR * sizeof(struct tg_counter),
@@ -1718,8 +1797,12 @@ static void cust_ctr_name(int i, char *buf, size_t n)
 {
 	if (i < TG_DIR_NR)
 		snprintf(buf, n, "pass.%s", dir_name[i]);
-	else
+	else if (i < TG_DIR_NR + TG_DIR_NR * TG_R_NR)
 		snprintf(buf, n, "drop.%s.%s", dir_name[(i - TG_DIR_NR) / TG_R_NR],
+			 tg_reason_name((i - TG_DIR_NR) % TG_R_NR));
+	else
+		snprintf(buf, n, "noted.%s.%s",
+			 dir_name[(i - TG_DIR_NR - TG_DIR_NR * TG_R_NR) / TG_R_NR],
 			 tg_reason_name((i - TG_DIR_NR) % TG_R_NR));
 }
 
@@ -1922,6 +2005,10 @@ static void expect(struct snap *want, int prof, int kind, int reason, const char
 		break;
 	case E_NOTED:
 		add(&ic->noted[reason], pkts, bytes);
+		if (c >= 0) {
+			add(&want->cust[c].pass[dir], pkts, bytes);
+			add(&want->cust[c].noted[dir][reason], pkts, 0);
+		}
 		break;
 	default:
 		break;
@@ -1971,7 +2058,7 @@ static void run_fixture(const struct fixture *f)
 
 	/* an unparsable frame (and ARP) is counted by its length on the wire */
 	unparsed = f->reason == TG_R_MALFORMED && (f->kind == E_DROP || f->kind == E_NOTED);
-	bytes = unparsed || f->pkt.arp ? b.len : b.iplen;
+	bytes = (unparsed && !f->l4bad) || f->pkt.arp ? b.len : b.iplen;
 	want = before;
 	expect(&want, f->prof, f->kind, f->reason, f->cust, 1, bytes);
 
@@ -2180,6 +2267,7 @@ struct rate_case {
 	struct pkt first; /* the first n - 1 conforming packets */
 	struct pkt last;  /* packets n and n + 1: the last conforming one, then the one over */
 	bool used;	  /* an earlier case drew on this bucket: wait until it is full again */
+	bool l4bad;	  /* malformed after the IP header (upstream): the passes are noted */
 };
 
 /*
@@ -2289,7 +2377,10 @@ static void run_rate_case(const struct rate_case *rc, const struct tg_rate_cfg *
 				verdict_name(verdicts[i]), verdict_name(w));
 	}
 	want = before;
-	expect(&want, rc->prof, E_PASS, 0, rc->cust, n, n * b1.iplen);
+	if (rc->l4bad)
+		expect(&want, rc->prof, E_NOTED, TG_R_MALFORMED, rc->cust, n, n * b1.iplen);
+	else
+		expect(&want, rc->prof, E_PASS, 0, rc->cust, n, n * b1.iplen);
 	expect(&want, rc->prof, E_DROP, TG_R_RATE, rc->cust, 1, b1.iplen);
 	diff_snaps(&before, &after, &want, msg, sizeof(msg));
 	if (msg[0] && v4_tables_broken && !(b1.v6 && b2.v6))
@@ -2311,6 +2402,7 @@ static void test_policer(void)
 		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		{V4("198.18.0.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		false,
+		false,
 	};
 	const struct rate_case up_mixed = {
 		"rate: v4 and v6 of one customer share its upload bucket",
@@ -2320,6 +2412,7 @@ static void test_policer(void)
 		{V4("198.18.0.9", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
 		{V4("2001:db8:300::9", DST6), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(1000)},
 		true,
+		false,
 	};
 	const struct rate_case down_v6 = {
 		"rate: download 8 kbit/s, burst 3000 B: n 100-byte v6 packets pass, n + 1 drops",
@@ -2329,13 +2422,14 @@ static void test_policer(void)
 		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
 		{V4(DST6, "2001:db8:301::5"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
 		false,
+		false,
 	};
 	/* right after down_v6 the bucket is empty for ~100 ms: monitor mode only notes */
 	const struct fixture mon = {
 		"rate: over the limit in monitor mode passes, noted as rate",
 		P_UP_MON,
 		{V4(DST6, "2001:db8:301::7"), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(100)},
-		NOTED(RATE),
+		NOTED_C(RATE, "c-k"),
 	};
 	const struct fixture down_v4 = {
 		"rate: the empty download bucket drops v4 too",
@@ -2777,7 +2871,7 @@ static void test_flood(void)
 		{"flood: over the SYN limit in monitor mode passes, noted as flood_syn",
 		 P_MON,
 		 {V4(FSRC4, DST4), .dport = 443},
-		 NOTED(FLOOD_SYN)},
+		 NOTED_C(FLOOD_SYN, "c-f")},
 	};
 	static const struct fixture smtp[] = {
 		{"smtp block: a SYN to tcp/25 drops as smtp",
@@ -2815,7 +2909,7 @@ static void test_flood(void)
 		{"smtp block: in monitor mode noted as smtp, passed",
 		 P_MON,
 		 {V4(SSRC4, DST4), .dport = 25},
-		 NOTED(SMTP)},
+		 NOTED_C(SMTP, "c-s")},
 	};
 	size_t i;
 
@@ -3575,6 +3669,252 @@ static void usage(const char *prog)
 		prog);
 }
 
+/* ---- h2: upstream counting ---- */
+
+/*
+ * Malformed after the IP header meets the fragment limit too: first IPv4 fragments with a
+ * TCP data offset of 4 toward c-f (PL_FLOOD, download frag 5/s): the burst passes (c-f's
+ * passed traffic and would-drop malformed), the next one drops as flood_frag.
+ */
+static void test_h2_frag_limit(void)
+{
+	const char *desc = "h2 flood: v4 first fragments with TCP doff 4 toward c-f: 5 pass "
+			   "(its malformed), then flood_frag";
+	const struct pkt pk = {V4(DST4, "198.18.2.9"), .frag = IPV4_MF, .doff = 4, .payload = 64};
+	uint64_t tick = tg_coarse_tick_ns(), n, i;
+	struct snap before, after, want;
+	struct tg_pkt_pol pp;
+	int err;
+	uint8_t frame[2048];
+	struct built b;
+	__u32 v[64];
+	char msg[2048] = "";
+
+	TEST_BEGIN(desc);
+	if (profiles[P_UP].ifindex <= 0) {
+		tl_case = NULL;
+		skip(desc, "no second interface in the test namespace");
+		return;
+	}
+	CHECK(build_pkt(&pk, frame, &b) == 0);
+	tg_pkt_policer_params(FL_FRAG, 0, tick, &pp);
+	n = pp.tol_fns / pp.ipp_fns;
+	CHECK(n >= 2 && n + 1 <= ARRAY_SIZE(v));
+	if (tl_case_failed)
+		return;
+	err = set_profile(P_UP);
+	usleep((pp.tol_fns >> 8) / 1000 + 2 * tick / 1000); /* a full bucket */
+	if (!err)
+		err = take_snap(&before);
+	for (i = 0; !err && i <= n; i++)
+		err = run_frame(profiles[P_UP].ifindex, frame, b.len, &v[i]);
+	if (!err)
+		err = take_snap(&after);
+	CHECK_EQ_U64(err, 0);
+	if (err)
+		return;
+	for (i = 0; i <= n; i++)
+		if (v[i] != (i < n ? XDP_PASS : XDP_DROP))
+			msg_add(msg, sizeof(msg), "; packet %llu of %llu: %s",
+				(unsigned long long)i + 1, (unsigned long long)n + 1,
+				verdict_name(v[i]));
+	want = before;
+	expect(&want, P_UP, E_NOTED, TG_R_MALFORMED, "c-f", n, n * b.iplen);
+	expect(&want, P_UP, E_DROP, TG_R_FLOOD_FRAG, "c-f", 1, b.iplen);
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0])
+		fail(desc, NULL, msg + 2);
+}
+
+/*
+ * A frame over 16 KiB, through generic XDP on the veth (BPF_PROG_TEST_RUN hands the
+ * program at most a page of linear data, so only a real receive can show it): IPv6 toward
+ * c-a with eight 2048-byte Destination Options headers, whose chain ends at 40 + 16384,
+ * past IPV6_EXT_OFF_MASK. The first header's bytes 12-13 look like a TCP header's data
+ * offset and flags, so an offset wrapped by the mask (back to 40) would parse it as a valid
+ * TCP SYN and pass the packet as c-a's clean traffic. It must fail closed: malformed after
+ * the IP header, c-a's passed traffic and would-drop malformed.
+ */
+static void test_h2_jumbo_ext(void)
+{
+	enum { NX = 8, XLEN = 2048, PAY = 100 };
+	const size_t iplen = 40 + NX * XLEN + 20 + PAY, len = 14 + iplen;
+	const char *desc = "h2 generic XDP: a 16 KiB IPv6 extension chain fails closed (no wrap)";
+	int ifa = profiles[P_UP].ifindex, ifb = if_nametoindex(IF_C), c = cust_no("c-a");
+	struct snap before, after, want;
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = ifb, .sll_halen = 6};
+	uint8_t *f = calloc(1, len), *x;
+	char msg[2048] = "";
+	bool v6;
+	int fd = -1, i, err;
+
+	TEST_BEGIN(desc);
+	if (!f) {
+		fail(desc, NULL, "out of memory");
+		return;
+	}
+	if (ifa <= 0 || ifb <= 0 ||
+	    system("ip -d link show " IF_B " 2>/dev/null | grep -q 'veth'") != 0) {
+		tl_case = NULL;
+		skip(desc, "no veth pair in the test namespace");
+		free(f);
+		return;
+	}
+	/* quiet links: no IPv6 on them (no MLD or ND to count), a jumbo MTU, up */
+	if (system("sysctl -qw net.ipv6.conf." IF_B ".disable_ipv6=1 net.ipv6.conf." IF_C
+		   ".disable_ipv6=1 >/dev/null 2>&1 && ip link set " IF_B
+		   " mtu 20000 && ip link set " IF_C " mtu 20000 && ip link set " IF_B
+		   " up && ip link set " IF_C " up") != 0) {
+		tl_case = NULL;
+		skip(desc, "cannot set the veth pair's MTU to 20000 and bring it up");
+		free(f);
+		return;
+	}
+	if (bpf_xdp_attach(ifa, maps.prog, XDP_FLAGS_SKB_MODE, NULL)) {
+		tl_case = NULL;
+		skip(desc, "generic XDP attach refused");
+		free(f);
+		return;
+	}
+	memset(f, 0xff, 6); /* broadcast: the receiving veth takes it whatever its address */
+	f[6] = 0x02;
+	put16(f + 12, ETH_P_IPV6);
+	f[14] = 0x60;
+	put16(f + 18, (uint16_t)(iplen - 40));
+	f[20] = IPPROTO_DSTOPTS;
+	f[21] = 64;
+	parse_addr(DST6, f + 22, &v6);
+	parse_addr(SRC_A6, f + 38, &v6);
+	for (i = 0; i < NX; i++) {
+		x = f + 54 + i * XLEN;
+		x[0] = i + 1 < NX ? IPPROTO_DSTOPTS : IPPROTO_TCP;
+		x[1] = XLEN / 8 - 1; /* the rest: Pad1 options (zeros) */
+	}
+	f[54 + 12] = 0x50; /* where a wrapped offset would look: TCP doff 5 */
+	f[54 + 13] = 0x02; /* SYN */
+	x = f + 54 + NX * XLEN;
+	put16(x, 40000);
+	put16(x + 2, 80);
+	x[12] = 0x50;
+	x[13] = 0x02;
+	memset(sll.sll_addr, 0xff, 6);
+
+	err = set_profile(P_UP);
+	if (!err)
+		err = take_snap(&before);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (!err &&
+	    (fd < 0 || sendto(fd, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)len))
+		err = -errno;
+	for (i = 0; !err && i < 100; i++) { /* received in softirq: wait for the count */
+		err = take_snap(&after);
+		if (err || memcmp(&after, &before, sizeof(after)))
+			break;
+		usleep(10000);
+	}
+	usleep(50000); /* and for anything else that would arrive with it */
+	if (!err)
+		err = take_snap(&after);
+	if (fd >= 0)
+		close(fd);
+	bpf_xdp_detach(ifa, XDP_FLAGS_SKB_MODE, NULL);
+	free(f);
+	if (err) {
+		snprintf(msg, sizeof(msg), "send or counter read failed: %s", strerror(-err));
+		fail(desc, NULL, msg);
+		return;
+	}
+	want = before;
+	add(&want.ifc[P_UP].noted[TG_R_MALFORMED], 1, iplen);
+	add(&want.cust[c].pass[TG_DIR_DOWN], 1, iplen);
+	add(&want.cust[c].noted[TG_DIR_DOWN][TG_R_MALFORMED], 1, 0);
+	if (diff_snaps(&before, &after, &want, msg, sizeof(msg)))
+		fail(desc, NULL, msg + 2);
+}
+
+/* Malformed after the IP header, toward c-k (download 8 kbit/s): its policer applies. */
+static void test_h2_policed(void)
+{
+	const struct rate_case v6 = {
+		"h2 rate: nine v6 Destination Options toward c-k: n pass (its malformed), n + 1 "
+		"drops as rate",
+		P_UP,
+		"c-k",
+		TG_DIR_DOWN,
+		{V4(DST6, "2001:db8:301::5"),
+		 .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+		 .payload = 8},
+		{V4(DST6, "2001:db8:301::5"),
+		 .ext = {X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST, X_DST},
+		 .payload = 8},
+		true,
+		true,
+	};
+	const struct rate_case v4 = {
+		"h2 rate: v4 TCP doff 4 toward c-k: n pass (its malformed), n + 1 drops as rate",
+		P_UP,
+		"c-k",
+		TG_DIR_DOWN,
+		{V4(DST4, "198.18.1.5"), .doff = 4, .payload = 100},
+		{V4(DST4, "198.18.1.5"), .doff = 4, .payload = 100},
+		true,
+		true,
+	};
+
+	run_rate_case(&v6, &plan_rates[PL_DOWN8K][TG_DIR_DOWN]);
+	run_rate_case(&v4, &plan_rates[PL_DOWN8K][TG_DIR_DOWN]);
+}
+
+/*
+ * Would-drops coalesce per CPU like drops, under a key of their own: 70 noted packets of
+ * one customer (over TG_DCACHE_FLUSH_PKTS: one flush, six pending) then 10 dropped ones of
+ * the same customer, direction and reason read back as 70 noted and 10 dropped, through
+ * tg_read_cust and through a snapshot (the API's and /metrics' reader) alike.
+ */
+static void test_h2_noted_coalesce(void)
+{
+	const struct pkt sp = {Q(100), V4("8.8.4.4", DST4)};
+	struct tg_cust_counters c0, c1;
+	struct tg_snap *sn = calloc(1, sizeof(*sn));
+	uint8_t frame[2048];
+	struct built b;
+	int c = cust_no("c-v"), i, err = 0;
+	uint64_t sd0 = 0, sn0 = 0;
+	__u32 ret;
+
+	TEST_BEGIN("h2 monitor: 70 would-drops then 10 drops of one key read back exactly");
+	CHECK(sn != NULL);
+	CHECK(build_pkt(&sp, frame, &b) == 0);
+	if (!sn || tl_case_failed) {
+		free(sn);
+		return;
+	}
+	CHECK(tg_read_cust(&maps, cust_idx[c], &c0) == 0);
+	CHECK(tg_snap_take(&maps, sn, false) == 0);
+	sd0 = tg_snap_drops(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF);
+	sn0 = tg_snap_noted(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF);
+	tg_snap_free(sn);
+	err = set_profile(P_MON);
+	for (i = 0; !err && i < 70; i++)
+		err = run_frame(profiles[P_MON].ifindex, frame, b.len, &ret);
+	if (!err)
+		err = set_profile(P_STRICT);
+	for (i = 0; !err && i < 10; i++)
+		err = run_frame(profiles[P_STRICT].ifindex, frame, b.len, &ret);
+	CHECK_EQ_U64(err, 0);
+	CHECK(tg_read_cust(&maps, cust_idx[c], &c1) == 0);
+	CHECK_EQ_U64(c1.noted[TG_DIR_UP][TG_R_SPOOF].pkts - c0.noted[TG_DIR_UP][TG_R_SPOOF].pkts,
+		     70);
+	CHECK_EQ_U64(c1.drop[TG_DIR_UP][TG_R_SPOOF].pkts - c0.drop[TG_DIR_UP][TG_R_SPOOF].pkts, 10);
+	CHECK_EQ_U64(c1.pass[TG_DIR_UP].pkts - c0.pass[TG_DIR_UP].pkts, 70);
+	CHECK_EQ_U64(c1.pass[TG_DIR_UP].bytes - c0.pass[TG_DIR_UP].bytes, 70ull * b.iplen);
+	CHECK(tg_snap_take(&maps, sn, false) == 0);
+	CHECK_EQ_U64(tg_snap_noted(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF) - sn0, 70);
+	CHECK_EQ_U64(tg_snap_drops(&maps, sn, cust_idx[c], TG_DIR_UP, TG_R_SPOOF) - sd0, 10);
+	tg_snap_free(sn);
+	free(sn);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
@@ -3648,6 +3988,12 @@ int main(int argc, char **argv)
 		test_h3_share();
 		test_h3_keyed();
 		test_h3_exceptions();
+	}
+	if (!filter || strstr(filter, "h2")) {
+		test_h2_noted_coalesce();
+		test_h2_policed();
+		test_h2_jumbo_ext();
+		test_h2_frag_limit();
 	}
 	tg_maps_close(&maps);
 	if (nskipped)

@@ -22,7 +22,8 @@
  *      inside the customers' space never passes.
  *   I4 every frame is counted exactly once: one packet on one counter of its interface, a
  *      drop counter if and only if the verdict is XDP_DROP; the verdict is PASS or DROP.
- *   I5 at most one customer counter moves, by one packet.
+ *   I5 at most one customer's passed or dropped counter moves, by one packet; its
+ *      would-drop counters only with its passed counter.
  * A violation prints the frame (hex), the profile and what the model expected.
  *
  *   test_pktfuzz [-n FRAMES] [-s SEED] [-v]      (make fuzz: 10^6 frames; make test: fewer)
@@ -790,6 +791,8 @@ static size_t gen_frame(uint8_t *f)
 
 #define IF_NCTR (sizeof(struct tg_if_counters) / sizeof(struct tg_counter))
 #define CU_NCTR (sizeof(struct tg_cust_counters) / sizeof(struct tg_counter))
+#define CU_DROP0 (offsetof(struct tg_cust_counters, drop) / sizeof(struct tg_counter))
+#define CU_NOTED0 (offsetof(struct tg_cust_counters, noted) / sizeof(struct tg_counter))
 #define IF_DROP0 (offsetof(struct tg_if_counters, drop) / sizeof(struct tg_counter))
 #define IF_UNCL (offsetof(struct tg_if_counters, uncl) / sizeof(struct tg_counter))
 
@@ -893,18 +896,34 @@ static void check_frame(int prof, const uint8_t *f, size_t len)
 		report("I4", prof, f, len, verdict, why);
 		return;
 	}
-	/* I5: at most one customer counter, by one packet */
+	/* I5: at most one customer counter, by one packet; its would-drop (noted) counters
+	 * annotate a passed packet and move only with that customer's passed counter */
 	for (i = 0; i < NCUST; i++) {
+		const struct tg_counter *ca = (const struct tg_counter *)&a.cu[i],
+					*cb = (const struct tg_counter *)&b.cu[i];
+		uint64_t noted = 0, passed = 0;
 		size_t k;
 
 		for (k = 0; k < CU_NCTR; k++) {
-			uint64_t d = ((struct tg_counter *)&b.cu[i])[k].pkts -
-				     ((struct tg_counter *)&a.cu[i])[k].pkts;
+			uint64_t d = cb[k].pkts - ca[k].pkts;
 
-			if (d) {
-				cmoved += d;
-				cmoved_at = (int)i;
+			if (!d)
+				continue;
+			if (k >= CU_NOTED0) {
+				noted += d;
+				continue;
 			}
+			if (k < CU_DROP0)
+				passed += d;
+			cmoved += d;
+			cmoved_at = (int)i;
+		}
+		if (noted > 1 || (noted && !passed)) {
+			snprintf(why, sizeof(why),
+				 "%s: %" PRIu64 " would-drops with %" PRIu64 " passed packets",
+				 custs[i].id, noted, passed);
+			report("I5", prof, f, len, verdict, why);
+			return;
 		}
 	}
 	if (cmoved > 1) {
