@@ -50,7 +50,8 @@ int tollgate_xdp(struct xdp_md *ctx)
 	len = p.ip_len;
 	if (res != TG_PARSE_IP) {
 		len = ctx->data_end - ctx->data;
-		if (res == TG_PARSE_ARP)
+		/* exception: limited per port by h3's limiter */
+		if (tg_l2_exception(res, customer_role))
 			goto out;
 		reason = TG_R_MALFORMED;
 		if (!customer_role)

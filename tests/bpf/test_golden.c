@@ -94,9 +94,10 @@ struct ext6 {
 #define X_OTHER(nh) { 1, nh, 0, 0, 0, 0 } /* 8 bytes, shaped like Destination Options */
 /* clang-format on */
 
-#define LEN0 0x10000 /* .iplen: an IP length field of 0 (0 means "computed") */
-#define IHL0 0x10    /* .ihl: an IHL field of 0 (0 means 5) */
-#define CUT0 -1	     /* .cut: no byte left (0 means "not cut") */
+#define PPP_PFC 0x10000 /* .ppp: protocol field compressed to one byte (RFC 1661 6.5) */
+#define LEN0 0x10000	/* .iplen: an IP length field of 0 (0 means "computed") */
+#define IHL0 0x10	/* .ihl: an IHL field of 0 (0 means 5) */
+#define CUT0 -1		/* .cut: no byte left (0 means "not cut") */
 
 struct pkt {
 	uint16_t tpid[3];   /* VLAN tags, outermost first; 0 ends the list */
@@ -120,6 +121,18 @@ struct pkt {
 	int cut;	     /* the frame ends after this many bytes; 0: not cut; CUT0: 0 bytes */
 	bool fixlen;	     /* with cut: the IP length says the packet ends where the frame does */
 	int pad;	     /* zero-pad the frame to this many bytes */
+	/* link layer, for the frames that are not bare IP */
+	const char *dmac;   /* destination MAC ("01:80:c2:00:00:02"); NULL: 02:00:00:00:00:01 */
+	uint16_t l2len;	    /* > 0: no IP; this many payload bytes after the EtherType (and any
+			     * PPPoE/PPP header), l2hdr first, then zeros */
+	uint8_t l2hdr[4];   /* the first bytes of that payload (an LLC header, a PPP code) */
+	uint16_t pppoe;	    /* ETH_P_PPP_DISC or ETH_P_PPP_SES: a PPPoE header after the tags */
+	uint8_t pppoe_code; /* PADI..., 0 in a session */
+	uint8_t pppoe_vt;   /* version/type; 0: 0x11 */
+	uint16_t pppoe_sid; /* session id */
+	int pppoe_lendelta; /* added to the computed PPPoE length */
+	int ppp;	    /* session: the PPP protocol; 0: IPv4/IPv6 from the addresses;
+			     * | PPP_PFC: in the one-byte compressed form */
 };
 
 /* Where the pieces of a built frame are. */
@@ -232,14 +245,18 @@ static size_t build_ext6(const struct ext6 *x, uint8_t next, uint8_t *b)
 /* Build p into buf (which holds at least 2048 bytes). */
 static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 {
-	static const uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x01}, smac[6] = {0x02, 0, 0, 0, 0, 0x02};
+	static const uint8_t smac[6] = {0x02, 0, 0, 0, 0, 0x02};
+	uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x01};
 	uint8_t saddr[16] = {}, daddr[16] = {}, proto = p->proto ? p->proto : IPPROTO_TCP;
-	size_t off = 12, end, cut, len_end, i;
+	size_t off = 12, end, cut, len_end, i, pppoe_off = 0;
 	uint16_t ethertype;
 	bool v6 = false, dv6;
 	int iplen;
 
 	memset(out, 0, sizeof(*out));
+	if (p->dmac && sscanf(p->dmac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dmac[0], &dmac[1],
+			      &dmac[2], &dmac[3], &dmac[4], &dmac[5]) != 6)
+		return -EINVAL;
 	memcpy(buf, dmac, 6);
 	memcpy(buf + 6, smac, 6);
 	for (i = 0; i < 3 && p->tpid[i]; i++) {
@@ -252,12 +269,35 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 	if (p->dst && (parse_addr(p->dst, daddr, &dv6) || dv6 != v6))
 		return -EINVAL;
 	ethertype = p->ethertype ? p->ethertype : p->arp ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
+	if (p->pppoe)
+		ethertype = p->pppoe;
 	put16(buf + off, ethertype);
 	off += 2;
+	if (p->pppoe) { /* RFC 2516: ver/type, code, session id, length (filled in below) */
+		pppoe_off = off;
+		buf[off] = p->pppoe_vt ? p->pppoe_vt : 0x11;
+		buf[off + 1] = p->pppoe_code;
+		put16(buf + off + 2, p->pppoe_sid);
+		off += 6;
+		if (p->pppoe == ETH_P_PPP_SES) {
+			uint16_t ppp = p->ppp ? p->ppp & 0xffff : v6 ? 0x0057 : 0x0021;
+
+			if (p->ppp & PPP_PFC)
+				buf[off++] = ppp & 0xff;
+			else {
+				put16(buf + off, ppp);
+				off += 2;
+			}
+		}
+	}
 	out->l3 = off;
 	out->v6 = v6;
 
-	if (p->arp) {
+	if (p->l2len) {
+		memset(buf + off, 0, p->l2len);
+		memcpy(buf + off, p->l2hdr, p->l2len < 4 ? p->l2len : 4);
+		end = off + p->l2len;
+	} else if (p->arp) {
 		/* Ethernet/IPv4 request: htype 1, ptype 0x0800, hlen 6, plen 4, op 1 */
 		static const uint8_t arp[8] = {0, 1, 0x08, 0, 6, 4, 0, 1};
 
@@ -319,7 +359,9 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 		cut = end;
 		len_end = end;
 	}
-	if (!p->arp) {
+	if (p->pppoe)
+		put16(buf + pppoe_off + 4, (int)(len_end - pppoe_off - 6) + p->pppoe_lendelta);
+	if (!p->arp && !p->l2len) {
 		size_t hdr = v6 ? 40 : 0;
 
 		iplen = (int)(len_end - off) - (int)hdr + p->lendelta;
@@ -527,6 +569,24 @@ struct fixture {
  * regression check of the paired layout (struct tg_v4_pair).
  */
 #define MIRROR_A4 "99.25.178.5" /* /24 index of 198.51.100.0/24, halved */
+
+/* h5: link-layer control and PPPoE */
+#define MAC_STP "01:80:c2:00:00:00"  /* nearest customer bridge: STP */
+#define MAC_SLOW "01:80:c2:00:00:02" /* slow protocols: LACP, marker, OAM */
+#define MAC_PAE "01:80:c2:00:00:03"  /* 802.1X port access entity */
+#define MAC_LLDP "01:80:c2:00:00:0e" /* nearest bridge: LLDP */
+#define MAC_BCAST "ff:ff:ff:ff:ff:ff"
+#ifndef ETH_P_LLDP
+#define ETH_P_LLDP 0x88cc
+#endif
+#define PADI 0x09
+#define PADO 0x07
+#define PADR 0x19
+#define PADS 0x65
+#define PADT 0xa7
+#define L2(n, ...) .l2len = (n), .l2hdr = {__VA_ARGS__}
+#define PPPOE_D(code, sid) .pppoe = ETH_P_PPP_DISC, .pppoe_code = (code), .pppoe_sid = (sid)
+#define SES(sid) .pppoe = ETH_P_PPP_SES, .pppoe_sid = (sid)
 
 static const struct fixture fixtures[] = {
 	/* ---- valid customer traffic, customer role: found by source; longest prefix wins ---- */
@@ -1589,6 +1649,347 @@ static const struct fixture fixtures[] = {
 	 P_NOIF,
 	 {V4(SRC_A4, DST4), .cut = 20},
 	 NOTHING},
+
+	/* ---- h5: link-layer control (01:80:c2:00:00:0X) and PPPoE ---- */
+	{"L2 control: LACP (slow protocols 0x8809) to 01:80:c2:00:00:02 passes",
+	 P_STRICT,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LLDP (0x88cc) to 01:80:c2:00:00:0e passes",
+	 P_STRICT,
+	 {.dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+	{"L2 control: STP (802.3 length, LLC 42-42-03) to 01:80:c2:00:00:00 passes",
+	 P_STRICT,
+	 {.dmac = MAC_STP, .ethertype = 38, L2(38, 0x42, 0x42, 0x03, 0x00), .pad = 60},
+	 UNCL},
+	{"L2 control: 802.1X EAPOL-Start (0x888e) to 01:80:c2:00:00:03 passes",
+	 P_STRICT,
+	 {.dmac = MAC_PAE, .ethertype = ETH_P_PAE, L2(4, 0x02, 0x01, 0x00, 0x00), .pad = 60},
+	 UNCL},
+	{"L2 control: 01:80:c2:00:00:0f, the last of the reserved group, passes",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:00:0f", .ethertype = 0x88b5, L2(46, 0)},
+	 UNCL},
+	{"L2 control: LLDP under VLAN 100 passes",
+	 P_STRICT,
+	 {Q(100), .dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+	{"L2 control: LACP on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LACP to a unicast MAC is malformed",
+	 P_STRICT,
+	 {.ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 MALF},
+	{"L2 control: LLDP to the nearest-bridge group's neighbour 01:80:c2:00:00:10 is malformed",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:00:10", .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 MALF},
+	{"L2 control: STP-shaped LLC to Cisco's 01:00:0c:cc:cc:cd is malformed",
+	 P_STRICT,
+	 {.dmac = "01:00:0c:cc:cc:cd", .ethertype = 38, L2(38, 0x42, 0x42, 0x03, 0x00), .pad = 60},
+	 MALF},
+	{"L2 control: 802.1X to a unicast MAC is malformed",
+	 P_STRICT,
+	 {.ethertype = ETH_P_PAE, L2(4, 0x02, 0x01, 0x00, 0x00), .pad = 60},
+	 MALF},
+	{"L2 control: 802.1X to 01:80:c2:00:01:03 (another byte 4) is malformed",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:01:03",
+	  .ethertype = ETH_P_PAE,
+	  L2(4, 0x02, 0x01, 0x00, 0x00),
+	  .pad = 60},
+	 MALF},
+	{"L2 control: a third tag to the reserved group is malformed",
+	 P_STRICT,
+	 {.tpid = {TPID_AD, TPID_Q, TPID_Q},
+	  .tci = {100, 200, 300},
+	  .dmac = MAC_LLDP,
+	  .ethertype = ETH_P_LLDP,
+	  L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 DROP(MALFORMED, "c-q")},
+	{"L2 control: IPv4 to the reserved group is classified like any other: spoof",
+	 P_STRICT,
+	 {.dmac = MAC_SLOW, V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"L2 control: IPv4 to the reserved group from a customer is its traffic",
+	 P_STRICT,
+	 {.dmac = MAC_LLDP, V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"L2 control: LACP on an upstream interface passes unclassified",
+	 P_UP,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LLDP on a monitor interface passes unclassified",
+	 P_MON,
+	 {.dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+
+	{"PPPoE discovery: PADI (broadcast) passes",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01, 0x00, 0x00), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADR passes", P_STRICT, {PPPOE_D(PADR, 0), L2(8, 0x01, 0x01)}, UNCL},
+	{"PPPoE discovery: PADT passes",
+	 P_STRICT,
+	 {PPPOE_D(PADT, 0x1234), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADI under QinQ 100.200 passes",
+	 P_STRICT,
+	 {QINQ(100, 200), .dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADI on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADO from a customer (a rogue concentrator) is malformed, charged",
+	 P_STRICT_B,
+	 {PPPOE_D(PADO, 0), L2(8, 0x01, 0x02), .pad = 60},
+	 DROP(MALFORMED, "c-o")},
+	{"PPPoE discovery: PADS from a customer (a rogue concentrator) is malformed",
+	 P_STRICT,
+	 {PPPOE_D(PADS, 0x1234), L2(8, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADO on an upstream interface passes",
+	 P_UP,
+	 {PPPOE_D(PADO, 0), L2(8, 0x01, 0x02), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADS on an upstream interface passes",
+	 P_UP,
+	 {PPPOE_D(PADS, 0x1234), L2(8, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: version/type 0x12 is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_vt = 0x12, L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: length one byte beyond the frame is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 1, L2(4, 0x01, 0x01)},
+	 MALF},
+	{"PPPoE discovery: length within the Ethernet padding passes",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 36, L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: length one byte beyond the padded frame is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 37, L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADI with a session id is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 7), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADT without a session id is malformed",
+	 P_STRICT,
+	 {PPPOE_D(PADT, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: unknown code 0x42 is malformed",
+	 P_STRICT,
+	 {PPPOE_D(0x42, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: header cut short is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .cut = 14 + 4},
+	 MALF},
+
+	{"PPPoE session: v4 from its customer passes, charged to it (IP bytes)",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"PPPoE session: v4 UDP from its customer passes",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .payload = 100},
+	 PASS("c-a")},
+	{"PPPoE session: v6 from its customer passes, charged to it",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A6, DST6)},
+	 PASS("c-a")},
+	{"PPPoE session: v4 padded to 60 bytes counts the IP length",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pad = 60},
+	 PASS("c-a")},
+	{"PPPoE session: v4 spoofed source",
+	 P_STRICT,
+	 {SES(1), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v6 spoofed source",
+	 P_STRICT,
+	 {SES(1), V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v4 spoof charged to the port's only customer",
+	 P_STRICT_B,
+	 {SES(1), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"PPPoE session: v4 from the customer of another interface: spoof",
+	 P_STRICT,
+	 {SES(1), V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v4 bogon source",
+	 P_STRICT,
+	 {SES(1), V4("127.0.0.1", DST4)},
+	 DROP(BOGON, NULL)},
+	{"PPPoE session: under VLAN 100 from its customer",
+	 P_STRICT,
+	 {Q(100), SES(0x1234), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"PPPoE session: v6 under VLAN 100 from its customer",
+	 P_STRICT,
+	 {Q(100), SES(0x1234), V4("2001:db8:100::5", DST6)},
+	 PASS("c-v")},
+	{"PPPoE session: under QinQ 100.200 from its customer",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"PPPoE session: VLAN customer on the wrong VLAN: spoof",
+	 P_STRICT,
+	 {Q(101), SES(0x1234), V4("192.0.2.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: QinQ spoof charged to the 100.200 customer",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-q")},
+	{"PPPoE session: v4 with the protocol field compressed (0x21)",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = PPP_PFC | 0x21, V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"PPPoE session: v6 with the protocol field compressed (0x57), under QinQ",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), .ppp = PPP_PFC | 0x57, V4("2001:db8:200::1", DST6)},
+	 PASS("c-q")},
+	{"PPPoE session: compressed v4 spoof",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = PPP_PFC | 0x21, V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: DHCPv6 from link-local is the exception",
+	 P_STRICT,
+	 {SES(0x1234), V4("fe80::1", "ff02::1:2"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547,
+	  .payload = 40},
+	 UNCL},
+	{"PPPoE session: RS from link-local, hop limit 255, is the exception",
+	 P_STRICT,
+	 {SES(0x1234), V4("fe80::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS,
+	  .ttl = 255},
+	 UNCL},
+	{"PPPoE session: suspended customer dropped",
+	 P_STRICT,
+	 {SES(0x1234), V4("198.18.6.9", DST4)},
+	 DROP(SUSPENDED, "c-z")},
+	{"PPPoE session: monitor notes a spoof",
+	 P_MON,
+	 {SES(0x1234), V4("8.8.4.4", DST4)},
+	 NOTED(SPOOF)},
+	{"PPPoE session: truncated TCP inside is malformed",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .cut = 14 + 8 + 20 + 10, .fixlen = true},
+	 MALF},
+	{"PPPoE session: v4 IHL < 5 inside is malformed",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .ihl = 4},
+	 MALF},
+	{"PPPoE session: IPv6 inside a protocol field that says IPv4 is malformed",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = 0x0021, V4(SRC_A6, DST6)},
+	 MALF},
+	{"PPPoE session: LCP Configure-Request passes",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session: LCP Echo-Request under QinQ passes",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), .ppp = 0xc021, L2(8, 0x09, 0x01, 0x00, 0x08), .pad = 60},
+	 UNCL},
+	{"PPPoE session: PAP passes", P_STRICT, {SES(1), .ppp = 0xc023, L2(12, 0x01)}, UNCL},
+	{"PPPoE session: CHAP passes", P_STRICT, {SES(1), .ppp = 0xc223, L2(12, 0x02)}, UNCL},
+	{"PPPoE session: IPCP passes", P_STRICT, {SES(1), .ppp = 0x8021, L2(10, 0x01)}, UNCL},
+	{"PPPoE session: IPv6CP passes", P_STRICT, {SES(1), .ppp = 0x8057, L2(14, 0x01)}, UNCL},
+	{"PPPoE session: LCP on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {SES(1), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session: CCP (0x80fd) is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0x80fd, L2(10, 0x01)},
+	 MALF},
+	{"PPPoE session: unknown PPP protocol 0x0023 is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0x0023, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: compressed unknown protocol 0x23 is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = PPP_PFC | 0x23, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: unknown PPP protocol charged to the port's only customer",
+	 P_STRICT_B,
+	 {SES(1), .ppp = 0x002b, V4("203.0.113.5", DST4)},
+	 DROP(MALFORMED, "c-o")},
+	{"PPPoE session: version/type 0x21 is malformed",
+	 P_STRICT,
+	 {SES(1), .pppoe_vt = 0x21, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: a discovery code (PADI) in a session is malformed",
+	 P_STRICT,
+	 {SES(1), .pppoe_code = 0x09, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: session id 0 is malformed", P_STRICT, {SES(0), V4(SRC_A4, DST4)}, MALF},
+	{"PPPoE session: session id 0xffff (reserved) is malformed",
+	 P_STRICT,
+	 {SES(0xffff), V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: length one byte beyond the frame is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .pppoe_lendelta = 1},
+	 MALF},
+	{"PPPoE session: length over the IP packet, within the padding, passes",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pppoe_lendelta = 10,
+	  .pad = 60},
+	 PASS("c-a")},
+	{"PPPoE session: length one byte beyond the padded frame is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pppoe_lendelta = 11,
+	  .pad = 60},
+	 MALF},
+	{"PPPoE session: length one byte short of the IP packet is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .pppoe_lendelta = -1},
+	 MALF},
+	{"PPPoE session: v6 length one byte short of the IP packet is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A6, DST6), .pppoe_lendelta = -1},
+	 MALF},
+	{"PPPoE session: length 1 (no room for a protocol) is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0xc021, L2(14, 0x01), .pppoe_lendelta = -15},
+	 MALF},
+	{"PPPoE session: cut inside the PPPoE header is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .cut = 14 + 3},
+	 MALF},
+	{"PPPoE session: cut after the first protocol byte is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .cut = 14 + 7},
+	 MALF},
+	{"PPPoE session upstream: v4 to a customer passes, charged to it (download)",
+	 P_UP,
+	 {SES(0x1234), V4(DST4, SRC_A4)},
+	 PASS("c-a")},
+	{"PPPoE session upstream: v6 to a customer passes",
+	 P_UP,
+	 {SES(0x1234), V4(DST6, SRC_A6)},
+	 PASS("c-a")},
+	{"PPPoE session upstream: source inside customer space is spoof",
+	 P_UP,
+	 {SES(0x1234), V4("198.51.100.9", "198.51.100.10")},
+	 DROP(SPOOF, "c-a")},
+	{"PPPoE session upstream: LCP passes unclassified",
+	 P_UP,
+	 {SES(0x1234), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session upstream: unknown PPP protocol is passed, noted",
+	 P_UP,
+	 {SES(0x1234), .ppp = 0x80fd, L2(10, 0x01)},
+	 NOTED(MALFORMED)},
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -1879,7 +2280,7 @@ static void run_fixture(const struct fixture *f)
 
 	/* an unparsable frame (and ARP) is counted by its length on the wire */
 	unparsed = f->reason == TG_R_MALFORMED && (f->kind == E_DROP || f->kind == E_NOTED);
-	bytes = unparsed || f->pkt.arp ? b.len : b.iplen;
+	bytes = unparsed || f->pkt.arp || f->pkt.l2len ? b.len : b.iplen;
 	want = before;
 	expect(&want, f->prof, f->kind, f->reason, f->cust, 1, bytes);
 
