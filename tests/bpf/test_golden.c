@@ -493,6 +493,9 @@ static const struct cust_def {
 	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
 	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
 	{"c-t", "", VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
+	/* h5: PPPoE customers behind QinQ 300.400 on IF_A: policed, and with packet-rate limits */
+	{"e-r", IF_A, 300, 400, PL_UP8M, {"198.18.10.0/24", "2001:db8:310::/48"}},
+	{"e-f", IF_A, 300, 401, PL_FLOOD, {"198.18.11.0/24", "2001:db8:311::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -3470,6 +3473,56 @@ static void usage(const char *prog)
 		prog);
 }
 
+/* ---- h5: PPPoE ---- */
+
+/* The policer and the packet-rate limits see the IP packet inside a PPPoE session. */
+static void test_pppoe_limits(void)
+{
+	const struct rate_case rate = {
+		"PPPoE rate: upload 8 Mbit/s, burst 3000 B: n 1000-byte v4 packets in a QinQ "
+		"session "
+		"pass, n + 1 drops (the IP bytes are policed)",
+		P_STRICT,
+		"e-r",
+		TG_DIR_UP,
+		{QINQ(300, 400), SES(0x42), V4("198.18.10.5", DST4), .proto = IPPROTO_UDP,
+		 .payload = UDP_PAYLOAD4(1000)},
+		{QINQ(300, 400), SES(0x42), V4("198.18.10.5", DST4), .proto = IPPROTO_UDP,
+		 .payload = UDP_PAYLOAD4(1000)},
+		false,
+	};
+	const struct flood_case syn = {
+		"PPPoE flood: upload TCP SYN at 20/s in a QinQ session: 20 pass, the 21st drops as "
+		"flood_syn",
+		P_STRICT,
+		"e-f",
+		TG_DIR_UP,
+		TG_FC_SYN,
+		FL_SYN,
+		{QINQ(300, 401), SES(0x43), V4("198.18.11.5", DST4), .dport = 443},
+		TG_R_FLOOD_SYN,
+		0,
+	};
+	const struct flood_case icmp6 = {
+		"PPPoE flood: upload ICMPv6 echo at 10/s, burst 4, compressed PPP protocol: 4 "
+		"pass, "
+		"then flood_icmp",
+		P_STRICT,
+		"e-f",
+		TG_DIR_UP,
+		TG_FC_ICMP,
+		FL_ICMP,
+		{QINQ(300, 401), SES(0x43), .ppp = PPP_PFC | 0x57, V4("2001:db8:311::5", DST6),
+		 .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ, .payload = 56},
+		TG_R_FLOOD_ICMP,
+		FL_ICMP_BURST,
+	};
+
+	run_rate_case(&rate, &plan_rates[PL_UP8M][TG_DIR_UP]);
+	run_flood_case(&syn);
+	run_flood_case(&icmp6);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
@@ -3533,6 +3586,8 @@ int main(int argc, char **argv)
 		test_flood();
 	if (!filter || strstr(filter, "resync"))
 		test_resync();
+	if (!filter || strstr(filter, "PPPoE"))
+		test_pppoe_limits();
 	tg_maps_close(&maps);
 	if (nskipped)
 		printf("%d skipped\n", nskipped);
