@@ -2,7 +2,8 @@
 /*
  * classify_kern.h - stage 2: which customer owns an address (longest prefix wins), and
  * the source checks that come before it: RFC 6890 bogons and the narrow exceptions that
- * pass without an assigned source (DHCP, IPv6 neighbour discovery).
+ * pass without an assigned source (DHCP, IPv6 neighbour discovery; and the frames that are
+ * not IP: ARP, link-layer control, PPPoE discovery and PPP control).
  *
  * IPv4 is DIR-24-8: one array read for prefixes up to /24, two for longer ones, whatever
  * the number of customers, after a bitmap of the /16s no customer is in (tg_v4_void).
@@ -184,6 +185,27 @@ static __always_inline int tg_exception(const struct tg_pkt *p)
 		return linklocal || unspec;
 	case ND_NEIGHBOR_ADVERT:
 		return linklocal && p->has_target;
+	}
+	return 0;
+}
+
+/*
+ * The frames that are not IP but pass without a customer, in both roles: ARP, link-layer
+ * control to the IEEE reserved group, PPPoE discovery and the PPP control protocols of a
+ * session (parse_kern.h keeps each to its shape). PADO and PADS come only from an access
+ * concentrator: from a customer's port they are a rogue one answering the other customers'
+ * PADIs, and are malformed there (as a DHCP server's reply would be not excepted).
+ */
+static __always_inline int tg_l2_exception(int res, int customer_role)
+{
+	switch (res) {
+	case TG_PARSE_ARP:
+	case TG_PARSE_L2CTL:
+	case TG_PARSE_PPPOE_DISC:
+	case TG_PARSE_PPP_CTRL:
+		return 1;
+	case TG_PARSE_PPPOE_AC:
+		return !customer_role;
 	}
 	return 0;
 }

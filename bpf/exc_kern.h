@@ -4,7 +4,8 @@
  * neighbour discovery and MLD pass without an assigned source (classify_kern.h says which
  * shapes), so without a limit one customer could flood the router's neighbour table
  * (random fe80:: NS, random-sender ARP) or starve DHCP for the whole box. Every exception
- * path goes through tg_exc_check (add a kind for a new one, e.g. PPPoE discovery):
+ * path goes through tg_exc_check (a kind for each: IP, ARP, and the other frames that
+ * are not IP, TG_EXC_L2: link-layer control, PPPoE discovery, PPP control in a session):
  *   strict anti-spoofing of what it claims: an ARP sender address must be the port's
  *     customer's, 0.0.0.0 (a probe, RFC 5227) or IPv4 link-local 169.254/16 (RFC 3927:
  *     never routed, so announcing one claims nothing the router forwards); an NA's target
@@ -30,6 +31,7 @@
 enum tg_exc_kind {
 	TG_EXC_IP = 0, /* DHCP, ND, MLD (tg_exception) */
 	TG_EXC_ARP,
+	TG_EXC_L2, /* link-layer control, PPPoE discovery, PPP control: the port limit only */
 };
 
 #define TG_EXC_UNOWNED 0xfffe /* vlan/ivlan of an interface's bucket for unowned ports */

@@ -67,9 +67,13 @@ int tollgate_xdp(struct xdp_md *ctx)
 		unparsed = 1; /* the addresses are valid: classified below like the rest */
 	} else if (res != TG_PARSE_IP) {
 		len = ctx->data_end - ctx->data;
-		if (res == TG_PARSE_ARP) {
+		if (tg_l2_exception(res, customer_role)) {
+			/* on a customer port: the access port's exception limit, and ARP's
+			 * sender check in strict (exc_kern.h) */
 			if (customer_role)
-				reason = tg_exc_check(ifc, &p, TG_EXC_ARP, ifindex);
+				reason = tg_exc_check(ifc, &p,
+						      res == TG_PARSE_ARP ? TG_EXC_ARP : TG_EXC_L2,
+						      ifindex);
 			if (reason != TG_R_NR)
 				cust = TG_CUST_PORT;
 			goto out;

@@ -15,6 +15,7 @@
 #                                  `make test-kernels` adds test_sync there)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
+#   tests/integration/test_pppoe.sh  LACP/LLDP/STP and PPPoE frames (scapy) on a veth (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
@@ -43,6 +44,7 @@ SUITES=(
 	"tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh"
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
+	tests/integration/test_pppoe.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
 	tests/integration/test_enforce.sh

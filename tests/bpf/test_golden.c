@@ -97,9 +97,10 @@ struct ext6 {
 #define X_OTHER(nh) { 1, nh, 0, 0, 0, 0 } /* 8 bytes, shaped like Destination Options */
 /* clang-format on */
 
-#define LEN0 0x10000 /* .iplen: an IP length field of 0 (0 means "computed") */
-#define IHL0 0x10    /* .ihl: an IHL field of 0 (0 means 5) */
-#define CUT0 -1	     /* .cut: no byte left (0 means "not cut") */
+#define PPP_PFC 0x10000 /* .ppp: protocol field compressed to one byte (RFC 1661 6.5) */
+#define LEN0 0x10000	/* .iplen: an IP length field of 0 (0 means "computed") */
+#define IHL0 0x10	/* .ihl: an IHL field of 0 (0 means 5) */
+#define CUT0 -1		/* .cut: no byte left (0 means "not cut") */
 
 struct pkt {
 	uint16_t tpid[3];   /* VLAN tags, outermost first; 0 ends the list */
@@ -125,6 +126,18 @@ struct pkt {
 	int pad;	     /* zero-pad the frame to this many bytes */
 	uint8_t icmp_code;
 	const char *target; /* ICMPv6: an address in the first 16 payload bytes (NA target) */
+	/* link layer, for the frames that are not bare IP */
+	const char *dmac;   /* destination MAC ("01:80:c2:00:00:02"); NULL: 02:00:00:00:00:01 */
+	uint16_t l2len;	    /* > 0: no IP; this many payload bytes after the EtherType (and any
+			     * PPPoE/PPP header), l2hdr first, then zeros */
+	uint8_t l2hdr[4];   /* the first bytes of that payload (an LLC header, a PPP code) */
+	uint16_t pppoe;	    /* ETH_P_PPP_DISC or ETH_P_PPP_SES: a PPPoE header after the tags */
+	uint8_t pppoe_code; /* PADI..., 0 in a session */
+	uint8_t pppoe_vt;   /* version/type; 0: 0x11 */
+	uint16_t pppoe_sid; /* session id */
+	int pppoe_lendelta; /* added to the computed PPPoE length */
+	int ppp;	    /* session: the PPP protocol; 0: IPv4/IPv6 from the addresses;
+			     * | PPP_PFC: in the one-byte compressed form */
 };
 
 /* Where the pieces of a built frame are. */
@@ -240,14 +253,18 @@ static size_t build_ext6(const struct ext6 *x, uint8_t next, uint8_t *b)
 /* Build p into buf (which holds at least 2048 bytes). */
 static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 {
-	static const uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x01}, smac[6] = {0x02, 0, 0, 0, 0, 0x02};
+	static const uint8_t smac[6] = {0x02, 0, 0, 0, 0, 0x02};
+	uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x01};
 	uint8_t saddr[16] = {}, daddr[16] = {}, proto = p->proto ? p->proto : IPPROTO_TCP;
-	size_t off = 12, end, cut, len_end, i;
+	size_t off = 12, end, cut, len_end, i, pppoe_off = 0;
 	uint16_t ethertype;
 	bool v6 = false, dv6;
 	int iplen;
 
 	memset(out, 0, sizeof(*out));
+	if (p->dmac && sscanf(p->dmac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dmac[0], &dmac[1],
+			      &dmac[2], &dmac[3], &dmac[4], &dmac[5]) != 6)
+		return -EINVAL;
 	memcpy(buf, dmac, 6);
 	memcpy(buf + 6, smac, 6);
 	for (i = 0; i < 3 && p->tpid[i]; i++) {
@@ -260,12 +277,35 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 	if (p->dst && (parse_addr(p->dst, daddr, &dv6) || dv6 != v6))
 		return -EINVAL;
 	ethertype = p->ethertype ? p->ethertype : p->arp ? ETH_P_ARP : v6 ? ETH_P_IPV6 : ETH_P_IP;
+	if (p->pppoe)
+		ethertype = p->pppoe;
 	put16(buf + off, ethertype);
 	off += 2;
+	if (p->pppoe) { /* RFC 2516: ver/type, code, session id, length (filled in below) */
+		pppoe_off = off;
+		buf[off] = p->pppoe_vt ? p->pppoe_vt : 0x11;
+		buf[off + 1] = p->pppoe_code;
+		put16(buf + off + 2, p->pppoe_sid);
+		off += 6;
+		if (p->pppoe == ETH_P_PPP_SES) {
+			uint16_t ppp = p->ppp ? p->ppp & 0xffff : v6 ? 0x0057 : 0x0021;
+
+			if (p->ppp & PPP_PFC)
+				buf[off++] = ppp & 0xff;
+			else {
+				put16(buf + off, ppp);
+				off += 2;
+			}
+		}
+	}
 	out->l3 = off;
 	out->v6 = v6;
 
-	if (p->arp) {
+	if (p->l2len) {
+		memset(buf + off, 0, p->l2len);
+		memcpy(buf + off, p->l2hdr, p->l2len < 4 ? p->l2len : 4);
+		end = off + p->l2len;
+	} else if (p->arp) {
 		/* Ethernet/IPv4 request: htype 1, ptype 0x0800, hlen 6, plen 4, op 1 */
 		static const uint8_t arp[8] = {0, 1, 0x08, 0, 6, 4, 0, 1};
 
@@ -327,7 +367,9 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 		cut = end;
 		len_end = end;
 	}
-	if (!p->arp) {
+	if (p->pppoe)
+		put16(buf + pppoe_off + 4, (int)(len_end - pppoe_off - 6) + p->pppoe_lendelta);
+	if (!p->arp && !p->l2len) {
 		size_t hdr = v6 ? 40 : 0;
 
 		iplen = (int)(len_end - off) - (int)hdr + p->lendelta;
@@ -468,6 +510,9 @@ static const struct cust_def {
 	{"l-p", IF_A, VNONE, VNONE, PL_PERSRC60, {"198.18.21.0/24"}},
 	{"l-q", IF_A, VNONE, VNONE, PL_PERSRC60, {"198.18.22.0/24"}},
 	{"l-x", IF_A, 300, VNONE, PL_FLAT, {"198.18.23.0/24", "2001:db8:323::/48"}},
+	/* h5: PPPoE customers behind QinQ 300.400 on IF_A: policed, and with packet-rate limits */
+	{"e-r", IF_A, 300, 400, PL_UP8M, {"198.18.10.0/24", "2001:db8:310::/48"}},
+	{"e-f", IF_A, 300, 401, PL_FLOOD, {"198.18.11.0/24", "2001:db8:311::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -547,6 +592,24 @@ struct fixture {
  * regression check of the paired layout (struct tg_v4_pair).
  */
 #define MIRROR_A4 "99.25.178.5" /* /24 index of 198.51.100.0/24, halved */
+
+/* h5: link-layer control and PPPoE */
+#define MAC_STP "01:80:c2:00:00:00"  /* nearest customer bridge: STP */
+#define MAC_SLOW "01:80:c2:00:00:02" /* slow protocols: LACP, marker, OAM */
+#define MAC_PAE "01:80:c2:00:00:03"  /* 802.1X port access entity */
+#define MAC_LLDP "01:80:c2:00:00:0e" /* nearest bridge: LLDP */
+#define MAC_BCAST "ff:ff:ff:ff:ff:ff"
+#ifndef ETH_P_LLDP
+#define ETH_P_LLDP 0x88cc
+#endif
+#define PADI 0x09
+#define PADO 0x07
+#define PADR 0x19
+#define PADS 0x65
+#define PADT 0xa7
+#define L2(n, ...) .l2len = (n), .l2hdr = {__VA_ARGS__}
+#define PPPOE_D(code, sid) .pppoe = ETH_P_PPP_DISC, .pppoe_code = (code), .pppoe_sid = (sid)
+#define SES(sid) .pppoe = ETH_P_PPP_SES, .pppoe_sid = (sid)
 
 static const struct fixture fixtures[] = {
 	/* ---- valid customer traffic, customer role: found by source; longest prefix wins ---- */
@@ -1760,6 +1823,346 @@ static const struct fixture fixtures[] = {
 	 P_MON,
 	 {Q(100), V4("2001:db8:dead::1", DST6)},
 	 NOTED_C(SPOOF, "c-v")},
+	/* ---- h5: link-layer control (01:80:c2:00:00:0X) and PPPoE ---- */
+	{"L2 control: LACP (slow protocols 0x8809) to 01:80:c2:00:00:02 passes",
+	 P_STRICT,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LLDP (0x88cc) to 01:80:c2:00:00:0e passes",
+	 P_STRICT,
+	 {.dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+	{"L2 control: STP (802.3 length, LLC 42-42-03) to 01:80:c2:00:00:00 passes",
+	 P_STRICT,
+	 {.dmac = MAC_STP, .ethertype = 38, L2(38, 0x42, 0x42, 0x03, 0x00), .pad = 60},
+	 UNCL},
+	{"L2 control: 802.1X EAPOL-Start (0x888e) to 01:80:c2:00:00:03 passes",
+	 P_STRICT,
+	 {.dmac = MAC_PAE, .ethertype = ETH_P_PAE, L2(4, 0x02, 0x01, 0x00, 0x00), .pad = 60},
+	 UNCL},
+	{"L2 control: 01:80:c2:00:00:0f, the last of the reserved group, passes",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:00:0f", .ethertype = 0x88b5, L2(46, 0)},
+	 UNCL},
+	{"L2 control: LLDP under VLAN 100 passes",
+	 P_STRICT,
+	 {Q(100), .dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+	{"L2 control: LACP on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LACP to a unicast MAC is malformed",
+	 P_STRICT,
+	 {.ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 MALF},
+	{"L2 control: LLDP to the nearest-bridge group's neighbour 01:80:c2:00:00:10 is malformed",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:00:10", .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 MALF},
+	{"L2 control: STP-shaped LLC to Cisco's 01:00:0c:cc:cc:cd is malformed",
+	 P_STRICT,
+	 {.dmac = "01:00:0c:cc:cc:cd", .ethertype = 38, L2(38, 0x42, 0x42, 0x03, 0x00), .pad = 60},
+	 MALF},
+	{"L2 control: 802.1X to a unicast MAC is malformed",
+	 P_STRICT,
+	 {.ethertype = ETH_P_PAE, L2(4, 0x02, 0x01, 0x00, 0x00), .pad = 60},
+	 MALF},
+	{"L2 control: 802.1X to 01:80:c2:00:01:03 (another byte 4) is malformed",
+	 P_STRICT,
+	 {.dmac = "01:80:c2:00:01:03",
+	  .ethertype = ETH_P_PAE,
+	  L2(4, 0x02, 0x01, 0x00, 0x00),
+	  .pad = 60},
+	 MALF},
+	{"L2 control: a third tag to the reserved group is malformed",
+	 P_STRICT,
+	 {.tpid = {TPID_AD, TPID_Q, TPID_Q},
+	  .tci = {100, 200, 300},
+	  .dmac = MAC_LLDP,
+	  .ethertype = ETH_P_LLDP,
+	  L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 DROP(MALFORMED, "c-q")},
+	{"L2 control: IPv4 to the reserved group is classified like any other: spoof",
+	 P_STRICT,
+	 {.dmac = MAC_SLOW, V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"L2 control: IPv4 to the reserved group from a customer is its traffic",
+	 P_STRICT,
+	 {.dmac = MAC_LLDP, V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"L2 control: LACP on an upstream interface passes unclassified",
+	 P_UP,
+	 {.dmac = MAC_SLOW, .ethertype = ETH_P_SLOW, L2(110, 0x01, 0x01, 0x01, 0x14)},
+	 UNCL},
+	{"L2 control: LLDP on a monitor interface passes unclassified",
+	 P_MON,
+	 {.dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+	 UNCL},
+
+	{"PPPoE discovery: PADI (broadcast) passes",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01, 0x00, 0x00), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADR passes", P_STRICT, {PPPOE_D(PADR, 0), L2(8, 0x01, 0x01)}, UNCL},
+	{"PPPoE discovery: PADT passes",
+	 P_STRICT,
+	 {PPPOE_D(PADT, 0x1234), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADI under QinQ 100.200 passes",
+	 P_STRICT,
+	 {QINQ(100, 200), .dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADI on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADO from a customer (a rogue concentrator) is malformed, charged",
+	 P_STRICT_B,
+	 {PPPOE_D(PADO, 0), L2(8, 0x01, 0x02), .pad = 60},
+	 DROP(MALFORMED, "c-o")},
+	{"PPPoE discovery: PADS from a customer (a rogue concentrator) is malformed",
+	 P_STRICT,
+	 {PPPOE_D(PADS, 0x1234), L2(8, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADO on an upstream interface passes",
+	 P_UP,
+	 {PPPOE_D(PADO, 0), L2(8, 0x01, 0x02), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: PADS on an upstream interface passes",
+	 P_UP,
+	 {PPPOE_D(PADS, 0x1234), L2(8, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: version/type 0x12 is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_vt = 0x12, L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: length one byte beyond the frame is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 1, L2(4, 0x01, 0x01)},
+	 MALF},
+	{"PPPoE discovery: length within the Ethernet padding passes",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 36, L2(4, 0x01, 0x01), .pad = 60},
+	 UNCL},
+	{"PPPoE discovery: length one byte beyond the padded frame is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), .pppoe_lendelta = 37, L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADI with a session id is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 7), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: PADT without a session id is malformed",
+	 P_STRICT,
+	 {PPPOE_D(PADT, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: unknown code 0x42 is malformed",
+	 P_STRICT,
+	 {PPPOE_D(0x42, 0), L2(4, 0x01, 0x01), .pad = 60},
+	 MALF},
+	{"PPPoE discovery: header cut short is malformed",
+	 P_STRICT,
+	 {.dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01), .cut = 14 + 4},
+	 MALF},
+
+	{"PPPoE session: v4 from its customer passes, charged to it (IP bytes)",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"PPPoE session: v4 UDP from its customer passes",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .proto = IPPROTO_UDP, .payload = 100},
+	 PASS("c-a")},
+	{"PPPoE session: v6 from its customer passes, charged to it",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A6, DST6)},
+	 PASS("c-a")},
+	{"PPPoE session: v4 padded to 60 bytes counts the IP length",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pad = 60},
+	 PASS("c-a")},
+	{"PPPoE session: v4 spoofed source",
+	 P_STRICT,
+	 {SES(1), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v6 spoofed source",
+	 P_STRICT,
+	 {SES(1), V4("2001:db8:dead::1", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v4 spoof charged to the port's only customer",
+	 P_STRICT_B,
+	 {SES(1), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"PPPoE session: v4 from the customer of another interface: spoof",
+	 P_STRICT,
+	 {SES(1), V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: v4 bogon source",
+	 P_STRICT,
+	 {SES(1), V4("127.0.0.1", DST4)},
+	 DROP(BOGON, NULL)},
+	{"PPPoE session: under VLAN 100 from its customer",
+	 P_STRICT,
+	 {Q(100), SES(0x1234), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"PPPoE session: v6 under VLAN 100 from its customer",
+	 P_STRICT,
+	 {Q(100), SES(0x1234), V4("2001:db8:100::5", DST6)},
+	 PASS("c-v")},
+	{"PPPoE session: under QinQ 100.200 from its customer",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"PPPoE session: VLAN customer on the wrong VLAN: spoof",
+	 P_STRICT,
+	 {Q(101), SES(0x1234), V4("192.0.2.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: QinQ spoof charged to the 100.200 customer",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-q")},
+	{"PPPoE session: v4 with the protocol field compressed (0x21)",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = PPP_PFC | 0x21, V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"PPPoE session: v6 with the protocol field compressed (0x57), under QinQ",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), .ppp = PPP_PFC | 0x57, V4("2001:db8:200::1", DST6)},
+	 PASS("c-q")},
+	{"PPPoE session: compressed v4 spoof",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = PPP_PFC | 0x21, V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"PPPoE session: DHCPv6 from link-local is the exception",
+	 P_STRICT,
+	 {SES(0x1234), V4("fe80::1", "ff02::1:2"), .proto = IPPROTO_UDP, .sport = 546, .dport = 547,
+	  .payload = 40},
+	 UNCL},
+	{"PPPoE session: RS from link-local, hop limit 255, is the exception",
+	 P_STRICT,
+	 {SES(0x1234), V4("fe80::1", "ff02::2"), .proto = IPPROTO_ICMPV6, .icmp_type = ND_RS,
+	  .ttl = 255},
+	 UNCL},
+	{"PPPoE session: suspended customer dropped",
+	 P_STRICT,
+	 {SES(0x1234), V4("198.18.6.9", DST4)},
+	 DROP(SUSPENDED, "c-z")},
+	{"PPPoE session: monitor notes a spoof",
+	 P_MON,
+	 {SES(0x1234), V4("8.8.4.4", DST4)},
+	 NOTED(SPOOF)},
+	{"PPPoE session: truncated TCP inside is malformed",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .cut = 14 + 8 + 20 + 10, .fixlen = true},
+	 MALF},
+	{"PPPoE session: v4 IHL < 5 inside is malformed",
+	 P_STRICT,
+	 {SES(0x1234), V4(SRC_A4, DST4), .ihl = 4},
+	 MALF},
+	{"PPPoE session: IPv6 inside a protocol field that says IPv4 is malformed",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = 0x0021, V4(SRC_A6, DST6)},
+	 MALF},
+	{"PPPoE session: LCP Configure-Request passes",
+	 P_STRICT,
+	 {SES(0x1234), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session: LCP Echo-Request under QinQ passes",
+	 P_STRICT,
+	 {QINQ(100, 200), SES(0x1234), .ppp = 0xc021, L2(8, 0x09, 0x01, 0x00, 0x08), .pad = 60},
+	 UNCL},
+	{"PPPoE session: PAP passes", P_STRICT, {SES(1), .ppp = 0xc023, L2(12, 0x01)}, UNCL},
+	{"PPPoE session: CHAP passes", P_STRICT, {SES(1), .ppp = 0xc223, L2(12, 0x02)}, UNCL},
+	{"PPPoE session: IPCP passes", P_STRICT, {SES(1), .ppp = 0x8021, L2(10, 0x01)}, UNCL},
+	{"PPPoE session: IPv6CP passes", P_STRICT, {SES(1), .ppp = 0x8057, L2(14, 0x01)}, UNCL},
+	{"PPPoE session: LCP on the port of one customer passes, charged to no one",
+	 P_STRICT_B,
+	 {SES(1), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session: CCP (0x80fd) is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0x80fd, L2(10, 0x01)},
+	 MALF},
+	{"PPPoE session: unknown PPP protocol 0x0023 is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0x0023, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: compressed unknown protocol 0x23 is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = PPP_PFC | 0x23, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: unknown PPP protocol charged to the port's only customer",
+	 P_STRICT_B,
+	 {SES(1), .ppp = 0x002b, V4("203.0.113.5", DST4)},
+	 DROP(MALFORMED, "c-o")},
+	{"PPPoE session: version/type 0x21 is malformed",
+	 P_STRICT,
+	 {SES(1), .pppoe_vt = 0x21, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: a discovery code (PADI) in a session is malformed",
+	 P_STRICT,
+	 {SES(1), .pppoe_code = 0x09, V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: session id 0 is malformed", P_STRICT, {SES(0), V4(SRC_A4, DST4)}, MALF},
+	{"PPPoE session: session id 0xffff (reserved) is malformed",
+	 P_STRICT,
+	 {SES(0xffff), V4(SRC_A4, DST4)},
+	 MALF},
+	{"PPPoE session: length one byte beyond the frame is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .pppoe_lendelta = 1},
+	 MALF},
+	{"PPPoE session: length over the IP packet, within the padding, passes",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pppoe_lendelta = 10,
+	  .pad = 60},
+	 PASS("c-a")},
+	{"PPPoE session: length one byte beyond the padded frame is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .proto = IPPROTO_ICMP, .icmp_type = 8, .pppoe_lendelta = 11,
+	  .pad = 60},
+	 MALF},
+	{"PPPoE session: length one byte short of the IP packet is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .pppoe_lendelta = -1},
+	 MALF},
+	{"PPPoE session: v6 length one byte short of the IP packet is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A6, DST6), .pppoe_lendelta = -1},
+	 MALF},
+	{"PPPoE session: length 1 (no room for a protocol) is malformed",
+	 P_STRICT,
+	 {SES(1), .ppp = 0xc021, L2(14, 0x01), .pppoe_lendelta = -15},
+	 MALF},
+	{"PPPoE session: cut inside the PPPoE header is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .cut = 14 + 3},
+	 MALF},
+	{"PPPoE session: cut after the first protocol byte is malformed",
+	 P_STRICT,
+	 {SES(1), V4(SRC_A4, DST4), .cut = 14 + 7},
+	 MALF},
+	{"PPPoE session upstream: v4 to a customer passes, charged to it (download)",
+	 P_UP,
+	 {SES(0x1234), V4(DST4, SRC_A4)},
+	 PASS("c-a")},
+	{"PPPoE session upstream: v6 to a customer passes",
+	 P_UP,
+	 {SES(0x1234), V4(DST6, SRC_A6)},
+	 PASS("c-a")},
+	{"PPPoE session upstream: source inside customer space is spoof",
+	 P_UP,
+	 {SES(0x1234), V4("198.51.100.9", "198.51.100.10")},
+	 DROP(SPOOF, "c-a")},
+	{"PPPoE session upstream: LCP passes unclassified",
+	 P_UP,
+	 {SES(0x1234), .ppp = 0xc021, L2(14, 0x01, 0x01, 0x00, 0x0e)},
+	 UNCL},
+	{"PPPoE session upstream: unknown PPP protocol is passed, noted",
+	 P_UP,
+	 {SES(0x1234), .ppp = 0x80fd, L2(10, 0x01)},
+	 NOTED(MALFORMED)},
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -2058,7 +2461,7 @@ static void run_fixture(const struct fixture *f)
 
 	/* an unparsable frame (and ARP) is counted by its length on the wire */
 	unparsed = f->reason == TG_R_MALFORMED && (f->kind == E_DROP || f->kind == E_NOTED);
-	bytes = (unparsed && !f->l4bad) || f->pkt.arp ? b.len : b.iplen;
+	bytes = (unparsed && !f->l4bad) || f->pkt.arp || f->pkt.l2len ? b.len : b.iplen;
 	want = before;
 	expect(&want, f->prof, f->kind, f->reason, f->cust, 1, bytes);
 
@@ -3588,7 +3991,7 @@ static void h3_exc_burst(const char *desc, const struct pkt *pkts, int npkts, in
 			fail(desc, NULL, "fixture error");
 			return;
 		}
-		bytes = pk->arp ? b.len : b.iplen;
+		bytes = pk->arp || pk->l2len ? b.len : b.iplen;
 		err = run_frame(profiles[P_STRICT].ifindex, frame, b.len, &v);
 		if (!err && v != (i < n ? XDP_PASS : XDP_DROP))
 			msg_add(msg, sizeof(msg), "; packet %d of %d: %s", i + 1, n + 1,
@@ -3624,6 +4027,11 @@ static void test_h3_exceptions(void)
 					  .payload = 16,
 					  .target = "2001:db8:323::1"};
 	static const struct pkt other_port = {.arp = true, V4(SRC_A4, "198.51.100.1")};
+	static const struct pkt l2[] = {
+		{Q(300), .dmac = MAC_LLDP, .ethertype = ETH_P_LLDP, L2(46, 0x02, 0x07, 0x04, 0x00)},
+		{Q(300), .dmac = MAC_BCAST, PPPOE_D(PADI, 0), L2(4, 0x01, 0x01, 0x00, 0x00),
+		 .pad = 60},
+	};
 	static char ll[8][INET6_ADDRSTRLEN];
 	int n;
 
@@ -3657,6 +4065,11 @@ static void test_h3_exceptions(void)
 	n = h3_exc_profile(10, 5);
 	h3_exc_burst("h3: NS from l-x's global address over the port's limit drops as exception",
 		     &ns_own, 1, n, E_PASS, "l-x", "l-x");
+	n = h3_exc_profile(10, 5);
+	h3_exc_burst(
+		"exceptions: LLDP and PPPoE PADI on l-x's port (h5's frames) over the port's "
+		"exception limit: the burst passes, the next drops as exception, charged to l-x",
+		l2, 2, n, E_UNCL, NULL, "l-x");
 	set_profile(P_STRICT); /* no exception limit for the fixtures that follow */
 }
 
@@ -3915,6 +4328,57 @@ static void test_h2_noted_coalesce(void)
 	free(sn);
 }
 
+/* ---- h5: PPPoE ---- */
+
+/* The policer and the packet-rate limits see the IP packet inside a PPPoE session. */
+static void test_pppoe_limits(void)
+{
+	const struct rate_case rate = {
+		"PPPoE rate: upload 8 Mbit/s, burst 3000 B: n 1000-byte v4 packets in a QinQ "
+		"session "
+		"pass, n + 1 drops (the IP bytes are policed)",
+		P_STRICT,
+		"e-r",
+		TG_DIR_UP,
+		{QINQ(300, 400), SES(0x42), V4("198.18.10.5", DST4), .proto = IPPROTO_UDP,
+		 .payload = UDP_PAYLOAD4(1000)},
+		{QINQ(300, 400), SES(0x42), V4("198.18.10.5", DST4), .proto = IPPROTO_UDP,
+		 .payload = UDP_PAYLOAD4(1000)},
+		false,
+		false,
+	};
+	const struct flood_case syn = {
+		"PPPoE flood: upload TCP SYN at 20/s in a QinQ session: 20 pass, the 21st drops as "
+		"flood_syn",
+		P_STRICT,
+		"e-f",
+		TG_DIR_UP,
+		TG_FC_SYN,
+		FL_SYN,
+		{QINQ(300, 401), SES(0x43), V4("198.18.11.5", DST4), .dport = 443},
+		TG_R_FLOOD_SYN,
+		0,
+	};
+	const struct flood_case icmp6 = {
+		"PPPoE flood: upload ICMPv6 echo at 10/s, burst 4, compressed PPP protocol: 4 "
+		"pass, "
+		"then flood_icmp",
+		P_STRICT,
+		"e-f",
+		TG_DIR_UP,
+		TG_FC_ICMP,
+		FL_ICMP,
+		{QINQ(300, 401), SES(0x43), .ppp = PPP_PFC | 0x57, V4("2001:db8:311::5", DST6),
+		 .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_ECHO_REQ, .payload = 56},
+		TG_R_FLOOD_ICMP,
+		FL_ICMP_BURST,
+	};
+
+	run_rate_case(&rate, &plan_rates[PL_UP8M][TG_DIR_UP]);
+	run_flood_case(&syn);
+	run_flood_case(&icmp6);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
@@ -3989,6 +4453,8 @@ int main(int argc, char **argv)
 		test_h3_keyed();
 		test_h3_exceptions();
 	}
+	if (!filter || strstr(filter, "PPPoE"))
+		test_pppoe_limits();
 	if (!filter || strstr(filter, "h2")) {
 		test_h2_noted_coalesce();
 		test_h2_policed();
