@@ -14,14 +14,34 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 8u
+#define TG_LAYOUT_VERSION 9u
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
 #define TG_MAX_IFINDEX 65536u /* tg_ifaces is an array indexed by ifindex: one load, no hash */
 #define TG_IFNAME_LEN 16u     /* IFNAMSIZ */
 #define TG_ID_LEN 48u	      /* external customer id (billing/CRM), NUL-terminated */
-#define TG_VLAN_NONE 0xffffu  /* binding: any VLAN / frame untagged */
+
+/*
+ * VLAN ids in a binding (tg_cust.bind_vlan/bind_ivlan), a parsed frame (tg_pkt) and a port
+ * (tg_bind_key), one per tag position, outer first. A VID is 12 bits, so the sentinels
+ * cannot be one:
+ *   TG_VLAN_UNTAGGED (0): no tag at this position. A priority tag (802.1p, VID 0) is no
+ *     tag: the parser skips it wherever it sits, as Linux does (a VID-0 tag followed by
+ *     tag 100 reaches the VLAN 100 device), so it neither dodges a binding nor moves the
+ *     charge for a spoofed frame off the untagged port's owner.
+ *   1..4095: exactly this VID.
+ *   TG_VLAN_ANY (0xffff): binding only, any tag or none at this position. CSV `*` is
+ *     (ANY, ANY), the whole interface; `100.*` is (100, ANY): outer 100, any inner tag or
+ *     none. An empty vlan column is (UNTAGGED, UNTAGGED) and `100` is (100, UNTAGGED):
+ *     exactly one tag, so a 100.200 frame does not match it.
+ * The TPID (0x8100 or 0x88a8, at either position) is not part of a binding: the device
+ * that pushes a customer's tag chooses both TPID and VID, so a customer who could choose
+ * its TPID could as well choose its VID; see README "Anti-spoofing".
+ */
+#define TG_VLAN_UNTAGGED 0u
+#define TG_VLAN_ANY 0xffffu
+#define TG_VLAN_VID_MAX 4095u
 
 /*
  * IPv4 classification: DIR-24-8. tg_v4_tbl24 has one u32 per /24 (2^24 entries, 64 MiB,
@@ -181,9 +201,9 @@ struct tg_policer_cfg {
  */
 struct tg_cust {
 	struct tg_policer_cfg pol[TG_DIR_NR];
-	__u32 bind_ifindex; /* 0: any interface */
-	__u16 bind_vlan;    /* outer (or only) VLAN id; TG_VLAN_NONE: any */
-	__u16 bind_ivlan;   /* inner VLAN id (QinQ); TG_VLAN_NONE: any */
+	__u32 bind_ifindex; /* 0: unbound, fails strict anti-spoofing everywhere */
+	__u16 bind_vlan;    /* outer (or only) VLAN id, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
+	__u16 bind_ivlan;   /* inner VLAN id (QinQ), TG_VLAN_UNTAGGED or TG_VLAN_ANY */
 	__u8 state;	    /* enum tg_state */
 	__u8 flags;	    /* TG_CF_* */
 	__u16 plan;	    /* plan number, for userspace */
@@ -192,6 +212,7 @@ struct tg_cust {
 	__u32 pad[4];
 };
 #define TG_CF_VALID 0x1 /* slot in use */
+_Static_assert(sizeof(struct tg_cust) == 64, "tg_cust is one cache line");
 
 /*
  * tg_pol: key __u32 customer index; the GCRA state of both directions. Written by the
@@ -357,11 +378,16 @@ struct tg_ifstat {
 	__u64 noted_bytes[TG_R_NR]; /* upstream role; everything in monitor mode */
 };
 
-/* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */
+/*
+ * tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops.
+ * A customer's key is its binding: vlan/ivlan as in tg_cust, TG_VLAN_ANY included. The
+ * data plane looks up the frame's exact port first, then (vlan, ANY), then (ANY, ANY):
+ * the most specific binding that admits the frame owns it.
+ */
 struct tg_bind_key {
 	__u32 ifindex;
-	__u16 vlan;  /* outer (or only) VLAN id, TG_VLAN_NONE if untagged */
-	__u16 ivlan; /* inner VLAN id of a QinQ frame, else TG_VLAN_NONE */
+	__u16 vlan;  /* outer (or only) VLAN id, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
+	__u16 ivlan; /* inner VLAN id of a QinQ frame, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
 };
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
 

@@ -109,9 +109,9 @@ struct tg_customer {
 	int plan;	       /* index into tg_cfg.plans; -1 if the row named an unknown plan */
 	struct tg_prefix *pfx; /* in tg_cfg.pfx_pool */
 	size_t npfx;
-	char iface[IFNAMSIZ];		   /* binding, "" = any */
-	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_NONE = any */
-	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), TG_VLAN_NONE = any */
+	char iface[IFNAMSIZ];		   /* binding, "" = unbound (spoof where strict) */
+	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_UNTAGGED, _ANY */
+	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), as vlan */
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
 	uint32_t flood_pps[4]; /* syn, udp, icmp, frag set for this customer (0: the plan's) */
 	int line;	       /* CSV line */

@@ -523,10 +523,10 @@ static void test_example(void)
 		CHECK(cfg->ncustomers >= 3);
 		CHECK(!strcmp(c->name, "Acme, Ltd"));
 		for (size_t i = 0; i < cfg->ncustomers; i++) {
-			if (cfg->customers[i].ivlan != TG_VLAN_NONE)
+			if (cfg->customers[i].ivlan != TG_VLAN_UNTAGGED)
 				c = &cfg->customers[i];
 		}
-		CHECK(c->vlan != TG_VLAN_NONE && c->ivlan != TG_VLAN_NONE);
+		CHECK(c->vlan != TG_VLAN_UNTAGGED && c->ivlan != TG_VLAN_UNTAGGED);
 	}
 	tg_config_free(cfg);
 	tg_errs_free(&errs);
@@ -735,7 +735,7 @@ static void test_csv_good(void)
 			"cust-0003,\"He said \"\"hi\"\"\",home-100,"
 			"  203.0.113.16/29\t2001:db8:b::/64 ,eth1,100.200\n"
 			"\n"
-			"cust-0004,,free,10.1.0.0/16 10.1.2.0/24,,4094\n";
+			"cust-0004,,free,10.1.0.0/16 10.1.2.0/24,eth1,4094\n";
 	struct tg_cfg *cfg = NULL;
 	struct tg_errs errs;
 	const struct tg_customer *c;
@@ -751,12 +751,12 @@ static void test_csv_good(void)
 	CHECK(c->plan == 1 && c->line == 2 && c->npfx == 2);
 	CHECK(c->pfx[0].family == AF_INET && c->pfx[0].plen == 24);
 	CHECK(c->pfx[1].family == AF_INET6 && c->pfx[1].plen == 48);
-	CHECK(!strcmp(c->iface, "eth1") && c->vlan == 100 && c->ivlan == TG_VLAN_NONE);
+	CHECK(!strcmp(c->iface, "eth1") && c->vlan == 100 && c->ivlan == TG_VLAN_UNTAGGED);
 	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 1000000000);
 	c = &cfg->customers[1];
 	CHECK(!strcmp(c->name, "Two\nLines") && c->line == 3);
 	CHECK(c->npfx == 1 && c->pfx[0].plen == 32);
-	CHECK(c->iface[0] == '\0' && c->vlan == TG_VLAN_NONE && c->ivlan == TG_VLAN_NONE);
+	CHECK(c->iface[0] == '\0' && c->vlan == TG_VLAN_UNTAGGED && c->ivlan == TG_VLAN_UNTAGGED);
 	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 20000000);
 	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].rate_bps, 100000000);
 	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].peak_rate_bps, 200000000);
@@ -819,7 +819,7 @@ static void test_csv_column_order(void)
 	tg_config_free(b);
 	CHECK_EQ_U64(load(BASE_YAML, "prefixes,plan,id\n10.0.0.0/8,home-100,only\n", &a, &errs), 0);
 	if (a)
-		CHECK(a->customers[0].name == NULL && a->customers[0].vlan == TG_VLAN_NONE);
+		CHECK(a->customers[0].name == NULL && a->customers[0].vlan == TG_VLAN_UNTAGGED);
 	tg_config_free(a);
 	tg_errs_free(&errs);
 }
