@@ -149,8 +149,10 @@ tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits 0 on a good one" test $? -eq 0
 expect "  ... and advises that plan p10's 64k bursts are too small for TCP" test \
 	"$(tg -j check-config "$CFG" | jget 'sum("plan p10 upload" in w or "plan p10 download" in w for w in d["warnings"])')" = 2
-expect "the shipped example gets no such advice" test \
-	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len(d["warnings"])')" = 0
+expect "the shipped example gets no advice but the binding upgrade notes" test \
+	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len([w for w in d["warnings"] if "upgrade note" not in w])')" = 0
+expect "  ... which count its untagged and single-tag customers" test \
+	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'sum("upgrade note: 1 customers" in w and "empty vlan" in w or "upgrade note: 2 customers" in w and "one VLAN" in w for w in d["warnings"])')" = 2
 
 # --- bad command lines
 tg attach "$IF_A" role sideways >/dev/null 2>&1
