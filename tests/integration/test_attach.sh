@@ -126,6 +126,10 @@ done
 # --- customer show, text and JSON
 expect "customer show -j finds c2 with its limit" test \
 	"$(tg -j customer show c2 | jget 'd["customer"]["upload"]["limit"]["rate_bps"]')" = 10000000
+expect "customer show -j: c1's binding is $IF_A untagged (vlan null)" test \
+	"$(tg -j customer show c1 | jget 'str(d["customer"]["binding"]["interface"])+str(d["customer"]["binding"]["vlan"])')" = "${IF_A}None"
+expect "customer show: c2 has no binding (spoof where strict)" \
+	grep -q "binding        none (spoof where anti-spoofing is strict)" <<<"$(tg customer show c2)"
 tg customer show nosuch >/dev/null 2>&1
 expect "customer show of an unknown id fails" test $? -ne 0
 err=$(tg -j customer show nosuch 2>&1 >/dev/null)
@@ -149,6 +153,8 @@ tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits 0 on a good one" test $? -eq 0
 expect "  ... and advises that plan p10's 64k bursts are too small for TCP" test \
 	"$(tg -j check-config "$CFG" | jget 'sum("plan p10 upload" in w or "plan p10 download" in w for w in d["warnings"])')" = 2
+expect "  ... and counts the unbound customer (c2) while $IF_A is strict" test \
+	"$(tg -j check-config "$CFG" | jget 'sum("1 customers have no interface" in w for w in d["warnings"])')" = 1
 expect "the shipped example gets no advice but the binding upgrade notes" test \
 	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len([w for w in d["warnings"] if "upgrade note" not in w])')" = 0
 expect "  ... which count its untagged and single-tag customers" test \
