@@ -35,9 +35,9 @@
  *     (ANY, ANY), the whole interface; `100.*` is (100, ANY): outer 100, any inner tag or
  *     none. An empty vlan column is (UNTAGGED, UNTAGGED) and `100` is (100, UNTAGGED):
  *     exactly one tag, so a 100.200 frame does not match it.
- * The TPID (0x8100 or 0x88a8, at either position) is not part of a binding: the device
- * that pushes a customer's tag chooses both TPID and VID, so a customer who could choose
- * its TPID could as well choose its VID; see README "Anti-spoofing".
+ * The TPID is not part of a binding but of the interface (TG_IFF_VLAN_Q/_AD): an access
+ * network uses one outer TPID, and the frame to refuse is one with the other, which a
+ * switch that knows only its own passed on as untagged; see README "Anti-spoofing".
  */
 #define TG_VLAN_UNTAGGED 0u
 #define TG_VLAN_ANY 0xffffu
@@ -185,6 +185,15 @@ struct tg_iface {
 	char name[TG_IFNAME_LEN];
 };
 #define TG_IFF_MONITOR 0x1 /* evaluate and count, never drop (later: issue "flood") */
+/*
+ * vlan_protocol (customer role): the TPID of the outer tag on this interface, 802.1Q
+ * (0x8100) or 802.1ad (0x88a8); neither flag: any. A frame whose VLAN headers up to its
+ * outer tag with a VID carry the other TPID is malformed, charged to the untagged port's
+ * owner: a switch that knows only the interface's TPID forwarded it as an untagged frame
+ * with an unknown EtherType, so it came from an untagged port (README, Anti-spoofing).
+ */
+#define TG_IFF_VLAN_Q 0x2
+#define TG_IFF_VLAN_AD 0x4
 
 /*
  * One direction of a customer's policy, as the data plane uses it. Rates are turned into

@@ -236,7 +236,7 @@ settings:
 		return err;
 	v.role = ic->role;
 	v.antispoof = ic->antispoof;
-	v.flags = ic->monitor ? TG_IFF_MONITOR : 0;
+	v.flags = (ic->monitor ? TG_IFF_MONITOR : 0) | ic->vlan_proto;
 	v.ifindex = ifindex;
 	snprintf(v.name, sizeof(v.name), "%s", ic->name);
 	if (bpf_map_update_elem(m->ifaces, &ifindex, &v, BPF_ANY)) {

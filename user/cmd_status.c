@@ -188,6 +188,10 @@ int cmd_status(int argc, char **argv)
 			      tg_antispoof_name(v.antispoof), "monitor",
 			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
 			      pid == pinfo.id && access(path, F_OK) == 0, "slot", v.slot);
+		json_object_set_new(o, "vlan_protocol",
+				    json_string(v.flags & TG_IFF_VLAN_Q	   ? "802.1q"
+						: v.flags & TG_IFF_VLAN_AD ? "802.1ad"
+									   : "any"));
 		json_object_set_new(o, "counters",
 				    json_pack("{so so so so}", "passed", counter_json(&ic.pass),
 					      "unclassified", counter_json(&ic.uncl), "dropped",

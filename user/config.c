@@ -463,8 +463,9 @@ static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, ui
 
 /* ---- interfaces ---- */
 
-enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_NR };
-static const char *const if_keys[IF_NR] = {"name", "role", "mode", "antispoof", "monitor"};
+enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_VLAN_PROTO, IF_NR };
+static const char *const if_keys[IF_NR] = {"name",	"role",	   "mode",
+					   "antispoof", "monitor", "vlan_protocol"};
 
 /* What the kernel accepts as a netdev name (dev_valid_name()). */
 static const char *ifname_problem(const char *s)
@@ -548,6 +549,18 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 		ic.antispoof = TG_AS_OFF;
 	if (v[IF_MONITOR])
 		parse_bool(c, v[IF_MONITOR], "monitor", &ic.monitor);
+	if (v[IF_VLAN_PROTO] && (s = scalar(c, v[IF_VLAN_PROTO], "vlan_protocol"))) {
+		if (!strcmp(s, "802.1q"))
+			ic.vlan_proto = TG_IFF_VLAN_Q;
+		else if (!strcmp(s, "802.1ad"))
+			ic.vlan_proto = TG_IFF_VLAN_AD;
+		else if (strcmp(s, "any"))
+			yerr(c, v[IF_VLAN_PROTO], "vlan_protocol '%s': want 802.1q, 802.1ad or any",
+			     s);
+		if (ic.role == TG_ROLE_UPSTREAM)
+			yerr(c, v[IF_VLAN_PROTO],
+			     "vlan_protocol applies to the customer role only");
+	}
 
 	if (!name)
 		return;

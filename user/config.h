@@ -46,10 +46,11 @@ enum tg_xdp_mode {
 
 struct tg_iface_cfg {
 	char name[IFNAMSIZ];
-	int role;      /* enum tg_role */
-	int mode;      /* enum tg_xdp_mode */
-	int antispoof; /* enum tg_antispoof; TG_AS_OFF for the upstream role */
-	bool monitor;  /* count "would drop", never drop */
+	int role;	    /* enum tg_role */
+	int mode;	    /* enum tg_xdp_mode */
+	int antispoof;	    /* enum tg_antispoof; TG_AS_OFF for the upstream role */
+	bool monitor;	    /* count "would drop", never drop */
+	uint8_t vlan_proto; /* outer TPID: TG_IFF_VLAN_Q, TG_IFF_VLAN_AD or 0 (any) */
 	int line;
 };
 

@@ -349,14 +349,16 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 
 /* How the interface a fixture arrives on is configured; the slot is the profile number. */
 enum prof {
-	P_STRICT,   /* customer role, anti-spoof strict, on IF_A */
-	P_LOOSE,    /* customer role, loose, IF_A */
-	P_OFF,	    /* customer role, anti-spoof off, IF_A */
-	P_STRICT_B, /* customer role, strict, IF_B (untagged: c-o only; b-w any VLAN, b-y 300) */
-	P_UP,	    /* upstream role, IF_B */
-	P_MON,	    /* customer role, strict, monitor, IF_A */
-	P_UP_MON,   /* upstream role, monitor, IF_B */
-	P_NOIF,	    /* IF_C, not in tg_ifaces */
+	P_STRICT,    /* customer role, anti-spoof strict, on IF_A */
+	P_LOOSE,     /* customer role, loose, IF_A */
+	P_OFF,	     /* customer role, anti-spoof off, IF_A */
+	P_STRICT_B,  /* customer role, strict, IF_B (untagged: c-o only; b-w any VLAN, b-y 300) */
+	P_UP,	     /* upstream role, IF_B */
+	P_MON,	     /* customer role, strict, monitor, IF_A */
+	P_UP_MON,    /* upstream role, monitor, IF_B */
+	P_NOIF,	     /* IF_C, not in tg_ifaces */
+	P_STRICT_Q,  /* strict, IF_A, vlan_protocol 802.1q (outer TPID 0x8100 only) */
+	P_STRICT_AD, /* strict, IF_A, vlan_protocol 802.1ad (outer TPID 0x88a8 only) */
 	P_NR,
 };
 
@@ -373,6 +375,8 @@ static struct profile {
 	[P_MON] = {"monitor", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_MONITOR, 0},
 	[P_UP_MON] = {"upstream-monitor", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, TG_IFF_MONITOR, 0},
 	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_STRICT_Q] = {"strict-802.1q", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_VLAN_Q, 0},
+	[P_STRICT_AD] = {"strict-802.1ad", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_VLAN_AD, 0},
 };
 
 enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_NR };
@@ -1714,6 +1718,54 @@ static const struct fixture fixtures[] = {
 	 P_STRICT,
 	 {.tpid = {TPID_AD}, .tci = {100}, V4(SRC_A4, DST4)},
 	 DROP(SPOOF, "c-v")},
+	{"h1: vlan_protocol any: QinQ as two 802.1Q tags passes",
+	 P_STRICT,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1q interface: VLAN 100 in 802.1Q passes",
+	 P_STRICT_Q,
+	 {Q(100), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"h1: 802.1q interface: QinQ as two 802.1Q tags passes",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1q interface: VLAN 100 customer's own source in 802.1ad: malformed, of no VLAN",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: 802.1ad 100 + 802.1Q 200: malformed, not charged to 100.200's",
+	 P_STRICT_Q,
+	 {QINQ(100, 200), V4("8.8.4.4", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: an 802.1ad priority tag before tag 100 hides nothing: malformed",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_AD, TPID_Q}, .tci = {0, 100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: 802.1Q priority tag, then 802.1ad tag 100: malformed",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_Q, TPID_AD}, .tci = {0, 100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: an untagged frame passes",
+	 P_STRICT_Q,
+	 {V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"h1: 802.1ad interface: QinQ 802.1ad + 802.1Q passes",
+	 P_STRICT_AD,
+	 {QINQ(100, 200), V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1ad interface: VLAN 100 in 802.1ad passes",
+	 P_STRICT_AD,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"h1: 802.1ad interface: VLAN 100 in 802.1Q: malformed",
+	 P_STRICT_AD,
+	 {Q(100), V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1ad interface: QinQ as two 802.1Q tags: malformed",
+	 P_STRICT_AD,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 MALF},
 	{"h1: 0x9100 (pre-standard QinQ) is not a VLAN tag: malformed",
 	 P_STRICT,
 	 {.tpid = {0x9100}, .tci = {100}, V4("192.0.2.5", DST4)},

@@ -60,7 +60,7 @@ in_ns ip link set "$IF_B" up
 
 cat >"$TMP/tollgate.yaml" <<EOF
 interfaces:
-  - { name: $IF_A, role: customer, antispoof: strict }
+  - { name: $IF_A, role: customer, antispoof: strict, vlan_protocol: 802.1q }
 plans:
   p10:
     upload: { rate: 10mbit, burst: 64k }
@@ -106,6 +106,8 @@ expect "attach again keeps the same program" test "$(xdp_id "$IF_A")" = "$id1"
 expect "attach again keeps one link pin" test "$(ls "$PIN" | grep -c '^link_')" = 1
 tg -c "$CFG" attach "$IF_A" role customer mode generic >/dev/null 2>&1
 expect "mode generic re-attaches in skb mode" test "$(xdp_mode "$IF_A")" = 2
+expect "status -j reports the interface's vlan_protocol" test \
+	"$(tg -j status | jget 'd["interfaces"][0]["vlan_protocol"]')" = 802.1q
 expect "status reports generic" test "$(tg -j status | jget 'd["interfaces"][0]["mode"]')" = generic
 tg -c "$CFG" attach "$IF_A" role customer mode native >/dev/null 2>&1
 expect "back to native" test "$(xdp_mode "$IF_A")" = 1

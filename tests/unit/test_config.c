@@ -1639,6 +1639,50 @@ static void test_csv_vlan(void)
 	tg_errs_free(&errs);
 }
 
+/* vlan_protocol: the outer TPID of a customer interface. */
+static void test_vlan_protocol(void)
+{
+	static const struct {
+		const char *v;
+		uint8_t want;
+	} good[] = {{"802.1q", TG_IFF_VLAN_Q}, {"802.1ad", TG_IFF_VLAN_AD}, {"any", 0}};
+	const char *csv = CSV_HDR "a,,free,10.0.0.0/24,eth1,100\n";
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char yaml[512];
+
+	TEST_BEGIN("vlan_protocol: 802.1q, 802.1ad, any (the default)");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "interfaces:\n  - { name: eth1, role: customer, vlan_protocol: %s }\n"
+			 "plans:\n  free: {}\ncustomers: customers.csv\n",
+			 good[i].v);
+		CHECK_EQ_U64(load(yaml, csv, &cfg, &errs), 0);
+		dump_errs(&errs);
+		if (cfg)
+			CHECK_EQ_U64(cfg->ifaces[0].vlan_proto, good[i].want);
+		tg_config_free(cfg);
+		tg_errs_free(&errs);
+	}
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(cfg->ifaces[0].vlan_proto, 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("vlan_protocol: a bad value, and on an upstream interface, are errors");
+	CHECK_EQ_U64(load("interfaces:\n  - { name: eth1, role: customer, vlan_protocol: 0x8100 }\n"
+			  "  - { name: eth0, role: upstream, vlan_protocol: 802.1q }\n"
+			  "plans:\n  free: {}\ncustomers: customers.csv\n",
+			  csv, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "vlan_protocol '0x8100': want 802.1q, 802.1ad or any");
+	CHECK_ERR(&errs, "tollgate.yaml:3:", "vlan_protocol applies to the customer role only");
+	CHECK_EQ_U64(errs.n, 2);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 /* How many of check-config's warnings contain `what`. */
 static size_t advice_count(const struct tg_cfg *cfg, const char *what)
 {
@@ -1756,6 +1800,7 @@ int main(void)
 	test_control_config();
 	test_csv_vlan();
 	test_binding_advice();
+	test_vlan_protocol();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
