@@ -260,7 +260,10 @@ static int load_scale(struct scale *sc)
 		snprintf(cu[i].id, sizeof(cu[i].id), "b%07u", i);
 		cu[i].pfx = &sc->pfx[2 * i];
 		cu[i].npfx = 2;
-		cu[i].vlan = cu[i].ivlan = TG_VLAN_NONE;
+		/* bound to the whole interface (`*`): strict admits them, and the port's owner
+		 * below, bound to it untagged, stays the one charged for spoofed drops */
+		snprintf(cu[i].iface, sizeof(cu[i].iface), "lo");
+		cu[i].vlan = cu[i].ivlan = TG_VLAN_ANY;
 		cu[i].line = i + 2;
 		cu[i].dir[TG_DIR_UP].rate_bps = i == sc->slow_i ? SLOW_RATE_BPS : PASS_RATE_BPS;
 		cu[i].dir[TG_DIR_UP].burst_bytes =
@@ -282,7 +285,7 @@ static int load_scale(struct scale *sc)
 	snprintf(cu[sc->n].iface, sizeof(cu[sc->n].iface), "lo");
 	cu[sc->n].pfx = owner_pfx;
 	cu[sc->n].npfx = 2;
-	cu[sc->n].vlan = cu[sc->n].ivlan = TG_VLAN_NONE;
+	cu[sc->n].vlan = cu[sc->n].ivlan = TG_VLAN_UNTAGGED;
 
 	cfg.path = "bench";
 	cfg.plans = plan;

@@ -278,15 +278,20 @@ static __always_inline int tg_walled_peer(const struct tg_pkt *p, int by_src)
 	return tg_walled_flags(p, by_src) & TG_WG_WALLED;
 }
 
-/* Does the customer's binding admit a frame from this interface and VLAN? */
+/*
+ * Does the customer's binding admit a frame from this interface and VLAN? Strict
+ * anti-spoofing only. An unbound customer (bind_ifindex 0) is admitted nowhere; each tag
+ * position must be the bound VID exactly, TG_VLAN_UNTAGGED matching only a frame without
+ * a tag there, unless the binding says TG_VLAN_ANY (tollgate_kern_user.h).
+ */
 static __always_inline int tg_binding_ok(const struct tg_cust *c, const struct tg_pkt *p,
 					 __u32 ifindex)
 {
-	if (c->bind_ifindex && c->bind_ifindex != ifindex)
+	if (c->bind_ifindex != ifindex)
 		return 0;
-	if (c->bind_vlan != TG_VLAN_NONE && c->bind_vlan != p->vlan)
+	if (c->bind_vlan != TG_VLAN_ANY && c->bind_vlan != p->vlan)
 		return 0;
-	if (c->bind_ivlan != TG_VLAN_NONE && c->bind_ivlan != p->ivlan)
+	if (c->bind_ivlan != TG_VLAN_ANY && c->bind_ivlan != p->ivlan)
 		return 0;
 	return 1;
 }

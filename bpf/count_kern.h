@@ -97,7 +97,12 @@ static __always_inline void tg_dcache_flush(struct tg_dcache *dc)
 /*
  * The customer behind the access port (interface, VLANs) a packet came in on, to charge a
  * spoofed or malformed packet to; TG_CUST_NONE if no one or several customers sit there.
- * The last answer is cached per CPU until userspace changes the bindings (bind_gen).
+ * The most specific binding that admits the frame owns the port: its exact tags, then
+ * its outer tag with any inner one (`100.*`), then the whole interface (`*`); a shared
+ * (ambiguous) port is no one's and does not fall through to a wildcard. A priority tag
+ * was never recorded (parse_kern.h), so a priority-tagged frame is the untagged port's.
+ * The last answer is cached per CPU until userspace changes the bindings (bind_gen), so
+ * a flood from one port pays for the (up to three) lookups once.
  */
 static __always_inline __u32 tg_port_owner(struct tg_dcache *dc, const struct tg_pkt *p,
 					   __u32 ifindex)
@@ -113,6 +118,15 @@ static __always_inline __u32 tg_port_owner(struct tg_dcache *dc, const struct tg
 	    dc->port_gen == cfg->bind_gen)
 		return dc->port_cust;
 	c = bpf_map_lookup_elem(&tg_bind, &k);
+	if (!c && p->vlan != TG_VLAN_UNTAGGED) {
+		k.ivlan = TG_VLAN_ANY;
+		c = bpf_map_lookup_elem(&tg_bind, &k);
+	}
+	if (!c) {
+		k.vlan = TG_VLAN_ANY;
+		k.ivlan = TG_VLAN_ANY;
+		c = bpf_map_lookup_elem(&tg_bind, &k);
+	}
 	owner = (!c || *c == TG_BIND_AMBIGUOUS) ? TG_CUST_NONE : *c;
 	dc->port_ifindex = ifindex;
 	dc->port_vlan = p->vlan;

@@ -61,7 +61,7 @@ int tollgate_xdp(struct xdp_md *ctx)
 	customer_role = ifc->role == TG_ROLE_CUSTOMER;
 	dir = customer_role ? TG_DIR_UP : TG_DIR_DOWN;
 
-	res = tg_parse(ctx, &p);
+	res = tg_parse(ctx, &p, ifc->flags);
 	len = p.ip_len;
 	if (res == TG_PARSE_L4BAD && !customer_role) {
 		unparsed = 1; /* the addresses are valid: classified below like the rest */

@@ -21,7 +21,27 @@
 #define TG_MAX_IFINDEX 65536u /* tg_ifaces is an array indexed by ifindex: one load, no hash */
 #define TG_IFNAME_LEN 16u     /* IFNAMSIZ */
 #define TG_ID_LEN 48u	      /* external customer id (billing/CRM), NUL-terminated */
-#define TG_VLAN_NONE 0xffffu  /* binding: any VLAN / frame untagged */
+
+/*
+ * VLAN ids in a binding (tg_cust.bind_vlan/bind_ivlan), a parsed frame (tg_pkt) and a port
+ * (tg_bind_key), one per tag position, outer first. A VID is 12 bits, so the sentinels
+ * cannot be one:
+ *   TG_VLAN_UNTAGGED (0): no tag at this position. A priority tag (802.1p, VID 0) is no
+ *     tag: the parser skips it wherever it sits, as Linux does (a VID-0 tag followed by
+ *     tag 100 reaches the VLAN 100 device), so it neither dodges a binding nor moves the
+ *     charge for a spoofed frame off the untagged port's owner.
+ *   1..4095: exactly this VID.
+ *   TG_VLAN_ANY (0xffff): binding only, any tag or none at this position. CSV `*` is
+ *     (ANY, ANY), the whole interface; `100.*` is (100, ANY): outer 100, any inner tag or
+ *     none. An empty vlan column is (UNTAGGED, UNTAGGED) and `100` is (100, UNTAGGED):
+ *     exactly one tag, so a 100.200 frame does not match it.
+ * The TPID is not part of a binding but of the interface (TG_IFF_VLAN_Q/_AD): an access
+ * network uses one outer TPID, and the frame to refuse is one with the other, which a
+ * switch that knows only its own passed on as untagged; see README "Anti-spoofing".
+ */
+#define TG_VLAN_UNTAGGED 0u
+#define TG_VLAN_ANY 0xffffu
+#define TG_VLAN_VID_MAX 4095u
 
 /*
  * IPv4 classification: DIR-24-8. tg_v4_tbl24 has one u32 per /24 (2^24 entries, 64 MiB,
@@ -175,6 +195,15 @@ struct tg_iface {
 	__u64 exc_tol_fns;
 };
 #define TG_IFF_MONITOR 0x1 /* evaluate and count, never drop (later: issue "flood") */
+/*
+ * vlan_protocol (customer role): the TPID of the outer tag on this interface, 802.1Q
+ * (0x8100) or 802.1ad (0x88a8); neither flag: any. A frame whose VLAN headers up to its
+ * outer tag with a VID carry the other TPID is malformed, charged to the untagged port's
+ * owner: a switch that knows only the interface's TPID forwarded it as an untagged frame
+ * with an unknown EtherType, so it came from an untagged port (README, Anti-spoofing).
+ */
+#define TG_IFF_VLAN_Q 0x2
+#define TG_IFF_VLAN_AD 0x4
 
 /*
  * One direction of a customer's policy, as the data plane uses it. Rates are turned into
@@ -191,9 +220,9 @@ struct tg_policer_cfg {
  */
 struct tg_cust {
 	struct tg_policer_cfg pol[TG_DIR_NR];
-	__u32 bind_ifindex; /* 0: any interface */
-	__u16 bind_vlan;    /* outer (or only) VLAN id; TG_VLAN_NONE: any */
-	__u16 bind_ivlan;   /* inner VLAN id (QinQ); TG_VLAN_NONE: any */
+	__u32 bind_ifindex; /* 0: unbound, fails strict anti-spoofing everywhere */
+	__u16 bind_vlan;    /* outer (or only) VLAN id, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
+	__u16 bind_ivlan;   /* inner VLAN id (QinQ), TG_VLAN_UNTAGGED or TG_VLAN_ANY */
 	__u8 state;	    /* enum tg_state */
 	__u8 flags;	    /* TG_CF_* */
 	__u16 plan;	    /* plan number, for userspace */
@@ -202,6 +231,7 @@ struct tg_cust {
 	__u32 pad[4];
 };
 #define TG_CF_VALID 0x1 /* slot in use */
+_Static_assert(sizeof(struct tg_cust) == 64, "tg_cust is one cache line");
 
 /*
  * tg_pol: key __u32 customer index; the GCRA state of both directions. Written by the
@@ -412,11 +442,16 @@ struct tg_ifstat {
 	__u64 noted_bytes[TG_R_NR];
 };
 
-/* tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops. */
+/*
+ * tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops.
+ * A customer's key is its binding: vlan/ivlan as in tg_cust, TG_VLAN_ANY included. The
+ * data plane looks up the frame's exact port first, then (vlan, ANY), then (ANY, ANY):
+ * the most specific binding that admits the frame owns it.
+ */
 struct tg_bind_key {
 	__u32 ifindex;
-	__u16 vlan;  /* outer (or only) VLAN id, TG_VLAN_NONE if untagged */
-	__u16 ivlan; /* inner VLAN id of a QinQ frame, else TG_VLAN_NONE */
+	__u16 vlan;  /* outer (or only) VLAN id, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
+	__u16 ivlan; /* inner VLAN id of a QinQ frame, TG_VLAN_UNTAGGED or TG_VLAN_ANY */
 };
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
 

@@ -236,7 +236,7 @@ settings:
 		return err;
 	v.role = ic->role;
 	v.antispoof = ic->antispoof;
-	v.flags = ic->monitor ? TG_IFF_MONITOR : 0;
+	v.flags = (ic->monitor ? TG_IFF_MONITOR : 0) | ic->vlan_proto;
 	v.ifindex = ifindex;
 	if (ic->role == TG_ROLE_CUSTOMER && ic->exc_pps) {
 		struct tg_pkt_pol pp;

@@ -216,6 +216,10 @@ int cmd_status(int argc, char **argv)
 			      tg_antispoof_name(v.antispoof), "monitor",
 			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
 			      pid == pinfo.id && access(path, F_OK) == 0, "slot", v.slot);
+		json_object_set_new(o, "vlan_protocol",
+				    json_string(v.flags & TG_IFF_VLAN_Q	   ? "802.1q"
+						: v.flags & TG_IFF_VLAN_AD ? "802.1ad"
+									   : "any"));
 		json_object_set_new(o, "counters",
 				    json_pack("{so so so so}", "passed", counter_json(&ic.pass),
 					      "unclassified", counter_json(&ic.uncl), "dropped",
@@ -268,6 +272,13 @@ static json_t *limit_json(const struct tg_policer_cfg *p)
 			 (json_int_t)(burst + 0.5));
 }
 
+static json_t *vlan_json(__u16 v)
+{
+	if (v == TG_VLAN_ANY)
+		return json_string("*");
+	return v == TG_VLAN_UNTAGGED ? json_null() : json_integer(v);
+}
+
 static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 {
 	struct tg_cust c;
@@ -283,11 +294,9 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 		snprintf(ifname, sizeof(ifname), "ifindex %u", c.bind_ifindex);
 	bind = json_object();
 	json_object_set_new(bind, "interface", c.bind_ifindex ? json_string(ifname) : json_null());
-	json_object_set_new(bind, "vlan",
-			    c.bind_vlan != TG_VLAN_NONE ? json_integer(c.bind_vlan) : json_null());
-	json_object_set_new(bind, "inner_vlan",
-			    c.bind_ivlan != TG_VLAN_NONE ? json_integer(c.bind_ivlan)
-							 : json_null());
+	/* a VID, null for untagged, "*" for any (the CSV's spelling) */
+	json_object_set_new(bind, "vlan", vlan_json(c.bind_vlan));
+	json_object_set_new(bind, "inner_vlan", vlan_json(c.bind_ivlan));
 	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state", tg_state_name(c.state),
 		      "binding", bind);
 	for (d = 0; d < TG_DIR_NR; d++) {
@@ -315,6 +324,7 @@ static void print_customer_obj(const json_t *c)
 {
 	static const char *const dirs[] = {"upload", "download"};
 	const json_t *b = json_object_get(c, "binding");
+	const json_t *v = json_object_get(b, "vlan"), *iv = json_object_get(b, "inner_vlan");
 	char r[32], bb[32];
 	int d;
 
@@ -322,13 +332,20 @@ static void print_customer_obj(const json_t *c)
 	       tg_esc(json_string_value(json_object_get(c, "id"))),
 	       json_integer_value(json_object_get(c, "index")),
 	       json_string_value(json_object_get(c, "state")));
-	printf("    binding        %s", json_is_string(json_object_get(b, "interface"))
-						? json_string_value(json_object_get(b, "interface"))
-						: "any interface");
-	if (json_is_integer(json_object_get(b, "vlan")))
-		printf(" vlan %lld", json_integer_value(json_object_get(b, "vlan")));
-	if (json_is_integer(json_object_get(b, "inner_vlan")))
-		printf(".%lld", json_integer_value(json_object_get(b, "inner_vlan")));
+	if (!json_is_string(json_object_get(b, "interface")))
+		printf("    binding        none (spoof where anti-spoofing is strict)");
+	else
+		printf("    binding        %s", json_string_value(json_object_get(b, "interface")));
+	if (json_is_string(json_object_get(b, "interface")) && json_is_null(v))
+		printf(" untagged");
+	if (json_is_string(v))
+		printf(" any VLAN");
+	if (json_is_integer(v))
+		printf(" vlan %lld", json_integer_value(v));
+	if (json_is_integer(v) && json_is_integer(iv))
+		printf(".%lld", json_integer_value(iv));
+	if (json_is_integer(v) && json_is_string(iv))
+		printf(".*");
 	printf("\n");
 	for (d = 0; d < 2; d++) {
 		const json_t *x = json_object_get(c, dirs[d]), *lim = json_object_get(x, "limit");

@@ -463,9 +463,9 @@ static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, ui
 
 /* ---- interfaces ---- */
 
-enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_EXC, IF_NR };
-static const char *const if_keys[IF_NR] = {"name",	"role",	   "mode",
-					   "antispoof", "monitor", "exceptions"};
+enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_EXC, IF_VLAN_PROTO, IF_NR };
+static const char *const if_keys[IF_NR] = {"name",    "role",	    "mode",	    "antispoof",
+					   "monitor", "exceptions", "vlan_protocol"};
 
 /* What the kernel accepts as a netdev name (dev_valid_name()). */
 static const char *ifname_problem(const char *s)
@@ -565,6 +565,18 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 				 name ? name : "?");
 			parse_flood_value(c, v[IF_EXC], what, &ic.exc_pps, &ic.exc_burst);
 		}
+	}
+	if (v[IF_VLAN_PROTO] && (s = scalar(c, v[IF_VLAN_PROTO], "vlan_protocol"))) {
+		if (!strcmp(s, "802.1q"))
+			ic.vlan_proto = TG_IFF_VLAN_Q;
+		else if (!strcmp(s, "802.1ad"))
+			ic.vlan_proto = TG_IFF_VLAN_AD;
+		else if (strcmp(s, "any"))
+			yerr(c, v[IF_VLAN_PROTO], "vlan_protocol '%s': want 802.1q, 802.1ad or any",
+			     s);
+		if (ic.role == TG_ROLE_UPSTREAM)
+			yerr(c, v[IF_VLAN_PROTO],
+			     "vlan_protocol applies to the customer role only");
 	}
 
 	if (!name)
@@ -1812,6 +1824,70 @@ static bool burst_small(const struct tg_rate_cfg *r, uint64_t *want)
 	return r->rate_bps && r->burst_bytes < *want;
 }
 
+static bool iface_strict(const struct tg_iface_cfg *ic)
+{
+	return ic && ic->role == TG_ROLE_CUSTOMER && ic->antispoof == TG_AS_STRICT;
+}
+
+/*
+ * Bindings (README, Anti-spoofing): unbound customers where an interface is strict, and
+ * the upgrade notes for a customers file written when an empty vlan meant any VLAN and a
+ * single tag any inner tag (layout 8 and before). The notes count only customers bound
+ * to a strict interface: elsewhere the binding is not checked.
+ */
+static size_t binding_advice(const struct tg_cfg *cfg, char **msgs, size_t n, size_t max)
+{
+	const struct tg_iface_cfg *strict = NULL;
+	size_t i, nstrict = 0, unbound = 0, untagged = 0, single = 0;
+	uint16_t single_vid = 0;
+
+	for (i = 0; i < cfg->nifaces; i++) {
+		if (iface_strict(&cfg->ifaces[i])) {
+			strict = strict ? strict : &cfg->ifaces[i];
+			nstrict++;
+		}
+	}
+	if (!strict)
+		return n;
+	for (i = 0; i < cfg->ncustomers; i++) {
+		const struct tg_customer *cu = &cfg->customers[i];
+
+		if (!cu->iface[0]) {
+			unbound++;
+		} else if (iface_strict(tg_config_iface(cfg, cu->iface))) {
+			untagged += cu->vlan == TG_VLAN_UNTAGGED;
+			if (cu->vlan != TG_VLAN_UNTAGGED && cu->vlan != TG_VLAN_ANY &&
+			    cu->ivlan == TG_VLAN_UNTAGGED) {
+				single_vid = single ? single_vid : cu->vlan;
+				single++;
+			}
+		}
+	}
+	if (unbound && n < max &&
+	    asprintf(&msgs[n],
+		     "%s: %zu customers have no interface: strict anti-spoofing on %s%s drops "
+		     "their traffic as spoof; bind them (interface and vlan columns) or set "
+		     "antispoof: loose on the interfaces they send on",
+		     cfg->customers_path, unbound, strict->name,
+		     nstrict > 1 ? " and the other strict interfaces" : "") > 0)
+		n++;
+	if (untagged && n < max &&
+	    asprintf(&msgs[n],
+		     "%s: upgrade note: %zu customers bound to a strict interface have an empty "
+		     "vlan, which now means untagged frames only (before layout 9: any VLAN, "
+		     "tagged or not); write * in the vlan column for any VLAN",
+		     cfg->customers_path, untagged) > 0)
+		n++;
+	if (single && n < max &&
+	    asprintf(&msgs[n],
+		     "%s: upgrade note: %zu customers bound to a strict interface have one VLAN "
+		     "(e.g. %u), which now means exactly that one tag (before layout 9: any inner "
+		     "tag too); write %u.* for any inner tag",
+		     cfg->customers_path, single, single_vid, single_vid) > 0)
+		n++;
+	return n;
+}
+
 size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 {
 	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
@@ -1852,5 +1928,5 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 	    asprintf(&msgs[n], "%s: %zu customers override a rate with a burst below rate x %u ms",
 		     cfg->customers_path, small_overrides, TG_TCP_BURST_MS) > 0)
 		n++;
-	return n;
+	return binding_advice(cfg, msgs, n, max);
 }

@@ -46,12 +46,13 @@ enum tg_xdp_mode {
 
 struct tg_iface_cfg {
 	char name[IFNAMSIZ];
-	int role;      /* enum tg_role */
-	int mode;      /* enum tg_xdp_mode */
-	int antispoof; /* enum tg_antispoof; TG_AS_OFF for the upstream role */
-	bool monitor;  /* count "would drop", never drop */
-	/* customer role: packet-rate limit of each access port's ARP, DHCP, ND and MLD
-	 * (`exceptions`); 0: none. Burst in packets, 0: one second's worth */
+	int role;	    /* enum tg_role */
+	int mode;	    /* enum tg_xdp_mode */
+	int antispoof;	    /* enum tg_antispoof; TG_AS_OFF for the upstream role */
+	bool monitor;	    /* count "would drop", never drop */
+	uint8_t vlan_proto; /* outer TPID: TG_IFF_VLAN_Q, TG_IFF_VLAN_AD or 0 (any) */
+	/* customer role: packet-rate limit of each access port's exceptions (`exceptions`);
+	 * 0: none. Burst in packets, 0: one second's worth */
 	uint64_t exc_pps, exc_burst;
 	int line;
 };
@@ -113,9 +114,9 @@ struct tg_customer {
 	int plan;	       /* index into tg_cfg.plans; -1 if the row named an unknown plan */
 	struct tg_prefix *pfx; /* in tg_cfg.pfx_pool */
 	size_t npfx;
-	char iface[IFNAMSIZ];		   /* binding, "" = any */
-	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_NONE = any */
-	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), TG_VLAN_NONE = any */
+	char iface[IFNAMSIZ];		   /* binding, "" = unbound (spoof where strict) */
+	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_UNTAGGED, _ANY */
+	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), as vlan */
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
 	uint32_t flood_pps[4]; /* syn, udp, icmp, frag set for this customer (0: the plan's) */
 	int line;	       /* CSV line */

@@ -249,19 +249,37 @@ static int parse_vid(const char *s, size_t n, uint16_t *vid)
 	return 0;
 }
 
-static void row_vlan(struct cparse *p, struct tg_customer *c, const char *s)
+/*
+ * The vlan column (tollgate_kern_user.h, TG_VLAN_*): empty = untagged frames only, 100 =
+ * exactly one tag 100, 100.200 = outer 100 and inner 200, 100.* = outer 100 with any inner
+ * tag or none, * = any tags or none. A binding is of an interface: a vlan needs one.
+ */
+static void row_vlan(struct cparse *p, struct tg_customer *c, const char *s, bool has_iface)
 {
 	const char *dot = strchr(s, '.');
 	size_t n = dot ? (size_t)(dot - s) : strlen(s);
 
+	c->vlan = c->ivlan = TG_VLAN_UNTAGGED;
 	if (!*s)
 		return;
-	if (parse_vid(s, n, &c->vlan) || (dot && parse_vid(dot + 1, strlen(dot + 1), &c->ivlan))) {
-		c->vlan = c->ivlan = TG_VLAN_NONE;
+	if (strcmp(s, "*") == 0) {
+		c->vlan = c->ivlan = TG_VLAN_ANY;
+	} else if (parse_vid(s, n, &c->vlan) || (dot && strcmp(dot + 1, "*") != 0 &&
+						 parse_vid(dot + 1, strlen(dot + 1), &c->ivlan))) {
+		c->vlan = c->ivlan = TG_VLAN_UNTAGGED;
 		cerr(p, c->line, "vlan",
-		     "'%s': want a VLAN id 1..4094, or OUTER.INNER for QinQ (e.g. 100 or 100.200)",
+		     "'%s': want a VLAN id 1..4094, OUTER.INNER for QinQ (100.200), 100.* for "
+		     "any inner tag, * for any, or empty for untagged",
 		     s);
+		return;
+	} else if (dot && dot[1] == '*') {
+		c->ivlan = TG_VLAN_ANY;
 	}
+	if (!has_iface)
+		cerr(p, c->line, "vlan",
+		     "'%s' without an interface: a binding is to an interface; name it in the "
+		     "interface column, or leave vlan empty",
+		     s);
 }
 
 /* The customer's prefixes, for find_duplicates and the capacity check. */
@@ -438,7 +456,7 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 	if (!c)
 		return;
 	c->plan = -1;
-	c->vlan = c->ivlan = TG_VLAN_NONE;
+	c->vlan = c->ivlan = TG_VLAN_UNTAGGED;
 
 	if (!*f[C_ID]) {
 		cerr(p, p->line, "id", "empty");
@@ -485,7 +503,7 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 			snprintf(c->iface, sizeof(c->iface), "%s", f[C_IFACE]);
 	}
 
-	row_vlan(p, c, f[C_VLAN]);
+	row_vlan(p, c, f[C_VLAN], *f[C_IFACE] != '\0');
 	row_direction(p, c, plan, TG_DIR_UP, f[C_UP_RATE], f[C_UP_BURST]);
 	row_direction(p, c, plan, TG_DIR_DOWN, f[C_DOWN_RATE], f[C_DOWN_BURST]);
 	row_flood(p, c, f);

@@ -399,14 +399,16 @@ static int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out)
 
 /* How the interface a fixture arrives on is configured; the slot is the profile number. */
 enum prof {
-	P_STRICT,   /* customer role, anti-spoof strict, on IF_A */
-	P_LOOSE,    /* customer role, loose, IF_A */
-	P_OFF,	    /* customer role, anti-spoof off, IF_A */
-	P_STRICT_B, /* customer role, strict, IF_B (one customer bound to it: c-o) */
-	P_UP,	    /* upstream role, IF_B */
-	P_MON,	    /* customer role, strict, monitor, IF_A */
-	P_UP_MON,   /* upstream role, monitor, IF_B */
-	P_NOIF,	    /* IF_C, not in tg_ifaces */
+	P_STRICT,    /* customer role, anti-spoof strict, on IF_A */
+	P_LOOSE,     /* customer role, loose, IF_A */
+	P_OFF,	     /* customer role, anti-spoof off, IF_A */
+	P_STRICT_B,  /* customer role, strict, IF_B (untagged: c-o only; b-w any VLAN, b-y 300) */
+	P_UP,	     /* upstream role, IF_B */
+	P_MON,	     /* customer role, strict, monitor, IF_A */
+	P_UP_MON,    /* upstream role, monitor, IF_B */
+	P_NOIF,	     /* IF_C, not in tg_ifaces */
+	P_STRICT_Q,  /* strict, IF_A, vlan_protocol 802.1q (outer TPID 0x8100 only) */
+	P_STRICT_AD, /* strict, IF_A, vlan_protocol 802.1ad (outer TPID 0x88a8 only) */
 	P_NR,
 };
 
@@ -423,6 +425,8 @@ static struct profile {
 	[P_MON] = {"monitor", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_MONITOR, 0},
 	[P_UP_MON] = {"upstream-monitor", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, TG_IFF_MONITOR, 0},
 	[P_NOIF] = {"unconfigured", IF_C, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_STRICT_Q] = {"strict-802.1q", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_VLAN_Q, 0},
+	[P_STRICT_AD] = {"strict-802.1ad", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_VLAN_AD, 0},
 };
 
 enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_PERSRC60, PL_NR };
@@ -472,7 +476,13 @@ static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_PERSRC60] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 };
 
-#define VNONE TG_VLAN_NONE
+/*
+ * A binding's VLANs (tollgate_kern_user.h): VUNT untagged only, VANY any (the CSV's `*`).
+ * VNONE is the old name, kept for fixtures written against it: untagged since layout 9.
+ */
+#define VUNT TG_VLAN_UNTAGGED
+#define VANY TG_VLAN_ANY
+#define VNONE VUNT
 
 static const struct cust_def {
 	const char *id, *iface;
@@ -484,9 +494,9 @@ static const struct cust_def {
 	{"c-a", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.0/24", "2001:db8:a::/48"}},
 	{"c-b", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.7/32", "2001:db8:a:100::/56"}},
 	{"c-c", IF_A, VNONE, VNONE, PL_FLAT, {"198.51.100.64/26", "2001:db8:a:1a0::/64"}},
-	/* unbound: any interface, any VLAN; a /16 with a /30 inside */
-	{"c-d", "", VNONE, VNONE, PL_FLAT, {"10.20.0.0/16", "2001:db8:d::/48"}},
-	{"c-e", "", VNONE, VNONE, PL_FLAT, {"10.20.30.40/30", "2001:db8:d:1e::/64"}},
+	/* a /16 with a /30 inside (unbound until layout 9; b-u* are the unbound ones now) */
+	{"c-d", IF_A, VNONE, VNONE, PL_FLAT, {"10.20.0.0/16", "2001:db8:d::/48"}},
+	{"c-e", IF_A, VNONE, VNONE, PL_FLAT, {"10.20.30.40/30", "2001:db8:d:1e::/64"}},
 	/* bound to the other interface */
 	{"c-o", IF_B, VNONE, VNONE, PL_FLAT, {"203.0.113.0/24", "2001:db8:c::/48"}},
 	/* VLAN 100, and QinQ 100.200 */
@@ -494,16 +504,17 @@ static const struct cust_def {
 	{"c-q", IF_A, 100, 200, PL_FLAT, {"192.0.2.64/26", "2001:db8:200::/48"}},
 	/* policed */
 	{"c-r", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.0.0/24", "2001:db8:300::/48"}},
-	{"c-k", "", VNONE, VNONE, PL_DOWN8K, {"198.18.1.0/24", "2001:db8:301::/48"}},
-	/* packet-rate limits and SMTP policy */
-	{"c-f", "", VNONE, VNONE, PL_FLOOD, {"198.18.2.0/24", "2001:db8:302::/48"}},
-	{"c-s", "", VNONE, VNONE, PL_SMTPBLK, {"198.18.3.0/24", "2001:db8:303::/48"}},
-	{"c-p", "", VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
+	{"c-k", IF_A, VNONE, VNONE, PL_DOWN8K, {"198.18.1.0/24", "2001:db8:301::/48"}},
+	/* packet-rate limits and SMTP policy; c-f and c-s on any VLAN of IF_A (`*`), for the
+	 * fixtures that send them tagged */
+	{"c-f", IF_A, VANY, VANY, PL_FLOOD, {"198.18.2.0/24", "2001:db8:302::/48"}},
+	{"c-s", IF_A, VANY, VANY, PL_SMTPBLK, {"198.18.3.0/24", "2001:db8:303::/48"}},
+	{"c-p", IF_A, VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
 	/* PL_FLOOD with a SYN limit of its own (OWN_SYN, the CSV's syn column) */
-	{"c-g", "", VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
+	{"c-g", IF_A, VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
 	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
 	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
-	{"c-t", "", VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
+	{"c-t", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
 	/* h3: ICMP classes (PL_FLOOD), per-source shares (two PL_PERSRC customers), and the
 	 * owner of access port IF_A VLAN 300 (exceptions) */
 	{"l-f", IF_A, VNONE, VNONE, PL_FLOOD, {"198.18.20.0/24", "2001:db8:320::/48"}},
@@ -513,6 +524,11 @@ static const struct cust_def {
 	/* h5: PPPoE customers behind QinQ 300.400 on IF_A: policed, and with packet-rate limits */
 	{"e-r", IF_A, 300, 400, PL_UP8M, {"198.18.10.0/24", "2001:db8:310::/48"}},
 	{"e-f", IF_A, 300, 401, PL_FLOOD, {"198.18.11.0/24", "2001:db8:311::/48"}},
+	/* h1 bindings: unbound (spoof wherever strict); IF_B `*`; IF_A `300.*`; IF_B `300` */
+	{"b-u", "", VUNT, VUNT, PL_FLAT, {"198.18.40.0/24", "2001:db8:b40::/48"}},
+	{"b-w", IF_B, VANY, VANY, PL_FLAT, {"198.18.41.0/24", "2001:db8:b41::/48"}},
+	{"b-x", IF_A, 300, VANY, PL_FLAT, {"198.18.42.0/24", "2001:db8:b42::/48"}},
+	{"b-y", IF_B, 300, VUNT, PL_FLAT, {"198.18.43.0/24", "2001:db8:b43::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -841,10 +857,10 @@ static const struct fixture fixtures[] = {
 	 P_STRICT_B,
 	 {V4("2001:db8:c:1::5", DST6)},
 	 PASS("c-o")},
-	{"v4 unbound customer on any interface",
+	{"v4 a customer bound to IF_A on IF_B: spoof, charged to IF_B's owner",
 	 P_STRICT_B,
 	 {V4("10.20.30.44", DST4)},
-	 PASS("c-d")},
+	 DROP(SPOOF, "c-o")},
 	{"v4 spoof charged to the port's only customer",
 	 P_STRICT_B,
 	 {V4("8.8.4.4", DST4)},
@@ -916,7 +932,10 @@ static const struct fixture fixtures[] = {
 	 P_STRICT,
 	 {Q(100), V4("2001:db8:dead::1", DST6)},
 	 DROP(SPOOF, "c-v")},
-	{"any-VLAN customer may arrive tagged", P_STRICT, {Q(100), V4(SRC_A4, DST4)}, PASS("c-a")},
+	{"untagged customer tagged with VLAN 100: spoof, charged to VLAN 100's customer",
+	 P_STRICT,
+	 {Q(100), V4(SRC_A4, DST4)},
+	 DROP(SPOOF, "c-v")},
 	{"tagged ARP", P_STRICT, {Q(100), .arp = true, V4("192.0.2.5", "192.0.2.1")}, UNCL},
 	{"QinQ 100.200 v4 from its customer",
 	 P_STRICT,
@@ -951,10 +970,10 @@ static const struct fixture fixtures[] = {
 	 P_STRICT,
 	 {QINQ(100, 200), V4("2001:db8:dead::1", DST6)},
 	 DROP(SPOOF, "c-q")},
-	{"QinQ: VLAN-100 customer (inner any) under 100.200",
+	{"QinQ: VLAN-100 customer under 100.200: spoof (100 is one tag), charged to 100.200's",
 	 P_STRICT,
 	 {QINQ(100, 200), V4("192.0.2.5", DST4)},
-	 PASS("c-v")},
+	 DROP(SPOOF, "c-q")},
 	{"three tags: malformed, charged to the 100.200 customer",
 	 P_STRICT,
 	 {.tpid = {TPID_AD, TPID_Q, TPID_Q}, .tci = {100, 200, 300}, V4("192.0.2.70", DST4)},
@@ -2163,6 +2182,200 @@ static const struct fixture fixtures[] = {
 	 P_UP,
 	 {SES(0x1234), .ppp = 0x80fd, L2(10, 0x01)},
 	 NOTED(MALFORMED)},
+	/* ---- h1: bindings (empty vlan = untagged, 100 = one tag, *, 100.*, VID 0, unbound) ---- */
+	{"h1: untagged customer's v6 source tagged 100: spoof, charged to VLAN 100's customer",
+	 P_STRICT,
+	 {Q(100), V4(SRC_A6, DST6)},
+	 DROP(SPOOF, "c-v")},
+	{"h1: untagged customer's source in QinQ 100.200: spoof, charged to 100.200's customer",
+	 P_STRICT,
+	 {QINQ(100, 200), V4(SRC_A4, DST4)},
+	 DROP(SPOOF, "c-q")},
+	{"h1: IF_B's untagged customer tagged 300: spoof, charged to VLAN 300's customer",
+	 P_STRICT_B,
+	 {Q(300), V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, "b-y")},
+	{"h1: IF_B's untagged customer in QinQ 300.5: spoof, charged to IF_B's `*` customer",
+	 P_STRICT_B,
+	 {QINQ(300, 5), V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, "b-w")},
+	{"h1: VLAN-100 customer in 100.201 (no one's): spoof",
+	 P_STRICT,
+	 {QINQ(100, 201), V4("192.0.2.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h1: VLAN-300 customer in 300.7: spoof, charged to IF_B's `*` customer",
+	 P_STRICT_B,
+	 {QINQ(300, 7), V4("198.18.43.5", DST4)},
+	 DROP(SPOOF, "b-w")},
+	/* a priority tag (VID 0) is no tag */
+	{"h1: priority tag on an untagged binding passes",
+	 P_STRICT_B,
+	 {Q(0), V4("203.0.113.5", DST4)},
+	 PASS("c-o")},
+	{"h1: priority tag with PCP 5 on an untagged binding passes (v6)",
+	 P_STRICT_B,
+	 {Q(0xa000), V4("2001:db8:c:1::5", DST6)},
+	 PASS("c-o")},
+	{"h1: priority tag on a VLAN-300 binding: spoof, charged to the untagged port's owner",
+	 P_STRICT_B,
+	 {Q(0), V4("198.18.43.5", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"h1: priority-tagged spoof charged to the untagged port's owner",
+	 P_STRICT_B,
+	 {Q(0), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "c-o")},
+	{"h1: priority-tagged malformed frame charged to the untagged port's owner",
+	 P_STRICT_B,
+	 {Q(0), V4("203.0.113.5", DST4), .cut = L4_4 + 4 + 10},
+	 DROP(MALFORMED, "c-o")},
+	{"h1: priority tag then tag 300 is VLAN 300: its customer passes",
+	 P_STRICT_B,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {0, 300}, V4("198.18.43.5", DST4)},
+	 PASS("b-y")},
+	{"h1: priority tag then tag 300 does not pass as untagged: spoof, charged to VLAN 300's",
+	 P_STRICT_B,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {0, 300}, V4("203.0.113.5", DST4)},
+	 DROP(SPOOF, "b-y")},
+	{"h1: tag 300 then a priority tag is VLAN 300 alone",
+	 P_STRICT_B,
+	 {.tpid = {TPID_AD, TPID_Q}, .tci = {300, 0}, V4("198.18.43.5", DST4)},
+	 PASS("b-y")},
+	{"h1: priority tag before QinQ 100.200 is 100.200",
+	 P_STRICT,
+	 {.tpid = {TPID_Q, TPID_AD, TPID_Q}, .tci = {0, 100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	/* wildcards */
+	{"h1: `*` customer untagged passes", P_STRICT_B, {V4("198.18.41.5", DST4)}, PASS("b-w")},
+	{"h1: `*` customer tagged 77 passes",
+	 P_STRICT_B,
+	 {Q(77), V4("198.18.41.5", DST4)},
+	 PASS("b-w")},
+	{"h1: `*` customer in QinQ 77.88 passes (v6)",
+	 P_STRICT_B,
+	 {QINQ(77, 88), V4("2001:db8:b41::5", DST6)},
+	 PASS("b-w")},
+	{"h1: `*` customer on another interface: spoof",
+	 P_STRICT,
+	 {V4("198.18.41.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h1: spoof on a VLAN no one has: charged to the interface's `*` customer",
+	 P_STRICT_B,
+	 {Q(77), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "b-w")},
+	{"h1: `300.*` customer tagged 300 passes",
+	 P_STRICT,
+	 {Q(300), V4("198.18.42.5", DST4)},
+	 PASS("b-x")},
+	{"h1: `300.*` customer in QinQ 300.9 passes",
+	 P_STRICT,
+	 {QINQ(300, 9), V4("198.18.42.5", DST4)},
+	 PASS("b-x")},
+	{"h1: `300.*` customer untagged: spoof",
+	 P_STRICT,
+	 {V4("198.18.42.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h1: `300.*` customer tagged 301: spoof",
+	 P_STRICT,
+	 {Q(301), V4("198.18.42.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h1: spoof in QinQ 300.9: charged to the `300.*` customer",
+	 P_STRICT,
+	 {QINQ(300, 9), V4("8.8.4.4", DST4)},
+	 DROP(SPOOF, "b-x")},
+	/* TPID: 0x8100 and 0x88a8 alike, at either position (README, Anti-spoofing) */
+	{"h1: VLAN 100 as one 802.1ad tag passes",
+	 P_STRICT,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"h1: untagged customer in one 802.1ad tag 100: spoof, charged to VLAN 100's",
+	 P_STRICT,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4(SRC_A4, DST4)},
+	 DROP(SPOOF, "c-v")},
+	{"h1: vlan_protocol any: QinQ as two 802.1Q tags passes",
+	 P_STRICT,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1q interface: VLAN 100 in 802.1Q passes",
+	 P_STRICT_Q,
+	 {Q(100), V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"h1: 802.1q interface: QinQ as two 802.1Q tags passes",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1q interface: VLAN 100 customer's own source in 802.1ad: malformed, of no VLAN",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: 802.1ad 100 + 802.1Q 200: malformed, not charged to 100.200's",
+	 P_STRICT_Q,
+	 {QINQ(100, 200), V4("8.8.4.4", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: an 802.1ad priority tag before tag 100 hides nothing: malformed",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_AD, TPID_Q}, .tci = {0, 100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: 802.1Q priority tag, then 802.1ad tag 100: malformed",
+	 P_STRICT_Q,
+	 {.tpid = {TPID_Q, TPID_AD}, .tci = {0, 100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1q interface: an untagged frame passes",
+	 P_STRICT_Q,
+	 {V4(SRC_A4, DST4)},
+	 PASS("c-a")},
+	{"h1: 802.1ad interface: QinQ 802.1ad + 802.1Q passes",
+	 P_STRICT_AD,
+	 {QINQ(100, 200), V4("192.0.2.70", DST4)},
+	 PASS("c-q")},
+	{"h1: 802.1ad interface: VLAN 100 in 802.1ad passes",
+	 P_STRICT_AD,
+	 {.tpid = {TPID_AD}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 PASS("c-v")},
+	{"h1: 802.1ad interface: VLAN 100 in 802.1Q: malformed",
+	 P_STRICT_AD,
+	 {Q(100), V4("192.0.2.5", DST4)},
+	 MALF},
+	{"h1: 802.1ad interface: QinQ as two 802.1Q tags: malformed",
+	 P_STRICT_AD,
+	 {.tpid = {TPID_Q, TPID_Q}, .tci = {100, 200}, V4("192.0.2.70", DST4)},
+	 MALF},
+	{"h1: 0x9100 (pre-standard QinQ) is not a VLAN tag: malformed",
+	 P_STRICT,
+	 {.tpid = {0x9100}, .tci = {100}, V4("192.0.2.5", DST4)},
+	 MALF},
+	/* unbound customers: spoof wherever strict, pass where loose or off */
+	{"h1: unbound customer on strict IF_A: spoof",
+	 P_STRICT,
+	 {V4("198.18.40.5", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h1: unbound customer on strict IF_B: spoof, charged to the port's owner",
+	 P_STRICT_B,
+	 {V4("2001:db8:b40::5", DST6)},
+	 DROP(SPOOF, "c-o")},
+	{"h1: unbound customer tagged on strict IF_B: spoof, charged to the `*` customer",
+	 P_STRICT_B,
+	 {Q(77), V4("198.18.40.5", DST4)},
+	 DROP(SPOOF, "b-w")},
+	{"h1: unbound customer in monitor mode: noted as spoof",
+	 P_MON,
+	 {V4("198.18.40.5", DST4)},
+	 NOTED(SPOOF)},
+	{"h1: unbound customer on a loose interface passes",
+	 P_LOOSE,
+	 {V4("198.18.40.5", DST4)},
+	 PASS("b-u")},
+	{"h1: unbound customer on a loose interface passes tagged (v6)",
+	 P_LOOSE,
+	 {QINQ(5, 6), V4("2001:db8:b40::5", DST6)},
+	 PASS("b-u")},
+	{"h1: unbound customer where anti-spoofing is off passes",
+	 P_OFF,
+	 {V4("198.18.40.5", DST4)},
+	 PASS("b-u")},
+	{"h1: upstream: traffic to an unbound customer passes",
+	 P_UP,
+	 {V4(DST4, "198.18.40.5")},
+	 PASS("b-u")},
 };
 
 /* ------------------------------------------------------------------------------------- */

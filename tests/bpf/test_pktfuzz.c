@@ -90,7 +90,7 @@ struct mcust {
 	const char *id, *iface, *vlan, *plan;
 	const char *pfx[3];
 	/* the model's reading of the binding */
-	int ntags; /* -1: unbound; 0 untagged; 1 or 2 tags; 3: any ("*") */
+	int ntags; /* -1: unbound; 0 untagged; 1 or 2 tags; 3: any ("*"); 4: "vid[0].*" */
 	uint16_t vid[2];
 	uint32_t idx; /* index after the sync */
 	int ifindex;
@@ -113,6 +113,9 @@ static struct mcust custs[] = {
 	{"f-g", IF_A, "", "policed", {"198.18.0.0/24", "2001:db8:f::/48"}, 0, {0, 0}, 0, 0},
 	/* unbound: spoof on every strict interface, a customer where anti-spoofing is loose */
 	{"f-u", "", "", "flat", {"10.20.0.0/16", "2001:db8:20::/48"}, -1, {0, 0}, 0, 0},
+	/* the wildcards */
+	{"f-w", IF_B, "*", "flat", {"10.30.0.0/16", "2001:db8:30::/48"}, 3, {0, 0}, 0, 0},
+	{"f-x", IF_A, "200.*", "flat", {"10.40.0.0/16", "2001:db8:40::/48"}, 4, {200, 0}, 0, 0},
 };
 #define NCUST ARRAY_SIZE(custs)
 
@@ -438,24 +441,28 @@ static void ref_parse(const uint8_t *f, long len, struct ref *r)
 	static const uint8_t ctrl[5] = {0x01, 0x80, 0xc2, 0x00, 0x00};
 	long off = 14;
 	uint16_t et;
+	int nhdr;
 
 	memset(r, 0, sizeof(*r));
 	if (len < 14)
 		return;
-	if (!memcmp(f, ctrl, 5) && f[5] <= 0x0f) {
-		r->kind = K_L2CTRL;
-		return;
-	}
 	et = rd16(f + 12);
-	while (et == 0x8100 || et == 0x88a8) {
-		if (r->ntags == 3 || off + 4 > len)
+	/* at most three VLAN headers; a priority tag (VID 0) is no tag, wherever it sits; at
+	 * most two tags with a VLAN id */
+	for (nhdr = 0; et == 0x8100 || et == 0x88a8; nhdr++) {
+		uint16_t vid;
+
+		if (nhdr == 3 || off + 4 > len)
 			return;
-		r->vid[r->ntags++] = rd16(f + off) & 0x0fff;
+		vid = rd16(f + off) & 0x0fff;
 		et = rd16(f + off + 2);
 		off += 4;
+		if (!vid)
+			continue;
+		if (r->ntags == 2)
+			return;
+		r->vid[r->ntags++] = vid;
 	}
-	if (r->ntags > 2)
-		return;
 	switch (et) {
 	case ETH_P_ARP:
 		r->kind = K_ARP;
@@ -486,11 +493,15 @@ static void ref_parse(const uint8_t *f, long len, struct ref *r)
 		return;
 	}
 	}
+	/* a frame that is not IP, ARP or PPPoE to the IEEE reserved group: link-layer control */
+	if (!memcmp(f, ctrl, 5) && f[5] <= 0x0f)
+		r->kind = K_L2CTRL;
 }
 
 /*
- * Does customer c's binding admit a frame with these tags on ifindex? A priority tag (VID 0)
- * alone counts as untagged; any other combination with a VID 0 admits nothing.
+ * Does customer c's binding admit a frame with these tags (priority tags already left out)
+ * on ifindex? Empty vlan: untagged only; "100": exactly that one tag; "100.200": that pair;
+ * "*": anything; "100.*": outer 100, any inner tag or none. Unbound: nowhere (strict).
  */
 static bool binding_admits(const struct mcust *c, int ifindex, const struct ref *r)
 {
@@ -498,11 +509,12 @@ static bool binding_admits(const struct mcust *c, int ifindex, const struct ref 
 		return false;
 	if (c->ntags == 3)
 		return true;
-	if (c->ntags == 0)
-		return r->ntags == 0 || (r->ntags == 1 && r->vid[0] == 0);
+	if (c->ntags == 4)
+		return r->ntags >= 1 && r->vid[0] == c->vid[0];
 	if (c->ntags != r->ntags)
 		return false;
-	return r->vid[0] == c->vid[0] && (c->ntags == 1 || r->vid[1] == c->vid[1]);
+	return c->ntags == 0 ||
+	       (r->vid[0] == c->vid[0] && (c->ntags == 1 || r->vid[1] == c->vid[1]));
 }
 
 /* The exceptions that pass without an assigned source (README, anti-spoofing). */

@@ -61,7 +61,7 @@ struct mcust {
 	int plan;		/* 0..2 */
 	int up_override;	/* 0: none, else Mbit/s */
 	int syn;		/* 0: the plan's SYN limit, else its own (pps) */
-	int bound, vlan, ivlan; /* bound to lo; vlan 0 = any */
+	int bound, vlan, ivlan; /* bound to lo; vlan 0 = untagged, -1 = any (`*`, `10.*`) */
 	int npfx;
 	char pfx[MAXPFX][48];
 };
@@ -133,8 +133,8 @@ static void new_customer(struct mcust *c)
 	c->up_override = rnd() % 4 ? 0 : 1 + rnd() % 50;
 	c->syn = rnd() % 5 ? 0 : 100 * (1 + rnd() % 4); /* a few distinct sets */
 	c->bound = rnd() % 2;
-	c->vlan = rnd() % 4 ? (int)(rnd() % 3) * 10 : 0;
-	c->ivlan = c->vlan && !(rnd() % 4) ? 5 : 0;
+	c->vlan = rnd() % 5 ? (int)(rnd() % 3) * 10 : -1;
+	c->ivlan = c->vlan > 0 && !(rnd() % 4) ? (rnd() % 2 ? 5 : -1) : c->vlan < 0 ? -1 : 0;
 	c->npfx = 1 + rnd() % 2;
 	for (int j = 0; j < c->npfx; j++) {
 		c->pfx[j][0] = '\0';
@@ -171,8 +171,8 @@ static void churn(int step)
 		} else if (r < 13) {
 			c->bound = !c->bound;
 		} else if (r < 15) {
-			c->vlan = (c->vlan + 10) % 30;
-			c->ivlan = 0;
+			c->vlan = c->vlan < 0 ? 0 : c->vlan == 20 ? -1 : c->vlan + 10;
+			c->ivlan = c->vlan < 0 ? -1 : 0;
 		} else if (r < 18) { /* a prefix moves to a new place */
 			new_prefix(c->pfx[rnd() % c->npfx]);
 		} else if (r < 20 && c->npfx < MAXPFX) {
@@ -229,9 +229,15 @@ static void write_files(int step)
 		for (int j = 0; j < c->npfx; j++)
 			fprintf(f, "%s%s", j ? " " : "", c->pfx[j]);
 		fprintf(f, ",%s,", c->bound ? "lo" : "");
-		if (c->vlan && c->ivlan)
+		if (!c->bound || !c->vlan) /* a vlan needs an interface */
+			;
+		else if (c->vlan < 0)
+			fprintf(f, "*");
+		else if (c->ivlan < 0)
+			fprintf(f, "%d.*", c->vlan);
+		else if (c->ivlan)
 			fprintf(f, "%d.%d", c->vlan, c->ivlan);
-		else if (c->vlan)
+		else
 			fprintf(f, "%d", c->vlan);
 		if (c->up_override && c->plan != 2)
 			fprintf(f, ",%dmbit,256k", c->up_override);

@@ -214,10 +214,16 @@ static void check_customer(const struct tg_cfg *cfg, const struct tg_customer *c
 		if (!ic || ic->role != TG_ROLE_CUSTOMER)
 			fail("line %d: bound to '%s', not a customer interface", c->line, c->iface);
 	}
-	if (c->vlan != TG_VLAN_NONE && !valid_vid(c->vlan))
+	/* empty: untagged (0.0); 100: 100.0; 100.200; 100.*: 100.ANY; *: ANY.ANY */
+	if (c->vlan != TG_VLAN_UNTAGGED && c->vlan != TG_VLAN_ANY && !valid_vid(c->vlan))
 		fail("line %d: vlan %u", c->line, c->vlan);
-	if (c->ivlan != TG_VLAN_NONE && (!valid_vid(c->ivlan) || c->vlan == TG_VLAN_NONE))
+	if (c->ivlan != TG_VLAN_UNTAGGED && c->ivlan != TG_VLAN_ANY && !valid_vid(c->ivlan))
+		fail("line %d: inner vlan %u", c->line, c->ivlan);
+	if ((c->vlan == TG_VLAN_UNTAGGED && c->ivlan != TG_VLAN_UNTAGGED) ||
+	    (c->vlan == TG_VLAN_ANY && c->ivlan != TG_VLAN_ANY))
 		fail("line %d: inner vlan %u under %u", c->line, c->ivlan, c->vlan);
+	if (c->vlan != TG_VLAN_UNTAGGED && !c->iface[0])
+		fail("line %d: vlan %u without an interface", c->line, c->vlan);
 	check_rate(&c->dir[TG_DIR_UP], c->id);
 	check_rate(&c->dir[TG_DIR_DOWN], c->id);
 }

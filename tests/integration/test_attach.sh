@@ -60,7 +60,7 @@ in_ns ip link set "$IF_B" up
 
 cat >"$TMP/tollgate.yaml" <<EOF
 interfaces:
-  - { name: $IF_A, role: customer, antispoof: strict }
+  - { name: $IF_A, role: customer, antispoof: strict, vlan_protocol: 802.1q }
 plans:
   p10:
     upload: { rate: 10mbit, burst: 64k }
@@ -106,6 +106,8 @@ expect "attach again keeps the same program" test "$(xdp_id "$IF_A")" = "$id1"
 expect "attach again keeps one link pin" test "$(ls "$PIN" | grep -c '^link_')" = 1
 tg -c "$CFG" attach "$IF_A" role customer mode generic >/dev/null 2>&1
 expect "mode generic re-attaches in skb mode" test "$(xdp_mode "$IF_A")" = 2
+expect "status -j reports the interface's vlan_protocol" test \
+	"$(tg -j status | jget 'd["interfaces"][0]["vlan_protocol"]')" = 802.1q
 expect "status reports generic" test "$(tg -j status | jget 'd["interfaces"][0]["mode"]')" = generic
 tg -c "$CFG" attach "$IF_A" role customer mode native >/dev/null 2>&1
 expect "back to native" test "$(xdp_mode "$IF_A")" = 1
@@ -126,6 +128,10 @@ done
 # --- customer show, text and JSON
 expect "customer show -j finds c2 with its limit" test \
 	"$(tg -j customer show c2 | jget 'd["customer"]["upload"]["limit"]["rate_bps"]')" = 10000000
+expect "customer show -j: c1's binding is $IF_A untagged (vlan null)" test \
+	"$(tg -j customer show c1 | jget 'str(d["customer"]["binding"]["interface"])+str(d["customer"]["binding"]["vlan"])')" = "${IF_A}None"
+expect "customer show: c2 has no binding (spoof where strict)" \
+	grep -q "binding        none (spoof where anti-spoofing is strict)" <<<"$(tg customer show c2)"
 tg customer show nosuch >/dev/null 2>&1
 expect "customer show of an unknown id fails" test $? -ne 0
 err=$(tg -j customer show nosuch 2>&1 >/dev/null)
@@ -149,8 +155,12 @@ tg check-config "$CFG" >/dev/null 2>&1
 expect "check-config exits 0 on a good one" test $? -eq 0
 expect "  ... and advises that plan p10's 64k bursts are too small for TCP" test \
 	"$(tg -j check-config "$CFG" | jget 'sum("plan p10 upload" in w or "plan p10 download" in w for w in d["warnings"])')" = 2
-expect "the shipped example gets no such advice" test \
-	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len(d["warnings"])')" = 0
+expect "  ... and counts the unbound customer (c2) while $IF_A is strict" test \
+	"$(tg -j check-config "$CFG" | jget 'sum("1 customers have no interface" in w for w in d["warnings"])')" = 1
+expect "the shipped example gets no advice but the binding upgrade notes" test \
+	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'len([w for w in d["warnings"] if "upgrade note" not in w])')" = 0
+expect "  ... which count its untagged and single-tag customers" test \
+	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'sum("upgrade note: 1 customers" in w and "empty vlan" in w or "upgrade note: 2 customers" in w and "one VLAN" in w for w in d["warnings"])')" = 2
 
 # --- bad command lines
 tg attach "$IF_A" role sideways >/dev/null 2>&1

@@ -399,6 +399,11 @@ spoof_case "VLAN 100: random foreign IPv4 sources dropped as spoof, charged to V
 spoof_case "VLAN 100: random foreign IPv6 sources dropped as spoof, charged to V" "${V[@]}" rand6 "$LAB_UP6" spoof cust-v "$P-c0"
 spoof_case "VLAN 100: customer B's IPv6 source dropped as spoof, charged to V" "${V[@]}" "$LAB_B6" "$LAB_UP6" spoof cust-v "$P-c0"
 spoof_case "VLAN 100: bogon source 127.0.0.1 dropped as bogon, charged to V" "${V[@]}" 127.0.0.1 "$LAB_UP4" bogon cust-v "$P-c0"
+# an empty vlan is untagged only: V cannot send with untagged A's source on the same port
+spoof_case "VLAN 100: untagged customer A's IPv4 source dropped as spoof, charged to V" "${V[@]}" "$LAB_A4" "$LAB_UP4" spoof cust-v "$P-c0"
+spoof_case "VLAN 100: untagged customer A's IPv6 source dropped as spoof, charged to V" "${V[@]}" "$LAB_A6" "$LAB_UP6" spoof cust-v "$P-c0"
+# a priority tag (VID 0) is no tag: the frame is the untagged port's, charged to A
+spoof_case "priority tag (VID 0): random IPv4 sources dropped as spoof, charged to A" "$P-cust" "$P-ca" 0 rand4 "$LAB_UP4" spoof cust-a "$P-c0"
 
 # ---- the policer holds a UDP flood at twice the plan to the plan's rate ----
 # rate_case NAME DIR RATE_BPS SERVER_NS SERVER_ADDR CLIENT_NS CLIENT_ADDR: iperf3 -u at

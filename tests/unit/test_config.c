@@ -523,10 +523,10 @@ static void test_example(void)
 		CHECK(cfg->ncustomers >= 3);
 		CHECK(!strcmp(c->name, "Acme, Ltd"));
 		for (size_t i = 0; i < cfg->ncustomers; i++) {
-			if (cfg->customers[i].ivlan != TG_VLAN_NONE)
+			if (cfg->customers[i].ivlan != TG_VLAN_UNTAGGED)
 				c = &cfg->customers[i];
 		}
-		CHECK(c->vlan != TG_VLAN_NONE && c->ivlan != TG_VLAN_NONE);
+		CHECK(c->vlan != TG_VLAN_UNTAGGED && c->ivlan != TG_VLAN_UNTAGGED);
 	}
 	tg_config_free(cfg);
 	tg_errs_free(&errs);
@@ -735,7 +735,7 @@ static void test_csv_good(void)
 			"cust-0003,\"He said \"\"hi\"\"\",home-100,"
 			"  203.0.113.16/29\t2001:db8:b::/64 ,eth1,100.200\n"
 			"\n"
-			"cust-0004,,free,10.1.0.0/16 10.1.2.0/24,,4094\n";
+			"cust-0004,,free,10.1.0.0/16 10.1.2.0/24,eth1,4094\n";
 	struct tg_cfg *cfg = NULL;
 	struct tg_errs errs;
 	const struct tg_customer *c;
@@ -751,12 +751,12 @@ static void test_csv_good(void)
 	CHECK(c->plan == 1 && c->line == 2 && c->npfx == 2);
 	CHECK(c->pfx[0].family == AF_INET && c->pfx[0].plen == 24);
 	CHECK(c->pfx[1].family == AF_INET6 && c->pfx[1].plen == 48);
-	CHECK(!strcmp(c->iface, "eth1") && c->vlan == 100 && c->ivlan == TG_VLAN_NONE);
+	CHECK(!strcmp(c->iface, "eth1") && c->vlan == 100 && c->ivlan == TG_VLAN_UNTAGGED);
 	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 1000000000);
 	c = &cfg->customers[1];
 	CHECK(!strcmp(c->name, "Two\nLines") && c->line == 3);
 	CHECK(c->npfx == 1 && c->pfx[0].plen == 32);
-	CHECK(c->iface[0] == '\0' && c->vlan == TG_VLAN_NONE && c->ivlan == TG_VLAN_NONE);
+	CHECK(c->iface[0] == '\0' && c->vlan == TG_VLAN_UNTAGGED && c->ivlan == TG_VLAN_UNTAGGED);
 	CHECK_EQ_U64(c->dir[TG_DIR_UP].rate_bps, 20000000);
 	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].rate_bps, 100000000);
 	CHECK_EQ_U64(c->dir[TG_DIR_DOWN].peak_rate_bps, 200000000);
@@ -819,7 +819,7 @@ static void test_csv_column_order(void)
 	tg_config_free(b);
 	CHECK_EQ_U64(load(BASE_YAML, "prefixes,plan,id\n10.0.0.0/8,home-100,only\n", &a, &errs), 0);
 	if (a)
-		CHECK(a->customers[0].name == NULL && a->customers[0].vlan == TG_VLAN_NONE);
+		CHECK(a->customers[0].name == NULL && a->customers[0].vlan == TG_VLAN_UNTAGGED);
 	tg_config_free(a);
 	tg_errs_free(&errs);
 }
@@ -1641,6 +1641,200 @@ static void test_h3_config(void)
 	free(big);
 }
 
+/* ---- h1: bindings ---- */
+
+/* The vlan column: untagged, one tag, QinQ, the wildcards; every bad spelling an error. */
+static void test_csv_vlan(void)
+{
+	static const struct {
+		const char *s;
+		uint16_t vlan, ivlan;
+	} good[] = {
+		{"", TG_VLAN_UNTAGGED, TG_VLAN_UNTAGGED},
+		{"100", 100, TG_VLAN_UNTAGGED},
+		{"1", 1, TG_VLAN_UNTAGGED},
+		{"4094", 4094, TG_VLAN_UNTAGGED},
+		{"100.200", 100, 200},
+		{"4094.1", 4094, 1},
+		{"100.*", 100, TG_VLAN_ANY},
+		{"*", TG_VLAN_ANY, TG_VLAN_ANY},
+	};
+	static const char *const bad[] = {
+		"0",	"4095", "0.100", "100.0",	"100.4095", "*.100", "*.*",
+		"**",	"100.", ".100",	 "100.200.300", "100.**",   "-1",    " 100",
+		"100 ", "abc",	"1e2",	 "100.*.5",	"+100",
+	};
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char csv[256];
+
+	TEST_BEGIN("CSV vlan: empty, 100, 100.200, 100.*, * parse to their bindings");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(csv, sizeof(csv), CSV_HDR "a,,free,10.0.0.0/24,eth1,%s\n", good[i].s);
+		CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+		dump_errs(&errs);
+		if (cfg) {
+			CHECK_EQ_U64(cfg->customers[0].vlan, good[i].vlan);
+			CHECK_EQ_U64(cfg->customers[0].ivlan, good[i].ivlan);
+		}
+		tg_config_free(cfg);
+		tg_errs_free(&errs);
+	}
+
+	TEST_BEGIN("CSV vlan: bad spellings are errors that name the field");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+
+		snprintf(csv, sizeof(csv), CSV_HDR "a,,free,10.0.0.0/24,eth1,\"%s\"\n", bad[i]);
+		snprintf(want, sizeof(want), "'%s': want a VLAN id 1..4094", bad[i]);
+		CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), (uint64_t)-EINVAL);
+		CHECK_ERR(&errs, "customers.csv:2: field 'vlan': ", want);
+		CHECK_EQ_U64(errs.n, 1);
+		tg_config_free(cfg);
+		tg_errs_free(&errs);
+	}
+
+	TEST_BEGIN("CSV vlan: a vlan without an interface is an error (it would be ignored)");
+	CHECK_EQ_U64(load(BASE_YAML, CSV_HDR "a,,free,10.0.0.0/24,,*\nb,,free,10.0.1.0/24,,7\n",
+			  &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'vlan': ", "'*' without an interface");
+	CHECK_ERR(&errs, "customers.csv:3: field 'vlan': ", "'7' without an interface");
+	CHECK_EQ_U64(errs.n, 2);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	/* an unknown interface is reported once, not again as a vlan without one */
+	CHECK_EQ_U64(load(BASE_YAML, CSV_HDR "a,,free,10.0.0.0/24,eth9,7\n", &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'interface': ", "'eth9' is not under interfaces");
+	CHECK_EQ_U64(errs.n, 1);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* vlan_protocol: the outer TPID of a customer interface. */
+static void test_vlan_protocol(void)
+{
+	static const struct {
+		const char *v;
+		uint8_t want;
+	} good[] = {{"802.1q", TG_IFF_VLAN_Q}, {"802.1ad", TG_IFF_VLAN_AD}, {"any", 0}};
+	const char *csv = CSV_HDR "a,,free,10.0.0.0/24,eth1,100\n";
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char yaml[512];
+
+	TEST_BEGIN("vlan_protocol: 802.1q, 802.1ad, any (the default)");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "interfaces:\n  - { name: eth1, role: customer, vlan_protocol: %s }\n"
+			 "plans:\n  free: {}\ncustomers: customers.csv\n",
+			 good[i].v);
+		CHECK_EQ_U64(load(yaml, csv, &cfg, &errs), 0);
+		dump_errs(&errs);
+		if (cfg)
+			CHECK_EQ_U64(cfg->ifaces[0].vlan_proto, good[i].want);
+		tg_config_free(cfg);
+		tg_errs_free(&errs);
+	}
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(cfg->ifaces[0].vlan_proto, 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("vlan_protocol: a bad value, and on an upstream interface, are errors");
+	CHECK_EQ_U64(load("interfaces:\n  - { name: eth1, role: customer, vlan_protocol: 0x8100 }\n"
+			  "  - { name: eth0, role: upstream, vlan_protocol: 802.1q }\n"
+			  "plans:\n  free: {}\ncustomers: customers.csv\n",
+			  csv, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "vlan_protocol '0x8100': want 802.1q, 802.1ad or any");
+	CHECK_ERR(&errs, "tollgate.yaml:3:", "vlan_protocol applies to the customer role only");
+	CHECK_EQ_U64(errs.n, 2);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* How many of check-config's warnings contain `what`. */
+static size_t advice_count(const struct tg_cfg *cfg, const char *what)
+{
+	char *msg[64];
+	size_t n = tg_config_advice(cfg, msg, 64), hits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		hits += strstr(msg[i], what) != NULL;
+		free(msg[i]);
+	}
+	return hits;
+}
+
+/* check-config: unbound customers where an interface is strict; the upgrade notes. */
+static void test_binding_advice(void)
+{
+	const char *csv = CSV_HDR "a,,free,10.0.0.0/24,,\n"
+				  "b,,free,10.0.1.0/24,,\n"
+				  "c,,free,10.0.2.0/24,eth1,\n"
+				  "d,,free,10.0.3.0/24,eth1,100\n"
+				  "e,,free,10.0.4.0/24,eth1,101\n"
+				  "f,,free,10.0.5.0/24,eth1,100.200\n"
+				  "g,,free,10.0.6.0/24,eth1,*\n"
+				  "h,,free,10.0.7.0/24,eth1,100.*\n";
+	const char *loose = "interfaces:\n"
+			    "  - { name: eth1, role: customer, antispoof: loose }\n"
+			    "  - { name: eth0, role: upstream }\n"
+			    "plans:\n  free: {}\n"
+			    "customers: customers.csv\n";
+	const char *strict = "interfaces:\n"
+			     "  - { name: eth1, role: customer }\n"
+			     "plans:\n  free: {}\n"
+			     "customers: customers.csv\n";
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("check-config: unbound customers counted where an interface is strict");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(advice_count(cfg,
+					  "2 customers have no interface: strict "
+					  "anti-spoofing on eth1 drops their traffic as spoof"),
+			     1);
+		TEST_BEGIN("check-config: upgrade notes for an empty vlan and a single tag");
+		CHECK_EQ_U64(advice_count(cfg, "upgrade note: 1 customers bound to a strict "
+					       "interface have an empty vlan, which now means "
+					       "untagged frames only"),
+			     1);
+		CHECK_EQ_U64(advice_count(cfg, "upgrade note: 2 customers bound to a strict "
+					       "interface have one VLAN (e.g. 100)"),
+			     1);
+		CHECK_EQ_U64(advice_count(cfg, "write 100.* for any inner tag"), 1);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("check-config: no binding advice without a strict interface");
+	CHECK_EQ_U64(load(loose, csv, &cfg, &errs), 0);
+	dump_errs(&errs);
+	if (cfg) {
+		CHECK_EQ_U64(advice_count(cfg, "no interface"), 0);
+		CHECK_EQ_U64(advice_count(cfg, "upgrade note"), 0);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("check-config: no binding advice when every customer is bound (QinQ, *)");
+	CHECK_EQ_U64(load(strict,
+			  CSV_HDR "d,,free,10.0.3.0/24,eth1,100.200\n"
+				  "g,,free,10.0.6.0/24,eth1,*\n",
+			  &cfg, &errs),
+		     0);
+	if (cfg)
+		CHECK_EQ_U64(advice_count(cfg, ""), 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1678,6 +1872,9 @@ int main(void)
 	test_notify_config();
 	test_control_config();
 	test_h3_config();
+	test_csv_vlan();
+	test_binding_advice();
+	test_vlan_protocol();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
