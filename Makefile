@@ -43,7 +43,7 @@ LIB_SRC   := $(filter-out user/tollgate.c user/tollgated.c,$(wildcard user/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
-TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_notify $(BUILD)/tests/test_golden \
+TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_notify $(BUILD)/tests/test_golden $(BUILD)/tests/test_contend \
 	$(BUILD)/tests/test_sync $(BUILD)/tests/xdp_foreign.bpf.o
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 

@@ -6,6 +6,7 @@
 #   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
+#   build/tests/test_contend       the policer with every CPU on one customer (BPF_PROG_TEST_RUN)
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
@@ -28,6 +29,7 @@ SUITES=(
 	build/tests/test_notify
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
+	build/tests/test_contend
 	build/tests/test_sync
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
