@@ -53,8 +53,8 @@ struct tg_pkt {
 	__u8 tcp_flags; /* TCP flags byte (FIN..CWR) */
 	__u8 icmp_type;
 	__u8 hop_limit; /* IPv6 hop limit (for ND validity) */
-	__u8 pad;
-	__be16 sport; /* TCP/UDP ports, network order */
+	__u8 l3_off;	/* bytes from the frame's start to the IP header (after any tags) */
+	__be16 sport;	/* TCP/UDP ports, network order */
 	__be16 dport;
 	__u32 ip_len; /* bytes counted by the policers: IP header + payload */
 	__be32 saddr4;
@@ -282,6 +282,7 @@ static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
 	cur.end = (void *)(long)ctx->data_end;
 	p->vlan = TG_VLAN_NONE;
 	p->ivlan = TG_VLAN_NONE;
+	p->l3_off = sizeof(struct ethhdr);
 	eth = TG_PULL(&cur, struct ethhdr);
 	if (!eth)
 		return TG_PARSE_MALFORMED;
@@ -296,6 +297,7 @@ static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p)
 		vh = TG_PULL(&cur, struct vlan_hdr_tg);
 		if (!vh)
 			return TG_PARSE_MALFORMED;
+		p->l3_off += sizeof(*vh);
 		if (i == 0)
 			p->vlan = bpf_ntohs(vh->tci) & TG_VLAN_VID_MASK;
 		else

@@ -51,6 +51,7 @@
 #define TG_POLICER_KERN_H
 
 #include "maps_kern.h"
+#include "parse_kern.h"
 
 /* compare-and-swaps before a conforming packet is charged with an atomic add instead */
 #define TG_GCRA_CAS_TRIES 4
@@ -104,13 +105,81 @@ static __always_inline int tg_gcra_charge(__u64 *tat_p, __u64 cost, __u64 tol, _
 	return 1;
 }
 
-/* Returns 1 if the packet conforms (and is charged), 0 if it is over the limit. */
-static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg, __u32 len,
-				     __u64 now)
+enum tg_colour {
+	TG_GREEN = 0, /* within the rate: passed untouched */
+	TG_YELLOW,    /* over the rate, within the peak: passed, DSCP rewritten */
+	TG_RED,	      /* over the peak (or over the rate of a single-rate policer): dropped */
+};
+
+/*
+ * The packet's colour. Single-rate (peak NULL or unset): green and charged, or red. Two
+ * rates (RFC 2698, colour-blind): over the peak is red and charges neither bucket; within
+ * it the peak bucket is charged, then the committed one: green if that conforms, yellow
+ * (the committed bucket untouched) if not. A red or yellow packet writes nothing more than
+ * RFC 2698 says, so a customer flooding above its peak only reads the line.
+ */
+static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg,
+				     const struct tg_policer_cfg *peak, __u32 len, __u64 now)
 {
+	if (peak && peak->ipb_fns16) {
+		if (!tg_gcra_charge(&g->ptat_fns, ((__u64)len * peak->ipb_fns16) >> 8,
+				    peak->tol_fns, now))
+			return TG_RED;
+		if (!cfg->ipb_fns16)
+			return TG_GREEN;
+		return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns,
+				      now)
+			       ? TG_GREEN
+			       : TG_YELLOW;
+	}
 	if (!cfg->ipb_fns16)
-		return 1; /* no limit configured for this direction */
-	return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns, now);
+		return TG_GREEN; /* no limit configured for this direction */
+	return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns, now)
+		       ? TG_GREEN
+		       : TG_RED;
+}
+
+#define TG_L3_OFF_MASK 0x3f /* l3_off is at most 14 + 2 tags x 4 */
+
+/*
+ * Rewrite a yellow packet's DSCP to dscp, keeping its ECN bits: the IPv4 TOS byte with the
+ * header checksum updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m') over the
+ * 16-bit word of version/IHL and TOS), or the IPv6 traffic class (no checksum). The parser
+ * checked these bytes; they are checked again because the verifier needs it. XDP may
+ * write the frame in place.
+ */
+static __always_inline void tg_set_dscp(struct xdp_md *ctx, const struct tg_pkt *p, __u8 dscp)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u8 *h = data + (p->l3_off & TG_L3_OFF_MASK);
+
+	if ((void *)(h + 2) > end)
+		return;
+	if (p->v6) {
+		__u8 tc = (__u8)((h[0] & 0x0f) << 4 | h[1] >> 4),
+		     ntc = (__u8)(dscp << 2 | (tc & 3));
+
+		h[0] = (h[0] & 0xf0) | ntc >> 4;
+		h[1] = (__u8)((h[1] & 0x0f) | (ntc & 0x0f) << 4);
+		return;
+	}
+	struct iphdr *iph = (struct iphdr *)h;
+	__u32 sum;
+	__u16 m, m2;
+	__u8 ntos;
+
+	if ((void *)(iph + 1) > end)
+		return;
+	ntos = (__u8)(dscp << 2 | (iph->tos & 3));
+	if (ntos == iph->tos)
+		return;
+	m = (__u16)(h[0] << 8 | iph->tos);
+	m2 = (__u16)(h[0] << 8 | ntos);
+	sum = (__u16)~bpf_ntohs(iph->check) + (__u32)(__u16)~m + m2;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	iph->tos = ntos;
+	iph->check = bpf_htons((__u16)~sum);
 }
 
 #endif /* TG_POLICER_KERN_H */
