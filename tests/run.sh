@@ -10,6 +10,7 @@
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
+#   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
@@ -33,6 +34,7 @@ SUITES=(
 	build/tests/test_sync
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
+	tests/integration/test_trtcm.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
 	tests/integration/test_enforce.sh
