@@ -474,6 +474,8 @@ static const struct cust_def {
 	/* VLAN 301 and IF_A untagged: no port gets an owner it did not have (spoof charging) */
 	{"p-tq", IF_A, 301, VNONE, PL_P_TRTCM, {"198.18.82.0/24", "2001:db8:382::/48"}},
 	{"p-td", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.83.0/24", "2001:db8:383::/48"}},
+	/* throttled (enf): no peak above the throttle rate */
+	{"p-tt", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.84.0/24", "2001:db8:384::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -2789,6 +2791,8 @@ static struct tg_enf_table enf;
 static const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
 static const struct tg_enf_entry throttled = {
 	.id = "c-t", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
+static const struct tg_enf_entry throttled_tr = {
+	.id = "p-tt", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
 
 static int load_customers(const char *without)
 {
@@ -2857,7 +2861,8 @@ static int load_customers(const char *without)
 			return -EINVAL;
 		}
 	memset(&enf, 0, sizeof(enf));
-	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled))
+	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled) ||
+	    tg_enf_put(&enf, &throttled_tr))
 		return -ENOMEM;
 	cfg.enf = &enf;
 	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
@@ -3109,6 +3114,7 @@ struct trtcm_case {
 	const char *cust;
 	struct pkt pkt; /* sent TR_PBS / size + 1 times to a full pair of buckets */
 	uint8_t tclass; /* the sent TOS / traffic class: DSCP AF41, ECN ECT(1) */
+	bool throttled; /* single-rate: no yellow, red right after the green */
 };
 
 /*
@@ -3120,7 +3126,7 @@ struct trtcm_case {
  */
 static void run_trtcm_case(const struct trtcm_case *tc)
 {
-	const int n_green = TR_CBS / 1000, n_yellow = (TR_PBS - TR_CBS) / 1000;
+	const int n_green = TR_CBS / 1000, n_yellow = tc->throttled ? 0 : (TR_PBS - TR_CBS) / 1000;
 	uint8_t in[2048], out[2048];
 	struct snap before, after, want;
 	struct built b;
@@ -3217,24 +3223,34 @@ static void test_trtcm(void)
 		 P_STRICT,
 		 "p-t4",
 		 {V4("198.18.80.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
-		 34 << 2 | 1},
+		 34 << 2 | 1,
+		 false},
 		{"trtcm: IPv6 upload: 3 green untouched, 3 yellow with traffic class AF13, then "
 		 "red",
 		 P_STRICT,
 		 "p-t6",
 		 {V4("2001:db8:381::5", DST6), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(1000)},
-		 34 << 2 | 1},
+		 34 << 2 | 1,
+		 false},
 		{"trtcm: IPv4 in VLAN 301: the yellow DSCP is written behind the tag",
 		 P_STRICT,
 		 "p-tq",
 		 {Q(301), V4("198.18.82.5", DST4), .proto = IPPROTO_UDP,
 		  .payload = UDP_PAYLOAD4(1000)},
-		 34 << 2 | 2},
+		 34 << 2 | 2,
+		 false},
 		{"trtcm: IPv4 download (TCP): green, yellow, red toward the customer",
 		 P_UP,
 		 "p-td",
 		 {V4(DST4, "198.18.83.5"), .tcpflags = 0x10, .payload = 1000 - 40},
-		 0 << 2 | 3},
+		 0 << 2 | 3,
+		 false},
+		{"trtcm: throttled: held to its rate alone, no yellow above it",
+		 P_STRICT,
+		 "p-tt",
+		 {V4("198.18.84.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		 34 << 2 | 1,
+		 true},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
