@@ -121,22 +121,20 @@ enum tg_colour {
 static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_cfg *cfg,
 				     const struct tg_policer_cfg *peak, __u32 len, __u64 now)
 {
+	int over = TG_RED; /* the colour of a packet over the rate */
+
 	if (peak && peak->ipb_fns16) {
 		if (!tg_gcra_charge(&g->ptat_fns, ((__u64)len * peak->ipb_fns16) >> 8,
 				    peak->tol_fns, now))
 			return TG_RED;
-		if (!cfg->ipb_fns16)
-			return TG_GREEN;
-		return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns,
-				      now)
-			       ? TG_GREEN
-			       : TG_YELLOW;
+		over = TG_YELLOW;
 	}
 	if (!cfg->ipb_fns16)
 		return TG_GREEN; /* no limit configured for this direction */
+	/* one call site for the committed bucket: the program stays small */
 	return tg_gcra_charge(&g->tat_fns, ((__u64)len * cfg->ipb_fns16) >> 8, cfg->tol_fns, now)
 		       ? TG_GREEN
-		       : TG_RED;
+		       : over;
 }
 
 #define TG_L3_OFF_MASK 0x3f /* l3_off is at most 14 + 2 tags x 4 */
@@ -146,9 +144,12 @@ static __always_inline int tg_police(struct tg_gcra *g, const struct tg_policer_
  * header checksum updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m') over the
  * 16-bit word of version/IHL and TOS), or the IPv6 traffic class (no checksum). The parser
  * checked these bytes; they are checked again because the verifier needs it. XDP may
- * write the frame in place.
+ * write the frame in place. A BPF-to-BPF call, not inlined: inlined, it cost every green
+ * packet about 1.5 ns (bench_xdp, A/B side by side: v4 pass 4.87 -> 5.17 x bare; as a
+ * call 4.64, the old program 4.84), a yellow one pays the call instead.
  */
-static __always_inline void tg_set_dscp(struct xdp_md *ctx, const struct tg_pkt *p, __u8 dscp)
+static __attribute__((noinline)) void tg_set_dscp(struct xdp_md *ctx, const struct tg_pkt *p,
+						  __u8 dscp)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u8 *h = data + (p->l3_off & TG_L3_OFF_MASK);
