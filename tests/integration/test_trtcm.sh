@@ -29,12 +29,13 @@ TMP=$(mktemp -d "/tmp/tg-trtcm-$$.XXXXXX")
 CFG=$TMP/tollgate.yaml
 MODE=${TG_TEST_MODE:-native}
 
-# Plan lab-a: rate 20 Mbit/s, peak 40 Mbit/s, both bursts 64k; yellow AF13 (DSCP 14).
+# Plan lab-a: rate 20 Mbit/s, peak 40 Mbit/s, both bursts 256k (50 ms at the peak: a sender
+# descheduled on a busy machine catches up within the burst); yellow AF13 (DSCP 14).
 CIR=20000000
 PIR=40000000
 YELLOW=14
-export LAB_A_UP=20mbit LAB_A_DOWN=20mbit LAB_A_BURST=64k
-export LAB_A_PEAK="peak_rate: 40mbit, peak_burst: 64k" LAB_A_YELLOW=af13
+export LAB_A_UP=20mbit LAB_A_DOWN=20mbit LAB_A_BURST=256k
+export LAB_A_PEAK="peak_rate: 40mbit, peak_burst: 256k" LAB_A_YELLOW=af13
 
 cleanup() {
 	local pid
@@ -79,6 +80,17 @@ attach_all() {
 check "attach ($MODE)" attach_all
 [ "$N_FAIL" -eq 0 ] || finish
 check "customers loaded" tg reload
+
+# customer show: the effective peak and the yellow DSCP beside the rate
+show_peak() {
+	local out
+	out=$(tg -j customer show cust-a) || return 1
+	"$LAB_PY" -c 'import json, sys
+l = json.loads(sys.argv[1])["customer"]["download"]["limit"]
+print("  customer show: download", l)
+sys.exit(0 if l.get("peak_rate_bps") == 40000000 and l.get("yellow_dscp") == 14 and l.get("peak_burst_bytes", 0) >= 262144 else 1)' "$out"
+}
+check "customer show: peak 40 Mbit/s and yellow DSCP 14" show_peak
 
 # trtcm_case NAME OFFERED_BPS WANT_BPS WANT_YELLOW: iperf3 -u from upstream to A for 4 s at
 # OFFERED; A's host captures what arrives. The received rate (at the host) must be within
