@@ -24,6 +24,14 @@
  * to 1 kbit/s and the flood customer to 1 packet/s in every class (each class its own
  * state), and each is drained first, so every measured packet is over its limit.
  *
+ * Two-rate policer (RFC 2698): "yellow pass" is a customer held to 1 kbit/s with a peak of
+ * 1 Tbit/s, so every packet is yellow and passes with its DSCP rewritten (BPF_PROG_TEST_RUN
+ * runs the repeats on one buffer: after the first packet the DSCP is already the yellow
+ * one and only compared, so this is the colour decision, not the checksum arithmetic);
+ * "red drop" one whose rate and peak are both 1 kbit/s. Contention: the pass and the
+ * rate-drop case of one customer on every CPU at once, each thread pinned, against the
+ * same case on one CPU.
+ *
  * Before it is timed, every case is run 1000 times and checked: verdict, and the counter
  * that must have moved (interface pass or drop.<reason>, and the customer's). A
  * case that takes another path is reported INVALID instead of timed.
@@ -37,6 +45,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,6 +95,8 @@ enum path {
 	PATH_FLOOD_FRAG,
 	PATH_SMTP,
 	PATH_REFL,
+	PATH_YELLOW, /* two-rate: over the rate, within the peak: DSCP rewritten, passed */
+	PATH_RED,    /* two-rate: over the peak */
 	PATH_NR
 };
 
@@ -93,7 +104,7 @@ enum path {
 enum kind { K_UDP, K_SYN, K_SMTP, K_ICMP, K_FRAG, K_REFL };
 
 /* Whose traffic a case is: a measured customer, or a spoofed source (the port owner's). */
-enum who { W_PASS, W_ALL, W_SLOW, W_FLOOD, W_SPOOF, W_SPOOF_FAR };
+enum who { W_PASS, W_ALL, W_SLOW, W_FLOOD, W_SPOOF, W_SPOOF_FAR, W_YELLOW, W_RED };
 
 #define REASON_PASS (-1)
 
@@ -113,6 +124,8 @@ static const struct path_def {
 	[PATH_FLOOD_FRAG] = {"flood_frag drop", K_FRAG, W_FLOOD, TG_R_FLOOD_FRAG, false},
 	[PATH_SMTP] = {"smtp drop", K_SMTP, W_FLOOD, TG_R_SMTP, false},
 	[PATH_REFL] = {"reflection drop", K_REFL, W_FLOOD, TG_R_FLOOD_UDP, true},
+	[PATH_YELLOW] = {"yellow pass", K_UDP, W_YELLOW, REASON_PASS, false},
+	[PATH_RED] = {"red drop", K_UDP, W_RED, TG_R_RATE, false},
 };
 
 /* Plans: 0 bandwidth only; 1 every packet-rate limit too, far above the traffic; 2 every
@@ -123,7 +136,9 @@ static const struct path_def {
 #define PLAN_FLOOD 2
 #define PLAN_SRC_HI 3 /* per_source far above the traffic: every packet is watched */
 #define PLAN_SRC_LO 4 /* per_source 1 packet/s: the first burst blocks the source */
-#define NPLANS 5
+#define PLAN_YELLOW 5 /* rate 1 kbit/s, peak 1 Tbit/s: every packet yellow (DSCP rewritten) */
+#define PLAN_RED 6    /* rate and peak 1 kbit/s: every packet red */
+#define NPLANS 7
 #define HIGH_PPS 1000000000ull
 #define RANDOM_SOURCES 65536
 
@@ -134,8 +149,10 @@ struct scale {
 	bool loaded;
 	double load_s;
 	struct tg_prefix *pfx; /* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
-	uint32_t pass_i, slow_i, all_i, flood_i, src_hi_i, src_lo_i; /* measured customers */
-	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx;  /* customer indexes */
+	uint32_t pass_i, slow_i, all_i, flood_i, src_hi_i, src_lo_i, yellow_i,
+		red_i; /* measured customers */
+	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx, yellow_idx,
+		red_idx; /* customer indexes */
 };
 
 struct bcase {
@@ -200,7 +217,9 @@ static int gen_prefixes(struct scale *sc)
 	sc->flood_i = sc->pass_i + 81;
 	sc->src_hi_i = sc->pass_i + 108;
 	sc->src_lo_i = sc->pass_i + 135;
-	return sc->src_lo_i < sc->n ? 0 : -EINVAL;
+	sc->yellow_i = sc->pass_i + 162;
+	sc->red_i = sc->pass_i + 189;
+	return sc->red_i < sc->n ? 0 : -EINVAL;
 }
 
 /* The interface's role: lo in tg_ifaces, strict in the customer role, counters in slot 0. */
@@ -256,6 +275,15 @@ static int load_scale(struct scale *sc)
 	snprintf(plan[PLAN_SRC_LO].name, sizeof(plan[0].name), "bench-src-lo");
 	plan[PLAN_SRC_LO].flood.src_pps = 1;
 	plan[PLAN_SRC_LO].flood.block_ns = 3600000000000ull;
+	snprintf(plan[PLAN_YELLOW].name, sizeof(plan[0].name), "bench-yellow");
+	snprintf(plan[PLAN_RED].name, sizeof(plan[0].name), "bench-red");
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		plan[PLAN_YELLOW].dir[d] = (struct tg_rate_cfg){SLOW_RATE_BPS, SLOW_BURST_BYTES,
+								PASS_RATE_BPS, PASS_BURST_BYTES};
+		plan[PLAN_RED].dir[d] = (struct tg_rate_cfg){SLOW_RATE_BPS, SLOW_BURST_BYTES,
+							     SLOW_RATE_BPS, SLOW_BURST_BYTES};
+	}
+	plan[PLAN_YELLOW].yellow_dscp = plan[PLAN_RED].yellow_dscp = 14;
 	for (i = 0; i < sc->n; i++) {
 		snprintf(cu[i].id, sizeof(cu[i].id), "b%07u", i);
 		cu[i].pfx = &sc->pfx[2 * i];
@@ -269,6 +297,11 @@ static int load_scale(struct scale *sc)
 		cu[i].dir[TG_DIR_UP].burst_bytes =
 			i == sc->slow_i ? SLOW_BURST_BYTES : PASS_BURST_BYTES;
 		cu[i].dir[TG_DIR_DOWN] = cu[i].dir[TG_DIR_UP];
+		if (i == sc->yellow_i || i == sc->red_i) {
+			cu[i].plan = i == sc->yellow_i ? PLAN_YELLOW : PLAN_RED;
+			memcpy(cu[i].dir, plan[cu[i].plan].dir, sizeof(cu[i].dir));
+			continue;
+		}
 		cu[i].plan = i == sc->all_i	 ? PLAN_ALL
 			     : i == sc->flood_i	 ? PLAN_FLOOD
 			     : i == sc->src_hi_i ? PLAN_SRC_HI
@@ -324,8 +357,13 @@ static int load_scale(struct scale *sc)
 	sc->all_idx = tg_find_customer(&sc->m, id);
 	snprintf(id, sizeof(id), "b%07u", sc->flood_i);
 	sc->flood_idx = tg_find_customer(&sc->m, id);
+	snprintf(id, sizeof(id), "b%07u", sc->yellow_i);
+	sc->yellow_idx = tg_find_customer(&sc->m, id);
+	snprintf(id, sizeof(id), "b%07u", sc->red_i);
+	sc->red_idx = tg_find_customer(&sc->m, id);
 	sc->owner_idx = tg_find_customer(&sc->m, "port-owner");
-	if (!sc->pass_idx || !sc->slow_idx || !sc->all_idx || !sc->flood_idx || !sc->owner_idx)
+	if (!sc->pass_idx || !sc->slow_idx || !sc->all_idx || !sc->flood_idx || !sc->owner_idx ||
+	    !sc->yellow_idx || !sc->red_idx)
 		return -ENOENT;
 
 	return set_role(sc, false);
@@ -424,6 +462,10 @@ static uint32_t who_index(const struct scale *sc, int who)
 		return sc->all_i;
 	case W_SLOW:
 		return sc->slow_i;
+	case W_YELLOW:
+		return sc->yellow_i;
+	case W_RED:
+		return sc->red_i;
 	default:
 		return sc->flood_i;
 	}
@@ -541,11 +583,13 @@ static void check_case(struct bcase *c)
 	struct scale *sc = c->sc;
 	struct tg_if_counters b, a;
 	struct tg_cust_counters cb, ca;
-	uint32_t idx = d->who == W_PASS	   ? sc->pass_idx
-		       : d->who == W_ALL   ? sc->all_idx
-		       : d->who == W_SLOW  ? sc->slow_idx
-		       : d->who == W_FLOOD ? sc->flood_idx
-					   : sc->owner_idx;
+	uint32_t idx = d->who == W_PASS	    ? sc->pass_idx
+		       : d->who == W_ALL    ? sc->all_idx
+		       : d->who == W_SLOW   ? sc->slow_idx
+		       : d->who == W_FLOOD  ? sc->flood_idx
+		       : d->who == W_YELLOW ? sc->yellow_idx
+		       : d->who == W_RED    ? sc->red_idx
+					    : sc->owner_idx;
 	uint32_t ret = 0;
 	int dir = d->upstream ? TG_DIR_DOWN : TG_DIR_UP, r = d->reason;
 	__u32 want = r == REASON_PASS ? XDP_PASS : XDP_DROP;
@@ -553,7 +597,8 @@ static void check_case(struct bcase *c)
 	int err;
 
 	err = set_role(sc, d->upstream);
-	if (!err && (d->who == W_SLOW || d->who == W_FLOOD)) /* spend the bucket first */
+	if (!err && (d->who == W_SLOW || d->who == W_FLOOD || d->who == W_YELLOW ||
+		     d->who == W_RED)) /* spend the bucket first */
 		err = run(sc->m.prog, c, CHECK_REPEAT, NULL, NULL, NULL);
 	if (!err)
 		err = tg_read_iface(&sc->m, 0, &b);
@@ -581,7 +626,7 @@ static void check_case(struct bcase *c)
 	 * A drained GCRA bucket sits within one packet of conforming: a clock tick during the
 	 * check may let one packet through (1 kbit/s earns 0.5 bytes per 4 ms tick).
 	 */
-	slack = d->who == W_SLOW || d->who == W_FLOOD ? 2 : 0;
+	slack = d->who == W_SLOW || d->who == W_FLOOD || d->who == W_RED ? 2 : 0;
 	if (ret != want || moved + slack < CHECK_REPEAT || moved > CHECK_REPEAT ||
 	    cmoved + slack < CHECK_REPEAT || cmoved > CHECK_REPEAT) {
 		snprintf(c->why, sizeof(c->why),
@@ -622,8 +667,94 @@ static void usage(const char *prog)
 		"  -c  CPU to pin to (default: the last one)\n"
 		"  -s  customer scales to measure (default both)\n"
 		"  -k  only the cases whose name contains CASE (\"v6 pass\"), and no per-source\n"
-		"      section: to profile one path\n",
+		"      section: to profile one path (\"contention\": only the contention "
+		"section)\n",
 		prog, DEFAULT_REPEAT, DEFAULT_ROUNDS, MAX_ROUNDS);
+}
+
+/* ---- contention: one customer's packets on every CPU at once ---- */
+
+struct contender {
+	pthread_t th;
+	int cpu, prog, err;
+	const struct bcase *c;
+	uint32_t ns; /* the kernel's ns/pkt for this thread's run */
+	pthread_barrier_t *go;
+};
+
+static void *contender_main(void *arg)
+{
+	struct contender *t = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	t->err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+	pthread_barrier_wait(t->go);
+	if (!t->err)
+		t->err = run(t->prog, t->c, repeat, &t->ns, NULL, NULL);
+	return NULL;
+}
+
+/*
+ * The same case on ncpu CPUs at once (each thread pinned, released together): the mean of
+ * their ns/pkt. For the pass customer every packet publishes the shared TAT, so this is
+ * the cost of the cache line bouncing (and of lost compare-and-swaps); for the rate-drop
+ * customer packets only read it.
+ */
+static int contend(const struct bcase *c, int ncpu, double *ns)
+{
+	struct contender t[64] = {};
+	pthread_barrier_t go;
+	double sum = 0;
+	int i, err = 0;
+
+	pthread_barrier_init(&go, NULL, ncpu);
+	for (i = 0; i < ncpu; i++) {
+		t[i] = (struct contender){.cpu = i, .prog = c->sc->m.prog, .c = c, .go = &go};
+		if (pthread_create(&t[i].th, NULL, contender_main, &t[i])) {
+			err = -EAGAIN;
+			break;
+		}
+	}
+	for (int j = 0; j < i; j++) {
+		pthread_join(t[j].th, NULL);
+		if (t[j].err)
+			err = t[j].err;
+		sum += t[j].ns;
+	}
+	pthread_barrier_destroy(&go);
+	*ns = i ? sum / i : 0;
+	return err;
+}
+
+static void bench_contention(struct scale *sc)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), paths[] = {PATH_PASS, PATH_RATE};
+
+	if (ncpu > 64)
+		ncpu = 64;
+	printf("\ncontention: one customer's frames on %d CPUs at once (BPF_PROG_TEST_RUN, repeat "
+	       "%u, %s customers)\n",
+	       ncpu, repeat, sc->name);
+	for (size_t k = 0; k < ARRAY_SIZE(paths); k++) {
+		struct bcase c = {};
+		double one[MAX_ROUNDS], all[MAX_ROUNDS];
+		char name[40];
+
+		make_case(&c, sc, paths[k], false);
+		case_name(&c, name, sizeof(name));
+		if (set_role(sc, false))
+			return;
+		for (int r = 0; r < rounds; r++) {
+			if (contend(&c, 1, &one[r]) || contend(&c, ncpu, &all[r])) {
+				printf("  %s: test run failed\n", name);
+				return;
+			}
+		}
+		printf("  %-24s %6.1f ns/pkt on 1 CPU, %6.1f ns/pkt on each of %d\n", name,
+		       median(one, rounds), median(all, rounds), ncpu);
+	}
 }
 
 /* ---- per-source blocking (upstream) ---- */
@@ -789,7 +920,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (!ncases) {
+	if (!ncases && !strstr("contention", only)) {
 		fprintf(stderr, "bench: no case matches '%s'\n", only);
 		goto out;
 	}
@@ -798,7 +929,8 @@ int main(int argc, char **argv)
 		if (cases[i].valid) /* warm caches and the branch predictors */
 			run(cases[i].sc->m.prog, &cases[i], WARM_REPEAT, NULL, NULL, NULL);
 	}
-	run(bare_fd, &cases[0], WARM_REPEAT, NULL, NULL, NULL);
+	if (ncases)
+		run(bare_fd, &cases[0], WARM_REPEAT, NULL, NULL, NULL);
 
 	/* interleaved: bare, case, bare, case... so both see the same machine state */
 	for (r = 0; r < rounds; r++) {
@@ -862,7 +994,7 @@ int main(int argc, char **argv)
 			all_ok = false;
 			continue;
 		}
-		if (c->path == PATH_PASS || c->path == PATH_PASS_ALL) {
+		if (c->path == PATH_PASS || c->path == PATH_PASS_ALL || c->path == PATH_YELLOW) {
 			snprintf(target, sizeof(target), "<= %.0f ns", TARGET_PASS_NS);
 			ok = c->med_cpu <= TARGET_PASS_NS;
 		} else {
@@ -882,6 +1014,12 @@ int main(int argc, char **argv)
 	for (i = 1; i >= 0 && !only; i--) {
 		if (scales[i].loaded) {
 			bench_per_source(&scales[i]);
+			break;
+		}
+	}
+	for (i = 0; i < 2 && (!only || strstr("contention", only)); i++) {
+		if (scales[i].loaded) {
+			bench_contention(&scales[i]);
 			break;
 		}
 	}

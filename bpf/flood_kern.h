@@ -40,7 +40,7 @@ static __always_inline int tg_police_pkt(struct tg_gcra *g, const struct tg_pkt_
 {
 	if (!pp->ipp_fns || fc < 0 || fc >= TG_FC_NR)
 		return 1;
-	return tg_gcra_charge(&g->ftat_fns[fc], pp->ipp_fns, pp->tol_fns, now);
+	return tg_gcra_charge(&g->ftat_fns[tg_fc_slot(fc)], pp->ipp_fns, pp->tol_fns, now);
 }
 
 /* What a packet of a blocked source is counted as: the class it would have met. */
@@ -102,12 +102,12 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 		k.addr[0] = p->saddr4; /* the address in the first 4 bytes */
 	}
 	/*
-	 * g->ftat_fns[TG_FC_SRC] holds when the customer's last block ends: while none is
+	 * g->ftat_fns[tg_fc_slot(TG_FC_SRC)] holds when the customer's last block ends: while none is
 	 * running, a packet skips the block list (a cache miss for every new source of a
 	 * random flood). Expired entries are deleted by the first packet of their source
 	 * while a block runs, and by tollgated's sweep.
 	 */
-	if ((__s64)(READ_ONCE(g->ftat_fns[TG_FC_SRC]) - now_ns) > 0) {
+	if ((__s64)(READ_ONCE(g->ftat_fns[tg_fc_slot(TG_FC_SRC)]) - now_ns) > 0) {
 		until = bpf_map_lookup_elem(&tg_srcblock, &k);
 		if (until) {
 			if ((__s64)(READ_ONCE(*until) - now_ns) > 0)
@@ -150,8 +150,8 @@ static __always_inline __u32 tg_per_source(const struct tg_pkt *p, __u32 cust,
 	end = now_ns + fp->block_ns;
 	/* BPF_ANY: an expired entry of this source is renewed; full: not blocked */
 	if (bpf_map_update_elem(&tg_srcblock, &k, &end, BPF_ANY) == 0 &&
-	    (__s64)(end - READ_ONCE(g->ftat_fns[TG_FC_SRC])) > 0)
-		g->ftat_fns[TG_FC_SRC] = end;
+	    (__s64)(end - READ_ONCE(g->ftat_fns[tg_fc_slot(TG_FC_SRC)])) > 0)
+		g->ftat_fns[tg_fc_slot(TG_FC_SRC)] = end;
 	return tg_class_reason(p);
 }
 
@@ -163,16 +163,21 @@ static __always_inline int tg_refl_port(__be16 sport)
 	return bits && (*bits >> (port & 63)) & 1;
 }
 
-static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_cust *c, __u32 cust,
-				      struct tg_gcra *g, __u8 dir, int customer_role, __u64 now)
+/* The customer's flood profile (limits, SMTP policy, peak), or NULL: none. */
+static __always_inline const struct tg_fprof *tg_profile(const struct tg_cust *c)
 {
-	const struct tg_fprof *fp;
 	__u32 prof = c->fprof;
-	int syn, fc = -1;
 
 	if (!prof)
-		return TG_R_NR;
-	fp = bpf_map_lookup_elem(&tg_fprof, &prof);
+		return NULL; /* a plan without limits: no lookup */
+	return bpf_map_lookup_elem(&tg_fprof, &prof);
+}
+
+static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_fprof *fp, __u32 cust,
+				      struct tg_gcra *g, __u8 dir, int customer_role, __u64 now)
+{
+	int syn, fc = -1;
+
 	if (!fp)
 		return TG_R_NR;
 	dir &= 1;

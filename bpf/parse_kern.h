@@ -98,6 +98,7 @@ struct tg_pkt {
 	__u8 icmp_type;
 	__u8 hop_limit; /* IPv6 hop limit (for ND validity) */
 	__u8 icmp_code;
+	__u8 l3_off;  /* bytes from the frame's start to the IP header (tags, PPPoE) */
 	__be16 sport; /* TCP/UDP ports, network order */
 	__be16 dport;
 	__u32 ip_len; /* bytes counted by the policers: IP header + payload */
@@ -535,7 +536,8 @@ static __always_inline int tg_parse(struct xdp_md *ctx, struct tg_pkt *p, __u8 i
 	 * ALU instructions at run time.
 	 */
 	barrier_var(cur.pos);
-	cur.pos = data + ((cur.pos - data) & TG_L3_OFF_MASK);
+	p->l3_off = (cur.pos - data) & TG_L3_OFF_MASK; /* also where the DSCP rewrite writes */
+	cur.pos = data + p->l3_off;
 
 	switch (proto) {
 	case bpf_htons(ETH_P_IP):

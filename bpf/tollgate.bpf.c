@@ -6,7 +6,8 @@
  *   parse (parse_kern.h) -> exceptions (classify_kern.h; on a customer interface their
  *   checks and per-port limit, exc_kern.h) and bogons, classify, anti-spoof, suspension
  *   (classify_kern.h) -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
- *   (policer_kern.h) -> count (count_kern.h) -> XDP_PASS or XDP_DROP.
+ *   (policer_kern.h; two rates: a yellow packet's DSCP rewritten) -> count (count_kern.h) ->
+ *   XDP_PASS or XDP_DROP.
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
  * destination, download).
@@ -150,11 +151,21 @@ int tollgate_xdp(struct xdp_md *ctx)
 
 	pol = bpf_map_lookup_elem(&tg_pol, &cust);
 	if (pol) {
+		const struct tg_fprof *fp = tg_profile(c);
 		__u64 now = tg_now_fns();
+		int colour;
 
-		reason = tg_flood(&p, c, cust, &pol->dir[dir & 1], dir, customer_role, now);
-		if (reason == TG_R_NR && !tg_police(&pol->dir[dir & 1], &c->pol[dir & 1], len, now))
-			reason = TG_R_RATE;
+		reason = tg_flood(&p, fp, cust, &pol->dir[dir & 1], dir, customer_role, now);
+		if (reason == TG_R_NR) {
+			colour = tg_police(&pol->dir[dir & 1], &c->pol[dir & 1],
+					   fp && (c->flags & TG_CF_TRTCM) ? &fp->peak[dir & 1]
+									  : NULL,
+					   len, now);
+			if (colour == TG_RED)
+				reason = TG_R_RATE;
+			else if (colour == TG_YELLOW && fp && !(ifc->flags & TG_IFF_MONITOR))
+				tg_set_dscp(ctx, &p, fp->yellow_dscp);
+		}
 	}
 out:
 	if (reason == TG_R_NR && !unparsed) {

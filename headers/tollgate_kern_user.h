@@ -231,6 +231,7 @@ struct tg_cust {
 	__u32 pad[4];
 };
 #define TG_CF_VALID 0x1 /* slot in use */
+#define TG_CF_TRTCM 0x2 /* two-rate three-colour: the peak of its flood profile applies */
 _Static_assert(sizeof(struct tg_cust) == 64, "tg_cust is one cache line");
 
 /*
@@ -259,20 +260,45 @@ struct tg_pkt_pol {
 	__u64 tol_fns; /* tolerance: burst x interval */
 };
 
+/*
+ * The profile also carries the plan's peak (RFC 2698 two-rate three-colour policer), for
+ * the customers whose tg_cust has TG_CF_TRTCM: a per-customer copy would not fit tg_cust's
+ * one cache line, the peak is a plan's (a customer's override changes rate and burst, not
+ * the peak), and a customer with a peak already pays for this lookup only then (a plan
+ * with a peak and no packet-rate limit gets a profile of its own, customers of plans
+ * without either still look nothing up). A throttled customer is policed at its throttle
+ * rate alone: the sync clears TG_CF_TRTCM.
+ */
 #define TG_MAX_FPROF 4096u /* flood profiles */
 struct tg_fprof {
 	struct tg_pkt_pol cls[TG_DIR_NR][TG_FC_NR];
-	__u64 block_ns;	 /* a source over cls[down][TG_FC_SRC] is blocked this long */
-	__u8 smtp_block; /* SMTP policy block: every new connection to tcp/25 drops */
-	__u8 pad[7];
+	struct tg_policer_cfg peak[TG_DIR_NR]; /* peak rate and burst (0: single-rate) */
+	__u64 block_ns;	  /* a source over cls[down][TG_FC_SRC] is blocked this long */
+	__u8 smtp_block;  /* SMTP policy block: every new connection to tcp/25 drops */
+	__u8 yellow_dscp; /* DSCP (0..63) given to a packet over the rate, within the peak */
+	__u8 pad[6];
 };
 
+/*
+ * The policer state of one direction, one cache line. The SMTP limit is upload only and
+ * the reflection limit download only, so they share one slot (tg_fc_slot); that frees
+ * the word of the peak TAT.
+ */
+#define TG_FC_SLOTS 6
+static inline int tg_fc_slot(int fc)
+{
+	return fc >= TG_FC_REFL ? fc - 1 : fc; /* REFL -> SMTP's slot, SRC -> 5 */
+}
+
 struct tg_gcra {
-	__u64 tat_fns;		  /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
-	__u64 ftat_fns[TG_FC_NR]; /* the same for each packet-rate class; for TG_FC_SRC (whose
-				   * state is in tg_srcwatch): when the customer's last block of a
-				   * source ends, in ns of the coarse clock */
+	__u64 tat_fns;		     /* theoretical arrival time, 2^-8 ns, modulo 2^64 */
+	__u64 ptat_fns;		     /* the same at the peak rate (two-rate policer) */
+	__u64 ftat_fns[TG_FC_SLOTS]; /* the same for each packet-rate class (tg_fc_slot); for
+				      * TG_FC_SRC (whose state is in tg_srcwatch): when the
+				      * customer's last block of a source ends, in ns of the
+				      * coarse clock */
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct tg_gcra) == 64, "tg_gcra is one cache line per direction");
 
 /*
  * tg_walled: LPM trie of the walled garden (tollgate.yaml walled_garden: the ISP's

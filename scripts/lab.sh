@@ -56,6 +56,8 @@
 #   plan lab-b (B, C, V), design.md's home-100: LAB_B_UP 20mbit, LAB_B_UP_BURST 256k,
 #     LAB_B_DOWN 100mbit, LAB_B_DOWN_BURST 1m
 #   LAB_A_FLOOD: plan lab-a's flood limits, a YAML flow map (none by default)
+#   LAB_A_PEAK: plan lab-a's peak in both directions, "peak_rate: 40mbit, peak_burst: 64k"
+#     (none by default), LAB_A_YELLOW its yellow_dscp
 #   LAB_ANTISPOOF strict, LAB_MODE native
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -378,9 +380,10 @@ lab_write_config() {
 		  - { name: $p-u0, role: upstream, mode: $mode }
 		plans:
 		  lab-a:
-		    upload:   { rate: ${LAB_A_UP:-10mbit}, burst: ${LAB_A_BURST:-64k} }
-		    download: { rate: ${LAB_A_DOWN:-20mbit}, burst: ${LAB_A_BURST:-64k} }
+		    upload:   { rate: ${LAB_A_UP:-10mbit}, burst: ${LAB_A_BURST:-64k}${LAB_A_PEAK:+, $LAB_A_PEAK} }
+		    download: { rate: ${LAB_A_DOWN:-20mbit}, burst: ${LAB_A_BURST:-64k}${LAB_A_PEAK:+, $LAB_A_PEAK} }
 		    ${LAB_A_FLOOD:+flood: $LAB_A_FLOOD}
+		    ${LAB_A_YELLOW:+yellow_dscp: $LAB_A_YELLOW}
 		  lab-b:
 		    upload:   { rate: ${LAB_B_UP:-20mbit}, burst: ${LAB_B_UP_BURST:-256k} }
 		    download: { rate: ${LAB_B_DOWN:-100mbit}, burst: ${LAB_B_DOWN_BURST:-1m} }

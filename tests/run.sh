@@ -8,6 +8,7 @@
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
+#   build/tests/test_contend       the policer with every CPU on one customer (BPF_PROG_TEST_RUN)
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh
 #                                  the golden packets and real pings through tollgate on
@@ -16,6 +17,7 @@
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_pppoe.sh  LACP/LLDP/STP and PPPoE frames (scapy) on a veth (root)
+#   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
@@ -40,11 +42,13 @@ SUITES=(
 	build/tests/test_etcd
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
+	build/tests/test_contend
 	build/tests/test_sync
 	"tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh"
 	tests/integration/test_attach.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_pppoe.sh
+	tests/integration/test_trtcm.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
 	tests/integration/test_enforce.sh

@@ -279,6 +279,27 @@ static json_t *vlan_json(__u16 v)
 	return v == TG_VLAN_UNTAGGED ? json_null() : json_integer(v);
 }
 
+/* The limit of direction d, with the plan's peak and yellow DSCP when the customer has one. */
+static json_t *limit_dir_json(const struct tg_maps *m, const struct tg_cust *c, int d)
+{
+	json_t *lim = limit_json(&c->pol[d]);
+	struct tg_fprof fp;
+	__u32 prof = c->fprof;
+
+	if (!json_is_object(lim) || !(c->flags & TG_CF_TRTCM) || !prof || m->fprof < 0 ||
+	    bpf_map_lookup_elem(m->fprof, &prof, &fp) || !fp.peak[d].ipb_fns16)
+		return lim;
+	json_object_set_new(
+		lim, "peak_rate_bps",
+		json_integer((json_int_t)(8e9 * 65536.0 / (double)fp.peak[d].ipb_fns16 + 0.5)));
+	json_object_set_new(lim, "peak_burst_bytes",
+			    json_integer((json_int_t)((double)fp.peak[d].tol_fns * 256.0 /
+							      (double)fp.peak[d].ipb_fns16 +
+						      0.5)));
+	json_object_set_new(lim, "yellow_dscp", json_integer(fp.yellow_dscp));
+	return lim;
+}
+
 static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 {
 	struct tg_cust c;
@@ -311,7 +332,7 @@ static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
 		/* would_drop: passed (and counted in passed) although a reason matched */
 		json_object_set_new(
 			o, dirs[d],
-			json_pack("{so so so so so s{sI}}", "limit", limit_json(&c.pol[d]),
+			json_pack("{so so so so so s{sI}}", "limit", limit_dir_json(m, &c, d),
 				  "passed", counter_json(&cc.pass[d]), "dropped",
 				  reasons_json(cc.drop[d]), "dropped_total", counter_json(&total),
 				  "would_drop", would_drop_json(cc.noted[d]), "would_drop_total",
@@ -350,14 +371,24 @@ static void print_customer_obj(const json_t *c)
 	for (d = 0; d < 2; d++) {
 		const json_t *x = json_object_get(c, dirs[d]), *lim = json_object_get(x, "limit");
 
-		if (json_is_object(lim))
-			printf("  %s: limit %s, burst %s\n", dirs[d],
+		if (json_is_object(lim)) {
+			printf("  %s: limit %s, burst %s", dirs[d],
 			       tg_human_bps(json_integer_value(json_object_get(lim, "rate_bps")), r,
 					    sizeof(r)),
 			       tg_human_bytes(
 				       json_integer_value(json_object_get(lim, "burst_bytes")), bb,
 				       sizeof(bb)));
-		else
+			if (json_is_integer(json_object_get(lim, "peak_rate_bps")))
+				printf("; peak %s, burst %s, yellow DSCP %lld",
+				       tg_human_bps(json_integer_value(
+							    json_object_get(lim, "peak_rate_bps")),
+						    r, sizeof(r)),
+				       tg_human_bytes(json_integer_value(json_object_get(
+							      lim, "peak_burst_bytes")),
+						      bb, sizeof(bb)),
+				       json_integer_value(json_object_get(lim, "yellow_dscp")));
+			printf("\n");
+		} else
 			printf("  %s: no limit\n", dirs[d]);
 		print_counter_line("passed", json_object_get(x, "passed"));
 		print_reasons("dropped", json_object_get(x, "dropped"));

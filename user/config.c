@@ -610,8 +610,8 @@ static void parse_ifaces(struct ctx *c, yaml_node_t *n)
 
 enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
 static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
-enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_NR };
-static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp"};
+enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_YELLOW, PL_NR };
+static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp", "yellow_dscp"};
 enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_REFL, FL_SRC, FL_BLOCK, FL_NR };
 static const char *const fl_keys[FL_NR] = {"syn",	 "udp",	       "icmp",	    "frag",
 					   "reflection", "per_source", "block_time"};
@@ -681,6 +681,55 @@ static void parse_smtp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
 	}
 	p->smtp = TG_SMTP_LIMIT;
 	p->smtp_limit = (uint32_t)x;
+}
+
+/* DSCP names: the class selectors, assured forwarding (RFC 2597), EF, VOICE-ADMIT, LE. */
+static const struct {
+	const char *name;
+	uint8_t dscp;
+} dscp_names[] = {
+	{"cs0", 0},   {"cs1", 8},   {"cs2", 16},  {"cs3", 24},	{"cs4", 32},  {"cs5", 40},
+	{"cs6", 48},  {"cs7", 56},  {"af11", 10}, {"af12", 12}, {"af13", 14}, {"af21", 18},
+	{"af22", 20}, {"af23", 22}, {"af31", 26}, {"af32", 28}, {"af33", 30}, {"af41", 34},
+	{"af42", 36}, {"af43", 38}, {"ef", 46},	  {"va", 44},	{"le", 1},    {"be", 0},
+};
+
+/*
+ * yellow_dscp: what a packet over the rate but within the peak is marked with, a DSCP name
+ * or 0..63; only in a plan with a peak_rate (else nothing is ever yellow).
+ */
+static void parse_yellow_dscp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
+{
+	const char *s = nonempty(c, n, "yellow_dscp");
+	unsigned long x;
+	char *end;
+
+	if (!s)
+		return;
+	if (!p->dir[TG_DIR_UP].peak_rate_bps && !p->dir[TG_DIR_DOWN].peak_rate_bps) {
+		yerr(c, n,
+		     "plan '%s': yellow_dscp without a peak_rate: nothing is yellow (add "
+		     "peak_rate and peak_burst to upload or download)",
+		     p->name);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(dscp_names) / sizeof(dscp_names[0]); i++) {
+		if (!strcasecmp(s, dscp_names[i].name)) {
+			p->yellow_dscp = dscp_names[i].dscp;
+			return;
+		}
+	}
+	errno = 0;
+	end = NULL;
+	x = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 64;
+	if (errno || x > 63 || !end || *end) {
+		yerr(c, n,
+		     "plan '%s': yellow_dscp '%s': want a DSCP from 0 to 63 or a name (af13, cs1, "
+		     "le, ...)",
+		     p->name, s);
+		return;
+	}
+	p->yellow_dscp = (uint8_t)x;
 }
 
 /* flood.block_time: a duration, only beside per_source; 60 s if per_source alone. */
@@ -768,6 +817,10 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 	}
 	if (v[PL_SMTP])
 		parse_smtp(c, v[PL_SMTP], p);
+	if (p->dir[TG_DIR_UP].peak_rate_bps || p->dir[TG_DIR_DOWN].peak_rate_bps)
+		p->yellow_dscp = TG_YELLOW_DSCP_DEFAULT;
+	if (v[PL_YELLOW])
+		parse_yellow_dscp(c, v[PL_YELLOW], p);
 }
 
 static void parse_plans(struct ctx *c, yaml_node_t *n)

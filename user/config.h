@@ -66,6 +66,10 @@ struct tg_rate_cfg {
 	uint64_t peak_burst_bytes;
 };
 
+/* yellow_dscp when a plan with a peak rate names none: CS1, "lower than best effort" in
+ * the classes of RFC 4594 (scavenger) */
+#define TG_YELLOW_DSCP_DEFAULT 8u
+
 struct tg_flood_cfg {
 	uint64_t syn_pps, udp_pps, icmp_pps, frag_pps; /* 0: no limit */
 	uint64_t refl_pps; /* UDP from reflector ports, toward the customer (upstream) */
@@ -90,6 +94,7 @@ struct tg_plan {
 	struct tg_flood_cfg flood;
 	int smtp;	     /* enum tg_smtp_mode */
 	uint32_t smtp_limit; /* connections/s when TG_SMTP_LIMIT */
+	uint8_t yellow_dscp; /* DSCP of packets over the rate within the peak (two-rate) */
 	int line;
 };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fprof.c - flood profiles: the packet-rate limits and SMTP policy of the data plane's
- * tg_fprof map. Profile i + 1 is plan i. A customer with limits of its own (the CSV's syn,
+ * fprof.c - flood profiles: the packet-rate limits, SMTP policy and peak rates (two-rate
+ * policer) of the data plane's tg_fprof map. Profile i + 1 is plan i. A customer with limits of its own (the CSV's syn,
  * udp, icmp, frag columns) gets a profile for its (plan, limits), shared with every
  * customer that has the same: numbered after the plans in the order they first appear,
  * TG_MAX_FPROF in all. So 1M customers cost no memory for their limits, and a plan's
@@ -50,6 +50,14 @@ static void profile(const struct tg_plan *plan, const struct tg_flood_cfg *f, ui
 			      &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
 	tg_pkt_policer_params(f->src_pps, f->burst[5], tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
 	out->block_ns = f->src_pps ? f->block_ns : 0;
+	/* the plan's peak (two-rate policer), applied to customers with TG_CF_TRTCM */
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		struct tg_rate_cfg pk = {plan->dir[d].peak_rate_bps, plan->dir[d].peak_burst_bytes,
+					 0, 0};
+
+		tg_policer_params(&pk, tick_ns, &out->peak[d]);
+	}
+	out->yellow_dscp = plan->yellow_dscp;
 	/* the SMTP policy is about what the customer sends: upload */
 	if (plan->smtp == TG_SMTP_BLOCK)
 		out->smtp_block = 1;
@@ -61,7 +69,8 @@ static void profile(const struct tg_plan *plan, const struct tg_flood_cfg *f, ui
 static bool has_limits(const struct tg_plan *p)
 {
 	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
-	       p->flood.refl_pps || p->flood.src_pps || p->smtp != TG_SMTP_ALLOW;
+	       p->flood.refl_pps || p->flood.src_pps || p->smtp != TG_SMTP_ALLOW ||
+	       p->dir[TG_DIR_UP].peak_rate_bps || p->dir[TG_DIR_DOWN].peak_rate_bps;
 }
 
 struct combo_key {

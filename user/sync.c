@@ -626,8 +626,13 @@ int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_n
 	v->fprof = fprof;
 	v->bind_vlan = cu->vlan;
 	v->bind_ivlan = cu->ivlan;
-	for (int j = 0; j < TG_DIR_NR; j++)
+	for (int j = 0; j < TG_DIR_NR; j++) {
 		tg_policer_params(&cu->dir[j], tick_ns, &v->pol[j]);
+		/* the peak itself is in the plan's flood profile (fprof.c), with the rate's
+		 * yellow DSCP */
+		if (cu->dir[j].peak_rate_bps && fprof)
+			v->flags |= TG_CF_TRTCM;
+	}
 	if (cu->iface[0]) {
 		v->bind_ifindex = tg_ifindex_cached(ifc, cu->iface);
 		if (!v->bind_ifindex) {
@@ -723,6 +728,11 @@ void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
 	const struct tg_enf_entry *e = tg_enf_find(enf, cu->id);
 
 	v->state = e ? e->state : TG_ST_ACTIVE;
+	/* a throttled customer is held to its throttle rate: no peak above it */
+	v->flags &= (__u8)~TG_CF_TRTCM;
+	if ((cu->dir[TG_DIR_UP].peak_rate_bps || cu->dir[TG_DIR_DOWN].peak_rate_bps) && v->fprof &&
+	    v->state != TG_ST_THROTTLED)
+		v->flags |= TG_CF_TRTCM;
 	for (int j = 0; j < TG_DIR_NR; j++) {
 		struct tg_rate_cfg r = cu->dir[j];
 

@@ -429,7 +429,17 @@ static struct profile {
 	[P_STRICT_AD] = {"strict-802.1ad", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, TG_IFF_VLAN_AD, 0},
 };
 
-enum plan_no { PL_FLAT, PL_UP8M, PL_DOWN8K, PL_FLOOD, PL_SMTPBLK, PL_PERSRC, PL_PERSRC60, PL_NR };
+enum plan_no {
+	PL_FLAT,
+	PL_UP8M,
+	PL_DOWN8K,
+	PL_FLOOD,
+	PL_SMTPBLK,
+	PL_PERSRC,
+	PL_PERSRC60,
+	PL_P_TRTCM, /* h4: two-rate three-colour policer (test_trtcm) */
+	PL_NR
+};
 
 /* Packet-rate limits of PL_FLOOD (both directions) and the SMTP policies. */
 #define FL_SYN 20
@@ -465,6 +475,12 @@ static const struct {
 #define UP8M_BPS 8000000ull
 #define DOWN8K_BPS 8000ull
 #define TEST_BURST 3000ull
+/* PL_P_TRTCM: slow enough that a tick refills a few bytes, not a packet */
+#define TR_CIR_BPS 8000ull
+#define TR_CBS 3000ull
+#define TR_PIR_BPS 16000ull
+#define TR_PBS 6000ull
+#define TR_YELLOW 14 /* AF13 */
 
 static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_FLAT] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
@@ -474,6 +490,8 @@ static const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR] = {
 	[PL_SMTPBLK] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_PERSRC] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
 	[PL_PERSRC60] = {{0, 0, 0, 0}, {0, 0, 0, 0}},
+	[PL_P_TRTCM] = {{TR_CIR_BPS, TR_CBS, TR_PIR_BPS, TR_PBS},
+			{TR_CIR_BPS, TR_CBS, TR_PIR_BPS, TR_PBS}},
 };
 
 /*
@@ -529,6 +547,17 @@ static const struct cust_def {
 	{"b-w", IF_B, VANY, VANY, PL_FLAT, {"198.18.41.0/24", "2001:db8:b41::/48"}},
 	{"b-x", IF_A, 300, VANY, PL_FLAT, {"198.18.42.0/24", "2001:db8:b42::/48"}},
 	{"b-y", IF_B, 300, VUNT, PL_FLAT, {"198.18.43.0/24", "2001:db8:b43::/48"}},
+	/* h4: two-rate three-colour policer (test_trtcm): one bucket pair per case */
+	{"p-t4", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.80.0/24", "2001:db8:380::/48"}},
+	{"p-t6", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.81.0/24", "2001:db8:381::/48"}},
+	/* VLAN 399 (no other fixture uses it) and IF_A untagged: no port gets an owner it did
+	 * not have (spoof charging) */
+	{"p-tq", IF_A, 399, VNONE, PL_P_TRTCM, {"198.18.82.0/24", "2001:db8:382::/48"}},
+	/* in a PPPoE session behind QinQ 300.402: the DSCP is behind PPPoE and PPP headers */
+	{"p-tp", IF_A, 300, 402, PL_P_TRTCM, {"198.18.85.0/24", "2001:db8:385::/48"}},
+	{"p-td", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.83.0/24", "2001:db8:383::/48"}},
+	/* throttled (enf): no peak above the throttle rate */
+	{"p-tt", IF_A, VNONE, VNONE, PL_P_TRTCM, {"198.18.84.0/24", "2001:db8:384::/48"}},
 };
 #define THROTTLE_BPS 1000000ull
 /* the walled garden: a resolver and a portal, in both families */
@@ -3584,6 +3613,8 @@ static struct tg_enf_table enf;
 static const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
 static const struct tg_enf_entry throttled = {
 	.id = "c-t", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
+static const struct tg_enf_entry throttled_tr = {
+	.id = "p-tt", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
 
 static int load_customers(const char *without)
 {
@@ -3603,6 +3634,7 @@ static int load_customers(const char *without)
 		plans[i].flood = plan_extra[i].flood;
 		plans[i].smtp = plan_extra[i].smtp;
 		plans[i].smtp_limit = plan_extra[i].smtp_limit;
+		plans[i].yellow_dscp = i == PL_P_TRTCM ? TR_YELLOW : 0;
 	}
 	snprintf(ifc[0].name, sizeof(ifc[0].name), IF_A);
 	snprintf(ifc[1].name, sizeof(ifc[1].name), IF_B);
@@ -3655,7 +3687,8 @@ static int load_customers(const char *without)
 			return -EINVAL;
 		}
 	memset(&enf, 0, sizeof(enf));
-	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled))
+	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled) ||
+	    tg_enf_put(&enf, &throttled_tr))
 		return -ENOMEM;
 	cfg.enf = &enf;
 	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
@@ -4286,6 +4319,182 @@ static void test_h3_exceptions(void)
 	set_profile(P_STRICT); /* no exception limit for the fixtures that follow */
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* h4: two-rate three-colour policer (RFC 2698)                                           */
+/* ------------------------------------------------------------------------------------- */
+
+/* run_frame, and the frame as the program left it (XDP may rewrite it) in out. */
+static int run_frame_out(int ifindex, const uint8_t *frame, size_t len, uint8_t *out, __u32 *retval)
+{
+	struct xdp_md ctx = {.data = 0, .data_end = len, .ingress_ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
+		    .data_size_out = 2048, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(maps.prog, &opts))
+		return -errno;
+	if (opts.data_size_out != len)
+		return -EMSGSIZE;
+	*retval = opts.retval;
+	return 0;
+}
+
+struct trtcm_case {
+	const char *desc;
+	int prof;
+	const char *cust;
+	struct pkt pkt; /* sent TR_PBS / size + 1 times to a full pair of buckets */
+	uint8_t tclass; /* the sent TOS / traffic class: DSCP AF41, ECN ECT(1) */
+	bool throttled; /* single-rate: no yellow, red right after the green */
+};
+
+/*
+ * Packets of 1000 IP bytes to a customer with rate 8 kbit/s, burst 3000, peak 16 kbit/s,
+ * peak burst 6000, both buckets full: 3 green (the frame comes out byte for byte as it
+ * went in), 3 yellow (passed, DSCP rewritten to yellow_dscp, ECN kept, IPv4 header
+ * checksum valid, nothing else changed), then red (dropped, reason rate). A tick refills
+ * 4 and 8 bytes: no packet's colour depends on when it ran.
+ */
+static void run_trtcm_case(const struct trtcm_case *tc)
+{
+	const int n_green = TR_CBS / 1000, n_yellow = tc->throttled ? 0 : (TR_PBS - TR_CBS) / 1000;
+	uint8_t in[2048], out[2048];
+	struct snap before, after, want;
+	struct built b;
+	char msg[4096] = "";
+	int i, err;
+
+	TEST_BEGIN(tc->desc);
+	if (profiles[tc->prof].ifindex <= 0) {
+		tl_case = NULL;
+		skip(tc->desc, "no second interface in the test namespace");
+		return;
+	}
+	if (build_pkt(&tc->pkt, in, &b) || b.iplen != 1000) {
+		fail(tc->desc, NULL, "fixture error: want a 1000-byte IP packet");
+		return;
+	}
+	if (b.v6) {
+		in[b.l3] = (uint8_t)(0x60 | tc->tclass >> 4);
+		in[b.l3 + 1] = (uint8_t)((in[b.l3 + 1] & 0x0f) | (tc->tclass & 0x0f) << 4);
+	} else {
+		in[b.l3 + 1] = tc->tclass;
+		put16(in + b.l3 + 10, 0);
+		put16(in + b.l3 + 10, ip_csum(in + b.l3, 20));
+	}
+	err = set_profile(tc->prof);
+	if (!err)
+		err = take_snap(&before);
+	for (i = 0; !err && i < n_green + n_yellow + 1; i++) {
+		const char *colour = i < n_green	      ? "green"
+				     : i < n_green + n_yellow ? "yellow"
+							      : "red";
+		__u32 want_v = i < n_green + n_yellow ? XDP_PASS : XDP_DROP, v = 0;
+		uint8_t tcl, want_tc;
+
+		err = run_frame_out(profiles[tc->prof].ifindex, in, b.len, out, &v);
+		if (err)
+			break;
+		if (v != want_v) {
+			msg_add(msg, sizeof(msg), "; packet %d (%s): %s, want %s", i + 1, colour,
+				verdict_name(v), verdict_name(want_v));
+			continue;
+		}
+		if (v != XDP_PASS)
+			continue;
+		tcl = b.v6 ? (uint8_t)((out[b.l3] & 0x0f) << 4 | out[b.l3 + 1] >> 4)
+			   : out[b.l3 + 1];
+		want_tc = i < n_green ? tc->tclass : (uint8_t)(TR_YELLOW << 2 | (tc->tclass & 3));
+		if (tcl != want_tc)
+			msg_add(msg, sizeof(msg),
+				"; packet %d (%s): DSCP %u ECN %u, want DSCP %u ECN %u", i + 1,
+				colour, tcl >> 2, tcl & 3, want_tc >> 2, want_tc & 3);
+		if (!b.v6 && ip_csum(out + b.l3, 20) != 0)
+			msg_add(msg, sizeof(msg),
+				"; packet %d (%s): IPv4 header checksum %04x wrong", i + 1, colour,
+				(out[b.l3 + 10] << 8) | out[b.l3 + 11]);
+		/* nothing else changed: the traffic class bytes (and the checksum) aside */
+		for (size_t k = 0; k < b.len; k++) {
+			bool tcbyte = b.v6 ? k == b.l3 || k == b.l3 + 1
+					   : k == b.l3 + 1 || k == b.l3 + 10 || k == b.l3 + 11;
+
+			if (out[k] != in[k] && (i < n_green || !tcbyte)) {
+				msg_add(msg, sizeof(msg), "; packet %d (%s): byte %zu changed",
+					i + 1, colour, k);
+				break;
+			}
+		}
+		if (i >= n_green && b.v6 && ((out[b.l3] ^ in[b.l3]) & 0xf0))
+			msg_add(msg, sizeof(msg), "; packet %d: IPv6 version field changed", i + 1);
+	}
+	if (!err)
+		err = take_snap(&after);
+	if (err) {
+		snprintf(msg, sizeof(msg), "; test run or counter read failed: %s", strerror(-err));
+		fail(tc->desc, NULL, msg + 2);
+		return;
+	}
+	want = before;
+	expect(&want, tc->prof, E_PASS, 0, tc->cust, n_green + n_yellow,
+	       (uint64_t)(n_green + n_yellow) * b.iplen);
+	expect(&want, tc->prof, E_DROP, TG_R_RATE, tc->cust, 1, b.iplen);
+	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	if (msg[0]) {
+		if (verbose)
+			hexdump(out, b.len);
+		fail(tc->desc, NULL, msg + 2);
+	}
+}
+
+static void test_trtcm(void)
+{
+	static const struct trtcm_case cases[] = {
+		{"trtcm: IPv4 upload: 3 green untouched, 3 yellow marked AF13 (checksum fixed), "
+		 "then red",
+		 P_STRICT,
+		 "p-t4",
+		 {V4("198.18.80.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		 34 << 2 | 1,
+		 false},
+		{"trtcm: IPv6 upload: 3 green untouched, 3 yellow with traffic class AF13, then "
+		 "red",
+		 P_STRICT,
+		 "p-t6",
+		 {V4("2001:db8:381::5", DST6), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD6(1000)},
+		 34 << 2 | 1,
+		 false},
+		{"trtcm: IPv4 in VLAN 399: the yellow DSCP is written behind the tag",
+		 P_STRICT,
+		 "p-tq",
+		 {Q(399), V4("198.18.82.5", DST4), .proto = IPPROTO_UDP,
+		  .payload = UDP_PAYLOAD4(1000)},
+		 34 << 2 | 2,
+		 false},
+		{"trtcm: IPv4 in a PPPoE session (QinQ 300.402): the yellow DSCP is written behind "
+		 "the PPP header",
+		 P_STRICT,
+		 "p-tp",
+		 {QINQ(300, 402), SES(0x45), V4("198.18.85.5", DST4), .proto = IPPROTO_UDP,
+		  .payload = UDP_PAYLOAD4(1000)},
+		 34 << 2 | 2,
+		 false},
+		{"trtcm: IPv4 download (TCP): green, yellow, red toward the customer",
+		 P_UP,
+		 "p-td",
+		 {V4(DST4, "198.18.83.5"), .tcpflags = 0x10, .payload = 1000 - 40},
+		 0 << 2 | 3,
+		 false},
+		{"trtcm: throttled: held to its rate alone, no yellow above it",
+		 P_STRICT,
+		 "p-tt",
+		 {V4("198.18.84.5", DST4), .proto = IPPROTO_UDP, .payload = UDP_PAYLOAD4(1000)},
+		 34 << 2 | 1,
+		 true},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		run_trtcm_case(&cases[i]);
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -4674,6 +4883,8 @@ int main(int argc, char **argv)
 		test_h2_jumbo_ext();
 		test_h2_frag_limit();
 	}
+	if (!filter || strstr(filter, "trtcm"))
+		test_trtcm();
 	tg_maps_close(&maps);
 	if (nskipped)
 		printf("%d skipped\n", nskipped);

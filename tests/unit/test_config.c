@@ -643,6 +643,71 @@ static void test_yaml_plan_errors(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- h4: two-rate policer: yellow_dscp ---- */
+static void test_trtcm_config(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	int rc;
+
+	TEST_BEGIN("YAML yellow_dscp: a name, a number, the default CS1 with a peak, 0 without");
+	rc = load("plans:\n"
+		  "  a:\n"
+		  "    upload: { rate: 10mbit, burst: 1m, peak_rate: 20mbit, peak_burst: 2m }\n"
+		  "    yellow_dscp: af13\n"
+		  "  b:\n"
+		  "    download: { rate: 10mbit, burst: 1m, peak_rate: 20mbit, peak_burst: 2m }\n"
+		  "    yellow_dscp: 10\n"
+		  "  c:\n"
+		  "    download: { rate: 10mbit, burst: 1m, peak_rate: 10mbit, peak_burst: 2m }\n"
+		  "  d:\n"
+		  "    download: { rate: 10mbit, burst: 1m }\n"
+		  "customers: customers.csv\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (rc || !cfg) {
+		dump_errs(&errs);
+		tg_errs_free(&errs);
+		return;
+	}
+	CHECK_EQ_U64(cfg->plans[0].yellow_dscp, 14);
+	CHECK_EQ_U64(cfg->plans[1].yellow_dscp, 10);
+	CHECK_EQ_U64(cfg->plans[2].yellow_dscp, TG_YELLOW_DSCP_DEFAULT);
+	CHECK_EQ_U64(cfg->plans[3].yellow_dscp, 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("YAML two-rate errors: yellow_dscp without a peak, out of range, unknown; "
+		   "peak below the rate; a peak without its burst, a peak burst alone");
+	CHECK_EQ_U64(
+		load("plans:\n"
+		     "  a:\n"
+		     "    upload: { rate: 10mbit, burst: 1m }\n"
+		     "    yellow_dscp: af13\n"
+		     "  b:\n"
+		     "    upload: { rate: 10mbit, burst: 1m, peak_rate: 20m, peak_burst: 2m }\n"
+		     "    yellow_dscp: 64\n"
+		     "  c:\n"
+		     "    upload: { rate: 10mbit, burst: 1m, peak_rate: 20m, peak_burst: 2m }\n"
+		     "    yellow_dscp: af14\n"
+		     "  d: { upload: { rate: 10mbit, burst: 1m, peak_rate: 9m, peak_burst: 2m } }\n"
+		     "  e: { upload: { rate: 10mbit, burst: 1m, peak_rate: 20m } }\n"
+		     "  f: { upload: { rate: 10mbit, burst: 1m, peak_burst: 2m } }\n"
+		     "customers: customers.csv\n",
+		     CSV_HDR, &cfg, &errs),
+		(uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:4:18: ", "yellow_dscp without a peak_rate");
+	CHECK_ERR(&errs, "tollgate.yaml:7:18: ", "yellow_dscp '64'");
+	CHECK_ERR(&errs, "tollgate.yaml:10:18: ", "yellow_dscp 'af14'");
+	CHECK_ERR(&errs, "tollgate.yaml:11:", "peak_rate: below rate");
+	CHECK_ERR(&errs, "tollgate.yaml:12:", "peak_rate and peak_burst go together");
+	CHECK_ERR(&errs, "tollgate.yaml:13:", "peak_rate and peak_burst go together");
+	CHECK_EQ_U64(errs.n, 6);
+	if (errs.n != 6)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+}
+
 static void test_yaml_syntax(void)
 {
 	struct tg_cfg *cfg;
@@ -1875,6 +1940,7 @@ int main(void)
 	test_csv_vlan();
 	test_binding_advice();
 	test_vlan_protocol();
+	test_trtcm_config();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
