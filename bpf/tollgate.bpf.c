@@ -85,7 +85,9 @@ int tollgate_xdp(struct xdp_md *ctx)
 		cust = TG_CUST_PORT;
 		goto out;
 	}
-	if (tg_exception(&p)) {
+	/* upstream, nothing addressed to a customer is an exception: the link's own ND and
+	 * DHCP go to the router's addresses and link-scope groups, never to a customer's */
+	if (tg_exception(&p) && (customer_role || tg_lookup(&p, 0) == TG_CUST_NONE)) {
 		if (customer_role)
 			reason = tg_exc_check(ifc, &p, TG_EXC_IP, ifindex);
 		if (reason != TG_R_NR)
