@@ -1589,6 +1589,36 @@ static const struct fixture fixtures[] = {
 	 P_NOIF,
 	 {V4(SRC_A4, DST4), .cut = 20},
 	 NOTHING},
+
+	/* ---- h6: the bogon list's edges (TG_BOGON4_LIST, TG_BOGON6_LIST): just outside is
+	 * an unknown source (spoof), not a bogon ---- */
+	{"h6: 1.0.0.0 is no bogon", P_STRICT, {V4("1.0.0.0", DST4)}, DROP(SPOOF, NULL)},
+	{"h6: 126.255.255.255 is no bogon",
+	 P_STRICT,
+	 {V4("126.255.255.255", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h6: 128.0.0.0 is no bogon", P_STRICT, {V4("128.0.0.0", DST4)}, DROP(SPOOF, NULL)},
+	{"h6: 223.255.255.255 is no bogon",
+	 P_STRICT,
+	 {V4("223.255.255.255", DST4)},
+	 DROP(SPOOF, NULL)},
+	{"h6: 239.0.0.1 is a bogon", P_STRICT, {V4("239.0.0.1", DST4)}, DROP(BOGON, NULL)},
+	{"h6: ::2 is no bogon", P_STRICT, {V4("::2", DST6)}, DROP(SPOOF, NULL)},
+	{"h6: ::1:0:0:1 is no bogon", P_STRICT, {V4("::1:0:0:1", DST6)}, DROP(SPOOF, NULL)},
+	{"h6: ::fffe:c000:201 is no bogon",
+	 P_STRICT,
+	 {V4("::fffe:c000:201", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"h6: ::1:ffff:c000:201 is no bogon",
+	 P_STRICT,
+	 {V4("::1:ffff:c000:201", DST6)},
+	 DROP(SPOOF, NULL)},
+	{"h6: feff::1 is no bogon", P_STRICT, {V4("feff::1", DST6)}, DROP(SPOOF, NULL)},
+	{"h6: ffff::1 is a bogon", P_STRICT, {V4("ffff::1", DST6)}, DROP(BOGON, NULL)},
+	{"h6: ::ffff:ffff:ffff is a bogon",
+	 P_STRICT,
+	 {V4("::ffff:ffff:ffff", DST6)},
+	 DROP(BOGON, NULL)},
 };
 
 /* ------------------------------------------------------------------------------------- */
