@@ -1766,12 +1766,21 @@ static int top_scalar(const char *path, const char *key, char *buf, size_t len)
 	yaml_document_t doc;
 	yaml_node_t *root;
 	yaml_node_pair_t *pair;
+	const char *kind;
+	size_t size;
 	FILE *f;
-	int err = 0;
+	int fd, err;
 
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
+	/* a FIFO or device is refused, not waited on (-EINVAL) */
+	err = tg_open_regular(path, &fd, &size, &kind);
+	if (err)
+		return err;
+	f = fdopen(fd, "rb");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		return -ENOMEM;

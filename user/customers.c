@@ -447,21 +447,23 @@ static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_N
 	for (int i = 0; i < 4; i++) {
 		const char *v = f[C_SYN + i];
 		uint64_t pps;
+		int bad;
 
 		if (!*v)
 			continue;
-		if (!tg_parse_pps(v, &pps) && pps <= TG_PPS_MAX)
-			c->flood_pps[i] = (uint32_t)pps;
-		else if (!tg_parse_pps(v, &pps))
+		bad = tg_parse_pps(v, &pps);
+		if (bad && written_as_zero(v))
+			cerr(p, c->line, col_names[C_SYN + i],
+			     "a packet rate must be above zero (leave it empty for the plan's)");
+		else if (bad)
+			cerr(p, c->line, col_names[C_SYN + i],
+			     "'%s' is not a packet rate (e.g. 500pps, 20kpps)", v);
+		else if (pps > TG_PPS_MAX)
 			cerr(p, c->line, col_names[C_SYN + i],
 			     "'%s' is above %llupps, the highest packet rate a limit holds exactly",
 			     v, TG_PPS_MAX);
-		else if (written_as_zero(v))
-			cerr(p, c->line, col_names[C_SYN + i],
-			     "a packet rate must be above zero (leave it empty for the plan's)");
 		else
-			cerr(p, c->line, col_names[C_SYN + i],
-			     "'%s' is not a packet rate (e.g. 500pps, 20kpps)", v);
+			c->flood_pps[i] = (uint32_t)pps;
 	}
 }
 
@@ -669,7 +671,7 @@ static void nul_in_field(struct cparse *p)
 	snprintf(col, sizeof(col), "column %zu", i + 1);
 	if (p->have_header && i < p->ncols && p->col[i] >= 0)
 		name = col_names[p->col[i]];
-	cerr(p, p->line, name, "contains a NUL byte: remove it (it is no text, and would cut %s)",
+	cerr(p, p->line, name, "contains a NUL byte: remove it (it is not text, and would cut %s)",
 	     p->have_header ? "the field short" : "the column name short");
 	if (!p->have_header) {
 		p->have_header = true;

@@ -1778,8 +1778,9 @@ static void test_h6_ids(void)
 	CHECK_ERR(&errs, "customers.csv:9: field 'id': ", "control character (byte 4, U+0009)");
 	CHECK_ERR(&errs, "customers.csv:10: field 'id': ", "not UTF-8 (byte 4, 0xe2)");
 	CHECK_EQ_U64(errs.n, 7);
-	for (size_t i = 0; i < errs.n; i++) /* the messages themselves are UTF-8: no raw bytes */
-		CHECK(!strchr(errs.msg[i], '\xe9') && !strchr(errs.msg[i], '\xed'));
+	for (size_t i = 0; i < errs.n;
+	     i++) /* the messages themselves are UTF-8: the raw bytes are not quoted */
+		CHECK(!strchr(errs.msg[i], 0xe9) && !strchr(errs.msg[i], 0xed));
 	tg_errs_free(&errs);
 }
 
@@ -1988,6 +1989,9 @@ static void test_h6_customers_path(void)
 	alarm(0);
 	CHECK_ERR(&errs, "fifo.csv: cannot read", "it is a FIFO (named pipe)");
 	tg_errs_free(&errs);
+	alarm(10); /* what the read-only commands read of it */
+	CHECK_EQ_U64(tg_config_pin_dir(fifo, want, sizeof(want)), (uint64_t)-EINVAL);
+	alarm(0);
 	unlink(fifo);
 	rmdir(dir);
 }
