@@ -1713,7 +1713,8 @@ static void test_h6_csv_bytes(void)
 	CHECK_ERR(&errs, "customers.csv:3: field 'prefixes': ", "contains a NUL byte");
 	CHECK_ERR(&errs, "customers.csv:4: field 'name': ", "contains a NUL byte");
 	CHECK_EQ_U64(errs.n, 3);
-	dump_errs(&errs);
+	if (errs.n != 3)
+		dump_errs(&errs);
 	tg_errs_free(&errs);
 	CHECK_EQ_U64(load_bytes("", nul_hdr, sizeof(nul_hdr) - 1, &cfg, &errs), (uint64_t)-EINVAL);
 	CHECK_ERR(&errs, "customers.csv:1: field 'column 2': ", "contains a NUL byte");
@@ -1724,7 +1725,8 @@ static void test_h6_csv_bytes(void)
 	CHECK_ERR(&errs, "customers.csv:3: field 'plan': ", "unknown plan 'nope'");
 	CHECK_ERR(&errs, "customers.csv:6: field 'plan': ", "unknown plan 'nope'");
 	CHECK_EQ_U64(errs.n, 2);
-	dump_errs(&errs);
+	if (errs.n != 2)
+		dump_errs(&errs);
 	tg_errs_free(&errs);
 	/* without the two bad rows: lines as loaded */
 	{
@@ -1890,7 +1892,8 @@ static void test_h6_limits(void)
 		  "this rate: write 123456800bit");
 	CHECK_ERR(&errs, "tollgate.yaml:16:23: ", "'500.001g' is above 500gbit");
 	CHECK_EQ_U64(errs.n, 9);
-	dump_errs(&errs);
+	if (errs.n != 9)
+		dump_errs(&errs);
 	tg_errs_free(&errs);
 
 	TEST_BEGIN("h6: rates, bursts and packet rates beyond the policers are errors (CSV)");
@@ -1921,7 +1924,8 @@ static void test_h6_limits(void)
 		&errs, "customers.csv:9: field 'download_rate': ",
 		"'199999999' is finer than a policer tells apart at this rate: write 199999930bit");
 	CHECK_EQ_U64(errs.n, 6);
-	dump_errs(&errs);
+	if (errs.n != 6)
+		dump_errs(&errs);
 	tg_errs_free(&errs);
 	CHECK_EQ_U64(load(BASE_YAML,
 			  "id,plan,prefixes,upload_rate,download_burst\n"
