@@ -1396,21 +1396,14 @@ enum {
 	TOP_SHORT_PREFIXES,
 	TOP_NR
 };
+/* a row of keys per line: an added key is one added line */
+/* clang-format off */
 static const char *const top_keys[TOP_NR] = {
-	"interfaces",
-	"plans",
-	"customers",
-	"walled_garden",
-	"capacity",
-	"metrics",
-	"state",
-	"pin_dir",
-	"enforcement",
-	"notify",
-	"reflection_ports",
-	"control",
+	"interfaces", "plans",	 "customers",	"walled_garden", "capacity",	     "metrics",
+	"state",      "pin_dir", "enforcement", "notify",	 "reflection_ports", "control",
 	"allow_short_prefixes",
 };
+/* clang-format on */
 
 /*
  * UDP source ports of reflection/amplification attacks: the services CISA's alert TA14-017A
