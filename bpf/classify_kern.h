@@ -111,22 +111,28 @@ static __always_inline __u32 tg_lookup(const struct tg_pkt *p, int by_src)
 	return tg_lookup_v6(bpf_be64_to_cpu(a[0]), bpf_be64_to_cpu(a[1]));
 }
 
-/* RFC 6890 sources that are never valid on the wire. */
+/* Is hi:lo inside nhi:nlo/plen? plen is a constant: this folds to one or two compares. */
+static __always_inline int tg_in6(__u64 hi, __u64 lo, __u64 nhi, __u64 nlo, int plen)
+{
+	if (plen <= 64)
+		return plen == 0 || (hi >> (64 - plen)) == (nhi >> (64 - plen));
+	return hi == nhi && (lo >> (128 - plen)) == (nlo >> (128 - plen));
+}
+
+#define TG_BOGON4_TEST(net, len, name) || (a >> (32 - (len))) == ((net) >> (32 - (len)))
+#define TG_BOGON6_TEST(nhi, nlo, len, name) || tg_in6(hi, lo, nhi, nlo, len)
+
+/* RFC 6890 sources that are never valid on the wire: TG_BOGON4_LIST, TG_BOGON6_LIST. */
 static __always_inline int tg_bogon_src(const struct tg_pkt *p)
 {
 	if (!p->v6) {
-		__u8 o1 = bpf_ntohl(p->saddr4) >> 24;
+		__u32 a = bpf_ntohl(p->saddr4);
 
-		/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved+broadcast */
-		return o1 == 0 || o1 == 127 || o1 >= 224;
+		return 0 TG_BOGON4_LIST(TG_BOGON4_TEST);
 	}
 	__u64 hi = bpf_be64_to_cpu(p->saddr6[0]), lo = bpf_be64_to_cpu(p->saddr6[1]);
 
-	if (hi == 0 && (lo == 0 || lo == 1)) /* :: unspecified, ::1 loopback */
-		return 1;
-	if (hi == 0 && (lo >> 32) == 0xffff) /* ::ffff:0:0/96 IPv4-mapped */
-		return 1;
-	return (hi >> 56) == 0xff; /* ff00::/8 multicast */
+	return 0 TG_BOGON6_LIST(TG_BOGON6_TEST);
 }
 
 /*

@@ -44,6 +44,35 @@
 #define TG_VLAN_VID_MAX 4095u
 
 /*
+ * Sources never valid on the wire (RFC 6890), dropped as `bogon` in both roles. One list:
+ * the data plane tests a packet's source against it (classify_kern.h tg_bogon_src), and
+ * the customers CSV refuses a prefix that overlaps it (units.c tg_prefix_refused), since a
+ * customer holding one could never pass and its space would make the upstream role drop
+ * every packet from it as spoofed. X(network, length, name); IPv4 host order, IPv6 as the
+ * two host-order 64-bit halves.
+ */
+#define TG_BOGON4_LIST(X)                                                                          \
+	X(0x00000000u, 8, "this network")                                                          \
+	X(0x7f000000u, 8, "loopback")                                                              \
+	X(0xe0000000u, 4, "multicast")                                                             \
+	X(0xf0000000u, 4, "reserved and broadcast")
+#define TG_BOGON6_LIST(X)                                                                          \
+	X(0x0ull, 0x0ull, 128, "unspecified")                                                      \
+	X(0x0ull, 0x1ull, 128, "loopback")                                                         \
+	X(0x0ull, 0x0000ffff00000000ull, 96, "IPv4-mapped")                                        \
+	X(0xff00000000000000ull, 0x0ull, 8, "multicast")
+
+/*
+ * Policer arithmetic (policer_kern.h): the interval per byte in 2^-16 ns (ipb_fns16), per
+ * packet in 2^-8 ns (ipp_fns), the tolerance in 2^-8 ns (tol_fns). Time is compared by
+ * signed 64-bit difference (its wrap is harmless), so a tolerance plus one packet's cost
+ * must stay below 2^63: tol_fns is at most 2^62 (2^54 ns, 208 days of the rate), which
+ * leaves more than the largest cost (65535 bytes at the lowest rate, under 2^48). Userspace
+ * refuses a burst over it; it never clamps one.
+ */
+#define TG_GCRA_TOL_MAX_FNS (1ull << 62)
+
+/*
  * IPv4 classification: DIR-24-8. tg_v4_tbl24 has one u32 per /24 (2^24 entries, 64 MiB,
  * mmapable so userspace writes it in place); tg_v4_tbl8 holds 256-entry chunks for the /24s
  * that contain prefixes longer than /24. An entry is TG_V4_NONE, a customer index, or

@@ -259,17 +259,21 @@ int cmd_status(int argc, char **argv)
 
 /* ---- customer ---- */
 
-/* Rate and effective burst back from the GCRA parameters. */
+/*
+ * Rate and effective burst back from the GCRA parameters, in integers: the rate as it was
+ * configured (units.c tg_gcra_rate_bps), the burst exact.
+ */
+static json_int_t json_u64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (json_int_t)v;
+}
+
 static json_t *limit_json(const struct tg_policer_cfg *p)
 {
-	double rate, burst;
-
 	if (!p->ipb_fns16)
 		return json_null();
-	rate = 8e9 * 65536.0 / (double)p->ipb_fns16;
-	burst = (double)p->tol_fns * 256.0 / (double)p->ipb_fns16;
-	return json_pack("{sI sI}", "rate_bps", (json_int_t)(rate + 0.5), "burst_bytes",
-			 (json_int_t)(burst + 0.5));
+	return json_pack("{sI sI}", "rate_bps", json_u64(tg_gcra_rate_bps(p->ipb_fns16)),
+			 "burst_bytes", json_u64(tg_gcra_burst_bytes(p->ipb_fns16, p->tol_fns)));
 }
 
 static json_t *vlan_json(__u16 v)

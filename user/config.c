@@ -371,8 +371,15 @@ static bool written_as_zero(const char *s)
 static void parse_rate(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t *out)
 {
 	const char *v = nonempty(c, n, what);
+	char why[256];
 
-	if (!v || !tg_parse_rate_bps(v, out))
+	if (v && !tg_parse_rate_bps(v, out)) {
+		/* what a policer holds exactly (config.h); outside it an error, never clamped */
+		if (tg_check_rate(v, *out, why, sizeof(why)))
+			yerr(c, n, "%s: %s", what, why);
+		return;
+	}
+	if (!v)
 		return;
 	if (written_as_zero(v))
 		yerr(c, n, "%s: a rate must be above zero (leave the direction out for no limit)",
@@ -397,11 +404,34 @@ static void parse_burst(struct ctx *c, const yaml_node_t *n, const char *what, u
 		     what, v, TG_BURST_MIN_BYTES);
 }
 
+/* A burst the policer at rate cannot hold (its tolerance would pass TG_GCRA_TOL_MAX_FNS). */
+static void check_burst(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t rate,
+			uint64_t burst)
+{
+	char r[32];
+
+	if (!rate || burst <= tg_burst_max_bytes(rate))
+		return;
+	tg_format_rate(rate, r, sizeof(r));
+	yerr(c, n,
+	     "%s: %llu bytes at %s is more than a policer holds: at most %llu bytes (208 days "
+	     "of the rate; the tolerance is at most 2^62 x 2^-8 ns)",
+	     what, (unsigned long long)burst, r, (unsigned long long)tg_burst_max_bytes(rate));
+}
+
 static void parse_pps(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t *out)
 {
 	const char *v = nonempty(c, n, what);
 
-	if (!v || !tg_parse_pps(v, out))
+	if (v && !tg_parse_pps(v, out)) {
+		if (*out > TG_PPS_MAX)
+			yerr(c, n,
+			     "%s: '%s' is above %llupps, the highest packet rate a limit holds "
+			     "exactly",
+			     what, v, TG_PPS_MAX);
+		return;
+	}
+	if (!v)
 		return;
 	if (written_as_zero(v))
 		yerr(c, n, "%s: must be above zero (leave it out for no limit)", what);
@@ -435,8 +465,15 @@ static void parse_flood_value(struct ctx *c, yaml_node_t *n, const char *what, u
 		return;
 	}
 	parse_pps(c, v[FV_RATE], what, pps);
-	if (v[FV_BURST] && !parse_count(c, v[FV_BURST], what, 1000000000u, &b))
+	if (v[FV_BURST] && !parse_count(c, v[FV_BURST], what, 1000000000u, &b)) {
 		*burst = b;
+		if (*pps && *pps <= TG_PPS_MAX && b > tg_pkt_burst_max(*pps))
+			yerr(c, v[FV_BURST],
+			     "%s: a burst of %u packets at %llupps is more than a limit holds: at "
+			     "most %llu (208 days of the rate)",
+			     what, b, (unsigned long long)*pps,
+			     (unsigned long long)tg_pkt_burst_max(*pps));
+	}
 }
 
 /* A positive decimal integer no larger than max. */
@@ -636,8 +673,10 @@ static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, con
 	if (v[RT_RATE])
 		parse_rate(c, v[RT_RATE], what, &r->rate_bps);
 	snprintf(what, sizeof(what), "plan '%s': %s.burst", plan, dir);
-	if (v[RT_BURST])
+	if (v[RT_BURST]) {
 		parse_burst(c, v[RT_BURST], what, &r->burst_bytes);
+		check_burst(c, v[RT_BURST], what, r->rate_bps, r->burst_bytes);
+	}
 
 	if (!v[RT_PEAK_RATE] != !v[RT_PEAK_BURST]) {
 		yerr(c, v[RT_PEAK_RATE] ? v[RT_PEAK_RATE] : v[RT_PEAK_BURST],
@@ -652,8 +691,10 @@ static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, con
 			     what);
 	}
 	snprintf(what, sizeof(what), "plan '%s': %s.peak_burst", plan, dir);
-	if (v[RT_PEAK_BURST])
+	if (v[RT_PEAK_BURST]) {
 		parse_burst(c, v[RT_PEAK_BURST], what, &r->peak_burst_bytes);
+		check_burst(c, v[RT_PEAK_BURST], what, r->peak_rate_bps, r->peak_burst_bytes);
+	}
 }
 
 static void parse_smtp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
@@ -674,6 +715,11 @@ static void parse_smtp(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
 	}
 	errno = 0;
 	x = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+	if (x > TG_PPS_MAX && !errno && !strcmp(end, "/s")) {
+		yerr(c, n, "plan '%s': smtp '%s': above %llu/s, the highest rate a limit holds",
+		     p->name, s, TG_PPS_MAX);
+		return;
+	}
 	if (!x || errno || strcmp(end, "/s") || x > UINT32_MAX) {
 		yerr(c, n, "plan '%s': smtp '%s': want allow, block, or connections/s as 10/s",
 		     p->name, s);
@@ -1454,13 +1500,17 @@ enum {
 	TOP_REFL_PORTS,
 	TOP_CONTROL,
 	TOP_SRC_EXEMPT,
+	TOP_SHORT_PREFIXES,
 	TOP_NR
 };
+/* a row of keys per line: an added key is one added line */
+/* clang-format off */
 static const char *const top_keys[TOP_NR] = {
 	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
-	"reflection_ports", "control", "per_source_exempt",
+	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
 };
+/* clang-format on */
 
 /*
  * UDP source ports of reflection/amplification attacks: the services CISA's alert TA14-017A
@@ -1506,40 +1556,42 @@ static void parse_refl_ports(struct ctx *c, yaml_node_t *n)
 	}
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
+/* The whole file (a FIFO or device refused at once: *kind says what it is). */
+static int read_file(const char *path, char **buf, size_t *len, const char **kind)
 {
-	struct stat st;
-	FILE *f;
-	int err = 0;
+	size_t size, got = 0;
+	int fd, err;
 
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	if (fstat(fileno(f), &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EISDIR;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > YAML_FILE_MAX) {
+	err = tg_open_regular(path, &fd, &size, kind);
+	if (err)
+		return err;
+	if ((uint64_t)size > YAML_FILE_MAX) {
 		err = -EFBIG;
 		goto out;
 	}
-	*buf = malloc((size_t)st.st_size + 1);
+	*buf = malloc(size + 1);
 	if (!*buf) {
 		err = -ENOMEM;
 		goto out;
 	}
-	*len = fread(*buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		err = -EIO;
-		free(*buf);
-		*buf = NULL;
+	while (got < size) {
+		ssize_t n = read(fd, *buf + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			free(*buf);
+			*buf = NULL;
+			goto out;
+		}
+		if (!n) /* shorter than fstat said: being rewritten; read what is there */
+			break;
+		got += (size_t)n;
 	}
+	*len = got;
 out:
-	fclose(f);
+	close(fd);
 	return err;
 }
 
@@ -1631,11 +1683,16 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 		parse_notify(c, v[TOP_NOTIFY]);
 	if (v[TOP_CONTROL])
 		parse_control(c, v[TOP_CONTROL]);
+	if (v[TOP_SHORT_PREFIXES])
+		parse_bool(c, v[TOP_SHORT_PREFIXES], "allow_short_prefixes",
+			   &cfg->allow_short_prefixes);
 
 	if (!v[TOP_CUSTOMERS])
 		yerr(c, root, "'customers' is required: the path of the customers CSV");
 	else
 		parse_path(c, v[TOP_CUSTOMERS], "customers", false, &cfg->customers_path);
+	if (v[TOP_CUSTOMERS])
+		cfg->customers_line = (int)v[TOP_CUSTOMERS]->start_mark.line + 1;
 }
 
 static int set_defaults(struct tg_cfg *cfg)
@@ -1673,6 +1730,7 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 	yaml_document_t doc, doc2;
 	struct tg_cfg *cfg;
 	char *buf = NULL;
+	const char *kind = NULL;
 	size_t len = 0;
 	int err;
 
@@ -1689,7 +1747,11 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 		goto out_cfg;
 	}
 
-	err = read_file(path, &buf, &len);
+	err = read_file(path, &buf, &len, &kind);
+	if (err && kind) {
+		tg_errs_add(errs, "%s: cannot read: it is %s, not a regular file", path, kind);
+		goto out_cfg;
+	}
 	if (err) {
 		tg_errs_add(errs, "%s: cannot read: %s", path, strerror(-err));
 		goto out_cfg;
@@ -1811,12 +1873,21 @@ static int top_scalar(const char *path, const char *key, char *buf, size_t len)
 	yaml_document_t doc;
 	yaml_node_t *root;
 	yaml_node_pair_t *pair;
+	const char *kind;
+	size_t size;
 	FILE *f;
-	int err = 0;
+	int fd, err;
 
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
+	/* a FIFO or device is refused, not waited on (-EINVAL) */
+	err = tg_open_regular(path, &fd, &size, &kind);
+	if (err)
+		return err;
+	f = fdopen(fd, "rb");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		return -ENOMEM;

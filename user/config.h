@@ -29,6 +29,21 @@
 #define TG_CAP_CUSTOMERS_MAX (1u << 24) /* upper bound of capacity.max_customers */
 #define TG_CAP_PREFIXES_MAX (1u << 26)	/* upper bound of capacity.max_prefixes */
 #define TG_BURST_MIN_BYTES 1500u	/* one MTU: a smaller burst could never pass a full frame */
+/*
+ * What the policers hold exactly (tollgate_kern_user.h, policer arithmetic): the interval
+ * per byte is ceil(8e9 * 2^16 / rate) in 2^-16 ns, so above 8e9 * 2^16 / 1000 bit/s
+ * (524.288 Gbit/s) its rounding up would cost more than 0.1 % of the rate (at 100 Tbit/s,
+ * 13 %); the packet interval likewise, ceil(1e9 * 2^8 / pps) in 2^-8 ns. Below 1 kbit/s a
+ * packet's cost in time nears the 64-bit range. A rate must also be one the interval tells
+ * apart from its neighbours, so that `customer show` gives it back (tg_rate_held). A burst
+ * is bounded by TG_GCRA_TOL_MAX_FNS: tg_burst_max_bytes. Outside these a value is an error,
+ * never clamped.
+ */
+#define TG_RATE_MIN_BPS 1000ull
+#define TG_RATE_MAX_BPS 500000000000ull /* 500 Gbit/s: an interval of 1049 x 2^-16 ns */
+#define TG_PPS_MAX 256000000ull		/* 256 Mpps: an interval of 1000 x 2^-8 ns */
+#define TG_PREFIX_MIN_LEN4 8u		/* shorter customer prefixes need allow_short_prefixes */
+#define TG_PREFIX_MIN_LEN6 16u
 
 /* A collected list of error messages, each "file:line[:col]: what is wrong". */
 struct tg_errs {
@@ -153,7 +168,9 @@ struct tg_cfg {
 	size_t nifaces;
 	struct tg_plan *plans;
 	size_t nplans;
-	char *customers_path; /* resolved relative to the YAML file's directory */
+	char *customers_path;	   /* resolved relative to the YAML file's directory */
+	int customers_line;	   /* of the customers key in the YAML file */
+	bool allow_short_prefixes; /* customer prefixes shorter than TG_PREFIX_MIN_LEN4/6 */
 	struct tg_customer *customers;
 	size_t ncustomers;
 	struct tg_hset ids;	    /* customers by id: tg_config_customer */
@@ -246,6 +263,13 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 		      struct tg_errs *errs);
 
 /*
+ * Open path for reading if it is a regular file: *fd and *size, or -errno. A FIFO, device,
+ * socket or directory is refused without waiting or acting (-EINVAL, *kind says what it
+ * is, e.g. "a FIFO (named pipe)"); otherwise *kind is NULL.
+ */
+int tg_open_regular(const char *path, int *fd, size_t *size, const char **kind);
+
+/*
  * Units a network engineer writes. Return 0 or -EINVAL (garbage, overflow, and zero where
  * noted). Suffixes are case-insensitive except for durations; a fraction ("2.5g") is exact
  * and the result is truncated to a whole unit.
@@ -265,5 +289,40 @@ int tg_parse_prefix(const char *s, struct tg_prefix *p, char *err, size_t errlen
 void tg_format_rate(uint64_t bps, char *buf, size_t len);
 /* "198.51.100.0/24", "2001:db8::/48"; len >= INET6_ADDRSTRLEN + 4 */
 void tg_format_prefix(const struct tg_prefix *p, char *buf, size_t len);
+/*
+ * A parsed prefix no customer may hold: one overlapping a bogon of the data plane
+ * (TG_BOGON4_LIST, TG_BOGON6_LIST) or link-local space (169.254.0.0/16, fe80::/10), or,
+ * unless allow_short, one shorter than TG_PREFIX_MIN_LEN4 / _LEN6. -EINVAL with the reason
+ * in err (256 bytes are enough), else 0.
+ */
+int tg_prefix_refused(const struct tg_prefix *p, bool allow_short, char *err, size_t errlen);
+
+/*
+ * The policers' arithmetic, shared by the config checks, the map sync and `customer show`:
+ * interval per byte (2^-16 ns) of a rate and per packet (2^-8 ns) of a packet rate, rounded
+ * up (never faster than configured); 0 for 0 (no limit).
+ */
+uint64_t tg_gcra_ipb_fns16(uint64_t rate_bps);
+uint64_t tg_gcra_ipp_fns(uint64_t pps);
+/* The largest burst a policer at this rate holds: bytes, or packets at this packet rate. */
+uint64_t tg_burst_max_bytes(uint64_t rate_bps);
+uint64_t tg_pkt_burst_max(uint64_t pps);
+/*
+ * Back from the data plane's parameters to what was configured: the rate with the fewest
+ * significant digits among those giving this interval (rates within TG_RATE_MAX_BPS that
+ * differ by less than the interval's resolution are enforced identically), and the burst,
+ * exact while the interval is above 2^8 (every rate up to TG_RATE_MAX_BPS).
+ */
+uint64_t tg_gcra_rate_bps(uint64_t ipb_fns16);
+uint64_t tg_gcra_burst_bytes(uint64_t ipb_fns16, uint64_t tol_fns);
+/* The rate `customer show` gives back for a configured rate: a rate is held exactly when it
+ * is its own. Up to 22.9 Mbit/s every rate is; above, rates with fewer digits. */
+uint64_t tg_rate_held(uint64_t bps);
+/*
+ * A rate the policers cannot hold (below TG_RATE_MIN_BPS, above TG_RATE_MAX_BPS, or not
+ * held exactly): -ERANGE and why, naming the value to write instead; else 0. s is the rate
+ * as written, quoted in the message.
+ */
+int tg_check_rate(const char *s, uint64_t bps, char *err, size_t errlen);
 
 #endif /* TG_CONFIG_H */

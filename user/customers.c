@@ -87,7 +87,9 @@ struct cparse {
 	struct lerr *errs;
 	size_t nerrs, caperrs;
 
-	size_t line; /* where the record being fed to libcsv starts */
+	size_t line;	  /* where the record being fed to libcsv starts */
+	bool rec_nul;	  /* the record has a NUL byte somewhere */
+	size_t nul_field; /* the first field of the row holding one, or SIZE_MAX */
 
 	/* fields of the current row: NUL-terminated, at off[i] in buf */
 	char *buf;
@@ -321,7 +323,8 @@ static void row_prefixes(struct cparse *p, struct tg_customer *c, char *s)
 			return;
 		p->tmp = t;
 		ntok++;
-		if (tg_parse_prefix(tok, &p->tmp[n], err, sizeof(err)))
+		if (tg_parse_prefix(tok, &p->tmp[n], err, sizeof(err)) ||
+		    tg_prefix_refused(&p->tmp[n], p->cfg->allow_short_prefixes, err, sizeof(err)))
 			cerr(p, c->line, "prefixes", "%s", err);
 		else
 			n++;
@@ -343,6 +346,32 @@ static bool written_as_zero(const char *s)
 	return n && s[0] == '0' && !strpbrk(s + n, "0123456789");
 }
 
+/* A rate the policer cannot hold exactly: said, true. */
+static bool rate_out_of_range(struct cparse *p, const struct tg_customer *c, const char *field,
+			      const char *s, uint64_t bps)
+{
+	char why[256];
+
+	if (!tg_check_rate(s, bps, why, sizeof(why)))
+		return false;
+	cerr(p, c->line, field, "%s", why);
+	return true;
+}
+
+/* The burst of r is more than its policer can hold. */
+static void burst_over(struct cparse *p, const struct tg_customer *c, const char *field,
+		       const struct tg_rate_cfg *r)
+{
+	char rate[32];
+
+	tg_format_rate(r->rate_bps, rate, sizeof(rate));
+	cerr(p, c->line, field,
+	     "a burst of %llu bytes at %s is more than a policer holds: at most %llu bytes (208 "
+	     "days of the rate; the tolerance is at most 2^62 x 2^-8 ns)",
+	     (unsigned long long)r->burst_bytes, rate,
+	     (unsigned long long)tg_burst_max_bytes(r->rate_bps));
+}
+
 /*
  * One direction: the plan's limits, then the row's overrides. The result must still be a
  * policer: a rate needs a burst, a burst needs a rate, and a peak rate stays >= the rate.
@@ -360,15 +389,17 @@ static void row_direction(struct cparse *p, struct tg_customer *c, const struct 
 	if (plan)
 		*r = plan->dir[dir];
 	if (rate_s && *rate_s) {
-		if (!tg_parse_rate_bps(rate_s, &v)) {
-			r->rate_bps = v;
-		} else {
+		if (tg_parse_rate_bps(rate_s, &v)) {
 			ok = false;
 			if (written_as_zero(rate_s))
 				cerr(p, c->line, rf, "a rate must be above zero");
 			else
 				cerr(p, c->line, rf,
 				     "'%s' is not a rate (bit/s, e.g. 100mbit, 2.5g)", rate_s);
+		} else if (rate_out_of_range(p, c, rf, rate_s, v)) {
+			ok = false;
+		} else {
+			r->rate_bps = v;
 		}
 	}
 	if (burst_s && *burst_s) {
@@ -386,7 +417,9 @@ static void row_direction(struct cparse *p, struct tg_customer *c, const struct 
 	}
 	if (!ok || !plan || (!(rate_s && *rate_s) && !(burst_s && *burst_s)))
 		return;
-	if (r->rate_bps && !r->burst_bytes)
+	if (r->rate_bps && r->burst_bytes > tg_burst_max_bytes(r->rate_bps))
+		burst_over(p, c, burst_s && *burst_s ? bf : rf, r);
+	else if (r->rate_bps && !r->burst_bytes)
 		cerr(p, c->line, rf, "plan '%s' has no %s limit to take a burst from: set %s too",
 		     plan->name, dname, bf);
 	else if (!r->rate_bps && r->burst_bytes)
@@ -432,18 +465,88 @@ static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_N
 	for (int i = 0; i < 4; i++) {
 		const char *v = f[C_SYN + i];
 		uint64_t pps;
+		int bad;
 
 		if (!*v)
 			continue;
-		if (!tg_parse_pps(v, &pps) && pps <= UINT32_MAX)
-			c->flood_pps[i] = (uint32_t)pps;
-		else if (written_as_zero(v))
+		bad = tg_parse_pps(v, &pps);
+		if (bad && written_as_zero(v))
 			cerr(p, c->line, col_names[C_SYN + i],
 			     "a packet rate must be above zero (leave it empty for the plan's)");
-		else
+		else if (bad)
 			cerr(p, c->line, col_names[C_SYN + i],
 			     "'%s' is not a packet rate (e.g. 500pps, 20kpps)", v);
+		else if (pps > TG_PPS_MAX)
+			cerr(p, c->line, col_names[C_SYN + i],
+			     "'%s' is above %llupps, the highest packet rate a limit holds exactly",
+			     v, TG_PPS_MAX);
+		else
+			c->flood_pps[i] = (uint32_t)pps;
 	}
+}
+
+/* The UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, up to U+10FFFF): its
+ * length and code point, or 0 if it is not one. */
+static size_t utf8_char(const unsigned char *s, uint32_t *cp)
+{
+	static const struct {
+		unsigned char lead_min, lead_max, len, lo, hi; /* second byte within lo..hi */
+	} forms[] = {
+		{0xc2, 0xdf, 2, 0x80, 0xbf}, {0xe0, 0xe0, 3, 0xa0, 0xbf},
+		{0xe1, 0xec, 3, 0x80, 0xbf}, {0xed, 0xed, 3, 0x80, 0x9f},
+		{0xee, 0xef, 3, 0x80, 0xbf}, {0xf0, 0xf0, 4, 0x90, 0xbf},
+		{0xf1, 0xf3, 4, 0x80, 0xbf}, {0xf4, 0xf4, 4, 0x80, 0x8f},
+	};
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t n = forms[i].len;
+
+		if (s[0] < forms[i].lead_min || s[0] > forms[i].lead_max)
+			continue;
+		if (s[1] < forms[i].lo || s[1] > forms[i].hi)
+			return 0;
+		*cp = s[0] & (0x7fu >> n);
+		for (size_t k = 1; k < n; k++) {
+			if ((s[k] & 0xc0) != 0x80) /* a NUL ends the string here too */
+				return 0;
+			*cp = (*cp << 6) | (s[k] & 0x3fu);
+		}
+		return n;
+	}
+	return 0;
+}
+
+/*
+ * Why an id cannot be used, or NULL: it must be UTF-8 (the CLI, the API and the metrics
+ * print it as JSON and Prometheus text, which are UTF-8) without control characters (C0,
+ * DEL, C1), which would garble a terminal, a log line or an argument of the notify hook.
+ */
+static const char *id_problem(const char *id)
+{
+	static __thread char why[96];
+	const unsigned char *s = (const unsigned char *)id;
+	uint32_t cp;
+
+	for (size_t i = 0, n; s[i]; i += n) {
+		n = utf8_char(s + i, &cp);
+		if (!n) {
+			snprintf(why, sizeof(why),
+				 "not UTF-8 (byte %zu, 0x%02x): export the file as UTF-8", i + 1,
+				 s[i]);
+			return why;
+		}
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			snprintf(why, sizeof(why),
+				 "contains a control character (byte %zu, U+%04X): remove it",
+				 i + 1, (unsigned int)cp);
+			return why;
+		}
+	}
+	return NULL;
 }
 
 static void do_row(struct cparse *p, const char *f[C_NR])
@@ -461,14 +564,12 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 	if (!*f[C_ID]) {
 		cerr(p, p->line, "id", "empty");
 	} else if (strlen(f[C_ID]) >= TG_ID_LEN) {
-		cerr(p, p->line, "id", "'%s' is longer than %u characters", f[C_ID], TG_ID_LEN - 1);
+		cerr(p, p->line, "id", "'%s' is longer than %u bytes", f[C_ID], TG_ID_LEN - 1);
 	} else {
-		for (const char *s = f[C_ID]; *s; s++) {
-			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-				cerr(p, p->line, "id", "contains a control character");
-				break;
-			}
-		}
+		const char *bad = id_problem(f[C_ID]);
+
+		if (bad)
+			cerr(p, p->line, "id", "%s", bad);
 		snprintf(c->id, sizeof(c->id), "%s", f[C_ID]);
 	}
 
@@ -566,11 +667,34 @@ static void on_field(void *data, size_t len, void *arg)
 	if (!o)
 		return;
 	p->off = o;
+	if (p->rec_nul && p->nul_field == SIZE_MAX && len && memchr(data, '\0', len))
+		p->nul_field = p->nf;
 	p->off[p->nf++] = p->blen;
 	if (len)
 		memcpy(p->buf + p->blen, data, len);
 	p->blen += len;
 	p->buf[p->blen++] = '\0';
+}
+
+/*
+ * A NUL byte in a field: C strings would end there, cutting an id short or dropping a
+ * prefix without a word. The row is not read further; in the header, no row is.
+ */
+static void nul_in_field(struct cparse *p)
+{
+	size_t i = p->nul_field;
+	char col[32];
+	const char *name = col;
+
+	snprintf(col, sizeof(col), "column %zu", i + 1);
+	if (p->have_header && i < p->ncols && p->col[i] >= 0)
+		name = col_names[p->col[i]];
+	cerr(p, p->line, name, "contains a NUL byte: remove it (it is not text, and would cut %s)",
+	     p->have_header ? "the field short" : "the column name short");
+	if (!p->have_header) {
+		p->have_header = true;
+		p->rows_ok = false;
+	}
 }
 
 static void on_row(int term, void *arg)
@@ -581,6 +705,10 @@ static void on_row(int term, void *arg)
 	(void)term;
 	if (p->oom)
 		goto out;
+	if (p->nul_field != SIZE_MAX) {
+		nul_in_field(p);
+		goto out;
+	}
 	if (!p->have_header) {
 		do_header(p);
 		goto out;
@@ -602,6 +730,7 @@ static void on_row(int term, void *arg)
 out:
 	p->nf = 0;
 	p->blen = 0;
+	p->nul_field = SIZE_MAX;
 }
 
 /* ---- after the last row ---- */
@@ -805,14 +934,48 @@ static int cmp_lerr(const void *a, const void *b)
 
 /* ---- the file ---- */
 
-/* Number of '\n' in s[0..n). */
+/*
+ * Line breaks: "\n", "\r\n" and a bare "\r" (old Mac exports), as editors and libyaml
+ * count them. libcsv ends a row at any of them.
+ */
+
+/* Number of line breaks in s[0..n). */
 static size_t count_nl(const char *s, size_t n)
 {
+	const char *e = s + n;
 	size_t k = 0;
 
-	for (const char *e = s + n; (s = memchr(s, '\n', (size_t)(e - s))); s++)
+	for (const char *q = s; (q = memchr(q, '\n', (size_t)(e - q))); q++)
 		k++;
+	for (const char *q = s; (q = memchr(q, '\r', (size_t)(e - q))); q++)
+		k += q + 1 == e || q[1] != '\n';
 	return k;
+}
+
+/* Just past the first line break at or after q, or end. */
+static const char *next_line(const char *q, const char *end)
+{
+	for (; q < end; q++) {
+		if (*q == '\n')
+			return q + 1;
+		if (*q == '\r')
+			return q + 1 < end && q[1] == '\n' ? q + 2 : q + 1;
+	}
+	return end;
+}
+
+/*
+ * The next ch at or after q (end if none), from a cache that only moves forward: a file
+ * of CR-only lines then costs one search for '\n' in all, not one per line.
+ */
+static const char *find_ahead(const char *q, const char *end, const char **cache, int ch)
+{
+	if (!*cache || *cache < q) {
+		const char *f = memchr(q, ch, (size_t)(end - q));
+
+		*cache = f ? f : end;
+	}
+	return *cache;
 }
 
 /* ---- rows unchanged since the previous load ---- */
@@ -909,7 +1072,7 @@ int tg_config_index_rows(struct tg_cfg *cfg)
 
 static void parse_text(struct cparse *p, const char *s, size_t len)
 {
-	const char *end = s + len;
+	const char *end = s + len, *nl_at = NULL, *cr_at = NULL;
 	struct csv_parser csv;
 	size_t line = 1;
 
@@ -924,17 +1087,20 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		size_t nl = 0, n, done, before;
 		bool quoted = false;
 
-		/* one record: up to a newline outside quotes (most lines have no quote) */
-		const char *eol = memchr(q, '\n', (size_t)(end - q));
+		/* one record: up to a line break outside quotes (most lines have no quote) */
+		const char *nlp = find_ahead(q, end, &nl_at, '\n');
+		const char *crp = find_ahead(q, end, &cr_at, '\r');
+		const char *eol = crp < nlp ? crp : nlp;
 
-		if (!memchr(q, '"', (size_t)((eol ? eol : end) - q))) {
-			nl = eol ? 1 : 0;
-			q = eol ? eol + 1 : end;
+		if (!memchr(q, '"', (size_t)(eol - q))) {
+			nl = eol < end;
+			q = next_line(eol, end);
 		} else {
 			for (; q < end; q++) {
 				if (*q == '"') {
 					quoted = !quoted;
-				} else if (*q == '\n') {
+				} else if (*q == '\n' ||
+					   (*q == '\r' && (q + 1 == end || q[1] != '\n'))) {
 					nl++;
 					if (!quoted) {
 						q++;
@@ -955,9 +1121,10 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		if (p->prev && !p->have_header && !same_header(p))
 			p->prev = NULL; /* the columns may mean something else now */
 		before = p->cfg->ncustomers;
+		p->rec_nul = memchr(s, '\0', n) != NULL;
 		done = csv_parse(&csv, s, n, on_field, on_row, p);
-		/* a record that held several rows (a bare CR ends a row for libcsv, not for the
-		 * cut above) cannot be reused as one customer: keep its rows out of the index */
+		/* a record that held several rows (should libcsv end a row where the cut above
+		 * does not) cannot be reused as one customer: keep its rows out of the index */
 		if (p->cfg->ncustomers - before > 1)
 			for (size_t k = before; k < p->cfg->ncustomers; k++)
 				p->cfg->customers[k].raw_len = 0;
@@ -966,9 +1133,7 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 			 * A stray quote also misleads the record cut above: go on at the
 			 * line after the error, not at the end of the "record".
 			 */
-			const char *nx = memchr(s + done, '\n', (size_t)(end - (s + done)));
-
-			q = nx ? nx + 1 : end;
+			q = next_line(s + done, end);
 			nl = count_nl(s, (size_t)(q - s));
 			cerr(p, line + count_nl(s, done), NULL, "malformed CSV: %s",
 			     "a stray quote (quote the field, double its quotes: \"a \"\"b\"\"\")");
@@ -993,35 +1158,56 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		     "empty: the first row must name the columns (id,name,plan,prefixes,...)");
 }
 
-/* Open a regular file for reading: its fd and size, or -errno (-EISDIR: not a file). */
-static int open_regular(const char *path, int *fd, size_t *size)
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO (named pipe)"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISDIR(m)  ? "a directory"
+			     : "not a regular file";
+}
+
+int tg_open_regular(const char *path, int *fd, size_t *size, const char **kind)
 {
 	struct stat st;
+	int err;
 
 	*size = 0;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = -1;
+	*kind = NULL;
+	/* refused before it is opened: opening a FIFO waits for a writer, a device may act */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		*kind = file_kind(st.st_mode);
+		return -EINVAL;
+	}
+	/* O_NONBLOCK: should it have become a FIFO since, the open does not wait either */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0)
 		return errno ? -errno : -EIO;
 	if (fstat(*fd, &st)) {
-		int err = errno ? -errno : -EIO;
-
-		close(*fd);
-		return err;
+		err = errno ? -errno : -EIO;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		close(*fd);
-		return -EISDIR;
+		*kind = file_kind(st.st_mode);
+		err = -EINVAL;
+		goto fail;
 	}
 	*size = (size_t)st.st_size;
 	return 0;
+fail:
+	close(*fd);
+	*fd = -1;
+	return err;
 }
 
-static int map_file(const char *path, const char **data, size_t *len)
+static int map_file(const char *path, const char **data, size_t *len, const char **kind)
 {
 	void *m;
 	int fd, err;
 
-	err = open_regular(path, &fd, len);
+	err = tg_open_regular(path, &fd, len, kind);
 	if (err)
 		return err;
 	*data = "";
@@ -1040,12 +1226,12 @@ static int map_file(const char *path, const char **data, size_t *len)
 
 /* The whole file in a malloc'd buffer: kept with the config (a mapping would change under
  * us if the file were rewritten in place). */
-static int read_all(const char *path, char **data, size_t *len)
+static int read_all(const char *path, char **data, size_t *len, const char **kind)
 {
 	size_t size, got = 0;
 	int fd, err;
 
-	err = open_regular(path, &fd, &size);
+	err = tg_open_regular(path, &fd, &size, kind);
 	if (err)
 		return err;
 	*data = malloc(size + 1);
@@ -1074,8 +1260,8 @@ static int read_all(const char *path, char **data, size_t *len)
 int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg *prev,
 		      struct tg_errs *errs)
 {
-	struct cparse p = {.cfg = cfg, .file = path, .prev = prev};
-	const char *data = "";
+	struct cparse p = {.cfg = cfg, .file = path, .prev = prev, .nul_field = SIZE_MAX};
+	const char *data = "", *kind = NULL;
 	char *raw = NULL;
 	size_t len = 0;
 	int err;
@@ -1083,10 +1269,18 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	if (prev && (!prev->csv_raw || !prev->raw_ix.slot))
 		p.prev = NULL;
 	if (cfg->keep_raw) {
-		err = read_all(path, &raw, &len);
+		err = read_all(path, &raw, &len, &kind);
 		data = raw ? raw : "";
 	} else {
-		err = map_file(path, &data, &len);
+		err = map_file(path, &data, &len, &kind);
+	}
+	if (err && kind) {
+		tg_errs_add(errs,
+			    "%s:%d: customers: '%s' is %s, not a regular file: give the path of "
+			    "the customers CSV",
+			    cfg->path ? cfg->path : "tollgate.yaml", cfg->customers_line, path,
+			    kind);
+		return err;
 	}
 	if (err) {
 		tg_errs_add(errs, "%s: cannot read the customers file: %s", path, strerror(-err));

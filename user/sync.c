@@ -52,8 +52,13 @@ void tg_sync_phase(const char *what, struct timespec *t)
 
 /* ---- policer parameters ---- */
 
-#define TG_MIN_RATE_BPS 1000ull /* below this, len * interval would overflow 64 bits */
-
+/*
+ * The interval and tolerance of a policer (units.c tg_gcra_*: the arithmetic the config
+ * checks and `customer show` use too). A validated config has its rates and bursts within
+ * what these hold (config.h TG_RATE_MIN_BPS..TG_RATE_MAX_BPS, tg_burst_max_bytes), so the
+ * bounds below only guard against an unvalidated caller: a rate below the minimum or a
+ * tolerance over TG_GCRA_TOL_MAX_FNS would overflow the data plane's arithmetic.
+ */
 void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_policer_cfg *out)
 {
 	unsigned __int128 tol;
@@ -62,10 +67,10 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 	memset(out, 0, sizeof(*out));
 	if (!rate)
 		return; /* unlimited */
-	if (rate < TG_MIN_RATE_BPS)
-		rate = TG_MIN_RATE_BPS;
+	if (rate < TG_RATE_MIN_BPS)
+		rate = TG_RATE_MIN_BPS;
 	/* 8e9 ns per byte at 1 bit/s, in 2^-16 ns, rounded up so we never exceed the rate */
-	out->ipb_fns16 = ((8000000000ull << 16) + rate - 1) / rate;
+	out->ipb_fns16 = tg_gcra_ipb_fns16(rate);
 	/*
 	 * The coarse clock stands still for a tick, so the bucket must hold what the rate
 	 * earns in two ticks or the delivered rate falls below the configured one.
@@ -74,23 +79,25 @@ void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_
 	if (burst < floor)
 		burst = floor;
 	tol = ((unsigned __int128)burst * out->ipb_fns16) >> 8;
-	out->tol_fns = tol > INT64_MAX ? INT64_MAX : (uint64_t)tol;
+	out->tol_fns = tol > TG_GCRA_TOL_MAX_FNS ? TG_GCRA_TOL_MAX_FNS : (uint64_t)tol;
 }
 
 void tg_pkt_policer_params(uint64_t pps, uint64_t burst, uint64_t tick_ns, struct tg_pkt_pol *out)
 {
+	unsigned __int128 tol;
+
 	memset(out, 0, sizeof(*out));
 	if (!pps)
 		return;
-	out->ipp_fns = ((1000000000ull << 8) + pps - 1) / pps;
+	out->ipp_fns = tg_gcra_ipp_fns(pps);
 	if (!burst)
 		burst = pps; /* one second's worth */
 	if ((unsigned __int128)pps * 2 * tick_ns / 1000000000ull > burst)
 		burst = (uint64_t)((unsigned __int128)pps * 2 * tick_ns / 1000000000ull);
 	if (!burst)
 		burst = 1;
-	out->tol_fns = (unsigned __int128)burst * out->ipp_fns > INT64_MAX ? INT64_MAX
-									   : burst * out->ipp_fns;
+	tol = (unsigned __int128)burst * out->ipp_fns;
+	out->tol_fns = tol > TG_GCRA_TOL_MAX_FNS ? TG_GCRA_TOL_MAX_FNS : (uint64_t)tol;
 }
 
 /* ---- batch helpers ---- */

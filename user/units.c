@@ -319,3 +319,169 @@ void tg_format_rate(uint64_t bps, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%llubit", (unsigned long long)bps);
 }
+
+/* ---- what a customer may hold ---- */
+
+#define BYTES4(v) (uint8_t)((v) >> 24), (uint8_t)((v) >> 16), (uint8_t)((v) >> 8), (uint8_t)(v)
+#define BYTES8(v) BYTES4((v) >> 32), BYTES4(v)
+#define NEVER4(net, len, name) {{AF_INET, len, {BYTES4(net)}}, name},
+#define NEVER6(hi, lo, len, name) {{AF_INET6, len, {BYTES8(hi), BYTES8(lo)}}, name},
+
+/*
+ * Space no customer can hold: the data plane's bogon sources (tollgate_kern_user.h), and
+ * link-local space, which is never routed to a customer (the data plane lets IPv6 link-local
+ * sources through only as the named exceptions: neighbour discovery, DHCPv6, MLD).
+ * Documentation, benchmarking, private (RFC 1918), shared (100.64.0.0/10) and unique local
+ * space are not here: ISPs and labs do assign them.
+ */
+static const struct {
+	struct tg_prefix p;
+	const char *name;
+} never[] = {TG_BOGON4_LIST(NEVER4) NEVER4(0xa9fe0000u, 16, "link-local") TG_BOGON6_LIST(NEVER6)
+		     NEVER6(0xfe80000000000000ull, 0x0ull, 10, "link-local")};
+
+/* Do a and b share an address (is one inside the other)? */
+static bool overlaps(const struct tg_prefix *a, const struct tg_prefix *b)
+{
+	unsigned int n = a->plen < b->plen ? a->plen : b->plen;
+
+	if (a->family != b->family || memcmp(a->addr, b->addr, n / 8))
+		return false;
+	return !(n % 8) || !((a->addr[n / 8] ^ b->addr[n / 8]) & (0xff00u >> (n % 8)));
+}
+
+int tg_prefix_refused(const struct tg_prefix *p, bool allow_short, char *err, size_t errlen)
+{
+	bool v4 = p->family == AF_INET;
+	unsigned int min = v4 ? TG_PREFIX_MIN_LEN4 : TG_PREFIX_MIN_LEN6;
+	char txt[INET6_ADDRSTRLEN + 4], bad[INET6_ADDRSTRLEN + 4], list[256] = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(never); i++) {
+		if (!overlaps(p, &never[i].p))
+			continue;
+		tg_format_prefix(p, txt, sizeof(txt));
+		for (size_t j = 0; j < ARRAY_SIZE(never); j++) {
+			if (never[j].p.family != p->family)
+				continue;
+			tg_format_prefix(&never[j].p, bad, sizeof(bad));
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 list[0] ? ", " : "", bad);
+		}
+		tg_format_prefix(&never[i].p, bad, sizeof(bad));
+		set_err(err, errlen, "%s %s %s (%s): no customer can hold it (refused: %s)", txt,
+			p->plen <= never[i].p.plen ? "contains" : "is inside", bad, never[i].name,
+			list);
+		return -EINVAL;
+	}
+	if (p->plen < min && !allow_short) {
+		tg_format_prefix(p, txt, sizeof(txt));
+		set_err(err, errlen,
+			"%s is shorter than /%u, which no customer holds: a typo? (if it is meant, "
+			"set allow_short_prefixes: true in tollgate.yaml)",
+			txt, min);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- what the policers can hold ---- */
+
+#define FNS16_PER_BYTE_1BPS (8000000000ull << 16) /* one byte at 1 bit/s: 8 s, in 2^-16 ns */
+#define FNS_PER_PKT_1PPS (1000000000ull << 8)	  /* one packet at 1 packet/s: 1 s, in 2^-8 ns */
+
+/* ceil(k / v), v > 0, without the overflow of (k + v - 1) / v */
+static uint64_t div_up(uint64_t k, uint64_t v)
+{
+	return k / v + (k % v != 0);
+}
+
+uint64_t tg_gcra_ipb_fns16(uint64_t rate_bps)
+{
+	return rate_bps ? div_up(FNS16_PER_BYTE_1BPS, rate_bps) : 0;
+}
+
+uint64_t tg_gcra_ipp_fns(uint64_t pps)
+{
+	return pps ? div_up(FNS_PER_PKT_1PPS, pps) : 0;
+}
+
+uint64_t tg_burst_max_bytes(uint64_t rate_bps)
+{
+	uint64_t ipb = tg_gcra_ipb_fns16(rate_bps);
+	unsigned __int128 m;
+
+	if (!ipb)
+		return UINT64_MAX;
+	/* the largest burst with burst * ipb >> 8 <= TG_GCRA_TOL_MAX_FNS */
+	m = ((((unsigned __int128)TG_GCRA_TOL_MAX_FNS + 1) << 8) - 1) / ipb;
+	return m > UINT64_MAX ? UINT64_MAX : (uint64_t)m;
+}
+
+uint64_t tg_pkt_burst_max(uint64_t pps)
+{
+	uint64_t ipp = tg_gcra_ipp_fns(pps);
+
+	return ipp ? TG_GCRA_TOL_MAX_FNS / ipp : UINT64_MAX;
+}
+
+uint64_t tg_gcra_rate_bps(uint64_t ipb_fns16)
+{
+	uint64_t lo, hi;
+
+	if (!ipb_fns16)
+		return 0;
+	/* every rate r with ceil(K / r) == ipb: K / ipb <= r < K / (ipb - 1) */
+	lo = div_up(FNS16_PER_BYTE_1BPS, ipb_fns16);
+	hi = ipb_fns16 > 1 ? div_up(FNS16_PER_BYTE_1BPS, ipb_fns16 - 1) : UINT64_MAX;
+	for (uint64_t p = 1000000000000000000ull; p > 1; p /= 10) {
+		unsigned __int128 r = (unsigned __int128)div_up(lo, p) * p;
+
+		if (r < hi)
+			return (uint64_t)r;
+	}
+	return lo;
+}
+
+uint64_t tg_gcra_burst_bytes(uint64_t ipb_fns16, uint64_t tol_fns)
+{
+	unsigned __int128 b;
+
+	if (!ipb_fns16)
+		return 0;
+	/* the smallest burst with burst * ipb >> 8 == tol: the only one while ipb > 2^8 */
+	b = (((unsigned __int128)tol_fns << 8) + ipb_fns16 - 1) / ipb_fns16;
+	return b > UINT64_MAX ? UINT64_MAX : (uint64_t)b;
+}
+
+uint64_t tg_rate_held(uint64_t bps)
+{
+	return tg_gcra_rate_bps(tg_gcra_ipb_fns16(bps));
+}
+
+int tg_check_rate(const char *s, uint64_t bps, char *err, size_t errlen)
+{
+	char lim[32];
+
+	if (bps < TG_RATE_MIN_BPS) {
+		tg_format_rate(TG_RATE_MIN_BPS, lim, sizeof(lim));
+		set_err(err, errlen, "'%s' is below %s, the lowest rate a policer takes", s, lim);
+		return -ERANGE;
+	}
+	if (bps > TG_RATE_MAX_BPS) {
+		tg_format_rate(TG_RATE_MAX_BPS, lim, sizeof(lim));
+		set_err(err, errlen,
+			"'%s' is above %s, the highest rate a policer holds exactly (its interval "
+			"per byte, in 2^-16 ns, would round by up to 0.1 %% or more)",
+			s, lim);
+		return -ERANGE;
+	}
+	if (tg_rate_held(bps) != bps) {
+		tg_format_rate(tg_rate_held(bps), lim, sizeof(lim));
+		set_err(err, errlen,
+			"'%s' is finer than a policer tells apart at this rate: write %s, which it "
+			"holds exactly (or a rate with fewer digits)",
+			s, lim);
+		return -ERANGE;
+	}
+	return 0;
+}

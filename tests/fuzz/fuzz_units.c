@@ -34,6 +34,35 @@ static void check_ret(const char *fn, int r, uint64_t v, const char *s)
 		fail("failed but wrote the result", s, v);
 }
 
+/*
+ * A rate tg_check_rate accepts is one the policer holds: `customer show` gives it back, the
+ * delivered rate is within 0.1 % below it, and the largest burst it allows is the largest
+ * whose tolerance fits TG_GCRA_TOL_MAX_FNS, given back exactly too.
+ */
+static void fuzz_held(const char *s, uint64_t v)
+{
+	const unsigned __int128 k = (unsigned __int128)8000000000ull << 16;
+	char why[256] = "";
+	uint64_t ipb, b;
+
+	if (tg_check_rate(s, v, why, sizeof(why))) {
+		if (!why[0])
+			fail("rate refused without a message", s, v);
+		return;
+	}
+	ipb = tg_gcra_ipb_fns16(v);
+	if (tg_gcra_rate_bps(ipb) != v || tg_rate_held(v) != v)
+		fail("accepted rate not given back", s, v);
+	if ((unsigned __int128)ipb * v < k || k * 1000 < (unsigned __int128)ipb * v * 999)
+		fail("accepted rate enforced more than 0.1 % off", s, v);
+	b = tg_burst_max_bytes(v);
+	if ((((unsigned __int128)b * ipb) >> 8) > TG_GCRA_TOL_MAX_FNS ||
+	    (((unsigned __int128)(b + 1) * ipb) >> 8) <= TG_GCRA_TOL_MAX_FNS)
+		fail("largest burst is not the largest that fits", s, b);
+	if (tg_gcra_burst_bytes(ipb, (uint64_t)(((unsigned __int128)b * ipb) >> 8)) != b)
+		fail("largest burst not given back", s, b);
+}
+
 static void fuzz_rate(const char *s)
 {
 	uint64_t v = SENTINEL, back = SENTINEL;
@@ -50,6 +79,7 @@ static void fuzz_rate(const char *s)
 		fprintf(stderr, "fuzz_units: tg_format_rate wrote '%s'\n", txt);
 		fail("formatted rate does not parse back", s, v);
 	}
+	fuzz_held(s, v);
 }
 
 static void fuzz_prefix(const char *s)
@@ -69,6 +99,15 @@ static void fuzz_prefix(const char *s)
 	if (!r) {
 		if (p.family != AF_INET && p.family != AF_INET6)
 			fail("prefix of an unknown family", s, (unsigned long long)p.family);
+		err[0] = '\0';
+		r = tg_prefix_refused(&p, false, err, ERR_LEN);
+		if (r && (r != -EINVAL || !err[0] || !memchr(err, '\0', ERR_LEN)))
+			fail("prefix refused without a message", s, (unsigned long long)r);
+		if (!r && p.plen < (p.family == AF_INET ? TG_PREFIX_MIN_LEN4 : TG_PREFIX_MIN_LEN6))
+			fail("short prefix accepted", s, p.plen);
+		if (!r && tg_prefix_refused(&p, true, err, ERR_LEN))
+			fail("allow_short refuses what the default accepts", s, p.plen);
+		r = 0;
 		tg_format_prefix(&p, txt, sizeof(txt));
 		if (tg_parse_prefix(txt, &back, err, ERR_LEN) || back.family != p.family ||
 		    back.plen != p.plen || memcmp(back.addr, p.addr, sizeof(p.addr))) {

@@ -127,9 +127,46 @@ static void check_prefix(const struct tg_prefix *p, const char *what)
 	}
 }
 
+/*
+ * A rate and burst the data plane holds (config.h): the rate in range, given back exactly by
+ * `customer show`'s arithmetic, the tolerance within TG_GCRA_TOL_MAX_FNS, the burst given
+ * back exactly too.
+ */
+static void check_held(uint64_t rate, uint64_t burst, const char *what)
+{
+	uint64_t ipb = tg_gcra_ipb_fns16(rate);
+	unsigned __int128 tol = ((unsigned __int128)burst * ipb) >> 8;
+
+	if (!rate)
+		return;
+	if (rate < TG_RATE_MIN_BPS || rate > TG_RATE_MAX_BPS)
+		fail("%s: rate %llu out of range", what, (unsigned long long)rate);
+	if (tg_gcra_rate_bps(ipb) != rate)
+		fail("%s: rate %llu shown as %llu", what, (unsigned long long)rate,
+		     (unsigned long long)tg_gcra_rate_bps(ipb));
+	if (tol > TG_GCRA_TOL_MAX_FNS)
+		fail("%s: burst %llu at %llu bit/s overflows the tolerance", what,
+		     (unsigned long long)burst, (unsigned long long)rate);
+	if (tg_gcra_burst_bytes(ipb, (uint64_t)tol) != burst)
+		fail("%s: burst %llu shown as %llu", what, (unsigned long long)burst,
+		     (unsigned long long)tg_gcra_burst_bytes(ipb, (uint64_t)tol));
+}
+
+static void check_pps(uint64_t pps, uint64_t burst, const char *what)
+{
+	if (pps > TG_PPS_MAX)
+		fail("%s: %llu pps over the maximum", what, (unsigned long long)pps);
+	if (pps &&
+	    (unsigned __int128)(burst ? burst : pps) * tg_gcra_ipp_fns(pps) > TG_GCRA_TOL_MAX_FNS)
+		fail("%s: burst %llu at %llu pps overflows the tolerance", what,
+		     (unsigned long long)burst, (unsigned long long)pps);
+}
+
 /* A policer the data plane can run: a rate has a burst, a peak rate sits above the rate. */
 static void check_rate(const struct tg_rate_cfg *r, const char *what)
 {
+	check_held(r->rate_bps, r->burst_bytes, what);
+	check_held(r->peak_rate_bps, r->peak_burst_bytes, what);
 	if (!r->rate_bps != !r->burst_bytes)
 		fail("%s: rate %llu with burst %llu", what, (unsigned long long)r->rate_bps,
 		     (unsigned long long)r->burst_bytes);
@@ -184,30 +221,77 @@ static void check_plans(const struct tg_cfg *cfg)
 		}
 		check_rate(&p->dir[TG_DIR_UP], p->name);
 		check_rate(&p->dir[TG_DIR_DOWN], p->name);
+		{
+			const uint64_t pps[6] = {p->flood.syn_pps,  p->flood.udp_pps,
+						 p->flood.icmp_pps, p->flood.frag_pps,
+						 p->flood.refl_pps, p->flood.src_pps};
+
+			for (int k = 0; k < 6; k++)
+				check_pps(pps[k], p->flood.burst[k], p->name);
+			if (p->smtp == TG_SMTP_LIMIT)
+				check_pps(p->smtp_limit, 0, p->name);
+		}
 		if (p->smtp != TG_SMTP_ALLOW && p->smtp != TG_SMTP_BLOCK &&
 		    !(p->smtp == TG_SMTP_LIMIT && p->smtp_limit))
 			fail("plan '%s': smtp %d limit %u", p->name, p->smtp, p->smtp_limit);
 	}
 }
 
+/*
+ * An id as customers.c must keep it: UTF-8 (RFC 3629) without C0, DEL or C1 controls.
+ * Decoded here by length and range, not by the parser's table.
+ */
+static void check_id(const char *id, int line)
+{
+	const unsigned char *s = (const unsigned char *)id;
+
+	while (*s) {
+		size_t n = *s < 0x80	   ? 1
+			   : *s >> 5 == 6  ? 2
+			   : *s >> 4 == 14 ? 3
+			   : *s >> 3 == 30 ? 4
+					   : 0;
+		static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+		uint32_t cp = n == 1 ? *s : n ? *s & (0xffu >> (n + 1)) : 0;
+
+		if (!n)
+			fail("line %d: id byte 0x%02x starts no UTF-8 character", line, *s);
+		for (size_t k = 1; k < n; k++) {
+			if ((s[k] & 0xc0) != 0x80)
+				fail("line %d: id: a UTF-8 character cut short", line);
+			cp = cp << 6 | (s[k] & 0x3fu);
+		}
+		if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			fail("line %d: id: U+%04X is not UTF-8 in shortest form", line,
+			     (unsigned int)cp);
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			fail("line %d: control character U+%04X in the id", line, (unsigned int)cp);
+		s += n;
+	}
+}
+
 static void check_customer(const struct tg_cfg *cfg, const struct tg_customer *c)
 {
+	char why[256];
+
 	if (c->line < 1)
 		fail("customer on line %d", c->line);
 	if (!c->id[0] || !memchr(c->id, '\0', sizeof(c->id)))
 		fail("line %d: bad id", c->line);
-	for (const char *s = c->id; *s; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			fail("line %d: control character in the id", c->line);
-	}
+	check_id(c->id, c->line);
 	if (c->name && !c->name[0])
 		fail("line %d: empty name kept", c->line);
 	if (c->plan < 0 || (size_t)c->plan >= cfg->nplans)
 		fail("line %d: plan %d of %zu", c->line, c->plan, cfg->nplans);
 	if (!c->npfx || !c->pfx)
 		fail("line %d: no prefix", c->line);
-	for (size_t i = 0; i < c->npfx; i++)
+	for (size_t i = 0; i < c->npfx; i++) {
 		check_prefix(&c->pfx[i], c->id);
+		if (tg_prefix_refused(&c->pfx[i], cfg->allow_short_prefixes, why, sizeof(why)))
+			fail("line %d: a prefix no customer may hold: %s", c->line, why);
+	}
+	for (int k = 0; k < 4; k++)
+		check_pps(c->flood_pps[k], 0, c->id);
 	if (c->iface[0]) {
 		const struct tg_iface_cfg *ic = tg_config_iface(cfg, c->iface);
 
@@ -321,10 +405,10 @@ size_t fz_lines(const void *data, size_t len, bool yaml)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\n')
 			n++;
+		else if (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n'))
+			n++; /* a bare CR: both count it */
 		else if (!yaml)
 			continue;
-		else if (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n'))
-			n++;
 		else if (s[i] == 0xc2 && i + 1 < len && s[i + 1] == 0x85)
 			n++;
 		else if (s[i] == 0xe2 && i + 2 < len && s[i + 1] == 0x80 &&

@@ -29,8 +29,8 @@ void fz_check_load(int err, const struct tg_cfg *cfg, const struct tg_errs *errs
 /*
  * The messages about the file at path, whose text is data: each names a line that exists
  * (1 to the number of line breaks + 1), and they come in line order. Aborts if not.
- * yaml: count line breaks as libyaml does (\r, \r\n, NEL, LS, PS too), else only \n as
- * customers.c does.
+ * yaml: count line breaks as libyaml does (\n, \r\n, a bare \r, NEL, LS, PS), else \n, \r\n
+ * and a bare \r as customers.c does.
  */
 void fz_check_lines(const struct tg_errs *errs, const char *path, const void *data, size_t len,
 		    bool yaml);

@@ -162,6 +162,45 @@ expect "the shipped example gets no advice but the binding upgrade notes" test \
 expect "  ... which count its untagged and single-tag customers" test \
 	"$("$TG" -j check-config "$ROOT/examples/tollgate.yaml" | jget 'sum("upgrade note: 1 customers" in w and "empty vlan" in w or "upgrade note: 2 customers" in w and "one VLAN" in w for w in d["warnings"])')" = 2
 
+# --- h6: check-config prints every refused value with file, line and field, and exits non-zero
+{
+	echo "id,name,plan,prefixes,interface,upload_rate,upload_burst"
+	echo "c1,One,p10,198.51.100.10 2001:db8:1::/64,$IF_A,,"
+	echo "c2,Two,p10,0.0.0.0/0,,,"
+	printf 'c3,Three,p10,198.51.100.0/24\0,,,\n'
+	echo "c4,Four,p10,198.51.100.64/26,,100t,"
+	printf 'caf\xe9,Five,p10,198.51.100.128/26,,1kbit,16g\n'
+} >"$TMP/bad.csv"
+sed "s|^customers: .*|customers: bad.csv|" "$CFG" >"$TMP/bad.yaml"
+out=$(tg check-config "$TMP/bad.yaml" 2>&1)
+rc=$?
+expect "check-config refuses a bogon, a NUL byte, 100t, a non-UTF-8 id and a 16g burst at 1kbit" test $rc -ne 0
+expect "  ... the bogon: line 3, prefixes" grep -q "bad.csv:3: field 'prefixes': 0.0.0.0/0 contains 0.0.0.0/8" <<<"$out"
+expect "  ... the NUL byte: line 4, prefixes" grep -q "bad.csv:4: field 'prefixes': contains a NUL byte" <<<"$out"
+expect "  ... 100t: line 5, upload_rate, with the maximum" grep -q "bad.csv:5: field 'upload_rate': '100t' is above 500gbit" <<<"$out"
+expect "  ... the id: line 6" grep -q "bad.csv:6: field 'id': not UTF-8" <<<"$out"
+expect "  ... the burst: line 6, with the maximum" grep -q "bad.csv:6: field 'upload_burst': .* at most 2251799813 bytes" <<<"$out"
+mkfifo "$TMP/fifo.csv"
+sed "s|^customers: .*|customers: fifo.csv|" "$CFG" >"$TMP/fifo.yaml"
+out=$(timeout 10 "$TG" check-config "$TMP/fifo.yaml" 2>&1)
+rc=$?
+expect "check-config with customers: a FIFO fails at once (not after the 10 s timeout)" test $rc -ne 0 -a $rc -ne 124
+expect "  ... saying it is a FIFO, on the YAML's line" grep -q "fifo.yaml:7: customers: '.*fifo.csv' is a FIFO" <<<"$out"
+
+# --- h6: customer show gives back the configured rate and a 16g burst exactly
+{
+	echo "id,name,plan,prefixes,interface,upload_rate,upload_burst"
+	echo "c1,One,p10,198.51.100.10 2001:db8:1::/64,$IF_A,,"
+	echo "c2,\"Two, Ltd\",p10,198.51.100.0/24,,2.5g,16g"
+} >"$TMP/show.csv"
+sed "s|^customers: .*|customers: show.csv|" "$CFG" >"$TMP/show.yaml"
+tg -c "$TMP/show.yaml" attach "$IF_A" role customer >/dev/null 2>&1
+expect "customer show -j: c2's upload is 2.5g with a 16g burst, exactly" test \
+	"$(tg -j customer show c2 | jget 'd["customer"]["upload"]["limit"]')" = "{'rate_bps': 2500000000, 'burst_bytes': 17179869184}"
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+expect "  ... and back to the plan's" test \
+	"$(tg -j customer show c2 | jget 'd["customer"]["upload"]["limit"]["rate_bps"]')" = 10000000
+
 # --- bad command lines
 tg attach "$IF_A" role sideways >/dev/null 2>&1
 expect "bad role: usage error (2)" test $? -eq 2

@@ -18,8 +18,8 @@
 # and B's prefixes, some bound to their ports, with IPv6 prefix lengths coming and going,
 # index recycling at a small capacity), moves customer C's IPv4 and IPv6 prefixes to a new
 # address of C's host, changes C's rate and its plan's rate, another plan's rates, and
-# reorders rows, plans and prefixes. Three of the reloads carry an invalid CSV and must
-# change nothing.
+# reorders rows, plans and prefixes. Four of the reloads carry an invalid CSV (an unknown
+# plan, a duplicate prefix, a malformed prefix, a bogon prefix) and must change nothing.
 #
 # After every reload: A's and B's counters never go backwards, their indexes never change,
 # their drop counters and the drop counters of their interfaces and of the upstream
@@ -191,7 +191,7 @@ def sched(p, mode, pin, tmp, seed, n):
     last_writer = "init"
     cur = {"dummies": set(rnd.sample(pool, 12)), "slot": 0, "c_up": 20, "c_down": 40,
            "x_up": 10, "x_down": 20}
-    invalid = {10: "plan", 20: "dup", 33: "prefix"}  # one per kind of reload
+    invalid = {10: "plan", 20: "dup", 33: "prefix", 25: "bogon"}  # each kind of reload
     moves = {2, 5, 9, 11, 13, 16, 20, 23, 27, 30, 34}
     out = []
     for k in range(0, n + 1):
@@ -225,7 +225,8 @@ def sched(p, mode, pin, tmp, seed, n):
         if bad:
             row = {"plan": ["bad-1", "Bad plan", "no-such-plan", ["198.18.200.0/24"], "", "", "", "", "", ""],
                    "dup": ["bad-1", "Dup of A", "plan-x", ["198.51.100.0/28"], "", "", "", "", "", ""],
-                   "prefix": ["bad-1", "Bad prefix", "plan-x", ["198.18.300.0/24"], "", "", "", "", "", ""]}[bad]
+                   "prefix": ["bad-1", "Bad prefix", "plan-x", ["198.18.300.0/24"], "", "", "", "", "", ""],
+                   "bogon": ["bad-1", "Everything", "plan-x", ["0.0.0.0/0"], "", "", "", "", "", ""]}[bad]
             pos = rnd.randint(1, len(rows) - 1)
             rows.insert(pos, row)
             bad_line = pos + 2  # after the header, 1-based
@@ -745,6 +746,9 @@ bad_checks() {
 	if [ "$bad" = dup ]; then
 		check "reload $k:   ... the error names the CSV, the field and A's prefix given twice" \
 			grep -qE "customers.csv:[0-9]+: field 'prefixes': 198\.51\.100\.0/28 " "$where"
+	elif [ "$bad" = bogon ]; then
+		check "reload $k:   ... the error names the CSV, line $line, the field and the bogon" \
+			grep -qE "customers.csv:$line: field 'prefixes': 0\.0\.0\.0/0 contains 0\.0\.0\.0/8" "$where"
 	else
 		check "reload $k:   ... the error names the CSV, line $line and the field" \
 			grep -qE "customers.csv:$line: field '(plan|prefixes)'" "$where"

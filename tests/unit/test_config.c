@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "maps.h" /* tg_policer_params: what the sync writes */
 #include "testlib.h"
 
 static char tmpdir[64];
@@ -976,7 +977,7 @@ static void test_csv_errors(void)
 	CHECK_ERR(&errs, "customers.csv:5: field 'plan': ", "unknown plan 'nope'");
 	CHECK_ERR(&errs, "customers.csv:6: field 'id': ", "'a' is already used on line 2");
 	CHECK_ERR(&errs, "customers.csv:7: field 'id': ", "empty");
-	CHECK_ERR(&errs, "customers.csv:8: field 'id': ", "is longer than 47 characters");
+	CHECK_ERR(&errs, "customers.csv:8: field 'id': ", "is longer than 47 bytes");
 	CHECK_ERR(&errs, "customers.csv:9: field 'prefixes': ",
 		  "10.0.0.0/24 already belongs to customer 'a' (line 2)");
 	CHECK(find_err(&errs, "customers.csv:10:") == NULL);
@@ -1900,6 +1901,437 @@ static void test_binding_advice(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- h6: refused prefixes, CSV bytes, limits the data plane holds, customers: path ---- */
+
+/* Write len bytes (NULs too) to path. */
+static void write_bytes(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f) {
+		perror(path);
+		return;
+	}
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* Load BASE_YAML (plus extra YAML lines) with csv[0..len) as customers.csv. */
+static int load_bytes(const char *extra, const char *csv, size_t len, struct tg_cfg **cfg,
+		      struct tg_errs *errs)
+{
+	char yaml[2048];
+
+	snprintf(yaml, sizeof(yaml), "%s%s", BASE_YAML, extra);
+	tl_write_file(yaml_path, yaml);
+	write_bytes(csv_path, csv, len);
+	memset(errs, 0, sizeof(*errs));
+	*cfg = NULL;
+	return tg_config_load(yaml_path, cfg, errs);
+}
+
+static void test_h6_refused_prefixes(void)
+{
+	/* the index is the line number */
+	static const char *const l[] = {
+		/* 1 */ "id,name,plan,prefixes,interface,vlan",
+		/* 2 */ "a,,free,0.0.0.0/0,,",
+		/* 3 */ "b,,free,127.0.0.1/32,,",
+		/* 4 */ "c,,free,224.0.0.0/4,,",
+		/* 5 */ "d,,free,240.0.0.0/8,,",
+		/* 6 */ "e,,free,::/128,,",
+		/* 7 */ "f,,free,::1/128,,",
+		/* 8 */ "g,,free,::ffff:1.2.3.4/128,,",
+		/* 9 */ "h,,free,ff02::/16,,",
+		/* 10 */ "i,,free,10.0.0.0/7,,",
+		/* 11 */ "j,,free,2000::/12,,",
+		/* 12 */ "k,,free,fe80::/64,,",
+		/* 13 */ "l,,free,169.254.10.0/24,,",
+		/* 14 */ "m,,free,::/0,,",
+		/* 15 */ "n,,free,0.1.2.3/32,,",
+		/* what ISPs do assign: shared, private, documentation, ULA, NAT64, 6to4 */
+		/* 16 */ "ok1,,free,100.64.0.0/10 10.0.0.0/8 192.168.0.0/16 172.16.0.0/12,,",
+		/* 17 */ "ok2,,free,198.18.0.0/15 192.0.2.0/24 2001:db8::/32 fd12:3456::/32,,",
+		/* 18 */ "ok3,,free,64:ff9b::/96 2002::/16 223.255.255.0/24 1.0.0.0/8,,",
+	};
+	static const struct {
+		int line;
+		const char *what;
+	} want[] = {
+		{2,
+		 "0.0.0.0/0 contains 0.0.0.0/8 (this network): no customer can hold it (refused: "
+		 "0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4, 169.254.0.0/16)"},
+		{3, "127.0.0.1/32 is inside 127.0.0.0/8 (loopback)"},
+		{4, "224.0.0.0/4 contains 224.0.0.0/4 (multicast)"},
+		{5, "240.0.0.0/8 is inside 240.0.0.0/4 (reserved and broadcast)"},
+		{6,
+		 "::/128 contains ::/128 (unspecified): no customer can hold it (refused: ::/128, "
+		 "::1/128, ::ffff:0.0.0.0/96, ff00::/8, fe80::/10)"},
+		{7, "::1/128 contains ::1/128 (loopback)"},
+		{8, "::ffff:1.2.3.4/128 is inside ::ffff:0.0.0.0/96 (IPv4-mapped)"},
+		{9, "ff02::/16 is inside ff00::/8 (multicast)"},
+		{10, "10.0.0.0/7 is shorter than /8"},
+		{11, "2000::/12 is shorter than /16"},
+		{12, "fe80::/64 is inside fe80::/10 (link-local)"},
+		{13, "169.254.10.0/24 is inside 169.254.0.0/16 (link-local)"},
+		{14, "::/0 contains ::/128 (unspecified)"},
+		{15, "0.1.2.3/32 is inside 0.0.0.0/8"},
+	};
+	char *csv = join_lines(l, sizeof(l) / sizeof(l[0]));
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+	char where[64];
+
+	TEST_BEGIN("h6: bogon and link-local customer prefixes are refused, with line and field");
+	CHECK_EQ_U64(load(BASE_YAML, csv, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK(cfg == NULL);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(where, sizeof(where),
+			 "customers.csv:%d: field 'prefixes': ", want[i].line);
+		CHECK_ERR(&errs, where, want[i].what);
+	}
+	CHECK_STR_CONTAINS(find_err(&errs, "customers.csv:10:"), "allow_short_prefixes: true");
+	CHECK_EQ_U64(errs.n, sizeof(want) / sizeof(want[0])); /* lines 16-18 are fine */
+	if (errs.n != sizeof(want) / sizeof(want[0]))
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("h6: allow_short_prefixes admits /7 and /12, never a bogon");
+	CHECK_EQ_U64(load(BASE_YAML "allow_short_prefixes: true\n", csv, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK(find_err(&errs, "customers.csv:10:") == NULL);
+	CHECK(find_err(&errs, "customers.csv:11:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'prefixes': ", "0.0.0.0/0 contains 0.0.0.0/8");
+	CHECK_ERR(&errs, "customers.csv:14: field 'prefixes': ", "::/0 contains ::/128");
+	CHECK_EQ_U64(errs.n, sizeof(want) / sizeof(want[0]) - 2);
+	tg_errs_free(&errs);
+	free(csv);
+	CHECK_EQ_U64(load(BASE_YAML "allow_short_prefixes: true\n",
+			  CSV_HDR "i,,free,10.0.0.0/7,,\nj,,free,2000::/12,,\n", &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	CHECK(cfg && cfg->ncustomers == 2 && cfg->customers[0].pfx[0].plen == 7);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load(BASE_YAML "allow_short_prefixes: maybe\n", CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:13:", "allow_short_prefixes: 'maybe' is not true or false");
+	tg_errs_free(&errs);
+}
+
+static void test_h6_csv_bytes(void)
+{
+	static const char nul[] = CSV_HDR "a\0b,,free,10.0.0.0/24,,\n"
+					  "c,,free,10.0.1.0/24\0 10.0.2.0/24,,\n"
+					  "d,\"D\0\",free,10.0.3.0/24,,\n"
+					  "e,,free,10.0.4.0/24,,\n";
+	static const char nul_hdr[] = "id,na\0me,plan,prefixes\na,,free,10.0.0.0/24\n";
+	static const char cr[] = "id,name,plan,prefixes\r"
+				 "a,,free,10.0.0.0/24\r"
+				 "b,,nope,10.0.1.0/24\r"
+				 "c,\"C,\rwith a break\",free,10.0.2.0/24\r"
+				 "d,,nope,10.0.3.0/24\r";
+	static const char crlf[] = "id,name,plan,prefixes\r\n"
+				   "a,,free,10.0.0.0/24\r\n"
+				   "b,,nope,10.0.1.0/24\r\n"
+				   "c,,free,10.0.2.0/24\r"
+				   "d,,nope,10.0.3.0/24\n";
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h6: a NUL byte in a field is an error naming line and field");
+	CHECK_EQ_U64(load_bytes("", nul, sizeof(nul) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'id': ", "contains a NUL byte");
+	CHECK_ERR(&errs, "customers.csv:3: field 'prefixes': ", "contains a NUL byte");
+	CHECK_ERR(&errs, "customers.csv:4: field 'name': ", "contains a NUL byte");
+	CHECK_EQ_U64(errs.n, 3);
+	if (errs.n != 3)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load_bytes("", nul_hdr, sizeof(nul_hdr) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:1: field 'column 2': ", "contains a NUL byte");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("h6: CR-only line ends count lines (a CR inside quotes too)");
+	CHECK_EQ_U64(load_bytes("", cr, sizeof(cr) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:3: field 'plan': ", "unknown plan 'nope'");
+	CHECK_ERR(&errs, "customers.csv:6: field 'plan': ", "unknown plan 'nope'");
+	CHECK_EQ_U64(errs.n, 2);
+	if (errs.n != 2)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+	/* without the two bad rows: lines as loaded */
+	{
+		static const char good[] = "id,name,plan,prefixes\ra,,free,10.0.0.0/24\r\r"
+					   "c,\"C,\rx\",free,10.0.2.0/24\rd,,free,10.0.3.0/24";
+
+		CHECK_EQ_U64(load_bytes("", good, sizeof(good) - 1, &cfg, &errs), 0);
+		dump_errs(&errs);
+		CHECK(cfg && cfg->ncustomers == 3);
+		if (cfg && cfg->ncustomers == 3) {
+			CHECK_EQ_U64(cfg->customers[0].line, 2);
+			CHECK_EQ_U64(cfg->customers[1].line, 4);
+			CHECK_EQ_U64(cfg->customers[2].line, 6);
+			CHECK(!strcmp(cfg->customers[1].name, "C,\rx"));
+		}
+		tg_config_free(cfg);
+		tg_errs_free(&errs);
+	}
+	TEST_BEGIN("h6: CRLF, CR and LF mixed count one line each");
+	CHECK_EQ_U64(load_bytes("", crlf, sizeof(crlf) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:3: field 'plan': ", "unknown plan 'nope'");
+	CHECK_ERR(&errs, "customers.csv:5: field 'plan': ", "unknown plan 'nope'");
+	CHECK_EQ_U64(errs.n, 2);
+	tg_errs_free(&errs);
+}
+
+static void test_h6_ids(void)
+{
+	static const char csv[] =
+		CSV_HDR "caf\xe9,,free,10.0.0.0/24,,\n"		   /* Latin-1 */
+			"caf\xc3\xa9,,free,10.0.1.0/24,,\n"	   /* UTF-8: fine */
+			"x\xc2\x85y,,free,10.0.2.0/24,,\n"	   /* C1 NEL */
+			"\xc0\xaf,,free,10.0.3.0/24,,\n"	   /* overlong '/' */
+			"s\xed\xa0\x80,,free,10.0.4.0/24,,\n"	   /* a surrogate */
+			"t\xf4\x90\x80\x80,,free,10.0.5.0/24,,\n"  /* over U+10FFFF */
+			"\xf0\x9f\x9a\xa6-1,,free,10.0.6.0/24,,\n" /* U+1F6A6: fine */
+			"tab\there,,free,10.0.7.0/24,,\n"	   /* control */
+			"cut\xe2\x82,,free,10.0.8.0/24,,\n";	   /* truncated */
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h6: ids must be UTF-8 without control characters");
+	CHECK_EQ_U64(load_bytes("", csv, sizeof(csv) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'id': ", "not UTF-8 (byte 4, 0xe9)");
+	CHECK(find_err(&errs, "customers.csv:3:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:4: field 'id': ", "control character (byte 2, U+0085)");
+	CHECK_ERR(&errs, "customers.csv:5: field 'id': ", "not UTF-8 (byte 1, 0xc0)");
+	CHECK_ERR(&errs, "customers.csv:6: field 'id': ", "not UTF-8 (byte 2, 0xed)");
+	CHECK_ERR(&errs, "customers.csv:7: field 'id': ", "not UTF-8 (byte 2, 0xf4)");
+	CHECK(find_err(&errs, "customers.csv:8:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:9: field 'id': ", "control character (byte 4, U+0009)");
+	CHECK_ERR(&errs, "customers.csv:10: field 'id': ", "not UTF-8 (byte 4, 0xe2)");
+	CHECK_EQ_U64(errs.n, 7);
+	for (size_t i = 0; i < errs.n;
+	     i++) /* the messages themselves are UTF-8: the raw bytes are not quoted */
+		CHECK(!strchr(errs.msg[i], 0xe9) && !strchr(errs.msg[i], 0xed));
+	tg_errs_free(&errs);
+}
+
+/* What `customer show` prints (cmd_status.c) from what the sync writes (sync.c). */
+static void show(uint64_t rate, uint64_t burst, uint64_t *rate_out, uint64_t *burst_out)
+{
+	struct tg_rate_cfg r = {.rate_bps = rate, .burst_bytes = burst};
+	struct tg_policer_cfg pc;
+
+	tg_policer_params(&r, 0, &pc);
+	*rate_out = tg_gcra_rate_bps(pc.ipb_fns16);
+	*burst_out = tg_gcra_burst_bytes(pc.ipb_fns16, pc.tol_fns);
+}
+
+static void test_h6_limits(void)
+{
+	static const uint64_t rates[] = {
+		1000,		64000,		 1000000,	  20000000,
+		100000000,	300000000,	 2500000000ull,	  10000000000ull,
+		40000000000ull, 100000000000ull, TG_RATE_MAX_BPS, 1234567,
+		999999,		123456800,	 12345500000ull,  22900000,
+	};
+	static const uint64_t bursts[] = {1500, 262144, 1048576, 4194304, 1ull << 31};
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+	uint64_t r, b;
+
+	TEST_BEGIN("h6: what customer show prints is what was configured");
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		for (size_t j = 0; j < sizeof(bursts) / sizeof(bursts[0]); j++) {
+			show(rates[i], bursts[j], &r, &b);
+			if (r != rates[i] || b != bursts[j])
+				fprintf(stderr, "    %llu bit/s, %llu B -> %llu bit/s, %llu B\n",
+					(unsigned long long)rates[i], (unsigned long long)bursts[j],
+					(unsigned long long)r, (unsigned long long)b);
+			CHECK(r == rates[i] && b == bursts[j]);
+		}
+	}
+	/* every rate written with up to three significant digits, 1kbit to 500gbit */
+	for (uint64_t scale = 1; scale <= 1000000000ull; scale *= 10) {
+		for (uint64_t m = 100; m <= 999; m++) {
+			uint64_t rate = m * scale;
+
+			if (rate < TG_RATE_MIN_BPS || rate > TG_RATE_MAX_BPS)
+				continue;
+			if (tg_rate_held(rate) != rate) {
+				fprintf(stderr, "    %llu bit/s is shown as %llu\n",
+					(unsigned long long)rate,
+					(unsigned long long)tg_rate_held(rate));
+				CHECK(0);
+				break;
+			}
+		}
+	}
+	show(100000000, 16ull << 30, &r, &b); /* 16g at 100mbit */
+	CHECK_EQ_U64(r, 100000000);
+	CHECK_EQ_U64(b, 16ull << 30);
+	show(2500000000ull, 16ull << 30, &r, &b);
+	CHECK_EQ_U64(r, 2500000000ull);
+	CHECK_EQ_U64(b, 16ull << 30);
+	CHECK_EQ_U64(tg_burst_max_bytes(1000), 2251799813ull);
+	CHECK_EQ_U64(tg_burst_max_bytes(100000000), 225179981368524ull);
+	CHECK_EQ_U64(tg_pkt_burst_max(1), 18014398ull);
+
+	TEST_BEGIN("h6: rates, bursts and packet rates beyond the policers are errors (YAML)");
+	CHECK_EQ_U64(load("plans:\n"
+			  "  a:\n"
+			  "    upload: { rate: 100t, burst: 1m }\n"
+			  "    download: { rate: 500bit, burst: 1m }\n"
+			  "  b:\n"
+			  "    upload: { rate: 1kbit, burst: 16g }\n"
+			  "    download: { rate: 1mbit, burst: 8000000000g }\n"
+			  "  c:\n"
+			  "    flood: { syn: 300mpps, udp: { rate: 1pps, burst: 1000000000 } }\n"
+			  "    smtp: 300000000/s\n"
+			  "  d:\n"
+			  "    upload: { rate: 500g, burst: 16g }\n"
+			  "    download: { rate: 0.5t, burst: 1500 }\n"
+			  "  e:\n"
+			  "    upload: { rate: 123456789bit, burst: 1m }\n"
+			  "    download: { rate: 500.001g, burst: 1m }\n"
+			  "    flood: { syn: 256mpps, udp: { rate: 1pps, burst: 18014398 } }\n"
+			  "customers: customers.csv\n",
+			  CSV_HDR, &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "tollgate.yaml:3:21: ",
+		  "plan 'a': upload.rate: '100t' is above 500gbit, the highest rate");
+	CHECK_ERR(&errs, "tollgate.yaml:4:23: ",
+		  "plan 'a': download.rate: '500bit' is below 1kbit, the lowest rate");
+	CHECK_ERR(&errs, "tollgate.yaml:6:35: ",
+		  "plan 'b': upload.burst: 17179869184 bytes at 1kbit is more than a policer "
+		  "holds: at most 2251799813 bytes");
+	CHECK_ERR(&errs, "tollgate.yaml:7:37: ",
+		  "plan 'b': download.burst: 8589934592000000000 bytes at 1mbit is more than a "
+		  "policer holds: at most 2251799813685 bytes");
+	CHECK_ERR(&errs,
+		  "tollgate.yaml:9:19: ", "plan 'c': flood.syn: '300mpps' is above 256000000pps");
+	CHECK_ERR(&errs, "tollgate.yaml:9:54: ",
+		  "a burst of 1000000000 packets at 1pps is more than a limit holds: at most "
+		  "18014398");
+	CHECK_ERR(&errs, "tollgate.yaml:10:11: ", "smtp '300000000/s': above 256000000/s");
+	CHECK(find_err(&errs, "tollgate.yaml:11:") == NULL && find_err(&errs, "yaml:12:") == NULL &&
+	      find_err(&errs, "tollgate.yaml:13:") == NULL && find_err(&errs, "yaml:14:") == NULL &&
+	      find_err(&errs, "tollgate.yaml:17:") == NULL);
+	CHECK_ERR(&errs, "tollgate.yaml:15:21: ",
+		  "plan 'e': upload.rate: '123456789bit' is finer than a policer tells apart at "
+		  "this rate: write 123456800bit");
+	CHECK_ERR(&errs, "tollgate.yaml:16:23: ", "'500.001g' is above 500gbit");
+	CHECK_EQ_U64(errs.n, 9);
+	if (errs.n != 9)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("h6: rates, bursts and packet rates beyond the policers are errors (CSV)");
+	CHECK_EQ_U64(load(BASE_YAML,
+			  "id,plan,prefixes,upload_rate,upload_burst,download_rate,syn\n"
+			  "a,home-100,10.0.0.0/24,100t,,,\n"
+			  "b,home-100,10.0.1.0/24,999bit,,,\n"
+			  "c,home-100,10.0.2.0/24,1kbit,16g,,\n"
+			  "d,home-100,10.0.3.0/24,,,1kbit,\n"
+			  "e,home-100,10.0.4.0/24,,,,300mpps\n"
+			  "f,home-100,10.0.5.0/24,,,,5000000000\n"
+			  "g,home-100,10.0.6.0/24,100mbit,16g,200mbit,256mpps\n"
+			  "h,home-100,10.0.7.0/24,,,199999999,\n",
+			  &cfg, &errs),
+		     (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: field 'upload_rate': ",
+		  "'100t' is above 500gbit, the highest rate a policer holds exactly");
+	CHECK_ERR(&errs, "customers.csv:3: field 'upload_rate': ", "'999bit' is below 1kbit");
+	CHECK_ERR(&errs, "customers.csv:4: field 'upload_burst': ",
+		  "a burst of 17179869184 bytes at 1kbit is more than a policer holds: at most "
+		  "2251799813 bytes");
+	/* the plan's 1m download burst at the row's 1kbit: fine (at most 2251799813) */
+	CHECK(find_err(&errs, "customers.csv:5:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:6: field 'syn': ", "'300mpps' is above 256000000pps");
+	CHECK_ERR(&errs, "customers.csv:7: field 'syn': ", "'5000000000' is above 256000000pps");
+	CHECK(find_err(&errs, "customers.csv:8:") == NULL);
+	CHECK_ERR(
+		&errs, "customers.csv:9: field 'download_rate': ",
+		"'199999999' is finer than a policer tells apart at this rate: write 199999930bit");
+	CHECK_EQ_U64(errs.n, 6);
+	if (errs.n != 6)
+		dump_errs(&errs);
+	tg_errs_free(&errs);
+	CHECK_EQ_U64(load(BASE_YAML,
+			  "id,plan,prefixes,upload_rate,download_burst\n"
+			  "d,home-100,10.0.3.0/24,1kbit,\n"
+			  "g,home-100,10.0.6.0/24,2.5g,16g\n",
+			  &cfg, &errs),
+		     0);
+	dump_errs(&errs);
+	if (cfg) {
+		show(cfg->customers[1].dir[TG_DIR_DOWN].rate_bps,
+		     cfg->customers[1].dir[TG_DIR_DOWN].burst_bytes, &r, &b);
+		CHECK_EQ_U64(r, 100000000);
+		CHECK_EQ_U64(b, 16ull << 30);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* Load with `customers:` pointing at path; 10 s of alarm: an open that waits is a failure. */
+static int load_customers_at(const char *path, struct tg_cfg **cfg, struct tg_errs *errs)
+{
+	char yaml[512];
+	int rc;
+
+	snprintf(yaml, sizeof(yaml), "%scustomers: %s\n", "plans: { free: {} }\n", path);
+	tl_write_file(yaml_path, yaml);
+	memset(errs, 0, sizeof(*errs));
+	alarm(10);
+	rc = tg_config_load(yaml_path, cfg, errs);
+	alarm(0);
+	return rc;
+}
+
+static void test_h6_customers_path(void)
+{
+	char fifo[192], dir[192], want[256];
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.csv", tmpdir);
+	snprintf(dir, sizeof(dir), "%s/dir.csv", tmpdir);
+	mkfifo(fifo, 0600);
+	mkdir(dir, 0700);
+
+	TEST_BEGIN("h6: customers: a FIFO is refused at once, naming the YAML line");
+	CHECK(load_customers_at(fifo, &cfg, &errs) < 0);
+	snprintf(want, sizeof(want), "tollgate.yaml:2: customers: '%s' is a FIFO (named pipe)",
+		 fifo);
+	CHECK_ERR(&errs, want, "not a regular file");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("h6: customers: /dev/null and a directory are refused");
+	CHECK(load_customers_at("/dev/null", &cfg, &errs) < 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2: customers: '/dev/null' is a character device",
+		  "not a regular file");
+	tg_errs_free(&errs);
+	CHECK(load_customers_at(dir, &cfg, &errs) < 0);
+	CHECK_ERR(&errs, "is a directory", "not a regular file");
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("h6: a FIFO as tollgate.yaml is refused at once");
+	alarm(10);
+	memset(&errs, 0, sizeof(errs));
+	CHECK(tg_config_load(fifo, &cfg, &errs) < 0);
+	alarm(0);
+	CHECK_ERR(&errs, "fifo.csv: cannot read", "it is a FIFO (named pipe)");
+	tg_errs_free(&errs);
+	alarm(10); /* what the read-only commands read of it */
+	CHECK_EQ_U64(tg_config_pin_dir(fifo, want, sizeof(want)), (uint64_t)-EINVAL);
+	alarm(0);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1941,6 +2373,11 @@ int main(void)
 	test_binding_advice();
 	test_vlan_protocol();
 	test_trtcm_config();
+	test_h6_refused_prefixes();
+	test_h6_csv_bytes();
+	test_h6_ids();
+	test_h6_limits();
+	test_h6_customers_path();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
