@@ -11,7 +11,7 @@ pkgs=(
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests, demo, benchmarks
-	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
+	iproute2 util-linux procps iputils-ping time bc iperf3 ethtool python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	libclang-rt-14-dev
 )
 
