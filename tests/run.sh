@@ -8,6 +8,8 @@
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
+#   tests/integration/test_linkwatch.sh  tollgated keeps its interfaces attached: recreated,
+#                                     replaced, renamed; audit, metrics, status (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
@@ -30,6 +32,7 @@ SUITES=(
 	build/tests/test_golden
 	build/tests/test_sync
 	tests/integration/test_attach.sh
+	tests/integration/test_linkwatch.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh

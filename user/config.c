@@ -463,8 +463,8 @@ static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, ui
 
 /* ---- interfaces ---- */
 
-enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_NR };
-static const char *const if_keys[IF_NR] = {"name", "role", "mode", "antispoof", "monitor"};
+enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_FORCE, IF_NR };
+static const char *const if_keys[IF_NR] = {"name", "role", "mode", "antispoof", "monitor", "force"};
 
 /* What the kernel accepts as a netdev name (dev_valid_name()). */
 static const char *ifname_problem(const char *s)
@@ -548,6 +548,8 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 		ic.antispoof = TG_AS_OFF;
 	if (v[IF_MONITOR])
 		parse_bool(c, v[IF_MONITOR], "monitor", &ic.monitor);
+	if (v[IF_FORCE])
+		parse_bool(c, v[IF_FORCE], "force", &ic.force);
 
 	if (!name)
 		return;

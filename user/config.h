@@ -50,6 +50,8 @@ struct tg_iface_cfg {
 	int mode;      /* enum tg_xdp_mode */
 	int antispoof; /* enum tg_antispoof; TG_AS_OFF for the upstream role */
 	bool monitor;  /* count "would drop", never drop */
+	bool force;    /* tollgated takes the interface back from a foreign XDP program, and
+			* attaches despite rx VLAN offload (linkwatch.h) */
 	int line;
 };
 
