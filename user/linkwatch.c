@@ -273,10 +273,11 @@ static bool act(struct tg_linkwatch *lw, struct watched *w, const struct tg_link
 		 * at a handful, 0.7 s at 1M).
 		 */
 		err = tg_attach_iface(lw->m, &w->ic, false);
-		if (err)
+		if (err) {
 			reattach_failed(lw, w, err);
-		else
-			w->attached_ms = tg_now_ms();
+			return false; /* the sync waits for an attach that holds (1M: 0.7 s) */
+		}
+		w->attached_ms = tg_now_ms();
 		return l->ifindex != w->ifindex;
 	case TG_LINK_FOREIGN:
 		if (w->ic.force && (err = tg_attach_iface(lw->m, &w->ic, true)))

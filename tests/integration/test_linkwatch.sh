@@ -260,7 +260,6 @@ in_r ip link set dev "${IF_A}x" name "$IF_A"
 in_r ip link set dev "$IF_A" up
 check "renamed back: attached again" wait_for 3 attached_is 1
 
-[ -n "${TG_LW_KEEP:-}" ] && { cp "$TMP/daemon.log" "$TMP/recv.log" /tmp/h8/; tg -j events > /tmp/h8/events.json; }
 kill -TERM "$DPID"
 wait "$DPID"
 DPID=
