@@ -11,7 +11,7 @@ pkgs=(
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests, demo, benchmarks
-	iproute2 util-linux procps iputils-ping time bc iperf3 python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
+	iproute2 util-linux procps iputils-ping time bc iperf3 ethtool python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	etcd-server etcd-client
 	libclang-rt-14-dev
 	# the BPF suites on Debian 12's kernel under qemu (tests/kernels/run.sh)

@@ -8,6 +8,8 @@
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
+#   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
+#                                  (a fixed seed here; make fuzz: 10^6, a new seed each run)
 #   build/tests/test_contend       the policer with every CPU on one customer (BPF_PROG_TEST_RUN)
 #   build/tests/test_sync          tollgated's incremental reloads against full syncs (maps)
 #   tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh
@@ -15,6 +17,8 @@
 #                                  Debian 12's kernel (6.1) under qemu, about 2 min (root;
 #                                  `make test-kernels` adds test_sync there)
 #   tests/integration/test_attach.sh  attach/detach/reload life cycle, tollgated (root)
+#   tests/integration/test_linkwatch.sh  tollgated keeps its interfaces attached: recreated,
+#                                     replaced, renamed; audit, metrics, status (root)
 #   tests/integration/test_lab.sh  namespaces, veths, real traffic (root)
 #   tests/integration/test_pppoe.sh  LACP/LLDP/STP and PPPoE frames (scapy) on a veth (root)
 #   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
@@ -42,10 +46,12 @@ SUITES=(
 	build/tests/test_etcd
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
+	"build/tests/test_pktfuzz -n 100000 -s 20261207"
 	build/tests/test_contend
 	build/tests/test_sync
 	"tests/kernels/run.sh -s build/tests/test_golden -s tests/kernels/traffic.sh"
 	tests/integration/test_attach.sh
+	tests/integration/test_linkwatch.sh
 	tests/integration/test_lab.sh
 	tests/integration/test_pppoe.sh
 	tests/integration/test_trtcm.sh

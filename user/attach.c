@@ -54,6 +54,55 @@ const char *tg_xdp_mode_now(int ifindex, unsigned int *prog_id)
 	return "none";
 }
 
+const char *tg_link_state_name(enum tg_link_state s)
+{
+	static const char *const names[TG_LINK_NR] = {
+#define TG_LS_NAME(n, str) [TG_LINK_##n] = str,
+		TG_LINK_STATES(TG_LS_NAME)
+#undef TG_LS_NAME
+	};
+
+	return (unsigned int)s < TG_LINK_NR ? names[s] : "?";
+}
+
+void tg_link_live(const char *pin_dir, const char *name, unsigned int ours,
+		  struct tg_link_live *out)
+{
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li);
+	char path[PATH_MAX];
+	bool pinned = false;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = (int)if_nametoindex(name);
+	out->mode = tg_xdp_mode_now(out->ifindex, &out->prog_id);
+	snprintf(path, sizeof(path), "%s/%s%s", pin_dir, TG_PIN_LINK_PREFIX, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		pinned = true;
+		/* a link whose device was removed reads ifindex 0 (defunct) */
+		if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 && li.type == BPF_LINK_TYPE_XDP) {
+			out->link_ifindex = (int)li.xdp.ifindex;
+			if (!ours)
+				ours = li.prog_id;
+		}
+		close(fd);
+	}
+	if (!pinned)
+		out->state = TG_LINK_DETACHED;
+	else if (out->ifindex && out->link_ifindex == out->ifindex && out->prog_id == ours)
+		out->state = TG_LINK_ATTACHED;
+	else if (out->ifindex && out->prog_id && out->prog_id != ours)
+		out->state = TG_LINK_FOREIGN;
+	else if (out->link_ifindex && out->link_ifindex != out->ifindex)
+		out->state = TG_LINK_RENAMED;
+	else if (!out->ifindex)
+		out->state = TG_LINK_ABSENT;
+	else
+		out->state = TG_LINK_LOST;
+}
+
 #define IFACES_BATCH 4096u
 
 int tg_ifaces_list(const struct tg_maps *m, struct tg_iface *out, int max)
@@ -204,8 +253,6 @@ static int attach_locked(struct tg_maps *m, const struct tg_iface_cfg *ic, bool 
 			now = "none";
 			cur_id = 0;
 		}
-		if (!live)
-			unlink(path); /* stale: the interface went away, or we re-attach */
 		close(fd);
 		attached = live;
 		if (attached)
@@ -254,6 +301,9 @@ settings:
 	if (attached)
 		return 0;
 
+	/* a stale pin (the interface went away, or we re-attach) goes only now: refused over
+	 * a foreign program, the pin stays and says the interface is ours to take back */
+	unlink(path);
 	lopts.flags = ic->mode == TG_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(m->prog, ifindex, BPF_XDP, &lopts);
 	if (fd < 0) {

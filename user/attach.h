@@ -32,6 +32,39 @@ int tg_detach_link(const char *pin_dir, const char *ifname, int *remaining);
 /* Number of link_* pins under the pin directory. */
 int tg_count_links(const char *pin_dir);
 
+/*
+ * Whether a configured interface is policed, read from the kernel and the pin only (no
+ * process has to run): `tollgate status`, the exporter and tollgated's link watcher
+ * (linkwatch.h) all ask this.
+ */
+#define TG_LINK_STATES(FN)                                                                         \
+	FN(ATTACHED, "attached") /* our link holds XDP on the device called name */                \
+	FN(DETACHED, "detached") /* no link_<name> pin: not attached by Tollgate */                \
+	FN(ABSENT, "absent")	 /* pinned, but no device is called name now */                    \
+	FN(RENAMED, "renamed")	 /* our link polices another device (renamed away) */              \
+	FN(FOREIGN, "foreign")	 /* another XDP program sits on the device */                      \
+	FN(LOST, "lost")	 /* the device is there, our link is not on it, nothing is */
+
+enum tg_link_state {
+#define TG_LS_ENUM(n, s) TG_LINK_##n,
+	TG_LINK_STATES(TG_LS_ENUM)
+#undef TG_LS_ENUM
+		TG_LINK_NR
+};
+
+struct tg_link_live {
+	enum tg_link_state state;
+	int ifindex;	      /* of the device called name now, 0: none */
+	int link_ifindex;     /* where our pinned link is attached, 0: defunct or no pin */
+	unsigned int prog_id; /* the XDP program on ifindex now, 0: none */
+	const char *mode;     /* its mode (tg_xdp_mode_now) */
+};
+
+/* ours: the id of Tollgate's program (0: take it from the link's pin). */
+void tg_link_live(const char *pin_dir, const char *name, unsigned int ours,
+		  struct tg_link_live *out);
+const char *tg_link_state_name(enum tg_link_state s);
+
 /* The XDP mode an interface runs in now: "native", "generic", "offload", or "none". */
 const char *tg_xdp_mode_now(int ifindex, unsigned int *prog_id);
 

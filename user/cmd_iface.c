@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
 
 #include "attach.h"
 #include "cli.h"
 #include "ctl.h"
 #include "log.h"
 #include "maps.h"
+#include "netdev.h"
 #include "reload.h"
 
 static int parse_role(const char *s, int *role)
@@ -64,6 +66,43 @@ static void print_attach(const json_t *doc)
 	       json_string_value(json_object_get(doc, "mode")),
 	       json_string_value(json_object_get(doc, "antispoof")),
 	       json_integer_value(json_object_get(doc, "customers")));
+}
+
+/*
+ * A NIC with rx VLAN offload takes the tag off before XDP sees the frame: every customer
+ * bound to a VLAN behind it would be spoof (or matched as untagged). Refused unless
+ * --force, which attaches with a warning.
+ */
+static int check_rxvlan(const struct tg_cfg *cfg, const char *ifname, bool force)
+{
+	const char *first;
+	size_t n = tg_vlan_bound(cfg, ifname, &first);
+	char feat[ETH_GSTRING_LEN];
+	int on;
+
+	if (!n)
+		return 0;
+	on = tg_rxvlan_offload(ifname, feat, sizeof(feat));
+	if (on < 0) {
+		tg_warn("%s: cannot read its offload features (%s): %zu customers are bound to "
+			"VLANs behind it; make sure rx VLAN offload is off (ethtool -k %s)",
+			ifname, strerror(-on), n, ifname);
+		return 0;
+	}
+	if (!on)
+		return 0;
+	if (!force) {
+		tg_err("%s: rx VLAN offload is on (%s): the NIC strips the tag before XDP, so "
+		       "the %zu customers bound to a VLAN behind it (%s, ...) would not match. "
+		       "Turn it off (ethtool -K %s rxvlan off rx-vlan-stag-hw-parse off) or "
+		       "attach with --force",
+		       ifname, feat, n, first, ifname);
+		return -EBUSY;
+	}
+	tg_warn("%s: ATTACHING WITH rx VLAN offload ON (%s, --force): the %zu customers bound "
+		"to a VLAN behind it (%s, ...) will not match their VLAN",
+		ifname, feat, n, first);
+	return 0;
 }
 
 int cmd_attach(int argc, char **argv)
@@ -139,6 +178,10 @@ int cmd_attach(int argc, char **argv)
 		ic.mode = mode;
 	}
 
+	if (check_rxvlan(cfg, ic.name, force)) {
+		tg_config_free(cfg);
+		return 1;
+	}
 	tg_capacity_from_config(cfg, &cap);
 	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &m);
 	if (err) {

@@ -160,7 +160,7 @@ static void print_status(const json_t *doc)
 	json_array_foreach (json_object_get(doc, "interfaces"), i, ifc) {
 		const json_t *c = json_object_get(ifc, "counters");
 
-		printf("\n%s (ifindex %lld): %s role, %s mode, antispoof %s%s%s\n",
+		printf("\n%s (ifindex %lld): %s role, %s mode, antispoof %s%s%s%s%s\n",
 		       json_string_value(json_object_get(ifc, "name")),
 		       json_integer_value(json_object_get(ifc, "ifindex")),
 		       json_string_value(json_object_get(ifc, "role")),
@@ -168,7 +168,11 @@ static void print_status(const json_t *doc)
 		       json_string_value(json_object_get(ifc, "antispoof")),
 		       json_is_true(json_object_get(ifc, "monitor")) ? ", MONITOR (drops nothing)"
 								     : "",
-		       json_is_true(json_object_get(ifc, "attached")) ? "" : ", NOT ATTACHED");
+		       json_is_true(json_object_get(ifc, "attached")) ? "" : ", NOT ATTACHED (",
+		       json_is_true(json_object_get(ifc, "attached"))
+			       ? ""
+			       : json_string_value(json_object_get(ifc, "state")),
+		       json_is_true(json_object_get(ifc, "attached")) ? "" : ")");
 		print_counter_line("passed", json_object_get(c, "passed"));
 		print_counter_line("unclassified", json_object_get(c, "unclassified"));
 		print_reasons("dropped", json_object_get(c, "dropped"));
@@ -186,7 +190,7 @@ int cmd_status(int argc, char **argv)
 	__u32 plen = sizeof(pinfo), zero = 0;
 	int n, i;
 	json_t *doc, *ifaces, *daemon;
-	char path[512];
+	struct tg_link_live live;
 
 	(void)argv;
 	if (argc != 0) {
@@ -210,12 +214,14 @@ int cmd_status(int argc, char **argv)
 		if (tg_read_iface(&m, v.slot, &ic))
 			continue;
 		mode = tg_xdp_mode_now(key, &pid);
-		snprintf(path, sizeof(path), "%s/%s%s", m.pin_dir, TG_PIN_LINK_PREFIX, v.name);
-		o = json_pack("{ss si ss ss ss sb sb si}", "name", v.name, "ifindex", (int)key,
+		/* read from the kernel and the pin: true with no daemon running too */
+		tg_link_live(m.pin_dir, v.name, pinfo.id, &live);
+		o = json_pack("{ss si ss ss ss sb sb ss si}", "name", v.name, "ifindex", (int)key,
 			      "role", tg_role_name(v.role), "mode", mode, "antispoof",
 			      tg_antispoof_name(v.antispoof), "monitor",
 			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
-			      pid == pinfo.id && access(path, F_OK) == 0, "slot", v.slot);
+			      live.state == TG_LINK_ATTACHED, "state",
+			      tg_link_state_name(live.state), "slot", v.slot);
 		json_object_set_new(o, "vlan_protocol",
 				    json_string(v.flags & TG_IFF_VLAN_Q	   ? "802.1q"
 						: v.flags & TG_IFF_VLAN_AD ? "802.1ad"

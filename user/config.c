@@ -500,9 +500,19 @@ static int parse_count(struct ctx *c, const yaml_node_t *n, const char *what, ui
 
 /* ---- interfaces ---- */
 
-enum { IF_NAME, IF_ROLE, IF_MODE, IF_ANTISPOOF, IF_MONITOR, IF_EXC, IF_VLAN_PROTO, IF_NR };
-static const char *const if_keys[IF_NR] = {"name",    "role",	    "mode",	    "antispoof",
-					   "monitor", "exceptions", "vlan_protocol"};
+enum {
+	IF_NAME,
+	IF_ROLE,
+	IF_MODE,
+	IF_ANTISPOOF,
+	IF_MONITOR,
+	IF_EXC,
+	IF_VLAN_PROTO,
+	IF_FORCE,
+	IF_NR
+};
+static const char *const if_keys[IF_NR] = {"name",    "role",	    "mode",	     "antispoof",
+					   "monitor", "exceptions", "vlan_protocol", "force"};
 
 /* What the kernel accepts as a netdev name (dev_valid_name()). */
 static const char *ifname_problem(const char *s)
@@ -615,6 +625,8 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 			yerr(c, v[IF_VLAN_PROTO],
 			     "vlan_protocol applies to the customer role only");
 	}
+	if (v[IF_FORCE])
+		parse_bool(c, v[IF_FORCE], "force", &ic.force);
 
 	if (!name)
 		return;

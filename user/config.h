@@ -69,6 +69,8 @@ struct tg_iface_cfg {
 	/* customer role: packet-rate limit of each access port's exceptions (`exceptions`);
 	 * 0: none. Burst in packets, 0: one second's worth */
 	uint64_t exc_pps, exc_burst;
+	bool force; /* tollgated takes the interface back from a foreign XDP program, and
+			     * attaches despite rx VLAN offload (linkwatch.h) */
 	int line;
 };
 #define TG_EXC_PPS_DEFAULT 200u /* exceptions per access port per second, unless configured */

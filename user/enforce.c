@@ -197,6 +197,25 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	return id;
 }
 
+int64_t tg_enforcer_audit_iface(struct tg_enforcer *e, const char *action, const char *reason,
+				const char *evidence)
+{
+	struct tg_event ev = {.ts_ms = tg_now_ms(),
+			      .customer = "",
+			      .action = action,
+			      .actor = "tollgated",
+			      .reason = reason,
+			      .evidence = evidence};
+	int64_t id = tg_state_act(e->st, &ev, TG_ENF_KEEP, NULL, TG_EP_KEEP, queue, e);
+
+	if (id < 0)
+		tg_err("%s not recorded (state database: %s): %s", action, strerror((int)-id),
+		       reason);
+	else
+		tg_notifier_kick(e->notifier);
+	return id;
+}
+
 /* The evidence of a firing: the condition and the customer's rates of the interval. */
 static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev,
 		      const struct tg_rule *r)

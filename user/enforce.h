@@ -65,6 +65,13 @@ json_t *tg_enforcer_health(const struct tg_enforcer *e);
 struct tg_exporter;
 void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x);
 
+/*
+ * An interface event (linkwatch.h) in the audit log, with its notifications: customer ""
+ * (no customer), actor "tollgated", evidence a JSON object's text. The audit id or -errno.
+ */
+int64_t tg_enforcer_audit_iface(struct tg_enforcer *e, const char *action, const char *reason,
+				const char *evidence);
+
 /* The interval the rules are evaluated at (enforcement.interval), in ms. */
 int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -23,6 +24,7 @@
 #include "exporter.h"
 #include "log.h"
 #include "maps.h"
+#include "netdev.h"
 #include "page.h"
 #include "state.h"
 
@@ -50,6 +52,14 @@ struct tg_exporter {
 	long top;	       /* 0: all; -1: off; else top N */
 	struct action_count act[MAX_ACTIONS];
 	int nact;
+	/* the configured interfaces (under act_lock): their attachment is read at each
+	 * scrape from the kernel and the pins (tg_link_live), not from tollgated's memory */
+	struct cfg_iface {
+		char name[IFNAMSIZ];
+		int role;
+		size_t nvlan; /* customers bound to a VLAN behind it */
+	} * ifc;
+	size_t nifc;
 };
 
 /* ---- a growable text buffer ------------------------------------------------------- */
@@ -290,6 +300,64 @@ out:
 	tg_snap_free(&sn);
 }
 
+void tg_exporter_set_ifaces(struct tg_exporter *x, const struct tg_cfg *cfg)
+{
+	struct cfg_iface *ifc;
+	const char *first;
+
+	if (!x || !cfg)
+		return;
+	ifc = calloc(cfg->nifaces + 1, sizeof(*ifc));
+	if (!ifc)
+		return;
+	for (size_t i = 0; i < cfg->nifaces; i++) {
+		snprintf(ifc[i].name, sizeof(ifc[i].name), "%s", cfg->ifaces[i].name);
+		ifc[i].role = cfg->ifaces[i].role;
+		ifc[i].nvlan = tg_vlan_bound(cfg, cfg->ifaces[i].name, &first);
+	}
+	pthread_mutex_lock(&x->act_lock);
+	free(x->ifc);
+	x->ifc = ifc;
+	x->nifc = cfg->nifaces;
+	pthread_mutex_unlock(&x->act_lock);
+}
+
+/* Is each configured interface policed, and does rx VLAN offload hide its VLANs? The list
+ * is copied under act_lock, the kernel asked without it (the event loop never waits). */
+static void attach_metrics(struct tg_exporter *x, struct buf *b)
+{
+	struct tg_link_live l;
+	struct cfg_iface *ifc;
+	char name[2 * IFNAMSIZ];
+	size_t n;
+
+	pthread_mutex_lock(&x->act_lock);
+	n = x->nifc;
+	ifc = calloc(n + 1, sizeof(*ifc));
+	if (ifc && n)
+		memcpy(ifc, x->ifc, n * sizeof(*ifc));
+	pthread_mutex_unlock(&x->act_lock);
+	if (!ifc)
+		return;
+	head(b, "tollgate_interface_attached", "gauge",
+	     "1 if Tollgate's program polices the configured interface now, else 0 (removed, "
+	     "detached, replaced by a foreign program, renamed).");
+	for (size_t i = 0; i < n; i++) {
+		tg_link_live(x->m.pin_dir, ifc[i].name, 0, &l);
+		bprintf(b, "tollgate_interface_attached{interface=\"%s\",role=\"%s\"} %d\n",
+			esc(ifc[i].name, name, sizeof(name)), tg_role_name(ifc[i].role),
+			l.state == TG_LINK_ATTACHED);
+	}
+	head(b, "tollgate_interface_rxvlan_conflict", "gauge",
+	     "1 if customers are bound to VLANs behind the interface and its rx VLAN offload "
+	     "is on (the NIC strips the tag before XDP), else 0.");
+	for (size_t i = 0; i < n; i++)
+		bprintf(b, "tollgate_interface_rxvlan_conflict{interface=\"%s\"} %d\n",
+			esc(ifc[i].name, name, sizeof(name)),
+			ifc[i].nvlan && tg_rxvlan_offload(ifc[i].name, NULL, 0) == 1);
+	free(ifc);
+}
+
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 {
 	struct buf b = {.cap = 1 << 16};
@@ -307,6 +375,7 @@ char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 	bprintf(&b, "tollgate_build_info{version=\"%s\",layout=\"%u\"} 1\n", TG_VERSION,
 		bc.layout_version);
 	iface_metrics(x, &b);
+	attach_metrics(x, &b);
 	customer_metrics(x, &b, &bc);
 	head(&b, "tollgate_map_capacity", "gauge", "Entries a map can hold.");
 	bprintf(&b,
@@ -804,6 +873,7 @@ void tg_exporter_stop(struct tg_exporter *x)
 	pthread_mutex_destroy(&x->act_lock);
 	free(x->listen);
 	free(x->per_customer);
+	free(x->ifc);
 	free(x);
 }
 

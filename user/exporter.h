@@ -15,6 +15,9 @@
  *   tollgate_customers_loaded, tollgate_customers_state{state}             gauge
  *   tollgate_map_capacity{map}, tollgate_map_entries{map}                   gauge
  *   tollgate_enforcement_actions_total{rule, action}                        counter
+ *   tollgate_interface_attached{interface, role}  1 policed, 0 not          gauge
+ *   tollgate_interface_rxvlan_conflict{interface}  1: VLAN customers behind rx VLAN
+ *       offload                                                             gauge
  *   per customer (metrics.per_customer: all | top N by passed bytes, the rest summed
  *   under customer="_other" | off):
  *   tollgate_customer_bytes_total{customer, direction}                      counter
@@ -45,6 +48,11 @@ int tg_exporter_start(const char *listen, const char *per_customer, const char *
 void tg_exporter_stop(struct tg_exporter *x);
 /* Are these the settings it runs with? (A reload restarts it when they change.) */
 int tg_exporter_same(const struct tg_exporter *x, const char *listen, const char *per_customer);
+
+/* The configured interfaces, for tollgate_interface_attached (after start and every
+ * reload). */
+struct tg_cfg;
+void tg_exporter_set_ifaces(struct tg_exporter *x, const struct tg_cfg *cfg);
 
 /* One enforcement action carried out (not monitor-only): rule "" for one by hand. */
 void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const char *action);

@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "netdev.h"
 #include "maps.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -115,6 +116,20 @@ static int ensure_bpffs(const char *pin_dir)
 	if (err == 1)
 		return 0;
 	if (strcmp(parent, BPFFS_ROOT) == 0) {
+		/* ip netns exec: a private mount namespace with a fresh /sys. A bpffs mounted
+		 * here, and the links pinned in it, would go when the command exits: the
+		 * program would be detached the moment it was attached. */
+		if (tg_mntns_private()) {
+			tg_err("%s is not a bpffs in this mount namespace, which is private to "
+			       "this "
+			       "command (ip netns exec?): pins made here would vanish when it "
+			       "exits, "
+			       "detaching XDP. Run it as nsenter --net=/run/netns/NAME -- tollgate "
+			       "... "
+			       "(or mount -t bpf bpf %s in the host's namespace first)",
+			       BPFFS_ROOT, BPFFS_ROOT);
+			return -EXDEV;
+		}
 		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
 			err = neg_errno();
 			tg_err("cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(-err));

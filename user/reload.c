@@ -83,9 +83,17 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table
 	for (i = 0; i < nifaces; i++) {
 		snprintf(link, sizeof(link), "%s/%s%s", m->pin_dir, TG_PIN_LINK_PREFIX,
 			 ifaces[i].name);
-		if (access(link, F_OK) == 0 && (err = tg_attach_iface(m, &ifaces[i], false)))
+		if (access(link, F_OK) == 0 &&
+		    (err = tg_attach_iface(m, &ifaces[i], ifaces[i].force)) == -EBUSY) {
+			/* a foreign program took it (tollgated's link watch says so): the
+			 * others are refreshed all the same */
+			tg_errs_add(errs, "%s: a foreign XDP program holds it: not refreshed",
+				    ifaces[i].name);
+			err = 0;
+		} else if (err) {
 			tg_errs_add(errs, "%s: cannot refresh its settings: %s", ifaces[i].name,
 				    strerror(-err));
+		}
 		if (err)
 			goto out;
 	}

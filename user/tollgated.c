@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "enforce.h"
 #include "exporter.h"
+#include "linkwatch.h"
 #include "log.h"
 #include "maps.h"
 #include "reload.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct tg_ctl_conn *conns[TG_CTL_MAX_CONNS];
 	int nconns;
 	bool ctl_listening;
+	struct tg_linkwatch *lw; /* the interfaces' link events and checks, or NULL */
 };
 
 static void exporter_config(struct daemon *d);
@@ -114,7 +116,7 @@ static int start(struct daemon *d)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
 	for (i = 0; cfg && i < cfg->nifaces; i++) {
-		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], false);
+		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], cfg->ifaces[i].force);
 
 		if (e && !err)
 			err = e;
@@ -122,8 +124,10 @@ static int start(struct daemon *d)
 	tg_applied_index(d->app);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
-	if (!err)
+	if (!err) {
 		exporter_config(d);
+		tg_linkwatch_configure(d->lw, &d->maps, cfg);
+	}
 	rehearse(d);
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
 		"%zu customers suspended or throttled",
@@ -200,9 +204,37 @@ static void after_reload(struct daemon *d, struct tg_applied *old)
 	tg_applied_index(d->app);
 	if (old && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_err("enforcement: %s", msg);
-	if (old)
+	if (old) {
 		exporter_config(d);
+		tg_linkwatch_configure(d->lw, &d->maps, tg_applied_cfg(d->app));
+	}
 	arm_interval(d);
+}
+
+/* ---- the link watcher's hands (linkwatch.h) ---- */
+
+/* A device came back under a configured name: the reload path syncs the customers (their
+ * bindings name the new ifindex) and re-attaches what is pinned. */
+static int lw_resync(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct tg_applied *old = NULL;
+	json_t *reply;
+	int err;
+
+	tg_info("an interface came back: syncing the customers and attaching it again");
+	reply = reload(d, &old);
+	err = json_is_true(json_object_get(reply, "ok")) ? 0 : -EIO;
+	json_decref(reply);
+	after_reload(d, old);
+	return err;
+}
+
+static void lw_audit(void *ctx, const char *action, const char *reason, const char *evidence)
+{
+	struct daemon *d = ctx;
+
+	tg_enforcer_audit_iface(d->enf, action, reason, evidence);
 }
 
 /* The exporter with the configuration's settings (restarted when they changed). */
@@ -211,8 +243,12 @@ static void exporter_config(struct daemon *d)
 	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
 	char msg[512];
 
-	if (!cfg || tg_exporter_same(d->exporter, cfg->metrics_listen, cfg->metrics_per_customer))
+	if (!cfg)
 		return;
+	if (tg_exporter_same(d->exporter, cfg->metrics_listen, cfg->metrics_per_customer)) {
+		tg_exporter_set_ifaces(d->exporter, cfg);
+		return;
+	}
 	tg_enforcer_set_exporter(d->enf, NULL);
 	tg_exporter_stop(d->exporter);
 	d->exporter = NULL;
@@ -223,6 +259,7 @@ static void exporter_config(struct daemon *d)
 		tg_info("metrics at http://%s/metrics (per customer: %s)", cfg->metrics_listen,
 			cfg->metrics_per_customer);
 	tg_enforcer_set_exporter(d->enf, d->exporter);
+	tg_exporter_set_ifaces(d->exporter, cfg);
 }
 
 /* An enforcement change is recorded but not in the data plane: sync everything. */
@@ -417,7 +454,7 @@ static int run(struct daemon *d, sigset_t *set)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, got[16];
 	struct signalfd_siginfo si;
-	int sfd, tfd = -1, efd = -1, err = 0;
+	int sfd, tfd = -1, efd = -1, lfd = -1, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -443,6 +480,18 @@ static int run(struct daemon *d, sigset_t *set)
 		ev.data.u64 = (uint64_t)efd;
 		epoll_ctl(d->ep, EPOLL_CTL_ADD, efd, &ev);
 	}
+	if (d->lw) {
+		struct itimerspec it = {.it_interval = {1, 0}, .it_value = {1, 0}};
+
+		ev.data.u64 = (uint64_t)tg_linkwatch_fd(d->lw);
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_linkwatch_fd(d->lw), &ev);
+		lfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (lfd >= 0) {
+			timerfd_settime(lfd, 0, &it, NULL);
+			ev.data.u64 = (uint64_t)lfd;
+			epoll_ctl(d->ep, EPOLL_CTL_ADD, lfd, &ev);
+		}
+	}
 	ctl_listen(d, true);
 	for (;;) {
 		/* while a client is being read, wake up to drop it at its deadline */
@@ -463,6 +512,17 @@ static int run(struct daemon *d, sigset_t *set)
 			}
 			if ((int)tag == d->ctl) {
 				ctl_accept(d);
+				continue;
+			}
+			if (d->lw && (int)tag == tg_linkwatch_fd(d->lw)) {
+				tg_linkwatch_read(d->lw);
+				continue;
+			}
+			if ((int)tag == lfd) {
+				uint64_t ticks;
+
+				if (read(lfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+					tg_linkwatch_check(d->lw);
 				continue;
 			}
 			if ((int)tag == efd) {
@@ -520,6 +580,8 @@ out:
 		close(tfd);
 	if (efd >= 0)
 		close(efd);
+	if (lfd >= 0)
+		close(lfd);
 	d->efd = -1;
 	d->ep = -1;
 	return err;
@@ -587,6 +649,15 @@ int main(int argc, char **argv)
 		tg_err("control socket %s", msg);
 		return 1;
 	}
+	{
+		struct tg_linkwatch_ops ops = {.resync = lw_resync, .audit = lw_audit, .ctx = &d};
+
+		/* before start: an interface that goes while it attaches is an event */
+		if (tg_linkwatch_open(&ops, &d.lw, msg, sizeof(msg)))
+			tg_err("%s: interfaces are not watched (a lost attachment waits for a "
+			       "reload)",
+			       msg);
+	}
 	err = start(&d);
 	if (!err) {
 		uint64_t usec = 0;
@@ -601,6 +672,7 @@ int main(int argc, char **argv)
 	close(d.ctl);
 	unlink(ctl_path);
 	tg_exporter_stop(d.exporter);
+	tg_linkwatch_close(d.lw);
 	tg_applied_free(d.app);
 	tg_enforcer_close(d.enf);
 	if (d.maps_open)

@@ -3,8 +3,9 @@
 # test_attach.sh - the life cycle of an attachment, without traffic: attach, attach again
 # (idempotent), change mode, foreign XDP programs (refused, then --force), configs with
 # errors (nothing changes), layout version mismatch (refused), detach (everything
-# unpinned), and tollgated (attaches from the config, SIGHUP with a bad config changes
-# nothing, SIGTERM leaves XDP attached).
+# unpinned), rx VLAN offload with VLAN-bound customers (refused, then --force), `ip netns
+# exec` (refused: its bpffs would vanish), and tollgated (attaches from the config, SIGHUP
+# with a bad config changes nothing, SIGTERM leaves XDP attached).
 #
 # Runs in a network namespace of its own with one veth pair; pins under a bpffs directory
 # of its own. Everything is removed by the trap, even when a check fails. Needs root.
@@ -247,6 +248,40 @@ expect "  ... and leaving nothing pinned" test ! -e "$PIN"
 tg -c "$CFG" attach "$IF_A" role customer --force >/dev/null 2>&1
 expect "--force replaces it" test $? -eq 0 -a "$(xdp_id "$IF_A")" != "$fid" -a "$(xdp_id "$IF_A")" != 0
 tg detach "$IF_A" >/dev/null 2>&1
+
+# --- rx VLAN offload: a NIC that strips the tag hides every VLAN-bound customer behind it
+sed "s/customers: customers.csv/customers: vlan.csv/" "$CFG" >"$TMP/vlan.yaml"
+cat >"$TMP/vlan.csv" <<EOF
+id,name,plan,prefixes,interface,vlan
+c1,One,p10,198.51.100.10,$IF_A,
+c9,On VLAN 100,p10,198.51.100.200,$IF_A,100
+EOF
+in_ns ethtool -K "$IF_A" rxvlan on
+out=$(tg -c "$TMP/vlan.yaml" attach "$IF_A" role customer 2>&1)
+rc=$?
+expect "rxvlan on + a VLAN-bound customer: attach refused" test $rc -ne 0
+expect "  ... saying why and how to fix it" grep -q "rx VLAN offload is on.*ethtool -K $IF_A rxvlan off" <<<"$out"
+expect "  ... attaching nothing" test "$(xdp_id "$IF_A")" = 0 -a ! -e "$PIN/link_$IF_A"
+out=$(tg -c "$TMP/vlan.yaml" attach "$IF_A" role customer --force 2>&1)
+rc=$?
+expect "  ... --force attaches" test $rc -eq 0 -a "$(xdp_id "$IF_A")" != 0
+expect "  ... with a loud warning" grep -q "ATTACHING WITH rx VLAN offload ON" <<<"$out"
+tg detach "$IF_A" >/dev/null 2>&1
+in_ns ethtool -K "$IF_A" rxvlan off rx-vlan-stag-hw-parse off
+out=$(tg -c "$TMP/vlan.yaml" attach "$IF_A" role customer 2>&1)
+expect "rxvlan off: attach succeeds without a warning" test $? -eq 0 -a -z "$(grep 'VLAN offload' <<<"$out")"
+tg detach "$IF_A" >/dev/null 2>&1
+in_ns ethtool -K "$IF_A" rxvlan on
+out=$(tg -c "$CFG" attach "$IF_A" role customer 2>&1)
+expect "rxvlan on but no VLAN-bound customer: attach succeeds" test $? -eq 0 -a -z "$(grep 'VLAN offload' <<<"$out")"
+tg detach "$IF_A" >/dev/null 2>&1
+
+# --- ip netns exec mounts a private /sys: a bpffs mounted there would vanish at exit
+out=$(ip netns exec "$NS" "$TG" -c "$CFG" attach "$IF_A" role customer 2>&1)
+rc=$?
+expect "ip netns exec ... attach is refused" test $rc -ne 0
+expect "  ... naming nsenter --net= as the way" grep -q "nsenter --net=/run/netns/NAME" <<<"$out"
+expect "  ... and nothing stays attached" test "$(xdp_id "$IF_A")" = 0 -a ! -e "$PIN"
 
 # --- layout version mismatch is refused, not misread
 tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1

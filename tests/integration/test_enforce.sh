@@ -668,8 +668,8 @@ bad = ["%s = %s, data plane %s" % (k, q(k), v) for k, v in want.items() if q(k) 
 rules = json.load(urllib.request.urlopen(base + "/api/v1/rules", timeout=5))["data"]["groups"]
 n = sum(len(g["rules"]) for g in rules)
 print("  Prometheus: %d series checked, %d alerting rules loaded" % (len(want), n))
-if n != 6:
-    bad.append("%d rules loaded, want 6" % n)
+if n != 8:
+    bad.append("%d rules loaded, want 8" % n)
 print("; ".join(bad)); sys.exit(1 if bad else 0)
 '
 prom_query() {
