@@ -160,18 +160,27 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 		   const struct tg_enf_entry *next, enum tg_ep_op ep)
 {
 	int64_t id;
-	int err = 0;
+	int err = 0, lock;
 
+	/*
+	 * Under the writers' lock from the commit to the record: `tollgate customer show`
+	 * (which reads both under it) never sees one without the other, and no other writer
+	 * can move the customer's index between our check and our write.
+	 */
+	lock = e->m ? tg_maps_lock(e->m) : -1;
 	id = tg_state_act(e->st, ev, op, next, ep, queue, e);
 	if (id < 0) {
+		tg_maps_unlock(lock);
 		tg_err("%s: %s not recorded (state database: %s): nothing changed", ev->customer,
 		       ev->action, strerror((int)-id));
 		return id;
 	}
 	e->last_audit = id;
 	tg_notifier_kick(e->notifier);
-	if (op == TG_ENF_KEEP)
+	if (op == TG_ENF_KEEP) {
+		tg_maps_unlock(lock);
 		return id;
+	}
 	if (op == TG_ENF_SET) {
 		struct tg_enf_entry n = *next;
 
@@ -182,6 +191,7 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	}
 	if (!err && e->m)
 		err = tg_applied_enforce(e->m, e->app, ev->customer, &e->table);
+	tg_maps_unlock(lock);
 	if (err == -ENOENT) /* not loaded now: the state applies when it is again */
 		err = 0;
 	if (err) {
@@ -796,7 +806,12 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	e->m = m;
 	e->app = app;
 	e->resync = resync;
-	evaluate(e, m, now_ms);
+	/* another writer synced (indexes may have moved): the rates of this interval would be
+	 * read at the wrong indexes; resynchronise first (expiries still go on: act() checks) */
+	if (app && tg_applied_current(m, app) == -ESTALE)
+		*resync = true;
+	else
+		evaluate(e, m, now_ms);
 	if (tg_engine_expire(e->eng, now_ms))
 		tg_warn("enforcement: out of memory lifting expired states");
 	expire_unloaded(e, now_ms);

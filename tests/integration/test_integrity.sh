@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+#
+# test_integrity.sh - tollgated's enforcement writes against other writers and failures
+# (issue 18 items 5, 6, 9): while `tollgate reload` runs without the daemon (moving the
+# customers' indexes: a set of customers leaves, another takes their indexes, and back)
+# the daemon suspends, unsuspends and lets --for suspensions expire; no record may ever
+# land on the wrong customer (checked under the writers' lock through `customer show`).
+# The systemd watchdog is fed at half of WATCHDOG_USEC even with an enforcement interval
+# longer than it.
+#
+# Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N
+# failed". Needs root. Lab ti<PID>, pins /sys/fs/bpf/tg-ti-PID, all removed by the trap.
+# shellcheck disable=SC2317  # the trap and check() call functions indirectly
+set -u
+
+{
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR/../.. source=scripts/lab.sh
+. "$ROOT/scripts/lab.sh"
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+
+P=ti$$
+PIN=/sys/fs/bpf/tg-ti-$$
+export TOLLGATE_PIN_DIR=$PIN
+TGD=$ROOT/build/tollgated
+TMP=$(mktemp -d "/tmp/tg-ti-$$.XXXXXX")
+CFG=$TMP/tollgate.yaml
+STRESS_S=${TG_STRESS_S:-25}
+DPID=
+NPID=
+BGPIDS=()
+
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	disown "$DPID" 2>/dev/null
+	kill "-$1" "$DPID" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$DPID" 2>/dev/null
+	DPID=
+}
+cleanup() {
+	local p
+	for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
+	stop_daemon TERM
+	lab_down "$P"
+	rm -rf "$PIN" "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+export TOLLGATE_SOCKET=$TMP/tollgate.sock
+tg() { lab_tg "$P" -c "$CFG" "$@"; }
+# a reload by tollgate itself (no daemon at that socket): another writer
+tg_direct() { TOLLGATE_SOCKET=$TMP/nobody.sock lab_tg "$P" "$@"; }
+
+start_daemon() {
+	: >"$TMP/daemon.log"
+	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" "$@" >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+}
+daemon_up() {
+	for _ in $(seq 100); do
+		grep -q ' applied: ' "$TMP/daemon.log" && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$TMP/daemon.log"
+	return 1
+}
+
+check "lab up" lab_up "$P"
+lab_write_config "$P" "$TMP"
+cat >>"$CFG" <<EOF
+enforcement:
+  interval: 1s
+EOF
+# S customers (the daemon suspends them) and N customers (never suspended: they take the
+# S customers' indexes while those are out of the configuration)
+NS=8
+base=$(cat "$TMP/customers.csv")
+{
+	echo "$base"
+	for i in $(seq $NS); do echo "s$i,S $i,lab-b,10.77.1.$i/32,$P-c1,"; done
+} >"$TMP/customers.csv"
+echo "$base" >"$TMP/none.csv"
+{
+	echo "$base"
+	for i in $(seq $NS); do echo "n$i,N $i,lab-b,10.77.2.$i/32,$P-c1,"; done
+} >"$TMP/alt.csv"
+sed "s|customers: customers.csv|customers: none.csv|" "$CFG" >"$TMP/none.yaml"
+sed "s|customers: customers.csv|customers: alt.csv|" "$CFG" >"$TMP/alt.yaml"
+
+attach_all() {
+	local spec
+	for spec in "$P-c0:customer" "$P-c1:customer" "$P-c2:customer" "$P-u0:upstream"; do
+		tg attach "${spec%%:*}" role "${spec##*:}" || return 1
+	done
+}
+check "attach the lab's interfaces" attach_all
+
+# ---- item 9: the watchdog has its own timer ----
+NOTIFY_PY='
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+out = open(sys.argv[2], "w")
+end = time.monotonic() + 60  # READY=1 moves it to 5 s after
+while time.monotonic() < end:
+    try:
+        m = s.recv(4096).decode()
+        if "READY=1" in m:
+            end = time.monotonic() + float(sys.argv[3])
+        out.write("%.3f %s\n" % (time.monotonic(), m.replace("\n", " ")))
+        out.flush()
+    except socket.timeout:
+        pass
+'
+"$LAB_PY" -c "$NOTIFY_PY" "$TMP/notify.sock" "$TMP/notify.log" 5 &
+NPID=$!
+for _ in $(seq 50); do [ -S "$TMP/notify.sock" ] && break; sleep 0.05; done
+sed -i 's/^  interval: 1s/  interval: 5s/' "$CFG"
+NOTIFY_SOCKET=$TMP/notify.sock WATCHDOG_USEC=600000 start_daemon
+check "tollgated starts (enforcement.interval 5s, WATCHDOG_USEC 0.6 s)" daemon_up
+watchdog_fed() {
+	while kill -0 "$NPID" 2>/dev/null; do sleep 0.2; done # (a subshell: no wait)
+	# READY=1 at t0; from then, over ~5 s, a ping at least every 0.6 s
+	"$LAB_PY" - "$TMP/notify.log" <<'EOF'
+import sys
+t = [float(l.split()[0]) for l in open(sys.argv[1]) if "WATCHDOG=1" in l]
+r = [float(l.split()[0]) for l in open(sys.argv[1]) if "READY=1" in l]
+if not r or len(t) < 2:
+    sys.exit("READY %d, WATCHDOG=1 %d times" % (len(r), len(t)))
+t = [x for x in t if x >= r[0] - 0.5]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print("  %d WATCHDOG=1 pings, the longest gap %.2f s" % (len(t), max(gaps or [0])))
+if len(t) < 8 or max(gaps) > 0.6:
+    sys.exit("want a ping every 0.3 s (WatchdogSec 0.6 s): %d pings, gaps %s" % (len(t), gaps[:10]))
+EOF
+}
+check "systemd: WATCHDOG=1 every WatchdogSec/2, not every enforcement interval" watchdog_fed
+stop_daemon TERM
+sed -i 's/^  interval: 5s/  interval: 1s/' "$CFG"
+
+# ---- item 5: enforcement against reloads by another writer ----
+start_daemon
+check "tollgated starts again (interval 1s)" daemon_up
+
+# another writer: reload without the daemon, S out, N in (taking S's indexes), and back
+reloader() {
+	local end=$((SECONDS + STRESS_S)) c
+	while [ $SECONDS -lt $end ]; do
+		for c in none alt none; do
+			tg_direct -c "$TMP/$c.yaml" reload >/dev/null 2>>"$TMP/reloader.err"
+		done
+		tg_direct -c "$CFG" reload >/dev/null 2>>"$TMP/reloader.err"
+		sleep 0.2
+	done
+}
+# the daemon's writes: suspend (some --for 1s, to expire), unsuspend
+enforcer() {
+	local end=$((SECONDS + STRESS_S)) i=0
+	while [ $SECONDS -lt $end ]; do
+		i=$((i % NS + 1))
+		if [ $((i % 3)) -eq 0 ]; then
+			tg suspend "s$i" --reason "stress $i" --for 1s >/dev/null 2>&1
+		else
+			tg suspend "s$i" --reason "stress $i" >/dev/null 2>&1
+			sleep 0.05
+			tg unsuspend "s$i" --reason "stress $i" >/dev/null 2>&1
+		fi
+	done
+}
+# the checker: an N customer is never suspended, and for any customer the record
+# (map) and the enforcement table (state.db) agree
+checker() {
+	local end=$((SECONDS + STRESS_S)) id out
+	: >"$TMP/wrong"
+	while [ $SECONDS -lt $end ]; do
+		for id in n1 n2 n3 n4 s1 s2 s3 s4 n5 n6 n7 n8 s5 s6 s7 s8; do
+			out=$(tg -j customer show "$id" 2>/dev/null) || continue
+			lab_json "(j['customer']['state'], (j['customer'].get('enforcement') or {}).get('state') or 'active')" <<<"$out" |
+				"$LAB_PY" -c "
+import sys, ast
+m, d = ast.literal_eval(sys.stdin.read())
+if m != d or ('$id'.startswith('n') and m != 'active'):
+    print('$id: record %s, state.db %s' % (m, d))" >>"$TMP/wrong"
+		done
+	done
+}
+stress() {
+	reloader &
+	BGPIDS+=($!)
+	enforcer &
+	BGPIDS+=($!)
+	checker
+	wait "${BGPIDS[@]}"
+	BGPIDS=()
+	local n
+	n=$(grep -c . "$TMP/wrong")
+	echo "  reloads by another writer: $(grep -c 'not loaded\|error' "$TMP/reloader.err") errors; daemon resyncs: $(grep -c 'writing the data plane in full' "$TMP/daemon.log")"
+	[ "$n" -eq 0 ] || { echo "$n records on the wrong customer: $(sort "$TMP/wrong" | uniq -c | head -5 | tr '\n' ';')"; return 1; }
+}
+check "${STRESS_S}s of reloads by another writer and daemon suspensions: every record on its own customer" stress
+settled() {
+	local id out
+	tg_direct -c "$CFG" reload >/dev/null || return 1
+	sleep 2.5 # the --for 1s suspensions expire
+	for id in s1 s2 s3 s4 s5 s6 s7 s8; do
+		out=$(tg -j customer show "$id") || return 1
+		lab_json "(j['customer']['state'], (j['customer'].get('enforcement') or {}).get('state') or 'active')" <<<"$out" |
+			grep -qx "('active', 'active')\|('suspended', 'suspended')" ||
+			{ echo "$id: $out"; return 1; }
+	done
+}
+check "afterwards: records and state.db agree for every S customer" settled
+check "tollgated still running" kill -0 "$DPID"
+
+finish
+}
