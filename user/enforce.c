@@ -59,6 +59,7 @@ struct tg_enforcer {
 	const struct tg_sample *sample;
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
+	char last_err[64];			  /* why the last record failed */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
 	double tick_sum_ms, tick_max_ms, tick_last_ms;
 	unsigned int nticks;
@@ -171,6 +172,7 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	id = tg_state_act(e->st, ev, op, next, ep, queue, e);
 	if (id < 0) {
 		tg_maps_unlock(lock);
+		snprintf(e->last_err, sizeof(e->last_err), "%s", strerror((int)-id));
 		tg_err("%s: %s not recorded (state database: %s): nothing changed", ev->customer,
 		       ev->action, strerror((int)-id));
 		return id;
@@ -289,8 +291,12 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	if (!id)
 		return;
 	if (ev->kind == TG_EV_EPISODE_CLOSE) {
-		if (r && tg_state_episode_close(e->st, id, r->name))
-			tg_warn("%s: rule %s: cannot record the end of its episode", id, r->name);
+		if (r && tg_state_episode_close(e->st, id, r->name)) {
+			tg_warn("%s: rule %s: cannot record the end of its episode: tried again "
+				"at the next interval",
+				id, r->name);
+			tg_engine_refuse(e->eng);
+		}
 		return;
 	}
 	cur = tg_enf_find(&e->table, id);
@@ -362,7 +368,14 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	}
 	if (r && ev->kind != TG_EV_LIFT)
 		a.evidence = evid = evidence(e, ev, r);
-	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) > 0 && !ev->monitor)
+	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) < 0) {
+		/* the record comes first: not recorded, not done; the engine undoes the
+		 * customer's step, so the rule fires (or the state lifts) again next time */
+		tg_engine_refuse(e->eng);
+		free(evid);
+		return;
+	}
+	if (!ev->monitor)
 		tg_exporter_count_action(e->exporter, r ? r->name : "", a.action);
 	free(evid);
 	if (!manual)
@@ -644,6 +657,10 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	rc = tg_engine_manual(e->eng, idx, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0,
 			      for_ns ? now + (int64_t)(for_ns / 1000000) : 0, now);
 	e->manual_actor = e->manual_reason = NULL;
+	if (rc == -ECANCELED)
+		return error_reply("%s: the state database refused the record (%s): nothing "
+				   "changed; free space or the lock on %s and try again",
+				   cmd, e->last_err, e->state_path);
 	if (rc)
 		return error_reply("%s: %s", cmd, strerror(-rc));
 	if (!e->last_audit)
