@@ -30,6 +30,7 @@ CFG=$TMP/tollgate.yaml
 STRESS_S=${TG_STRESS_S:-25}
 DPID=
 NPID=
+SPID=
 BGPIDS=()
 
 stop_daemon() {
@@ -47,7 +48,9 @@ cleanup() {
 	local p
 	for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	stop_daemon TERM
+	mountpoint -q "$TMP/small" && umount "$TMP/small"
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
 }
@@ -221,6 +224,69 @@ settled() {
 }
 check "afterwards: records and state.db agree for every S customer" settled
 check "tollgated still running" kill -0 "$DPID"
+
+# ---- item 6: the record comes first, also when it cannot be written ----
+# state.db on a 4 MB tmpfs that a file fills up: nothing that cannot be recorded is done,
+# a rule that could not record its firing fires again, an expiry is retried
+stop_daemon TERM
+mkdir -p "$TMP/small"
+mount -t tmpfs -o size=4m,mode=0700 "tg-ti-$$" "$TMP/small"
+sed "s|^state: .*|state: $TMP/small/state.db|" "$CFG" >"$TMP/small.yaml"
+cat >>"$TMP/small.yaml" <<EOF
+  rules:
+    - name: spoofing
+      when: "spoof_pps > 50 for 2s"
+      action: suspend
+      reason: "spoofing"
+EOF
+CFG=$TMP/small.yaml
+start_daemon
+check "tollgated starts with state.db on a small tmpfs" daemon_up
+state_is() { # ID MAP DB: the record's state and state.db's
+	local out got
+	out=$(tg -j customer show "$1") || return 1
+	got=$(lab_json "j['customer']['state'] + '/' + ((j['customer'].get('enforcement') or {}).get('state') or 'active')" <<<"$out")
+	[ "$got" = "$2/$3" ] || { echo "$1: record/state.db $got, want $2/$3"; return 1; }
+}
+check "suspend cust-a --for 3s while there is room" tg suspend cust-a --reason "room" --for 3s
+fill() {
+	dd if=/dev/zero of="$TMP/small/fill" bs=64k 2>/dev/null
+	for i in $(seq 40); do
+		dd if=/dev/zero of="$TMP/small/fill$i" bs=4k count=1 2>/dev/null
+	done
+	[ "$(df --output=avail "$TMP/small" | tail -1)" -eq 0 ]
+}
+check "the state database's filesystem is full" fill
+refused() {
+	if tg suspend cust-b --reason "no room" >"$TMP/refused.out" 2>&1; then
+		echo "suspend succeeded: $(cat "$TMP/refused.out")"
+		return 1
+	fi
+	grep -q "nothing changed" "$TMP/refused.out" || { cat "$TMP/refused.out"; return 1; }
+	state_is cust-b active active
+}
+check "full: suspend cust-b is refused with the reason; its record is untouched" refused
+check "full: B still reaches the internet" lab_ns "$P-cust" ping -n -q -c 5 -i 0.05 -W 1 -I "$LAB_B4" "$LAB_UP4"
+lab_send_bg "$P" "$P-spf" "$P-sa" 2400 200 rand4 "$LAB_UP4" # 12 s of spoofing from C
+SPID=$LAB_BG_PID
+sleep 4.5
+check "full: cust-a's --for 3s has passed but cannot be recorded: still suspended" state_is cust-a suspended suspended
+check "full: C spoofs over the rule's 2 s, the firing cannot be recorded: not suspended" state_is cust-c active active
+rm -f "$TMP/small/fill"*
+retried() {
+	for _ in $(seq 40); do
+		state_is cust-a active active >/dev/null && state_is cust-c suspended suspended >/dev/null && return 0
+		sleep 0.1
+	done
+	state_is cust-a active active
+	state_is cust-c suspended suspended
+	return 1
+}
+check "room again: the expiry is retried (A active) and the rule fires again (C suspended)" retried
+check "room again: suspend cust-b is done" tg suspend cust-b --reason "room again"
+check "... and recorded" state_is cust-b suspended suspended
+kill "$SPID" 2>/dev/null
+SPID=
 
 finish
 }
