@@ -507,7 +507,7 @@ static int run(struct daemon *d, sigset_t *set)
 				uint64_t ticks;
 
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
-					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_now_ms(),
+					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_mono_ms(),
 							 &d->resync);
 				if (d->resync)
 					resync(d);

@@ -5,8 +5,10 @@
 # customers' indexes: a set of customers leaves, another takes their indexes, and back)
 # the daemon suspends, unsuspends and lets --for suspensions expire; no record may ever
 # land on the wrong customer (checked under the writers' lock through `customer show`).
-# The systemd watchdog is fed at half of WATCHDOG_USEC even with an enforcement interval
-# longer than it.
+# The state database on a filesystem that fills up: what cannot be recorded is not done,
+# and comes again. The daemon's wall clock stepped an hour forward and back (a test build)
+# neither lifts a suspension nor fires a rule early. The systemd watchdog is fed at half
+# of WATCHDOG_USEC even with an enforcement interval longer than it.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N
 # failed". Needs root. Lab ti<PID>, pins /sys/fs/bpf/tg-ti-PID, all removed by the trap.
@@ -285,6 +287,63 @@ retried() {
 check "room again: the expiry is retried (A active) and the rule fires again (C suspended)" retried
 check "room again: suspend cust-b is done" tg suspend cust-b --reason "room again"
 check "... and recorded" state_is cust-b suspended suspended
+kill "$SPID" 2>/dev/null
+SPID=
+
+# ---- item 8: durations on the monotonic clock; the wall clock steps (in a test build) ----
+# build/tests/tollgated_clockstep reads its wall clock as the host's plus the ms in
+# $TMP/step: the test steps it an hour forward and back, as NTP would.
+stop_daemon TERM
+sed -e "s|^state: .*|state: $TMP/clock.db|" "$TMP/tollgate.yaml" >"$TMP/clock.yaml"
+cat >>"$TMP/clock.yaml" <<EOF
+  rules:
+    - name: spoofing
+      when: "spoof_pps > 50 for 5s"
+      action: suspend
+      reason: "spoofing"
+EOF
+CFG=$TMP/clock.yaml
+echo 0 >"$TMP/step"
+TGD=$ROOT/build/tests/tollgated_clockstep TG_TEST_WALL_STEP=$TMP/step start_daemon
+check "tollgated (test build, steppable wall clock) starts" daemon_up
+check "suspend cust-a --for 4s" tg suspend cust-a --reason "clock" --for 4s
+t0=$(date +%s.%N)
+sleep 1
+echo 3600000 >"$TMP/step" # the wall clock jumps an hour ahead
+sleep 1.5
+check "wall clock +1 h: cust-a's --for 4s is not lifted early (2.5 s)" state_is cust-a suspended suspended
+echo -3600000 >"$TMP/step" # and an hour behind
+lifted_on_time() {
+	for _ in $(seq 60); do
+		state_is cust-a active active >/dev/null && break
+		sleep 0.1
+	done
+	local took
+	took=$(echo "$(date +%s.%N) - $t0" | bc)
+	echo "  lifted $(printf %.1f "$took") s after the suspension (--for 4s, interval 1s)"
+	state_is cust-a active active || return 1
+	[ "$(echo "$took >= 3.5 && $took < 6.5" | bc)" = 1 ] || { echo "lifted after $took s"; return 1; }
+}
+check "wall clock -1 h: cust-a is lifted on time anyway" lifted_on_time
+echo 0 >"$TMP/step"
+lab_send_bg "$P" "$P-spf" "$P-sa" 2400 200 rand4 "$LAB_UP4" # 12 s of spoofing from C
+SPID=$LAB_BG_PID
+t0=$(date +%s.%N)
+sleep 1.5
+echo 3600000 >"$TMP/step" # an hour ahead while C's condition is true
+sleep 2
+check "wall clock +1 h during the rule's 'for 5s': not fired early (3.5 s)" state_is cust-c active active
+fired_on_time() {
+	for _ in $(seq 80); do
+		state_is cust-c suspended suspended >/dev/null && break
+		sleep 0.1
+	done
+	local took
+	took=$(echo "$(date +%s.%N) - $t0" | bc)
+	echo "  fired $(printf %.1f "$took") s after the spoofing began (for 5s, interval 1s)"
+	state_is cust-c suspended suspended
+}
+check "... and fired once the condition held for 5 s" fired_on_time
 kill "$SPID" 2>/dev/null
 SPID=
 
