@@ -14,6 +14,8 @@
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
+#   tests/integration/test_integrity.sh  enforcement against other writers, a full state
+#                                     database, wall-clock steps; the watchdog (root)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -36,6 +38,7 @@ SUITES=(
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
 	tests/integration/test_enforce.sh
+	tests/integration/test_integrity.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")

@@ -161,24 +161,33 @@ check "tollgated starts again (interval 1s)" daemon_up
 reloader() {
 	local end=$((SECONDS + STRESS_S)) c
 	while [ $SECONDS -lt $end ]; do
-		for c in none alt none; do
+		# N customers hold S customers' indexes for a second: the daemon's writes for S
+		# customers must not land on them
+		for c in none alt; do
 			tg_direct -c "$TMP/$c.yaml" reload >/dev/null 2>>"$TMP/reloader.err"
 		done
-		tg_direct -c "$CFG" reload >/dev/null 2>>"$TMP/reloader.err"
+		sleep 1
+		for c in none tollgate; do
+			tg_direct -c "$TMP/$c.yaml" reload >/dev/null 2>>"$TMP/reloader.err"
+		done
 		sleep 0.2
 	done
 }
-# the daemon's writes: suspend (some --for 1s, to expire), unsuspend
+# the daemon's writes: suspend (every third --for 1s, to expire) and, a round later,
+# unsuspend, so that a record written on the wrong index stays there a while
 enforcer() {
-	local end=$((SECONDS + STRESS_S)) i=0
+	local end=$((SECONDS + STRESS_S)) i=0 n=0
+	local -a on=()
 	while [ $SECONDS -lt $end ]; do
 		i=$((i % NS + 1))
-		if [ $((i % 3)) -eq 0 ]; then
-			tg suspend "s$i" --reason "stress $i" --for 1s >/dev/null 2>&1
+		n=$((n + 1))
+		if [ -n "${on[$i]:-}" ]; then
+			tg unsuspend "s$i" --reason "stress $n" >/dev/null 2>&1
+			on[$i]=
+		elif [ $((n % 3)) -eq 0 ]; then
+			tg suspend "s$i" --reason "stress $n" --for 1s >/dev/null 2>&1
 		else
-			tg suspend "s$i" --reason "stress $i" >/dev/null 2>&1
-			sleep 0.05
-			tg unsuspend "s$i" --reason "stress $i" >/dev/null 2>&1
+			tg suspend "s$i" --reason "stress $n" >/dev/null 2>&1 && on[$i]=1
 		fi
 	done
 }
