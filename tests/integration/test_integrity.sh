@@ -66,7 +66,7 @@ tg_direct() { TOLLGATE_SOCKET=$TMP/nobody.sock lab_tg "$P" "$@"; }
 
 start_daemon() {
 	: >"$TMP/daemon.log"
-	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" "$@" >>"$TMP/daemon.log" 2>&1 &
+	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 }
 daemon_up() {
@@ -183,11 +183,11 @@ enforcer() {
 		n=$((n + 1))
 		if [ -n "${on[$i]:-}" ]; then
 			tg unsuspend "s$i" --reason "stress $n" >/dev/null 2>&1
-			on[$i]=
+			on[i]=
 		elif [ $((n % 3)) -eq 0 ]; then
 			tg suspend "s$i" --reason "stress $n" --for 1s >/dev/null 2>&1
 		else
-			tg suspend "s$i" --reason "stress $n" >/dev/null 2>&1 && on[$i]=1
+			tg suspend "s$i" --reason "stress $n" >/dev/null 2>&1 && on[i]=1
 		fi
 	done
 }
