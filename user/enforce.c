@@ -547,6 +547,7 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
 	rule_needs(e, ec);
 
+	e->wall_off = tg_now_ms() - tg_mono_ms(); /* restore_one converts with it */
 	/* the customers by index; an index whose id changed (or left) is forgotten */
 	if (n != e->max_cust) {
 		free(e->pos);
@@ -582,7 +583,6 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 			restore_one(e, i, x);
 	}
 	e->prev_ms = 0; /* the counters of indexes that changed hands are not comparable */
-	e->wall_off = tg_now_ms() - tg_mono_ms();
 	if (!e->restored) {
 		restore(e, tg_mono_ms());
 		e->restored = true;

@@ -296,6 +296,30 @@ retried() {
 check "room again: the expiry is retried (A active) and the rule fires again (C suspended)" retried
 check "room again: suspend cust-b is done" tg suspend cust-b --reason "room again"
 check "... and recorded" state_is cust-b suspended suspended
+# SQLITE_BUSY: another process holds the database's write lock past the 10 s busy timeout
+busy_refused() {
+	rm -f "$TMP/locked"
+	"$LAB_PY" -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(13)
+c.execute("ROLLBACK")' "$TMP/small/state.db" "$TMP/locked" &
+	local lpid=$! out
+	for _ in $(seq 50); do [ -e "$TMP/locked" ] && break; sleep 0.1; done
+	if out=$(tg suspend cust-a --reason "busy" 2>&1); then
+		echo "suspend succeeded under another's write lock: $out"
+		wait "$lpid"
+		return 1
+	fi
+	wait "$lpid"
+	grep -q "nothing changed" <<<"$out" || { echo "$out"; return 1; }
+	state_is cust-a active active
+}
+check "state.db write-locked by another process: suspend cust-a refused, nothing changed" busy_refused
+check "lock released: suspend cust-a is done and recorded" tg suspend cust-a --reason "unlocked"
+check "... recorded" state_is cust-a suspended suspended
 kill "$SPID" 2>/dev/null
 SPID=
 
