@@ -2,10 +2,12 @@
 /*
  * engine.h - the enforcement state machine: customers' samples in, rule firings, episode
  * ends and state changes out, as events through a callback. Pure computation on an
- * explicit clock (int64 unix milliseconds the caller passes; the engine never reads the
- * time), no BPF, no SQLite: the daemon writes each event to the audit log, applies it to
- * the data plane, and rebuilds the engine from the database after a restart with the
- * tg_engine_restore_* calls.
+ * explicit clock (int64 milliseconds the caller passes; the engine never reads the time),
+ * no BPF, no SQLite: the daemon writes each event to the audit log, applies it to the data
+ * plane, and rebuilds the engine from the database after a restart with the
+ * tg_engine_restore_* calls. The clock must not step: tollgated passes CLOCK_BOOTTIME
+ * (tg_mono_ms), converts the times of events to the wall clock for its records, and the
+ * records' wall-clock times back (time left = until - wall now) when it restores.
  *
  * Customers are uint32 indexes (the daemon maps them to external ids); UINT32_MAX is not a
  * customer. State is sparse: only a customer with a condition true now, an open episode,
