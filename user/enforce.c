@@ -847,9 +847,11 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	e->app = app;
 	e->resync = resync;
 	e->wall_off = tg_now_ms() - now_ms;
-	/* another writer synced (indexes may have moved): the rates of this interval would be
-	 * read at the wrong indexes; resynchronise first (expiries still go on: act() checks) */
-	if (app && tg_applied_current(m, app) == -ESTALE)
+	/* another writer synced (indexes may have moved): with rules that read counters, the
+	 * rates of this interval would be read at the wrong indexes; resynchronise first
+	 * (expiries still go on: act() checks). Without such rules nothing is read: the next
+	 * write or reload finds out. */
+	if ((e->need_pass || e->nd) && app && tg_applied_current(m, app) == -ESTALE)
 		*resync = true;
 	else
 		evaluate(e, m, now_ms);
