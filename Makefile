@@ -47,7 +47,8 @@ BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
 TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_notify \
 	$(BUILD)/tests/test_hardening $(BUILD)/tests/test_etcd $(BUILD)/tests/test_golden \
 	$(BUILD)/tests/test_contend $(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz \
-	$(BUILD)/tests/xdp_foreign.bpf.o
+	$(BUILD)/tests/xdp_foreign.bpf.o \
+	$(BUILD)/tests/tollgated_clockstep
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test test-kernels demo bench lint clean install deps
@@ -86,6 +87,16 @@ $(BUILD)/tollgate: $(BUILD)/user/tollgate.o $(LIB)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
 $(BUILD)/tollgated: $(BUILD)/user/tollgated.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+# tollgated with a wall clock a test can step (tests/integration/clock_step.c replaces
+# user/clock.c: linked before the library, so the library's clock.o is not pulled in)
+$(BUILD)/tests/clock_step.o: tests/integration/clock_step.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/tollgated_clockstep: $(BUILD)/user/tollgated.o $(BUILD)/tests/clock_step.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 

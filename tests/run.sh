@@ -29,6 +29,8 @@
 # A suite is a command: its first word the executable, relative to the worktree.
 #   tests/integration/test_lowrate.sh low-rate spoofers (40, 55 pps; one CPU, both): rules,
 #                                     evidence, CLI, API and /metrics read exact counts (root)
+#   tests/integration/test_integrity.sh  enforcement against other writers, a full state
+#                                     database, wall-clock steps; the watchdog (root)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -59,6 +61,7 @@ SUITES=(
 	tests/integration/test_flood.sh
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
+	tests/integration/test_integrity.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")

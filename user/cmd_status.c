@@ -498,6 +498,7 @@ static int customer_show(int argc, char **argv)
 	struct tg_maps m;
 	json_t *c;
 	__u32 idx;
+	int lock;
 
 	if (argc != 1) {
 		tg_err("usage: tollgate customer show ID");
@@ -505,14 +506,19 @@ static int customer_show(int argc, char **argv)
 	}
 	if (open_readonly(&m))
 		return 1;
+	/* under the writers' lock: the record and the enforcement table of one moment
+	 * (tollgated writes both under it), and the index still this customer's */
+	lock = tg_maps_lock(&m);
 	idx = tg_find_customer(&m, argv[0]);
 	c = idx ? customer_json(&m, idx, argv[0]) : NULL;
+	if (c)
+		add_enforcement(c, argv[0]);
+	tg_maps_unlock(lock);
 	if (!c) {
 		tg_err("customer %s: not loaded", argv[0]);
 		tg_maps_close(&m);
 		return 1;
 	}
-	add_enforcement(c, argv[0]);
 	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customer", c), print_customer);
 	tg_maps_close(&m);
 	return 0;

@@ -32,6 +32,13 @@ struct tg_enforcer {
 	struct tg_exporter *exporter; /* counts the actions; not owned */
 	struct tg_notify_cfg notify;  /* what the notifier was started with (strings owned) */
 	int64_t interval_ms, retention_ms, last_purge_ms;
+	/*
+	 * The engine runs on tg_mono_ms (it never steps); records are dated on the wall
+	 * clock. wall_off = wall - mono, read at the start of every tick and request,
+	 * converts the engine's times to the wall clock's for the records (since, until:
+	 * the deadline a restart reads back) and the database's to the engine's (restore).
+	 */
+	int64_t wall_off;
 
 	/* the applied configuration's customers, by index */
 	const struct tg_cfg *cfg;
@@ -62,6 +69,7 @@ struct tg_enforcer {
 	int64_t sample_ms;			  /* when its counters were read (wall clock, ms) */
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
+	char last_err[64];			  /* why the last record failed */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
 	double tick_sum_ms, tick_max_ms, tick_last_ms;
 	unsigned int nticks;
@@ -164,18 +172,28 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 		   const struct tg_enf_entry *next, enum tg_ep_op ep)
 {
 	int64_t id;
-	int err = 0;
+	int err = 0, lock;
 
+	/*
+	 * Under the writers' lock from the commit to the record: `tollgate customer show`
+	 * (which reads both under it) never sees one without the other, and no other writer
+	 * can move the customer's index between our check and our write.
+	 */
+	lock = e->m ? tg_maps_lock(e->m) : -1;
 	id = tg_state_act(e->st, ev, op, next, ep, queue, e);
 	if (id < 0) {
+		tg_maps_unlock(lock);
+		snprintf(e->last_err, sizeof(e->last_err), "%s", strerror((int)-id));
 		tg_err("%s: %s not recorded (state database: %s): nothing changed", ev->customer,
 		       ev->action, strerror((int)-id));
 		return id;
 	}
 	e->last_audit = id;
 	tg_notifier_kick(e->notifier);
-	if (op == TG_ENF_KEEP)
+	if (op == TG_ENF_KEEP) {
+		tg_maps_unlock(lock);
 		return id;
+	}
 	if (op == TG_ENF_SET) {
 		struct tg_enf_entry n = *next;
 
@@ -186,6 +204,7 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	}
 	if (!err && e->m)
 		err = tg_applied_enforce(e->m, e->app, ev->customer, &e->table);
+	tg_maps_unlock(lock);
 	if (err == -ENOENT) /* not loaded now: the state applies when it is again */
 		err = 0;
 	if (err) {
@@ -306,12 +325,16 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	if (!id)
 		return;
 	if (ev->kind == TG_EV_EPISODE_CLOSE) {
-		if (r && tg_state_episode_close(e->st, id, r->name))
-			tg_warn("%s: rule %s: cannot record the end of its episode", id, r->name);
+		if (r && tg_state_episode_close(e->st, id, r->name)) {
+			tg_warn("%s: rule %s: cannot record the end of its episode: tried again "
+				"at the next interval",
+				id, r->name);
+			tg_engine_refuse(e->eng);
+		}
 		return;
 	}
 	cur = tg_enf_find(&e->table, id);
-	a.ts_ms = ev->at_ms;
+	a.ts_ms = ev->at_ms + e->wall_off;
 	a.customer = id;
 	a.monitor = ev->monitor;
 	a.rule = r ? r->name : NULL;
@@ -338,7 +361,7 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	case TG_EV_SUSPEND:
 		next.state = ev->kind == TG_EV_SUSPEND ? TG_ST_SUSPENDED : TG_ST_THROTTLED;
 		a.action = state_word(next.state, false);
-		a.until_ms = ev->until_ms;
+		a.until_ms = ev->until_ms ? ev->until_ms + e->wall_off : 0;
 		a.throttle_bps = ev->throttle_bps;
 		if (r)
 			ep = TG_EP_OPEN;
@@ -346,8 +369,8 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 			op = TG_ENF_SET;
 			snprintf(next.id, sizeof(next.id), "%s", id);
 			next.throttle_bps = ev->throttle_bps;
-			next.since_ms = ev->at_ms;
-			next.until_ms = ev->until_ms;
+			next.since_ms = a.ts_ms;
+			next.until_ms = a.until_ms;
 			snprintf(next.rule, sizeof(next.rule), "%s", r ? r->name : "");
 			snprintf(next.actor, sizeof(next.actor), "%s", actor);
 			snprintf(next.reason, sizeof(next.reason), "%s", reason);
@@ -363,7 +386,7 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 		a.action = state_word(cur ? cur->state : TG_ST_SUSPENDED, true);
 		if (r && !manual) { /* a rule's state lifting with its episode or duration */
 			snprintf(reason, sizeof(reason), "%s: %.480s",
-				 cur && cur->until_ms && ev->at_ms >= cur->until_ms
+				 cur && cur->until_ms && a.ts_ms >= cur->until_ms
 					 ? "expired"
 					 : "condition cleared",
 				 cur ? cur->reason : r->reason);
@@ -379,7 +402,14 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	}
 	if (r && ev->kind != TG_EV_LIFT)
 		a.evidence = evid = evidence(e, ev, r);
-	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) > 0 && !ev->monitor)
+	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) < 0) {
+		/* the record comes first: not recorded, not done; the engine undoes the
+		 * customer's step, so the rule fires (or the state lifts) again next time */
+		tg_engine_refuse(e->eng);
+		free(evid);
+		return;
+	}
+	if (!ev->monitor)
 		tg_exporter_count_action(e->exporter, r ? r->name : "", a.action);
 	free(evid);
 	if (!manual)
@@ -448,12 +478,21 @@ static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 }
 
 /* Tell the engine a customer's recorded state. */
+/* A wall-clock time of the database on the engine's clock (remaining = t - wall now). A
+ * deadline already past comes out at or before now: due at once. */
+static int64_t to_mono(const struct tg_enforcer *e, int64_t wall_ms)
+{
+	int64_t m = wall_ms - e->wall_off;
+
+	return m > 0 ? m : 1;
+}
+
 static int restore_one(struct tg_enforcer *e, uint32_t idx, const struct tg_enf_entry *x)
 {
 	struct tg_cust_state cs = {
 		.state = x->state == TG_ST_SUSPENDED ? TG_CS_SUSPENDED : TG_CS_THROTTLED,
-		.since_ms = x->since_ms,
-		.until_ms = x->until_ms,
+		.since_ms = to_mono(e, x->since_ms),
+		.until_ms = x->until_ms ? to_mono(e, x->until_ms) : 0,
 		.rule = x->rule[0] ? tg_engine_rule_index(e->eng, x->rule) : -1,
 		.throttle_bps = x->throttle_bps,
 	};
@@ -461,7 +500,8 @@ static int restore_one(struct tg_enforcer *e, uint32_t idx, const struct tg_enf_
 	return tg_engine_restore_state(e->eng, idx, &cs);
 }
 
-/* Rebuild the engine from the database: states, open episodes, past firings. */
+/* Rebuild the engine from the database: states, open episodes, past firings (now: on the
+ * engine's clock; the database's wall-clock times are converted with wall_off). */
 static void restore(struct tg_enforcer *e, int64_t now)
 {
 	struct tg_episode *ep = NULL;
@@ -481,7 +521,7 @@ static void restore(struct tg_enforcer *e, int64_t now)
 			int r = tg_engine_rule_index(e->eng, ep[i].rule);
 
 			if (idx && r >= 0 &&
-			    !tg_engine_restore_episode(e->eng, idx, r, ep[i].ts_ms))
+			    !tg_engine_restore_episode(e->eng, idx, r, to_mono(e, ep[i].ts_ms)))
 				nep++;
 		}
 		free(ep);
@@ -492,12 +532,14 @@ static void restore(struct tg_enforcer *e, int64_t now)
 		if (r->escalate_within_ns > window)
 			window = r->escalate_within_ns;
 	}
-	if (window && !tg_state_firings(e->st, now - (int64_t)(window / 1000000), &ep, &n)) {
+	if (window &&
+	    !tg_state_firings(e->st, now + e->wall_off - (int64_t)(window / 1000000), &ep, &n)) {
 		for (i = 0; i < n; i++) {
 			uint32_t idx = idx_of(e, ep[i].customer);
 			int r = tg_engine_rule_index(e->eng, ep[i].rule);
 
-			if (idx && r >= 0 && !tg_engine_restore_firing(e->eng, idx, r, ep[i].ts_ms))
+			if (idx && r >= 0 &&
+			    !tg_engine_restore_firing(e->eng, idx, r, to_mono(e, ep[i].ts_ms)))
 				nfi++;
 		}
 		free(ep);
@@ -532,6 +574,7 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
 	rule_needs(e, ec);
 
+	e->wall_off = tg_now_ms() - tg_mono_ms(); /* restore_one converts with it */
 	/* the customers by index; an index whose id changed (or left) is forgotten */
 	if (n != e->max_cust) {
 		free(e->pos);
@@ -568,7 +611,7 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	}
 	e->prev_ms = 0; /* the counters of indexes that changed hands are not comparable */
 	if (!e->restored) {
-		restore(e, tg_now_ms());
+		restore(e, tg_mono_ms());
 		e->restored = true;
 	}
 
@@ -624,7 +667,7 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	const bool suspend = !strcmp(cmd, "suspend");
 	char actor[TG_ENF_ACTOR_LEN];
 	uint64_t for_ns = 0;
-	int64_t now = tg_now_ms();
+	int64_t now = tg_mono_ms(); /* the engine's clock; --for runs on it */
 	uint32_t idx;
 	json_t *evs, *reply;
 	int rc, err;
@@ -658,16 +701,21 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	e->manual_actor = actor;
 	e->manual_reason = reason;
 	e->last_audit = 0;
+	e->wall_off = tg_now_ms() - now;
 	rc = tg_engine_manual(e->eng, idx, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0,
 			      for_ns ? now + (int64_t)(for_ns / 1000000) : 0, now);
 	e->manual_actor = e->manual_reason = NULL;
+	if (rc == -ECANCELED)
+		return error_reply("%s: the state database refused the record (%s): nothing "
+				   "changed; free space or the lock on %s and try again",
+				   cmd, e->last_err, e->state_path);
 	if (rc)
 		return error_reply("%s: %s", cmd, strerror(-rc));
 	if (!e->last_audit)
 		return error_reply("%s: the state database refused the record: nothing changed",
 				   cmd);
 	tg_info("%s %s by %s: %s", cmd, id, actor, reason);
-	evs = tg_state_events(e->st, id, now, 1, &err);
+	evs = tg_state_events(e->st, id, now + e->wall_off, 1, &err);
 	reply = json_pack("{sb so}", "ok", 1, "event",
 			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
 	json_decref(evs);
@@ -763,7 +811,9 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 	e->prev_ms = now;
 }
 
-/* Customers in the table that are not loaded: the engine does not know them. */
+/* Customers in the table that are not loaded: the engine does not know them. Their
+ * deadlines are read on the wall clock (nothing of theirs is in the data plane; one that
+ * is loaded again gets its deadline converted to the engine's clock, restore_one). */
 static void expire_unloaded(struct tg_enforcer *e, int64_t now)
 {
 	size_t i = 0;
@@ -773,13 +823,13 @@ static void expire_unloaded(struct tg_enforcer *e, int64_t now)
 		char id[TG_ID_LEN], reason[TG_ENF_REASON_LEN + 16];
 		struct tg_event ev = {};
 
-		if (!x->until_ms || x->until_ms > now || idx_of(e, x->id)) {
+		if (!x->until_ms || x->until_ms > now + e->wall_off || idx_of(e, x->id)) {
 			i++;
 			continue;
 		}
 		snprintf(id, sizeof(id), "%s", x->id);
 		snprintf(reason, sizeof(reason), "expired: %s", x->reason);
-		ev.ts_ms = now;
+		ev.ts_ms = now + e->wall_off;
 		ev.customer = id;
 		ev.action = state_word(x->state, true);
 		ev.actor = "tollgated:expiry";
@@ -831,13 +881,23 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	e->m = m;
 	e->app = app;
 	e->resync = resync;
-	evaluate(e, m, now_ms);
+	e->wall_off = tg_now_ms() - now_ms;
+	/* another writer synced (indexes may have moved): with rules that read counters, the
+	 * rates of this interval would be read at the wrong indexes; resynchronise first
+	 * (expiries still go on: act() checks). Without such rules nothing is read: the next
+	 * write or reload finds out. */
+	if ((e->need_pass || e->nd) && app && tg_applied_current(m, app) == -ESTALE)
+		*resync = true;
+	else
+		evaluate(e, m, now_ms);
 	if (tg_engine_expire(e->eng, now_ms))
 		tg_warn("enforcement: out of memory lifting expired states");
 	expire_unloaded(e, now_ms);
-	if (e->retention_ms && now_ms - e->last_purge_ms >= TG_PURGE_EVERY_MS) {
-		long a = tg_state_purge(e->st, now_ms - e->retention_ms);
-		int o = tg_outbox_purge(tg_state_sqlite(e->st), now_ms - e->retention_ms);
+	if (e->retention_ms &&
+	    (!e->last_purge_ms || now_ms - e->last_purge_ms >= TG_PURGE_EVERY_MS)) {
+		long a = tg_state_purge(e->st, now_ms + e->wall_off - e->retention_ms);
+		int o = tg_outbox_purge(tg_state_sqlite(e->st),
+					now_ms + e->wall_off - e->retention_ms);
 
 		e->last_purge_ms = now_ms;
 		if (a > 0 || o > 0)

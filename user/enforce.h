@@ -53,7 +53,8 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 			    const char *cmd, const json_t *req, const struct ucred *cred,
 			    bool *resync);
 
-/* One interval at now_ms: rates, rules, expiries, and (hourly) the retention purge. */
+/* One interval at now_ms (tg_mono_ms: every duration runs on it; a step of the wall clock
+ * changes nothing): rates, rules, expiries, and (hourly) the retention purge. */
 void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 		      int64_t now_ms, bool *resync);
 

@@ -49,6 +49,15 @@ struct tg_engine {
 	struct cust *tab; /* 2^bits slots, at most 3/4 full */
 	unsigned int bits;
 	size_t n;
+	bool refused; /* the callback refused an event of the customer at hand */
+};
+
+/* A customer's entry as it was before a call, to put back if the callback refuses. */
+struct snap {
+	uint32_t cust;
+	bool had, ok; /* there was an entry; the copy was made */
+	struct cust c;
+	struct rrec *rr;
 };
 
 static int64_t ms(uint64_t ns)
@@ -241,10 +250,65 @@ static bool gc(const struct tg_engine *e, struct cust *c, int64_t now)
 
 /* ---- events ---- */
 
+/* Once the callback refused one of the customer's events, the rest of the call emits
+ * nothing for it: the call is undone (rollback) and comes again. */
 static void emit(const struct tg_engine *e, struct tg_eng_event *ev)
 {
-	if (e->fn)
+	if (e->fn && !e->refused)
 		e->fn(e->ctx, ev);
+}
+
+void tg_engine_refuse(struct tg_engine *e)
+{
+	e->refused = true;
+}
+
+static void snap_take(const struct tg_engine *e, uint32_t cust, struct snap *s)
+{
+	const struct cust *c = find(e, cust);
+
+	memset(s, 0, sizeof(*s));
+	s->cust = cust;
+	s->had = c != NULL;
+	s->ok = true;
+	if (!c)
+		return;
+	s->c = *c;
+	if (c->nrr) {
+		s->rr = malloc(c->nrr * sizeof(*s->rr));
+		if (s->rr)
+			memcpy(s->rr, c->rr, c->nrr * sizeof(*s->rr));
+		else
+			s->ok = false; /* no copy: a refusal cannot be undone */
+	}
+}
+
+/* After the call: if the callback refused, the customer's entry as it was. */
+static void snap_end(struct tg_engine *e, struct snap *s)
+{
+	struct cust *c;
+
+	if (!e->refused || !s->ok) {
+		free(s->rr);
+		e->refused = false;
+		return;
+	}
+	e->refused = false;
+	c = find(e, s->cust);
+	if (!s->had) {
+		if (c)
+			del(e, c);
+		return;
+	}
+	c = c ? c : get(e, s->cust);
+	if (!c) { /* -ENOMEM: keep what the call left */
+		free(s->rr);
+		return;
+	}
+	free(c->rr);
+	*c = s->c;
+	c->rr = s->rr;
+	c->caprr = c->nrr;
 }
 
 static bool is_monitor(const struct tg_engine *e, int rule)
@@ -450,6 +514,7 @@ static int eval_entry(struct tg_engine *e, struct cust *c, const struct tg_sampl
 int tg_engine_eval(struct tg_engine *e, uint32_t cust, const struct tg_sample *s, int64_t now_ms)
 {
 	struct cust *c = find(e, cust);
+	struct snap sn;
 	int err;
 
 	if (!c) {
@@ -461,13 +526,17 @@ int tg_engine_eval(struct tg_engine *e, uint32_t cust, const struct tg_sample *s
 			;
 		if (i == e->nrules)
 			return 0;
-		c = get(e, cust);
-		if (!c)
-			return -ENOMEM;
+	}
+	snap_take(e, cust, &sn);
+	c = c ? c : get(e, cust);
+	if (!c) {
+		free(sn.rr);
+		return -ENOMEM;
 	}
 	err = eval_entry(e, c, s, now_ms);
 	if (gc(e, c, now_ms))
 		del(e, c);
+	snap_end(e, &sn);
 	return err;
 }
 
@@ -497,7 +566,28 @@ int tg_engine_expire(struct tg_engine *e, int64_t now_ms)
 
 		if (c->key == EMPTY)
 			continue;
-		check_lifts(e, c, now_ms);
+		if (c->state != TG_CS_ACTIVE && c->until && c->until <= now_ms) {
+			/* a lift may be refused: it is undone and tried at the next call */
+			struct snap sn;
+			uint32_t cust = c->key - 1;
+
+			snap_take(e, cust, &sn);
+			check_lifts(e, c, now_ms);
+			if (e->refused && sn.ok) {
+				/* put back in place: the table does not move (no del, no get) */
+				e->refused = false;
+				free(c->rr);
+				*c = sn.c;
+				c->rr = sn.rr;
+				c->caprr = c->nrr;
+				continue;
+			}
+			e->refused = false;
+			free(sn.rr);
+		} else {
+			check_lifts(e, c, now_ms);
+			e->refused = false;
+		}
 		if (gc(e, c, now_ms) && dead)
 			dead[ndead++] = c->key - 1;
 	}
@@ -512,13 +602,18 @@ int tg_engine_manual(struct tg_engine *e, uint32_t cust, int state, uint64_t thr
 {
 	struct tg_eng_event ev = {.cust = cust, .rule = -1, .applied = true, .at_ms = now_ms};
 	struct cust *c;
+	struct snap sn;
+	bool refused;
 
 	if (state < TG_CS_ACTIVE || state > TG_CS_SUSPENDED ||
 	    (state == TG_CS_THROTTLED && !throttle_bps) || until_ms < 0)
 		return -EINVAL;
+	snap_take(e, cust, &sn);
 	c = get(e, cust);
-	if (!c)
+	if (!c) {
+		free(sn.rr);
 		return -ENOMEM;
+	}
 	c->state = (uint8_t)state;
 	c->since = now_ms;
 	c->until = state == TG_CS_ACTIVE ? 0 : until_ms;
@@ -532,7 +627,9 @@ int tg_engine_manual(struct tg_engine *e, uint32_t cust, int state, uint64_t thr
 	emit(e, &ev);
 	if (gc(e, c, now_ms))
 		del(e, c);
-	return 0;
+	refused = e->refused;
+	snap_end(e, &sn);
+	return refused ? -ECANCELED : 0;
 }
 
 void tg_engine_forget(struct tg_engine *e, uint32_t cust)

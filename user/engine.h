@@ -2,10 +2,12 @@
 /*
  * engine.h - the enforcement state machine: customers' samples in, rule firings, episode
  * ends and state changes out, as events through a callback. Pure computation on an
- * explicit clock (int64 unix milliseconds the caller passes; the engine never reads the
- * time), no BPF, no SQLite: the daemon writes each event to the audit log, applies it to
- * the data plane, and rebuilds the engine from the database after a restart with the
- * tg_engine_restore_* calls.
+ * explicit clock (int64 milliseconds the caller passes; the engine never reads the time),
+ * no BPF, no SQLite: the daemon writes each event to the audit log, applies it to the data
+ * plane, and rebuilds the engine from the database after a restart with the
+ * tg_engine_restore_* calls. The clock must not step: tollgated passes CLOCK_BOOTTIME
+ * (tg_mono_ms), converts the times of events to the wall clock for its records, and the
+ * records' wall-clock times back (time left = until - wall now) when it restores.
  *
  * Customers are uint32 indexes (the daemon maps them to external ids); UINT32_MAX is not a
  * customer. State is sparse: only a customer with a condition true now, an open episode,
@@ -65,8 +67,16 @@
  *   set by hand (lifts at its until, or by hand). A state's until is kept as it was
  *   computed when it fired, even if the rule's duration changed.
  * - Events go to the callback, synchronously, in order. The callback must not call back
- *   into the engine. The customer's state reason is the caller's: rules[rule].reason, or
- *   the manual command's.
+ *   into the engine, except tg_engine_refuse. The customer's state reason is the caller's:
+ *   rules[rule].reason, or the manual command's.
+ * - Refusal. A callback that cannot record an event (the audit write failed) calls
+ *   tg_engine_refuse: the customer gets no more events from that call, and the call is
+ *   undone for that customer (its state, runs, episodes and firings as before it), so the
+ *   same sample fires again at the next eval, a refused lift is due again at the next
+ *   eval or expire, and a refused tg_engine_manual returns -ECANCELED having changed
+ *   nothing. Events of the customer the callback accepted earlier in that call are
+ *   emitted again when it is repeated (the caller records them twice: accepted, as a
+ *   database that fails half-way through one customer's sample is rare).
  *
  * What to persist so that tg_engine_restore_* rebuild the engine after kill -9 without
  * firing or notifying twice: on every firing, the firing (customer, rule name, at_ms) if
@@ -146,9 +156,13 @@ int tg_engine_eval(struct tg_engine *e, uint32_t cust, const struct tg_sample *s
 int tg_engine_expire(struct tg_engine *e, int64_t now_ms);
 
 /* Set a state by hand: TG_CS_ACTIVE (unsuspend), TG_CS_THROTTLED (throttle_bps > 0) or
- * TG_CS_SUSPENDED, until_ms 0 = until lifted by hand. 0, -EINVAL or -ENOMEM. */
+ * TG_CS_SUSPENDED, until_ms 0 = until lifted by hand. 0, -EINVAL, -ENOMEM or -ECANCELED
+ * (the callback refused the event: nothing changed). */
 int tg_engine_manual(struct tg_engine *e, uint32_t cust, int state, uint64_t throttle_bps,
 		     int64_t until_ms, int64_t now_ms);
+/* From the callback only: the event at hand could not be carried out; undo the call for
+ * this customer (see Refusal above). */
+void tg_engine_refuse(struct tg_engine *e);
 /* The customer left (a reload removed it): its state goes, without events. */
 void tg_engine_forget(struct tg_engine *e, uint32_t cust);
 

@@ -118,10 +118,15 @@ int tg_applied_index(struct tg_applied *a);
 /*
  * tollgated changed a customer's enforcement state (enf holds the new one): write its
  * record, and the snapshot's copy, so that the next reload starts from what the maps say.
- * -ESTALE: the snapshot does not describe the maps (the caller syncs in full); -ENOENT:
- * no such customer.
+ * The caller holds the writers' lock (tg_maps_lock). -ESTALE: the snapshot does not
+ * describe the maps (another writer synced since: tg_config.sync_gen moved, or tg_names
+ * gives the customer's index to another id); the caller syncs in full. -ENOENT: no such
+ * customer.
  */
 struct tg_enf_table;
+/* 0 while the snapshot describes the maps (tg_config.sync_gen is the one it left), else
+ * -ESTALE (or -errno). Under the writers' lock to be sure of it. */
+int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a);
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		       const struct tg_enf_table *enf);
 

@@ -54,6 +54,10 @@ struct worker {
 	CURL *curl;
 	struct curl_slist *hdrs;
 	char curl_err[CURL_ERROR_SIZE];
+	/* the row whose attempt failed here, and when to try it again on tg_mono_ms: the
+	 * outbox's next_at is wall-clock (for a restart), and a step of the wall clock must
+	 * neither hold a retry back nor hurry it */
+	int64_t retry_id, retry_mono;
 };
 
 struct tg_notifier {
@@ -501,6 +505,8 @@ static int attempt(struct worker *w, const struct row *r)
 		sqlite3_bind_int64(q, 3, now);
 	} else {
 		wait = tg_outbox_backoff_ms(cfg, tries);
+		w->retry_id = r->id;
+		w->retry_mono = tg_mono_ms() + (int64_t)wait;
 		sqlite3_bind_int64(q, 3, now + (int64_t)wait);
 		sqlite3_bind_text(q, 4, why, -1, SQLITE_TRANSIENT);
 	}
@@ -520,6 +526,21 @@ static int attempt(struct worker *w, const struct row *r)
 		return sql_err(rc);
 	}
 	return 0;
+}
+
+/*
+ * How long until row r is due (<= 0: now). A retry of ours: on the monotonic clock. A
+ * row of an earlier run: its wall-clock next_at, but never more than the longest backoff
+ * (a wall clock stepped back since does not hold it longer than that).
+ */
+static int64_t due_in(const struct worker *w, const struct row *r)
+{
+	int64_t left;
+
+	if (r->id == w->retry_id)
+		return w->retry_mono - tg_mono_ms();
+	left = r->next_at - tg_now_ms();
+	return left < (int64_t)w->n->cfg.retry_max_ms ? left : (int64_t)w->n->cfg.retry_max_ms;
 }
 
 static void *worker_main(void *arg)
@@ -548,8 +569,7 @@ static void *worker_main(void *arg)
 			wait_ms = n->cfg.retry_min_ms;
 		} else if (rc == 0) {
 			wait_ms = TG_NOTIFY_POLL_MS;
-		} else if (r.next_at > tg_now_ms()) {
-			wait_ms = r.next_at - tg_now_ms();
+		} else if ((wait_ms = due_in(w, &r)) > 0) {
 			if (wait_ms > TG_NOTIFY_POLL_MS)
 				wait_ms = TG_NOTIFY_POLL_MS;
 		} else {

@@ -1030,6 +1030,13 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
 	tg_sync_phase("start", &t);
+	/*
+	 * The writers' lock before the state database is read: tollgated commits an
+	 * enforcement change and writes its record under it, so the enforcement table read
+	 * here is the one in force until this sync has written every record (read before the
+	 * lock, a suspension committed in between would be overwritten with the old state).
+	 */
+	lock = tg_maps_lock(m);
 	if (cfg->state_path) {
 		err = tg_state_open(cfg->state_path, &state, msg, sizeof(msg));
 		if (!err)
@@ -1056,7 +1063,6 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_sta
 	}
 	tg_sync_phase("state database read", &t);
 	db.want_rec = rec != NULL;
-	lock = tg_maps_lock(m);
 	err = sync_locked(m, cfg, &db, st, errs);
 	if (err == -EAGAIN) {
 		/*

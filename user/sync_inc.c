@@ -794,9 +794,22 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	return 0;
 }
 
+int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a)
+{
+	struct tg_config bc;
+	__u32 zero = 0;
+
+	if (!a || a->stale)
+		return -ESTALE;
+	if (bpf_map_lookup_elem(m->config, &zero, &bc))
+		return neg_errno();
+	return bc.sync_gen == a->gen ? 0 : -ESTALE;
+}
+
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		       const struct tg_enf_table *enf)
 {
+	char name[TG_ID_LEN] = "";
 	struct tg_config bc;
 	struct tg_cust rec;
 	__u32 zero = 0, idx;
@@ -811,9 +824,20 @@ int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		return -ENOENT;
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return -errno;
+	/*
+	 * Another writer (tollgate attach, a reload without tollgated) may have synced since
+	 * our snapshot and given the index to someone else: the generation says whether the
+	 * snapshot still describes the maps, tg_names whether the index is still this
+	 * customer's. Either wrong: the caller syncs in full (the records then come from the
+	 * enforcement table, by id) instead of writing an old record over another customer.
+	 */
+	if (bc.sync_gen != a->gen)
+		return -ESTALE;
+	idx = a->idx[p];
+	if (bpf_map_lookup_elem(m->names, &idx, name) || strncmp(name, id, TG_ID_LEN) != 0)
+		return -ESTALE;
 	rec = a->rec[p];
 	tg_record_enforce(&rec, &a->cfg->customers[p], enf, bc.clock_tick_ns);
-	idx = a->idx[p];
 	if (bpf_map_update_elem(m->cust, &idx, &rec, BPF_EXIST))
 		return -errno;
 	a->rec[p] = rec;

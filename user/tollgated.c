@@ -445,16 +445,44 @@ static int block_signals(sigset_t *set)
 
 /*
  * systemd (Type=notify): READY=1 once the configuration is applied, RELOADING=1 around a
- * reload, STOPPING=1, and WATCHDOG=1 from the event loop every second when WatchdogSec is
- * set. Without systemd (no NOTIFY_SOCKET) these do nothing.
+ * reload, STOPPING=1, and WATCHDOG=1 from the event loop at half of WatchdogSec, on a
+ * timer of its own: the enforcement interval may be longer than WatchdogSec (it used to
+ * feed the watchdog, and an interval over WatchdogSec restarted the daemon in a loop).
+ * Without systemd (no NOTIFY_SOCKET) these do nothing.
  */
-static bool watchdog;
+static uint64_t watchdog_usec; /* WATCHDOG_USEC; 0: no watchdog */
+
+/* The watchdog's own timer at WatchdogSec / 2 (at least 1 ms), or -1 without one. */
+static int watchdog_timer(int ep)
+{
+	uint64_t us = watchdog_usec / 2 ? watchdog_usec / 2 : 1;
+	struct itimerspec it = {
+		.it_interval = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000}};
+	struct epoll_event ev = {.events = EPOLLIN};
+	int fd;
+
+	if (!watchdog_usec)
+		return -1;
+	if (us < 1000)
+		it.it_interval = (struct timespec){0, 1000000};
+	it.it_value = it.it_interval;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	ev.data.u64 = (uint64_t)fd;
+	if (timerfd_settime(fd, 0, &it, NULL) || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		return -1;
+	}
+	sd_notify(0, "WATCHDOG=1");
+	return fd;
+}
 
 static int run(struct daemon *d, sigset_t *set)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, got[16];
 	struct signalfd_siginfo si;
-	int sfd, tfd = -1, efd = -1, lfd = -1, err = 0;
+	int sfd, tfd = -1, efd = -1, lfd = -1, wfd = -1, err = 0;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -492,6 +520,9 @@ static int run(struct daemon *d, sigset_t *set)
 			epoll_ctl(d->ep, EPOLL_CTL_ADD, lfd, &ev);
 		}
 	}
+	wfd = watchdog_timer(d->ep);
+	if (watchdog_usec && wfd < 0)
+		tg_warn("systemd watchdog: cannot create its timer: %s", strerror(errno));
 	ctl_listen(d, true);
 	for (;;) {
 		/* while a client is being read, wake up to drop it at its deadline */
@@ -525,13 +556,18 @@ static int run(struct daemon *d, sigset_t *set)
 					tg_linkwatch_check(d->lw);
 				continue;
 			}
+			if (wfd >= 0 && (int)tag == wfd) {
+				uint64_t ticks;
+
+				if (read(wfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+					sd_notify(0, "WATCHDOG=1");
+				continue;
+			}
 			if ((int)tag == efd) {
 				uint64_t ticks;
 
-				if (watchdog)
-					sd_notify(0, "WATCHDOG=1");
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
-					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_now_ms(),
+					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_mono_ms(),
 							 &d->resync);
 				if (d->resync)
 					resync(d);
@@ -582,6 +618,8 @@ out:
 		close(efd);
 	if (lfd >= 0)
 		close(lfd);
+	if (wfd >= 0)
+		close(wfd);
 	d->efd = -1;
 	d->ep = -1;
 	return err;
@@ -662,7 +700,8 @@ int main(int argc, char **argv)
 	if (!err) {
 		uint64_t usec = 0;
 
-		watchdog = sd_watchdog_enabled(0, &usec) > 0;
+		if (sd_watchdog_enabled(0, &usec) > 0)
+			watchdog_usec = usec;
 		sd_notifyf(0, "READY=1\nSTATUS=policing %zu customers",
 			   tg_applied_cfg(d.app) ? tg_applied_cfg(d.app)->ncustomers : 0);
 		err = run(&d, &set);

@@ -25,14 +25,6 @@ int tg_mkdir_parent(const char *path, mode_t mode)
 	return errno == EEXIST ? 0 : -errno;
 }
 
-int64_t tg_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if invalid, overlong or a C1 control. */
 static size_t utf8_len(const unsigned char *s)
 {

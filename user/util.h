@@ -13,8 +13,10 @@
  * 1: created, 0: it was there, or -errno. */
 int tg_mkdir_parent(const char *path, mode_t mode);
 
-/* The wall clock in unix milliseconds (audit log, expiries, notification retries). */
+/* clock.c: the wall clock (unix ms; for records) and CLOCK_BOOTTIME in ms (for every
+ * duration: it never steps). */
 int64_t tg_now_ms(void);
+int64_t tg_mono_ms(void);
 
 /*
  * Free text from outside (a --reason, a customer's name, an actor) made safe for a

@@ -933,6 +933,59 @@ static void test_unconfigured_and_purge(void)
 	CHECK(tg_outbox_stats(db, &s) == 0 && s.pending == 2 && s.delivered == 0);
 }
 
+/* ---- h9: retries on the monotonic clock ---- */
+
+/*
+ * user/clock.c's two clocks, replaced in this test (linked before the library): the wall
+ * clock can be stepped, as NTP would, without touching the host's.
+ */
+static int64_t wall_step_ms;
+
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t tg_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME) + __atomic_load_n(&wall_step_ms, __ATOMIC_RELAXED);
+}
+
+int64_t tg_mono_ms(void)
+{
+	return clock_ms(CLOCK_BOOTTIME);
+}
+
+static void test_retry_wall_step(void)
+{
+	struct tg_notify_cfg cfg;
+	struct tg_notifier *n;
+	struct srv *srv;
+	char url[64], json[1024];
+	uint16_t port = free_port();
+	int64_t id;
+
+	BEGIN("webhook retry: a wall clock stepped an hour back does not hold it back");
+	if (fresh_db() || !port)
+		return;
+	webhook_cfg(&cfg, url, sizeof(url), port);
+	id = queue_event(&cfg, "cust-0001", "suspend", "spoofing", json, sizeof(json));
+	n = start(&cfg);
+	CHECK(n != NULL);
+	CHECK(wait_attempts(id, "webhook", 1, 2000));
+	__atomic_store_n(&wall_step_ms, -3600 * 1000ll, __ATOMIC_RELAXED);
+	srv = srv_start(port, (const int[]){200}, 1, 0);
+	CHECK(srv != NULL);
+	CHECK(wait_delivered(id, "webhook", 3000));
+	tg_notifier_stop(n);
+	__atomic_store_n(&wall_step_ms, 0, __ATOMIC_RELAXED);
+	if (srv)
+		srv_stop(srv);
+}
+
 int main(void)
 {
 	static const char *const proxies[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
@@ -957,6 +1010,7 @@ int main(void)
 	test_exec();
 	test_restart();
 	test_unconfigured_and_purge();
+	test_retry_wall_step();
 
 	tg_state_close(st);
 	report_case();

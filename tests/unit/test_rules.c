@@ -1097,6 +1097,79 @@ static void test_engine_scale(void)
 	tg_engine_free(e);
 }
 
+/* ---- h9: a refused event is undone and comes again ---- */
+
+struct refuser {
+	struct tg_engine *e;
+	int refuse;   /* refuse the next this many events */
+	int accepted; /* events accepted */
+	struct tg_eng_event last;
+};
+
+static void on_event_refuse(void *ctx, const struct tg_eng_event *ev)
+{
+	struct refuser *x = ctx;
+
+	if (x->refuse > 0) {
+		x->refuse--;
+		tg_engine_refuse(x->e);
+		return;
+	}
+	x->accepted++;
+	x->last = *ev;
+}
+
+static void test_engine_refuse(void)
+{
+	struct tg_rule r = rule("spoofing", "spoof_pps > 50 for 3s", TG_ACT_SUSPEND);
+	struct tg_enforce_cfg cfg = {.interval_ns = TG_NS_PER_S, .rules = &r, .nrules = 1};
+	struct refuser x = {0};
+	struct tg_sample hot = spoof(100);
+	struct tg_cust_state st;
+	int64_t t = T0;
+
+	r.duration_ns = 60 * TG_NS_PER_S;
+	x.e = tg_engine_new(&cfg, on_event_refuse, &x);
+	TEST_BEGIN("engine: a refused firing changes nothing and fires at the next sample");
+	for (int i = 0; i < 2; i++, t += SEC)
+		tg_engine_eval(x.e, 5, &hot, t);
+	x.refuse = 1;
+	tg_engine_eval(x.e, 5, &hot, t); /* holds 3 s: fires, refused */
+	tg_engine_state(x.e, 5, &st);
+	CHECK_EQ_U64(st.state, TG_CS_ACTIVE);
+	CHECK_EQ_U64(x.accepted, 0);
+	t += SEC;
+	tg_engine_eval(x.e, 5, &hot, t); /* fires again: the episode was not opened */
+	tg_engine_state(x.e, 5, &st);
+	CHECK_EQ_U64(st.state, TG_CS_SUSPENDED);
+	CHECK_EQ_U64(x.accepted, 1);
+	CHECK_EQ_U64(x.last.kind, TG_EV_SUSPEND);
+	CHECK(st.until_ms == t + 60 * SEC);
+
+	TEST_BEGIN("engine: a refused expiry is tried again, never forgotten");
+	x.refuse = 1;
+	tg_engine_expire(x.e, t + 60 * SEC);
+	tg_engine_state(x.e, 5, &st);
+	CHECK_EQ_U64(st.state, TG_CS_SUSPENDED);
+	CHECK_EQ_U64(x.accepted, 1);
+	tg_engine_expire(x.e, t + 61 * SEC);
+	tg_engine_state(x.e, 5, &st);
+	CHECK_EQ_U64(st.state, TG_CS_ACTIVE);
+	CHECK(x.accepted >= 2); /* the lift, and the end of the rule's episode */
+
+	TEST_BEGIN("engine: a refused manual action returns -ECANCELED and changes nothing");
+	x.refuse = 1;
+	CHECK(tg_engine_manual(x.e, 9, TG_CS_SUSPENDED, 0, 0, t) == -ECANCELED);
+	tg_engine_state(x.e, 9, &st);
+	CHECK_EQ_U64(st.state, TG_CS_ACTIVE);
+	CHECK_EQ_U64(tg_engine_manual(x.e, 9, TG_CS_SUSPENDED, 0, 0, t), 0);
+	x.refuse = 1;
+	CHECK(tg_engine_manual(x.e, 9, TG_CS_ACTIVE, 0, 0, t) == -ECANCELED);
+	tg_engine_state(x.e, 9, &st);
+	CHECK_EQ_U64(st.state, TG_CS_SUSPENDED);
+	tg_engine_free(x.e);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-rules.XXXXXX");
@@ -1122,6 +1195,7 @@ int main(void)
 	test_engine_restore();
 	test_engine_set_rules();
 	test_engine_scale();
+	test_engine_refuse();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
