@@ -906,8 +906,53 @@ static bool valid_per_customer(const char *s)
 	return *d && *d != '0' && strlen(d) <= 9 && strspn(d, "0123456789") == strlen(d);
 }
 
-enum { MT_LISTEN, MT_PER_CUSTOMER, MT_NR };
-static const char *const mt_keys[MT_NR] = {"listen", "per_customer"};
+enum { MT_LISTEN, MT_PER_CUSTOMER, MT_HOSTS, MT_TOKEN_FILE, MT_NR };
+static const char *const mt_keys[MT_NR] = {"listen", "per_customer", "hosts", "token_file"};
+
+static char *resolve(struct ctx *c, const char *p);
+
+/*
+ * metrics.hosts: the names (or addresses) HTTP clients reach the exporter by, beyond its
+ * listen address; any other Host header is refused (DNS rebinding). metrics.token_file:
+ * a file holding a bearer token that /metrics and /api/v1/ then require.
+ */
+static void parse_metrics_access(struct ctx *c, yaml_node_t *hosts, yaml_node_t *token)
+{
+	const char *s;
+
+	if (hosts && !is_null(hosts) && want(c, hosts, YAML_SEQUENCE_NODE, "metrics.hosts")) {
+		size_t cnt =
+			(size_t)(hosts->data.sequence.items.top - hosts->data.sequence.items.start);
+
+		c->cfg->metrics_hosts = calloc(cnt ? cnt : 1, sizeof(char *));
+		if (!c->cfg->metrics_hosts) {
+			c->oom = 1;
+			return;
+		}
+		for (yaml_node_item_t *it = hosts->data.sequence.items.start;
+		     it < hosts->data.sequence.items.top; it++) {
+			yaml_node_t *h = node(c, *it);
+
+			s = h ? nonempty(c, h, "a metrics.hosts entry") : NULL;
+			if (!s)
+				continue;
+			if (strlen(s) > 253 || (strchr(s, ':') && s[0] != '[') ||
+			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567"
+				      "89.-:[]") != strlen(s)) {
+				yerr(c, h,
+				     "metrics.hosts '%s': want a host name or address (letters, "
+				     "digits, '.', '-', ':', '[', ']'), without a port",
+				     s);
+				continue;
+			}
+			c->cfg->metrics_hosts[c->cfg->nmetrics_hosts++] = xstrdup(c, s);
+		}
+	}
+	if (token && (s = nonempty(c, token, "metrics.token_file"))) {
+		free(c->cfg->metrics_token_file);
+		c->cfg->metrics_token_file = resolve(c, s);
+	}
+}
 
 static void parse_metrics(struct ctx *c, yaml_node_t *n)
 {
@@ -936,6 +981,7 @@ static void parse_metrics(struct ctx *c, yaml_node_t *n)
 			c->cfg->metrics_per_customer = xstrdup(c, s);
 		}
 	}
+	parse_metrics_access(c, v[MT_HOSTS], v[MT_TOKEN_FILE]);
 }
 
 /* A relative path names a file next to tollgate.yaml, wherever the daemon was started. */
@@ -1715,6 +1761,10 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->refl_ports);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_per_customer);
+	for (size_t h = 0; h < cfg->nmetrics_hosts; h++)
+		free(cfg->metrics_hosts[h]);
+	free(cfg->metrics_hosts);
+	free(cfg->metrics_token_file);
 	free(cfg->state_path);
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);
@@ -1812,6 +1862,24 @@ static bool burst_small(const struct tg_rate_cfg *r, uint64_t *want)
 	return r->rate_bps && r->burst_bytes < *want;
 }
 
+/* An exporter that listens beyond loopback without a token: anyone who reaches it reads
+ * every customer's traffic. */
+static size_t metrics_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
+{
+	const char *l = cfg->metrics_listen;
+
+	if (!max || !l || cfg->metrics_token_file || !strncmp(l, "127.", 4) ||
+	    !strncmp(l, "[::1]:", 6))
+		return 0;
+	return asprintf(&msgs[0],
+			"%s: metrics.listen %s is not loopback and metrics.token_file is not "
+			"set: anyone who reaches it reads every customer's counters (README, "
+			"Metrics and API access)",
+			cfg->path, l) > 0
+		       ? 1
+		       : 0;
+}
+
 size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 {
 	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
@@ -1852,5 +1920,6 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 	    asprintf(&msgs[n], "%s: %zu customers override a rate with a burst below rate x %u ms",
 		     cfg->customers_path, small_overrides, TG_TCP_BURST_MS) > 0)
 		n++;
+	n += metrics_advice(cfg, msgs + n, max - n);
 	return n;
 }

@@ -180,6 +180,9 @@ struct tg_cfg {
 	uint32_t max_prefixes;	    /* default 2 * max_customers */
 	char *metrics_listen;	    /* default 127.0.0.1:9477 */
 	char *metrics_per_customer; /* "all" | "top N" | "off"; default "top 1000" */
+	char **metrics_hosts;	    /* metrics.hosts: more names the Host header may carry */
+	size_t nmetrics_hosts;
+	char *metrics_token_file; /* metrics.token_file (resolved), or NULL: no token */
 	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
 	/* not from the files: the enforcement state (state.h) a sync writes into the records
 	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */

@@ -211,13 +211,17 @@ static void exporter_config(struct daemon *d)
 	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
 	char msg[512];
 
-	if (!cfg || tg_exporter_same(d->exporter, cfg->metrics_listen, cfg->metrics_per_customer))
+	if (!cfg)
 		return;
+	if (tg_exporter_same(d->exporter, cfg)) {
+		if (tg_exporter_reload(d->exporter, msg, sizeof(msg)))
+			tg_err("%s: the exporter keeps the token it had", msg);
+		return;
+	}
 	tg_enforcer_set_exporter(d->enf, NULL);
 	tg_exporter_stop(d->exporter);
 	d->exporter = NULL;
-	if (tg_exporter_start(cfg->metrics_listen, cfg->metrics_per_customer, d->maps.pin_dir,
-			      cfg->state_path, &d->exporter, msg, sizeof(msg)))
+	if (tg_exporter_start(cfg, d->maps.pin_dir, &d->exporter, msg, sizeof(msg)))
 		tg_err("%s: no metrics until it can (a reload tries again)", msg);
 	else
 		tg_info("metrics at http://%s/metrics (per customer: %s)", cfg->metrics_listen,

@@ -1641,6 +1641,88 @@ static void test_h3_config(void)
 	free(big);
 }
 
+/* ---- h10: metrics.hosts, metrics.token_file, and the warning without a token ---- */
+static size_t advice_matching(const struct tg_cfg *cfg, const char *what)
+{
+	char *adv[64];
+	size_t n = tg_config_advice(cfg, adv, 64), hit = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		hit += strstr(adv[i], what) != NULL;
+		free(adv[i]);
+	}
+	return hit;
+}
+
+static void test_h10_metrics_access(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char want[600];
+
+	TEST_BEGIN("h10: metrics.hosts and token_file; check-config warns without a token");
+	CHECK(load("customers: customers.csv\nmetrics: { listen: \"0.0.0.0:9477\", hosts: "
+		   "[tollgate.example, \"[2001:db8::1]\"], token_file: secret/token }\n",
+		   CSV_HDR, &cfg, &errs) == 0);
+	if (cfg) {
+		CHECK(cfg->nmetrics_hosts == 2 &&
+		      !strcmp(cfg->metrics_hosts[0], "tollgate.example") &&
+		      !strcmp(cfg->metrics_hosts[1], "[2001:db8::1]"));
+		snprintf(want, sizeof(want), "%s/secret/token", tmpdir);
+		CHECK(cfg->metrics_token_file && !strcmp(cfg->metrics_token_file, want));
+		CHECK(advice_matching(cfg, "metrics.token_file") == 0);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { listen: \"10.0.0.1:9477\" }\n", CSV_HDR,
+		   &cfg, &errs) == 0);
+	CHECK(cfg &&
+	      advice_matching(cfg, "is not loopback and metrics.token_file is not set") == 1);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\n", CSV_HDR, &cfg, &errs) == 0);
+	CHECK(cfg && advice_matching(cfg, "metrics.token_file") == 0); /* loopback default */
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { hosts: [\"a b\"] }\n", CSV_HDR, &cfg,
+		   &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "metrics.hosts 'a b': want a host name");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { hosts: [\"tollgate.example:80\"] }\n",
+		   CSV_HDR, &cfg, &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "without a port");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* ---- h10: customer ids keep to a safe character set ---- */
+static void test_h10_id_charset(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h10: customer ids: letters, digits and . _ : @ + -, not starting with '-'");
+	CHECK(load(BASE_YAML,
+		   CSV_HDR "A-1.b_c:d@e+f,,free,10.0.0.1/32,eth1,\n"
+			   "cust 2,,free,10.0.0.2/32,eth1,\n"
+			   "-rf,,free,10.0.0.3/32,eth1,\n"
+			   "x/y,,free,10.0.0.4/32,eth1,\n"
+			   "$(id),,free,10.0.0.5/32,eth1,\n",
+		   &cfg, &errs) != 0);
+	CHECK(errs.n == 4);
+	CHECK_ERR(&errs, "customers.csv:3: field 'id'", "'cust 2' has a character other than");
+	CHECK_ERR(&errs, "customers.csv:4: field 'id'", "'-rf' starts with '-'");
+	CHECK_ERR(&errs, "customers.csv:5: field 'id'", "'x/y' has a character other than");
+	CHECK_ERR(&errs, "customers.csv:6: field 'id'", "has a character other than");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1678,6 +1760,8 @@ int main(void)
 	test_notify_config();
 	test_control_config();
 	test_h3_config();
+	test_h10_metrics_access();
+	test_h10_id_charset();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
