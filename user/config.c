@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1360,8 +1361,39 @@ static void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint
 	*out = (uint32_t)(ns / 1000000u);
 }
 
-enum { NT_EXEC, NT_WEBHOOK, NT_TIMEOUT, NT_RETRY, NT_NR };
-static const char *const nt_keys[NT_NR] = {"exec", "webhook", "timeout", "retry"};
+enum { NT_EXEC, NT_WEBHOOK, NT_TIMEOUT, NT_RETRY, NT_EXEC_USER, NT_NR };
+static const char *const nt_keys[NT_NR] = {"exec", "webhook", "timeout", "retry", "exec_user"};
+
+/*
+ * notify.exec_user: the user the exec hook runs as (default "nobody": a hook needs no
+ * privilege to pass an event on, and one that has none cannot be turned against the box).
+ * Looked up now, so check-config says when it does not exist. "root" keeps the daemon's
+ * user (the hook still gets no_new_privs).
+ */
+static void parse_exec_user(struct ctx *c, yaml_node_t *user, yaml_node_t *exec)
+{
+	struct tg_notify_cfg *nc = &c->cfg->notify;
+	const char *s = user ? nonempty(c, user, "notify.exec_user") : NULL;
+	struct passwd *pw;
+
+	if (s) {
+		free(nc->exec_user);
+		nc->exec_user = xstrdup(c, s);
+	}
+	if (!nc->exec || !nc->exec_user)
+		return;
+	errno = 0;
+	pw = getpwnam(nc->exec_user);
+	if (!pw) {
+		yerr(c, user ? user : exec,
+		     "notify.exec_user '%s': no such user (create it, or name another: the hook "
+		     "runs as it)",
+		     nc->exec_user);
+		return;
+	}
+	nc->exec_uid = (uint32_t)pw->pw_uid;
+	nc->exec_gid = (uint32_t)pw->pw_gid;
+}
 enum { RY_MIN, RY_MAX, RY_NR };
 static const char *const ry_keys[RY_NR] = {"min", "max"};
 
@@ -1417,6 +1449,7 @@ static void parse_notify(struct ctx *c, yaml_node_t *n)
 		nc->retry_min_ms = lo;
 		nc->retry_max_ms = hi;
 	}
+	parse_exec_user(c, v[NT_EXEC_USER], v[NT_EXEC]);
 }
 
 /* ---- the file ---- */
@@ -1630,8 +1663,9 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->enforcement.interval_ns = TG_INTERVAL_DEFAULT_NS;
 	cfg->enforcement.retention_ns = TG_RETENTION_DEFAULT_NS;
 	cfg->refl_ports = malloc(sizeof(refl_default));
+	cfg->notify.exec_user = strdup(TG_NOTIFY_EXEC_USER_DEFAULT);
 	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
-	    !cfg->pin_dir || !cfg->refl_ports)
+	    !cfg->pin_dir || !cfg->refl_ports || !cfg->notify.exec_user)
 		return -ENOMEM;
 	memcpy(cfg->refl_ports, refl_default, sizeof(refl_default));
 	cfg->nrefl_ports = sizeof(refl_default) / sizeof(refl_default[0]);
@@ -1769,6 +1803,7 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);
 	free(cfg->notify.exec);
+	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);
 	free(cfg);
 }

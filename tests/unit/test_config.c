@@ -1723,6 +1723,30 @@ static void test_h10_id_charset(void)
 	tg_errs_free(&errs);
 }
 
+/* ---- h10: notify.exec_user ---- */
+static void test_h10_exec_user(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h10: notify.exec_user: nobody by default, looked up at load; unknown refused");
+	CHECK(load_notify("{ exec: /bin/true }", &cfg, &errs) == 0);
+	CHECK(cfg && cfg->notify.exec_user && !strcmp(cfg->notify.exec_user, "nobody") &&
+	      cfg->notify.exec_uid == 65534 && cfg->notify.exec_gid == 65534);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load_notify("{ exec: /bin/true, exec_user: root }", &cfg, &errs) == 0);
+	CHECK(cfg && cfg->notify.exec_uid == 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load_notify("{ exec: /bin/true, exec_user: no-such-user-h10 }", &cfg, &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "notify.exec_user 'no-such-user-h10': no such user");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -1762,6 +1786,7 @@ int main(void)
 	test_h3_config();
 	test_h10_metrics_access();
 	test_h10_id_charset();
+	test_h10_exec_user();
 
 	tl_rmtree(tmpdir);
 	return test_summary();
