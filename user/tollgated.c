@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "enforce.h"
 #include "exporter.h"
+#include "privs.h"
 #include "log.h"
 #include "maps.h"
 #include "reload.h"
@@ -120,6 +121,10 @@ static int start(struct daemon *d)
 			err = e;
 	}
 	tg_applied_index(d->app);
+	/* start-up is done: no thread started from here on (notifier, exporter) gets more
+	 * than it needs to run (privs.h) */
+	if (!err && (err = tg_drop_privileges(msg, sizeof(msg))))
+		tg_errs_add(&errs, "capabilities: %s", msg);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
 	if (!err)

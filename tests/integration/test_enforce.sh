@@ -781,6 +781,32 @@ token_off() {
 	[ "$(access host >/dev/null && echo ok)" = ok ]
 }
 check "h10: without token_file again, no token is asked" token_off
+# every thread of the running daemon (event loop, exporter, notifier) after start-up
+caps_dropped() {
+	local f n=0 bad=''
+	for f in /proc/"$DPID"/task/*/status; do
+		n=$((n + 1))
+		bad+=$("$LAB_PY" - "$f" <<-'PYEOF2'
+			import sys
+			st = dict(l.split(":\t", 1) for l in open(sys.argv[1]) if ":\t" in l)
+			caps = {k: int(st[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+			SYS_ADMIN, BPF, NET_ADMIN = 21, 39, 12
+			out = []
+			for k, v in caps.items():
+			    if v >> SYS_ADMIN & 1:
+			        out.append("%s has CAP_SYS_ADMIN (%x)" % (k, v))
+			if not (caps["CapEff"] >> BPF & 1 and caps["CapEff"] >> NET_ADMIN & 1):
+			    out.append("CapEff %x lacks CAP_BPF or CAP_NET_ADMIN" % caps["CapEff"])
+			if caps["CapInh"] or caps["CapAmb"]:
+			    out.append("inheritable/ambient %x/%x" % (caps["CapInh"], caps["CapAmb"]))
+			print("%s %s: %s; " % (st["Name"].strip(), sys.argv[1].split("/")[4], ", ".join(out)) if out else "", end="")
+		PYEOF2
+		)
+	done
+	echo "  $n threads of tollgated checked"
+	[ "$n" -ge 2 ] && [ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+check "h10: after start-up no thread of tollgated has CAP_SYS_ADMIN (effective, permitted, bounding); CAP_BPF and CAP_NET_ADMIN kept" caps_dropped
 
 # ---- the webhook was down all along: everything queued arrives once it is up ----
 HOOK_PY='
