@@ -807,6 +807,17 @@ caps_dropped() {
 	[ "$n" -ge 2 ] && [ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 check "h10: after start-up no thread of tollgated has CAP_SYS_ADMIN (effective, permitted, bounding); CAP_BPF and CAP_NET_ADMIN kept" caps_dropped
+# what the kept set allows: detaching and attaching an interface again from the pins
+# (BPF_OBJ_GET, BPF_LINK_CREATE, BPF_OBJ_PIN, map updates) with CAP_BPF and CAP_NET_ADMIN only
+reattach_kept_caps() {
+	local lim=(setpriv --inh-caps=-all --bounding-set=-all,+bpf,+net_admin --)
+	nsenter --net="/run/netns/$P-rtr" -- "${lim[@]}" "$LAB_TOLLGATE" -c "$CFG" detach "$P-c2" || return 1
+	nsenter --net="/run/netns/$P-rtr" -- "${lim[@]}" "$LAB_TOLLGATE" -c "$CFG" attach "$P-c2" \
+		role customer mode "$MODE" || return 1
+	tg -j status | lab_json "[i['name'] for i in j['interfaces'] if i.get('attached')]" | grep -q "$P-c2" ||
+		{ echo "$P-c2 not attached: $(tg -j status)"; return 1; }
+}
+check "h10: with CAP_BPF and CAP_NET_ADMIN only, an interface detaches and attaches again from the pins" reattach_kept_caps
 
 # ---- the webhook was down all along: everything queued arrives once it is up ----
 HOOK_PY='
