@@ -564,6 +564,12 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A counter's growth; 0 if it went back (the customer's counters were cleared). */
+static double grew(uint64_t now, uint64_t then)
+{
+	return now >= then ? (double)(now - then) : 0.0;
+}
+
 /* The rates since the cached sample of idx (NULL if none or too recent); c is now's reading. */
 static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
 		       const struct tg_cust_counters *c)
@@ -591,14 +597,14 @@ static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
 			char k[32];
 
 			for (int k2 = 0; k2 < TG_R_NR; k2++)
-				dp += c->drop[d][k2].pkts - e->c.drop[d][k2].pkts;
+				dp += (uint64_t)grew(c->drop[d][k2].pkts, e->c.drop[d][k2].pkts);
 			snprintf(k, sizeof(k), "%s_bps", dir_name[d]);
 			json_object_set_new(
 				r, k,
-				json_real((double)(c->pass[d].bytes - e->c.pass[d].bytes) * 8 / w));
+				json_real(grew(c->pass[d].bytes, e->c.pass[d].bytes) * 8 / w));
 			snprintf(k, sizeof(k), "%s_pps", dir_name[d]);
 			json_object_set_new(
-				r, k, json_real((double)(c->pass[d].pkts - e->c.pass[d].pkts) / w));
+				r, k, json_real(grew(c->pass[d].pkts, e->c.pass[d].pkts) / w));
 			snprintf(k, sizeof(k), "%s_drops_pps", dir_name[d]);
 			json_object_set_new(r, k, json_real((double)dp / w));
 		}
