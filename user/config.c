@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1029,8 +1030,53 @@ static bool valid_per_customer(const char *s)
 	return *d && *d != '0' && strlen(d) <= 9 && strspn(d, "0123456789") == strlen(d);
 }
 
-enum { MT_LISTEN, MT_PER_CUSTOMER, MT_NR };
-static const char *const mt_keys[MT_NR] = {"listen", "per_customer"};
+enum { MT_LISTEN, MT_PER_CUSTOMER, MT_HOSTS, MT_TOKEN_FILE, MT_NR };
+static const char *const mt_keys[MT_NR] = {"listen", "per_customer", "hosts", "token_file"};
+
+static char *resolve(struct ctx *c, const char *p);
+
+/*
+ * metrics.hosts: the names (or addresses) HTTP clients reach the exporter by, beyond its
+ * listen address; any other Host header is refused (DNS rebinding). metrics.token_file:
+ * a file holding a bearer token that /metrics and /api/v1/ then require.
+ */
+static void parse_metrics_access(struct ctx *c, yaml_node_t *hosts, yaml_node_t *token)
+{
+	const char *s;
+
+	if (hosts && !is_null(hosts) && want(c, hosts, YAML_SEQUENCE_NODE, "metrics.hosts")) {
+		size_t cnt =
+			(size_t)(hosts->data.sequence.items.top - hosts->data.sequence.items.start);
+
+		c->cfg->metrics_hosts = calloc(cnt ? cnt : 1, sizeof(char *));
+		if (!c->cfg->metrics_hosts) {
+			c->oom = 1;
+			return;
+		}
+		for (yaml_node_item_t *it = hosts->data.sequence.items.start;
+		     it < hosts->data.sequence.items.top; it++) {
+			yaml_node_t *h = node(c, *it);
+
+			s = h ? nonempty(c, h, "a metrics.hosts entry") : NULL;
+			if (!s)
+				continue;
+			if (strlen(s) > 253 || (strchr(s, ':') && s[0] != '[') ||
+			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567"
+				      "89.-:[]") != strlen(s)) {
+				yerr(c, h,
+				     "metrics.hosts '%s': want a host name or address (letters, "
+				     "digits, '.', '-', ':', '[', ']'), without a port",
+				     s);
+				continue;
+			}
+			c->cfg->metrics_hosts[c->cfg->nmetrics_hosts++] = xstrdup(c, s);
+		}
+	}
+	if (token && (s = nonempty(c, token, "metrics.token_file"))) {
+		free(c->cfg->metrics_token_file);
+		c->cfg->metrics_token_file = resolve(c, s);
+	}
+}
 
 static void parse_metrics(struct ctx *c, yaml_node_t *n)
 {
@@ -1059,6 +1105,7 @@ static void parse_metrics(struct ctx *c, yaml_node_t *n)
 			c->cfg->metrics_per_customer = xstrdup(c, s);
 		}
 	}
+	parse_metrics_access(c, v[MT_HOSTS], v[MT_TOKEN_FILE]);
 }
 
 /* A relative path names a file next to tollgate.yaml, wherever the daemon was started. */
@@ -1437,8 +1484,39 @@ static void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint
 	*out = (uint32_t)(ns / 1000000u);
 }
 
-enum { NT_EXEC, NT_WEBHOOK, NT_TIMEOUT, NT_RETRY, NT_NR };
-static const char *const nt_keys[NT_NR] = {"exec", "webhook", "timeout", "retry"};
+enum { NT_EXEC, NT_WEBHOOK, NT_TIMEOUT, NT_RETRY, NT_EXEC_USER, NT_NR };
+static const char *const nt_keys[NT_NR] = {"exec", "webhook", "timeout", "retry", "exec_user"};
+
+/*
+ * notify.exec_user: the user the exec hook runs as (default "nobody": a hook needs no
+ * privilege to pass an event on, and one that has none cannot be turned against the box).
+ * Looked up now, so check-config says when it does not exist. "root" keeps the daemon's
+ * user (the hook still gets no_new_privs).
+ */
+static void parse_exec_user(struct ctx *c, yaml_node_t *user, yaml_node_t *exec)
+{
+	struct tg_notify_cfg *nc = &c->cfg->notify;
+	const char *s = user ? nonempty(c, user, "notify.exec_user") : NULL;
+	struct passwd *pw;
+
+	if (s) {
+		free(nc->exec_user);
+		nc->exec_user = xstrdup(c, s);
+	}
+	if (!nc->exec || !nc->exec_user)
+		return;
+	errno = 0;
+	pw = getpwnam(nc->exec_user);
+	if (!pw) {
+		yerr(c, user ? user : exec,
+		     "notify.exec_user '%s': no such user (create it, or name another: the hook "
+		     "runs as it)",
+		     nc->exec_user);
+		return;
+	}
+	nc->exec_uid = (uint32_t)pw->pw_uid;
+	nc->exec_gid = (uint32_t)pw->pw_gid;
+}
 enum { RY_MIN, RY_MAX, RY_NR };
 static const char *const ry_keys[RY_NR] = {"min", "max"};
 
@@ -1494,6 +1572,7 @@ static void parse_notify(struct ctx *c, yaml_node_t *n)
 		nc->retry_min_ms = lo;
 		nc->retry_max_ms = hi;
 	}
+	parse_exec_user(c, v[NT_EXEC_USER], v[NT_EXEC]);
 }
 
 /* ---- the file ---- */
@@ -1718,8 +1797,9 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->enforcement.interval_ns = TG_INTERVAL_DEFAULT_NS;
 	cfg->enforcement.retention_ns = TG_RETENTION_DEFAULT_NS;
 	cfg->refl_ports = malloc(sizeof(refl_default));
+	cfg->notify.exec_user = strdup(TG_NOTIFY_EXEC_USER_DEFAULT);
 	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
-	    !cfg->pin_dir || !cfg->refl_ports)
+	    !cfg->pin_dir || !cfg->refl_ports || !cfg->notify.exec_user)
 		return -ENOMEM;
 	memcpy(cfg->refl_ports, refl_default, sizeof(refl_default));
 	cfg->nrefl_ports = sizeof(refl_default) / sizeof(refl_default[0]);
@@ -1854,10 +1934,15 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->refl_ports);
 	free(cfg->metrics_listen);
 	free(cfg->metrics_per_customer);
+	for (size_t h = 0; h < cfg->nmetrics_hosts; h++)
+		free(cfg->metrics_hosts[h]);
+	free(cfg->metrics_hosts);
+	free(cfg->metrics_token_file);
 	free(cfg->state_path);
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);
 	free(cfg->notify.exec);
+	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);
 	free(cfg);
 }
@@ -2024,6 +2109,24 @@ static size_t binding_advice(const struct tg_cfg *cfg, char **msgs, size_t n, si
 	return n;
 }
 
+/* An exporter that listens beyond loopback without a token: anyone who reaches it reads
+ * every customer's traffic. */
+static size_t metrics_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
+{
+	const char *l = cfg->metrics_listen;
+
+	if (!max || !l || cfg->metrics_token_file || !strncmp(l, "127.", 4) ||
+	    !strncmp(l, "[::1]:", 6))
+		return 0;
+	return asprintf(&msgs[0],
+			"%s: metrics.listen %s is not loopback and metrics.token_file is not "
+			"set: anyone who reaches it reads every customer's counters (README, "
+			"Metrics and API access)",
+			cfg->path, l) > 0
+		       ? 1
+		       : 0;
+}
+
 size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 {
 	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
@@ -2064,5 +2167,7 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 	    asprintf(&msgs[n], "%s: %zu customers override a rate with a burst below rate x %u ms",
 		     cfg->customers_path, small_overrides, TG_TCP_BURST_MS) > 0)
 		n++;
-	return binding_advice(cfg, msgs, n, max);
+	n = binding_advice(cfg, msgs, n, max);
+	n += metrics_advice(cfg, msgs + n, max - n);
+	return n;
 }

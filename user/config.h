@@ -148,6 +148,7 @@ struct tg_customer {
 };
 
 /* notify: where enforcement events go (notify.h delivers them). Both targets optional. */
+#define TG_NOTIFY_EXEC_USER_DEFAULT "nobody"
 #define TG_NOTIFY_TIMEOUT_DEFAULT_MS 5000u
 #define TG_NOTIFY_TIMEOUT_MIN_MS 1000u
 #define TG_NOTIFY_TIMEOUT_MAX_MS 60000u
@@ -157,7 +158,11 @@ struct tg_customer {
 #define TG_NOTIFY_RETRY_CEIL_MS 86400000u /* highest retry.min and retry.max: 1 day */
 
 struct tg_notify_cfg {
-	char *exec;	       /* absolute path of the hook, or NULL */
+	char *exec; /* absolute path of the hook, or NULL */
+	/* notify.exec_user: who the hook runs as (default TG_NOTIFY_EXEC_USER_DEFAULT), its
+	 * uid and primary gid looked up at load; NULL or uid 0: as the daemon (root) */
+	char *exec_user;
+	uint32_t exec_uid, exec_gid;
 	char *webhook;	       /* http:// or https:// URL, or NULL */
 	uint32_t timeout_ms;   /* per attempt, both targets */
 	uint32_t retry_min_ms; /* backoff after the first failed attempt ... */
@@ -205,6 +210,9 @@ struct tg_cfg {
 	uint32_t max_prefixes;	    /* default 2 * max_customers */
 	char *metrics_listen;	    /* default 127.0.0.1:9477 */
 	char *metrics_per_customer; /* "all" | "top N" | "off"; default "top 1000" */
+	char **metrics_hosts;	    /* metrics.hosts: more names the Host header may carry */
+	size_t nmetrics_hosts;
+	char *metrics_token_file; /* metrics.token_file (resolved), or NULL: no token */
 	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
 	/* not from the files: the enforcement state (state.h) a sync writes into the records
 	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */

@@ -459,6 +459,22 @@ static struct tg_customer *new_customer(struct cparse *p)
 	return c;
 }
 
+/*
+ * Ids reach shell scripts (the exec hook's argv), URLs (/api/v1/customers/ID), logs and
+ * label values: they keep to letters, digits and . _ : @ + - (TG_ID_SAFE), and do not
+ * start with '-' (a hook would take it for an option). NULL if safe, else why not.
+ */
+#define TG_ID_SAFE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-"
+static const char *id_unsafe(const char *id)
+{
+	if (id[0] == '-')
+		return "starts with '-' (an exec hook would take it for an option)";
+	if (strspn(id, TG_ID_SAFE) != strlen(id))
+		return "has a character other than letters, digits and . _ : @ + - (ids reach "
+		       "hooks, URLs and logs)";
+	return NULL;
+}
+
 /* syn, udp, icmp, frag: the plan's packet-rate limits, overridden for this customer. */
 static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_NR])
 {
@@ -566,10 +582,12 @@ static void do_row(struct cparse *p, const char *f[C_NR])
 	} else if (strlen(f[C_ID]) >= TG_ID_LEN) {
 		cerr(p, p->line, "id", "'%s' is longer than %u bytes", f[C_ID], TG_ID_LEN - 1);
 	} else {
-		const char *bad = id_problem(f[C_ID]);
+		const char *bad = id_problem(f[C_ID]), *why;
 
 		if (bad)
 			cerr(p, p->line, "id", "%s", bad);
+		else if ((why = id_unsafe(f[C_ID])))
+			cerr(p, p->line, "id", "'%s' %s", f[C_ID], why);
 		snprintf(c->id, sizeof(c->id), "%s", f[C_ID]);
 	}
 

@@ -19,8 +19,13 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <sqlite3.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "attach.h"
+#include "config.h"
 #include "exporter.h"
 #include "log.h"
 #include "maps.h"
@@ -33,7 +38,28 @@
 #endif
 #define MAX_ACTIONS 256 /* distinct (rule, action) pairs counted */
 #define CHUNK 4096u
-#define RATE_WINDOW_MS 250 /* /api/v1/customers/ID: its rates over this long */
+/*
+ * /api/v1/customers/ID rates. The exporter is one libmicrohttpd thread that serves every
+ * connection, so a request must never wait: instead of two readings some time apart, the
+ * rates are over the time since an earlier reading of the same customer, kept in a small
+ * cache (RATE_SLOTS customers, the least recently sampled replaced). A sample younger than
+ * RATE_MIN_MS gives no rates (too short to mean anything); one older than RATE_KEEP_MS is
+ * replaced by the new reading, so a page polling every 2 s sees 2 s windows.
+ */
+#define RATE_SLOTS 64
+#define RATE_MIN_MS 100
+#define RATE_KEEP_MS 1000
+/* Connections at once: idle or half-sent ones cost a socket each (they never hold up the
+ * others: one thread polls them all), and are dropped after 10 s of silence. */
+#define CONN_MAX 256
+#define TOKEN_MAX 4096 /* bytes of metrics.token_file */
+
+struct rate_sample {
+	uint32_t idx; /* 0: free */
+	char id[TG_ID_LEN];
+	int64_t t_ns; /* CLOCK_MONOTONIC */
+	struct tg_cust_counters c;
+};
 
 struct action_count {
 	char rule[64], action[16];
@@ -47,6 +73,16 @@ struct tg_exporter {
 	pthread_mutex_t lock;	  /* one render or API request at a time (the maps' mmaps) */
 	pthread_mutex_t act_lock; /* the action counters: the event loop never waits on a render */
 	char *listen, *per_customer;
+	/* who may ask (access()): the Host header's names, and the bearer token */
+	char *listen_host, *listen_port; /* "127.0.0.1" or "::1" (no brackets), "9477" */
+	bool loopback, wildcard;	 /* listen on 127/8 or ::1; on 0.0.0.0 or :: */
+	char **hosts;			 /* metrics.hosts */
+	size_t nhosts;
+	char *token_file;
+	pthread_mutex_t tok_lock; /* token: a reload rereads it while requests check it */
+	char *token;		  /* NULL: none required */
+	size_t token_len;
+	struct rate_sample rates[RATE_SLOTS];
 	char *state_path;      /* the audit log and states, for the API */
 	struct tg_statedb *st; /* opened at the first request that needs it */
 	long top;	       /* 0: all; -1: off; else top N */
@@ -593,56 +629,151 @@ static int state_db(struct tg_exporter *x)
 	return 0;
 }
 
-/* GET /api/v1/customers/ID: counters, state, enforcement and the last 20 events. */
+/*
+ * The index of a loaded customer, without reading every name: the state database's
+ * customer_index (its primary key) says where the sync put it, and one lookup of tg_names
+ * confirms it. Only when there is no database, or it disagrees with the maps (a sync in
+ * progress), are the names scanned. 0 if not loaded.
+ */
+static uint32_t find_customer(struct tg_exporter *x, const char *id)
+{
+	char name[TG_ID_LEN];
+	sqlite3_stmt *q = NULL;
+	uint32_t idx = 0;
+
+	if (state_db(x) || sqlite3_prepare_v2(tg_state_sqlite(x->st),
+					      "SELECT idx FROM customer_index WHERE id = ?1", -1,
+					      &q, NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return tg_find_customer(&x->m, id);
+	}
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return 0; /* not assigned, so not loaded */
+	}
+	idx = (uint32_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (idx && idx < x->m.max_cust && !bpf_map_lookup_elem(x->m.names, &idx, name) &&
+	    !strncmp(name, id, TG_ID_LEN))
+		return idx;
+	return tg_find_customer(&x->m, id);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A counter's growth; 0 if it went back (the customer's counters were cleared). */
+static double grew(uint64_t now, uint64_t then)
+{
+	return now >= then ? (double)(now - then) : 0.0;
+}
+
+/* The rates since the cached sample of idx (NULL if none or too recent); c is now's reading. */
+static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
+		       const struct tg_cust_counters *c)
+{
+	struct rate_sample *e = NULL, *old = &x->rates[0];
+	int64_t now = mono_ns();
+	json_t *r = NULL;
+
+	for (int i = 0; i < RATE_SLOTS; i++) {
+		struct rate_sample *s = &x->rates[i];
+
+		if (s->idx == idx && !strncmp(s->id, id, TG_ID_LEN)) {
+			e = s;
+			break;
+		}
+		if (old->idx && (!s->idx || s->t_ns < old->t_ns))
+			old = s; /* a free slot, else the least recently sampled */
+	}
+	if (e && now - e->t_ns >= (int64_t)RATE_MIN_MS * 1000000) {
+		const double w = (double)(now - e->t_ns) / 1e9;
+
+		r = json_pack("{sf}", "window_s", w);
+		for (int d = 0; d < TG_DIR_NR && r; d++) {
+			uint64_t dp = 0;
+			char k[32];
+
+			for (int k2 = 0; k2 < TG_R_NR; k2++)
+				dp += (uint64_t)grew(c->drop[d][k2].pkts, e->c.drop[d][k2].pkts);
+			snprintf(k, sizeof(k), "%s_bps", dir_name[d]);
+			json_object_set_new(
+				r, k,
+				json_real(grew(c->pass[d].bytes, e->c.pass[d].bytes) * 8 / w));
+			snprintf(k, sizeof(k), "%s_pps", dir_name[d]);
+			json_object_set_new(
+				r, k, json_real(grew(c->pass[d].pkts, e->c.pass[d].pkts) / w));
+			snprintf(k, sizeof(k), "%s_drops_pps", dir_name[d]);
+			json_object_set_new(r, k, json_real((double)dp / w));
+		}
+	}
+	if (!e)
+		e = old;
+	else if (now - e->t_ns < (int64_t)RATE_KEEP_MS * 1000000)
+		return r; /* keep the older sample: the window grows to RATE_KEEP_MS */
+	e->idx = idx;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->t_ns = now;
+	e->c = *c;
+	return r;
+}
+
+/* One customer's counters and state, shaped as customer_j's. */
+static json_t *customer_one_j(uint32_t idx, const char *id, const struct tg_cust *rec,
+			      const struct tg_cust_counters *c)
+{
+	json_t *o = json_pack("{ss sI ss}", "id", id, "index", (json_int_t)idx, "state",
+			      tg_state_name(rec->state));
+
+	for (int d = 0; d < TG_DIR_NR && o; d++) {
+		json_t *drops = json_object();
+		uint64_t total = 0;
+
+		for (int r = 0; r < TG_R_NR; r++) {
+			total += c->drop[d][r].pkts;
+			if (c->drop[d][r].pkts)
+				json_object_set_new(drops, tg_reason_name(r),
+						    json_integer((json_int_t)c->drop[d][r].pkts));
+		}
+		json_object_set_new(o, dir_name[d],
+				    json_pack("{so so sI}", "passed",
+					      counter_j(c->pass[d].pkts, c->pass[d].bytes),
+					      "dropped", drops, "dropped_packets",
+					      (json_int_t)total));
+	}
+	return o;
+}
+
+/*
+ * GET /api/v1/customers/ID: counters, state, enforcement, the last 20 events, and its
+ * rates since the API's previous reading of it (rate_sample; null at the first). Reads
+ * this one customer only, and never sleeps.
+ */
 static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int *status)
 {
 	struct tg_enf_table t = {};
 	const struct tg_enf_entry *e;
-	struct tg_cust_counters c0, c1;
-	struct tg_snap sn;
-	json_t *o = NULL, *ev = NULL;
-	uint32_t idx = 0;
+	struct tg_cust_counters c;
+	struct tg_cust rec;
+	json_t *o, *ev = NULL, *r;
+	uint32_t idx = find_customer(x, id);
 	int err = 0;
 
-	if (tg_snap_take(&x->m, &sn, true))
-		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
-	for (size_t k = 0; k < sn.nrows; k++)
-		if (!strcmp(sn.names[sn.rows[k].idx], id)) {
-			idx = sn.rows[k].idx;
-			o = customer_j(x, &sn, idx);
-			break;
-		}
-	tg_snap_free(&sn);
-	if (!o)
+	if (!idx)
 		return api_error(status, MHD_HTTP_NOT_FOUND, "no such customer loaded");
-	/* its rates: two readings RATE_WINDOW_MS apart */
-	if (!tg_read_cust(&x->m, idx, &c0)) {
-		usleep(RATE_WINDOW_MS * 1000);
-		if (!tg_read_cust(&x->m, idx, &c1)) {
-			const double w = RATE_WINDOW_MS / 1000.0;
-			json_t *r = json_pack("{sf}", "window_s", w);
-
-			for (int d = 0; d < TG_DIR_NR; d++) {
-				uint64_t dp = 0;
-				char k[32];
-
-				for (int x2 = 0; x2 < TG_R_NR; x2++)
-					dp += c1.drop[d][x2].pkts - c0.drop[d][x2].pkts;
-				snprintf(k, sizeof(k), "%s_bps", dir_name[d]);
-				json_object_set_new(
-					r, k,
-					json_real((double)(c1.pass[d].bytes - c0.pass[d].bytes) *
-						  8 / w));
-				snprintf(k, sizeof(k), "%s_pps", dir_name[d]);
-				json_object_set_new(
-					r, k,
-					json_real((double)(c1.pass[d].pkts - c0.pass[d].pkts) / w));
-				snprintf(k, sizeof(k), "%s_drops_pps", dir_name[d]);
-				json_object_set_new(r, k, json_real((double)dp / w));
-			}
-			json_object_set_new(o, "rates", r);
-		}
-	}
+	if (bpf_map_lookup_elem(x->m.cust, &idx, &rec) || tg_read_cust(&x->m, idx, &c))
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
+	o = customer_one_j(idx, id, &rec, &c);
+	if (!o)
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	r = rates_j(x, idx, id, &c);
+	json_object_set_new(o, "rates", r ? r : json_null());
 	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {
 		e = tg_enf_find(&t, id);
 		json_object_set_new(o, "enforcement", e ? tg_enf_json(e) : json_null());
@@ -735,12 +866,176 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 	return ret;
 }
 
+/* ---- who may ask --------------------------------------------------------------------- */
+
+/*
+ * Is host (the Host header's name, port removed) one this exporter answers to? A browser
+ * tricked by DNS rebinding sends the attacker's name, so only names that are ours pass:
+ * the listen address; localhost and the loopback addresses when listening on loopback (or
+ * on every address); any address literal when listening on every address (an address
+ * cannot be rebound); and metrics.hosts.
+ */
+static bool host_ours(const struct tg_exporter *x, const char *host)
+{
+	char a[64];
+	struct in6_addr v6;
+	struct in_addr v4;
+	size_t n = strlen(host);
+	bool literal = false;
+
+	if (n >= 2 && n < sizeof(a) + 2 && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(a, host + 1, n - 2);
+		a[n - 2] = '\0';
+		literal = inet_pton(AF_INET6, a, &v6) == 1;
+	} else if (n < sizeof(a)) {
+		memcpy(a, host, n + 1);
+		literal = inet_pton(AF_INET, a, &v4) == 1;
+	} else {
+		a[0] = '\0';
+	}
+	if (literal && !strcmp(a, x->listen_host))
+		return true;
+	if (literal && x->wildcard)
+		return true;
+	if ((x->loopback || x->wildcard) &&
+	    (!strcasecmp(host, "localhost") || !strcmp(a, "127.0.0.1") || !strcmp(a, "::1")))
+		return true;
+	for (size_t i = 0; i < x->nhosts; i++)
+		if (!strcasecmp(host, x->hosts[i]))
+			return true;
+	return false;
+}
+
+/* The Host header: NAME or NAME:PORT with our port. */
+static bool host_ok(const struct tg_exporter *x, const char *h)
+{
+	char host[256];
+	const char *colon;
+	size_t n;
+
+	if (!h || !*h || strlen(h) >= sizeof(host))
+		return false;
+	colon = strrchr(h, ':');
+	if (colon && (h[0] != '[' || colon > strrchr(h, ']'))) {
+		if (strcmp(colon + 1, x->listen_port))
+			return false;
+		n = (size_t)(colon - h);
+	} else {
+		n = strlen(h);
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return host_ours(x, host);
+}
+
+/* Equal, in a time that depends on the expected token's length only. */
+static bool token_eq(const char *want, size_t wlen, const char *got)
+{
+	size_t glen = strlen(got);
+	unsigned char diff = glen != wlen;
+
+	for (size_t i = 0; i < wlen; i++)
+		diff |= (unsigned char)want[i] ^ (unsigned char)(i < glen ? got[i] : 0);
+	return !diff;
+}
+
+/* "Authorization: Bearer TOKEN" with the configured token, or no token configured. */
+static bool token_ok(struct tg_exporter *x, struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	bool ok;
+
+	pthread_mutex_lock(&x->tok_lock);
+	ok = !x->token ||
+	     (h && !strncasecmp(h, "Bearer ", 7) && token_eq(x->token, x->token_len, h + 7));
+	pthread_mutex_unlock(&x->tok_lock);
+	return ok;
+}
+
+/*
+ * Read metrics.token_file: a regular file that only its owner may read or write (a token
+ * others can read protects nothing), holding one line of 16 to TOKEN_MAX printable
+ * characters without spaces. 0 or -errno with the reason in err; *out malloc'd.
+ */
+static int read_token(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+	char buf[TOKEN_MAX + 2];
+	struct stat stt;
+	ssize_t n;
+	size_t l;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), e;
+
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "metrics.token_file %s: %s", path, strerror(-e));
+		return e;
+	}
+	if (fstat(fd, &stt) || !S_ISREG(stt.st_mode) || (stt.st_mode & 077)) {
+		close(fd);
+		snprintf(err, errlen,
+			 "metrics.token_file %s: not a regular file readable by its owner only "
+			 "(chmod 600 it)",
+			 path);
+		return -EPERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		e = -errno;
+		snprintf(err, errlen, "metrics.token_file %s: %s", path, strerror(-e));
+		return e;
+	}
+	l = (size_t)n;
+	while (l && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
+		l--;
+	buf[l] = '\0';
+	for (size_t i = 0; i < l; i++)
+		if (buf[i] <= ' ' || buf[i] > '~')
+			l = 0;
+	if (l < 16 || (size_t)n > TOKEN_MAX) {
+		snprintf(err, errlen,
+			 "metrics.token_file %s: want one line of 16 to %d printable characters "
+			 "without spaces",
+			 path, TOKEN_MAX);
+		return -EINVAL;
+	}
+	*out = strdup(buf);
+	*len = l;
+	return *out ? 0 : -ENOMEM;
+}
+
+int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen)
+{
+	char *tok = NULL, *old;
+	size_t len = 0;
+	int rc;
+
+	if (!x || !x->token_file)
+		return 0;
+	rc = read_token(x->token_file, &tok, &len, err, errlen);
+	if (rc)
+		return rc; /* the token it has stays */
+	pthread_mutex_lock(&x->tok_lock);
+	old = x->token;
+	x->token = tok;
+	x->token_len = len;
+	pthread_mutex_unlock(&x->tok_lock);
+	if (old)
+		explicit_bzero(old, strlen(old));
+	free(old);
+	return 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_size, void **con_cls)
 {
 	static char not_found[] = "not found: Tollgate serves /, /metrics and /api/v1/\n",
-		    not_allowed[] = "method not allowed: GET only\n", oom[] = "out of memory\n";
+		    not_allowed[] = "method not allowed: GET only\n", oom[] = "out of memory\n",
+		    misdirected[] = "misdirected: this Host is not one of Tollgate's names "
+				    "(metrics.hosts)\n",
+		    unauthorized[] = "unauthorized: send Authorization: Bearer TOKEN "
+				     "(metrics.token_file)\n";
 	struct tg_exporter *x = cls;
 	char *body;
 	size_t len = 0;
@@ -753,6 +1048,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			     strlen(not_allowed), false);
 	if (*upload_size)
 		return MHD_NO;
+	/* who asks, before any work */
+	if (!host_ok(x, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
+		return reply(conn, 421, "text/plain", misdirected, strlen(misdirected), false);
+	if ((!strncmp(url, "/api/v1/", 8) || !strcmp(url, "/metrics")) && !token_ok(x, conn)) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			strlen(unauthorized), unauthorized, MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret;
+
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "Content-Type", "text/plain");
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"tollgate\"");
+		ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (!strncmp(url, "/api/v1/", 8)) {
 		unsigned int status;
 		json_t *o = api(x, conn, url + 8, &status);
@@ -809,10 +1120,32 @@ static int parse_listen(const char *s, struct sockaddr_storage *sa, bool *v6)
 	}
 }
 
-int tg_exporter_start(const char *listen, const char *per_customer, const char *pin_dir,
-		      const char *state_path, struct tg_exporter **out, char *err, size_t errlen)
+/* The listen address's host (without brackets) and port, and what kind of address. */
+static int listen_parts(struct tg_exporter *x, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t hl = colon ? (size_t)(colon - listen) : 0;
+
+	if (!colon || hl < 1)
+		return -EINVAL;
+	if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']')
+		x->listen_host = strndup(listen + 1, hl - 2);
+	else
+		x->listen_host = strndup(listen, hl);
+	x->listen_port = strdup(colon + 1);
+	if (!x->listen_host || !x->listen_port)
+		return -ENOMEM;
+	x->loopback = !strncmp(x->listen_host, "127.", 4) || !strcmp(x->listen_host, "::1");
+	x->wildcard = !strcmp(x->listen_host, "0.0.0.0") || !strcmp(x->listen_host, "::");
+	return 0;
+}
+
+int tg_exporter_start(const struct tg_cfg *cfg, const char *pin_dir, struct tg_exporter **out,
+		      char *err, size_t errlen)
 {
 	struct tg_exporter *x = calloc(1, sizeof(*x));
+	const char *listen = cfg->metrics_listen, *per_customer = cfg->metrics_per_customer,
+		   *state_path = cfg->state_path;
 	struct sockaddr_storage sa;
 	bool v6;
 	int rc;
@@ -822,19 +1155,36 @@ int tg_exporter_start(const char *listen, const char *per_customer, const char *
 		return -ENOMEM;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->act_lock, NULL);
+	pthread_mutex_init(&x->tok_lock, NULL);
 	x->listen = strdup(listen);
 	x->per_customer = strdup(per_customer);
 	x->state_path = state_path ? strdup(state_path) : NULL;
-	if (!x->listen || !x->per_customer || (state_path && !x->state_path)) {
+	x->token_file = cfg->metrics_token_file ? strdup(cfg->metrics_token_file) : NULL;
+	x->hosts = calloc(cfg->nmetrics_hosts + 1, sizeof(char *));
+	if (!x->listen || !x->per_customer || (state_path && !x->state_path) ||
+	    (cfg->metrics_token_file && !x->token_file) || !x->hosts) {
 		tg_exporter_stop(x);
 		return -ENOMEM;
 	}
+	for (; x->nhosts < cfg->nmetrics_hosts; x->nhosts++)
+		if (!(x->hosts[x->nhosts] = strdup(cfg->metrics_hosts[x->nhosts]))) {
+			tg_exporter_stop(x);
+			return -ENOMEM;
+		}
 	x->top = !strcmp(per_customer, "off")	? -1
 		 : !strcmp(per_customer, "all") ? 0
 						: strtol(per_customer + 4, NULL, 10);
 	rc = parse_listen(listen, &sa, &v6);
+	if (!rc)
+		rc = listen_parts(x, listen);
 	if (rc) {
 		snprintf(err, errlen, "metrics.listen %s: not ADDRESS:PORT", listen);
+		tg_exporter_stop(x);
+		return rc;
+	}
+	/* no token that can be read: no exporter (never one open by mistake) */
+	rc = tg_exporter_reload(x, err, errlen);
+	if (rc) {
 		tg_exporter_stop(x);
 		return rc;
 	}
@@ -848,8 +1198,8 @@ int tg_exporter_start(const char *listen, const char *per_customer, const char *
 	x->maps_open = true;
 	x->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0,
-		NULL, NULL, handle, x, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT, 16,
-		MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+		NULL, NULL, handle, x, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
+		CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
 	if (!x->mhd) {
 		snprintf(err, errlen, "metrics: cannot listen at %s", listen);
 		tg_exporter_stop(x);
@@ -871,13 +1221,31 @@ void tg_exporter_stop(struct tg_exporter *x)
 	free(x->state_path);
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->act_lock);
+	pthread_mutex_destroy(&x->tok_lock);
 	free(x->listen);
 	free(x->per_customer);
 	free(x->ifc);
+	free(x->listen_host);
+	free(x->listen_port);
+	for (size_t i = 0; i < x->nhosts; i++)
+		free(x->hosts[i]);
+	free(x->hosts);
+	free(x->token_file);
+	if (x->token)
+		explicit_bzero(x->token, x->token_len);
+	free(x->token);
 	free(x);
 }
 
-int tg_exporter_same(const struct tg_exporter *x, const char *listen, const char *per_customer)
+int tg_exporter_same(const struct tg_exporter *x, const struct tg_cfg *cfg)
 {
-	return x && !strcmp(x->listen, listen) && !strcmp(x->per_customer, per_customer);
+	if (!x || strcmp(x->listen, cfg->metrics_listen) ||
+	    strcmp(x->per_customer, cfg->metrics_per_customer) ||
+	    x->nhosts != cfg->nmetrics_hosts || !x->token_file != !cfg->metrics_token_file ||
+	    (x->token_file && strcmp(x->token_file, cfg->metrics_token_file)))
+		return 0;
+	for (size_t i = 0; i < x->nhosts; i++)
+		if (strcmp(x->hosts[i], cfg->metrics_hosts[i]))
+			return 0;
+	return 1;
 }

@@ -29,7 +29,8 @@
  * with 400, 404, 500 or 503):
  *   /api/v1/status                      customers by state, interfaces, actions counted
  *   /api/v1/customers?sort=bytes|drops&page=P&per_page=N (N <= 1000)   the busiest first
- *   /api/v1/customers/ID                counters, state, enforcement, last 20 events
+ *   /api/v1/customers/ID                counters, state, enforcement, last 20 events,
+ *                                       rates since the API's previous reading of it
  *   /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N (N <= 10000) the audit log
  */
 #ifndef TG_EXPORTER_H
@@ -38,16 +39,23 @@
 #include <stddef.h>
 
 struct tg_exporter;
+struct tg_cfg;
 
 /*
- * Listen at listen ("127.0.0.1:9477", "[::1]:9477") and serve the maps pinned at pin_dir.
- * 0 or -errno with the reason in err.
+ * Listen at cfg's metrics.listen ("127.0.0.1:9477", "[::1]:9477") and serve the maps
+ * pinned at pin_dir, to requests whose Host header is one of its names (the listen
+ * address; localhost when on loopback; metrics.hosts: else 421) and, with
+ * metrics.token_file, that carry its bearer token (/metrics, /api/v1/: else 401).
+ * 0 or -errno with the reason in err (a token file that cannot be read, or that others
+ * may read, is one: no exporter rather than an open one).
  */
-int tg_exporter_start(const char *listen, const char *per_customer, const char *pin_dir,
-		      const char *state_path, struct tg_exporter **out, char *err, size_t errlen);
+int tg_exporter_start(const struct tg_cfg *cfg, const char *pin_dir, struct tg_exporter **out,
+		      char *err, size_t errlen);
 void tg_exporter_stop(struct tg_exporter *x);
 /* Are these the settings it runs with? (A reload restarts it when they change.) */
-int tg_exporter_same(const struct tg_exporter *x, const char *listen, const char *per_customer);
+int tg_exporter_same(const struct tg_exporter *x, const struct tg_cfg *cfg);
+/* Read metrics.token_file again (a reload); on error the token it had stays. */
+int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen);
 
 /* The configured interfaces, for tollgate_interface_attached (after start and every
  * reload). */

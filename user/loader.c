@@ -317,8 +317,9 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tollgate",
 		    .pin_root_path = pin ? m->pin_dir : NULL);
-	static const char *const per_customer[] = {"tg_cust",	 "tg_pol",   "tg_cstat", "tg_cdrop",
-						   "tg_cnoted", "tg_names", "tg_bind",	 "tg_srcquota"};
+	static const char *const per_customer[] = {"tg_cust",  "tg_pol",     "tg_cstat",
+						   "tg_cdrop", "tg_cnoted",  "tg_names",
+						   "tg_bind",  "tg_srcquota"};
 	uint32_t ncust = cap->max_customers + 1;
 	struct prefix_sizes sz = prefix_sizes(cap);
 	struct bpf_program *prog;

@@ -14,13 +14,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <curl/curl.h>
@@ -267,16 +268,58 @@ static void drop_sigpipe(void)
 		;
 }
 
+/*
+ * The hook's side of the fork: only async-signal-safe calls. Its stdin the pipe, stdout its
+ * stderr (the daemon's log), none of the daemon's other descriptors (database, maps,
+ * sockets); a process group of its own (to kill the hook's children with it); the signal
+ * mask and dispositions the daemon changed (it blocks signals for signalfd) back to the
+ * defaults; then notify.exec_user's uid, gid and no supplementary groups, which leaves it
+ * no capability, and no_new_privs, so no set-uid program it runs gets any back. On
+ * failure its errno goes up errfd and it exits 127.
+ */
+static void hook_child(const struct tg_notify_cfg *cfg, int in, int errfd, char *const argv[],
+		       char *const envp[])
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+	int e;
+
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setpgid(0, 0) || dup2(in, STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		goto fail;
+	if (errfd <= STDERR_FILENO)
+		goto fail;
+	/* keep errfd (close-on-exec) to report a failed exec */
+	if (close_range(STDERR_FILENO + 1, (unsigned int)errfd - 1, 0) ||
+	    close_range((unsigned int)errfd + 1, ~0U, 0))
+		goto fail;
+	if (cfg->exec_user && cfg->exec_uid) {
+		gid_t g = (gid_t)cfg->exec_gid;
+
+		if (setgroups(1, &g) || setgid(g) || setuid((uid_t)cfg->exec_uid))
+			goto fail;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		goto fail;
+	execve(cfg->exec, argv, envp);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
 static bool deliver_exec(struct worker *w, const struct row *r, char *why, size_t whylen)
 {
 	const struct tg_notify_cfg *cfg = &w->n->cfg;
 	char *envp[] = {TG_HOOK_ENV_PATH, "LC_ALL=C", NULL};
-	char *f[3], *argv[5];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
+	char *f[3], *argv[6];
 	int64_t id, deadline;
-	int pfd[2], status = 0, rc;
+	int pfd[2], epfd[2], status = 0, rc = 0;
+	ssize_t n;
 	bool timed_out = false;
 	pid_t pid;
 
@@ -286,39 +329,47 @@ static bool deliver_exec(struct worker *w, const struct row *r, char *why, size_
 			 "action");
 		return false;
 	}
+	/* "--": an id a hook's option parser would take for an option still is an argument
+	 * (ids cannot start with '-' either: customers.c) */
 	argv[0] = cfg->exec;
-	argv[1] = f[0];
-	argv[2] = f[1];
-	argv[3] = f[2];
-	argv[4] = NULL;
+	argv[1] = "--";
+	argv[2] = f[0];
+	argv[3] = f[1];
+	argv[4] = f[2];
+	argv[5] = NULL;
 	if (pipe2(pfd, O_CLOEXEC)) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		goto out_fields;
 	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, pfd[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-	/* none of the daemon's descriptors (database, maps, sockets) leaks into the hook */
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	/* a group of its own, to kill the hook's children with it; the daemon blocks signals
-	 * (signalfd): the hook must not inherit that */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, cfg->exec, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(pfd[0]);
-	if (rc) {
+	if (pipe2(epfd, O_CLOEXEC)) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		close(pfd[0]);
 		close(pfd[1]);
-		snprintf(why, whylen, "cannot run %s: %s", cfg->exec, strerror(rc));
+		goto out_fields;
+	}
+	pid = fork();
+	if (pid == 0)
+		hook_child(cfg, pfd[0], epfd[1], argv, envp); /* never returns */
+	close(pfd[0]);
+	close(epfd[1]);
+	if (pid < 0) {
+		rc = errno;
+		close(pfd[1]);
+		close(epfd[0]);
+		snprintf(why, whylen, "cannot run %s: fork: %s", cfg->exec, strerror(rc));
+		goto out_fields;
+	}
+	setpgid(pid, pid); /* as the child does: whichever runs first */
+	/* the child's errno if it could not become the hook (the pipe closes on exec) */
+	while ((n = read(epfd[0], &rc, sizeof(rc))) < 0 && errno == EINTR)
+		;
+	close(epfd[0]);
+	if (n == (ssize_t)sizeof(rc)) {
+		close(pfd[1]);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		snprintf(why, whylen, "cannot run %s as %s: %s", cfg->exec,
+			 cfg->exec_user ? cfg->exec_user : "root", strerror(rc));
 		goto out_fields;
 	}
 	deadline = mono_ms() + cfg->timeout_ms;
@@ -667,6 +718,7 @@ void tg_notifier_stop(struct tg_notifier *n)
 	pthread_cond_destroy(&n->cv);
 	pthread_mutex_destroy(&n->mu);
 	free(n->cfg.exec);
+	free(n->cfg.exec_user);
 	free(n->cfg.webhook);
 	free(n);
 }
@@ -694,8 +746,10 @@ int tg_notifier_start(const char *db_path, const struct tg_notify_cfg *cfg,
 	pthread_condattr_destroy(&ca);
 	n->cfg = *cfg;
 	n->cfg.exec = cfg->exec ? strdup(cfg->exec) : NULL;
+	n->cfg.exec_user = cfg->exec_user ? strdup(cfg->exec_user) : NULL;
 	n->cfg.webhook = cfg->webhook ? strdup(cfg->webhook) : NULL;
-	if ((cfg->exec && !n->cfg.exec) || (cfg->webhook && !n->cfg.webhook)) {
+	if ((cfg->exec && !n->cfg.exec) || (cfg->webhook && !n->cfg.webhook) ||
+	    (cfg->exec_user && !n->cfg.exec_user)) {
 		snprintf(err, errlen, "notify: no memory");
 		rc = -ENOMEM;
 		goto fail;

@@ -16,12 +16,13 @@
  * that is down does not delay the other one. Nothing is ever given up: a row is retried
  * (with backoff) until it is delivered or purged.
  *
- * The exec hook runs as `EXEC CUSTOMER_ID ACTION RULE`, the three taken from the event
+ * The exec hook runs as `EXEC -- CUSTOMER_ID ACTION RULE`, the three taken from the event
  * JSON's "customer", "action" and "rule" ("-" when "rule" is null or absent: a manual
  * action); stdin is the event JSON (exactly the bytes queued, no newline added); stdout
  * and stderr go to the daemon's stderr (its log); the environment is only PATH and
  * LC_ALL=C; signals default and unblocked; it runs in a process group of its own, killed
- * with SIGKILL (the whole group) at the timeout. Exit status 0 = delivered.
+ * with SIGKILL (the whole group) at the timeout; as cfg->exec_user (its uid, gid, no other
+ * group: no capability) with no_new_privs. Exit status 0 = delivered.
  *
  * The webhook is an HTTP POST of the event JSON with "Content-Type: application/json" and
  * "User-Agent: tollgate/VERSION"; any 2xx = delivered; redirects are not followed (a 3xx

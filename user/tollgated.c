@@ -27,6 +27,7 @@
 #include "enforce.h"
 #include "exporter.h"
 #include "linkwatch.h"
+#include "privs.h"
 #include "log.h"
 #include "maps.h"
 #include "reload.h"
@@ -122,6 +123,10 @@ static int start(struct daemon *d)
 			err = e;
 	}
 	tg_applied_index(d->app);
+	/* start-up is done: no thread started from here on (notifier, exporter) gets more
+	 * than it needs to run (privs.h) */
+	if (!err && (err = tg_drop_privileges(msg, sizeof(msg))))
+		tg_errs_add(&errs, "capabilities: %s", msg);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
 	if (!err) {
@@ -245,15 +250,16 @@ static void exporter_config(struct daemon *d)
 
 	if (!cfg)
 		return;
-	if (tg_exporter_same(d->exporter, cfg->metrics_listen, cfg->metrics_per_customer)) {
+	if (tg_exporter_same(d->exporter, cfg)) {
 		tg_exporter_set_ifaces(d->exporter, cfg);
+		if (tg_exporter_reload(d->exporter, msg, sizeof(msg)))
+			tg_err("%s: the exporter keeps the token it had", msg);
 		return;
 	}
 	tg_enforcer_set_exporter(d->enf, NULL);
 	tg_exporter_stop(d->exporter);
 	d->exporter = NULL;
-	if (tg_exporter_start(cfg->metrics_listen, cfg->metrics_per_customer, d->maps.pin_dir,
-			      cfg->state_path, &d->exporter, msg, sizeof(msg)))
+	if (tg_exporter_start(cfg, d->maps.pin_dir, &d->exporter, msg, sizeof(msg)))
 		tg_err("%s: no metrics until it can (a reload tries again)", msg);
 	else
 		tg_info("metrics at http://%s/metrics (per customer: %s)", cfg->metrics_listen,

@@ -527,7 +527,7 @@ scrape() { # all | top: the exposition checked, and (all) its values against the
 }
 check "/metrics: well-formed (HELP, TYPE, _total, no series twice), equal to the data plane's counters, every metric the dashboard and alert rules use; 404/405 otherwise" scrape all
 API_PY='
-import json, subprocess, sys, urllib.request, urllib.error
+import json, subprocess, sys, time, urllib.request, urllib.error
 url = sys.argv[1]
 tg = sys.argv[2:]
 bad = []
@@ -560,6 +560,8 @@ st, _, j = get("/api/v1/customers?sort=drops")
 d = [c["upload"]["dropped_packets"] + c["download"]["dropped_packets"] for c in j.get("customers", [])]
 if st != 200 or len(d) != 4 or d != sorted(d, reverse=True) or not d[0]:
     bad.append("customers by drops: %s" % d)
+get("/api/v1/customers/cust-c")  # the first reading: the rates are since it
+time.sleep(0.15)
 st, _, j = get("/api/v1/customers/cust-c")
 c = j.get("customer", {})
 if st != 200 or c.get("state") != "suspended" or (c.get("enforcement") or {}).get("rule") != "spoofing" or not c.get("events") \
@@ -686,6 +688,136 @@ top1() {
 	scrape top
 }
 check "metrics.per_customer: top 1 after a reload: one customer and _other" top1
+
+# ---- h10: who may ask, and a request never holds up another (issue 18 item 12) ----
+ACCESS_PY='
+import socket, sys, threading, time, urllib.request, urllib.error
+url, mode = sys.argv[1], sys.argv[2]
+tok = sys.argv[3] if len(sys.argv) > 3 else None
+bad = []
+def get(path, headers={}, timeout=5):
+    req = urllib.request.Request(url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+if mode == "slow":
+    # 20 clients that send half a request and stall, and 20 /api/v1/customers/ID at once
+    host, port = url.split("//")[1].split(":")
+    stalled = []
+    for _ in range(20):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"GET /api/v1/customers/cust-c HTTP/1.1\r\nHost: 127.0.0.1:" + port.encode() + b"\r\n")
+        stalled.append(s)
+    codes = []
+    ts = [threading.Thread(target=lambda: codes.append(get("/api/v1/customers/cust-c"))) for _ in range(20)]
+    for t in ts:
+        t.start()
+    time.sleep(0.02)
+    t0 = time.monotonic()
+    st = get("/metrics", timeout=5)
+    ms = (time.monotonic() - t0) * 1000
+    for t in ts:
+        t.join()
+    print("  /metrics in %.0f ms beside 20 stalled clients and 20 customer requests" % ms)
+    if st != 200 or ms > 200:
+        bad.append("/metrics: %s in %.0f ms, want 200 within 200 ms" % (st, ms))
+    if codes.count(200) != 20:
+        bad.append("customer requests: %s" % codes)
+    for s in stalled:
+        s.close()
+elif mode == "host":
+    port = url.rsplit(":", 1)[1]
+    for h, want in (("evil.example:" + port, 421), ("evil.example", 421), ("localhost:1", 421),
+                    ("127.0.0.1:" + port, 200), ("localhost:" + port, 200), ("[::1]:" + port, 200)):
+        for path in ("/metrics", "/api/v1/status", "/"):
+            st = get(path, {"Host": h})
+            if st != want:
+                bad.append("Host %s %s: %s, want %d" % (h, path, st, want))
+elif mode == "token":
+    for path in ("/metrics", "/api/v1/status", "/api/v1/customers/cust-c"):
+        for hd, want in (({}, 401), ({"Authorization": "Bearer wrong-token-0123456789"}, 401),
+                         ({"Authorization": "Bearer " + tok[:-1]}, 401),
+                         ({"Authorization": "Bearer " + tok + "x"}, 401),
+                         ({"Authorization": "Bearer " + tok}, 200)):
+            st = get(path, hd)
+            if st != want:
+                bad.append("%s with %s: %s, want %d" % (path, hd or "no token", st, want))
+    if get("/") != 200:
+        bad.append("the page itself (no data) wants no token")
+print("; ".join(bad)); sys.exit(1 if bad else 0)
+'
+access() {
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$ACCESS_PY" http://127.0.0.1:9477 "$@"
+}
+check "h10: /metrics answers within 200 ms beside 20 stalled half-requests and 20 concurrent /api/v1/customers/ID" access slow
+check "h10: a Host header that is not one of the exporter's names is refused (421) before any work" access host
+TOKEN=h10-$$-0123456789abcdef
+token_on() {
+	printf '%s\n' "$TOKEN" >"$TMP/metrics.token"
+	chmod 600 "$TMP/metrics.token"
+	sed -i "s|^metrics: { per_customer: top 1 }\$|metrics: { per_customer: top 1, token_file: $TMP/metrics.token }|" "$CFG"
+	grep -q "token_file" "$CFG" || { echo "config not changed"; return 1; }
+	tg reload >/dev/null || return 1
+	access token "$TOKEN"
+}
+check "h10: metrics.token_file: /metrics and /api/v1/ with no or a wrong token 401, with it 200" token_on
+token_rotated() {
+	local old=$TOKEN
+	TOKEN=h10-$$-rotated-0123456789
+	printf '%s\n' "$TOKEN" >"$TMP/metrics.token"
+	tg reload >/dev/null || return 1
+	access token "$TOKEN" || return 1
+	chmod 644 "$TMP/metrics.token"
+	printf '%s\n' "$old-readable" >"$TMP/metrics.token"
+	tg reload >/dev/null
+	access token "$TOKEN" || { echo "a token file others may read was taken"; return 1; }
+}
+check "h10: a reload rereads the token file; one that others may read is refused (the token stays)" token_rotated
+token_off() {
+	sed -i "s|^metrics: { per_customer: top 1, token_file: .*|metrics: { per_customer: top 1 }|" "$CFG"
+	tg reload >/dev/null || return 1
+	[ "$(access host >/dev/null && echo ok)" = ok ]
+}
+check "h10: without token_file again, no token is asked" token_off
+# every thread of the running daemon (event loop, exporter, notifier) after start-up
+caps_dropped() {
+	local f n=0 bad=''
+	for f in /proc/"$DPID"/task/*/status; do
+		n=$((n + 1))
+		bad+=$("$LAB_PY" - "$f" <<-'PYEOF2'
+			import sys
+			st = dict(l.split(":\t", 1) for l in open(sys.argv[1]) if ":\t" in l)
+			caps = {k: int(st[k], 16) for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+			SYS_ADMIN, BPF, NET_ADMIN = 21, 39, 12
+			out = []
+			for k, v in caps.items():
+			    if v >> SYS_ADMIN & 1:
+			        out.append("%s has CAP_SYS_ADMIN (%x)" % (k, v))
+			if not (caps["CapEff"] >> BPF & 1 and caps["CapEff"] >> NET_ADMIN & 1):
+			    out.append("CapEff %x lacks CAP_BPF or CAP_NET_ADMIN" % caps["CapEff"])
+			if caps["CapInh"] or caps["CapAmb"]:
+			    out.append("inheritable/ambient %x/%x" % (caps["CapInh"], caps["CapAmb"]))
+			print("%s %s: %s; " % (st["Name"].strip(), sys.argv[1].split("/")[4], ", ".join(out)) if out else "", end="")
+		PYEOF2
+		)
+	done
+	echo "  $n threads of tollgated checked"
+	[ "$n" -ge 2 ] && [ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+check "h10: after start-up no thread of tollgated has CAP_SYS_ADMIN (effective, permitted, bounding); CAP_BPF and CAP_NET_ADMIN kept" caps_dropped
+# what the kept set allows: detaching and attaching an interface again from the pins
+# (BPF_OBJ_GET, BPF_LINK_CREATE, BPF_OBJ_PIN, map updates) with CAP_BPF and CAP_NET_ADMIN only
+reattach_kept_caps() {
+	local lim=(setpriv --inh-caps=-all --bounding-set=-all,+bpf,+net_admin --)
+	nsenter --net="/run/netns/$P-rtr" -- "${lim[@]}" "$LAB_TOLLGATE" -c "$CFG" detach "$P-c2" || return 1
+	nsenter --net="/run/netns/$P-rtr" -- "${lim[@]}" "$LAB_TOLLGATE" -c "$CFG" attach "$P-c2" \
+		role customer mode "$MODE" || return 1
+	tg -j status | lab_json "[i['name'] for i in j['interfaces'] if i.get('attached')]" | grep -q "$P-c2" ||
+		{ echo "$P-c2 not attached: $(tg -j status)"; return 1; }
+}
+check "h10: with CAP_BPF and CAP_NET_ADMIN only, an interface detaches and attaches again from the pins" reattach_kept_caps
 
 # ---- the webhook was down all along: everything queued arrives once it is up ----
 HOOK_PY='

@@ -2089,29 +2089,29 @@ static void test_h6_ids(void)
 {
 	static const char csv[] =
 		CSV_HDR "caf\xe9,,free,10.0.0.0/24,,\n"		   /* Latin-1 */
-			"caf\xc3\xa9,,free,10.0.1.0/24,,\n"	   /* UTF-8: fine */
+			"caf\xc3\xa9,,free,10.0.1.0/24,,\n"	   /* UTF-8, outside the charset */
 			"x\xc2\x85y,,free,10.0.2.0/24,,\n"	   /* C1 NEL */
 			"\xc0\xaf,,free,10.0.3.0/24,,\n"	   /* overlong '/' */
 			"s\xed\xa0\x80,,free,10.0.4.0/24,,\n"	   /* a surrogate */
 			"t\xf4\x90\x80\x80,,free,10.0.5.0/24,,\n"  /* over U+10FFFF */
-			"\xf0\x9f\x9a\xa6-1,,free,10.0.6.0/24,,\n" /* U+1F6A6: fine */
+			"\xf0\x9f\x9a\xa6-1,,free,10.0.6.0/24,,\n" /* U+1F6A6: likewise */
 			"tab\there,,free,10.0.7.0/24,,\n"	   /* control */
 			"cut\xe2\x82,,free,10.0.8.0/24,,\n";	   /* truncated */
 	struct tg_cfg *cfg;
 	struct tg_errs errs;
 
-	TEST_BEGIN("h6: ids must be UTF-8 without control characters");
+	TEST_BEGIN("h6: ids must be UTF-8 without control characters (then h10's safe charset)");
 	CHECK_EQ_U64(load_bytes("", csv, sizeof(csv) - 1, &cfg, &errs), (uint64_t)-EINVAL);
 	CHECK_ERR(&errs, "customers.csv:2: field 'id': ", "not UTF-8 (byte 4, 0xe9)");
-	CHECK(find_err(&errs, "customers.csv:3:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:3: field 'id': ", "has a character other than");
 	CHECK_ERR(&errs, "customers.csv:4: field 'id': ", "control character (byte 2, U+0085)");
 	CHECK_ERR(&errs, "customers.csv:5: field 'id': ", "not UTF-8 (byte 1, 0xc0)");
 	CHECK_ERR(&errs, "customers.csv:6: field 'id': ", "not UTF-8 (byte 2, 0xed)");
 	CHECK_ERR(&errs, "customers.csv:7: field 'id': ", "not UTF-8 (byte 2, 0xf4)");
-	CHECK(find_err(&errs, "customers.csv:8:") == NULL);
+	CHECK_ERR(&errs, "customers.csv:8: field 'id': ", "has a character other than");
 	CHECK_ERR(&errs, "customers.csv:9: field 'id': ", "control character (byte 4, U+0009)");
 	CHECK_ERR(&errs, "customers.csv:10: field 'id': ", "not UTF-8 (byte 4, 0xe2)");
-	CHECK_EQ_U64(errs.n, 7);
+	CHECK_EQ_U64(errs.n, 9);
 	for (size_t i = 0; i < errs.n;
 	     i++) /* the messages themselves are UTF-8: the raw bytes are not quoted */
 		CHECK(!strchr(errs.msg[i], 0xe9) && !strchr(errs.msg[i], 0xed));
@@ -2332,6 +2332,112 @@ static void test_h6_customers_path(void)
 	rmdir(dir);
 }
 
+/* ---- h10: metrics.hosts, metrics.token_file, and the warning without a token ---- */
+static size_t advice_matching(const struct tg_cfg *cfg, const char *what)
+{
+	char *adv[64];
+	size_t n = tg_config_advice(cfg, adv, 64), hit = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		hit += strstr(adv[i], what) != NULL;
+		free(adv[i]);
+	}
+	return hit;
+}
+
+static void test_h10_metrics_access(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char want[600];
+
+	TEST_BEGIN("h10: metrics.hosts and token_file; check-config warns without a token");
+	CHECK(load("customers: customers.csv\nmetrics: { listen: \"0.0.0.0:9477\", hosts: "
+		   "[tollgate.example, \"[2001:db8::1]\"], token_file: secret/token }\n",
+		   CSV_HDR, &cfg, &errs) == 0);
+	if (cfg) {
+		CHECK(cfg->nmetrics_hosts == 2 &&
+		      !strcmp(cfg->metrics_hosts[0], "tollgate.example") &&
+		      !strcmp(cfg->metrics_hosts[1], "[2001:db8::1]"));
+		snprintf(want, sizeof(want), "%s/secret/token", tmpdir);
+		CHECK(cfg->metrics_token_file && !strcmp(cfg->metrics_token_file, want));
+		CHECK(advice_matching(cfg, "metrics.token_file") == 0);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { listen: \"10.0.0.1:9477\" }\n", CSV_HDR,
+		   &cfg, &errs) == 0);
+	CHECK(cfg &&
+	      advice_matching(cfg, "is not loopback and metrics.token_file is not set") == 1);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\n", CSV_HDR, &cfg, &errs) == 0);
+	CHECK(cfg && advice_matching(cfg, "metrics.token_file") == 0); /* loopback default */
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { hosts: [\"a b\"] }\n", CSV_HDR, &cfg,
+		   &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "metrics.hosts 'a b': want a host name");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load("customers: customers.csv\nmetrics: { hosts: [\"tollgate.example:80\"] }\n",
+		   CSV_HDR, &cfg, &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "without a port");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* ---- h10: customer ids keep to a safe character set ---- */
+static void test_h10_id_charset(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h10: customer ids: letters, digits and . _ : @ + -, not starting with '-'");
+	CHECK(load(BASE_YAML,
+		   CSV_HDR "A-1.b_c:d@e+f,,free,10.0.0.1/32,eth1,\n"
+			   "cust 2,,free,10.0.0.2/32,eth1,\n"
+			   "-rf,,free,10.0.0.3/32,eth1,\n"
+			   "x/y,,free,10.0.0.4/32,eth1,\n"
+			   "$(id),,free,10.0.0.5/32,eth1,\n",
+		   &cfg, &errs) != 0);
+	CHECK(errs.n == 4);
+	CHECK_ERR(&errs, "customers.csv:3: field 'id'", "'cust 2' has a character other than");
+	CHECK_ERR(&errs, "customers.csv:4: field 'id'", "'-rf' starts with '-'");
+	CHECK_ERR(&errs, "customers.csv:5: field 'id'", "'x/y' has a character other than");
+	CHECK_ERR(&errs, "customers.csv:6: field 'id'", "has a character other than");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
+/* ---- h10: notify.exec_user ---- */
+static void test_h10_exec_user(void)
+{
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+
+	TEST_BEGIN("h10: notify.exec_user: nobody by default, looked up at load; unknown refused");
+	CHECK(load_notify("{ exec: /bin/true }", &cfg, &errs) == 0);
+	CHECK(cfg && cfg->notify.exec_user && !strcmp(cfg->notify.exec_user, "nobody") &&
+	      cfg->notify.exec_uid == 65534 && cfg->notify.exec_gid == 65534);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load_notify("{ exec: /bin/true, exec_user: root }", &cfg, &errs) == 0);
+	CHECK(cfg && cfg->notify.exec_uid == 0);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+	cfg = NULL;
+	CHECK(load_notify("{ exec: /bin/true, exec_user: no-such-user-h10 }", &cfg, &errs) != 0);
+	CHECK_ERR(&errs, "tollgate.yaml:2:", "notify.exec_user 'no-such-user-h10': no such user");
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -2378,6 +2484,9 @@ int main(void)
 	test_h6_ids();
 	test_h6_limits();
 	test_h6_customers_path();
+	test_h10_metrics_access();
+	test_h10_id_charset();
+	test_h10_exec_user();
 
 	tl_rmtree(tmpdir);
 	return test_summary();

@@ -748,7 +748,7 @@ static void test_exec(void)
 	struct orow r;
 	char *s;
 
-	BEGIN("exec hook: argv CUSTOMER ACTION RULE, stdin the JSON, a clean environment");
+	BEGIN("exec hook: argv -- CUSTOMER ACTION RULE, stdin the JSON, a clean environment");
 	if (fresh_db())
 		return;
 	write_hook(hook, sizeof(hook), dir, sizeof(dir));
@@ -765,13 +765,13 @@ static void test_exec(void)
 	CHECK(s && !strcmp(s, "2\n"));
 	free(s);
 	s = hook_file(dir, "argv.1");
-	CHECK(s && !strcmp(s, "cust-0001\nsuspend\nspoofing\n"));
+	CHECK(s && !strcmp(s, "--\ncust-0001\nsuspend\nspoofing\n"));
 	free(s);
 	s = hook_file(dir, "stdin.1");
 	CHECK(s && !strcmp(s, json1));
 	free(s);
 	s = hook_file(dir, "argv.2"); /* oldest first; a manual action has rule "-" */
-	CHECK(s && !strcmp(s, "cust-0002\nunsuspend\n-\n"));
+	CHECK(s && !strcmp(s, "--\ncust-0002\nunsuspend\n-\n"));
 	free(s);
 	s = hook_file(dir, "stdin.2");
 	CHECK(s && !strcmp(s, json2));
@@ -986,6 +986,55 @@ static void test_retry_wall_step(void)
 		srv_stop(srv);
 }
 
+/* ---- h10: the exec hook runs unprivileged ---- */
+static void test_h10_exec_user(void)
+{
+	struct tg_notify_cfg cfg = {.timeout_ms = 2000,
+				    .retry_min_ms = 100,
+				    .retry_max_ms = 800,
+				    .exec_user = "nobody",
+				    .exec_uid = 65534,
+				    .exec_gid = 65534};
+	char hook[256], dir[192], text[1024], json1[1024];
+	struct tg_notifier *n;
+	int64_t id1;
+	char *s;
+
+	BEGIN("h10: exec hook as notify.exec_user (nobody): uid/gid 65534, no capability, "
+	      "no_new_privs, argv --");
+	if (fresh_db())
+		return;
+	chmod(tmpdir, 0711); /* nobody walks through to its own directory */
+	snprintf(dir, sizeof(dir), "%s/hook-h10-%d", tmpdir, ncase);
+	mkdir(dir, 0777);
+	chmod(dir, 0777);
+	snprintf(hook, sizeof(hook), "%s/hook.sh", dir);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\n"
+		 "d='%s'\n"
+		 "{ id -u; id -g; id -G; grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' "
+		 "/proc/self/status; printf '%%s\\n' \"$@\"; } >\"$d/who\"\n"
+		 "cat >/dev/null\n",
+		 dir);
+	tl_write_file(hook, text);
+	chmod(hook, 0755);
+	cfg.exec = hook;
+	id1 = queue_event(&cfg, "cust-h10", "suspend", "spoofing", json1, sizeof(json1));
+	n = start(&cfg);
+	CHECK(n != NULL);
+	CHECK(wait_delivered(id1, "exec", 3000));
+	tg_notifier_stop(n);
+	s = hook_file(dir, "who");
+	CHECK_STR_CONTAINS(s, "65534\n65534\n65534\n");
+	CHECK_STR_CONTAINS(s, "CapPrm:\t0000000000000000\n");
+	CHECK_STR_CONTAINS(s, "CapEff:\t0000000000000000\n");
+	CHECK_STR_CONTAINS(s, "CapAmb:\t0000000000000000\n");
+	CHECK_STR_CONTAINS(s, "NoNewPrivs:\t1\n");
+	CHECK_STR_CONTAINS(s, "--\ncust-h10\nsuspend\nspoofing\n");
+	free(s);
+	chmod(tmpdir, 0700);
+}
+
 int main(void)
 {
 	static const char *const proxies[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
@@ -1008,6 +1057,7 @@ int main(void)
 	test_webhook_status();
 	test_webhook_hang();
 	test_exec();
+	test_h10_exec_user();
 	test_restart();
 	test_unconfigured_and_purge();
 	test_retry_wall_step();
