@@ -43,9 +43,11 @@ inh() { ip netns exec "$P-h" "$@"; }
 tg() { nsenter --net="/run/netns/$P-r" -- "$TG" -c "$TMP/tollgate.yaml" "$@"; }
 
 # count ID COUNTER: packets of cust ID's upload COUNTER ("passed", "spoof"), from
-# `tollgate -j customer show` (upload precedes download in it: cut there, take the first)
+# `tollgate -j customer show` (upload precedes download in it, and its drops precede its
+# would-drops, which use the same names: cut at both, take what is left)
 count() {
-	tg -j customer show "$1" | sed -n "s/\"download\".*//; s/.*\"$2\":{\"packets\":\([0-9]*\).*/\1/p"
+	tg -j customer show "$1" |
+		sed -n "s/\"download\".*//; s/\"would_drop\".*//; s/.*\"$2\":{\"packets\":\([0-9]*\).*/\1/p"
 }
 
 setup() {
