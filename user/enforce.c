@@ -797,7 +797,7 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 		}
 		e->sample = &s;
 		e->sample_dt_s = dt;
-		e->sample_ms = now;
+		e->sample_ms = now + e->wall_off; /* wall clock, as the evidence says */
 		if (tg_engine_eval(e->eng, i, &s, now))
 			tg_warn("enforcement: out of memory evaluating %s", cu->id);
 		e->sample = NULL;

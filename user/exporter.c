@@ -732,20 +732,25 @@ static json_t *customer_one_j(uint32_t idx, const char *id, const struct tg_cust
 			      tg_state_name(rec->state));
 
 	for (int d = 0; d < TG_DIR_NR && o; d++) {
-		json_t *drops = json_object();
-		uint64_t total = 0;
+		json_t *drops = json_object(), *would = json_object();
+		uint64_t total = 0, wtotal = 0;
 
 		for (int r = 0; r < TG_R_NR; r++) {
 			total += c->drop[d][r].pkts;
+			wtotal += c->noted[d][r].pkts;
 			if (c->drop[d][r].pkts)
 				json_object_set_new(drops, tg_reason_name(r),
 						    json_integer((json_int_t)c->drop[d][r].pkts));
+			if (c->noted[d][r].pkts)
+				json_object_set_new(would, tg_reason_name(r),
+						    json_integer((json_int_t)c->noted[d][r].pkts));
 		}
 		json_object_set_new(o, dir_name[d],
-				    json_pack("{so so sI}", "passed",
+				    json_pack("{so so sI so sI}", "passed",
 					      counter_j(c->pass[d].pkts, c->pass[d].bytes),
 					      "dropped", drops, "dropped_packets",
-					      (json_int_t)total));
+					      (json_int_t)total, "would_drop", would,
+					      "would_drop_packets", (json_int_t)wtotal));
 	}
 	return o;
 }
