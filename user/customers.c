@@ -1162,6 +1162,7 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 				return;
 			}
 			p->nf = p->blen = 0;
+			p->nul_field = SIZE_MAX; /* the broken row's NUL, if any, went with it */
 		} else if (done != n) {
 			p->oom = 1;
 		}

@@ -2085,6 +2085,23 @@ static void test_h6_csv_bytes(void)
 	tg_errs_free(&errs);
 }
 
+/* found by fuzz_csv: a NUL in a row libcsv refuses (a stray quote) must go with that row,
+ * not be charged to the next one (which a reload reusing rows loaded, a fresh load not) */
+static void test_nul_then_stray_quote(void)
+{
+	static const char csv[] = CSV_HDR "x\0y,,free,10.0.0.0/\"24,,\n"
+					  "a,,free,10.0.1.0/24,,\n";
+	struct tg_cfg *cfg;
+	struct tg_errs errs;
+
+	TEST_BEGIN("CSV: a NUL in a row with a stray quote is not charged to the next row");
+	CHECK_EQ_U64(load_bytes("", csv, sizeof(csv) - 1, &cfg, &errs), (uint64_t)-EINVAL);
+	CHECK_ERR(&errs, "customers.csv:2: ", "a stray quote");
+	CHECK(find_err(&errs, "customers.csv:3:") == NULL);
+	CHECK_EQ_U64(errs.n, 1);
+	tg_errs_free(&errs);
+}
+
 static void test_h6_ids(void)
 {
 	static const char csv[] =
@@ -2482,6 +2499,7 @@ int main(void)
 	test_h6_refused_prefixes();
 	test_h6_csv_bytes();
 	test_h6_ids();
+	test_nul_then_stray_quote();
 	test_h6_limits();
 	test_h6_customers_path();
 	test_h10_metrics_access();
