@@ -207,6 +207,42 @@ static void iface_metrics(struct tg_exporter *x, struct buf *b)
 	}
 }
 
+/*
+ * One series per shown customer, direction and reason with a count (drops or would-drops,
+ * read with get), then the customers not shown summed as "_other" (other: NULL if none).
+ */
+typedef uint64_t (*tg_reason_get)(const struct tg_maps *m, const struct tg_snap *sn, uint32_t idx,
+				  int dir, int reason);
+static void reason_series(struct tg_exporter *x, struct buf *b, const struct tg_snap *sn,
+			  const char *name, tg_reason_get get, const struct tg_crow *rows,
+			  size_t shown, const uint64_t (*other)[TG_R_NR])
+{
+	char id[2 * TG_ID_LEN];
+
+	for (size_t k = 0; k < shown; k++)
+		for (int d = 0; d < TG_DIR_NR; d++)
+			for (int r = 0; r < TG_R_NR; r++) {
+				uint64_t v = get(&x->m, sn, rows[k].idx, d, r);
+
+				if (v)
+					bprintf(b,
+						"%s{customer=\"%s\",direction=\"%s\",reason=\"%s\"}"
+						" "
+						"%llu\n",
+						name, esc(sn->names[rows[k].idx], id, sizeof(id)),
+						dir_name[d], tg_reason_name(r),
+						(unsigned long long)v);
+			}
+	for (int d = 0; d < TG_DIR_NR && other; d++)
+		for (int r = 0; r < TG_R_NR; r++)
+			if (other[d][r])
+				bprintf(b,
+					"%s{customer=\"_other\",direction=\"%s\",reason=\"%s\"} "
+					"%llu\n",
+					name, dir_name[d], tg_reason_name(r),
+					(unsigned long long)other[d][r]);
+}
+
 static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
 {
 	struct tg_snap sn;
@@ -277,56 +313,14 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	}
 	head(b, "tollgate_customer_drops_total", "counter",
 	     "Packets dropped per customer, direction and reason (reasons with drops only).");
-	for (size_t k = 0; k < shown; k++) {
-		for (int d = 0; d < TG_DIR_NR; d++)
-			for (int r = 0; r < TG_R_NR; r++) {
-				uint64_t v = tg_snap_drops(&x->m, &sn, rows[k].idx, d, r);
-
-				if (v)
-					bprintf(b,
-						"tollgate_customer_drops_total{customer=\"%s\","
-						"direction=\"%s\",reason=\"%s\"} %llu\n",
-						esc(names[rows[k].idx], id, sizeof(id)),
-						dir_name[d], tg_reason_name(r),
-						(unsigned long long)v);
-			}
-	}
-	for (int d = 0; d < TG_DIR_NR && shown < nrows; d++)
-		for (int r = 0; r < TG_R_NR; r++)
-			if (other_drop[d][r])
-				bprintf(b,
-					"tollgate_customer_drops_total{customer=\"_other\","
-					"direction=\"%s\","
-					"reason=\"%s\"} %llu\n",
-					dir_name[d], tg_reason_name(r),
-					(unsigned long long)other_drop[d][r]);
+	reason_series(x, b, &sn, "tollgate_customer_drops_total", tg_snap_drops, rows, shown,
+		      shown < nrows ? other_drop : NULL);
 	head(b, "tollgate_customer_would_drops_total", "counter",
 	     "Packets passed although a drop reason matched (a monitor interface; malformed "
 	     "after the IP header upstream), per customer, direction and reason (reasons with "
 	     "would-drops only). Also counted in tollgate_customer_packets_total.");
-	for (size_t k = 0; k < shown; k++) {
-		for (int d = 0; d < TG_DIR_NR; d++)
-			for (int r = 0; r < TG_R_NR; r++) {
-				uint64_t v = tg_snap_noted(&x->m, &sn, rows[k].idx, d, r);
-
-				if (v)
-					bprintf(b,
-						"tollgate_customer_would_drops_total{customer=\"%"
-						"s\","
-						"direction=\"%s\",reason=\"%s\"} %llu\n",
-						esc(names[rows[k].idx], id, sizeof(id)),
-						dir_name[d], tg_reason_name(r),
-						(unsigned long long)v);
-			}
-	}
-	for (int d = 0; d < TG_DIR_NR && shown < nrows; d++)
-		for (int r = 0; r < TG_R_NR; r++)
-			if (other_noted[d][r])
-				bprintf(b,
-					"tollgate_customer_would_drops_total{customer=\"_other\","
-					"direction=\"%s\",reason=\"%s\"} %llu\n",
-					dir_name[d], tg_reason_name(r),
-					(unsigned long long)other_noted[d][r]);
+	reason_series(x, b, &sn, "tollgate_customer_would_drops_total", tg_snap_noted, rows, shown,
+		      shown < nrows ? other_noted : NULL);
 	head(b, "tollgate_customer_state", "gauge",
 	     "A customer's enforcement state: 0 active, 1 throttled, 2 suspended.");
 	for (size_t k = 0; k < shown; k++)
