@@ -40,7 +40,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -MMD -
 BPF_SRC   := bpf/tollgate.bpf.c
 BPF_OBJ   := $(BUILD)/tollgate.bpf.o
 SKEL      := $(BUILD)/tollgate.skel.h
-LIB_SRC   := $(filter-out user/tollgate.c user/tollgated.c,$(wildcard user/*.c))
+LIB_SRC   := $(filter-out user/cli/tollgate.c user/daemon/tollgated.c,$(wildcard user/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
@@ -54,7 +54,7 @@ BENCH_BIN := $(BUILD)/bench/bench_xdp
 .PHONY: all test test-kernels demo bench lint clean install deps
 all: $(BINS) $(TEST_BINS) $(BENCH_BIN)
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
+$(BUILD) $(BUILD)/tests $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 $(BPF_OBJ): $(BPF_SRC) | $(BUILD)
@@ -65,38 +65,39 @@ $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tollgate > $@
 
-$(BUILD)/user/%.o: user/%.c $(SKEL) | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
 # The NOC page tollgated serves at /, embedded as a C string.
-$(BUILD)/page.h: user/page.html | $(BUILD)
+$(BUILD)/page.h: user/daemon/page.html | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q){ printf 'static const char tg_page_html[] =\n'; \
 		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 		printf ';\n'; } > $@
 
-$(BUILD)/user/exporter.o: $(BUILD)/page.h
+$(BUILD)/user/daemon/exporter.o: $(BUILD)/page.h
 
 $(LIB): $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/tollgate: $(BUILD)/user/tollgate.o $(LIB)
+$(BUILD)/tollgate: $(BUILD)/user/cli/tollgate.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
-$(BUILD)/tollgated: $(BUILD)/user/tollgated.o $(LIB)
+$(BUILD)/tollgated: $(BUILD)/user/daemon/tollgated.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
 # tollgated with a wall clock a test can step (tests/integration/clock_step.c replaces
-# user/clock.c: linked before the library, so the library's clock.o is not pulled in)
+# user/lib/clock.c: linked before the library, so the library's clock.o is not pulled in)
 $(BUILD)/tests/clock_step.o: tests/integration/clock_step.c | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/tollgated_clockstep: $(BUILD)/user/tollgated.o $(BUILD)/tests/clock_step.o $(LIB)
+$(BUILD)/tests/tollgated_clockstep: $(BUILD)/user/daemon/tollgated.o $(BUILD)/tests/clock_step.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
@@ -184,7 +185,7 @@ $(BUILD)/fuzz/%.o: tests/fuzz/%.c | $(BUILD)/fuzz
 	$(call msg,FUZZCC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(BUILD)/fuzz/%.o: user/%.c | $(BUILD)/fuzz
+$(BUILD)/fuzz/%.o: user/config/%.c | $(BUILD)/fuzz
 	$(call msg,FUZZCC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -204,8 +205,10 @@ fuzz: deps $(BUILD)/tests/test_pktfuzz
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
 	$(Q)$(BUILD)/tests/test_pktfuzz -n $(PKTFUZZ_FRAMES)
 
-LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*.c user/*.h tests/*/*.c tests/*/*.h bench/*.c)
+LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
 lint: deps $(SKEL)
+	$(call msg,LAYERS,user)
+	$(Q)scripts/check-layers.sh
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
 	$(call msg,CPPCHECK,user)
@@ -213,7 +216,7 @@ lint: deps $(SKEL)
 		--suppress=missingIncludeSystem --include=/usr/include/bpf/libbpf_common.h \
 		--include=/usr/include/jansson.h -Iheaders -Iuser -I$(BUILD) user tests/unit tests/bpf bench
 	$(call msg,ANALYZE,user)
-	$(Q)for f in $(filter-out user/skel.c,$(LIB_SRC)) user/tollgate.c user/tollgated.c; do \
+	$(Q)for f in $(filter-out user/datapath/skel.c,$(LIB_SRC)) user/cli/tollgate.c user/daemon/tollgated.c; do \
 		$(CLANG) --analyze -Xanalyzer -analyzer-output=text -Xanalyzer -analyzer-werror \
 			$(filter-out -MMD -MP,$(USER_CFLAGS)) \
 			-o /dev/null $$f || exit 1; done
@@ -236,4 +239,4 @@ install: $(BINS)
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

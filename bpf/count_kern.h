@@ -8,7 +8,7 @@
  * flood aimed at one customer from bouncing that cache line between CPUs on every packet,
  * each CPU coalesces consecutive drops with the same (customer, direction, reason) in its
  * own slot (tg_dcache) and flushes them with one atomic add every TG_DCACHE_FLUSH_PKTS
- * drops or when the key changes. Readers add the slots still pending (user/stats.c), so
+ * drops or when the key changes. Readers add the slots still pending (user/datapath/stats.c), so
  * the totals they show are exact (see tg_pend_read for the one race they accept).
  *
  * Would-drops ("noted": a monitor interface, or upstream malformed-after-IP) go the same

@@ -468,7 +468,7 @@ struct tg_dcache {
 	__u8 noted; /* 1: would-drops, flushed into tg_cnoted (pkts only), not tg_cdrop */
 	__u8 pad;
 	__u32 flushes; /* bumped before each flush: a reader that sees it move between two
-			* reads of the slot does not trust the first read's pkts (user/stats.c) */
+			* reads of the slot does not trust the first read's pkts (user/datapath/stats.c) */
 	__u32 pad1;
 	__u64 pkts;
 	__u64 bytes;

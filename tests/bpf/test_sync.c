@@ -33,8 +33,8 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
-#include "config.h"
-#include "maps.h"
+#include "config/config.h"
+#include "datapath/maps.h"
 #include "testlib.h"
 
 #define POOL 260 /* ids c000..c259 */

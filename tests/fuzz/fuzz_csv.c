@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_util.h"
 
 /* plans p1 (both directions, a two-rate download), p2 (download only), p3 (no limits) */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define SENTINEL 0x5a5a5a5a5a5a5a5aull
 #define ERR_LEN 128 /* the minimum config.h asks of the caller */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /*
  * The scratch directory: made on the first call under $TMPDIR, else /dev/shm (tmpfs: one

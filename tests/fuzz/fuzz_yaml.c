@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_util.h"
 
 static const char csv[] = "id,name,plan,prefixes,interface,vlan,upload_rate,upload_burst\n"

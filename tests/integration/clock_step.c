@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * clock_step.c - user/clock.c for the test daemon build/tests/tollgated_clockstep: the
+ * clock_step.c - user/lib/clock.c for the test daemon build/tests/tollgated_clockstep: the
  * wall clock is the host's plus the milliseconds written in the file TG_TEST_WALL_STEP
  * names (read at every call; missing or empty: 0), so a test steps the daemon's wall clock
  * as NTP would without touching the host's. The monotonic clock is the real one. Never
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 static int64_t ms_of(clockid_t id)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# test_linkwatch.sh - tollgated watches the interfaces it polices (user/linkwatch.h):
+# test_linkwatch.sh - tollgated watches the interfaces it polices (user/daemon/linkwatch.h):
 # a configured veth deleted and recreated under traffic is attached again within 1 s and
 # its customers' bindings follow the new ifindex (a spoofed source drops again, the bound
 # customer passes); the figure of spoofed packets that crossed unpoliced is printed. Our

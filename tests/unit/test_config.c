@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "maps.h" /* tg_policer_params: what the sync writes */
+#include "config/config.h"
+#include "datapath/maps.h" /* tg_policer_params: what the sync writes */
 #include "testlib.h"
 
 static char tmpdir[64];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_etcd.c - the etcd v3 client (user/etcd.c) against a real etcd that the test starts
+ * test_etcd.c - the etcd v3 client (user/cluster/etcd.c) against a real etcd that the test starts
  * on loopback (random free ports, a temporary data directory): keys and prefixes with
  * arbitrary bytes, compare-and-swap, leases that expire and are kept alive, a watch that
  * delivers every event once and in order across a restart of etcd, endpoint failover, and
@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "etcd.h"
+#include "cluster/etcd.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/tg-etcd-XXXXXX";

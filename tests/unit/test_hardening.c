@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "state.h"
+#include "lib/ctl.h"
+#include "lib/log.h"
+#include "state/state.h"
 #include "testlib.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char dir[] = "/tmp/tg-hardening-XXXXXX";
 

@@ -27,8 +27,8 @@
 
 #include <sqlite3.h>
 
-#include "notify.h"
-#include "state.h"
+#include "daemon/notify.h"
+#include "state/state.h"
 #include "testlib.h"
 
 static char tmpdir[64];
@@ -936,7 +936,7 @@ static void test_unconfigured_and_purge(void)
 /* ---- h9: retries on the monotonic clock ---- */
 
 /*
- * user/clock.c's two clocks, replaced in this test (linked before the library): the wall
+ * user/lib/clock.c's two clocks, replaced in this test (linked before the library): the wall
  * clock can be stepped, as NTP would, without touching the host's.
  */
 static int64_t wall_step_ms;

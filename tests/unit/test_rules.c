@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "daemon/engine.h"
 #include "testlib.h"
 
 static char tmpdir[64];

@@ -1,0 +1,59 @@
+#!/bin/sh
+# check-layers.sh - the rooms of user/ and who may include whom (make lint).
+#
+# Each folder of user/ is a room with one door: the header named after it (lib/lib.h,
+# config/config.h, ...). A file includes its own room's headers by name and another
+# room's only through its door, and only from a room below it:
+#
+#   lib  <  config  <  state  <  datapath, cluster  <  daemon, cli
+#
+# so there is no circle between rooms and no lower layer includes a higher one.
+# Exit 1 with one line per offending #include.
+set -eu
+cd "$(dirname "$0")/.."
+
+rank() {
+	case "$1" in
+	lib) echo 0 ;;
+	config) echo 1 ;;
+	state) echo 2 ;;
+	datapath | cluster) echo 3 ;;
+	daemon | cli) echo 4 ;;
+	*) echo -1 ;;
+	esac
+}
+
+bad=0
+for f in user/*/*.c user/*/*.h; do
+	room=${f#user/}
+	room=${room%%/*}
+	r=$(rank "$room")
+	if [ "$r" -lt 0 ]; then
+		echo "$f: room '$room' is not in scripts/check-layers.sh's list" >&2
+		bad=1
+		continue
+	fi
+	grep -n '^#include "[^"]*"' "$f" | while IFS= read -r line; do
+		n=${line%%:*}
+		h=$(printf '%s\n' "$line" | sed 's/^[0-9]*:#include "\([^"]*\)".*/\1/')
+		case "$h" in
+		*/*)
+			to=${h%%/*}
+			door="$to/$to.h"
+			[ "$to" = "$room" ] && { echo "$f:$n: $h: include a header of its own room by name" >&2; exit 1; }
+			t=$(rank "$to")
+			if [ "$t" -lt 0 ]; then
+				continue # a generated header (bench/..., build dir)
+			fi
+			[ "$h" = "$door" ] || { echo "$f:$n: $h: another room is entered by its door, $door" >&2; exit 1; }
+			[ "$t" -lt "$r" ] || { echo "$f:$n: $h: $room may not include $to (a room at its level or above)" >&2; exit 1; }
+			;;
+		*)
+			[ -f "user/$room/$h" ] || [ -f "headers/$h" ] || [ -f "build/$h" ] ||
+				case "$h" in *.skel.h | page.h) ;; *) echo "$f:$n: $h: not in user/$room/ nor headers/" >&2; exit 1 ;; esac
+			;;
+		esac
+	done || bad=1
+done
+[ "$bad" -eq 0 ] && echo "layers: user/ rooms include only through doors, downwards"
+exit "$bad"
