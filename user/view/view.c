@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
@@ -231,17 +232,55 @@ json_t *tg_view_iface(const struct tg_maps *m, const struct tg_iface *v, unsigne
 	return o;
 }
 
-json_t *tg_view_status(struct tg_maps *m)
+/*
+ * Customers by state (TG_ST_*), from their records, read a chunk at a time: the status of
+ * 1M customers costs no snapshot of every name and counter (the API's status is polled
+ * every 2 s by the NOC page).
+ */
+#define STATE_CHUNK 4096u
+static int count_states(const struct tg_maps *m, size_t nstate[TG_ST_SUSPENDED + 1])
+{
+	struct tg_cust *rec = calloc(STATE_CHUNK, sizeof(*rec));
+	__u32 *keys = calloc(STATE_CHUNK, sizeof(*keys));
+	int err = 0;
+
+	memset(nstate, 0, sizeof(size_t) * (TG_ST_SUSPENDED + 1));
+	if (!rec || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t base = 0; base < m->max_cust; base += STATE_CHUNK) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 in = base - 1, next = 0,
+		      cnt = m->max_cust - base < STATE_CHUNK ? m->max_cust - base : STATE_CHUNK;
+
+		if (bpf_map_lookup_batch(m->cust, base ? &in : NULL, &next, keys, rec, &cnt,
+					 &opts) &&
+		    errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (__u32 k = 0; k < cnt; k++)
+			if (keys[k] && (rec[k].flags & TG_CF_VALID))
+				nstate[rec[k].state <= TG_ST_SUSPENDED ? rec[k].state : 0]++;
+	}
+out:
+	free(rec);
+	free(keys);
+	return err;
+}
+
+json_t *tg_view_status(const struct tg_maps *m)
 {
 	struct tg_iface all[TG_MAX_IFACES] = {};
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo), zero = 0;
+	size_t nstate[TG_ST_SUSPENDED + 1];
 	struct tg_config bc;
-	struct tg_snap sn;
 	json_t *ifaces;
 	int n;
 
-	if (tg_snap_take(m, &sn, false))
+	if (count_states(m, nstate))
 		return NULL;
 	if (m->prog < 0 || bpf_obj_get_info_by_fd(m->prog, &pinfo, &plen))
 		memset(&pinfo, 0, sizeof(pinfo));
@@ -255,21 +294,19 @@ json_t *tg_view_status(struct tg_maps *m)
 		if (o)
 			json_array_append_new(ifaces, o);
 	}
-	tg_snap_free(&sn);
-	return json_pack("{si ss s{si si si} s{si si si si sI sI sI} s{s{si si} s{si si} s{si si}} "
-			 "so}",
-			 "version", TG_JSON_VERSION, "pin_dir", m->pin_dir, "program", "id",
-			 (int)pinfo.id, "layout_version", (int)bc.layout_version, "clock_tick_ns",
-			 (int)bc.clock_tick_ns, "customers", "loaded", (int)bc.ncustomers,
-			 "capacity", (int)(m->max_cust - 1), "prefixes_ipv4", (int)bc.nprefixes4,
-			 "prefixes_ipv6", (int)bc.nprefixes6, "active",
-			 (json_int_t)sn.nstate[TG_ST_ACTIVE], "throttled",
-			 (json_int_t)sn.nstate[TG_ST_THROTTLED], "suspended",
-			 (json_int_t)sn.nstate[TG_ST_SUSPENDED], "tables", "ipv4_chunks", "used",
-			 (int)bc.v4_chunks, "capacity", (int)m->tbl8_chunks, "ipv6_chunks", "used",
-			 (int)bc.v6_chunks, "capacity", (int)(m->v6_chunks - TG_V6_ROOT_CHUNKS),
-			 "ipv6_nodes", "used", (int)bc.v6_cmps, "capacity", (int)m->v6_ncmp,
-			 "interfaces", ifaces);
+	return json_pack(
+		"{si ss s{si si si} s{si si si si sI sI sI} s{s{si si} s{si si} s{si si}} "
+		"so}",
+		"version", TG_JSON_VERSION, "pin_dir", m->pin_dir, "program", "id", (int)pinfo.id,
+		"layout_version", (int)bc.layout_version, "clock_tick_ns", (int)bc.clock_tick_ns,
+		"customers", "loaded", (int)bc.ncustomers, "capacity", (int)(m->max_cust - 1),
+		"prefixes_ipv4", (int)bc.nprefixes4, "prefixes_ipv6", (int)bc.nprefixes6, "active",
+		(json_int_t)nstate[TG_ST_ACTIVE], "throttled", (json_int_t)nstate[TG_ST_THROTTLED],
+		"suspended", (json_int_t)nstate[TG_ST_SUSPENDED], "tables", "ipv4_chunks", "used",
+		(int)bc.v4_chunks, "capacity", (int)m->tbl8_chunks, "ipv6_chunks", "used",
+		(int)bc.v6_chunks, "capacity", (int)(m->v6_chunks - TG_V6_ROOT_CHUNKS),
+		"ipv6_nodes", "used", (int)bc.v6_cmps, "capacity", (int)m->v6_ncmp, "interfaces",
+		ifaces);
 }
 
 json_t *tg_view_events(struct tg_statedb *st, const char *customer, int64_t since_ms, size_t limit,

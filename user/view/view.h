@@ -74,7 +74,7 @@ json_t *tg_view_iface(const struct tg_maps *m, const struct tg_iface *v, unsigne
  * and how many are active, throttled, suspended), tables, interfaces. The CLI adds
  * "daemon", the API "enforcement_actions". NULL if the maps cannot be read.
  */
-json_t *tg_view_status(struct tg_maps *m);
+json_t *tg_view_status(const struct tg_maps *m);
 
 /* The events document ({"version", "events"}) of the audit log (tg_state_events'
  * arguments). NULL with -errno in *err. */
