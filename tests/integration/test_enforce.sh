@@ -40,6 +40,7 @@ SPID=
 CPID=
 IPID=
 PROMPID=
+FPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
@@ -59,6 +60,7 @@ cleanup() {
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
 	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
 	[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null
+	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -712,6 +714,28 @@ page_dom() {
 	PYEOF2
 }
 check "the NOC page (/) in headless Chromium: tiles, top customers, the suspended customer and why, each interface's role and attached (screenshot: build/test-artifacts/noc-page.png)" page_dom
+# the page from the host, as `make demo` serves it: scripts/nsfwd.py forwards a port of the
+# host's loopback into the router namespace's (here to 9477, the Host header naming it)
+"$LAB_PY" "$ROOT/scripts/nsfwd.py" "/run/netns/$P-rtr" "$TMP/fwd.port" 9477 2>"$TMP/fwd.log" &
+FPID=$!
+from_host() {
+	local port body
+	for _ in $(seq 100); do
+		[ -s "$TMP/fwd.port" ] && break
+		sleep 0.05
+	done
+	port=$(cat "$TMP/fwd.port") || { cat "$TMP/fwd.log"; return 1; }
+	curl -sf -m 5 -H "Host: 127.0.0.1:9477" "http://127.0.0.1:$port/" | grep -q '<table id="ifaces">' ||
+		{ echo "no page through 127.0.0.1:$port"; return 1; }
+	body=$(curl -sf -m 5 -H "Host: 127.0.0.1:9477" "http://127.0.0.1:$port/api/v1/status") || return 1
+	lab_json "' '.join(sorted('%s/%s/%s' % (i['name'][-2:], i['role'], i['attached']) for i in j['interfaces']))" <<<"$body" |
+		grep -qx "c0/customer/True c1/customer/True c2/customer/True u0/upstream/True" ||
+		{ echo "status through the forwarder: ${body:0:300}"; return 1; }
+}
+check "the NOC page and its API from the host's loopback (scripts/nsfwd.py, as make demo): interfaces, roles, attached" from_host
+kill "$FPID" 2>/dev/null
+wait "$FPID" 2>/dev/null
+FPID=
 # a real Prometheus (Debian's), on the router's loopback, scraping the exporter every
 # second with the shipped alerting rules loaded: what it stored equals the data plane
 PROM_PORT=$((30000 + $$ % 20000))
