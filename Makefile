@@ -6,7 +6,7 @@
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
 #   make lint       clang-format check, clang --analyze, cppcheck, the man pages (mandoc -Tlint,
-#                   scripts/check-man.py)
+#                   scripts/check-man.py), the links of the docs (scripts/check-docs.py)
 #   make install    binaries, man pages, docs, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
 
@@ -217,6 +217,8 @@ lint: deps $(SKEL) $(BINS)
 	$(Q)mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 	$(call msg,MAN,docs/man against the code)
 	$(Q)scripts/check-man.py $(BUILD)
+	$(call msg,DOCS,links)
+	$(Q)scripts/check-docs.py
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
 	$(call msg,CPPCHECK,user)
