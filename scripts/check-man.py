@@ -8,19 +8,24 @@ Fails, naming each miss, when:
   - a long or short option the code parses (struct option tables and getopt strings in
     user/cli/*.c, user/daemon/tollgated.c) is not in the page of its program;
   - an environment variable the code reads (getenv in user/) is in neither page;
-  - a configuration key the parser accepts (the *keys[] tables of user/config/*.c) or a
-    customers CSV column (col_names[]) is not the head of a list item (.It ... Cm KEY)
-    in tollgate.yaml(5).
+  - a configuration key the parser accepts or a customers CSV column is not the head of a
+    list item (.It ... Cm KEY) in tollgate.yaml(5). The keys are taken twice: from the
+    *keys[] and col_names[] tables of user/config/*.c, and from the parser itself:
+    `tollgate check-config` on a probe file with an unknown key at every level, whose
+    errors list the keys known there (every top-level key is probed as a section too, so
+    a new section is found without changing this script).
 The pages are compared as mandoc renders them, so "Fl -force" counts as "--force".
 Too few names found in the code is an error too: the extraction broke, not the pages.
 
 Usage: scripts/check-man.py [BUILD]   (BUILD: the build directory, default build)
 """
 import glob
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
@@ -87,6 +92,62 @@ def check_help(binary, page_text, page):
     return opts, words
 
 
+PROBE_YAML = """\
+zz_probe: 1
+interfaces:
+  - { name: eth1, role: customer, zz_probe: 1, exceptions: { rate: 200pps, zz_probe: 1 } }
+plans:
+  p:
+    zz_probe: 1
+    upload: { rate: 1mbit, burst: 64k, zz_probe: 1 }
+    flood: { zz_probe: 1, syn: { rate: 10pps, zz_probe: 1 } }
+customers: probe.csv
+capacity: { zz_probe: 1 }
+metrics: { zz_probe: 1 }
+control: { zz_probe: 1 }
+enforcement:
+  zz_probe: 1
+  rules:
+    - { name: r, when: "spoof_pps > 1", action: notify, zz_probe: 1,
+        escalate: { count: 2, within: 1h, zz_probe: 1 } }
+notify: { zz_probe: 1, retry: { min: 1s, max: 5s, zz_probe: 1 } }
+"""
+
+
+def probe_keys():
+    """The keys the parser knows, from its own "unknown key" errors: {where: [keys]}."""
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="check-man.") as tmp:
+        with open(os.path.join(tmp, "probe.csv"), "w", encoding="utf-8") as f:
+            f.write("id,plan,prefixes,zz_probe\nc1,p,192.0.2.1,x\n")
+        text = PROBE_YAML
+        for _ in range(2):  # the second pass probes top-level keys the first did not
+            with open(os.path.join(tmp, "probe.yaml"), "w", encoding="utf-8") as f:
+                f.write(text)
+            out = subprocess.run([os.path.join(BUILD, "tollgate"), "-j", "check-config",
+                                  os.path.join(tmp, "probe.yaml")],
+                                 capture_output=True, text=True).stdout
+            try:
+                errs = json.loads(out)["errors"]
+            except (ValueError, KeyError, TypeError):
+                fail(f"tollgate -j check-config on the probe file: no errors array in {out[:200]!r}")
+                return found
+            for e in errs:
+                m = re.search(r"unknown key 'zz_probe' in (.*) \(known: (.*)\)$", e)
+                if m:
+                    found[m.group(1)] = m.group(2).split(", ")
+                m = re.search(r"unknown column 'zz_probe' \(known: (.*)\)$", e)
+                if m:
+                    found["customers CSV"] = m.group(1).split(", ")
+            top = found.get("the configuration", [])
+            have = set(re.findall(r"^(\w+):", text, re.M))
+            extra = [k for k in top if k not in have]
+            if not extra:
+                break
+            text += "".join(f"{k}: {{ zz_probe: 1 }}\n" for k in extra)
+    return found
+
+
 def main():
     cli_page, d_page = render("tollgate.8"), render("tollgated.8")
 
@@ -130,6 +191,19 @@ def main():
     if len(keys) < 50:
         fail(f"only {len(keys)} configuration keys found in user/config/*.c: the *keys[] "
              "tables moved? update scripts/check-man.py")
+
+    probed = probe_keys()
+    nprobed = sum(len(v) for v in probed.values())
+    if len(probed) < 12 or "customers CSV" not in probed:
+        fail(f"the probe of tollgate check-config found the keys of only {len(probed)} "
+             "sections: its error messages changed? update scripts/check-man.py")
+    for where, names in sorted(probed.items()):
+        for k in names:
+            if k not in documented:
+                fail(f"tollgate.yaml.5: key '{k}' (accepted in {where}) is not the head of a "
+                     "list item (.It ... Cm " + k + ")")
+    if os.environ.get("V") == "1":
+        print(f"check-man: {len(keys)} keys in the tables, {nprobed} probed in {len(probed)} sections")
 
     for e in errors:
         print("check-man: " + e, file=sys.stderr)
