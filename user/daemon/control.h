@@ -8,7 +8,7 @@
  * nothing. The framing (one JSON object each way, SO_PEERCRED) is lib/ctl.h's; the table
  * itself is tollgated.c's, beside its handlers.
  *
- * Included by: user/daemon/ (tollgated.c). Includes: config (durations), lib.
+ * Included by: daemon.h (the door) and tollgated.c, control.c. Includes: jansson only.
  */
 #ifndef TG_CONTROL_H
 #define TG_CONTROL_H
