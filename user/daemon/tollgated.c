@@ -45,7 +45,9 @@ struct daemon {
 	struct tg_ctl_conn *conns[TG_CTL_MAX_CONNS];
 	int nconns;
 	bool ctl_listening;
-	struct tg_linkwatch *lw; /* the interfaces' link events and checks, or NULL */
+	struct tg_linkwatch *lw;     /* the interfaces' link events and checks, or NULL */
+	struct tg_applied *replaced; /* what a reload on the control socket replaced, until the
+				      * reply is sent (after_reload frees it) */
 };
 
 static void exporter_config(struct daemon *d);
@@ -283,16 +285,9 @@ static json_t *error_reply(const char *msg)
 
 /* ---- the control socket's commands (control.h) ---- */
 
-/* One request being answered: the daemon, and where a reload leaves the replaced snapshot. */
-struct request {
-	struct daemon *d;
-	struct tg_applied **old;
-};
-
 static json_t *cmd_reload(void *ctx, const json_t *req, const struct ucred *cred)
 {
-	struct request *r = ctx;
-	struct daemon *d = r->d;
+	struct daemon *d = ctx;
 	const char *want = json_string_value(json_object_get(req, "config"));
 	char real[PATH_MAX], err[512];
 
@@ -303,14 +298,13 @@ static json_t *cmd_reload(void *ctx, const json_t *req, const struct ucred *cred
 			 d->config_path, want);
 		return error_reply(err);
 	}
-	return reload(d, r->old);
+	return reload(d, &d->replaced);
 }
 
 /* suspend and unsuspend: carried out by enforcement (enforce.h), record first. */
 static json_t *cmd_manual(void *ctx, const json_t *req, const struct ucred *cred)
 {
-	struct request *r = ctx;
-	struct daemon *d = r->d;
+	struct daemon *d = ctx;
 	const char *cmd = json_string_value(json_object_get(req, "command"));
 
 	return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
@@ -318,8 +312,7 @@ static json_t *cmd_manual(void *ctx, const json_t *req, const struct ucred *cred
 
 static json_t *cmd_ping(void *ctx, const json_t *req, const struct ucred *cred)
 {
-	struct request *r = ctx;
-	struct daemon *d = r->d;
+	struct daemon *d = ctx;
 	json_t *h = tg_enforcer_health(d->enf);
 
 	(void)req;
@@ -367,8 +360,8 @@ static const struct tg_ctl_cmd commands[] = {
 static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *cred,
 		      struct tg_applied **old)
 {
-	struct request r = {.d = d, .old = old};
 	const struct tg_ctl_cmd *c;
+	json_t *reply;
 	char err[512];
 
 	c = tg_ctl_select(commands, req, err, sizeof(err));
@@ -379,7 +372,10 @@ static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *c
 	if (c->writes)
 		tg_info("%s requested by uid %u (pid %d)", c->name, (unsigned)cred->uid,
 			(int)cred->pid);
-	return c->run(&r, req, cred);
+	reply = c->run(d, req, cred);
+	*old = d->replaced;
+	d->replaced = NULL;
+	return reply;
 }
 
 /*
