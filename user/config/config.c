@@ -18,7 +18,7 @@
 
 #include "config_int.h"
 
-/* ---- the rest ---- */
+/* ---- the small sections: walled_garden, per_source_exempt, capacity ---- */
 
 /* A list of prefixes under key (walled_garden, per_source_exempt) into *out, *nout. */
 static void parse_prefixes(struct ctx *c, yaml_node_t *n, const char *key, struct tg_prefix **out,
