@@ -7,7 +7,8 @@
 #
 #   lib  <  config  <  state  <  datapath, cluster  <  view  <  daemon, cli
 #
-# so there is no circle between rooms and no lower layer includes a higher one.
+# so there is no circle between rooms and no lower layer includes a higher one; and config
+# includes neither libbpf nor SQLite (it never reaches the maps or the state database).
 # Exit 1 with one line per offending #include.
 set -eu
 cd "$(dirname "$0")/.."
@@ -55,6 +56,13 @@ for f in user/*/*.c user/*/*.h; do
 			;;
 		esac
 	done || bad=1
+done
+# config reads files and nothing else: never the data plane's maps nor the state database
+for f in user/config/*.c user/config/*.h; do
+	if grep -n '^#include <\(bpf/\|sqlite3\.h\|linux/bpf\.h\)' "$f" >&2; then
+		echo "$f: config may not reach the data plane (libbpf) or the state database (SQLite)" >&2
+		bad=1
+	fi
 done
 [ "$bad" -eq 0 ] && echo "layers: user/ rooms include only through doors, downwards"
 exit "$bad"

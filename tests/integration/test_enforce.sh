@@ -285,14 +285,49 @@ for name, data, want in [
         ("unknown command", b"{\"command\": \"explode\"}", "unknown command"),
         ("suspend with a number as reason", b"{\"command\": \"suspend\", \"customer\": \"cust-b\", \"reason\": 5}", "reason"),
         ("oversized", b"{\"command\": \"ping\", \"x\": \"" + b"a" * 70000 + b"\"}", "larger than"),
-        ("duplicate keys", b"{\"command\": \"ping\", \"command\": \"suspend\"}", "not JSON")]:
+        ("duplicate keys", b"{\"command\": \"ping\", \"command\": \"suspend\"}", "not JSON")] + [
+        # each command refuses what its row of the command table does not allow
+        (name, json.dumps(req).encode(), want) for name, req, want in [
+        ("command not a string", {"command": 5}, "no \"command\""),
+        ("unknown command lists the known", {"command": "explode"},
+         "known: reload, suspend, unsuspend, ping"),
+        ("reload: config a number", {"command": "reload", "config": 5},
+         "reload: \"config\" must be a string"),
+        ("reload: an unknown field", {"command": "reload", "force": "yes"},
+         "reload: unknown field \"force\" (known: config)"),
+        ("reload: another file", {"command": "reload", "config": "/etc/passwd"},
+         "it reloads that file"),
+        ("suspend: no customer", {"command": "suspend", "reason": "x"},
+         "suspend: \"customer\" (an id) is required"),
+        ("suspend: empty customer", {"command": "suspend", "customer": "", "reason": "x"},
+         "suspend: \"customer\" (an id) is empty"),
+        ("suspend: customer too long", {"command": "suspend", "customer": "c" * 48, "reason": "x"},
+         "suspend: \"customer\" is longer than 47 bytes"),
+        ("suspend: no reason", {"command": "suspend", "customer": "cust-b"},
+         "suspend: \"reason\" (text for the audit log) is required"),
+        ("suspend: reason too long", {"command": "suspend", "customer": "cust-b", "reason": "r" * 401},
+         "suspend: \"reason\" is longer than 400 bytes"),
+        ("suspend: for not a duration", {"command": "suspend", "customer": "cust-b", "reason": "x", "for": "soon"},
+         "suspend: \"for\": \x27soon\x27 is not a duration above zero (30m, 12h, 7d)"),
+        ("suspend: for zero", {"command": "suspend", "customer": "cust-b", "reason": "x", "for": "0s"},
+         "\x270s\x27 is not a duration above zero"),
+        ("suspend: for a number", {"command": "suspend", "customer": "cust-b", "reason": "x", "for": 30},
+         "suspend: \"for\" must be a string"),
+        ("suspend: an unknown field", {"command": "suspend", "customer": "cust-b", "reason": "x", "until": "1h"},
+         "suspend: unknown field \"until\" (known: customer, reason, for)"),
+        ("unsuspend: for", {"command": "unsuspend", "customer": "cust-a", "reason": "x", "for": "1h"},
+         "unsuspend: unknown field \"for\" (known: customer, reason)"),
+        ("unsuspend: reason a list", {"command": "unsuspend", "customer": "cust-a", "reason": ["x"]},
+         "unsuspend: \"reason\" must be a string: text for the audit log, not a list"),
+        ("ping: a field", {"command": "ping", "verbose": True},
+         "ping: unknown field \"verbose\" (the command takes none)")]]:
     r = ask(data)
     if r.get("ok") is not False or want not in r.get("error", ""):
         bad.append("%s: %s" % (name, r))
 print("; ".join(bad))
 sys.exit(1 if bad else 0)
 '
-check "malformed, oversized, duplicate-key and unknown requests get an error reply" \
+check "malformed, oversized, duplicate-key, unknown and each command's bad requests get an error reply" \
 	"$LAB_PY" -c "$CTL_PY" "$TOLLGATE_SOCKET"
 SLOW_PY='
 import socket, sys, time

@@ -7,7 +7,11 @@
  *   - the control socket is born 0660 whatever the umask, and its owner and mode are never
  *     changed through a symlink planted in its place;
  *   - the state database and its WAL are 0600 (0640 kept) whatever the umask, a symlink in
- *     their place is refused, and commits are synchronous=FULL.
+ *     their place is refused, and commits are synchronous=FULL;
+ *   - a control request is checked against its row of the command table (control.h) before
+ *     any handler runs: an unknown command or field, a missing, mistyped, empty or over-long
+ *     value, a bad duration is refused with the command and field named (test_enforce.sh
+ *     sends tollgated's own table the same over its socket).
  * Runs as any user; the socket's chown to root needs root and is checked only then.
  */
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "daemon/daemon.h"
 #include "lib/ctl.h"
 #include "lib/log.h"
 #include "state/state.h"
@@ -256,6 +261,72 @@ static void test_statedb(void)
 	CHECK(fd < 0);
 }
 
+static int runs;
+
+static json_t *count_run(void *ctx, const json_t *req, const struct ucred *cred)
+{
+	(void)ctx;
+	(void)req;
+	(void)cred;
+	runs++;
+	return json_true();
+}
+
+static void test_ctl_table(void)
+{
+	static const struct tg_ctl_field sus[] = {
+		{"customer", TG_CF_TEXT, true, 5, "an id"},
+		{"for", TG_CF_DURATION, false, 0, "a duration above zero"},
+		{NULL},
+	};
+	static const struct tg_ctl_field none[] = {{NULL}};
+	static const struct tg_ctl_cmd table[] = {
+		{"suspend", count_run, sus, true},
+		{"ping", count_run, none, false},
+		{NULL},
+	};
+	static const struct {
+		const char *req, *want;
+	} bad[] = {
+		{"{}", "no \"command\""},
+		{"{\"command\": 1}", "no \"command\""},
+		{"{\"command\": \"sus\"}", "unknown command 'sus' (known: suspend, ping)"},
+		{"{\"command\": \"suspend\"}", "suspend: \"customer\" (an id) is required"},
+		{"{\"command\": \"suspend\", \"customer\": \"\"}", "\"customer\" (an id) is empty"},
+		{"{\"command\": \"suspend\", \"customer\": \"abcdef\"}", "longer than 5 bytes"},
+		{"{\"command\": \"suspend\", \"customer\": null}",
+		 "must be a string: an id, not null"},
+		{"{\"command\": \"suspend\", \"customer\": \"a\", \"for\": \"0s\"}",
+		 "'0s' is not a duration above zero"},
+		{"{\"command\": \"suspend\", \"customer\": \"a\", \"for\": \"1 h\"}",
+		 "'1 h' is not a duration"},
+		{"{\"command\": \"suspend\", \"customer\": \"a\", \"why\": \"x\"}",
+		 "suspend: unknown field \"why\" (known: customer, for)"},
+		{"{\"command\": \"ping\", \"x\": 1}",
+		 "ping: unknown field \"x\" (the command takes none)"},
+	};
+	const struct tg_ctl_cmd *c;
+	char err[256];
+	json_t *req;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		TEST_BEGIN(bad[i].req);
+		req = json_loads(bad[i].req, 0, NULL);
+		err[0] = '\0';
+		c = req ? tg_ctl_select(table, req, err, sizeof(err)) : NULL;
+		CHECK(req && !c);
+		CHECK_STR_CONTAINS(err, bad[i].want);
+		json_decref(req);
+	}
+	TEST_BEGIN("control table: a good request selects its row; no handler ran before");
+	req = json_loads("{\"command\": \"suspend\", \"customer\": \"a\", \"for\": \"1h\"}", 0,
+			 NULL);
+	c = tg_ctl_select(table, req, err, sizeof(err));
+	CHECK(c == &table[0] && c->writes);
+	CHECK(runs == 0);
+	json_decref(req);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -266,6 +337,7 @@ int main(void)
 	test_log();
 	test_socket();
 	test_statedb();
+	test_ctl_table();
 	tl_rmtree(dir);
 	return test_summary();
 }

@@ -2,6 +2,9 @@
 /*
  * cli.h - what the tollgate subcommands share: global options, the command table type,
  * and the printer that writes one object as text or JSON.
+ *
+ * The door of user/cli/. Included by: the files of user/cli/ (tollgate.c, cli.c, cmd_*.c)
+ * only; no other room (cli is at the top, beside daemon).
  */
 #ifndef TG_CLI_H
 #define TG_CLI_H

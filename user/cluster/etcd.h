@@ -18,6 +18,9 @@
  * through a queue with a pollable descriptor, so the daemon's event loop never blocks on
  * the network. Functions return 0 (or 1 where said) or -errno; the last error's text is
  * tg_etcd_error().
+ *
+ * Included by: cluster.h (the door: other rooms include that) and etcd.c; the tests
+ * (test_etcd).
  */
 #ifndef TG_ETCD_H
 #define TG_ETCD_H

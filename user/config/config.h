@@ -7,6 +7,10 @@
  *
  * The struct is tg_cfg, not tg_config: struct tg_config is the BPF map value in
  * tollgate_kern_user.h, which this header includes.
+ *
+ * The door of user/config/. Included by: every room above it (state, datapath, cluster,
+ * daemon, cli), config's own files, the tests and the fuzzers. Includes: lib, rules.h, the
+ * ABI header.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H

@@ -1177,50 +1177,6 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		     "empty: the first row must name the columns (id,name,plan,prefixes,...)");
 }
 
-static const char *file_kind(mode_t m)
-{
-	return S_ISFIFO(m)   ? "a FIFO (named pipe)"
-	       : S_ISCHR(m)  ? "a character device"
-	       : S_ISBLK(m)  ? "a block device"
-	       : S_ISSOCK(m) ? "a socket"
-	       : S_ISDIR(m)  ? "a directory"
-			     : "not a regular file";
-}
-
-int tg_open_regular(const char *path, int *fd, size_t *size, const char **kind)
-{
-	struct stat st;
-	int err;
-
-	*size = 0;
-	*fd = -1;
-	*kind = NULL;
-	/* refused before it is opened: opening a FIFO waits for a writer, a device may act */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		*kind = file_kind(st.st_mode);
-		return -EINVAL;
-	}
-	/* O_NONBLOCK: should it have become a FIFO since, the open does not wait either */
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (*fd < 0)
-		return errno ? -errno : -EIO;
-	if (fstat(*fd, &st)) {
-		err = errno ? -errno : -EIO;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*kind = file_kind(st.st_mode);
-		err = -EINVAL;
-		goto fail;
-	}
-	*size = (size_t)st.st_size;
-	return 0;
-fail:
-	close(*fd);
-	*fd = -1;
-	return err;
-}
-
 static int map_file(const char *path, const char **data, size_t *len, const char **kind)
 {
 	void *m;

@@ -4,6 +4,8 @@
  * metrics a rule's `when` can test, and the parser of `when` ("spoof_pps > 50 for 30s").
  * config.c reads the YAML around it; engine.c runs the rules. Nothing here touches BPF,
  * SQLite or the clock (rules.c needs only libc and the unit parsers of units.c).
+ *
+ * Included by: config.h (the door: other rooms get it through that) and rules.c.
  */
 #ifndef TG_RULES_H
 #define TG_RULES_H

@@ -4,7 +4,8 @@
  * pure state machine on an explicit clock), enforcement (enforce.h: the engine's
  * decisions and the control socket's requests carried out, record first), notification
  * (notify.h: the outbox's threads), the exporter (exporter.h: /metrics, the API and the
- * NOC page) and the interface watcher (linkwatch.h). tollgated.c wires them.
+ * NOC page), the interface watcher (linkwatch.h) and the control socket's command table
+ * (control.h). tollgated.c wires them.
  *
  * Included by: the tests. Nothing in another room includes it (the CLI talks to the
  * daemon over the control socket only). Includes: datapath, state, config, lib.
@@ -12,6 +13,7 @@
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H
 
+#include "control.h"
 #include "enforce.h"
 #include "engine.h"
 #include "exporter.h"

@@ -20,7 +20,6 @@
 #include "lib/lib.h"
 #include "notify.h"
 
-#define TG_REASON_MAX 400		  /* characters of a manual reason */
 #define TG_PURGE_EVERY_MS (3600 * 1000ll) /* the retention purge runs hourly */
 
 struct tg_enforcer {
@@ -672,20 +671,11 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	json_t *evs, *reply;
 	int rc, err;
 
-	if (!id || !*id)
-		return error_reply("%s: \"customer\" (an id) is required", cmd);
-	if (strlen(id) >= TG_ID_LEN)
-		return error_reply("%s: customer id longer than %d bytes", cmd, TG_ID_LEN - 1);
-	if (!reason || !*reason)
-		return error_reply("%s: \"reason\" (text for the audit log) is required", cmd);
-	if (strlen(reason) > TG_REASON_MAX)
-		return error_reply("%s: the reason is longer than %d bytes", cmd, TG_REASON_MAX);
-	if (jfor && (!json_is_string(jfor) || !suspend))
-		return error_reply("%s: \"for\" is a duration (\"30m\", \"1d\") of a suspension",
-				   cmd);
-	if (jfor && (tg_parse_duration_ns(json_string_value(jfor), &for_ns) || !for_ns))
-		return error_reply("suspend: bad duration '%.64s' (e.g. 30m, 12h, 7d)",
-				   json_string_value(jfor));
+	/* the fields are checked by tollgated's command table (control.h): id and reason are
+	 * non-empty and in bounds, "for" a duration above zero, and only in a suspend */
+	if (!id || !reason ||
+	    (jfor && (!suspend || tg_parse_duration_ns(json_string_value(jfor), &for_ns))))
+		return error_reply("%s: the request was not checked: nothing changed", cmd);
 	if (!e->eng || !e->cfg)
 		return error_reply("the configuration is not loaded");
 	idx = idx_of(e, id);

@@ -13,6 +13,8 @@
  * A crash between 1 and 2 is repaired at start, when the sync writes every record from
  * the database; the engine is rebuilt from the database (states, open episodes, firings)
  * so nothing fires or is notified twice.
+ *
+ * Included by: daemon.h (the door), enforce.c and tollgated.c.
  */
 #ifndef TG_ENFORCE_H
 #define TG_ENFORCE_H
@@ -43,11 +45,14 @@ const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e);
 int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 			  const struct tg_applied *app, char *err, size_t len);
 
+#define TG_REASON_MAX 400 /* bytes of a manual action's reason */
+
 /*
  * A request from the control socket: "suspend" {customer, reason, for?} or "unsuspend"
- * {customer, reason}. The actor is the caller (cred). Returns the reply document; a bad
- * request changes nothing. *resync is set when the data plane could not be written from
- * the snapshot: the caller syncs in full.
+ * {customer, reason}, its fields checked by tollgated's command table (control.h). The
+ * actor is the caller (cred). Returns the reply document; a refused request changes
+ * nothing. *resync is set when the data plane could not be written from the snapshot:
+ * the caller syncs in full.
  */
 json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 			    const char *cmd, const json_t *req, const struct ucred *cred,

@@ -85,6 +85,8 @@
  * TG_EV_EPISODE_CLOSE, delete the episode; on TG_EV_LIFT, the state. A restored open
  * episode whose condition is still true does not fire again. Monitor rules' would-be
  * states are not restored (their lifts after a restart are not reported).
+ *
+ * Included by: daemon.h (the door), engine.c and enforce.c; the tests (test_rules).
  */
 #ifndef TG_ENGINE_H
 #define TG_ENGINE_H

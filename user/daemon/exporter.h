@@ -32,6 +32,8 @@
  *   /api/v1/customers/ID                counters, state, enforcement, last 20 events,
  *                                       rates since the API's previous reading of it
  *   /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N (N <= 10000) the audit log
+ *
+ * Included by: daemon.h (the door), exporter.c, enforce.c and tollgated.c.
  */
 #ifndef TG_EXPORTER_H
 #define TG_EXPORTER_H

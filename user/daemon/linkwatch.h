@@ -22,6 +22,8 @@
  *   rx VLAN offload  turned on with customers bound to VLANs behind it: iface_rxvlan,
  *                    a warning, and tollgate_interface_rxvlan_conflict 1;
  *   tollgate detach  (the pin removed) respected: iface_detached, no re-attach.
+ *
+ * Included by: daemon.h (the door), linkwatch.c and tollgated.c.
  */
 #ifndef TG_LINKWATCH_H
 #define TG_LINKWATCH_H

@@ -27,6 +27,8 @@
  * The webhook is an HTTP POST of the event JSON with "Content-Type: application/json" and
  * "User-Agent: tollgate/VERSION"; any 2xx = delivered; redirects are not followed (a 3xx
  * is a failure); proxies as libcurl's environment variables say.
+ *
+ * Included by: daemon.h (the door), notify.c and enforce.c; the tests (test_notify).
  */
 #ifndef TG_NOTIFY_H
 #define TG_NOTIFY_H

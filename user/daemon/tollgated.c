@@ -24,6 +24,7 @@
 
 #include "datapath/datapath.h"
 #include "lib/lib.h"
+#include "control.h"
 #include "enforce.h"
 #include "exporter.h"
 #include "linkwatch.h"
@@ -44,7 +45,9 @@ struct daemon {
 	struct tg_ctl_conn *conns[TG_CTL_MAX_CONNS];
 	int nconns;
 	bool ctl_listening;
-	struct tg_linkwatch *lw; /* the interfaces' link events and checks, or NULL */
+	struct tg_linkwatch *lw;     /* the interfaces' link events and checks, or NULL */
+	struct tg_applied *replaced; /* what a reload on the control socket replaced, until the
+				      * reply is sent (after_reload frees it) */
 };
 
 static void exporter_config(struct daemon *d);
@@ -280,43 +283,99 @@ static json_t *error_reply(const char *msg)
 	return json_pack("{sb ss}", "ok", 0, "error", msg);
 }
 
-/* One complete request: the reply. */
+/* ---- the control socket's commands (control.h) ---- */
+
+static json_t *cmd_reload(void *ctx, const json_t *req, const struct ucred *cred)
+{
+	struct daemon *d = ctx;
+	const char *want = json_string_value(json_object_get(req, "config"));
+	char real[PATH_MAX], err[512];
+
+	(void)cred;
+	if (want && (!realpath(d->config_path, real) || strcmp(real, want))) {
+		snprintf(err, sizeof(err),
+			 "tollgated runs with %.200s: it reloads that file, not %.200s",
+			 d->config_path, want);
+		return error_reply(err);
+	}
+	return reload(d, &d->replaced);
+}
+
+/* suspend and unsuspend: carried out by enforcement (enforce.h), record first. */
+static json_t *cmd_manual(void *ctx, const json_t *req, const struct ucred *cred)
+{
+	struct daemon *d = ctx;
+	const char *cmd = json_string_value(json_object_get(req, "command"));
+
+	return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
+}
+
+static json_t *cmd_ping(void *ctx, const json_t *req, const struct ucred *cred)
+{
+	struct daemon *d = ctx;
+	json_t *h = tg_enforcer_health(d->enf);
+
+	(void)req;
+	(void)cred;
+	if (h) {
+		json_object_set_new(h, "ok", json_true());
+		json_object_set_new(h, "pid", json_integer(getpid()));
+		json_object_set_new(h, "config", json_string(d->config_path));
+	}
+	return h ? h : json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
+}
+
+#define F_CUSTOMER                                                                                 \
+	{                                                                                          \
+		"customer", TG_CF_TEXT, true, TG_ID_LEN - 1, "an id"                               \
+	}
+#define F_REASON                                                                                   \
+	{                                                                                          \
+		"reason", TG_CF_TEXT, true, TG_REASON_MAX, "text for the audit log"                \
+	}
+
+static const struct tg_ctl_field reload_fields[] = {
+	{"config", TG_CF_TEXT, false, PATH_MAX - 1, "the path of the file tollgated runs with"},
+	{NULL},
+};
+static const struct tg_ctl_field suspend_fields[] = {
+	F_CUSTOMER,
+	F_REASON,
+	{"for", TG_CF_DURATION, false, 0, "a duration above zero (30m, 12h, 7d)"},
+	{NULL},
+};
+static const struct tg_ctl_field unsuspend_fields[] = {F_CUSTOMER, F_REASON, {NULL}};
+static const struct tg_ctl_field no_fields[] = {{NULL}};
+
+/* What the control socket answers: {name, handler, fields, writes the data plane}. */
+static const struct tg_ctl_cmd commands[] = {
+	{"reload", cmd_reload, reload_fields, true},
+	{"suspend", cmd_manual, suspend_fields, true},
+	{"unsuspend", cmd_manual, unsuspend_fields, true},
+	{"ping", cmd_ping, no_fields, false},
+	{NULL},
+};
+
+/* One complete request: the reply. A request the table refuses reaches no handler. */
 static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *cred,
 		      struct tg_applied **old)
 {
-	const char *cmd = json_string_value(json_object_get(req, "command"));
+	const struct tg_ctl_cmd *c;
+	json_t *reply;
 	char err[512];
 
-	if (!cmd)
-		return error_reply("no \"command\" (a string) in the request");
-	if (!strcmp(cmd, "reload")) {
-		const char *want = json_string_value(json_object_get(req, "config"));
-		char real[PATH_MAX];
-
-		if (want && (!realpath(d->config_path, real) || strcmp(real, want))) {
-			snprintf(err, sizeof(err),
-				 "tollgated runs with %.200s: it reloads that file, not %.200s",
-				 d->config_path, want);
-			return error_reply(err);
-		}
-		tg_info("reload requested by uid %u (pid %d)", (unsigned)cred->uid, (int)cred->pid);
-		return reload(d, old);
+	c = tg_ctl_select(commands, req, err, sizeof(err));
+	if (!c) {
+		tg_warn("control socket (uid %u): refused: %s", (unsigned)cred->uid, err);
+		return error_reply(err);
 	}
-	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend"))
-		return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
-	if (!strcmp(cmd, "ping")) {
-		json_t *h = tg_enforcer_health(d->enf);
-
-		if (h) {
-			json_object_set_new(h, "ok", json_true());
-			json_object_set_new(h, "pid", json_integer(getpid()));
-			json_object_set_new(h, "config", json_string(d->config_path));
-		}
-		return h ? h : json_pack("{sb si}", "ok", 1, "pid", (int)getpid());
-	}
-	snprintf(err, sizeof(err),
-		 "unknown command '%.64s' (known: reload, suspend, unsuspend, ping)", cmd);
-	return error_reply(err);
+	if (c->writes)
+		tg_info("%s requested by uid %u (pid %d)", c->name, (unsigned)cred->uid,
+			(int)cred->pid);
+	reply = c->run(d, req, cred);
+	*old = d->replaced;
+	d->replaced = NULL;
+	return reply;
 }
 
 /*

@@ -2,6 +2,9 @@
 /*
  * attach.h - attach the XDP program to an interface through a pinned bpf_link, and detach
  * it. Shared by the CLI (tollgate attach/detach) and the daemon.
+ *
+ * Included by: datapath.h (the door: other rooms get it through that), attach.c and
+ * reload.c.
  */
 #ifndef TG_ATTACH_H
 #define TG_ATTACH_H

@@ -3,6 +3,9 @@
  * maps.h - the pinned data plane seen from userspace: loading the program and its maps
  * (loader.c), filling them from a validated config (sync.c), and reading the counters
  * back (stats.c).
+ *
+ * Included by: datapath.h (the door) and the files of user/datapath/; the tests and the
+ * benchmark that load the program.
  */
 #ifndef TG_MAPS_H
 #define TG_MAPS_H

@@ -3,6 +3,8 @@
  * netdev.h - facts about the host that decide whether an attachment does what it says:
  * whether a NIC strips VLAN tags before XDP sees them (rx VLAN offload), and whether a
  * bpffs mounted by this process would outlive it (ip netns exec).
+ *
+ * Included by: datapath.h (the door), netdev.c and loader.c.
  */
 #ifndef TG_NETDEV_H
 #define TG_NETDEV_H

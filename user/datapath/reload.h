@@ -3,6 +3,8 @@
  * reload.h - re-read the configuration and apply the difference to the running data
  * plane: what `tollgate reload` asks of tollgated over the control socket, and what it
  * does itself when no daemon runs.
+ *
+ * Included by: datapath.h (the door) and reload.c.
  */
 #ifndef TG_RELOAD_H
 #define TG_RELOAD_H

@@ -3,6 +3,9 @@
  * sync_int.h - the pieces of a sync shared by the full sync (sync.c, which reads the maps
  * back) and the incremental one (sync_inc.c, which diffs against what it wrote last).
  * Internal to those two files.
+ *
+ * Included by: the sync's files of user/datapath/ only (sync.c, sync_inc.c, trie6.c,
+ * fprof.c); never through the door.
  */
 #ifndef TG_SYNC_INT_H
 #define TG_SYNC_INT_H

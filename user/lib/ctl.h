@@ -6,6 +6,9 @@
  * ({"ok": true, ...} or {"ok": false, "error": "...", "errors": [...]}) and closes.
  * Requests are bounded (TG_CTL_MAX_REQUEST); the caller's uid and pid come from
  * SO_PEERCRED.
+ *
+ * Included by: lib.h (the door: other rooms get it through that) and ctl.c; the tests
+ * (test_hardening).
  */
 #ifndef TG_CTL_H
 #define TG_CTL_H

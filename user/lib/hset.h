@@ -7,6 +7,8 @@
  *
  * Hashing is xxHash's XXH3 (libxxhash, inlined). No removal: the sets are built once per
  * configuration. Sized at twice the item count, so probes stay short.
+ *
+ * Included by: lib.h (the door: other rooms get it through that).
  */
 #ifndef TG_HSET_H
 #define TG_HSET_H

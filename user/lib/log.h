@@ -3,6 +3,9 @@
  * log.h - messages to stderr. Errors are one line that says what failed and what to do;
  * under -j they are JSON objects ({"error": ...}) so stdout stays valid JSON and stderr
  * machine-readable. libbpf's own log goes through here and shows with -v.
+ *
+ * Included by: lib.h (the door: other rooms get it through that) and log.c; the tests
+ * (test_hardening).
  */
 #ifndef TG_LOG_H
 #define TG_LOG_H

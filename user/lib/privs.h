@@ -20,6 +20,8 @@
  * and the notifier's threads exist, so the HTTP thread, libcurl and the exec hook never
  * hold CAP_SYS_ADMIN. The bounding set loses the rest too (with CAP_SETPCAP), so nothing
  * exec'd gets them back.
+ *
+ * Included by: lib.h (the door: other rooms get it through that) and privs.c.
  */
 #ifndef TG_PRIVS_H
 #define TG_PRIVS_H

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * util.h - small helpers more than one part of userspace needs.
+ *
+ * Included by: lib.h (the door: other rooms get it through that) and lib's files (util.c,
+ * log.c, ctl.c, clock.c); the tests (test_hardening, clock_step.c).
  */
 #ifndef TG_UTIL_H
 #define TG_UTIL_H

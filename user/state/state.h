@@ -5,6 +5,9 @@
  * customer keeps its index - and so its counters and policer state - across reloads,
  * restarts and reboots (which clear bpffs). Later versions add enforcement state, the
  * audit log and the notification outbox.
+ *
+ * The door of user/state/. Included by: the rooms above it (datapath, daemon, cli),
+ * state.c; the tests. Includes: the ABI header only.
  */
 #ifndef TG_STATE_H
 #define TG_STATE_H
