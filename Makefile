@@ -172,7 +172,8 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iheaders -Iuser \
 	$(shell pkg-config --cflags yaml-0.1 2>/dev/null)
 FUZZ_LDLIBS  := $(shell pkg-config --libs yaml-0.1 2>/dev/null) -lcsv
-FUZZ_CFG_OBJ := $(addprefix $(BUILD)/fuzz/,config.o customers.o units.o rules.o fuzz_util.o)
+FUZZ_CFG_OBJ := $(addprefix $(BUILD)/fuzz/,config.o customers.o units.o rules.o fuzz_util.o \
+	names.o)
 FUZZ_BINS    := $(BUILD)/fuzz/fuzz_csv $(BUILD)/fuzz/fuzz_yaml $(BUILD)/fuzz/fuzz_units
 
 # Part of all: they build in about 3 s (clang, libclang-rt-14-dev from install-deps.sh).
@@ -186,6 +187,10 @@ $(BUILD)/fuzz/%.o: tests/fuzz/%.c | $(BUILD)/fuzz
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/%.o: user/config/%.c | $(BUILD)/fuzz
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%.o: user/lib/%.c | $(BUILD)/fuzz
 	$(call msg,FUZZCC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

@@ -538,6 +538,7 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 	yaml_node_t *v[IF_NR];
 	const char *s, *name = NULL;
 	const char *bad;
+	char opts[64]; /* the names of a list, for an error */
 
 	if (!want(c, n, YAML_MAPPING_NODE, "an entry of interfaces"))
 		return;
@@ -563,33 +564,17 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 	}
 
 	if (!v[IF_ROLE]) {
-		yerr(c, n, "interface%s%s%s: role is required (customer or upstream)",
-		     name ? " '" : "", name ? name : "", name ? "'" : "");
-	} else if ((s = scalar(c, v[IF_ROLE], "role"))) {
-		if (!strcmp(s, "customer"))
-			ic.role = TG_ROLE_CUSTOMER;
-		else if (!strcmp(s, "upstream"))
-			ic.role = TG_ROLE_UPSTREAM;
-		else
-			yerr(c, v[IF_ROLE], "role '%s': want customer or upstream", s);
+		yerr(c, n, "interface%s%s%s: role is required (%s)", name ? " '" : "",
+		     name ? name : "", name ? "'" : "", TG_NAMES_JOIN(tg_role_names, opts));
+	} else if ((s = scalar(c, v[IF_ROLE], "role")) && tg_role_parse(s, &ic.role)) {
+		yerr(c, v[IF_ROLE], "role '%s': want %s", s, TG_NAMES_JOIN(tg_role_names, opts));
 	}
-	if (v[IF_MODE] && (s = scalar(c, v[IF_MODE], "mode"))) {
-		if (!strcmp(s, "native"))
-			ic.mode = TG_MODE_NATIVE;
-		else if (!strcmp(s, "generic"))
-			ic.mode = TG_MODE_GENERIC;
-		else
-			yerr(c, v[IF_MODE], "mode '%s': want native or generic", s);
-	}
+	if (v[IF_MODE] && (s = scalar(c, v[IF_MODE], "mode")) && tg_mode_parse(s, &ic.mode))
+		yerr(c, v[IF_MODE], "mode '%s': want %s", s, TG_NAMES_JOIN(tg_mode_names, opts));
 	if (v[IF_ANTISPOOF] && (s = scalar(c, v[IF_ANTISPOOF], "antispoof"))) {
-		if (!strcmp(s, "strict"))
-			ic.antispoof = TG_AS_STRICT;
-		else if (!strcmp(s, "loose"))
-			ic.antispoof = TG_AS_LOOSE;
-		else if (!strcmp(s, "off"))
-			ic.antispoof = TG_AS_OFF;
-		else
-			yerr(c, v[IF_ANTISPOOF], "antispoof '%s': want strict, loose or off", s);
+		if (tg_antispoof_parse(s, &ic.antispoof))
+			yerr(c, v[IF_ANTISPOOF], "antispoof '%s': want %s", s,
+			     TG_NAMES_JOIN(tg_antispoof_names, opts));
 		if (ic.role == TG_ROLE_UPSTREAM)
 			yerr(c, v[IF_ANTISPOOF], "antispoof applies to the customer role only");
 	}
@@ -662,9 +647,11 @@ enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
 static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
 enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_YELLOW, PL_NR };
 static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp", "yellow_dscp"};
-enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_REFL, FL_SRC, FL_BLOCK, FL_NR };
-static const char *const fl_keys[FL_NR] = {"syn",	 "udp",	       "icmp",	    "frag",
-					   "reflection", "per_source", "block_time"};
+/* flood: a key per class of TG_FC_PLAN_LIST, in its order (tg_fclass_plan), then block_time */
+#define FL_POS(N, k, r) FL_##N,
+#define FL_KEY(N, k, r) k,
+enum { TG_FC_PLAN_LIST(FL_POS) FL_BLOCK, FL_NR };
+static const char *const fl_keys[FL_NR] = {TG_FC_PLAN_LIST(FL_KEY) "block_time"};
 
 static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, const char *dir,
 			    struct tg_rate_cfg *r)
@@ -798,7 +785,7 @@ static void parse_block_time(struct ctx *c, yaml_node_t *n, yaml_node_t *src, co
 	const char *s;
 	uint64_t ns;
 
-	if (src && f->src_pps)
+	if (src && f->pps[TG_FC_SRC])
 		f->block_ns = TG_BLOCK_TIME_DEFAULT_NS;
 	if (!n)
 		return;
@@ -825,8 +812,6 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 	struct tg_plan *p = &c->cfg->plans[c->cfg->nplans];
 	const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
 	yaml_node_t *v[PL_NR], *f[FL_NR];
-	uint64_t *pps[FL_BLOCK] = {&p->flood.syn_pps,  &p->flood.udp_pps,  &p->flood.icmp_pps,
-				   &p->flood.frag_pps, &p->flood.refl_pps, &p->flood.src_pps};
 	char what[TG_NAME_MAX + 32];
 
 	if (!name) {
@@ -868,8 +853,9 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 				snprintf(what, sizeof(what), "plan '%s': flood.%s", name,
 					 fl_keys[i]);
 				if (f[i])
-					parse_flood_value(c, f[i], what, pps[i],
-							  &p->flood.burst[i]);
+					parse_flood_value(c, f[i], what,
+							  &p->flood.pps[tg_fclass_plan[i]],
+							  &p->flood.burst[tg_fclass_plan[i]]);
 			}
 			parse_block_time(c, f[FL_BLOCK], f[FL_SRC], name, &p->flood);
 		}

@@ -252,10 +252,4 @@ int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed);
  * given the index later must not inherit them), and the ended ones. 0 or -errno. */
 int tg_srcblock_forget(const struct tg_maps *m, const uint32_t *idx, size_t n);
 
-/* "rate", "spoof", ... */
-const char *tg_reason_name(int reason);
-const char *tg_role_name(int role);
-const char *tg_antispoof_name(int mode);
-const char *tg_state_name(int state);
-
 #endif /* TG_MAPS_H */
