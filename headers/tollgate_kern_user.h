@@ -560,6 +560,40 @@ struct tg_bind_key {
 };
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
 
+/*
+ * The map set: FN(name, size) per map of bpf/maps_kern.h, which declares each as
+ * tg_<name> (<= 15 characters), pinned under that name. size says who sets its
+ * max_entries: TG_MS_FIXED the declaration, TG_MS_CUST the loader, one per customer index
+ * (capacity.max_customers + 1), TG_MS_CAP the loader, from the capacity in its own way.
+ * Userspace opens, pins and closes exactly these (user/datapath/loader.c, struct tg_maps);
+ * tests/unit/test_lists.c checks the BPF object declares exactly these.
+ */
+#define TG_MAPS(FN)                                                                                \
+	FN(config, TG_MS_FIXED)                                                                    \
+	FN(ifaces, TG_MS_FIXED)                                                                    \
+	FN(v4_tbl24, TG_MS_FIXED)                                                                  \
+	FN(v4_tbl8, TG_MS_CAP)                                                                     \
+	FN(v4_void, TG_MS_FIXED)                                                                   \
+	FN(v6_trie, TG_MS_CAP)                                                                     \
+	FN(v6_cmp, TG_MS_CAP)                                                                      \
+	FN(bind, TG_MS_CUST)                                                                       \
+	FN(cust, TG_MS_CUST)                                                                       \
+	FN(pol, TG_MS_CUST)                                                                        \
+	FN(cstat, TG_MS_CUST)                                                                      \
+	FN(cdrop, TG_MS_CUST)                                                                      \
+	FN(cnoted, TG_MS_CUST)                                                                     \
+	FN(dcache, TG_MS_FIXED)                                                                    \
+	FN(ifstat, TG_MS_FIXED)                                                                    \
+	FN(fprof, TG_MS_FIXED)                                                                     \
+	FN(refl_ports, TG_MS_FIXED)                                                                \
+	FN(srcwatch, TG_MS_FIXED)                                                                  \
+	FN(srcblock, TG_MS_FIXED)                                                                  \
+	FN(srcquota, TG_MS_CUST)                                                                   \
+	FN(exlim, TG_MS_CAP)                                                                       \
+	FN(walled, TG_MS_FIXED)                                                                    \
+	FN(names, TG_MS_CUST)
+enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
+
 /* Pinned object names (<= 15 characters) under the pin directory. */
 #define TG_PIN_DIR_DEFAULT "/sys/fs/bpf/tollgate"
 #define TG_PIN_PROG "prog"

@@ -31,9 +31,6 @@
 #include "page.h"
 #include "state/state.h"
 
-#ifndef TG_VERSION
-#define TG_VERSION "0.1"
-#endif
 #define MAX_ACTIONS 256 /* distinct (rule, action) pairs counted */
 #define CHUNK 4096u
 /*

@@ -13,11 +13,11 @@
 #include "config/config.h"
 #include "tollgate_kern_user.h"
 
-/* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
+/* File descriptors of every map (TG_MAPS), plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
-		cdrop, cnoted, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota,
-		exlim;
+#define TG_MAPS_FD(name, size) int name; /* tg_<name> */
+	TG_MAPS(TG_MAPS_FD)
+#undef TG_MAPS_FD
 	int prog;			   /* the XDP program */
 	uint32_t *tbl24;		   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
