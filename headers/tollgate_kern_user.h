@@ -334,6 +334,13 @@ enum tg_fclass {
 	TG_FC_OWN_NR = 0 TG_FC_OWN_LIST(TG_LIST_COUNT), /* the first ones: a customer's own */
 };
 
+/* What a packet over class fc drops as (TG_FCLASSES; TG_R_NR: the class it would have met). */
+#define TG_LIST_FC_REASON(N, k, r) fc == TG_FC_##N ? (r):
+static inline __u32 tg_fc_reason(int fc)
+{
+	return TG_FCLASSES(TG_LIST_FC_REASON) TG_R_NR;
+}
+
 struct tg_pkt_pol {
 	__u64 ipp_fns; /* emission interval per packet, 2^-8 ns; 0: no limit */
 	__u64 tol_fns; /* tolerance: burst x interval */

@@ -154,6 +154,7 @@ static void test_fclasses(void)
 		/* every class but SMTP (the plan's smtp: policy) is a key of flood: */
 		CHECK(in_plan[fc] == (fc != TG_FC_SMTP));
 		CHECK(r >= 0 && r <= TG_R_NR);
+		CHECK_EQ_U64(tg_fc_reason(fc), r); /* the data plane's */
 		if (fc < TG_FC_OWN_NR) {
 			snprintf(want, sizeof(want), "flood_%s", tg_fclass_name(fc));
 			CHECK(!strcmp(tg_reason_name(r), want));
