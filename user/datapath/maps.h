@@ -221,7 +221,7 @@ struct tg_snap {
 	struct tg_cust *rec;
 	struct tg_cstat *pass;
 	struct tg_crow *rows;
-	size_t nrows, nstate[3]; /* nstate by enum tg_state */
+	size_t nrows, nstate[TG_ST_NR]; /* nstate by enum tg_state */
 	struct tg_pendset pend;
 	bool have_pass;
 };

@@ -476,7 +476,7 @@ int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass)
 		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
 			continue;
 		sn->names[i][TG_ID_LEN - 1] = '\0';
-		sn->nstate[sn->rec[i].state <= TG_ST_SUSPENDED ? sn->rec[i].state : 0]++;
+		sn->nstate[sn->rec[i].state < TG_ST_NR ? sn->rec[i].state : 0]++;
 		sn->rows[sn->nrows].idx = i;
 		sn->rows[sn->nrows++].score =
 			sn->have_pass ? sn->pass[i].bytes[0] + sn->pass[i].bytes[1] : 0;
