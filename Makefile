@@ -45,7 +45,8 @@ LIB_SRC   := $(filter-out user/cli/tollgate.c user/daemon/tollgated.c,$(wildcard
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
-TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_notify \
+TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_lists \
+	$(BUILD)/tests/test_notify \
 	$(BUILD)/tests/test_hardening $(BUILD)/tests/test_etcd $(BUILD)/tests/test_golden \
 	$(BUILD)/tests/test_contend $(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz \
 	$(BUILD)/tests/xdp_foreign.bpf.o \
@@ -173,7 +174,8 @@ FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iheaders -Iuser \
 	$(shell pkg-config --cflags yaml-0.1 2>/dev/null)
 FUZZ_LDLIBS  := $(shell pkg-config --libs yaml-0.1 2>/dev/null) -lcsv
-FUZZ_CFG_OBJ := $(patsubst user/config/%.c,$(BUILD)/fuzz/%.o,$(wildcard user/config/*.c)) $(BUILD)/fuzz/fuzz_util.o
+FUZZ_CFG_OBJ := $(patsubst user/config/%.c,$(BUILD)/fuzz/%.o,$(wildcard user/config/*.c)) $(BUILD)/fuzz/fuzz_util.o \
+	$(BUILD)/fuzz/names.o
 FUZZ_BINS    := $(BUILD)/fuzz/fuzz_csv $(BUILD)/fuzz/fuzz_yaml $(BUILD)/fuzz/fuzz_units
 
 # Part of all: they build in about 3 s (clang, libclang-rt-14-dev from install-deps.sh).
@@ -187,6 +189,10 @@ $(BUILD)/fuzz/%.o: tests/fuzz/%.c | $(BUILD)/fuzz
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/fuzz/%.o: user/config/%.c | $(BUILD)/fuzz
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%.o: user/lib/%.c | $(BUILD)/fuzz
 	$(call msg,FUZZCC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

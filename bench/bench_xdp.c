@@ -258,22 +258,25 @@ static int load_scale(struct scale *sc)
 		return -ENOMEM;
 	snprintf(plan[PLAN_BW].name, sizeof(plan[0].name), "bench");
 	snprintf(plan[PLAN_ALL].name, sizeof(plan[0].name), "bench-all");
-	plan[PLAN_ALL].flood = (struct tg_flood_cfg){.syn_pps = HIGH_PPS,
-						     .udp_pps = HIGH_PPS,
-						     .icmp_pps = HIGH_PPS,
-						     .frag_pps = HIGH_PPS};
+	plan[PLAN_ALL].flood = (struct tg_flood_cfg){.pps[TG_FC_SYN] = HIGH_PPS,
+						     .pps[TG_FC_UDP] = HIGH_PPS,
+						     .pps[TG_FC_ICMP] = HIGH_PPS,
+						     .pps[TG_FC_FRAG] = HIGH_PPS};
 	plan[PLAN_ALL].smtp = TG_SMTP_LIMIT;
 	plan[PLAN_ALL].smtp_limit = 1000000;
 	snprintf(plan[PLAN_FLOOD].name, sizeof(plan[0].name), "bench-flood");
-	plan[PLAN_FLOOD].flood = (struct tg_flood_cfg){
-		.syn_pps = 1, .udp_pps = 1, .icmp_pps = 1, .frag_pps = 1, .refl_pps = 1};
+	plan[PLAN_FLOOD].flood = (struct tg_flood_cfg){.pps[TG_FC_SYN] = 1,
+						       .pps[TG_FC_UDP] = 1,
+						       .pps[TG_FC_ICMP] = 1,
+						       .pps[TG_FC_FRAG] = 1,
+						       .pps[TG_FC_REFL] = 1};
 	plan[PLAN_FLOOD].smtp = TG_SMTP_LIMIT;
 	plan[PLAN_FLOOD].smtp_limit = 1;
 	snprintf(plan[PLAN_SRC_HI].name, sizeof(plan[0].name), "bench-src-hi");
-	plan[PLAN_SRC_HI].flood.src_pps = HIGH_PPS;
+	plan[PLAN_SRC_HI].flood.pps[TG_FC_SRC] = HIGH_PPS;
 	plan[PLAN_SRC_HI].flood.block_ns = 60000000000ull;
 	snprintf(plan[PLAN_SRC_LO].name, sizeof(plan[0].name), "bench-src-lo");
-	plan[PLAN_SRC_LO].flood.src_pps = 1;
+	plan[PLAN_SRC_LO].flood.pps[TG_FC_SRC] = 1;
 	plan[PLAN_SRC_LO].flood.block_ns = 3600000000000ull;
 	snprintf(plan[PLAN_YELLOW].name, sizeof(plan[0].name), "bench-yellow");
 	snprintf(plan[PLAN_RED].name, sizeof(plan[0].name), "bench-red");

@@ -210,9 +210,7 @@ static __always_inline __u32 tg_flood(const struct tg_pkt *p, const struct tg_fp
 	if (fc < 0)
 		return TG_R_NR;
 	if (!tg_police_pkt(g, &fp->cls[dir][fc], fc, now))
-		return fc == TG_FC_SYN	 ? TG_R_FLOOD_SYN
-		       : fc == TG_FC_UDP ? TG_R_FLOOD_UDP
-					 : TG_R_FLOOD_ICMP;
+		return tg_fc_reason(fc);
 	return TG_R_NR;
 }
 

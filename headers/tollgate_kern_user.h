@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 9u
+#define TG_LAYOUT_VERSION 9u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -147,16 +147,91 @@ struct tg_v6_cmp {
 #define TG_CUST_NONE 0u
 #define TG_CUST_PORT 0xfffffffeu /* data plane only: charge the access port's owner */
 
-enum tg_role {
-	TG_ROLE_CUSTOMER = 0, /* traffic from customers: classify by source (upload) */
-	TG_ROLE_UPSTREAM = 1, /* traffic to customers: classify by destination (download) */
-};
+/*
+ * The lists. Each concept that has names is defined once here, as an X-macro list in the
+ * manner of the kernel's include/net/dropreason-core.h: FN(NAME, "name", ...) per member,
+ * in the order of its numbering. The enum below each list is generated from it, and so is
+ * every name table, parser, JSON key, metric label and rule metric in userspace
+ * (user/lib/names.c); docs/lists.md says where each is used and how to add a member.
+ * Where the numbering is part of the pinned layout (reasons, flood classes, roles,
+ * antispoof modes, states), a new member goes last and TG_LAYOUT_VERSION changes.
+ */
 
-enum tg_antispoof {
-	TG_AS_STRICT = 0, /* source belongs to a customer bound to this interface (and VLAN) */
-	TG_AS_LOOSE = 1,  /* source belongs to some customer */
-	TG_AS_OFF = 2,
-};
+/* Interface roles (tg_iface.role; tollgate.yaml `role:`, `attach ... role`). */
+#define TG_ROLES(FN)                                                                               \
+	FN(CUSTOMER, "customer") /* traffic from customers: classify by source (upload) */         \
+	FN(UPSTREAM, "upstream") /* traffic to customers: classify by destination (download) */
+
+/* Anti-spoofing modes of a customer-role interface (tg_iface.antispoof; `antispoof:`). */
+#define TG_ANTISPOOFS(FN)                                                                          \
+	FN(STRICT, "strict") /* source belongs to a customer bound to this interface (and VLAN) */ \
+	FN(LOOSE, "loose")   /* source belongs to some customer */                                 \
+	FN(OFF, "off")
+
+/* XDP attach modes (userspace only: `mode:`, `attach ... mode`), enum tg_xdp_mode. */
+#define TG_MODES(FN)                                                                               \
+	FN(NATIVE, "native")   /* driver mode (default) */                                         \
+	FN(GENERIC, "generic") /* skb mode: any interface, slower */
+
+/*
+ * Why a packet was dropped (enum tg_reason, TG_R_<NAME>). The name is the reason's
+ * everywhere: the JSON key of the counters, the `reason` label of the metrics, the rule
+ * metrics <name>_pps and download_<name>_pps. Numbering is part of the layout.
+ */
+#define TG_REASONS(FN)                                                                             \
+	FN(RATE, "rate")	   /* over the customer's bandwidth policer */                     \
+	FN(SPOOF, "spoof")	   /* source not allowed here (BCP 38) */                          \
+	FN(BOGON, "bogon")	   /* source never valid on the wire (RFC 6890) */                 \
+	FN(MALFORMED, "malformed") /* cannot be parsed (or an unknown protocol, customer role) */  \
+	FN(FLOOD_SYN, "flood_syn")                                                                 \
+	FN(FLOOD_UDP, "flood_udp")                                                                 \
+	FN(FLOOD_ICMP, "flood_icmp")                                                               \
+	FN(FLOOD_FRAG, "flood_frag")                                                               \
+	FN(SMTP, "smtp")                                                                           \
+	FN(SUSPENDED, "suspended")                                                                 \
+	FN(EXCEPTION, "exception") /* ARP/DHCP/ND/MLD over the access port's exception limit */
+
+/* Customer enforcement state (tg_cust.state), written by the daemon. */
+#define TG_STATES(FN)                                                                              \
+	FN(ACTIVE, "active")                                                                       \
+	FN(THROTTLED, "throttled")                                                                 \
+	FN(SUSPENDED, "suspended")
+
+/*
+ * Packet-rate ("flood") classes, FN(NAME, key, reason): enum tg_fclass (TG_FC_<NAME>),
+ * numbered in the order of TG_FCLASSES (part of the layout: tg_fprof.cls). key is the
+ * class's key under a plan's `flood:` in tollgate.yaml; reason what a packet over it drops
+ * as (TG_R_NR: the class it would have met, tg_class_reason). The sublists say where a
+ * class applies and what sets it:
+ *   TG_FC_OWN_LIST: both directions; a plan's flood: key and a customers.csv column of
+ *     the same name (a customer's own rate). They come first: a customer's own rates are
+ *     an array of TG_FC_OWN_NR, indexed by class.
+ *   SMTP: upload, new connections to tcp/25; set by the plan's `smtp:` policy, not flood:.
+ *   TG_FC_DOWN_LIST: toward the customer (upstream role) only; a plan's flood: key.
+ * TG_FC_PLAN_LIST: the classes a plan's flood: sets, in the order of its keys.
+ */
+#define TG_FC_OWN_LIST(FN)                                                                         \
+	FN(SYN, "syn", TG_R_FLOOD_SYN)	  /* TCP SYN without ACK */                                \
+	FN(UDP, "udp", TG_R_FLOOD_UDP)	  /* UDP (a first fragment included) */                    \
+	FN(ICMP, "icmp", TG_R_FLOOD_ICMP) /* ICMP, ICMPv6 (but ND and MLD: exceptions) */          \
+	FN(FRAG, "frag", TG_R_FLOOD_FRAG) /* IP fragments, first or not */
+#define TG_FC_DOWN_LIST(FN)                                                                        \
+	FN(REFL, "reflection", TG_R_FLOOD_UDP) /* UDP from a reflector port (tg_refl_ports) */     \
+	FN(SRC, "per_source", TG_R_NR)	       /* any one source (state in tg_srcwatch) */
+#define TG_FCLASSES(FN) TG_FC_OWN_LIST(FN) FN(SMTP, "smtp", TG_R_SMTP) TG_FC_DOWN_LIST(FN)
+#define TG_FC_PLAN_LIST(FN) TG_FC_OWN_LIST(FN) TG_FC_DOWN_LIST(FN)
+
+#define TG_LIST_ENUM_ROLE(N, s) TG_ROLE_##N,
+#define TG_LIST_ENUM_AS(N, s) TG_AS_##N,
+#define TG_LIST_ENUM_MODE(N, s) TG_MODE_##N,
+#define TG_LIST_ENUM_R(N, s) TG_R_##N,
+#define TG_LIST_ENUM_ST(N, s) TG_ST_##N,
+#define TG_LIST_ENUM_FC(N, k, r) TG_FC_##N,
+#define TG_LIST_COUNT(...) +1
+
+enum tg_role { TG_ROLES(TG_LIST_ENUM_ROLE) TG_ROLE_NR };
+enum tg_antispoof { TG_ANTISPOOFS(TG_LIST_ENUM_AS) TG_AS_NR };
+enum tg_xdp_mode { TG_MODES(TG_LIST_ENUM_MODE) TG_MODE_NR };
 
 enum tg_dir {
 	TG_DIR_UP = 0,	 /* upload: from the customer, seen on a customer-role interface */
@@ -164,28 +239,9 @@ enum tg_dir {
 	TG_DIR_NR = 2,
 };
 
-/* Why a packet was dropped. Numbering is part of the layout. */
-enum tg_reason {
-	TG_R_RATE = 0,	/* over the customer's bandwidth policer */
-	TG_R_SPOOF,	/* source not allowed here (BCP 38) */
-	TG_R_BOGON,	/* source never valid on the wire (RFC 6890) */
-	TG_R_MALFORMED, /* cannot be parsed (or an unknown protocol in the customer role) */
-	TG_R_FLOOD_SYN,
-	TG_R_FLOOD_UDP,
-	TG_R_FLOOD_ICMP,
-	TG_R_FLOOD_FRAG,
-	TG_R_SMTP,
-	TG_R_SUSPENDED,
-	TG_R_EXCEPTION, /* ARP/DHCP/ND/MLD over the access port's exception limit */
-	TG_R_NR,
-};
+enum tg_reason { TG_REASONS(TG_LIST_ENUM_R) TG_R_NR };
 
-/* Customer enforcement state (tg_cust.state), written by the daemon. */
-enum tg_state {
-	TG_ST_ACTIVE = 0,
-	TG_ST_THROTTLED = 1,
-	TG_ST_SUSPENDED = 2,
-};
+enum tg_state { TG_STATES(TG_LIST_ENUM_ST) TG_ST_NR };
 
 /* tg_config: one entry, program-wide settings that change at runtime. */
 struct tg_config {
@@ -274,15 +330,16 @@ _Static_assert(sizeof(struct tg_cust) == 64, "tg_cust is one cache line");
  * cost no memory for them), their state beside the bandwidth policer's in tg_gcra.
  */
 enum tg_fclass {
-	TG_FC_SYN = 0, /* TCP SYN without ACK */
-	TG_FC_UDP,     /* UDP (a first fragment included) */
-	TG_FC_ICMP,    /* ICMP and ICMPv6 (neighbour discovery and MLD are exceptions) */
-	TG_FC_FRAG,    /* IP fragments, first or not */
-	TG_FC_SMTP,    /* new connections to tcp/25 (upload; the SMTP policy) */
-	TG_FC_REFL,    /* UDP from a reflector source port (download; tg_refl_ports) */
-	TG_FC_SRC,     /* any one source toward the customer (download; state in tg_srcwatch) */
-	TG_FC_NR,
+	TG_FCLASSES(TG_LIST_ENUM_FC) TG_FC_NR,
+	TG_FC_OWN_NR = 0 TG_FC_OWN_LIST(TG_LIST_COUNT), /* the first ones: a customer's own */
 };
+
+/* What a packet over class fc drops as (TG_FCLASSES; TG_R_NR: the class it would have met). */
+#define TG_LIST_FC_REASON(N, k, r) fc == TG_FC_##N ? (r):
+static inline __u32 tg_fc_reason(int fc)
+{
+	return TG_FCLASSES(TG_LIST_FC_REASON) TG_R_NR;
+}
 
 struct tg_pkt_pol {
 	__u64 ipp_fns; /* emission interval per packet, 2^-8 ns; 0: no limit */
@@ -510,9 +567,77 @@ struct tg_bind_key {
 };
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
 
+/*
+ * The map set: FN(name, size) per map of bpf/maps_kern.h, which declares each as
+ * tg_<name> (<= 15 characters), pinned under that name. size says who sets its
+ * max_entries: TG_MS_FIXED the declaration, TG_MS_CUST the loader, one per customer index
+ * (capacity.max_customers + 1), TG_MS_CAP the loader, from the capacity in its own way.
+ * Userspace opens, pins and closes exactly these (user/datapath/loader.c, struct tg_maps);
+ * tests/unit/test_lists.c checks the BPF object declares exactly these.
+ */
+#define TG_MAPS(FN)                                                                                \
+	FN(config, TG_MS_FIXED)                                                                    \
+	FN(ifaces, TG_MS_FIXED)                                                                    \
+	FN(v4_tbl24, TG_MS_FIXED)                                                                  \
+	FN(v4_tbl8, TG_MS_CAP)                                                                     \
+	FN(v4_void, TG_MS_FIXED)                                                                   \
+	FN(v6_trie, TG_MS_CAP)                                                                     \
+	FN(v6_cmp, TG_MS_CAP)                                                                      \
+	FN(bind, TG_MS_CUST)                                                                       \
+	FN(cust, TG_MS_CUST)                                                                       \
+	FN(pol, TG_MS_CUST)                                                                        \
+	FN(cstat, TG_MS_CUST)                                                                      \
+	FN(cdrop, TG_MS_CUST)                                                                      \
+	FN(cnoted, TG_MS_CUST)                                                                     \
+	FN(dcache, TG_MS_FIXED)                                                                    \
+	FN(ifstat, TG_MS_FIXED)                                                                    \
+	FN(fprof, TG_MS_FIXED)                                                                     \
+	FN(refl_ports, TG_MS_FIXED)                                                                \
+	FN(srcwatch, TG_MS_FIXED)                                                                  \
+	FN(srcblock, TG_MS_FIXED)                                                                  \
+	FN(srcquota, TG_MS_CUST)                                                                   \
+	FN(exlim, TG_MS_CAP)                                                                       \
+	FN(walled, TG_MS_FIXED)                                                                    \
+	FN(names, TG_MS_CUST)
+enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
+
 /* Pinned object names (<= 15 characters) under the pin directory. */
 #define TG_PIN_DIR_DEFAULT "/sys/fs/bpf/tollgate"
 #define TG_PIN_PROG "prog"
 #define TG_PIN_LINK_PREFIX "link_"
+
+/*
+ * The pinned layout of TG_LAYOUT_VERSION, checked where both sides compile it: the size of
+ * every record a map holds and the length of every list whose numbering it uses. A change
+ * of one is a change of layout: bump TG_LAYOUT_VERSION and update the figure here.
+ */
+#define TG_LAYOUT_SIZES(FN)                                                                        \
+	FN(tg_config, 64)                                                                          \
+	FN(tg_iface, 40)                                                                           \
+	FN(tg_v4_pair, 8)                                                                          \
+	FN(tg_v6_chunk, 1024)                                                                      \
+	FN(tg_v6_cmp, 32)                                                                          \
+	FN(tg_bind_key, 8)                                                                         \
+	FN(tg_cust, 64)                                                                            \
+	FN(tg_pol, 128)                                                                            \
+	FN(tg_cstat, 32)                                                                           \
+	FN(tg_cdrop, 352)                                                                          \
+	FN(tg_cnoted, 176)                                                                         \
+	FN(tg_dcache, 2104)                                                                        \
+	FN(tg_ifstat, 384)                                                                         \
+	FN(tg_fprof, 272)                                                                          \
+	FN(tg_walled_key, 20)                                                                      \
+	FN(tg_srcwatch, 16)                                                                        \
+	FN(tg_src_key, 24)                                                                         \
+	FN(tg_srcquota, 16)
+#define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 9: a change of "    \
+						   "size is a new TG_LAYOUT_VERSION");
+TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
+_Static_assert(TG_LAYOUT_VERSION == 9, "a new layout version: check TG_LAYOUT_SIZES");
+_Static_assert(TG_R_NR == 11 && TG_FC_NR == 7 && TG_FC_OWN_NR == 4 && TG_ROLE_NR == 2 &&
+		       TG_AS_NR == 3 && TG_ST_NR == 3,
+	       "a list the layout numbers changed length: a new TG_LAYOUT_VERSION");
+_Static_assert(TG_FC_SLOTS == TG_FC_NR - 1, "SMTP and REFL share a slot of tg_gcra");
 
 #endif /* TOLLGATE_KERN_USER_H */

@@ -3,6 +3,8 @@
 # run.sh - run every Tollgate test suite in order (`make test` calls it after the build):
 #   build/tests/test_config        config and CSV parsing, units (userspace)
 #   build/tests/test_rules         enforcement rules: parsing, metrics, the state machine
+#   build/tests/test_lists         the lists (reasons, flood classes, roles, modes, states,
+#                                  maps) agree with every table, parser and metric made of them
 #   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   build/tests/test_hardening     escaped free text, control socket and state.db permissions
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
@@ -43,6 +45,7 @@ cd "$ROOT" || exit 1
 SUITES=(
 	build/tests/test_config
 	build/tests/test_rules
+	build/tests/test_lists
 	build/tests/test_notify
 	build/tests/test_hardening
 	build/tests/test_etcd

@@ -456,20 +456,22 @@ static const struct {
 	int smtp;
 	uint32_t smtp_limit;
 } plan_extra[PL_NR] = {
-	[PL_FLOOD] = {{.syn_pps = FL_SYN,
-		       .udp_pps = FL_UDP,
-		       .icmp_pps = FL_ICMP,
-		       .burst = {[2] = FL_ICMP_BURST},
-		       .frag_pps = FL_FRAG,
-		       .refl_pps = FL_REFL},
+	[PL_FLOOD] = {{.pps[TG_FC_SYN] = FL_SYN,
+		       .pps[TG_FC_UDP] = FL_UDP,
+		       .pps[TG_FC_ICMP] = FL_ICMP,
+		       .burst[TG_FC_ICMP] = FL_ICMP_BURST,
+		       .pps[TG_FC_FRAG] = FL_FRAG,
+		       .pps[TG_FC_REFL] = FL_REFL},
 		      TG_SMTP_LIMIT,
 		      FL_SMTP},
-	[PL_SMTPBLK] = {{0}, TG_SMTP_BLOCK, 0},
-	[PL_PERSRC] = {{.src_pps = FL_SRC, .block_ns = FL_BLOCK_S * 1000000000ull},
+	[PL_SMTPBLK] = {{}, TG_SMTP_BLOCK, 0},
+	[PL_PERSRC] = {{.pps[TG_FC_SRC] = FL_SRC, .block_ns = FL_BLOCK_S * 1000000000ull},
 		       TG_SMTP_ALLOW,
 		       0},
 	/* h3: blocks outlast the share test, whatever the machine's speed */
-	[PL_PERSRC60] = {{.src_pps = FL_SRC, .block_ns = 60 * 1000000000ull}, TG_SMTP_ALLOW, 0},
+	[PL_PERSRC60] = {{.pps[TG_FC_SRC] = FL_SRC, .block_ns = 60 * 1000000000ull},
+			 TG_SMTP_ALLOW,
+			 0},
 };
 
 #define UP8M_BPS 8000000ull
@@ -3701,7 +3703,7 @@ static int load_customers(const char *without)
 		cu[n].pfx = pfx[n];
 		cu[n].npfx = j;
 		if (!strcmp(d->id, "c-g"))
-			cu[n].flood_pps[0] = OWN_SYN;
+			cu[n].flood_pps[TG_FC_SYN] = OWN_SYN;
 		n++;
 	}
 	cfg.path = "test_golden";

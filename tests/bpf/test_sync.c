@@ -531,7 +531,7 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 		bpf_map_lookup_elem(full->cust, &b, &rb);
 		if (memcmp(&ra, &rb, sizeof(ra)) && bad++ < 5)
 			fprintf(stderr, "    %s: records differ\n", cu->id);
-		if (cu->flood_pps[0] && !ra.fprof && bad++ < 5)
+		if (cu->flood_pps[TG_FC_SYN] && !ra.fprof && bad++ < 5)
 			fprintf(stderr, "    %s: has its own SYN limit but no flood profile\n",
 				cu->id);
 		if (ra.fprof) {
@@ -543,10 +543,10 @@ static int compare(const struct tg_maps *inc, const struct tg_maps *full, const 
 			bpf_map_lookup_elem(full->fprof, &k, &fb);
 			if (memcmp(&fa, &fb, sizeof(fa)) && bad++ < 5)
 				fprintf(stderr, "    %s: flood profiles differ\n", cu->id);
-			if (cu->flood_pps[0] &&
+			if (cu->flood_pps[TG_FC_SYN] &&
 			    fa.cls[TG_DIR_UP][TG_FC_SYN].ipp_fns !=
-				    ((1000000000ull << 8) + cu->flood_pps[0] - 1) /
-					    cu->flood_pps[0] &&
+				    ((1000000000ull << 8) + cu->flood_pps[TG_FC_SYN] - 1) /
+					    cu->flood_pps[TG_FC_SYN] &&
 			    bad++ < 5)
 				fprintf(stderr, "    %s: its own SYN limit is not in its profile\n",
 					cu->id);

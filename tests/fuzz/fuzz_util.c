@@ -222,12 +222,10 @@ static void check_plans(const struct tg_cfg *cfg)
 		check_rate(&p->dir[TG_DIR_UP], p->name);
 		check_rate(&p->dir[TG_DIR_DOWN], p->name);
 		{
-			const uint64_t pps[6] = {p->flood.syn_pps,  p->flood.udp_pps,
-						 p->flood.icmp_pps, p->flood.frag_pps,
-						 p->flood.refl_pps, p->flood.src_pps};
-
-			for (int k = 0; k < 6; k++)
-				check_pps(pps[k], p->flood.burst[k], p->name);
+			for (int k = 0; k < TG_FC_NR; k++)
+				check_pps(p->flood.pps[k], p->flood.burst[k], p->name);
+			if (p->flood.pps[TG_FC_SMTP] || p->flood.burst[TG_FC_SMTP])
+				fail("plan '%s': an SMTP limit under flood:", p->name);
 			if (p->smtp == TG_SMTP_LIMIT)
 				check_pps(p->smtp_limit, 0, p->name);
 		}
@@ -290,7 +288,7 @@ static void check_customer(const struct tg_cfg *cfg, const struct tg_customer *c
 		if (tg_prefix_refused(&c->pfx[i], cfg->allow_short_prefixes, why, sizeof(why)))
 			fail("line %d: a prefix no customer may hold: %s", c->line, why);
 	}
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < TG_FC_OWN_NR; k++)
 		check_pps(c->flood_pps[k], 0, c->id);
 	if (c->iface[0]) {
 		const struct tg_iface_cfg *ic = tg_config_iface(cfg, c->iface);

@@ -425,10 +425,10 @@ static void test_full_config(void)
 	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].burst_bytes, 1048576);
 	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].peak_rate_bps, 150000000);
 	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].peak_burst_bytes, 2097152);
-	CHECK_EQ_U64(p->flood.syn_pps, 200);
-	CHECK_EQ_U64(p->flood.udp_pps, 20000);
-	CHECK_EQ_U64(p->flood.icmp_pps, 100);
-	CHECK_EQ_U64(p->flood.frag_pps, 1000);
+	CHECK_EQ_U64(p->flood.pps[TG_FC_SYN], 200);
+	CHECK_EQ_U64(p->flood.pps[TG_FC_UDP], 20000);
+	CHECK_EQ_U64(p->flood.pps[TG_FC_ICMP], 100);
+	CHECK_EQ_U64(p->flood.pps[TG_FC_FRAG], 1000);
 	CHECK_EQ_U64(p->smtp, TG_SMTP_BLOCK);
 	p = &cfg->plans[1];
 	CHECK(!strcmp(p->name, "biz"));
@@ -436,7 +436,7 @@ static void test_full_config(void)
 	CHECK_EQ_U64(p->dir[TG_DIR_DOWN].rate_bps, 2500000000ull);
 	CHECK_EQ_U64(p->smtp, TG_SMTP_LIMIT);
 	CHECK_EQ_U64(p->smtp_limit, 10);
-	CHECK_EQ_U64(p->flood.syn_pps, 0);
+	CHECK_EQ_U64(p->flood.pps[TG_FC_SYN], 0);
 	p = &cfg->plans[2];
 	CHECK(!strcmp(p->name, "open") && p->smtp == TG_SMTP_ALLOW);
 
@@ -1313,9 +1313,9 @@ static void test_flood_config(void)
 	tg_errs_free(&errs);
 	if (cfg) {
 		p = &cfg->plans[0];
-		CHECK_EQ_U64(p->flood.syn_pps, 200);
-		CHECK_EQ_U64(p->flood.refl_pps, 5000);
-		CHECK_EQ_U64(p->flood.src_pps, 1000);
+		CHECK_EQ_U64(p->flood.pps[TG_FC_SYN], 200);
+		CHECK_EQ_U64(p->flood.pps[TG_FC_REFL], 5000);
+		CHECK_EQ_U64(p->flood.pps[TG_FC_SRC], 1000);
 		CHECK_EQ_U64(p->flood.block_ns, 300ull * 1000000000ull);
 		CHECK_EQ_U64(cfg->plans[1].flood.block_ns, TG_BLOCK_TIME_DEFAULT_NS);
 		/* the default reflector ports: DNS, NTP, SSDP, memcached, CharGEN, CLDAP... */
@@ -1341,10 +1341,10 @@ static void test_flood_config(void)
 	dump_errs(&errs);
 	tg_errs_free(&errs);
 	if (cfg) {
-		CHECK_EQ_U64(cfg->plans[0].flood.syn_pps, 200);
-		CHECK_EQ_U64(cfg->plans[0].flood.burst[0], 50);
-		CHECK_EQ_U64(cfg->plans[0].flood.udp_pps, 1000);
-		CHECK_EQ_U64(cfg->plans[0].flood.burst[1], 0);
+		CHECK_EQ_U64(cfg->plans[0].flood.pps[TG_FC_SYN], 200);
+		CHECK_EQ_U64(cfg->plans[0].flood.burst[TG_FC_SYN], 50);
+		CHECK_EQ_U64(cfg->plans[0].flood.pps[TG_FC_UDP], 1000);
+		CHECK_EQ_U64(cfg->plans[0].flood.burst[TG_FC_UDP], 0);
 	}
 	tg_config_free(cfg);
 	CHECK_EQ_U64(load("plans:\n"
@@ -1370,10 +1370,10 @@ static void test_flood_config(void)
 	dump_errs(&errs);
 	tg_errs_free(&errs);
 	if (cfg) {
-		CHECK_EQ_U64(cfg->customers[0].flood_pps[0], 500);
-		CHECK_EQ_U64(cfg->customers[0].flood_pps[1], 20000);
-		CHECK_EQ_U64(cfg->customers[0].flood_pps[2], 0);
-		CHECK_EQ_U64(cfg->customers[1].flood_pps[0], 0);
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[TG_FC_SYN], 500);
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[TG_FC_UDP], 20000);
+		CHECK_EQ_U64(cfg->customers[0].flood_pps[TG_FC_ICMP], 0);
+		CHECK_EQ_U64(cfg->customers[1].flood_pps[TG_FC_SYN], 0);
 	}
 	tg_config_free(cfg);
 	CHECK_EQ_U64(load(BASE_YAML,

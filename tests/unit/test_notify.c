@@ -574,7 +574,7 @@ static void test_webhook_down_then_up(void)
 	CHECK(srv->body[0] && !strcmp(srv->body[0], json));
 	CHECK(!strcmp(srv->method[0], "POST") && !strcmp(srv->path[0], "/hook"));
 	CHECK(!strcmp(srv->ctype[0], "application/json"));
-	CHECK(!strncmp(srv->ua[0], "tollgate/", 9));
+	CHECK(!strcmp(srv->ua[0], "tollgate/" TG_VERSION));
 	r = get_row(id, "webhook");
 	CHECK(tg_outbox_stats(db, &s) == 0 && s.pending == 0 && s.delivered == 1 &&
 	      s.failed_attempts == (uint64_t)r.attempts - 1);

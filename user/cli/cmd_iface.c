@@ -16,28 +16,6 @@
 #include "cli.h"
 #include "lib/lib.h"
 
-static int parse_role(const char *s, int *role)
-{
-	if (strcmp(s, "customer") == 0)
-		*role = TG_ROLE_CUSTOMER;
-	else if (strcmp(s, "upstream") == 0)
-		*role = TG_ROLE_UPSTREAM;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_mode(const char *s, int *mode)
-{
-	if (strcmp(s, "native") == 0)
-		*mode = TG_MODE_NATIVE;
-	else if (strcmp(s, "generic") == 0)
-		*mode = TG_MODE_GENERIC;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 /* Load and validate the config; every error goes to stderr. */
 static struct tg_cfg *load_config(void)
 {
@@ -121,14 +99,20 @@ int cmd_attach(int argc, char **argv)
 		if (strcmp(argv[i], "--force") == 0) {
 			force = true;
 		} else if (strcmp(argv[i], "role") == 0 && i + 1 < argc) {
-			if (parse_role(argv[++i], &role)) {
-				tg_err("role '%s': expected customer or upstream", argv[i]);
+			if (tg_role_parse(argv[++i], &role)) {
+				char opts[64];
+
+				tg_err("role '%s': expected %s", argv[i],
+				       TG_NAMES_JOIN(tg_role_names, opts));
 				return 2;
 			}
 			have_role = true;
 		} else if (strcmp(argv[i], "mode") == 0 && i + 1 < argc) {
-			if (parse_mode(argv[++i], &mode)) {
-				tg_err("mode '%s': expected native or generic", argv[i]);
+			if (tg_mode_parse(argv[++i], &mode)) {
+				char opts[64];
+
+				tg_err("mode '%s': expected %s", argv[i],
+				       TG_NAMES_JOIN(tg_mode_names, opts));
 				return 2;
 			}
 			have_mode = true;
@@ -168,8 +152,7 @@ int cmd_attach(int argc, char **argv)
 	if (have_mode) {
 		if (conf && conf->mode != mode)
 			tg_warn("%s: mode %s from the command line, not %s as %s line %d says",
-				ic.name, mode == TG_MODE_GENERIC ? "generic" : "native",
-				conf->mode == TG_MODE_GENERIC ? "generic" : "native", cfg->path,
+				ic.name, tg_mode_name(mode), tg_mode_name(conf->mode), cfg->path,
 				conf->line);
 		ic.mode = mode;
 	}
@@ -200,9 +183,9 @@ int cmd_attach(int argc, char **argv)
 		return 1;
 	}
 	tg_print(json_pack("{si ss ss ss ss si}", "version", TG_JSON_VERSION, "interface", ic.name,
-			   "role", tg_role_name(ic.role), "mode",
-			   ic.mode == TG_MODE_GENERIC ? "generic" : "native", "antispoof",
-			   tg_antispoof_name(ic.antispoof), "customers", (int)cfg->ncustomers),
+			   "role", tg_role_name(ic.role), "mode", tg_mode_name(ic.mode),
+			   "antispoof", tg_antispoof_name(ic.antispoof), "customers",
+			   (int)cfg->ncustomers),
 		 print_attach);
 	tg_maps_close(&m);
 	tg_config_free(cfg);

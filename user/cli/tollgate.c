@@ -10,10 +10,6 @@
 #include "cli.h"
 #include "lib/lib.h"
 
-#ifndef TG_VERSION
-#define TG_VERSION "0.1.0"
-#endif
-
 static const struct tg_cmd commands[] = {
 	{"attach", cmd_attach,
 	 "attach IFACE role customer|upstream [mode native|generic] [--force]"},

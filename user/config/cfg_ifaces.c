@@ -49,6 +49,7 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 	yaml_node_t *v[IF_NR];
 	const char *s, *name = NULL;
 	const char *bad;
+	char opts[64]; /* the names of a list, for an error */
 
 	if (!want(c, n, YAML_MAPPING_NODE, "an entry of interfaces"))
 		return;
@@ -74,33 +75,17 @@ static void parse_iface(struct ctx *c, yaml_node_t *n)
 	}
 
 	if (!v[IF_ROLE]) {
-		yerr(c, n, "interface%s%s%s: role is required (customer or upstream)",
-		     name ? " '" : "", name ? name : "", name ? "'" : "");
-	} else if ((s = scalar(c, v[IF_ROLE], "role"))) {
-		if (!strcmp(s, "customer"))
-			ic.role = TG_ROLE_CUSTOMER;
-		else if (!strcmp(s, "upstream"))
-			ic.role = TG_ROLE_UPSTREAM;
-		else
-			yerr(c, v[IF_ROLE], "role '%s': want customer or upstream", s);
+		yerr(c, n, "interface%s%s%s: role is required (%s)", name ? " '" : "",
+		     name ? name : "", name ? "'" : "", TG_NAMES_JOIN(tg_role_names, opts));
+	} else if ((s = scalar(c, v[IF_ROLE], "role")) && tg_role_parse(s, &ic.role)) {
+		yerr(c, v[IF_ROLE], "role '%s': want %s", s, TG_NAMES_JOIN(tg_role_names, opts));
 	}
-	if (v[IF_MODE] && (s = scalar(c, v[IF_MODE], "mode"))) {
-		if (!strcmp(s, "native"))
-			ic.mode = TG_MODE_NATIVE;
-		else if (!strcmp(s, "generic"))
-			ic.mode = TG_MODE_GENERIC;
-		else
-			yerr(c, v[IF_MODE], "mode '%s': want native or generic", s);
-	}
+	if (v[IF_MODE] && (s = scalar(c, v[IF_MODE], "mode")) && tg_mode_parse(s, &ic.mode))
+		yerr(c, v[IF_MODE], "mode '%s': want %s", s, TG_NAMES_JOIN(tg_mode_names, opts));
 	if (v[IF_ANTISPOOF] && (s = scalar(c, v[IF_ANTISPOOF], "antispoof"))) {
-		if (!strcmp(s, "strict"))
-			ic.antispoof = TG_AS_STRICT;
-		else if (!strcmp(s, "loose"))
-			ic.antispoof = TG_AS_LOOSE;
-		else if (!strcmp(s, "off"))
-			ic.antispoof = TG_AS_OFF;
-		else
-			yerr(c, v[IF_ANTISPOOF], "antispoof '%s': want strict, loose or off", s);
+		if (tg_antispoof_parse(s, &ic.antispoof))
+			yerr(c, v[IF_ANTISPOOF], "antispoof '%s': want %s", s,
+			     TG_NAMES_JOIN(tg_antispoof_names, opts));
 		if (ic.role == TG_ROLE_UPSTREAM)
 			yerr(c, v[IF_ANTISPOOF], "antispoof applies to the customer role only");
 	}

@@ -16,9 +16,11 @@ enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
 static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
 enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_YELLOW, PL_NR };
 static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp", "yellow_dscp"};
-enum { FL_SYN, FL_UDP, FL_ICMP, FL_FRAG, FL_REFL, FL_SRC, FL_BLOCK, FL_NR };
-static const char *const fl_keys[FL_NR] = {"syn",	 "udp",	       "icmp",	    "frag",
-					   "reflection", "per_source", "block_time"};
+/* flood: a key per class of TG_FC_PLAN_LIST, in its order (tg_fclass_plan), then block_time */
+#define FL_POS(N, k, r) FL_##N,
+#define FL_KEY(N, k, r) k,
+enum { TG_FC_PLAN_LIST(FL_POS) FL_BLOCK, FL_NR };
+static const char *const fl_keys[FL_NR] = {TG_FC_PLAN_LIST(FL_KEY) "block_time"};
 
 static void parse_direction(struct ctx *c, yaml_node_t *n, const char *plan, const char *dir,
 			    struct tg_rate_cfg *r)
@@ -152,7 +154,7 @@ static void parse_block_time(struct ctx *c, yaml_node_t *n, yaml_node_t *src, co
 	const char *s;
 	uint64_t ns;
 
-	if (src && f->src_pps)
+	if (src && f->pps[TG_FC_SRC])
 		f->block_ns = TG_BLOCK_TIME_DEFAULT_NS;
 	if (!n)
 		return;
@@ -179,8 +181,6 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 	struct tg_plan *p = &c->cfg->plans[c->cfg->nplans];
 	const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
 	yaml_node_t *v[PL_NR], *f[FL_NR];
-	uint64_t *pps[FL_BLOCK] = {&p->flood.syn_pps,  &p->flood.udp_pps,  &p->flood.icmp_pps,
-				   &p->flood.frag_pps, &p->flood.refl_pps, &p->flood.src_pps};
 	char what[TG_NAME_MAX + 32];
 
 	if (!name) {
@@ -222,8 +222,9 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 				snprintf(what, sizeof(what), "plan '%s': flood.%s", name,
 					 fl_keys[i]);
 				if (f[i])
-					parse_flood_value(c, f[i], what, pps[i],
-							  &p->flood.burst[i]);
+					parse_flood_value(c, f[i], what,
+							  &p->flood.pps[tg_fclass_plan[i]],
+							  &p->flood.burst[tg_fclass_plan[i]]);
 			}
 			parse_block_time(c, f[FL_BLOCK], f[FL_SRC], name, &p->flood);
 		}

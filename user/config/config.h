@@ -58,11 +58,6 @@ struct tg_errs {
 void tg_errs_add(struct tg_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tg_errs_free(struct tg_errs *e);
 
-enum tg_xdp_mode {
-	TG_MODE_NATIVE = 0,  /* driver mode (default) */
-	TG_MODE_GENERIC = 1, /* skb mode: any interface, slower */
-};
-
 struct tg_iface_cfg {
 	char name[IFNAMSIZ];
 	int role;	    /* enum tg_role */
@@ -92,13 +87,11 @@ struct tg_rate_cfg {
 #define TG_YELLOW_DSCP_DEFAULT 8u
 
 struct tg_flood_cfg {
-	uint64_t syn_pps, udp_pps, icmp_pps, frag_pps; /* 0: no limit */
-	uint64_t refl_pps; /* UDP from reflector ports, toward the customer (upstream) */
-	uint64_t src_pps;  /* any one source toward the customer (upstream) ... */
-	uint64_t block_ns; /* ... blocked this long when over src_pps (default 60 s) */
-	/* bursts in packets, in the order above (syn, udp, icmp, frag, refl, src); 0: one
-	 * second's worth at the rate */
-	uint64_t burst[6];
+	/* by class (enum tg_fclass, TG_FCLASSES): the keys of flood: (TG_FC_PLAN_LIST); the
+	 * SMTP class is the plan's smtp: (tg_plan.smtp), 0 here */
+	uint64_t pps[TG_FC_NR];	  /* 0: no limit */
+	uint64_t burst[TG_FC_NR]; /* packets; 0: one second's worth at the rate */
+	uint64_t block_ns;	  /* blocked this long when over pps[TG_FC_SRC] (default 60 s) */
 };
 #define TG_BLOCK_TIME_DEFAULT_NS (60ull * 1000000000ull)
 #define TG_BLOCK_TIME_MAX_NS (86400ull * 1000000000ull)
@@ -144,10 +137,10 @@ struct tg_customer {
 	uint16_t vlan;			   /* outer (or only) VLAN, TG_VLAN_UNTAGGED, _ANY */
 	uint16_t ivlan;			   /* inner VLAN (QinQ "100.200"), as vlan */
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
-	uint32_t flood_pps[4]; /* syn, udp, icmp, frag set for this customer (0: the plan's) */
-	int line;	       /* CSV line */
-	uint32_t raw_len;      /* the row's bytes: tg_cfg.csv_raw + raw_off */
-	uint32_t prev_row;     /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
+	uint32_t flood_pps[TG_FC_OWN_NR];  /* by class, set for this customer (0: the plan's) */
+	int line;			   /* CSV line */
+	uint32_t raw_len;		   /* the row's bytes: tg_cfg.csv_raw + raw_off */
+	uint32_t prev_row; /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
 	size_t raw_off;
 };
 

@@ -40,22 +40,27 @@ enum col {
 	C_UP_BURST,
 	C_DOWN_RATE,
 	C_DOWN_BURST,
-	C_SYN, /* flood limits of the plan, overridden: packets/s */
-	C_UDP,
-	C_ICMP,
-	C_FRAG,
-	C_NR
+	C_FLOOD, /* flood limits of the plan, overridden: packets/s; TG_FC_OWN_LIST's keys */
+	C_NR = C_FLOOD + TG_FC_OWN_NR
 };
 
-static const char *const col_names[C_NR] = {
-	"id",	"name",	       "plan",	       "prefixes",	"interface",
-	"vlan", "upload_rate", "upload_burst", "download_rate", "download_burst",
-	"syn",	"udp",	       "icmp",	       "frag",
-};
+#define COL_FLOOD(N, k, r) [C_FLOOD + TG_FC_##N] = k,
+static const char *const col_names[C_NR] = {"id",
+					    "name",
+					    "plan",
+					    "prefixes",
+					    "interface",
+					    "vlan",
+					    "upload_rate",
+					    "upload_burst",
+					    "download_rate",
+					    "download_burst",
+					    TG_FC_OWN_LIST(COL_FLOOD)};
 
+#define COL_KNOWN(N, k, r) ", " k
 #define COLS_KNOWN                                                                                 \
 	"id, name, plan, prefixes, interface, vlan, upload_rate, upload_burst, download_rate, "    \
-	"download_burst, syn, udp, icmp, frag"
+	"download_burst" TG_FC_OWN_LIST(COL_KNOWN)
 
 static const bool col_required[C_NR] = {[C_ID] = true, [C_PLAN] = true, [C_PREFIXES] = true};
 
@@ -475,11 +480,12 @@ static const char *id_unsafe(const char *id)
 	return NULL;
 }
 
-/* syn, udp, icmp, frag: the plan's packet-rate limits, overridden for this customer. */
+/* TG_FC_OWN_LIST (syn, udp, ...): the plan's packet-rate limits, overridden for this
+ * customer. */
 static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_NR])
 {
-	for (int i = 0; i < 4; i++) {
-		const char *v = f[C_SYN + i];
+	for (int i = 0; i < TG_FC_OWN_NR; i++) {
+		const char *v = f[C_FLOOD + i];
 		uint64_t pps;
 		int bad;
 
@@ -487,13 +493,13 @@ static void row_flood(struct cparse *p, struct tg_customer *c, const char *f[C_N
 			continue;
 		bad = tg_parse_pps(v, &pps);
 		if (bad && written_as_zero(v))
-			cerr(p, c->line, col_names[C_SYN + i],
+			cerr(p, c->line, col_names[C_FLOOD + i],
 			     "a packet rate must be above zero (leave it empty for the plan's)");
 		else if (bad)
-			cerr(p, c->line, col_names[C_SYN + i],
+			cerr(p, c->line, col_names[C_FLOOD + i],
 			     "'%s' is not a packet rate (e.g. 500pps, 20kpps)", v);
 		else if (pps > TG_PPS_MAX)
-			cerr(p, c->line, col_names[C_SYN + i],
+			cerr(p, c->line, col_names[C_FLOOD + i],
 			     "'%s' is above %llupps, the highest packet rate a limit holds exactly",
 			     v, TG_PPS_MAX);
 		else

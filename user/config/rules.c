@@ -14,47 +14,28 @@
 #include "config.h"
 #include "rules.h"
 
-static const char *const metric_names[TG_M_NR] = {
-	[TG_M_UPLOAD_BPS] = "upload_bps",
-	[TG_M_DOWNLOAD_BPS] = "download_bps",
-	[TG_M_UPLOAD_PPS] = "upload_pps",
-	[TG_M_DOWNLOAD_PPS] = "download_pps",
-	[TG_M_UPLOAD_UTIL] = "upload_util",
-	[TG_M_DOWNLOAD_UTIL] = "download_util",
-	[TG_M_DROP_PPS] = "drop_pps",
-	[TG_M_FLOOD_PPS] = "flood_pps",
-	[TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
-	[TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
-	[TG_M_REASON_UP + TG_R_RATE] = "rate_pps",
-	[TG_M_REASON_UP + TG_R_SPOOF] = "spoof_pps",
-	[TG_M_REASON_UP + TG_R_BOGON] = "bogon_pps",
-	[TG_M_REASON_UP + TG_R_MALFORMED] = "malformed_pps",
-	[TG_M_REASON_UP + TG_R_FLOOD_SYN] = "flood_syn_pps",
-	[TG_M_REASON_UP + TG_R_FLOOD_UDP] = "flood_udp_pps",
-	[TG_M_REASON_UP + TG_R_FLOOD_ICMP] = "flood_icmp_pps",
-	[TG_M_REASON_UP + TG_R_FLOOD_FRAG] = "flood_frag_pps",
-	[TG_M_REASON_UP + TG_R_SMTP] = "smtp_pps",
-	[TG_M_REASON_UP + TG_R_SUSPENDED] = "suspended_pps",
-	[TG_M_REASON_UP + TG_R_EXCEPTION] = "exception_pps",
-	[TG_M_REASON_DOWN + TG_R_RATE] = "download_rate_pps",
-	[TG_M_REASON_DOWN + TG_R_SPOOF] = "download_spoof_pps",
-	[TG_M_REASON_DOWN + TG_R_BOGON] = "download_bogon_pps",
-	[TG_M_REASON_DOWN + TG_R_MALFORMED] = "download_malformed_pps",
-	[TG_M_REASON_DOWN + TG_R_FLOOD_SYN] = "download_flood_syn_pps",
-	[TG_M_REASON_DOWN + TG_R_FLOOD_UDP] = "download_flood_udp_pps",
-	[TG_M_REASON_DOWN + TG_R_FLOOD_ICMP] = "download_flood_icmp_pps",
-	[TG_M_REASON_DOWN + TG_R_FLOOD_FRAG] = "download_flood_frag_pps",
-	[TG_M_REASON_DOWN + TG_R_SMTP] = "download_smtp_pps",
-	[TG_M_REASON_DOWN + TG_R_SUSPENDED] = "download_suspended_pps",
-	[TG_M_REASON_DOWN + TG_R_EXCEPTION] = "download_exception_pps",
-};
+static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bps",
+						  [TG_M_DOWNLOAD_BPS] = "download_bps",
+						  [TG_M_UPLOAD_PPS] = "upload_pps",
+						  [TG_M_DOWNLOAD_PPS] = "download_pps",
+						  [TG_M_UPLOAD_UTIL] = "upload_util",
+						  [TG_M_DOWNLOAD_UTIL] = "download_util",
+						  [TG_M_DROP_PPS] = "drop_pps",
+						  [TG_M_FLOOD_PPS] = "flood_pps",
+						  [TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
+						  [TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
+#define METRIC_UP(N, s) [TG_M_REASON_UP + TG_R_##N] = s "_pps",
+#define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
+						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
 
-/* What an unknown metric's error lists: the families, not all 30 names. */
+/* What an unknown metric's error lists: the families, not all 30 names; then the reasons
+ * (&REASONS_VALID[2]: without the first ", "). */
 #define METRICS_VALID                                                                              \
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
 	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, REASON_pps, "                 \
-	"download_REASON_pps; REASON: rate, spoof, bogon, malformed, flood_syn, flood_udp, "       \
-	"flood_icmp, flood_frag, smtp, suspended, exception"
+	"download_REASON_pps; REASON: "
+#define REASON_SEP(N, s) ", " s
+#define REASONS_VALID TG_REASONS(REASON_SEP)
 
 const char *tg_metric_name(int metric)
 {
@@ -92,13 +73,21 @@ int tg_metric_lookup(const char *name)
 	return -1;
 }
 
-static double dir_sum(const struct tg_sample *s, int dir, int from, int to)
+static double dir_sum(const struct tg_sample *s, int dir)
 {
 	double v = 0;
 
-	for (int r = from; r <= to; r++)
+	for (int r = 0; r < TG_R_NR; r++)
 		v += s->drop_pps[dir][r];
 	return v;
+}
+
+/* flood_pps: the drops of the classes both directions have (TG_FC_OWN_LIST: syn, udp,
+ * icmp, frag); reflection and per_source drops are counted as one of them. */
+static double flood_sum(const struct tg_sample *s, int dir)
+{
+#define FLOOD_REASON(N, k, r) +s->drop_pps[dir][r]
+	return 0 TG_FC_OWN_LIST(FLOOD_REASON);
 }
 
 double tg_metric_value(int metric, const struct tg_sample *s)
@@ -117,13 +106,13 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 	case TG_M_DOWNLOAD_UTIL:
 		return s->util[TG_DIR_DOWN];
 	case TG_M_DROP_PPS:
-		return dir_sum(s, TG_DIR_UP, 0, TG_R_NR - 1);
+		return dir_sum(s, TG_DIR_UP);
 	case TG_M_FLOOD_PPS:
-		return dir_sum(s, TG_DIR_UP, TG_R_FLOOD_SYN, TG_R_FLOOD_FRAG);
+		return flood_sum(s, TG_DIR_UP);
 	case TG_M_DOWNLOAD_DROP_PPS:
-		return dir_sum(s, TG_DIR_DOWN, 0, TG_R_NR - 1);
+		return dir_sum(s, TG_DIR_DOWN);
 	case TG_M_DOWNLOAD_FLOOD_PPS:
-		return dir_sum(s, TG_DIR_DOWN, TG_R_FLOOD_SYN, TG_R_FLOOD_FRAG);
+		return flood_sum(s, TG_DIR_DOWN);
 	default:
 		if (metric >= TG_M_REASON_UP && metric < TG_M_REASON_DOWN)
 			return s->drop_pps[TG_DIR_UP][metric - TG_M_REASON_UP];
@@ -262,8 +251,8 @@ int tg_cond_parse(const char *s, struct tg_cond *c, char *err, size_t errlen, si
 	snprintf(tok, sizeof(tok), "%.*s", (int)n, s + i);
 	m = tg_metric_lookup(tok);
 	if (m < 0)
-		return perr(err, errlen, off, i, "unknown metric '%s' (valid: %s)", tok,
-			    METRICS_VALID);
+		return perr(err, errlen, off, i, "unknown metric '%s' (valid: %s%s)", tok,
+			    METRICS_VALID, &REASONS_VALID[2]);
 	c->metric = m;
 	i += n;
 	i += token(s, i, SPACE, true);

@@ -445,8 +445,6 @@ static bool same_notify(const struct tg_notify_cfg *a, const struct tg_notify_cf
 /* Which counters the rules read: passed traffic, and which drop counters. */
 static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 {
-	static const int floods[] = {TG_R_FLOOD_SYN, TG_R_FLOOD_UDP, TG_R_FLOOD_ICMP,
-				     TG_R_FLOOD_FRAG};
 	bool want[TG_DIR_NR][TG_R_NR] = {};
 
 	e->need_pass = false;
@@ -459,9 +457,9 @@ static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 			for (int r = 0; r < TG_R_NR; r++)
 				want[mt == TG_M_DROP_PPS ? TG_DIR_UP : TG_DIR_DOWN][r] = true;
 		else if (mt == TG_M_FLOOD_PPS || mt == TG_M_DOWNLOAD_FLOOD_PPS)
-			for (size_t f = 0; f < sizeof(floods) / sizeof(floods[0]); f++)
-				want[mt == TG_M_FLOOD_PPS ? TG_DIR_UP : TG_DIR_DOWN][floods[f]] =
-					true;
+			for (int fc = 0; fc < TG_FC_OWN_NR; fc++) /* what flood_pps sums */
+				want[mt == TG_M_FLOOD_PPS ? TG_DIR_UP : TG_DIR_DOWN]
+				    [tg_fclass_reasons[fc]] = true;
 		else if (mt >= TG_M_REASON_UP && mt < TG_M_REASON_DOWN)
 			want[TG_DIR_UP][mt - TG_M_REASON_UP] = true;
 		else if (mt >= TG_M_REASON_DOWN && mt < TG_M_NR)

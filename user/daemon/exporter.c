@@ -32,9 +32,6 @@
 #include "state/state.h"
 #include "view/view.h"
 
-#ifndef TG_VERSION
-#define TG_VERSION "0.1"
-#endif
 #define MAX_ACTIONS 256 /* distinct (rule, action) pairs counted */
 #define CHUNK 4096u
 /*

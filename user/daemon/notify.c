@@ -31,10 +31,6 @@
 #include "lib/lib.h"
 #include "notify.h"
 
-#ifndef TG_VERSION
-#define TG_VERSION "0.1.0"
-#endif
-
 #define TG_NOTIFY_POLL_MS 5000	  /* look for rows queued by another process this often */
 #define TG_NOTIFY_BUSY_MS 5000	  /* SQLite busy timeout of the delivery connections */
 #define TG_NOTIFY_REAP_NS 5000000 /* 5 ms: how often a running hook is checked for exit */

@@ -43,9 +43,9 @@ const char *tg_xdp_mode_now(int ifindex, unsigned int *prog_id)
 	*prog_id = q.prog_id;
 	switch (q.attach_mode) {
 	case XDP_ATTACHED_DRV:
-		return "native";
+		return tg_mode_name(TG_MODE_NATIVE);
 	case XDP_ATTACHED_SKB:
-		return "generic";
+		return tg_mode_name(TG_MODE_GENERIC);
 	case XDP_ATTACHED_HW:
 		return "offload";
 	case XDP_ATTACHED_MULTI:
@@ -220,7 +220,7 @@ static int attach_locked(struct tg_maps *m, const struct tg_iface_cfg *ic, bool 
 	LIBBPF_OPTS(bpf_link_create_opts, lopts);
 	struct tg_iface v = {};
 	char path[PATH_MAX];
-	const char *now, *want = ic->mode == TG_MODE_GENERIC ? "generic" : "native";
+	const char *now, *want = tg_mode_name(ic->mode);
 	unsigned int cur_id;
 	__u32 ours = prog_id_of(m->prog);
 	int ifindex, fd, err;

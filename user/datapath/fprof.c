@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fprof.c - flood profiles: the packet-rate limits, SMTP policy and peak rates (two-rate
- * policer) of the data plane's tg_fprof map. Profile i + 1 is plan i. A customer with limits of its own (the CSV's syn,
- * udp, icmp, frag columns) gets a profile for its (plan, limits), shared with every
- * customer that has the same: numbered after the plans in the order they first appear,
+ * policer) of the data plane's tg_fprof map. Profile i + 1 is plan i. A customer with limits
+ * of its own (the CSV's columns of TG_FC_OWN_LIST: syn, udp, icmp, frag) gets a profile for
+ * its (plan, limits), shared with every customer that has the same: numbered after the plans in the order they first appear,
  * TG_MAX_FPROF in all. So 1M customers cost no memory for their limits, and a plan's
  * change reaches all of its customers with one write.
  */
@@ -18,13 +18,11 @@
 /* The plan's limits, with a customer's own rates (0: the plan's) in place of the plan's. */
 static void flood_of(const struct tg_plan *plan, const uint32_t *own, struct tg_flood_cfg *f)
 {
-	uint64_t *pps[4] = {&f->syn_pps, &f->udp_pps, &f->icmp_pps, &f->frag_pps};
-
 	*f = plan->flood;
-	for (int i = 0; own && i < 4; i++) {
-		if (own[i]) {
-			*pps[i] = own[i];
-			f->burst[i] = 0; /* one second's worth of the customer's rate */
+	for (int fc = 0; own && fc < TG_FC_OWN_NR; fc++) {
+		if (own[fc]) {
+			f->pps[fc] = own[fc];
+			f->burst[fc] = 0; /* one second's worth of the customer's rate */
 		}
 	}
 }
@@ -32,23 +30,20 @@ static void flood_of(const struct tg_plan *plan, const uint32_t *own, struct tg_
 static void profile(const struct tg_plan *plan, const struct tg_flood_cfg *f, uint64_t tick_ns,
 		    struct tg_fprof *out)
 {
-	const uint64_t pps[TG_FC_FRAG + 1] = {
-		[TG_FC_SYN] = f->syn_pps,
-		[TG_FC_UDP] = f->udp_pps,
-		[TG_FC_ICMP] = f->icmp_pps,
-		[TG_FC_FRAG] = f->frag_pps,
-	};
+#define FC_BOTH(N, k, r) TG_FC_##N,
+#define FC_DOWN(N, k, r) TG_FC_##N,
+	static const int both[] = {TG_FC_OWN_LIST(FC_BOTH)}, down[] = {TG_FC_DOWN_LIST(FC_DOWN)};
 
 	memset(out, 0, sizeof(*out));
-	/* f->burst[] is in the order of the keys: syn, udp, icmp, frag, reflection, per_source */
 	for (int d = 0; d < TG_DIR_NR; d++)
-		for (int fc = 0; fc <= TG_FC_FRAG; fc++)
-			tg_pkt_policer_params(pps[fc], f->burst[fc], tick_ns, &out->cls[d][fc]);
+		for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++)
+			tg_pkt_policer_params(f->pps[both[i]], f->burst[both[i]], tick_ns,
+					      &out->cls[d][both[i]]);
 	/* toward the customer only: reflected UDP, and any one source (blocked when over) */
-	tg_pkt_policer_params(f->refl_pps, f->burst[4], tick_ns,
-			      &out->cls[TG_DIR_DOWN][TG_FC_REFL]);
-	tg_pkt_policer_params(f->src_pps, f->burst[5], tick_ns, &out->cls[TG_DIR_DOWN][TG_FC_SRC]);
-	out->block_ns = f->src_pps ? f->block_ns : 0;
+	for (size_t i = 0; i < sizeof(down) / sizeof(down[0]); i++)
+		tg_pkt_policer_params(f->pps[down[i]], f->burst[down[i]], tick_ns,
+				      &out->cls[TG_DIR_DOWN][down[i]]);
+	out->block_ns = f->pps[TG_FC_SRC] ? f->block_ns : 0;
 	/* the plan's peak (two-rate policer), applied to customers with TG_CF_TRTCM */
 	for (int d = 0; d < TG_DIR_NR; d++) {
 		struct tg_rate_cfg pk = {plan->dir[d].peak_rate_bps, plan->dir[d].peak_burst_bytes,
@@ -67,9 +62,19 @@ static void profile(const struct tg_plan *plan, const struct tg_flood_cfg *f, ui
 
 static bool has_limits(const struct tg_plan *p)
 {
-	return p->flood.syn_pps || p->flood.udp_pps || p->flood.icmp_pps || p->flood.frag_pps ||
-	       p->flood.refl_pps || p->flood.src_pps || p->smtp != TG_SMTP_ALLOW ||
-	       p->dir[TG_DIR_UP].peak_rate_bps || p->dir[TG_DIR_DOWN].peak_rate_bps;
+	for (int fc = 0; fc < TG_FC_NR; fc++)
+		if (p->flood.pps[fc])
+			return true;
+	return p->smtp != TG_SMTP_ALLOW || p->dir[TG_DIR_UP].peak_rate_bps ||
+	       p->dir[TG_DIR_DOWN].peak_rate_bps;
+}
+
+static bool own_limits(const struct tg_customer *cu)
+{
+	for (int fc = 0; fc < TG_FC_OWN_NR; fc++)
+		if (cu->flood_pps[fc])
+			return true;
+	return false;
 }
 
 struct combo_key {
@@ -109,8 +114,7 @@ int tg_fprofs_build(const struct tg_cfg *cfg, struct tg_fprofs *t, struct tg_err
 
 		if (cu->plan < 0 || (size_t)cu->plan >= cfg->nplans)
 			continue;
-		if (!cu->flood_pps[0] && !cu->flood_pps[1] && !cu->flood_pps[2] &&
-		    !cu->flood_pps[3]) {
+		if (!own_limits(cu)) {
 			/* a plan without limits costs its customers no profile lookup */
 			t->of[c] = has_limits(&cfg->plans[cu->plan]) ? (uint16_t)(cu->plan + 1) : 0;
 			continue;

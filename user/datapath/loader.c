@@ -185,34 +185,25 @@ static size_t pages_of(const struct tg_maps *m, size_t value_size)
 	return ((size_t)m->max_cust * value_size + pg - 1) / pg * pg;
 }
 
-static void maps_init(struct tg_maps *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->config = m->ifaces = m->v4_tbl24 = m->v4_tbl8 = m->v4_void = m->v6_trie = m->v6_cmp = -1;
-	m->bind = -1;
-	m->cnoted = -1;
-	m->cust = m->pol = m->cstat = m->cdrop = m->dcache = m->ifstat = m->names = m->fprof = -1;
-	m->refl_ports = m->srcblock = m->walled = m->srcquota = m->exlim = -1;
-	m->prog = -1;
-}
-
-static struct {
+static const struct {
 	const char *name;
 	size_t off;
+	int size; /* enum tg_map_size */
 } map_table[] = {
-#define MAPENT(n)                                                                                  \
-	{                                                                                          \
-		"tg_" #n, offsetof(struct tg_maps, n)                                              \
-	}
-	MAPENT(config),	    MAPENT(ifaces),   MAPENT(v4_tbl24), MAPENT(v4_tbl8), MAPENT(v6_trie),
-	MAPENT(v6_cmp),	    MAPENT(bind),     MAPENT(cust),	MAPENT(pol),	 MAPENT(cstat),
-	MAPENT(cdrop),	    MAPENT(dcache),   MAPENT(ifstat),	MAPENT(names),	 MAPENT(fprof),
-	MAPENT(refl_ports), MAPENT(srcblock), MAPENT(walled),	MAPENT(v4_void), MAPENT(srcquota),
-	MAPENT(exlim),	    MAPENT(cnoted),
+#define MAPENT(n, size) {"tg_" #n, offsetof(struct tg_maps, n), size},
+	TG_MAPS(MAPENT)
 #undef MAPENT
 };
 
 #define MAP_FD(m, i) (*(int *)((char *)(m) + map_table[i].off))
+
+static void maps_init(struct tg_maps *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++)
+		MAP_FD(m, i) = -1;
+	m->prog = -1;
+}
 
 /* Sizes and mmaps, once every fd is in place. */
 static int maps_finish(struct tg_maps *m)
@@ -317,9 +308,6 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "tollgate",
 		    .pin_root_path = pin ? m->pin_dir : NULL);
-	static const char *const per_customer[] = {"tg_cust",  "tg_pol",     "tg_cstat",
-						   "tg_cdrop", "tg_cnoted",  "tg_names",
-						   "tg_bind",  "tg_srcquota"};
 	uint32_t ncust = cap->max_customers + 1;
 	struct prefix_sizes sz = prefix_sizes(cap);
 	struct bpf_program *prog;
@@ -337,8 +325,9 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 		tg_err("cannot open the BPF object: %s", strerror(-err));
 		return err;
 	}
-	for (i = 0; i < sizeof(per_customer) / sizeof(per_customer[0]) && !err; i++)
-		err = set_size(obj, per_customer[i], ncust);
+	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]) && !err; i++)
+		if (map_table[i].size == TG_MS_CUST)
+			err = set_size(obj, map_table[i].name, ncust);
 	if (!err) /* a bucket per owned port (at most one per binding) and per interface */
 		err = set_size(obj, "tg_exlim", ncust + TG_MAX_IFACES);
 	if (!err)

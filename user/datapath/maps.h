@@ -16,11 +16,11 @@
 #include "config/config.h"
 #include "tollgate_kern_user.h"
 
-/* File descriptors of every map, plus the mmapped IPv4 tables and IPv6 trie. */
+/* File descriptors of every map (TG_MAPS), plus the mmapped IPv4 tables and IPv6 trie. */
 struct tg_maps {
-	int config, ifaces, v4_tbl24, v4_tbl8, v4_void, v6_trie, v6_cmp, bind, cust, pol, cstat,
-		cdrop, cnoted, dcache, ifstat, names, fprof, refl_ports, srcblock, walled, srcquota,
-		exlim;
+#define TG_MAPS_FD(name, size) int name; /* tg_<name> */
+	TG_MAPS(TG_MAPS_FD)
+#undef TG_MAPS_FD
 	int prog;			   /* the XDP program */
 	uint32_t *tbl24;		   /* mmap of tg_v4_tbl24 (TG_V4_TBL24_ENTRIES) */
 	uint32_t *tbl8;			   /* mmap of tg_v4_tbl8 (tbl8_chunks * TG_V4_TBL8_CHUNK) */
@@ -224,7 +224,7 @@ struct tg_snap {
 	struct tg_cust *rec;
 	struct tg_cstat *pass;
 	struct tg_crow *rows;
-	size_t nrows, nstate[3]; /* nstate by enum tg_state */
+	size_t nrows, nstate[TG_ST_NR]; /* nstate by enum tg_state */
 	struct tg_pendset pend;
 	bool have_pass;
 };
@@ -254,11 +254,5 @@ int tg_sweep_srcblock(const struct tg_maps *m, size_t *removed);
 /* Delete every per-source block of these customer indexes (they were removed: a customer
  * given the index later must not inherit them), and the ended ones. 0 or -errno. */
 int tg_srcblock_forget(const struct tg_maps *m, const uint32_t *idx, size_t n);
-
-/* "rate", "spoof", ... */
-const char *tg_reason_name(int reason);
-const char *tg_role_name(int role);
-const char *tg_antispoof_name(int mode);
-const char *tg_state_name(int state);
 
 #endif /* TG_MAPS_H */

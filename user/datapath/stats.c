@@ -14,44 +14,6 @@
 #include "lib/lib.h"
 #include "maps.h"
 
-static const char *const reason_names[TG_R_NR] = {
-	[TG_R_RATE] = "rate",
-	[TG_R_SPOOF] = "spoof",
-	[TG_R_BOGON] = "bogon",
-	[TG_R_MALFORMED] = "malformed",
-	[TG_R_FLOOD_SYN] = "flood_syn",
-	[TG_R_FLOOD_UDP] = "flood_udp",
-	[TG_R_FLOOD_ICMP] = "flood_icmp",
-	[TG_R_FLOOD_FRAG] = "flood_frag",
-	[TG_R_SMTP] = "smtp",
-	[TG_R_SUSPENDED] = "suspended",
-	[TG_R_EXCEPTION] = "exception",
-};
-
-const char *tg_reason_name(int reason)
-{
-	return reason >= 0 && reason < TG_R_NR ? reason_names[reason] : "?";
-}
-
-const char *tg_role_name(int role)
-{
-	return role == TG_ROLE_CUSTOMER ? "customer" : role == TG_ROLE_UPSTREAM ? "upstream" : "?";
-}
-
-const char *tg_antispoof_name(int mode)
-{
-	static const char *const n[] = {"strict", "loose", "off"};
-
-	return mode >= 0 && mode <= TG_AS_OFF ? n[mode] : "?";
-}
-
-const char *tg_state_name(int state)
-{
-	static const char *const n[] = {"active", "throttled", "suspended"};
-
-	return state >= 0 && state <= TG_ST_SUSPENDED ? n[state] : "?";
-}
-
 /* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
 #define PCPU_STRIDE(type) ((sizeof(type) + 7) / 8 * 8)
 
@@ -514,7 +476,7 @@ int tg_snap_take(struct tg_maps *m, struct tg_snap *sn, bool want_pass)
 		if (!(sn->rec[i].flags & TG_CF_VALID) || !sn->names[i][0])
 			continue;
 		sn->names[i][TG_ID_LEN - 1] = '\0';
-		sn->nstate[sn->rec[i].state <= TG_ST_SUSPENDED ? sn->rec[i].state : 0]++;
+		sn->nstate[sn->rec[i].state < TG_ST_NR ? sn->rec[i].state : 0]++;
 		sn->rows[sn->nrows].idx = i;
 		sn->rows[sn->nrows++].score =
 			sn->have_pass ? sn->pass[i].bytes[0] + sn->pass[i].bytes[1] : 0;

@@ -50,7 +50,7 @@ void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
 /* Flood profiles (fprof.c): one per plan, one per distinct (plan, a customer's own limits). */
 struct tg_fprof_combo {
 	int32_t plan;
-	uint32_t pps[4]; /* syn, udp, icmp, frag; 0: the plan's */
+	uint32_t pps[TG_FC_OWN_NR]; /* by class (TG_FC_OWN_LIST); 0: the plan's */
 };
 struct tg_fprofs {
 	uint16_t *of;		      /* the profile of each configured customer (0: none) */

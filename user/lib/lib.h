@@ -2,7 +2,7 @@
 /*
  * lib.h - the door of user/lib/: the helpers every other room may use (messages, small
  * utilities and the clocks, the hash-set index, capabilities, the control socket's
- * framing). Includes nothing of Tollgate's above it.
+ * framing, the names of the lists). Includes nothing of Tollgate's above it.
  *
  * Included by: every room (config, state, datapath, cluster, daemon, cli) and the tests.
  */
@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "hset.h"
 #include "log.h"
+#include "names.h"
 #include "privs.h"
 #include "util.h"
 

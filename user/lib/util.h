@@ -19,6 +19,10 @@
  */
 #define TG_JSON_VERSION 1
 
+/* Tollgate's version, the one string for `tollgate --version`, the metric
+ * tollgate_build_info{version} and the webhook's User-Agent (tollgate/VERSION). */
+#define TG_VERSION "0.1.0"
+
 /* Create the directory that holds path (one level), with mode, if it is not there.
  * 1: created, 0: it was there, or -errno. */
 int tg_mkdir_parent(const char *path, mode_t mode);

@@ -398,10 +398,12 @@ int tg_state_enf_load(struct tg_statedb *st, struct tg_enf_table *out)
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct tg_enf_entry e = {};
 		const unsigned char *state = sqlite3_column_text(q, 1);
+		int st = TG_ST_THROTTLED;
 
 		copy_col(e.id, sizeof(e.id), q, 0);
-		e.state = state && !strcmp((const char *)state, "suspended") ? TG_ST_SUSPENDED
-									     : TG_ST_THROTTLED;
+		if (state)
+			tg_state_parse((const char *)state, &st);
+		e.state = st == TG_ST_SUSPENDED ? TG_ST_SUSPENDED : TG_ST_THROTTLED;
 		e.throttle_bps = (uint64_t)sqlite3_column_int64(q, 2);
 		e.since_ms = sqlite3_column_int64(q, 3);
 		e.until_ms = sqlite3_column_int64(q, 4);
@@ -430,7 +432,7 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 
 static const char *enf_state_name(uint8_t s)
 {
-	return s == TG_ST_SUSPENDED ? "suspended" : "throttled";
+	return tg_state_name(s == TG_ST_SUSPENDED ? TG_ST_SUSPENDED : TG_ST_THROTTLED);
 }
 
 json_t *tg_json_time(int64_t ms)
