@@ -49,6 +49,7 @@ TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests
 	$(BUILD)/tests/test_contend $(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz \
 	$(BUILD)/tests/xdp_foreign.bpf.o \
 	$(BUILD)/tests/tollgated_clockstep
+TEST_BINS += $(BUILD)/tests/test_evid
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test test-kernels demo bench lint clean install deps

@@ -5,6 +5,8 @@
 #   build/tests/test_rules         enforcement rules: parsing, metrics, the state machine
 #   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   build/tests/test_hardening     escaped free text, control socket and state.db permissions
+#   build/tests/test_evid          event ids: unique, time-ordered, never reused (restart,
+#                                  lost rows, restore, two nodes)
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
@@ -45,6 +47,7 @@ SUITES=(
 	build/tests/test_rules
 	build/tests/test_notify
 	build/tests/test_hardening
+	build/tests/test_evid
 	build/tests/test_etcd
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
