@@ -33,6 +33,10 @@
 #                                     evidence, CLI, API and /metrics read exact counts (root)
 #   tests/integration/test_integrity.sh  enforcement against other writers, a full state
 #                                     database, wall-clock steps; the watchdog (root)
+#   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
+#                                     recreated, webhook outages, kill -9 under traffic;
+#                                     then state, events, policing, RSS/fds/maps (root;
+#                                     `make soak`: SOAK_MINUTES, default 10)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -65,6 +69,7 @@ SUITES=(
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
+	tests/integration/test_soak.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")
