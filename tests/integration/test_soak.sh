@@ -24,7 +24,8 @@
 # and the exit status is non-zero on any failure. Needs root. Traffic never leaves the
 # lab's veths (lab sk<PID>); namespaces, pins (/sys/fs/bpf/tg-soak-PID), temporary files
 # and every process started here are removed by the trap, even when a check fails.
-# shellcheck disable=SC2317  # the trap and check() call functions indirectly
+# shellcheck disable=SC2317,SC2034  # the trap and check() call functions indirectly; stop_pid
+# takes the PID variables by name
 set -u
 
 {
@@ -44,7 +45,7 @@ RANDOM=$SEED
 P=sk$$
 PIN=/sys/fs/bpf/tg-soak-$$
 export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
+TGD=${SOAK_TOLLGATED:-$ROOT/build/tollgated} # another build to soak, e.g. an older one
 TMP=$(mktemp -d "/tmp/tg-soak-$$.XXXXXX")
 CFG=$TMP/tollgate.yaml
 DB=$TMP/state.db
@@ -295,11 +296,12 @@ sample() {
 }
 
 sleep 1 # the probe settles
+echo "  set up in ${SECONDS}s"
 : >"$TMP/samples"
 : >"$TMP/churn.log"
 NACT=0
 BAG=()
-declare -A DONE=()
+declare -A ACTS=()
 INCONS=''
 end=$((SECONDS + SECS))
 next_sample=0
@@ -318,7 +320,7 @@ while [ "$SECONDS" -lt "$end" ]; do
 	webhook) webhook_toggle ;;
 	kill9) kill9 ;;
 	esac
-	DONE[$a]=$((${DONE[$a]:-0} + 1))
+	ACTS[$a]=$((${ACTS[$a]:-0} + 1))
 	echo "$SECONDS $a" >>"$TMP/churn.log"
 	sleep 0.2
 	if [ -n "$DPID" ]; then
@@ -330,7 +332,7 @@ while [ "$SECONDS" -lt "$end" ]; do
 	fi
 	sleep "0.$((RANDOM % 10))"
 done
-echo "  churn over at ${SECONDS}s; $NACT actions: $(for a in "${!DONE[@]}"; do printf '%s %s, ' "$a" "${DONE[$a]}"; done)"
+echo "  churn over at ${SECONDS}s; $NACT actions: $(for a in "${!ACTS[@]}"; do printf "%s %s, " "$a" "${ACTS[$a]}"; done)"
 sample
 
 # ---- the checks ----

@@ -12,7 +12,8 @@
  *     of the file (the row and its sequence lost, as AUTOINCREMENT alone would reuse the
  *     integer id), the next id is still new; two connections of one node (CLI, daemon)
  *     interleave in order; an event another node decided keeps its id and is recorded
- *     once; a database from before ids gets one for every row; the JSON has "id" and "seq".
+ *     once; a database from before ids gets one for every row (also rows an older version
+ *     added after a downgrade); the JSON has "id" and "seq".
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -332,6 +333,32 @@ static void test_migrate(void)
 	}
 	sqlite3_finalize(q);
 	CHECK(ok && rows == 3);
+	CHECK(act(st, 4000, c) > 0 && strcmp(prev, c) < 0);
+
+	TEST_BEGIN("migrate: rows an older version added after (a downgrade): ids above the node's "
+		   "last");
+	CHECK(sqlite3_exec(tg_state_sqlite(st),
+			   "INSERT INTO audit (ts, customer, action, actor, reason) VALUES "
+			   "(3000, 'c', 'suspend', 'old', 'r')",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	tg_state_close(st);
+	st = open_db(NULL);
+	CHECK(st);
+	if (!st)
+		return;
+	q = NULL;
+	CHECK(sqlite3_prepare_v2(tg_state_sqlite(st),
+				 "SELECT event_id FROM audit WHERE actor = 'old'", -1, &q,
+				 NULL) == SQLITE_OK);
+	if (q && sqlite3_step(q) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+
+		CHECK(id && strcmp(id, c) > 0);
+		snprintf(prev, sizeof(prev), "%s", id ? id : "");
+	} else {
+		CHECK(!"the old row is there");
+	}
+	sqlite3_finalize(q);
 	CHECK(act(st, 4000, c) > 0 && strcmp(prev, c) < 0);
 	tg_state_close(st);
 }

@@ -81,17 +81,40 @@ static const char schema[] =
 	"  last_error TEXT);"
 	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);";
 
+/* The text sql (one ?1 parameter) selects into g, if it is an id above g's. 1: there was
+ * one (not NULL), 0: none, or -EIO. */
+static int seed_from(sqlite3 *db, struct tg_evid_gen *g, const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		tg_evid_seed(g, (const char *)sqlite3_column_text(q, 0));
+		found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -EIO;
+}
+
 /*
  * A database from before event ids: the audit table gets its event_id column, and every
  * row one, made here in row order from the row's time with this machine's node part (the
- * rows were this node's). Then ids are unique by index. One transaction; a no-op after.
+ * rows were this node's), above the last id the node issued here if there is one (a
+ * downgrade and an upgrade again), which they then are. Then ids are unique by index.
+ * One transaction; a no-op after.
  */
 static int migrate_evid(struct tg_statedb *st)
 {
 	struct tg_evid_gen g = {.node = tg_evid_node(NULL)};
 	sqlite3_stmt *q = NULL, *u = NULL;
-	char id[TG_EVID_LEN];
+	char id[TG_EVID_LEN] = "", key[64];
 	int rc, err = 0;
+
+	snprintf(key, sizeof(key), "event_id_last/%012llx", (unsigned long long)g.node);
 
 	/* the usual case, without taking the write lock: nothing to do */
 	if (sqlite3_prepare_v2(st->db,
@@ -116,6 +139,10 @@ static int migrate_evid(struct tg_statedb *st)
 	}
 	sqlite3_finalize(q);
 	q = NULL;
+	if (seed_from(st->db, &g, "SELECT value FROM meta WHERE key = ?1", key) < 0) {
+		err = -EIO;
+		goto out;
+	}
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT id, ts FROM audit WHERE event_id IS NULL ORDER BY id", -1,
 			       &q, NULL) != SQLITE_OK ||
@@ -136,6 +163,20 @@ static int migrate_evid(struct tg_statedb *st)
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = -EIO;
+	sqlite3_finalize(u);
+	u = NULL;
+	if (!err && id[0]) { /* the last one made is the node's last */
+		if (sqlite3_prepare_v2(st->db,
+				       "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+				       -1, &u, NULL) != SQLITE_OK) {
+			err = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(u, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(u, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(u) != SQLITE_DONE)
+			err = -EIO;
+	}
 	if (!err &&
 	    sqlite3_exec(st->db,
 			 "CREATE UNIQUE INDEX IF NOT EXISTS audit_event_id ON audit (event_id)",
@@ -150,22 +191,6 @@ out:
 	return err;
 }
 
-/* The greatest text of sql (one ?1 parameter) into g, if it is an id above g's. */
-static int seed_from(sqlite3 *db, struct tg_evid_gen *g, const char *sql, const char *arg)
-{
-	sqlite3_stmt *q = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		tg_evid_seed(g, (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 int tg_state_set_node(struct tg_statedb *st, const char *node_name)
 {
 	struct tg_evid_gen g = {.node = tg_evid_node(node_name)};
@@ -174,14 +199,15 @@ int tg_state_set_node(struct tg_statedb *st, const char *node_name)
 
 	snprintf(hex, sizeof(hex), "%012llx", (unsigned long long)g.node);
 	snprintf(st->node_key, sizeof(st->node_key), "event_id_last/%s", hex);
-	/* the last id this node issued: its meta row (kept even if the row itself is gone),
-	 * and its newest audit row (a database from before the meta row) */
+	/* the last id this node issued: its meta row (kept even if the row itself is gone);
+	 * without one (the node's first event here, or migrated rows), its newest audit row
+	 * (a scan: once) */
 	err = seed_from(st->db, &g, "SELECT value FROM meta WHERE key = ?1", st->node_key);
 	if (!err)
 		err = seed_from(st->db, &g,
 				"SELECT max(event_id) FROM audit WHERE substr(event_id, 25) = ?1",
 				hex);
-	if (err)
+	if (err < 0)
 		return err;
 	st->gen = g;
 	return 0;
@@ -634,8 +660,9 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 		 * issued again: gaps, never reuse */
 		err = seed_from(st->db, &st->gen, "SELECT value FROM meta WHERE key = ?1",
 				st->node_key);
-		if (err)
+		if (err < 0)
 			goto out;
+		err = 0;
 		tg_evid_next(&st->gen, ev->ts_ms, evid);
 		e.id = evid;
 		ev = &e;
