@@ -18,7 +18,8 @@
 #   - tollgated's RSS, open descriptors and map entries flat: the figures of the first and
 #     the last fifth of the run (first and last minute of a 5-minute or longer run),
 #     within the tolerances printed with them.
-# SOAK_SEED repeats a run's random choices (printed at the start).
+# SOAK_SEED repeats a run's random choices (printed at the start); SOAK_TOLLGATED soaks
+# another tollgated binary (an older build, or one broken on purpose to see a check fail).
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
 # and the exit status is non-zero on any failure. Needs root. Traffic never leaves the
