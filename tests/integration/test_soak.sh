@@ -277,23 +277,30 @@ consistent() {
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 
-# tollgated's figures: RSS (kB), open descriptors, entries of the hash maps, anonymous RSS
-# (kB: the heap, without the BPF maps it has mapped); one line a sample
+# tollgated's figures: RSS (kB), open descriptors, entries of the hash maps (LRU ones
+# apart: they are full by design, see below), anonymous RSS (kB: the heap, without the BPF
+# maps it has mapped), entries by map; one line a sample
 HMAPS=$(for m in "$PIN"/tg_*; do
 	bpftool -j map show pinned "$m" 2>/dev/null | grep -q '"type":"[a-z_]*hash\|"type":"lpm_trie' &&
 		echo "$m"
 done)
+# LRU maps (tg_exlim: a port's exception rate; a recreated port is a new key, the old
+# one ages out) are bounded by their size, not flat: "NAME:MAX_ENTRIES" each
+LRUMAPS=$(for m in $HMAPS; do
+	bpftool -j map show pinned "$m" | jq -r 'select(.type | test("lru")) | "\(.name):\(.max_entries)"'
+done | paste -sd, -)
 sample() {
 	[ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null || return 0
-	local rss anon fds ent=0 m n
+	local rss anon fds ent=0 m n per=
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status" 2>/dev/null) || return 0
 	anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$DPID/status" 2>/dev/null)
 	fds=$(find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 	for m in $HMAPS; do
 		n=$(bpftool -j map dump pinned "$m" 2>/dev/null | jq length 2>/dev/null)
-		ent=$((ent + ${n:-0}))
+		[[ ,$LRUMAPS, == *",${m##*/}:"* ]] || ent=$((ent + ${n:-0}))
+		per+="${m##*/}=${n:-0},"
 	done
-	echo "$(date +%s%3N) $DPID ${rss:-0} $fds $ent ${anon:-0}" >>"$TMP/samples"
+	echo "$(date +%s%3N) $DPID ${rss:-0} $fds $ent ${anon:-0} ${per%,}" >>"$TMP/samples"
 }
 
 sleep 1 # the probe settles
@@ -438,9 +445,11 @@ policed() {
 check "policing never stopped for longer than the documented window (B's probe at 4x its rate)" policed
 
 flat() {
-	"$LAB_PY" - "$TMP/samples" "$TMP/lifetimes" <<-'PYEOF'
+	"$LAB_PY" - "$TMP/samples" "$TMP/lifetimes" "$LRUMAPS" <<-'PYEOF'
 		import sys
-		s = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+		s = [tuple(map(int, l.split()[:6])) for l in open(sys.argv[1]) if l.strip()]
+		per = [dict(kv.split("=") for kv in l.split()[6].split(",")) if len(l.split()) > 6 else {}
+		       for l in open(sys.argv[1]) if l.strip()]
 		if len(s) < 4:
 		    print("only %d samples" % len(s)); sys.exit(1)
 		t0, t1 = s[0][0], s[-1][0]
@@ -459,6 +468,15 @@ flat() {
 		fig("  anon kB", 5, lambda a: a + max(2048, a // 10))
 		fig("descriptors", 3, lambda a: a + 3)
 		fig("map entries", 4, lambda a: a + 6)
+		for kv in filter(None, sys.argv[3].split(",")):
+		    name, cap = kv.split(":")
+		    most = max(int(p.get(name, 0)) for p in per)
+		    print("  %-12s (LRU) at most %d of its %s entries" % (name, most, cap))
+		    if most > int(cap):
+		        bad.append("%s over its size" % name)
+		print("  map entries by map, first sample -> last: %s" %
+		      ", ".join("%s %s -> %s" % (k, per[0].get(k, "-"), per[-1].get(k, "-"))
+		                for k in sorted(set(per[0]) | set(per[-1]))))
 		# within one daemon's life too (a restart hides a leak from the figures above),
 		# from 5 s after its start (its threads and connections are up by then)
 		born = {int(l.split()[1]): int(l.split()[0]) for l in open(sys.argv[2]) if l.strip()}
