@@ -4,6 +4,7 @@
 #   make test       install dependencies, build, run every test suite
 #   make test-kernels  the BPF suites on Debian 12's kernel (6.1) under qemu (tests/kernels/run.sh)
 #   make demo       install dependencies, build, run the namespace lab demo
+#   make soak       SOAK_MINUTES (10) of churn under lab traffic, then the checks (docs/soak.md)
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
 #   make lint       clang-format check, clang --analyze, cppcheck, the man pages (mandoc -Tlint,
 #                   scripts/check-man.py), the links of the docs (scripts/check-docs.py)
@@ -51,9 +52,10 @@ TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests
 	$(BUILD)/tests/test_contend $(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz \
 	$(BUILD)/tests/xdp_foreign.bpf.o \
 	$(BUILD)/tests/tollgated_clockstep
+TEST_BINS += $(BUILD)/tests/test_evid
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
-.PHONY: all test test-kernels demo bench lint clean install deps
+.PHONY: all test test-kernels demo bench lint clean install deps soak
 all: $(BINS) $(TEST_BINS) $(BENCH_BIN)
 
 $(BUILD) $(BUILD)/tests $(BUILD)/bench:
@@ -154,6 +156,12 @@ test: deps
 test-kernels: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/kernels/run.sh $(KERNELS)
+
+# The soak test (tests/integration/test_soak.sh) for SOAK_MINUTES; make test runs it for 60 s.
+SOAK_MINUTES ?= 10
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)SOAK_SECONDS=$$(( $(SOAK_MINUTES) * 60 )) tests/integration/test_soak.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -7,6 +7,8 @@
 #                                  maps) agree with every table, parser and metric made of them
 #   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   build/tests/test_hardening     escaped free text, control socket and state.db permissions
+#   build/tests/test_evid          event ids: unique, time-ordered, never reused (restart,
+#                                  lost rows, restore, two nodes)
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
@@ -33,6 +35,10 @@
 #                                     evidence, CLI, API and /metrics read exact counts (root)
 #   tests/integration/test_integrity.sh  enforcement against other writers, a full state
 #                                     database, wall-clock steps; the watchdog (root)
+#   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
+#                                     recreated, webhook outages, kill -9 under traffic;
+#                                     then state, events, policing, RSS/fds/maps (root;
+#                                     `make soak`: SOAK_MINUTES, default 10)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -48,6 +54,7 @@ SUITES=(
 	build/tests/test_lists
 	build/tests/test_notify
 	build/tests/test_hardening
+	build/tests/test_evid
 	build/tests/test_etcd
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
@@ -65,6 +72,7 @@ SUITES=(
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
+	tests/integration/test_soak.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")

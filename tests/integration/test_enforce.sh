@@ -1000,13 +1000,16 @@ delivered() {
 	"$LAB_PY" - "$TMP/hook.log" "$n_audit" <<-'PYEOF2' || return 1
 		import json, sys
 		posts = [json.loads(l) for l in open(sys.argv[1])]
-		ids = [p["event"]["id"] for p in posts]
+		ids = [p["event"]["seq"] for p in posts]
 		want = list(range(1, int(sys.argv[2]) + 1))
 		bad = []
 		if sorted(ids) != want:
-		    bad.append("event ids %s, want %s" % (sorted(ids), want))
+		    bad.append("event seqs %s, want %s" % (sorted(ids), want))
 		if ids != sorted(ids):
 		    bad.append("out of order: %s" % ids)
+		uids = [p["event"]["id"] for p in posts]
+		if len(set(uids)) != len(uids) or uids != sorted(uids):
+		    bad.append("event ids not unique and increasing: %s" % uids)
 		if any(p["type"] != "application/json" for p in posts):
 		    bad.append("a Content-Type is not application/json")
 		c = [p["event"] for p in posts if p["event"]["customer"] == "cust-c"]

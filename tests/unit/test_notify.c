@@ -125,12 +125,13 @@ static void event_json(char *buf, size_t len, int64_t id, const char *customer, 
 	else
 		snprintf(r, sizeof(r), "null");
 	snprintf(buf, len,
-		 "{\"id\": %lld, \"time\": \"2026-11-29T13:00:00Z\", \"customer\": \"%s\", "
+		 "{\"id\": \"0190f5c2-1a3b-7000-8000-%012llx\", \"seq\": %lld, "
+		 "\"time\": \"2026-11-29T13:00:00Z\", \"customer\": \"%s\", "
 		 "\"action\": \"%s\", \"actor\": \"%s%s\", \"rule\": %s, \"reason\": \"spoofed "
 		 "sources over 50 pps for 30 s\", \"until\": \"2026-11-29T14:00:00Z\", "
 		 "\"monitor\": false, \"evidence\": {\"spoof_pps\": 812, \"window_s\": 30}}",
-		 (long long)id, customer, action, rule ? "rule:" : "noc:alice", rule ? rule : "",
-		 r);
+		 (long long)id, (long long)id, customer, action, rule ? "rule:" : "noc:alice",
+		 rule ? rule : "", r);
 }
 
 /* The audit row and its outbox rows in one transaction, as the daemon does it. The audit id,

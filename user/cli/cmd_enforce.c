@@ -27,8 +27,9 @@ static void print_event(const json_t *e)
 	const char *until = json_string_value(json_object_get(e, "until"));
 	const char *rule = json_string_value(json_object_get(e, "rule"));
 
-	printf("%s  #%lld  %-24s %-10s%s by %s", json_string_value(json_object_get(e, "time")),
-	       json_integer_value(json_object_get(e, "id")),
+	printf("%s  #%lld %s  %-24s %-10s%s by %s", json_string_value(json_object_get(e, "time")),
+	       json_integer_value(json_object_get(e, "seq")),
+	       tg_esc(json_string_value(json_object_get(e, "id"))),
 	       tg_esc(json_string_value(json_object_get(e, "customer"))),
 	       json_string_value(json_object_get(e, "action")),
 	       json_is_true(json_object_get(e, "monitor")) ? " (monitor: not done)" : "",

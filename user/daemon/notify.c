@@ -95,7 +95,7 @@ static int sql_err(int rc)
 
 /*
  * What the exec hook's argv needs from an event: "customer" and "action" strings, "rule" a
- * string or null/absent ("-"). *id is the event's "id" (-1 if absent). The strings are
+ * string or null/absent ("-"). *id is the event's "seq", its audit row (-1 if absent). The strings are
  * malloc'd in *out[0..2]. 0 or -EINVAL.
  */
 static int event_fields(const char *json, int64_t *id, char *out[3])
@@ -110,7 +110,7 @@ static int event_fields(const char *json, int64_t *id, char *out[3])
 	c = json_object_get(o, "customer");
 	a = json_object_get(o, "action");
 	r = json_object_get(o, "rule");
-	i = json_object_get(o, "id");
+	i = json_object_get(o, "seq");
 	if (!json_is_string(c) || !json_is_string(a) ||
 	    (r && !json_is_null(r) && !json_is_string(r)))
 		goto out;

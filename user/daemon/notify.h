@@ -7,8 +7,9 @@
  *
  * Delivery is AT LEAST ONCE, never "exactly once": a row is marked delivered only after
  * its target accepted it, so a crash (or a failed database write) between the two makes
- * the event go again. Every event carries a stable id - the audit row's id, the "id" of
- * the JSON, the same in every attempt and on every target - on which receivers dedupe.
+ * the event go again. Every event carries a stable id - the "id" of the JSON, globally
+ * unique (state.h: event ids), the same in every attempt, on every target and after any
+ * restart or crash - on which receivers dedupe. "seq" is the audit row's local number.
  *
  * Order: per target, events go oldest first, and one at a time: an event that fails holds
  * the later ones of its target back until it is delivered (a receiver never sees an
@@ -48,7 +49,7 @@ struct tg_notifier;
  * Inside the caller's open transaction on db (the caller writes the audit row and then
  * calls this before COMMIT, so the event is queued if and only if the audit row exists):
  * one outbox row per configured target, due now. event_json must be a JSON object whose
- * "id" is audit_id and with "customer" and "action" strings (what the exec hook needs).
+ * "seq" is audit_id and with "customer" and "action" strings (what the exec hook needs).
  * Returns 0 (also when no target is configured), -EINVAL for a bad event or when no
  * transaction is open (the rows would not be atomic with the audit row), -EBUSY or -EIO.
  */

@@ -24,6 +24,9 @@ struct tg_statedb {
 	sqlite3 *db;
 	char **ids; /* strings of the last tg_state_assignments */
 	size_t nids;
+	struct tg_evid_gen gen;	     /* this node's event ids */
+	char node_key[64];	     /* meta key of its last id: "event_id_last/NODE" */
+	char last_evid[TG_EVID_LEN]; /* of the last tg_state_act */
 };
 
 static const char schema[] =
@@ -55,7 +58,8 @@ static const char schema[] =
 	"  reason TEXT NOT NULL,"
 	"  evidence TEXT," /* JSON aggregates */
 	"  monitor INTEGER NOT NULL DEFAULT 0,"
-	"  until INTEGER);"
+	"  until INTEGER,"
+	"  event_id TEXT);" /* globally unique (evid.c); NULL only before migrate_evid */
 	"CREATE INDEX IF NOT EXISTS audit_customer ON audit (customer, ts);"
 	"CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);"
 	/* a rule's open episode for a customer: fired, condition not yet cleared; a restart
@@ -76,6 +80,143 @@ static const char schema[] =
 	"  delivered_at INTEGER,"
 	"  last_error TEXT);"
 	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);";
+
+/* The text sql (one ?1 parameter) selects into g, if it is an id above g's. 1: there was
+ * one (not NULL), 0: none, or -EIO. */
+static int seed_from(sqlite3 *db, struct tg_evid_gen *g, const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		tg_evid_seed(g, (const char *)sqlite3_column_text(q, 0));
+		found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -EIO;
+}
+
+/*
+ * A database from before event ids: the audit table gets its event_id column, and every
+ * row one, made here in row order from the row's time with this machine's node part (the
+ * rows were this node's), above the last id the node issued here if there is one (a
+ * downgrade and an upgrade again), which they then are. Then ids are unique by index.
+ * One transaction; a no-op after.
+ */
+static int migrate_evid(struct tg_statedb *st)
+{
+	struct tg_evid_gen g = {.node = tg_evid_node(NULL)};
+	sqlite3_stmt *q = NULL, *u = NULL;
+	char id[TG_EVID_LEN] = "", key[64];
+	int rc, err = 0;
+
+	snprintf(key, sizeof(key), "event_id_last/%012llx", (unsigned long long)g.node);
+
+	/* the usual case, without taking the write lock: nothing to do */
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT (SELECT count(*) FROM sqlite_master WHERE name = "
+			       "'audit_event_id') + (SELECT count(*) FROM (SELECT 1 FROM audit "
+			       "WHERE event_id IS NULL LIMIT 1))",
+			       -1, &q, NULL) == SQLITE_OK) {
+		rc = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+		sqlite3_finalize(q);
+		q = NULL;
+		if (rc == 1)
+			return 0; /* the index, no row without an id */
+	}
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_prepare_v2(st->db, "SELECT event_id FROM audit LIMIT 0", -1, &q, NULL) !=
+		    SQLITE_OK &&
+	    sqlite3_exec(st->db, "ALTER TABLE audit ADD COLUMN event_id TEXT", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+		err = -EIO;
+		goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (seed_from(st->db, &g, "SELECT value FROM meta WHERE key = ?1", key) < 0) {
+		err = -EIO;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, ts FROM audit WHERE event_id IS NULL ORDER BY id", -1,
+			       &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "UPDATE audit SET event_id = ?1 WHERE id = ?2", -1, &u,
+			       NULL) != SQLITE_OK) {
+		err = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		tg_evid_next(&g, sqlite3_column_int64(q, 1), id);
+		sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(u, 2, sqlite3_column_int64(q, 0));
+		if (sqlite3_step(u) != SQLITE_DONE) {
+			err = -EIO;
+			break;
+		}
+		sqlite3_reset(u);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(u);
+	u = NULL;
+	if (!err && id[0]) { /* the last one made is the node's last */
+		if (sqlite3_prepare_v2(st->db,
+				       "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+				       -1, &u, NULL) != SQLITE_OK) {
+			err = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(u, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(u, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(u) != SQLITE_DONE)
+			err = -EIO;
+	}
+	if (!err &&
+	    sqlite3_exec(st->db,
+			 "CREATE UNIQUE INDEX IF NOT EXISTS audit_event_id ON audit (event_id)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		err = -EIO;
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	if (sqlite3_exec(st->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+	    !err)
+		err = -EIO;
+	return err;
+}
+
+int tg_state_set_node(struct tg_statedb *st, const char *node_name)
+{
+	struct tg_evid_gen g = {.node = tg_evid_node(node_name)};
+	char hex[16];
+	int err;
+
+	snprintf(hex, sizeof(hex), "%012llx", (unsigned long long)g.node);
+	snprintf(st->node_key, sizeof(st->node_key), "event_id_last/%s", hex);
+	/* the last id this node issued: its meta row (kept even if the row itself is gone);
+	 * without one (the node's first event here, or migrated rows), its newest audit row
+	 * (a scan: once) */
+	err = seed_from(st->db, &g, "SELECT value FROM meta WHERE key = ?1", st->node_key);
+	if (!err)
+		err = seed_from(st->db, &g,
+				"SELECT max(event_id) FROM audit WHERE substr(event_id, 25) = ?1",
+				hex);
+	if (err < 0)
+		return err;
+	st->gen = g;
+	return 0;
+}
+
+const char *tg_state_last_evid(const struct tg_statedb *st)
+{
+	return st->last_evid;
+}
 
 /*
  * The database and its WAL and shared-memory files hold personal data (who was suspended,
@@ -163,6 +304,16 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 		sqlite3_close(st->db);
 		free(st);
 		return -EIO;
+	}
+	rc = migrate_evid(st);
+	if (!rc)
+		rc = tg_state_set_node(st, NULL);
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot set up event ids: %s", path,
+			 sqlite3_errmsg(st->db));
+		sqlite3_close(st->db);
+		free(st);
+		return rc;
 	}
 	*out = st;
 	return 0;
@@ -467,7 +618,8 @@ json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
 	if (!o)
 		return NULL;
 	iso_time(ev->ts_ms, t, sizeof(t));
-	json_object_set_new(o, "id", json_integer(audit_id));
+	json_object_set_new(o, "id", ev->id ? json_string(ev->id) : json_null());
+	json_object_set_new(o, "seq", json_integer(audit_id));
 	json_object_set_new(o, "time", json_string(t));
 	json_object_set_new(o, "customer", json_string(ev->customer));
 	json_object_set_new(o, "action", json_string(ev->action));
@@ -493,17 +645,49 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 		     const struct tg_enf_entry *enf, enum tg_ep_op ep, tg_queue_fn queue, void *ctx)
 {
 	sqlite3_stmt *q = NULL;
+	struct tg_event e = *ev;
+	char evid[TG_EVID_LEN];
 	int64_t id = 0;
 	char *payload = NULL;
 	json_t *j;
-	int err = 0;
+	int err = 0, rc;
 
+	if (ev->id && tg_evid_parse(ev->id, NULL, NULL, NULL))
+		return -EINVAL;
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return -EIO;
+	if (!ev->id) {
+		/* under the write lock: above the last id this node issued through any
+		 * connection (the CLI's, the daemon's); an id burnt by a rollback is never
+		 * issued again: gaps, never reuse */
+		err = seed_from(st->db, &st->gen, "SELECT value FROM meta WHERE key = ?1",
+				st->node_key);
+		if (err < 0)
+			goto out;
+		err = 0;
+		tg_evid_next(&st->gen, ev->ts_ms, evid);
+		e.id = evid;
+		ev = &e;
+		if (sqlite3_prepare_v2(st->db,
+				       "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+				       -1, &q, NULL) != SQLITE_OK) {
+			err = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(q, 1, st->node_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, evid, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			err = -EIO;
+			goto out;
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+	}
 	if (sqlite3_prepare_v2(
 		    st->db,
 		    "INSERT INTO audit (ts, customer, action, actor, rule, reason, "
-		    "evidence, monitor, until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		    "evidence, monitor, until, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		    "?9, ?10)",
 		    -1, &q, NULL) != SQLITE_OK) {
 		err = -EIO;
 		goto out;
@@ -520,8 +704,10 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 	sqlite3_bind_int(q, 8, ev->monitor ? 1 : 0);
 	if (ev->until_ms)
 		sqlite3_bind_int64(q, 9, ev->until_ms);
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		err = -EIO;
+	sqlite3_bind_text(q, 10, ev->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_DONE) {
+		err = (rc & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 		goto out;
 	}
 	id = sqlite3_last_insert_rowid(st->db);
@@ -598,6 +784,8 @@ out:
 	if (sqlite3_exec(st->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
 	    !err)
 		err = -EIO;
+	if (!err)
+		snprintf(st->last_evid, sizeof(st->last_evid), "%s", ev->id);
 	return err ? err : id;
 }
 
@@ -610,12 +798,13 @@ json_t *tg_state_events(struct tg_statedb *st, const char *customer, int64_t sin
 
 	*err = 0;
 	/* the newest `limit`, shown oldest first */
-	if (!arr || sqlite3_prepare_v2(
-			    st->db,
-			    "SELECT * FROM (SELECT id, ts, customer, action, actor, rule, reason, "
-			    "evidence, monitor, until FROM audit WHERE ts >= ?1 AND (?2 IS NULL "
-			    "OR customer = ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id",
-			    -1, &q, NULL) != SQLITE_OK) {
+	if (!arr ||
+	    sqlite3_prepare_v2(
+		    st->db,
+		    "SELECT * FROM (SELECT id, ts, customer, action, actor, rule, reason, "
+		    "evidence, monitor, until, event_id FROM audit WHERE ts >= ?1 AND (?2 IS NULL "
+		    "OR customer = ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id",
+		    -1, &q, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		*err = arr ? -EIO : -ENOMEM;
 		return NULL;
@@ -635,6 +824,7 @@ json_t *tg_state_events(struct tg_statedb *st, const char *customer, int64_t sin
 			.evidence = (const char *)sqlite3_column_text(q, 7),
 			.monitor = sqlite3_column_int(q, 8),
 			.until_ms = sqlite3_column_int64(q, 9),
+			.id = (const char *)sqlite3_column_text(q, 10),
 		};
 		json_t *o = tg_event_json(sqlite3_column_int64(q, 0), &ev);
 

@@ -80,8 +80,41 @@ void tg_enf_free(struct tg_enf_table *t);
 /* Read the enforcement table (replacing *out's contents). */
 int tg_state_enf_load(struct tg_statedb *st, struct tg_enf_table *out);
 
+/*
+ * Event ids (evid.c): every audit row has one, globally unique and time-ordered, a UUIDv7
+ * whose last group is the node part ("0190f5c2-1a3b-7000-8d2e-5f0c1b2a3d4e"). It is the
+ * event's "id" everywhere (notifications, `tollgate events`, the API); receivers dedupe on
+ * it. Within a node ids strictly increase, across restarts and even when a crash or a
+ * restore lost the newest rows (a `meta` row keeps the last one issued, and the clock has
+ * moved on); nodes differ in the node part. The audit row's integer id stays the local
+ * order ("seq").
+ */
+#define TG_EVID_LEN 37 /* 36 characters and the NUL */
+#define TG_EVID_NODE_MASK 0xffffffffffffull
+/* The node part for node_name (the cluster's node name); NULL or "": this machine's, from
+ * /etc/machine-id (else the hostname). 48 bits. */
+uint64_t tg_evid_node(const char *node_name);
+/* Make the ids st issues from now on carry node_name's node part (tg_evid_node) and go on
+ * above the last id that node issued in st. 0 or -EIO. tg_state_open starts with NULL. */
+int tg_state_set_node(struct tg_statedb *st, const char *node_name);
+
+/* The generator (pure but for 14 random bits): the last ms and count issued. */
+struct tg_evid_gen {
+	uint64_t node;
+	int64_t last_ms;
+	uint32_t seq;
+};
+/* The next id at now_ms: above every id g issued or was seeded with. */
+void tg_evid_next(struct tg_evid_gen *g, int64_t now_ms, char out[TG_EVID_LEN]);
+/* Raise g to last (an id) if last is above it; a malformed last changes nothing. */
+void tg_evid_seed(struct tg_evid_gen *g, const char *last);
+void tg_evid_format(int64_t ms, uint32_t seq, uint16_t rnd, uint64_t node, char out[TG_EVID_LEN]);
+/* 0 and the parts of s, or -EINVAL when s is not an event id. */
+int tg_evid_parse(const char *s, int64_t *ms, uint32_t *seq, uint64_t *node);
+
 /* One action, as the audit log records it. */
 struct tg_event {
+	const char *id; /* the event id; NULL to tg_state_act: it makes one */
 	int64_t ts_ms;
 	const char *customer;
 	const char *action; /* notify throttle suspend unthrottle unsuspend expire ... */
@@ -108,12 +141,16 @@ enum tg_ep_op {
 /*
  * Record ev in one transaction with the enforcement row (op), the rule's episode (ep) and
  * whatever queue(db, audit_id, event_json, ctx) adds (the notification outbox) before
- * COMMIT. Returns the audit id (> 0), or -errno: then nothing was recorded.
+ * COMMIT. ev->id NULL: the event gets a new id (this node's); else ev->id is kept (an
+ * event another node decided; -EEXIST if it is recorded already). Returns the audit id
+ * (> 0, the local order), or -errno: then nothing was recorded.
  */
 typedef int (*tg_queue_fn)(sqlite3 *db, int64_t audit_id, const char *event_json, void *ctx);
 int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_enf_op op,
 		     const struct tg_enf_entry *enf, enum tg_ep_op ep, tg_queue_fn queue,
 		     void *ctx);
+/* The id of the event tg_state_act recorded last on st ("" before any). */
+const char *tg_state_last_evid(const struct tg_statedb *st);
 
 /* A unix-ms time as JSON: "2026-11-29T13:00:00Z", or null for 0. */
 struct json_t *tg_json_time(int64_t ms);
@@ -122,7 +159,8 @@ struct json_t *tg_json_time(int64_t ms);
  * lifted), rule (null: by hand), actor, reason, throttle_bps when throttled. */
 struct json_t *tg_enf_json(const struct tg_enf_entry *e);
 
-/* An event as JSON (the audit row, the notification payload, `tollgate events -j`). */
+/* An event as JSON (the audit row, the notification payload, `tollgate events -j`): "id"
+ * the event id, "seq" the audit row's id (this node's order). */
 struct json_t;
 struct json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev);
 
