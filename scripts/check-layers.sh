@@ -5,7 +5,7 @@
 # config/config.h, ...). A file includes its own room's headers by name and another
 # room's only through its door, and only from a room below it:
 #
-#   lib  <  config  <  state  <  datapath, cluster  <  daemon, cli
+#   lib  <  config  <  state  <  datapath, cluster, mitigation  <  daemon, cli
 #
 # so there is no circle between rooms and no lower layer includes a higher one.
 # Exit 1 with one line per offending #include.
@@ -17,7 +17,7 @@ rank() {
 	lib) echo 0 ;;
 	config) echo 1 ;;
 	state) echo 2 ;;
-	datapath | cluster) echo 3 ;;
+	datapath | cluster | mitigation) echo 3 ;;
 	daemon | cli) echo 4 ;;
 	*) echo -1 ;;
 	esac

@@ -6,6 +6,8 @@
 #   build/tests/test_notify        the notification outbox: exec hook and webhook on loopback
 #   build/tests/test_hardening     escaped free text, control socket and state.db permissions
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
+#   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
+#                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -46,6 +48,7 @@ SUITES=(
 	build/tests/test_notify
 	build/tests/test_hardening
 	build/tests/test_etcd
+	build/tests/test_mitigation
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"

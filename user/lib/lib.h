@@ -13,6 +13,7 @@
 #include "hset.h"
 #include "log.h"
 #include "privs.h"
+#include "run.h"
 #include "util.h"
 
 #endif /* TG_LIB_H */
