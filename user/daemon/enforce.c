@@ -4,6 +4,7 @@
  * control socket's requests) to the audit log, the data plane and the notifications.
  * See enforce.h for the order every action follows.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -76,6 +77,28 @@ struct tg_enforcer {
 };
 
 #define TG_TICK_REPORT 10
+
+/* The attacked hosts of a customer (tg_top_dests) as the evidence lists them. */
+static json_t *tg_top_dests_json(const struct tg_maps *m, uint32_t cust, int max)
+{
+	struct tg_dest_count d[8];
+	json_t *arr = json_array();
+	int n = tg_top_dests(m, cust, d, max < 8 ? max : 8);
+
+	for (int i = 0; i < n; i++) {
+		char a[INET6_ADDRSTRLEN] = "?";
+		json_t *ports = json_array();
+
+		inet_ntop(d[i].v6 ? AF_INET6 : AF_INET, d[i].addr, a, sizeof(a));
+		for (int k = 0; k < d[i].nsport; k++)
+			json_array_append_new(ports, json_integer(d[i].sport[k]));
+		json_array_append_new(arr, json_pack("{ss si so si si}", "address", a, "proto",
+						     d[i].proto, "source_ports", ports,
+						     "drops_sampled", (int)d[i].drops,
+						     "passes_sampled", (int)d[i].passes));
+	}
+	return arr;
+}
 
 static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
 {
@@ -295,6 +318,7 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 							     (int)top[i].count));
 		}
 		json_object_set_new(o, "top_dst_ports", arr);
+		json_object_set_new(o, "top_destinations", tg_top_dests_json(e->m, ev->cust, 5));
 	}
 	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
