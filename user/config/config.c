@@ -79,6 +79,7 @@ struct ctx {
 	struct yerr_ent *ye;
 	size_t nye, capye;
 	int oom;
+	int mit_rule_line; /* the first rule with a flowspec or blackhole action */
 };
 
 static void add_verr(struct ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
@@ -1231,11 +1232,13 @@ enum {
 	RU_THROTTLE_RATE,
 	RU_CLEAR_AFTER,
 	RU_MONITOR,
+	RU_FLOWSPEC_RATE,
 	RU_NR
 };
 static const char *const ru_keys[RU_NR] = {"name",	    "when",	   "action",
 					   "duration",	    "reason",	   "escalate",
-					   "throttle_rate", "clear_after", "monitor"};
+					   "throttle_rate", "clear_after", "monitor",
+					   "flowspec_rate"};
 
 static void parse_rule(struct ctx *c, yaml_node_t *n)
 {
@@ -1286,7 +1289,10 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			snprintf(r.when, sizeof(r.when), "%s", s);
 	}
 	if (!v[RU_ACTION]) {
-		yerr(c, n, "rule '%s': 'action' is required (notify, throttle or suspend)", rn);
+		yerr(c, n,
+		     "rule '%s': 'action' is required (notify, throttle, suspend, flowspec or "
+		     "blackhole)",
+		     rn);
 	} else if ((s = scalar(c, v[RU_ACTION], "action"))) {
 		if (!strcmp(s, "notify"))
 			r.action = TG_ACT_NOTIFY;
@@ -1294,10 +1300,18 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			r.action = TG_ACT_THROTTLE;
 		else if (!strcmp(s, "suspend"))
 			r.action = TG_ACT_SUSPEND;
+		else if (!strcmp(s, "flowspec"))
+			r.action = TG_ACT_FLOWSPEC;
+		else if (!strcmp(s, "blackhole"))
+			r.action = TG_ACT_BLACKHOLE;
 		else
 			yerr(c, v[RU_ACTION],
-			     "rule '%s': unknown action '%s' (want notify, throttle or suspend)",
+			     "rule '%s': unknown action '%s' (want notify, throttle, suspend, "
+			     "flowspec or blackhole)",
 			     rn, s);
+		if (TG_ACT_MITIGATES(r.action))
+			c->mit_rule_line = c->mit_rule_line ? c->mit_rule_line
+							    : (int)n->start_mark.line + 1;
 	}
 	if (v[RU_DURATION])
 		parse_dur(c, v[RU_DURATION], "duration", false, &r.duration_ns);
@@ -1317,8 +1331,21 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 		parse_rate(c, v[RU_THROTTLE_RATE], "throttle_rate", &r.throttle_bps);
 	if (v[RU_MONITOR])
 		parse_bool(c, v[RU_MONITOR], "monitor", &r.monitor);
+	if (v[RU_FLOWSPEC_RATE]) {
+		parse_rate(c, v[RU_FLOWSPEC_RATE], "flowspec_rate", &r.flowspec_bps);
+		if (r.action != TG_ACT_FLOWSPEC)
+			yerr(c, v[RU_FLOWSPEC_RATE],
+			     "rule '%s': flowspec_rate is for action flowspec (the rate the "
+			     "upstream limits the flood to)",
+			     rn);
+	}
 	if (v[RU_ESCALATE]) {
 		parse_escalate(c, v[RU_ESCALATE], &r);
+		if (r.action == TG_ACT_BLACKHOLE)
+			yerr(c, v[RU_ESCALATE],
+			     "rule '%s': escalate on a blackhole rule: there is no mitigation "
+			     "above blackhole",
+			     rn);
 		if (r.action == TG_ACT_SUSPEND)
 			yerr(c, v[RU_ESCALATE],
 			     "rule '%s': escalate on a suspend rule: there is no action above "
@@ -1390,6 +1417,147 @@ static void parse_enforcement(struct ctx *c, yaml_node_t *n)
 		if (e)
 			parse_rule(c, e);
 	}
+}
+
+/* ---- mitigation ---- */
+
+enum {
+	MI_SPEAKER,
+	MI_GOBGP,
+	MI_TARGET,
+	MI_TIMEOUT,
+	MI_MONITOR,
+	MI_V6LEN,
+	MI_MAX_ACTIVE,
+	MI_MAX_DURATION,
+	MI_COMMUNITIES,
+	MI_NH4,
+	MI_NH6,
+	MI_NR
+};
+/* clang-format off */
+static const char *const mi_keys[MI_NR] = {
+	"speaker", "gobgp", "target", "timeout", "monitor", "ipv6_length", "max_active",
+	"max_duration", "communities", "next_hop_ipv4", "next_hop_ipv6",
+};
+/* clang-format on */
+
+/* "ASN:VALUE" with both parts 0..65535 (RFC 1997). */
+static bool valid_community(const char *s)
+{
+	unsigned a, b;
+	int n = 0;
+
+	return strlen(s) < 24 && sscanf(s, "%u:%u%n", &a, &b, &n) == 2 && !s[n] && a <= 65535 &&
+	       b <= 65535 && s[0] >= '0' && s[0] <= '9';
+}
+
+static void parse_next_hop(struct ctx *c, yaml_node_t *n, const char *what, int af, char *out)
+{
+	const char *s = nonempty(c, n, what);
+	unsigned char a[16];
+
+	if (!s)
+		return;
+	if (strlen(s) >= 48 || inet_pton(af, s, a) != 1)
+		yerr(c, n, "%s '%s': want an %s address", what, s, af == AF_INET ? "IPv4" : "IPv6");
+	else
+		snprintf(out, 48, "%s", s);
+}
+
+static void parse_mitigation(struct ctx *c, yaml_node_t *n)
+{
+	struct tg_mitigation_cfg *mc = &c->cfg->mitigation;
+	yaml_node_t *v[MI_NR];
+	const char *s;
+	uint32_t x;
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "mitigation"))
+		return;
+	map_keys(c, n, "mitigation", mi_keys, MI_NR, v, NULL);
+	mc->enabled = true;
+	if (v[MI_SPEAKER] && (s = nonempty(c, v[MI_SPEAKER], "mitigation.speaker"))) {
+		if (strcmp(s, "gobgp"))
+			yerr(c, v[MI_SPEAKER], "mitigation.speaker '%s': gobgp is the one supported",
+			     s);
+	}
+	if (v[MI_GOBGP] && (s = nonempty(c, v[MI_GOBGP], "mitigation.gobgp"))) {
+		if (s[0] != '/') {
+			yerr(c, v[MI_GOBGP], "mitigation.gobgp '%s' must be an absolute path", s);
+		} else {
+			free(mc->gobgp);
+			mc->gobgp = xstrdup(c, s);
+		}
+	}
+	if (!v[MI_TARGET]) {
+		yerr(c, n,
+		     "mitigation.target is required: gobgpd's API (unix:///run/gobgpd/gobgp.sock "
+		     "or 127.0.0.1:50051)");
+	} else if ((s = nonempty(c, v[MI_TARGET], "mitigation.target"))) {
+		if (strlen(s) > 200 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						 "0123456789:/._-[]") != strlen(s))
+			yerr(c, v[MI_TARGET],
+			     "mitigation.target '%s': want unix:///PATH or HOST:PORT", s);
+		else
+			mc->target = xstrdup(c, s);
+	}
+	if (v[MI_TIMEOUT]) {
+		uint64_t ns = 0;
+
+		if (!parse_dur(c, v[MI_TIMEOUT], "mitigation.timeout", false, &ns)) {
+			if (ns < 100 * TG_NS_PER_MS || ns > 60 * TG_NS_PER_S)
+				yerr(c, v[MI_TIMEOUT], "mitigation.timeout: want 100ms..60s");
+			else
+				mc->timeout_ms = (uint32_t)(ns / TG_NS_PER_MS);
+		}
+	}
+	if (v[MI_MONITOR])
+		parse_bool(c, v[MI_MONITOR], "mitigation.monitor", &mc->monitor);
+	if (v[MI_V6LEN] && !parse_count(c, v[MI_V6LEN], "mitigation.ipv6_length", 128, &x)) {
+		if (x <= 64)
+			yerr(c, v[MI_V6LEN],
+			     "mitigation.ipv6_length: %u: want 65..128 (longer than a customer's "
+			     "/64: Tollgate announces hosts)",
+			     x);
+		else
+			mc->ipv6_length = (uint8_t)x;
+	}
+	if (v[MI_MAX_ACTIVE] &&
+	    !parse_count(c, v[MI_MAX_ACTIVE], "mitigation.max_active", 10000, &x))
+		mc->max_active = x;
+	if (v[MI_MAX_DURATION]) {
+		uint64_t ns = 0;
+
+		if (!parse_dur(c, v[MI_MAX_DURATION], "mitigation.max_duration", false, &ns)) {
+			if (ns < TG_NS_PER_S || ns > 7ull * 86400 * TG_NS_PER_S)
+				yerr(c, v[MI_MAX_DURATION], "mitigation.max_duration: want 1s..7d");
+			else
+				mc->max_duration_ns = ns;
+		}
+	}
+	if (v[MI_COMMUNITIES] && want(c, v[MI_COMMUNITIES], YAML_SEQUENCE_NODE,
+				       "mitigation.communities")) {
+		yaml_node_item_t *it;
+
+		for (it = v[MI_COMMUNITIES]->data.sequence.items.start;
+		     it < v[MI_COMMUNITIES]->data.sequence.items.top; it++) {
+			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+
+			s = e ? nonempty(c, e, "a mitigation.communities entry") : NULL;
+			if (!s)
+				continue;
+			if (!valid_community(s))
+				yerr(c, e, "mitigation.communities '%s': want ASN:VALUE (64512:666)", s);
+			else if (mc->ncommunities == TG_MIT_COMMS_MAX)
+				yerr(c, e, "mitigation.communities: at most %d", TG_MIT_COMMS_MAX);
+			else
+				snprintf(mc->communities[mc->ncommunities++], 24, "%s", s);
+		}
+	}
+	if (v[MI_NH4])
+		parse_next_hop(c, v[MI_NH4], "mitigation.next_hop_ipv4", AF_INET, mc->next_hop4);
+	if (v[MI_NH6])
+		parse_next_hop(c, v[MI_NH6], "mitigation.next_hop_ipv6", AF_INET6, mc->next_hop6);
 }
 
 /* ---- notify ---- */
@@ -1592,6 +1760,7 @@ enum {
 	TOP_CONTROL,
 	TOP_SRC_EXEMPT,
 	TOP_SHORT_PREFIXES,
+	TOP_MITIGATION,
 	TOP_NR
 };
 /* a row of keys per line: an added key is one added line */
@@ -1600,6 +1769,7 @@ static const char *const top_keys[TOP_NR] = {
 	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
 	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
+	"mitigation",
 };
 /* clang-format on */
 
@@ -1777,6 +1947,13 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 	if (v[TOP_SHORT_PREFIXES])
 		parse_bool(c, v[TOP_SHORT_PREFIXES], "allow_short_prefixes",
 			   &cfg->allow_short_prefixes);
+	if (v[TOP_MITIGATION])
+		parse_mitigation(c, v[TOP_MITIGATION]);
+	if (c->mit_rule_line && !cfg->mitigation.enabled)
+		yerr(c, root,
+		     "a rule (line %d) uses flowspec or blackhole: add a mitigation: section "
+		     "(the BGP speaker to announce through)",
+		     c->mit_rule_line);
 
 	if (!v[TOP_CUSTOMERS])
 		yerr(c, root, "'customers' is required: the path of the customers CSV");
@@ -1798,6 +1975,10 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->enforcement.retention_ns = TG_RETENTION_DEFAULT_NS;
 	cfg->refl_ports = malloc(sizeof(refl_default));
 	cfg->notify.exec_user = strdup(TG_NOTIFY_EXEC_USER_DEFAULT);
+	cfg->mitigation.timeout_ms = 5000;
+	cfg->mitigation.ipv6_length = 128;
+	cfg->mitigation.max_active = 32;
+	cfg->mitigation.max_duration_ns = 3600ull * TG_NS_PER_S;
 	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
 	    !cfg->pin_dir || !cfg->refl_ports || !cfg->notify.exec_user)
 		return -ENOMEM;
@@ -1941,6 +2122,9 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->state_path);
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);
+	free(cfg->mitigation.speaker);
+	free(cfg->mitigation.gobgp);
+	free(cfg->mitigation.target);
 	free(cfg->notify.exec);
 	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);

@@ -302,7 +302,9 @@ static json_t *handle(struct daemon *d, const json_t *req, const struct ucred *c
 		tg_info("reload requested by uid %u (pid %d)", (unsigned)cred->uid, (int)cred->pid);
 		return reload(d, old);
 	}
-	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend"))
+	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend") ||
+	    !strcmp(cmd, "mitigation_list") || !strcmp(cmd, "mitigation_announce") ||
+	    !strcmp(cmd, "mitigation_withdraw"))
 		return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
 	if (!strcmp(cmd, "ping")) {
 		json_t *h = tg_enforcer_health(d->enf);
