@@ -26,6 +26,8 @@
 #   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
+#   tests/integration/test_bgp.sh     upstream mitigation: gobgpd peering with FRR, a flood
+#                                     announced as FlowSpec then blackhole, the limits (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
 # A suite is a command: its first word the executable, relative to the worktree.
@@ -62,6 +64,7 @@ SUITES=(
 	tests/integration/test_trtcm.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
+	tests/integration/test_bgp.sh
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh

@@ -44,7 +44,8 @@ static int call(const char *cmd, json_t *req, json_t **reply)
 
 static void print_list(const json_t *doc)
 {
-	const json_t *m = json_object_get(doc, "mitigation"), *a, *sp = json_object_get(m, "speaker");
+	const json_t *m = json_object_get(doc, "mitigation"), *a,
+		     *sp = json_object_get(m, "speaker");
 	const json_t *p;
 	size_t i;
 
@@ -57,18 +58,22 @@ static void print_list(const json_t *doc)
 	       json_string_value(json_object_get(sp, "name")),
 	       tg_esc(json_string_value(json_object_get(sp, "target"))),
 	       json_string_value(json_object_get(sp, "last_ok")) ?: "never",
-	       *(json_string_value(json_object_get(sp, "last_error")) ?: "") ? ", last error: " : "",
+	       *(json_string_value(json_object_get(sp, "last_error")) ?: "") ? ", last error: "
+									     : "",
 	       tg_esc(json_string_value(json_object_get(sp, "last_error")) ?: ""));
-	json_array_foreach(json_object_get(sp, "peers"), i, p)
+	json_array_foreach (json_object_get(sp, "peers"), i, p)
 		printf("  peer %s AS%lld %s\n", json_string_value(json_object_get(p, "address")),
 		       json_integer_value(json_object_get(p, "asn")),
 		       json_is_true(json_object_get(p, "up")) ? "established" : "DOWN");
-	json_array_foreach(json_object_get(m, "active"), i, a)
-		printf("%-60s %-20s until %s%s%s\n", json_string_value(json_object_get(a, "key")),
+	json_array_foreach (json_object_get(m, "active"), i, a) {
+		const char *rule = json_string_value(json_object_get(a, "rule"));
+
+		printf("%-60s %-20s until %s [%s%s]\n",
+		       json_string_value(json_object_get(a, "key")),
 		       tg_esc(json_string_value(json_object_get(a, "customer"))),
 		       json_string_value(json_object_get(a, "until")) ?: "-",
-		       json_string_value(json_object_get(a, "rule")) ? " [rule " : " [by hand",
-		       json_string_value(json_object_get(a, "rule")) ? "]" : "]");
+		       rule ? "rule " : "by hand", rule ? tg_esc(rule) : "");
+	}
 }
 
 static void print_done(const json_t *doc)
@@ -79,7 +84,7 @@ static void print_done(const json_t *doc)
 	if (a)
 		printf("%s %s for %s until %s (audit #%lld)\n",
 		       json_is_true(json_object_get(doc, "monitor")) ? "monitor, not announced:"
-								      : "announced",
+								     : "announced",
 		       a, tg_esc(json_string_value(json_object_get(doc, "customer"))),
 		       json_string_value(json_object_get(doc, "until")) ?: "-",
 		       json_integer_value(json_object_get(doc, "audit_id")));
@@ -91,7 +96,8 @@ static void print_done(const json_t *doc)
 static int usage(void)
 {
 	tg_err("usage: tollgate mitigation list\n"
-	       "       tollgate mitigation announce blackhole ADDRESS --reason TEXT [--for DURATION]\n"
+	       "       tollgate mitigation announce blackhole ADDRESS --reason TEXT [--for "
+	       "DURATION]\n"
 	       "       tollgate mitigation announce flowspec ADDRESS --reason TEXT [--proto P] "
 	       "[--source-ports P,P] [--rate BITRATE] [--for DURATION]\n"
 	       "       tollgate mitigation withdraw (KEY | blackhole ADDRESS | flowspec ADDRESS "
@@ -102,9 +108,12 @@ static int usage(void)
 int cmd_mitigation(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"reason", required_argument, NULL, 'r'}, {"for", required_argument, NULL, 'f'},
-		{"proto", required_argument, NULL, 'p'},  {"source-ports", required_argument, NULL, 's'},
-		{"rate", required_argument, NULL, 'R'},	  {"key", required_argument, NULL, 'k'},
+		{"reason", required_argument, NULL, 'r'},
+		{"for", required_argument, NULL, 'f'},
+		{"proto", required_argument, NULL, 'p'},
+		{"source-ports", required_argument, NULL, 's'},
+		{"rate", required_argument, NULL, 'R'},
+		{"key", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *reason = NULL, *dur = NULL, *proto = NULL, *ports = NULL, *rate = NULL,

@@ -1235,10 +1235,9 @@ enum {
 	RU_FLOWSPEC_RATE,
 	RU_NR
 };
-static const char *const ru_keys[RU_NR] = {"name",	    "when",	   "action",
-					   "duration",	    "reason",	   "escalate",
-					   "throttle_rate", "clear_after", "monitor",
-					   "flowspec_rate"};
+static const char *const ru_keys[RU_NR] = {
+	"name",	    "when",	     "action",	    "duration", "reason",
+	"escalate", "throttle_rate", "clear_after", "monitor",	"flowspec_rate"};
 
 static void parse_rule(struct ctx *c, yaml_node_t *n)
 {
@@ -1310,8 +1309,8 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			     "flowspec or blackhole)",
 			     rn, s);
 		if (TG_ACT_MITIGATES(r.action))
-			c->mit_rule_line = c->mit_rule_line ? c->mit_rule_line
-							    : (int)n->start_mark.line + 1;
+			c->mit_rule_line =
+				c->mit_rule_line ? c->mit_rule_line : (int)n->start_mark.line + 1;
 	}
 	if (v[RU_DURATION])
 		parse_dur(c, v[RU_DURATION], "duration", false, &r.duration_ns);
@@ -1478,8 +1477,8 @@ static void parse_mitigation(struct ctx *c, yaml_node_t *n)
 	mc->enabled = true;
 	if (v[MI_SPEAKER] && (s = nonempty(c, v[MI_SPEAKER], "mitigation.speaker"))) {
 		if (strcmp(s, "gobgp"))
-			yerr(c, v[MI_SPEAKER], "mitigation.speaker '%s': gobgp is the one supported",
-			     s);
+			yerr(c, v[MI_SPEAKER],
+			     "mitigation.speaker '%s': gobgp is the one supported", s);
 	}
 	if (v[MI_GOBGP] && (s = nonempty(c, v[MI_GOBGP], "mitigation.gobgp"))) {
 		if (s[0] != '/') {
@@ -1494,8 +1493,9 @@ static void parse_mitigation(struct ctx *c, yaml_node_t *n)
 		     "mitigation.target is required: gobgpd's API (unix:///run/gobgpd/gobgp.sock "
 		     "or 127.0.0.1:50051)");
 	} else if ((s = nonempty(c, v[MI_TARGET], "mitigation.target"))) {
-		if (strlen(s) > 200 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-						 "0123456789:/._-[]") != strlen(s))
+		if (strlen(s) > 200 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789:/._-[]") != strlen(s))
 			yerr(c, v[MI_TARGET],
 			     "mitigation.target '%s': want unix:///PATH or HOST:PORT", s);
 		else
@@ -1535,8 +1535,8 @@ static void parse_mitigation(struct ctx *c, yaml_node_t *n)
 				mc->max_duration_ns = ns;
 		}
 	}
-	if (v[MI_COMMUNITIES] && want(c, v[MI_COMMUNITIES], YAML_SEQUENCE_NODE,
-				       "mitigation.communities")) {
+	if (v[MI_COMMUNITIES] &&
+	    want(c, v[MI_COMMUNITIES], YAML_SEQUENCE_NODE, "mitigation.communities")) {
 		yaml_node_item_t *it;
 
 		for (it = v[MI_COMMUNITIES]->data.sequence.items.start;
@@ -1547,7 +1547,8 @@ static void parse_mitigation(struct ctx *c, yaml_node_t *n)
 			if (!s)
 				continue;
 			if (!valid_community(s))
-				yerr(c, e, "mitigation.communities '%s': want ASN:VALUE (64512:666)", s);
+				yerr(c, e,
+				     "mitigation.communities '%s': want ASN:VALUE (64512:666)", s);
 			else if (mc->ncommunities == TG_MIT_COMMS_MAX)
 				yerr(c, e, "mitigation.communities: at most %d", TG_MIT_COMMS_MAX);
 			else

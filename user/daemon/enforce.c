@@ -403,7 +403,7 @@ static void mit_row(const struct tg_mit_entry *en, struct tg_mit_row *r)
 	r->rate_bps = en->m.rate_bps;
 	r->started_ms = en->started_ms;
 	r->until_ms = en->until_ms;
-	r->with_episode = en->with_episode;
+	r->with_episode = en->with_episode ? (en->timed ? 2 : 1) : 0;
 	r->audit_id = en->audit_id;
 }
 
@@ -486,6 +486,7 @@ static int mit_plan(struct tg_enforcer *e, const struct tg_customer *cu, struct 
 	en->until_ms = until_mono + e->wall_off;
 	/* a rule with clear_after (or without a duration) keeps it up while the flood goes on */
 	en->with_episode = r && (r->has_clear_after || !r->duration_ns);
+	en->timed = !r || r->duration_ns;
 	en->episode_open = r != NULL;
 	if (!pol->monitor && !tg_mitigator_get(e->mit, en->key, &(struct tg_mit_entry){0}) &&
 	    tg_mitigator_count(e->mit) >= pol->max_active) {
@@ -503,8 +504,8 @@ static void on_mitigate(struct tg_enforcer *e, const struct tg_eng_event *ev,
 			const struct tg_rule *r, const char *id, struct tg_event *a, char *reason,
 			size_t rlen)
 {
-	const struct tg_customer *cu = e->pos && e->pos[ev->cust] ? &e->cfg->customers[e->pos[ev->cust] - 1]
-								   : NULL;
+	const struct tg_customer *cu =
+		e->pos && e->pos[ev->cust] ? &e->cfg->customers[e->pos[ev->cust] - 1] : NULL;
 	const struct tg_mit_policy *pol = tg_mitigator_policy(e->mit);
 	struct tg_mit_entry en = {0};
 	struct tg_dest_count d;
@@ -583,8 +584,8 @@ static void mit_expire(struct tg_enforcer *e, int64_t now)
 				     .rule = due[i].rule[0] ? due[i].rule : NULL};
 		bool ended = due[i].with_episode && !due[i].episode_open && now < due[i].until_mono;
 
-		snprintf(actor, sizeof(actor), "%s%s", due[i].rule[0] ? "rule:" : "tollgated:expiry",
-			 due[i].rule);
+		snprintf(actor, sizeof(actor), "%s%s",
+			 due[i].rule[0] ? "rule:" : "tollgated:expiry", due[i].rule);
 		snprintf(reason, sizeof(reason), "%s: %s", due[i].key,
 			 ended ? "the flood ended (the rule's episode closed)" : "expired");
 		a.actor = actor;
@@ -620,9 +621,10 @@ static void mit_restore(struct tg_enforcer *e, int64_t now)
 		if (rows[i].proto)
 			snprintf(proto, sizeof(proto), "%d", rows[i].proto);
 		if (tg_mit_parse(&en.m, rows[i].kind, rows[i].prefix, *proto ? proto : NULL,
-				 *rows[i].sports ? rows[i].sports : NULL, rows[i].rate_bps, NULL, err,
-				 sizeof(err))) {
-			tg_warn("mitigation: %s in %s: %s (ignored)", rows[i].key, e->state_path, err);
+				 *rows[i].sports ? rows[i].sports : NULL, rows[i].rate_bps, NULL,
+				 err, sizeof(err))) {
+			tg_warn("mitigation: %s in %s: %s (ignored)", rows[i].key, e->state_path,
+				err);
 			continue;
 		}
 		snprintf(en.key, sizeof(en.key), "%s", rows[i].key);
@@ -631,7 +633,8 @@ static void mit_restore(struct tg_enforcer *e, int64_t now)
 		en.started_ms = rows[i].started_ms;
 		en.until_ms = rows[i].until_ms;
 		en.until_mono = rows[i].until_ms - e->wall_off;
-		en.with_episode = rows[i].with_episode;
+		en.with_episode = rows[i].with_episode != 0;
+		en.timed = rows[i].with_episode != 1;
 		en.audit_id = rows[i].audit_id;
 		for (size_t k = 0; k < neps; k++)
 			if (!strcmp(eps[k].customer, en.customer) && !strcmp(eps[k].rule, en.rule))
@@ -1063,12 +1066,16 @@ static json_t *mit_request(struct tg_enforcer *e, const char *cmd, const json_t 
 	}
 	if (!strcmp(cmd, "mitigation_withdraw")) {
 		if (!tg_mitigator_get(e->mit, key, &en))
-			return error_reply("mitigation_withdraw: no announcement '%s' in force (see "
-					   "tollgate mitigation list)",
-					   key);
+			return error_reply(
+				"mitigation_withdraw: no announcement '%s' in force (see "
+				"tollgate mitigation list)",
+				key);
 		snprintf(r, sizeof(r), "%s: %s", en.key, reason);
-		a = (struct tg_event){.ts_ms = now + e->wall_off, .customer = en.customer,
-				      .action = "withdraw", .actor = actor, .reason = r};
+		a = (struct tg_event){.ts_ms = now + e->wall_off,
+				      .customer = en.customer,
+				      .action = "withdraw",
+				      .actor = actor,
+				      .reason = r};
 		evid = with_announcement(NULL, en.key, NULL);
 		a.evidence = evid;
 		id = mit_act(e, &a, TG_EP_KEEP, &en, false);
@@ -1087,7 +1094,8 @@ static json_t *mit_request(struct tg_enforcer *e, const char *cmd, const json_t 
 		return error_reply("mitigation_announce: give kind and address (and for flowspec "
 				   "proto, source_ports, rate), not a key");
 	if (jfor && (tg_parse_duration_ns(jfor, &for_ns) || !for_ns))
-		return error_reply("mitigation_announce: bad duration '%.64s' (e.g. 30m, 2h)", jfor);
+		return error_reply("mitigation_announce: bad duration '%.64s' (e.g. 30m, 2h)",
+				   jfor);
 	if ((int64_t)(for_ns / 1000000) > pol->max_duration_ms)
 		return error_reply("mitigation_announce: for %s is longer than "
 				   "mitigation.max_duration (%lld s)",
@@ -1108,9 +1116,13 @@ static json_t *mit_request(struct tg_enforcer *e, const char *cmd, const json_t 
 	}
 	put = !pol->monitor;
 	snprintf(r, sizeof(r), "%s%s", reason, put ? "" : " (monitor: not announced)");
-	a = (struct tg_event){.ts_ms = now + e->wall_off, .customer = cu->id,
-			      .action = tg_mit_kind_name(en.m.kind), .actor = actor, .reason = r,
-			      .monitor = !put, .until_ms = put ? en.until_ms : 0};
+	a = (struct tg_event){.ts_ms = now + e->wall_off,
+			      .customer = cu->id,
+			      .action = tg_mit_kind_name(en.m.kind),
+			      .actor = actor,
+			      .reason = r,
+			      .monitor = !put,
+			      .until_ms = put ? en.until_ms : 0};
 	evid = with_announcement(NULL, en.key, NULL);
 	a.evidence = evid;
 	id = mit_act(e, &a, TG_EP_KEEP, &en, put);

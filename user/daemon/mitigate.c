@@ -187,7 +187,8 @@ int tg_mitigator_configure(struct tg_mitigator *g, const struct tg_mitigation_cf
 	if (respeak) {
 		struct tg_bgp nb = {0}, old;
 
-		rc = tg_bgp_gobgp(&nb, mc->gobgp, mc->target ? mc->target : "", (int)mc->timeout_ms);
+		rc = tg_bgp_gobgp(&nb, mc->gobgp, mc->target ? mc->target : "",
+				  (int)mc->timeout_ms);
 		if (rc) {
 			snprintf(err, errlen, "mitigation: the GoBGP adapter: %s", strerror(-rc));
 			return rc;
@@ -222,7 +223,8 @@ int tg_mitigator_configure(struct tg_mitigator *g, const struct tg_mitigation_cf
 	if (!g->running) {
 		rc = pthread_create(&g->thread, NULL, run, g);
 		if (rc) {
-			snprintf(err, errlen, "mitigation: cannot start its thread: %s", strerror(rc));
+			snprintf(err, errlen, "mitigation: cannot start its thread: %s",
+				 strerror(rc));
 			return -rc;
 		}
 		g->running = true;
@@ -321,11 +323,13 @@ size_t tg_mitigator_due(struct tg_mitigator *g, int64_t now_mono, struct tg_mit_
 	pthread_mutex_lock(&g->lock);
 	for (size_t i = 0; i < g->n && k < max; i++) {
 		const struct tg_mit_entry *en = &g->set[i];
-		bool held = en->with_episode && en->episode_open;
 		int64_t cap = en->until_mono - (en->until_ms - en->started_ms) +
 			      g->pol.max_duration_ms; /* started + max_duration, on mono */
+		bool due = en->with_episode
+				   ? !en->episode_open && (!en->timed || now_mono >= en->until_mono)
+				   : now_mono >= en->until_mono;
 
-		if ((now_mono >= en->until_mono && !held) || now_mono >= cap)
+		if (due || now_mono >= cap)
 			out[k++] = *en;
 	}
 	pthread_mutex_unlock(&g->lock);
@@ -366,20 +370,21 @@ json_t *tg_mitigator_json(struct tg_mitigator *g)
 		for (unsigned k = 0; k < en->m.nsport; k++)
 			json_array_append_new(sp, json_integer(en->m.sport[k]));
 		json_array_append_new(
-			act, json_pack("{ss ss ss ss so so so si so sI so sb}", "key", en->key, "kind",
-				       tg_mit_kind_name(en->m.kind), "prefix", tg_mit_prefix(&en->m, p),
-				       "customer", en->customer, "rule",
-				       en->rule[0] ? json_string(en->rule) : json_null(), "started",
-				       tg_json_time(en->started_ms), "until", tg_json_time(en->until_ms),
-				       "proto", (int)en->m.proto, "source_ports", sp, "rate_bps",
-				       (json_int_t)en->m.rate_bps, "audit_id",
-				       en->audit_id ? json_integer(en->audit_id) : json_null(),
-				       "until_episode_ends", en->with_episode));
+			act,
+			json_pack("{ss ss ss ss so so so si so sI so sb}", "key", en->key, "kind",
+				  tg_mit_kind_name(en->m.kind), "prefix", tg_mit_prefix(&en->m, p),
+				  "customer", en->customer, "rule",
+				  en->rule[0] ? json_string(en->rule) : json_null(), "started",
+				  tg_json_time(en->started_ms), "until", tg_json_time(en->until_ms),
+				  "proto", (int)en->m.proto, "source_ports", sp, "rate_bps",
+				  (json_int_t)en->m.rate_bps, "audit_id",
+				  en->audit_id ? json_integer(en->audit_id) : json_null(),
+				  "until_episode_ends", en->with_episode));
 	}
 	for (size_t i = 0; i < g->npeers; i++)
-		json_array_append_new(peers, json_pack("{ss sI sb}", "address", g->peers[i].addr,
-						       "asn", (json_int_t)g->peers[i].asn, "up",
-						       g->peers[i].up));
+		json_array_append_new(peers,
+				      json_pack("{ss sI sb}", "address", g->peers[i].addr, "asn",
+						(json_int_t)g->peers[i].asn, "up", g->peers[i].up));
 	o = json_pack("{sb sb sI so s{ss ss so ss so}}", "enabled", g->enabled, "monitor",
 		      g->pol.monitor, "max_active", (json_int_t)g->pol.max_active, "active", act,
 		      "speaker", "name", g->bgp.ops ? g->bgp.ops->name : "none", "target",
@@ -406,8 +411,8 @@ char *tg_mitigator_metrics(struct tg_mitigator *g)
 			   "(monitor: that would be), by kind.\n"
 			   "# TYPE tollgate_mitigations_active gauge\n");
 		for (unsigned k = 0; k < TG_MIT_KIND_NR; k++)
-			fprintf(f, "tollgate_mitigations_active{kind=\"%s\"} %u\n", tg_mit_kind_name(k),
-				by_kind[k]);
+			fprintf(f, "tollgate_mitigations_active{kind=\"%s\"} %u\n",
+				tg_mit_kind_name(k), by_kind[k]);
 		fprintf(f, "# HELP tollgate_bgp_session_up 1 when the BGP speaker's session with "
 			   "the peer is established.\n"
 			   "# TYPE tollgate_bgp_session_up gauge\n");
@@ -415,7 +420,8 @@ char *tg_mitigator_metrics(struct tg_mitigator *g)
 			fprintf(f, "tollgate_bgp_session_up{peer=\"%s\"} %d\n", g->peers[i].addr,
 				g->peers[i].up);
 		fprintf(f,
-			"# HELP tollgate_mitigation_refused_total Announcements refused, by reason.\n"
+			"# HELP tollgate_mitigation_refused_total Announcements refused, by "
+			"reason.\n"
 			"# TYPE tollgate_mitigation_refused_total counter\n"
 			"tollgate_mitigation_refused_total{reason=\"cap\"} %llu\n"
 			"tollgate_mitigation_refused_total{reason=\"policy\"} %llu\n"

@@ -26,10 +26,12 @@ struct tg_mit_entry {
 	struct tg_mit m;
 	char key[TG_MIT_KEY_LEN];
 	char customer[TG_ID_LEN];
-	char rule[64]; /* "": by hand */
+	char rule[64];		      /* "": by hand */
 	int64_t started_ms, until_ms; /* wall clock */
 	int64_t until_mono;	      /* tg_mono_ms: the withdrawal is due */
-	bool with_episode; /* due only once the rule's episode has ended too (clear_after) */
+	bool with_episode; /* due once the rule's episode has ended (a rule with clear_after or
+			    * without a duration) ... */
+	bool timed;	   /* ... and, with a duration too, once until has passed */
 	bool episode_open;
 	int64_t audit_id;
 };

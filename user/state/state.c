@@ -744,11 +744,12 @@ int tg_state_mit_put(sqlite3 *db, const struct tg_mit_row *r)
 	sqlite3_stmt *q = NULL;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO mitigation (key, customer, rule, kind, prefix, "
-			       "proto, sports, rate_bps, started, until, with_episode, audit_id) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    db,
+		    "INSERT OR REPLACE INTO mitigation (key, customer, rule, kind, prefix, "
+		    "proto, sports, rate_bps, started, until, with_episode, audit_id) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		    -1, &q, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(q, 1, r->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, r->customer, -1, SQLITE_STATIC);

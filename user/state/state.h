@@ -154,7 +154,8 @@ struct tg_mit_row {
 	char sports[64]; /* "53,123" */
 	uint64_t rate_bps;
 	int64_t started_ms, until_ms; /* wall clock */
-	int with_episode; /* withdrawn when the rule's episode ends (else at until) */
+	int with_episode; /* 0: withdrawn at until; 1: when the rule's episode ends; 2: when it
+			   * has ended and until has passed (clear_after with a duration) */
 	int64_t audit_id;
 };
 int tg_state_mit_put(sqlite3 *db, const struct tg_mit_row *r);
