@@ -48,7 +48,8 @@ LIB       := $(BUILD)/libtollgate.a
 BINS      := $(BUILD)/tollgate $(BUILD)/tollgated
 TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests/test_lists \
 	$(BUILD)/tests/test_notify \
-	$(BUILD)/tests/test_hardening $(BUILD)/tests/test_etcd $(BUILD)/tests/test_golden \
+	$(BUILD)/tests/test_hardening $(BUILD)/tests/test_etcd $(BUILD)/tests/test_mitigation \
+	$(BUILD)/tests/test_golden \
 	$(BUILD)/tests/test_contend $(BUILD)/tests/test_sync $(BUILD)/tests/test_pktfuzz \
 	$(BUILD)/tests/xdp_foreign.bpf.o \
 	$(BUILD)/tests/tollgated_clockstep

@@ -38,8 +38,26 @@ static __always_inline void tg_cstat_add(__u32 cust, __u8 dir, __u32 len)
 	}
 }
 
+/* A packet's destination, ports and protocol into a sample slot. */
+static __always_inline void tg_sample(struct tg_portsample *ps, const struct tg_pkt *p, __u32 cust,
+				      __u8 dir)
+{
+	ps->cust = cust;
+	ps->dport = p->has_l4 ? bpf_ntohs(p->dport) : 0;
+	ps->sport = p->has_l4 ? bpf_ntohs(p->sport) : 0;
+	ps->proto = p->l4proto;
+	ps->dir = dir;
+	ps->v6 = p->v6;
+	if (p->v6) {
+		__builtin_memcpy(ps->daddr, p->daddr6, 16);
+	} else {
+		__builtin_memset(ps->daddr, 0, 16);
+		__builtin_memcpy(ps->daddr, &p->daddr4, 4);
+	}
+}
+
 static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust, __u8 dir,
-					  __u32 len)
+					  __u32 len, const struct tg_pkt *p)
 {
 	struct tg_ifstat *is = tg_ifstat_of(ifc);
 
@@ -53,6 +71,16 @@ static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust
 	if (is) {
 		is->pass_pkts++;
 		is->pass_bytes += len;
+		/* one passed download in TG_PS_PASS_EVERY per CPU into the samples (which host
+		 * a flood is aimed at): a test of a count already in a register otherwise */
+		if (dir == TG_DIR_DOWN && !(is->pass_pkts & (TG_PS_PASS_EVERY - 1))) {
+			__u32 zero = 0;
+			struct tg_dcache *dc = bpf_map_lookup_elem(&tg_dcache, &zero);
+
+			if (dc)
+				tg_sample(&dc->pps[dc->pps_pos++ & (TG_PS_SLOTS - 1)], p, cust,
+					  dir);
+		}
 	}
 	tg_cstat_add(cust, dir, len);
 }
@@ -186,14 +214,8 @@ static __always_inline void tg_count_drop(const struct tg_iface *ifc, __u32 cust
 			tg_dcache_flush(dc);
 		return; /* would-drops are not the evidence of an enforcement action */
 	}
-	{ /* the evidence's destination ports: this CPU's last TG_PS_SLOTS drops */
-		struct tg_portsample *ps = &dc->ps[dc->ps_pos++ & (TG_PS_SLOTS - 1)];
-
-		ps->cust = cust;
-		ps->dport = p->has_l4 ? bpf_ntohs(p->dport) : 0;
-		ps->proto = p->l4proto;
-		ps->dir = dir;
-	}
+	/* the evidence's destinations and ports: this CPU's last TG_PS_SLOTS drops */
+	tg_sample(&dc->ps[dc->ps_pos++ & (TG_PS_SLOTS - 1)], p, cust, dir);
 	if (dc->pkts >= TG_DCACHE_FLUSH_PKTS)
 		tg_dcache_flush(dc);
 }

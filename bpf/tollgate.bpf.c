@@ -171,7 +171,7 @@ int tollgate_xdp(struct xdp_md *ctx)
 	}
 out:
 	if (reason == TG_R_NR && !unparsed) {
-		tg_count_pass(ifc, cust, dir, len);
+		tg_count_pass(ifc, cust, dir, len, &p);
 		return XDP_PASS;
 	}
 	if (reason == TG_R_NR) {

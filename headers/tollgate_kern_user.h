@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 9u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
+#define TG_LAYOUT_VERSION 10u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -502,15 +502,24 @@ struct tg_cnoted {
 };
 
 /*
- * The destination of a dropped packet, for the evidence of an enforcement action ("the
- * top destination ports"): each CPU keeps its last TG_PS_SLOTS drops in tg_dcache.
+ * A sampled packet, for the evidence of an enforcement action and for upstream
+ * mitigation ("the top destination ports", "the attacked host"): each CPU keeps its last
+ * TG_PS_SLOTS drops, and one passed packet in TG_PS_PASS_EVERY toward customers (the
+ * download direction), in tg_dcache. Bounded by the CPU count, not the customers: 2 x 256
+ * x 32 bytes per CPU.
  */
 #define TG_PS_SLOTS 256u
+#define TG_PS_PASS_EVERY 64u /* a power of two: passed downloads sampled, per CPU */
 struct tg_portsample {
 	__u32 cust;  /* customer index charged (0: none) */
 	__u16 dport; /* host order; 0 without a transport header (a later fragment) */
 	__u8 proto;  /* IPPROTO_* */
 	__u8 dir;    /* enum tg_dir */
+	__u16 sport; /* host order; 0 without a transport header */
+	__u8 v6;     /* 1: daddr is IPv6; 0: IPv4 in its first 4 bytes */
+	__u8 pad;
+	__u8 daddr[16]; /* destination address, network order */
+	__u32 pad1;
 };
 
 /*
@@ -533,10 +542,11 @@ struct tg_dcache {
 	__u16 port_vlan;
 	__u16 port_ivlan;
 	__u32 port_cust;
-	__u32 port_gen; /* tg_config.bind_gen when cached */
-	__u32 ps_pos;	/* the next ps[] slot (mod TG_PS_SLOTS) */
-	__u32 pad2;
-	struct tg_portsample ps[TG_PS_SLOTS];
+	__u32 port_gen;			       /* tg_config.bind_gen when cached */
+	__u32 ps_pos;			       /* the next ps[] slot (mod TG_PS_SLOTS) */
+	__u32 pps_pos;			       /* the next pps[] slot (mod TG_PS_SLOTS) */
+	struct tg_portsample ps[TG_PS_SLOTS];  /* the last drops */
+	struct tg_portsample pps[TG_PS_SLOTS]; /* passed downloads, one in TG_PS_PASS_EVERY */
 };
 #define TG_DCACHE_FLUSH_PKTS 64u /* flush after this many coalesced drops */
 
@@ -623,7 +633,7 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_cstat, 32)                                                                           \
 	FN(tg_cdrop, 352)                                                                          \
 	FN(tg_cnoted, 176)                                                                         \
-	FN(tg_dcache, 2104)                                                                        \
+	FN(tg_dcache, 16440)                                                                       \
 	FN(tg_ifstat, 384)                                                                         \
 	FN(tg_fprof, 272)                                                                          \
 	FN(tg_walled_key, 20)                                                                      \
@@ -631,10 +641,10 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_src_key, 24)                                                                         \
 	FN(tg_srcquota, 16)
 #define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
-	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 9: a change of "    \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 10: a change of "    \
 						   "size is a new TG_LAYOUT_VERSION");
 TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
-_Static_assert(TG_LAYOUT_VERSION == 9, "a new layout version: check TG_LAYOUT_SIZES");
+_Static_assert(TG_LAYOUT_VERSION == 10, "a new layout version: check TG_LAYOUT_SIZES");
 _Static_assert(TG_R_NR == 11 && TG_FC_NR == 7 && TG_FC_OWN_NR == 4 && TG_ROLE_NR == 2 &&
 		       TG_AS_NR == 3 && TG_ST_NR == 3,
 	       "a list the layout numbers changed length: a new TG_LAYOUT_VERSION");

@@ -5,7 +5,7 @@
 # config/config.h, ...). A file includes its own room's headers by name and another
 # room's only through its door, and only from a room below it:
 #
-#   lib  <  config  <  state  <  datapath, cluster  <  view  <  daemon, cli
+#   lib  <  config  <  state  <  datapath, cluster, mitigation  <  view  <  daemon, cli
 #
 # so there is no circle between rooms and no lower layer includes a higher one; and config
 # includes neither libbpf nor SQLite (it never reaches the maps or the state database).
@@ -18,7 +18,7 @@ rank() {
 	lib) echo 0 ;;
 	config) echo 1 ;;
 	state) echo 2 ;;
-	datapath | cluster) echo 3 ;;
+	datapath | cluster | mitigation) echo 3 ;;
 	view) echo 4 ;;
 	daemon | cli) echo 5 ;;
 	*) echo -1 ;;

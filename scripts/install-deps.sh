@@ -13,6 +13,8 @@ pkgs=(
 	# tests, demo, benchmarks
 	iproute2 util-linux procps iputils-ping time bc iperf3 ethtool python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	etcd-server etcd-client
+	# upstream mitigation over BGP: the speaker and, in the tests, the transit
+	gobgpd frr
 	libclang-rt-14-dev
 	# the BPF suites on Debian 12's kernel under qemu (tests/kernels/run.sh)
 	qemu-system-x86 busybox-static cpio dash

@@ -10,6 +10,8 @@
 #   build/tests/test_evid          event ids: unique, time-ordered, never reused (restart,
 #                                  lost rows, restore, two nodes)
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
+#   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
+#                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -28,6 +30,8 @@
 #   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
+#   tests/integration/test_bgp.sh     upstream mitigation: gobgpd peering with FRR, a flood
+#                                     announced as FlowSpec then blackhole, the limits (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
 # A suite is a command: its first word the executable, relative to the worktree.
@@ -56,6 +60,7 @@ SUITES=(
 	build/tests/test_hardening
 	build/tests/test_evid
 	build/tests/test_etcd
+	build/tests/test_mitigation
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"
@@ -69,6 +74,7 @@ SUITES=(
 	tests/integration/test_trtcm.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
+	tests/integration/test_bgp.sh
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh

@@ -3901,6 +3901,88 @@ static void test_port_samples(void)
 		CHECK(top[i].port != 4444 && top[i].port != 5555);
 }
 
+/* The hosts a customer's download goes to (tg_top_dests): drops and 1-in-64 passes. */
+static void test_dest_samples(void)
+{
+	const struct pkt ntp = {V4(DST4, "198.18.6.77"), .proto = IPPROTO_UDP, .sport = 123,
+				.dport = 4000},
+			 dns = {V4(DST4, "198.18.6.77"), .proto = IPPROTO_UDP, .sport = 53,
+				.dport = 4000},
+			 web = {V4(DST4, "198.18.6.78"), .sport = 443, .dport = 4001,
+				.tcpflags = 0x10},
+			 pass = {V4(DST4, "198.51.100.20"), .sport = 443, .dport = 4002,
+				 .tcpflags = 0x10};
+	struct tg_dest_count d[8];
+	uint8_t frame[2048];
+	struct built b;
+	__u32 ret = 0;
+	int n, drops = 0;
+
+	TEST_BEGIN("dest samples: a suspended customer's download drops, by attacked host");
+	CHECK(set_profile(P_UP) == 0);
+	for (int i = 0; i < 8; i++) {
+		CHECK(build_pkt(i < 5 ? &ntp : i < 6 ? &dns : &web, frame, &b) == 0);
+		CHECK(run_frame(profiles[P_UP].ifindex, frame, b.len, &ret) == 0);
+		drops += ret == XDP_DROP;
+	}
+	CHECK_EQ_U64(drops, 8);
+	n = tg_top_dests(&maps, cust_idx[cust_no("c-z")], d, 8);
+	CHECK(n >= 2);
+	for (int i = 0; verbose && i < n; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(d[i].v6 ? AF_INET6 : AF_INET, d[i].addr, a, sizeof(a));
+		printf("  %s proto %u drops %u passes %u sport %u\n", a, d[i].proto, d[i].drops,
+		       d[i].passes, d[i].sport[0]);
+	}
+	if (n >= 2) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, d[0].addr, a, sizeof(a));
+		CHECK(!strcmp(a, "198.18.6.77") && !d[0].v6);
+		CHECK_EQ_U64(d[0].drops, 6);
+		CHECK_EQ_U64(d[0].proto, IPPROTO_UDP);
+		CHECK_EQ_U64(d[0].nsport, 2);
+		CHECK_EQ_U64(d[0].sport[0], 123); /* the most seen first */
+		CHECK_EQ_U64(d[0].sport[1], 53);
+		for (int i = 1; i < n; i++) { /* ties (2 drops) in address order */
+			inet_ntop(AF_INET, d[i].addr, a, sizeof(a));
+			if (d[i].v6 || strcmp(a, "198.18.6.78"))
+				continue;
+			CHECK_EQ_U64(d[i].drops, 2);
+			CHECK_EQ_U64(d[i].proto, IPPROTO_TCP);
+			drops = -1;
+		}
+		CHECK(drops == -1); /* .78 was found */
+	}
+
+	TEST_BEGIN("dest samples: 128 passed downloads on one CPU leave exactly 2 samples");
+	for (int i = 0; i < 128; i++) {
+		CHECK(build_pkt(&pass, frame, &b) == 0);
+		CHECK(run_frame(profiles[P_UP].ifindex, frame, b.len, &ret) == 0);
+		if (ret != XDP_PASS) {
+			CHECK_EQ_U64(ret, XDP_PASS);
+			break;
+		}
+	}
+	n = tg_top_dests(&maps, cust_idx[cust_no("c-a")], d, 8);
+	CHECK(n >= 1);
+	for (int i = 0; i < n; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, d[i].addr, a, sizeof(a));
+		if (strcmp(a, "198.51.100.20"))
+			continue;
+		CHECK_EQ_U64(d[i].passes, 2);
+		CHECK_EQ_U64(d[i].drops, 0);
+		CHECK_EQ_U64(d[i].sport[0], 443);
+	}
+	/* another customer's samples are not c-z's */
+	n = tg_top_dests(&maps, cust_idx[cust_no("c-b")], d, 8);
+	for (int i = 0; i < n; i++)
+		CHECK(memcmp(d[i].addr, "\xc6\x12\x06", 3)); /* 198.18.6.x */
+}
+
 /*
  * tg_read_cust_all (tollgated's enforcement interval) against values written at known
  * indexes of a private instance large enough for three batches, chunk edges included.
@@ -4901,8 +4983,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(fixtures); i++)
 		if (!filter || strstr(fixtures[i].desc, filter))
 			run_fixture(&fixtures[i]);
-	if (!filter)
+	if (!filter) {
 		test_port_samples();
+		test_dest_samples();
+	}
 	if (!filter || strstr(filter, "rate"))
 		test_policer();
 	if (!filter || strstr(filter, "flood") || strstr(filter, "smtp"))

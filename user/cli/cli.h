@@ -58,6 +58,7 @@ int cmd_check_config(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_suspend(int argc, char **argv);
 int cmd_unsuspend(int argc, char **argv);
+int cmd_mitigation(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 

@@ -21,6 +21,9 @@ static const struct tg_cmd commands[] = {
 	{"suspend", cmd_suspend, "suspend ID --reason TEXT [--for DURATION]"},
 	{"unsuspend", cmd_unsuspend, "unsuspend ID --reason TEXT"},
 	{"events", cmd_events, "events [--customer ID] [--since TIME] [--limit N]"},
+	{"mitigation", cmd_mitigation,
+	 "mitigation list | announce KIND ADDRESS --reason TEXT [--proto P] [--source-ports P,P] "
+	 "[--rate BITRATE] [--for DURATION] | withdraw KEY|KIND ADDRESS --reason TEXT"},
 	{"top", cmd_top, "top [--sort bytes|drops] [-n N] [--interval SECONDS] [--once]"},
 	{NULL, NULL, NULL},
 };

@@ -13,7 +13,7 @@
 #include "config_int.h"
 
 /* A duration ("30s", "1h30m") in ns; -EINVAL after an error. zero_ok: "0s" is allowed. */
-static int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok,
+int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok,
 		     uint64_t *out)
 {
 	const char *v = nonempty(c, n, what);
@@ -104,11 +104,12 @@ enum {
 	RU_THROTTLE_RATE,
 	RU_CLEAR_AFTER,
 	RU_MONITOR,
+	RU_FLOWSPEC_RATE,
 	RU_NR
 };
-static const char *const ru_keys[RU_NR] = {"name",	    "when",	   "action",
-					   "duration",	    "reason",	   "escalate",
-					   "throttle_rate", "clear_after", "monitor"};
+static const char *const ru_keys[RU_NR] = {
+	"name",	    "when",	     "action",	    "duration", "reason",
+	"escalate", "throttle_rate", "clear_after", "monitor",	"flowspec_rate"};
 
 static void parse_rule(struct ctx *c, yaml_node_t *n)
 {
@@ -159,7 +160,10 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			snprintf(r.when, sizeof(r.when), "%s", s);
 	}
 	if (!v[RU_ACTION]) {
-		yerr(c, n, "rule '%s': 'action' is required (notify, throttle or suspend)", rn);
+		yerr(c, n,
+		     "rule '%s': 'action' is required (notify, throttle, suspend, flowspec or "
+		     "blackhole)",
+		     rn);
 	} else if ((s = scalar(c, v[RU_ACTION], "action"))) {
 		if (!strcmp(s, "notify"))
 			r.action = TG_ACT_NOTIFY;
@@ -167,10 +171,18 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			r.action = TG_ACT_THROTTLE;
 		else if (!strcmp(s, "suspend"))
 			r.action = TG_ACT_SUSPEND;
+		else if (!strcmp(s, "flowspec"))
+			r.action = TG_ACT_FLOWSPEC;
+		else if (!strcmp(s, "blackhole"))
+			r.action = TG_ACT_BLACKHOLE;
 		else
 			yerr(c, v[RU_ACTION],
-			     "rule '%s': unknown action '%s' (want notify, throttle or suspend)",
+			     "rule '%s': unknown action '%s' (want notify, throttle, suspend, "
+			     "flowspec or blackhole)",
 			     rn, s);
+		if (TG_ACT_MITIGATES(r.action))
+			c->mit_rule_line =
+				c->mit_rule_line ? c->mit_rule_line : (int)n->start_mark.line + 1;
 	}
 	if (v[RU_DURATION])
 		parse_dur(c, v[RU_DURATION], "duration", false, &r.duration_ns);
@@ -190,8 +202,21 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 		parse_rate(c, v[RU_THROTTLE_RATE], "throttle_rate", &r.throttle_bps);
 	if (v[RU_MONITOR])
 		parse_bool(c, v[RU_MONITOR], "monitor", &r.monitor);
+	if (v[RU_FLOWSPEC_RATE]) {
+		parse_rate(c, v[RU_FLOWSPEC_RATE], "flowspec_rate", &r.flowspec_bps);
+		if (r.action != TG_ACT_FLOWSPEC)
+			yerr(c, v[RU_FLOWSPEC_RATE],
+			     "rule '%s': flowspec_rate is for action flowspec (the rate the "
+			     "upstream limits the flood to)",
+			     rn);
+	}
 	if (v[RU_ESCALATE]) {
 		parse_escalate(c, v[RU_ESCALATE], &r);
+		if (r.action == TG_ACT_BLACKHOLE)
+			yerr(c, v[RU_ESCALATE],
+			     "rule '%s': escalate on a blackhole rule: there is no mitigation "
+			     "above blackhole",
+			     rn);
 		if (r.action == TG_ACT_SUSPEND)
 			yerr(c, v[RU_ESCALATE],
 			     "rule '%s': escalate on a suspend rule: there is no action above "

@@ -120,6 +120,7 @@ enum {
 	TOP_CONTROL,
 	TOP_SRC_EXEMPT,
 	TOP_SHORT_PREFIXES,
+	TOP_MITIGATION,
 	TOP_NR
 };
 /* a row of keys per line: an added key is one added line */
@@ -128,6 +129,7 @@ static const char *const top_keys[TOP_NR] = {
 	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
 	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
+	"mitigation",
 };
 /* clang-format on */
 
@@ -240,6 +242,13 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 	if (v[TOP_SHORT_PREFIXES])
 		parse_bool(c, v[TOP_SHORT_PREFIXES], "allow_short_prefixes",
 			   &cfg->allow_short_prefixes);
+	if (v[TOP_MITIGATION])
+		parse_mitigation(c, v[TOP_MITIGATION]);
+	if (c->mit_rule_line && !cfg->mitigation.enabled)
+		yerr(c, root,
+		     "a rule (line %d) uses flowspec or blackhole: add a mitigation: section "
+		     "(the BGP speaker to announce through)",
+		     c->mit_rule_line);
 
 	if (!v[TOP_CUSTOMERS])
 		yerr(c, root, "'customers' is required: the path of the customers CSV");
@@ -261,6 +270,10 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->enforcement.retention_ns = TG_RETENTION_DEFAULT_NS;
 	cfg->refl_ports = malloc(sizeof(refl_default));
 	cfg->notify.exec_user = strdup(TG_NOTIFY_EXEC_USER_DEFAULT);
+	cfg->mitigation.timeout_ms = 5000;
+	cfg->mitigation.ipv6_length = 128;
+	cfg->mitigation.max_active = 32;
+	cfg->mitigation.max_duration_ns = 3600ull * TG_NS_PER_S;
 	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
 	    !cfg->pin_dir || !cfg->refl_ports || !cfg->notify.exec_user)
 		return -ENOMEM;
@@ -404,6 +417,9 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->state_path);
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);
+	free(cfg->mitigation.speaker);
+	free(cfg->mitigation.gobgp);
+	free(cfg->mitigation.target);
 	free(cfg->notify.exec);
 	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);

@@ -166,6 +166,26 @@ struct tg_notify_cfg {
 	uint32_t retry_max_ms; /* ... doubling per attempt up to this */
 };
 
+/*
+ * mitigation: upstream mitigation over BGP (user/mitigation/). Absent: rules cannot use
+ * the blackhole and flowspec actions and tollgated talks to no BGP daemon.
+ */
+#define TG_MIT_COMMS_MAX 8
+struct tg_mitigation_cfg {
+	bool enabled;	     /* the section is there */
+	char *speaker;	     /* "gobgp" (the only adapter today) */
+	char *gobgp;	     /* the gobgp client; default "gobgp" from PATH */
+	char *target;	     /* gobgpd's API: unix:///PATH or HOST:PORT */
+	uint32_t timeout_ms; /* one call to the speaker; default 5000 */
+	bool monitor;	     /* record what would be announced, announce nothing */
+	uint8_t ipv6_length; /* announced for an IPv6 host: 65..128, default 128 */
+	uint32_t max_active; /* announcements at once (default 32); more are refused */
+	uint64_t max_duration_ns; /* no announcement lives longer (default 1 h, <= 7 d) */
+	char communities[TG_MIT_COMMS_MAX][24]; /* "ASN:VALUE", added to every blackhole */
+	unsigned ncommunities;
+	char next_hop4[48], next_hop6[48]; /* blackhole next hops */
+};
+
 struct tg_cfg {
 	char *path; /* the YAML file */
 	struct tg_iface_cfg *ifaces;
@@ -218,6 +238,7 @@ struct tg_cfg {
 	char *control_group; /* control.group: may use the control socket; NULL: root only */
 	struct tg_enforce_cfg enforcement; /* rules.h */
 	struct tg_notify_cfg notify;
+	struct tg_mitigation_cfg mitigation;
 };
 
 /*

@@ -43,6 +43,7 @@ struct ctx {
 	struct yerr_ent *ye;
 	size_t nye, capye;
 	int oom;
+	int mit_rule_line; /* the first rule with a flowspec or blackhole action */
 };
 
 #define add_err(...) tg_y_add_err(__VA_ARGS__)
@@ -74,6 +75,8 @@ struct ctx {
 #define parse_metrics(...) tg_y_parse_metrics(__VA_ARGS__)
 #define parse_enforcement(...) tg_y_parse_enforcement(__VA_ARGS__)
 #define parse_notify(...) tg_y_parse_notify(__VA_ARGS__)
+#define parse_mitigation(...) tg_y_parse_mitigation(__VA_ARGS__)
+#define parse_dur(...) tg_y_parse_dur(__VA_ARGS__)
 
 /* ---- errors, at a node's line and column (cfg_yaml.c) ---- */
 
@@ -141,5 +144,8 @@ void parse_plans(struct ctx *c, yaml_node_t *n);       /* cfg_plans.c */
 void parse_metrics(struct ctx *c, yaml_node_t *n);     /* cfg_metrics.c */
 void parse_enforcement(struct ctx *c, yaml_node_t *n); /* cfg_enforce.c */
 void parse_notify(struct ctx *c, yaml_node_t *n);      /* cfg_notify.c */
+void parse_mitigation(struct ctx *c, yaml_node_t *n);  /* cfg_mitigation.c */
+/* A duration (30s, 1h); zero_ok: 0 allowed. 0 or -EINVAL (reported). cfg_enforce.c */
+int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok, uint64_t *out);
 
 #endif /* TG_CONFIG_INT_H */

@@ -139,6 +139,10 @@ const char *tg_action_name(int action)
 		return "throttle";
 	case TG_ACT_SUSPEND:
 		return "suspend";
+	case TG_ACT_FLOWSPEC:
+		return "flowspec";
+	case TG_ACT_BLACKHOLE:
+		return "blackhole";
 	default:
 		return "?";
 	}

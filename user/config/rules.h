@@ -74,7 +74,19 @@ struct tg_cond {
 	uint64_t for_ns; /* 0: holds at the first true sample */
 };
 
-enum tg_action { TG_ACT_NOTIFY = 0, TG_ACT_THROTTLE = 1, TG_ACT_SUSPEND = 2 };
+/*
+ * What a rule does. notify < throttle < suspend act on the customer (escalation goes one
+ * step up that ladder); flowspec < blackhole ask the upstream to stop a flood toward the
+ * customer (user/mitigation/: the customer is the victim, its state does not change).
+ */
+enum tg_action {
+	TG_ACT_NOTIFY = 0,
+	TG_ACT_THROTTLE = 1,
+	TG_ACT_SUSPEND = 2,
+	TG_ACT_FLOWSPEC = 3,
+	TG_ACT_BLACKHOLE = 4,
+};
+#define TG_ACT_MITIGATES(a) ((a) == TG_ACT_FLOWSPEC || (a) == TG_ACT_BLACKHOLE)
 
 struct tg_rule {
 	char name[TG_RULE_NAME_MAX];
@@ -88,6 +100,7 @@ struct tg_rule {
 	uint32_t escalate_count; /* 0: no escalation; else 2..TG_ESCALATE_COUNT_MAX */
 	uint64_t escalate_within_ns;
 	uint64_t throttle_bps; /* 0: none (then the rule never throttles) */
+	uint64_t flowspec_bps; /* flowspec: rate-limit the flood to this; 0: discard it */
 	bool monitor;	       /* evaluate and report, change nothing */
 	int line;	       /* in tollgate.yaml */
 };

@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "exporter.h"
 #include "linkwatch.h"
+#include "mitigate.h"
 #include "notify.h"
 
 #endif /* TG_DAEMON_H */

@@ -4,6 +4,7 @@
  * control socket's requests) to the audit log, the data plane and the notifications.
  * See enforce.h for the order every action follows.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include "engine.h"
 #include "exporter.h"
 #include "lib/lib.h"
+#include "mitigate.h"
 #include "notify.h"
 
 #define TG_PURGE_EVERY_MS (3600 * 1000ll) /* the retention purge runs hourly */
@@ -69,6 +71,12 @@ struct tg_enforcer {
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
 	int64_t last_audit;			  /* audit id of the last event recorded */
 	char last_err[64];			  /* why the last record failed */
+	/* upstream mitigation: the desired set and its speaker's thread; the row an action
+	 * being recorded puts into (or deletes from) the mitigation table, in its transaction */
+	struct tg_mitigator *mit;
+	bool mit_restored;
+	const struct tg_mit_row *mit_put;
+	const char *mit_del;
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
 	double tick_sum_ms, tick_max_ms, tick_last_ms;
 	unsigned int nticks;
@@ -76,11 +84,42 @@ struct tg_enforcer {
 
 #define TG_TICK_REPORT 10
 
+/* The attacked hosts of a customer (tg_top_dests) as the evidence lists them. */
+static json_t *tg_top_dests_json(const struct tg_maps *m, uint32_t cust, int max)
+{
+	struct tg_dest_count d[8];
+	json_t *arr = json_array();
+	int n = tg_top_dests(m, cust, d, max < 8 ? max : 8);
+
+	for (int i = 0; i < n; i++) {
+		char a[INET6_ADDRSTRLEN] = "?";
+		json_t *ports = json_array();
+
+		inet_ntop(d[i].v6 ? AF_INET6 : AF_INET, d[i].addr, a, sizeof(a));
+		for (int k = 0; k < d[i].nsport; k++)
+			json_array_append_new(ports, json_integer(d[i].sport[k]));
+		json_array_append_new(arr, json_pack("{ss si so si si}", "address", a, "proto",
+						     d[i].proto, "source_ports", ports,
+						     "drops_sampled", (int)d[i].drops,
+						     "passes_sampled", (int)d[i].passes));
+	}
+	return arr;
+}
+
 static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
 {
 	struct tg_enforcer *e = ctx;
+	int rc = tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
 
-	return tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
+	if (!rc && e->mit_put) {
+		struct tg_mit_row r = *e->mit_put;
+
+		r.audit_id = audit_id;
+		rc = tg_state_mit_put(db, &r);
+	}
+	if (!rc && e->mit_del)
+		rc = tg_state_mit_del(db, e->mit_del);
+	return rc;
 }
 
 int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err, size_t len)
@@ -94,6 +133,12 @@ int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err
 		return -ENOMEM;
 	}
 	e->interval_ms = 1000;
+	rc = tg_mitigator_new(&e->mit);
+	if (rc) {
+		free(e->state_path);
+		free(e);
+		return rc;
+	}
 	rc = tg_state_open(state_path, &e->st, err, len);
 	if (!rc) {
 		rc = tg_state_enf_load(e->st, &e->table);
@@ -120,6 +165,7 @@ void tg_enforcer_close(struct tg_enforcer *e)
 	if (!e)
 		return;
 	tg_notifier_stop(e->notifier);
+	tg_mitigator_free(e->mit);
 	free_notify(&e->notify);
 	tg_engine_free(e->eng);
 	tg_enf_free(&e->table);
@@ -294,6 +340,7 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 							     (int)top[i].count));
 		}
 		json_object_set_new(o, "top_dst_ports", arr);
+		json_object_set_new(o, "top_destinations", tg_top_dests_json(e->m, ev->cust, 5));
 	}
 	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -305,6 +352,299 @@ static const char *state_word(int st, bool lift)
 	if (st == TG_ST_SUSPENDED)
 		return lift ? "unsuspend" : "suspend";
 	return lift ? "unthrottle" : "throttle";
+}
+
+/* ---- upstream mitigation (mitigate.h) ----------------------------------------------- */
+
+/* Is m inside one of customer cu's own prefixes (tg_mit_check's inside)? */
+static bool cust_owns(void *ctx, const struct tg_mit *m)
+{
+	const struct tg_customer *cu = ctx;
+
+	for (size_t i = 0; cu && i < cu->npfx; i++) {
+		const struct tg_prefix *p = &cu->pfx[i];
+		unsigned full = p->plen / 8, rest = p->plen % 8;
+
+		if (p->family != m->family || p->plen > m->plen)
+			continue;
+		if (memcmp(p->addr, m->addr, full))
+			continue;
+		if (rest && ((p->addr[full] ^ m->addr[full]) & (uint8_t)(0xff << (8 - rest))))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* The customer whose own space holds m (a linear scan: requests by hand are rare). */
+static const struct tg_customer *owner_of(const struct tg_cfg *cfg, const struct tg_mit *m)
+{
+	for (size_t c = 0; cfg && c < cfg->ncustomers; c++)
+		if (cust_owns((void *)&cfg->customers[c], m))
+			return &cfg->customers[c];
+	return NULL;
+}
+
+static void mit_row(const struct tg_mit_entry *en, struct tg_mit_row *r)
+{
+	size_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->key, sizeof(r->key), "%s", en->key);
+	snprintf(r->customer, sizeof(r->customer), "%s", en->customer);
+	snprintf(r->rule, sizeof(r->rule), "%s", en->rule);
+	snprintf(r->kind, sizeof(r->kind), "%s", tg_mit_kind_name(en->m.kind));
+	tg_mit_prefix(&en->m, r->prefix);
+	r->proto = en->m.proto;
+	for (unsigned i = 0; i < en->m.nsport && n < sizeof(r->sports) - 7; i++)
+		n += (size_t)snprintf(r->sports + n, sizeof(r->sports) - n, "%s%u", i ? "," : "",
+				      en->m.sport[i]);
+	r->rate_bps = en->m.rate_bps;
+	r->started_ms = en->started_ms;
+	r->until_ms = en->until_ms;
+	r->with_episode = en->with_episode ? (en->timed ? 2 : 1) : 0;
+	r->audit_id = en->audit_id;
+}
+
+/*
+ * Record an announcement (put) or its withdrawal, then change the desired set: the audit
+ * row, its notifications and the mitigation table's row commit in one transaction (act()
+ * and queue()); the speaker follows on the mitigator's thread. The audit id or -errno.
+ */
+static int64_t mit_act(struct tg_enforcer *e, const struct tg_event *a, enum tg_ep_op ep,
+		       const struct tg_mit_entry *en, bool put)
+{
+	struct tg_mit_row row;
+	int64_t id;
+
+	mit_row(en, &row);
+	e->mit_put = put ? &row : NULL;
+	e->mit_del = put ? NULL : en->key;
+	id = act(e, a, TG_ENF_KEEP, NULL, ep);
+	e->mit_put = NULL;
+	e->mit_del = NULL;
+	if (id < 0)
+		return id;
+	if (put) {
+		struct tg_mit_entry n = *en;
+
+		n.audit_id = id;
+		if (tg_mitigator_add(e->mit, &n))
+			tg_err("%s: %s recorded but not kept in memory (out of memory): announced "
+			       "at the next restart",
+			       en->customer, en->key);
+	} else {
+		tg_mitigator_remove(e->mit, en->key);
+	}
+	return id;
+}
+
+/* evidence's JSON text with "announcement": key (or the reason it was refused) added. */
+static char *with_announcement(char *evid, const char *key, const char *refused)
+{
+	json_t *o = evid ? json_loads(evid, 0, NULL) : json_object();
+	char *out;
+
+	if (!o)
+		return evid;
+	if (key)
+		json_object_set_new(o, "announcement", json_string(key));
+	if (refused)
+		json_object_set_new(o, "refused", json_string(refused));
+	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	if (!out)
+		return evid;
+	free(evid);
+	return out;
+}
+
+/*
+ * Fill en for customer cu: an announcement of kind (TG_MIT_*) toward m (parsed) on behalf
+ * of rule (NULL: by hand) at now (mono), until until_mono (0: the policy's longest). 0 or
+ * -EPERM / -ENOSPC / -EINVAL with the reason in why (refusal metric in *metric).
+ */
+static int mit_plan(struct tg_enforcer *e, const struct tg_customer *cu, struct tg_mit_entry *en,
+		    const struct tg_rule *r, int64_t now, int64_t until_mono, char *why,
+		    size_t whylen, const char **metric)
+{
+	const struct tg_mit_policy *pol = tg_mitigator_policy(e->mit);
+	int rc;
+
+	*metric = "policy";
+	rc = tg_mit_check(&en->m, pol, cust_owns, (void *)cu, why, whylen);
+	if (rc)
+		return rc;
+	tg_mit_key(&en->m, en->key);
+	snprintf(en->customer, sizeof(en->customer), "%s", cu->id);
+	snprintf(en->rule, sizeof(en->rule), "%s", r ? r->name : "");
+	if (!until_mono || until_mono - now > pol->max_duration_ms)
+		until_mono = now + pol->max_duration_ms;
+	en->until_mono = until_mono;
+	en->started_ms = now + e->wall_off;
+	en->until_ms = until_mono + e->wall_off;
+	/* a rule with clear_after (or without a duration) keeps it up while the flood goes on */
+	en->with_episode = r && (r->has_clear_after || !r->duration_ns);
+	en->timed = !r || r->duration_ns;
+	en->episode_open = r != NULL;
+	if (!pol->monitor && !tg_mitigator_get(e->mit, en->key, &(struct tg_mit_entry){0}) &&
+	    tg_mitigator_count(e->mit) >= pol->max_active) {
+		*metric = "cap";
+		snprintf(why, whylen,
+			 "%u announcements are in force (mitigation.max_active): %s not announced",
+			 pol->max_active, en->key);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* A rule's flowspec or blackhole firing: toward the host its download samples name. */
+static void on_mitigate(struct tg_enforcer *e, const struct tg_eng_event *ev,
+			const struct tg_rule *r, const char *id, struct tg_event *a, char *reason,
+			size_t rlen)
+{
+	const struct tg_customer *cu =
+		e->pos && e->pos[ev->cust] ? &e->cfg->customers[e->pos[ev->cust] - 1] : NULL;
+	const struct tg_mit_policy *pol = tg_mitigator_policy(e->mit);
+	struct tg_mit_entry en = {0};
+	struct tg_dest_count d;
+	char why[300] = "", *evid;
+	const char *metric = NULL;
+	int n = e->m ? tg_top_dests(e->m, ev->cust, &d, 1) : 0;
+	bool refused = true, put;
+	int64_t now = ev->at_ms;
+
+	a->action = tg_action_name(ev->action);
+	if (!tg_mitigator_enabled(e->mit) || !cu) {
+		snprintf(why, sizeof(why), "no mitigation: section in the configuration");
+		metric = "policy";
+	} else if (n <= 0) {
+		snprintf(why, sizeof(why), "no host of the customer's was sampled as the target");
+		metric = "no_host";
+	} else {
+		char addr[INET6_ADDRSTRLEN] = "", proto[8] = "", ports[64] = "";
+		size_t k = 0;
+
+		inet_ntop(d.v6 ? AF_INET6 : AF_INET, d.addr, addr, sizeof(addr));
+		if (ev->action == TG_ACT_FLOWSPEC && d.proto) {
+			snprintf(proto, sizeof(proto), "%u", d.proto);
+			for (unsigned i = 0; (d.proto == IPPROTO_UDP || d.proto == IPPROTO_TCP) &&
+					     i < d.nsport && k < sizeof(ports) - 7;
+			     i++)
+				k += (size_t)snprintf(ports + k, sizeof(ports) - k, "%s%u",
+						      i ? "," : "", d.sport[i]);
+		}
+		if (tg_mit_parse(&en.m, tg_action_name(ev->action), addr, *proto ? proto : NULL,
+				 *ports ? ports : NULL,
+				 ev->action == TG_ACT_FLOWSPEC ? r->flowspec_bps : 0, pol, why,
+				 sizeof(why)) == 0 &&
+		    mit_plan(e, cu, &en, r, now, ev->until_ms, why, sizeof(why), &metric) == 0)
+			refused = false;
+	}
+	put = !refused && !ev->monitor && !pol->monitor;
+	if (refused) {
+		size_t l = strlen(reason);
+
+		snprintf(reason + l, rlen - l, " (refused: %s)", why);
+		tg_mitigator_count_refusal(e->mit, metric);
+	} else if (!put) {
+		size_t l = strlen(reason);
+
+		snprintf(reason + l, rlen - l, " (monitor: %s not announced)", en.key);
+	}
+	a->monitor = !put;
+	a->until_ms = put ? en.until_ms : 0;
+	evid = with_announcement(evidence(e, ev, r), refused ? NULL : en.key, refused ? why : NULL);
+	a->evidence = evid;
+	if (mit_act(e, a, TG_EP_OPEN, &en, put) < 0) {
+		tg_engine_refuse(e->eng);
+		free(evid);
+		return;
+	}
+	free(evid);
+	if (put)
+		tg_exporter_count_action(e->exporter, r->name, a->action);
+	tg_info("%s%s %s for %s by rule:%s: %s", put ? "" : "not done: ", a->action,
+		refused ? "" : en.key, id, r->name, reason);
+}
+
+/* Withdraw what is due: the duration ran out (and the episode ended, with clear_after),
+ * or mitigation.max_duration passed. A failed record is tried again next interval. */
+static void mit_expire(struct tg_enforcer *e, int64_t now)
+{
+	struct tg_mit_entry due[32];
+	size_t n = tg_mitigator_due(e->mit, now, due, 32);
+
+	for (size_t i = 0; i < n; i++) {
+		char reason[TG_ENF_REASON_LEN], actor[TG_ENF_ACTOR_LEN], *evid;
+		struct tg_event a = {.ts_ms = now + e->wall_off,
+				     .customer = due[i].customer,
+				     .action = "withdraw",
+				     .rule = due[i].rule[0] ? due[i].rule : NULL};
+		bool ended = due[i].with_episode && !due[i].episode_open && now < due[i].until_mono;
+
+		snprintf(actor, sizeof(actor), "%s%s",
+			 due[i].rule[0] ? "rule:" : "tollgated:expiry", due[i].rule);
+		snprintf(reason, sizeof(reason), "%s: %s", due[i].key,
+			 ended ? "the flood ended (the rule's episode closed)" : "expired");
+		a.actor = actor;
+		a.reason = reason;
+		evid = with_announcement(NULL, due[i].key, NULL);
+		a.evidence = evid;
+		if (mit_act(e, &a, TG_EP_KEEP, &due[i], false) >= 0) {
+			tg_exporter_count_action(e->exporter, due[i].rule, "withdraw");
+			tg_info("withdraw %s (%s) by %s: %s", due[i].key, due[i].customer, actor,
+				reason);
+		}
+		free(evid);
+	}
+}
+
+/* After a restart: the mitigation table into the desired set (the speaker is reconciled
+ * to it by the mitigator's thread: re-announced if gobgpd lost it, and nothing else). */
+static void mit_restore(struct tg_enforcer *e, int64_t now)
+{
+	struct tg_mit_row *rows = NULL;
+	struct tg_episode *eps = NULL;
+	size_t n = 0, neps = 0;
+
+	if (tg_state_mit_load(e->st, &rows, &n)) {
+		tg_err("mitigation: cannot read the mitigation table of %s", e->state_path);
+		return;
+	}
+	tg_state_episodes(e->st, &eps, &neps);
+	for (size_t i = 0; i < n; i++) {
+		struct tg_mit_entry en = {0};
+		char err[256], proto[8] = "";
+
+		if (rows[i].proto)
+			snprintf(proto, sizeof(proto), "%d", rows[i].proto);
+		if (tg_mit_parse(&en.m, rows[i].kind, rows[i].prefix, *proto ? proto : NULL,
+				 *rows[i].sports ? rows[i].sports : NULL, rows[i].rate_bps, NULL,
+				 err, sizeof(err))) {
+			tg_warn("mitigation: %s in %s: %s (ignored)", rows[i].key, e->state_path,
+				err);
+			continue;
+		}
+		snprintf(en.key, sizeof(en.key), "%s", rows[i].key);
+		snprintf(en.customer, sizeof(en.customer), "%s", rows[i].customer);
+		snprintf(en.rule, sizeof(en.rule), "%s", rows[i].rule);
+		en.started_ms = rows[i].started_ms;
+		en.until_ms = rows[i].until_ms;
+		en.until_mono = rows[i].until_ms - e->wall_off;
+		en.with_episode = rows[i].with_episode != 0;
+		en.timed = rows[i].with_episode != 1;
+		en.audit_id = rows[i].audit_id;
+		for (size_t k = 0; k < neps; k++)
+			if (!strcmp(eps[k].customer, en.customer) && !strcmp(eps[k].rule, en.rule))
+				en.episode_open = true;
+		tg_mitigator_add(e->mit, &en);
+	}
+	if (n)
+		tg_info("mitigation: %zu announcements from %s to keep in force", n, e->state_path);
+	(void)now;
+	free(rows);
+	free(eps);
 }
 
 /* The engine's callback: one event, carried out (enforce.h's order). */
@@ -329,6 +669,8 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 				"at the next interval",
 				id, r->name);
 			tg_engine_refuse(e->eng);
+		} else if (r) {
+			tg_mitigator_episode_closed(e->mit, id, r->name);
 		}
 		return;
 	}
@@ -351,6 +693,11 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	}
 	a.actor = actor;
 	a.reason = reason;
+	if (ev->kind == TG_EV_MITIGATE) {
+		if (r)
+			on_mitigate(e, ev, r, id, &a, reason, sizeof(reason));
+		return;
+	}
 	switch (ev->kind) {
 	case TG_EV_NOTIFY:
 		a.action = "notify";
@@ -611,6 +958,13 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 		restore(e, tg_mono_ms());
 		e->restored = true;
 	}
+	rc = tg_mitigator_configure(e->mit, &cfg->mitigation, err, len);
+	if (rc)
+		return rc;
+	if (!e->mit_restored) {
+		mit_restore(e, tg_mono_ms());
+		e->mit_restored = true;
+	}
 
 	if (!e->notifier || !same_notify(&e->notify, &cfg->notify)) {
 		struct tg_notify_cfg copy;
@@ -654,6 +1008,134 @@ static json_t *error_reply(const char *fmt, ...)
 	return json_pack("{sb ss}", "ok", 0, "error", msg);
 }
 
+/*
+ * mitigation_list, mitigation_announce {kind, address, proto?, source_ports?, rate?, for?,
+ * reason} and mitigation_withdraw {key | kind + address..., reason}: by hand, through the
+ * same policy, cap, record and speaker as a rule's.
+ */
+static json_t *mit_request(struct tg_enforcer *e, const char *cmd, const json_t *req,
+			   const struct ucred *cred)
+{
+	const struct tg_mit_policy *pol = tg_mitigator_policy(e->mit);
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	const char *kind = json_string_value(json_object_get(req, "kind"));
+	const char *addr = json_string_value(json_object_get(req, "address"));
+	const char *proto = json_string_value(json_object_get(req, "proto"));
+	const char *ports = json_string_value(json_object_get(req, "source_ports"));
+	const char *rate = json_string_value(json_object_get(req, "rate"));
+	const char *jfor = json_string_value(json_object_get(req, "for"));
+	const char *key = json_string_value(json_object_get(req, "key"));
+	char actor[TG_ENF_ACTOR_LEN], why[300], r[TG_ENF_REASON_LEN], *evid;
+	const struct tg_customer *cu;
+	struct tg_mit_entry en = {0};
+	uint64_t rate_bps = 0, for_ns = 0;
+	int64_t now = tg_mono_ms(), id;
+	struct tg_event a = {0};
+	const char *metric;
+	bool put;
+
+	if (!strcmp(cmd, "mitigation_list"))
+		return json_pack("{sb so}", "ok", 1, "mitigation", tg_mitigator_json(e->mit));
+	if (!tg_mitigator_enabled(e->mit))
+		return error_reply("%s: mitigation is off: add a mitigation: section to the "
+				   "configuration (the BGP speaker to announce through)",
+				   cmd);
+	if (!reason || !*reason)
+		return error_reply("%s: \"reason\" (text for the audit log) is required", cmd);
+	if (strlen(reason) > TG_REASON_MAX)
+		return error_reply("%s: the reason is longer than %d bytes", cmd, TG_REASON_MAX);
+	if (!e->cfg)
+		return error_reply("the configuration is not loaded");
+	actor_of(cred, actor, sizeof(actor));
+	e->wall_off = tg_now_ms() - now;
+	if (key && (kind || addr))
+		return error_reply("%s: give the key, or the kind and address, not both", cmd);
+	if (key) {
+		if (strlen(key) >= TG_MIT_KEY_LEN)
+			return error_reply("%s: no announcement '%.64s...'", cmd, key);
+	} else {
+		if (rate && (tg_parse_rate_bps(rate, &rate_bps) || !rate_bps))
+			return error_reply("%s: rate '%.64s': a bit rate (10mbit, 1g)", cmd, rate);
+		if (tg_mit_parse(&en.m, kind, addr, proto, ports, rate_bps, pol, why, sizeof(why)))
+			return error_reply("%s: %s", cmd, why);
+		tg_mit_key(&en.m, en.key);
+		key = en.key;
+	}
+	if (!strcmp(cmd, "mitigation_withdraw")) {
+		if (!tg_mitigator_get(e->mit, key, &en))
+			return error_reply(
+				"mitigation_withdraw: no announcement '%s' in force (see "
+				"tollgate mitigation list)",
+				key);
+		snprintf(r, sizeof(r), "%s: %s", en.key, reason);
+		a = (struct tg_event){.ts_ms = now + e->wall_off,
+				      .customer = en.customer,
+				      .action = "withdraw",
+				      .actor = actor,
+				      .reason = r};
+		evid = with_announcement(NULL, en.key, NULL);
+		a.evidence = evid;
+		id = mit_act(e, &a, TG_EP_KEEP, &en, false);
+		free(evid);
+		if (id < 0)
+			return error_reply("mitigation_withdraw: the state database refused the "
+					   "record (%s): nothing changed",
+					   e->last_err);
+		tg_info("withdraw %s by %s: %s", en.key, actor, reason);
+		return json_pack("{sb ss sI}", "ok", 1, "withdrawn", en.key, "audit_id",
+				 (json_int_t)id);
+	}
+	if (strcmp(cmd, "mitigation_announce"))
+		return error_reply("unknown command '%s'", cmd);
+	if (json_object_get(req, "key"))
+		return error_reply("mitigation_announce: give kind and address (and for flowspec "
+				   "proto, source_ports, rate), not a key");
+	if (jfor && (tg_parse_duration_ns(jfor, &for_ns) || !for_ns))
+		return error_reply("mitigation_announce: bad duration '%.64s' (e.g. 30m, 2h)",
+				   jfor);
+	if ((int64_t)(for_ns / 1000000) > pol->max_duration_ms)
+		return error_reply("mitigation_announce: for %s is longer than "
+				   "mitigation.max_duration (%lld s)",
+				   jfor, (long long)(pol->max_duration_ms / 1000));
+	cu = owner_of(e->cfg, &en.m);
+	if (!cu) {
+		char p[64];
+
+		tg_mitigator_count_refusal(e->mit, "policy");
+		return error_reply("mitigation_announce: %s is outside the customers' own space: "
+				   "refused",
+				   tg_mit_prefix(&en.m, p));
+	}
+	if (mit_plan(e, cu, &en, NULL, now, for_ns ? now + (int64_t)(for_ns / 1000000) : 0, why,
+		     sizeof(why), &metric)) {
+		tg_mitigator_count_refusal(e->mit, metric);
+		return error_reply("mitigation_announce: %s", why);
+	}
+	put = !pol->monitor;
+	snprintf(r, sizeof(r), "%s%s", reason, put ? "" : " (monitor: not announced)");
+	a = (struct tg_event){.ts_ms = now + e->wall_off,
+			      .customer = cu->id,
+			      .action = tg_mit_kind_name(en.m.kind),
+			      .actor = actor,
+			      .reason = r,
+			      .monitor = !put,
+			      .until_ms = put ? en.until_ms : 0};
+	evid = with_announcement(NULL, en.key, NULL);
+	a.evidence = evid;
+	id = mit_act(e, &a, TG_EP_KEEP, &en, put);
+	free(evid);
+	if (id < 0)
+		return error_reply("mitigation_announce: the state database refused the record "
+				   "(%s): nothing announced",
+				   e->last_err);
+	if (put)
+		tg_exporter_count_action(e->exporter, "", a.action);
+	tg_info("%s %s for %s by %s: %s", a.action, en.key, cu->id, actor, r);
+	return json_pack("{sb ss ss sb sI so}", "ok", 1, "announced", en.key, "customer", cu->id,
+			 "monitor", !put, "audit_id", (json_int_t)id, "until",
+			 tg_json_time(put ? en.until_ms : 0));
+}
+
 json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 			    const char *cmd, const json_t *req, const struct ucred *cred,
 			    bool *resync)
@@ -669,6 +1151,12 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	json_t *evs, *reply;
 	int rc, err;
 
+	if (!strncmp(cmd, "mitigation_", 11)) {
+		e->m = m;
+		e->app = app;
+		e->resync = resync;
+		return mit_request(e, cmd, req, cred);
+	}
 	/* the fields are checked by tollgated's command table (control.h): id and reason are
 	 * non-empty and in bounds, "for" a duration above zero, and only in a suspend */
 	if (!id || !reason ||
@@ -881,6 +1369,7 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	if (tg_engine_expire(e->eng, now_ms))
 		tg_warn("enforcement: out of memory lifting expired states");
 	expire_unloaded(e, now_ms);
+	mit_expire(e, now_ms);
 	if (e->retention_ms &&
 	    (!e->last_purge_ms || now_ms - e->last_purge_ms >= TG_PURGE_EVERY_MS)) {
 		long a = tg_state_purge(e->st, now_ms + e->wall_off - e->retention_ms);
@@ -928,5 +1417,6 @@ json_t *tg_enforcer_health(const struct tg_enforcer *e)
 
 void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x)
 {
+	tg_exporter_set_mitigator(x, e->mit);
 	e->exporter = x;
 }

@@ -419,11 +419,21 @@ static void fire(const struct tg_engine *e, struct cust *c, int rule, double val
 	rr->false_since = NONE;
 	if (r->escalate_count) {
 		prune_hist(r, rr, now);
-		if (rr->nhist + 1u >= r->escalate_count && action < TG_ACT_SUSPEND) {
+		if (rr->nhist + 1u >= r->escalate_count &&
+		    (action == TG_ACT_NOTIFY || action == TG_ACT_THROTTLE ||
+		     action == TG_ACT_FLOWSPEC)) {
 			action++;
 			ev.escalated = true;
 		}
 		add_hist(r, rr, now);
+	}
+	if (TG_ACT_MITIGATES(action)) {
+		ev.kind = TG_EV_MITIGATE;
+		ev.action = action;
+		if (r->duration_ns)
+			ev.until_ms = now + ms(r->duration_ns);
+		emit(e, &ev);
+		return;
 	}
 	ev.kind = action == TG_ACT_NOTIFY     ? TG_EV_NOTIFY
 		  : action == TG_ACT_THROTTLE ? TG_EV_THROTTLE

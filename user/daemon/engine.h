@@ -53,6 +53,11 @@
  *     neither:              stays until lifted by hand (tg_engine_manual ACTIVE).
  *   A lift is TG_EV_LIFT with rule R. On one sample, episode ends come first, then lifts,
  *   then firings: a throttle firing on the sample that lifts a suspension is applied.
+ * - Mitigation (actions flowspec, blackhole). The customer is the victim of a flood:
+ *   its state never changes. A firing is TG_EV_MITIGATE with the action (escalation goes
+ *   flowspec -> blackhole, once); until_ms is fired_at + duration (0 without one). The
+ *   episode opens and closes as above; the caller withdraws the announcement (at until,
+ *   or when the episode closes: enforce.c says which), the engine keeps no state for it.
  * - Manual. tg_engine_manual sets any state by hand (also a lower one, and active =
  *   unsuspend); it replaces a rule's state, emits its event with rule -1, and lifts only
  *   at its until (0: only by hand). Open episodes stay open: a rule whose condition is
@@ -109,7 +114,8 @@ enum tg_ev_kind {
 	TG_EV_THROTTLE,	    /* a firing (or manual action) that throttles */
 	TG_EV_SUSPEND,	    /* a firing (or manual action) that suspends */
 	TG_EV_LIFT,	    /* the state went back to active (by time, episode end, or hand) */
-	TG_EV_EPISODE_CLOSE /* a rule's episode ended: it may fire again */
+	TG_EV_EPISODE_CLOSE, /* a rule's episode ended: it may fire again */
+	TG_EV_MITIGATE	     /* a firing whose action is flowspec or blackhole (action) */
 };
 
 struct tg_eng_event {
@@ -123,6 +129,7 @@ struct tg_eng_event {
 	int64_t fired_at_ms;   /* firing and EPISODE_CLOSE: when the episode opened */
 	int64_t until_ms;      /* THROTTLE, SUSPEND: the automatic lift; 0: none */
 	uint64_t throttle_bps; /* THROTTLE */
+	int action;	       /* MITIGATE: TG_ACT_FLOWSPEC or TG_ACT_BLACKHOLE (escalated) */
 	/* evidence. Firing: the sample's metric value, the threshold and how long the condition
 	 * had been true. EPISODE_CLOSE: the value, and how long it had been false. */
 	double value, threshold;

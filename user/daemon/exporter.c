@@ -27,6 +27,7 @@
 #include "datapath/datapath.h"
 #include "config/config.h"
 #include "exporter.h"
+#include "mitigate.h"
 #include "lib/lib.h"
 #include "page.h"
 #include "state/state.h"
@@ -68,6 +69,7 @@ struct tg_exporter {
 	bool maps_open;
 	pthread_mutex_t lock;	  /* one render or API request at a time (the maps' mmaps) */
 	pthread_mutex_t act_lock; /* the action counters: the event loop never waits on a render */
+	struct tg_mitigator *mit; /* upstream mitigation (not owned; set before requests) */
 	char *listen, *per_customer;
 	/* who may ask (access()): the Host header's names, and the bearer token */
 	char *listen_host, *listen_port; /* "127.0.0.1" or "::1" (no brackets), "9477" */
@@ -384,6 +386,12 @@ static void attach_metrics(struct tg_exporter *x, struct buf *b)
 	free(ifc);
 }
 
+void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g)
+{
+	if (x)
+		x->mit = g;
+}
+
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 {
 	struct buf b = {.cap = 1 << 16};
@@ -426,6 +434,13 @@ char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 		bprintf(&b, "tollgate_enforcement_actions_total{rule=\"%s\",action=\"%s\"} %llu\n",
 			esc(x->act[i].rule, rule, sizeof(rule)), x->act[i].action, x->act[i].n);
 	pthread_mutex_unlock(&x->act_lock);
+	if (x->mit) { /* its own lock: the speaker's thread never waits on a render */
+		char *mt = tg_mitigator_metrics(x->mit);
+
+		if (mt)
+			bprintf(&b, "%s", mt);
+		free(mt);
+	}
 	pthread_mutex_unlock(&x->lock);
 	if (b.oom) {
 		free(b.p);
@@ -715,10 +730,12 @@ static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const cha
 		o = api_events(x, conn, status);
 	else if (!strcmp(path, "enforcement"))
 		o = api_enforcement(x, status);
+	else if (!strcmp(path, "mitigations") && x->mit)
+		o = json_pack("{si so}", "version", 1, "mitigation", tg_mitigator_json(x->mit));
 	else
-		o = api_error(
-			status, MHD_HTTP_NOT_FOUND,
-			"not found: /api/v1/status, customers, customers/ID, events, enforcement");
+		o = api_error(status, MHD_HTTP_NOT_FOUND,
+			      "not found: /api/v1/status, customers, customers/ID, events, "
+			      "enforcement, mitigations");
 	pthread_mutex_unlock(&x->lock);
 	return o;
 }

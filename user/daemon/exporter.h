@@ -24,6 +24,9 @@
  *   tollgate_customer_packets_total{customer, direction}                    counter
  *   tollgate_customer_drops_total{customer, direction, reason}  (packets)   counter
  *   tollgate_customer_state{customer}  0 active, 1 throttled, 2 suspended   gauge
+ *   with a mitigation: section (mitigate.h): tollgate_mitigations_active{kind},
+ *   tollgate_bgp_session_up{peer}, tollgate_mitigation_refused_total{reason},
+ *   tollgate_mitigation_speaker_errors_total
  *
  * And a read-only JSON API (application/json, {"version": 1, ...}; errors {"error": ...}
  * with 400, 404, 500 or 503):
@@ -32,6 +35,7 @@
  *   /api/v1/customers/ID                counters, state, enforcement, last 20 events,
  *                                       rates since the API's previous reading of it
  *   /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N (N <= 10000) the audit log
+ *   /api/v1/mitigations                 announcements upstream, the BGP speaker's peers
  *
  * Included by: daemon.h (the door), exporter.c, enforce.c and tollgated.c.
  */
@@ -66,6 +70,10 @@ void tg_exporter_set_ifaces(struct tg_exporter *x, const struct tg_cfg *cfg);
 
 /* One enforcement action carried out (not monitor-only): rule "" for one by hand. */
 void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const char *action);
+
+/* Upstream mitigation's metrics and /api/v1/mitigations (mitigate.h). */
+struct tg_mitigator;
+void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g);
 
 /* The exposition, for tests and benchmarks: malloc'd text (length in *len) or NULL. */
 char *tg_exporter_render(struct tg_exporter *x, size_t *len);

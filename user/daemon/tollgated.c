@@ -28,6 +28,7 @@
 #include "enforce.h"
 #include "exporter.h"
 #include "linkwatch.h"
+#include "mitigate.h"
 
 struct daemon {
 	const char *config_path;
@@ -301,7 +302,7 @@ static json_t *cmd_reload(void *ctx, const json_t *req, const struct ucred *cred
 	return reload(d, &d->replaced);
 }
 
-/* suspend and unsuspend: carried out by enforcement (enforce.h), record first. */
+/* suspend, unsuspend and mitigation_*: carried out by enforcement (enforce.h), record first. */
 static json_t *cmd_manual(void *ctx, const json_t *req, const struct ucred *cred)
 {
 	struct daemon *d = ctx;
@@ -346,12 +347,34 @@ static const struct tg_ctl_field suspend_fields[] = {
 };
 static const struct tg_ctl_field unsuspend_fields[] = {F_CUSTOMER, F_REASON, {NULL}};
 static const struct tg_ctl_field no_fields[] = {{NULL}};
+/* upstream mitigation by hand: the values are checked by the mitigation room's parser */
+#define F_MIT_SPEC                                                                                 \
+	{"kind", TG_CF_TEXT, false, 15, "blackhole or flowspec"},                                  \
+		{"address", TG_CF_TEXT, false, 63, "an address (198.51.100.7, 2001:db8::7)"},      \
+		{"proto", TG_CF_TEXT, false, 15, "a protocol (udp, tcp, 17)"},                     \
+		{"source_ports", TG_CF_TEXT, false, 63, "source ports (53,123)"},                  \
+		{"rate", TG_CF_TEXT, false, 31, "a bit rate (10mbit)"}
+static const struct tg_ctl_field mit_announce_fields[] = {
+	F_MIT_SPEC,
+	F_REASON,
+	{"for", TG_CF_DURATION, false, 0, "a duration above zero (30m, 2h)"},
+	{NULL},
+};
+static const struct tg_ctl_field mit_withdraw_fields[] = {
+	F_MIT_SPEC,
+	F_REASON,
+	{"key", TG_CF_TEXT, false, TG_MIT_KEY_LEN - 1, "an announcement's key (mitigation list)"},
+	{NULL},
+};
 
 /* What the control socket answers: {name, handler, fields, writes the data plane}. */
 static const struct tg_ctl_cmd commands[] = {
 	{"reload", cmd_reload, reload_fields, true},
 	{"suspend", cmd_manual, suspend_fields, true},
 	{"unsuspend", cmd_manual, unsuspend_fields, true},
+	{"mitigation_list", cmd_manual, no_fields, false},
+	{"mitigation_announce", cmd_manual, mit_announce_fields, true},
+	{"mitigation_withdraw", cmd_manual, mit_withdraw_fields, true},
 	{"ping", cmd_ping, no_fields, false},
 	{NULL},
 };

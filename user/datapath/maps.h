@@ -247,6 +247,26 @@ struct tg_port_count {
 };
 int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *out, int max);
 
+/*
+ * The hosts of customer idx that its download traffic goes to: from each CPU's last
+ * TG_PS_SLOTS download drops and its samples of passed downloads (one in
+ * TG_PS_PASS_EVERY), grouped by destination address, the most sampled first: up to max.
+ * For each, the protocol most seen and the source ports most seen with it (what a
+ * FlowSpec rule would match). The number, or -errno. Bounded: at most 2 x TG_PS_SLOTS
+ * samples per CPU are read, whatever the number of customers.
+ */
+#define TG_TOP_SPORTS 4
+struct tg_dest_count {
+	uint8_t v6;
+	uint8_t proto; /* the protocol most seen toward the host */
+	uint8_t nsport;
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+	uint16_t sport[TG_TOP_SPORTS]; /* with proto, the most seen first (0 not counted) */
+	uint32_t drops;	 /* samples among the drops */
+	uint32_t passes; /* samples among the passed packets */
+};
+int tg_top_dests(const struct tg_maps *m, uint32_t idx, struct tg_dest_count *out, int max);
+
 /* Delete the per-source blocks that have ended (tollgated runs it every few seconds: the
  * data plane removes an expired entry only while the customer has a block running). */
 #define TG_SWEEP_INTERVAL_S 10

@@ -395,6 +395,139 @@ int tg_top_ports(const struct tg_maps *m, uint32_t idx, struct tg_port_count *ou
 	return n;
 }
 
+static int cmp_sample_dest(const void *a, const void *b)
+{
+	const struct tg_portsample *x = a, *y = b;
+
+	if (x->v6 != y->v6)
+		return x->v6 - y->v6;
+	return memcmp(x->daddr, y->daddr, sizeof(x->daddr));
+}
+
+static int cmp_dest_count(const void *a, const void *b)
+{
+	const struct tg_dest_count *x = a, *y = b;
+	uint64_t nx = (uint64_t)x->drops + x->passes, ny = (uint64_t)y->drops + y->passes;
+
+	if (nx != ny)
+		return nx < ny ? 1 : -1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/* One host's samples [s, s + n) (all toward the same address) into d. */
+static void fold_dest(const struct tg_portsample *s, const bool *dropped, size_t n,
+		      struct tg_dest_count *d)
+{
+	uint32_t pc[256] = {0};
+	struct {
+		uint16_t port;
+		uint32_t count;
+	} ports[64];
+	unsigned np = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->v6 = s[0].v6;
+	memcpy(d->addr, s[0].daddr, sizeof(d->addr));
+	for (size_t i = 0; i < n; i++) {
+		pc[s[i].proto]++;
+		if (dropped[i])
+			d->drops++;
+		else
+			d->passes++;
+	}
+	for (unsigned p = 1; p < 256; p++)
+		if (pc[p] > pc[d->proto])
+			d->proto = (uint8_t)p;
+	for (size_t i = 0; i < n; i++) {
+		unsigned k;
+
+		if (s[i].proto != d->proto || !s[i].sport)
+			continue;
+		for (k = 0; k < np && ports[k].port != s[i].sport; k++)
+			;
+		if (k == np) {
+			if (np == sizeof(ports) / sizeof(ports[0]))
+				continue;
+			ports[np].port = s[i].sport;
+			ports[np++].count = 0;
+		}
+		ports[k].count++;
+	}
+	while (d->nsport < TG_TOP_SPORTS && np) {
+		unsigned best = 0;
+
+		for (unsigned k = 1; k < np; k++)
+			if (ports[k].count > ports[best].count ||
+			    (ports[k].count == ports[best].count &&
+			     ports[k].port < ports[best].port))
+				best = k;
+		d->sport[d->nsport++] = ports[best].port;
+		ports[best] = ports[--np];
+	}
+}
+
+int tg_top_dests(const struct tg_maps *m, uint32_t idx, struct tg_dest_count *out, int max)
+{
+	size_t stride = PCPU_STRIDE(struct tg_dcache), n = 0, ng = 0;
+	char *buf = malloc(stride * m->ncpus);
+	struct tg_portsample *all = calloc((size_t)m->ncpus * 2 * TG_PS_SLOTS + 1, sizeof(*all));
+	struct tg_dest_count *g = NULL;
+	bool *dropped = NULL;
+	__u32 zero = 0;
+	int rc = 0;
+
+	if (!buf || !all) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(m->dcache, &zero, buf)) {
+		rc = neg_errno();
+		goto out;
+	}
+	for (int cpu = 0; cpu < m->ncpus; cpu++) {
+		const struct tg_dcache *dc = (const void *)(buf + cpu * stride);
+
+		for (int ring = 0; ring < 2; ring++) {
+			const struct tg_portsample *r = ring ? dc->pps : dc->ps;
+			uint32_t pos = ring ? dc->pps_pos : dc->ps_pos;
+			uint32_t filled = pos < TG_PS_SLOTS ? pos : TG_PS_SLOTS;
+
+			for (uint32_t k = 0; k < filled; k++)
+				if (r[k].cust == idx && r[k].dir == TG_DIR_DOWN) {
+					all[n] = r[k];
+					/* the pad byte carries the ring through the sort */
+					all[n++].pad = (uint8_t)!ring;
+				}
+		}
+	}
+	if (!n)
+		goto out;
+	qsort(all, n, sizeof(*all), cmp_sample_dest);
+	g = calloc(n, sizeof(*g));
+	dropped = calloc(n, sizeof(*dropped));
+	if (!g || !dropped) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		dropped[i] = all[i].pad;
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && !cmp_sample_dest(&all[i], &all[j]); j++)
+			;
+		fold_dest(&all[i], &dropped[i], j - i, &g[ng++]);
+	}
+	qsort(g, ng, sizeof(*g), cmp_dest_count);
+	rc = (int)(ng < (size_t)max ? ng : (size_t)max);
+	if (rc > 0)
+		memcpy(out, g, (size_t)rc * sizeof(*out));
+out:
+	free(dropped);
+	free(g);
+	free(all);
+	free(buf);
+	return rc;
+}
+
 /* Entries [0, n) of an array map into vals (vsz bytes each), in batches. */
 static int read_array(int fd, uint32_t n, size_t vsz, void *vals)
 {

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "privs.h"
+#include "run.h"
 #include "util.h"
 
 #endif /* TG_LIB_H */

@@ -79,7 +79,22 @@ static const char schema[] =
 	"  next_at INTEGER NOT NULL,"
 	"  delivered_at INTEGER,"
 	"  last_error TEXT);"
-	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);";
+	"CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);"
+	/* announcements upstream (user/mitigation/) that should be in force: the speaker is
+	 * reconciled to these after a restart of tollgated or of the BGP daemon */
+	"CREATE TABLE IF NOT EXISTS mitigation ("
+	"  key TEXT PRIMARY KEY,"
+	"  customer TEXT NOT NULL,"
+	"  rule TEXT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('blackhole', 'flowspec')),"
+	"  prefix TEXT NOT NULL,"
+	"  proto INTEGER NOT NULL DEFAULT 0,"
+	"  sports TEXT NOT NULL DEFAULT '',"
+	"  rate_bps INTEGER NOT NULL DEFAULT 0,"
+	"  started INTEGER NOT NULL,"
+	"  until INTEGER NOT NULL,"
+	"  with_episode INTEGER NOT NULL DEFAULT 0,"
+	"  audit_id INTEGER);";
 
 /* The text sql (one ?1 parameter) selects into g, if it is an id above g's. 1: there was
  * one (not NULL), 0: none, or -EIO. */
@@ -914,6 +929,115 @@ long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
 	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(st->db) : -EIO;
 	sqlite3_finalize(q);
 	return n;
+}
+
+int tg_state_mit_put(sqlite3 *db, const struct tg_mit_row *r)
+{
+	sqlite3_stmt *q = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(
+		    db,
+		    "INSERT OR REPLACE INTO mitigation (key, customer, rule, kind, prefix, "
+		    "proto, sports, rate_bps, started, until, with_episode, audit_id) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		    -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, r->customer, -1, SQLITE_STATIC);
+	if (r->rule[0])
+		sqlite3_bind_text(q, 3, r->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, r->prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 6, r->proto);
+	sqlite3_bind_text(q, 7, r->sports, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)r->rate_bps);
+	sqlite3_bind_int64(q, 9, r->started_ms);
+	sqlite3_bind_int64(q, 10, r->until_ms);
+	sqlite3_bind_int(q, 11, r->with_episode);
+	if (r->audit_id > 0)
+		sqlite3_bind_int64(q, 12, r->audit_id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(q);
+	return err;
+}
+
+int tg_state_mit_del(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *q = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM mitigation WHERE key = ?1", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(q);
+	return err;
+}
+
+static void col_text(sqlite3_stmt *q, int i, char *out, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+int tg_state_mit_load(struct tg_statedb *st, struct tg_mit_row **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	struct tg_mit_row *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT key, customer, rule, kind, prefix, proto, sports, rate_bps, "
+			       "started, until, with_episode, audit_id FROM mitigation ORDER BY "
+			       "started",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct tg_mit_row *r;
+
+		if (cnt == cap) {
+			struct tg_mit_row *nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				sqlite3_finalize(q);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		r = &v[cnt++];
+		memset(r, 0, sizeof(*r));
+		col_text(q, 0, r->key, sizeof(r->key));
+		col_text(q, 1, r->customer, sizeof(r->customer));
+		col_text(q, 2, r->rule, sizeof(r->rule));
+		col_text(q, 3, r->kind, sizeof(r->kind));
+		col_text(q, 4, r->prefix, sizeof(r->prefix));
+		r->proto = sqlite3_column_int(q, 5);
+		col_text(q, 6, r->sports, sizeof(r->sports));
+		r->rate_bps = (uint64_t)sqlite3_column_int64(q, 7);
+		r->started_ms = sqlite3_column_int64(q, 8);
+		r->until_ms = sqlite3_column_int64(q, 9);
+		r->with_episode = sqlite3_column_int(q, 10);
+		r->audit_id = sqlite3_column_int64(q, 11);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -EIO;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
 }
 
 int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule)

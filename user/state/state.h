@@ -179,6 +179,30 @@ int tg_state_episodes(struct tg_statedb *st, struct tg_episode **out, size_t *n)
 /* Rule firings (audit rows with a rule, not monitor-only) since since_ms. */
 int tg_state_firings(struct tg_statedb *st, int64_t since_ms, struct tg_episode **out, size_t *n);
 
+/*
+ * An announcement upstream that should be in force (user/mitigation/), as the mitigation
+ * table keeps it so a restart reconciles the BGP daemon to it. put and del run on the
+ * connection given: inside tg_state_act's transaction (its queue callback), so the row
+ * and the audit row of its action commit together.
+ */
+struct tg_mit_row {
+	char key[160]; /* the announcement's canonical key (tg_mit_key) */
+	char customer[TG_ID_LEN];
+	char rule[TG_ENF_RULE_LEN]; /* "": by hand */
+	char kind[16];		    /* blackhole | flowspec */
+	char prefix[64];
+	int proto;
+	char sports[64]; /* "53,123" */
+	uint64_t rate_bps;
+	int64_t started_ms, until_ms; /* wall clock */
+	int with_episode; /* 0: withdrawn at until; 1: when the rule's episode ends; 2: when it
+			   * has ended and until has passed (clear_after with a duration) */
+	int64_t audit_id;
+};
+int tg_state_mit_put(sqlite3 *db, const struct tg_mit_row *r);
+int tg_state_mit_del(sqlite3 *db, const char *key);
+int tg_state_mit_load(struct tg_statedb *st, struct tg_mit_row **out, size_t *n);
+
 /* A rule's episode for a customer ended (no audit row: it is not an action). */
 int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule);
 
