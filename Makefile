@@ -113,6 +113,18 @@ $(BUILD)/tests/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
 
+# test_golden: its main, and its groups and harness under tests/bpf/golden/ (docs/testing.md)
+GOLDEN_OBJ := $(patsubst tests/bpf/golden/%.c,$(BUILD)/tests/golden/%.o,$(wildcard tests/bpf/golden/*.c))
+
+$(BUILD)/tests/golden/%.o: tests/bpf/golden/%.c $(SKEL) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/test_golden: $(BUILD)/tests/test_golden.o $(GOLDEN_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
@@ -205,7 +217,8 @@ fuzz: deps $(BUILD)/tests/test_pktfuzz
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
 	$(Q)$(BUILD)/tests/test_pktfuzz -n $(PKTFUZZ_FRAMES)
 
-LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
+LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h \
+	tests/*/*/*.c tests/*/*/*.h bench/*.c)
 lint: deps $(SKEL)
 	$(call msg,LAYERS,user)
 	$(Q)scripts/check-layers.sh
