@@ -113,7 +113,8 @@ $(BUILD)/tests/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
 
-# test_golden: its main, and its groups and harness under tests/bpf/golden/ (docs/testing.md)
+# test_golden: its main, its groups and harness under tests/bpf/golden/ (docs/testing.md), and
+# tests/bpf/harness.c, which test_pktfuzz shares
 GOLDEN_OBJ := $(patsubst tests/bpf/golden/%.c,$(BUILD)/tests/golden/%.o,$(wildcard tests/bpf/golden/*.c))
 
 $(BUILD)/tests/golden/%.o: tests/bpf/golden/%.c $(SKEL) | $(BUILD)/tests
@@ -121,7 +122,11 @@ $(BUILD)/tests/golden/%.o: tests/bpf/golden/%.c $(SKEL) | $(BUILD)/tests
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/tests/test_golden: $(BUILD)/tests/test_golden.o $(GOLDEN_OBJ) $(LIB)
+$(BUILD)/tests/test_golden: $(BUILD)/tests/test_golden.o $(GOLDEN_OBJ) $(BUILD)/tests/harness.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BUILD)/tests/test_pktfuzz: $(BUILD)/tests/test_pktfuzz.o $(BUILD)/tests/harness.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 

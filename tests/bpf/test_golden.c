@@ -144,7 +144,6 @@ int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
 	const char *filter = NULL, *only = NULL;
-	cpu_set_t cpus;
 	size_t i, j;
 	int opt, err, nsel = 0;
 
@@ -179,9 +178,7 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	/* one CPU: the per-CPU drop slot then coalesces exactly as the reader expects */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	th_one_cpu();
 
 	if (setup_netns())
 		return 77;

@@ -127,40 +127,18 @@ bool v4_tables_broken; /* failing IPv4 fixtures then point at the table check */
 
 int set_profile(int prof)
 {
-	const struct profile *p = &profiles[prof];
-	struct tg_iface v = {};
-	__u32 key = p->ifindex;
+	struct tg_iface none = {};
+	__u32 key = profiles[prof].ifindex;
 
 	if (prof == P_NOIF) /* tg_ifaces is an array: an all-zero entry is "not configured" */
-		return bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY) ? -errno : 0;
-	v.role = p->role;
-	v.antispoof = p->antispoof;
-	v.flags = p->flags;
-	v.slot = prof;
-	v.ifindex = p->ifindex;
-	snprintf(v.name, sizeof(v.name), "%s", p->ifname);
-	return bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY) ? -errno : 0;
+		return bpf_map_update_elem(maps.ifaces, &key, &none, BPF_ANY) ? -errno : 0;
+	return th_set_profile(&maps, &profiles[prof], prof);
 }
 
-/*
- * One BPF_PROG_TEST_RUN of one frame arriving on ifindex. A frame shorter than an Ethernet
- * header is placed behind XDP metadata (ctx.data > 0), the only way to hand the program
- * fewer than ETH_HLEN bytes; kernels that refuse it make the caller SKIP.
- */
+/* One BPF_PROG_TEST_RUN of one frame arriving on ifindex (th_run, no output read back). */
 int run_frame(int ifindex, const uint8_t *frame, size_t len, __u32 *retval)
 {
-	uint8_t buf[2048 + 32];
-	size_t meta = len < ETH_HLEN ? (ETH_HLEN - len + 3) / 4 * 4 : 0;
-	struct xdp_md ctx = {.data = meta, .data_end = meta + len, .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = meta + len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	memset(buf, 0, meta);
-	memcpy(buf + meta, frame, len);
-	if (bpf_prog_test_run_opts(maps.prog, &opts))
-		return -errno;
-	*retval = opts.retval;
-	return 0;
+	return th_run(&maps, ifindex, frame, len, NULL, 0, retval);
 }
 
 const char *verdict_name(__u32 v)
@@ -203,6 +181,42 @@ void fail(const char *desc, const char *bug, const char *msg)
 	else
 		fprintf(stderr, "FAIL %s: %s\n", desc, msg);
 	tl_case_failed = 1;
+}
+
+int send_burst(struct burst *bu)
+{
+	uint8_t frames[BURST_PKTS][2048], out[2048];
+	struct built b[BURST_PKTS];
+	int npkts = bu->npkts ? bu->npkts : 1, ifindex = profiles[bu->prof].ifindex, err = 0;
+
+	bu->sent = bu->passed = 0;
+	bu->first_drop = -1;
+	if (!bu->frame && (npkts > BURST_PKTS || !bu->pkts))
+		return -EINVAL;
+	for (int k = 0; !bu->frame && k < npkts; k++)
+		if (build_pkt(&bu->pkts[k], frames[k], &b[k]))
+			return -EINVAL;
+	for (int i = 0; i < bu->n; i++) {
+		const uint8_t *f = bu->frame ? bu->frame : frames[i % npkts];
+		size_t len = bu->frame ? bu->len : b[i % npkts].len;
+		__u32 v = 0;
+
+		err = th_run(&maps, ifindex, f, len, bu->each ? out : NULL, sizeof(out), &v);
+		if (err)
+			break;
+		bu->sent++;
+		bu->passed += v == XDP_PASS;
+		if (bu->verdicts)
+			bu->verdicts[i] = v;
+		if (bu->each)
+			bu->each(bu, i, v, bu->frame ? NULL : &b[i % npkts], out);
+		if (v == XDP_DROP && bu->first_drop < 0) {
+			bu->first_drop = i;
+			if (bu->until_drop)
+				break;
+		}
+	}
+	return err;
 }
 
 /* What one packet should change, given the fixture's expectation. */

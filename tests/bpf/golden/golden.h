@@ -35,6 +35,7 @@
 #include "datapath/maps.h"
 #include "state/state.h"
 #include "testlib.h"
+#include "bpf/harness.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -208,13 +209,6 @@ enum plan_no {
 #define WG_PORTAL6 "2001:db8:beef::/48"
 #define OWN_SYN 40
 
-/* The interface a fixture arrives on, as the program's tg_ifaces sees it. */
-struct profile {
-	const char *name, *ifname;
-	uint8_t role, antispoof, flags;
-	int ifindex; /* resolved at start */
-};
-
 /* What a plan has besides its rates (plan_rates). */
 struct plan_extra {
 	struct tg_flood_cfg flood;
@@ -231,7 +225,7 @@ struct cust_def {
 
 #define NCUST 32 /* entries of custs[] (world.c checks it) */
 
-extern struct profile profiles[P_NR];
+extern struct th_profile profiles[P_NR]; /* the slot is the profile number */
 extern const struct tg_rate_cfg plan_rates[PL_NR][TG_DIR_NR];
 extern const struct cust_def custs[NCUST];
 extern struct tg_maps maps;
@@ -362,6 +356,32 @@ struct flood_case {
 };
 
 /* check.c: the counters before and after, one fixture through the program */
+
+/*
+ * A burst: packets sent back to back on one profile, as the multi-packet tests need them
+ * (the policers, the packet-rate limits, the exception limit). send_burst() returns 0 or
+ * -errno (-EINVAL: a packet that does not build), with the results in the struct.
+ */
+#define BURST_PKTS 8 /* distinct packets a burst cycles through */
+struct burst {
+	int prof;		/* the profile they arrive on */
+	int n;			/* how many to send */
+	const struct pkt *pkts; /* packet i is pkts[i % npkts], each built once */
+	int npkts;		/* 0 counts as 1; at most BURST_PKTS */
+	const uint8_t *frame;	/* instead of pkts: these len bytes (built, then edited) */
+	size_t len;
+	bool until_drop; /* stop after the first XDP_DROP */
+	__u32 *verdicts; /* n verdicts, or NULL */
+	/* after every packet: its number and verdict, what was built (NULL with frame) and the
+	 * frame as the program left it (XDP may rewrite it) */
+	void (*each)(struct burst *bu, int i, __u32 verdict, const struct built *b,
+		     const uint8_t *out);
+	void *arg; /* each()'s */
+	/* results */
+	int sent, passed;
+	int first_drop; /* the number of the first packet dropped, -1 if none */
+};
+int send_burst(struct burst *bu);
 int take_snap(struct snap *s);
 void add(struct tg_counter *c, uint64_t pkts, uint64_t bytes);
 /* Append to a message buffer. */

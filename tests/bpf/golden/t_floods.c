@@ -58,8 +58,12 @@ void run_flood_case(const struct flood_case *fcase)
 	usleep((want_pp.tol_fns >> 8) / 1000 + 2 * tick / 1000);
 	if (!err)
 		err = take_snap(&before);
-	for (i = 0; !err && i <= n; i++)
-		err = run_frame(profiles[fcase->prof].ifindex, frame, b.len, &verdicts[i]);
+	if (!err)
+		err = send_burst(&(struct burst){.prof = fcase->prof,
+						 .n = (int)n + 1,
+						 .frame = frame,
+						 .len = b.len,
+						 .verdicts = verdicts});
 	if (!err)
 		err = take_snap(&after);
 	if (err) {
@@ -102,19 +106,9 @@ static int blocked_sources(void)
 int send_up4(const char *src, const char *dst, int n)
 {
 	struct pkt pk = {V4(src, dst), .proto = IPPROTO_UDP, .payload = 20};
-	uint8_t frame[2048];
-	struct built b;
-	int passed = 0;
-	__u32 v;
+	struct burst bu = {.prof = P_UP, .n = n, .pkts = &pk};
 
-	if (build_pkt(&pk, frame, &b))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		if (run_frame(profiles[P_UP].ifindex, frame, b.len, &v))
-			return -1;
-		passed += v == XDP_PASS;
-	}
-	return passed;
+	return send_burst(&bu) ? -1 : bu.passed;
 }
 
 #define ATTACKER4 "9.9.9.9"

@@ -40,8 +40,12 @@ void test_h2_frag_limit(void)
 	usleep((pp.tol_fns >> 8) / 1000 + 2 * tick / 1000); /* a full bucket */
 	if (!err)
 		err = take_snap(&before);
-	for (i = 0; !err && i <= n; i++)
-		err = run_frame(profiles[P_UP].ifindex, frame, b.len, &v[i]);
+	if (!err)
+		err = send_burst(&(struct burst){.prof = P_UP,
+						 .n = (int)n + 1,
+						 .frame = frame,
+						 .len = b.len,
+						 .verdicts = v});
 	if (!err)
 		err = take_snap(&after);
 	CHECK_EQ_U64(err, 0);

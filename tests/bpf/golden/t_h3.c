@@ -8,37 +8,19 @@
 /* Send pk on prof until one drops (at most max): how many passed first, -1 if none dropped. */
 static int h3_drain(int prof, const struct pkt *pk, int max)
 {
-	uint8_t frame[2048];
-	struct built b;
-	__u32 v;
+	struct burst bu = {.prof = prof, .n = max, .pkts = pk, .until_drop = true};
 
-	if (build_pkt(pk, frame, &b) || set_profile(prof))
+	if (set_profile(prof) || send_burst(&bu))
 		return -1;
-	for (int i = 0; i < max; i++) {
-		if (run_frame(profiles[prof].ifindex, frame, b.len, &v))
-			return -1;
-		if (v == XDP_DROP)
-			return i;
-	}
-	return -1;
+	return bu.first_drop;
 }
 
 /* Send pk n times on prof: how many passed, -1 on error. */
 static int h3_send(int prof, const struct pkt *pk, int n)
 {
-	uint8_t frame[2048];
-	struct built b;
-	int passed = 0;
-	__u32 v;
+	struct burst bu = {.prof = prof, .n = n, .pkts = pk};
 
-	if (build_pkt(pk, frame, &b))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		if (run_frame(profiles[prof].ifindex, frame, b.len, &v))
-			return -1;
-		passed += v == XDP_PASS;
-	}
-	return passed;
+	return send_burst(&bu) ? -1 : bu.passed;
 }
 
 #define LF4 "198.18.20.5"
@@ -303,35 +285,50 @@ static int h3_exc_profile(uint64_t pps, uint64_t burst)
  * n + 1 exceptions (pkts[i % npkts]) on P_STRICT with a burst of n: n pass as kind/cust,
  * the last drops as exception charged to owner.
  */
+struct exc_burst {
+	struct snap want;
+	char msg[2048];
+	int n, kind;
+	const char *cust, *owner;
+};
+
+/* Packet i of an exception burst: the first n pass as kind, the one after drops. */
+static void exc_each(struct burst *bu, int i, __u32 v, const struct built *b, const uint8_t *out)
+{
+	struct exc_burst *x = bu->arg;
+	const struct pkt *pk = &bu->pkts[i % bu->npkts];
+	uint64_t bytes = pk->arp || pk->l2len ? b->len : b->iplen;
+
+	(void)out;
+	if (v != (i < x->n ? XDP_PASS : XDP_DROP))
+		msg_add(x->msg, sizeof(x->msg), "; packet %d of %d: %s", i + 1, x->n + 1,
+			verdict_name(v));
+	if (i < x->n)
+		expect(&x->want, P_STRICT, x->kind, 0, x->cust, 1, bytes);
+	else
+		expect(&x->want, P_STRICT, E_DROP, TG_R_EXCEPTION, x->owner, 1, bytes);
+}
+
 static void h3_exc_burst(const char *desc, const struct pkt *pkts, int npkts, int n, int kind,
 			 const char *cust, const char *owner)
 {
-	struct snap before, after, want;
-	uint8_t frame[2048];
-	struct built b;
-	char msg[2048] = "";
-	__u32 v;
-	int i, err = take_snap(&before);
+	static struct exc_burst x;
+	struct snap before, after;
+	struct burst bu = {.prof = P_STRICT,
+			   .n = n + 1,
+			   .pkts = pkts,
+			   .npkts = npkts,
+			   .each = exc_each,
+			   .arg = &x};
+	int err = take_snap(&before);
 
 	TEST_BEGIN(desc);
-	want = before;
-	for (i = 0; !err && i <= n; i++) {
-		const struct pkt *pk = &pkts[i % npkts];
-		uint64_t bytes;
-
-		if (build_pkt(pk, frame, &b)) {
-			fail(desc, NULL, "fixture error");
-			return;
-		}
-		bytes = pk->arp || pk->l2len ? b.len : b.iplen;
-		err = run_frame(profiles[P_STRICT].ifindex, frame, b.len, &v);
-		if (!err && v != (i < n ? XDP_PASS : XDP_DROP))
-			msg_add(msg, sizeof(msg), "; packet %d of %d: %s", i + 1, n + 1,
-				verdict_name(v));
-		if (i < n)
-			expect(&want, P_STRICT, kind, 0, cust, 1, bytes);
-		else
-			expect(&want, P_STRICT, E_DROP, TG_R_EXCEPTION, owner, 1, bytes);
+	x = (struct exc_burst){.want = before, .n = n, .kind = kind, .cust = cust, .owner = owner};
+	if (!err)
+		err = send_burst(&bu);
+	if (err == -EINVAL) {
+		fail(desc, NULL, "fixture error");
+		return;
 	}
 	if (!err)
 		err = take_snap(&after);
@@ -339,9 +336,9 @@ static void h3_exc_burst(const char *desc, const struct pkt *pkts, int npkts, in
 		fail(desc, NULL, "test run or counter read failed");
 		return;
 	}
-	diff_snaps(&before, &after, &want, msg, sizeof(msg));
-	if (msg[0])
-		fail(desc, NULL, msg + 2);
+	diff_snaps(&before, &after, &x.want, x.msg, sizeof(x.msg));
+	if (x.msg[0])
+		fail(desc, NULL, x.msg + 2);
 }
 
 void test_h3_exceptions(void)

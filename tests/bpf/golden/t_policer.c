@@ -205,21 +205,6 @@ void test_policer(void)
 /* h4: two-rate three-colour policer (RFC 2698)                                           */
 /* ------------------------------------------------------------------------------------- */
 
-/* run_frame, and the frame as the program left it (XDP may rewrite it) in out. */
-static int run_frame_out(int ifindex, const uint8_t *frame, size_t len, uint8_t *out, __u32 *retval)
-{
-	struct xdp_md ctx = {.data = 0, .data_end = len, .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
-		    .data_size_out = 2048, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(maps.prog, &opts))
-		return -errno;
-	if (opts.data_size_out != len)
-		return -EMSGSIZE;
-	*retval = opts.retval;
-	return 0;
-}
-
 struct trtcm_case {
 	const char *desc;
 	int prof;
@@ -228,6 +213,63 @@ struct trtcm_case {
 	uint8_t tclass; /* the sent TOS / traffic class: DSCP AF41, ECN ECT(1) */
 	bool throttled; /* single-rate: no yellow, red right after the green */
 };
+
+/* What run_trtcm_case checks of each packet. */
+struct trtcm_burst {
+	const struct trtcm_case *tc;
+	const struct built *b;
+	const uint8_t *in;
+	int n_green, n_yellow;
+	char msg[4096];
+	uint8_t last[2048]; /* the last frame as the program left it (-v shows it) */
+};
+
+/* Packet i of a two-rate burst: its verdict, its colour's DSCP, nothing else changed. */
+static void trtcm_each(struct burst *bu, int i, __u32 v, const struct built *built,
+		       const uint8_t *out)
+{
+	struct trtcm_burst *x = bu->arg;
+	const struct trtcm_case *tc = x->tc;
+	const struct built *bp = x->b;
+	const uint8_t *in = x->in;
+	const int n_green = x->n_green, n_yellow = x->n_yellow;
+	const char *colour = i < n_green ? "green" : i < n_green + n_yellow ? "yellow" : "red";
+	__u32 want_v = i < n_green + n_yellow ? XDP_PASS : XDP_DROP;
+	uint8_t tcl, want_tc;
+
+	(void)built;
+	memcpy(x->last, out, bp->len);
+	if (v != want_v) {
+		msg_add(x->msg, sizeof(x->msg), "; packet %d (%s): %s, want %s", i + 1, colour,
+			verdict_name(v), verdict_name(want_v));
+		return;
+	}
+	if (v != XDP_PASS)
+		return;
+	tcl = bp->v6 ? (uint8_t)((out[bp->l3] & 0x0f) << 4 | out[bp->l3 + 1] >> 4)
+		     : out[bp->l3 + 1];
+	want_tc = i < n_green ? tc->tclass : (uint8_t)(TR_YELLOW << 2 | (tc->tclass & 3));
+	if (tcl != want_tc)
+		msg_add(x->msg, sizeof(x->msg),
+			"; packet %d (%s): DSCP %u ECN %u, want DSCP %u ECN %u", i + 1, colour,
+			tcl >> 2, tcl & 3, want_tc >> 2, want_tc & 3);
+	if (!bp->v6 && ip_csum(out + bp->l3, 20) != 0)
+		msg_add(x->msg, sizeof(x->msg), "; packet %d (%s): IPv4 header checksum %04x wrong",
+			i + 1, colour, (out[bp->l3 + 10] << 8) | out[bp->l3 + 11]);
+	/* nothing else changed: the traffic class bytes (and the checksum) aside */
+	for (size_t k = 0; k < bp->len; k++) {
+		bool tcbyte = bp->v6 ? k == bp->l3 || k == bp->l3 + 1
+				     : k == bp->l3 + 1 || k == bp->l3 + 10 || k == bp->l3 + 11;
+
+		if (out[k] != in[k] && (i < n_green || !tcbyte)) {
+			msg_add(x->msg, sizeof(x->msg), "; packet %d (%s): byte %zu changed", i + 1,
+				colour, k);
+			break;
+		}
+	}
+	if (i >= n_green && bp->v6 && ((out[bp->l3] ^ in[bp->l3]) & 0xf0))
+		msg_add(x->msg, sizeof(x->msg), "; packet %d: IPv6 version field changed", i + 1);
+}
 
 /*
  * Packets of 1000 IP bytes to a customer with rate 8 kbit/s, burst 3000, peak 16 kbit/s,
@@ -239,11 +281,13 @@ struct trtcm_case {
 static void run_trtcm_case(const struct trtcm_case *tc)
 {
 	const int n_green = TR_CBS / 1000, n_yellow = tc->throttled ? 0 : (TR_PBS - TR_CBS) / 1000;
-	uint8_t in[2048], out[2048];
+	static struct trtcm_burst x;
+	uint8_t in[2048];
 	struct snap before, after, want;
 	struct built b;
-	char msg[4096] = "";
-	int i, err;
+	char *msg = x.msg;
+	const size_t msg_size = sizeof(x.msg);
+	int err;
 
 	TEST_BEGIN(tc->desc);
 	if (profiles[tc->prof].ifindex <= 0) {
@@ -263,55 +307,22 @@ static void run_trtcm_case(const struct trtcm_case *tc)
 		put16(in + b.l3 + 10, 0);
 		put16(in + b.l3 + 10, ip_csum(in + b.l3, 20));
 	}
+	x = (struct trtcm_burst){
+		.tc = tc, .b = &b, .in = in, .n_green = n_green, .n_yellow = n_yellow};
 	err = set_profile(tc->prof);
 	if (!err)
 		err = take_snap(&before);
-	for (i = 0; !err && i < n_green + n_yellow + 1; i++) {
-		const char *colour = i < n_green	      ? "green"
-				     : i < n_green + n_yellow ? "yellow"
-							      : "red";
-		__u32 want_v = i < n_green + n_yellow ? XDP_PASS : XDP_DROP, v = 0;
-		uint8_t tcl, want_tc;
-
-		err = run_frame_out(profiles[tc->prof].ifindex, in, b.len, out, &v);
-		if (err)
-			break;
-		if (v != want_v) {
-			msg_add(msg, sizeof(msg), "; packet %d (%s): %s, want %s", i + 1, colour,
-				verdict_name(v), verdict_name(want_v));
-			continue;
-		}
-		if (v != XDP_PASS)
-			continue;
-		tcl = b.v6 ? (uint8_t)((out[b.l3] & 0x0f) << 4 | out[b.l3 + 1] >> 4)
-			   : out[b.l3 + 1];
-		want_tc = i < n_green ? tc->tclass : (uint8_t)(TR_YELLOW << 2 | (tc->tclass & 3));
-		if (tcl != want_tc)
-			msg_add(msg, sizeof(msg),
-				"; packet %d (%s): DSCP %u ECN %u, want DSCP %u ECN %u", i + 1,
-				colour, tcl >> 2, tcl & 3, want_tc >> 2, want_tc & 3);
-		if (!b.v6 && ip_csum(out + b.l3, 20) != 0)
-			msg_add(msg, sizeof(msg),
-				"; packet %d (%s): IPv4 header checksum %04x wrong", i + 1, colour,
-				(out[b.l3 + 10] << 8) | out[b.l3 + 11]);
-		/* nothing else changed: the traffic class bytes (and the checksum) aside */
-		for (size_t k = 0; k < b.len; k++) {
-			bool tcbyte = b.v6 ? k == b.l3 || k == b.l3 + 1
-					   : k == b.l3 + 1 || k == b.l3 + 10 || k == b.l3 + 11;
-
-			if (out[k] != in[k] && (i < n_green || !tcbyte)) {
-				msg_add(msg, sizeof(msg), "; packet %d (%s): byte %zu changed",
-					i + 1, colour, k);
-				break;
-			}
-		}
-		if (i >= n_green && b.v6 && ((out[b.l3] ^ in[b.l3]) & 0xf0))
-			msg_add(msg, sizeof(msg), "; packet %d: IPv6 version field changed", i + 1);
-	}
+	if (!err)
+		err = send_burst(&(struct burst){.prof = tc->prof,
+						 .n = n_green + n_yellow + 1,
+						 .frame = in,
+						 .len = b.len,
+						 .each = trtcm_each,
+						 .arg = &x});
 	if (!err)
 		err = take_snap(&after);
 	if (err) {
-		snprintf(msg, sizeof(msg), "; test run or counter read failed: %s", strerror(-err));
+		snprintf(msg, msg_size, "; test run or counter read failed: %s", strerror(-err));
 		fail(tc->desc, NULL, msg + 2);
 		return;
 	}
@@ -319,10 +330,10 @@ static void run_trtcm_case(const struct trtcm_case *tc)
 	expect(&want, tc->prof, E_PASS, 0, tc->cust, n_green + n_yellow,
 	       (uint64_t)(n_green + n_yellow) * b.iplen);
 	expect(&want, tc->prof, E_DROP, TG_R_RATE, tc->cust, 1, b.iplen);
-	diff_snaps(&before, &after, &want, msg, sizeof(msg));
+	diff_snaps(&before, &after, &want, msg, msg_size);
 	if (msg[0]) {
 		if (verbose)
-			hexdump(out, b.len);
+			hexdump(x.last, b.len);
 		fail(tc->desc, NULL, msg + 2);
 	}
 }

@@ -6,7 +6,7 @@
  */
 #include "golden.h"
 
-struct profile profiles[P_NR] = {
+struct th_profile profiles[P_NR] = {
 	[P_STRICT] = {"strict", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
 	[P_LOOSE] = {"loose", IF_A, TG_ROLE_CUSTOMER, TG_AS_LOOSE, 0, 0},
 	[P_OFF] = {"antispoof-off", IF_A, TG_ROLE_CUSTOMER, TG_AS_OFF, 0, 0},
@@ -120,31 +120,19 @@ int cust_no(const char *id)
 /* ------------------------------------------------------------------------------------- */
 
 /*
- * A private network namespace with lo and two more interfaces. veth where the kernel has
- * it, else ifb; without either the suite cannot run (main fails): the customers bound to
- * IF_B would load unbound, and fixtures on IF_A about them, the upstream sends and the
- * per-source tests would fail for want of an interface, looking like data plane bugs.
- * A half-made pair (busybox's ip ignores "peer name": IF_B then pairs with "veth0") is
- * no pair.
+ * A private network namespace with lo and two more interfaces (th_netns: veth, else
+ * ifb); without them the suite cannot run (main fails): the customers bound to IF_B would
+ * load unbound, and fixtures on IF_A about them, the upstream sends and the per-source
+ * tests would fail for want of an interface, looking like data plane bugs.
  */
 int setup_netns(void)
 {
-	static const char *const cmds[] = {
-		"ip link add " IF_B " type veth peer name " IF_C " >/dev/null 2>&1",
-		"ip link add " IF_B " type ifb >/dev/null 2>&1 && ip link add " IF_C
-		" type ifb >/dev/null 2>&1",
-	};
-	size_t i;
+	int err = th_netns("test_golden", IF_B, IF_C);
 
-	if (unshare(CLONE_NEWNET)) {
-		printf("SKIP test_golden: cannot create a network namespace: %s\n",
-		       strerror(errno));
-		return -errno;
-	}
-	for (i = 0; i < ARRAY_SIZE(cmds) && !have_if_b; i++)
-		have_if_b = system(cmds[i]) == 0 && if_nametoindex(IF_B) && if_nametoindex(IF_C);
-	for (i = 0; i < P_NR; i++)
-		profiles[i].ifindex = if_nametoindex(profiles[i].ifname);
+	if (err && err != -ENODEV)
+		return err;
+	have_if_b = !err;
+	th_resolve(profiles, P_NR);
 	return 0;
 }
 
