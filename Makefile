@@ -5,7 +5,7 @@
 #   make test-kernels  the BPF suites on Debian 12's kernel (6.1) under qemu (tests/kernels/run.sh)
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
-#   make lint       clang-format check, clang --analyze, cppcheck
+#   make lint       clang-format check, clang --analyze, cppcheck, shellcheck
 #   make install    binaries, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
 
@@ -224,9 +224,13 @@ fuzz: deps $(BUILD)/tests/test_pktfuzz
 
 LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h \
 	tests/*/*/*.c tests/*/*/*.h bench/*.c)
+# shellcheck follows what a script sources (-x), found from the script's own directory.
+LINT_SH := $(wildcard scripts/*.sh tests/*.sh tests/*/*.sh)
 lint: deps $(SKEL)
 	$(call msg,LAYERS,user)
 	$(Q)scripts/check-layers.sh
+	$(call msg,SHCHECK,scripts tests)
+	$(Q)shellcheck -x -P SCRIPTDIR $(LINT_SH)
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
 	$(call msg,CPPCHECK,user)

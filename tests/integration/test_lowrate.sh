@@ -32,13 +32,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=tl$$
-PIN=/sys/fs/bpf/tg-lr-$$
-export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
-TMP=$(mktemp -d "/tmp/tg-lr-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
-MODE=${TG_TEST_MODE:-native}
-DPID=
+suite_init lr
 SENDERS=()
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -58,27 +52,7 @@ stop_senders() {
 	done
 	SENDERS=()
 }
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	disown "$DPID" 2>/dev/null
-	kill -TERM "$DPID" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$DPID" 2>/dev/null
-	DPID=
-}
-cleanup() {
-	stop_senders
-	stop_daemon
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
+teardown() { stop_senders; }
 
 lab_write_config "$P" "$TMP" && sed -i "s/mode: native/mode: $MODE/" "$CFG"
 cat >>"$CFG" <<EOF
@@ -101,15 +75,6 @@ check "attach 3 customer + 1 upstream interfaces, mode $MODE" attach_all
 : >"$TMP/daemon.log"
 nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
 DPID=$!
-daemon_up() {
-	for _ in $(seq 100); do
-		grep -q ' applied: ' "$TMP/daemon.log" && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$TMP/daemon.log"
-	return 1
-}
 check "tollgated starts and applies the configuration" daemon_up
 
 # The spoofer: COUNT UDP datagrams at PPS from random foreign IPv4 sources, paced on an
