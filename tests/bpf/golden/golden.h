@@ -216,6 +216,7 @@ struct plan_extra {
 	uint32_t smtp_limit;
 };
 
+/* A customer of the test: its id, the interface and VLANs it is bound to, plan, prefixes. */
 struct cust_def {
 	const char *id, *iface;
 	uint16_t vlan, ivlan;
@@ -235,6 +236,7 @@ extern int nskipped;
 extern struct tg_prefix walled[4];
 extern struct tg_enf_table enf;
 extern const struct tg_enf_entry suspended, throttled;
+
 /* ------------------------------------------------------------------------------------- */
 /* Fixtures                                                                              */
 /* ------------------------------------------------------------------------------------- */
