@@ -6,8 +6,8 @@
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make soak       SOAK_MINUTES (10) of churn under lab traffic, then the checks (docs/soak.md)
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
-#   make lint       clang-format check, clang --analyze, cppcheck, the man pages (mandoc -Tlint,
-#                   scripts/check-man.py), the links of the docs (scripts/check-docs.py)
+#   make lint       clang-format check, clang --analyze, cppcheck, shellcheck, the man pages
+#                   (mandoc -Tlint, scripts/check-man.py), the links of the docs (scripts/check-docs.py)
 #   make install    binaries, man pages, docs, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
 
@@ -118,6 +118,23 @@ $(BUILD)/tests/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
 
+# test_golden: its main, its groups and harness under tests/bpf/golden/ (docs/testing.md), and
+# tests/bpf/harness.c, which test_pktfuzz shares
+GOLDEN_OBJ := $(patsubst tests/bpf/golden/%.c,$(BUILD)/tests/golden/%.o,$(wildcard tests/bpf/golden/*.c))
+
+$(BUILD)/tests/golden/%.o: tests/bpf/golden/%.c $(SKEL) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/test_golden: $(BUILD)/tests/test_golden.o $(GOLDEN_OBJ) $(BUILD)/tests/harness.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BUILD)/tests/test_pktfuzz: $(BUILD)/tests/test_pktfuzz.o $(BUILD)/tests/harness.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
@@ -221,13 +238,18 @@ fuzz: deps $(BUILD)/tests/test_pktfuzz
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh
 	$(Q)$(BUILD)/tests/test_pktfuzz -n $(PKTFUZZ_FRAMES)
 
-LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
+LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h \
+	tests/*/*/*.c tests/*/*/*.h bench/*.c)
+# shellcheck follows what a script sources (-x), found from the script's own directory.
+LINT_SH := $(wildcard scripts/*.sh tests/*.sh tests/*/*.sh)
 # The man pages: tollgate(8), tollgated(8), tollgate.yaml(5).
 MAN8 := docs/man/tollgate.8 docs/man/tollgated.8
 MAN5 := docs/man/tollgate.yaml.5
 lint: deps $(SKEL) $(BINS)
 	$(call msg,LAYERS,user)
 	$(Q)scripts/check-layers.sh
+	$(call msg,SHCHECK,scripts tests)
+	$(Q)shellcheck -x -P SCRIPTDIR $(LINT_SH)
 	$(call msg,MANDOC,docs/man)
 	$(Q)mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 	$(call msg,MAN,docs/man against the code)

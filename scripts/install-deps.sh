@@ -9,7 +9,7 @@ pkgs=(
 	libyaml-dev libcsv-dev libjansson-dev libsqlite3-dev sqlite3 libnl-3-dev libnl-route-3-dev
 	libxxhash-dev libcurl4-openssl-dev libsystemd-dev libmicrohttpd-dev
 	# lint (mandoc: the man pages, docs/man)
-	clang-format clang-tidy cppcheck mandoc
+	clang-format clang-tidy cppcheck mandoc shellcheck
 	# tests, demo, benchmarks
 	iproute2 util-linux procps iputils-ping time bc iperf3 ethtool python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	etcd-server etcd-client

@@ -44,9 +44,12 @@
 #                                     then state, events, policing, RSS/fds/maps (root;
 #                                     `make soak`: SOAK_MINUTES, default 10)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
-# last line here sums them. A missing suite, a suite without that line, or one that exits
-# non-zero although it reports no failure counts as one failure more. Exits non-zero if
-# anything failed.
+# last line here sums them: "N passed, N failed, N skipped". A suite that exits 77 (the
+# automake convention: it cannot run here, e.g. not root, a kernel feature or a tool
+# missing, and it printed SKIP with the reason) counts as skipped, not failed; the checks
+# it reports before that still count. A missing suite, a suite without that line, or one
+# that exits non-zero (other than 77) although it reports no failure counts as one failure
+# more. Exits non-zero if anything failed.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,6 +93,7 @@ trap 'exit 130' INT TERM
 main() {
 	total_pass=0
 	total_fail=0
+	total_skip=0
 	bad=0
 	for suite in "${SUITES[@]}"; do
 		echo "=== $suite"
@@ -103,6 +107,18 @@ main() {
 		"./${cmd[0]}" "${cmd[@]:1}" 2>&1 | tee "$LOG"
 		rc=${PIPESTATUS[0]}
 		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)
+		if [ "$rc" -eq 77 ]; then
+			why=$(grep -m 1 '^SKIP ' "$LOG" | cut -c6-)
+			echo "SKIP $suite: exited 77${why:+ ($why)}"
+			total_skip=$((total_skip + 1))
+			if [ -n "$summary" ]; then
+				read -r np _ nf _ <<<"$summary"
+				total_pass=$((total_pass + np))
+				total_fail=$((total_fail + nf))
+				[ "$nf" -eq 0 ] || bad=1
+			fi
+			continue
+		fi
 		if [ -z "$summary" ]; then
 			echo "FAIL $suite: exited $rc without an 'N passed, N failed' line"
 			total_fail=$((total_fail + 1))
@@ -122,7 +138,7 @@ main() {
 	done
 
 	echo "=== total"
-	echo "$total_pass passed, $total_fail failed"
+	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 	[ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
 }
 

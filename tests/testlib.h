@@ -13,8 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int tl_passed, tl_failed, tl_case_failed;
-static const char *tl_case;
+/*
+ * The counts of the whole suite. Weak: a suite of several files (test_golden) includes this
+ * in each, and the linker keeps one set; a one-file suite sees no difference.
+ */
+__attribute__((weak)) int tl_passed, tl_failed, tl_case_failed;
+__attribute__((weak)) const char *tl_case;
 
 static inline void tl_end_case(void)
 {

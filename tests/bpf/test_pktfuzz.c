@@ -49,6 +49,7 @@
 
 #include "datapath/maps.h"
 #include "state/state.h"
+#include "bpf/harness.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -129,16 +130,12 @@ static struct mpfx pfxs[2 * NCUST];
 static size_t npfx;
 
 enum prof { P_STRICT_A, P_LOOSE_A, P_OFF_A, P_STRICT_B, P_UP_B, P_NR };
-static struct profile {
-	const char *name, *ifname;
-	uint8_t role, antispoof;
-	int ifindex;
-} profiles[P_NR] = {
-	[P_STRICT_A] = {"strict", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0},
-	[P_LOOSE_A] = {"loose", IF_A, TG_ROLE_CUSTOMER, TG_AS_LOOSE, 0},
-	[P_OFF_A] = {"antispoof-off", IF_A, TG_ROLE_CUSTOMER, TG_AS_OFF, 0},
-	[P_STRICT_B] = {"strict-b", IF_B, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0},
-	[P_UP_B] = {"upstream", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, 0},
+static struct th_profile profiles[P_NR] = {
+	[P_STRICT_A] = {"strict", IF_A, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_LOOSE_A] = {"loose", IF_A, TG_ROLE_CUSTOMER, TG_AS_LOOSE, 0, 0},
+	[P_OFF_A] = {"antispoof-off", IF_A, TG_ROLE_CUSTOMER, TG_AS_OFF, 0, 0},
+	[P_STRICT_B] = {"strict-b", IF_B, TG_ROLE_CUSTOMER, TG_AS_STRICT, 0, 0},
+	[P_UP_B] = {"upstream", IF_B, TG_ROLE_UPSTREAM, TG_AS_OFF, 0, 0},
 };
 
 static struct tg_maps maps;
@@ -238,16 +235,7 @@ static int load_config(void)
 
 static int set_profile(int prof)
 {
-	const struct profile *p = &profiles[prof];
-	struct tg_iface v = {};
-	__u32 key = p->ifindex;
-
-	v.role = p->role;
-	v.antispoof = p->antispoof;
-	v.slot = prof;
-	v.ifindex = p->ifindex;
-	snprintf(v.name, sizeof(v.name), "%s", p->ifname);
-	return bpf_map_update_elem(maps.ifaces, &key, &v, BPF_ANY) ? -errno : 0;
+	return th_set_profile(&maps, &profiles[prof], prof);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -825,16 +813,7 @@ static int snap(int prof, struct snapshot *s)
 
 static int run_frame(int ifindex, const uint8_t *frame, size_t len, __u32 *retval)
 {
-	uint8_t out[MAX_FRAME + 256];
-	struct xdp_md ctx = {.data = 0, .data_end = len, .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		    .repeat = 1);
-
-	if (bpf_prog_test_run_opts(maps.prog, &opts))
-		return -errno;
-	*retval = opts.retval;
-	return 0;
+	return th_run(&maps, ifindex, frame, len, NULL, 0, retval);
 }
 
 static long nviol, nframes, verdicts[2], kinds[K_IP + 1];
@@ -864,7 +843,7 @@ static void fmt_addr(const struct ref *r, const uint8_t *a, char *buf, size_t n)
 
 static void check_frame(int prof, const uint8_t *f, size_t len)
 {
-	const struct profile *pr = &profiles[prof];
+	const struct th_profile *pr = &profiles[prof];
 	struct snapshot a, b;
 	struct ref r;
 	__u32 verdict = 0;
@@ -1003,20 +982,13 @@ static void check_frame(int prof, const uint8_t *f, size_t len)
 
 static int setup_netns(void)
 {
-	size_t i;
+	int err = th_netns("test_pktfuzz", IF_B, IF_C);
 
-	if (unshare(CLONE_NEWNET)) {
-		printf("SKIP test_pktfuzz: cannot create a network namespace: %s\n",
-		       strerror(errno));
-		return -1;
-	}
-	if (system("ip link add " IF_B " type veth peer name " IF_C " >/dev/null 2>&1") ||
-	    !if_nametoindex(IF_B)) {
-		printf("SKIP test_pktfuzz: no veth in this kernel\n");
-		return -1;
-	}
-	for (i = 0; i < P_NR; i++)
-		profiles[i].ifindex = (int)if_nametoindex(profiles[i].ifname);
+	if (err == -ENODEV)
+		printf("SKIP test_pktfuzz: no veth (nor ifb) in this kernel\n");
+	if (err)
+		return err;
+	th_resolve(profiles, P_NR);
 	return 0;
 }
 
@@ -1036,7 +1008,6 @@ int main(int argc, char **argv)
 	uint64_t seed = (uint64_t)time(NULL);
 	uint8_t frame[MAX_FRAME + 64];
 	struct timespec t0, t1;
-	cpu_set_t cpus;
 	int opt, err, prof;
 
 	while ((opt = getopt(argc, argv, "n:s:v")) != -1) {
@@ -1061,9 +1032,7 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	/* one CPU: the per-CPU drop slot is then read back exactly */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	th_one_cpu();
 	if (setup_netns())
 		return 77;
 	if (!mkdtemp(tmpdir)) {

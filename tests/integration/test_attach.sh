@@ -12,40 +12,20 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TG=$ROOT/build/tollgate
-TGD=$ROOT/build/tollgated
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+suite_init att
 FOREIGN=$ROOT/build/tests/xdp_foreign.bpf.o
 NS=tg$$-att
 IF_A=tg$$a
 IF_B=tg$$b
-PIN=/sys/fs/bpf/tg-att-$$
-TMP=$(mktemp -d "/tmp/tg-att-$$.XXXXXX")
-export TOLLGATE_PIN_DIR=$PIN
-N_PASS=0
-N_FAIL=0
-DPID=
+NETNS=("$NS")
 
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() {
-	N_PASS=$((N_PASS + 1))
-	echo "PASS $1"
-}
-ko() {
-	N_FAIL=$((N_FAIL + 1))
-	echo "FAIL $1${2:+: $2}"
-}
 # expect NAME CONDITION-COMMAND...
 expect() {
 	local name=$1
 	shift
-	if "$@"; then ok "$name"; else ko "$name" "$*"; fi
+	if "$@"; then pass "$name"; else fail "$name" "$*"; fi
 }
 
 in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
@@ -104,7 +84,7 @@ expect "status -j: attached, customer role, 2 customers" test \
 tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
 expect "attach again exits 0" test $? -eq 0
 expect "attach again keeps the same program" test "$(xdp_id "$IF_A")" = "$id1"
-expect "attach again keeps one link pin" test "$(ls "$PIN" | grep -c '^link_')" = 1
+expect "attach again keeps one link pin" test "$(find "$PIN" -mindepth 1 -maxdepth 1 -name 'link_*' | wc -l)" = 1
 tg -c "$CFG" attach "$IF_A" role customer mode generic >/dev/null 2>&1
 expect "mode generic re-attaches in skb mode" test "$(xdp_mode "$IF_A")" = 2
 expect "status -j reports the interface's vlan_protocol" test \
@@ -288,6 +268,7 @@ tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
 # tg_config starts with magic (u32) then layout_version (u32): write version 999
 cfgid=$(bpftool -j map show pinned "$PIN/tg_config" | jget 'd["id"]')
 val=$(bpftool -j map lookup id "$cfgid" key 0 0 0 0 | jget '" ".join(str(int(b,16)) for b in d["value"])')
+# shellcheck disable=SC2086  # split on purpose: one positional parameter per byte
 set -- $val
 shift 8
 bpftool map update id "$cfgid" key 0 0 0 0 value 0x59 0x4c 0x47 0x54 0xe7 0x03 0 0 "$@" 2>/dev/null
@@ -324,5 +305,4 @@ expect "SIGTERM: tollgated exits 0" test $rc -eq 0
 expect "  ... and XDP stays attached" test "$(xdp_id "$IF_A")" != 0 -a -e "$PIN/link_$IF_A"
 tg detach "$IF_A" >/dev/null 2>&1
 
-echo "$N_PASS passed, $N_FAIL failed"
-[ "$N_FAIL" -eq 0 ]
+finish

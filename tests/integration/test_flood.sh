@@ -23,6 +23,7 @@
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed".
 # Needs root. Traffic stays on the lab's veths (lab tf<PID>); namespaces, pins, files and
 # every process started here are removed by the trap, even when a check fails.
+# shellcheck disable=SC2317  # the trap and check() call functions indirectly
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,37 +33,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=tf$$
-PIN=/sys/fs/bpf/tg-tf-$$
-export TOLLGATE_PIN_DIR=$PIN
-TMP=$(mktemp -d "/tmp/tg-tf-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
+suite_init tf
 PY=$LAB_PY
-BG=()
 export LAB_A_DOWN=20mbit LAB_A_UP=10mbit LAB_A_BURST=512k
 export LAB_A_FLOOD="{ syn: 100pps, udp: 5kpps, reflection: 500pps, per_source: 20kpps, block_time: 60s }"
 SYN_PPS=100
 FLOOD_S=4
 
-# Background processes: trafgen here, iperf3 servers also from command substitutions
-# (subshells), so every PID goes to a file as well.
-cleanup() {
-	local pid
-	while read -r pid; do
-		BG+=("$pid")
-	done < <(cat "$TMP/bg.pids" 2>/dev/null)
-	for pid in "${BG[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BG[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
+# Background processes: trafgen here (BG_PIDS), iperf3 servers also from command
+# substitutions (subshells), so every PID goes to $TMP/bg.pids as well (lib.sh ends both).
 
 echo "== Tollgate floods (lab $P, pins $PIN)"
 for tool in trafgen iperf3 "$LAB_TOLLGATE" bpftool; do
@@ -122,15 +101,14 @@ T0=$(iperf_down "$TMP/base.json")
 echo "  A's TCP download alone: $((T0 / 1000)) kbit/s"
 tg -j customer show cust-a | lab_json "' '.join('%s=%d' % (r, v['packets']) for r, v in j['customer']['download']['dropped'].items() if v['packets'])" | sed 's/^/  A download drops so far (the bandwidth policer on TCP): /'
 
-
 s0=$(cust cust-a download dropped flood_syn)
 u0=$(cust cust-a download dropped flood_udp)
 run_trafgen "$P-up" "$P-ua" "$TMP/inbound.cfg" $((FLOOD_S + 2)) &
-BG+=($!)
+BG_PIDS+=($!)
 echo "$!" >>"$TMP/bg.pids"
 sleep 0.5
 T1=$(iperf_down "$TMP/flood.json")
-wait "${BG[-1]}"
+wait "${BG_PIDS[-1]}"
 echo "  A's TCP download under the flood: $((T1 / 1000)) kbit/s"
 s1=$(cust cust-a download dropped flood_syn)
 u1=$(cust cust-a download dropped flood_udp)
@@ -201,9 +179,9 @@ RMAC_C1=$(lab_mac "$P-rtr" "$P-c1")
 ifc() { # IFACE KIND [REASON] -> packets
 	local sel="[i for i in j['interfaces'] if i['name'] == '$1'][0]['counters']"
 	if [ "$2" = dropped ]; then
-		tg -j status | lab_json "$sel['dropped']['$3']['packets']"
+		tg -j status | lab_json "${sel}['dropped']['$3']['packets']"
 	else
-		tg -j status | lab_json "$sel['$2']['packets']"
+		tg -j status | lab_json "${sel}['$2']['packets']"
 	fi
 }
 b_arp() { # 10 ARP requests from B's port, 50 ms apart
@@ -220,11 +198,11 @@ exc_flood() { # NAME CFG
 	b0=$(ifc "$P-c1" unclassified)
 	bx0=$(ifc "$P-c1" dropped exception)
 	run_trafgen "$P-cust" "$P-ca" "$2" 2 &
-	BG+=($!)
+	BG_PIDS+=($!)
 	echo "$!" >>"$TMP/bg.pids"
 	sleep 0.5
 	b_arp
-	wait "${BG[-1]}"
+	wait "${BG_PIDS[-1]}"
 	e1=$(cust cust-a upload dropped exception)
 	x1=$(ifc "$P-c0" dropped exception)
 	u1=$(ifc "$P-c0" unclassified)

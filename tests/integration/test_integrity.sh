@@ -24,60 +24,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=ti$$
-PIN=/sys/fs/bpf/tg-ti-$$
-export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
-TMP=$(mktemp -d "/tmp/tg-ti-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
+suite_init ti
 STRESS_S=${TG_STRESS_S:-25}
-DPID=
 NPID=
 SPID=
 BGPIDS=()
 
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	disown "$DPID" 2>/dev/null
-	kill "-$1" "$DPID" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$DPID" 2>/dev/null
-	DPID=
-}
-cleanup() {
+teardown() {
 	local p
 	for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	stop_daemon TERM
 	mountpoint -q "$TMP/small" && umount "$TMP/small"
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 export TOLLGATE_SOCKET=$TMP/tollgate.sock
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
 # a reload by tollgate itself (no daemon at that socket): another writer
 tg_direct() { TOLLGATE_SOCKET=$TMP/nobody.sock lab_tg "$P" "$@"; }
-
-start_daemon() {
-	: >"$TMP/daemon.log"
-	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
-	DPID=$!
-}
-daemon_up() {
-	for _ in $(seq 100); do
-		grep -q ' applied: ' "$TMP/daemon.log" && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$TMP/daemon.log"
-	return 1
-}
 
 check "lab up" lab_up "$P"
 lab_write_config "$P" "$TMP"
@@ -160,7 +124,7 @@ check "tollgated starts again (interval 1s)" daemon_up
 # another writer: reload without the daemon, S out, N in (taking S's indexes), and back
 reloader() {
 	local end=$((SECONDS + STRESS_S)) c
-	while [ $SECONDS -lt $end ]; do
+	while [ "$SECONDS" -lt "$end" ]; do
 		# N customers hold S customers' indexes for a second: the daemon's writes for S
 		# customers must not land on them
 		for c in none alt; do
@@ -178,7 +142,7 @@ reloader() {
 enforcer() {
 	local end=$((SECONDS + STRESS_S)) i=0 n=0
 	local -a on=()
-	while [ $SECONDS -lt $end ]; do
+	while [ "$SECONDS" -lt "$end" ]; do
 		i=$((i % NS + 1))
 		n=$((n + 1))
 		if [ -n "${on[$i]:-}" ]; then
@@ -196,7 +160,7 @@ enforcer() {
 checker() {
 	local end=$((SECONDS + STRESS_S)) id out
 	: >"$TMP/wrong"
-	while [ $SECONDS -lt $end ]; do
+	while [ "$SECONDS" -lt "$end" ]; do
 		for id in n1 n2 n3 n4 s1 s2 s3 s4 n5 n6 n7 n8 s5 s6 s7 s8; do
 			out=$(tg -j customer show "$id" 2>/dev/null) || continue
 			lab_json "(j['customer']['state'], (j['customer'].get('enforcement') or {}).get('state') or 'active')" <<<"$out" |

@@ -25,11 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=tg$$
-PIN=/sys/fs/bpf/tg-test-$$
-export TOLLGATE_PIN_DIR=$PIN
-TMP=$(mktemp -d "/tmp/tg-test-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
-MODE=${TG_TEST_MODE:-native}
+suite_init test
 
 # Plans (scripts/lab.sh): A is policed with a small burst, so the burst adds little to a
 # rate measured over 5 s; B has design.md's example plan home-100.
@@ -41,19 +37,7 @@ export LAB_A_UP=10mbit LAB_A_DOWN=20mbit LAB_A_BURST=64k
 export LAB_B_UP=20mbit LAB_B_UP_BURST=256k LAB_B_DOWN=100mbit LAB_B_DOWN_BURST=1m
 
 # Background processes (iperf3 servers) are started inside check's command substitution,
-# a subshell: their PIDs go to a file so that the trap can end them.
-cleanup() {
-	local pid
-	while read -r pid; do
-		kill "$pid" 2>/dev/null
-	done < <(cat "$TMP/bg.pids" 2>/dev/null)
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
+# a subshell: their PIDs go to $TMP/bg.pids, where the cleanup (lib.sh) finds them.
 
 # snap FILE: every counter in one JSON document {"cust": {ID: `customer show ID`},
 # "status": `status`}; deltas reads it as {"cust": {ID: customer}, "if": {NAME: interface}}.

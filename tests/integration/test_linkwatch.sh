@@ -13,13 +13,13 @@
 # with fixed MACs so a sender on C can address IF_A across a recreation. A UDP receiver on
 # R (0.0.0.0:9, it survives the device) logs every datagram's source. Needs root; the trap
 # removes namespaces, pins, files and the processes started here, even on failure.
+# shellcheck disable=SC2317  # the trap and check() call functions indirectly
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
-TG=$ROOT/build/tollgate
-TGD=$ROOT/build/tollgated
+suite_init lw
 FOREIGN=$ROOT/build/tests/xdp_foreign.bpf.o
 PY=/usr/bin/python3
 NR=tg$$-lwr
@@ -29,28 +29,20 @@ IF_C=tg$$lwc
 MAC_A=02:48:38:00:00:01
 MAC_C=02:48:38:00:00:02
 R4=10.248.0.1
-PIN=/sys/fs/bpf/tg-lw-$$
-TMP=$(mktemp -d "/tmp/tg-lw-$$.XXXXXX")
+NETNS=("$NR" "$NC")
 PORT=$((20000 + $$ % 20000))
-export TOLLGATE_PIN_DIR=$PIN
 export TOLLGATE_SOCKET=$TMP/ctl.sock
 SPOOF=203.0.113.7
 LEGIT=198.51.100.10
-DPID=
 RPID=
 SPID=
 
-cleanup() {
+teardown() {
 	local p
-	for p in $SPID $RPID $DPID; do
+	for p in $SPID $RPID; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	ip netns del "$NR" 2>/dev/null
-	ip netns del "$NC" 2>/dev/null
-	rm -rf "$PIN" "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 in_r() { nsenter --net="/run/netns/$NR" -- "$@"; }
 in_c() { nsenter --net="/run/netns/$NC" -- "$@"; }

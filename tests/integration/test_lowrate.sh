@@ -16,7 +16,7 @@
 # pass, and are C's passed traffic and its would-drop spoof, in all three alike.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
-# and the exit status is non-zero on any failure. Needs root and 2 CPUs (SKIP otherwise).
+# and the exit status is non-zero on any failure. Needs root and 2 CPUs (else SKIP, exit 77).
 # Traffic never leaves the lab's veths (lab tl<PID>); namespaces, pins
 # (/sys/fs/bpf/tg-lr-PID), temporary files and every process started here are removed by
 # the trap, even when a check fails.
@@ -32,24 +32,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=tl$$
-PIN=/sys/fs/bpf/tg-lr-$$
-export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
-TMP=$(mktemp -d "/tmp/tg-lr-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
-MODE=${TG_TEST_MODE:-native}
-DPID=
+suite_init lr
 SENDERS=()
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP test_lowrate: needs root"
-	echo "0 passed, 0 failed"
-	exit 0
+	exit 77
 fi
 if [ "$(nproc)" -lt 2 ]; then
 	echo "SKIP test_lowrate: needs 2 CPUs to spread a spoofer over them"
-	echo "0 passed, 0 failed"
-	exit 0
+	exit 77
 fi
 
 stop_senders() {
@@ -60,27 +52,7 @@ stop_senders() {
 	done
 	SENDERS=()
 }
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	disown "$DPID" 2>/dev/null
-	kill -TERM "$DPID" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$DPID" 2>/dev/null
-	DPID=
-}
-cleanup() {
-	stop_senders
-	stop_daemon
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
+teardown() { stop_senders; }
 
 lab_write_config "$P" "$TMP" && sed -i "s/mode: native/mode: $MODE/" "$CFG"
 cat >>"$CFG" <<EOF
@@ -103,15 +75,6 @@ check "attach 3 customer + 1 upstream interfaces, mode $MODE" attach_all
 : >"$TMP/daemon.log"
 nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
 DPID=$!
-daemon_up() {
-	for _ in $(seq 100); do
-		grep -q ' applied: ' "$TMP/daemon.log" && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$TMP/daemon.log"
-	return 1
-}
 check "tollgated starts and applies the configuration" daemon_up
 
 # The spoofer: COUNT UDP datagrams at PPS from random foreign IPv4 sources, paced on an

@@ -12,35 +12,18 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TG=$ROOT/build/tollgate
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+suite_init h5ppp
 NS=tg$$-h5ppp
 IF_A=tg$$pa
 IF_B=tg$$pb
-PIN=/sys/fs/bpf/tg-h5ppp-$$
-TMP=$(mktemp -d "/tmp/tg-h5ppp-$$.XXXXXX")
-export TOLLGATE_PIN_DIR=$PIN
+NETNS=("$NS")
 PY=/usr/bin/python3
-N_PASS=0
-N_FAIL=0
 
-cleanup() {
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() {
-	N_PASS=$((N_PASS + 1))
-	echo "PASS $1"
-}
-ko() {
-	N_FAIL=$((N_FAIL + 1))
-	echo "FAIL $1${2:+: $2}"
-}
 # expect NAME WANT GOT
 expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else ko "$1" "want $2, got $3"; fi
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want $2, got $3"; fi
 }
 
 in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
@@ -49,8 +32,7 @@ jget() { $PY -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]
 
 if ! $PY -c 'import scapy.all' 2>/dev/null; then
 	echo "SKIP test_pppoe: needs scapy for $PY (python3-scapy)"
-	echo "0 passed, 0 failed"
-	exit 0
+	exit 77
 fi
 
 ip netns add "$NS" || exit 1
@@ -80,9 +62,8 @@ id,name,plan,prefixes,interface,vlan
 e1,PPPoE one,p10,198.51.100.10 2001:db8:1::/64,$IF_A,300.400
 EOF
 if ! tg -c "$TMP/tollgate.yaml" attach "$IF_A" role customer >"$TMP/attach.out" 2>&1; then
-	ko "attach" "$(cat "$TMP/attach.out")"
-	echo "$N_PASS passed, $N_FAIL failed"
-	exit 1
+	fail "attach" "$(cat "$TMP/attach.out")"
+	finish
 fi
 
 # send N FRAME-EXPRESSION: N copies of a scapy frame out of IF_B (into IF_A)
@@ -111,9 +92,8 @@ if_counts() {
 count() { if_counts | cut -d' ' -f"$1"; }
 tg -j status >"$TMP/status.json"
 if ! jget 'd["interfaces"][0]["counters"]["unclassified"]["packets"]' <"$TMP/status.json" >/dev/null 2>&1; then
-	ko "tollgate -j status has the counters this test reads" "$(head -c 600 "$TMP/status.json")"
-	echo "$N_PASS passed, $N_FAIL failed"
-	exit 1
+	fail "tollgate -j status has the counters this test reads" "$(head -c 600 "$TMP/status.json")"
+	finish
 fi
 
 base=$(count 1)
@@ -141,5 +121,4 @@ send 3 'qinq() / PPPoE(sessionid=0x1234) / PPP(proto=0x80fd) / Raw(b"\x01\x01\x0
 send 2 'Ether(src=CPE, dst=AC, type=0x8809) / Raw(b"\x01\x01\x01\x14" + bytes(106))'
 expect "unknown PPP protocol and LACP to a unicast address: malformed" $((base + 5)) "$(count 4)"
 
-echo "$N_PASS passed, $N_FAIL failed"
-[ "$N_FAIL" -eq 0 ]
+finish

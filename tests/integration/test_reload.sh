@@ -51,18 +51,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
 
 P=tr$$
-PIN=/sys/fs/bpf/tg-rl-$$
-export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
-TMP=$(mktemp -d "/tmp/tg-rl-$$.XXXXXX")
+suite_init rl
 export TOLLGATE_SOCKET=$TMP/tollgate.sock
-CFG=$TMP/tollgate.yaml
 CSV=$TMP/customers.csv
-MODE=${TG_TEST_MODE:-native}
 SEED=${TG_RELOAD_SEED:-$$}
 PY=$LAB_PY
-DPID=
-BG_PIDS=()
 
 RELOADS=36         # reloads while the traffic flows (a third each: daemon by CLI, SIGHUP, CLI alone)
 WARM_S=1.5         # traffic runs this long before the first reload...
@@ -80,24 +73,6 @@ C_V6=(2001:db8:c:100::/56 2001:db8:c:200::/60)
 C_H4=(198.51.100.146 198.51.100.154)
 C_H6=(2001:db8:c:100::10 2001:db8:c:200::10)
 
-cleanup() {
-	local pid
-	for pid in "${BG_PIDS[@]}" $DPID; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BG_PIDS[@]}" $DPID; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	done
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-
 # count_results NAME: fold the PASS/FAIL lines a helper prints into the totals (a helper
 # that printed none, e.g. a Python traceback, is a failure of NAME). Feed it with a
 # redirection, `count_results NAME < <(cmd)`, never a pipe: a pipe would run it in a
@@ -114,7 +89,6 @@ count_results() {
 	[ "$n" -gt 0 ] || fail "$1" "the checker printed no result"
 }
 
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
 # Read-only commands find the pins by TOLLGATE_PIN_DIR: with -c they would parse the whole
 # configuration first and fail while the CSV is invalid (see the rejected reloads).
 tgr() { lab_tg "$P" "$@"; }
@@ -765,12 +739,14 @@ bad_checks() {
 # second on a loaded machine, which would push the schedule past the traffic): the
 # schedule is read once here, and the Python checks run after the loop, in order.
 declare -A SCHED
+SCHED_FILES=()
+for k in $(seq 1 "$RELOADS"); do SCHED_FILES+=("$TMP/sched/$k.json"); done
 while read -r k rest; do SCHED[$k]=$rest; done < <("$PY" -c '
 import json, sys
 for k, f in enumerate(sys.argv[1:], 1):
     s = json.load(open(f))
     print(k, " ".join(str(s[x]) for x in ("kind", "bad", "bad_line", "move", "slot", "slot_before")))
-' $(for k in $(seq 1 "$RELOADS"); do echo "$TMP/sched/$k.json"; done))
+' "${SCHED_FILES[@]}")
 LATER=()
 later() { # CMD...: run after the reload loop, in the order queued
 	local q

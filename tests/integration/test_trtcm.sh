@@ -23,11 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 P=tr$$
 P=${P:0:9}
-PIN=/sys/fs/bpf/tg-tr-$$
-export TOLLGATE_PIN_DIR=$PIN
-TMP=$(mktemp -d "/tmp/tg-trtcm-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
-MODE=${TG_TEST_MODE:-native}
+suite_init tr
 
 # Plan lab-a: rate 20 Mbit/s, peak 40 Mbit/s, both bursts 256k (50 ms at the peak: a sender
 # descheduled on a busy machine catches up within the burst); yellow AF13 (DSCP 14).
@@ -36,19 +32,6 @@ PIR=40000000
 YELLOW=14
 export LAB_A_UP=20mbit LAB_A_DOWN=20mbit LAB_A_BURST=256k
 export LAB_A_PEAK="peak_rate: 40mbit, peak_burst: 256k" LAB_A_YELLOW=af13
-
-cleanup() {
-	local pid
-	while read -r pid; do
-		kill "$pid" 2>/dev/null
-	done < <(cat "$TMP/bg.pids" 2>/dev/null)
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
 
 wait_listen() {
 	local _
