@@ -1575,6 +1575,177 @@ static void parse_notify(struct ctx *c, yaml_node_t *n)
 	parse_exec_user(c, v[NT_EXEC_USER], v[NT_EXEC]);
 }
 
+/* ---- cluster ---- */
+
+/*
+ * An etcd endpoint: http:// or https://, a host, a port, nothing after. Plain http only to
+ * a loopback address (127.0.0.0/8, ::1, localhost): the enforcement state and the
+ * operators' reasons would otherwise cross the network in clear and unauthenticated.
+ * NULL if it is good, else what is wrong.
+ */
+static const char *endpoint_problem(const char *s)
+{
+	bool plain = !strncasecmp(s, "http://", 7);
+	const char *p = plain ? s + 7 : s + 8, *why;
+	char host[256];
+	size_t hl;
+
+	if (!plain && strncasecmp(s, "https://", 8))
+		return "want http://HOST:PORT (loopback only) or https://HOST:PORT";
+	why = webhook_problem(s);
+	if (why)
+		return why;
+	hl = strcspn(p, "/?#");
+	if (p[hl] && strcmp(p + hl, "/"))
+		return "an endpoint is scheme://host:port, with no path";
+	if (*p == '[') {
+		hl = strcspn(p, "]");
+		snprintf(host, sizeof(host), "%.*s", (int)(hl - 1), p + 1);
+	} else {
+		hl = strcspn(p, ":/");
+		snprintf(host, sizeof(host), "%.*s", (int)hl, p);
+	}
+	if (plain) {
+		struct in_addr a4;
+
+		if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+			return NULL;
+		if (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127)
+			return NULL;
+		return "plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost): "
+		       "use https:// with cluster.ca (and cert and key if etcd asks for them)";
+	}
+	return NULL;
+}
+
+/* A PEM file the daemon reads (relative to the YAML file): a readable regular file. */
+static void parse_pem(struct ctx *c, yaml_node_t *n, const char *what, char **out)
+{
+	struct stat sb;
+
+	parse_path(c, n, what, false, out);
+	if (!*out)
+		return;
+	if (stat(*out, &sb) || access(*out, R_OK))
+		yerr(c, n, "%s '%s': %s", what, *out, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		yerr(c, n, "%s '%s': not a regular file", what, *out);
+}
+
+enum {
+	CL_ENDPOINTS,
+	CL_NODE,
+	CL_PREFIX,
+	CL_CA,
+	CL_CERT,
+	CL_KEY,
+	CL_TIMEOUT,
+	CL_HEARTBEAT,
+	CL_START,
+	CL_NR
+};
+static const char *const cl_keys[CL_NR] = {"endpoints", "node",	     "prefix",
+					   "ca",	"cert",	     "key",
+					   "timeout",	"heartbeat", "start_timeout"};
+
+static void parse_cluster(struct ctx *c, yaml_node_t *n)
+{
+	struct tg_cluster_cfg *cc = &c->cfg->cluster;
+	yaml_node_t *v[CL_NR];
+	const char *s;
+
+	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "cluster"))
+		return;
+	map_keys(c, n, "cluster", cl_keys, CL_NR, v, NULL);
+	cc->enabled = true;
+	if (!v[CL_ENDPOINTS]) {
+		yerr(c, n,
+		     "cluster: 'endpoints' is required (etcd's client URLs, e.g. "
+		     "[\"https://10.0.0.1:2379\"])");
+	} else if (want(c, v[CL_ENDPOINTS], YAML_SEQUENCE_NODE, "cluster.endpoints")) {
+		yaml_node_t *l = v[CL_ENDPOINTS];
+		size_t cnt = (size_t)(l->data.sequence.items.top - l->data.sequence.items.start);
+
+		if (!cnt || cnt > TG_CLUSTER_ENDPOINTS_MAX)
+			yerr(c, l, "cluster.endpoints: 1 to %d URLs, not %zu",
+			     TG_CLUSTER_ENDPOINTS_MAX, cnt);
+		cc->endpoints = cnt ? calloc(cnt, sizeof(*cc->endpoints)) : NULL;
+		if (cnt && !cc->endpoints)
+			c->oom = 1;
+		for (yaml_node_item_t *it = l->data.sequence.items.start;
+		     cc->endpoints && it < l->data.sequence.items.top &&
+		     cc->nendpoints < TG_CLUSTER_ENDPOINTS_MAX;
+		     it++) {
+			yaml_node_t *e = node(c, *it);
+			const char *why;
+
+			if (!e || !(s = nonempty(c, e, "cluster.endpoints: an endpoint")))
+				continue;
+			if ((why = endpoint_problem(s))) {
+				yerr(c, e, "cluster.endpoints: '%s': %s", s, why);
+				continue;
+			}
+			cc->endpoints[cc->nendpoints++] = xstrdup(c, s);
+		}
+	}
+	if (v[CL_NODE] && (s = nonempty(c, v[CL_NODE], "cluster.node"))) {
+		size_t l = strlen(s), ok = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+						     "TUVWXYZ0123456789._-");
+
+		if (l > TG_CLUSTER_NODE_MAX || ok != l)
+			yerr(c, v[CL_NODE],
+			     "cluster.node '%s': 1 to %d letters, digits, '.', '_' or '-'", s,
+			     TG_CLUSTER_NODE_MAX);
+		else
+			cc->node = xstrdup(c, s);
+	}
+	if (v[CL_PREFIX] && (s = nonempty(c, v[CL_PREFIX], "cluster.prefix"))) {
+		size_t l = strlen(s);
+
+		if (s[0] != '/' || l > 200 || strpbrk(s, " \t\r\n") || strstr(s, "//"))
+			yerr(c, v[CL_PREFIX],
+			     "cluster.prefix '%s': a key path like /tollgate/ (starts with '/', no "
+			     "spaces, at most 200 characters)",
+			     s);
+		else {
+			free(cc->prefix);
+			if (asprintf(&cc->prefix, "%s%s", s, s[l - 1] == '/' ? "" : "/") < 0) {
+				cc->prefix = NULL;
+				c->oom = 1;
+			}
+		}
+	}
+	if (v[CL_CA])
+		parse_pem(c, v[CL_CA], "cluster.ca", &cc->ca);
+	if (v[CL_CERT])
+		parse_pem(c, v[CL_CERT], "cluster.cert", &cc->cert);
+	if (v[CL_KEY])
+		parse_pem(c, v[CL_KEY], "cluster.key", &cc->key);
+	if (!v[CL_CERT] != !v[CL_KEY])
+		yerr(c, n,
+		     "cluster: 'cert' and 'key' go together (the client certificate and "
+		     "its private key)");
+	if (v[CL_TIMEOUT])
+		parse_ms(c, v[CL_TIMEOUT], "cluster.timeout", 100, 60000, "100ms to 60s",
+			 &cc->timeout_ms);
+	if (v[CL_HEARTBEAT])
+		parse_ms(c, v[CL_HEARTBEAT], "cluster.heartbeat", 500, 60000, "500ms to 60s",
+			 &cc->heartbeat_ms);
+	if (v[CL_START])
+		parse_ms(c, v[CL_START], "cluster.start_timeout", 1000, 3600000, "1s to 1h",
+			 &cc->start_timeout_ms);
+	if (!cc->node) {
+		char h[256] = "";
+
+		if (gethostname(h, sizeof(h) - 1) || !h[0] || strlen(h) > TG_CLUSTER_NODE_MAX)
+			yerr(c, n,
+			     "cluster: no 'node' and the host name cannot be one: name this "
+			     "node (cluster.node)");
+		else
+			cc->node = xstrdup(c, h);
+	}
+}
+
 /* ---- the file ---- */
 
 enum {
@@ -1592,6 +1763,7 @@ enum {
 	TOP_CONTROL,
 	TOP_SRC_EXEMPT,
 	TOP_SHORT_PREFIXES,
+	TOP_CLUSTER,
 	TOP_NR
 };
 /* a row of keys per line: an added key is one added line */
@@ -1600,6 +1772,7 @@ static const char *const top_keys[TOP_NR] = {
 	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
 	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
+	"cluster",
 };
 /* clang-format on */
 
@@ -1774,6 +1947,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 		parse_notify(c, v[TOP_NOTIFY]);
 	if (v[TOP_CONTROL])
 		parse_control(c, v[TOP_CONTROL]);
+	if (v[TOP_CLUSTER])
+		parse_cluster(c, v[TOP_CLUSTER]);
 	if (v[TOP_SHORT_PREFIXES])
 		parse_bool(c, v[TOP_SHORT_PREFIXES], "allow_short_prefixes",
 			   &cfg->allow_short_prefixes);
@@ -1806,7 +1981,11 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->notify.timeout_ms = TG_NOTIFY_TIMEOUT_DEFAULT_MS;
 	cfg->notify.retry_min_ms = TG_NOTIFY_RETRY_MIN_DEFAULT_MS;
 	cfg->notify.retry_max_ms = TG_NOTIFY_RETRY_MAX_DEFAULT_MS;
-	return 0;
+	cfg->cluster.prefix = strdup(TG_CLUSTER_PREFIX_DEFAULT);
+	cfg->cluster.timeout_ms = TG_CLUSTER_TIMEOUT_DEFAULT_MS;
+	cfg->cluster.heartbeat_ms = TG_CLUSTER_HEARTBEAT_DEFAULT_MS;
+	cfg->cluster.start_timeout_ms = TG_CLUSTER_START_DEFAULT_MS;
+	return cfg->cluster.prefix ? 0 : -ENOMEM;
 }
 
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
@@ -1944,6 +2123,14 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->notify.exec);
 	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);
+	for (size_t i = 0; i < cfg->cluster.nendpoints; i++)
+		free(cfg->cluster.endpoints[i]);
+	free(cfg->cluster.endpoints);
+	free(cfg->cluster.node);
+	free(cfg->cluster.prefix);
+	free(cfg->cluster.ca);
+	free(cfg->cluster.cert);
+	free(cfg->cluster.key);
 	free(cfg);
 }
 
