@@ -1734,6 +1734,21 @@ static void parse_cluster(struct ctx *c, yaml_node_t *n)
 	if (v[CL_START])
 		parse_ms(c, v[CL_START], "cluster.start_timeout", 1000, 3600000, "1s to 1h",
 			 &cc->start_timeout_ms);
+	if (!cc->node && getenv("TOLLGATE_NODE")) { /* the unit's environment may name it */
+		const char *env = getenv("TOLLGATE_NODE");
+		size_t l = strlen(env);
+
+		if (!l || l > TG_CLUSTER_NODE_MAX ||
+		    strspn(env,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+			    l)
+			yerr(c, n,
+			     "cluster: TOLLGATE_NODE '%.80s' is not a node name (1 to %d "
+			     "letters, digits, '.', '_' or '-')",
+			     env, TG_CLUSTER_NODE_MAX);
+		else
+			cc->node = xstrdup(c, env);
+	}
 	if (!cc->node) {
 		char h[256] = "";
 

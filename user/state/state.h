@@ -9,6 +9,7 @@
 #ifndef TG_STATE_H
 #define TG_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,10 @@ struct tg_event {
 	int monitor;	      /* 1: what would have been done; nothing changed */
 	int64_t until_ms;     /* 0: none */
 	uint64_t throttle_bps;
+	/* in a cluster (docs/cluster.md): the node that decided it (NULL: this node, alone),
+	 * and the decider's event id "<node>:<audit id>" when that is another node */
+	const char *origin;
+	const char *uid;
 };
 
 enum tg_enf_op {
@@ -140,6 +145,9 @@ int tg_state_firings(struct tg_statedb *st, int64_t since_ms, struct tg_episode 
 
 /* A rule's episode for a customer ended (no audit row: it is not an action). */
 int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule);
+
+/* Whether an action of another node (its uid) is in the audit log already. */
+bool tg_state_has_uid(struct tg_statedb *st, const char *uid);
 
 /* Delete audit rows older than before_ms, except those a current enforcement row cites.
  * The number deleted, or -errno. */
