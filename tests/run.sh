@@ -31,6 +31,9 @@
 #                                     evidence, CLI, API and /metrics read exact counts (root)
 #   tests/integration/test_integrity.sh  enforcement against other writers, a full state
 #                                     database, wall-clock steps; the watchdog (root)
+#   tests/integration/test_cluster.sh  a cluster on etcd: 3 members (TLS), 2 tollgated
+#                                     nodes; propagation, restarts, members lost, a
+#                                     partition healed, notified once (root, ~1.5 min)
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them. A missing suite, a suite without that line, or one that exits
 # non-zero although it reports no failure counts as one failure more. Exits non-zero if
@@ -62,6 +65,7 @@ SUITES=(
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
+	tests/integration/test_cluster.sh
 )
 
 LOG=$(mktemp "/tmp/tg-run-$$.XXXXXX")

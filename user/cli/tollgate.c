@@ -25,6 +25,7 @@ static const struct tg_cmd commands[] = {
 	{"suspend", cmd_suspend, "suspend ID --reason TEXT [--for DURATION]"},
 	{"unsuspend", cmd_unsuspend, "unsuspend ID --reason TEXT"},
 	{"events", cmd_events, "events [--customer ID] [--since TIME] [--limit N]"},
+	{"cluster", cmd_cluster, "cluster status"},
 	{"top", cmd_top, "top [--sort bytes|drops] [-n N] [--interval SECONDS] [--once]"},
 	{NULL, NULL, NULL},
 };

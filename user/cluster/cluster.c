@@ -350,7 +350,7 @@ static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 		return 0; /* cannot be anything but dropped */
 	}
 	if (json_object_get(j, "state")) {
-		snprintf(key, sizeof(key), "%sstate/%s", cl->prefix, cust);
+		snprintf(key, sizeof(key), "%sshared/state/%s", cl->prefix, cust);
 		for (int t = 0; t < TG_CL_CAS_TRIES; t++) {
 			struct tg_etcd_kvs cur = {};
 			int64_t want = 0;
@@ -381,7 +381,8 @@ static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 		if (rc < 0)
 			goto out;
 	}
-	snprintf(key, sizeof(key), "%sevents/%s/%020" PRId64, cl->prefix, origin, audit_id);
+	snprintf(key, sizeof(key), "%sshared/events/%s/%020" PRId64, cl->prefix, origin,
+		 audit_id);
 	rc = tg_etcd_put(cl->etcd, key, payload, strlen(payload), 0, NULL);
 out:
 	json_decref(j);
@@ -666,6 +667,9 @@ static int handle_kv(struct tg_cluster *cl, struct tg_statedb *st, const char *k
 	if (strncmp(key, cl->prefix, pl))
 		return 0;
 	key += pl;
+	if (strncmp(key, "shared/", 7))
+		return 0;
+	key += 7;
 	if (strncmp(key, "state/", 6) && strncmp(key, "events/", 7))
 		return 0;
 	j = val ? json_loads(val, 0, NULL) : NULL;
@@ -709,7 +713,7 @@ static int64_t saved_rev(struct tg_statedb *st)
 static int full_read(struct tg_cluster *cl, struct tg_etcd *etcd, struct tg_statedb *st,
 		     tg_cluster_apply_fn apply, void *ctx, int64_t *rev)
 {
-	static const char *const parts[] = {"state/", "events/"};
+	static const char *const parts[] = {"shared/state/", "shared/events/"};
 	int64_t at = 0;
 	char key[512];
 	int rc = 0;
@@ -788,7 +792,8 @@ int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 		tg_info("cluster: node %s read the cluster state at revision %lld", cl->node,
 			(long long)rev);
 	}
-	snprintf(key, sizeof(key), "%s", cl->prefix);
+	/* the shared state only: not the registrations, which change every heartbeat */
+	snprintf(key, sizeof(key), "%sshared/", cl->prefix);
 	rc = tg_etcd_watch_start(&cl->ecfg, key, true, rev + 1, &cl->w);
 	if (rc) {
 		snprintf(err, len, "cluster: cannot watch %s: %s", key, strerror(-rc));

@@ -4,11 +4,12 @@
  * through etcd (docs/cluster.md): the etcd v3 client (etcd.h: its JSON gateway over
  * libcurl), and the node's part of the cluster (cluster.c):
  *
- *   PREFIX state/<customer>       the customer's state and the action that set it, written
- *                                 by compare-and-swap on its revision (the conflict rule)
- *   PREFIX events/<node>/<id>     every action a node decided, once, with its id
- *   PREFIX nodes/<node>           the node's registration, under a lease (its heartbeat)
- *   PREFIX members/<node>         the same without a lease: a node that stopped is "down"
+ *   PREFIX shared/state/<customer>    the customer's state and the action that set it,
+ *                                     written by compare-and-swap on its revision (the
+ *                                     conflict rule)
+ *   PREFIX shared/events/<node>/<id>  every action a node decided, once, with its id
+ *   PREFIX nodes/<node>               the node's registration, under a lease (its heartbeat)
+ *   PREFIX members/<node>             the same without a lease: a node that stopped is "down"
  *
  * A node's own actions are queued durably in state.db (table cluster_out) in the same
  * transaction as their audit row, and a thread of this module writes them to etcd when it

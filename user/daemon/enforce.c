@@ -831,9 +831,12 @@ int tg_enforcer_apply(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 		if (r >= 0)
 			tg_engine_restore_firing(e->eng, idx, r, to_mono(e, ch->ev.ts_ms));
 	}
+	/* the time from the decision on its node to here (the nodes' clocks agree to NTP's
+	 * accuracy; in the lab they are one clock): the propagation README states */
 	if (ch->op != TG_ENF_KEEP)
-		tg_info("cluster: %s %s by %s on %s: %s", ch->ev.action, id, ch->ev.actor,
-			ch->ev.origin, ch->ev.reason);
+		tg_info("cluster: %s %s by %s on %s, applied %lld ms after it was decided: %s",
+			ch->ev.action, id, ch->ev.actor, ch->ev.origin,
+			(long long)(tg_now_ms() - ch->ev.ts_ms), ch->ev.reason);
 	return 0;
 }
 
