@@ -38,12 +38,14 @@ struct tg_cluster {
 	char *node, *prefix;
 	char **endpoints;
 	size_t nendpoints;
+	char *ca, *cert, *key;
 	struct tg_etcd_cfg ecfg;
 	uint32_t heartbeat_ms, start_timeout_ms;
 	struct tg_etcd *etcd; /* the main thread's until tg_cluster_start, then the writer's */
 	struct tg_etcd_watch *w;
 	struct tg_statedb *wst; /* the writer's connection to state.db */
 	int64_t started_ms, lease;
+	int64_t start_rev; /* what tg_cluster_start read up to */
 
 	pthread_t thr;
 	bool thr_started;
@@ -122,9 +124,14 @@ int tg_cluster_open(const struct tg_cluster_cfg *cc, const char *state_path,
 			goto fail;
 	cl->ecfg.endpoints = (const char *const *)cl->endpoints;
 	cl->ecfg.nendpoints = cl->nendpoints;
-	cl->ecfg.ca = cc->ca;
-	cl->ecfg.cert = cc->cert;
-	cl->ecfg.key = cc->key;
+	/* copies: the configuration goes at the next reload, the reads here may come later */
+	if ((cc->ca && !(cl->ca = strdup(cc->ca))) ||
+	    (cc->cert && !(cl->cert = strdup(cc->cert))) ||
+	    (cc->key && !(cl->key = strdup(cc->key))))
+		goto fail;
+	cl->ecfg.ca = cl->ca;
+	cl->ecfg.cert = cl->cert;
+	cl->ecfg.key = cl->key;
 	cl->ecfg.timeout_ms = cc->timeout_ms;
 	cl->heartbeat_ms = cc->heartbeat_ms;
 	cl->start_timeout_ms = cc->start_timeout_ms;
@@ -132,7 +139,6 @@ int tg_cluster_open(const struct tg_cluster_cfg *cc, const char *state_path,
 	rc = tg_etcd_open(&cl->ecfg, &cl->etcd, err, len);
 	if (rc)
 		goto fail;
-	/* the PEM files are read per connection: the config's strings outlive no reload */
 	rc = tg_state_open(state_path, &cl->wst, err, len);
 	if (rc)
 		goto fail;
@@ -169,6 +175,9 @@ void tg_cluster_close(struct tg_cluster *cl)
 	for (size_t i = 0; i < cl->nendpoints; i++)
 		free(cl->endpoints[i]);
 	free(cl->endpoints);
+	free(cl->ca);
+	free(cl->cert);
+	free(cl->key);
 	free(cl->node);
 	free(cl->prefix);
 	free(cl->info);
@@ -381,8 +390,7 @@ static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 		if (rc < 0)
 			goto out;
 	}
-	snprintf(key, sizeof(key), "%sshared/events/%s/%020" PRId64, cl->prefix, origin,
-		 audit_id);
+	snprintf(key, sizeof(key), "%sshared/events/%s/%020" PRId64, cl->prefix, origin, audit_id);
 	rc = tg_etcd_put(cl->etcd, key, payload, strlen(payload), 0, NULL);
 out:
 	json_decref(j);
@@ -746,7 +754,7 @@ int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 		     void *ctx, char *err, size_t len)
 {
 	int64_t deadline = tg_mono_ms() + cl->start_timeout_ms, rev = 0;
-	char *msg = NULL, key[512];
+	char *msg = NULL;
 	bool warned = false;
 	int rc;
 
@@ -792,9 +800,18 @@ int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 		tg_info("cluster: node %s read the cluster state at revision %lld", cl->node,
 			(long long)rev);
 	}
+	cl->start_rev = rev;
+	return 0;
+}
+
+int tg_cluster_run(struct tg_cluster *cl, char *err, size_t len)
+{
+	char key[512];
+	int rc;
+
 	/* the shared state only: not the registrations, which change every heartbeat */
 	snprintf(key, sizeof(key), "%sshared/", cl->prefix);
-	rc = tg_etcd_watch_start(&cl->ecfg, key, true, rev + 1, &cl->w);
+	rc = tg_etcd_watch_start(&cl->ecfg, key, true, cl->start_rev + 1, &cl->w);
 	if (rc) {
 		snprintf(err, len, "cluster: cannot watch %s: %s", key, strerror(-rc));
 		return rc;

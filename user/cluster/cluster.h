@@ -58,13 +58,16 @@ const char *tg_cluster_node(const struct tg_cluster *cl);
 /*
  * Before the node is ready: read the whole cluster state (every customer's state, then
  * every action) and hand what this node has not applied yet to apply (in the caller's
- * thread), then start the watch and the writer. Retries until start_timeout; then, if
+ * thread). Retries until start_timeout; then, if
  * this node has read the cluster before (its state.db knows it), goes on with what it
  * knows (fail-static, a warning); a node that never did refuses to start (-ETIMEDOUT): it
  * could let a suspended customer through. st is the caller's state database connection.
  */
 int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_apply_fn apply,
 		     void *ctx, char *err, size_t len);
+/* Then, once the daemon has dropped its capabilities (they are per thread): the watch
+ * (from the revision read) and the writer thread. 0 or -errno with the reason in err. */
+int tg_cluster_run(struct tg_cluster *cl, char *err, size_t len);
 
 /* Readable when other nodes' actions wait: tg_cluster_read hands them to apply. */
 int tg_cluster_fd(const struct tg_cluster *cl);

@@ -180,6 +180,8 @@ static int start(struct daemon *d)
 	 * than it needs to run (privs.h) */
 	if (!err && (err = tg_drop_privileges(msg, sizeof(msg))))
 		tg_errs_add(&errs, "capabilities: %s", msg);
+	if (!err && d->cl && (err = tg_cluster_run(d->cl, msg, sizeof(msg))))
+		tg_errs_add(&errs, "%s", msg);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
 	if (!err) {
