@@ -391,5 +391,58 @@ b_has_it() {
 }
 check "b's audit log has a's spoofing suspension, with origin a" b_has_it
 
+# ---- the conflict rule: the action taken later wins, whichever reaches etcd first ----
+both() { # STATE: cust-a in STATE on b, then on a
+	wait_state b "$1" 100 && wait_state a "$1" 50
+}
+reset_active() {
+	if [ "$(state_of b)" = suspended ]; then
+		tg b -j unsuspend cust-a --reason "reset" >/dev/null || return 1
+	fi
+	both active
+}
+# a (cut off) suspends; then b suspends and unsuspends: b's unsuspend is the newest
+older_queued_loses() {
+	reset_active && partition || return 1
+	tg a -j suspend cust-a --reason "queued on a, older" >/dev/null || return 1
+	sleep 0.2
+	tg b -j suspend cust-a --reason "on b, newer" >/dev/null || return 1
+	sleep 0.2
+	tg b -j unsuspend cust-a --reason "on b, newest" >/dev/null || return 1
+	heal && sleep 3 && both active
+}
+check "conflict: a's suspend queued while cut off loses to b's newer unsuspend" older_queued_loses
+# b suspends and unsuspends; then a (cut off, not knowing) suspends: a's is the newest
+newer_queued_wins() {
+	reset_active && partition || return 1
+	tg b -j suspend cust-a --reason "on b, older" >/dev/null || return 1
+	sleep 0.2
+	tg b -j unsuspend cust-a --reason "on b, older still active" >/dev/null || return 1
+	sleep 0.2
+	tg a -j suspend cust-a --reason "queued on a, newest" >/dev/null || return 1
+	heal && both suspended
+}
+check "conflict: a's suspend queued while cut off, newer than b's unsuspend, wins" newer_queued_wins
+
+# ---- a fresh node that cannot read the cluster does not start ----
+fresh_refused() {
+	stop_node b TERM
+	rm -f "$TMP/b/state.db"*
+	ip -n "$P-b" route replace blackhole 10.99.0.1/32
+	start_node b
+	for _ in $(seq 120); do
+		kill -0 "${DPID[b]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	ip -n "$P-b" route replace 10.99.0.1/32 via 10.99.2.1
+	if kill -0 "${DPID[b]}" 2>/dev/null; then
+		echo "b is still running"
+		return 1
+	fi
+	DPID[b]=
+	grep -q "this node never has: it does not start" "$TMP/b.log" || { tail -n 3 "$TMP/b.log"; return 1; }
+}
+check "a fresh node that cannot read etcd refuses to start (it could let a suspended customer through)" fresh_refused
+
 finish
 } 2>&1
