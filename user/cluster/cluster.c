@@ -554,7 +554,7 @@ static void *writer(void *arg)
 		while (!cl->kicked && !cl->stop &&
 		       pthread_cond_timedwait(&cl->cv, &cl->mu, &ts) != ETIMEDOUT)
 			;
-		/* a kick while etcd is failing waits for the backoff: no busy loop */
+		/* a kick retries at once: each try is bounded by the timeout */
 		cl->kicked = false;
 		stop = cl->stop;
 		pthread_mutex_unlock(&cl->mu);
@@ -854,19 +854,20 @@ void tg_cluster_read(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 			last = ev.rev;
 		tg_etcd_event_free(&ev);
 	}
-	if (cl->reread) {
+	if (cl->reread && tg_etcd_watch_up(cl->w)) {
 		/* history compacted past the watch, or an apply failed: everything again, with
-		 * a connection of this thread's own (the writer's is the writer's) */
+		 * a connection of this thread's own (the writer's is the writer's); only while
+		 * the watch is up, so the event loop does not wait on an etcd that is away */
 		struct tg_etcd *e = NULL;
 		char err[256];
 		int64_t rev;
 
 		if (!tg_etcd_open(&cl->ecfg, &e, err, sizeof(err))) {
-			cl->reread = false;
-			if (!full_read(cl, e, st, apply, ctx, &rev) && rev > last)
+			cl->reread = false; /* full_read sets it again if an apply fails */
+			if (full_read(cl, e, st, apply, ctx, &rev))
+				cl->reread = true; /* etcd away: at the next interval */
+			else if (rev > last)
 				last = rev;
-			else if (!last)
-				cl->reread = true;
 			tg_etcd_close(e);
 		}
 	}
