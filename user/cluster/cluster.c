@@ -172,7 +172,7 @@ void tg_cluster_close(struct tg_cluster *cl)
 		tg_etcd_lease_revoke(cl->etcd, cl->lease); /* gone from the registry at once */
 	tg_etcd_close(cl->etcd);
 	tg_state_close(cl->wst);
-	for (size_t i = 0; i < cl->nendpoints; i++)
+	for (size_t i = 0; cl->endpoints && i < cl->nendpoints; i++)
 		free(cl->endpoints[i]);
 	free(cl->endpoints);
 	free(cl->ca);

@@ -1652,7 +1652,7 @@ static void parse_cluster(struct ctx *c, yaml_node_t *n)
 {
 	struct tg_cluster_cfg *cc = &c->cfg->cluster;
 	yaml_node_t *v[CL_NR];
-	const char *s;
+	const char *s, *env;
 
 	if (is_null(n) || !want(c, n, YAML_MAPPING_NODE, "cluster"))
 		return;
@@ -1734,8 +1734,8 @@ static void parse_cluster(struct ctx *c, yaml_node_t *n)
 	if (v[CL_START])
 		parse_ms(c, v[CL_START], "cluster.start_timeout", 1000, 3600000, "1s to 1h",
 			 &cc->start_timeout_ms);
-	if (!cc->node && getenv("TOLLGATE_NODE")) { /* the unit's environment may name it */
-		const char *env = getenv("TOLLGATE_NODE");
+	env = getenv("TOLLGATE_NODE");
+	if (!cc->node && env) { /* the unit's environment may name it */
 		size_t l = strlen(env);
 
 		if (!l || l > TG_CLUSTER_NODE_MAX ||
