@@ -5,8 +5,9 @@
 #   make test-kernels  the BPF suites on Debian 12's kernel (6.1) under qemu (tests/kernels/run.sh)
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
-#   make lint       clang-format check, clang --analyze, cppcheck
-#   make install    binaries, systemd unit, example config (PREFIX, DESTDIR)
+#   make lint       clang-format check, clang --analyze, cppcheck, the man pages (mandoc -Tlint,
+#                   scripts/check-man.py), the links of the docs (scripts/check-docs.py)
+#   make install    binaries, man pages, docs, systemd unit, example config (PREFIX, DESTDIR)
 #   V=1             show the commands
 
 .DELETE_ON_ERROR:
@@ -206,9 +207,18 @@ fuzz: deps $(BUILD)/tests/test_pktfuzz
 	$(Q)$(BUILD)/tests/test_pktfuzz -n $(PKTFUZZ_FRAMES)
 
 LINT_SRC := $(wildcard bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
-lint: deps $(SKEL)
+# The man pages: tollgate(8), tollgated(8), tollgate.yaml(5).
+MAN8 := docs/man/tollgate.8 docs/man/tollgated.8
+MAN5 := docs/man/tollgate.yaml.5
+lint: deps $(SKEL) $(BINS)
 	$(call msg,LAYERS,user)
 	$(Q)scripts/check-layers.sh
+	$(call msg,MANDOC,docs/man)
+	$(Q)mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
+	$(call msg,MAN,docs/man against the code)
+	$(Q)scripts/check-man.py $(BUILD)
+	$(call msg,DOCS,links)
+	$(Q)scripts/check-docs.py
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRC)
 	$(call msg,CPPCHECK,user)
@@ -227,6 +237,11 @@ install: $(BINS)
 	install -D -m 0644 examples/tollgate.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml.example
 	install -D -m 0644 examples/customers.csv $(DESTDIR)/etc/tollgate/customers.csv.example
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tollgate/README.md
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/tollgate/docs
+	install -m 0644 $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/tollgate/docs/
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -D -m 0644 scripts/dashboards/tollgate-grafana.json \
 		$(DESTDIR)$(PREFIX)/share/tollgate/dashboards/tollgate-grafana.json
 	install -D -m 0644 scripts/dashboards/tollgate-alerts.yml \

@@ -10,7 +10,7 @@
  * IPv6 walks a multibit trie (tollgate_kern_user.h): a 16-bit root, then one array read
  * per byte where prefixes branch, and one compare node for a run of bits with a single
  * way down. The kernel LPM trie would cost 100-200 ns per
- * lookup at this scale; see README.
+ * lookup at this scale; see docs/policy.md.
  */
 #ifndef TG_CLASSIFY_KERN_H
 #define TG_CLASSIFY_KERN_H

@@ -37,7 +37,7 @@
  * ~30 ns of the precise clock. Without a tick (tg_tick_fns 0) the coarse clock is read.
  * Either way time advances one tick (4 ms at HZ=250) at a time: within a tick the bucket
  * cannot refill, so the loader raises the tolerance to at least two ticks at the
- * configured rate (README: "effective burst"). Long-term rate is unaffected. This clock
+ * configured rate (docs/policy.md: "effective burst"). Long-term rate is unaffected. This clock
  * only orders policer state; per-source block ends, which tollgated compares with
  * CLOCK_MONOTONIC_COARSE, read that clock (flood_kern.h).
  *

@@ -37,7 +37,7 @@
  *     exactly one tag, so a 100.200 frame does not match it.
  * The TPID is not part of a binding but of the interface (TG_IFF_VLAN_Q/_AD): an access
  * network uses one outer TPID, and the frame to refuse is one with the other, which a
- * switch that knows only its own passed on as untagged; see README "Anti-spoofing".
+ * switch that knows only its own passed on as untagged; see docs/policy.md, "TPID".
  */
 #define TG_VLAN_UNTAGGED 0u
 #define TG_VLAN_ANY 0xffffu
@@ -229,7 +229,7 @@ struct tg_iface {
  * (0x8100) or 802.1ad (0x88a8); neither flag: any. A frame whose VLAN headers up to its
  * outer tag with a VID carry the other TPID is malformed, charged to the untagged port's
  * owner: a switch that knows only the interface's TPID forwarded it as an untagged frame
- * with an unknown EtherType, so it came from an untagged port (README, Anti-spoofing).
+ * with an unknown EtherType, so it came from an untagged port (docs/policy.md, TPID).
  */
 #define TG_IFF_VLAN_Q 0x2
 #define TG_IFF_VLAN_AD 0x4

@@ -5,7 +5,7 @@
 # config/config.h, ...). A file includes its own room's headers by name and another
 # room's only through its door, and only from a room below it:
 #
-#   lib  <  config  <  state  <  datapath, cluster  <  daemon, cli
+#   lib  <  config  <  state  <  datapath, cluster  <  view  <  daemon, cli
 #
 # so there is no circle between rooms and no lower layer includes a higher one.
 # Exit 1 with one line per offending #include.
@@ -18,7 +18,8 @@ rank() {
 	config) echo 1 ;;
 	state) echo 2 ;;
 	datapath | cluster) echo 3 ;;
-	daemon | cli) echo 4 ;;
+	view) echo 4 ;;
+	daemon | cli) echo 5 ;;
 	*) echo -1 ;;
 	esac
 }

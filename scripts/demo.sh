@@ -106,6 +106,20 @@ cat >>"$CFG" <<-EOF
 EOF
 export TOLLGATE_SOCKET=$TMP/tollgate.sock
 
+# The NOC page from the host: tollgated serves it on the router namespace's loopback, a
+# forwarder (scripts/nsfwd.py) on the host's loopback, on a free port, passes each
+# connection to the same port there. Loopback only: no address or route on the host
+# changes, nothing outside the machine reaches it, and the trap ends it.
+"$LAB_PY" "$ROOT/scripts/nsfwd.py" "/run/netns/$P-rtr" "$TMP/noc.port" >>"$TMP/traffic.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do
+	[ -s "$TMP/noc.port" ] && break
+	sleep 0.05
+done
+NOC_PORT=$(cat "$TMP/noc.port" 2>/dev/null)
+[ -n "$NOC_PORT" ] || die "the NOC page forwarder did not start: $(tail -n 3 "$TMP/traffic.log")"
+echo "metrics: { listen: \"127.0.0.1:$NOC_PORT\" }" >>"$CFG"
+
 attach_all() {
 	local m=$1
 	tg attach "$P-c0" role customer mode "$m" &&
@@ -133,8 +147,9 @@ grep -q ' applied: ' "$TMP/daemon.log" || die "tollgated did not start: $(tail -
 
 cat <<-EOF
 	demo: tollgated runs the rule "spoofing": spoof_pps > 200 for 8s -> suspend for 20s
-	demo: its metrics, API and NOC page are on the router's loopback, e.g.
-	        ip netns exec $P-rtr python3 -c 'import urllib.request as u; print(u.urlopen("http://127.0.0.1:9477/metrics").read().decode()[:400])'
+	demo: the NOC page: open http://127.0.0.1:$NOC_PORT/ in a browser on this machine
+	        (metrics: http://127.0.0.1:$NOC_PORT/metrics, API: http://127.0.0.1:$NOC_PORT/api/v1/status;
+	        from another machine: ssh -L $NOC_PORT:127.0.0.1:$NOC_PORT THIS-HOST, then the same URL)
 	        tollgate top, in another shell: TOLLGATE_PIN_DIR=$PIN build/tollgate top
 	demo: Tollgate attached ($MODE XDP) on $P-rtr:
 	  $P-c0  customer role   A $LAB_A4 (10 Mbit/s up, 20 down); V on VLAN $LAB_VLAN_V (no traffic)

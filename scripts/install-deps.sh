@@ -8,8 +8,8 @@ pkgs=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev pkg-config
 	libyaml-dev libcsv-dev libjansson-dev libsqlite3-dev sqlite3 libnl-3-dev libnl-route-3-dev
 	libxxhash-dev libcurl4-openssl-dev libsystemd-dev libmicrohttpd-dev
-	# lint
-	clang-format clang-tidy cppcheck
+	# lint (mandoc: the man pages, docs/man)
+	clang-format clang-tidy cppcheck mandoc
 	# tests, demo, benchmarks
 	iproute2 util-linux procps iputils-ping time bc iperf3 ethtool python3 python3-scapy python3-yaml netsniff-ng tcpdump chromium prometheus
 	etcd-server etcd-client

@@ -223,7 +223,7 @@ lab_link() {
 	lab_do ip -n "$hns" link set "$hdev" up
 	lab_do ip -n "$p-rtr" link set "$rdev" up
 	# veth announces rx VLAN offload; `tollgate attach` refuses VLAN-bound customers
-	# behind a NIC that strips the tag before XDP (README), so the router's side says off
+	# behind a NIC that strips the tag before XDP (docs/policy.md), so the router's side says off
 	lab_do nsenter --net="/run/netns/$p-rtr" -- ethtool -K "$rdev" rxvlan off rx-vlan-stag-hw-parse off
 	lab_do lab_neigh "$hns" "$hdev" "$gw4" "$p-rtr" "$rdev"
 	lab_do lab_neigh "$hns" "$hdev" "$gw6" "$p-rtr" "$rdev"

@@ -297,7 +297,7 @@ static bool is_linklocal6(const uint8_t *a)
 	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
 }
 
-/* RFC 6890 sources never valid on the wire, as README's anti-spoofing section lists them. */
+/* RFC 6890 sources never valid on the wire, as docs/policy.md's anti-spoofing section lists them. */
 static bool is_bogon(int v6, const uint8_t *a)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -517,7 +517,7 @@ static bool binding_admits(const struct mcust *c, int ifindex, const struct ref 
 	       (r->vid[0] == c->vid[0] && (c->ntags == 1 || r->vid[1] == c->vid[1]));
 }
 
-/* The exceptions that pass without an assigned source (README, anti-spoofing). */
+/* The exceptions that pass without an assigned source (docs/policy.md, anti-spoofing). */
 static bool exception_shape(const struct ref *r)
 {
 	static const uint8_t zero4[4];

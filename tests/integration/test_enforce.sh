@@ -40,6 +40,7 @@ SPID=
 CPID=
 IPID=
 PROMPID=
+FPID=
 
 stop_daemon() { # SIGNAL: end tollgated (ours, by its PID) and wait for it
 	[ -n "$DPID" ] || return 0
@@ -59,6 +60,7 @@ cleanup() {
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
 	[ -n "$IPID" ] && kill "$IPID" 2>/dev/null
 	[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null
+	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null
 	stop_daemon TERM
 	lab_down "$P"
 	rm -rf "$PIN" "$TMP"
@@ -585,6 +587,97 @@ api_check() {
 		"$LAB_TOLLGATE" -c "$CFG"
 }
 check "/api/v1: status, customers paged and sorted by bytes and drops, one customer, events; bad queries 400/404" api_check
+# ---- one view (user/view/): the CLI's -j and the API give the same object for the same
+# status (interfaces included), customer (list and one), and events; the global options
+# anywhere (after the command and its options); every -j document is JSON ----
+VIEW_PY='
+import json, subprocess, sys, time, urllib.request
+url, tg = sys.argv[1], sys.argv[2:]
+bad = []
+def api(path):
+    with urllib.request.urlopen(url + path, timeout=5) as r:
+        return json.loads(r.read())
+def cli(*a):  # the global -j after the command and its options
+    r = subprocess.run(tg + list(a) + ["-j"], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("tollgate %s -j: exit %d: %s" % (" ".join(a), r.returncode, r.stderr.strip()))
+    return json.loads(r.stdout)  # not JSON: ValueError, the check fails
+def drop(d, *keys):
+    d = dict(d)
+    for k in keys:
+        d.pop(k, None)
+    return d
+def diff(a, b, path=""):  # the first difference, or None
+    if type(a) != type(b):
+        return "%s: %r vs %r" % (path or "/", a, b)
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return "%s/%s: only in %s" % (path, k, "the CLI" if k in a else "the API")
+            d = diff(a[k], b[k], path + "/" + k)
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return "%s: %d vs %d items" % (path, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = diff(x, y, "%s[%d]" % (path, i))
+            if d:
+                return d
+        return None
+    return None if a == b else "%s: %r vs %r" % (path, a, b)
+def same(what, get_cli, get_api):
+    # counters move (a stray ND packet): a CLI reading, the API, a CLI reading again;
+    # compared when the two CLI readings agree
+    for _ in range(10):
+        c0, a, c1 = get_cli(), get_api(), get_cli()
+        if c0 == c1:
+            d = diff(c0, a)
+            if d:
+                bad.append("%s: CLI -j and API differ at %s" % (what, d))
+            return
+        time.sleep(0.2)
+    bad.append("%s: counters never still for a comparison" % what)
+same("status", lambda: drop(cli("status"), "daemon"), lambda: drop(api("/api/v1/status"), "enforcement_actions"))
+st = api("/api/v1/status")
+if [(i["name"], i["role"], i["attached"]) for i in st["interfaces"]] != [(i["name"], i["role"], True) for i in st["interfaces"]] or len(st["interfaces"]) != 4:
+    bad.append("status interfaces: %s" % [(i["name"], i["role"], i["attached"]) for i in st["interfaces"]])
+for cid in ("cust-a", "cust-c"):
+    same("customer " + cid, lambda: drop(cli("customer", "show", cid)["customer"], "rates"),
+         lambda: drop(api("/api/v1/customers/" + cid)["customer"], "rates"))
+same("customer list", lambda: sorted(cli("customer", "list")["customers"], key=lambda c: c["id"]),
+     lambda: sorted(api("/api/v1/customers?per_page=1000")["customers"], key=lambda c: c["id"]))
+c = cli("customer", "show", "cust-c")["customer"]
+if c.get("rates", 0) is not None or not c.get("events") or c["upload"]["dropped_packets"] != c["upload"]["dropped_total"]["packets"] \
+        or set(c["upload"]["dropped"]) != set(c["upload"]["would_drop"]) or not all(set(v) == {"packets", "bytes"} for v in c["upload"]["dropped"].values()):
+    bad.append("customer show cust-c: %s" % json.dumps(c)[:400])
+for q, a in (("?customer=cust-a", ["--customer", "cust-a"]), ("?customer=cust-c&limit=3", ["--customer", "cust-c", "--limit", "3"]), ("?limit=50", ["--limit", "50"])):
+    d = diff(cli("events", *a), api("/api/v1/events" + q))
+    if d:
+        bad.append("events %s: CLI -j and API differ at %s" % (" ".join(a), d))
+t = cli("top", "--once", "-n", "2", "--interval", "0.3")
+if t.get("version") != st["version"] or len(t["top"]) != 2 or not {"window_s", "upload_bps", "download_drops_pps"} <= set(t["top"][0]["rates"]):
+    bad.append("top --once -j: %s" % t)
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+'
+view_same() {
+	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$VIEW_PY" http://127.0.0.1:9477 \
+		"$LAB_TOLLGATE" -c "$CFG"
+}
+check "one view: CLI -j (after the command) and /api/v1 give the same status, interfaces, customers, events; top --once -j" view_same
+json_anywhere() { # every placement of -j / -p parses as JSON; text without them
+	local out
+	tg events --customer cust-a -j | "$LAB_PY" -c 'import json,sys; json.load(sys.stdin)' || return 1
+	tg top --once -j --interval 0.2 | "$LAB_PY" -c 'import json,sys; json.load(sys.stdin)' || return 1
+	tg customer show -p cust-a | "$LAB_PY" -c 'import json,sys; json.load(sys.stdin)' || return 1
+	out=$(lab_tg "$P" status --config "$CFG" --json) && "$LAB_PY" -c 'import json,sys; json.loads(sys.argv[1])' "$out" || return 1
+	out=$(tg customer show cust-nobody -j 2>&1 >/dev/null) # the error as JSON on stderr
+	"$LAB_PY" -c 'import json,sys; assert "error" in json.loads(sys.argv[1])' "$out" || { echo "stderr: $out"; return 1; }
+	tg events --customer cust-a --limit 1 | grep -q "by " || { echo "text events"; return 1; }
+}
+check "the global options anywhere: events --customer ID -j, top --once -j, customer show -p ID, status --config F --json; errors JSON under -j" json_anywhere
 # the NOC page at /, in headless Chromium: the DOM its script builds from the API
 page_dom() {
 	local out=$TMP/page.html art=$ROOT/build/test-artifacts
@@ -614,11 +707,35 @@ page_dom() {
 		enf = rows("enforced")
 		if not any(len(r) == 6 and r[0] == "cust-c" and r[1] == "suspended" and "spoofing" in r[5] for r in enf): bad.append("enforced: %s" % enf)
 		if not re.search(r"\d", tile("t-up") or ""): bad.append("no upload rate: %r" % tile("t-up"))
-		print("  page: %d top customers, %d enforced, upload %s" % (len(ids), len(enf), tile("t-up")))
+		ifs = [r[:3] for r in rows("ifaces")]
+		if sorted(r[1] for r in ifs) != ["customer", "customer", "customer", "upstream"] or any(r[2] != "yes" for r in ifs): bad.append("interfaces: %s" % ifs)
+		print("  page: %d top customers, %d enforced, upload %s, interfaces %s" % (len(ids), len(enf), tile("t-up"), ifs))
 		print("; ".join(bad)); sys.exit(1 if bad else 0)
 	PYEOF2
 }
-check "the NOC page (/) in headless Chromium: tiles, top customers, the suspended customer and why (screenshot: build/test-artifacts/noc-page.png)" page_dom
+check "the NOC page (/) in headless Chromium: tiles, top customers, the suspended customer and why, each interface's role and attached (screenshot: build/test-artifacts/noc-page.png)" page_dom
+# the page from the host, as `make demo` serves it: scripts/nsfwd.py forwards a port of the
+# host's loopback into the router namespace's (here to 9477, the Host header naming it)
+"$LAB_PY" "$ROOT/scripts/nsfwd.py" "/run/netns/$P-rtr" "$TMP/fwd.port" 9477 2>"$TMP/fwd.log" &
+FPID=$!
+from_host() {
+	local port body
+	for _ in $(seq 100); do
+		[ -s "$TMP/fwd.port" ] && break
+		sleep 0.05
+	done
+	port=$(cat "$TMP/fwd.port") || { cat "$TMP/fwd.log"; return 1; }
+	curl -sf -m 5 -H "Host: 127.0.0.1:9477" "http://127.0.0.1:$port/" | grep -q '<table id="ifaces">' ||
+		{ echo "no page through 127.0.0.1:$port"; return 1; }
+	body=$(curl -sf -m 5 -H "Host: 127.0.0.1:9477" "http://127.0.0.1:$port/api/v1/status") || return 1
+	lab_json "' '.join(sorted('%s/%s/%s' % (i['name'][-2:], i['role'], i['attached']) for i in j['interfaces']))" <<<"$body" |
+		grep -qx "c0/customer/True c1/customer/True c2/customer/True u0/upstream/True" ||
+		{ echo "status through the forwarder: ${body:0:300}"; return 1; }
+}
+check "the NOC page and its API from the host's loopback (scripts/nsfwd.py, as make demo): interfaces, roles, attached" from_host
+kill "$FPID" 2>/dev/null
+wait "$FPID" 2>/dev/null
+FPID=
 # a real Prometheus (Debian's), on the router's loopback, scraping the exporter every
 # second with the shipped alerting rules loaded: what it stored equals the data plane
 PROM_PORT=$((30000 + $$ % 20000))

@@ -188,7 +188,7 @@ import json, re, subprocess, sys, urllib.request
 url, cid, sent, tg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 show = json.loads(subprocess.run(tg + ["-j", "customer", "show", cid], capture_output=True, text=True).stdout)
 cli = show["customer"]["upload"]["dropped"]["spoof"]["packets"]
-api = json.loads(urllib.request.urlopen(url + "/api/v1/customers/" + cid, timeout=5).read())["customer"]["upload"]["dropped"].get("spoof", 0)
+api = json.loads(urllib.request.urlopen(url + "/api/v1/customers/" + cid, timeout=5).read())["customer"]["upload"]["dropped"]["spoof"]["packets"]
 text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
 m = re.search(r"^tollgate_customer_drops_total\{customer=\"%s\",direction=\"upload\",reason=\"spoof\"\} (\d+)$" % re.escape(cid), text, re.M)
 met = int(m.group(1)) if m else None
@@ -235,7 +235,7 @@ api = json.loads(urllib.request.urlopen(url + "/api/v1/customers/" + cid, timeou
 text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
 m = re.search(r"^tollgate_customer_would_drops_total\{customer=\"%s\",direction=\"upload\",reason=\"spoof\"\} (\d+)$" % re.escape(cid), text, re.M)
 print(up["passed"]["packets"], up["dropped"]["spoof"]["packets"], up["would_drop"]["spoof"]["packets"],
-      api["would_drop"].get("spoof", 0), int(m.group(1)) if m else -1)
+      api["would_drop"]["spoof"]["packets"], int(m.group(1)) if m else -1)
 '
 mon_counts() {
 	nsenter --net="/run/netns/$P-rtr" -- "$LAB_PY" -c "$MON_PY" http://127.0.0.1:9477 cust-c \

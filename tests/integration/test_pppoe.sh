@@ -60,7 +60,7 @@ for i in "$IF_A" "$IF_B"; do in_ns sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1";
 in_ns ip link set "$IF_A" up
 in_ns ip link set "$IF_B" up
 # veth announces rx VLAN offload, and attach refuses VLAN-bound customers behind a NIC that
-# strips the tag before XDP (README): the customers here are behind tags, so say off
+# strips the tag before XDP (docs/policy.md): the customers here are behind tags, so say off
 in_ns ethtool -K "$IF_A" rxvlan off rx-vlan-stag-hw-parse off >/dev/null
 
 cat >"$TMP/tollgate.yaml" <<EOF

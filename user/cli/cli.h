@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 
-#define TG_JSON_VERSION 1 /* "version" of every -j document; bumped on incompatible change */
+#include "view/view.h"
 
 struct tg_opts {
 	bool json;

@@ -203,7 +203,7 @@ int cmd_events(int argc, char **argv)
 	struct tg_statedb *st = NULL;
 	int64_t since = 0;
 	long limit = 1000;
-	json_t *arr;
+	json_t *doc;
 	char *end;
 	int opt, err;
 
@@ -238,13 +238,13 @@ int cmd_events(int argc, char **argv)
 		goto usage;
 	if (tg_cli_state_open(&st))
 		return 1;
-	arr = tg_state_events(st, customer, since, (size_t)limit, &err);
+	doc = tg_view_events(st, customer, since, (size_t)limit, &err);
 	tg_state_close(st);
-	if (!arr) {
+	if (!doc) {
 		tg_err("events: cannot read the audit log: %s", strerror(-err));
 		return 1;
 	}
-	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "events", arr), print_events);
+	tg_print(doc, print_events);
 	return 0;
 usage:
 	tg_err("usage: tollgate events [--customer ID] [--since TIME] [--limit N]");

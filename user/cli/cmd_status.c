@@ -33,33 +33,6 @@ static int open_readonly(struct tg_maps *m)
 	return err;
 }
 
-static json_t *counter_json(const struct tg_counter *c)
-{
-	return json_pack("{sI sI}", "packets", (json_int_t)c->pkts, "bytes", (json_int_t)c->bytes);
-}
-
-static json_t *reasons_json(const struct tg_counter *c)
-{
-	json_t *o = json_object();
-	int r;
-
-	for (r = 0; r < TG_R_NR; r++)
-		json_object_set_new(o, tg_reason_name(r), counter_json(&c[r]));
-	return o;
-}
-
-/* Would-drops are counted in packets only (tg_cnoted). */
-static json_t *would_drop_json(const struct tg_counter *c)
-{
-	json_t *o = json_object();
-	int r;
-
-	for (r = 0; r < TG_R_NR; r++)
-		json_object_set_new(o, tg_reason_name(r),
-				    json_pack("{sI}", "packets", (json_int_t)c[r].pkts));
-	return o;
-}
-
 /* ---- status ---- */
 
 static void print_counter_line(const char *label, const json_t *c)
@@ -179,15 +152,8 @@ static void print_status(const json_t *doc)
 
 int cmd_status(int argc, char **argv)
 {
-	struct tg_config bc;
 	struct tg_maps m;
-	struct tg_iface all[TG_MAX_IFACES] = {};
-	struct tg_if_counters ic;
-	struct bpf_prog_info pinfo = {};
-	__u32 plen = sizeof(pinfo), zero = 0;
-	int n, i;
-	json_t *doc, *ifaces, *daemon;
-	struct tg_link_live live;
+	json_t *doc, *daemon;
 
 	(void)argv;
 	if (argc != 0) {
@@ -196,39 +162,11 @@ int cmd_status(int argc, char **argv)
 	}
 	if (open_readonly(&m))
 		return 1;
-	bpf_obj_get_info_by_fd(m.prog, &pinfo, &plen);
-	if (bpf_map_lookup_elem(m.config, &zero, &bc))
-		memset(&bc, 0, sizeof(bc));
-	ifaces = json_array();
-	n = tg_ifaces_list(&m, all, TG_MAX_IFACES);
-	for (i = 0; i < n; i++) {
-		const struct tg_iface v = all[i];
-		__u32 key = v.ifindex;
-		unsigned int pid;
-		const char *mode;
-		json_t *o;
-
-		if (tg_read_iface(&m, v.slot, &ic))
-			continue;
-		mode = tg_xdp_mode_now(key, &pid);
-		/* read from the kernel and the pin: true with no daemon running too */
-		tg_link_live(m.pin_dir, v.name, pinfo.id, &live);
-		o = json_pack("{ss si ss ss ss sb sb ss si}", "name", v.name, "ifindex", (int)key,
-			      "role", tg_role_name(v.role), "mode", mode, "antispoof",
-			      tg_antispoof_name(v.antispoof), "monitor",
-			      (v.flags & TG_IFF_MONITOR) != 0, "attached",
-			      live.state == TG_LINK_ATTACHED, "state",
-			      tg_link_state_name(live.state), "slot", v.slot);
-		json_object_set_new(o, "vlan_protocol",
-				    json_string(v.flags & TG_IFF_VLAN_Q	   ? "802.1q"
-						: v.flags & TG_IFF_VLAN_AD ? "802.1ad"
-									   : "any"));
-		json_object_set_new(o, "counters",
-				    json_pack("{so so so so}", "passed", counter_json(&ic.pass),
-					      "unclassified", counter_json(&ic.uncl), "dropped",
-					      reasons_json(ic.drop), "noted",
-					      reasons_json(ic.noted)));
-		json_array_append_new(ifaces, o);
+	doc = tg_view_status(&m);
+	if (!doc) {
+		tg_err("status: cannot read the maps at %s", m.pin_dir);
+		tg_maps_close(&m);
+		return 1;
 	}
 	{ /* the daemon's health, if one answers */
 		json_t *req = json_pack("{ss}", "command", "ping"), *reply = NULL;
@@ -248,108 +186,13 @@ int cmd_status(int argc, char **argv)
 		}
 		json_decref(reply);
 	}
-	doc = json_pack("{si ss s{si si si} s{si si si si} s{s{si si} s{si si} s{si si}} so so}",
-			"version", TG_JSON_VERSION, "pin_dir", m.pin_dir, "program", "id",
-			(int)pinfo.id, "layout_version", (int)bc.layout_version, "clock_tick_ns",
-			(int)bc.clock_tick_ns, "customers", "loaded", (int)bc.ncustomers,
-			"capacity", (int)(m.max_cust - 1), "prefixes_ipv4", (int)bc.nprefixes4,
-			"prefixes_ipv6", (int)bc.nprefixes6, "tables", "ipv4_chunks", "used",
-			(int)bc.v4_chunks, "capacity", (int)m.tbl8_chunks, "ipv6_chunks", "used",
-			(int)bc.v6_chunks, "capacity", (int)(m.v6_chunks - TG_V6_ROOT_CHUNKS),
-			"ipv6_nodes", "used", (int)bc.v6_cmps, "capacity", (int)m.v6_ncmp,
-			"interfaces", ifaces, "daemon", daemon);
+	json_object_set_new(doc, "daemon", daemon);
 	tg_print(doc, print_status);
 	tg_maps_close(&m);
 	return 0;
 }
 
 /* ---- customer ---- */
-
-/*
- * Rate and effective burst back from the GCRA parameters, in integers: the rate as it was
- * configured (units.c tg_gcra_rate_bps), the burst exact.
- */
-static json_int_t json_u64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (json_int_t)v;
-}
-
-static json_t *limit_json(const struct tg_policer_cfg *p)
-{
-	if (!p->ipb_fns16)
-		return json_null();
-	return json_pack("{sI sI}", "rate_bps", json_u64(tg_gcra_rate_bps(p->ipb_fns16)),
-			 "burst_bytes", json_u64(tg_gcra_burst_bytes(p->ipb_fns16, p->tol_fns)));
-}
-
-static json_t *vlan_json(__u16 v)
-{
-	if (v == TG_VLAN_ANY)
-		return json_string("*");
-	return v == TG_VLAN_UNTAGGED ? json_null() : json_integer(v);
-}
-
-/* The limit of direction d, with the plan's peak and yellow DSCP when the customer has one. */
-static json_t *limit_dir_json(const struct tg_maps *m, const struct tg_cust *c, int d)
-{
-	json_t *lim = limit_json(&c->pol[d]);
-	struct tg_fprof fp;
-	__u32 prof = c->fprof;
-
-	if (!json_is_object(lim) || !(c->flags & TG_CF_TRTCM) || !prof || m->fprof < 0 ||
-	    bpf_map_lookup_elem(m->fprof, &prof, &fp) || !fp.peak[d].ipb_fns16)
-		return lim;
-	json_object_set_new(
-		lim, "peak_rate_bps",
-		json_integer((json_int_t)(8e9 * 65536.0 / (double)fp.peak[d].ipb_fns16 + 0.5)));
-	json_object_set_new(lim, "peak_burst_bytes",
-			    json_integer((json_int_t)((double)fp.peak[d].tol_fns * 256.0 /
-							      (double)fp.peak[d].ipb_fns16 +
-						      0.5)));
-	json_object_set_new(lim, "yellow_dscp", json_integer(fp.yellow_dscp));
-	return lim;
-}
-
-static json_t *customer_json(const struct tg_maps *m, __u32 idx, const char *id)
-{
-	struct tg_cust c;
-	struct tg_cust_counters cc;
-	char ifname[IF_NAMESIZE] = "";
-	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
-	json_t *o, *bind;
-	int d;
-
-	if (bpf_map_lookup_elem(m->cust, &idx, &c) || tg_read_cust(m, idx, &cc))
-		return NULL;
-	if (c.bind_ifindex && !if_indextoname(c.bind_ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "ifindex %u", c.bind_ifindex);
-	bind = json_object();
-	json_object_set_new(bind, "interface", c.bind_ifindex ? json_string(ifname) : json_null());
-	/* a VID, null for untagged, "*" for any (the CSV's spelling) */
-	json_object_set_new(bind, "vlan", vlan_json(c.bind_vlan));
-	json_object_set_new(bind, "inner_vlan", vlan_json(c.bind_ivlan));
-	o = json_pack("{ss si ss so}", "id", id, "index", (int)idx, "state", tg_state_name(c.state),
-		      "binding", bind);
-	for (d = 0; d < TG_DIR_NR; d++) {
-		struct tg_counter total = {}, wtotal = {};
-		int r;
-
-		for (r = 0; r < TG_R_NR; r++) {
-			total.pkts += cc.drop[d][r].pkts;
-			total.bytes += cc.drop[d][r].bytes;
-			wtotal.pkts += cc.noted[d][r].pkts;
-		}
-		/* would_drop: passed (and counted in passed) although a reason matched */
-		json_object_set_new(
-			o, dirs[d],
-			json_pack("{so so so so so s{sI}}", "limit", limit_dir_json(m, &c, d),
-				  "passed", counter_json(&cc.pass[d]), "dropped",
-				  reasons_json(cc.drop[d]), "dropped_total", counter_json(&total),
-				  "would_drop", would_drop_json(cc.noted[d]), "would_drop_total",
-				  "packets", (json_int_t)wtotal.pkts));
-	}
-	return o;
-}
 
 static void print_customer_obj(const json_t *c)
 {
@@ -446,32 +289,24 @@ static void print_customer_list(const json_t *doc)
  */
 static void add_enforcement(json_t *c, const char *id)
 {
-	struct tg_enf_table t = {};
-	const struct tg_enf_entry *e;
 	struct tg_statedb *st = NULL;
-	json_t *ev;
 	int err;
 
 	if (tg_cli_state_open(&st))
 		return;
-	err = tg_state_enf_load(st, &t);
-	ev = err ? NULL : tg_state_events(st, id, 0, 5, &err);
+	err = tg_view_customer_state(c, st, id);
 	tg_state_close(st);
-	if (err) {
+	if (err)
 		tg_warn("cannot read the enforcement state: %s", strerror(-err));
-		tg_enf_free(&t);
-		return;
-	}
-	e = tg_enf_find(&t, id);
-	json_object_set_new(c, "enforcement", e ? tg_enf_json(e) : json_null());
-	json_object_set_new(c, "events", ev);
-	tg_enf_free(&t);
 }
+
+#define TEXT_EVENTS 5 /* events `customer show` prints: tollgate events shows them all */
 
 static void print_enforcement(const json_t *c)
 {
-	const json_t *e = json_object_get(c, "enforcement"), *ev;
-	size_t i;
+	const json_t *e = json_object_get(c, "enforcement"), *ev,
+		     *evs = json_object_get(c, "events");
+	size_t i, n = json_array_size(evs);
 
 	if (json_is_object(e)) {
 		const char *until = json_string_value(json_object_get(e, "until"));
@@ -485,12 +320,15 @@ static void print_enforcement(const json_t *c)
 		       rule ? ", rule " : "", rule ? tg_esc(rule) : "",
 		       tg_esc(json_string_value(json_object_get(e, "reason"))));
 	}
-	json_array_foreach (json_object_get(c, "events"), i, ev)
+	json_array_foreach (evs, i, ev) {
+		if (i + TEXT_EVENTS < n) /* the text shows the newest; -j and the API all */
+			continue;
 		printf("    event          %s %s by %s: %s\n",
 		       json_string_value(json_object_get(ev, "time")),
 		       json_string_value(json_object_get(ev, "action")),
 		       tg_esc(json_string_value(json_object_get(ev, "actor"))),
 		       tg_esc(json_string_value(json_object_get(ev, "reason"))));
+	}
 }
 
 static int customer_show(int argc, char **argv)
@@ -510,16 +348,20 @@ static int customer_show(int argc, char **argv)
 	 * (tollgated writes both under it), and the index still this customer's */
 	lock = tg_maps_lock(&m);
 	idx = tg_find_customer(&m, argv[0]);
-	c = idx ? customer_json(&m, idx, argv[0]) : NULL;
-	if (c)
+	if (!idx || tg_view_customer_read(&m, idx, argv[0], &c))
+		c = NULL;
+	if (c) {
+		/* the API's rates are since its previous reading; a command has none */
+		json_object_set_new(c, "rates", json_null());
 		add_enforcement(c, argv[0]);
+	}
 	tg_maps_unlock(lock);
 	if (!c) {
 		tg_err("customer %s: not loaded", argv[0]);
 		tg_maps_close(&m);
 		return 1;
 	}
-	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customer", c), print_customer);
+	tg_print(tg_view_doc("customer", c), print_customer);
 	tg_maps_close(&m);
 	return 0;
 }
@@ -545,12 +387,10 @@ static int customer_list(int argc, char **argv)
 		if (bpf_map_lookup_elem(m.names, &i, id) || !id[0])
 			continue;
 		id[TG_ID_LEN - 1] = '\0';
-		c = customer_json(&m, i, id);
-		if (c)
+		if (!tg_view_customer_read(&m, i, id, &c))
 			json_array_append_new(arr, c);
 	}
-	tg_print(json_pack("{si so}", "version", TG_JSON_VERSION, "customers", arr),
-		 print_customer_list);
+	tg_print(tg_view_doc("customers", arr), print_customer_list);
 	tg_maps_close(&m);
 	return 0;
 }

@@ -20,17 +20,17 @@
 #include "lib/lib.h"
 #include "datapath/datapath.h"
 
-/* One reading: the snapshot and every customer's drops, summed over reasons. */
+/* One reading: the snapshot and every customer's drops by direction, summed over reasons. */
 struct reading {
 	struct tg_snap sn;
-	uint64_t *drops; /* by customer index */
-	double t;	 /* CLOCK_MONOTONIC, seconds */
+	uint64_t (*drops)[TG_DIR_NR]; /* by customer index */
+	double t;		      /* CLOCK_MONOTONIC, seconds */
 };
 
 struct top_row {
 	uint32_t idx;
-	double bps[TG_DIR_NR], drop_pps;
-	int reason; /* the reason with the most drops so far, or -1 */
+	uint64_t bytes, drops; /* grown since the first reading (both directions): the sort keys */
+	int reason;	       /* the reason with the most drops so far, or -1 */
 };
 
 static double mono_s(void)
@@ -65,18 +65,33 @@ static int reading_take(struct tg_maps *m, struct reading *r)
 
 		for (int d = 0; d < TG_DIR_NR; d++)
 			for (int x = 0; x < TG_R_NR; x++)
-				r->drops[i] += tg_snap_drops(m, &r->sn, i, d, x);
+				r->drops[i][d] += tg_snap_drops(m, &r->sn, i, d, x);
 	}
 	return 0;
 }
 
+/* Customer i of reading r, as the view's rates take it. */
+static void sample_of(const struct reading *r, uint32_t i, struct tg_view_sample *s)
+{
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		s->bytes[d] = r->sn.pass[i].bytes[d];
+		s->pkts[d] = r->sn.pass[i].pkts[d];
+		s->drop_pkts[d] = r->drops[i][d];
+	}
+}
+
+static uint64_t grown(uint64_t now, uint64_t then)
+{
+	return now >= then ? now - then : 0;
+}
+
+/* Both readings are the same time apart for every customer: growth sorts as rate does. */
 static int by_bps(const void *a, const void *b)
 {
 	const struct top_row *x = a, *y = b;
-	double u = x->bps[0] + x->bps[1], v = y->bps[0] + y->bps[1];
 
-	if (u != v)
-		return u < v ? 1 : -1;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
 	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
@@ -84,14 +99,9 @@ static int by_drops(const void *a, const void *b)
 {
 	const struct top_row *x = a, *y = b;
 
-	if (x->drop_pps != y->drop_pps)
-		return x->drop_pps < y->drop_pps ? 1 : -1;
+	if (x->drops != y->drops)
+		return x->drops < y->drops ? 1 : -1;
 	return by_bps(a, b);
-}
-
-static double rate(uint64_t now, uint64_t then, double dt)
-{
-	return now >= then ? (double)(now - then) / dt : 0;
 }
 
 /* The customers of reading b with their rates since a, sorted; *n of them. */
@@ -99,7 +109,6 @@ static struct top_row *rows_of(struct tg_maps *m, const struct reading *a, const
 			       bool drops, size_t *n)
 {
 	struct top_row *r = calloc(b->sn.nrows + 1, sizeof(*r));
-	double dt = b->t - a->t > 0.001 ? b->t - a->t : 0.001;
 
 	*n = 0;
 	if (!r)
@@ -111,9 +120,10 @@ static struct top_row *rows_of(struct tg_maps *m, const struct reading *a, const
 
 		t->idx = i;
 		t->reason = -1;
-		for (int d = 0; d < TG_DIR_NR; d++)
-			t->bps[d] = rate(b->sn.pass[i].bytes[d], a->sn.pass[i].bytes[d], dt) * 8;
-		t->drop_pps = rate(b->drops[i], a->drops[i], dt);
+		for (int d = 0; d < TG_DIR_NR; d++) {
+			t->bytes += grown(b->sn.pass[i].bytes[d], a->sn.pass[i].bytes[d]);
+			t->drops += grown(b->drops[i][d], a->drops[i][d]);
+		}
 		for (int x = 0; x < TG_R_NR; x++) {
 			uint64_t v = tg_snap_drops(m, &b->sn, i, TG_DIR_UP, x) +
 				     tg_snap_drops(m, &b->sn, i, TG_DIR_DOWN, x);
@@ -128,18 +138,37 @@ static struct top_row *rows_of(struct tg_maps *m, const struct reading *a, const
 	return r;
 }
 
-static json_t *frame_json(const struct reading *b, const struct top_row *r, size_t n, size_t show,
-			  bool drops)
+/*
+ * The frame: each shown customer's rates are the view's (tg_view_rates, as the API's
+ * /customers/ID), with top's own upload_bps, download_bps and drop_pps beside them.
+ */
+static json_t *frame_json(const struct reading *a, const struct reading *b, const struct top_row *r,
+			  size_t n, size_t show, bool drops)
 {
+	double dt = b->t - a->t > 0.001 ? b->t - a->t : 0.001;
 	json_t *arr = json_array();
 
-	for (size_t k = 0; k < n && k < show; k++)
+	for (size_t k = 0; k < n && k < show && arr; k++) {
+		struct tg_view_sample now, then;
+		uint32_t i = r[k].idx;
+		json_t *rt;
+
+		sample_of(b, i, &now);
+		sample_of(a, i, &then);
+		rt = tg_view_rates(dt, &now, &then);
 		json_array_append_new(
-			arr, json_pack("{ss ss sf sf sf ss}", "id", b->sn.names[r[k].idx], "state",
-				       tg_state_name(b->sn.rec[r[k].idx].state), "upload_bps",
-				       r[k].bps[TG_DIR_UP], "download_bps", r[k].bps[TG_DIR_DOWN],
-				       "drop_pps", r[k].drop_pps, "top_drop_reason",
-				       r[k].reason >= 0 ? tg_reason_name(r[k].reason) : ""));
+			arr,
+			json_pack(
+				"{ss sI ss sf sf sf ss so}", "id", b->sn.names[i], "index",
+				(json_int_t)i, "state", tg_state_name(b->sn.rec[i].state),
+				"upload_bps", json_real_value(json_object_get(rt, "upload_bps")),
+				"download_bps",
+				json_real_value(json_object_get(rt, "download_bps")), "drop_pps",
+				json_real_value(json_object_get(rt, "upload_drops_pps")) +
+					json_real_value(json_object_get(rt, "download_drops_pps")),
+				"top_drop_reason",
+				r[k].reason >= 0 ? tg_reason_name(r[k].reason) : "", "rates", rt));
+	}
 	return json_pack("{si ss sI sI sI sI so}", "version", TG_JSON_VERSION, "sort",
 			 drops ? "drops" : "bytes", "customers", (json_int_t)b->sn.nrows, "active",
 			 (json_int_t)b->sn.nstate[TG_ST_ACTIVE], "throttled",
@@ -258,7 +287,7 @@ int cmd_top(int argc, char **argv)
 		if (err)
 			break;
 		r = rows_of(&m, &a, &b, drops, &n);
-		doc = r ? frame_json(&b, r, n, (size_t)count, drops) : NULL;
+		doc = r ? frame_json(&a, &b, r, n, (size_t)count, drops) : NULL;
 		free(r);
 		if (!doc) {
 			err = -ENOMEM;

@@ -2,7 +2,7 @@
 /*
  * etcd.h - a client of etcd's v3 API through its JSON gateway (grpc-gateway, served by
  * every etcd >= 3.3 on the client port), over libcurl: the shared state of a Tollgate
- * cluster lives in etcd (README, "Cluster").
+ * cluster lives in etcd (docs/cluster.md).
  *
  * Why the gateway and not gRPC: etcd's only maintained clients are Go's and Java's; a C
  * gRPC stack (grpc + protobuf-c) would be the largest dependency of a daemon that needs

@@ -2236,8 +2236,8 @@ int tg_config_state_path(const char *path, char *buf, size_t len)
 
 /*
  * Bursts too small for TCP: below rate x TG_TCP_BURST_MS a TCP flow falls back to its
- * retransmission timer after a policer drop and gets well under the rate (README, "Burst
- * sizing": 25-50 % measured). Advice, not an error: the configuration stays valid.
+ * retransmission timer after a policer drop and gets well under the rate (docs/policy.md,
+ * "Burst sizing": 25-50 % measured). Advice, not an error: the configuration stays valid.
  */
 #define TG_TCP_BURST_MS 200u
 
@@ -2253,7 +2253,7 @@ static bool iface_strict(const struct tg_iface_cfg *ic)
 }
 
 /*
- * Bindings (README, Anti-spoofing): unbound customers where an interface is strict, and
+ * Bindings (docs/policy.md, Bindings): unbound customers where an interface is strict, and
  * the upgrade notes for a customers file written when an empty vlan meant any VLAN and a
  * single tag any inner tag (layout 8 and before). The notes count only customers bound
  * to a strict interface: elsewhere the binding is not checked.
@@ -2322,8 +2322,8 @@ static size_t metrics_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 		return 0;
 	return asprintf(&msgs[0],
 			"%s: metrics.listen %s is not loopback and metrics.token_file is not "
-			"set: anyone who reaches it reads every customer's counters (README, "
-			"Metrics and API access)",
+			"set: anyone who reaches it reads every customer's counters "
+			"(docs/metrics.md, Metrics and API access)",
 			cfg->path, l) > 0
 		       ? 1
 		       : 0;
@@ -2343,8 +2343,8 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 			if (n < max && burst_small(r, &want) &&
 			    asprintf(&msgs[n],
 				     "%s:%d: plan %s %s: burst %llu bytes is below rate x %u ms "
-				     "(%llu bytes): TCP will get well under the rate (README, "
-				     "Burst sizing)",
+				     "(%llu bytes): TCP will get well under the rate "
+				     "(docs/policy.md, Burst sizing)",
 				     cfg->path, cfg->plans[p].line, cfg->plans[p].name, dirs[d],
 				     (unsigned long long)r->burst_bytes, TG_TCP_BURST_MS,
 				     (unsigned long long)want) > 0)

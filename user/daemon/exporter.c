@@ -30,6 +30,7 @@
 #include "lib/lib.h"
 #include "page.h"
 #include "state/state.h"
+#include "view/view.h"
 
 #ifndef TG_VERSION
 #define TG_VERSION "0.1"
@@ -459,44 +460,6 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 
 /* ---- the JSON API (/api/v1/) ------------------------------------------------------------ */
 
-static json_t *counter_j(uint64_t pkts, uint64_t bytes)
-{
-	return json_pack("{sI sI}", "packets", (json_int_t)pkts, "bytes", (json_int_t)bytes);
-}
-
-/* One customer of a snapshot, as the API shows it. */
-static json_t *customer_j(const struct tg_exporter *x, const struct tg_snap *sn, uint32_t i)
-{
-	json_t *o = json_pack("{ss sI ss}", "id", sn->names[i], "index", (json_int_t)i, "state",
-			      tg_state_name(sn->rec[i].state));
-
-	for (int d = 0; d < TG_DIR_NR && o; d++) {
-		json_t *drops = json_object(), *would = json_object();
-		uint64_t total = 0, wtotal = 0;
-
-		for (int r = 0; r < TG_R_NR; r++) {
-			uint64_t v = tg_snap_drops(&x->m, sn, i, d, r),
-				 w = tg_snap_noted(&x->m, sn, i, d, r);
-
-			total += v;
-			wtotal += w;
-			if (v)
-				json_object_set_new(drops, tg_reason_name(r),
-						    json_integer((json_int_t)v));
-			if (w)
-				json_object_set_new(would, tg_reason_name(r),
-						    json_integer((json_int_t)w));
-		}
-		json_object_set_new(o, dir_name[d],
-				    json_pack("{so so sI so sI}", "passed",
-					      counter_j(sn->pass[i].pkts[d], sn->pass[i].bytes[d]),
-					      "dropped", drops, "dropped_packets",
-					      (json_int_t)total, "would_drop", would,
-					      "would_drop_packets", (json_int_t)wtotal));
-	}
-	return o;
-}
-
 static uint64_t drops_total(const struct tg_exporter *x, const struct tg_snap *sn, uint32_t i)
 {
 	uint64_t t = 0;
@@ -527,40 +490,16 @@ static long arg_num(struct MHD_Connection *conn, const char *name, long def, lon
 	return errno || !*v || *end || n < lo || n > hi ? -1 : n;
 }
 
+/* GET /api/v1/status: the status view (the CLI's `status -j` without "daemon"), and the
+ * enforcement actions counted since tollgated started. */
 static json_t *api_status(struct tg_exporter *x, unsigned int *status)
 {
-	struct tg_config bc = {};
-	struct tg_iface ifs[64];
-	struct tg_snap sn;
-	json_t *o, *ifa = json_array(), *acts = json_array();
-	__u32 zero = 0;
-	int n;
+	json_t *o, *acts = json_array();
 
-	if (tg_snap_take(&x->m, &sn, false))
+	o = tg_view_status(&x->m);
+	if (!o) {
+		json_decref(acts);
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
-	bpf_map_lookup_elem(x->m.config, &zero, &bc);
-	n = tg_ifaces_list(&x->m, ifs, 64);
-	for (int i = 0; i < n; i++) {
-		struct tg_if_counters c;
-		json_t *dr = json_object(), *no = json_object();
-
-		if (tg_read_iface(&x->m, ifs[i].slot, &c))
-			continue;
-		for (int r = 0; r < TG_R_NR; r++) {
-			json_object_set_new(dr, tg_reason_name(r),
-					    counter_j(c.drop[r].pkts, c.drop[r].bytes));
-			json_object_set_new(no, tg_reason_name(r),
-					    counter_j(c.noted[r].pkts, c.noted[r].bytes));
-		}
-		json_array_append_new(
-			ifa,
-			json_pack(
-				"{ss ss ss s{so so so so}}", "name", ifs[i].name, "role",
-				tg_role_name(ifs[i].role), "direction",
-				dir_name[ifs[i].role == TG_ROLE_CUSTOMER ? TG_DIR_UP : TG_DIR_DOWN],
-				"counters", "passed", counter_j(c.pass.pkts, c.pass.bytes),
-				"unclassified", counter_j(c.uncl.pkts, c.uncl.bytes), "dropped", dr,
-				"noted", no));
 	}
 	pthread_mutex_lock(&x->act_lock);
 	for (int i = 0; i < x->nact; i++)
@@ -568,13 +507,7 @@ static json_t *api_status(struct tg_exporter *x, unsigned int *status)
 						      "action", x->act[i].action, "count",
 						      (json_int_t)x->act[i].n));
 	pthread_mutex_unlock(&x->act_lock);
-	o = json_pack("{si s{sI sI sI sI sI} so so}", "version", 1, "customers", "loaded",
-		      (json_int_t)bc.ncustomers, "capacity", (json_int_t)(x->m.max_cust - 1),
-		      "active", (json_int_t)sn.nstate[TG_ST_ACTIVE], "throttled",
-		      (json_int_t)sn.nstate[TG_ST_THROTTLED], "suspended",
-		      (json_int_t)sn.nstate[TG_ST_SUSPENDED], "interfaces", ifa,
-		      "enforcement_actions", acts);
-	tg_snap_free(&sn);
+	json_object_set_new(o, "enforcement_actions", acts);
 	return o;
 }
 
@@ -601,11 +534,16 @@ static json_t *api_customers(struct tg_exporter *x, struct MHD_Connection *conn,
 	qsort(sn.rows, sn.nrows, sizeof(*sn.rows), tg_crow_cmp);
 	arr = json_array();
 	for (size_t k = (size_t)(page - 1) * (size_t)per;
-	     k < sn.nrows && json_array_size(arr) < (size_t)per; k++)
-		json_array_append_new(arr, customer_j(x, &sn, sn.rows[k].idx));
-	o = json_pack("{si sI si si ss so}", "version", 1, "total", (json_int_t)sn.nrows, "page",
-		      (int)page, "per_page", (int)per, "sort", sort ? sort : "bytes", "customers",
-		      arr);
+	     k < sn.nrows && json_array_size(arr) < (size_t)per; k++) {
+		json_t *c;
+
+		/* the page's customers read whole: the snapshot ranked them */
+		if (!tg_view_customer_read(&x->m, sn.rows[k].idx, sn.names[sn.rows[k].idx], &c))
+			json_array_append_new(arr, c);
+	}
+	o = json_pack("{si sI si si ss so}", "version", TG_JSON_VERSION, "total",
+		      (json_int_t)sn.nrows, "page", (int)page, "per_page", (int)per, "sort",
+		      sort ? sort : "bytes", "customers", arr);
 	tg_snap_free(&sn);
 	return o;
 }
@@ -660,12 +598,6 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A counter's growth; 0 if it went back (the customer's counters were cleared). */
-static double grew(uint64_t now, uint64_t then)
-{
-	return now >= then ? (double)(now - then) : 0.0;
-}
-
 /* The rates since the cached sample of idx (NULL if none or too recent); c is now's reading. */
 static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
 		       const struct tg_cust_counters *c)
@@ -685,25 +617,11 @@ static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
 			old = s; /* a free slot, else the least recently sampled */
 	}
 	if (e && now - e->t_ns >= (int64_t)RATE_MIN_MS * 1000000) {
-		const double w = (double)(now - e->t_ns) / 1e9;
+		struct tg_view_sample sn, se;
 
-		r = json_pack("{sf}", "window_s", w);
-		for (int d = 0; d < TG_DIR_NR && r; d++) {
-			uint64_t dp = 0;
-			char k[32];
-
-			for (int k2 = 0; k2 < TG_R_NR; k2++)
-				dp += (uint64_t)grew(c->drop[d][k2].pkts, e->c.drop[d][k2].pkts);
-			snprintf(k, sizeof(k), "%s_bps", dir_name[d]);
-			json_object_set_new(
-				r, k,
-				json_real(grew(c->pass[d].bytes, e->c.pass[d].bytes) * 8 / w));
-			snprintf(k, sizeof(k), "%s_pps", dir_name[d]);
-			json_object_set_new(
-				r, k, json_real(grew(c->pass[d].pkts, e->c.pass[d].pkts) / w));
-			snprintf(k, sizeof(k), "%s_drops_pps", dir_name[d]);
-			json_object_set_new(r, k, json_real((double)dp / w));
-		}
+		tg_view_sample_of(c, &sn);
+		tg_view_sample_of(&e->c, &se);
+		r = tg_view_rates((double)(now - e->t_ns) / 1e9, &sn, &se);
 	}
 	if (!e)
 		e = old;
@@ -716,37 +634,6 @@ static json_t *rates_j(struct tg_exporter *x, uint32_t idx, const char *id,
 	return r;
 }
 
-/* One customer's counters and state, shaped as customer_j's. */
-static json_t *customer_one_j(uint32_t idx, const char *id, const struct tg_cust *rec,
-			      const struct tg_cust_counters *c)
-{
-	json_t *o = json_pack("{ss sI ss}", "id", id, "index", (json_int_t)idx, "state",
-			      tg_state_name(rec->state));
-
-	for (int d = 0; d < TG_DIR_NR && o; d++) {
-		json_t *drops = json_object(), *would = json_object();
-		uint64_t total = 0, wtotal = 0;
-
-		for (int r = 0; r < TG_R_NR; r++) {
-			total += c->drop[d][r].pkts;
-			wtotal += c->noted[d][r].pkts;
-			if (c->drop[d][r].pkts)
-				json_object_set_new(drops, tg_reason_name(r),
-						    json_integer((json_int_t)c->drop[d][r].pkts));
-			if (c->noted[d][r].pkts)
-				json_object_set_new(would, tg_reason_name(r),
-						    json_integer((json_int_t)c->noted[d][r].pkts));
-		}
-		json_object_set_new(o, dir_name[d],
-				    json_pack("{so so sI so sI}", "passed",
-					      counter_j(c->pass[d].pkts, c->pass[d].bytes),
-					      "dropped", drops, "dropped_packets",
-					      (json_int_t)total, "would_drop", would,
-					      "would_drop_packets", (json_int_t)wtotal));
-	}
-	return o;
-}
-
 /*
  * GET /api/v1/customers/ID: counters, state, enforcement, the last 20 events, and its
  * rates since the API's previous reading of it (rate_sample; null at the first). Reads
@@ -754,31 +641,24 @@ static json_t *customer_one_j(uint32_t idx, const char *id, const struct tg_cust
  */
 static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int *status)
 {
-	struct tg_enf_table t = {};
-	const struct tg_enf_entry *e;
 	struct tg_cust_counters c;
 	struct tg_cust rec;
-	json_t *o, *ev = NULL, *r;
+	json_t *o, *r;
 	uint32_t idx = find_customer(x, id);
-	int err = 0;
 
 	if (!idx)
 		return api_error(status, MHD_HTTP_NOT_FOUND, "no such customer loaded");
 	if (bpf_map_lookup_elem(x->m.cust, &idx, &rec) || tg_read_cust(&x->m, idx, &c))
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the maps");
-	o = customer_one_j(idx, id, &rec, &c);
+	o = tg_view_customer(&x->m, idx, id, &rec, &c);
 	if (!o)
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	r = rates_j(x, idx, id, &c);
 	json_object_set_new(o, "rates", r ? r : json_null());
-	if (!state_db(x) && !tg_state_enf_load(x->st, &t)) {
-		e = tg_enf_find(&t, id);
-		json_object_set_new(o, "enforcement", e ? tg_enf_json(e) : json_null());
-		ev = tg_state_events(x->st, id, 0, 20, &err);
-	}
-	tg_enf_free(&t);
-	json_object_set_new(o, "events", ev ? ev : json_array());
-	return json_pack("{si so}", "version", 1, "customer", o);
+	/* no state database: no enforcement known, no events (the counters still show) */
+	if (state_db(x) || tg_view_customer_state(o, x->st, id))
+		json_object_set_new(o, "events", json_array());
+	return tg_view_doc("customer", o);
 }
 
 /* GET /api/v1/events?customer=ID&since=UNIX_SECONDS&limit=N: the newest, oldest first. */
@@ -787,7 +667,7 @@ static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, un
 	const char *cust = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "customer");
 	long since = arg_num(conn, "since", 0, 0, 100000000000L),
 	     limit = arg_num(conn, "limit", 100, 1, 10000);
-	json_t *ev;
+	json_t *doc;
 	int err = 0;
 
 	if (since < 0 || limit < 0)
@@ -796,11 +676,11 @@ static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, un
 	if (state_db(x))
 		return api_error(status, MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "the state database cannot be opened");
-	ev = tg_state_events(x->st, cust, (int64_t)since * 1000, (size_t)limit, &err);
-	if (!ev)
+	doc = tg_view_events(x->st, cust, (int64_t)since * 1000, (size_t)limit, &err);
+	if (!doc)
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "cannot read the audit log");
-	return json_pack("{si so}", "version", 1, "events", ev);
+	return doc;
 }
 
 /* GET /api/v1/enforcement: every customer that is not active, from the state database. */
@@ -818,7 +698,7 @@ static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 	for (size_t i = 0; i < t.n; i++)
 		json_array_append_new(arr, tg_enf_json(&t.e[i]));
 	tg_enf_free(&t);
-	return json_pack("{si so}", "version", 1, "customers", arr);
+	return tg_view_doc("customers", arr);
 }
 
 static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const char *path,

@@ -3,7 +3,7 @@
  * linkwatch.h - tollgated's watch over the interfaces it polices. It follows rtnetlink
  * link events (libnl-route-3) and checks every interface of the configuration once a
  * second (tg_link_live: the pin, our bpf_link, the XDP program on the device), and acts
- * on what changed, by this policy (README "Interfaces that change under Tollgate"):
+ * on what changed, by this policy (docs/operations.md, "Interfaces that change under Tollgate"):
  *
  *   removed          audit iface_gone, not attached (metric 0) until it comes back;
  *   recreated        (the name again, a new ifindex) the customers are synced again, so

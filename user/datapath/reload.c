@@ -56,7 +56,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table
 			"takes effect when every interface is detached and attached again",
 			cap.max_customers, m->max_cust - 1);
 	/* tg_sync_applied takes cfg: keep what the reply needs */
-	doc = json_pack("{si ss}", "version", 1, "config", cfg->path);
+	doc = json_pack("{si ss}", "version", TG_JSON_VERSION, "config", cfg->path);
 	done = json_array();
 	missing = json_array();
 	for (i = 0; i < cfg->nifaces; i++) {

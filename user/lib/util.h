@@ -9,6 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * "version" of every JSON document Tollgate writes (CLI -j, the API, the control socket's
+ * answers); bumped on an incompatible change. One constant: view/view.h builds the
+ * documents with it.
+ */
+#define TG_JSON_VERSION 1
+
 /* Create the directory that holds path (one level), with mode, if it is not there.
  * 1: created, 0: it was there, or -errno. */
 int tg_mkdir_parent(const char *path, mode_t mode);
