@@ -424,6 +424,45 @@ newer_queued_wins() {
 }
 check "conflict: a's suspend queued while cut off, newer than b's unsuspend, wins" newer_queued_wins
 
+# ---- escalation counts are cluster-wide ----
+# one rule on both nodes: notify, escalating to throttle on the second firing within 10m;
+# the first firing on a, the second on b: b throttles (alone it would only notify)
+escalate_config() {
+	local n
+	reset_active || return 1
+	for n in a b; do
+		sed -i '/^  rules:/,/^notify:/{/^    - /d}' "$TMP/$n/tollgate.yaml"
+		sed -i 's/^  rules:$/  rules:\n    - { name: esc, when: "spoof_pps > 50 for 2s", action: notify, escalate: { count: 2, within: 10m }, throttle_rate: 10mbit, reason: "spoofing, repeated" }/' "$TMP/$n/tollgate.yaml"
+		tg "$n" reload >/dev/null || { tg "$n" reload; return 1; }
+	done
+	same_config
+}
+check "escalation: the rule esc (notify, escalate count 2 to throttle) on both nodes" escalate_config
+last_event() { # NODE: action, rule and origin of cust-a's last event
+	tg "$1" -j events --customer cust-a --limit 1 | jq_ "' '.join(str(j['events'][-1].get(k)) for k in ('action', 'rule', 'origin'))"
+}
+wait_event() { # NODE WANT
+	for _ in $(seq 100); do
+		[ "$(last_event "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1's last event: $(last_event "$1"), want $2"
+	return 1
+}
+first_on_a() {
+	ip netns exec "$P-cust" ping -n -q -c 1000 -i 0.002 -W 1 -I 198.51.100.60 198.51.100.1 >/dev/null 2>&1
+	wait_event a "notify esc a" && wait_event b "notify esc a"
+}
+check "escalation: the first firing, on a (notify), recorded on b" first_on_a
+second_on_b() {
+	ip -n "$P-cust" addr add 198.51.100.61/32 dev cb
+	ip netns exec "$P-cust" ping -n -q -c 1000 -i 0.002 -W 1 -I 198.51.100.61 198.51.100.17 >/dev/null 2>&1
+	wait_state b throttled 50 || return 1
+	wait_state a throttled 50 || return 1
+	tg b -j events --customer cust-a --limit 1 | grep -q "escalated" || { echo "b's last event: $(last_event b)"; return 1; }
+}
+check "escalation: the second firing, on b, counts a's: b throttles (escalated), a follows" second_on_b
+
 # ---- a fresh node that cannot read the cluster does not start ----
 fresh_refused() {
 	stop_node b TERM
