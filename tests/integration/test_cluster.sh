@@ -36,7 +36,7 @@ TGD=$ROOT/build/tollgated
 PY=/usr/bin/python3
 NODES="a b"
 BASE=$((20000 + ($$ % 4000) * 5)) # etcd client ports BASE..BASE+2, peers BASE+10..
-declare -A DPID EPID HPID
+declare -A HPID
 
 cleanup() {
 	local n
@@ -88,14 +88,16 @@ start_etcd() { # N
 		--trusted-ca-file "$pki/ca.pem" --client-cert-auth \
 		--heartbeat-interval 50 --election-timeout 500 \
 		--log-level warn >>"$TMP/etcd$i.log" 2>&1 &
-	EPID[$i]=$!
+	echo $! >"$TMP/etcd$i.pid" # a file: a check's subshell restarts members too
+	disown $! 2>/dev/null
 }
 stop_etcd() { # N
-	[ -n "${EPID[$1]:-}" ] || return 0
-	disown "${EPID[$1]}" 2>/dev/null # no "Killed" line from the shell
-	kill -KILL "${EPID[$1]}" 2>/dev/null
-	wait "${EPID[$1]}" 2>/dev/null
-	EPID[$1]=
+	local pid
+	pid=$(cat "$TMP/etcd$1.pid" 2>/dev/null)
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	rm -f "$TMP/etcd$1.pid"
 }
 ctl() { # etcdctl against every member
 	ip netns exec "$P-etcd" etcdctl --endpoints "https://127.0.0.1:$BASE,https://127.0.0.1:$((BASE + 1)),https://127.0.0.1:$((BASE + 2))" \
@@ -198,29 +200,33 @@ tg() { # NODE ARGS...: the CLI of a node
 	TOLLGATE_NODE=$n TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-cl-$$-$n TOLLGATE_SOCKET=$TMP/$n/tollgate.sock \
 		nsenter --net="/run/netns/$P-$n" -- "$TG" -c "$TMP/$n/tollgate.yaml" "$@"
 }
+# the PIDs in files: checks run in subshells, where an array set would be lost
 start_node() { # NODE
 	local n=$1
 	TOLLGATE_NODE=$n TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-cl-$$-$n TOLLGATE_SOCKET=$TMP/$n/tollgate.sock \
 		nsenter --net="/run/netns/$P-$n" -- "$TGD" -c "$TMP/$n/tollgate.yaml" >>"$TMP/$n.log" 2>&1 &
-	DPID[$n]=$!
+	echo $! >"$TMP/$n.pid"
+	disown $! 2>/dev/null # no "Killed" line from the shell
 }
+pid_of() { cat "$TMP/$1.pid" 2>/dev/null; }
 stop_node() { # NODE SIGNAL
-	[ -n "${DPID[$1]:-}" ] || return 0
-	disown "${DPID[$1]}" 2>/dev/null
-	kill "-$2" "${DPID[$1]}" 2>/dev/null
+	local pid
+	pid=$(pid_of "$1")
+	[ -n "$pid" ] || return 0
+	kill "-$2" "$pid" 2>/dev/null
 	for _ in $(seq 50); do
-		kill -0 "${DPID[$1]}" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "${DPID[$1]}" 2>/dev/null
-	DPID[$1]=
+	kill -KILL "$pid" 2>/dev/null
+	rm -f "$TMP/$1.pid"
 }
 node_up() { # NODE: until it logs its configuration applied (READY follows at once)
 	local n=$1 c
 	c=$(grep -c ' applied: ' "$TMP/$n.log")
 	for _ in $(seq 150); do
 		[ "$(grep -c ' applied: ' "$TMP/$n.log")" -gt "${2:-0}" ] && return 0
-		kill -0 "${DPID[$n]}" 2>/dev/null || break
+		kill -0 "$(pid_of "$n")" 2>/dev/null || break
 		sleep 0.1
 	done
 	tail -n 20 "$TMP/$n.log"
@@ -424,6 +430,20 @@ newer_queued_wins() {
 }
 check "conflict: a's suspend queued while cut off, newer than b's unsuspend, wins" newer_queued_wins
 
+# ---- the queue survives kill -9 of its node ----
+queue_durable() {
+	local c
+	reset_active && partition || return 1
+	tg a -j suspend cust-a --reason "queued, then a killed" >/dev/null || return 1
+	stop_node a KILL
+	heal || return 1
+	c=$(grep -c ' applied: ' "$TMP/a.log")
+	start_node a
+	node_up a "$c" || return 1
+	wait_state b suspended 100
+}
+check "an action queued on a cut-off node survives its kill -9 and reaches b after the restart" queue_durable
+
 # ---- escalation counts are cluster-wide ----
 # one rule on both nodes: notify, escalating to throttle on the second firing within 10m;
 # the first firing on a, the second on b: b throttles (alone it would only notify)
@@ -470,15 +490,15 @@ fresh_refused() {
 	ip -n "$P-b" route replace blackhole 10.99.0.1/32
 	start_node b
 	for _ in $(seq 120); do
-		kill -0 "${DPID[b]}" 2>/dev/null || break
+		kill -0 "$(pid_of b)" 2>/dev/null || break
 		sleep 0.1
 	done
 	ip -n "$P-b" route replace 10.99.0.1/32 via 10.99.2.1
-	if kill -0 "${DPID[b]}" 2>/dev/null; then
+	if kill -0 "$(pid_of b)" 2>/dev/null; then
 		echo "b is still running"
 		return 1
 	fi
-	DPID[b]=
+	rm -f "$TMP/b.pid"
 	grep -q "this node never has: it does not start" "$TMP/b.log" || { tail -n 3 "$TMP/b.log"; return 1; }
 }
 check "a fresh node that cannot read etcd refuses to start (it could let a suspended customer through)" fresh_refused
