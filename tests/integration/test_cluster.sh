@@ -21,7 +21,7 @@ set -u
 {
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
 if ! command -v etcd >/dev/null || ! command -v openssl >/dev/null; then
@@ -63,14 +63,14 @@ certs() {
 		-out ca.pem -days 2 -subj /CN=tg-lab-ca 2>/dev/null &&
 		for who in server client; do
 			openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-				-keyout $who.key -out $who.csr -subj "/CN=tg-$who" 2>/dev/null &&
+				-keyout "$who.key" -out "$who.csr" -subj "/CN=tg-$who" 2>/dev/null &&
 				printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' \
-					"$san" >$who.ext &&
-				openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-					-out $who.pem -days 2 -extfile $who.ext 2>/dev/null || return 1
+					"$san" >"$who.ext" &&
+				openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+					-out "$who.pem" -days 2 -extfile "$who.ext" 2>/dev/null || return 1
 		done
 	chmod 0644 ./*.pem ./*.key
-	cd - >/dev/null
+	cd - >/dev/null || return 1
 }
 CLUSTER_PEERS=""
 for i in 0 1 2; do
@@ -130,7 +130,7 @@ lab() {
 	k=1
 	for n in a b; do
 		ip netns exec "$P-$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-		ip link add c$n netns "$P-cust" type veth peer name "$P-c0" netns "$P-$n" || return 1
+		ip link add "c$n" netns "$P-cust" type veth peer name "$P-c0" netns "$P-$n" || return 1
 		ip link add e0 netns "$P-$n" type veth peer name "r$n" netns "$P-etcd" || return 1
 		ip -n "$P-$n" addr add "10.99.$k.2/30" dev e0
 		ip -n "$P-etcd" addr add "10.99.$k.1/30" dev "r$n"
@@ -278,12 +278,13 @@ latency() {
 	# b's log: "applied N ms after it was decided" (a's record time to b's data plane
 	# write; one clock in the lab)
 	all=$(grep -o 'on a, applied [0-9]* ms after' "$TMP/b.log" | tail -n 20 | awk '{print $4}')
+	# shellcheck disable=SC2086  # one argument per figure
 	"$PY" -c 'import sys
 v = sorted(int(x) for x in sys.argv[1:])
 if len(v) < 20: print("only %d applied on b" % len(v)); sys.exit(1)
 p = lambda q: v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 print("  propagation a -> b (a records the action .. b has written its data plane), %d actions: p50 %d ms, p99 %d ms, max %d ms" % (len(v), p(0.5), p(0.99), v[-1]))
-sys.exit(0 if p(0.99) <= 1000 else 1)' $all
+sys.exit(0 if p(0.99) <= 1000 else 1)' $all # one argument per figure
 }
 check "an action on a is in force on b: 20 actions, p99 <= 1 s" latency
 suspend_a() { tg a -j suspend cust-a --reason "AUP 3.1 ticket 7" >/dev/null; }
