@@ -39,6 +39,9 @@
 #                                     evidence, CLI, API and /metrics read exact counts (root)
 #   tests/integration/test_integrity.sh  enforcement against other writers, a full state
 #                                     database, wall-clock steps; the watchdog (root)
+#   tests/integration/test_cluster.sh  a cluster on etcd: 3 members (TLS), 2 tollgated
+#                                     nodes; propagation, restarts, members lost, a
+#                                     partition healed, notified once (root, ~1.5 min)
 #   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
@@ -81,6 +84,7 @@ SUITES=(
 	tests/integration/test_enforce.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
+	tests/integration/test_cluster.sh
 	tests/integration/test_soak.sh
 )
 

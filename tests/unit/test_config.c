@@ -2455,6 +2455,76 @@ static void test_h10_exec_user(void)
 	tg_errs_free(&errs);
 }
 
+/* cluster: etcd endpoints, node, prefix, TLS; plain http only to loopback. */
+static void test_cluster_config(void)
+{
+	static const struct {
+		const char *yaml, *err;
+	} bad[] = {
+		{"cluster: { node: a }\n", "'endpoints' is required"},
+		{"cluster: { endpoints: [\"http://10.0.0.1:2379\"], node: a }\n",
+		 "plain http is allowed only to loopback"},
+		{"cluster: { endpoints: [\"ftp://127.0.0.1:2379\"], node: a }\n",
+		 "want http://HOST:PORT"},
+		{"cluster: { endpoints: [\"http://127.0.0.1:2379/v3\"], node: a }\n", "no path"},
+		{"cluster: { endpoints: [\"http://127.0.0.1:2379\"], node: \"a b\" }\n",
+		 "cluster.node 'a b'"},
+		{"cluster: { endpoints: [\"https://10.0.0.1:2379\"], node: a, cert: /etc/hostname "
+		 "}\n",
+		 "'cert' and 'key' go together"},
+		{"cluster: { endpoints: [\"https://10.0.0.1:2379\"], node: a, ca: /nonexistent.pem "
+		 "}\n",
+		 "cluster.ca '/nonexistent.pem'"},
+		{"cluster: { endpoints: [\"http://127.0.0.1:2379\"], node: a, prefix: \"x/\" }\n",
+		 "cluster.prefix 'x/'"},
+		{"cluster: { endpoints: [\"http://127.0.0.1:2379\"], bogus: 1 }\n",
+		 "unknown key 'bogus' in cluster"},
+	};
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char y[512];
+	int rc;
+
+	TEST_BEGIN("cluster: absent means a node alone");
+	rc = load("customers: customers.csv\n", CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	CHECK(cfg && !cfg->cluster.enabled);
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("cluster: loopback http, https with a CA, defaults");
+	rc = load("customers: customers.csv\ncluster:\n  endpoints: [\"http://127.0.0.1:2379\", "
+		  "\"http://[::1]:2379\", \"https://etcd1.example.net:2379\"]\n  node: edge-1\n"
+		  "  prefix: /isp/tollgate\n  ca: /etc/hostname\n  timeout: 500ms\n",
+		  CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (!cfg)
+		dump_errs(&errs);
+	if (cfg) {
+		CHECK(cfg->cluster.enabled);
+		CHECK_EQ_U64(cfg->cluster.nendpoints, 3);
+		CHECK(!strcmp(cfg->cluster.node, "edge-1"));
+		CHECK(!strcmp(cfg->cluster.prefix, "/isp/tollgate/"));
+		CHECK_EQ_U64(cfg->cluster.timeout_ms, 500);
+		CHECK_EQ_U64(cfg->cluster.heartbeat_ms, TG_CLUSTER_HEARTBEAT_DEFAULT_MS);
+	}
+	tg_config_free(cfg);
+	tg_errs_free(&errs);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		TEST_BEGIN("cluster: a bad section is refused with a clear error");
+		snprintf(y, sizeof(y), "customers: customers.csv\n%s", bad[i].yaml);
+		rc = load(y, CSV_HDR, &cfg, &errs);
+		CHECK(rc != 0 && !cfg);
+		CHECK(find_err(&errs, bad[i].err) != NULL);
+		if (!find_err(&errs, bad[i].err))
+			dump_errs(&errs);
+		tg_config_free(cfg);
+		cfg = NULL;
+		tg_errs_free(&errs);
+	}
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -2491,6 +2561,7 @@ int main(void)
 	test_flood_config();
 	test_notify_config();
 	test_control_config();
+	test_cluster_config();
 	test_h3_config();
 	test_csv_vlan();
 	test_binding_advice();

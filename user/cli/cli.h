@@ -61,6 +61,7 @@ int cmd_unsuspend(int argc, char **argv);
 int cmd_mitigation(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 /* Open the state database of the config (-c), with a message if it cannot be. */
 struct tg_statedb;

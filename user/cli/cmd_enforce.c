@@ -36,6 +36,8 @@ static void print_event(const json_t *e)
 	       tg_esc(json_string_value(json_object_get(e, "actor"))));
 	if (rule)
 		printf(" [rule %s]", tg_esc(rule));
+	if (json_object_get(e, "origin")) /* in a cluster: the node that decided it */
+		printf(" on %s", tg_esc(json_string_value(json_object_get(e, "origin"))));
 	if (until)
 		printf(" until %s", until);
 	printf(": %s\n", tg_esc(json_string_value(json_object_get(e, "reason"))));

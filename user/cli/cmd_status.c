@@ -180,6 +180,9 @@ int cmd_status(int argc, char **argv)
 			json_object_set(daemon, "enforcement",
 					json_object_get(reply, "enforcement"));
 			json_object_set(daemon, "notify", json_object_get(reply, "notify"));
+			if (json_object_get(reply, "cluster"))
+				json_object_set(daemon, "cluster",
+						json_object_get(reply, "cluster"));
 		}
 		json_decref(reply);
 	}

@@ -24,7 +24,7 @@
  * URL API so that config.c stays free of libcurl (the fuzz targets link it with libyaml
  * only). NULL if it is good, else what is wrong.
  */
-static const char *webhook_problem(const char *s)
+const char *webhook_problem(const char *s)
 {
 	const char *p, *host, *end;
 	size_t hl;
@@ -89,8 +89,8 @@ static const char *webhook_problem(const char *s)
 }
 
 /* A duration in [lo_ms, hi_ms], in whole milliseconds. */
-static void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms,
-		     uint32_t hi_ms, const char *range, uint32_t *out)
+void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms,
+	      uint32_t hi_ms, const char *range, uint32_t *out)
 {
 	const char *s = nonempty(c, n, what);
 	uint64_t ns;

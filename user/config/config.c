@@ -121,6 +121,7 @@ enum {
 	TOP_SRC_EXEMPT,
 	TOP_SHORT_PREFIXES,
 	TOP_MITIGATION,
+	TOP_CLUSTER,
 	TOP_NR
 };
 /* a row of keys per line: an added key is one added line */
@@ -129,7 +130,7 @@ static const char *const top_keys[TOP_NR] = {
 	"interfaces",	    "plans",   "customers",	    "walled_garden", "capacity",
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
 	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
-	"mitigation",
+	"mitigation",	    "cluster",
 };
 /* clang-format on */
 
@@ -239,6 +240,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 		parse_notify(c, v[TOP_NOTIFY]);
 	if (v[TOP_CONTROL])
 		parse_control(c, v[TOP_CONTROL]);
+	if (v[TOP_CLUSTER])
+		parse_cluster(c, v[TOP_CLUSTER]);
 	if (v[TOP_SHORT_PREFIXES])
 		parse_bool(c, v[TOP_SHORT_PREFIXES], "allow_short_prefixes",
 			   &cfg->allow_short_prefixes);
@@ -282,7 +285,11 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->notify.timeout_ms = TG_NOTIFY_TIMEOUT_DEFAULT_MS;
 	cfg->notify.retry_min_ms = TG_NOTIFY_RETRY_MIN_DEFAULT_MS;
 	cfg->notify.retry_max_ms = TG_NOTIFY_RETRY_MAX_DEFAULT_MS;
-	return 0;
+	cfg->cluster.prefix = strdup(TG_CLUSTER_PREFIX_DEFAULT);
+	cfg->cluster.timeout_ms = TG_CLUSTER_TIMEOUT_DEFAULT_MS;
+	cfg->cluster.heartbeat_ms = TG_CLUSTER_HEARTBEAT_DEFAULT_MS;
+	cfg->cluster.start_timeout_ms = TG_CLUSTER_START_DEFAULT_MS;
+	return cfg->cluster.prefix ? 0 : -ENOMEM;
 }
 
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
@@ -423,6 +430,14 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->notify.exec);
 	free(cfg->notify.exec_user);
 	free(cfg->notify.webhook);
+	for (size_t i = 0; i < cfg->cluster.nendpoints; i++)
+		free(cfg->cluster.endpoints[i]);
+	free(cfg->cluster.endpoints);
+	free(cfg->cluster.node);
+	free(cfg->cluster.prefix);
+	free(cfg->cluster.ca);
+	free(cfg->cluster.cert);
+	free(cfg->cluster.key);
 	free(cfg);
 }
 

@@ -186,6 +186,29 @@ struct tg_mitigation_cfg {
 	char next_hop4[48], next_hop6[48]; /* blackhole next hops */
 };
 
+/*
+ * cluster: the etcd cluster this node shares its enforcement state with (docs/cluster.md).
+ * Absent: enabled false, and the node decides alone, as before.
+ */
+#define TG_CLUSTER_PREFIX_DEFAULT "/tollgate/"
+#define TG_CLUSTER_TIMEOUT_DEFAULT_MS 2000u   /* per etcd call and endpoint */
+#define TG_CLUSTER_HEARTBEAT_DEFAULT_MS 2000u /* registration lease: 3 heartbeats */
+#define TG_CLUSTER_START_DEFAULT_MS 30000u    /* a start waits this long for the state */
+#define TG_CLUSTER_NODE_MAX 63		      /* characters of a node name */
+#define TG_CLUSTER_ENDPOINTS_MAX 16
+
+struct tg_cluster_cfg {
+	bool enabled;
+	char **endpoints; /* "http://127.0.0.1:2379" (loopback only), "https://10.0.0.1:2379" */
+	size_t nendpoints;
+	char *node;		   /* this node's name; default: the host name */
+	char *prefix;		   /* every key's; starts and ends with '/' */
+	char *ca, *cert, *key;	   /* PEM files (cert and key together), or NULL */
+	uint32_t timeout_ms;	   /* per etcd call and endpoint */
+	uint32_t heartbeat_ms;	   /* how often the registration is renewed */
+	uint32_t start_timeout_ms; /* how long a start waits to read the cluster state */
+};
+
 struct tg_cfg {
 	char *path; /* the YAML file */
 	struct tg_iface_cfg *ifaces;
@@ -239,6 +262,7 @@ struct tg_cfg {
 	struct tg_enforce_cfg enforcement; /* rules.h */
 	struct tg_notify_cfg notify;
 	struct tg_mitigation_cfg mitigation;
+	struct tg_cluster_cfg cluster;
 };
 
 /*

@@ -76,6 +76,9 @@ struct ctx {
 #define parse_enforcement(...) tg_y_parse_enforcement(__VA_ARGS__)
 #define parse_notify(...) tg_y_parse_notify(__VA_ARGS__)
 #define parse_mitigation(...) tg_y_parse_mitigation(__VA_ARGS__)
+#define parse_cluster(...) tg_y_parse_cluster(__VA_ARGS__)
+#define parse_ms(...) tg_y_parse_ms(__VA_ARGS__)
+#define webhook_problem(...) tg_y_webhook_problem(__VA_ARGS__)
 #define parse_dur(...) tg_y_parse_dur(__VA_ARGS__)
 
 /* ---- errors, at a node's line and column (cfg_yaml.c) ---- */
@@ -145,6 +148,12 @@ void parse_metrics(struct ctx *c, yaml_node_t *n);     /* cfg_metrics.c */
 void parse_enforcement(struct ctx *c, yaml_node_t *n); /* cfg_enforce.c */
 void parse_notify(struct ctx *c, yaml_node_t *n);      /* cfg_notify.c */
 void parse_mitigation(struct ctx *c, yaml_node_t *n);  /* cfg_mitigation.c */
+void parse_cluster(struct ctx *c, yaml_node_t *n);     /* cfg_cluster.c */
+/* An http(s) URL's problem, or NULL if it is good (cfg_notify.c; cluster endpoints too). */
+const char *webhook_problem(const char *s);
+/* A duration in [lo_ms, hi_ms], whole milliseconds, into *out (cfg_notify.c). */
+void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms,
+	      uint32_t hi_ms, const char *range, uint32_t *out);
 /* A duration (30s, 1h); zero_ok: 0 allowed. 0 or -EINVAL (reported). cfg_enforce.c */
 int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok, uint64_t *out);
 

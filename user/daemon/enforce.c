@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/cluster.h"
 #include "config/config.h"
 #include "enforce.h"
 #include "engine.h"
@@ -31,7 +32,19 @@ struct tg_enforcer {
 	struct tg_engine *eng;
 	struct tg_notifier *notifier;
 	struct tg_exporter *exporter; /* counts the actions; not owned */
-	struct tg_notify_cfg notify;  /* what the notifier was started with (strings owned) */
+	/*
+	 * The cluster (docs/cluster.md), or NULL: a node alone. Around one act(): the event
+	 * and the state it sets (queued for etcd in its transaction), another node's action
+	 * being applied (remote: recorded, not notified, not queued), or a lift of a state
+	 * another node set (quiet: its owner notifies and writes it).
+	 */
+	struct tg_cluster *cluster; /* not owned */
+	const struct tg_event *cur_ev;
+	const struct tg_enf_entry *cur_next;
+	int cur_state;
+	const struct tg_cluster_change *remote;
+	bool quiet;
+	struct tg_notify_cfg notify; /* what the notifier was started with (strings owned) */
 	int64_t interval_ms, retention_ms, last_purge_ms;
 	/*
 	 * The engine runs on tg_mono_ms (it never steps); records are dated on the wall
@@ -69,6 +82,7 @@ struct tg_enforcer {
 	double sample_dt_s;			  /* the interval the sample's rates are over */
 	int64_t sample_ms;			  /* when its counters were read (wall clock, ms) */
 	const char *manual_actor, *manual_reason; /* a request by hand is being carried out */
+	const char *manual_evidence;		  /* its evidence (JSON object text), or NULL */
 	int64_t last_audit;			  /* audit id of the last event recorded */
 	char last_err[64];			  /* why the last record failed */
 	/* upstream mitigation: the desired set and its speaker's thread; the row an action
@@ -109,13 +123,21 @@ static json_t *tg_top_dests_json(const struct tg_maps *m, uint32_t cust, int max
 static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
 {
 	struct tg_enforcer *e = ctx;
-	int rc = tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
+	int rc;
 
+	if (e->remote) /* another node's action: its origin notifies */
+		return tg_cluster_applied(e->cluster, db, e->remote);
+	if (e->quiet)
+		return 0;
+	rc = tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
+	if (!rc && e->cluster && e->cur_ev)
+		rc = tg_cluster_enqueue(e->cluster, db, audit_id, e->cur_ev, e->cur_state,
+					e->cur_next);
 	if (!rc && e->mit_put) {
-		struct tg_mit_row r = *e->mit_put;
+		struct tg_mit_row row = *e->mit_put;
 
-		r.audit_id = audit_id;
-		rc = tg_state_mit_put(db, &r);
+		row.audit_id = audit_id;
+		rc = tg_state_mit_put(db, &row);
 	}
 	if (!rc && e->mit_del)
 		rc = tg_state_mit_del(db, e->mit_del);
@@ -213,11 +235,18 @@ static uint32_t idx_of(const struct tg_enforcer *e, const char *id)
  * episode (ep), then write the data plane and the mirror. The audit id, or -errno:
  * nothing changed.
  */
-static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf_op op,
+static int64_t act(struct tg_enforcer *e, const struct tg_event *ev0, enum tg_enf_op op,
 		   const struct tg_enf_entry *next, enum tg_ep_op ep)
 {
+	struct tg_event evc = *ev0, *ev = &evc;
 	int64_t id;
 	int err = 0, lock;
+
+	if (e->cluster && !e->remote) /* this node decided it */
+		evc.origin = tg_cluster_node(e->cluster);
+	e->cur_ev = ev;
+	e->cur_next = op == TG_ENF_SET ? next : NULL;
+	e->cur_state = op == TG_ENF_SET ? next->state : op == TG_ENF_CLEAR ? TG_ST_ACTIVE : -1;
 
 	/*
 	 * Under the writers' lock from the commit to the record: `tollgate customer show`
@@ -226,6 +255,7 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	 */
 	lock = e->m ? tg_maps_lock(e->m) : -1;
 	id = tg_state_act(e->st, ev, op, next, ep, queue, e);
+	e->cur_ev = NULL;
 	if (id < 0) {
 		tg_maps_unlock(lock);
 		snprintf(e->last_err, sizeof(e->last_err), "%s", strerror((int)-id));
@@ -235,6 +265,8 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev, enum tg_enf
 	}
 	e->last_audit = id;
 	tg_notifier_kick(e->notifier);
+	if (!e->remote && !e->quiet)
+		tg_cluster_kick(e->cluster);
 	if (op == TG_ENF_KEEP) {
 		tg_maps_unlock(lock);
 		return id;
@@ -748,13 +780,21 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	}
 	if (r && ev->kind != TG_EV_LIFT)
 		a.evidence = evid = evidence(e, ev, r);
+	else if (manual)
+		a.evidence = e->manual_evidence;
+	/* a lift of a state another node set: this node lifts it too (its deadline or its
+	 * rule), records it, and leaves notifying and writing it to that node */
+	e->quiet = e->cluster && ev->kind == TG_EV_LIFT && !manual && cur &&
+		   !tg_cluster_owns(e->cluster, tg_state_sqlite(e->st), id);
 	if (act(e, &a, op, op == TG_ENF_SET ? &next : NULL, ep) < 0) {
 		/* the record comes first: not recorded, not done; the engine undoes the
 		 * customer's step, so the rule fires (or the state lifts) again next time */
+		e->quiet = false;
 		tg_engine_refuse(e->eng);
 		free(evid);
 		return;
 	}
+	e->quiet = false;
 	if (!ev->monitor)
 		tg_exporter_count_action(e->exporter, r ? r->name : "", a.action);
 	free(evid);
@@ -1146,10 +1186,6 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	const bool suspend = !strcmp(cmd, "suspend");
 	char actor[TG_ENF_ACTOR_LEN];
 	uint64_t for_ns = 0;
-	int64_t now = tg_mono_ms(); /* the engine's clock; --for runs on it */
-	uint32_t idx;
-	json_t *evs, *reply;
-	int rc, err;
 
 	if (!strncmp(cmd, "mitigation_", 11)) {
 		e->m = m;
@@ -1157,11 +1193,45 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 		e->resync = resync;
 		return mit_request(e, cmd, req, cred);
 	}
-	/* the fields are checked by tollgated's command table (control.h): id and reason are
-	 * non-empty and in bounds, "for" a duration above zero, and only in a suspend */
-	if (!id || !reason ||
-	    (jfor && (!suspend || tg_parse_duration_ns(json_string_value(jfor), &for_ns))))
-		return error_reply("%s: the request was not checked: nothing changed", cmd);
+	if (jfor && (!json_is_string(jfor) || !suspend))
+		return error_reply("%s: \"for\" is a duration (\"30m\", \"1d\") of a suspension",
+				   cmd);
+	if (jfor && (tg_parse_duration_ns(json_string_value(jfor), &for_ns) || !for_ns))
+		return error_reply("suspend: bad duration '%.64s' (e.g. 30m, 12h, 7d)",
+				   json_string_value(jfor));
+	actor_of(cred, actor, sizeof(actor));
+	return tg_enforcer_manual(e, m, app, suspend, id, reason, for_ns, actor, NULL, resync);
+}
+
+json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			   bool suspend, const char *id, const char *reason, uint64_t for_ns,
+			   const char *actor, const char *evidence, bool *resync)
+{
+	const char *cmd = suspend ? "suspend" : "unsuspend";
+	int64_t now = tg_mono_ms(); /* the engine's clock; --for runs on it */
+	uint32_t idx;
+	json_t *evs, *reply;
+	int rc, err;
+
+	if (!id || !*id)
+		return error_reply("%s: \"customer\" (an id) is required", cmd);
+	if (strlen(id) >= TG_ID_LEN)
+		return error_reply("%s: customer id longer than %d bytes", cmd, TG_ID_LEN - 1);
+	if (!reason || !*reason)
+		return error_reply("%s: \"reason\" (text for the audit log) is required", cmd);
+	if (strlen(reason) > TG_REASON_MAX)
+		return error_reply("%s: the reason is longer than %d bytes", cmd, TG_REASON_MAX);
+	if (!actor || !*actor || strlen(actor) >= TG_ENF_ACTOR_LEN)
+		return error_reply("%s: an actor (who asks) of 1 to %d bytes is required", cmd,
+				   TG_ENF_ACTOR_LEN - 1);
+	if (evidence) {
+		json_t *ej = json_loads(evidence, 0, NULL);
+		bool obj = json_is_object(ej);
+
+		json_decref(ej);
+		if (!obj)
+			return error_reply("%s: the evidence must be a JSON object", cmd);
+	}
 	if (!e->eng || !e->cfg)
 		return error_reply("the configuration is not loaded");
 	idx = idx_of(e, id);
@@ -1170,17 +1240,17 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	if (!suspend && !tg_enf_find(&e->table, id))
 		return error_reply("unsuspend: customer '%s' is active: nothing to lift", id);
 
-	actor_of(cred, actor, sizeof(actor));
 	e->m = m;
 	e->app = app;
 	e->resync = resync;
 	e->manual_actor = actor;
 	e->manual_reason = reason;
+	e->manual_evidence = evidence;
 	e->last_audit = 0;
 	e->wall_off = tg_now_ms() - now;
 	rc = tg_engine_manual(e->eng, idx, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0,
 			      for_ns ? now + (int64_t)(for_ns / 1000000) : 0, now);
-	e->manual_actor = e->manual_reason = NULL;
+	e->manual_actor = e->manual_reason = e->manual_evidence = NULL;
 	if (rc == -ECANCELED)
 		return error_reply("%s: the state database refused the record (%s): nothing "
 				   "changed; free space or the lock on %s and try again",
@@ -1196,6 +1266,62 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
 	json_decref(evs);
 	return reply;
+}
+
+/* ---- the cluster ------------------------------------------------------------------------ */
+
+void tg_enforcer_set_cluster(struct tg_enforcer *e, struct tg_cluster *cl)
+{
+	e->cluster = cl;
+}
+
+struct tg_statedb *tg_enforcer_statedb(struct tg_enforcer *e)
+{
+	return e->st;
+}
+
+int tg_enforcer_apply(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      const struct tg_cluster_change *ch, bool *resync)
+{
+	const char *id = ch->ev.customer;
+	uint32_t idx;
+	int64_t aid;
+
+	e->m = m;
+	e->app = app;
+	e->resync = resync;
+	e->wall_off = tg_now_ms() - tg_mono_ms();
+	e->remote = ch;
+	aid = act(e, &ch->ev, ch->op, ch->op == TG_ENF_SET ? &ch->next : NULL, TG_EP_KEEP);
+	e->remote = NULL;
+	if (aid < 0)
+		return (int)aid;
+	idx = e->eng ? idx_of(e, id) : 0;
+	if (idx && ch->op == TG_ENF_SET) { /* the engine lifts it at its deadline */
+		const struct tg_enf_entry *x = tg_enf_find(&e->table, id);
+
+		if (x)
+			restore_one(e, idx, x);
+	} else if (idx && ch->op == TG_ENF_CLEAR) {
+		struct tg_cust_state act0 = {.state = TG_CS_ACTIVE, .rule = -1};
+
+		tg_engine_restore_state(e->eng, idx, &act0);
+	} else if (idx && ch->ev.rule && !ch->ev.monitor &&
+		   (!strcmp(ch->ev.action, "notify") || !strcmp(ch->ev.action, "throttle") ||
+		    !strcmp(ch->ev.action, "suspend"))) {
+		/* another node's firing counts for escalation here too */
+		int r = tg_engine_rule_index(e->eng, ch->ev.rule);
+
+		if (r >= 0)
+			tg_engine_restore_firing(e->eng, idx, r, to_mono(e, ch->ev.ts_ms));
+	}
+	/* the time from the decision on its node to here (the nodes' clocks agree to NTP's
+	 * accuracy; in the lab they are one clock): the propagation README states */
+	if (ch->op != TG_ENF_KEEP)
+		tg_info("cluster: %s %s by %s on %s, applied %lld ms after it was decided: %s",
+			ch->ev.action, id, ch->ev.actor, ch->ev.origin,
+			(long long)(tg_now_ms() - ch->ev.ts_ms), ch->ev.reason);
+	return 0;
 }
 
 /* ---- every interval ------------------------------------------------------------------ */
@@ -1404,6 +1530,8 @@ json_t *tg_enforcer_health(const struct tg_enforcer *e)
 		      (json_int_t)e->interval_ms, "last_interval_work_ms", e->tick_last_ms,
 		      "notify", "exec", e->notify.exec != NULL, "webhook",
 		      e->notify.webhook != NULL);
+	if (o && e->cluster)
+		json_object_set_new(o, "cluster", tg_cluster_health(e->cluster));
 	if (o && !tg_outbox_stats(tg_state_sqlite(e->st), &ob)) {
 		json_t *n = json_object_get(o, "notify");
 

@@ -58,6 +58,28 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 			    const char *cmd, const json_t *req, const struct ucred *cred,
 			    bool *resync);
 
+/*
+ * A suspension or unsuspension by hand, from the control socket or another program of the
+ * daemon (an alert receiver): the actor ("user:NAME (uid N)", "alertmanager:RECEIVER") and
+ * the evidence (a JSON object's text, or NULL) go into the audit row, recorded, applied
+ * and (in a cluster) shared like a rule's action. for_ns 0: until lifted. The reply.
+ */
+json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			   bool suspend, const char *id, const char *reason, uint64_t for_ns,
+			   const char *actor, const char *evidence, bool *resync);
+
+/*
+ * The cluster (docs/cluster.md): set once, before tg_cluster_start. Local actions are then
+ * queued for etcd in their transaction; tg_enforcer_apply records and applies another
+ * node's (m NULL before the first sync: the sync writes the table), without notifying.
+ */
+struct tg_cluster;
+struct tg_cluster_change;
+void tg_enforcer_set_cluster(struct tg_enforcer *e, struct tg_cluster *cl);
+int tg_enforcer_apply(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      const struct tg_cluster_change *ch, bool *resync);
+struct tg_statedb *tg_enforcer_statedb(struct tg_enforcer *e);
+
 /* One interval at now_ms (tg_mono_ms: every duration runs on it; a step of the wall clock
  * changes nothing): rates, rules, expiries, and (hourly) the retention purge. */
 void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,

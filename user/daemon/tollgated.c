@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
+#include "cluster/cluster.h"
 #include "datapath/datapath.h"
 #include "lib/lib.h"
 #include "control.h"
@@ -49,7 +50,48 @@ struct daemon {
 	struct tg_linkwatch *lw;     /* the interfaces' link events and checks, or NULL */
 	struct tg_applied *replaced; /* what a reload on the control socket replaced, until the
 				      * reply is sent (after_reload frees it) */
+	struct tg_cluster *cl;	     /* the cluster (cluster:), or NULL: this node alone */
+	int64_t applied_ms;	     /* when the configuration in force was applied */
 };
+
+/* Another node's action, recorded and applied like a local one (enforce.h). */
+static int cluster_apply(void *ctx, const struct tg_cluster_change *ch)
+{
+	struct daemon *d = ctx;
+
+	return tg_enforcer_apply(d->enf, d->maps_open && d->app ? &d->maps : NULL, d->app, ch,
+				 &d->resync);
+}
+
+/* What the registration says: interfaces (attached or not), customers, the configuration
+ * generation (a digest of tollgate.yaml and the customers file as applied). */
+static void cluster_info(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	const struct tg_enf_table *t = tg_enforcer_table(d->enf);
+	json_t *o, *ifs;
+	char gen[40];
+
+	if (!d->cl || !cfg)
+		return;
+	ifs = json_array();
+	for (size_t i = 0; i < cfg->nifaces; i++) {
+		struct tg_link_live ll;
+
+		tg_link_live(d->maps.pin_dir, cfg->ifaces[i].name, 0, &ll);
+		json_array_append_new(ifs, json_pack("{ss sb ss}", "name", cfg->ifaces[i].name,
+						     "attached", ll.state == TG_LINK_ATTACHED,
+						     "state", tg_link_state_name(ll.state)));
+	}
+	snprintf(gen, sizeof(gen), "%016llx%016llx",
+		 (unsigned long long)(cfg->yaml_raw ? tg_hash(cfg->yaml_raw, cfg->yaml_len) : 0),
+		 (unsigned long long)(cfg->csv_raw ? tg_hash(cfg->csv_raw, cfg->csv_len) : 0));
+	o = json_pack("{so sI ss sI sI}", "interfaces", ifs, "customers",
+		      (json_int_t)cfg->ncustomers, "config_generation", gen, "config_applied_ms",
+		      (json_int_t)d->applied_ms, "not_active", (json_int_t)(t ? t->n : 0));
+	tg_cluster_set_info(d->cl, o);
+	json_decref(o);
+}
 
 static void exporter_config(struct daemon *d);
 
@@ -99,6 +141,21 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	cfg->enf = tg_enforcer_table(d->enf);
+	/* the cluster's state before the first sync writes the records, and so before any
+	 * interface is attached: a customer suspended elsewhere is never let through here */
+	if (cfg->cluster.enabled) {
+		err = tg_cluster_open(&cfg->cluster, cfg->state_path, &d->cl, msg, sizeof(msg));
+		if (!err) {
+			tg_enforcer_set_cluster(d->enf, d->cl);
+			err = tg_cluster_start(d->cl, tg_enforcer_statedb(d->enf), cluster_apply, d,
+					       msg, sizeof(msg));
+		}
+		if (err) {
+			tg_errs_add(&errs, "cluster: %s", msg);
+			tg_config_free(cfg);
+			goto report;
+		}
+	}
 	err = tg_ctl_set_group(tg_ctl_path(), cfg->control_group, msg, sizeof(msg));
 	if (err) {
 		tg_errs_add(&errs, "control socket %s", msg);
@@ -127,11 +184,15 @@ static int start(struct daemon *d)
 	 * than it needs to run (privs.h) */
 	if (!err && (err = tg_drop_privileges(msg, sizeof(msg))))
 		tg_errs_add(&errs, "capabilities: %s", msg);
+	if (!err && d->cl && (err = tg_cluster_run(d->cl, msg, sizeof(msg))))
+		tg_errs_add(&errs, "%s", msg);
 	if (!err && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_errs_add(&errs, "enforcement: %s", msg);
 	if (!err) {
 		exporter_config(d);
 		tg_linkwatch_configure(d->lw, &d->maps, cfg);
+		d->applied_ms = tg_now_ms();
+		cluster_info(d);
 	}
 	rehearse(d);
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
@@ -212,7 +273,9 @@ static void after_reload(struct daemon *d, struct tg_applied *old)
 	if (old) {
 		exporter_config(d);
 		tg_linkwatch_configure(d->lw, &d->maps, tg_applied_cfg(d->app));
+		d->applied_ms = tg_now_ms();
 	}
+	cluster_info(d);
 	arm_interval(d);
 }
 
@@ -604,6 +667,10 @@ static int run(struct daemon *d, sigset_t *set)
 			epoll_ctl(d->ep, EPOLL_CTL_ADD, lfd, &ev);
 		}
 	}
+	if (tg_cluster_fd(d->cl) >= 0) {
+		ev.data.u64 = (uint64_t)tg_cluster_fd(d->cl);
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_cluster_fd(d->cl), &ev);
+	}
 	wfd = watchdog_timer(d->ep);
 	if (watchdog_usec && wfd < 0)
 		tg_warn("systemd watchdog: cannot create its timer: %s", strerror(errno));
@@ -627,6 +694,13 @@ static int run(struct daemon *d, sigset_t *set)
 			}
 			if ((int)tag == d->ctl) {
 				ctl_accept(d);
+				continue;
+			}
+			if (d->cl && (int)tag == tg_cluster_fd(d->cl)) {
+				tg_cluster_read(d->cl, tg_enforcer_statedb(d->enf), cluster_apply,
+						d);
+				if (d->resync)
+					resync(d);
 				continue;
 			}
 			if (d->lw && (int)tag == tg_linkwatch_fd(d->lw)) {
@@ -653,6 +727,11 @@ static int run(struct daemon *d, sigset_t *set)
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
 					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_mono_ms(),
 							 &d->resync);
+				if (d->cl) { /* a read to redo; the registration's news */
+					tg_cluster_read(d->cl, tg_enforcer_statedb(d->enf),
+							cluster_apply, d);
+					cluster_info(d);
+				}
 				if (d->resync)
 					resync(d);
 				continue;
@@ -796,6 +875,7 @@ int main(int argc, char **argv)
 	unlink(ctl_path);
 	tg_exporter_stop(d.exporter);
 	tg_linkwatch_close(d.lw);
+	tg_cluster_close(d.cl);
 	tg_applied_free(d.app);
 	tg_enforcer_close(d.enf);
 	if (d.maps_open)

@@ -234,6 +234,48 @@ const char *tg_state_last_evid(const struct tg_statedb *st)
 }
 
 /*
+ * The audit log's cluster columns (docs/cluster.md), added to a database made before them:
+ * origin, the node that decided the action (NULL: this node, alone), and uid, the
+ * decider's event id "<node>:<its audit id>" of an action recorded from another node
+ * (NULL: this node's own; its id is "<origin>:<id>"), unique so a remote action is
+ * recorded once.
+ */
+static int add_cluster_columns(sqlite3 *db, char **msg)
+{
+	static const char *const alter[] = {"ALTER TABLE audit ADD COLUMN origin TEXT",
+					    "ALTER TABLE audit ADD COLUMN uid TEXT"};
+
+	for (size_t i = 0; i < sizeof(alter) / sizeof(alter[0]); i++) {
+		if (sqlite3_exec(db, alter[i], NULL, NULL, msg) == SQLITE_OK)
+			continue;
+		if (!*msg || !strstr(*msg, "duplicate column"))
+			return -EIO;
+		sqlite3_free(*msg);
+		*msg = NULL;
+	}
+	return sqlite3_exec(db,
+			    "CREATE UNIQUE INDEX IF NOT EXISTS audit_uid ON audit (uid) WHERE "
+			    "uid IS NOT NULL",
+			    NULL, NULL, msg) == SQLITE_OK
+		       ? 0
+		       : -EIO;
+}
+
+bool tg_state_has_uid(struct tg_statedb *st, const char *uid)
+{
+	sqlite3_stmt *q = NULL;
+	bool has = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM audit WHERE uid = ?1", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(q, 1, uid, -1, SQLITE_STATIC);
+		has = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return has;
+}
+
+/*
  * The database and its WAL and shared-memory files hold personal data (who was suspended,
  * why): owner read-write, at most group read, whatever the umask. Files that exist are
  * narrowed to that (a group-read file stays group-read); a new database is created here
@@ -313,7 +355,8 @@ int tg_state_open(const char *path, struct tg_statedb **out, char *err, size_t e
 	 */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 &msg) != SQLITE_OK ||
-	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    add_cluster_columns(st->db, &msg)) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "cannot set up the schema");
 		sqlite3_free(msg);
 		sqlite3_close(st->db);
@@ -653,6 +696,14 @@ json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
 	if (ev->evidence)
 		evid = json_loads(ev->evidence, 0, NULL);
 	json_object_set_new(o, "evidence", evid ? evid : json_object());
+	if (ev->origin) { /* in a cluster: who decided it, and its id cluster-wide */
+		json_object_set_new(o, "origin", json_string(ev->origin));
+		if (ev->uid)
+			json_object_set_new(o, "uid", json_string(ev->uid));
+		else
+			json_object_set_new(
+				o, "uid", json_sprintf("%s:%lld", ev->origin, (long long)audit_id));
+	}
 	return o;
 }
 
@@ -701,8 +752,8 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 	if (sqlite3_prepare_v2(
 		    st->db,
 		    "INSERT INTO audit (ts, customer, action, actor, rule, reason, "
-		    "evidence, monitor, until, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		    "?9, ?10)",
+		    "evidence, monitor, until, event_id, origin, uid) VALUES (?1, ?2, ?3, ?4, ?5, "
+		    "?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		    -1, &q, NULL) != SQLITE_OK) {
 		err = -EIO;
 		goto out;
@@ -720,6 +771,10 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 	if (ev->until_ms)
 		sqlite3_bind_int64(q, 9, ev->until_ms);
 	sqlite3_bind_text(q, 10, ev->id, -1, SQLITE_STATIC);
+	if (ev->origin)
+		sqlite3_bind_text(q, 11, ev->origin, -1, SQLITE_STATIC);
+	if (ev->uid)
+		sqlite3_bind_text(q, 12, ev->uid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc != SQLITE_DONE) {
 		err = (rc & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
@@ -817,8 +872,8 @@ json_t *tg_state_events(struct tg_statedb *st, const char *customer, int64_t sin
 	    sqlite3_prepare_v2(
 		    st->db,
 		    "SELECT * FROM (SELECT id, ts, customer, action, actor, rule, reason, "
-		    "evidence, monitor, until, event_id FROM audit WHERE ts >= ?1 AND (?2 IS NULL "
-		    "OR customer = ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id",
+		    "evidence, monitor, until, event_id, origin, uid FROM audit WHERE ts >= ?1 AND "
+		    "(?2 IS NULL OR customer = ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id",
 		    -1, &q, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		*err = arr ? -EIO : -ENOMEM;
@@ -840,6 +895,8 @@ json_t *tg_state_events(struct tg_statedb *st, const char *customer, int64_t sin
 			.monitor = sqlite3_column_int(q, 8),
 			.until_ms = sqlite3_column_int64(q, 9),
 			.id = (const char *)sqlite3_column_text(q, 10),
+			.origin = (const char *)sqlite3_column_text(q, 11),
+			.uid = (const char *)sqlite3_column_text(q, 12),
 		};
 		json_t *o = tg_event_json(sqlite3_column_int64(q, 0), &ev);
 

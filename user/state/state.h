@@ -12,6 +12,7 @@
 #ifndef TG_STATE_H
 #define TG_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,10 @@ struct tg_event {
 	int monitor;	      /* 1: what would have been done; nothing changed */
 	int64_t until_ms;     /* 0: none */
 	uint64_t throttle_bps;
+	/* in a cluster (docs/cluster.md): the node that decided it (NULL: this node, alone),
+	 * and the decider's event id "<node>:<audit id>" when that is another node */
+	const char *origin;
+	const char *uid;
 };
 
 enum tg_enf_op {
@@ -205,6 +210,9 @@ int tg_state_mit_load(struct tg_statedb *st, struct tg_mit_row **out, size_t *n)
 
 /* A rule's episode for a customer ended (no audit row: it is not an action). */
 int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule);
+
+/* Whether an action of another node (its uid) is in the audit log already. */
+bool tg_state_has_uid(struct tg_statedb *st, const char *uid);
 
 /* Delete audit rows older than before_ms, except those a current enforcement row cites.
  * The number deleted, or -errno. */

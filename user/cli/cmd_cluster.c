@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_cluster.c - tollgate cluster status: the nodes of the cluster (cluster: in
+ * tollgate.yaml) as etcd knows them, read from etcd directly (no daemon needed): each
+ * node's health (up while its registration's lease lives), when it was last seen, its
+ * interfaces and whether each is attached, its customers, its configuration generation and
+ * whether that is not the one applied last in the cluster (drift), and its queued actions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cluster/cluster.h"
+#include "config/config.h"
+#include "lib/lib.h"
+
+static void print_nodes(const json_t *doc)
+{
+	const json_t *n, *ifc;
+	size_t i, k;
+
+	printf("%-20s %-5s %-20s %-9s %-6s %-7s %s\n", "NODE", "STATE", "SEEN", "CUSTOMERS",
+	       "QUEUED", "DRIFT", "INTERFACES");
+	json_array_foreach (json_object_get(doc, "nodes"), i, n) {
+		char ifs[256] = "";
+
+		json_array_foreach (json_object_get(n, "interfaces"), k, ifc) {
+			size_t l = strlen(ifs);
+
+			snprintf(ifs + l, sizeof(ifs) - l, "%s%s(%s)", l ? " " : "",
+				 json_string_value(json_object_get(ifc, "name")),
+				 json_string_value(json_object_get(ifc, "state")));
+		}
+		printf("%-20s %-5s %-20s %-9lld %-6lld %-7s %s\n",
+		       json_string_value(json_object_get(n, "node")),
+		       json_string_value(json_object_get(n, "health")),
+		       json_string_value(json_object_get(n, "seen")) ?: "-",
+		       json_integer_value(json_object_get(n, "customers")),
+		       json_integer_value(json_object_get(n, "pending")),
+		       json_is_true(json_object_get(n, "drift")) ? "DRIFT" : "no", ifs);
+	}
+	if (!json_array_size(json_object_get(doc, "nodes")))
+		printf("no node has registered\n");
+}
+
+static int cluster_status(int argc, char **argv)
+{
+	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	char msg[512];
+	json_t *nodes;
+	int err;
+
+	(void)argv;
+	if (argc > 0) {
+		tg_err("usage: tollgate cluster status");
+		return -EINVAL;
+	}
+	err = tg_config_load(path, &cfg, &errs);
+	if (err) {
+		tg_errs_report(&errs);
+		return err;
+	}
+	if (!cfg->cluster.enabled) {
+		tg_err("%s: no cluster section: this node is not in a cluster", path);
+		tg_config_free(cfg);
+		return -ENOENT;
+	}
+	nodes = tg_cluster_members(&cfg->cluster, msg, sizeof(msg));
+	if (!nodes) {
+		tg_err("cluster status: %s", msg);
+		tg_config_free(cfg);
+		return -EIO;
+	}
+	tg_print(json_pack("{si ss ss so}", "version", TG_JSON_VERSION, "this_node",
+			   cfg->cluster.node, "prefix", cfg->cluster.prefix, "nodes", nodes),
+		 print_nodes);
+	tg_config_free(cfg);
+	return 0;
+}
+
+int cmd_cluster(int argc, char **argv)
+{
+	static const struct tg_cmd sub[] = {
+		{"status", cluster_status, "cluster status"},
+		{NULL, NULL, NULL},
+	};
+
+	return tg_cmd_select(sub, argc, argv, "cluster command");
+}
