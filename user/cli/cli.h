@@ -60,11 +60,16 @@ int cmd_suspend(int argc, char **argv);
 int cmd_unsuspend(int argc, char **argv);
 int cmd_mitigation(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_whois(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 
 /* Open the state database of the config (-c), with a message if it cannot be. */
 struct tg_statedb;
 int tg_cli_state_open(struct tg_statedb **st);
+
+/* A time as `events --since` and `whois --at` take it: absolute (2026-11-29, "2026-11-29
+ * 13:00", 2026-11-29T13:00:00Z, all UTC) or an age ("1h": that long ago). Unix ms, or -1. */
+int64_t tg_cli_parse_since(const char *s);
 
 #endif /* TG_CLI_H */

@@ -141,7 +141,7 @@ int cmd_unsuspend(int argc, char **argv)
  * --since: an absolute time (2026-11-29, "2026-11-29 13:00", 2026-11-29T13:00:00Z, all
  * UTC) or an age ("1h": that long ago). Unix ms, or -1.
  */
-static int64_t parse_since(const char *s)
+int64_t tg_cli_parse_since(const char *s)
 {
 	static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
 					   "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"};
@@ -215,7 +215,7 @@ int cmd_events(int argc, char **argv)
 			customer = optarg;
 			break;
 		case 's':
-			since = parse_since(optarg);
+			since = tg_cli_parse_since(optarg);
 			if (since < 0) {
 				tg_err("events: --since %s: a time (2026-11-29, \"2026-11-29 "
 				       "13:00\", UTC) or an age (30m, 1d)",

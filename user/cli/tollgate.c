@@ -21,6 +21,7 @@ static const struct tg_cmd commands[] = {
 	{"suspend", cmd_suspend, "suspend ID --reason TEXT [--for DURATION]"},
 	{"unsuspend", cmd_unsuspend, "unsuspend ID --reason TEXT"},
 	{"events", cmd_events, "events [--customer ID] [--since TIME] [--limit N]"},
+	{"whois", cmd_whois, "whois ADDRESS [--at TIME]"},
 	{"mitigation", cmd_mitigation,
 	 "mitigation list | announce KIND ADDRESS --reason TEXT [--proto P] [--source-ports P,P] "
 	 "[--rate BITRATE] [--for DURATION] | withdraw KEY|KIND ADDRESS --reason TEXT"},

@@ -695,6 +695,31 @@ static json_t *api_events(struct tg_exporter *x, struct MHD_Connection *conn, un
 	return doc;
 }
 
+/* GET /api/v1/whois?address=A&at=UNIX_SECONDS (default now): which customer held A then
+ * (`tollgate whois -j`). */
+static json_t *api_whois(struct tg_exporter *x, struct MHD_Connection *conn, unsigned int *status)
+{
+	const char *addr = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "address");
+	long at = arg_num(conn, "at", -2, 0, 100000000000L);
+	json_t *doc;
+	int err = 0;
+
+	if (!addr || at == -1)
+		return api_error(status, MHD_HTTP_BAD_REQUEST,
+				 "address: an IPv4 or IPv6 address; at: unix seconds");
+	if (state_db(x))
+		return api_error(status, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "the state database cannot be opened");
+	doc = tg_state_whois_json(x->st, addr, at == -2 ? tg_now_ms() : (int64_t)at * 1000, &err);
+	if (!doc && err == -EINVAL)
+		return api_error(status, MHD_HTTP_BAD_REQUEST,
+				 "address: an IPv4 or IPv6 address (192.0.2.1, 2001:db8::1)");
+	if (!doc)
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "cannot read the assignment history");
+	return doc;
+}
+
 /* GET /api/v1/enforcement: every customer that is not active, from the state database. */
 static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 {
@@ -730,12 +755,14 @@ static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const cha
 		o = api_events(x, conn, status);
 	else if (!strcmp(path, "enforcement"))
 		o = api_enforcement(x, status);
+	else if (!strcmp(path, "whois"))
+		o = api_whois(x, conn, status);
 	else if (!strcmp(path, "mitigations") && x->mit)
 		o = json_pack("{si so}", "version", 1, "mitigation", tg_mitigator_json(x->mit));
 	else
 		o = api_error(status, MHD_HTTP_NOT_FOUND,
 			      "not found: /api/v1/status, customers, customers/ID, events, "
-			      "enforcement, mitigations");
+			      "enforcement, mitigations, whois");
 	pthread_mutex_unlock(&x->lock);
 	return o;
 }

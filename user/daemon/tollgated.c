@@ -95,6 +95,26 @@ static void cluster_info(struct daemon *d)
 
 static void exporter_config(struct daemon *d);
 
+/* Who held an address: the assignment just applied, in the state database's history
+ * (state.h tg_state_history_record). A failure is logged; the data plane has it already. */
+static void record_history(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	struct tg_history_stats hs;
+	int err;
+
+	if (!cfg || !d->enf)
+		return;
+	err = tg_state_history_record(tg_enforcer_statedb(d->enf), cfg, tg_now_ms(), &hs);
+	if (err)
+		tg_err("state database: cannot record the prefix assignments (tollgate whois): "
+		       "%s; the next reload records them",
+		       strerror(-err));
+	else if (hs.appeared || hs.moved || hs.gone)
+		tg_info("prefix assignments: %zu appeared, %zu moved, %zu gone (tollgate whois)",
+			hs.appeared, hs.moved, hs.gone);
+}
+
 /*
  * Read the config twice more the way a reload will, keep both until the second is read,
  * and throw them away: the heap (which main() keeps from shrinking) then holds, faulted in,
@@ -173,6 +193,7 @@ static int start(struct daemon *d)
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
+	record_history(d);
 	for (i = 0; cfg && i < cfg->nifaces; i++) {
 		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], cfg->ifaces[i].force);
 
@@ -227,6 +248,7 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 
 		if (cfg && tg_ctl_set_group(tg_ctl_path(), cfg->control_group, msg, sizeof(msg)))
 			tg_warn("control socket %s", msg);
+		record_history(d);
 		tg_info("%s reloaded in %.3f s (%s sync): %lld customers (%lld added, %lld "
 			"changed, %lld removed)",
 			d->config_path, json_real_value(json_object_get(res, "seconds")),

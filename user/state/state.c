@@ -985,6 +985,9 @@ long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
 	sqlite3_bind_int64(q, 1, before_ms);
 	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(st->db) : -EIO;
 	sqlite3_finalize(q);
+	/* who held an address: the assignments that ended before the window go too */
+	if (n >= 0 && tg_state_history_purge(st, before_ms) < 0)
+		n = -EIO;
 	return n;
 }
 

@@ -214,8 +214,53 @@ int tg_state_episode_close(struct tg_statedb *st, const char *customer, const ch
 /* Whether an action of another node (its uid) is in the audit log already. */
 bool tg_state_has_uid(struct tg_statedb *st, const char *uid);
 
-/* Delete audit rows older than before_ms, except those a current enforcement row cites.
+/* Delete audit rows older than before_ms, except those a current enforcement row cites
+ * (and the prefix_history rows that ended before it: tg_state_history_purge).
  * The number deleted, or -errno. */
 long tg_state_purge(struct tg_statedb *st, int64_t before_ms);
+
+/*
+ * Who held an address (history.c): the prefix -> customer assignment over time, in the
+ * table prefix_history (prefix, customer, from_ms, until_ms NULL while held). A prefix is
+ * held at t when from_ms <= t < until_ms.
+ */
+struct tg_holder {
+	uint8_t family; /* 4 or 6 */
+	uint8_t plen;
+	uint8_t addr[16]; /* network order, host bits zero; IPv4 in the first 4 bytes */
+	const char *customer;
+};
+struct tg_history_stats {
+	size_t appeared, moved, gone;
+};
+/* Record that cur[] (every prefix of the configuration applied now) is the assignment
+ * from now_ms on: the open rows are compared with it and the prefixes that appeared,
+ * moved to another customer or disappeared are written, in one transaction. 0 or -errno
+ * (-EINVAL: a bad entry in cur; nothing written). */
+int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, size_t n,
+			   int64_t now_ms, struct tg_history_stats *stats);
+/* The same from every prefix of cfg's customers (the configuration just applied). */
+struct tg_cfg;
+int tg_state_history_record(struct tg_statedb *st, const struct tg_cfg *cfg, int64_t now_ms,
+			    struct tg_history_stats *stats);
+/* "192.0.2.1" or "2001:db8::1" as a host holder (plen 32 or 128); 0 or -EINVAL. */
+int tg_holder_parse_addr(const char *s, struct tg_holder *h);
+void tg_holder_format(const struct tg_holder *h, char *buf, size_t len);
+struct tg_whois {
+	char customer[TG_ID_LEN];
+	char prefix[64];
+	int64_t from_ms, until_ms; /* until_ms 0: held now */
+};
+/* The customer whose prefix held addr (its address bytes and family) at at_ms, the
+ * longest such prefix: 0, -ENOENT (nobody), -EIO. */
+int tg_state_whois(struct tg_statedb *st, const struct tg_holder *addr, int64_t at_ms,
+		   struct tg_whois *out);
+/* `tollgate whois -j` and /api/v1/whois: {"version", "address", "at", "customer" (null:
+ * nobody), "prefix", "since", "until" (null: held now)}; NULL with -EINVAL (not an
+ * address) or -EIO in *err. */
+struct json_t *tg_state_whois_json(struct tg_statedb *st, const char *address, int64_t at_ms,
+				   int *err);
+/* Delete the rows that ended before before_ms (retention); the number, or -errno. */
+long tg_state_history_purge(struct tg_statedb *st, int64_t before_ms);
 
 #endif /* TG_STATE_H */
