@@ -9,6 +9,8 @@
 #   build/tests/test_hardening     escaped free text, control socket and state.db permissions
 #   build/tests/test_evid          event ids: unique, time-ordered, never reused (restart,
 #                                  lost rows, restore, two nodes)
+#   build/tests/test_whois         who held an address: the prefix -> customer history,
+#                                  longest prefix at a time, IPv6, boundaries, retention
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
@@ -65,6 +67,7 @@ SUITES=(
 	build/tests/test_notify
 	build/tests/test_hardening
 	build/tests/test_evid
+	build/tests/test_whois
 	build/tests/test_etcd
 	build/tests/test_mitigation
 	tests/fuzz/run_fuzz.sh

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_whois.c - who held an address (user/state/history.c; issue 22 item 5): the
+ * prefix -> customer history in the state database.
+ *   - applying assignments over time records what appeared, moved and disappeared (and
+ *     nothing when the same assignment is applied again);
+ *   - whois answers from a table of (address, time): the longest prefix held then, IPv4
+ *     and IPv6, at the boundaries (from_ms held, until_ms no longer), nobody before the
+ *     first apply or outside every prefix;
+ *   - the JSON of `tollgate whois -j` and /api/v1/whois; bad input is refused and changes
+ *     nothing;
+ *   - retention: rows that ended before the window go (also through tg_state_purge), the
+ *     open ones stay; a reopened database answers the same.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "state/state.h"
+#include "testlib.h"
+
+static char dir[] = "/tmp/tg-whois-XXXXXX";
+static char path[256];
+
+struct asg {
+	const char *prefix; /* "10.0.0.0/16" */
+	const char *customer;
+};
+
+static struct tg_holder holder(const struct asg *a)
+{
+	struct tg_holder h = {.customer = a->customer};
+	char buf[64], *slash;
+
+	snprintf(buf, sizeof(buf), "%s", a->prefix);
+	slash = strchr(buf, '/');
+	*slash = 0;
+	h.family = strchr(buf, ':') ? 6 : 4;
+	inet_pton(h.family == 4 ? AF_INET : AF_INET6, buf, h.addr);
+	h.plen = (uint8_t)atoi(slash + 1);
+	return h;
+}
+
+static int apply(struct tg_statedb *st, const struct asg *v, int64_t at, struct tg_history_stats *s)
+{
+	struct tg_holder h[16];
+	size_t n = 0;
+
+	for (; v[n].prefix; n++)
+		h[n] = holder(&v[n]);
+	return tg_state_history_apply(st, h, n, at, s);
+}
+
+static long rows(struct tg_statedb *st, const char *where)
+{
+	char sql[256];
+	sqlite3_stmt *q = NULL;
+	long n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM prefix_history %s", where);
+	if (sqlite3_prepare_v2(tg_state_sqlite(st), sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* The assignments over time. */
+static const struct asg at1000[] = {
+	{"10.0.0.0/16", "isp-a"},    {"10.0.5.0/24", "cust-a"}, {"2001:db8::/32", "isp6"},
+	{"2001:db8:1::/48", "c6-a"}, {"192.0.2.7/32", "host"},	{NULL, NULL},
+};
+static const struct asg at2000[] = {
+	/* 10.0.5.0/24 moves to cust-b, 192.0.2.7 goes, 198.51.100.0/24 comes */
+	{"10.0.0.0/16", "isp-a"},    {"10.0.5.0/24", "cust-b"},	    {"2001:db8::/32", "isp6"},
+	{"2001:db8:1::/48", "c6-a"}, {"198.51.100.0/24", "cust-c"}, {NULL, NULL},
+};
+static const struct asg at3000[] = {
+	/* 10.0.5.0/24 goes (its addresses fall back to the /16), the /48 moves to c6-b */
+	{"2001:db8:1::/48", "c6-b"},
+	{"10.0.0.0/16", "isp-a"},
+	{"2001:db8::/32", "isp6"},
+	{"198.51.100.0/24", "cust-c"},
+	{NULL, NULL},
+};
+
+struct query {
+	const char *addr;
+	int64_t at;
+	const char *customer; /* NULL: nobody */
+	const char *prefix;
+	int64_t from, until;
+};
+
+static const struct query queries[] = {
+	{"10.0.5.9", 999, NULL, NULL, 0, 0},
+	{"10.0.5.9", 1000, "cust-a", "10.0.5.0/24", 1000, 2000},
+	{"10.0.5.9", 1999, "cust-a", "10.0.5.0/24", 1000, 2000},
+	{"10.0.5.9", 2000, "cust-b", "10.0.5.0/24", 2000, 3000},
+	{"10.0.5.9", 2999, "cust-b", "10.0.5.0/24", 2000, 3000},
+	{"10.0.5.9", 3000, "isp-a", "10.0.0.0/16", 1000, 0},
+	{"10.0.5.9", 99999, "isp-a", "10.0.0.0/16", 1000, 0},
+	{"10.0.6.1", 1500, "isp-a", "10.0.0.0/16", 1000, 0},
+	{"10.0.255.255", 1500, "isp-a", "10.0.0.0/16", 1000, 0},
+	{"10.1.0.0", 1500, NULL, NULL, 0, 0},
+	{"192.0.2.7", 1500, "host", "192.0.2.7/32", 1000, 2000},
+	{"192.0.2.7", 2000, NULL, NULL, 0, 0},
+	{"192.0.2.6", 1500, NULL, NULL, 0, 0},
+	{"198.51.100.200", 1999, NULL, NULL, 0, 0},
+	{"198.51.100.200", 2000, "cust-c", "198.51.100.0/24", 2000, 0},
+	{"2001:db8:1::5", 1500, "c6-a", "2001:db8:1::/48", 1000, 3000},
+	{"2001:db8:1:ffff::1", 2999, "c6-a", "2001:db8:1::/48", 1000, 3000},
+	{"2001:db8:1::5", 3000, "c6-b", "2001:db8:1::/48", 3000, 0},
+	{"2001:db8:2::1", 3000, "isp6", "2001:db8::/32", 1000, 0},
+	{"2001:db9::1", 3000, NULL, NULL, 0, 0},
+	{"::ffff:10.0.5.9", 1500, NULL, NULL, 0, 0}, /* a v4-mapped IPv6 address is IPv6 */
+};
+
+static void run_queries(struct tg_statedb *st, const char *when)
+{
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		const struct query *q = &queries[i];
+		struct tg_holder a;
+		struct tg_whois w;
+		int rc;
+
+		CHECK(tg_holder_parse_addr(q->addr, &a) == 0);
+		rc = tg_state_whois(st, &a, q->at, &w);
+		if (!q->customer) {
+			if (rc != -ENOENT)
+				fprintf(stderr, "  %s %s at %lld: rc %d (%s), want nobody\n", when,
+					q->addr, (long long)q->at, rc, w.customer);
+			CHECK(rc == -ENOENT);
+			continue;
+		}
+		if (rc || strcmp(w.customer, q->customer) || strcmp(w.prefix, q->prefix) ||
+		    w.from_ms != q->from || w.until_ms != q->until)
+			fprintf(stderr, "  %s %s at %lld: rc %d %s %s [%lld, %lld), want %s %s\n",
+				when, q->addr, (long long)q->at, rc, w.customer, w.prefix,
+				(long long)w.from_ms, (long long)w.until_ms, q->customer,
+				q->prefix);
+		CHECK(rc == 0);
+		CHECK(!strcmp(w.customer, q->customer));
+		CHECK(!strcmp(w.prefix, q->prefix));
+		CHECK(w.from_ms == q->from && w.until_ms == q->until);
+	}
+}
+
+static void test_history(void)
+{
+	struct tg_statedb *st = NULL;
+	struct tg_history_stats s;
+	char err[256];
+
+	TEST_BEGIN("apply: assignments over time record what appeared, moved and went");
+	CHECK(tg_state_open(path, &st, err, sizeof(err)) == 0);
+	if (!st)
+		return;
+	CHECK(apply(st, at1000, 1000, &s) == 0);
+	CHECK(s.appeared == 5 && s.moved == 0 && s.gone == 0);
+	CHECK(apply(st, at2000, 2000, &s) == 0);
+	CHECK(s.appeared == 1 && s.moved == 1 && s.gone == 1);
+	CHECK(apply(st, at3000, 3000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 1 && s.gone == 1);
+	CHECK(rows(st, "") == 8);
+	CHECK(rows(st, "WHERE until_ms IS NULL") == 4);
+
+	TEST_BEGIN("apply: the same assignment again writes nothing");
+	CHECK(apply(st, at3000, 4000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0);
+	CHECK(rows(st, "") == 8);
+
+	TEST_BEGIN("apply: a bad entry is refused and changes nothing");
+	{
+		static const struct asg bad[] = {{"10.0.0.0/16", "isp-a"}, {NULL, NULL}};
+		struct tg_holder h[2] = {holder(&bad[0]), holder(&bad[0])};
+
+		h[1].plen = 33;
+		CHECK(tg_state_history_apply(st, h, 2, 5000, &s) == -EINVAL);
+		h[1].plen = 8;
+		h[1].customer = "";
+		CHECK(tg_state_history_apply(st, h, 2, 5000, &s) == -EINVAL);
+		CHECK(rows(st, "") == 8 && rows(st, "WHERE until_ms IS NULL") == 4);
+	}
+
+	TEST_BEGIN("whois: longest prefix held at the time, IPv4 and IPv6, at the boundaries");
+	run_queries(st, "open");
+
+	TEST_BEGIN("whois: the answers survive closing and reopening the database");
+	tg_state_close(st);
+	st = NULL;
+	CHECK(tg_state_open(path, &st, err, sizeof(err)) == 0);
+	if (!st)
+		return;
+	run_queries(st, "reopened");
+
+	TEST_BEGIN("whois: addresses that are not one are refused");
+	{
+		struct tg_holder a;
+
+		CHECK(tg_holder_parse_addr("10.0.0", &a) == -EINVAL);
+		CHECK(tg_holder_parse_addr("10.0.0.0/24", &a) == -EINVAL);
+		CHECK(tg_holder_parse_addr("2001:db8:::1", &a) == -EINVAL);
+		CHECK(tg_holder_parse_addr("", &a) == -EINVAL);
+		CHECK(tg_holder_parse_addr("example.net", &a) == -EINVAL);
+	}
+
+	TEST_BEGIN("json: the doc of `whois -j` and /api/v1/whois");
+	{
+		json_t *d;
+		int e = 0;
+
+		d = tg_state_whois_json(st, "10.0.5.9", 1500, &e);
+		CHECK(d && !e);
+		CHECK(!strcmp(json_string_value(json_object_get(d, "customer")) ?: "", "cust-a"));
+		CHECK(!strcmp(json_string_value(json_object_get(d, "prefix")) ?: "",
+			      "10.0.5.0/24"));
+		CHECK(!strcmp(json_string_value(json_object_get(d, "address")) ?: "", "10.0.5.9"));
+		CHECK(!strcmp(json_string_value(json_object_get(d, "since")) ?: "",
+			      "1970-01-01T00:00:01Z"));
+		CHECK(json_is_string(json_object_get(d, "until")));
+		CHECK(json_is_string(json_object_get(d, "at")));
+		json_decref(d);
+		d = tg_state_whois_json(st, "2001:db8:1::5", 3500, &e);
+		CHECK(d && json_is_null(json_object_get(d, "until")));
+		CHECK(!strcmp(json_string_value(json_object_get(d, "customer")) ?: "", "c6-b"));
+		json_decref(d);
+		d = tg_state_whois_json(st, "203.0.113.1", 3500, &e);
+		CHECK(d && json_is_null(json_object_get(d, "customer")));
+		json_decref(d);
+		CHECK(tg_state_whois_json(st, "not-an-address", 3500, &e) == NULL && e == -EINVAL);
+	}
+
+	TEST_BEGIN("retention: rows that ended before the window go, the open ones stay");
+	CHECK(tg_state_history_purge(st, 2500) == 2); /* cust-a's /24 and host, ended at 2000 */
+	CHECK(rows(st, "") == 6 && rows(st, "WHERE until_ms IS NULL") == 4);
+	{
+		struct tg_holder a;
+		struct tg_whois w;
+
+		tg_holder_parse_addr("10.0.5.9", &a);
+		CHECK(tg_state_whois(st, &a, 1500, &w) == 0 && !strcmp(w.customer, "isp-a"));
+		tg_holder_parse_addr("10.0.5.9", &a);
+		CHECK(tg_state_whois(st, &a, 2500, &w) == 0 && !strcmp(w.customer, "cust-b"));
+	}
+	TEST_BEGIN("retention: tg_state_purge (the audit log's) purges the history too");
+	CHECK(tg_state_purge(st, 3001) >= 0);
+	CHECK(rows(st, "") == 4 && rows(st, "WHERE until_ms IS NOT NULL") == 0);
+	tg_state_close(st);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	test_history();
+	tl_rmtree(dir);
+	return test_summary();
+}
