@@ -5,7 +5,8 @@
 # errors (nothing changes), layout version mismatch (refused), detach (everything
 # unpinned), rx VLAN offload with VLAN-bound customers (refused, then --force), `ip netns
 # exec` (refused: its bpffs would vanish), and tollgated (attaches from the config, SIGHUP
-# with a bad config changes nothing, SIGTERM leaves XDP attached).
+# with a bad config changes nothing, SIGTERM leaves XDP attached); who held an address
+# (`tollgate whois` after attach and reloads with and without tollgated, /api/v1/whois).
 #
 # Runs in a network namespace of its own with one veth pair; pins under a bpffs directory
 # of its own. Everything is removed by the trap, even when a check fails. Needs root.
@@ -38,6 +39,7 @@ ip netns add "$NS" || exit 1
 in_ns ip link add "$IF_A" type veth peer name "$IF_B" || exit 1
 in_ns ip link set "$IF_A" up
 in_ns ip link set "$IF_B" up
+in_ns ip link set lo up # tollgated's API (/api/v1/whois) on 127.0.0.1
 
 cat >"$TMP/tollgate.yaml" <<EOF
 interfaces:
@@ -215,6 +217,35 @@ expect "after a full unload, the reordered CSV gets the same indexes" test \
 cp "$TMP/good.csv" "$TMP/customers.csv"
 tg detach "$IF_A" >/dev/null 2>&1
 
+# --- who held an address (tollgate whois): attach and reload without tollgated record
+# every change of the prefix -> customer assignment; 198.51.100.0/24 moves from c2 to c5
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+T_BEFORE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1.2
+{ head -2 "$TMP/good.csv"; echo 'c2,"Two, Ltd",p10,203.0.113.0/24,'; echo "c5,Five,p10,198.51.100.0/24,"; } >"$TMP/customers.csv"
+tg -c "$CFG" reload >/dev/null 2>&1
+expect "whois: reload of a CSV where a prefix moves exits 0" test $? -eq 0
+who() { tg -c "$CFG" -j whois "$@" | jget 'd["customer"]'; }
+expect "whois --at a time before the move: the old holder (c2)" test "$(who 198.51.100.20 --at "$T_BEFORE")" = c2
+expect "whois now: the new holder (c5)" test "$(who 198.51.100.20)" = c5
+expect "whois: the longest prefix held (c1's /32 inside the /24)" test "$(who 198.51.100.10)" = c1
+expect "whois: IPv6" test "$(who 2001:db8:1::7)" = c1
+expect "whois: an address nobody holds: null" test "$(who 192.0.2.1)" = None
+out=$(tg -c "$CFG" -j whois 198.51.100.20 --at "$T_BEFORE")
+expect "whois -j: valid JSON with address, prefix, since, until" /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["address"] == "198.51.100.20" and d["prefix"] == "198.51.100.0/24", d
+assert d["since"] and d["until"] and d["at"], d' "$out"
+out=$(tg -c "$CFG" whois 198.51.100.20 2>&1)
+expect "whois: text names the customer and the prefix" grep -q "c5 (prefix 198.51.100.0/24, since .*held now)" <<<"$out"
+tg -c "$CFG" whois 198.51.100 >/dev/null 2>&1
+expect "whois: not an address: exit 2" test $? -eq 2
+cp "$TMP/good.csv" "$TMP/customers.csv"
+tg -c "$CFG" reload >/dev/null 2>&1
+expect "whois: the prefix moved back is c2's again" test "$(who 198.51.100.20)" = c2
+tg detach "$IF_A" >/dev/null 2>&1
+
 # --- foreign XDP programs
 in_ns ip link set dev "$IF_A" xdpgeneric obj "$FOREIGN" sec xdp
 fid=$(xdp_id "$IF_A")
@@ -294,9 +325,17 @@ expect "SIGHUP with a bad config: not applied" grep -q "not applied" "$TMP/daemo
 expect "  ... the running policy is unchanged" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 2
 cp "$TMP/good.csv" "$TMP/customers.csv"
 echo "c4,Four,p10,198.51.100.44,$IF_A" >>"$TMP/customers.csv"
+T_HUP=$(date +%s)
+sleep 1.1
 kill -HUP "$DPID"
 for _ in $(seq 50); do [ "$(tg -j status | jget 'd["customers"]["loaded"]')" = 3 ] && break; sleep 0.1; done
 expect "SIGHUP with a good config applies it" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 3
+# tollgated records the assignment on every reload, and /api/v1/whois agrees with the CLI
+api_whois() { in_ns curl -sf -m 5 "http://127.0.0.1:9477/api/v1/whois?$1" | jget 'd["customer"]'; }
+expect "whois after SIGHUP: the new /32 is c4's" test "$(tg -c "$CFG" -j whois 198.51.100.44 | jget 'd["customer"]')" = c4
+expect "/api/v1/whois: the same (c4)" test "$(api_whois address=198.51.100.44)" = c4
+expect "/api/v1/whois?at= before the reload: c2 (the /24)" test "$(api_whois "address=198.51.100.44&at=$T_HUP")" = c2
+expect "/api/v1/whois: a bad address is 400" test "$(in_ns curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:9477/api/v1/whois?address=x")" = 400
 kill -TERM "$DPID"
 wait "$DPID"
 rc=$?
