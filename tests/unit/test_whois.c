@@ -10,7 +10,8 @@
  *   - the JSON of `tollgate whois -j` and /api/v1/whois; bad input is refused and changes
  *     nothing;
  *   - retention: rows that ended before the window go (also through tg_state_purge), the
- *     open ones stay; a reopened database answers the same.
+ *     open ones stay; a reopened database answers the same;
+ *   - the delta a reload passes (only the rows that differ) gives the same history.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -253,6 +254,59 @@ static void test_history(void)
 	tg_state_close(st);
 }
 
+static int delta(struct tg_statedb *st, const struct asg *was, const struct asg *now, int64_t at,
+		 struct tg_history_stats *s)
+{
+	struct tg_holder w[16], h[16];
+	size_t nw = 0, n = 0;
+
+	for (; was[nw].prefix; nw++)
+		w[nw] = holder(&was[nw]);
+	for (; now[n].prefix; n++)
+		h[n] = holder(&now[n]);
+	return tg_state_history_delta(st, w, nw, h, n, at, s);
+}
+
+/* A reload with the previous configuration in hand passes only the rows that differ: the
+ * same history as the full comparison. */
+static void test_delta(void)
+{
+	static const struct asg was2000[] = {
+		{"10.0.5.0/24", "cust-a"}, {"192.0.2.7/32", "host"}, {NULL, NULL}};
+	static const struct asg now2000[] = {
+		{"198.51.100.0/24", "cust-c"}, {"10.0.5.0/24", "cust-b"}, {NULL, NULL}};
+	static const struct asg was3000[] = {
+		{"10.0.5.0/24", "cust-b"}, {"2001:db8:1::/48", "c6-a"}, {NULL, NULL}};
+	static const struct asg now3000[] = {{"2001:db8:1::/48", "c6-b"}, {NULL, NULL}};
+	static const struct asg none[] = {{NULL, NULL}};
+	struct tg_statedb *st = NULL;
+	struct tg_history_stats s;
+	char err[256];
+
+	TEST_BEGIN("delta: only the rows that differ, the same history as a full comparison");
+	snprintf(path, sizeof(path), "%s/delta.db", dir);
+	CHECK(tg_state_open(path, &st, err, sizeof(err)) == 0);
+	if (!st)
+		return;
+	CHECK(apply(st, at1000, 1000, &s) == 0 && s.appeared == 5);
+	CHECK(delta(st, was2000, now2000, 2000, &s) == 0);
+	CHECK(s.appeared == 1 && s.moved == 1 && s.gone == 1);
+	CHECK(delta(st, was3000, now3000, 3000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 1 && s.gone == 1);
+	CHECK(rows(st, "") == 8 && rows(st, "WHERE until_ms IS NULL") == 4);
+	run_queries(st, "delta");
+
+	TEST_BEGIN("delta: a row rewritten with the same prefixes and customer changes nothing");
+	CHECK(delta(st, now3000, now3000, 4000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0 && rows(st, "") == 8);
+	CHECK(delta(st, none, none, 4000, &s) == 0 && rows(st, "") == 8);
+
+	TEST_BEGIN("delta: then a full comparison finds nothing to change");
+	CHECK(apply(st, at3000, 5000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0 && rows(st, "") == 8);
+	tg_state_close(st);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -261,6 +315,7 @@ int main(void)
 	}
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	test_history();
+	test_delta();
 	tl_rmtree(dir);
 	return test_summary();
 }

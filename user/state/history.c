@@ -10,6 +10,7 @@
  * with the audit rows (tg_state_purge).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,191 @@ long tg_state_history_purge(struct tg_statedb *st, int64_t before_ms)
 	return n;
 }
 
+/* The open row of h's prefix: 1 (its rowid and whether its customer is h's), 0 (none), or
+ * -EIO. */
+static int open_row_of(sqlite3_stmt *q, const struct tg_holder *h, int64_t *rowid, bool *same)
+{
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_int(q, 1, h->family);
+	sqlite3_bind_int(q, 2, h->plen);
+	sqlite3_bind_blob(q, 3, h->addr, 16, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return -EIO;
+	*rowid = sqlite3_column_int64(q, 0);
+	*same = !strcmp((const char *)sqlite3_column_text(q, 1) ?: "", h->customer);
+	return 1;
+}
+
+int tg_state_history_delta(struct tg_statedb *st, const struct tg_holder *was, size_t nwas,
+			   const struct tg_holder *now, size_t nnow, int64_t now_ms,
+			   struct tg_history_stats *stats)
+{
+	sqlite3 *db = tg_state_sqlite(st);
+	struct tg_history_stats s = {};
+	struct tg_holder *sorted = NULL;
+	sqlite3_stmt *find = NULL, *ins = NULL, *end = NULL;
+	int err;
+
+	for (size_t k = 0; k < nnow; k++)
+		if (!valid(&now[k]) || !now[k].customer || !*now[k].customer)
+			return -EINVAL;
+	if (nnow && !(sorted = malloc(nnow * sizeof(*sorted))))
+		return -ENOMEM;
+	if (nnow) {
+		memcpy(sorted, now, nnow * sizeof(*sorted));
+		qsort(sorted, nnow, sizeof(*sorted), cmp_holder);
+	}
+	err = ensure_schema(db);
+	if (err)
+		goto out;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		err = -EIO;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+			       "SELECT rowid, customer FROM prefix_history WHERE family = ?1 AND "
+			       "plen = ?2 AND net = ?3 AND until_ms IS NULL",
+			       -1, &find, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO prefix_history (prefix, customer, from_ms, until_ms, "
+			       "family, plen, net) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)",
+			       -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "UPDATE prefix_history SET until_ms = ?2 WHERE rowid = ?1", -1,
+			       &end, NULL) != SQLITE_OK)
+		err = -EIO;
+	/* gone: a prefix of was that now does not list (else now's loop sees it) */
+	for (size_t i = 0; !err && i < nwas; i++) {
+		int64_t rowid;
+		bool same;
+		int rc;
+
+		if (!valid(&was[i]) ||
+		    (nnow && bsearch(&was[i], sorted, nnow, sizeof(*sorted), cmp_holder)))
+			continue;
+		rc = open_row_of(find, &was[i], &rowid, &same);
+		if (rc < 0) {
+			err = rc;
+		} else if (rc) {
+			sqlite3_reset(end);
+			sqlite3_bind_int64(end, 1, rowid);
+			sqlite3_bind_int64(end, 2, now_ms);
+			if (sqlite3_step(end) != SQLITE_DONE)
+				err = -EIO;
+			s.gone++;
+		}
+	}
+	/* appeared or moved: as the open rows say */
+	for (size_t j = 0; !err && j < nnow; j++) {
+		int64_t rowid = 0;
+		bool same = false;
+		int rc = open_row_of(find, &sorted[j], &rowid, &same);
+		char pfx[64];
+
+		if (rc < 0) {
+			err = rc;
+			break;
+		}
+		if (rc && same)
+			continue;
+		if (rc) {
+			sqlite3_reset(end);
+			sqlite3_bind_int64(end, 1, rowid);
+			sqlite3_bind_int64(end, 2, now_ms);
+			if (sqlite3_step(end) != SQLITE_DONE) {
+				err = -EIO;
+				break;
+			}
+			s.moved++;
+		} else {
+			s.appeared++;
+		}
+		tg_holder_format(&sorted[j], pfx, sizeof(pfx));
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, pfx, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, sorted[j].customer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, now_ms);
+		sqlite3_bind_int(ins, 4, sorted[j].family);
+		sqlite3_bind_int(ins, 5, sorted[j].plen);
+		sqlite3_bind_blob(ins, 6, sorted[j].addr, 16, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			err = -EIO;
+	}
+	sqlite3_finalize(find);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(end);
+	if (sqlite3_exec(db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		err = -EIO;
+	}
+out:
+	free(sorted);
+	if (!err && stats)
+		*stats = s;
+	return err;
+}
+
+static void put_rows(const struct tg_customer *c, struct tg_holder *v, size_t *n)
+{
+	for (size_t k = 0; k < c->npfx; k++, (*n)++) {
+		v[*n].family = c->pfx[k].family == AF_INET ? 4 : 6;
+		v[*n].plen = c->pfx[k].plen;
+		memcpy(v[*n].addr, c->pfx[k].addr, 16);
+		v[*n].customer = c->id;
+	}
+}
+
+int tg_state_history_record_since(struct tg_statedb *st, const struct tg_cfg *old,
+				  const struct tg_cfg *cfg, int64_t now_ms,
+				  struct tg_history_stats *stats)
+{
+	struct tg_holder *was = NULL, *now = NULL;
+	size_t nwas = 0, nnow = 0, i;
+	bool *kept = NULL;
+	int err = -ENOMEM;
+
+	if (!old || cfg->reused_from != old)
+		return tg_state_history_record(st, cfg, now_ms, stats);
+	/* a row copied from old (prev_row) has old's bytes: the same id and prefixes. The
+	 * rest of cfg's rows may have appeared or moved; old's rows not copied, gone or
+	 * moved. */
+	kept = calloc(old->ncustomers + 1, sizeof(*kept));
+	if (!kept)
+		goto out;
+	for (i = 0; i < cfg->ncustomers; i++) {
+		uint32_t r = cfg->customers[i].prev_row;
+
+		if (r < old->ncustomers)
+			kept[r] = true;
+		else
+			nnow += cfg->customers[i].npfx;
+	}
+	for (i = 0; i < old->ncustomers; i++)
+		if (!kept[i])
+			nwas += old->customers[i].npfx;
+	was = calloc(nwas + 1, sizeof(*was));
+	now = calloc(nnow + 1, sizeof(*now));
+	if (!was || !now)
+		goto out;
+	nwas = nnow = 0;
+	for (i = 0; i < cfg->ncustomers; i++)
+		if (cfg->customers[i].prev_row >= old->ncustomers)
+			put_rows(&cfg->customers[i], now, &nnow);
+	for (i = 0; i < old->ncustomers; i++)
+		if (!kept[i])
+			put_rows(&old->customers[i], was, &nwas);
+	err = tg_state_history_delta(st, was, nwas, now, nnow, now_ms, stats);
+out:
+	free(kept);
+	free(was);
+	free(now);
+	return err;
+}
+
 int tg_state_history_record(struct tg_statedb *st, const struct tg_cfg *cfg, int64_t now_ms,
 			    struct tg_history_stats *stats)
 {
@@ -363,14 +549,7 @@ int tg_state_history_record(struct tg_statedb *st, const struct tg_cfg *cfg, int
 		return -ENOMEM;
 	n = 0;
 	for (size_t i = 0; i < cfg->ncustomers; i++) {
-		const struct tg_customer *c = &cfg->customers[i];
-
-		for (size_t k = 0; k < c->npfx; k++, n++) {
-			v[n].family = c->pfx[k].family == AF_INET ? 4 : 6;
-			v[n].plen = c->pfx[k].plen;
-			memcpy(v[n].addr, c->pfx[k].addr, 16);
-			v[n].customer = c->id;
-		}
+		put_rows(&cfg->customers[i], v, &n);
 	}
 	err = tg_state_history_apply(st, v, n, now_ms, stats);
 	free(v);
