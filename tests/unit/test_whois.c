@@ -11,7 +11,9 @@
  *     nothing;
  *   - retention: rows that ended before the window go (also through tg_state_purge), the
  *     open ones stay; a reopened database answers the same;
- *   - the delta a reload passes (only the rows that differ) gives the same history.
+ *   - the delta a reload passes (only the rows that differ) gives the same history;
+ *   - real configurations: the first applied in full, a reload that reused rows by its
+ *     delta (a prefix moves, a customer goes), a load that reused nothing in full.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "config/config.h"
 #include "state/state.h"
 #include "testlib.h"
 
@@ -307,6 +310,89 @@ static void test_delta(void)
 	tg_state_close(st);
 }
 
+static void write_file(const char *name, const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The configurations as tollgated applies them: the first in full, a reload (rows reused
+ * from the previous load) by its delta; a load that reused nothing in full. */
+static void test_record_cfg(void)
+{
+	static const char yaml[] = "plans:\n"
+				   "  p10:\n"
+				   "    upload: { rate: 10mbit, burst: 64k }\n"
+				   "    download: { rate: 20mbit, burst: 64k }\n"
+				   "customers: customers.csv\n"
+				   "state: cfg.db\n";
+	struct tg_cfg *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	struct tg_errs errs = {};
+	struct tg_statedb *st = NULL;
+	struct tg_history_stats s;
+	struct tg_holder a;
+	struct tg_whois w;
+	char cfgpath[512], err[256];
+
+	TEST_BEGIN("record: a configuration in full, then a reload by its delta");
+	write_file("tollgate.yaml", yaml);
+	write_file("customers.csv", "id,name,plan,prefixes\n"
+				    "c1,One,p10,198.51.100.10 2001:db8:1::/64\n"
+				    "c2,Two,p10,198.51.100.0/24\n"
+				    "c3,Three,p10,203.0.113.0/24\n");
+	snprintf(cfgpath, sizeof(cfgpath), "%s/tollgate.yaml", dir);
+	snprintf(path, sizeof(path), "%s/cfg.db", dir);
+	CHECK(tg_config_load_from(cfgpath, NULL, TG_LOAD_KEEP_RAW, &c1, &errs) == 0);
+	CHECK(tg_state_open(path, &st, err, sizeof(err)) == 0);
+	if (!c1 || !st)
+		goto out;
+	CHECK(tg_config_index_rows(c1) == 0);
+	CHECK(tg_state_history_record_since(st, NULL, c1, 1000, &s) == 0);
+	CHECK(s.appeared == 4 && s.moved == 0 && s.gone == 0);
+	/* the /24 moves from c2 to c5, c3 goes; c1's row is reused */
+	write_file("customers.csv", "id,name,plan,prefixes\n"
+				    "c1,One,p10,198.51.100.10 2001:db8:1::/64\n"
+				    "c2,Two,p10,192.0.2.0/24\n"
+				    "c5,Five,p10,198.51.100.0/24\n");
+	CHECK(tg_config_load_from(cfgpath, c1, TG_LOAD_KEEP_RAW, &c2, &errs) == 0);
+	if (!c2)
+		goto out;
+	CHECK(c2->reused_from == c1 && c2->rows_reused == 1);
+	CHECK(tg_state_history_record_since(st, c1, c2, 2000, &s) == 0);
+	CHECK(s.appeared == 1 && s.moved == 1 && s.gone == 1);
+	tg_holder_parse_addr("198.51.100.20", &a);
+	CHECK(tg_state_whois(st, &a, 1999, &w) == 0 && !strcmp(w.customer, "c2"));
+	CHECK(tg_state_whois(st, &a, 2000, &w) == 0 && !strcmp(w.customer, "c5"));
+	tg_holder_parse_addr("198.51.100.10", &a);
+	CHECK(tg_state_whois(st, &a, 2000, &w) == 0 && !strcmp(w.customer, "c1") &&
+	      w.from_ms == 1000);
+	tg_holder_parse_addr("203.0.113.1", &a);
+	CHECK(tg_state_whois(st, &a, 2000, &w) == -ENOENT);
+
+	TEST_BEGIN("record: a load that did not reuse the previous one is compared in full");
+	CHECK(tg_config_load_from(cfgpath, NULL, TG_LOAD_KEEP_RAW, &c3, &errs) == 0);
+	if (!c3)
+		goto out;
+	CHECK(tg_state_history_record_since(st, c1, c3, 3000, &s) == 0);
+	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0);
+	CHECK(rows(st, "") == 6 && rows(st, "WHERE until_ms IS NULL") == 4);
+out:
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "  config: %s\n", errs.msg[i]);
+	tg_errs_free(&errs);
+	tg_config_free(c1);
+	tg_config_free(c2);
+	tg_config_free(c3);
+	tg_state_close(st);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -316,6 +402,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	test_history();
 	test_delta();
+	test_record_cfg();
 	tl_rmtree(dir);
 	return test_summary();
 }
