@@ -185,7 +185,7 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 		err = -EIO;
 	while (!err && (i < nprev || j < n)) {
 		int c = i == nprev ? 1 : j == n ? -1 : cmp_key(&prev[i].h, &sorted[j]);
-		bool close_it = c<0, open_it = c> 0;
+		bool close_it = (c < 0), open_it = (c > 0);
 
 		if (c == 0 && strcmp(prev[i].h.customer, sorted[j].customer)) {
 			close_it = open_it = true;
