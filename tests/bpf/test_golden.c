@@ -45,6 +45,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath/maps.h"
+#include "reload/reload.h"
 #include "state/state.h"
 #include "testlib.h"
 
@@ -530,7 +531,7 @@ static const struct cust_def {
 	{"c-p", IF_A, VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
 	/* PL_FLOOD with a SYN limit of its own (OWN_SYN, the CSV's syn column) */
 	{"c-g", IF_A, VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
-	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
+	/* enforcement (enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
 	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
 	{"c-t", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
 	/* h3: ICMP classes (PL_FLOOD), per-source shares (two PL_PERSRC customers), and the
@@ -3649,6 +3650,7 @@ static struct tg_prefix walled[ARRAY_SIZE(walled_s)];
 #define SRC_EXEMPT "9.9.100.0/24" /* per_source_exempt */
 static struct tg_prefix src_exempt[1];
 static struct tg_enf_table enf;
+static struct tg_enf_view enf_view; /* of enf, for the sync */
 static const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
 static const struct tg_enf_entry throttled = {
 	.id = "c-t", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
@@ -3729,9 +3731,9 @@ static int load_customers(const char *without)
 	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled) ||
 	    tg_enf_put(&enf, &throttled_tr))
 		return -ENOMEM;
-	cfg.enf = &enf;
+	tg_enf_view_init(&enf_view, &enf);
 	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
-	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
+	ret = tg_sync_customers(&maps, &cfg, &(struct tg_sync_env){.enf = &enf_view}, NULL, &errs);
 	if (ret) {
 		fprintf(stderr, "tg_sync_customers: %s\n", strerror(-ret));
 		for (i = 0; i < errs.n; i++)
@@ -3831,7 +3833,7 @@ static void test_resync(void)
 		run_fixture(&with_b[i]);
 }
 
-/* The records of the customers cfg.enf names: throttled at the throttle rate, suspended. */
+/* The records of the customers enf names: throttled at the throttle rate, suspended. */
 static void test_enforce_records(void)
 {
 	const struct tg_rate_cfg up = {THROTTLE_BPS, TEST_BURST, 0, 0},

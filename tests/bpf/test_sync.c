@@ -35,6 +35,7 @@
 
 #include "config/config.h"
 #include "datapath/maps.h"
+#include "reload/reload.h"
 #include "testlib.h"
 
 #define POOL 260 /* ids c000..c259 */
@@ -678,7 +679,7 @@ static void test_tbl8_capacity(void)
 	write_blocks(yaml, csv, 200, 2);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), 0);
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, NULL, &errs), 0);
 	tg_config_free(cfg);
 	cfg = NULL;
 	tg_errs_free(&errs);
@@ -699,7 +700,7 @@ static void test_tbl8_capacity(void)
 	write_blocks(yaml, csv, 300, 1);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), (uint64_t)-ENOSPC);
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, NULL, &errs), (uint64_t)-ENOSPC);
 	for (size_t i = 0; i < errs.n; i++)
 		found |= strstr(errs.msg[i], "fall in 300 /24 blocks") != NULL;
 	CHECK(found);
@@ -779,7 +780,7 @@ int main(int argc, char **argv)
 
 			CHECK_EQ_U64(tg_config_load(yaml_path, &cx, &errs), 0);
 			if (cx)
-				CHECK_EQ_U64(tg_sync_customers(&inc, cx, NULL, &errs), 0);
+				CHECK_EQ_U64(tg_apply(&inc, cx, NULL, NULL, NULL, NULL, &errs), 0);
 			tg_config_free(cx);
 			/* who left in between may come back with another index */
 			for (int i = 0; i < POOL; i++)
@@ -803,7 +804,7 @@ int main(int argc, char **argv)
 		}
 		if (step)
 			CHECK(ci->rows_reused > 0);
-		err = tg_sync_applied(&inc, &app, ci, &old, &st, &errs);
+		err = tg_apply(&inc, ci, NULL, &app, &old, &st, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "    %s\n", errs.msg[i]);
 		tg_errs_free(&errs);
@@ -822,7 +823,7 @@ int main(int argc, char **argv)
 		err = tg_maps_open(NULL, &cap, true, &full);
 		CHECK_EQ_U64(err, 0);
 		if (!err) {
-			CHECK_EQ_U64(tg_sync_customers(&full, cf, NULL, &errs), 0);
+			CHECK_EQ_U64(tg_sync_customers(&full, cf, NULL, NULL, &errs), 0);
 			tg_errs_free(&errs);
 			CHECK_EQ_U64(compare(&inc, &full, cf), 0);
 			tg_maps_close(&full);

@@ -7,7 +7,7 @@
  * NOC page) and the interface watcher (linkwatch.h). tollgated.c wires them.
  *
  * Included by: the tests. Nothing in another room includes it (the CLI talks to the
- * daemon over the control socket only). Includes: datapath, state, config, lib.
+ * daemon over the control socket only). Includes: reload, datapath, state, config, lib.
  */
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "datapath/datapath.h"
+#include "reload/reload.h"
 #include "state/state.h"
 #include "lib/lib.h"
 
@@ -32,8 +33,10 @@ struct tg_enforcer;
 int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err, size_t len);
 void tg_enforcer_close(struct tg_enforcer *e);
 
-/* What every sync writes into the records (tg_cfg.enf). */
+/* The customers that are not active. */
 const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e);
+/* What every sync writes into the records (tg_apply, tg_reload): a view of that table. */
+const struct tg_enf_view *tg_enforcer_view(const struct tg_enforcer *e);
 
 /*
  * After the first sync and after every reload: the rules, the notification targets and
