@@ -8,7 +8,7 @@
  *      episode and the notifications it queues, in one transaction, committed;
  *   2. the customer's data plane record (suspended, throttled, active);
  *   3. the in-memory mirror of the enforcement table, which every sync writes into the
- *      records (tg_cfg.enf), and a kick to the notification threads (notify.h).
+ *      records (tg_enforcer_view), and a kick to the notification threads (notify.h).
  *
  * A crash between 1 and 2 is repaired at start, when the sync writes every record from
  * the database; the engine is rebuilt from the database (states, open episodes, firings)
