@@ -341,6 +341,7 @@ out:
 /* What a full planner computes besides the plan. */
 struct full {
 	const struct tg_sync_env *env;
+	bool want_rec;	     /* rec is wanted after the sync (else it is the plan's rvals) */
 	uint32_t *idx;	     /* per configured customer */
 	struct tg_cust *rec; /* per configured customer */
 	uint8_t *moved;	     /* per index: its addresses change */
@@ -354,13 +355,14 @@ struct full {
 static void full_free(struct full *f)
 {
 	free(f->idx);
-	free(f->rec);
+	if (f->want_rec)
+		free(f->rec);
 	free(f->moved);
 	free(f->same);
 	free(f->v6);
 	free(f->v6was);
 	tg_fprofs_free(&f->fp);
-	*f = (struct full){.env = f->env};
+	*f = (struct full){.env = f->env, .want_rec = f->want_rec};
 }
 
 /*
@@ -434,7 +436,7 @@ static int filter_changed(struct tg_maps *m, const struct tg_cfg *cfg, const str
 			continue;
 		}
 		o->rkeys[o->nrec] = f->idx[i];
-		o->rvals[o->nrec++] = f->rec[i];
+		o->rvals[o->nrec++] = f->rec[i]; /* in place when o->rvals is f->rec: nrec <= i */
 		o->nkeys[o->nnames] = f->idx[i];
 		snprintf(o->names[o->nnames++], TG_ID_LEN, "%s", cfg->customers[i].id);
 	}
@@ -464,11 +466,12 @@ static int plan_full(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f
 	o->cfg = cfg;
 	o->tick_ns = tg_coarse_tick_ns();
 	f->idx = calloc(n + 1, sizeof(*f->idx));
-	f->rec = calloc(n + 1, sizeof(*f->rec));
 	f->moved = calloc(m->max_cust + 1, 1);
 	f->same = calloc(n + 1, 1);
 	o->rkeys = calloc(n + 1, sizeof(*o->rkeys));
 	o->rvals = calloc(n + 1, sizeof(*o->rvals));
+	/* the records to write are filtered from them: in place unless the caller keeps them */
+	f->rec = f->want_rec ? calloc(n + 1, sizeof(*f->rec)) : o->rvals;
 	o->nkeys = calloc(n + 1, sizeof(*o->nkeys));
 	o->names = calloc(n + 1, TG_ID_LEN);
 	if (!f->idx || !f->rec || !f->moved || !f->same || !o->rkeys || !o->rvals || !o->nkeys ||
@@ -662,7 +665,7 @@ int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_sy
 		 uint32_t **idx, struct tg_cust **rec, uint32_t *gen)
 {
 	struct tg_sync_stats dummy, first;
-	struct full f = {.env = env};
+	struct full f = {.env = env, .want_rec = rec != NULL};
 	struct timespec t = {};
 	int err;
 
