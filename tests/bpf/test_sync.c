@@ -733,9 +733,9 @@ enum w_step {
 	W_FORGET,
 	W_NR
 };
-static const char *const w_name[W_NR] = {"profiles", "walled", "records",  "names",
-					 "v4",	     "v6",     "counts",   "bind_set",
-					 "bind_del", "bind_gen", "clear",  "forget"};
+static const char *const w_name[W_NR] = {"profiles", "walled",	 "records", "names",
+					 "v4",	     "v6",	 "counts",  "bind_set",
+					 "bind_del", "bind_gen", "clear",   "forget"};
 
 /* What the recording writer saw: each write in order, with how many entries it had. */
 static struct {
@@ -826,7 +826,7 @@ static int w_forget(struct tg_maps *m, const uint32_t *idx, size_t n)
 }
 
 static const struct tg_writer recording_writer = {
-	w_profiles, w_walled, w_records, w_names,    w_v4,    w_v6,
+	w_profiles, w_walled,	w_records,  w_names,	w_v4,	 w_v6,
 	w_counts,   w_bind_set, w_bind_del, w_bind_gen, w_clear, w_forget,
 };
 
@@ -866,7 +866,8 @@ static void check_order(const char *what, const enum w_step *want, int nwant)
 	int at = 0;
 
 	for (int i = 0; i < wlog.len; i++)
-		at += snprintf(got + at, sizeof(got) - at, "%s%s", i ? " " : "", w_name[wlog.step[i]]);
+		at += snprintf(got + at, sizeof(got) - at, "%s%s", i ? " " : "",
+			       w_name[wlog.step[i]]);
 	at = 0;
 	for (int i = 0; i < nwant; i++)
 		at += snprintf(exp + at, sizeof(exp) - at, "%s%s", i ? " " : "", w_name[want[i]]);
@@ -884,9 +885,9 @@ static void check_order(const char *what, const enum w_step *want, int nwant)
  */
 static void test_write_order(void)
 {
-	static const enum w_step all[] = {W_PROFILES, W_WALLED, W_RECORDS,  W_NAMES,
-					  W_V4,	      W_V6,	W_COUNTS,   W_BIND_SET,
-					  W_BIND_DEL, W_BIND_GEN, W_CLEAR, W_FORGET};
+	static const enum w_step all[] = {W_PROFILES, W_WALLED,	  W_RECORDS, W_NAMES,
+					  W_V4,	      W_V6,	  W_COUNTS,  W_BIND_SET,
+					  W_BIND_DEL, W_BIND_GEN, W_CLEAR,   W_FORGET};
 	struct tg_capacity cap = {.max_customers = 16, .max_prefixes = 64};
 	struct tg_applied *app = NULL, *old = NULL;
 	char yaml[160], csv[160];

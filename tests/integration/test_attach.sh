@@ -259,6 +259,7 @@ expect "moves: 5 customers attached" test "$(tg -j status | jget 'd["customers"]
 idx0=$(midx)
 for step in "1 4 two IPv4 prefixes swapped, one IPv4 and one IPv6 moved to new addresses" \
 	"1 0 nothing" "2 2 two IPv6 prefixes swapped"; do
+	# shellcheck disable=SC2086 # the words of one step
 	set -- $step
 	k=$1 want=$2
 	shift 2
