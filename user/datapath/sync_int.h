@@ -79,7 +79,8 @@ struct tg_v4build {
 	uint32_t *block_of;		      /* the /24 each block belongs to */
 	uint32_t *chunk_of;		      /* chunk number chosen for each block */
 	size_t nblocks;
-	bool tbl24_lent; /* in: tbl24 is the caller's (TG_V4_TBL24_ENTRIES), reused, not freed */
+	bool tbl24_lent;  /* in: tbl24 is the caller's (TG_V4_TBL24_ENTRIES), reused, not freed */
+	uint64_t *used16; /* the /16s tbl24 has an entry in, a bit each (tg_v4_moved) */
 };
 
 /* p is reordered. -ENOSPC (with a message naming the setting) if the tbl8 chunks run out. */

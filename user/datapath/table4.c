@@ -43,6 +43,7 @@ void tg_v4build_free(struct tg_v4build *b)
 	free(b->blocks);
 	free(b->block_of);
 	free(b->chunk_of);
+	free(b->used16);
 }
 
 int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg_v4build *b,
@@ -83,13 +84,20 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
 	free(seen);
 	b->blocks = malloc((nblk ? nblk : 1) * sizeof(*b->blocks));
 	b->block_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
+	b->used16 = calloc(TG_V4_VOID_WORDS, sizeof(uint64_t));
 	b->chunk_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
-	if (!b->tbl24 || !b->blocks || !b->block_of || !b->chunk_of)
+	if (!b->tbl24 || !b->blocks || !b->block_of || !b->chunk_of || !b->used16)
 		return -ENOMEM;
 
 	/* shortest first, so a longer prefix overwrites the shorter one it is inside */
 	for (i = 0; i < n; i++) {
 		uint32_t blk = p[i].addr >> 8, e;
+
+		uint32_t last16 =
+			p[i].plen >= 16 ? blk >> 8 : (blk >> 8) | ((1u << (16 - p[i].plen)) - 1);
+
+		for (uint32_t s = blk >> 8; s <= last16; s++) /* the /16s it is in */
+			b->used16[s >> 6] |= 1ull << (s & 63);
 
 		if (p[i].plen <= 24) {
 			uint32_t span = 1u << (24 - p[i].plen), j;
@@ -243,9 +251,19 @@ int tg_v4_moved(const struct tg_maps *m, const struct tg_v4build *b, uint8_t *ma
 			block_at[b->chunk_of[k]] = (uint32_t)k + 1;
 	/* an entry that is the same is the same /24: a kept tbl8 chunk holds what b says */
 	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++) {
-		uint32_t o = m->tbl24[i], n = b->tbl24[i];
+		uint32_t o, n;
 		const uint32_t *ob = NULL, *nb = NULL;
 
+		/* most of the table is the same: skip it a /16 at a time, without reading it
+		 * where it is void before and after */
+		if (!(i & 255) && ((((m->v4void[i >> 14] >> (i >> 8 & 63)) & 1) &&
+				    !((b->used16[i >> 14] >> (i >> 8 & 63)) & 1)) ||
+				   !memcmp(&m->tbl24[i], &b->tbl24[i], 256 * sizeof(uint32_t)))) {
+			i += 255;
+			continue;
+		}
+		o = m->tbl24[i];
+		n = b->tbl24[i];
 		if (o == n)
 			continue;
 		if ((o & TG_V4_TBL8) && (o & ~TG_V4_TBL8) < m->tbl8_chunks)
