@@ -372,10 +372,13 @@ static void full_free(struct full *f)
  */
 static size_t moved_after(const struct tg_maps *m, const struct tg_cfg *cfg, struct full *f)
 {
-	uint32_t *now = calloc(f->nv6 + 1, sizeof(*now));
+	uint32_t *now;
 	size_t c, n = 0;
 
-	if (!now || !f->v6was)
+	if (!f->v6was) /* nothing was loaded: every customer is added */
+		return 0;
+	now = calloc(f->nv6 + 1, sizeof(*now));
+	if (!now)
 		goto out; /* only the count is missing */
 	tg_v6_owners(m, f->v6, f->nv6, now);
 	for (c = 0; c < f->nv6; c++) {
@@ -458,6 +461,7 @@ static int plan_full(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f
 	struct tg_config bc;
 	size_t c, j, nv4 = 0, nv6 = 0, npfx = 0, n = cfg->ncustomers;
 	__u32 zero = 0;
+	bool loaded = false; /* a customer is loaded: some may move (else all are added) */
 	int err, bad = 0;
 
 	tg_sync_phase("start", &t);
@@ -480,6 +484,8 @@ static int plan_full(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f
 	err = read_names(m, &live);
 	if (err)
 		return err;
+	for (uint32_t i = 1; i < m->max_cust && !loaded; i++)
+		loaded = live[i][0] != '\0';
 	err = assign_indexes(m, cfg, live, f->env ? f->env->hint : NULL, f->env ? f->env->nhint : 0,
 			     f->idx, &o->gone, &o->ngone, errs);
 	free(live);
@@ -530,18 +536,19 @@ static int plan_full(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f
 	tg_sync_phase("records", &t);
 	err = tg_v4_build(m, v4, nv4, &o->v4, cfg, errs);
 	free(v4);
-	if (!err)
+	if (!err && loaded)
 		err = tg_v4_moved(m, &o->v4, f->moved);
 	f->v6 = v6;
 	f->nv6 = nv6;
-	f->v6was = malloc((nv6 + 1) * sizeof(*f->v6was));
-	if (!err && !f->v6was)
+	f->v6was = loaded ? malloc((nv6 + 1) * sizeof(*f->v6was)) : NULL;
+	if (!err && loaded && !f->v6was)
 		err = -ENOMEM;
 	if (!err)
 		err = tg_v6_build(m, v6, nv6, &o->v6, cfg, errs);
 	if (err)
 		return err;
-	tg_v6_owners(m, v6, nv6, f->v6was);
+	if (loaded)
+		tg_v6_owners(m, v6, nv6, f->v6was);
 	tg_sync_phase("IPv4 and IPv6 tables built", &t);
 	o->counts = (struct tg_counts){(uint32_t)n,
 				       (uint32_t)nv4,
