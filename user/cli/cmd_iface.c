@@ -15,6 +15,7 @@
 #include "datapath/datapath.h"
 #include "cli.h"
 #include "lib/lib.h"
+#include "reload/reload.h"
 
 /* Load and validate the config; every error goes to stderr. */
 static struct tg_cfg *load_config(void)
@@ -169,7 +170,7 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	err = tg_sync_customers(&m, cfg, NULL, &errs);
+	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, &errs);
 	tg_errs_report(&errs);
 	if (!err)
 		err = tg_attach_iface(&m, &ic, force);

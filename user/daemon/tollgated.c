@@ -26,6 +26,7 @@
 #include "datapath/datapath.h"
 #include "lib/lib.h"
 #include "control.h"
+#include "reload/reload.h"
 #include "enforce.h"
 #include "exporter.h"
 #include "linkwatch.h"
@@ -140,7 +141,6 @@ static int start(struct daemon *d)
 		tg_config_free(cfg);
 		goto report;
 	}
-	cfg->enf = tg_enforcer_table(d->enf);
 	/* the cluster's state before the first sync writes the records, and so before any
 	 * interface is attached: a customer suspended elsewhere is never let through here */
 	if (cfg->cluster.enabled) {
@@ -169,7 +169,7 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	d->maps_open = true;
-	err = tg_sync_applied(&d->maps, &d->app, cfg, &old, &st, &errs);
+	err = tg_apply(&d->maps, cfg, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
@@ -214,7 +214,7 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	json_t *res, *reply, *msgs;
 	size_t i;
 
-	res = tg_reload(&d->maps, d->config_path, tg_enforcer_table(d->enf), &d->app, old, &errs);
+	res = tg_reload(&d->maps, d->config_path, tg_enforcer_view(d->enf), &d->app, old, &errs);
 	msgs = json_array();
 	for (i = 0; i < errs.n; i++) {
 		tg_err("%s", errs.msg[i]);
