@@ -339,7 +339,7 @@ static int load_scale(struct scale *sc)
 	}
 	sc->loaded = true;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = tg_sync_customers(&sc->m, &cfg, NULL, &errs);
+	ret = tg_sync_customers(&sc->m, &cfg, NULL, NULL, &errs);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sc->load_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (ret) {

@@ -198,7 +198,7 @@ static int load_customer(uint64_t rate_bps, uint64_t burst, uint32_t *idx)
 	cfg.ncustomers = 1;
 	cfg.max_customers = 16;
 	cfg.max_prefixes = 16;
-	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
+	ret = tg_sync_customers(&maps, &cfg, NULL, NULL, &errs);
 	for (size_t i = 0; ret && i < errs.n; i++)
 		fprintf(stderr, "  %s\n", errs.msg[i]);
 	tg_errs_free(&errs);

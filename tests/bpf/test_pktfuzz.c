@@ -159,7 +159,6 @@ static int load_config(void)
 {
 	char csv[4096], yaml[2048], path[600];
 	struct tg_errs errs = {};
-	struct tg_enf_table enf = {};
 	struct tg_cfg *cfg = NULL;
 	size_t i, j, off;
 	int err;
@@ -198,14 +197,12 @@ static int load_config(void)
 		tg_errs_free(&errs);
 		return err;
 	}
-	cfg->enf = &enf; /* nothing suspended: the sync reads no state database */
-	err = tg_sync_customers(&maps, cfg, NULL, &errs);
+	err = tg_sync_customers(&maps, cfg, NULL, NULL, &errs); /* nothing suspended */
 	if (err) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "  %s\n", errs.msg[i]);
 	}
 	tg_errs_free(&errs);
-	cfg->enf = NULL;
 	tg_config_free(cfg);
 	if (err)
 		return err;

@@ -35,6 +35,8 @@
 
 #include "config/config.h"
 #include "datapath/maps.h"
+#include "datapath/sync_int.h"
+#include "reload/reload.h"
 #include "testlib.h"
 
 #define POOL 260 /* ids c000..c259 */
@@ -678,7 +680,7 @@ static void test_tbl8_capacity(void)
 	write_blocks(yaml, csv, 200, 2);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), 0);
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, NULL, &errs), 0);
 	tg_config_free(cfg);
 	cfg = NULL;
 	tg_errs_free(&errs);
@@ -699,7 +701,7 @@ static void test_tbl8_capacity(void)
 	write_blocks(yaml, csv, 300, 1);
 	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, &errs), (uint64_t)-ENOSPC);
+		CHECK_EQ_U64(tg_sync_customers(&m, cfg, NULL, NULL, &errs), (uint64_t)-ENOSPC);
 	for (size_t i = 0; i < errs.n; i++)
 		found |= strstr(errs.msg[i], "fall in 300 /24 blocks") != NULL;
 	CHECK(found);
@@ -711,6 +713,254 @@ static void test_tbl8_capacity(void)
 	CHECK_EQ_U64(v4_owner(&m, (10u << 24) | (101u << 16) | (10u << 8) | 1), 0);
 	free(v.name);
 	tg_maps_close(&m);
+}
+
+/* ---- the order of the writes: one committer for both planners ---- */
+
+/* Each kind of write, in the order tg_commit must make them (docs/datapath.md). */
+enum w_step {
+	W_PROFILES,
+	W_WALLED,
+	W_RECORDS,
+	W_NAMES,
+	W_V4,
+	W_V6,
+	W_COUNTS,
+	W_BIND_SET,
+	W_BIND_DEL,
+	W_BIND_GEN,
+	W_CLEAR,
+	W_FORGET,
+	W_NR
+};
+static const char *const w_name[W_NR] = {"profiles", "walled",	 "records", "names",
+					 "v4",	     "v6",	 "counts",  "bind_set",
+					 "bind_del", "bind_gen", "clear",   "forget"};
+
+/* What the recording writer saw: each write in order, with how many entries it had. */
+static struct {
+	enum w_step step[256];
+	size_t n[256];
+	int len;
+} wlog;
+
+static void w_note(enum w_step s, size_t n)
+{
+	if (wlog.len < 256) {
+		wlog.step[wlog.len] = s;
+		wlog.n[wlog.len++] = n;
+	}
+}
+
+static int w_profiles(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_fprofs *fp,
+		      uint64_t tick_ns)
+{
+	w_note(W_PROFILES, 1);
+	return tg_map_writer.profiles(m, cfg, fp, tick_ns);
+}
+
+static int w_walled(struct tg_maps *m, const struct tg_cfg *cfg)
+{
+	w_note(W_WALLED, 1);
+	return tg_map_writer.walled(m, cfg);
+}
+
+static int w_records(struct tg_maps *m, const uint32_t *k, const struct tg_cust *v, size_t n)
+{
+	w_note(W_RECORDS, n);
+	return tg_map_writer.records(m, k, v, n);
+}
+
+static int w_names(struct tg_maps *m, const uint32_t *k, const char (*v)[TG_ID_LEN], size_t n)
+{
+	w_note(W_NAMES, n);
+	return tg_map_writer.names(m, k, v, n);
+}
+
+static void w_v4(struct tg_maps *m, const struct tg_v4build *b)
+{
+	w_note(W_V4, b->nblocks);
+	tg_map_writer.v4(m, b);
+}
+
+static void w_v6(struct tg_maps *m, const struct tg_v6build *b)
+{
+	w_note(W_V6, b->n);
+	tg_map_writer.v6(m, b);
+}
+
+static int w_counts(struct tg_maps *m, const struct tg_counts *c)
+{
+	w_note(W_COUNTS, c->customers);
+	return tg_map_writer.counts(m, c);
+}
+
+static int w_bind_set(struct tg_maps *m, const struct tg_bind_key *k, const uint32_t *v, size_t n)
+{
+	w_note(W_BIND_SET, n);
+	return tg_map_writer.bind_set(m, k, v, n);
+}
+
+static int w_bind_del(struct tg_maps *m, const struct tg_bind_key *k, size_t n)
+{
+	w_note(W_BIND_DEL, n);
+	return tg_map_writer.bind_del(m, k, n);
+}
+
+static int w_bind_gen(struct tg_maps *m)
+{
+	w_note(W_BIND_GEN, 1);
+	return tg_map_writer.bind_gen(m);
+}
+
+static int w_clear(struct tg_maps *m, uint32_t idx)
+{
+	w_note(W_CLEAR, idx);
+	return tg_map_writer.clear(m, idx);
+}
+
+static int w_forget(struct tg_maps *m, const uint32_t *idx, size_t n)
+{
+	w_note(W_FORGET, n);
+	return tg_map_writer.forget(m, idx, n);
+}
+
+static const struct tg_writer recording_writer = {
+	w_profiles, w_walled,	w_records,  w_names,	w_v4,	 w_v6,
+	w_counts,   w_bind_set, w_bind_del, w_bind_gen, w_clear, w_forget,
+};
+
+/* The order file's customers: step 0, then step 1 where o2 leaves, o5 arrives, o1 loses
+ * its binding, o3's IPv4 and o4's IPv6 prefix move. */
+static void write_order(const char *yaml, const char *csv, int step)
+{
+	FILE *f = fopen(yaml, "w");
+
+	if (!f)
+		abort();
+	fprintf(f,
+		"interfaces:\n  - { name: lo, role: customer }\nplans:\n"
+		"  p0: { upload: { rate: 10mbit, burst: 125k }, flood: { syn: 100pps } }\n"
+		"customers: order.csv\nstate: %s/order.db\nwalled_garden: [192.0.2.53/32]\n"
+		"capacity: { max_customers: 16, max_prefixes: 64 }\n",
+		dir);
+	fclose(f);
+	f = fopen(csv, "w");
+	if (!f)
+		abort();
+	fprintf(f, "id,name,plan,prefixes,interface,vlan\n");
+	fprintf(f, "o1,,p0,10.9.1.0/24,%s,%s\n", step ? "" : "lo", step ? "" : "7");
+	if (!step)
+		fprintf(f, "o2,,p0,10.9.2.0/24 10.9.2.1/32,lo,8\n");
+	fprintf(f, "o3,,p0,%s,,\n", step ? "10.9.33.7/32" : "10.9.3.7/32");
+	fprintf(f, "o4,,p0,10.9.4.0/24 %s,lo,9\n", step ? "2001:db8:44::/56" : "2001:db8:4::/56");
+	if (step)
+		fprintf(f, "o5,,p0,10.9.5.0/24 2001:db8:5::/64,lo,10\n");
+	fclose(f);
+}
+
+/* The log is the committer's order, each step once, and holds these. */
+static void check_order(const char *what, const enum w_step *want, int nwant)
+{
+	char got[512] = "", exp[512] = "";
+	int at = 0;
+
+	for (int i = 0; i < wlog.len; i++)
+		at += snprintf(got + at, sizeof(got) - at, "%s%s", i ? " " : "",
+			       w_name[wlog.step[i]]);
+	at = 0;
+	for (int i = 0; i < nwant; i++)
+		at += snprintf(exp + at, sizeof(exp) - at, "%s%s", i ? " " : "", w_name[want[i]]);
+	if (strcmp(got, exp))
+		fprintf(stderr, "    %s: writes %s\n    want %s\n", what, got, exp);
+	CHECK(strcmp(got, exp) == 0);
+}
+
+/*
+ * Both planners' plans go through the one committer in the one order: a full sync and an
+ * incremental one of the same change make the same kinds of writes in the same order
+ * (profiles, walled garden, records, names, IPv4, IPv6, counts, bindings set, deleted,
+ * bind_gen, departed customers cleared, their blocks forgotten). Checked on the order the
+ * writes reach the map writer, which a recording writer in front of the real one logs.
+ */
+static void test_write_order(void)
+{
+	static const enum w_step all[] = {W_PROFILES, W_WALLED,	  W_RECORDS, W_NAMES,
+					  W_V4,	      W_V6,	  W_COUNTS,  W_BIND_SET,
+					  W_BIND_DEL, W_BIND_GEN, W_CLEAR,   W_FORGET};
+	struct tg_capacity cap = {.max_customers = 16, .max_prefixes = 64};
+	struct tg_applied *app = NULL, *old = NULL;
+	char yaml[160], csv[160];
+	struct tg_sync_stats st;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	struct tg_maps m[2];
+
+	snprintf(yaml, sizeof(yaml), "%s/order.yaml", dir);
+	snprintf(csv, sizeof(csv), "%s/order.csv", dir);
+	for (int i = 0; i < 2; i++) {
+		if (tg_maps_open(NULL, &cap, true, &m[i])) {
+			CHECK(!"tg_maps_open");
+			return;
+		}
+	}
+	/* step 0 on both instances: m[0] by the full sync, m[1] by the incremental one's first
+	 * (full) sync, which keeps a snapshot */
+	write_order(yaml, csv, 0);
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_customers(&m[0], cfg, NULL, NULL, &errs), 0);
+	tg_config_free(cfg);
+	cfg = NULL;
+	CHECK_EQ_U64(tg_config_load_from(yaml, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, NULL, &old, &st, NULL, &errs), 0);
+	tg_applied_index(app);
+	cfg = NULL;
+
+	/* step 1 through the recording writer */
+	write_order(yaml, csv, 1);
+	TEST_BEGIN("order of writes: the full planner's plan, committed in the one order");
+	CHECK_EQ_U64(tg_config_load(yaml, &cfg, &errs), 0);
+	wlog.len = 0;
+	tg_writer = &recording_writer;
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_customers(&m[0], cfg, NULL, &st, &errs), 0);
+	tg_writer = &tg_map_writer;
+	check_order("full", all, W_NR);
+	/* o5's record and name, o1's changed binding; o3 and o4 moved: changed, not written */
+	TEST_BEGIN("order of writes: the full sync writes the changed records, counts moves");
+	CHECK_EQ_U64(wlog.n[W_RECORDS], 2);
+	CHECK_EQ_U64(st.added, 1);
+	CHECK_EQ_U64(st.changed, 3);
+	CHECK_EQ_U64(st.removed, 1);
+	tg_config_free(cfg);
+	cfg = NULL;
+
+	TEST_BEGIN("order of writes: the incremental planner's plan, committed in the same order");
+	CHECK_EQ_U64(tg_config_load_from(yaml, tg_applied_cfg(app), TG_LOAD_KEEP_RAW, &cfg, &errs),
+		     0);
+	wlog.len = 0;
+	tg_writer = &recording_writer;
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, NULL, &old, &st, NULL, &errs), 0);
+	tg_writer = &tg_map_writer;
+	CHECK(!st.full);
+	check_order("incremental", all, W_NR);
+	TEST_BEGIN("order of writes: the incremental sync writes o1's and o5's records, and "
+		   "counts what the full one counts");
+	CHECK_EQ_U64(wlog.n[W_RECORDS], 2);
+	CHECK_EQ_U64(wlog.n[W_NAMES], 1);
+	CHECK_EQ_U64(st.added, 1);
+	CHECK_EQ_U64(st.changed, 3);
+	CHECK_EQ_U64(st.removed, 1);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "    %s\n", errs.msg[i]);
+	tg_errs_free(&errs);
+	tg_applied_free(old);
+	tg_applied_free(app);
+	tg_maps_close(&m[0]);
+	tg_maps_close(&m[1]);
 }
 
 static int rm_one(const char *p, const struct stat *s, int t, struct FTW *f)
@@ -779,7 +1029,7 @@ int main(int argc, char **argv)
 
 			CHECK_EQ_U64(tg_config_load(yaml_path, &cx, &errs), 0);
 			if (cx)
-				CHECK_EQ_U64(tg_sync_customers(&inc, cx, NULL, &errs), 0);
+				CHECK_EQ_U64(tg_apply(&inc, cx, NULL, NULL, NULL, NULL, &errs), 0);
 			tg_config_free(cx);
 			/* who left in between may come back with another index */
 			for (int i = 0; i < POOL; i++)
@@ -803,7 +1053,7 @@ int main(int argc, char **argv)
 		}
 		if (step)
 			CHECK(ci->rows_reused > 0);
-		err = tg_sync_applied(&inc, &app, ci, &old, &st, &errs);
+		err = tg_apply(&inc, ci, NULL, &app, &old, &st, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "    %s\n", errs.msg[i]);
 		tg_errs_free(&errs);
@@ -822,7 +1072,7 @@ int main(int argc, char **argv)
 		err = tg_maps_open(NULL, &cap, true, &full);
 		CHECK_EQ_U64(err, 0);
 		if (!err) {
-			CHECK_EQ_U64(tg_sync_customers(&full, cf, NULL, &errs), 0);
+			CHECK_EQ_U64(tg_sync_customers(&full, cf, NULL, NULL, &errs), 0);
 			tg_errs_free(&errs);
 			CHECK_EQ_U64(compare(&inc, &full, cf), 0);
 			tg_maps_close(&full);
@@ -865,6 +1115,7 @@ int main(int argc, char **argv)
 	tg_applied_free(app);
 	tg_maps_close(&inc);
 	test_tbl8_capacity();
+	test_write_order();
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
 }

@@ -246,6 +246,43 @@ tg -c "$CFG" reload >/dev/null 2>&1
 expect "whois: the prefix moved back is c2's again" test "$(who 198.51.100.20)" = c2
 tg detach "$IF_A" >/dev/null 2>&1
 
+# --- `tollgate reload` without the daemon counts a customer whose prefixes moved as
+# changed, as tollgated does (a record that stays the same is not the whole customer)
+moves() { # the customers CSV of step $1: prefixes move between steps, nothing else does
+	local v4_1=198.51.100.10 v4_2=198.51.100.20 v4_4=198.51.100.40 v6_3=2001:db8:3::/64 v6_5=2001:db8:5::/64
+	case $1 in
+	1) v4_1=198.51.100.20 v4_2=198.51.100.10 v4_4=198.51.100.41 v6_3=2001:db8:33::/64 ;;
+	2) v4_1=198.51.100.20 v4_2=198.51.100.10 v4_4=198.51.100.41 v6_3=2001:db8:5::/64 v6_5=2001:db8:33::/64 ;;
+	esac
+	cat <<EOT
+id,name,plan,prefixes,interface
+m1,Moves 1,p10,$v4_1 2001:db8:1::/64,
+m2,Moves 2,p10,$v4_2 2001:db8:2::/64,
+m3,Moves 3,p10,198.51.100.30 $v6_3,
+m4,Moves 4,p10,$v4_4,
+m5,Moves 5,p10,$v6_5,
+EOT
+}
+moves 0 >"$TMP/customers.csv"
+midx() { for c in m1 m2 m3 m4 m5; do tg -j customer show $c | jget 'd["customer"]["index"]'; done | tr '\n' ' '; }
+tg -c "$CFG" attach "$IF_A" role customer >/dev/null 2>&1
+expect "moves: 5 customers attached" test "$(tg -j status | jget 'd["customers"]["loaded"]')" = 5
+idx0=$(midx)
+for step in "1 4 two IPv4 prefixes swapped, one IPv4 and one IPv6 moved to new addresses" \
+	"1 0 nothing" "2 2 two IPv6 prefixes swapped"; do
+	# shellcheck disable=SC2086 # the words of one step
+	set -- $step
+	k=$1 want=$2
+	shift 2
+	moves "$k" >"$TMP/customers.csv"
+	out=$(TOLLGATE_SOCKET=$TMP/no-daemon.sock tg -j -c "$CFG" reload 2>&1)
+	expect "reload without the daemon, $*: $want changed, 0 added, 0 removed" test \
+		"$(echo "$out" | jget 'd["sync"]+" "+" ".join(str(d["customers"][k]) for k in ("changed", "added", "removed"))' 2>&1)" = "full $want 0 0"
+done
+expect "  ... and every customer keeps its index" test "$(midx)" = "$idx0"
+cp "$TMP/good.csv" "$TMP/customers.csv"
+tg detach "$IF_A" >/dev/null 2>&1
+
 # --- foreign XDP programs
 in_ns ip link set dev "$IF_A" xdpgeneric obj "$FOREIGN" sec xdp
 fid=$(xdp_id "$IF_A")

@@ -308,6 +308,14 @@ manual() {
 		frr_has "$FS" "FS:rate 1250000" 10
 }
 check "by hand: two blackholes (B) and a rate-limiting flowspec (C) announced" manual
+api_lists() {
+	nsenter --net="/run/netns/$P-rtr" -- curl -s http://127.0.0.1:9477/api/v1/mitigations |
+		lab_json "' | '.join(sorted(m['key'] for m in j['mitigation']['active']))" |
+		grep -qF "blackhole $LAB_B4/32" || return 1
+	nsenter --net="/run/netns/$P-rtr" -- curl -s http://127.0.0.1:9477/api/v1/mitigations |
+		lab_json "' '.join(str(p['up']) for p in j['mitigation']['speaker']['peers'])" | grep -qx True
+}
+check "/api/v1/mitigations (the NOC page's source) lists them and the session up" api_lists
 check "the cap: a fourth with max_active 3 is refused" refused blackhole 198.51.100.11
 check "/metrics: tollgate_mitigation_refused_total{reason=cap} 1" metric_is 'tollgate_mitigation_refused_total{reason="cap"}' 1
 stop_pid GPID

@@ -15,6 +15,7 @@
 #include "datapath/datapath.h"
 #include "cli.h"
 #include "lib/lib.h"
+#include "reload/reload.h"
 
 /* Load and validate the config; every error goes to stderr. */
 static struct tg_cfg *load_config(void)
@@ -30,29 +31,6 @@ static struct tg_cfg *load_config(void)
 	}
 	tg_errs_report(&errs);
 	return cfg;
-}
-
-/*
- * Who held an address: the assignment just applied, in the state database's history (as
- * tollgated records it on every sync). A failure is a warning: the data plane has it.
- */
-static void record_history(const struct tg_cfg *cfg)
-{
-	struct tg_statedb *st = NULL;
-	char msg[512];
-	int err;
-
-	err = tg_state_open(cfg->state_path, &st, msg, sizeof(msg));
-	if (!err) {
-		err = tg_state_history_record(st, cfg, tg_now_ms(), NULL);
-		tg_state_close(st);
-		if (err)
-			snprintf(msg, sizeof(msg), "%s: %s", cfg->state_path, strerror(-err));
-	}
-	if (err)
-		tg_warn("state database %s: the prefix assignments are not recorded (tollgate "
-			"whois); the next reload records them",
-			msg);
 }
 
 static void print_attach(const json_t *doc)
@@ -192,7 +170,7 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	err = tg_sync_customers(&m, cfg, NULL, &errs);
+	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, &errs);
 	tg_errs_report(&errs);
 	if (!err)
 		err = tg_attach_iface(&m, &ic, force);
@@ -205,7 +183,6 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	record_history(cfg);
 	tg_print(json_pack("{si ss ss ss ss si}", "version", TG_JSON_VERSION, "interface", ic.name,
 			   "role", tg_role_name(ic.role), "mode", tg_mode_name(ic.mode),
 			   "antispoof", tg_antispoof_name(ic.antispoof), "customers",
@@ -343,7 +320,7 @@ static int reload_by_daemon(void)
 int cmd_reload(int argc, char **argv)
 {
 	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
-	struct tg_applied *old = NULL, *app = NULL;
+	struct tg_applied *old = NULL;
 	struct tg_errs errs = {};
 	char pin_dir[512];
 	struct tg_maps m;
@@ -372,11 +349,7 @@ int cmd_reload(int argc, char **argv)
 			tg_err("%s: %s", pin_dir, strerror(-err));
 		return 1;
 	}
-	res = tg_reload(&m, path, NULL, &app, &old, &errs);
+	res = tg_reload(&m, path, NULL, NULL, &old, &errs);
 	tg_maps_close(&m);
-	if (res && tg_applied_cfg(app))
-		record_history(tg_applied_cfg(app));
-	tg_applied_free(app);
-	tg_applied_free(old);
 	return reload_done(res, &errs);
 }

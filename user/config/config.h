@@ -253,10 +253,7 @@ struct tg_cfg {
 	char **metrics_hosts;	    /* metrics.hosts: more names the Host header may carry */
 	size_t nmetrics_hosts;
 	char *metrics_token_file; /* metrics.token_file (resolved), or NULL: no token */
-	char *state_path; /* default TG_STATE_DEFAULT; relative resolves like customers_path */
-	/* not from the files: the enforcement state (state.h) a sync writes into the records
-	 * of customers that are not active. NULL: read from state_path by the sync. Not owned. */
-	const struct tg_enf_table *enf;
+	char *state_path;    /* default TG_STATE_DEFAULT; relative resolves like customers_path */
 	char *pin_dir;	     /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
 	char *control_group; /* control.group: may use the control socket; NULL: root only */
 	struct tg_enforce_cfg enforcement; /* rules.h */

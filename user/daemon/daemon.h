@@ -8,7 +8,7 @@
  * (control.h). tollgated.c wires them.
  *
  * Included by: the tests. Nothing in another room includes it (the CLI talks to the
- * daemon over the control socket only). Includes: datapath, state, config, lib.
+ * daemon over the control socket only). Includes: reload, datapath, state, config, lib.
  */
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H

@@ -29,6 +29,7 @@ struct tg_enforcer {
 	struct tg_statedb *st;
 	char *state_path;
 	struct tg_enf_table table; /* the customers that are not active, by id */
+	struct tg_enf_view view;   /* of table, for the syncs */
 	struct tg_engine *eng;
 	struct tg_notifier *notifier;
 	struct tg_exporter *exporter; /* counts the actions; not owned */
@@ -155,6 +156,7 @@ int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err
 		return -ENOMEM;
 	}
 	e->interval_ms = 1000;
+	tg_enf_view_init(&e->view, &e->table);
 	rc = tg_mitigator_new(&e->mit);
 	if (rc) {
 		free(e->state_path);
@@ -205,6 +207,11 @@ void tg_enforcer_close(struct tg_enforcer *e)
 const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e)
 {
 	return &e->table;
+}
+
+const struct tg_enf_view *tg_enforcer_view(const struct tg_enforcer *e)
+{
+	return &e->view;
 }
 
 int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e)
@@ -280,7 +287,7 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev0, enum tg_en
 		tg_enf_del(&e->table, ev->customer);
 	}
 	if (!err && e->m)
-		err = tg_applied_enforce(e->m, e->app, ev->customer, &e->table);
+		err = tg_applied_enforce(e->m, e->app, ev->customer, &e->view);
 	tg_maps_unlock(lock);
 	if (err == -ENOENT) /* not loaded now: the state applies when it is again */
 		err = 0;

@@ -8,7 +8,7 @@
  *      episode and the notifications it queues, in one transaction, committed;
  *   2. the customer's data plane record (suspended, throttled, active);
  *   3. the in-memory mirror of the enforcement table, which every sync writes into the
- *      records (tg_cfg.enf), and a kick to the notification threads (notify.h).
+ *      records (tg_enforcer_view), and a kick to the notification threads (notify.h).
  *
  * A crash between 1 and 2 is repaired at start, when the sync writes every record from
  * the database; the engine is rebuilt from the database (states, open episodes, firings)
@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "datapath/datapath.h"
+#include "reload/reload.h"
 #include "state/state.h"
 #include "lib/lib.h"
 
@@ -34,8 +35,10 @@ struct tg_enforcer;
 int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err, size_t len);
 void tg_enforcer_close(struct tg_enforcer *e);
 
-/* What every sync writes into the records (tg_cfg.enf). */
+/* The customers that are not active. */
 const struct tg_enf_table *tg_enforcer_table(const struct tg_enforcer *e);
+/* What every sync writes into the records (tg_apply, tg_reload): a view of that table. */
+const struct tg_enf_view *tg_enforcer_view(const struct tg_enforcer *e);
 
 /*
  * After the first sync and after every reload: the rules, the notification targets and

@@ -26,6 +26,7 @@
 #include "datapath/datapath.h"
 #include "lib/lib.h"
 #include "control.h"
+#include "reload/reload.h"
 #include "enforce.h"
 #include "exporter.h"
 #include "linkwatch.h"
@@ -38,7 +39,6 @@ struct daemon {
 	struct tg_applied *app; /* what the customer maps hold, as we wrote it */
 	int ctl;		/* the control socket, or -1 */
 	struct tg_enforcer *enf;
-	bool history_ok; /* prefix_history matches the applied config (record_history) */
 	struct tg_exporter *exporter; /* /metrics, or NULL */
 	bool resync; /* an enforcement change could not be written from the snapshot */
 	int efd;     /* the enforcement interval's timer */
@@ -97,34 +97,6 @@ static void cluster_info(struct daemon *d)
 static void exporter_config(struct daemon *d);
 
 /*
- * Who held an address: the assignment just applied, in the state database's history
- * (state.h). After a reload that replaced old, only the rows that differ are compared (at
- * 1M customers a full comparison reads every open row back: 2.6 s); the first sync, and
- * the one after a failure, compare everything. A failure is logged; the data plane has
- * the configuration already.
- */
-static void record_history(struct daemon *d, const struct tg_applied *old)
-{
-	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
-	struct tg_history_stats hs;
-	int err;
-
-	if (!cfg || !d->enf)
-		return;
-	err = tg_state_history_record_since(tg_enforcer_statedb(d->enf),
-					    old && d->history_ok ? tg_applied_cfg(old) : NULL, cfg,
-					    tg_now_ms(), &hs);
-	d->history_ok = !err;
-	if (err)
-		tg_err("state database: cannot record the prefix assignments (tollgate whois): "
-		       "%s; the next reload records them",
-		       strerror(-err));
-	else if (hs.appeared || hs.moved || hs.gone)
-		tg_info("prefix assignments: %zu appeared, %zu moved, %zu gone (tollgate whois)",
-			hs.appeared, hs.moved, hs.gone);
-}
-
-/*
  * Read the config twice more the way a reload will, keep both until the second is read,
  * and throw them away: the heap (which main() keeps from shrinking) then holds, faulted in,
  * room for a reload's new configuration and for the tables its sync builds, before anyone
@@ -169,7 +141,6 @@ static int start(struct daemon *d)
 		tg_config_free(cfg);
 		goto report;
 	}
-	cfg->enf = tg_enforcer_table(d->enf);
 	/* the cluster's state before the first sync writes the records, and so before any
 	 * interface is attached: a customer suspended elsewhere is never let through here */
 	if (cfg->cluster.enabled) {
@@ -198,11 +169,10 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	d->maps_open = true;
-	err = tg_sync_applied(&d->maps, &d->app, cfg, &old, &st, &errs);
+	err = tg_apply(&d->maps, cfg, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
-	record_history(d, NULL);
 	for (i = 0; cfg && i < cfg->nifaces; i++) {
 		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], cfg->ifaces[i].force);
 
@@ -244,7 +214,7 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 	json_t *res, *reply, *msgs;
 	size_t i;
 
-	res = tg_reload(&d->maps, d->config_path, tg_enforcer_table(d->enf), &d->app, old, &errs);
+	res = tg_reload(&d->maps, d->config_path, tg_enforcer_view(d->enf), &d->app, old, &errs);
 	msgs = json_array();
 	for (i = 0; i < errs.n; i++) {
 		tg_err("%s", errs.msg[i]);
@@ -257,7 +227,6 @@ static json_t *reload(struct daemon *d, struct tg_applied **old)
 
 		if (cfg && tg_ctl_set_group(tg_ctl_path(), cfg->control_group, msg, sizeof(msg)))
 			tg_warn("control socket %s", msg);
-		record_history(d, *old);
 		tg_info("%s reloaded in %.3f s (%s sync): %lld customers (%lld added, %lld "
 			"changed, %lld removed)",
 			d->config_path, json_real_value(json_object_get(res, "seconds")),

@@ -2,11 +2,14 @@
 /*
  * datapath.h - the door of user/datapath/: everything that touches the pinned program
  * and its maps. Loading and pinning (loader.c, skel.c), attaching interfaces (attach.h,
- * netdev.h), writing a configuration into the maps (sync.c, sync_inc.c: the planners
- * and the committer; trie6.c and fprof.c build the tables), reading the counters back
- * (stats.c) and the reload that ties them together (reload.h).
+ * netdev.h), writing a configuration into the maps (sync.c and sync_inc.c: the full and
+ * the incremental planner; commit.c: the one committer; table4.c and trie6.c build the
+ * IPv4 and IPv6 tables, fprof.c the flood profiles), and reading the counters back
+ * (stats.c). No database: the reload path (user/reload/) reads the state database and
+ * passes the sync what it needs.
  *
- * Included by: daemon, cli, the tests and the benchmarks. Includes: config, state, lib.
+ * Included by: reload, daemon, cli, the tests and the benchmarks. Includes: config, lib
+ * (never state).
  * sync_int.h is the room's own: only the files of user/datapath/ (and white-box tests)
  * include it.
  */
@@ -16,6 +19,5 @@
 #include "attach.h"
 #include "maps.h"
 #include "netdev.h"
-#include "reload.h"
 
 #endif /* TG_DATAPATH_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * maps.h - the pinned data plane seen from userspace: loading the program and its maps
- * (loader.c), filling them from a validated config (sync.c), and reading the counters
- * back (stats.c).
+ * (loader.c), filling them from a validated config (the planners sync.c and sync_inc.c,
+ * the committer commit.c), and reading the counters back (stats.c).
  *
  * Included by: datapath.h (the door) and the files of user/datapath/; the tests and the
  * benchmark that load the program.
@@ -79,6 +79,44 @@ void tg_maps_unlock(int lock);
 int tg_maps_unpin(const char *pin_dir);
 
 /*
+ * What a sync needs besides the configuration, given by its caller (the reload path owns
+ * the state database; the sync does no I/O but to the maps).
+ *
+ * The enforcement state the records carry: tollgated's table, or the state database's
+ * when no daemon runs. state_of gives TG_ST_THROTTLED (with the throttle rate in
+ * *throttle_bps), TG_ST_SUSPENDED or TG_ST_ACTIVE; count how many are not active.
+ */
+struct tg_enf_view {
+	const void *ctx;
+	uint8_t (*state_of)(const void *ctx, const char *id, uint64_t *throttle_bps);
+	size_t (*count)(const void *ctx);
+};
+
+/* A customer's index as the state database remembers it (a full sync gives it back to
+ * the customer when it is free), or as a sync gave it. */
+struct tg_idx_hint {
+	const char *id;
+	uint32_t idx;
+};
+
+struct tg_sync_env {
+	const struct tg_enf_view *enf;	/* NULL: every customer active */
+	const struct tg_idx_hint *hint; /* sorted by id; used by a full sync only */
+	size_t nhint;
+};
+
+/* What the state database should learn from a sync: the indexes given (set) and the ids
+ * whose index is free again (drop). The ids belong to the configurations and hints the
+ * sync was given (and to *old of tg_sync_applied): record before freeing those. */
+struct tg_idx_changes {
+	struct tg_idx_hint *set;
+	size_t nset;
+	const char **drop;
+	size_t ndrop;
+};
+void tg_idx_changes_free(struct tg_idx_changes *c);
+
+/*
  * Make the customer maps say what cfg says: customers, prefixes (IPv4 DIR-24-8 and IPv6
  * trie), bindings, names. Interfaces named in the config are resolved to ifindexes for
  * the bindings; one not present on this host is an error. Returns 0 or -errno with the
@@ -86,13 +124,25 @@ int tg_maps_unpin(const char *pin_dir);
  */
 struct tg_sync_stats {
 	size_t customers;		/* configured */
-	size_t added, changed, removed; /* customer records written or cleared */
+	size_t added, changed, removed; /* customer records written or cleared; changed
+					 * counts a customer whose prefixes changed too */
 	bool full;			/* the maps were read back (not a difference in memory) */
 	bool two_pass; /* departed customers went first: the new ones needed their indexes */
 };
 
-int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		      struct tg_errs *errs);
+/* The full sync (the maps read back), under the writers' lock it takes. env may be NULL:
+ * no remembered indexes, every customer active. */
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_sync_env *env,
+		      struct tg_sync_stats *st, struct tg_errs *errs);
+
+/*
+ * The same, the caller holding the writers' lock. With idx/rec, the index and record given
+ * to each configured customer (malloc'd); in gen the sync_gen it left; in chg (may be
+ * NULL) what the state database should learn.
+ */
+int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_sync_env *env,
+		 struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs,
+		 uint32_t **idx, struct tg_cust **rec, uint32_t *gen);
 
 /*
  * What tollgated last wrote into the customer maps, so that a reload computes the
@@ -101,15 +151,24 @@ int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_syn
 struct tg_applied;
 
 /*
- * Make the maps say what cfg says, like tg_sync_customers. With *app describing the maps
- * (no other writer since), only the difference is computed and written; otherwise, or
- * with *app NULL, a full sync. Takes cfg in every case: on success *app is the new
- * snapshot holding it (or NULL if none could be kept: the next sync is a full one) and
- * *old the previous snapshot, for the caller to free when convenient (tg_applied_free).
- * On failure cfg is freed, *app is kept but marked stale (the maps may be half-way).
+ * Make the maps say what cfg says, like tg_sync_customers; the caller holds the writers'
+ * lock. With *app describing the maps (tg_applied_usable), only the difference is
+ * computed and written; otherwise, or with *app NULL, a full sync (with env's hints).
+ * Takes cfg in every case: on success *app is the new snapshot holding it (or NULL if
+ * none could be kept: the next sync is a full one) and *old the previous snapshot, for
+ * the caller to free when convenient (tg_applied_free). On failure cfg is freed, *app is
+ * kept but marked stale (the maps may be half-way). chg (may be NULL): what the state
+ * database should learn.
  */
 int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_errs *errs);
+		    const struct tg_sync_env *env, struct tg_applied **old,
+		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs);
+/* 0 if tg_sync_applied would sync cfg incrementally from a (no hints needed), else
+ * -ESTALE (or -errno). Under the writers' lock. */
+int tg_applied_usable(const struct tg_maps *m, const struct tg_applied *a,
+		      const struct tg_cfg *cfg);
+/* The state database missed what a sync gave: the next sync is a full one. */
+void tg_applied_set_stale(struct tg_applied *a);
 void tg_applied_free(struct tg_applied *a);
 /* The configuration a snapshot holds (for tg_config_load_from), or NULL. */
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a);
@@ -126,12 +185,11 @@ int tg_applied_index(struct tg_applied *a);
  * gives the customer's index to another id); the caller syncs in full. -ENOENT: no such
  * customer.
  */
-struct tg_enf_table;
 /* 0 while the snapshot describes the maps (tg_config.sync_gen is the one it left), else
  * -ESTALE (or -errno). Under the writers' lock to be sure of it. */
 int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a);
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
-		       const struct tg_enf_table *enf);
+		       const struct tg_enf_view *enf);
 
 /* The customer index that owns an IPv6 address (network order), read from the live trie
  * as the data plane walks it; 0 if none. */

@@ -1,22 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sync.c - make the customer maps say what a validated config says.
+ * sync.c - the full planner: make the customer maps say what a validated config says,
+ * learning what they hold by reading them back (tollgate attach, a reload without
+ * tollgated, or tollgated when its snapshot is stale).
  *
- * Everything is computed first (indexes, IPv4 tables, IPv6 trie, bindings) and checked
- * against the maps' capacity; only then is anything written, so a config that does not
- * fit changes nothing. Writes are ordered so that a packet never sees a prefix pointing
- * at a customer that is not there yet:
- *   1. customer records (tg_cust, tg_names) for every configured customer;
- *   2. new IPv4 tbl8 chunks, then the tbl24 entries that change (aligned 32-bit stores,
- *      each atomic for the packet path), between the void bits of /16s gaining a customer
- *      (cleared first) and of those losing their last (set last); the same for the IPv6
- *      trie (trie6.c): new chunks, then owners and pointers in place, then removals;
- *      bindings added or changed;
- *   3. bindings that went away;
- *   4. customers that went away: record, name, counters and policer state cleared, so
- *      their index can be given to a new customer.
- * Customers keep their index across syncs (matched by external id through tg_names), so
+ * Everything is computed first (indexes, records, IPv4 table, IPv6 trie, bindings) and
+ * checked against the maps' capacity, into a struct tg_txn; only then does the committer
+ * (commit.c) write it, in the one order, so a config that does not fit changes nothing.
+ * Customers keep their index across syncs (matched by external id through tg_names; a
+ * customer not loaded gets the index the caller's hints remember for it, if free), so
  * counters and policer state never jump from one customer to another.
+ *
+ * No I/O but to the maps: the caller (the reload path) reads the state database and
+ * passes what the sync needs (struct tg_sync_env), and records what it gave
+ * (struct tg_idx_changes).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,148 +28,7 @@
 
 #include "lib/lib.h"
 #include "maps.h"
-#include "state/state.h"
 #include "sync_int.h"
-
-#define BATCH 8192u /* entries per batch syscall */
-
-/* With -v, how long each phase of a sync took: where a reload's time goes. */
-void tg_sync_phase(const char *what, struct timespec *t)
-{
-	struct timespec now;
-
-	if (!tg_log_verbose)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (t->tv_sec || t->tv_nsec)
-		tg_info("sync: %-26s %7.3f s", what,
-			(double)(now.tv_sec - t->tv_sec) + (now.tv_nsec - t->tv_nsec) / 1e9);
-	*t = now;
-}
-
-/* ---- policer parameters ---- */
-
-/*
- * The interval and tolerance of a policer (units.c tg_gcra_*: the arithmetic the config
- * checks and `customer show` use too). A validated config has its rates and bursts within
- * what these hold (config.h TG_RATE_MIN_BPS..TG_RATE_MAX_BPS, tg_burst_max_bytes), so the
- * bounds below only guard against an unvalidated caller: a rate below the minimum or a
- * tolerance over TG_GCRA_TOL_MAX_FNS would overflow the data plane's arithmetic.
- */
-void tg_policer_params(const struct tg_rate_cfg *r, uint64_t tick_ns, struct tg_policer_cfg *out)
-{
-	unsigned __int128 tol;
-	uint64_t rate = r->rate_bps, burst = r->burst_bytes, floor;
-
-	memset(out, 0, sizeof(*out));
-	if (!rate)
-		return; /* unlimited */
-	if (rate < TG_RATE_MIN_BPS)
-		rate = TG_RATE_MIN_BPS;
-	/* 8e9 ns per byte at 1 bit/s, in 2^-16 ns, rounded up so we never exceed the rate */
-	out->ipb_fns16 = tg_gcra_ipb_fns16(rate);
-	/*
-	 * The coarse clock stands still for a tick, so the bucket must hold what the rate
-	 * earns in two ticks or the delivered rate falls below the configured one.
-	 */
-	floor = (uint64_t)((unsigned __int128)rate * 2 * tick_ns / 8000000000ull);
-	if (burst < floor)
-		burst = floor;
-	tol = ((unsigned __int128)burst * out->ipb_fns16) >> 8;
-	out->tol_fns = tol > TG_GCRA_TOL_MAX_FNS ? TG_GCRA_TOL_MAX_FNS : (uint64_t)tol;
-}
-
-void tg_pkt_policer_params(uint64_t pps, uint64_t burst, uint64_t tick_ns, struct tg_pkt_pol *out)
-{
-	unsigned __int128 tol;
-
-	memset(out, 0, sizeof(*out));
-	if (!pps)
-		return;
-	out->ipp_fns = tg_gcra_ipp_fns(pps);
-	if (!burst)
-		burst = pps; /* one second's worth */
-	if ((unsigned __int128)pps * 2 * tick_ns / 1000000000ull > burst)
-		burst = (uint64_t)((unsigned __int128)pps * 2 * tick_ns / 1000000000ull);
-	if (!burst)
-		burst = 1;
-	tol = (unsigned __int128)burst * out->ipp_fns;
-	out->tol_fns = tol > TG_GCRA_TOL_MAX_FNS ? TG_GCRA_TOL_MAX_FNS : (uint64_t)tol;
-}
-
-/* ---- batch helpers ---- */
-
-int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t done = 0;
-
-	while (done < n) {
-		__u32 cnt = n - done > BATCH ? BATCH : n - done;
-
-		if (bpf_map_update_batch(fd, (const char *)keys + done * ksz,
-					 (const char *)vals + done * vsz, &cnt, &opts))
-			return neg_errno();
-		done += cnt;
-	}
-	return 0;
-}
-
-int tg_delete_batch(int fd, const void *keys, size_t n, size_t ksz)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t done = 0;
-
-	while (done < n) {
-		__u32 cnt = n - done > BATCH ? BATCH : n - done;
-
-		if (bpf_map_delete_batch(fd, (const char *)keys + done * ksz, &cnt, &opts))
-			return neg_errno();
-		done += cnt;
-	}
-	return 0;
-}
-
-/* Read a whole map (array or hash) into malloc'd key and value arrays. */
-static int dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in = 0, out = 0;
-	size_t got = 0;
-	bool first = true;
-	char *k = malloc((max + 1) * ksz), *v = malloc((max + 1) * vsz);
-
-	if (!k || !v)
-		goto nomem;
-	for (;;) {
-		__u32 cnt = max - got;
-		int err;
-
-		if (!cnt)
-			break;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k + got * ksz,
-					   v + got * vsz, &cnt, &opts);
-		err = err ? neg_errno() : 0;
-		got += cnt;
-		if (err == -ENOENT)
-			break;
-		if (err) {
-			free(k);
-			free(v);
-			return err;
-		}
-		in = out;
-		first = false;
-	}
-	*keys = k;
-	*vals = v;
-	*n = got;
-	return 0;
-nomem:
-	free(k);
-	free(v);
-	return -ENOMEM;
-}
 
 /* ---- customer indexes ---- */
 
@@ -209,7 +65,7 @@ static int read_names(const struct tg_maps *m, char (**names)[TG_ID_LEN])
 	size_t n, i;
 	int err;
 
-	err = dump_map(m->names, m->max_cust, sizeof(__u32), TG_ID_LEN, &keys, &vals, &n);
+	err = tg_dump_map(m->names, m->max_cust, sizeof(__u32), TG_ID_LEN, &keys, &vals, &n);
 	if (err)
 		return err;
 	*names = calloc(m->max_cust, TG_ID_LEN);
@@ -252,7 +108,7 @@ uint32_t tg_find_customer(const struct tg_maps *m, const char *id)
  */
 static int cmp_assign(const void *a, const void *b)
 {
-	return strcmp(((const struct tg_assign *)a)->id, ((const struct tg_assign *)b)->id);
+	return strcmp(((const struct tg_idx_hint *)a)->id, ((const struct tg_idx_hint *)b)->id);
 }
 
 /*
@@ -261,7 +117,7 @@ static int cmp_assign(const void *a, const void *b)
  * lists the loaded indexes whose id is no longer configured.
  */
 static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
-			  char (*names)[TG_ID_LEN], const struct tg_assign *db, size_t ndb,
+			  char (*names)[TG_ID_LEN], const struct tg_idx_hint *db, size_t ndb,
 			  uint32_t *idx, uint32_t **removed, size_t *nremoved, struct tg_errs *errs)
 {
 	struct idname *live = NULL, key, *hit;
@@ -298,7 +154,7 @@ static int assign_indexes(const struct tg_maps *m, const struct tg_cfg *cfg,
 	for (i = 0; i < *nremoved; i++)
 		used[(*removed)[i]] = true;
 	for (c = 0; c < cfg->ncustomers && ndb; c++) {
-		struct tg_assign k = {.id = cfg->customers[c].id}, *a;
+		struct tg_idx_hint k = {.id = cfg->customers[c].id}, *a;
 
 		if (idx[c])
 			continue;
@@ -336,278 +192,7 @@ out:
 	return err;
 }
 
-/* ---- IPv4: DIR-24-8 ---- */
-
-/* Shortest first (a counting sort: the order within a length does not matter, prefixes of
- * one length are disjoint). 0 or -ENOMEM. */
-static int sort_by_plen(struct tg_v4pfx *p, size_t n)
-{
-	size_t at[34] = {0};
-	struct tg_v4pfx *tmp = malloc((n + 1) * sizeof(*tmp));
-
-	if (!tmp)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		at[p[i].plen + 1]++;
-	for (int l = 1; l < 34; l++)
-		at[l] += at[l - 1];
-	for (size_t i = 0; i < n; i++)
-		tmp[at[p[i].plen]++] = p[i];
-	memcpy(p, tmp, n * sizeof(*p));
-	free(tmp);
-	return 0;
-}
-
-void tg_v4build_free(struct tg_v4build *b)
-{
-	if (!b->tbl24_lent)
-		free(b->tbl24);
-	free(b->blocks);
-	free(b->block_of);
-	free(b->chunk_of);
-}
-
-int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg_v4build *b,
-		const struct tg_cfg *cfg, struct tg_errs *errs)
-{
-	uint32_t *lent = b->tbl24_lent ? b->tbl24 : NULL, next = 0;
-	size_t i, nblk = 0, k;
-	uint64_t *seen;
-	bool *live = NULL, *taken = NULL;
-
-	memset(b, 0, sizeof(*b));
-	if (lent) { /* the caller's buffer, kept warm across reloads */
-		b->tbl24 = lent;
-		b->tbl24_lent = true;
-	}
-	if (!m->tbl24 || !m->tbl8)
-		return -EINVAL;
-	if (sort_by_plen(p, n))
-		return -ENOMEM;
-	if (lent) {
-		memset(b->tbl24, 0, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
-	} else {
-		b->tbl24 = calloc(TG_V4_TBL24_ENTRIES, sizeof(uint32_t));
-		tg_advise_huge(b->tbl24, TG_V4_TBL24_ENTRIES * sizeof(uint32_t));
-	}
-	/* the /24 blocks holding longer prefixes, counted first: each is 1 KiB to fill */
-	seen = calloc(TG_V4_TBL24_ENTRIES / 64, sizeof(uint64_t));
-	if (!seen)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		uint32_t blk = p[i].addr >> 8;
-
-		if (p[i].plen > 24 && !(seen[blk >> 6] >> (blk & 63) & 1)) {
-			seen[blk >> 6] |= 1ull << (blk & 63);
-			nblk++;
-		}
-	}
-	free(seen);
-	b->blocks = malloc((nblk ? nblk : 1) * sizeof(*b->blocks));
-	b->block_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
-	b->chunk_of = malloc((nblk ? nblk : 1) * sizeof(uint32_t));
-	if (!b->tbl24 || !b->blocks || !b->block_of || !b->chunk_of)
-		return -ENOMEM;
-
-	/* shortest first, so a longer prefix overwrites the shorter one it is inside */
-	for (i = 0; i < n; i++) {
-		uint32_t blk = p[i].addr >> 8, e;
-
-		if (p[i].plen <= 24) {
-			uint32_t span = 1u << (24 - p[i].plen), j;
-
-			for (j = 0; j < span; j++)
-				b->tbl24[blk + j] = p[i].cust;
-			continue;
-		}
-		e = b->tbl24[blk];
-		if (!(e & TG_V4_TBL8)) {
-			k = b->nblocks++;
-			for (uint32_t j = 0; j < TG_V4_TBL8_CHUNK; j++)
-				b->blocks[k][j] = e; /* the /24-or-shorter owner of the block */
-			b->block_of[k] = blk;
-			b->tbl24[blk] = TG_V4_TBL8 | (uint32_t)k;
-		}
-		k = b->tbl24[blk] & ~TG_V4_TBL8;
-		uint32_t lo = p[i].addr & 0xff, span = 1u << (32 - p[i].plen);
-
-		for (uint32_t j = 0; j < span; j++)
-			b->blocks[k][lo + j] = p[i].cust;
-	}
-
-	/* place blocks: keep a live chunk whose content is unchanged, else use a free one */
-	live = calloc(m->tbl8_chunks, sizeof(bool));
-	taken = calloc(m->tbl8_chunks, sizeof(bool));
-	if (!live || !taken) {
-		free(live);
-		free(taken);
-		return -ENOMEM;
-	}
-	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++) {
-		uint32_t e = m->tbl24[i];
-
-		if ((e & TG_V4_TBL8) && (e & ~TG_V4_TBL8) < m->tbl8_chunks)
-			live[e & ~TG_V4_TBL8] = true;
-	}
-	for (k = 0; k < b->nblocks; k++) {
-		uint32_t e = m->tbl24[b->block_of[k]], c = e & ~TG_V4_TBL8;
-
-		b->chunk_of[k] = UINT32_MAX;
-		if ((e & TG_V4_TBL8) && c < m->tbl8_chunks && !taken[c] &&
-		    memcmp(&m->tbl8[(size_t)c * TG_V4_TBL8_CHUNK], b->blocks[k],
-			   sizeof(b->blocks[k])) == 0) {
-			b->chunk_of[k] = c;
-			taken[c] = true;
-		}
-	}
-	for (k = 0; k < b->nblocks; k++) {
-		if (b->chunk_of[k] != UINT32_MAX)
-			continue;
-		while (next < m->tbl8_chunks && (live[next] || taken[next]))
-			next++;
-		if (next >= m->tbl8_chunks) {
-			tg_errs_add(errs,
-				    "%s: IPv4 prefixes longer than /24 fall in %zu /24 blocks, "
-				    "more than the table has room for (%u, with a reload's worth "
-				    "spare): raise capacity.max_prefixes in tollgate.yaml",
-				    cfg->path, b->nblocks, m->tbl8_chunks);
-			free(live);
-			free(taken);
-			return -ENOSPC;
-		}
-		b->chunk_of[k] = next;
-		taken[next] = true;
-	}
-	for (k = 0; k < b->nblocks; k++)
-		b->tbl24[b->block_of[k]] = TG_V4_TBL8 | b->chunk_of[k];
-	free(live);
-	free(taken);
-	return 0;
-}
-
-/* The /16s of tbl24 with no entry: tg_v4_void's bits (tollgate_kern_user.h). */
-static void v4_void_of(const uint32_t *tbl24, uint64_t *out)
-{
-	for (size_t w = 0; w < TG_V4_VOID_WORDS; w++) {
-		uint64_t bits = 0;
-
-		for (unsigned b = 0; b < 64; b++) {
-			const uint32_t *e = &tbl24[((w << 6) | b) << 8];
-			uint32_t any = 0;
-
-			for (unsigned j = 0; j < 256; j++)
-				any |= e[j];
-			bits |= (uint64_t)(any == TG_V4_NONE) << b;
-		}
-		out[w] = bits;
-	}
-}
-
-void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b)
-{
-	uint64_t nvoid[TG_V4_VOID_WORDS];
-	size_t k, i;
-
-	if (!b->tbl24)
-		return;
-	/* a /16 gaining its first customer stops being void before any entry of it is written */
-	v4_void_of(b->tbl24, nvoid);
-	for (i = 0; i < TG_V4_VOID_WORDS; i++)
-		if (m->v4void[i] & ~nvoid[i])
-			__atomic_store_n(&m->v4void[i], m->v4void[i] & nvoid[i], __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (k = 0; k < b->nblocks; k++) {
-		uint32_t *dst = &m->tbl8[(size_t)b->chunk_of[k] * TG_V4_TBL8_CHUNK];
-
-		for (i = 0; i < TG_V4_TBL8_CHUNK; i++)
-			if (dst[i] != b->blocks[k][i])
-				__atomic_store_n(&dst[i], b->blocks[k][i], __ATOMIC_RELAXED);
-	}
-	/* chunk contents are visible before any tbl24 entry points at them */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	/*
-	 * Owners first, then removals: a customer whose prefix moves gets its new addresses
-	 * before it loses the old ones, so no valid packet of it meets a moment where neither
-	 * is its own (each store is atomic for the packet path).
-	 */
-	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
-		if (b->tbl24[i] != TG_V4_NONE && m->tbl24[i] != b->tbl24[i])
-			__atomic_store_n(&m->tbl24[i], b->tbl24[i], __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (i = 0; i < TG_V4_TBL24_ENTRIES; i++)
-		if (b->tbl24[i] == TG_V4_NONE && m->tbl24[i] != TG_V4_NONE)
-			__atomic_store_n(&m->tbl24[i], TG_V4_NONE, __ATOMIC_RELAXED);
-	/* and a /16 whose last customer left is void once its entries are gone */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (i = 0; i < TG_V4_VOID_WORDS; i++)
-		if (m->v4void[i] != nvoid[i])
-			__atomic_store_n(&m->v4void[i], nvoid[i], __ATOMIC_RELAXED);
-}
-
-/* ---- the whole sync ---- */
-
-struct plan_out {
-	const struct tg_assign *db; /* the state database's assignments, by id (input) */
-	size_t ndb;
-	uint32_t *idx; /* per configured customer */
-	uint32_t *removed;
-	size_t nremoved;
-	struct tg_cust *cust;
-	__u32 *cust_keys;
-	char (*names)[TG_ID_LEN];
-	struct tg_v4build v4;
-	size_t nv4;
-	struct tg_v6build v6;
-	size_t nv6;
-	struct tg_bind_key *bkeys;
-	__u32 *bvals;
-	size_t nbind;
-	struct tg_fprofs fp;
-};
-
-int tg_cmp_bind(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct tg_bind_key));
-}
-
-static int plan_bindings(const struct tg_cfg *cfg, struct plan_out *o)
-{
-	size_t c, i, n = 0;
-	struct {
-		struct tg_bind_key k;
-		__u32 v;
-	} *tmp = calloc(cfg->ncustomers + 1, sizeof(*tmp));
-
-	if (!tmp)
-		return -ENOMEM;
-	for (c = 0; c < cfg->ncustomers; c++) {
-		const struct tg_customer *cu = &cfg->customers[c];
-
-		if (!cu->iface[0])
-			continue;
-		tmp[n].k.ifindex = o->cust[c].bind_ifindex;
-		tmp[n].k.vlan = cu->vlan;
-		tmp[n].k.ivlan = cu->ivlan;
-		tmp[n++].v = o->idx[c];
-	}
-	qsort(tmp, n, sizeof(*tmp), tg_cmp_bind);
-	o->bkeys = calloc(n + 1, sizeof(*o->bkeys));
-	o->bvals = calloc(n + 1, sizeof(*o->bvals));
-	if (!o->bkeys || !o->bvals) {
-		free(tmp);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		if (o->nbind && memcmp(&o->bkeys[o->nbind - 1], &tmp[i].k, sizeof(tmp[i].k)) == 0) {
-			o->bvals[o->nbind - 1] = TG_BIND_AMBIGUOUS; /* a shared access port */
-			continue;
-		}
-		o->bkeys[o->nbind] = tmp[i].k;
-		o->bvals[o->nbind++] = tmp[i].v;
-	}
-	free(tmp);
-	return 0;
-}
+/* ---- records ---- */
 
 uint32_t tg_ifindex_cached(struct tg_ifcache *c, const char *name)
 {
@@ -653,88 +238,12 @@ int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_n
 	return 0;
 }
 
-static void walled_key(const struct tg_prefix *p, struct tg_walled_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	if (p->family == AF_INET6) {
-		k->prefixlen = p->plen;
-		memcpy(k->addr, p->addr, 16);
-	} else {
-		k->prefixlen = 96 + p->plen;
-		k->addr[10] = k->addr[11] = 0xff;
-		memcpy(k->addr + 12, p->addr, 4);
-	}
-}
-
-/* Does prefix a (a tg_walled key) cover prefix b? */
-static bool walled_covers(const struct tg_walled_key *a, const struct tg_walled_key *b)
-{
-	uint32_t n = a->prefixlen, i;
-
-	if (n > b->prefixlen)
-		return false;
-	for (i = 0; i < n / 8; i++)
-		if (a->addr[i] != b->addr[i])
-			return false;
-	return n % 8 == 0 || !((a->addr[i] ^ b->addr[i]) & (0xff00 >> (n % 8)));
-}
-
-int tg_walled_write(struct tg_maps *m, const struct tg_cfg *cfg)
-{
-	static struct tg_walled_key want[TG_WALLED_MAX], stale[TG_WALLED_MAX];
-	static __u8 flags[TG_WALLED_MAX], merged[TG_WALLED_MAX];
-	struct tg_walled_key k, next, *prev = NULL;
-	size_t n = 0, nstale = 0, i, j;
-
-	if (m->walled < 0)
-		return -EINVAL;
-	/* the walled garden is exempt from per_source too; a prefix in both lists is one entry */
-	for (i = 0; i < cfg->nwalled + cfg->nsrc_exempt; i++) {
-		bool walled = i < cfg->nwalled;
-
-		walled_key(walled ? &cfg->walled_garden[i] : &cfg->src_exempt[i - cfg->nwalled],
-			   &k);
-		for (j = 0; j < n && memcmp(&want[j], &k, sizeof(k)); j++)
-			;
-		if (j == n) {
-			if (n == TG_WALLED_MAX)
-				return -E2BIG; /* check-config refuses this */
-			want[n] = k;
-			flags[n++] = 0;
-		}
-		flags[j] |= walled ? TG_WG_WALLED | TG_WG_EXEMPT : TG_WG_EXEMPT;
-	}
-	/* each prefix carries the flags of every prefix covering it: the longest match is one */
-	for (i = 0; i < n; i++) {
-		merged[i] = flags[i];
-		for (j = 0; j < n; j++)
-			if (walled_covers(&want[j], &want[i]))
-				merged[i] |= flags[j];
-	}
-	/* the new entries first, then the old ones go: a prefix kept never leaves the trie */
-	for (i = 0; i < n; i++)
-		if (bpf_map_update_elem(m->walled, &want[i], &merged[i], BPF_ANY))
-			return neg_errno();
-	while (nstale < TG_WALLED_MAX && !bpf_map_get_next_key(m->walled, prev, &next)) {
-		for (i = 0; i < n && memcmp(&want[i], &next, sizeof(next)); i++)
-			;
-		if (i == n)
-			stale[nstale++] = next;
-		k = next;
-		prev = &k;
-	}
-	for (i = 0; i < nstale; i++)
-		if (bpf_map_delete_elem(m->walled, &stale[i]) && errno != ENOENT)
-			return neg_errno();
-	return 0;
-}
-
 void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
-		       const struct tg_enf_table *enf, uint64_t tick_ns)
+		       const struct tg_enf_view *enf, uint64_t tick_ns)
 {
-	const struct tg_enf_entry *e = tg_enf_find(enf, cu->id);
+	uint64_t throttle_bps = 0;
 
-	v->state = e ? e->state : TG_ST_ACTIVE;
+	v->state = enf ? enf->state_of(enf->ctx, cu->id, &throttle_bps) : TG_ST_ACTIVE;
 	/* a throttled customer is held to its throttle rate: no peak above it */
 	v->flags &= (__u8)~TG_CF_TRTCM;
 	if ((cu->dir[TG_DIR_UP].peak_rate_bps || cu->dir[TG_DIR_DOWN].peak_rate_bps) && v->fprof &&
@@ -743,9 +252,9 @@ void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
 	for (int j = 0; j < TG_DIR_NR; j++) {
 		struct tg_rate_cfg r = cu->dir[j];
 
-		if (e && e->state == TG_ST_THROTTLED && e->throttle_bps &&
-		    (!r.rate_bps || r.rate_bps > e->throttle_bps)) {
-			r.rate_bps = e->throttle_bps;
+		if (v->state == TG_ST_THROTTLED && throttle_bps &&
+		    (!r.rate_bps || r.rate_bps > throttle_bps)) {
+			r.rate_bps = throttle_bps;
 			if (r.burst_bytes < TG_BURST_MIN_BYTES)
 				r.burst_bytes = TG_BURST_MIN_BYTES;
 			if (r.burst_bytes > r.rate_bps / 8) /* at most a second's worth */
@@ -757,54 +266,244 @@ void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
 	}
 }
 
-static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_out *o,
-		     struct tg_errs *errs)
+bool tg_enf_any(const struct tg_enf_view *enf)
+{
+	return enf && enf->count(enf->ctx) > 0;
+}
+
+/* ---- the plan ---- */
+
+/* Every configured customer's binding, sorted, one value per port (TG_BIND_AMBIGUOUS if
+ * shared): all set; the live ports no longer bound deleted. */
+static int plan_bindings(const struct tg_maps *m, const struct tg_cfg *cfg, const uint32_t *idx,
+			 const struct tg_cust *rec, struct tg_txn *o)
+{
+	void *keys = NULL, *vals = NULL;
+	size_t c, i, n = 0, nlive = 0;
+	int err;
+	struct {
+		struct tg_bind_key k;
+		__u32 v;
+	} *tmp = calloc(cfg->ncustomers + 1, sizeof(*tmp));
+
+	if (!tmp)
+		return -ENOMEM;
+	for (c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+
+		if (!cu->iface[0])
+			continue;
+		tmp[n].k.ifindex = rec[c].bind_ifindex;
+		tmp[n].k.vlan = cu->vlan;
+		tmp[n].k.ivlan = cu->ivlan;
+		tmp[n++].v = idx[c];
+	}
+	qsort(tmp, n, sizeof(*tmp), tg_cmp_bind);
+	o->bupd = calloc(n + 1, sizeof(*o->bupd));
+	o->bupd_v = calloc(n + 1, sizeof(*o->bupd_v));
+	if (!o->bupd || !o->bupd_v) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (o->nbupd && memcmp(&o->bupd[o->nbupd - 1], &tmp[i].k, sizeof(tmp[i].k)) == 0) {
+			o->bupd_v[o->nbupd - 1] = TG_BIND_AMBIGUOUS; /* a shared access port */
+			continue;
+		}
+		o->bupd[o->nbupd] = tmp[i].k;
+		o->bupd_v[o->nbupd++] = tmp[i].v;
+	}
+	free(tmp);
+	/* the live ports that go */
+	err = tg_dump_map(m->bind, m->bind_max, sizeof(struct tg_bind_key), sizeof(__u32), &keys,
+			  &vals, &nlive);
+	if (err)
+		return err;
+	o->bdel = calloc(nlive + 1, sizeof(*o->bdel));
+	if (!o->bdel) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nlive; i++) {
+		struct tg_bind_key *k = &((struct tg_bind_key *)keys)[i];
+
+		if (!o->nbupd || !bsearch(k, o->bupd, o->nbupd, sizeof(*k), tg_cmp_bind))
+			o->bdel[o->nbdel++] = *k;
+	}
+	/* the data plane's port-owner caches start again after a full sync, whatever changed */
+	o->bind_gen_always = true;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* What a full planner computes besides the plan. */
+struct full {
+	const struct tg_sync_env *env;
+	bool want_rec;	     /* rec is wanted after the sync (else it is the plan's rvals) */
+	uint32_t *idx;	     /* per configured customer */
+	struct tg_cust *rec; /* per configured customer */
+	uint8_t *moved;	     /* per index: its addresses change */
+	uint8_t *same;	     /* per configured customer: its record is unchanged */
+	struct tg_fprofs fp; /* the plan's flood profiles */
+	struct tg_v6pfx *v6; /* the IPv6 prefixes, and their owners before the write */
+	uint32_t *v6was;
+	size_t nv6;
+};
+
+static void full_free(struct full *f)
+{
+	free(f->idx);
+	if (f->want_rec)
+		free(f->rec);
+	free(f->moved);
+	free(f->same);
+	free(f->v6);
+	free(f->v6was);
+	tg_fprofs_free(&f->fp);
+	*f = (struct full){.env = f->env, .want_rec = f->want_rec};
+}
+
+/*
+ * After the write: a customer whose record is unchanged counts as changed if its prefixes
+ * changed (tg_sync_stats), as the incremental sync counts it: IPv4 from the tables' diff,
+ * IPv6 where the owner of a prefix's first address is not the one before.
+ */
+static size_t moved_after(const struct tg_maps *m, const struct tg_cfg *cfg, struct full *f)
+{
+	uint32_t *now;
+	size_t c, n = 0;
+
+	if (!f->v6was) /* nothing was loaded: every customer is added */
+		return 0;
+	now = calloc(f->nv6 + 1, sizeof(*now));
+	if (!now)
+		goto out; /* only the count is missing */
+	tg_v6_owners(m, f->v6, f->nv6, now);
+	for (c = 0; c < f->nv6; c++) {
+		if (now[c] == f->v6was[c])
+			continue;
+		if (now[c] < m->max_cust)
+			f->moved[now[c]] = 1;
+		if (f->v6was[c] < m->max_cust)
+			f->moved[f->v6was[c]] = 1;
+	}
+	for (c = 0; c < cfg->ncustomers; c++)
+		n += f->same[c] && f->moved[f->idx[c]];
+out:
+	free(now);
+	return n;
+}
+
+/*
+ * Keep only the customer records that differ from what the map holds (new customers, and
+ * changed plans, limits or bindings): a reload touching 1k of 1M customers writes 1k. A
+ * customer whose record is the same but whose prefixes move counts as changed.
+ */
+static int filter_changed(struct tg_maps *m, const struct tg_cfg *cfg, const struct full *f,
+			  struct tg_txn *o, struct tg_sync_stats *st)
+{
+	void *keys = NULL, *vals = NULL;
+	struct tg_cust *cur;
+	size_t got = 0, i, n = cfg->ncustomers;
+	int err;
+
+	if (!n)
+		return 0;
+	err = tg_dump_map(m->cust, m->max_cust, sizeof(__u32), sizeof(struct tg_cust), &keys, &vals,
+			  &got);
+	if (err)
+		return err;
+	cur = calloc(m->max_cust, sizeof(*cur));
+	if (!cur) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (i = 0; i < got; i++) {
+		__u32 k = ((__u32 *)keys)[i];
+
+		if (k < m->max_cust)
+			cur[k] = ((struct tg_cust *)vals)[i];
+	}
+	for (i = 0; i < n; i++) {
+		const struct tg_cust *old = &cur[f->idx[i]];
+
+		if (!(old->flags & TG_CF_VALID)) {
+			st->added++;
+		} else if (memcmp(old, &f->rec[i], sizeof(*old)) != 0) {
+			st->changed++;
+		} else {
+			f->same[i] = 1; /* changed if its prefixes are (moved_after) */
+			continue;
+		}
+		o->rkeys[o->nrec] = f->idx[i];
+		o->rvals[o->nrec++] = f->rec[i]; /* in place when o->rvals is f->rec: nrec <= i */
+		o->nkeys[o->nnames] = f->idx[i];
+		snprintf(o->names[o->nnames++], TG_ID_LEN, "%s", cfg->customers[i].id);
+	}
+	free(cur);
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+/* The plan of a full sync: indexes, records, tables, bindings and departures. */
+static int plan_full(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f, struct tg_txn *o,
+		     struct tg_sync_stats *st, struct tg_errs *errs)
 {
 	struct timespec t = {};
 	struct tg_ifcache ifc = {};
 	struct tg_v4pfx *v4 = NULL;
 	struct tg_v6pfx *v6 = NULL;
+	char(*live)[TG_ID_LEN] = NULL;
 	struct tg_config bc;
-	size_t c, j, nv4 = 0, npfx = 0;
+	size_t c, j, nv4 = 0, nv6 = 0, npfx = 0, n = cfg->ncustomers;
 	__u32 zero = 0;
+	bool loaded = false; /* a customer is loaded: some may move (else all are added) */
 	int err, bad = 0;
 
 	tg_sync_phase("start", &t);
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
-	o->idx = calloc(cfg->ncustomers + 1, sizeof(uint32_t));
-	o->cust = calloc(cfg->ncustomers + 1, sizeof(*o->cust));
-	o->cust_keys = calloc(cfg->ncustomers + 1, sizeof(__u32));
-	o->names = calloc(cfg->ncustomers + 1, TG_ID_LEN);
-	if (!o->idx || !o->cust || !o->cust_keys || !o->names)
+	o->cfg = cfg;
+	o->tick_ns = tg_coarse_tick_ns();
+	f->idx = calloc(n + 1, sizeof(*f->idx));
+	f->moved = calloc(m->max_cust + 1, 1);
+	f->same = calloc(n + 1, 1);
+	o->rkeys = calloc(n + 1, sizeof(*o->rkeys));
+	o->rvals = calloc(n + 1, sizeof(*o->rvals));
+	/* the records to write are filtered from them: in place unless the caller keeps them */
+	f->rec = f->want_rec ? calloc(n + 1, sizeof(*f->rec)) : o->rvals;
+	o->nkeys = calloc(n + 1, sizeof(*o->nkeys));
+	o->names = calloc(n + 1, TG_ID_LEN);
+	if (!f->idx || !f->rec || !f->moved || !f->same || !o->rkeys || !o->rvals || !o->nkeys ||
+	    !o->names)
 		return -ENOMEM;
-	{
-		char(*live)[TG_ID_LEN] = NULL;
-
-		err = read_names(m, &live);
-		if (err)
-			return err;
-		err = assign_indexes(m, cfg, live, o->db, o->ndb, o->idx, &o->removed, &o->nremoved,
-				     errs);
-		free(live);
-		if (err)
-			return err;
-	}
-	tg_sync_phase("indexes", &t);
-	err = tg_fprofs_build(cfg, &o->fp, errs);
+	err = read_names(m, &live);
 	if (err)
 		return err;
-
-	for (c = 0; c < cfg->ncustomers; c++) {
+	for (uint32_t i = 1; i < m->max_cust && !loaded; i++)
+		loaded = live[i][0] != '\0';
+	err = assign_indexes(m, cfg, live, f->env ? f->env->hint : NULL, f->env ? f->env->nhint : 0,
+			     f->idx, &o->gone, &o->ngone, errs);
+	free(live);
+	if (err)
+		return err;
+	tg_sync_phase("indexes", &t);
+	err = tg_fprofs_build(cfg, &f->fp, errs);
+	if (err)
+		return err;
+	o->fp = &f->fp;
+	for (c = 0; c < n; c++) {
 		const struct tg_customer *cu = &cfg->customers[c];
 
 		npfx += cu->npfx;
-		o->cust_keys[c] = o->idx[c];
-		snprintf(o->names[c], TG_ID_LEN, "%s", cu->id);
-		if (tg_make_record(cu, o->fp.of[c], bc.clock_tick_ns, &ifc, &o->cust[c], errs))
+		if (tg_make_record(cu, f->fp.of[c], bc.clock_tick_ns, &ifc, &f->rec[c], errs))
 			bad = 1;
-		else if (cfg->enf && cfg->enf->n)
-			tg_record_enforce(&o->cust[c], cu, cfg->enf, bc.clock_tick_ns);
+		else if (tg_enf_any(f->env ? f->env->enf : NULL))
+			tg_record_enforce(&f->rec[c], cu, f->env->enf, bc.clock_tick_ns);
 	}
 	if (bad)
 		return -ENODEV;
@@ -816,7 +515,7 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 		free(v6);
 		return -ENOMEM;
 	}
-	for (c = 0; c < cfg->ncustomers; c++) {
+	for (c = 0; c < n; c++) {
 		const struct tg_customer *cu = &cfg->customers[c];
 
 		for (j = 0; j < cu->npfx; j++) {
@@ -828,296 +527,73 @@ static int plan_sync(struct tg_maps *m, const struct tg_cfg *cfg, struct plan_ou
 				memcpy(&a, p->addr, 4);
 				v4[nv4].addr = ntohl(a);
 				v4[nv4].plen = p->plen;
-				v4[nv4++].cust = o->idx[c];
+				v4[nv4++].cust = f->idx[c];
 			} else {
-				tg_v6_pfx(p, o->idx[c], &v6[o->nv6++]);
+				tg_v6_pfx(p, f->idx[c], &v6[nv6++]);
 			}
 		}
 	}
-	o->nv4 = nv4;
 	tg_sync_phase("records", &t);
 	err = tg_v4_build(m, v4, nv4, &o->v4, cfg, errs);
 	free(v4);
+	if (!err && loaded)
+		err = tg_v4_moved(m, &o->v4, f->moved);
+	f->v6 = v6;
+	f->nv6 = nv6;
+	f->v6was = loaded ? malloc((nv6 + 1) * sizeof(*f->v6was)) : NULL;
+	if (!err && loaded && !f->v6was)
+		err = -ENOMEM;
 	if (!err)
-		err = tg_v6_build(m, v6, o->nv6, &o->v6, cfg, errs);
-	free(v6);
+		err = tg_v6_build(m, v6, nv6, &o->v6, cfg, errs);
 	if (err)
 		return err;
+	if (loaded)
+		tg_v6_owners(m, v6, nv6, f->v6was);
 	tg_sync_phase("IPv4 and IPv6 tables built", &t);
-	return plan_bindings(cfg, o);
+	o->counts = (struct tg_counts){(uint32_t)n,
+				       (uint32_t)nv4,
+				       (uint32_t)nv6,
+				       (uint32_t)o->v4.nblocks,
+				       (uint32_t)tg_v6_nodes(&o->v6),
+				       (uint32_t)tg_v6_cmps(&o->v6)};
+	err = plan_bindings(m, cfg, f->idx, f->rec, o);
+	if (!err)
+		err = filter_changed(m, cfg, f, o, st);
+	tg_sync_phase("changed records found", &t);
+	st->customers = n;
+	st->removed = o->ngone;
+	return err;
 }
 
-static void plan_free(struct plan_out *o)
+/* One pass: plan, then commit. f->idx and f->rec are those of cfg's customers after. */
+static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct full *f,
+		       struct tg_sync_stats *st, struct tg_errs *errs)
 {
-	free(o->idx);
-	free(o->removed);
-	free(o->cust);
-	free(o->cust_keys);
-	free(o->names);
-	tg_v4build_free(&o->v4);
-	tg_v6build_free(&o->v6);
-	free(o->bkeys);
-	free(o->bvals);
-	tg_fprofs_free(&o->fp);
-}
-
-int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts)
-{
-	struct tg_config c;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(m->config, &zero, &c))
-		return neg_errno();
-	c.ncustomers = counts->customers;
-	c.nprefixes4 = counts->prefixes4;
-	c.nprefixes6 = counts->prefixes6;
-	c.v4_chunks = counts->chunks4;
-	c.v6_chunks = counts->chunks6;
-	c.v6_cmps = counts->cmps6;
-	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
-}
-
-/* Port-owner caches in the data plane (tg_dcache) are valid for one bind_gen. */
-int tg_bump_bind_gen(struct tg_maps *m)
-{
-	struct tg_config c;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(m->config, &zero, &c))
-		return neg_errno();
-	c.bind_gen++;
-	return bpf_map_update_elem(m->config, &zero, &c, BPF_ANY) ? neg_errno() : 0;
-}
-
-static int sync_bind(struct tg_maps *m, const struct plan_out *o)
-{
-	void *keys = NULL, *vals = NULL;
-	size_t n = 0, i, ndel = 0;
-	struct tg_bind_key *del;
+	struct tg_txn o = {};
 	int err;
 
-	err = dump_map(m->bind, m->bind_max, sizeof(struct tg_bind_key), sizeof(__u32), &keys,
-		       &vals, &n);
-	if (err)
-		return err;
-	del = calloc(n + 1, sizeof(*del));
-	if (!del) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = tg_update_batch(m->bind, o->bkeys, o->bvals, o->nbind, sizeof(*o->bkeys),
-			      sizeof(*o->bvals));
-	if (err)
-		goto out;
-	for (i = 0; i < n; i++) {
-		struct tg_bind_key *k = &((struct tg_bind_key *)keys)[i];
-
-		if (!o->nbind || !bsearch(k, o->bkeys, o->nbind, sizeof(*k), tg_cmp_bind))
-			del[ndel++] = *k;
-	}
-	err = tg_delete_batch(m->bind, del, ndel, sizeof(*del));
-	if (!err)
-		err = tg_bump_bind_gen(m);
-out:
-	free(del);
-	free(keys);
-	free(vals);
-	return err;
-}
-
-int tg_clear_customer(struct tg_maps *m, uint32_t idx)
-{
-	size_t pcpu = (sizeof(struct tg_cstat) + 7) / 8 * 8 * m->ncpus;
-	void *zeros = calloc(1, pcpu > sizeof(struct tg_cdrop) ? pcpu : sizeof(struct tg_cdrop));
-	int err = 0;
-
-	if (!zeros)
-		return -ENOMEM;
-	/* the record first: from here no packet is charged to this index */
-	if (bpf_map_update_elem(m->cust, &idx, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(m->cstat, &idx, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(m->cdrop, &idx, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(m->cnoted, &idx, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(m->pol, &idx, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(m->names, &idx, zeros, BPF_ANY))
-		err = neg_errno();
-	free(zeros);
-	return err;
-}
-
-struct sync_db {
-	const struct tg_assign *a; /* the state database's assignments, sorted by id */
-	size_t n;
-	uint32_t *idx;	     /* out: the index given to each configured customer */
-	bool want_rec;	     /* in: fill rec */
-	struct tg_cust *rec; /* out: the record of each configured customer */
-};
-
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
-		       struct tg_sync_stats *st, struct tg_errs *errs);
-static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
-			  struct tg_sync_stats *st, struct tg_errs *errs);
-
-/* Write what changed in the index assignments to the state database. */
-static int record_state(struct tg_statedb *state, const struct tg_cfg *cfg,
-			const struct sync_db *db)
-{
-	struct tg_assign *set = calloc(cfg->ncustomers + 1, sizeof(*set));
-	const char **drop = calloc(db->n + 1, sizeof(*drop));
-	bool *seen = calloc(db->n + 1, sizeof(*seen)); /* database rows still configured */
-	size_t c, nset = 0, ndrop = 0;
-	int err = -ENOMEM;
-
-	if (!set || !drop || !seen)
-		goto out;
-	for (c = 0; c < cfg->ncustomers; c++) {
-		struct tg_assign key = {.id = cfg->customers[c].id}, *a;
-
-		a = db->n ? bsearch(&key, db->a, db->n, sizeof(*db->a), cmp_assign) : NULL;
-		if (a)
-			seen[a - db->a] = true;
-		if (!a || a->idx != db->idx[c]) {
-			set[nset].id = cfg->customers[c].id;
-			set[nset++].idx = db->idx[c];
-		}
-	}
-	for (c = 0; c < db->n; c++)
-		if (!seen[c])
-			drop[ndrop++] = db->a[c].id;
-	err = nset || ndrop ? tg_state_record(state, set, nset, drop, ndrop) : 0;
-out:
-	free(set);
-	free(drop);
-	free(seen);
-	return err;
-}
-
-int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		      struct tg_errs *errs)
-{
-	return tg_sync_full(m, cfg, st, errs, NULL, NULL, NULL);
-}
-
-int tg_bump_sync_gen(struct tg_maps *m, uint32_t *gen)
-{
-	struct tg_config c;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(m->config, &zero, &c))
-		return neg_errno();
-	c.sync_gen++;
-	if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY))
-		return neg_errno();
-	if (gen)
-		*gen = c.sync_gen;
-	return 0;
-}
-
-int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		 struct tg_errs *errs, uint32_t **idx, struct tg_cust **rec, uint32_t *gen)
-{
-	struct tg_sync_stats dummy, first;
-	struct tg_enf_table enf = {};
-	struct tg_cfg with_enf;
-	struct tg_statedb *state = NULL;
-	struct tg_assign *assigned = NULL;
-	struct sync_db db = {};
-	struct timespec t = {};
-	char msg[512];
-	int lock = -1, err;
-
-	if (!st)
-		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	tg_sync_phase("start", &t);
-	/*
-	 * The writers' lock before the state database is read: tollgated commits an
-	 * enforcement change and writes its record under it, so the enforcement table read
-	 * here is the one in force until this sync has written every record (read before the
-	 * lock, a suspension committed in between would be overwritten with the old state).
-	 */
-	lock = tg_maps_lock(m);
-	if (cfg->state_path) {
-		err = tg_state_open(cfg->state_path, &state, msg, sizeof(msg));
-		if (!err)
-			err = tg_state_assignments(state, &assigned, &db.n);
-		if (err) {
-			tg_errs_add(errs, "state database %s",
-				    err == -ENOMEM ? "out of memory" : msg);
-			goto out;
-		}
-		db.a = assigned;
-		if (!cfg->enf) { /* a sync without tollgated: the state it left */
-			err = tg_state_enf_load(state, &enf);
-			if (err) {
-				tg_errs_add(errs,
-					    "state database %s: cannot read the enforcement "
-					    "state",
-					    cfg->state_path);
-				goto out;
-			}
-			with_enf = *cfg;
-			with_enf.enf = &enf;
-			cfg = &with_enf;
-		}
-	}
-	tg_sync_phase("state database read", &t);
-	db.want_rec = rec != NULL;
-	err = sync_locked(m, cfg, &db, st, errs);
-	if (err == -EAGAIN) {
-		/*
-		 * New customers need the indexes of departed ones. Remove the departed first
-		 * (a pass over only the customers already loaded), then add the new: each pass
-		 * is ordered as usual, and an index is reused only after it was cleared.
-		 */
-		err = sync_kept_only(m, cfg, &db, &first, errs);
-		if (!err)
-			err = sync_locked(m, cfg, &db, st, errs);
-		if (!err) {
-			st->removed += first.removed;
-			st->changed += first.changed;
-			st->two_pass = true;
-		}
-	}
-	tg_sync_phase("maps synced", &t);
-	/* whatever was written, the maps are no longer what an earlier snapshot says */
-	if (tg_bump_sync_gen(m, gen) && !err) {
-		err = -EIO;
-		tg_errs_add(errs, "cannot update tg_config: %s", strerror(errno));
-	}
-	if (!err && state) {
-		err = record_state(state, cfg, &db);
-		tg_sync_phase("state database written", &t);
-		if (err)
-			tg_errs_add(errs,
-				    "state database %s: cannot record the customer indexes (%s); "
-				    "the maps are updated, the next reload records them",
-				    cfg->state_path, strerror(-err));
-	}
-out:
-	tg_maps_unlock(lock);
-	st->full = true;
-	if (!err && idx) {
-		*idx = db.idx;
-		db.idx = NULL;
-	}
-	if (!err && rec) {
-		*rec = db.rec;
-		db.rec = NULL;
-	}
-	free(db.idx);
-	free(db.rec);
-	free(assigned);
-	tg_enf_free(&enf);
-	tg_state_close(state);
+	full_free(f);
+	if (!m->tbl24 || !m->tbl8)
+		return -EINVAL;
+	err = plan_full(m, cfg, f, &o, st, errs);
+	if (err == -ENOMEM)
+		tg_errs_add(errs, "out of memory while preparing the maps");
+	if (!err)
+		err = tg_commit(m, &o, errs);
+	if (!err)
+		st->changed += moved_after(m, cfg, f);
+	tg_txn_free(&o);
 	return err;
 }
 
 /* The first pass of a reload that recycles indexes: cfg restricted to loaded customers. */
-static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
-			  struct tg_sync_stats *st, struct tg_errs *errs)
+static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg,
+			  const struct tg_sync_env *env, struct tg_sync_stats *st,
+			  struct tg_errs *errs)
 {
 	struct tg_cfg kept = *cfg;
+	struct full f = {.env = env};
 	char(*names)[TG_ID_LEN] = NULL;
 	struct idname *live = NULL, key;
 	size_t c, n = 0, nlive = 0;
@@ -1139,12 +615,8 @@ static int sync_kept_only(struct tg_maps *m, const struct tg_cfg *cfg, struct sy
 			kept.customers[n++] = cfg->customers[c]; /* shallow: read-only */
 	}
 	kept.ncustomers = n;
-	{
-		struct sync_db kdb = {.a = db->a, .n = db->n};
-
-		err = sync_locked(m, &kept, &kdb, st, errs);
-		free(kdb.idx);
-	}
+	err = sync_locked(m, &kept, &f, st, errs);
+	full_free(&f);
 out:
 	free(kept.customers);
 	free(live);
@@ -1152,134 +624,97 @@ out:
 	return err;
 }
 
-/*
- * Keep only the customer records that differ from what the map holds (new customers, and
- * changed plans, limits or bindings): a reload touching 1k of 1M customers writes 1k.
- */
-static int filter_changed(struct tg_maps *m, struct plan_out *o, size_t n, size_t *nout,
-			  struct tg_sync_stats *st)
+/* What the state database should learn: the indexes that differ from the hints, and the
+ * hinted ids no longer configured. Pure. */
+static int idx_changes(const struct tg_cfg *cfg, const struct tg_sync_env *env, const uint32_t *idx,
+		       struct tg_idx_changes *chg)
 {
-	void *keys = NULL, *vals = NULL;
-	struct tg_cust *cur;
-	size_t got = 0, i, w = 0;
-	int err;
+	const struct tg_idx_hint *h = env ? env->hint : NULL;
+	size_t nh = env ? env->nhint : 0, c;
+	bool *seen = calloc(nh + 1, sizeof(*seen)); /* hints still configured */
 
-	*nout = 0;
-	if (!n)
-		return 0;
-	if (!o->cust_keys || !o->cust || !o->names || !m->max_cust)
-		return -EINVAL;
-	err = dump_map(m->cust, m->max_cust, sizeof(__u32), sizeof(struct tg_cust), &keys, &vals,
-		       &got);
-	if (err)
-		return err;
-	cur = calloc(m->max_cust, sizeof(*cur));
-	if (!cur) {
-		free(keys);
-		free(vals);
+	chg->set = calloc(cfg->ncustomers + 1, sizeof(*chg->set));
+	chg->drop = calloc(nh + 1, sizeof(*chg->drop));
+	if (!seen || !chg->set || !chg->drop) {
+		free(seen);
+		tg_idx_changes_free(chg);
 		return -ENOMEM;
 	}
-	for (i = 0; i < got; i++) {
-		__u32 k = ((__u32 *)keys)[i];
+	for (c = 0; c < cfg->ncustomers; c++) {
+		struct tg_idx_hint key = {.id = cfg->customers[c].id};
+		const struct tg_idx_hint *a;
 
-		if (k < m->max_cust)
-			cur[k] = ((struct tg_cust *)vals)[i];
+		a = nh ? bsearch(&key, h, nh, sizeof(*h), cmp_assign) : NULL;
+		if (a)
+			seen[a - h] = true;
+		if (!a || a->idx != idx[c])
+			chg->set[chg->nset++] = (struct tg_idx_hint){cfg->customers[c].id, idx[c]};
 	}
-	for (i = 0; i < n; i++) {
-		const struct tg_cust *old = &cur[o->cust_keys[i]];
-
-		if (!(old->flags & TG_CF_VALID))
-			st->added++;
-		else if (memcmp(old, &o->cust[i], sizeof(*old)) != 0)
-			st->changed++;
-		else
-			continue;
-		o->cust_keys[w] = o->cust_keys[i];
-		o->cust[w] = o->cust[i];
-		memcpy(o->names[w], o->names[i], TG_ID_LEN);
-		w++;
-	}
-	*nout = w;
-	free(cur);
-	free(keys);
-	free(vals);
+	for (c = 0; c < nh; c++)
+		if (!seen[c])
+			chg->drop[chg->ndrop++] = h[c].id;
+	free(seen);
 	return 0;
 }
 
-static int sync_locked(struct tg_maps *m, const struct tg_cfg *cfg, struct sync_db *db,
-		       struct tg_sync_stats *st, struct tg_errs *errs)
+int tg_sync_customers(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_sync_env *env,
+		      struct tg_sync_stats *st, struct tg_errs *errs)
 {
-	struct plan_out o = {.db = db->a, .ndb = db->n};
+	int lock = tg_maps_lock(m), err;
+
+	err = tg_sync_full(m, cfg, env, st, NULL, errs, NULL, NULL, NULL);
+	tg_maps_unlock(lock);
+	return err;
+}
+
+int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_sync_env *env,
+		 struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs,
+		 uint32_t **idx, struct tg_cust **rec, uint32_t *gen)
+{
+	struct tg_sync_stats dummy, first;
+	struct full f = {.env = env, .want_rec = rec != NULL};
 	struct timespec t = {};
-	size_t i, nw = 0;
 	int err;
 
+	if (!st)
+		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	if (!m->tbl24 || !m->tbl8)
-		return -EINVAL;
-	err = plan_sync(m, cfg, &o, errs);
+	if (chg)
+		memset(chg, 0, sizeof(*chg));
 	tg_sync_phase("start", &t);
-	if (!err && db->want_rec) {
-		free(db->rec);
-		db->rec = malloc((cfg->ncustomers + 1) * sizeof(*db->rec));
-		if (db->rec)
-			memcpy(db->rec, o.cust, cfg->ncustomers * sizeof(*db->rec));
-		else
-			err = -ENOMEM;
+	err = sync_locked(m, cfg, &f, st, errs);
+	if (err == -EAGAIN) {
+		/*
+		 * New customers need the indexes of departed ones. Remove the departed first
+		 * (a pass over only the customers already loaded), then add the new: each pass
+		 * is ordered as usual, and an index is reused only after it was cleared.
+		 */
+		err = sync_kept_only(m, cfg, env, &first, errs);
+		if (!err)
+			err = sync_locked(m, cfg, &f, st, errs);
+		if (!err) {
+			st->removed += first.removed;
+			st->changed += first.changed;
+			st->two_pass = true;
+		}
 	}
-	if (!err)
-		err = filter_changed(m, &o, cfg->ncustomers, &nw, st);
-	tg_sync_phase("changed records found", &t);
-	if (err) {
-		if (err == -ENOMEM)
-			tg_errs_add(errs, "out of memory while preparing the maps");
-		goto out;
+	tg_sync_phase("maps synced", &t);
+	/* whatever was written, the maps are no longer what an earlier snapshot says */
+	if (tg_bump_sync_gen(m, gen) && !err) {
+		err = -EIO;
+		tg_errs_add(errs, "cannot update tg_config: %s", strerror(errno));
 	}
-	st->customers = cfg->ncustomers;
-	st->removed = o.nremoved;
-	/* 0. flood profiles, before the records that name them */
-	err = tg_fprofs_write(m, cfg, &o.fp, tg_coarse_tick_ns());
-	if (!err) /* and the walled garden, before a record that suspends */
-		err = tg_walled_write(m, cfg);
-	if (err)
-		goto fail;
-	/* 1. records before anything points at them */
-	err = tg_update_batch(m->cust, o.cust_keys, o.cust, nw, sizeof(__u32),
-			      sizeof(struct tg_cust));
-	if (!err)
-		err = tg_update_batch(m->names, o.cust_keys, o.names, nw, sizeof(__u32), TG_ID_LEN);
-	if (err)
-		goto fail;
-	tg_sync_phase("records written", &t);
-	/* 2 and 3. prefixes and bindings */
-	tg_v4_write(m, &o.v4);
-	tg_v6_write(m, &o.v6);
-	tg_sync_phase("IPv4 and IPv6 tables written", &t);
-	err = tg_write_counts(m, &(struct tg_counts){(uint32_t)cfg->ncustomers, (uint32_t)o.nv4,
-						     (uint32_t)o.nv6, (uint32_t)o.v4.nblocks,
-						     (uint32_t)tg_v6_nodes(&o.v6),
-						     (uint32_t)tg_v6_cmps(&o.v6)});
-	if (!err)
-		err = sync_bind(m, &o);
-	tg_sync_phase("bindings", &t);
-	if (err)
-		goto fail;
-	/* 4. customers that went away */
-	for (i = 0; i < o.nremoved; i++) {
-		err = tg_clear_customer(m, o.removed[i]);
-		if (err)
-			goto fail;
+	if (!err && chg && (err = idx_changes(cfg, env, f.idx, chg)))
+		tg_errs_add(errs, "out of memory while preparing the maps");
+	st->full = true;
+	if (!err && idx) {
+		*idx = f.idx;
+		f.idx = NULL;
 	}
-	err = tg_srcblock_forget(m, o.removed, o.nremoved);
-	if (err)
-		goto fail;
-	free(db->idx);
-	db->idx = o.idx; /* for the state database */
-	o.idx = NULL;
-	goto out;
-fail:
-	tg_errs_add(errs, "writing the maps failed: %s", strerror(-err));
-out:
-	plan_free(&o);
+	if (!err && rec) {
+		*rec = f.rec;
+		f.rec = NULL;
+	}
+	full_free(&f);
 	return err;
 }

@@ -6,14 +6,14 @@
  * The full sync (sync.c) learns what the maps hold by reading them back: 1M names,
  * records, sorted and merged. The daemon wrote the maps itself, so
  * it already knows. Customers are matched by id (a row reused by the parse points at its
- * old row directly), each is unchanged, changed or added, and only those are written:
- *   1. records of changed and added customers (and names of added ones);
- *   2. IPv4 and IPv6: each table is rebuilt in memory (0.2-0.5 s each at 1M customers)
- *      and written where it differs, new chunks first, owners before removals;
- *      bindings: the (port, customer) pairs updated, then the ports whose owner changed;
- *   3. departed customers cleared, so their index can be reused.
- * When new customers need indexes only departed ones can free, a first pass applies the
- * changes and removals and a second the additions (as the full sync does).
+ * old row directly), each is unchanged, changed or added, and the plan (struct tg_txn,
+ * applied by commit.c in the one order) holds only those: records of changed and added
+ * customers (and names of added ones); the IPv4 and IPv6 tables, each rebuilt in memory
+ * (0.2-0.5 s each at 1M customers) and written where it differs; the ports whose owner
+ * changed; the departed customers. When new customers need indexes only departed ones
+ * can free, a first pass applies the changes and removals and a second the additions (as
+ * the full sync does). No I/O but to the maps: the caller records what changed
+ * (struct tg_idx_changes) in the state database.
  *
  * The snapshot is trusted only while tg_config.sync_gen is the one it left: any other
  * writer (tollgate attach, a full sync) bumps it, and the next reload is a full sync.
@@ -28,7 +28,6 @@
 
 #include "lib/lib.h"
 #include "maps.h"
-#include "state/state.h"
 #include "sync_int.h"
 
 /* A bound customer: the access port it is on. Sorted by port, then index. */
@@ -158,10 +157,11 @@ struct inc {
 	uint8_t *used;	    /* indexes taken (a copy of a->used, updated) */
 	struct bpair *bind; /* the bindings the maps hold now */
 	size_t nbind;
-	bool bind_owned;     /* bind is ours to free (not a->bind) */
-	uint64_t tick_ns;    /* the policer clock's resolution */
-	struct tg_fprofs fp; /* the flood profiles of b */
-	uint32_t *scratch24; /* a->scratch24, lent to the IPv4 builds */
+	bool bind_owned;	       /* bind is ours to free (not a->bind) */
+	uint64_t tick_ns;	       /* the policer clock's resolution */
+	struct tg_fprofs fp;	       /* the flood profiles of b */
+	uint32_t *scratch24;	       /* a->scratch24, lent to the IPv4 builds */
+	const struct tg_enf_view *enf; /* the enforcement state the records carry */
 };
 
 static void inc_free(struct inc *x)
@@ -227,12 +227,12 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 						   errs))
 					err = -ENODEV; /* the interface went away or came back */
 				else
-					tg_record_enforce(&x->rec[c], cu, b->enf, tick_ns);
+					tg_record_enforce(&x->rec[c], cu, x->enf, tick_ns);
 			}
 		} else if (tg_make_record(cu, x->fp.of[c], tick_ns, &ifc, &x->rec[c], errs)) {
 			err = -ENODEV;
-		} else if (b->enf && b->enf->n) {
-			tg_record_enforce(&x->rec[c], cu, b->enf, tick_ns);
+		} else if (tg_enf_any(x->enf)) {
+			tg_record_enforce(&x->rec[c], cu, x->enf, tick_ns);
 		}
 		if (p < 0) {
 			x->kind[c] = K_ADDED;
@@ -292,39 +292,16 @@ static int assign(struct inc *x, struct tg_errs *errs)
 
 struct pass {
 	bool adds, changes, removes; /* what this pass applies */
-	/* records */
-	uint32_t *rkeys;
-	struct tg_cust *rvals;
-	size_t nrec;
-	uint32_t *nkeys;
-	char (*names)[TG_ID_LEN];
-	size_t nnames;
-	/* IPv4 */
-	struct tg_v4build v4;
-	size_t nv4;
-	/* IPv6 */
-	struct tg_v6build v6;
-	size_t nv6;
-	/* bindings */
-	struct bpair *bind; /* after the pass */
+	struct tg_txn p;	     /* what it writes */
+	size_t nv4, nv6;	     /* prefixes */
+	struct bpair *bind;	     /* the bindings after the pass */
 	size_t nbind;
-	struct tg_bind_key *bupd, *bdel;
-	uint32_t *bupd_v;
-	size_t nbupd, nbdel;
 };
 
 static void pass_free(struct pass *ps)
 {
-	free(ps->rkeys);
-	free(ps->rvals);
-	free(ps->nkeys);
-	free(ps->names);
-	tg_v4build_free(&ps->v4);
-	tg_v6build_free(&ps->v6);
+	tg_txn_free(&ps->p);
 	free(ps->bind);
-	free(ps->bupd);
-	free(ps->bdel);
-	free(ps->bupd_v);
 }
 
 /* In this pass's target: everything but additions left for a second pass. */
@@ -337,11 +314,13 @@ static int plan_records(const struct inc *x, struct pass *ps)
 {
 	size_t n = x->b->ncustomers;
 
-	ps->rkeys = calloc(n + 1, sizeof(*ps->rkeys));
-	ps->rvals = calloc(n + 1, sizeof(*ps->rvals));
-	ps->nkeys = calloc(x->nadded + 1, sizeof(*ps->nkeys));
-	ps->names = calloc(x->nadded + 1, TG_ID_LEN);
-	if (!ps->rkeys || !ps->rvals || !ps->nkeys || !ps->names)
+	struct tg_txn *p = &ps->p;
+
+	p->rkeys = calloc(n + 1, sizeof(*p->rkeys));
+	p->rvals = calloc(n + 1, sizeof(*p->rvals));
+	p->nkeys = calloc(x->nadded + 1, sizeof(*p->nkeys));
+	p->names = calloc(x->nadded + 1, TG_ID_LEN);
+	if (!p->rkeys || !p->rvals || !p->nkeys || !p->names)
 		return -ENOMEM;
 	for (size_t c = 0; c < n; c++) {
 		if (x->kind[c] == K_SAME || !in_target(x, ps, c) ||
@@ -350,11 +329,11 @@ static int plan_records(const struct inc *x, struct pass *ps)
 		if (x->kind[c] == K_CHANGED &&
 		    !memcmp(&x->rec[c], &x->a->rec[x->from[c]], sizeof(x->rec[c])))
 			continue; /* only its prefixes changed */
-		ps->rkeys[ps->nrec] = x->idx[c];
-		ps->rvals[ps->nrec++] = x->rec[c];
+		p->rkeys[p->nrec] = x->idx[c];
+		p->rvals[p->nrec++] = x->rec[c];
 		if (x->kind[c] == K_ADDED) {
-			ps->nkeys[ps->nnames] = x->idx[c];
-			snprintf(ps->names[ps->nnames++], TG_ID_LEN, "%s", x->b->customers[c].id);
+			p->nkeys[p->nnames] = x->idx[c];
+			snprintf(p->names[p->nnames++], TG_ID_LEN, "%s", x->b->customers[c].id);
 		}
 	}
 	return 0;
@@ -401,14 +380,14 @@ static int plan_prefixes(const struct inc *x, struct pass *ps, struct timespec *
 	ps->nv4 = k4;
 	ps->nv6 = k6;
 	if (x->scratch24) {
-		ps->v4.tbl24 = x->scratch24;
-		ps->v4.tbl24_lent = true;
+		ps->p.v4.tbl24 = x->scratch24;
+		ps->p.v4.tbl24_lent = true;
 	}
-	err = tg_v4_build(x->m, v4, k4, &ps->v4, b, errs);
+	err = tg_v4_build(x->m, v4, k4, &ps->p.v4, b, errs);
 	free(v4);
 	tg_sync_phase("IPv4 table built", t);
 	if (!err)
-		err = tg_v6_build(x->m, v6, k6, &ps->v6, b, errs);
+		err = tg_v6_build(x->m, v6, k6, &ps->p.v6, b, errs);
 	free(v6);
 	return err;
 }
@@ -482,10 +461,10 @@ static int plan_bind(const struct inc *x, struct pass *ps)
 	}
 
 	/* the ports whose value changes, and the ports that go */
-	ps->bupd = calloc(ps->nbind + 1, sizeof(*ps->bupd));
-	ps->bupd_v = calloc(ps->nbind + 1, sizeof(*ps->bupd_v));
-	ps->bdel = calloc(x->nbind + 1, sizeof(*ps->bdel));
-	if (!ps->bupd || !ps->bupd_v || !ps->bdel)
+	ps->p.bupd = calloc(ps->nbind + 1, sizeof(*ps->p.bupd));
+	ps->p.bupd_v = calloc(ps->nbind + 1, sizeof(*ps->p.bupd_v));
+	ps->p.bdel = calloc(x->nbind + 1, sizeof(*ps->p.bdel));
+	if (!ps->p.bupd || !ps->p.bupd_v || !ps->p.bdel)
 		goto out;
 	for (i = 0, j = 0; i < x->nbind || j < ps->nbind;) {
 		int d = i >= x->nbind	 ? 1
@@ -499,10 +478,10 @@ static int plan_bind(const struct inc *x, struct pass *ps)
 		if (d >= 0)
 			nj = next_port(ps->bind, ps->nbind, j, &vn);
 		if (d < 0) {
-			ps->bdel[ps->nbdel++] = x->bind[i].k;
+			ps->p.bdel[ps->p.nbdel++] = x->bind[i].k;
 		} else if (d > 0 || vo != vn) {
-			ps->bupd[ps->nbupd] = ps->bind[j].k;
-			ps->bupd_v[ps->nbupd++] = vn;
+			ps->p.bupd[ps->p.nbupd] = ps->bind[j].k;
+			ps->p.bupd_v[ps->p.nbupd++] = vn;
 		}
 		i = ni;
 		j = nj;
@@ -514,58 +493,26 @@ out:
 	return err;
 }
 
-static int write_pass(struct inc *x, struct pass *ps, const struct tg_counts *counts)
+/* Commit the pass's plan; the departed customers' indexes are free again after. */
+static int write_pass(struct inc *x, struct pass *ps, struct tg_errs *errs)
 {
-	struct tg_maps *m = x->m;
+	struct tg_txn *p = &ps->p;
 	int err;
 
-	/* 0. flood profiles, before the records that name them */
-	err = tg_fprofs_write(m, x->b, &x->fp, x->tick_ns);
-	if (!err) /* and the walled garden, before a record that suspends */
-		err = tg_walled_write(m, x->b);
-	if (err)
-		return err;
-	/* 1. records before anything points at them */
-	err = tg_update_batch(m->cust, ps->rkeys, ps->rvals, ps->nrec, sizeof(*ps->rkeys),
-			      sizeof(*ps->rvals));
-	if (!err)
-		err = tg_update_batch(m->names, ps->nkeys, ps->names, ps->nnames,
-				      sizeof(*ps->nkeys), TG_ID_LEN);
-	if (err)
-		return err;
-	/* 2. IPv4 and IPv6 tables, each new chunks first and removals last; bindings */
-	tg_v4_write(m, &ps->v4);
-	tg_v6_write(m, &ps->v6);
-	err = tg_write_counts(m, counts);
-	if (err)
-		return err;
-	err = tg_update_batch(m->bind, ps->bupd, ps->bupd_v, ps->nbupd, sizeof(*ps->bupd),
-			      sizeof(*ps->bupd_v));
-	if (!err)
-		err = tg_delete_batch(m->bind, ps->bdel, ps->nbdel, sizeof(*ps->bdel));
-	if (!err && (ps->nbupd || ps->nbdel))
-		err = tg_bump_bind_gen(m);
-	if (err)
-		return err;
-	/* 3. customers that went away, now that nothing points at them */
-	for (size_t i = 0; ps->removes && i < x->nremoved; i++) {
-		uint32_t idx = x->a->idx[x->removed[i]];
-
-		err = tg_clear_customer(m, idx);
-		if (err)
-			return err;
-		x->used[idx] = 0;
-	}
-	if (ps->removes && x->nremoved) { /* and their per-source blocks */
-		uint32_t *gone = calloc(x->nremoved, sizeof(*gone));
-
-		if (!gone)
+	p->cfg = x->b;
+	p->fp = &x->fp;
+	p->tick_ns = x->tick_ns;
+	if (ps->removes && x->nremoved) {
+		p->gone = calloc(x->nremoved, sizeof(*p->gone));
+		if (!p->gone)
 			return -ENOMEM;
 		for (size_t i = 0; i < x->nremoved; i++)
-			gone[i] = x->a->idx[x->removed[i]];
-		err = tg_srcblock_forget(m, gone, x->nremoved);
-		free(gone);
+			p->gone[i] = x->a->idx[x->removed[i]];
+		p->ngone = x->nremoved;
 	}
+	err = tg_commit(x->m, p, errs);
+	for (size_t i = 0; !err && i < p->ngone; i++)
+		x->used[p->gone[i]] = 0;
 	return err;
 }
 
@@ -574,7 +521,7 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 		    struct tg_errs *errs)
 {
 	struct pass ps = {.adds = adds, .changes = changes, .removes = removes};
-	struct tg_counts counts = {0};
+	struct tg_counts *counts = &ps.p.counts;
 	int err;
 
 	err = plan_records(x, &ps);
@@ -589,18 +536,16 @@ static int run_pass(struct inc *x, bool adds, bool changes, bool removes, struct
 		goto out;
 	}
 	for (size_t c = 0; c < x->b->ncustomers; c++)
-		counts.customers += in_target(x, &ps, c);
-	counts.prefixes4 = (uint32_t)ps.nv4;
-	counts.prefixes6 = (uint32_t)ps.nv6;
-	counts.chunks4 = (uint32_t)ps.v4.nblocks;
-	counts.chunks6 = (uint32_t)tg_v6_nodes(&ps.v6);
-	counts.cmps6 = (uint32_t)tg_v6_cmps(&ps.v6);
-	err = write_pass(x, &ps, &counts);
+		counts->customers += in_target(x, &ps, c);
+	counts->prefixes4 = (uint32_t)ps.nv4;
+	counts->prefixes6 = (uint32_t)ps.nv6;
+	counts->chunks4 = (uint32_t)ps.p.v4.nblocks;
+	counts->chunks6 = (uint32_t)tg_v6_nodes(&ps.p.v6);
+	counts->cmps6 = (uint32_t)tg_v6_cmps(&ps.p.v6);
+	err = write_pass(x, &ps, errs);
 	tg_sync_phase("maps written", t);
-	if (err) {
-		tg_errs_add(errs, "writing the maps failed: %s", strerror(-err));
+	if (err)
 		goto out;
-	}
 	if (x->bind_owned)
 		free(x->bind);
 	x->bind = ps.bind;
@@ -612,53 +557,64 @@ out:
 	return err;
 }
 
-/* The state database learns the added and removed customers (kept ones keep their row). */
-static int record_state(const struct inc *x)
+/* What the state database should learn: the added and removed customers (kept ones keep
+ * their row). */
+static int idx_changes(const struct inc *x, struct tg_idx_changes *chg)
 {
-	struct tg_assign *set = calloc(x->nadded + 1, sizeof(*set));
-	const char **drop = calloc(x->nremoved + 1, sizeof(*drop));
-	struct tg_statedb *db = NULL;
-	size_t nset = 0;
-	char msg[256];
-	int err = -ENOMEM;
-
-	if (!set || !drop)
-		goto out;
+	chg->set = calloc(x->nadded + 1, sizeof(*chg->set));
+	chg->drop = calloc(x->nremoved + 1, sizeof(*chg->drop));
+	if (!chg->set || !chg->drop) {
+		tg_idx_changes_free(chg);
+		return -ENOMEM;
+	}
 	for (size_t c = 0; c < x->b->ncustomers; c++)
 		if (x->kind[c] == K_ADDED)
-			set[nset++] = (struct tg_assign){x->b->customers[c].id, x->idx[c]};
+			chg->set[chg->nset++] =
+				(struct tg_idx_hint){x->b->customers[c].id, x->idx[c]};
 	for (size_t i = 0; i < x->nremoved; i++)
-		drop[i] = x->a->cfg->customers[x->removed[i]].id;
-	err = 0;
-	if (nset || x->nremoved) {
-		err = tg_state_open(x->b->state_path, &db, msg, sizeof(msg));
-		if (!err)
-			err = tg_state_record(db, set, nset, drop, x->nremoved);
-		tg_state_close(db);
-	}
-out:
-	free(set);
-	free(drop);
-	return err;
+		chg->drop[chg->ndrop++] = x->a->cfg->customers[x->removed[i]].id;
+	return 0;
 }
 
-/* The incremental sync proper, under the writers' lock. -ESTALE: do a full one. */
-static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_errs *errs)
+int tg_applied_usable(const struct tg_maps *m, const struct tg_applied *a, const struct tg_cfg *cfg)
 {
-	struct tg_applied *a = *app, *n = NULL;
-	struct inc x = {.m = m, .a = a, .b = cfg};
-	struct timespec t = {};
 	struct tg_config bc;
-	uint32_t zero = 0, gen;
-	int err;
+	uint32_t zero = 0;
 
+	if (!a)
+		return -ESTALE;
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
 	if (a->stale || !a->cfg->ids.slot || bc.sync_gen != a->gen || a->max_cust != m->max_cust ||
 	    !m->tbl24 || !m->tbl8 || !cfg->state_path != !a->cfg->state_path ||
 	    (cfg->state_path && strcmp(cfg->state_path, a->cfg->state_path)))
 		return -ESTALE;
+	return 0;
+}
+
+void tg_applied_set_stale(struct tg_applied *a)
+{
+	if (a)
+		a->stale = true;
+}
+
+/* The incremental sync proper, under the writers' lock. -ESTALE: do a full one. */
+static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
+		    const struct tg_enf_view *enf, struct tg_applied **old,
+		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs)
+{
+	struct tg_applied *a = *app, *n = NULL;
+	struct inc x = {.m = m, .a = a, .b = cfg, .enf = enf};
+	struct timespec t = {};
+	struct tg_config bc;
+	uint32_t zero = 0, gen;
+	int err;
+
+	err = tg_applied_usable(m, a, cfg);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(m->config, &zero, &bc))
+		return neg_errno();
 	tg_sync_phase("start", &t);
 	x.bind = a->bind;
 	x.nbind = a->nbind;
@@ -727,14 +683,11 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		else
 			n->stale = true, n->nbind = 0;
 	}
-	if (cfg->state_path && record_state(&x)) {
-		tg_errs_add(errs,
-			    "state database %s: cannot record the customer indexes; the maps "
-			    "are updated, the next reload records them",
-			    cfg->state_path);
+	if (chg && idx_changes(&x, chg)) {
+		tg_errs_add(errs, "out of memory: the customer indexes are not recorded; the "
+				  "maps are updated, the next reload records them");
 		n->stale = true;
 	}
-	tg_sync_phase("state database written", &t);
 	x.idx = NULL;
 	x.rec = NULL;
 	x.used = NULL;
@@ -752,7 +705,8 @@ out:
 }
 
 int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_errs *errs)
+		    const struct tg_sync_env *env, struct tg_applied **old,
+		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs)
 {
 	struct tg_sync_stats dummy;
 	struct tg_cust *rec = NULL;
@@ -763,11 +717,10 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	if (chg)
+		memset(chg, 0, sizeof(*chg));
 	if (*app) {
-		int lock = tg_maps_lock(m);
-
-		err = sync_inc(m, app, cfg, old, st, errs);
-		tg_maps_unlock(lock);
+		err = sync_inc(m, app, cfg, env ? env->enf : NULL, old, st, chg, errs);
 		if (err != -ESTALE) {
 			if (err)
 				tg_config_free(cfg);
@@ -776,7 +729,7 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		if (tg_log_verbose)
 			tg_info("sync: the maps changed since the last sync: a full sync");
 	}
-	err = tg_sync_full(m, cfg, st, errs, &idx, &rec, &gen);
+	err = tg_sync_full(m, cfg, env, st, chg, errs, &idx, &rec, &gen);
 	if (err) {
 		if (*app)
 			(*app)->stale = true;
@@ -790,6 +743,9 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		free(idx);
 		free(rec);
 		tg_config_free(cfg);
+		/* and the ids of chg went with cfg: the state database learns them then */
+		if (chg)
+			tg_idx_changes_free(chg);
 	}
 	return 0;
 }
@@ -807,7 +763,7 @@ int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a)
 }
 
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
-		       const struct tg_enf_table *enf)
+		       const struct tg_enf_view *enf)
 {
 	char name[TG_ID_LEN] = "";
 	struct tg_config bc;

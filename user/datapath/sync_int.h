@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sync_int.h - the pieces of a sync shared by the full sync (sync.c, which reads the maps
- * back) and the incremental one (sync_inc.c, which diffs against what it wrote last).
- * Internal to those two files.
+ * sync_int.h - the inside of a sync, shared by the files of user/datapath/ (and white-box
+ * tests): two planners, the full one (sync.c, which reads the maps back) and the
+ * incremental one (sync_inc.c, which diffs against what it wrote last), each produce a
+ * struct tg_txn; one committer (commit.c) applies any plan in the one order. Below them:
+ * the table builders (table4.c, trie6.c), the flood profiles (fprof.c), the policer
+ * arithmetic (policer.c) and the map I/O (mapio.c), which call nothing above them.
  *
- * Included by: the sync's files of user/datapath/ only (sync.c, sync_inc.c, trie6.c,
- * fprof.c); never through the door.
+ * Included by: the files of user/datapath/ and white-box tests; never through the door.
  */
 #ifndef TG_SYNC_INT_H
 #define TG_SYNC_INT_H
@@ -24,6 +26,8 @@ void tg_sync_phase(const char *what, struct timespec *t);
 
 int tg_update_batch(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz);
 int tg_delete_batch(int fd, const void *keys, size_t n, size_t ksz);
+/* Read a whole map (array or hash) into malloc'd key and value arrays. */
+int tg_dump_map(int fd, size_t max, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
 
 /* Interface names resolved once per sync, not once per customer. */
 #define TG_IFCACHE_MAX 64
@@ -43,9 +47,10 @@ int tg_make_record(const struct tg_customer *cu, uint16_t fprof, uint64_t tick_n
 
 /* Make a record say what the customer's enforcement state in enf (may be NULL) says:
  * suspended, or throttled (both directions at most the throttle rate), else active. */
-struct tg_enf_table;
 void tg_record_enforce(struct tg_cust *v, const struct tg_customer *cu,
-		       const struct tg_enf_table *enf, uint64_t tick_ns);
+		       const struct tg_enf_view *enf, uint64_t tick_ns);
+/* enf says some customer is not active (else the records need no lookup). */
+bool tg_enf_any(const struct tg_enf_view *enf);
 
 /* Flood profiles (fprof.c): one per plan, one per distinct (plan, a customer's own limits). */
 struct tg_fprof_combo {
@@ -63,9 +68,6 @@ void tg_fprofs_free(struct tg_fprofs *t);
 int tg_fprofs_write(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_fprofs *t,
 		    uint64_t tick_ns);
 
-/* The walled garden trie (tg_walled) made equal to cfg's list: additions, then removals. */
-int tg_walled_write(struct tg_maps *m, const struct tg_cfg *cfg);
-
 /* IPv4: the whole DIR-24-8 table built in memory, then written where it differs. */
 struct tg_v4pfx {
 	uint32_t addr; /* host order */
@@ -79,7 +81,8 @@ struct tg_v4build {
 	uint32_t *block_of;		      /* the /24 each block belongs to */
 	uint32_t *chunk_of;		      /* chunk number chosen for each block */
 	size_t nblocks;
-	bool tbl24_lent; /* in: tbl24 is the caller's (TG_V4_TBL24_ENTRIES), reused, not freed */
+	bool tbl24_lent;  /* in: tbl24 is the caller's (TG_V4_TBL24_ENTRIES), reused, not freed */
+	uint64_t *used16; /* the /16s tbl24 has an entry in, a bit each (tg_v4_moved) */
 };
 
 /* p is reordered. -ENOSPC (with a message naming the setting) if the tbl8 chunks run out. */
@@ -89,6 +92,10 @@ int tg_v4_build(const struct tg_maps *m, struct tg_v4pfx *p, size_t n, struct tg
  * (tg_v4_void) are cleared before and set after. */
 void tg_v4_write(struct tg_maps *m, const struct tg_v4build *b);
 void tg_v4build_free(struct tg_v4build *b);
+/* Mark (mark[idx] = 1, max_cust entries) every customer that has an address in b the live
+ * table gives to another, or in the live table one b gives to another: whose IPv4 prefixes
+ * were added, removed or moved. Before tg_v4_write. 0 or -ENOMEM. */
+int tg_v4_moved(const struct tg_maps *m, const struct tg_v4build *b, uint8_t *mark);
 
 /* IPv6: the whole trie built in memory, over the live one, then written where it differs
  * (trie6.c). */
@@ -127,27 +134,86 @@ void tg_v6build_free(struct tg_v6build *b);
 size_t tg_v6_nodes(const struct tg_v6build *b);
 /* Compare nodes it uses. */
 size_t tg_v6_cmps(const struct tg_v6build *b);
+/* The live trie's owner of each prefix's first address (TG_CUST_NONE: none): taken before
+ * and after a write, where they differ a prefix was added or moved. */
+void tg_v6_owners(const struct tg_maps *m, const struct tg_v6pfx *p, size_t n, uint32_t *out);
 
 /* What status and the metrics show, published after the tables are written. */
 struct tg_counts {
 	uint32_t customers, prefixes4, prefixes6, chunks4, chunks6, cmps6;
 };
-int tg_write_counts(struct tg_maps *m, const struct tg_counts *counts);
 
 int tg_cmp_bind(const void *a, const void *b);
-int tg_bump_bind_gen(struct tg_maps *m);
 /* tg_config.sync_gen + 1, written; the new value in *gen. */
 int tg_bump_sync_gen(struct tg_maps *m, uint32_t *gen);
 
 /*
- * The full sync (tg_sync_customers), which reads the maps back; with idx/rec, the index
- * and record given to each configured customer (malloc'd), and in gen the sync_gen it
- * left.
+ * A plan: every write of one sync (or of one pass of a sync that recycles indexes),
+ * computed before the first, so a configuration that does not fit changes nothing. Both
+ * planners fill it; tg_commit applies it. Its arrays are the planner's (tg_txn_free).
  */
-int tg_sync_full(struct tg_maps *m, const struct tg_cfg *cfg, struct tg_sync_stats *st,
-		 struct tg_errs *errs, uint32_t **idx, struct tg_cust **rec, uint32_t *gen);
+struct tg_txn {
+	/* 0. flood profiles and reflector ports, then the walled garden: whole, from cfg */
+	const struct tg_cfg *cfg;
+	const struct tg_fprofs *fp; /* the planner's */
+	uint64_t tick_ns;	    /* of the profiles' policers */
+	/* 1. records (new and changed customers), then names (new ones) */
+	uint32_t *rkeys;
+	struct tg_cust *rvals;
+	size_t nrec;
+	uint32_t *nkeys;
+	char (*names)[TG_ID_LEN];
+	size_t nnames;
+	/* 2. the IPv4 table, then the IPv6 trie; then the counts they publish */
+	struct tg_v4build v4;
+	struct tg_v6build v6;
+	struct tg_counts counts;
+	/* 3. bindings: the ports whose owner is new or changes, then the ports that go; then
+	 * bind_gen, if either is not empty or bind_gen_always */
+	struct tg_bind_key *bupd;
+	uint32_t *bupd_v;
+	size_t nbupd;
+	struct tg_bind_key *bdel;
+	size_t nbdel;
+	bool bind_gen_always;
+	/* 4. departed customers: record, counters, policer state and name cleared; then their
+	 * per-source blocks forgotten */
+	uint32_t *gone;
+	size_t ngone;
+};
+void tg_txn_free(struct tg_txn *p);
 
-/* A departed customer: record first, then counters, policer state and name. */
-int tg_clear_customer(struct tg_maps *m, uint32_t idx);
+/*
+ * The map writer: the committer's only way to the maps, one operation per kind of write.
+ * tg_map_writer writes the maps; a test puts a recording writer in tg_writer to check the
+ * order of the writes.
+ */
+struct tg_writer {
+	int (*profiles)(struct tg_maps *m, const struct tg_cfg *cfg, const struct tg_fprofs *fp,
+			uint64_t tick_ns);
+	int (*walled)(struct tg_maps *m, const struct tg_cfg *cfg);
+	int (*records)(struct tg_maps *m, const uint32_t *keys, const struct tg_cust *v, size_t n);
+	int (*names)(struct tg_maps *m, const uint32_t *keys, const char (*names)[TG_ID_LEN],
+		     size_t n);
+	void (*v4)(struct tg_maps *m, const struct tg_v4build *b);
+	void (*v6)(struct tg_maps *m, const struct tg_v6build *b);
+	int (*counts)(struct tg_maps *m, const struct tg_counts *c);
+	int (*bind_set)(struct tg_maps *m, const struct tg_bind_key *k, const uint32_t *v,
+			size_t n);
+	int (*bind_del)(struct tg_maps *m, const struct tg_bind_key *k, size_t n);
+	int (*bind_gen)(struct tg_maps *m);
+	int (*clear)(struct tg_maps *m, uint32_t idx);
+	int (*forget)(struct tg_maps *m, const uint32_t *idx, size_t n);
+};
+extern const struct tg_writer tg_map_writer;
+extern const struct tg_writer *tg_writer; /* &tg_map_writer unless a test replaces it */
+
+/*
+ * Apply a plan, in the one order that keeps every packet classified (docs/datapath.md):
+ * profiles and walled garden, records, names, IPv4, IPv6, counts, bindings set, bindings
+ * deleted, bind_gen, departed customers, their per-source blocks. 0, or the first error
+ * (with a message in errs): then the maps may be half-way.
+ */
+int tg_commit(struct tg_maps *m, const struct tg_txn *p, struct tg_errs *errs);
 
 #endif /* TG_SYNC_INT_H */

@@ -543,3 +543,16 @@ uint32_t tg_v6_owner(const struct tg_maps *m, const uint8_t addr[16])
 	}
 	return e & (TG_V6_NODE | TG_V6_CMP) ? TG_CUST_NONE : e;
 }
+
+void tg_v6_owners(const struct tg_maps *m, const struct tg_v6pfx *p, size_t n, uint32_t *out)
+{
+	uint8_t addr[16];
+
+	for (size_t i = 0; i < n; i++) {
+		for (int j = 0; j < 8; j++) {
+			addr[j] = (uint8_t)(p[i].hi >> (56 - 8 * j));
+			addr[8 + j] = (uint8_t)(p[i].lo >> (56 - 8 * j));
+		}
+		out[i] = tg_v6_owner(m, addr);
+	}
+}

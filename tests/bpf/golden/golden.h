@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath/maps.h"
+#include "reload/reload.h"
 #include "state/state.h"
 #include "testlib.h"
 #include "bpf/harness.h"

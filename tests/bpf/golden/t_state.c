@@ -81,7 +81,7 @@ void test_resync(void)
 		run_fixture(&with_b[i]);
 }
 
-/* The records of the customers cfg.enf names: throttled at the throttle rate, suspended. */
+/* The records of the customers enf names: throttled at the throttle rate, suspended. */
 void test_enforce_records(void)
 {
 	const struct tg_rate_cfg up = {THROTTLE_BPS, TEST_BURST, 0, 0},

@@ -71,7 +71,7 @@ const struct cust_def custs[] = {
 	{"c-p", IF_A, VNONE, VNONE, PL_PERSRC, {"198.18.4.0/24", "2001:db8:304::/48"}},
 	/* PL_FLOOD with a SYN limit of its own (OWN_SYN, the CSV's syn column) */
 	{"c-g", IF_A, VNONE, VNONE, PL_FLOOD, {"198.18.5.0/24", "2001:db8:305::/48"}},
-	/* enforcement (cfg.enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
+	/* enforcement (enf): suspended, bound to IF_A; throttled to THROTTLE_BPS */
 	{"c-z", IF_A, VNONE, VNONE, PL_FLAT, {"198.18.6.0/24", "2001:db8:306::/48"}},
 	{"c-t", IF_A, VNONE, VNONE, PL_UP8M, {"198.18.7.0/24", "2001:db8:307::/48"}},
 	/* h3: ICMP classes (PL_FLOOD), per-source shares (two PL_PERSRC customers), and the
@@ -145,6 +145,7 @@ _Static_assert(ARRAY_SIZE(walled_s) == 4, "golden.h declares walled[4]");
 #define SRC_EXEMPT "9.9.100.0/24" /* per_source_exempt */
 static struct tg_prefix src_exempt[1];
 struct tg_enf_table enf;
+static struct tg_enf_view enf_view; /* of enf, for the sync */
 const struct tg_enf_entry suspended = {.id = "c-z", .state = TG_ST_SUSPENDED};
 const struct tg_enf_entry throttled = {
 	.id = "c-t", .state = TG_ST_THROTTLED, .throttle_bps = THROTTLE_BPS};
@@ -225,9 +226,9 @@ int load_customers(const char *without)
 	if (tg_enf_put(&enf, &suspended) || tg_enf_put(&enf, &throttled) ||
 	    tg_enf_put(&enf, &throttled_tr))
 		return -ENOMEM;
-	cfg.enf = &enf;
+	tg_enf_view_init(&enf_view, &enf);
 	cfg.nrefl_ports = ARRAY_SIZE(refl_ports);
-	ret = tg_sync_customers(&maps, &cfg, NULL, &errs);
+	ret = tg_sync_customers(&maps, &cfg, &(struct tg_sync_env){.enf = &enf_view}, NULL, &errs);
 	if (ret) {
 		fprintf(stderr, "tg_sync_customers: %s\n", strerror(-ret));
 		for (i = 0; i < errs.n; i++)

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "datapath/datapath.h"
 #include "lib/lib.h"
 #include "reload.h"
 
@@ -21,7 +21,7 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table *enf,
+json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_view *enf,
 		  struct tg_applied **app, struct tg_applied **old, struct tg_errs *errs)
 {
 	struct tg_applied *none = NULL, *dropped = NULL;
@@ -55,7 +55,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table
 		tg_warn("capacity.max_customers is %u, the loaded maps hold %u: a new capacity "
 			"takes effect when every interface is detached and attached again",
 			cap.max_customers, m->max_cust - 1);
-	/* tg_sync_applied takes cfg: keep what the reply needs */
+	/* tg_apply takes cfg: keep what the reply needs */
 	doc = json_pack("{si ss}", "version", TG_JSON_VERSION, "config", cfg->path);
 	done = json_array();
 	missing = json_array();
@@ -76,8 +76,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_table
 		goto out;
 	}
 	memcpy(ifaces, cfg->ifaces, nifaces * sizeof(*ifaces));
-	cfg->enf = enf;
-	err = tg_sync_applied(m, app, cfg, old, &st, errs);
+	err = tg_apply(m, cfg, enf, app, old, &st, errs);
 	if (err)
 		goto out;
 	for (i = 0; i < nifaces; i++) {
