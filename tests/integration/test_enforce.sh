@@ -250,7 +250,7 @@ for name, data, want in [
         (name, json.dumps(req).encode(), want) for name, req, want in [
         ("command not a string", {"command": 5}, "no \"command\""),
         ("unknown command lists the known", {"command": "explode"},
-         "known: reload, suspend, unsuspend, ping"),
+         "known: reload, suspend, unsuspend, mitigation_list, mitigation_announce, mitigation_withdraw, ping"),
         ("reload: config a number", {"command": "reload", "config": 5},
          "reload: \"config\" must be a string"),
         ("reload: an unknown field", {"command": "reload", "force": "yes"},
@@ -949,7 +949,15 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 '
 : >"$TMP/hook.log"
+# The interface events of the reattach above are recorded by the daemon's link watcher a
+# moment after it: count the audit rows once their number has stood still for 1.5 s.
 n_audit=$(tg -j events | lab_json "len(j['events'])")
+for _ in $(seq 20); do
+	sleep 1.5
+	n_now=$(tg -j events | lab_json "len(j['events'])")
+	[ "$n_now" = "$n_audit" ] && break
+	n_audit=$n_now
+done
 ip netns exec "$P-rtr" "$LAB_PY" -c "$HOOK_PY" "$HOOK_PORT" "$TMP/hook.log" &
 HPID=$!
 delivered() {

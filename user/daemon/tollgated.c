@@ -416,7 +416,9 @@ static const struct tg_ctl_field no_fields[] = {{NULL}};
 		{"address", TG_CF_TEXT, false, 63, "an address (198.51.100.7, 2001:db8::7)"},      \
 		{"proto", TG_CF_TEXT, false, 15, "a protocol (udp, tcp, 17)"},                     \
 		{"source_ports", TG_CF_TEXT, false, 63, "source ports (53,123)"},                  \
-		{"rate", TG_CF_TEXT, false, 31, "a bit rate (10mbit)"}
+	{                                                                                          \
+		"rate", TG_CF_TEXT, false, 31, "a bit rate (10mbit)"                               \
+	}
 static const struct tg_ctl_field mit_announce_fields[] = {
 	F_MIT_SPEC,
 	F_REASON,
