@@ -88,6 +88,7 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 	const char *name = label(labels, "alertname"), *cust = label(labels, "customer"),
 		   *action = label(labels, "action"), *summary = label(ann, "summary");
 	char actor[TG_ENF_ACTOR_LEN], reason[TG_REASON_MAX + 1];
+	static const char *const copied[] = {"startsAt", "fingerprint", "generatorURL"};
 	json_t *ev, *it;
 	char *evtxt;
 
@@ -114,20 +115,16 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 		snprintf(reason, sizeof(reason), "%s", summary);
 	else
 		snprintf(reason, sizeof(reason), "alert %s", name);
-	ev = json_pack("{ss ss s? sO sO* s? s? s?}", "source", "alertmanager", "alertname", name,
-		       "receiver", receiver ? json_string(receiver) : NULL, "labels", labels,
-		       "annotations", json_is_object(ann) ? ann : NULL, "startsAt",
-		       json_is_string(json_object_get(a, "startsAt"))
-			       ? json_incref(json_object_get(a, "startsAt"))
-			       : NULL,
-		       "fingerprint",
-		       json_is_string(json_object_get(a, "fingerprint"))
-			       ? json_incref(json_object_get(a, "fingerprint"))
-			       : NULL,
-		       "generatorURL",
-		       json_is_string(json_object_get(a, "generatorURL"))
-			       ? json_incref(json_object_get(a, "generatorURL"))
-			       : NULL);
+	/* the alert as evidence: who sent it, its labels and annotations, when it started,
+	 * its fingerprint (the same alert repeated) and where it was computed */
+	ev = json_pack("{ss ss sO}", "source", "alertmanager", "alertname", name, "labels", labels);
+	if (ev && receiver)
+		json_object_set_new(ev, "receiver", json_string(receiver));
+	if (ev && json_is_object(ann))
+		json_object_set(ev, "annotations", (json_t *)ann);
+	for (size_t k = 0; ev && k < sizeof(copied) / sizeof(copied[0]); k++)
+		if (json_is_string(json_object_get(a, copied[k])))
+			json_object_set(ev, copied[k], json_object_get(a, copied[k]));
 	evtxt = ev ? json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(ev);
 	it = evtxt ? json_pack("{ss ss ss ss ss}", "customer", cust, "action", action, "actor",
