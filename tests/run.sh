@@ -42,6 +42,9 @@
 #   tests/integration/test_cluster.sh  a cluster on etcd: 3 members (TLS), 2 tollgated
 #                                     nodes; propagation, restarts, members lost, a
 #                                     partition healed, notified once (root, ~1.5 min)
+#   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
+#                                     2 tollgated nodes, the webhook suspends a
+#                                     multi-homed customer over its sum (root, ~30 s)
 #   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
@@ -85,6 +88,7 @@ SUITES=(
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh
+	tests/integration/test_alert.sh
 	tests/integration/test_soak.sh
 )
 
