@@ -170,6 +170,7 @@ config() { # NODE
 	cat >"$d/customers.csv" <<-EOF
 		id,name,plan,prefixes,interface,vlan
 		cust-a,Alice (two routers),p,198.51.100.0/27,$P-c0,
+		cust-b,Bob (quiet),p,198.51.100.64/28,$P-c0,
 	EOF
 }
 tg() { # NODE ARGS...: the CLI of a node
@@ -194,19 +195,19 @@ node_up() { # NODE
 	tail -n 20 "$TMP/$1.log"
 	return 1
 }
-state_of() { # NODE
-	tg "$1" -j customer show cust-a 2>/dev/null | jq_ "j['customer']['state']"
+state_of() { # NODE [CUSTOMER]
+	tg "$1" -j customer show "${2:-cust-a}" 2>/dev/null | jq_ "j['customer']['state']"
 }
-wait_state() { # NODE STATE TENTHS
+wait_state() { # NODE STATE TENTHS [CUSTOMER]
 	for _ in $(seq "$3"); do
-		[ "$(state_of "$1")" = "$2" ] && return 0
+		[ "$(state_of "$1" "${4:-cust-a}")" = "$2" ] && return 0
 		sleep 0.1
 	done
-	echo "$1: cust-a is $(state_of "$1"), want $2"
+	echo "$1: ${4:-cust-a} is $(state_of "$1" "${4:-cust-a}"), want $2"
 	return 1
 }
-nevents() { # NODE: cust-a's events in the node's audit log
-	tg "$1" -j events --customer cust-a | jq_ "len(j['events'])"
+nevents() { # NODE [CUSTOMER]: the customer's events in the node's audit log
+	tg "$1" -j events --customer "${2:-cust-a}" | jq_ "len(j['events'])"
 }
 hook() { # AUTH-HEADER-OR-"" BODY: POST to a's webhook from mon; prints the HTTP status
 	local auth=()
@@ -215,8 +216,8 @@ hook() { # AUTH-HEADER-OR-"" BODY: POST to a's webhook from mon; prints the HTTP
 		-H 'Content-Type: application/json' "${auth[@]}" --data-binary "$2" \
 		"http://10.99.1.2:$MPORT/api/v1/alertmanager"
 }
-alert_doc() { # STATUS ACTION CUSTOMER
-	printf '{"version":"4","status":"%s","receiver":"tollgate","groupKey":"{}","alerts":[{"status":"%s","labels":{"alertname":"HandMade","customer":"%s","action":"%s"},"annotations":{"summary":"by hand"},"startsAt":"2026-12-07T00:00:00Z","fingerprint":"0123456789abcdef"}]}' "$1" "$1" "$3" "$2"
+alert_doc() { # STATUS ACTION CUSTOMER [EXTRA-LABELS]
+	printf '{"version":"4","status":"%s","receiver":"tollgate","groupKey":"{}","alerts":[{"status":"%s","labels":{"alertname":"HandMade","customer":"%s","action":"%s"%s},"annotations":{"summary":"by hand"},"startsAt":"2026-12-07T00:00:00Z","fingerprint":"0123456789abcdef"}]}' "$1" "$1" "$3" "$2" "${4:-}"
 }
 
 check "certificates (CA, server, client)" certs
@@ -254,6 +255,18 @@ unchanged() {
 	fi
 }
 check "... none of them changed anything: active on a and b, no event" unchanged
+check "throttle without a rate label: 400" status_is 400 "Bearer $TOKEN" "$(alert_doc firing throttle cust-b)"
+check "throttle with rate 10mbit: 200" status_is 200 "Bearer $TOKEN" "$(alert_doc firing throttle cust-b ',"rate":"10mbit"')"
+check "... cust-b throttled on a" wait_state a throttled 50 cust-b
+check "... and on b (through the cluster)" wait_state b throttled 50 cust-b
+throttle_again() {
+	local n
+	n=$(nevents a cust-b)
+	status_is 200 "Bearer $TOKEN" "$(alert_doc firing throttle cust-b ',"rate":"10mbit"')" || return 1
+	sleep 1.5
+	[ "$(nevents a cust-b)" = "$n" ] || { echo "cust-b's events $n -> $(nevents a cust-b)"; return 1; }
+}
+check "... the same alert again changes nothing" throttle_again
 
 # ---- targets from the registry ----
 targets() {

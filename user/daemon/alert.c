@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 
 #include "alert.h"
+#include "config/config.h"
 #include "enforce.h"
 
 struct tg_alertq {
@@ -90,6 +91,7 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 	char actor[TG_ENF_ACTOR_LEN], reason[TG_REASON_MAX + 1];
 	static const char *const copied[] = {"startsAt", "fingerprint", "generatorURL"};
 	json_t *ev, *it;
+	uint64_t bps = 0;
 	char *evtxt;
 
 	if (!name || !*name || strlen(name) + 14 >= sizeof(actor)) {
@@ -103,11 +105,19 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 			      i, name, TG_ID_LEN - 1);
 		return NULL;
 	}
-	if (strcmp(action, "suspend")) {
+	if (strcmp(action, "suspend") && strcmp(action, "throttle")) {
 		*status = bad(reply, 400,
 			      "alerts[%zu] %s: action '%.32s' is not one this receiver carries out "
-			      "(suspend; throttle and notify stay with the local rules)",
+			      "(suspend, throttle with a label rate; notify stays with the NOC's "
+			      "receivers)",
 			      i, name, action);
+		return NULL;
+	}
+	if (!strcmp(action, "throttle") &&
+	    (!label(labels, "rate") || tg_parse_rate_bps(label(labels, "rate"), &bps) || !bps)) {
+		*status = bad(reply, 400,
+			      "alerts[%zu] %s: action throttle needs a label rate (10mbit, 1gbit)",
+			      i, name);
 		return NULL;
 	}
 	snprintf(actor, sizeof(actor), "alertmanager:%s", name);
@@ -127,8 +137,8 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 			json_object_set(ev, copied[k], json_object_get(a, copied[k]));
 	evtxt = ev ? json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(ev);
-	it = evtxt ? json_pack("{ss ss ss ss ss}", "customer", cust, "action", action, "actor",
-			       actor, "reason", reason, "evidence", evtxt)
+	it = evtxt ? json_pack("{ss ss ss ss ss sI}", "customer", cust, "action", action, "actor",
+			       actor, "reason", reason, "evidence", evtxt, "bps", (json_int_t)bps)
 		   : NULL;
 	free(evtxt);
 	if (!it)
@@ -231,22 +241,31 @@ void tg_alertq_run(struct tg_alertq *q, struct tg_enforcer *e, struct tg_maps *m
 	json_array_foreach (items, i, it) {
 		const char *cust = json_string_value(json_object_get(it, "customer")),
 			   *actor = json_string_value(json_object_get(it, "actor"));
+		const char *action = json_string_value(json_object_get(it, "action")),
+			   *reason = json_string_value(json_object_get(it, "reason")),
+			   *evid = json_string_value(json_object_get(it, "evidence"));
+		const bool susp = !strcmp(action, "suspend");
 		const struct tg_enf_entry *cur = tg_enf_find(tg_enforcer_table(e), cust);
+		uint64_t bps = (uint64_t)json_integer_value(json_object_get(it, "bps"));
 		json_t *r;
 
-		if (cur && cur->state == TG_ST_SUSPENDED) {
+		/* in force already (at this level or above): the alert repeated */
+		if (cur && (!susp || cur->state == TG_ST_SUSPENDED)) {
 			if (tg_log_verbose)
-				tg_info("%s: %s is suspended already: nothing to do", actor, cust);
+				tg_info("%s: %s is %s already: nothing to do", actor, cust,
+					tg_state_name(cur->state));
 			continue;
 		}
-		r = tg_enforcer_manual(e, m, app, true, cust,
-				       json_string_value(json_object_get(it, "reason")), 0, actor,
-				       json_string_value(json_object_get(it, "evidence")), resync);
+		if (susp)
+			r = tg_enforcer_manual(e, m, app, true, cust, reason, 0, actor, evid,
+					       resync);
+		else
+			r = tg_enforcer_manual_throttle(e, m, app, bps, cust, reason, 0, actor,
+							evid, resync);
 		if (!json_is_true(json_object_get(r, "ok")))
-			tg_err("%s: suspend %s refused: %s (fix the alert's labels or the "
-			       "customers "
+			tg_err("%s: %s %s refused: %s (fix the alert's labels or the customers "
 			       "file)",
-			       actor, cust, json_string_value(json_object_get(r, "error")));
+			       actor, action, cust, json_string_value(json_object_get(r, "error")));
 		json_decref(r);
 	}
 	json_decref(items);
