@@ -6,13 +6,14 @@
  * /api/v1/alertmanager with the bearer token of metrics.alert_token_file. On the HTTP
  * thread the request is checked whole (tg_alertq_post): bad JSON, an alert without a
  * name, or an action this receiver does not carry out is 400 and nothing is queued.
- * Each firing alert with labels customer and action (suspend) is queued; resolved ones
+ * Each firing alert with labels customer and action (suspend, or throttle with a label
+ * rate) is queued; resolved ones
  * and ones without those labels are counted and ignored (a resolved alert never lifts a
  * state: an operator does, with tollgate unsuspend). The event loop owns the enforcer:
  * it wakes on the queue's eventfd and carries the queued alerts out (tg_alertq_run)
- * through tg_enforcer_manual with actor "alertmanager:ALERTNAME" and the alert as
- * evidence. An alert whose customer is already suspended changes nothing (Alertmanager
- * repeats a firing alert every repeat_interval).
+ * through tg_enforcer_manual(_throttle) with actor "alertmanager:ALERTNAME" and the alert
+ * as evidence. An alert whose action is in force already (suspended; throttled or
+ * suspended) changes nothing (Alertmanager repeats a firing alert every repeat_interval).
  *
  * Included by: daemon.h (the door), alert.c, exporter.c and tollgated.c.
  */
