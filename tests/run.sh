@@ -12,6 +12,7 @@
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
+#   build/tests/test_alert         the Alertmanager webhook's checks: 400s, queued, ignored
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -70,6 +71,7 @@ SUITES=(
 	build/tests/test_evid
 	build/tests/test_etcd
 	build/tests/test_mitigation
+	build/tests/test_alert
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"
