@@ -55,6 +55,7 @@ TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests
 	$(BUILD)/tests/tollgated_clockstep
 TEST_BINS += $(BUILD)/tests/test_evid
 TEST_BINS += $(BUILD)/tests/test_whois
+TEST_BINS += $(BUILD)/tests/test_alert
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test test-kernels demo bench lint clean install deps soak

@@ -14,6 +14,7 @@
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
+#   build/tests/test_alert         the Alertmanager webhook's checks: 400s, queued, ignored
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -44,6 +45,9 @@
 #   tests/integration/test_cluster.sh  a cluster on etcd: 3 members (TLS), 2 tollgated
 #                                     nodes; propagation, restarts, members lost, a
 #                                     partition healed, notified once (root, ~1.5 min)
+#   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
+#                                     2 tollgated nodes, the webhook suspends a
+#                                     multi-homed customer over its sum (root, ~30 s)
 #   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
@@ -70,6 +74,7 @@ SUITES=(
 	build/tests/test_whois
 	build/tests/test_etcd
 	build/tests/test_mitigation
+	build/tests/test_alert
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"
@@ -88,6 +93,7 @@ SUITES=(
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh
+	tests/integration/test_alert.sh
 	tests/integration/test_soak.sh
 )
 

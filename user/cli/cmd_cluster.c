@@ -5,9 +5,12 @@
  * node's health (up while its registration's lease lives), when it was last seen, its
  * interfaces and whether each is attached, its customers, its configuration generation and
  * whether that is not the one applied last in the cluster (drift), and its queued actions.
+ * tollgate cluster targets: the same registry as a Prometheus file-based service discovery
+ * list (docs/cluster.md, "Cluster-wide rules").
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -81,10 +84,83 @@ static int cluster_status(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Every member's metrics.listen as a scrape target labelled with its node, in
+ * Prometheus's file_sd format (plain output and -j alike: the file is JSON). A wildcard
+ * listen address (0.0.0.0, [::]) becomes the node's name (resolvable, or not: then
+ * relabel in Prometheus); a loopback one is listed with a warning (only a Prometheus on
+ * that node can scrape it).
+ */
+static int cluster_targets(int argc, char **argv)
+{
+	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	json_t *nodes, *n, *out;
+	char msg[512], *txt;
+	size_t i;
+	int err;
+
+	(void)argv;
+	if (argc > 0) {
+		tg_err("usage: tollgate cluster targets");
+		return -EINVAL;
+	}
+	err = tg_config_load(path, &cfg, &errs);
+	if (err) {
+		tg_errs_report(&errs);
+		return err;
+	}
+	if (!cfg->cluster.enabled) {
+		tg_err("%s: no cluster section: this node is not in a cluster", path);
+		tg_config_free(cfg);
+		return -ENOENT;
+	}
+	nodes = tg_cluster_members(&cfg->cluster, msg, sizeof(msg));
+	if (!nodes) {
+		tg_err("cluster targets: %s", msg);
+		tg_config_free(cfg);
+		return -EIO;
+	}
+	out = json_array();
+	json_array_foreach (nodes, i, n) {
+		const char *node = json_string_value(json_object_get(n, "node")),
+			   *listen = json_string_value(json_object_get(n, "metrics")), *port;
+		char target[320];
+
+		if (!node || !listen || !(port = strrchr(listen, ':'))) {
+			tg_warn("cluster targets: node %s registers no metrics address (an older "
+				"tollgated): not listed",
+				node ? node : "?");
+			continue;
+		}
+		if (!strncmp(listen, "0.0.0.0:", 8) || !strncmp(listen, "[::]:", 5))
+			snprintf(target, sizeof(target), "%s%s", node, port);
+		else
+			snprintf(target, sizeof(target), "%s", listen);
+		if (!strncmp(listen, "127.", 4) || !strncmp(listen, "[::1]:", 6))
+			tg_warn("cluster targets: node %s listens at %s, on its loopback: only a "
+				"Prometheus on that node can scrape it (metrics.listen)",
+				node, listen);
+		json_array_append_new(
+			out, json_pack("{s[s] s{ss}}", "targets", target, "labels", "node", node));
+	}
+	json_decref(nodes);
+	tg_config_free(cfg);
+	txt = json_dumps(out, JSON_INDENT(2));
+	json_decref(out);
+	if (!txt)
+		return -ENOMEM;
+	printf("%s\n", txt);
+	free(txt);
+	return 0;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
 	static const struct tg_cmd sub[] = {
 		{"status", cluster_status, "cluster status"},
+		{"targets", cluster_targets, "cluster targets"},
 		{NULL, NULL, NULL},
 	};
 

@@ -25,7 +25,7 @@ static const struct tg_cmd commands[] = {
 	{"mitigation", cmd_mitigation,
 	 "mitigation list | announce KIND ADDRESS --reason TEXT [--proto P] [--source-ports P,P] "
 	 "[--rate BITRATE] [--for DURATION] | withdraw KEY|KIND ADDRESS --reason TEXT"},
-	{"cluster", cmd_cluster, "cluster status"},
+	{"cluster", cmd_cluster, "cluster status | targets"},
 	{"top", cmd_top, "top [--sort bytes|drops] [-n N] [--interval SECONDS] [--once]"},
 	{NULL, NULL, NULL},
 };

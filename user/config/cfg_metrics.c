@@ -55,8 +55,9 @@ static bool valid_per_customer(const char *s)
 	return *d && *d != '0' && strlen(d) <= 9 && strspn(d, "0123456789") == strlen(d);
 }
 
-enum { MT_LISTEN, MT_PER_CUSTOMER, MT_HOSTS, MT_TOKEN_FILE, MT_NR };
-static const char *const mt_keys[MT_NR] = {"listen", "per_customer", "hosts", "token_file"};
+enum { MT_LISTEN, MT_PER_CUSTOMER, MT_HOSTS, MT_TOKEN_FILE, MT_ALERT_TOKEN_FILE, MT_NR };
+static const char *const mt_keys[MT_NR] = {"listen", "per_customer", "hosts", "token_file",
+					   "alert_token_file"};
 
 /*
  * metrics.hosts: the names (or addresses) HTTP clients reach the exporter by, beyond its
@@ -129,4 +130,10 @@ void parse_metrics(struct ctx *c, yaml_node_t *n)
 		}
 	}
 	parse_metrics_access(c, v[MT_HOSTS], v[MT_TOKEN_FILE]);
+	/* the Alertmanager webhook's token (docs/cluster.md, "Cluster-wide rules") */
+	if (v[MT_ALERT_TOKEN_FILE] &&
+	    (s = nonempty(c, v[MT_ALERT_TOKEN_FILE], "metrics.alert_token_file"))) {
+		free(c->cfg->metrics_alert_token_file);
+		c->cfg->metrics_alert_token_file = resolve(c, s);
+	}
 }

@@ -421,6 +421,7 @@ void tg_config_free(struct tg_cfg *cfg)
 		free(cfg->metrics_hosts[h]);
 	free(cfg->metrics_hosts);
 	free(cfg->metrics_token_file);
+	free(cfg->metrics_alert_token_file);
 	free(cfg->state_path);
 	free(cfg->pin_dir);
 	free(cfg->enforcement.rules);

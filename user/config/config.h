@@ -253,6 +253,9 @@ struct tg_cfg {
 	char **metrics_hosts;	    /* metrics.hosts: more names the Host header may carry */
 	size_t nmetrics_hosts;
 	char *metrics_token_file; /* metrics.token_file (resolved), or NULL: no token */
+	/* metrics.alert_token_file (resolved): the Alertmanager webhook's bearer token, or
+	 * NULL: the webhook (/api/v1/alertmanager) refuses every request (401) */
+	char *metrics_alert_token_file;
 	char *state_path;    /* default TG_STATE_DEFAULT; relative resolves like customers_path */
 	char *pin_dir;	     /* default TG_PIN_DIR_DEFAULT; TOLLGATE_PIN_DIR overrides */
 	char *control_group; /* control.group: may use the control socket; NULL: root only */

@@ -13,6 +13,7 @@
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H
 
+#include "alert.h"
 #include "control.h"
 #include "enforce.h"
 #include "engine.h"

@@ -1210,11 +1210,37 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	return tg_enforcer_manual(e, m, app, suspend, id, reason, for_ns, actor, NULL, resync);
 }
 
+static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      int state, uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
+		      const char *actor, const char *evidence, bool *resync);
+
 json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 			   bool suspend, const char *id, const char *reason, uint64_t for_ns,
 			   const char *actor, const char *evidence, bool *resync)
 {
-	const char *cmd = suspend ? "suspend" : "unsuspend";
+	return manual(e, m, app, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0, id, reason, for_ns,
+		      actor, evidence, resync);
+}
+
+json_t *tg_enforcer_manual_throttle(struct tg_enforcer *e, struct tg_maps *m,
+				    struct tg_applied *app, uint64_t bps, const char *id,
+				    const char *reason, uint64_t for_ns, const char *actor,
+				    const char *evidence, bool *resync)
+{
+	if (!bps)
+		return error_reply("throttle: a rate above 0 is required");
+	return manual(e, m, app, TG_CS_THROTTLED, bps, id, reason, for_ns, actor, evidence,
+		      resync);
+}
+
+static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+		      int state, uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
+		      const char *actor, const char *evidence, bool *resync)
+{
+	const bool suspend = state != TG_CS_ACTIVE;
+	const char *cmd = state == TG_CS_SUSPENDED   ? "suspend"
+			  : state == TG_CS_THROTTLED ? "throttle"
+						     : "unsuspend";
 	int64_t now = tg_mono_ms(); /* the engine's clock; --for runs on it */
 	uint32_t idx;
 	json_t *evs, *reply;
@@ -1255,7 +1281,7 @@ json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_a
 	e->manual_evidence = evidence;
 	e->last_audit = 0;
 	e->wall_off = tg_now_ms() - now;
-	rc = tg_engine_manual(e->eng, idx, suspend ? TG_CS_SUSPENDED : TG_CS_ACTIVE, 0,
+	rc = tg_engine_manual(e->eng, idx, state, bps,
 			      for_ns ? now + (int64_t)(for_ns / 1000000) : 0, now);
 	e->manual_actor = e->manual_reason = e->manual_evidence = NULL;
 	if (rc == -ECANCELED)

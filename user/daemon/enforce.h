@@ -70,6 +70,11 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
 			   bool suspend, const char *id, const char *reason, uint64_t for_ns,
 			   const char *actor, const char *evidence, bool *resync);
+/* The same, a throttle to bps (both directions) by hand (an alert receiver's). */
+json_t *tg_enforcer_manual_throttle(struct tg_enforcer *e, struct tg_maps *m,
+				    struct tg_applied *app, uint64_t bps, const char *id,
+				    const char *reason, uint64_t for_ns, const char *actor,
+				    const char *evidence, bool *resync);
 
 /*
  * The cluster (docs/cluster.md): set once, before tg_cluster_start. Local actions are then

@@ -26,6 +26,7 @@
 
 #include "datapath/datapath.h"
 #include "config/config.h"
+#include "alert.h"
 #include "exporter.h"
 #include "mitigate.h"
 #include "lib/lib.h"
@@ -80,6 +81,11 @@ struct tg_exporter {
 	pthread_mutex_t tok_lock; /* token: a reload rereads it while requests check it */
 	char *token;		  /* NULL: none required */
 	size_t token_len;
+	/* the Alertmanager webhook (alert.h), under tok_lock: its token (NULL: every request
+	 * is refused) and the event loop's queue (NULL: 503) */
+	char *alert_token_file, *alert_token;
+	size_t alert_token_len;
+	struct tg_alertq *alertq;
 	struct rate_sample rates[RATE_SLOTS];
 	char *state_path;      /* the audit log and states, for the API */
 	struct tg_statedb *st; /* opened at the first request that needs it */
@@ -875,7 +881,8 @@ static bool token_ok(struct tg_exporter *x, struct MHD_Connection *conn)
  * others can read protects nothing), holding one line of 16 to TOKEN_MAX printable
  * characters without spaces. 0 or -errno with the reason in err; *out malloc'd.
  */
-static int read_token(const char *path, char **out, size_t *len, char *err, size_t errlen)
+static int read_token(const char *key, const char *path, char **out, size_t *len, char *err,
+		      size_t errlen)
 {
 	char buf[TOKEN_MAX + 2];
 	struct stat stt;
@@ -885,22 +892,22 @@ static int read_token(const char *path, char **out, size_t *len, char *err, size
 
 	if (fd < 0) {
 		e = -errno;
-		snprintf(err, errlen, "metrics.token_file %s: %s", path, strerror(-e));
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(-e));
 		return e;
 	}
 	if (fstat(fd, &stt) || !S_ISREG(stt.st_mode) || (stt.st_mode & 077)) {
 		close(fd);
 		snprintf(err, errlen,
-			 "metrics.token_file %s: not a regular file readable by its owner only "
+			 "%s %s: not a regular file readable by its owner only "
 			 "(chmod 600 it)",
-			 path);
+			 key, path);
 		return -EPERM;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
 		e = -errno;
-		snprintf(err, errlen, "metrics.token_file %s: %s", path, strerror(-e));
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(-e));
 		return e;
 	}
 	l = (size_t)n;
@@ -912,9 +919,9 @@ static int read_token(const char *path, char **out, size_t *len, char *err, size
 			l = 0;
 	if (l < 16 || (size_t)n > TOKEN_MAX) {
 		snprintf(err, errlen,
-			 "metrics.token_file %s: want one line of 16 to %d printable characters "
+			 "%s %s: want one line of 16 to %d printable characters "
 			 "without spaces",
-			 path, TOKEN_MAX);
+			 key, path, TOKEN_MAX);
 		return -EINVAL;
 	}
 	*out = strdup(buf);
@@ -928,9 +935,24 @@ int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen)
 	size_t len = 0;
 	int rc;
 
+	if (x && x->alert_token_file) {
+		rc = read_token("metrics.alert_token_file", x->alert_token_file, &tok, &len, err,
+				errlen);
+		if (rc)
+			return rc; /* the tokens it has stay */
+		pthread_mutex_lock(&x->tok_lock);
+		old = x->alert_token;
+		x->alert_token = tok;
+		x->alert_token_len = len;
+		pthread_mutex_unlock(&x->tok_lock);
+		if (old)
+			explicit_bzero(old, strlen(old));
+		free(old);
+		tok = NULL;
+	}
 	if (!x || !x->token_file)
 		return 0;
-	rc = read_token(x->token_file, &tok, &len, err, errlen);
+	rc = read_token("metrics.token_file", x->token_file, &tok, &len, err, errlen);
 	if (rc)
 		return rc; /* the token it has stays */
 	pthread_mutex_lock(&x->tok_lock);
@@ -942,6 +964,126 @@ int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen)
 		explicit_bzero(old, strlen(old));
 	free(old);
 	return 0;
+}
+
+void tg_exporter_set_alertq(struct tg_exporter *x, struct tg_alertq *q)
+{
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->tok_lock);
+	x->alertq = q;
+	pthread_mutex_unlock(&x->tok_lock);
+}
+
+static enum MHD_Result deny_401(struct MHD_Connection *conn, const char *msg)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain");
+	MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"tollgate\"");
+	ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* A webhook request's body as it arrives (the connection's con_cls). */
+struct upload {
+	char *b;
+	size_t len;
+	bool too_big;
+};
+
+static void upload_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+			enum MHD_RequestTerminationCode toe)
+{
+	struct upload *u = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (u) {
+		free(u->b);
+		free(u);
+		*con_cls = NULL;
+	}
+}
+
+/*
+ * POST /api/v1/alertmanager (alert.h): the Host and the alert token checked before the
+ * body is read; the body taken whole (at most TG_ALERT_BODY_MAX), then checked and
+ * queued for the event loop by tg_alertq_post.
+ */
+static enum MHD_Result alert_post(struct tg_exporter *x, struct MHD_Connection *conn,
+				  const char *data, size_t *size, void **con_cls)
+{
+	static const char misdirected[] = "misdirected: this Host is not one of Tollgate's "
+					  "names (metrics.hosts)\n",
+			  unauth[] = "unauthorized: send Authorization: Bearer TOKEN "
+				     "(metrics.alert_token_file; without one the webhook refuses "
+				     "every request)\n";
+	struct upload *u = *con_cls;
+	unsigned int status;
+	json_t *o = NULL;
+	char *body;
+
+	if (!u) {
+		const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+		bool ok;
+
+		if (!host_ok(x, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
+			return reply(conn, 421, "text/plain", (char *)misdirected,
+				     strlen(misdirected), false);
+		pthread_mutex_lock(&x->tok_lock);
+		ok = x->alert_token && h && !strncasecmp(h, "Bearer ", 7) &&
+		     token_eq(x->alert_token, x->alert_token_len, h + 7);
+		pthread_mutex_unlock(&x->tok_lock);
+		if (!ok)
+			return deny_401(conn, unauth);
+		if (!(u = calloc(1, sizeof(*u))))
+			return MHD_NO;
+		*con_cls = u;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (u->len + *size > TG_ALERT_BODY_MAX) {
+			u->too_big = true;
+		} else if (!u->too_big) {
+			char *nb = realloc(u->b, u->len + *size + 1);
+
+			if (!nb)
+				return MHD_NO;
+			memcpy(nb + u->len, data, *size);
+			u->b = nb;
+			u->len += *size;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	if (u->too_big) {
+		o = json_pack("{si ss}", "version", 1, "error",
+			      "the request is larger than 1 MiB: nothing queued");
+		status = 413;
+	} else {
+		pthread_mutex_lock(&x->tok_lock);
+		if (!x->alertq) {
+			o = json_pack("{si ss}", "version", 1, "error",
+				      "tollgated is not ready for alerts: try again");
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		} else {
+			status = tg_alertq_post(x->alertq, u->b ? u->b : "", u->len, &o);
+		}
+		pthread_mutex_unlock(&x->tok_lock);
+	}
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!body)
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n",
+			     14, false);
+	return reply(conn, status, "application/json", body, strlen(body), true);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -959,8 +1101,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	size_t len = 0;
 
 	(void)version;
-	(void)upload_data;
-	(void)con_cls;
+	if (!strcmp(method, "POST") && !strcmp(url, "/api/v1/alertmanager"))
+		return alert_post(x, conn, upload_data, upload_size, con_cls);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 			     strlen(not_allowed), false);
@@ -1078,9 +1220,12 @@ int tg_exporter_start(const struct tg_cfg *cfg, const char *pin_dir, struct tg_e
 	x->per_customer = strdup(per_customer);
 	x->state_path = state_path ? strdup(state_path) : NULL;
 	x->token_file = cfg->metrics_token_file ? strdup(cfg->metrics_token_file) : NULL;
+	x->alert_token_file =
+		cfg->metrics_alert_token_file ? strdup(cfg->metrics_alert_token_file) : NULL;
 	x->hosts = calloc(cfg->nmetrics_hosts + 1, sizeof(char *));
 	if (!x->listen || !x->per_customer || (state_path && !x->state_path) ||
-	    (cfg->metrics_token_file && !x->token_file) || !x->hosts) {
+	    (cfg->metrics_token_file && !x->token_file) || !x->hosts ||
+	    (cfg->metrics_alert_token_file && !x->alert_token_file)) {
 		tg_exporter_stop(x);
 		return -ENOMEM;
 	}
@@ -1117,7 +1262,8 @@ int tg_exporter_start(const struct tg_cfg *cfg, const char *pin_dir, struct tg_e
 	x->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0,
 		NULL, NULL, handle, x, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
-		CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+		CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_NOTIFY_COMPLETED,
+		upload_done, NULL, MHD_OPTION_END);
 	if (!x->mhd) {
 		snprintf(err, errlen, "metrics: cannot listen at %s", listen);
 		tg_exporter_stop(x);
@@ -1152,6 +1298,10 @@ void tg_exporter_stop(struct tg_exporter *x)
 	if (x->token)
 		explicit_bzero(x->token, x->token_len);
 	free(x->token);
+	free(x->alert_token_file);
+	if (x->alert_token)
+		explicit_bzero(x->alert_token, x->alert_token_len);
+	free(x->alert_token);
 	free(x);
 }
 
@@ -1160,7 +1310,9 @@ int tg_exporter_same(const struct tg_exporter *x, const struct tg_cfg *cfg)
 	if (!x || strcmp(x->listen, cfg->metrics_listen) ||
 	    strcmp(x->per_customer, cfg->metrics_per_customer) ||
 	    x->nhosts != cfg->nmetrics_hosts || !x->token_file != !cfg->metrics_token_file ||
-	    (x->token_file && strcmp(x->token_file, cfg->metrics_token_file)))
+	    (x->token_file && strcmp(x->token_file, cfg->metrics_token_file)) ||
+	    !x->alert_token_file != !cfg->metrics_alert_token_file ||
+	    (x->alert_token_file && strcmp(x->alert_token_file, cfg->metrics_alert_token_file)))
 		return 0;
 	for (size_t i = 0; i < x->nhosts; i++)
 		if (strcmp(x->hosts[i], cfg->metrics_hosts[i]))

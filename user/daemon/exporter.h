@@ -75,6 +75,11 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 struct tg_mitigator;
 void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g);
 
+/* The Alertmanager webhook's queue (alert.h): POST /api/v1/alertmanager with the bearer
+ * token of metrics.alert_token_file (none: 401) queues firing alerts there (NULL: 503). */
+struct tg_alertq;
+void tg_exporter_set_alertq(struct tg_exporter *x, struct tg_alertq *q);
+
 /* The exposition, for tests and benchmarks: malloc'd text (length in *len) or NULL. */
 char *tg_exporter_render(struct tg_exporter *x, size_t *len);
 

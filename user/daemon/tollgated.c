@@ -28,6 +28,7 @@
 #include "control.h"
 #include "reload/reload.h"
 #include "enforce.h"
+#include "alert.h"
 #include "exporter.h"
 #include "linkwatch.h"
 #include "mitigate.h"
@@ -40,6 +41,7 @@ struct daemon {
 	int ctl;		/* the control socket, or -1 */
 	struct tg_enforcer *enf;
 	struct tg_exporter *exporter; /* /metrics, or NULL */
+	struct tg_alertq *alertq;     /* the Alertmanager webhook's alerts (alert.h), or NULL */
 	bool resync; /* an enforcement change could not be written from the snapshot */
 	int efd;     /* the enforcement interval's timer */
 	int64_t interval_ms;
@@ -90,6 +92,8 @@ static void cluster_info(struct daemon *d)
 	o = json_pack("{so sI ss sI sI}", "interfaces", ifs, "customers",
 		      (json_int_t)cfg->ncustomers, "config_generation", gen, "config_applied_ms",
 		      (json_int_t)d->applied_ms, "not_active", (json_int_t)(t ? t->n : 0));
+	/* where Prometheus scrapes it (tollgate cluster targets) */
+	json_object_set_new(o, "metrics", json_string(cfg->metrics_listen));
 	tg_cluster_set_info(d->cl, o);
 	json_decref(o);
 }
@@ -329,6 +333,7 @@ static void exporter_config(struct daemon *d)
 			cfg->metrics_per_customer);
 	tg_enforcer_set_exporter(d->enf, d->exporter);
 	tg_exporter_set_ifaces(d->exporter, cfg);
+	tg_exporter_set_alertq(d->exporter, d->alertq);
 }
 
 /* An enforcement change is recorded but not in the data plane: sync everything. */
@@ -673,6 +678,10 @@ static int run(struct daemon *d, sigset_t *set)
 		ev.data.u64 = (uint64_t)tg_cluster_fd(d->cl);
 		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_cluster_fd(d->cl), &ev);
 	}
+	if (tg_alertq_fd(d->alertq) >= 0) {
+		ev.data.u64 = (uint64_t)tg_alertq_fd(d->alertq);
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_alertq_fd(d->alertq), &ev);
+	}
 	wfd = watchdog_timer(d->ep);
 	if (watchdog_usec && wfd < 0)
 		tg_warn("systemd watchdog: cannot create its timer: %s", strerror(errno));
@@ -701,6 +710,12 @@ static int run(struct daemon *d, sigset_t *set)
 			if (d->cl && (int)tag == tg_cluster_fd(d->cl)) {
 				tg_cluster_read(d->cl, tg_enforcer_statedb(d->enf), cluster_apply,
 						d);
+				if (d->resync)
+					resync(d);
+				continue;
+			}
+			if (d->alertq && (int)tag == tg_alertq_fd(d->alertq)) {
+				tg_alertq_run(d->alertq, d->enf, &d->maps, d->app, &d->resync);
 				if (d->resync)
 					resync(d);
 				continue;
@@ -861,6 +876,9 @@ int main(int argc, char **argv)
 			       "reload)",
 			       msg);
 	}
+	if (tg_alertq_new(&d.alertq))
+		tg_err("the Alertmanager webhook: cannot make its queue (%s): it answers 503",
+		       strerror(errno));
 	err = start(&d);
 	if (!err) {
 		uint64_t usec = 0;
@@ -876,6 +894,7 @@ int main(int argc, char **argv)
 	close(d.ctl);
 	unlink(ctl_path);
 	tg_exporter_stop(d.exporter);
+	tg_alertq_free(d.alertq);
 	tg_linkwatch_close(d.lw);
 	tg_cluster_close(d.cl);
 	tg_applied_free(d.app);
