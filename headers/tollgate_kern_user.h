@@ -641,7 +641,7 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_src_key, 24)                                                                         \
 	FN(tg_srcquota, 16)
 #define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
-	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 10: a change of "    \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 10: a change of "   \
 						   "size is a new TG_LAYOUT_VERSION");
 TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
 _Static_assert(TG_LAYOUT_VERSION == 10, "a new layout version: check TG_LAYOUT_SIZES");

@@ -410,7 +410,8 @@ static void test_lab(void)
 		free(o);
 	}
 
-	TEST_BEGIN("lab: IPv6: a /128 blackhole and a FlowSpec rule in gobgpd, read back, withdrawn");
+	TEST_BEGIN(
+		"lab: IPv6: a /128 blackhole and a FlowSpec rule in gobgpd, read back, withdrawn");
 	{
 		struct tg_mit v6[5];
 

@@ -147,7 +147,8 @@ static void test_config_errors(void)
 		     "rule 'd': when: 'for' needs a duration (e.g. for 30s)");
 	check_err_at(&errs, y, 11, "30x", 1, "rule 'e': when: for '30x' is not a duration");
 	check_err_at(&errs, y, 12, "ban", 1,
-		     "rule 'f': unknown action 'ban' (want notify, throttle, suspend, flowspec or blackhole)");
+		     "rule 'f': unknown action 'ban' (want notify, throttle, suspend, flowspec or "
+		     "blackhole)");
 	check_err_at(&errs, y, 13, "a,", 1, "rule 'a' is defined twice (first on line 7)");
 	check_err_at(&errs, y, 14, "\"\"", 1, "rule name is empty");
 	check_err_at(&errs, y, 15, "{", 1,

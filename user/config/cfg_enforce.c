@@ -13,8 +13,7 @@
 #include "config_int.h"
 
 /* A duration ("30s", "1h30m") in ns; -EINVAL after an error. zero_ok: "0s" is allowed. */
-int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok,
-		     uint64_t *out)
+int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok, uint64_t *out)
 {
 	const char *v = nonempty(c, n, what);
 

@@ -89,8 +89,8 @@ const char *webhook_problem(const char *s)
 }
 
 /* A duration in [lo_ms, hi_ms], in whole milliseconds. */
-void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms,
-	      uint32_t hi_ms, const char *range, uint32_t *out)
+void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms, uint32_t hi_ms,
+	      const char *range, uint32_t *out)
 {
 	const char *s = nonempty(c, n, what);
 	uint64_t ns;

@@ -172,14 +172,14 @@ struct tg_notify_cfg {
  */
 #define TG_MIT_COMMS_MAX 8
 struct tg_mitigation_cfg {
-	bool enabled;	     /* the section is there */
-	char *speaker;	     /* "gobgp" (the only adapter today) */
-	char *gobgp;	     /* the gobgp client; default "gobgp" from PATH */
-	char *target;	     /* gobgpd's API: unix:///PATH or HOST:PORT */
-	uint32_t timeout_ms; /* one call to the speaker; default 5000 */
-	bool monitor;	     /* record what would be announced, announce nothing */
-	uint8_t ipv6_length; /* announced for an IPv6 host: 65..128, default 128 */
-	uint32_t max_active; /* announcements at once (default 32); more are refused */
+	bool enabled;		  /* the section is there */
+	char *speaker;		  /* "gobgp" (the only adapter today) */
+	char *gobgp;		  /* the gobgp client; default "gobgp" from PATH */
+	char *target;		  /* gobgpd's API: unix:///PATH or HOST:PORT */
+	uint32_t timeout_ms;	  /* one call to the speaker; default 5000 */
+	bool monitor;		  /* record what would be announced, announce nothing */
+	uint8_t ipv6_length;	  /* announced for an IPv6 host: 65..128, default 128 */
+	uint32_t max_active;	  /* announcements at once (default 32); more are refused */
 	uint64_t max_duration_ns; /* no announcement lives longer (default 1 h, <= 7 d) */
 	char communities[TG_MIT_COMMS_MAX][24]; /* "ASN:VALUE", added to every blackhole */
 	unsigned ncommunities;

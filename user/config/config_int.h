@@ -152,8 +152,8 @@ void parse_cluster(struct ctx *c, yaml_node_t *n);     /* cfg_cluster.c */
 /* An http(s) URL's problem, or NULL if it is good (cfg_notify.c; cluster endpoints too). */
 const char *webhook_problem(const char *s);
 /* A duration in [lo_ms, hi_ms], whole milliseconds, into *out (cfg_notify.c). */
-void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms,
-	      uint32_t hi_ms, const char *range, uint32_t *out);
+void parse_ms(struct ctx *c, const yaml_node_t *n, const char *what, uint32_t lo_ms, uint32_t hi_ms,
+	      const char *range, uint32_t *out);
 /* A duration (30s, 1h); zero_ok: 0 allowed. 0 or -EINVAL (reported). cfg_enforce.c */
 int parse_dur(struct ctx *c, const yaml_node_t *n, const char *what, bool zero_ok, uint64_t *out);
 

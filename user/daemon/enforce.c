@@ -1210,8 +1210,8 @@ json_t *tg_enforcer_request(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	return tg_enforcer_manual(e, m, app, suspend, id, reason, for_ns, actor, NULL, resync);
 }
 
-static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
-		      int state, uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
+static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app, int state,
+		      uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
 		      const char *actor, const char *evidence, bool *resync);
 
 json_t *tg_enforcer_manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
@@ -1229,12 +1229,11 @@ json_t *tg_enforcer_manual_throttle(struct tg_enforcer *e, struct tg_maps *m,
 {
 	if (!bps)
 		return error_reply("throttle: a rate above 0 is required");
-	return manual(e, m, app, TG_CS_THROTTLED, bps, id, reason, for_ns, actor, evidence,
-		      resync);
+	return manual(e, m, app, TG_CS_THROTTLED, bps, id, reason, for_ns, actor, evidence, resync);
 }
 
-static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
-		      int state, uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
+static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app, int state,
+		      uint64_t bps, const char *id, const char *reason, uint64_t for_ns,
 		      const char *actor, const char *evidence, bool *resync)
 {
 	const bool suspend = state != TG_CS_ACTIVE;

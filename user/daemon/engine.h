@@ -110,10 +110,10 @@ enum tg_cstate {
 };
 
 enum tg_ev_kind {
-	TG_EV_NOTIFY = 0,   /* a firing whose action is notify */
-	TG_EV_THROTTLE,	    /* a firing (or manual action) that throttles */
-	TG_EV_SUSPEND,	    /* a firing (or manual action) that suspends */
-	TG_EV_LIFT,	    /* the state went back to active (by time, episode end, or hand) */
+	TG_EV_NOTIFY = 0,    /* a firing whose action is notify */
+	TG_EV_THROTTLE,	     /* a firing (or manual action) that throttles */
+	TG_EV_SUSPEND,	     /* a firing (or manual action) that suspends */
+	TG_EV_LIFT,	     /* the state went back to active (by time, episode end, or hand) */
 	TG_EV_EPISODE_CLOSE, /* a rule's episode ended: it may fire again */
 	TG_EV_MITIGATE	     /* a firing whose action is flowspec or blackhole (action) */
 };

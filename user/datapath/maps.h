@@ -318,10 +318,10 @@ struct tg_dest_count {
 	uint8_t v6;
 	uint8_t proto; /* the protocol most seen toward the host */
 	uint8_t nsport;
-	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+	uint8_t addr[16];	       /* network order; IPv4 in the first 4 bytes */
 	uint16_t sport[TG_TOP_SPORTS]; /* with proto, the most seen first (0 not counted) */
-	uint32_t drops;	 /* samples among the drops */
-	uint32_t passes; /* samples among the passed packets */
+	uint32_t drops;		       /* samples among the drops */
+	uint32_t passes;	       /* samples among the passed packets */
 };
 int tg_top_dests(const struct tg_maps *m, uint32_t idx, struct tg_dest_count *out, int max);
 

@@ -44,7 +44,7 @@ static int run(struct gobgp *g, char **argv, char **out, char *err, size_t errle
 		size_t n = 5;
 
 		why[strcspn(why, "\r\n")] = '\0';
-		for (int i = 3; argv[i] && i < 9 && n < sizeof(cmd); i++)
+		for (int i = 3; i < 9 && argv[i] && n < sizeof(cmd); i++)
 			n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " %s", argv[i]);
 		if (rc == -ENOENT)
 			snprintf(err, errlen,
