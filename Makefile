@@ -155,6 +155,14 @@ $(BENCH_BPF_OBJ): bench/xdp_drop.bpf.c | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The bare XDP_PASS program bench_wire.sh's pass cases measure beside Tollgate's.
+BENCH_PASS_OBJ := $(BUILD)/bench/xdp_pass.bpf.o
+all: $(BENCH_PASS_OBJ)
+
+$(BENCH_PASS_OBJ): bench/xdp_pass.bpf.c | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BENCH_SKEL): $(BENCH_BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name xdp_drop > $@
