@@ -5,7 +5,8 @@
 #   make test-kernels  the BPF suites on Debian 12's kernel (6.1) under qemu (tests/kernels/run.sh)
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make soak       SOAK_MINUTES (10) of churn under lab traffic, then the checks (docs/soak.md)
-#   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire, load and reload
+#   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire (beside
+#                   nftables and the reverse-path check), load and reload; BENCH_QUICK=1: small, fast
 #   make lint       clang-format check, clang --analyze, cppcheck, shellcheck, the man pages
 #                   (mandoc -Tlint, scripts/check-man.py), the links of the docs (scripts/check-docs.py)
 #   make install    binaries, man pages, docs, systemd unit, example config (PREFIX, DESTDIR)
