@@ -31,18 +31,45 @@
 #   customer role: SYNs from random sources no customer owns (spoof)
 #   IPv6: UDP toward A's 3fff:a::/48 (flood_udp), and UDP from random sources on the customer
 #     side (spoof); the random sources in 2400::-3eff:ffff:... (one new source per packet)
+#   pass, legitimate traffic (bench/wire-send.py): UDP from a random customer per packet (one
+#     frame per loaded customer, a random address in its prefix, in a shuffled order sent
+#     over and over), IPv4 and IPv6, beside a bare XDP_PASS (bench/xdp_pass.bpf.o): the
+#     difference is Tollgate's own cost on the path a customer's packets take
+#   peers on the same customers (nftables at the netdev ingress hook, only in these
+#     namespaces): a bare ingress chain; the ruleset of an interval map prefix -> customer
+#     (anti-spoofing) and a per-customer `limit rate over ... bytes/second` (policing, one
+#     dynamic set a plan); a `fib saddr . iif oif missing drop` rule over one route per
+#     prefix (the kernel's reverse-path check); each with the pass traffic and a spoof flood
+#   Customers: BENCH_WIRE_SIZES (1000 100000 1000000), one run each (the drop cases only
+#   at the last); BENCH_WIRE_CUSTOMERS=N runs one size with every case.
+# BENCH_QUICK=1: 1000 customers, one round of 1 s: proves the harness and its checks.
 # Rounds alternate the cases (BENCH_WIRE_ROUNDS, 3; BENCH_WIRE_SECONDS each, 3); the
 # medians are printed, with each case's ratio to the bare drop measured in the same round.
-# After the runs, each case's drops are checked against Tollgate's own counters: a case
-# whose packets were not dropped for its reason fails the benchmark.
+# After the runs, each case's drops are checked against Tollgate's own counters, and the
+# peers' passes and drops against their nft counters: a case whose packets were not passed
+# or dropped as they must be fails the benchmark (its figures are void).
 #
 # Runs in namespaces of its own (tgwPID-g, tgwPID-r), pins under a bpffs directory of its
 # own; everything is removed on exit.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=${BENCH_QUICK:-0}
+if [ -z "${BENCH_WIRE_CUSTOMERS:-}" ]; then
+	sizes=${BENCH_WIRE_SIZES:-1000 100000 1000000}
+	[ "$QUICK" = 1 ] && sizes=1000
+	last=${sizes##* }
+	rc=0
+	for n in $sizes; do
+		drops=0
+		[ "$n" = "$last" ] && drops=1
+		BENCH_WIRE_CUSTOMERS=$n BENCH_WIRE_DROPS=$drops "$0" || rc=1
+	done
+	exit $rc
+fi
 TG=${BENCH_TOLLGATE:-$ROOT/build/tollgate} # another build, to compare two versions side by side
 BARE_OBJ=$ROOT/build/bench/xdp_drop.bpf.o
+PASS_OBJ=$ROOT/build/bench/xdp_pass.bpf.o
 P=tgw$$
 NG=$P-g
 NR=$P-r
@@ -50,7 +77,12 @@ TMP=$(mktemp -d "/tmp/tg-wire-$$.XXXXXX")
 export TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-wire-$$
 ROUNDS=${BENCH_WIRE_ROUNDS:-3}
 SECS=${BENCH_WIRE_SECONDS:-3}
-NCUST=${BENCH_WIRE_CUSTOMERS:-1000000}
+if [ "$QUICK" = 1 ]; then
+	ROUNDS=${BENCH_WIRE_ROUNDS:-1}
+	SECS=${BENCH_WIRE_SECONDS:-1}
+fi
+NCUST=$BENCH_WIRE_CUSTOMERS
+DROPS=${BENCH_WIRE_DROPS:-1}
 PY=/usr/bin/python3
 # shellcheck source=scripts/lab.sh
 . "$ROOT/scripts/lab.sh" # for its trafgen packet configurations
@@ -68,14 +100,19 @@ die() {
 	exit 1
 }
 
-for tool in trafgen bpftool "$TG"; do
+for tool in trafgen bpftool nft "$TG"; do
 	command -v "$tool" >/dev/null || die "$tool not found (make bench installs and builds it)"
 done
 [ -f "$BARE_OBJ" ] || die "$BARE_OBJ not built (make all)"
+[ -f "$PASS_OBJ" ] || die "$PASS_OBJ not built (make all)"
 
 { ip netns add "$NG" && ip netns add "$NR"; } || die "cannot create namespaces"
 ip -n "$NR" link set lo up
-for i in 0 1 2; do
+# the senders' side sends nothing of its own (no IPv6 router solicitations, MLD)
+ip netns exec "$NG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+# 0 bare XDP_DROP, 1 upstream, 2 customer, 3 bare XDP_PASS, 4 bare nft ingress chain,
+# 5 the nft ruleset, 6 the fib saddr rule
+for i in 0 1 2 3 4 5 6; do
 	ip link add "$P-g$i" netns "$NG" type veth peer name "$P-r$i" netns "$NR" ||
 		die "cannot create veth $P-g$i"
 	{ ip -n "$NG" link set "$P-g$i" up && ip -n "$NR" link set "$P-r$i" up; } ||
@@ -85,7 +122,7 @@ done
 ip netns exec "$NR" sysctl -qw net.ipv4.ip_forward=0
 
 [[ $NCUST =~ ^[0-9]+$ ]] || die "BENCH_WIRE_CUSTOMERS: not a number: $NCUST"
-"$PY" "$ROOT/bench/gen-customers.py" "$NCUST" "$TMP/gen" >/dev/null ||
+"$PY" "$ROOT/bench/gen-customers.py" "$NCUST" "$TMP/gen" --iface "$P-r2" >/dev/null ||
 	die "gen-customers.py failed"
 CAP=$((NCUST + 16))
 cat >"$TMP/tollgate.yaml" <<-EOF
@@ -101,8 +138,10 @@ cat >"$TMP/tollgate.yaml" <<-EOF
 	  wire-c:
 	    flood: { reflection: 1000pps }
 	  home:
+	    upload: { rate: 100mbit, burst: 1m }
 	    download: { rate: 100mbit, burst: 1m }
 	  biz:
+	    upload: { rate: 1gbit, burst: 4m }
 	    download: { rate: 1gbit, burst: 4m }
 	customers: customers.csv
 	pin_dir: $TOLLGATE_PIN_DIR
@@ -121,8 +160,95 @@ EOF
 tg() { nsenter --net="/run/netns/$NR" -- "$TG" -c "$TMP/tollgate.yaml" "$@"; }
 ip -n "$NR" link set dev "$P-r0" xdpdrv obj "$BARE_OBJ" sec xdp ||
 	die "cannot attach the bare XDP_DROP to $P-r0"
+ip -n "$NR" link set dev "$P-r3" xdpdrv obj "$PASS_OBJ" sec xdp ||
+	die "cannot attach the bare XDP_PASS to $P-r3"
+
+# Load time and memory of each side. Memory: the kernel's Slab + VmallocUsed + Percpu
+# (/proc/meminfo) after the load minus before, which other work on the machine moves too;
+# for Tollgate also its maps' own size (bpftool's bytes_memlock).
+kmem() { awk '/^(Slab|VmallocUsed|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+now() { date +%s.%N; }
+LOADS=()
+m0=$(kmem) t0=$(now)
 tg attach "$P-r1" role upstream >"$TMP/out" 2>&1 || die "attach $P-r1: $(cat "$TMP/out")"
+t1=$(now) m1=$(kmem)
 tg attach "$P-r2" role customer >"$TMP/out" 2>&1 || die "attach $P-r2: $(cat "$TMP/out")"
+tg_prog=$(ip -n "$NR" -j link show "$P-r2" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])') ||
+	die "cannot find Tollgate's program on $P-r2"
+tg_maps=$(bpftool -j prog show id "$tg_prog" | "$PY" -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin).get("map_ids", []))))')
+tg_memlock=0
+for id in $tg_maps; do
+	b=$(bpftool -j map show id "$id" | "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))')
+	tg_memlock=$((tg_memlock + b))
+done
+LOADS+=("Tollgate (attach: program and customers)|$(echo "$t1 - $t0" | bc)|$((m1 - m0))|maps $((tg_memlock / 1024)) KiB (bytes_memlock)")
+
+# The peers: one nft table in the receiving namespace (tgb), its chains bound to veths 4-6;
+# customer i (file order) is mark 2(i + 1) + (1 if its plan is home): the plan's limit.
+# A second table (tgc) counts what tgb passed on each veth, in a chain after tgb's: nft
+# lists a table only after fetching every set element of the namespace (minutes at 1M), so
+# its counters are read after tgb is deleted. Its drops are the rest of what the veth got.
+"$PY" - "$TMP/customers.csv" "$TMP" "$P" <<-'PYEOF' || die "cannot write the nft ruleset"
+	import ipaddress, sys
+	csv, tmp, p = sys.argv[1:]
+	c4, c6, routes = [], [], []
+	for i, line in enumerate(list(open(csv))[1:]):
+	    f = line.split(",")
+	    mark = 2 * (i + 1) + (1 if f[2] == "home" else 0)
+	    for pfx in f[3].split():
+	        (c4 if ipaddress.ip_network(pfx).version == 4 else c6).append("%s : %d" % (pfx, mark))
+	        routes.append("route add %s dev %s-r6\n" % (pfx, p))
+	home = "limit rate over 12500000 bytes/second burst 1048576 bytes"  # 100mbit, 1m
+	biz = "limit rate over 125000000 bytes/second burst 4194304 bytes"  # 1gbit, 4m
+	with open(tmp + "/peers.nft", "w") as out:
+	    out.write(f"""table netdev tgb {{
+	  map c4 {{ type ipv4_addr : mark; flags interval; }}
+	  map c6 {{ type ipv6_addr : mark; flags interval; }}
+	  set home {{ type mark; size {2 * len(c4) + 16}; flags dynamic; }}
+	  set biz {{ type mark; size {2 * len(c4) + 16}; flags dynamic; }}
+	  chain bare {{ type filter hook ingress device "{p}-r4" priority 0; policy accept; }}
+	  chain pol {{
+	    type filter hook ingress device "{p}-r5" priority 0; policy accept;
+	    meta protocol != {{ ip, ip6 }} accept
+	    meta protocol ip meta mark set ip saddr map @c4
+	    meta protocol ip6 meta mark set ip6 saddr map @c6
+	    meta mark 0 drop
+	    meta mark & 1 == 1 update @home {{ meta mark {home} }} drop
+	    meta mark & 1 == 0 update @biz {{ meta mark {biz} }} drop
+	  }}
+	  chain rpf {{
+	    type filter hook ingress device "{p}-r6" priority 0; policy accept;
+	    fib saddr . iif oif missing drop
+	  }}
+	}}
+	table netdev tgc {{
+	  counter bare {{}}
+	  counter pass {{}}
+	  counter rpf_pass {{}}
+	  chain bare {{ type filter hook ingress device "{p}-r4" priority 10; counter name "bare"; }}
+	  chain pol {{ type filter hook ingress device "{p}-r5" priority 10; counter name "pass"; }}
+	  chain rpf {{ type filter hook ingress device "{p}-r6" priority 10; counter name "rpf_pass"; }}
+	}}
+	""")
+	    for name, el in (("c4", c4), ("c6", c6)):
+	        for k in range(0, len(el), 10000):
+	            out.write("add element netdev tgb %s { %s }\n" % (name, ", ".join(el[k:k + 10000])))
+	with open(tmp + "/routes", "w") as out:
+	    out.writelines(routes)
+PYEOF
+m0=$(kmem) t0=$(now)
+ip netns exec "$NR" nft -f "$TMP/peers.nft" >"$TMP/out" 2>&1 || die "nft -f: $(head -5 "$TMP/out")"
+t1=$(now) m1=$(kmem)
+LOADS+=("nftables (nft -f: the ruleset and its maps)|$(echo "$t1 - $t0" | bc)|$((m1 - m0))|")
+m0=$(kmem) t0=$(now)
+ip -n "$NR" -batch "$TMP/routes" >"$TMP/out" 2>&1 || die "ip route: $(head -5 "$TMP/out")"
+t1=$(now) m1=$(kmem)
+LOADS+=("fib saddr (ip -batch: one route a prefix)|$(echo "$t1 - $t0" | bc)|$((m1 - m0))|")
+printf "%-44s %9s %14s\n" "load, $NCUST customers" seconds "kernel KiB"
+for l in "${LOADS[@]}"; do
+	IFS='|' read -r what secs kib note <<<"$l"
+	printf "%-44s %9.2f %14s  %s\n" "$what" "$secs" "$kib" "$note"
+done
 
 mac_of() { ip -n "$NR" -j link show "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 SMAC=02:00:00:00:00:01
@@ -147,38 +273,85 @@ lab_trafgen_syn "$M2" $SMAC "$RND4" $FAR4 >"$TMP/spoof.cfg"
 lab_trafgen_udp6 "$M1" $SMAC "$RND6" 3fff:a::10 5000 >"$TMP/udp6_a.cfg"
 lab_trafgen_udp6 "$M2" $SMAC "$RND6" 3fff:ffff::1 5000 >"$TMP/spoof6.cfg"
 
-# name|veth index|trafgen config
-CASES=(
-	"bare XDP_DROP|0|bare"
-	"upstream flood_syn (to A)|1|syn_a"
-	"upstream flood_udp (to A)|1|udp_a"
-	"upstream flood_icmp (to A)|1|icmp_a"
-	"upstream flood_frag (to A)|1|frag_a"
-	"upstream reflection, UDP from :123 (to C)|1|refl_c"
-	"upstream flood_syn, per_source on (to B)|1|syn_b"
-	"customer role flood_syn (from A)|2|out_syn_a"
-	"customer role smtp (from A)|2|smtp_a"
+M5=$(mac_of "$P-r5")
+M6=$(mac_of "$P-r6")
+lab_trafgen_syn "$M5" $SMAC "$RND4" $FAR4 >"$TMP/spoof_nft.cfg"
+lab_trafgen_udp6 "$M5" $SMAC "$RND6" 3fff:ffff::1 5000 >"$TMP/spoof6_nft.cfg"
+lab_trafgen_syn "$M6" $SMAC "$RND4" $FAR4 >"$TMP/spoof_fib.cfg"
+lab_trafgen_udp6 "$M6" $SMAC "$RND6" 3fff:ffff::1 5000 >"$TMP/spoof6_fib.cfg"
+"$PY" "$ROOT/bench/wire-send.py" gen "$TMP/customers.csv" "$TMP" >/dev/null ||
+	die "wire-send.py gen failed"
+
+# name|veth index|trafgen config (NAME.cfg) or frames for wire-send.py (NAME.frames)
+CASES=("bare XDP_DROP|0|bare")
+if [ "$DROPS" = 1 ]; then
+	CASES+=(
+		"upstream flood_syn (to A)|1|syn_a"
+		"upstream flood_udp (to A)|1|udp_a"
+		"upstream flood_icmp (to A)|1|icmp_a"
+		"upstream flood_frag (to A)|1|frag_a"
+		"upstream reflection, UDP from :123 (to C)|1|refl_c"
+		"upstream flood_syn, per_source on (to B)|1|syn_b"
+		"customer role flood_syn (from A)|2|out_syn_a"
+		"customer role smtp (from A)|2|smtp_a"
+		"upstream flood_udp, IPv6 (to A)|1|udp6_a"
+	)
+fi
+CASES+=(
 	"customer role spoof|2|spoof"
-	"upstream flood_udp, IPv6 (to A)|1|udp6_a"
 	"customer role spoof, IPv6|2|spoof6"
+	"nftables ruleset spoof|5|spoof_nft"
+	"nftables ruleset spoof, IPv6|5|spoof6_nft"
+	"fib saddr spoof|6|spoof_fib"
+	"fib saddr spoof, IPv6|6|spoof6_fib"
+	"bare XDP_PASS, IPv4|3|pass4"
+	"Tollgate pass, IPv4|2|pass4"
+	"bare nft ingress chain, IPv4|4|pass4"
+	"nftables ruleset pass, IPv4|5|pass4"
+	"fib saddr pass, IPv4|6|pass4"
+	"bare XDP_PASS, IPv6|3|pass6"
+	"Tollgate pass, IPv6|2|pass6"
+	"bare nft ingress chain, IPv6|4|pass6"
+	"nftables ruleset pass, IPv6|5|pass6"
+	"fib saddr pass, IPv6|6|pass6"
 )
 
 rx_pkts() { ip -n "$NR" -s -j link show "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
 softirq0() { awk '$1 == "cpu0" { print $8 }' /proc/stat; }
 TCK=$(getconf CLK_TCK)
+mac_i() { mac_of "$P-r$1"; }
+# one case: "round|cfg@veth|packets the receiving veth counted|CPU 0's softirq ticks"
+run_case() { # ROUND VETH CFG SECONDS
+	local p0 p1 s0 s1 out
+	p0=$(rx_pkts "$P-r$2")
+	if [ -f "$TMP/$3.frames" ]; then
+		out=$(ip netns exec "$NG" taskset -c 0 "$PY" "$ROOT/bench/wire-send.py" send "$P-g$2" \
+			"$TMP/$3.frames" "$(mac_i "$2")" $SMAC "$4") || die "wire-send.py send failed"
+		p1=$(rx_pkts "$P-r$2")
+		echo "$1|$3@$2|$((p1 - p0))|${out#* }" >>"$TMP/runs"
+		return
+	fi
+	s0=$(softirq0)
+	timeout "$4" ip netns exec "$NG" trafgen --dev "$P-g$2" --conf "$TMP/$3.cfg" \
+		--cpus 1 --no-sock-mem --no-cpu-stats >/dev/null 2>&1
+	s1=$(softirq0)
+	p1=$(rx_pkts "$P-r$2")
+	echo "$1|$3@$2|$((p1 - p0))|$((s1 - s0))" >>"$TMP/runs"
+}
 
 T0=$(date +%s)
-echo "bench_wire: $(nproc) CPUs, kernel $(uname -r); trafgen on CPU 0, ${SECS} s a case, $ROUNDS rounds"
+echo "bench_wire: $NCUST customers, $(nproc) CPUs, kernel $(uname -r); senders on CPU 0," \
+	"${SECS} s a case, $ROUNDS rounds"
+# round 0 (not reported, its packets counted): one cycle over every customer through the
+# stateful sides, so the rounds measure neither's first packet of a customer
+for i in 2 5; do
+	run_case 0 $i pass4 0
+	run_case 0 $i pass6 0
+done
 for r in $(seq "$ROUNDS"); do
 	for c in "${CASES[@]}"; do
 		IFS='|' read -r _ i cfg <<<"$c"
-		p0=$(rx_pkts "$P-r$i")
-		s0=$(softirq0)
-		timeout "$SECS" ip netns exec "$NG" trafgen --dev "$P-g$i" --conf "$TMP/$cfg.cfg" \
-			--cpus 1 --no-sock-mem --no-cpu-stats >/dev/null 2>&1
-		s1=$(softirq0)
-		p1=$(rx_pkts "$P-r$i")
-		echo "$r|$cfg|$((p1 - p0))|$((s1 - s0))" >>"$TMP/runs"
+		run_case "$r" "$i" "$cfg" "$SECS"
 	done
 done
 
@@ -187,52 +360,104 @@ done
 { tg -j customer show wire-a >"$TMP/a.json" && tg -j customer show wire-b >"$TMP/b.json" &&
 	tg -j customer show wire-c >"$TMP/c.json" && tg -j status >"$TMP/status.json"; } ||
 	die "cannot read Tollgate's counters"
+{ ip netns exec "$NR" nft delete table netdev tgb &&
+	ip netns exec "$NR" nft -j list counters table netdev tgc >"$TMP/nft.json"; } ||
+	die "cannot read the nft counters"
 WALL=$(($(date +%s) - T0 + 1))
 
-"$PY" - "$TMP" "$TCK" "$SECS" "$WALL" "$P" "${CASES[@]}" <<-'EOF'
+"$PY" - "$TMP" "$TCK" "$SECS" "$WALL" "$P" "$DROPS" "${CASES[@]}" <<-'EOF'
 	import json, statistics, sys
-	tmp, tck, secs, wall, p = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-	cases = sys.argv[6:]
-	runs = {}
+	tmp, tck, secs, wall, p, drops = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6] == "1"
+	cases = sys.argv[7:]
+	runs, sent = {}, {}
 	for line in open(tmp + "/runs"):
-	    r, cfg, pkts, ticks = line.split("|")
-	    runs.setdefault(int(r), {})[cfg] = (int(pkts), int(ticks))
+	    r, key, pkts, ticks = line.split("|")
+	    sent[key] = sent.get(key, 0) + int(pkts)
+	    if int(r):
+	        runs.setdefault(int(r), {})[key] = (int(pkts), int(ticks))
 	def ns(pkts, ticks):
 	    return ticks * 1e9 / tck / pkts if pkts else float("nan")
-	print("%-42s %9s %12s %9s" % ("case", "kpps", "softirq ns", "x bare"))
-	sent = {}
+	def key(c):
+	    _, i, cfg = c.split("|")
+	    return cfg + "@" + i
+	def med(f):
+	    return statistics.median(f(runs[r]) for r in runs)
+	bare = "bare@0"
+	print("%-42s %9s %12s %9s" % ("case (floods: trafgen)", "kpps", "softirq ns", "x bare"))
 	for c in cases:
-	    name, _, cfg = c.split("|")
-	    kpps = [runs[r][cfg][0] / secs / 1e3 for r in runs]
-	    cost = [ns(*runs[r][cfg]) for r in runs]
-	    ratio = [ns(*runs[r][cfg]) / ns(*runs[r]["bare"]) for r in runs]
-	    sent[cfg] = sum(runs[r][cfg][0] for r in runs)
-	    print("%-42s %9.0f %12.0f %9.2f" % (name, statistics.median(kpps),
-	          statistics.median(cost), statistics.median(ratio)))
+	    k = key(c)
+	    if k.startswith("pass"):
+	        continue
+	    print("%-42s %9.0f %12.0f %9.2f" % (c.split("|")[0], med(lambda x: x[k][0] / secs / 1e3),
+	          med(lambda x: ns(*x[k])), med(lambda x: ns(*x[k]) / ns(*x[bare]))))
+	print("\nlegitimate traffic, a random customer per packet (wire-send.py), softirq ns/pkt:")
+	print("%-28s %7s %9s %11s %10s %11s" % ("", "kpps", "ns/pkt", "above bare", "x Tollgate",
+	      "whole path"))
+	for fam in ("4", "6"):
+	    tgk, own = "pass%s@2" % fam, "pass%s@3" % fam
+	    tg_cost = lambda x: ns(*x[tgk]) - ns(*x[own])
+	    for name, k, b in (("bare XDP_PASS", own, None), ("Tollgate", tgk, own),
+	                       ("bare nft ingress chain", "pass%s@4" % fam, None),
+	                       ("nftables ruleset", "pass%s@5" % fam, "pass%s@4" % fam),
+	                       ("fib saddr rule", "pass%s@6" % fam, "pass%s@4" % fam)):
+	        row = "IPv%s %-23s %7.0f %9.0f" % (fam, name, med(lambda x: x[k][0] / secs / 1e3),
+	                                         med(lambda x: ns(*x[k])))
+	        if b:
+	            row += " %11.0f" % med(lambda x: ns(*x[k]) - ns(*x[b]))
+	            if k != tgk:
+	                row += " %10.2f %11.2f" % (med(lambda x: (ns(*x[k]) - ns(*x[b])) / tg_cost(x)),
+	                                          med(lambda x: ns(*x[k]) / ns(*x[tgk])))
+	        print(row)
+	print("  (above bare: minus its own bare hook in the same round; x Tollgate: that cost over")
+	print("   Tollgate's; whole path: its ns/pkt over Tollgate's; medians over rounds)")
 	def dropped(who, way):
 	    return json.load(open("%s/%s.json" % (tmp, who)))["customer"][way]["dropped"]
-	a, b, c = dropped("a", "download"), dropped("b", "download"), dropped("c", "download")
-	aup = dropped("a", "upload")
 	ifs = {i["name"]: i for i in json.load(open(tmp + "/status.json"))["interfaces"]}
-	spoof = ifs[p + "-r2"]["counters"]["dropped"]["spoof"]["packets"]
+	c2 = ifs[p + "-r2"]["counters"]
+	spoof = c2["dropped"]["spoof"]["packets"]
+	nft = {o["counter"]["name"]: o["counter"]["packets"]
+	       for o in json.load(open(tmp + "/nft.json"))["nftables"] if "counter" in o}
 	allowed = 1000 * wall + 1000  # what a 1000pps limit and its burst admit
-	checks = [
-	    ("A's flood_syn drops", a["flood_syn"]["packets"], sent["syn_a"]),
-	    ("A's flood_udp drops (IPv4 and IPv6: one limit)", a["flood_udp"]["packets"],
-	     sent["udp_a"] + sent["udp6_a"]),
-	    ("A's flood_icmp drops", a["flood_icmp"]["packets"], sent["icmp_a"]),
-	    ("A's flood_frag drops", a["flood_frag"]["packets"], sent["frag_a"]),
-	    ("C's flood_udp drops (reflection)", c["flood_udp"]["packets"], sent["refl_c"]),
-	    ("B's flood_syn drops", b["flood_syn"]["packets"], sent["syn_b"]),
-	    ("A's upload flood_syn drops", aup["flood_syn"]["packets"], sent["out_syn_a"]),
-	    ("A's upload smtp drops", aup["smtp"]["packets"], sent["smtp_a"]),
-	    ("spoof drops on the customer interface (IPv4 and IPv6)", spoof,
-	     sent["spoof"] + sent["spoof6"]),
+	S = lambda *ks: sum(sent.get(k, 0) for k in ks)
+	tg_pass = S("pass4@2", "pass6@2")
+	checks = [  # what, got, low, high
+	    ("Tollgate: spoof drops on the customer interface (IPv4 and IPv6)", spoof,
+	     S("spoof@2", "spoof6@2"), S("spoof@2", "spoof6@2")),
+	    ("Tollgate: customers' packets passed on the customer interface", c2["passed"]["packets"],
+	     tg_pass, tg_pass + (allowed if drops else 0)),
+	    ("nftables: drops (the spoofed packets; no customer's policed)",
+	     S("spoof_nft@5", "spoof6_nft@5", "pass4@5", "pass6@5") - nft["pass"],
+	     S("spoof_nft@5", "spoof6_nft@5"), S("spoof_nft@5", "spoof6_nft@5")),
+	    ("nftables: customers' packets passed", nft["pass"], S("pass4@5", "pass6@5"),
+	     S("pass4@5", "pass6@5")),
+	    ("fib saddr: drops (the spoofed packets)",
+	     S("spoof_fib@6", "spoof6_fib@6", "pass4@6", "pass6@6") - nft["rpf_pass"],
+	     S("spoof_fib@6", "spoof6_fib@6"), S("spoof_fib@6", "spoof6_fib@6")),
+	    ("fib saddr: customers' packets passed", nft["rpf_pass"], S("pass4@6", "pass6@6"),
+	     S("pass4@6", "pass6@6")),
+	    ("bare nft chain: every packet passed", nft["bare"], S("pass4@4", "pass6@4"),
+	     S("pass4@4", "pass6@4")),
 	]
+	if drops:
+	    a, b, c = dropped("a", "download"), dropped("b", "download"), dropped("c", "download")
+	    aup = dropped("a", "upload")
+	    for what, got, want in [
+	        ("A's flood_syn drops", a["flood_syn"]["packets"], S("syn_a@1")),
+	        ("A's flood_udp drops (IPv4 and IPv6: one limit)", a["flood_udp"]["packets"],
+	         S("udp_a@1", "udp6_a@1")),
+	        ("A's flood_icmp drops", a["flood_icmp"]["packets"], S("icmp_a@1")),
+	        ("A's flood_frag drops", a["flood_frag"]["packets"], S("frag_a@1")),
+	        ("C's flood_udp drops (reflection)", c["flood_udp"]["packets"], S("refl_c@1")),
+	        ("B's flood_syn drops", b["flood_syn"]["packets"], S("syn_b@1")),
+	        ("A's upload flood_syn drops", aup["flood_syn"]["packets"], S("out_syn_a@2")),
+	        ("A's upload smtp drops", aup["smtp"]["packets"], S("smtp_a@2")),
+	    ]:
+	        checks.append(("Tollgate: " + what, got, want - allowed, want))
 	bad = 0
-	for what, got, want in checks:
-	    ok = want > 0 and want - allowed <= got <= want
+	for what, got, lo, hi in checks:
+	    ok = hi > 0 and lo <= got <= hi if hi else got == 0
 	    bad += not ok
-	    print("  %s %s: %d of %d sent" % ("ok  " if ok else "FAIL", what, got, want))
+	    print("  %s %s: %d (want %s)" % ("ok  " if ok else "FAIL", what, got,
+	          lo if lo == hi else "%d..%d" % (max(lo, 0), hi)))
 	sys.exit(1 if bad else 0)
 EOF

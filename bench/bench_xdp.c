@@ -77,6 +77,10 @@
 #define PASS_BURST_BYTES (1u << 20)
 #define SLOW_RATE_BPS 1000ull /* 1 kbit/s: the rate-drop customer */
 #define SLOW_BURST_BYTES 1500u
+/* The policed-contention customer: its conforming packets race for one TAT on every CPU. */
+#define CONTEND_RATE_BPS 1000000000ull /* ~5000 of its frames a 4 ms tick */
+#define CONTEND_BURST_BYTES 256000u
+#define CONTEND_REPEAT 20000u /* packets per BPF_PROG_TEST_RUN call: ~1 ms */
 
 /* Targets from design.md. */
 #define TARGET_PASS_NS 40.0
@@ -149,10 +153,10 @@ struct scale {
 	bool loaded;
 	double load_s;
 	struct tg_prefix *pfx; /* 2 per customer: [2i] IPv4, [2i + 1] IPv6 */
-	uint32_t pass_i, slow_i, all_i, flood_i, src_hi_i, src_lo_i, yellow_i,
-		red_i; /* measured customers */
-	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx, yellow_idx,
-		red_idx; /* customer indexes */
+	uint32_t pass_i, slow_i, all_i, flood_i, src_hi_i, src_lo_i, yellow_i, red_i,
+		contend_i; /* measured customers */
+	uint32_t pass_idx, slow_idx, all_idx, flood_idx, owner_idx, yellow_idx, red_idx,
+		contend_idx; /* customer indexes */
 };
 
 struct bcase {
@@ -219,7 +223,8 @@ static int gen_prefixes(struct scale *sc)
 	sc->src_lo_i = sc->pass_i + 135;
 	sc->yellow_i = sc->pass_i + 162;
 	sc->red_i = sc->pass_i + 189;
-	return sc->red_i < sc->n ? 0 : -EINVAL;
+	sc->contend_i = sc->pass_i + 216;
+	return sc->contend_i < sc->n ? 0 : -EINVAL;
 }
 
 /* The interface's role: lo in tg_ifaces, strict in the customer role, counters in slot 0. */
@@ -299,6 +304,9 @@ static int load_scale(struct scale *sc)
 		cu[i].dir[TG_DIR_UP].rate_bps = i == sc->slow_i ? SLOW_RATE_BPS : PASS_RATE_BPS;
 		cu[i].dir[TG_DIR_UP].burst_bytes =
 			i == sc->slow_i ? SLOW_BURST_BYTES : PASS_BURST_BYTES;
+		if (i == sc->contend_i)
+			cu[i].dir[TG_DIR_UP] =
+				(struct tg_rate_cfg){CONTEND_RATE_BPS, CONTEND_BURST_BYTES, 0, 0};
 		cu[i].dir[TG_DIR_DOWN] = cu[i].dir[TG_DIR_UP];
 		if (i == sc->yellow_i || i == sc->red_i) {
 			cu[i].plan = i == sc->yellow_i ? PLAN_YELLOW : PLAN_RED;
@@ -364,9 +372,11 @@ static int load_scale(struct scale *sc)
 	sc->yellow_idx = tg_find_customer(&sc->m, id);
 	snprintf(id, sizeof(id), "b%07u", sc->red_i);
 	sc->red_idx = tg_find_customer(&sc->m, id);
+	snprintf(id, sizeof(id), "b%07u", sc->contend_i);
+	sc->contend_idx = tg_find_customer(&sc->m, id);
 	sc->owner_idx = tg_find_customer(&sc->m, "port-owner");
 	if (!sc->pass_idx || !sc->slow_idx || !sc->all_idx || !sc->flood_idx || !sc->owner_idx ||
-	    !sc->yellow_idx || !sc->red_idx)
+	    !sc->yellow_idx || !sc->red_idx || !sc->contend_idx)
 		return -ENOENT;
 
 	return set_role(sc, false);
@@ -664,14 +674,16 @@ static double median(const double *v, int n)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-n REPEAT] [-r ROUNDS] [-c CPU] [-s 1k|1m|both] [-k CASE]\n"
+		"usage: %s [-n REPEAT] [-r ROUNDS] [-c CPU] [-s 1k|1m|both] [-k CASE] [-t "
+		"SECONDS]\n"
 		"  -n  BPF_PROG_TEST_RUN repeat count per measurement (default %u)\n"
 		"  -r  rounds; every figure is the median over them (default %d, max %d)\n"
 		"  -c  CPU to pin to (default: the last one)\n"
 		"  -s  customer scales to measure (default both)\n"
 		"  -k  only the cases whose name contains CASE (\"v6 pass\"), and no per-source\n"
 		"      section: to profile one path (\"contention\": only the contention "
-		"section)\n",
+		"section)\n"
+		"  -t  seconds of the policer-under-contention run (default 2)\n",
 		prog, DEFAULT_REPEAT, DEFAULT_ROUNDS, MAX_ROUNDS);
 }
 
@@ -758,6 +770,134 @@ static void bench_contention(struct scale *sc)
 		printf("  %-24s %6.1f ns/pkt on 1 CPU, %6.1f ns/pkt on each of %d\n", name,
 		       median(one, rounds), median(all, rounds), ncpu);
 	}
+}
+
+/*
+ * The policer under contention: the customer policed at CONTEND_RATE_BPS sends on ncpu CPUs
+ * at once (a thread pinned to each, each looping BPF_PROG_TEST_RUN of CONTEND_REPEAT) for
+ * policed_secs, far over its rate, so conforming packets of every CPU race for the refill
+ * of every tick. It reports ns/pkt (the kernel's, averaged over every packet of every
+ * thread) and the bytes admitted (the customer's passed bytes, summed over CPUs) against
+ * rate x time + burst, time on the policer's own clock (CLOCK_MONOTONIC_COARSE) plus one
+ * tick (as tests/bpf/test_contend.c, which asserts the bounds; this reports them).
+ */
+struct pworker {
+	pthread_t th;
+	int cpu, prog, err;
+	const struct bcase *c;
+	pthread_barrier_t *go;
+	const int *stop;
+	uint64_t pkts;
+	double ns_sum; /* ns/pkt x packets, over the calls */
+};
+
+static void *pworker_main(void *arg)
+{
+	struct pworker *w = arg;
+	cpu_set_t set;
+	uint32_t ns;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	w->err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -EINVAL : 0;
+	pthread_barrier_wait(w->go);
+	while (!w->err && !__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+		w->err = run(w->prog, w->c, CONTEND_REPEAT, &ns, NULL, NULL);
+		w->pkts += CONTEND_REPEAT;
+		w->ns_sum += (double)ns * CONTEND_REPEAT;
+	}
+	return NULL;
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static double policed_secs = 2.0;
+
+/* One run on ncpu CPUs; false when it admitted more than rate x time + burst (+1%). */
+static bool policed_run(struct scale *sc, const struct bcase *c, int ncpu)
+{
+	struct pworker w[64] = {};
+	struct tg_rate_cfg rc = {CONTEND_RATE_BPS, CONTEND_BURST_BYTES, 0, 0};
+	struct tg_policer_cfg pc;
+	struct tg_cust_counters before, after;
+	pthread_barrier_t go;
+	uint64_t tick = tg_coarse_tick_ns(), t0, t1, pkts = 0, bytes, eff_burst;
+	double ns_sum = 0, bound;
+	int stop = 0, i, n, err = 0;
+
+	tg_policer_params(&rc, tick, &pc);
+	eff_burst = ((unsigned __int128)pc.tol_fns << 8) / pc.ipb_fns16; /* bytes */
+	usleep((pc.tol_fns >> 8) / 1000 + 2 * tick / 1000);		 /* the bucket full again */
+	if (tg_read_cust(&sc->m, sc->contend_idx, &before)) {
+		printf("  cannot read the customer's counters\n");
+		return false;
+	}
+	pthread_barrier_init(&go, NULL, ncpu + 1);
+	for (n = 0; n < ncpu; n++) {
+		w[n] = (struct pworker){
+			.cpu = n, .prog = sc->m.prog, .c = c, .go = &go, .stop = &stop};
+		if (pthread_create(&w[n].th, NULL, pworker_main, &w[n])) {
+			fprintf(stderr, "bench: cannot start a thread for CPU %d\n", n);
+			exit(1); /* the others wait at the barrier for it */
+		}
+	}
+	pthread_barrier_wait(&go);
+	t0 = coarse_ns();
+	usleep((useconds_t)(policed_secs * 1e6));
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].th, NULL);
+		if (w[i].err)
+			err = w[i].err;
+		pkts += w[i].pkts;
+		ns_sum += w[i].ns_sum;
+	}
+	t1 = coarse_ns() + tick;
+	pthread_barrier_destroy(&go);
+	if (err || tg_read_cust(&sc->m, sc->contend_idx, &after)) {
+		printf("  %d CPUs: test run failed\n", ncpu);
+		return false;
+	}
+	bytes = after.pass[TG_DIR_UP].bytes - before.pass[TG_DIR_UP].bytes;
+	bound = (double)CONTEND_RATE_BPS / 8 * (t1 - t0) / 1e9 + eff_burst;
+	printf("  on %d CPU%s: %6.1f ns/pkt, %.3f s, %" PRIu64 " packets offered, %" PRIu64
+	       " admitted: %" PRIu64 " bytes = %.4f x (rate x time + burst %" PRIu64 " B)%s\n",
+	       ncpu, ncpu > 1 ? "s" : "", pkts ? ns_sum / pkts : 0, (t1 - t0) / 1e9, pkts,
+	       after.pass[TG_DIR_UP].pkts - before.pass[TG_DIR_UP].pkts, bytes, bytes / bound,
+	       eff_burst, bytes > bound * 1.01 ? "  OVER-ADMITTED" : "");
+	return bytes <= bound * 1.01;
+}
+
+static bool bench_policed_contention(struct scale *sc)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct bcase c = {.sc = sc, .valid = true};
+	const struct tg_prefix *p = &sc->pfx[2 * sc->contend_i];
+	uint8_t src[16] = {};
+	bool ok;
+
+	if (ncpu > 64)
+		ncpu = 64;
+	memcpy(src, p->addr, 4);
+	src[3] |= 1;
+	c.len = build_frame(c.frame, false, K_UDP, src, NULL);
+	if (set_role(sc, false))
+		return false;
+	printf("\npolicer under contention: one customer at %llu Mbit/s, burst %u B, far over "
+	       "its rate (BPF_PROG_TEST_RUN, %.1f s, %s customers)\n",
+	       CONTEND_RATE_BPS / 1000000, CONTEND_BURST_BYTES, policed_secs, sc->name);
+	ok = policed_run(sc, &c, 1);
+	if (ncpu > 1)
+		ok = policed_run(sc, &c, ncpu) && ok;
+	else
+		printf("  one CPU online: no contention measured\n");
+	return ok;
 }
 
 /* ---- per-source blocking (upstream) ---- */
@@ -847,7 +987,7 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 	double t_start = now_s();
 
-	while ((opt = getopt(argc, argv, "n:r:c:s:k:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:c:s:k:t:h")) != -1) {
 		switch (opt) {
 		case 'n':
 			repeat = strtoul(optarg, NULL, 0);
@@ -864,12 +1004,16 @@ int main(int argc, char **argv)
 		case 'k':
 			only = optarg;
 			break;
+		case 't':
+			policed_secs = atof(optarg);
+			break;
 		default:
 			usage(argv[0]);
 			return 2;
 		}
 	}
-	if (!repeat || rounds < 1 || rounds > MAX_ROUNDS ||
+	if (!repeat || rounds < 1 || !(policed_secs > 0 && policed_secs <= 600) ||
+	    rounds > MAX_ROUNDS ||
 	    (strcmp(which, "1k") && strcmp(which, "1m") && strcmp(which, "both"))) {
 		usage(argv[0]);
 		return 2;
@@ -1023,6 +1167,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2 && (!only || strstr("contention", only)); i++) {
 		if (scales[i].loaded) {
 			bench_contention(&scales[i]);
+			if (!bench_policed_contention(&scales[i]))
+				all_ok = false;
 			break;
 		}
 	}

@@ -16,6 +16,8 @@ pkgs=(
 	# upstream mitigation over BGP: the speaker and, in the tests, the transit
 	gobgpd frr
 	libclang-rt-14-dev
+	# bench/bench_wire.sh's peers: nftables at the netdev ingress hook (only in its namespaces)
+	nftables
 	# the BPF suites on Debian 12's kernel under qemu (tests/kernels/run.sh)
 	qemu-system-x86 busybox-static cpio dash
 )
