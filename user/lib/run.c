@@ -22,7 +22,7 @@ static int add_bytes(struct tg_run_result *res, size_t *cap, const char *b, size
 {
 	if (res->outlen + n + 1 > TG_RUN_OUT_MAX)
 		return -EFBIG;
-	if (res->outlen + n + 1 > *cap) {
+	if (!res->out || res->outlen + n + 1 > *cap) {
 		size_t nc = *cap ? *cap * 2 : 4096;
 		char *p;
 
