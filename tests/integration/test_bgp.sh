@@ -27,27 +27,21 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
-P=tb$$
-PIN=/sys/fs/bpf/tg-bgp-$$
-export TOLLGATE_PIN_DIR=$PIN
-TGD=$ROOT/build/tollgated
-TMP=$(mktemp -d "/tmp/tg-bgp-$$.XXXXXX")
-CFG=$TMP/tollgate.yaml
-export TOLLGATE_SOCKET=$TMP/ctl.sock # not /run/tollgate's: another suite's daemon may be there
-DPID='' GPID='' FPID='' SPID=''
-# Processes are started at the top level, never inside check (its subshell would lose
-# their PIDs, and the trap could not end them).
-
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP test_bgp: needs root"
-	echo "0 passed, 0 failed"
-	exit 0
+	exit 77
 fi
 if ! command -v gobgpd >/dev/null || ! command -v gobgp >/dev/null || ! [ -x /usr/lib/frr/bgpd ]; then
 	echo "SKIP test_bgp: needs gobgpd, gobgp and FRR (scripts/install-deps.sh)"
-	echo "0 passed, 0 failed"
-	exit 0
+	exit 77
 fi
+
+P=tb$$
+suite_init bgp
+export TOLLGATE_SOCKET=$TMP/ctl.sock # not /run/tollgate's: another suite's daemon may be there
+GPID='' FPID='' SPID=''
+# Processes are started at the top level, never inside check (its subshell would lose
+# their PIDs, and the trap could not end them).
 
 stop_pid() { # VAR: end the process whose PID VAR holds
 	local pid=${!1}
@@ -61,18 +55,13 @@ stop_pid() { # VAR: end the process whose PID VAR holds
 	wait "$pid" 2>/dev/null
 	printf -v "$1" '%s' ""
 }
-cleanup() {
+# suite_cleanup (lib.sh) calls it, then ends tollgated and takes the lab down
+teardown() {
 	stop_pid SPID
-	stop_pid DPID
 	stop_pid GPID
 	stop_pid FPID
-	lab_down "$P"
-	rm -rf "$PIN" "$TMP"
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
 
-tg() { lab_tg "$P" -c "$CFG" "$@"; }
 gobgp_() { nsenter --net="/run/netns/$P-rtr" -- gobgp --target "unix://$TMP/gobgp.sock" "$@"; }
 vty() { vtysh --vty_socket "$TMP" -c "$1" 2>&1; }
 
@@ -129,20 +118,6 @@ start_gobgpd() {
 	nsenter --net="/run/netns/$P-rtr" -- gobgpd -f "$TMP/gobgpd.toml" --api-hosts \
 		"unix://$TMP/gobgp.sock" -p --pprof-disable >>"$TMP/gobgpd.log" 2>&1 &
 	GPID=$!
-}
-start_daemon() {
-	: >"$TMP/daemon.log"
-	nsenter --net="/run/netns/$P-rtr" -- "$TGD" -c "$CFG" >>"$TMP/daemon.log" 2>&1 &
-	DPID=$!
-}
-daemon_up() {
-	for _ in $(seq 100); do
-		grep -q ' applied: ' "$TMP/daemon.log" && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$TMP/daemon.log"
-	return 1
 }
 session_up() {
 	for _ in $(seq 300); do
@@ -328,9 +303,7 @@ gobgpd_restart() {
 		frr_has "$FS" "Destination Address $LAB_C4/32" 10
 }
 check "gobgpd restarted (its RIB lost): everything in force is announced again (<= 20 s)" gobgpd_restart
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
+stop_daemon KILL
 # behind Tollgate's back: a blackhole it never decided
 gobgp_ global rib -a ipv4 add 198.51.100.12/32 nexthop 192.0.2.1 community 65535:666 >/dev/null
 check "a blackhole added behind tollgated's back reaches the transit" frr_has "show bgp ipv4 unicast 198.51.100.12/32 json" '"blackhole"' 50
