@@ -929,41 +929,44 @@ static int read_token(const char *key, const char *path, char **out, size_t *len
 	return *out ? 0 : -ENOMEM;
 }
 
-int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen)
+/* Read the token file of key at path into *tok (under tok_lock); on error the token it
+ * had stays. */
+static int reload_token(struct tg_exporter *x, const char *key, const char *path, char **tok,
+			size_t *toklen, char *err, size_t errlen)
 {
-	char *tok = NULL, *old;
+	char *t = NULL, *old;
 	size_t len = 0;
-	int rc;
+	int rc = read_token(key, path, &t, &len, err, errlen);
 
-	if (x && x->alert_token_file) {
-		rc = read_token("metrics.alert_token_file", x->alert_token_file, &tok, &len, err,
-				errlen);
-		if (rc)
-			return rc; /* the tokens it has stay */
-		pthread_mutex_lock(&x->tok_lock);
-		old = x->alert_token;
-		x->alert_token = tok;
-		x->alert_token_len = len;
-		pthread_mutex_unlock(&x->tok_lock);
-		if (old)
-			explicit_bzero(old, strlen(old));
-		free(old);
-		tok = NULL;
-	}
-	if (!x || !x->token_file)
-		return 0;
-	rc = read_token("metrics.token_file", x->token_file, &tok, &len, err, errlen);
 	if (rc)
-		return rc; /* the token it has stays */
+		return rc;
 	pthread_mutex_lock(&x->tok_lock);
-	old = x->token;
-	x->token = tok;
-	x->token_len = len;
+	old = *tok;
+	*tok = t;
+	*toklen = len;
 	pthread_mutex_unlock(&x->tok_lock);
 	if (old)
 		explicit_bzero(old, strlen(old));
 	free(old);
 	return 0;
+}
+
+int tg_exporter_reload(struct tg_exporter *x, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!x)
+		return 0;
+	if (x->alert_token_file) {
+		rc = reload_token(x, "metrics.alert_token_file", x->alert_token_file,
+				  &x->alert_token, &x->alert_token_len, err, errlen);
+		if (rc)
+			return rc; /* the tokens it has stay */
+	}
+	if (!x->token_file)
+		return 0;
+	return reload_token(x, "metrics.token_file", x->token_file, &x->token, &x->token_len, err,
+			    errlen);
 }
 
 void tg_exporter_set_alertq(struct tg_exporter *x, struct tg_alertq *q)
