@@ -47,20 +47,18 @@ static void print_nodes(const json_t *doc)
 		printf("no node has registered\n");
 }
 
-static int cluster_status(int argc, char **argv)
+/*
+ * The configuration (-c, else the default) and the cluster's members as the registry in
+ * etcd has them: 0, or -errno with the error reported. what names the command in errors.
+ */
+static int load_members(const char *what, struct tg_cfg **cfgp, json_t **nodes)
 {
 	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
 	char msg[512];
-	json_t *nodes;
 	int err;
 
-	(void)argv;
-	if (argc > 0) {
-		tg_err("usage: tollgate cluster status");
-		return -EINVAL;
-	}
 	err = tg_config_load(path, &cfg, &errs);
 	if (err) {
 		tg_errs_report(&errs);
@@ -71,12 +69,30 @@ static int cluster_status(int argc, char **argv)
 		tg_config_free(cfg);
 		return -ENOENT;
 	}
-	nodes = tg_cluster_members(&cfg->cluster, msg, sizeof(msg));
-	if (!nodes) {
-		tg_err("cluster status: %s", msg);
+	*nodes = tg_cluster_members(&cfg->cluster, msg, sizeof(msg));
+	if (!*nodes) {
+		tg_err("%s: %s", what, msg);
 		tg_config_free(cfg);
 		return -EIO;
 	}
+	*cfgp = cfg;
+	return 0;
+}
+
+static int cluster_status(int argc, char **argv)
+{
+	struct tg_cfg *cfg = NULL;
+	json_t *nodes;
+	int err;
+
+	(void)argv;
+	if (argc > 0) {
+		tg_err("usage: tollgate cluster status");
+		return -EINVAL;
+	}
+	err = load_members("cluster status", &cfg, &nodes);
+	if (err)
+		return err;
 	tg_print(json_pack("{si ss ss so}", "version", TG_JSON_VERSION, "this_node",
 			   cfg->cluster.node, "prefix", cfg->cluster.prefix, "nodes", nodes),
 		 print_nodes);
@@ -93,11 +109,9 @@ static int cluster_status(int argc, char **argv)
  */
 static int cluster_targets(int argc, char **argv)
 {
-	const char *path = tg_opts.config ? tg_opts.config : TG_CONFIG_DEFAULT;
-	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
 	json_t *nodes, *n, *out;
-	char msg[512], *txt;
+	char *txt;
 	size_t i;
 	int err;
 
@@ -106,22 +120,9 @@ static int cluster_targets(int argc, char **argv)
 		tg_err("usage: tollgate cluster targets");
 		return -EINVAL;
 	}
-	err = tg_config_load(path, &cfg, &errs);
-	if (err) {
-		tg_errs_report(&errs);
+	err = load_members("cluster targets", &cfg, &nodes);
+	if (err)
 		return err;
-	}
-	if (!cfg->cluster.enabled) {
-		tg_err("%s: no cluster section: this node is not in a cluster", path);
-		tg_config_free(cfg);
-		return -ENOENT;
-	}
-	nodes = tg_cluster_members(&cfg->cluster, msg, sizeof(msg));
-	if (!nodes) {
-		tg_err("cluster targets: %s", msg);
-		tg_config_free(cfg);
-		return -EIO;
-	}
 	out = json_array();
 	json_array_foreach (nodes, i, n) {
 		const char *node = json_string_value(json_object_get(n, "node")),
