@@ -138,6 +138,24 @@ static int read_open(sqlite3 *db, struct open_row **out, size_t *n)
 	return 0;
 }
 
+/* A sorted copy (cmp_holder) of n holders in *out (NULL for none, free()), each checked:
+ * 0, -EINVAL (a bad prefix or no customer: nothing copied) or -ENOMEM. */
+static int sorted_holders(const struct tg_holder *h, size_t n, struct tg_holder **out)
+{
+	*out = NULL;
+	for (size_t k = 0; k < n; k++)
+		if (!valid(&h[k]) || !h[k].customer || !*h[k].customer)
+			return -EINVAL;
+	if (!n)
+		return 0;
+	*out = malloc(n * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, h, n * sizeof(**out));
+	qsort(*out, n, sizeof(**out), cmp_holder);
+	return 0;
+}
+
 int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, size_t n,
 			   int64_t now_ms, struct tg_history_stats *stats)
 {
@@ -149,14 +167,10 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 	size_t nprev = 0, i = 0, j = 0;
 	int err;
 
-	for (size_t k = 0; k < n; k++)
-		if (!valid(&cur[k]) || !cur[k].customer || !*cur[k].customer)
-			return -EINVAL;
-	if (n && !(sorted = malloc(n * sizeof(*sorted))))
-		return -ENOMEM;
+	err = sorted_holders(cur, n, &sorted);
+	if (err)
+		return err;
 	if (n) {
-		memcpy(sorted, cur, n * sizeof(*sorted));
-		qsort(sorted, n, sizeof(*sorted), cmp_holder);
 		/* the same prefix twice (the config refuses it): one of them counts */
 		for (size_t k = 1, w = 1; k <= n; k++) {
 			if (k == n) {
@@ -380,15 +394,9 @@ int tg_state_history_delta(struct tg_statedb *st, const struct tg_holder *was, s
 	sqlite3_stmt *find = NULL, *ins = NULL, *end = NULL;
 	int err;
 
-	for (size_t k = 0; k < nnow; k++)
-		if (!valid(&now[k]) || !now[k].customer || !*now[k].customer)
-			return -EINVAL;
-	if (nnow && !(sorted = malloc(nnow * sizeof(*sorted))))
-		return -ENOMEM;
-	if (nnow) {
-		memcpy(sorted, now, nnow * sizeof(*sorted));
-		qsort(sorted, nnow, sizeof(*sorted), cmp_holder);
-	}
+	err = sorted_holders(now, nnow, &sorted);
+	if (err)
+		return err;
 	err = ensure_schema(db);
 	if (err)
 		goto out;
