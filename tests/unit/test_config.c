@@ -2525,6 +2525,115 @@ static void test_cluster_config(void)
 	}
 }
 
+/* mitigation: the BGP speaker and the safety policy; the rule actions that need it. */
+static void test_mitigation_config(void)
+{
+	static const char rule[] = "enforcement:\n  rules:\n    - { name: f, when: "
+				   "\"download_pps > 1000 for 2s\", action: %s%s }\n";
+	static const struct {
+		const char *yaml, *err;
+	} bad[] = {
+		{"mitigation: { next_hop_ipv4: 192.0.2.1 }\n", "mitigation.target is required"},
+		{"mitigation: { target: \"unix:///run/g.sock\", gobgp: gobgp }\n",
+		 "mitigation.gobgp 'gobgp' must be an absolute path"},
+		{"mitigation: { target: \"unix:///run/g.sock; rm\" }\n",
+		 "want unix:///PATH or HOST:PORT"},
+		{"mitigation: { target: \"127.0.0.1:50051\", speaker: exabgp }\n",
+		 "gobgp is the one supported"},
+		{"mitigation: { target: \"127.0.0.1:50051\", ipv6_length: 64 }\n",
+		 "mitigation.ipv6_length: 64: want 65..128"},
+		{"mitigation: { target: \"127.0.0.1:50051\", ipv6_length: 129 }\n",
+		 "out of range (1..128)"},
+		{"mitigation: { target: \"127.0.0.1:50051\", max_active: 0 }\n",
+		 "out of range (1..10000)"},
+		{"mitigation: { target: \"127.0.0.1:50051\", max_duration: 8d }\n",
+		 "mitigation.max_duration: want 1s..7d"},
+		{"mitigation: { target: \"127.0.0.1:50051\", timeout: 50ms }\n",
+		 "mitigation.timeout: want 100ms..60s"},
+		{"mitigation: { target: \"127.0.0.1:50051\", communities: [\"65536:1\"] }\n",
+		 "want ASN:VALUE"},
+		{"mitigation: { target: \"127.0.0.1:50051\", next_hop_ipv4: \"2001:db8::1\" }\n",
+		 "want an IPv4 address"},
+		{"mitigation: { target: \"127.0.0.1:50051\", bogus: 1 }\n",
+		 "unknown key 'bogus' in mitigation"},
+	};
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char y[1024];
+	int rc;
+
+	TEST_BEGIN("mitigation: the section, its defaults, a flowspec rule with a rate");
+	snprintf(y, sizeof(y),
+		 "customers: customers.csv\nmitigation:\n  target: unix:///run/gobgpd/gobgp.sock\n"
+		 "  next_hop_ipv4: 192.0.2.1\n  communities: [\"64512:666\"]\n%s",
+		 "enforcement:\n  rules:\n    - { name: f, when: \"download_pps > 1000 for 2s\", "
+		 "action: flowspec, flowspec_rate: 10mbit, escalate: { count: 2, within: 1h } }\n");
+	rc = load(y, CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (!cfg)
+		dump_errs(&errs);
+	if (cfg) {
+		CHECK(cfg->mitigation.enabled);
+		CHECK(!strcmp(cfg->mitigation.target, "unix:///run/gobgpd/gobgp.sock"));
+		CHECK_EQ_U64(cfg->mitigation.ipv6_length, 128);
+		CHECK_EQ_U64(cfg->mitigation.max_active, 32);
+		CHECK_EQ_U64(cfg->mitigation.max_duration_ns, 3600ull * 1000000000ull);
+		CHECK_EQ_U64(cfg->mitigation.ncommunities, 1);
+		CHECK_EQ_U64(cfg->enforcement.nrules, 1);
+		if (cfg->enforcement.nrules) {
+			CHECK_EQ_U64(cfg->enforcement.rules[0].action, TG_ACT_FLOWSPEC);
+			CHECK_EQ_U64(cfg->enforcement.rules[0].flowspec_bps, 10000000);
+		}
+	}
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("mitigation: a blackhole rule without the section is refused");
+	snprintf(y, sizeof(y), "customers: customers.csv\n");
+	snprintf(y + strlen(y), sizeof(y) - strlen(y), rule, "blackhole", "");
+	rc = load(y, CSV_HDR, &cfg, &errs);
+	CHECK(rc != 0 && !cfg);
+	CHECK(find_err(&errs, "add a mitigation: section") != NULL);
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("mitigation: flowspec_rate on another action, escalate on blackhole: refused");
+	snprintf(y, sizeof(y),
+		 "customers: customers.csv\nmitigation: { target: \"127.0.0.1:1\" }\n");
+	snprintf(y + strlen(y), sizeof(y) - strlen(y), rule, "blackhole", ", flowspec_rate: 1mbit");
+	rc = load(y, CSV_HDR, &cfg, &errs);
+	CHECK(rc != 0 && !cfg);
+	CHECK(find_err(&errs, "flowspec_rate is for action flowspec") != NULL);
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+	snprintf(y, sizeof(y),
+		 "customers: customers.csv\nmitigation: { target: \"127.0.0.1:1\" }\n");
+	snprintf(y + strlen(y), sizeof(y) - strlen(y), rule, "blackhole",
+		 ", escalate: { count: 2, within: 1h }");
+	rc = load(y, CSV_HDR, &cfg, &errs);
+	CHECK(rc != 0 && !cfg);
+	CHECK(find_err(&errs, "no mitigation above blackhole") != NULL);
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		TEST_BEGIN("mitigation: a bad section is refused with a clear error");
+		snprintf(y, sizeof(y), "customers: customers.csv\n%s", bad[i].yaml);
+		rc = load(y, CSV_HDR, &cfg, &errs);
+		CHECK(rc != 0 && !cfg);
+		CHECK(find_err(&errs, bad[i].err) != NULL);
+		if (!find_err(&errs, bad[i].err))
+			dump_errs(&errs);
+		tg_config_free(cfg);
+		cfg = NULL;
+		tg_errs_free(&errs);
+	}
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -2562,6 +2671,7 @@ int main(void)
 	test_notify_config();
 	test_control_config();
 	test_cluster_config();
+	test_mitigation_config();
 	test_h3_config();
 	test_csv_vlan();
 	test_binding_advice();
