@@ -949,9 +949,12 @@ json_t *tg_cluster_members(const struct tg_cluster_cfg *cc, char *err, size_t le
 			json_t *u = json_loads(up.kv[k].value, 0, NULL);
 
 			if (u && jstr(u, "node") && !strcmp(jstr(u, "node"), name)) {
+				/* the live registration is the newer; name was r's and goes
+				 * with it: stop here */
 				json_decref(r);
-				r = json_incref(u); /* the live registration is the newer */
+				r = u;
 				alive = true;
+				break;
 			}
 			json_decref(u);
 		}
