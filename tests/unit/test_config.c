@@ -2335,6 +2335,28 @@ static void test_h6_customers_path(void)
 	CHECK_ERR(&errs, "is a directory", "not a regular file");
 	tg_errs_free(&errs);
 
+	TEST_BEGIN("h6: a directory named on line 1 is reported before line 3's error (file order)");
+	{
+		char yaml[512], yaml_path[256];
+		size_t at_dir = SIZE_MAX, at_bad = SIZE_MAX;
+
+		snprintf(yaml_path, sizeof(yaml_path), "%s/order.yaml", tmpdir);
+		snprintf(yaml, sizeof(yaml), "customers: %s\nplans: { free: {} }\nbogus: 1\n", dir);
+		tl_write_file(yaml_path, yaml);
+		memset(&errs, 0, sizeof(errs));
+		CHECK(tg_config_load(yaml_path, &cfg, &errs) < 0);
+		for (size_t i = 0; i < errs.n; i++) {
+			if (strstr(errs.msg[i], "order.yaml:1: customers:"))
+				at_dir = i;
+			if (strstr(errs.msg[i], "order.yaml:3:"))
+				at_bad = i;
+		}
+		CHECK(at_dir != SIZE_MAX && at_bad != SIZE_MAX);
+		CHECK(at_dir < at_bad);
+		tg_errs_free(&errs);
+		unlink(yaml_path);
+	}
+
 	TEST_BEGIN("h6: a FIFO as tollgate.yaml is refused at once");
 	alarm(10);
 	memset(&errs, 0, sizeof(errs));

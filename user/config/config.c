@@ -292,6 +292,45 @@ static int set_defaults(struct tg_cfg *cfg)
 	return cfg->cluster.prefix ? 0 : -ENOMEM;
 }
 
+/* The line a message "PATH:LINE:..." names, or 0 for any other message. */
+static unsigned long msg_line(const char *m, const char *path)
+{
+	size_t plen = strlen(path);
+	char *end;
+	unsigned long line;
+
+	if (strncmp(m, path, plen) || m[plen] != ':' || m[plen + 1] < '0' || m[plen + 1] > '9')
+		return 0;
+	line = strtoul(m + plen + 1, &end, 10);
+	return *end == ':' ? line : 0;
+}
+
+/* Put the messages from errs->msg[first] on that name a line of PATH in line order
+ * (stable), in the slots they already hold; every other message keeps its place. */
+static void order_by_line(struct tg_errs *errs, size_t first, const char *path)
+{
+	for (size_t i = first; i < errs->n; i++) {
+		unsigned long li = msg_line(errs->msg[i], path);
+		size_t j = i;
+
+		if (!li)
+			continue;
+		/* walk back over the earlier line messages that name a later line */
+		for (size_t k = i; k-- > first;) {
+			unsigned long lk = msg_line(errs->msg[k], path);
+			char *t = errs->msg[k];
+
+			if (!lk)
+				continue;
+			if (lk <= li)
+				break;
+			errs->msg[k] = errs->msg[j];
+			errs->msg[j] = t;
+			j = k;
+		}
+	}
+}
+
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 {
 	return tg_config_load_from(path, NULL, 0, out, errs);
@@ -306,7 +345,7 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 	struct tg_cfg *cfg;
 	char *buf = NULL;
 	const char *kind = NULL;
-	size_t len = 0;
+	size_t len = 0, first;
 	int err;
 
 	*out = NULL;
@@ -362,6 +401,7 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 	}
 	yaml_parser_delete(&parser);
 	err = c.nye ? -EINVAL : 0;
+	first = errs->n;
 	flush_errors(&c);
 
 	/* rows can be reused only if nothing they depend on (plans, interfaces, capacity,
@@ -375,6 +415,8 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 
 		if (e && (e != -EINVAL || !err))
 			err = e;
+		/* the CSV stage may name a YAML line ('customers:'): keep the file order */
+		order_by_line(errs, first, path);
 	}
 	if (c.oom)
 		err = -ENOMEM;
