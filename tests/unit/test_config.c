@@ -2335,7 +2335,8 @@ static void test_h6_customers_path(void)
 	CHECK_ERR(&errs, "is a directory", "not a regular file");
 	tg_errs_free(&errs);
 
-	TEST_BEGIN("h6: a directory named on line 1 is reported before line 3's error (file order)");
+	TEST_BEGIN(
+		"h6: a directory named on line 1 is reported before line 3's error (file order)");
 	{
 		char yaml[512], yaml_path[256];
 		size_t at_dir = SIZE_MAX, at_bad = SIZE_MAX;
