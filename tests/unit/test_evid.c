@@ -294,6 +294,48 @@ static void test_db(void)
 		CHECK(json_integer_value(json_object_get(e, "seq")) > 0);
 	}
 	json_decref(evs);
+
+	/* a cluster: the event of another node's action can reach this one before its state
+	 * (docs/cluster.md); both are one action: one row, the origin's id */
+	TEST_BEGIN("db: another node's state after its event cites that row: one row, one id");
+	{
+		struct tg_event ev = {.id = "019ace2f-907b-7000-8000-a1b2c3d4e5f7",
+				      .ts_ms = 1764424800456,
+				      .customer = "cust-3",
+				      .action = "suspend",
+				      .actor = "user:x",
+				      .reason = "r",
+				      .origin = "edge-b"};
+		struct tg_enf_entry n = {.id = "cust-3",
+					 .state = TG_ST_SUSPENDED,
+					 .since_ms = 1764424800456,
+					 .actor = "user:x",
+					 .reason = "r"};
+		struct tg_enf_table t = {};
+		const struct tg_enf_entry *x;
+		int64_t a1, a2;
+
+		a1 = tg_state_act(st, &ev, TG_ENF_KEEP, NULL, TG_EP_KEEP, NULL, NULL);
+		a2 = tg_state_act(st, &ev, TG_ENF_SET, &n, TG_EP_KEEP, NULL, NULL);
+		CHECK(a1 > 0 && a2 == a1);
+		CHECK(tg_state_has_event(st, ev.id) && !tg_state_has_event(st, "x"));
+		evs = tg_state_events(st, "cust-3", 0, 10, &err);
+		CHECK(evs && json_array_size(evs) == 1);
+		if (evs && json_array_size(evs) == 1) {
+			json_t *e = json_array_get(evs, 0);
+
+			CHECK(!strcmp(json_string_value(json_object_get(e, "id")), ev.id));
+			CHECK(!strcmp(json_string_value(json_object_get(e, "origin")), "edge-b"));
+			CHECK(!json_object_get(e, "uid"));
+		}
+		json_decref(evs);
+		CHECK(tg_state_enf_load(st, &t) == 0);
+		x = tg_enf_find(&t, "cust-3");
+		CHECK(x && x->state == TG_ST_SUSPENDED && x->audit_id == a1);
+		tg_enf_free(&t);
+		/* the event alone again: still refused */
+		CHECK(tg_state_act(st, &ev, TG_ENF_KEEP, NULL, TG_EP_KEEP, NULL, NULL) == -EEXIST);
+	}
 	tg_state_close(st);
 }
 

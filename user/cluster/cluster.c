@@ -188,12 +188,12 @@ void tg_cluster_close(struct tg_cluster *cl)
 
 /* ---- the conflict rule --------------------------------------------------------------- */
 
-/* Whether action a (time, id) is newer than b. */
-static bool newer(int64_t a_ts, const char *a_uid, int64_t b_ts, const char *b_uid)
+/* Whether action a (time, event id) is newer than b. */
+static bool newer(int64_t a_ts, const char *a_id, int64_t b_ts, const char *b_id)
 {
 	if (a_ts != b_ts)
 		return a_ts > b_ts;
-	return strcmp(a_uid ? a_uid : "", b_uid ? b_uid : "") > 0;
+	return strcmp(a_id ? a_id : "", b_id ? b_id : "") > 0;
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -206,6 +206,31 @@ static int64_t jint(const json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
+/*
+ * The event id of an action as etcd holds it: its "id", the id its origin recorded it
+ * under, which every node records it under too. A record of an older node has none (its
+ * "id" null, its "uid" "<node>:<audit id>"): its id is made from what it has - its time,
+ * its origin's node part and its audit id - the same on every node. NULL: neither.
+ */
+static const char *event_id(const json_t *j, char out[TG_EVID_LEN])
+{
+	const char *id = jstr(j, "id"), *uid = jstr(j, "uid"), *origin = jstr(j, "origin"), *c;
+	unsigned long long seq;
+	char *end;
+
+	if (id && !tg_evid_parse(id, NULL, NULL, NULL))
+		return id;
+	if (!uid || !origin || !(c = strrchr(uid, ':')))
+		return NULL;
+	errno = 0;
+	seq = strtoull(c + 1, &end, 10);
+	if (errno || end == c + 1 || *end || jint(j, "ts_ms") <= 0)
+		return NULL;
+	tg_evid_format(jint(j, "ts_ms"), (uint32_t)(seq & 0xfff), (uint16_t)((seq >> 12) & 0x3fff),
+		       tg_evid_node(origin), out);
+	return out;
+}
+
 /* ---- this node's actions, queued ------------------------------------------------------- */
 
 static const char *state_str(int st)
@@ -216,16 +241,17 @@ static const char *state_str(int st)
 int tg_cluster_enqueue(struct tg_cluster *cl, sqlite3 *db, int64_t audit_id,
 		       const struct tg_event *ev, int state, const struct tg_enf_entry *next)
 {
-	json_t *j = tg_event_json(audit_id, ev);
+	json_t *j;
 	sqlite3_stmt *q = NULL;
-	char *payload = NULL, uid[160];
+	char *payload = NULL;
 	int err = 0;
 
+	if (!ev->id) /* every node records it under this id */
+		return -EINVAL;
+	j = tg_event_json(audit_id, ev);
 	if (!j)
 		return -ENOMEM;
-	snprintf(uid, sizeof(uid), "%s:%" PRId64, cl->node, audit_id);
 	json_object_set_new(j, "origin", json_string(cl->node));
-	json_object_set_new(j, "uid", json_string(uid));
 	json_object_set_new(j, "ts_ms", json_integer(ev->ts_ms));
 	json_object_set_new(j, "until_ms", json_integer(ev->until_ms));
 	if (state >= 0) {
@@ -267,7 +293,7 @@ int tg_cluster_enqueue(struct tg_cluster *cl, sqlite3 *db, int64_t audit_id,
 		}
 		sqlite3_bind_text(q, 1, ev->customer, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, ev->ts_ms);
-		sqlite3_bind_text(q, 3, uid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, ev->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 4, cl->node, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			err = -EIO;
@@ -293,7 +319,7 @@ int tg_cluster_applied(struct tg_cluster *cl, sqlite3 *db, const struct tg_clust
 		return -EIO;
 	sqlite3_bind_text(q, 1, ch->ev.customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, ch->ev.ts_ms);
-	sqlite3_bind_text(q, 3, ch->ev.uid ? ch->ev.uid : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, ch->ev.id ? ch->ev.id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, ch->ev.origin, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		err = -EIO;
@@ -349,12 +375,14 @@ void tg_cluster_kick(struct tg_cluster *cl)
 static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 {
 	json_t *j = json_loads(payload, 0, NULL);
-	const char *cust = jstr(j, "customer"), *uid = jstr(j, "uid"), *origin = jstr(j, "origin");
+	const char *cust = jstr(j, "customer"), *origin = jstr(j, "origin");
+	char key[1024], idb[TG_EVID_LEN], cidb[TG_EVID_LEN];
+	const char *id = event_id(j, idb);
 	int64_t ts = jint(j, "ts_ms");
-	char key[1024];
 	int rc = 0;
 
-	if (!j || !cust || !uid || !origin) {
+	(void)audit_id;
+	if (!j || !cust || !id || !origin) {
 		json_decref(j);
 		return 0; /* cannot be anything but dropped */
 	}
@@ -372,7 +400,7 @@ static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 				json_t *c = json_loads(cur.kv[0].value, 0, NULL);
 
 				want = cur.kv[0].mod_rev;
-				lost = c && newer(jint(c, "ts_ms"), jstr(c, "uid"), ts, uid);
+				lost = c && newer(jint(c, "ts_ms"), event_id(c, cidb), ts, id);
 				json_decref(c);
 			}
 			tg_etcd_kvs_free(&cur);
@@ -390,7 +418,7 @@ static int publish(struct tg_cluster *cl, int64_t audit_id, const char *payload)
 		if (rc < 0)
 			goto out;
 	}
-	snprintf(key, sizeof(key), "%sshared/events/%s/%020" PRId64, cl->prefix, origin, audit_id);
+	snprintf(key, sizeof(key), "%sshared/events/%s/%s", cl->prefix, origin, id);
 	rc = tg_etcd_put(cl->etcd, key, payload, strlen(payload), 0, NULL);
 out:
 	json_decref(j);
@@ -572,10 +600,13 @@ static void change_free(struct tg_cluster_change *ch)
 	memset(ch, 0, sizeof(*ch));
 }
 
-/* The audit row of an action as etcd holds it (the strings stay in j). */
+/* The audit row of an action as etcd holds it (the strings stay in j): its id the
+ * origin's; uid set only for an older node's record (event_id). */
 static int change_from(json_t *j, struct tg_cluster_change *ch)
 {
 	json_t *evid = json_object_get(j, "evidence");
+	char idb[TG_EVID_LEN];
+	const char *id = event_id(j, idb);
 
 	memset(ch, 0, sizeof(*ch));
 	ch->ev.customer = jstr(j, "customer");
@@ -583,10 +614,14 @@ static int change_from(json_t *j, struct tg_cluster_change *ch)
 	ch->ev.actor = jstr(j, "actor");
 	ch->ev.reason = jstr(j, "reason");
 	ch->ev.origin = jstr(j, "origin");
-	ch->ev.uid = jstr(j, "uid");
 	if (!ch->ev.customer || !ch->ev.action || !ch->ev.actor || !ch->ev.reason ||
-	    !ch->ev.origin || !ch->ev.uid || strlen(ch->ev.customer) >= TG_ID_LEN)
+	    !ch->ev.origin || !id || strlen(ch->ev.customer) >= TG_ID_LEN)
 		return -EINVAL;
+	if (id == idb) { /* kept with the document: freed with it */
+		json_object_set_new(j, "_id", json_string(idb));
+		ch->ev.uid = jstr(j, "uid");
+	}
+	ch->ev.id = id == idb ? jstr(j, "_id") : id;
 	ch->ev.rule = jstr(j, "rule");
 	ch->ev.ts_ms = jint(j, "ts_ms");
 	ch->ev.until_ms = jint(j, "until_ms");
@@ -610,7 +645,7 @@ static int handle_state(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 	struct tg_cluster_change ch;
 	const json_t *s = json_object_get(j, "state");
 	const char *sv = jstr(s, "state");
-	char uid[160], origin[TG_CLUSTER_NODE_MAX + 1];
+	char id[160], origin[TG_CLUSTER_NODE_MAX + 1];
 	int64_t ts;
 	int rc;
 
@@ -620,9 +655,9 @@ static int handle_state(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 		change_free(&ch);
 		return 0; /* this node's own write, back from the watch */
 	}
-	rc = applied_of(tg_state_sqlite(st), ch.ev.customer, &ts, uid, sizeof(uid), origin,
+	rc = applied_of(tg_state_sqlite(st), ch.ev.customer, &ts, id, sizeof(id), origin,
 			sizeof(origin));
-	if (rc < 0 || (rc == 1 && !newer(ch.ev.ts_ms, ch.ev.uid, ts, uid))) {
+	if (rc < 0 || (rc == 1 && !newer(ch.ev.ts_ms, ch.ev.id, ts, id))) {
 		change_free(&ch);
 		return rc < 0 ? rc : 0; /* this node has it, or something newer */
 	}
@@ -639,9 +674,12 @@ static int handle_state(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 		snprintf(ch.next.actor, sizeof(ch.next.actor), "%s", jstr(s, "actor") ?: "");
 		snprintf(ch.next.reason, sizeof(ch.next.reason), "%s", jstr(s, "reason") ?: "");
 	}
-	/* its event recorded already (it came first): the state is applied, recorded again */
-	if (tg_state_has_uid(st, ch.ev.uid))
+	/* its event recorded already (it came first): tg_state_act applies the state citing
+	 * that row; an older node's recorded before this node carried ids: recorded again */
+	if (ch.ev.uid && tg_state_has_uid(st, ch.ev.uid)) {
 		ch.ev.uid = NULL;
+		ch.ev.id = NULL;
+	}
 	rc = apply(ctx, &ch);
 	change_free(&ch);
 	return rc;
@@ -655,7 +693,8 @@ static int handle_event(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 
 	if (change_from(j, &ch))
 		return 0;
-	if (!strcmp(ch.ev.origin, cl->node) || tg_state_has_uid(st, ch.ev.uid)) {
+	if (!strcmp(ch.ev.origin, cl->node) || tg_state_has_event(st, ch.ev.id) ||
+	    (ch.ev.uid && tg_state_has_uid(st, ch.ev.uid))) {
 		change_free(&ch);
 		return 0;
 	}

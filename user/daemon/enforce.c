@@ -131,9 +131,15 @@ static int queue(sqlite3 *db, int64_t audit_id, const char *json, void *ctx)
 	if (e->quiet)
 		return 0;
 	rc = tg_outbox_enqueue(db, &e->notify, audit_id, json, tg_now_ms());
-	if (!rc && e->cluster && e->cur_ev)
-		rc = tg_cluster_enqueue(e->cluster, db, audit_id, e->cur_ev, e->cur_state,
-					e->cur_next);
+	if (!rc && e->cluster && e->cur_ev) {
+		/* with the id tg_state_act gave it (in json): every node records it under it */
+		json_t *j = json_loads(json, 0, NULL);
+		struct tg_event ev = *e->cur_ev;
+
+		ev.id = json_string_value(json_object_get(j, "id"));
+		rc = tg_cluster_enqueue(e->cluster, db, audit_id, &ev, e->cur_state, e->cur_next);
+		json_decref(j);
+	}
 	if (!rc && e->mit_put) {
 		struct tg_mit_row row = *e->mit_put;
 

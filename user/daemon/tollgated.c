@@ -149,6 +149,16 @@ static int start(struct daemon *d)
 	 * interface is attached: a customer suspended elsewhere is never let through here */
 	if (cfg->cluster.enabled) {
 		err = tg_cluster_open(&cfg->cluster, cfg->state_path, &d->cl, msg, sizeof(msg));
+		/* this node's event ids carry its cluster name's node part: every node records
+		 * an action under its origin's id, and nodes on one machine (one machine-id)
+		 * still issue different ids */
+		if (!err && tg_state_set_node(tg_enforcer_statedb(d->enf), cfg->cluster.node)) {
+			snprintf(msg, sizeof(msg),
+				 "state database: cannot read the last event id "
+				 "of node %s",
+				 cfg->cluster.node);
+			err = -EIO;
+		}
 		if (!err) {
 			tg_enforcer_set_cluster(d->enf, d->cl);
 			err = tg_cluster_start(d->cl, tg_enforcer_statedb(d->enf), cluster_apply, d,

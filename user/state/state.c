@@ -235,9 +235,9 @@ const char *tg_state_last_evid(const struct tg_statedb *st)
 
 /*
  * The audit log's cluster columns (docs/cluster.md), added to a database made before them:
- * origin, the node that decided the action (NULL: this node, alone), and uid, the
- * decider's event id "<node>:<its audit id>" of an action recorded from another node
- * (NULL: this node's own; its id is "<origin>:<id>"), unique so a remote action is
+ * origin, the node that decided the action (NULL: this node, alone; the event_id is the
+ * decider's on every node), and uid, only on rows recorded from an older node's record
+ * ("<node>:<its audit id>", before the event id was carried), unique so such an action is
  * recorded once.
  */
 static int add_cluster_columns(sqlite3 *db, char **msg)
@@ -261,18 +261,27 @@ static int add_cluster_columns(sqlite3 *db, char **msg)
 		       : -EIO;
 }
 
-bool tg_state_has_uid(struct tg_statedb *st, const char *uid)
+static bool has_row(struct tg_statedb *st, const char *sql, const char *arg)
 {
 	sqlite3_stmt *q = NULL;
 	bool has = false;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM audit WHERE uid = ?1", -1, &q, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(q, 1, uid, -1, SQLITE_STATIC);
+	if (arg && sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
 		has = sqlite3_step(q) == SQLITE_ROW;
 	}
 	sqlite3_finalize(q);
 	return has;
+}
+
+bool tg_state_has_uid(struct tg_statedb *st, const char *uid)
+{
+	return has_row(st, "SELECT 1 FROM audit WHERE uid = ?1", uid);
+}
+
+bool tg_state_has_event(struct tg_statedb *st, const char *id)
+{
+	return has_row(st, "SELECT 1 FROM audit WHERE event_id = ?1", id);
 }
 
 /*
@@ -696,15 +705,30 @@ json_t *tg_event_json(int64_t audit_id, const struct tg_event *ev)
 	if (ev->evidence)
 		evid = json_loads(ev->evidence, 0, NULL);
 	json_object_set_new(o, "evidence", evid ? evid : json_object());
-	if (ev->origin) { /* in a cluster: who decided it, and its id cluster-wide */
+	/* in a cluster: the node that decided it ("id" is its id on every node) */
+	if (ev->origin)
 		json_object_set_new(o, "origin", json_string(ev->origin));
-		if (ev->uid)
-			json_object_set_new(o, "uid", json_string(ev->uid));
-		else
-			json_object_set_new(
-				o, "uid", json_sprintf("%s:%lld", ev->origin, (long long)audit_id));
-	}
 	return o;
+}
+
+/* The audit row of event id: its row id, 0 (none) or -EIO. */
+static int64_t audit_row_of(sqlite3 *db, const char *evid)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t id = -EIO;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id FROM audit WHERE event_id = ?1", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, evid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_DONE)
+		id = 0;
+	sqlite3_finalize(q);
+	return id;
 }
 
 int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_enf_op op,
@@ -776,13 +800,22 @@ int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_e
 	if (ev->uid)
 		sqlite3_bind_text(q, 12, ev->uid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE && (rc & 0xff) == SQLITE_CONSTRAINT && ev != &e &&
+	    op != TG_ENF_KEEP) {
+		/* another node's action recorded already (its event came before its state):
+		 * the state it sets is applied, citing that row - one row, one id */
+		id = audit_row_of(st->db, ev->id);
+		if (id > 0)
+			rc = SQLITE_DONE;
+	} else if (rc == SQLITE_DONE) {
+		id = sqlite3_last_insert_rowid(st->db);
+	}
 	if (rc != SQLITE_DONE) {
 		err = (rc & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 		goto out;
 	}
-	id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_finalize(q);
-	q = NULL;
 
 	if (op == TG_ENF_SET) {
 		if (sqlite3_prepare_v2(

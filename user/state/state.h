@@ -126,8 +126,9 @@ struct tg_event {
 	int monitor;	      /* 1: what would have been done; nothing changed */
 	int64_t until_ms;     /* 0: none */
 	uint64_t throttle_bps;
-	/* in a cluster (docs/cluster.md): the node that decided it (NULL: this node, alone),
-	 * and the decider's event id "<node>:<audit id>" when that is another node */
+	/* in a cluster (docs/cluster.md): the node that decided it (NULL: this node, alone);
+	 * its id is the decider's, the same on every node. uid: only rows recorded from the
+	 * records of older nodes ("<node>:<audit id>", kept so they are recorded once) */
 	const char *origin;
 	const char *uid;
 };
@@ -147,8 +148,9 @@ enum tg_ep_op {
  * Record ev in one transaction with the enforcement row (op), the rule's episode (ep) and
  * whatever queue(db, audit_id, event_json, ctx) adds (the notification outbox) before
  * COMMIT. ev->id NULL: the event gets a new id (this node's); else ev->id is kept (an
- * event another node decided; -EEXIST if it is recorded already). Returns the audit id
- * (> 0, the local order), or -errno: then nothing was recorded.
+ * event another node decided; if it is recorded already: -EEXIST for TG_ENF_KEEP, else
+ * the state is applied citing that row, and no second row is written). Returns the audit
+ * id (> 0, the local order), or -errno: then nothing was recorded.
  */
 typedef int (*tg_queue_fn)(sqlite3 *db, int64_t audit_id, const char *event_json, void *ctx);
 int64_t tg_state_act(struct tg_statedb *st, const struct tg_event *ev, enum tg_enf_op op,
@@ -211,7 +213,9 @@ int tg_state_mit_load(struct tg_statedb *st, struct tg_mit_row **out, size_t *n)
 /* A rule's episode for a customer ended (no audit row: it is not an action). */
 int tg_state_episode_close(struct tg_statedb *st, const char *customer, const char *rule);
 
-/* Whether an action of another node (its uid) is in the audit log already. */
+/* Whether an action (its event id) is in the audit log already. */
+bool tg_state_has_event(struct tg_statedb *st, const char *id);
+/* The same for a record of an older node, by its uid "<node>:<audit id>". */
 bool tg_state_has_uid(struct tg_statedb *st, const char *uid);
 
 /* Delete audit rows older than before_ms, except those a current enforcement row cites
