@@ -45,6 +45,9 @@
 #   tests/integration/test_cluster.sh  a cluster on etcd: 3 members (TLS), 2 tollgated
 #                                     nodes; propagation, restarts, members lost, a
 #                                     partition healed, notified once (root, ~1.5 min)
+#   tests/integration/test_cluster_scale.sh  20 tollgated nodes and one etcd on one
+#                                     machine: propagation p50/p99 of 100 suspensions,
+#                                     etcd keys, bytes and watch events per 1000 (root, ~80 s)
 #   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
 #                                     2 tollgated nodes, the webhook suspends a
 #                                     multi-homed customer over its sum (root, ~30 s)
@@ -93,6 +96,7 @@ SUITES=(
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh
+	tests/integration/test_cluster_scale.sh
 	tests/integration/test_alert.sh
 	tests/integration/test_soak.sh
 )

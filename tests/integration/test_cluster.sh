@@ -5,9 +5,9 @@
 # running tollgated, and one customer (cust-a) behind both routers. Checks: an action on
 # node A is in force on node B (the latency of 20 actions, p50/p99); B's audit log shows
 # A's actions with their origin, under A's event id (one id on every node); both nodes
-# register (tollgate cluster status, drift); a
-# suspension survives the restart of every node, also of one started afresh (no state.db,
-# no pins: it takes the cluster's state before it is ready); an etcd member killed, then
+# register (tollgate cluster status, drift); a suspension survives the restart of every
+# node, also of one started afresh (no state.db, no pins: it takes the cluster's state
+# before it is ready); an etcd member killed, then
 # the leader killed (each restarted after); node A cut off from etcd (a blackhole route in
 # its namespace) while its rule suspends a spoofer, then healed: B converges, nothing is
 # lost, the webhooks get the suspension once.
@@ -304,7 +304,10 @@ one_id() { # one action, one id: a's and b's audit logs show it under a's id
 	local ia ib
 	ia=$(tg a -j events --customer cust-a --limit 1 | jq_ "j['events'][-1]['id'] + ' ' + j['events'][-1]['reason'] + ' ' + str(j['events'][-1].get('uid'))") || return 1
 	ib=$(tg b -j events --customer cust-a --limit 1 | jq_ "j['events'][-1]['id'] + ' ' + j['events'][-1]['reason'] + ' ' + str(j['events'][-1].get('uid'))") || return 1
-	[ "$ia" = "$ib" ] && [ "${ia#* }" = "AUP 3.1 ticket 7 None" ] || { echo "a: $ia; b: $ib"; return 1; }
+	if [ "$ia" != "$ib" ] || [ "${ia#* }" != "AUP 3.1 ticket 7 None" ]; then
+		echo "a: $ia; b: $ib"
+		return 1
+	fi
 	echo "  a and b: $ia"
 }
 check "one action, one id: a's and b's events show a's id (no separate uid)" one_id
@@ -410,7 +413,10 @@ same_spoof_id() { # the action queued while a was cut off: the same id on both, 
 	local ia ib
 	ia=$(tg a -j events --customer cust-a | jq_ "sorted(e['id'] for e in j['events'] if e.get('rule') == 'spoofing')") || return 1
 	ib=$(tg b -j events --customer cust-a | jq_ "sorted(e['id'] for e in j['events'] if e.get('rule') == 'spoofing')") || return 1
-	[ "$ia" = "$ib" ] && [ "$(jq_ "len(j)" <<<"$ia")" = 1 ] || { echo "a: $ia; b: $ib"; return 1; }
+	if [ "$ia" != "$ib" ] || [ "$(jq_ "len(j)" <<<"$ia")" != 1 ]; then
+		echo "a: $ia; b: $ib"
+		return 1
+	fi
 }
 check "... under a's event id, recorded once on b" same_spoof_id
 
