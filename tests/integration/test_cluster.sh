@@ -311,6 +311,26 @@ one_id() { # one action, one id: a's and b's audit logs show it under a's id
 	echo "  a and b: $ia"
 }
 check "one action, one id: a's and b's events show a's id (no separate uid)" one_id
+legacy() { # a record of an older version (no id; uid "NODE:SEQ"), put twice: recorded once, one id on a and b
+	local v ia ib
+	v="{\"id\":null,\"seq\":7,\"customer\":\"cust-a\",\"action\":\"notify\",\"actor\":\"rule:old\",\"rule\":null,\"reason\":\"older record $$\",\"monitor\":false,\"until\":null,\"evidence\":{},\"origin\":\"z\",\"uid\":\"z:7\",\"ts_ms\":$(date +%s%3N),\"until_ms\":0}"
+	ctl put "/tollgate-$P/shared/events/z/00000000000000000007" "$v" >/dev/null || return 1
+	ctl put "/tollgate-$P/shared/events/z/00000000000000000007" "$v" >/dev/null || return 1
+	for _ in $(seq 50); do
+		ia=$(tg a -j events --customer cust-a | jq_ "[e['id'] for e in j['events'] if e['reason'] == 'older record $$']")
+		ib=$(tg b -j events --customer cust-a | jq_ "[e['id'] for e in j['events'] if e['reason'] == 'older record $$']")
+		[ "$ia" != "[]" ] && [ "$ib" != "[]" ] && break
+		sleep 0.1
+	done
+	sleep 0.5 # the second put, if it were recorded again
+	ia=$(tg a -j events --customer cust-a | jq_ "[e['id'] for e in j['events'] if e['reason'] == 'older record $$']")
+	ib=$(tg b -j events --customer cust-a | jq_ "[e['id'] for e in j['events'] if e['reason'] == 'older record $$']")
+	if [ "$ia" != "$ib" ] || [ "$(jq_ "len(j)" <<<"$ia")" != 1 ]; then
+		echo "a: $ia; b: $ib"
+		return 1
+	fi
+}
+check "an older version's record (no id, a uid) is read: once, under one id on a and b" legacy
 status_ok() {
 	local out
 	out=$(tg a -j cluster status) || return 1
