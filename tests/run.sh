@@ -47,7 +47,7 @@
 #                                     partition healed, notified once (root, ~1.5 min)
 #   tests/integration/test_cluster_scale.sh  20 tollgated nodes and one etcd on one
 #                                     machine: propagation p50/p99 of 100 suspensions,
-#                                     etcd keys, bytes and watch events per 1000 (root, ~80 s)
+#                                     etcd keys, bytes and watch events per 1000 (root, ~90 s)
 #   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
 #                                     2 tollgated nodes, the webhook suspends a
 #                                     multi-homed customer over its sum (root, ~30 s)

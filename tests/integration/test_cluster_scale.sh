@@ -7,7 +7,7 @@
 # SCALE_ACTIONS (100) customers, one /32 each). Node n01 suspends every customer, one
 # `tollgate suspend` after the other (SCALE_OPERATORS (1) at a time); each other node logs
 # when it has applied each one ("applied N ms after it was decided": its data plane record
-# written; one clock). About 75 s on 2 CPUs, most of it the 20 nodes starting.
+# written; one clock). 80-130 s on 2 busy CPUs, most of it the 20 nodes starting.
 # Checks: every node has every suspension (its log and its `customer list`, one event id
 # on every node), the propagation p99 is within 1 s (printed: p50, p99, max over (nodes -
 # 1) x actions), and the etcd load of the suspensions, scaled to 1000: keys written under
