@@ -170,7 +170,7 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, &errs);
+	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, NULL, &errs);
 	tg_errs_report(&errs);
 	if (!err)
 		err = tg_attach_iface(&m, &ic, force);

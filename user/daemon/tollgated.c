@@ -71,6 +71,7 @@ static int cluster_apply(void *ctx, const struct tg_cluster_change *ch)
 static void cluster_info(struct daemon *d)
 {
 	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	const struct tg_load_cache *lc = tg_applied_cache(d->app);
 	const struct tg_enf_table *t = tg_enforcer_table(d->enf);
 	json_t *o, *ifs;
 	char gen[40];
@@ -87,8 +88,8 @@ static void cluster_info(struct daemon *d)
 						     "state", tg_link_state_name(ll.state)));
 	}
 	snprintf(gen, sizeof(gen), "%016llx%016llx",
-		 (unsigned long long)(cfg->yaml_raw ? tg_hash(cfg->yaml_raw, cfg->yaml_len) : 0),
-		 (unsigned long long)(cfg->csv_raw ? tg_hash(cfg->csv_raw, cfg->csv_len) : 0));
+		 (unsigned long long)(lc && lc->yaml_raw ? tg_hash(lc->yaml_raw, lc->yaml_len) : 0),
+		 (unsigned long long)(lc && lc->csv_raw ? tg_hash(lc->csv_raw, lc->csv_len) : 0));
 	o = json_pack("{so sI ss sI sI}", "interfaces", ifs, "customers",
 		      (json_int_t)cfg->ncustomers, "config_generation", gen, "config_applied_ms",
 		      (json_int_t)d->applied_ms, "not_active", (json_int_t)(t ? t->n : 0));
@@ -113,13 +114,16 @@ static void rehearse(struct daemon *d)
 {
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg[2] = {NULL, NULL};
+	struct tg_load_cache *lc[2] = {NULL, NULL};
 
 	for (int i = 0; i < 2; i++)
-		if (!tg_config_load_from(d->config_path, tg_applied_cfg(d->app), TG_LOAD_KEEP_RAW,
-					 &cfg[i], &errs))
-			tg_config_index_rows(cfg[i]);
-	tg_config_free(cfg[0]);
-	tg_config_free(cfg[1]);
+		if (!tg_config_load_from(d->config_path, tg_applied_cache(d->app), &lc[i], &cfg[i],
+					 &errs))
+			tg_config_index_rows(cfg[i], lc[i]);
+	for (int i = 0; i < 2; i++) {
+		tg_config_free(cfg[i]);
+		tg_load_cache_free(lc[i]);
+	}
 	tg_errs_free(&errs);
 }
 
@@ -130,12 +134,13 @@ static int start(struct daemon *d)
 	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
+	struct tg_load_cache *lc = NULL;
 	struct tg_capacity cap;
 	char msg[512];
 	size_t i;
 	int err;
 
-	err = tg_config_load_from(d->config_path, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs);
+	err = tg_config_load_from(d->config_path, NULL, &lc, &cfg, &errs);
 	if (err)
 		goto report;
 	/* the enforcement state first: the first sync writes it into the records */
@@ -173,7 +178,8 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	d->maps_open = true;
-	err = tg_apply(&d->maps, cfg, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
+	err = tg_apply(&d->maps, cfg, lc, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
+	lc = NULL; /* taken */
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
@@ -204,6 +210,7 @@ static int start(struct daemon *d)
 		d->config_path, st.customers, st.added, st.changed, st.removed,
 		cfg ? cfg->nifaces : 0, tg_enforcer_table(d->enf)->n);
 report:
+	tg_load_cache_free(lc); /* NULL once the sync took it */
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);
 	tg_errs_free(&errs);

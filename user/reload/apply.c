@@ -79,12 +79,13 @@ static int record(struct tg_statedb *db, const struct tg_idx_changes *chg)
 static bool history_stale = true;
 
 static void record_history(struct tg_statedb *db, const struct tg_cfg *was,
-			   const struct tg_cfg *cfg)
+			   const struct tg_cfg *cfg, const struct tg_load_cache *lc)
 {
 	struct tg_history_stats hs;
 	int err;
 
-	err = tg_state_history_record_since(db, history_stale ? NULL : was, cfg, tg_now_ms(), &hs);
+	err = tg_state_history_record_since(db, history_stale ? NULL : was, cfg, lc, tg_now_ms(),
+					    &hs);
 	history_stale = err != 0;
 	if (err)
 		tg_warn("state database %s: cannot record the prefix assignments (tollgate "
@@ -95,9 +96,9 @@ static void record_history(struct tg_statedb *db, const struct tg_cfg *was,
 			hs.appeared, hs.moved, hs.gone);
 }
 
-int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *enf,
-	     struct tg_applied **app, struct tg_applied **old, struct tg_sync_stats *st,
-	     struct tg_errs *errs)
+int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
+	     const struct tg_enf_view *enf, struct tg_applied **app, struct tg_applied **old,
+	     struct tg_sync_stats *st, struct tg_errs *errs)
 {
 	const char *state_path = cfg->state_path;
 	struct tg_sync_env env = {.enf = enf};
@@ -116,8 +117,10 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 	/* cfg may be taken and freed by the sync: the path is ours */
 	if (state_path && !(path = strdup(state_path))) {
 		tg_errs_add(errs, "out of memory");
-		if (app)
+		if (app) {
 			tg_config_free(cfg);
+			tg_load_cache_free(lc);
+		}
 		return -ENOMEM;
 	}
 	/*
@@ -151,10 +154,11 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 		}
 	}
 	if (app)
-		err = tg_sync_applied(m, app, cfg, &env, old, st, path ? &chg : NULL, errs);
+		err = tg_sync_applied(m, app, cfg, lc, &env, old, st, path ? &chg : NULL, errs);
 	else
 		err = tg_sync_full(m, cfg, &env, st, path ? &chg : NULL, errs, NULL, NULL, NULL);
 	cfg = NULL; /* perhaps freed */
+	lc = NULL;
 	if (!err && path && (chg.nset || chg.ndrop)) {
 		err = db ? 0 : tg_state_open(path, &db, msg, sizeof(msg));
 		if (!err)
@@ -181,12 +185,15 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 				"(tollgate whois)",
 				msg);
 		} else if (now) {
-			record_history(db, app && old && *old ? tg_applied_cfg(*old) : NULL, now);
+			record_history(db, app && old && *old ? tg_applied_cfg(*old) : NULL, now,
+				       app ? tg_applied_cache(*app) : NULL);
 		}
 	}
 out:
-	if (err && app && cfg) /* not given to the sync: it takes cfg in every other case */
+	if (err && app && cfg) { /* not given to the sync: it takes them in every other case */
 		tg_config_free(cfg);
+		tg_load_cache_free(lc);
+	}
 	tg_maps_unlock(lock);
 	tg_idx_changes_free(&chg);
 	free(hints);
