@@ -125,6 +125,7 @@ struct cparse {
 	const struct tg_load_cache *prev; /* NULL: parse every row */
 	struct rec_key rk;		  /* the record being looked up in prev */
 	size_t nreused;
+	uint32_t next_prev;	 /* the row of prev after the last one reused: tried first */
 	struct tg_load_row *row; /* per customer, with a cache made or a previous one (else NULL) */
 	size_t rowcap;
 };
@@ -1041,9 +1042,19 @@ static bool reuse_row(struct cparse *p)
 	uint32_t hit;
 
 	p->rk = (struct rec_key){p->prev, p->text + p->rec_off, p->rec_len};
-	hit = tg_hset_find(&p->prev->raw_ix, tg_hash(p->rk.rec, p->rk.len), rec_eq, &p->rk, NULL);
+	/*
+	 * Most rows of a reload are where they were, in the same order: the row after the
+	 * last one reused is compared first, in the order both files are laid out, before a
+	 * hashed look-up (a cache miss a row at 1M). The rows of a valid configuration are
+	 * unique (equal rows are one id twice), so either way finds the same row.
+	 */
+	hit = p->next_prev;
+	if (hit >= p->prev->cfg->ncustomers || !p->rk.len || !rec_eq(&p->rk, hit))
+		hit = tg_hset_find(&p->prev->raw_ix, tg_hash(p->rk.rec, p->rk.len), rec_eq, &p->rk,
+				   NULL);
 	if (hit == UINT32_MAX)
 		return false;
+	p->next_prev = hit + 1;
 	o = &p->prev->cfg->customers[hit];
 	c = new_customer(p);
 	if (!c)

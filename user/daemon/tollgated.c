@@ -55,6 +55,7 @@ struct daemon {
 				      * reply is sent (after_reload frees it) */
 	struct tg_cluster *cl;	     /* the cluster (cluster:), or NULL: this node alone */
 	int64_t applied_ms;	     /* when the configuration in force was applied */
+	size_t ncust_held; /* the most customers applied since the heap was last trimmed */
 };
 
 /* Another node's action, recorded and applied like a local one (enforce.h). */
@@ -205,6 +206,7 @@ static int start(struct daemon *d)
 		cluster_info(d);
 	}
 	rehearse(d);
+	d->ncust_held = cfg ? cfg->ncustomers : 0;
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
 		"%zu customers suspended or throttled",
 		d->config_path, st.customers, st.added, st.changed, st.removed,
@@ -270,14 +272,39 @@ static void arm_interval(struct daemon *d)
 }
 
 /*
- * After the reply: the old snapshot goes, the new one is indexed for the next reload, and
- * enforcement takes the new rules, targets and customers.
+ * The heap is kept at its peak between reloads (main: a reload finds its memory faulted
+ * in), sized for the most customers applied. When they shrink below three quarters of
+ * that, the free memory goes back to the kernel (malloc_trim releases the free pages
+ * inside the heap too, not only its top): the heap then grows again for the new size.
+ */
+static void give_back(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	size_t n = cfg ? cfg->ncustomers : 0;
+
+	if (n > d->ncust_held) {
+		d->ncust_held = n;
+		return;
+	}
+	if (n >= d->ncust_held / 4 * 3)
+		return;
+	malloc_trim(0);
+	if (tg_log_verbose)
+		tg_info("customers down from %zu to %zu: free memory given back", d->ncust_held, n);
+	d->ncust_held = n;
+}
+
+/*
+ * After the reply: the old snapshot goes (its memory back to the kernel if the customers
+ * shrank: give_back), the new one is indexed for the next reload, and enforcement takes
+ * the new rules, targets and customers.
  */
 static void after_reload(struct daemon *d, struct tg_applied *old)
 {
 	char msg[512];
 
 	tg_applied_free(old);
+	give_back(d);
 	tg_applied_index(d->app);
 	if (old && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_err("enforcement: %s", msg);
