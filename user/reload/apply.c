@@ -10,9 +10,25 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/lib.h"
 #include "reload.h"
+
+/* With -v: how long since *t, for the load benchmark's phases (bench/bench_load.sh). */
+static void phase(const char *what, struct timespec *t)
+{
+	struct timespec now;
+
+	if (!tg_log_verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (t->tv_sec || t->tv_nsec)
+		tg_info("apply: %-26s %7.3f s", what,
+			(double)(now.tv_sec - t->tv_sec) +
+				(double)(now.tv_nsec - t->tv_nsec) / 1e9);
+	*t = now;
+}
 
 static uint8_t table_state_of(const void *ctx, const char *id, uint64_t *throttle_bps)
 {
@@ -109,9 +125,11 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
 	struct tg_idx_hint *hints = NULL;
 	struct tg_statedb *db = NULL;
 	char *path = NULL, msg[512];
+	struct timespec t = {};
 	bool full;
 	int lock, err = 0;
 
+	phase("start", &t);
 	if (old)
 		*old = NULL;
 	/* cfg may be taken and freed by the sync: the path is ours */
@@ -130,6 +148,7 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
 	 * lock, a suspension committed in between would be overwritten with the old state).
 	 */
 	lock = tg_maps_lock(m);
+	phase("writers' lock taken", &t);
 	full = !app || tg_applied_usable(m, *app, cfg) != 0;
 	if (path && (full || !enf)) {
 		err = tg_state_open(path, &db, msg, sizeof(msg));
@@ -153,12 +172,14 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
 			env.enf = &view;
 		}
 	}
+	phase("state database read", &t);
 	if (app)
 		err = tg_sync_applied(m, app, cfg, lc, &env, old, st, path ? &chg : NULL, errs);
 	else
 		err = tg_sync_full(m, cfg, &env, st, path ? &chg : NULL, errs, NULL, NULL, NULL);
 	cfg = NULL; /* perhaps freed */
 	lc = NULL;
+	phase("maps synced", &t);
 	if (!err && path && (chg.nset || chg.ndrop)) {
 		err = db ? 0 : tg_state_open(path, &db, msg, sizeof(msg));
 		if (!err)
@@ -185,8 +206,10 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
 				"(tollgate whois)",
 				msg);
 		} else if (now) {
+			phase("customer indexes recorded", &t);
 			record_history(db, app && old && *old ? tg_applied_cfg(*old) : NULL, now,
 				       app ? tg_applied_cache(*app) : NULL);
+			phase("prefix history recorded", &t);
 		}
 	}
 out:
