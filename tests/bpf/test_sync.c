@@ -894,6 +894,7 @@ static void test_write_order(void)
 	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
+	struct tg_load_cache *lc = NULL;
 	struct tg_maps m[2];
 
 	snprintf(yaml, sizeof(yaml), "%s/order.yaml", dir);
@@ -912,9 +913,11 @@ static void test_write_order(void)
 		CHECK_EQ_U64(tg_sync_customers(&m[0], cfg, NULL, NULL, &errs), 0);
 	tg_config_free(cfg);
 	cfg = NULL;
-	CHECK_EQ_U64(tg_config_load_from(yaml, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs), 0);
+	CHECK_EQ_U64(tg_config_load_from(yaml, NULL, &lc, &cfg, &errs), 0);
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, NULL, &old, &st, NULL, &errs), 0);
+		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, lc, NULL, &old, &st, NULL, &errs),
+			     0);
+	lc = NULL;
 	tg_applied_index(app);
 	cfg = NULL;
 
@@ -938,12 +941,13 @@ static void test_write_order(void)
 	cfg = NULL;
 
 	TEST_BEGIN("order of writes: the incremental planner's plan, committed in the same order");
-	CHECK_EQ_U64(tg_config_load_from(yaml, tg_applied_cfg(app), TG_LOAD_KEEP_RAW, &cfg, &errs),
-		     0);
+	CHECK_EQ_U64(tg_config_load_from(yaml, tg_applied_cache(app), &lc, &cfg, &errs), 0);
 	wlog.len = 0;
 	tg_writer = &recording_writer;
 	if (cfg)
-		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, NULL, &old, &st, NULL, &errs), 0);
+		CHECK_EQ_U64(tg_sync_applied(&m[1], &app, cfg, lc, NULL, &old, &st, NULL, &errs),
+			     0);
+	lc = NULL;
 	tg_writer = &tg_map_writer;
 	CHECK(!st.full);
 	check_order("incremental", all, W_NR);
@@ -1013,6 +1017,7 @@ int main(int argc, char **argv)
 	for (int step = 0; step < STEPS; step++) {
 		struct tg_errs errs = {};
 		struct tg_cfg *ci = NULL, *cf = NULL;
+		struct tg_load_cache *lci = NULL;
 		struct tg_sync_stats st;
 		struct tg_maps full;
 		char name[96];
@@ -1029,7 +1034,8 @@ int main(int argc, char **argv)
 
 			CHECK_EQ_U64(tg_config_load(yaml_path, &cx, &errs), 0);
 			if (cx)
-				CHECK_EQ_U64(tg_apply(&inc, cx, NULL, NULL, NULL, NULL, &errs), 0);
+				CHECK_EQ_U64(
+					tg_apply(&inc, cx, NULL, NULL, NULL, NULL, NULL, &errs), 0);
 			tg_config_free(cx);
 			/* who left in between may come back with another index */
 			for (int i = 0; i < POOL; i++)
@@ -1039,21 +1045,21 @@ int main(int argc, char **argv)
 			write_files(step);
 			outside = true;
 		}
-		CHECK_EQ_U64(tg_config_load_from(yaml_path, tg_applied_cfg(app), TG_LOAD_KEEP_RAW,
-						 &ci, &errs),
-			     0);
+		CHECK_EQ_U64(
+			tg_config_load_from(yaml_path, tg_applied_cache(app), &lci, &ci, &errs), 0);
 		CHECK_EQ_U64(tg_config_load(yaml_path, &cf, &errs), 0);
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "    %s\n", errs.msg[i]);
 		tg_errs_free(&errs);
 		if (!ci || !cf) {
 			tg_config_free(ci);
+			tg_load_cache_free(lci);
 			tg_config_free(cf);
 			break;
 		}
 		if (step)
-			CHECK(ci->rows_reused > 0);
-		err = tg_apply(&inc, ci, NULL, &app, &old, &st, &errs);
+			CHECK(lci && lci->rows_reused > 0);
+		err = tg_apply(&inc, ci, lci, NULL, &app, &old, &st, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "    %s\n", errs.msg[i]);
 		tg_errs_free(&errs);

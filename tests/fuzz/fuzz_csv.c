@@ -86,15 +86,16 @@ static void check_reload(const uint8_t *data, size_t size)
 	size_t nnext = ff ? size - cut - 1 : size;
 	struct tg_errs e1 = {0}, e2 = {0}, e3 = {0};
 	struct tg_cfg *prev = NULL, *a = NULL, *b = NULL;
+	struct tg_load_cache *lprev = NULL, *la = NULL;
 	char csv_path[512];
 	int ra, rb;
 
 	fz_write("customers.csv", data, cut, csv_path, sizeof(csv_path));
-	if (tg_config_load_from(yaml_path, NULL, TG_LOAD_KEEP_RAW, &prev, &e1) ||
-	    tg_config_index_rows(prev))
+	if (tg_config_load_from(yaml_path, NULL, &lprev, &prev, &e1) ||
+	    tg_config_index_rows(prev, lprev))
 		goto out;
 	fz_write("customers.csv", next, nnext, csv_path, sizeof(csv_path));
-	ra = tg_config_load_from(yaml_path, prev, TG_LOAD_KEEP_RAW, &a, &e2);
+	ra = tg_config_load_from(yaml_path, lprev, &la, &a, &e2);
 	rb = tg_config_load(yaml_path, &b, &e3);
 	if (ra != rb)
 		differ("return code", (size_t)-ra);
@@ -105,11 +106,13 @@ static void check_reload(const uint8_t *data, size_t size)
 			differ(e2.msg[i], i);
 	if (a && b)
 		same_customers(a, b);
-	if (a && tg_config_index_rows(a)) /* and the next reload could start from it */
+	if (a && tg_config_index_rows(a, la)) /* and the next reload could start from it */
 		differ("indexing", 0);
 out:
 	tg_config_free(prev);
 	tg_config_free(a);
+	tg_load_cache_free(lprev);
+	tg_load_cache_free(la);
 	tg_config_free(b);
 	tg_errs_free(&e1);
 	tg_errs_free(&e2);

@@ -1143,9 +1143,10 @@ static void test_csv_big(void)
 	tg_errs_free(&errs);
 }
 
-/* Every field of every customer equal (raw_off included: the same bytes at the same place). */
-static size_t customers_differ(const struct tg_cfg *a, const struct tg_cfg *b)
+/* Every field of every customer equal, and the rows' bytes at the same place. */
+static size_t customers_differ(const struct tg_load_cache *la, const struct tg_load_cache *lb)
 {
+	const struct tg_cfg *a = la->cfg, *b = lb->cfg;
 	size_t bad = 0;
 
 	if (a->ncustomers != b->ncustomers)
@@ -1157,39 +1158,53 @@ static size_t customers_differ(const struct tg_cfg *a, const struct tg_cfg *b)
 		    memcmp(x->pfx, y->pfx, x->npfx * sizeof(*x->pfx)) || x->line != y->line ||
 		    memcmp(x->dir, y->dir, sizeof(x->dir)) || strcmp(x->iface, y->iface) ||
 		    x->vlan != y->vlan || x->ivlan != y->ivlan || !x->name != !y->name ||
-		    (x->name && strcmp(x->name, y->name)) || x->raw_off != y->raw_off ||
-		    x->raw_len != y->raw_len || tg_config_customer(a, x->id) != (long)i)
+		    (x->name && strcmp(x->name, y->name)) || la->row[i].off != lb->row[i].off ||
+		    la->row[i].len != lb->row[i].len || tg_config_customer(a, x->id) != (long)i)
 			bad++;
 	}
 	return bad;
 }
 
-/* Load csv as the next configuration after prev: reused rows and a fresh load must agree. */
-static struct tg_cfg *reload_csv(const struct tg_cfg *prev, const char *csv, size_t want_reused,
-				 int want_err, const char *want_msg)
+/* A configuration and its reload cache, freed together. */
+static void load_free(struct tg_load_cache *lc)
+{
+	if (lc)
+		tg_config_free((struct tg_cfg *)lc->cfg);
+	tg_load_cache_free(lc);
+}
+
+/* Load csv as the next configuration after prev: reused rows and a fresh load must agree.
+ * The new load's cache (its configuration in ->cfg), or NULL. */
+static struct tg_load_cache *reload_csv(const struct tg_load_cache *prev, const char *csv,
+					size_t want_reused, int want_err, const char *want_msg)
 {
 	struct tg_cfg *next = NULL, *fresh = NULL;
+	struct tg_load_cache *lc = NULL, *flc = NULL;
 	struct tg_errs errs = {}, ferrs = {};
 	int err;
 
 	tl_write_file(csv_path, csv);
-	err = tg_config_load_from(yaml_path, prev, TG_LOAD_KEEP_RAW, &next, &errs);
+	err = tg_config_load_from(yaml_path, prev, &lc, &next, &errs);
 	CHECK_EQ_U64((uint64_t)err, (uint64_t)want_err);
-	CHECK_EQ_U64((uint64_t)tg_config_load(yaml_path, &fresh, &ferrs), (uint64_t)want_err);
+	CHECK_EQ_U64((uint64_t)tg_config_load_from(yaml_path, NULL, &flc, &fresh, &ferrs),
+		     (uint64_t)want_err);
 	CHECK_EQ_U64(errs.n, ferrs.n); /* the same errors, reused rows or not */
 	for (size_t i = 0; i < errs.n && i < ferrs.n; i++)
 		CHECK(!strcmp(errs.msg[i], ferrs.msg[i]));
 	if (want_msg)
 		CHECK(errs.n && strstr(errs.msg[0], want_msg));
-	if (next && fresh) {
-		CHECK_EQ_U64(next->rows_reused, want_reused);
-		CHECK_EQ_U64(tg_config_index_rows(next), 0); /* the id set, if the load left it */
-		CHECK_EQ_U64(customers_differ(next, fresh), 0);
+	CHECK(!next == !lc && (!lc || lc->cfg == next));
+	if (lc && flc) {
+		CHECK_EQ_U64(lc->rows_reused, want_reused);
+		CHECK_EQ_U64(flc->rows_reused, 0);
+		CHECK_EQ_U64(tg_config_index_rows(next, lc),
+			     0); /* the id set, if the load left it */
+		CHECK_EQ_U64(customers_differ(lc, flc), 0);
 	}
-	tg_config_free(fresh);
+	load_free(flc);
 	tg_errs_free(&errs);
 	tg_errs_free(&ferrs);
-	return next;
+	return lc;
 }
 
 static void test_reload_reuse(void)
@@ -1200,13 +1215,14 @@ static void test_reload_reuse(void)
 			    "b,\"Two\nLines\",biz-1g,10.0.1.0/24,,,5mbit,64k,\n"
 			    "c,,free,10.0.2.1,eth1,7,,,\n"
 			    "d,Dee,home-100,2001:db8:d::/56,,,,,150mbit\n";
-	struct tg_cfg *c1 = NULL, *c2, *c3;
+	struct tg_load_cache *c1 = NULL, *c2, *c3;
+	struct tg_cfg *cfg1 = NULL;
 	struct tg_errs errs = {};
 
 	TEST_BEGIN("reload: unchanged rows are reused, and the result is a fresh load's");
 	tl_write_file(yaml_path, BASE_YAML);
 	tl_write_file(csv_path, v1);
-	CHECK_EQ_U64(tg_config_load_from(yaml_path, NULL, TG_LOAD_KEEP_RAW, &c1, &errs), 0);
+	CHECK_EQ_U64(tg_config_load_from(yaml_path, NULL, &c1, &cfg1, &errs), 0);
 	dump_errs(&errs);
 	tg_errs_free(&errs);
 	if (!c1)
@@ -1214,8 +1230,8 @@ static void test_reload_reuse(void)
 	CHECK_EQ_U64(c1->rows_reused, 0);
 	/* not indexed: nothing to reuse */
 	c2 = reload_csv(c1, v1, 0, 0, NULL);
-	tg_config_free(c2);
-	CHECK_EQ_U64(tg_config_index_rows(c1), 0);
+	load_free(c2);
+	CHECK_EQ_U64(tg_config_index_rows(cfg1, c1), 0);
 
 	/* reordered, one changed (c's vlan), one gone (d), one new (e), a blank line: the
 	 * reused rows get their new lines */
@@ -1229,9 +1245,11 @@ static void test_reload_reuse(void)
 			"a,\"Acme, Ltd\",home-100,10.0.0.0/24 2001:db8:a::/48,eth1,100.200,,,\n",
 			2, 0, NULL);
 	if (c2) {
-		CHECK(!strcmp(c2->customers[0].name, "Two\nLines") && c2->customers[0].line == 2);
-		CHECK_EQ_U64(c2->customers[3].line, 7);
-		CHECK_EQ_U64(c2->customers[3].npfx, 2);
+		const struct tg_customer *cu = c2->cfg->customers;
+
+		CHECK(!strcmp(cu[0].name, "Two\nLines") && cu[0].line == 2);
+		CHECK_EQ_U64(cu[3].line, 7);
+		CHECK_EQ_U64(cu[3].npfx, 2);
 	}
 	/* a reused row is still checked against the new ones: e now claims a's prefix */
 	c3 = reload_csv(c2,
@@ -1275,13 +1293,13 @@ static void test_reload_reuse(void)
 			"id,name,plan,prefixes\n"
 			"b,\"Two\nLines\",biz-1g,10.0.1.0/24\n",
 			0, 0, NULL);
-	tg_config_free(c3);
+	load_free(c3);
 	/* another YAML (a plan's rate): nothing reused, and the new rate is there */
 	tl_write_file(yaml_path, BASE_YAML "capacity: { max_customers: 3 }\n");
 	c3 = reload_csv(c2, v1, 0, -EINVAL, "over capacity.max_customers");
 	CHECK(c3 == NULL);
-	tg_config_free(c2);
-	tg_config_free(c1);
+	load_free(c2);
+	load_free(c1);
 	tl_write_file(yaml_path, BASE_YAML);
 }
 

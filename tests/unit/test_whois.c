@@ -334,6 +334,7 @@ static void test_record_cfg(void)
 				   "customers: customers.csv\n"
 				   "state: cfg.db\n";
 	struct tg_cfg *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	struct tg_load_cache *l1 = NULL, *l2 = NULL, *l3 = NULL;
 	struct tg_errs errs = {};
 	struct tg_statedb *st = NULL;
 	struct tg_history_stats s;
@@ -349,23 +350,23 @@ static void test_record_cfg(void)
 				    "c3,Three,p10,203.0.113.0/24\n");
 	snprintf(cfgpath, sizeof(cfgpath), "%s/tollgate.yaml", dir);
 	snprintf(path, sizeof(path), "%s/cfg.db", dir);
-	CHECK(tg_config_load_from(cfgpath, NULL, TG_LOAD_KEEP_RAW, &c1, &errs) == 0);
+	CHECK(tg_config_load_from(cfgpath, NULL, &l1, &c1, &errs) == 0);
 	CHECK(tg_state_open(path, &st, err, sizeof(err)) == 0);
 	if (!c1 || !st)
 		goto out;
-	CHECK(tg_config_index_rows(c1) == 0);
-	CHECK(tg_state_history_record_since(st, NULL, c1, 1000, &s) == 0);
+	CHECK(tg_config_index_rows(c1, l1) == 0);
+	CHECK(tg_state_history_record_since(st, NULL, c1, l1, 1000, &s) == 0);
 	CHECK(s.appeared == 4 && s.moved == 0 && s.gone == 0);
 	/* the /24 moves from c2 to c5, c3 goes; c1's row is reused */
 	write_file("customers.csv", "id,name,plan,prefixes\n"
 				    "c1,One,p10,198.51.100.10 2001:db8:1::/64\n"
 				    "c2,Two,p10,192.0.2.0/24\n"
 				    "c5,Five,p10,198.51.100.0/24\n");
-	CHECK(tg_config_load_from(cfgpath, c1, TG_LOAD_KEEP_RAW, &c2, &errs) == 0);
+	CHECK(tg_config_load_from(cfgpath, l1, &l2, &c2, &errs) == 0);
 	if (!c2)
 		goto out;
-	CHECK(c2->reused_from == c1 && c2->rows_reused == 1);
-	CHECK(tg_state_history_record_since(st, c1, c2, 2000, &s) == 0);
+	CHECK(l2 && l2->reused_from == c1 && l2->rows_reused == 1);
+	CHECK(tg_state_history_record_since(st, c1, c2, l2, 2000, &s) == 0);
 	CHECK(s.appeared == 1 && s.moved == 1 && s.gone == 1);
 	tg_holder_parse_addr("198.51.100.20", &a);
 	CHECK(tg_state_whois(st, &a, 1999, &w) == 0 && !strcmp(w.customer, "c2"));
@@ -377,10 +378,10 @@ static void test_record_cfg(void)
 	CHECK(tg_state_whois(st, &a, 2000, &w) == -ENOENT);
 
 	TEST_BEGIN("record: a load that did not reuse the previous one is compared in full");
-	CHECK(tg_config_load_from(cfgpath, NULL, TG_LOAD_KEEP_RAW, &c3, &errs) == 0);
+	CHECK(tg_config_load_from(cfgpath, NULL, &l3, &c3, &errs) == 0);
 	if (!c3)
 		goto out;
-	CHECK(tg_state_history_record_since(st, c1, c3, 3000, &s) == 0);
+	CHECK(tg_state_history_record_since(st, c1, c3, l3, 3000, &s) == 0);
 	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0);
 	CHECK(rows(st, "") == 6 && rows(st, "WHERE until_ms IS NULL") == 4);
 out:
@@ -390,6 +391,9 @@ out:
 	tg_config_free(c1);
 	tg_config_free(c2);
 	tg_config_free(c3);
+	tg_load_cache_free(l1);
+	tg_load_cache_free(l2);
+	tg_load_cache_free(l3);
 	tg_state_close(st);
 }
 

@@ -90,6 +90,7 @@ int cmd_attach(int argc, char **argv)
 	struct tg_maps m;
 	bool force = false, have_role = false, have_mode = false;
 	int i, err, role = 0, mode = 0, left;
+	int64_t t0;
 
 	if (argc < 1) {
 		tg_err("usage: tollgate attach IFACE role customer|upstream [mode native|generic] "
@@ -131,9 +132,12 @@ int cmd_attach(int argc, char **argv)
 		return 2;
 	}
 
+	t0 = tg_mono_ms();
 	cfg = load_config();
 	if (!cfg)
 		return 1;
+	if (tg_log_verbose)
+		tg_info("attach: configuration read        %7.3f s", (tg_mono_ms() - t0) / 1e3);
 	conf = tg_config_iface(cfg, argv[0]);
 	if (conf) {
 		ic = *conf;
@@ -163,6 +167,7 @@ int cmd_attach(int argc, char **argv)
 		return 1;
 	}
 	tg_capacity_from_config(cfg, &cap);
+	t0 = tg_mono_ms();
 	err = tg_maps_open(tg_pin_dir(cfg), &cap, true, &m);
 	if (err) {
 		if (err == -EPERM)
@@ -170,7 +175,9 @@ int cmd_attach(int argc, char **argv)
 		tg_config_free(cfg);
 		return 1;
 	}
-	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, &errs);
+	if (tg_log_verbose)
+		tg_info("attach: maps and program loaded  %7.3f s", (tg_mono_ms() - t0) / 1e3);
+	err = tg_apply(&m, cfg, NULL, NULL, NULL, NULL, NULL, &errs);
 	tg_errs_report(&errs);
 	if (!err)
 		err = tg_attach_iface(&m, &ic, force);

@@ -333,15 +333,29 @@ static void order_by_line(struct tg_errs *errs, size_t first, const char *path)
 
 int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs)
 {
-	return tg_config_load_from(path, NULL, 0, out, errs);
+	return tg_config_load_from(path, NULL, NULL, out, errs);
 }
 
-int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned int flags,
-			struct tg_cfg **out, struct tg_errs *errs)
+void tg_load_cache_free(struct tg_load_cache *lc)
+{
+	if (!lc)
+		return;
+	free(lc->yaml_raw);
+	free(lc->csv_raw);
+	free(lc->row);
+	tg_hset_free(&lc->raw_ix);
+	free(lc->pk);
+	tg_hset_free(&lc->pks);
+	free(lc);
+}
+
+int tg_config_load_from(const char *path, const struct tg_load_cache *prev,
+			struct tg_load_cache **cache, struct tg_cfg **out, struct tg_errs *errs)
 {
 	struct ctx c = {.file = path, .errs = errs};
 	yaml_parser_t parser;
 	yaml_document_t doc, doc2;
+	struct tg_load_cache *lc = NULL;
 	struct tg_cfg *cfg;
 	char *buf = NULL;
 	const char *kind = NULL;
@@ -349,11 +363,16 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 	int err;
 
 	*out = NULL;
+	if (cache)
+		*cache = NULL;
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return -ENOMEM;
 	c.cfg = cfg;
-	cfg->keep_raw = flags & TG_LOAD_KEEP_RAW;
+	if (cache && !(lc = calloc(1, sizeof(*lc)))) {
+		err = -ENOMEM;
+		goto out_cfg;
+	}
 	cfg->path = strdup(path);
 	err = set_defaults(cfg);
 	if (err || !cfg->path) {
@@ -406,12 +425,12 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 
 	/* rows can be reused only if nothing they depend on (plans, interfaces, capacity,
 	 * paths) may have changed: the same YAML bytes at the same path */
-	if (prev && (!prev->yaml_raw || prev->yaml_len != len || memcmp(prev->yaml_raw, buf, len) ||
-		     strcmp(prev->path, path)))
+	if (prev && (!prev->cfg || !prev->yaml_raw || prev->yaml_len != len ||
+		     memcmp(prev->yaml_raw, buf, len) || strcmp(prev->cfg->path, path)))
 		prev = NULL;
 	/* the CSV is checked even if the YAML had errors: one run shows every problem */
 	if (cfg->customers_path && !c.oom) {
-		int e = tg_customers_load(cfg, cfg->customers_path, prev, errs);
+		int e = tg_customers_load(cfg, cfg->customers_path, prev, lc, errs);
 
 		if (e && (e != -EINVAL || !err))
 			err = e;
@@ -421,16 +440,21 @@ int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned in
 	if (c.oom)
 		err = -ENOMEM;
 out_buf:
-	if (cfg->keep_raw && !err) {
-		cfg->yaml_raw = buf;
-		cfg->yaml_len = len;
+	if (lc && !err) {
+		lc->yaml_raw = buf;
+		lc->yaml_len = len;
 		buf = NULL;
 	}
 	free(buf);
 out_cfg:
 	if (err) {
+		tg_load_cache_free(lc);
 		tg_config_free(cfg);
 		return err;
+	}
+	if (lc) {
+		lc->cfg = cfg;
+		*cache = lc;
 	}
 	*out = cfg;
 	return 0;
@@ -444,11 +468,6 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->pfx_pool);
 	free(cfg->name_pool);
 	tg_hset_free(&cfg->ids);
-	tg_hset_free(&cfg->raw_ix);
-	tg_hset_free(&cfg->pks);
-	free(cfg->pk);
-	free(cfg->yaml_raw);
-	free(cfg->csv_raw);
 	free(cfg->path);
 	free(cfg->ifaces);
 	free(cfg->plans);

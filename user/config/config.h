@@ -139,9 +139,6 @@ struct tg_customer {
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* effective limits: plan, then overrides */
 	uint32_t flood_pps[TG_FC_OWN_NR];  /* by class, set for this customer (0: the plan's) */
 	int line;			   /* CSV line */
-	uint32_t raw_len;		   /* the row's bytes: tg_cfg.csv_raw + raw_off */
-	uint32_t prev_row; /* the row of tg_cfg.reused_from it is a copy of, or UINT32_MAX */
-	size_t raw_off;
 };
 
 /* notify: where enforcement events go (notify.h delivers them). Both targets optional. */
@@ -225,18 +222,6 @@ struct tg_cfg {
 	size_t npfx_pool;
 	char *name_pool; /* the customers' names */
 	size_t name_pool_len;
-	/* with TG_LOAD_KEEP_RAW: the files' bytes, so the next load can reuse unchanged rows */
-	bool keep_raw;
-	char *yaml_raw, *csv_raw;
-	size_t yaml_len, csv_len;
-	size_t csv_hdr_off, csv_hdr_len; /* the header record */
-	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
-	struct tg_pkey *pk;		 /* every prefix, kept with TG_LOAD_KEEP_RAW */
-	size_t npk;
-	struct tg_hset pks; /* pk by value; with ids, built by tg_config_index_rows after a
-			     * load that reused rows */
-	size_t rows_reused; /* rows taken from the previous load */
-	const struct tg_cfg *reused_from; /* that load (compared, never followed) */
 	struct tg_prefix *walled_garden;
 	size_t nwalled;
 	/* per_source_exempt: sources per_source never blocks (resolvers, speed-test servers,
@@ -274,19 +259,49 @@ int tg_config_load(const char *path, struct tg_cfg **out, struct tg_errs *errs);
 void tg_config_free(struct tg_cfg *cfg);
 
 /*
- * tg_config_load for a daemon that reloads. With TG_LOAD_KEEP_RAW the config keeps the
- * bytes of both files. Given prev (a valid config loaded with TG_LOAD_KEEP_RAW and indexed
- * by tg_config_index_rows) and a tollgate.yaml whose bytes are unchanged, a CSV row whose
- * bytes are those of a row of prev becomes a copy of that customer without being parsed
- * again; everything else (new and changed rows, lines, capacity, duplicates) is checked as
- * in a first load. The result is the same as tg_config_load's, field for field.
+ * The reload cache: what one load keeps beside its configuration so that the next load can
+ * take the CSV rows whose bytes did not change without parsing them again, and what that
+ * next load took. struct tg_cfg holds none of it. Owned by whoever keeps the configuration
+ * it describes (tollgated's snapshot, tg_applied); freed with tg_load_cache_free.
  */
-#define TG_LOAD_KEEP_RAW 0x1
-int tg_config_load_from(const char *path, const struct tg_cfg *prev, unsigned int flags,
-			struct tg_cfg **out, struct tg_errs *errs);
-/* Index a config loaded with TG_LOAD_KEEP_RAW for the next load: its rows by their bytes,
- * and, if the load reused rows, its ids and prefixes. 0 or -ENOMEM. */
-int tg_config_index_rows(struct tg_cfg *cfg);
+struct tg_load_row {
+	size_t off;    /* the row's bytes: csv_raw + off ... */
+	uint32_t len;  /* ... len long; 0: never reused (a record libcsv read as several) */
+	uint32_t prev; /* the row of reused_from it is a copy of, or UINT32_MAX */
+};
+
+struct tg_load_cache {
+	const struct tg_cfg *cfg; /* the configuration it describes (not owned) */
+	char *yaml_raw, *csv_raw; /* both files' bytes */
+	size_t yaml_len, csv_len;
+	size_t csv_hdr_off, csv_hdr_len; /* the header record */
+	struct tg_load_row *row;	 /* per customer of cfg */
+	struct tg_hset raw_ix;		 /* rows by their bytes: tg_config_index_rows */
+	struct tg_pkey *pk;		 /* every prefix */
+	size_t npk;
+	struct tg_hset pks; /* pk by value; with cfg->ids, built by tg_config_index_rows
+			     * after a load that reused rows */
+	size_t rows_reused; /* rows taken from the previous load */
+	const struct tg_cfg *reused_from; /* that load's configuration (compared, never
+					   * followed) */
+};
+
+void tg_load_cache_free(struct tg_load_cache *lc);
+
+/*
+ * tg_config_load for a daemon that reloads. With cache, the load also gives *cache (NULL
+ * on error), its reload cache. Given prev (the cache of a valid configuration, still
+ * alive, indexed by tg_config_index_rows) and a tollgate.yaml whose bytes are unchanged, a
+ * CSV row whose bytes are those of a row of prev->cfg becomes a copy of that customer
+ * without being parsed again; everything else (new and changed rows, lines, capacity,
+ * duplicates) is checked as in a first load. The configuration is the same as
+ * tg_config_load's, field for field.
+ */
+int tg_config_load_from(const char *path, const struct tg_load_cache *prev,
+			struct tg_load_cache **cache, struct tg_cfg **out, struct tg_errs *errs);
+/* Index a configuration for the next load: its ids, and in lc (may be NULL) its rows by
+ * their bytes and its prefixes. 0 or -ENOMEM. */
+int tg_config_index_rows(struct tg_cfg *cfg, struct tg_load_cache *lc);
 
 const struct tg_iface_cfg *tg_config_iface(const struct tg_cfg *cfg, const char *name);
 /* The position in cfg->customers of the customer with this id, or -1. */
@@ -309,10 +324,12 @@ int tg_config_state_path(const char *path, char *buf, size_t len);
  * cfg's plans, interfaces and capacity. tg_config_load calls it; errors are
  * "path:line: field 'name': what is wrong", in line order. Returns 0, -EINVAL with every
  * problem in errs, or another -errno if the file cannot be read. On error cfg->customers
- * may hold partial rows: the caller frees cfg.
+ * may hold partial rows: the caller frees cfg. prev: as tg_config_load_from's (may be
+ * NULL); lc (may be NULL): the cache being made, which gets the file's bytes, its rows
+ * and prefixes, and what was reused.
  */
-int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg *prev,
-		      struct tg_errs *errs);
+int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_load_cache *prev,
+		      struct tg_load_cache *lc, struct tg_errs *errs);
 
 /*
  * Open path for reading if it is a regular file: *fd and *size, or -errno. A FIFO, device,

@@ -74,7 +74,7 @@ struct lerr {
 
 /* A record's bytes, looked up among the rows of a previous load. */
 struct rec_key {
-	const struct tg_cfg *prev;
+	const struct tg_load_cache *prev;
 	const char *rec;
 	size_t len;
 };
@@ -112,17 +112,22 @@ struct cparse {
 	size_t tmpcap;
 	struct tg_pkey *pk;
 	size_t npk, cappk;
+	struct tg_hset pks;	  /* pk by value (find_duplicates) */
 	bool cust_full, pfx_full; /* over capacity: said once */
 	size_t pfx_cap, name_cap; /* of the pools */
 	const char *key_id;	  /* the key being looked up in find_duplicates */
 	const struct tg_pkey *key_pk;
 
 	/* reuse of the rows of a previous load whose bytes are unchanged (tg_config_load_from) */
-	const char *text;	   /* the file's bytes */
-	size_t rec_off, rec_len;   /* the record being fed to libcsv */
-	const struct tg_cfg *prev; /* NULL: parse every row */
-	struct rec_key rk;	   /* the record being looked up in prev */
+	const char *text;		  /* the file's bytes */
+	size_t rec_off, rec_len;	  /* the record being fed to libcsv */
+	size_t hdr_off, hdr_len;	  /* the header record */
+	const struct tg_load_cache *prev; /* NULL: parse every row */
+	struct rec_key rk;		  /* the record being looked up in prev */
 	size_t nreused;
+	uint32_t next_prev;	 /* the row of prev after the last one reused: tried first */
+	struct tg_load_row *row; /* per customer, with a cache made or a previous one (else NULL) */
+	size_t rowcap;
 };
 
 static void *grow(struct cparse *p, void *ptr, size_t *cap, size_t need, size_t size)
@@ -452,9 +457,15 @@ static struct tg_customer *new_customer(struct cparse *p)
 	c = &cfg->customers[cfg->ncustomers++];
 	memset(c, 0, sizeof(*c));
 	c->line = (int)p->line;
-	c->raw_off = p->rec_off;
-	c->raw_len = (uint32_t)p->rec_len;
-	c->prev_row = UINT32_MAX;
+	if (p->row) {
+		struct tg_load_row *r = grow(p, p->row, &p->rowcap, cfg->ncustomers, sizeof(*r));
+
+		if (!r)
+			return NULL;
+		p->row = r;
+		r[cfg->ncustomers - 1] =
+			(struct tg_load_row){p->rec_off, (uint32_t)p->rec_len, UINT32_MAX};
+	}
 	if (cfg->ncustomers > cfg->max_customers && !p->cust_full) {
 		p->cust_full = true;
 		cerr(p, p->line, NULL, "customer %zu is over capacity.max_customers (%u): %s",
@@ -640,8 +651,8 @@ static void do_header(struct cparse *p)
 
 	p->have_header = true;
 	p->rows_ok = true;
-	p->cfg->csv_hdr_off = p->rec_off;
-	p->cfg->csv_hdr_len = p->rec_len;
+	p->hdr_off = p->rec_off;
+	p->hdr_len = p->rec_len;
 	if (p->nf > sizeof(p->col) / sizeof(p->col[0])) {
 		cerr(p, p->line, NULL, "%zu columns: at most %zu", p->nf,
 		     sizeof(p->col) / sizeof(p->col[0]));
@@ -802,7 +813,7 @@ long tg_config_customer(const struct tg_cfg *cfg, const char *id)
 static void find_duplicates(struct cparse *p)
 {
 	struct tg_cfg *cfg = p->cfg;
-	struct tg_hset *pks = &cfg->pks;
+	struct tg_hset *pks = &p->pks;
 	uint64_t *where = NULL, *hash = NULL;
 	size_t n = cfg->ncustomers > p->npk ? cfg->ncustomers : p->npk;
 	uint32_t hit;
@@ -866,7 +877,7 @@ out:
 /* ---- after a reload that reused rows: only the new and changed rows can clash ---- */
 
 struct pk_lookup {
-	const struct tg_cfg *cfg;
+	const struct tg_pkey *pk; /* the array the set indexes */
 	const struct tg_pkey *key;
 };
 
@@ -874,7 +885,7 @@ static bool pk_lookup_eq(const void *ctx, uint32_t item)
 {
 	const struct pk_lookup *l = ctx;
 
-	return memcmp(&l->cfg->pk[item], l->key, PKEY_CMP_LEN) == 0;
+	return memcmp(&l->pk[item], l->key, PKEY_CMP_LEN) == 0;
 }
 
 /*
@@ -886,22 +897,23 @@ static bool pk_lookup_eq(const void *ctx, uint32_t item)
  */
 static bool no_new_duplicates(struct cparse *p)
 {
-	const struct tg_cfg *prev = p->prev, *cfg = p->cfg;
-	uint8_t *reused = calloc(prev->ncustomers + 1, 1);
+	const struct tg_load_cache *prev = p->prev;
+	const struct tg_cfg *cfg = p->cfg, *pc = prev->cfg;
+	uint8_t *reused = calloc(pc->ncustomers + 1, 1);
 	struct tg_hset ids = {}, pks = {};
 	uint64_t *where = NULL;
 	size_t nnew = 0, npk = 0;
 	bool ok = false;
 
-	if (!reused || !prev->ids.slot || !prev->pks.slot || !prev->pk)
+	if (!reused || !p->row || !pc->ids.slot || !prev->pks.slot || !prev->pk)
 		goto out;
 	for (size_t c = 0; c < cfg->ncustomers; c++) {
-		uint32_t r = cfg->customers[c].prev_row;
+		uint32_t r = p->row[c].prev;
 
 		if (r == UINT32_MAX) {
 			nnew++;
 			npk += cfg->customers[c].npfx;
-		} else if (r >= prev->ncustomers || reused[r]++) {
+		} else if (r >= pc->ncustomers || reused[r]++) {
 			goto out; /* the same row twice: the same id twice */
 		}
 	}
@@ -912,9 +924,9 @@ static bool no_new_duplicates(struct cparse *p)
 		long r;
 		uint64_t h;
 
-		if (cu->prev_row != UINT32_MAX || !cu->id[0])
+		if (p->row[c].prev != UINT32_MAX || !cu->id[0])
 			continue;
-		r = tg_config_customer(prev, cu->id);
+		r = tg_config_customer(pc, cu->id);
 		if (r >= 0 && reused[r])
 			goto out;
 		p->key_id = cu->id;
@@ -924,11 +936,11 @@ static bool no_new_duplicates(struct cparse *p)
 		tg_hset_put(where, h, (uint32_t)c);
 	}
 	for (size_t i = 0; i < p->npk; i++) {
-		struct pk_lookup l = {prev, &p->pk[i]};
+		struct pk_lookup l = {prev->pk, &p->pk[i]};
 		uint64_t h;
 		uint32_t hit;
 
-		if (cfg->customers[p->pk[i].cust].prev_row != UINT32_MAX)
+		if (p->row[p->pk[i].cust].prev != UINT32_MAX)
 			continue;
 		h = tg_hash(&p->pk[i], PKEY_CMP_LEN);
 		hit = tg_hset_find(&prev->pks, h, pk_lookup_eq, &l, NULL);
@@ -1007,9 +1019,9 @@ static const char *find_ahead(const char *q, const char *end, const char **cache
 static bool rec_eq(const void *ctx, uint32_t item)
 {
 	const struct rec_key *k = ctx;
-	const struct tg_customer *o = &k->prev->customers[item];
+	const struct tg_load_row *o = &k->prev->row[item];
 
-	return o->raw_len == k->len && !memcmp(k->prev->csv_raw + o->raw_off, k->rec, k->len);
+	return o->len == k->len && !memcmp(k->prev->csv_raw + o->off, k->rec, k->len);
 }
 
 static bool same_header(const struct cparse *p)
@@ -1030,17 +1042,26 @@ static bool reuse_row(struct cparse *p)
 	uint32_t hit;
 
 	p->rk = (struct rec_key){p->prev, p->text + p->rec_off, p->rec_len};
-	hit = tg_hset_find(&p->prev->raw_ix, tg_hash(p->rk.rec, p->rk.len), rec_eq, &p->rk, NULL);
+	/*
+	 * Most rows of a reload are where they were, in the same order: the row after the
+	 * last one reused is compared first, in the order both files are laid out, before a
+	 * hashed look-up (a cache miss a row at 1M). The rows of a valid configuration are
+	 * unique (equal rows are one id twice), so either way finds the same row.
+	 */
+	hit = p->next_prev;
+	if (hit >= p->prev->cfg->ncustomers || !p->rk.len || !rec_eq(&p->rk, hit))
+		hit = tg_hset_find(&p->prev->raw_ix, tg_hash(p->rk.rec, p->rk.len), rec_eq, &p->rk,
+				   NULL);
 	if (hit == UINT32_MAX)
 		return false;
-	o = &p->prev->customers[hit];
+	p->next_prev = hit + 1;
+	o = &p->prev->cfg->customers[hit];
 	c = new_customer(p);
 	if (!c)
 		return true;
 	*c = *o;
 	c->line = (int)p->line;
-	c->raw_off = p->rec_off;
-	c->prev_row = hit;
+	p->row[c - p->cfg->customers].prev = hit;
 	c->name = o->name ? (char *)(uintptr_t)pool_name(p, o->name) : NULL;
 	c->pfx = (struct tg_prefix *)(uintptr_t)pool_prefixes(p, o->pfx, o->npfx);
 	add_pkeys(p, c, o->pfx);
@@ -1048,7 +1069,7 @@ static bool reuse_row(struct cparse *p)
 	return true;
 }
 
-int tg_config_index_rows(struct tg_cfg *cfg)
+int tg_config_index_rows(struct tg_cfg *cfg, struct tg_load_cache *lc)
 {
 	uint64_t *where = NULL;
 	int err;
@@ -1065,30 +1086,32 @@ int tg_config_index_rows(struct tg_cfg *cfg)
 				tg_hset_put(where, h, (uint32_t)i);
 		}
 	}
-	if (!cfg->pks.slot && cfg->pk) {
-		err = tg_hset_init(&cfg->pks, cfg->npk);
+	if (!lc)
+		return 0;
+	if (!lc->pks.slot && lc->pk) {
+		err = tg_hset_init(&lc->pks, lc->npk);
 		if (err)
 			return err;
-		for (size_t i = 0; i < cfg->npk; i++) {
-			struct pk_lookup l = {cfg, &cfg->pk[i]};
+		for (size_t i = 0; i < lc->npk; i++) {
+			struct pk_lookup l = {lc->pk, &lc->pk[i]};
 			uint64_t h = tg_hash(l.key, PKEY_CMP_LEN);
 
-			if (tg_hset_find(&cfg->pks, h, pk_lookup_eq, &l, &where) == UINT32_MAX)
+			if (tg_hset_find(&lc->pks, h, pk_lookup_eq, &l, &where) == UINT32_MAX)
 				tg_hset_put(where, h, (uint32_t)i);
 		}
 	}
-	if (!cfg->csv_raw || cfg->raw_ix.slot)
+	if (!lc->csv_raw || !lc->row || lc->raw_ix.slot)
 		return 0;
-	err = tg_hset_init(&cfg->raw_ix, cfg->ncustomers);
+	err = tg_hset_init(&lc->raw_ix, cfg->ncustomers);
 	if (err)
 		return err;
 	for (size_t i = 0; i < cfg->ncustomers; i++) {
-		const struct tg_customer *c = &cfg->customers[i];
-		struct rec_key k = {cfg, cfg->csv_raw + c->raw_off, c->raw_len};
+		const struct tg_load_row *r = &lc->row[i];
+		struct rec_key k = {lc, lc->csv_raw + r->off, r->len};
 		uint64_t h = tg_hash(k.rec, k.len);
 
 		/* equal rows are duplicate ids, so a valid config has none: keep the first */
-		if (tg_hset_find(&cfg->raw_ix, h, rec_eq, &k, &where) == UINT32_MAX)
+		if (tg_hset_find(&lc->raw_ix, h, rec_eq, &k, &where) == UINT32_MAX)
 			tg_hset_put(where, h, (uint32_t)i);
 	}
 	return 0;
@@ -1149,9 +1172,9 @@ static void parse_text(struct cparse *p, const char *s, size_t len)
 		done = csv_parse(&csv, s, n, on_field, on_row, p);
 		/* a record that held several rows (should libcsv end a row where the cut above
 		 * does not) cannot be reused as one customer: keep its rows out of the index */
-		if (p->cfg->ncustomers - before > 1)
+		if (p->row && p->cfg->ncustomers - before > 1)
 			for (size_t k = before; k < p->cfg->ncustomers; k++)
-				p->cfg->customers[k].raw_len = 0;
+				p->row[k].len = 0;
 		if (done != n && csv_error(&csv) == CSV_EPARSE) {
 			/*
 			 * A stray quote also misleads the record cut above: go on at the
@@ -1238,8 +1261,8 @@ static int read_all(const char *path, char **data, size_t *len, const char **kin
 	return err;
 }
 
-int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg *prev,
-		      struct tg_errs *errs)
+int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_load_cache *prev,
+		      struct tg_load_cache *lc, struct tg_errs *errs)
 {
 	struct cparse p = {.cfg = cfg, .file = path, .prev = prev, .nul_field = SIZE_MAX};
 	const char *data = "", *kind = NULL;
@@ -1247,9 +1270,9 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	size_t len = 0;
 	int err;
 
-	if (prev && (!prev->csv_raw || !prev->raw_ix.slot))
+	if (prev && (!prev->cfg || !prev->csv_raw || !prev->row || !prev->raw_ix.slot))
 		p.prev = NULL;
-	if (cfg->keep_raw) {
+	if (lc) {
 		err = read_all(path, &raw, &len, &kind);
 		data = raw ? raw : "";
 	} else {
@@ -1283,15 +1306,22 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	if (p.ccap > (size_t)cfg->max_customers + 2)
 		p.ccap = (size_t)cfg->max_customers + 2;
 	cfg->customers = calloc(p.ccap, sizeof(*cfg->customers));
-	if (!cfg->customers) {
+	/* the rows' bytes: for the cache made, and to say which rows a reload reused */
+	if (lc || p.prev) {
+		p.rowcap = p.ccap;
+		p.row = malloc(p.rowcap * sizeof(*p.row));
+	}
+	if (!cfg->customers || ((lc || p.prev) && !p.row)) {
 		free(p.plans);
+		free(p.row);
 		err = -ENOMEM;
 		goto out_map;
 	}
+	tg_advise_huge(p.row, p.rowcap * sizeof(*p.row));
 	/* a reload: the pools will be about as large as last time (growing them copies) */
 	if (p.prev) {
-		p.pfx_cap = prev->npfx_pool + prev->npfx_pool / 16 + 16;
-		p.name_cap = prev->name_pool_len + prev->name_pool_len / 16 + 16;
+		p.pfx_cap = prev->cfg->npfx_pool + prev->cfg->npfx_pool / 16 + 16;
+		p.name_cap = prev->cfg->name_pool_len + prev->cfg->name_pool_len / 16 + 16;
 		p.cappk = prev->npk + prev->npk / 16 + 16;
 		cfg->pfx_pool = malloc(p.pfx_cap * sizeof(*cfg->pfx_pool));
 		cfg->name_pool = malloc(p.name_cap);
@@ -1309,8 +1339,6 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	pools_resolve(&p);
 	if (!p.oom && !(p.prev && p.nreused && no_new_duplicates(&p)))
 		find_duplicates(&p);
-	cfg->rows_reused = p.nreused;
-	cfg->reused_from = p.nreused ? p.prev : NULL;
 
 	if (p.nerrs)
 		qsort(p.errs, p.nerrs, sizeof(*p.errs), cmp_lerr);
@@ -1325,19 +1353,25 @@ int tg_customers_load(struct tg_cfg *cfg, const char *path, const struct tg_cfg 
 	free(p.off);
 	free(p.tmp);
 	free(p.plans);
-	/* the prefixes and their set: for the next load's duplicate check, if there is one */
-	cfg->pk = p.pk;
-	cfg->npk = p.npk;
-	if (!cfg->keep_raw) {
-		free(cfg->pk);
-		cfg->pk = NULL;
-		cfg->npk = 0;
-		tg_hset_free(&cfg->pks);
+	if (lc) {
+		/* the rows, prefixes and their set: for the next load, if there is one */
+		lc->row = p.row;
+		lc->pk = p.pk;
+		lc->npk = p.npk;
+		lc->pks = p.pks;
+		lc->csv_hdr_off = p.hdr_off;
+		lc->csv_hdr_len = p.hdr_len;
+		lc->rows_reused = p.nreused;
+		lc->reused_from = p.nreused ? p.prev->cfg : NULL;
+	} else {
+		free(p.row);
+		free(p.pk);
+		tg_hset_free(&p.pks);
 	}
 out_map:
 	if (raw) {
-		cfg->csv_raw = raw;
-		cfg->csv_len = len;
+		lc->csv_raw = raw;
+		lc->csv_len = len;
 	} else if (len) {
 		munmap((void *)data, len);
 	}

@@ -55,6 +55,7 @@ struct daemon {
 				      * reply is sent (after_reload frees it) */
 	struct tg_cluster *cl;	     /* the cluster (cluster:), or NULL: this node alone */
 	int64_t applied_ms;	     /* when the configuration in force was applied */
+	size_t ncust_held; /* the most customers applied since the heap was last trimmed */
 };
 
 /* Another node's action, recorded and applied like a local one (enforce.h). */
@@ -71,6 +72,7 @@ static int cluster_apply(void *ctx, const struct tg_cluster_change *ch)
 static void cluster_info(struct daemon *d)
 {
 	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	const struct tg_load_cache *lc = tg_applied_cache(d->app);
 	const struct tg_enf_table *t = tg_enforcer_table(d->enf);
 	json_t *o, *ifs;
 	char gen[40];
@@ -87,8 +89,8 @@ static void cluster_info(struct daemon *d)
 						     "state", tg_link_state_name(ll.state)));
 	}
 	snprintf(gen, sizeof(gen), "%016llx%016llx",
-		 (unsigned long long)(cfg->yaml_raw ? tg_hash(cfg->yaml_raw, cfg->yaml_len) : 0),
-		 (unsigned long long)(cfg->csv_raw ? tg_hash(cfg->csv_raw, cfg->csv_len) : 0));
+		 (unsigned long long)(lc && lc->yaml_raw ? tg_hash(lc->yaml_raw, lc->yaml_len) : 0),
+		 (unsigned long long)(lc && lc->csv_raw ? tg_hash(lc->csv_raw, lc->csv_len) : 0));
 	o = json_pack("{so sI ss sI sI}", "interfaces", ifs, "customers",
 		      (json_int_t)cfg->ncustomers, "config_generation", gen, "config_applied_ms",
 		      (json_int_t)d->applied_ms, "not_active", (json_int_t)(t ? t->n : 0));
@@ -113,13 +115,16 @@ static void rehearse(struct daemon *d)
 {
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg[2] = {NULL, NULL};
+	struct tg_load_cache *lc[2] = {NULL, NULL};
 
 	for (int i = 0; i < 2; i++)
-		if (!tg_config_load_from(d->config_path, tg_applied_cfg(d->app), TG_LOAD_KEEP_RAW,
-					 &cfg[i], &errs))
-			tg_config_index_rows(cfg[i]);
-	tg_config_free(cfg[0]);
-	tg_config_free(cfg[1]);
+		if (!tg_config_load_from(d->config_path, tg_applied_cache(d->app), &lc[i], &cfg[i],
+					 &errs))
+			tg_config_index_rows(cfg[i], lc[i]);
+	for (int i = 0; i < 2; i++) {
+		tg_config_free(cfg[i]);
+		tg_load_cache_free(lc[i]);
+	}
 	tg_errs_free(&errs);
 }
 
@@ -130,12 +135,13 @@ static int start(struct daemon *d)
 	struct tg_sync_stats st;
 	struct tg_errs errs = {};
 	struct tg_cfg *cfg = NULL;
+	struct tg_load_cache *lc = NULL;
 	struct tg_capacity cap;
 	char msg[512];
 	size_t i;
 	int err;
 
-	err = tg_config_load_from(d->config_path, NULL, TG_LOAD_KEEP_RAW, &cfg, &errs);
+	err = tg_config_load_from(d->config_path, NULL, &lc, &cfg, &errs);
 	if (err)
 		goto report;
 	/* the enforcement state first: the first sync writes it into the records */
@@ -183,7 +189,8 @@ static int start(struct daemon *d)
 		goto report;
 	}
 	d->maps_open = true;
-	err = tg_apply(&d->maps, cfg, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
+	err = tg_apply(&d->maps, cfg, lc, tg_enforcer_view(d->enf), &d->app, &old, &st, &errs);
+	lc = NULL; /* taken */
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
@@ -209,11 +216,13 @@ static int start(struct daemon *d)
 		cluster_info(d);
 	}
 	rehearse(d);
+	d->ncust_held = cfg ? cfg->ncustomers : 0;
 	tg_info("%s applied: %zu customers (%zu added, %zu changed, %zu removed), %zu interfaces, "
 		"%zu customers suspended or throttled",
 		d->config_path, st.customers, st.added, st.changed, st.removed,
 		cfg ? cfg->nifaces : 0, tg_enforcer_table(d->enf)->n);
 report:
+	tg_load_cache_free(lc); /* NULL once the sync took it */
 	for (i = 0; i < errs.n; i++)
 		tg_err("%s", errs.msg[i]);
 	tg_errs_free(&errs);
@@ -273,14 +282,39 @@ static void arm_interval(struct daemon *d)
 }
 
 /*
- * After the reply: the old snapshot goes, the new one is indexed for the next reload, and
- * enforcement takes the new rules, targets and customers.
+ * The heap is kept at its peak between reloads (main: a reload finds its memory faulted
+ * in), sized for the most customers applied. When they shrink below three quarters of
+ * that, the free memory goes back to the kernel (malloc_trim releases the free pages
+ * inside the heap too, not only its top): the heap then grows again for the new size.
+ */
+static void give_back(struct daemon *d)
+{
+	const struct tg_cfg *cfg = tg_applied_cfg(d->app);
+	size_t n = cfg ? cfg->ncustomers : 0;
+
+	if (n > d->ncust_held) {
+		d->ncust_held = n;
+		return;
+	}
+	if (n >= d->ncust_held / 4 * 3)
+		return;
+	malloc_trim(0);
+	if (tg_log_verbose)
+		tg_info("customers down from %zu to %zu: free memory given back", d->ncust_held, n);
+	d->ncust_held = n;
+}
+
+/*
+ * After the reply: the old snapshot goes (its memory back to the kernel if the customers
+ * shrank: give_back), the new one is indexed for the next reload, and enforcement takes
+ * the new rules, targets and customers.
  */
 static void after_reload(struct daemon *d, struct tg_applied *old)
 {
 	char msg[512];
 
 	tg_applied_free(old);
+	give_back(d);
 	tg_applied_index(d->app);
 	if (old && tg_enforcer_configure(d->enf, &d->maps, d->app, msg, sizeof(msg)))
 		tg_err("enforcement: %s", msg);

@@ -154,15 +154,18 @@ struct tg_applied;
  * Make the maps say what cfg says, like tg_sync_customers; the caller holds the writers'
  * lock. With *app describing the maps (tg_applied_usable), only the difference is
  * computed and written; otherwise, or with *app NULL, a full sync (with env's hints).
- * Takes cfg in every case: on success *app is the new snapshot holding it (or NULL if
- * none could be kept: the next sync is a full one) and *old the previous snapshot, for
- * the caller to free when convenient (tg_applied_free). On failure cfg is freed, *app is
+ * Takes cfg and lc (its reload cache, may be NULL) in every case: on success *app is the
+ * new snapshot holding them (or NULL if none could be kept: the next sync is a full one)
+ * and *old the previous snapshot, for the caller to free when convenient
+ * (tg_applied_free). lc's rows copied from *app's configuration are matched without a
+ * lookup. On failure cfg and lc are freed, *app is
  * kept but marked stale (the maps may be half-way). chg (may be NULL): what the state
  * database should learn.
  */
 int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    const struct tg_sync_env *env, struct tg_applied **old,
-		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs);
+		    struct tg_load_cache *lc, const struct tg_sync_env *env,
+		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_idx_changes *chg,
+		    struct tg_errs *errs);
 /* 0 if tg_sync_applied would sync cfg incrementally from a (no hints needed), else
  * -ESTALE (or -errno). Under the writers' lock. */
 int tg_applied_usable(const struct tg_maps *m, const struct tg_applied *a,
@@ -170,8 +173,10 @@ int tg_applied_usable(const struct tg_maps *m, const struct tg_applied *a,
 /* The state database missed what a sync gave: the next sync is a full one. */
 void tg_applied_set_stale(struct tg_applied *a);
 void tg_applied_free(struct tg_applied *a);
-/* The configuration a snapshot holds (for tg_config_load_from), or NULL. */
+/* The configuration a snapshot holds, or NULL. */
 const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a);
+/* Its reload cache (for tg_config_load_from), or NULL. */
+const struct tg_load_cache *tg_applied_cache(const struct tg_applied *a);
 /* The customer index of each of its configuration's customers, or NULL. */
 const uint32_t *tg_applied_idx(const struct tg_applied *a);
 /* Index its rows for the next tg_config_load_from (tg_config_index_rows): after replying. */

@@ -37,10 +37,11 @@ struct bpair {
 };
 
 struct tg_applied {
-	struct tg_cfg *cfg;  /* the configuration the maps hold (owned) */
-	uint32_t *idx;	     /* index of cfg->customers[i] */
-	struct tg_cust *rec; /* record written for cfg->customers[i] */
-	struct bpair *bind;  /* every bound customer */
+	struct tg_cfg *cfg;	  /* the configuration the maps hold (owned) */
+	struct tg_load_cache *lc; /* its reload cache (owned), or NULL */
+	uint32_t *idx;		  /* index of cfg->customers[i] */
+	struct tg_cust *rec;	  /* record written for cfg->customers[i] */
+	struct bpair *bind;	  /* every bound customer */
 	size_t nbind;
 	uint8_t *used; /* per customer index: taken */
 	uint32_t max_cust;
@@ -54,9 +55,14 @@ const struct tg_cfg *tg_applied_cfg(const struct tg_applied *a)
 	return a && !a->stale ? a->cfg : NULL;
 }
 
+const struct tg_load_cache *tg_applied_cache(const struct tg_applied *a)
+{
+	return a && !a->stale ? a->lc : NULL;
+}
+
 int tg_applied_index(struct tg_applied *a)
 {
-	return a ? tg_config_index_rows(a->cfg) : 0;
+	return a ? tg_config_index_rows(a->cfg, a->lc) : 0;
 }
 
 void tg_applied_free(struct tg_applied *a)
@@ -64,6 +70,7 @@ void tg_applied_free(struct tg_applied *a)
 	if (!a)
 		return;
 	tg_config_free(a->cfg);
+	tg_load_cache_free(a->lc);
 	free(a->idx);
 	free(a->rec);
 	free(a->bind);
@@ -98,8 +105,9 @@ static struct bpair rec_pair(const struct tg_cust *r, uint32_t idx)
 }
 
 /* A snapshot of what a full sync wrote. Takes cfg, idx and rec. */
-static struct tg_applied *applied_new(const struct tg_maps *m, struct tg_cfg *cfg, uint32_t *idx,
-				      struct tg_cust *rec, uint32_t gen)
+static struct tg_applied *applied_new(const struct tg_maps *m, struct tg_cfg *cfg,
+				      struct tg_load_cache *lc, uint32_t *idx, struct tg_cust *rec,
+				      uint32_t gen)
 {
 	struct tg_applied *a = calloc(1, sizeof(*a));
 	size_t n = cfg->ncustomers;
@@ -107,6 +115,7 @@ static struct tg_applied *applied_new(const struct tg_maps *m, struct tg_cfg *cf
 	if (!a)
 		return NULL;
 	a->cfg = cfg;
+	a->lc = lc;
 	a->idx = idx;
 	a->rec = rec;
 	a->gen = gen;
@@ -114,7 +123,8 @@ static struct tg_applied *applied_new(const struct tg_maps *m, struct tg_cfg *cf
 	a->used = calloc(m->max_cust ? m->max_cust : 1, 1);
 	a->bind = calloc(n + 1, sizeof(*a->bind));
 	if (!a->used || !a->bind) {
-		a->cfg = NULL; /* the caller frees cfg, idx and rec on failure */
+		a->cfg = NULL; /* the caller frees cfg, lc, idx and rec on failure */
+		a->lc = NULL;
 		a->idx = NULL;
 		a->rec = NULL;
 		tg_applied_free(a);
@@ -145,14 +155,16 @@ enum kind {
 
 struct inc {
 	struct tg_maps *m;
-	const struct tg_applied *a; /* before */
-	const struct tg_cfg *b;	    /* after */
-	uint32_t *idx;		    /* per b customer */
-	struct tg_cust *rec;	    /* per b customer */
-	uint8_t *kind;		    /* enum kind */
-	uint8_t *pfx_changed;	    /* per b customer, K_CHANGED only */
-	uint32_t *from;		    /* its row in a->cfg, K_SAME and K_CHANGED */
-	uint32_t *removed;	    /* rows of a->cfg no longer configured */
+	const struct tg_applied *a;    /* before */
+	const struct tg_cfg *b;	       /* after */
+	const struct tg_load_row *row; /* per b customer: its row of a->cfg if a copy (b's
+					* load reused it), or NULL */
+	uint32_t *idx;		       /* per b customer */
+	struct tg_cust *rec;	       /* per b customer */
+	uint8_t *kind;		       /* enum kind */
+	uint8_t *pfx_changed;	       /* per b customer, K_CHANGED only */
+	uint32_t *from;		       /* its row in a->cfg, K_SAME and K_CHANGED */
+	uint32_t *removed;	       /* rows of a->cfg no longer configured */
 	size_t nremoved, nadded;
 	uint8_t *used;	    /* indexes taken (a copy of a->used, updated) */
 	struct bpair *bind; /* the bindings the maps hold now */
@@ -211,11 +223,13 @@ static int diff(struct inc *x, uint64_t tick_ns, struct tg_errs *errs)
 		const struct tg_customer *cu = &b->customers[c];
 		long p = -1;
 
-		if (b->reused_from == a && cu->prev_row < a->ncustomers)
-			p = cu->prev_row; /* the same bytes: same id, plan, prefixes, binding */
+		uint32_t prev_row = x->row ? x->row[c].prev : UINT32_MAX;
+
+		if (prev_row < a->ncustomers)
+			p = prev_row; /* the same bytes: same id, plan, prefixes, binding */
 		else
 			p = tg_config_customer(a, cu->id);
-		if (p >= 0 && cu->prev_row == (uint32_t)p && b->reused_from == a) {
+		if (p >= 0 && prev_row == (uint32_t)p) {
 			x->rec[c] = x->a->rec[p];
 			/* profiles of customers' own limits are numbered anew each time */
 			x->rec[c].fprof = x->fp.of[c];
@@ -600,8 +614,9 @@ void tg_applied_set_stale(struct tg_applied *a)
 
 /* The incremental sync proper, under the writers' lock. -ESTALE: do a full one. */
 static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    const struct tg_enf_view *enf, struct tg_applied **old,
-		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs)
+		    struct tg_load_cache *lc, const struct tg_enf_view *enf,
+		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_idx_changes *chg,
+		    struct tg_errs *errs)
 {
 	struct tg_applied *a = *app, *n = NULL;
 	struct inc x = {.m = m, .a = a, .b = cfg, .enf = enf};
@@ -613,6 +628,8 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	err = tg_applied_usable(m, a, cfg);
 	if (err)
 		return err;
+	if (lc && lc->reused_from == a->cfg && lc->row)
+		x.row = lc->row;
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return neg_errno();
 	tg_sync_phase("start", &t);
@@ -667,6 +684,7 @@ static int sync_inc(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		goto out;
 	}
 	n->cfg = cfg;
+	n->lc = lc;
 	n->idx = x.idx;
 	n->rec = x.rec;
 	n->used = x.used;
@@ -705,8 +723,9 @@ out:
 }
 
 int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *cfg,
-		    const struct tg_sync_env *env, struct tg_applied **old,
-		    struct tg_sync_stats *st, struct tg_idx_changes *chg, struct tg_errs *errs)
+		    struct tg_load_cache *lc, const struct tg_sync_env *env,
+		    struct tg_applied **old, struct tg_sync_stats *st, struct tg_idx_changes *chg,
+		    struct tg_errs *errs)
 {
 	struct tg_sync_stats dummy;
 	struct tg_cust *rec = NULL;
@@ -720,10 +739,12 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 	if (chg)
 		memset(chg, 0, sizeof(*chg));
 	if (*app) {
-		err = sync_inc(m, app, cfg, env ? env->enf : NULL, old, st, chg, errs);
+		err = sync_inc(m, app, cfg, lc, env ? env->enf : NULL, old, st, chg, errs);
 		if (err != -ESTALE) {
-			if (err)
+			if (err) {
 				tg_config_free(cfg);
+				tg_load_cache_free(lc);
+			}
 			return err;
 		}
 		if (tg_log_verbose)
@@ -734,15 +755,17 @@ int tg_sync_applied(struct tg_maps *m, struct tg_applied **app, struct tg_cfg *c
 		if (*app)
 			(*app)->stale = true;
 		tg_config_free(cfg);
+		tg_load_cache_free(lc);
 		return err;
 	}
 	*old = *app;
-	*app = applied_new(m, cfg, idx, rec, gen);
+	*app = applied_new(m, cfg, lc, idx, rec, gen);
 	if (!*app) {
 		/* the maps say what cfg says; without a snapshot the next sync is a full one */
 		free(idx);
 		free(rec);
 		tg_config_free(cfg);
+		tg_load_cache_free(lc);
 		/* and the ids of chg went with cfg: the state database learns them then */
 		if (chg)
 			tg_idx_changes_free(chg);
@@ -773,7 +796,7 @@ int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 
 	if (!a || a->stale)
 		return -ESTALE;
-	if (!a->cfg->ids.slot && tg_config_index_rows(a->cfg))
+	if (!a->cfg->ids.slot && tg_config_index_rows(a->cfg, a->lc))
 		return -ENOMEM;
 	p = tg_config_customer(a->cfg, id);
 	if (p < 0)

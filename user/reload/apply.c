@@ -10,9 +10,25 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/lib.h"
 #include "reload.h"
+
+/* With -v: how long since *t, for the load benchmark's phases (bench/bench_load.sh). */
+static void phase(const char *what, struct timespec *t)
+{
+	struct timespec now;
+
+	if (!tg_log_verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (t->tv_sec || t->tv_nsec)
+		tg_info("apply: %-26s %7.3f s", what,
+			(double)(now.tv_sec - t->tv_sec) +
+				(double)(now.tv_nsec - t->tv_nsec) / 1e9);
+	*t = now;
+}
 
 static uint8_t table_state_of(const void *ctx, const char *id, uint64_t *throttle_bps)
 {
@@ -79,12 +95,13 @@ static int record(struct tg_statedb *db, const struct tg_idx_changes *chg)
 static bool history_stale = true;
 
 static void record_history(struct tg_statedb *db, const struct tg_cfg *was,
-			   const struct tg_cfg *cfg)
+			   const struct tg_cfg *cfg, const struct tg_load_cache *lc)
 {
 	struct tg_history_stats hs;
 	int err;
 
-	err = tg_state_history_record_since(db, history_stale ? NULL : was, cfg, tg_now_ms(), &hs);
+	err = tg_state_history_record_since(db, history_stale ? NULL : was, cfg, lc, tg_now_ms(),
+					    &hs);
 	history_stale = err != 0;
 	if (err)
 		tg_warn("state database %s: cannot record the prefix assignments (tollgate "
@@ -95,9 +112,9 @@ static void record_history(struct tg_statedb *db, const struct tg_cfg *was,
 			hs.appeared, hs.moved, hs.gone);
 }
 
-int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *enf,
-	     struct tg_applied **app, struct tg_applied **old, struct tg_sync_stats *st,
-	     struct tg_errs *errs)
+int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
+	     const struct tg_enf_view *enf, struct tg_applied **app, struct tg_applied **old,
+	     struct tg_sync_stats *st, struct tg_errs *errs)
 {
 	const char *state_path = cfg->state_path;
 	struct tg_sync_env env = {.enf = enf};
@@ -108,16 +125,20 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 	struct tg_idx_hint *hints = NULL;
 	struct tg_statedb *db = NULL;
 	char *path = NULL, msg[512];
+	struct timespec t = {};
 	bool full;
 	int lock, err = 0;
 
+	phase("start", &t);
 	if (old)
 		*old = NULL;
 	/* cfg may be taken and freed by the sync: the path is ours */
 	if (state_path && !(path = strdup(state_path))) {
 		tg_errs_add(errs, "out of memory");
-		if (app)
+		if (app) {
 			tg_config_free(cfg);
+			tg_load_cache_free(lc);
+		}
 		return -ENOMEM;
 	}
 	/*
@@ -127,6 +148,7 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 	 * lock, a suspension committed in between would be overwritten with the old state).
 	 */
 	lock = tg_maps_lock(m);
+	phase("writers' lock taken", &t);
 	full = !app || tg_applied_usable(m, *app, cfg) != 0;
 	if (path && (full || !enf)) {
 		err = tg_state_open(path, &db, msg, sizeof(msg));
@@ -150,11 +172,14 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 			env.enf = &view;
 		}
 	}
+	phase("state database read", &t);
 	if (app)
-		err = tg_sync_applied(m, app, cfg, &env, old, st, path ? &chg : NULL, errs);
+		err = tg_sync_applied(m, app, cfg, lc, &env, old, st, path ? &chg : NULL, errs);
 	else
 		err = tg_sync_full(m, cfg, &env, st, path ? &chg : NULL, errs, NULL, NULL, NULL);
 	cfg = NULL; /* perhaps freed */
+	lc = NULL;
+	phase("maps synced", &t);
 	if (!err && path && (chg.nset || chg.ndrop)) {
 		err = db ? 0 : tg_state_open(path, &db, msg, sizeof(msg));
 		if (!err)
@@ -181,12 +206,17 @@ int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *en
 				"(tollgate whois)",
 				msg);
 		} else if (now) {
-			record_history(db, app && old && *old ? tg_applied_cfg(*old) : NULL, now);
+			phase("customer indexes recorded", &t);
+			record_history(db, app && old && *old ? tg_applied_cfg(*old) : NULL, now,
+				       app ? tg_applied_cache(*app) : NULL);
+			phase("prefix history recorded", &t);
 		}
 	}
 out:
-	if (err && app && cfg) /* not given to the sync: it takes cfg in every other case */
+	if (err && app && cfg) { /* not given to the sync: it takes them in every other case */
 		tg_config_free(cfg);
+		tg_load_cache_free(lc);
+	}
 	tg_maps_unlock(lock);
 	tg_idx_changes_free(&chg);
 	free(hints);

@@ -28,6 +28,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_view 
 	struct tg_sync_stats st;
 	struct tg_capacity cap;
 	struct tg_cfg *cfg = NULL;
+	struct tg_load_cache *lc = NULL;
 	struct tg_iface_cfg *ifaces = NULL;
 	size_t nifaces = 0;
 	struct timespec t0;
@@ -38,9 +39,11 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_view 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*old = NULL;
+	/* a reload cache only for a snapshot kept for the next reload */
+	err = tg_config_load_from(path, app ? tg_applied_cache(*app) : NULL, app ? &lc : NULL, &cfg,
+				  errs);
 	if (!app)
 		app = &none;
-	err = tg_config_load_from(path, tg_applied_cfg(*app), TG_LOAD_KEEP_RAW, &cfg, errs);
 	if (err) {
 		if (!errs->n)
 			tg_errs_add(errs, "%s: cannot load the configuration: %s", path,
@@ -49,7 +52,7 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_view 
 	}
 	if (tg_log_verbose)
 		tg_info("reload: %s read, %zu of %zu rows unchanged, in %.3f s", path,
-			cfg->rows_reused, cfg->ncustomers, seconds_since(&t0));
+			lc ? lc->rows_reused : 0, cfg->ncustomers, seconds_since(&t0));
 	tg_capacity_from_config(cfg, &cap);
 	if (cap.max_customers != m->max_cust - 1)
 		tg_warn("capacity.max_customers is %u, the loaded maps hold %u: a new capacity "
@@ -72,11 +75,12 @@ json_t *tg_reload(struct tg_maps *m, const char *path, const struct tg_enf_view 
 	if (!doc || !done || !missing || !ifaces) {
 		tg_errs_add(errs, "out of memory");
 		tg_config_free(cfg);
+		tg_load_cache_free(lc);
 		err = -ENOMEM;
 		goto out;
 	}
 	memcpy(ifaces, cfg->ifaces, nifaces * sizeof(*ifaces));
-	err = tg_apply(m, cfg, enf, app, old, &st, errs);
+	err = tg_apply(m, cfg, lc, enf, app, old, &st, errs);
 	if (err)
 		goto out;
 	for (i = 0; i < nifaces; i++) {

@@ -26,12 +26,13 @@ void tg_enf_view_init(struct tg_enf_view *v, const struct tg_enf_table *t);
  * Make the maps say what cfg says, under the writers' lock: with cfg->state_path's
  * database (the indexes it remembers, for a full sync; the indexes given, recorded after),
  * and the enforcement state enf (NULL: the database's). With app (tollgated's snapshot,
- * *app may be NULL) as tg_sync_applied: cfg is taken, *old is the previous snapshot;
- * without, a full sync and cfg stays the caller's. 0 or -errno with every problem in errs.
+ * *app may be NULL) as tg_sync_applied: cfg and lc (its reload cache, may be NULL) are
+ * taken, *old is the previous snapshot; without, a full sync and cfg and lc stay the
+ * caller's. 0 or -errno with every problem in errs.
  */
-int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, const struct tg_enf_view *enf,
-	     struct tg_applied **app, struct tg_applied **old, struct tg_sync_stats *st,
-	     struct tg_errs *errs);
+int tg_apply(struct tg_maps *m, struct tg_cfg *cfg, struct tg_load_cache *lc,
+	     const struct tg_enf_view *enf, struct tg_applied **app, struct tg_applied **old,
+	     struct tg_sync_stats *st, struct tg_errs *errs);
 
 /*
  * Load path (reusing the unchanged rows of *app's configuration), sync the customer maps

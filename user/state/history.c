@@ -497,24 +497,24 @@ static void put_rows(const struct tg_customer *c, struct tg_holder *v, size_t *n
 }
 
 int tg_state_history_record_since(struct tg_statedb *st, const struct tg_cfg *old,
-				  const struct tg_cfg *cfg, int64_t now_ms,
-				  struct tg_history_stats *stats)
+				  const struct tg_cfg *cfg, const struct tg_load_cache *lc,
+				  int64_t now_ms, struct tg_history_stats *stats)
 {
 	struct tg_holder *was = NULL, *now = NULL;
 	size_t nwas = 0, nnow = 0, i;
 	bool *kept = NULL;
 	int err = -ENOMEM;
 
-	if (!old || cfg->reused_from != old)
+	if (!old || !lc || lc->cfg != cfg || !lc->row || lc->reused_from != old)
 		return tg_state_history_record(st, cfg, now_ms, stats);
-	/* a row copied from old (prev_row) has old's bytes: the same id and prefixes. The
+	/* a row copied from old (lc->row[].prev) has old's bytes: the same id and prefixes. The
 	 * rest of cfg's rows may have appeared or moved; old's rows not copied, gone or
 	 * moved. */
 	kept = calloc(old->ncustomers + 1, sizeof(*kept));
 	if (!kept)
 		goto out;
 	for (i = 0; i < cfg->ncustomers; i++) {
-		uint32_t r = cfg->customers[i].prev_row;
+		uint32_t r = lc->row[i].prev;
 
 		if (r < old->ncustomers)
 			kept[r] = true;
@@ -530,7 +530,7 @@ int tg_state_history_record_since(struct tg_statedb *st, const struct tg_cfg *ol
 		goto out;
 	nwas = nnow = 0;
 	for (i = 0; i < cfg->ncustomers; i++)
-		if (cfg->customers[i].prev_row >= old->ncustomers)
+		if (lc->row[i].prev >= old->ncustomers)
 			put_rows(&cfg->customers[i], now, &nnow);
 	for (i = 0; i < old->ncustomers; i++)
 		if (!kept[i])

@@ -253,12 +253,13 @@ int tg_state_history_record(struct tg_statedb *st, const struct tg_cfg *cfg, int
 int tg_state_history_delta(struct tg_statedb *st, const struct tg_holder *was, size_t nwas,
 			   const struct tg_holder *now, size_t nnow, int64_t now_ms,
 			   struct tg_history_stats *stats);
-/* cfg applied after old (cfg loaded reusing old's rows: only the rows that differ are
- * compared, tg_state_history_delta); otherwise (old NULL, or not the load cfg reused)
- * tg_state_history_record. */
+/* cfg applied after old (cfg loaded reusing old's rows, as its reload cache lc says: only
+ * the rows that differ are compared, tg_state_history_delta); otherwise (old or lc NULL,
+ * or old not the load cfg reused) tg_state_history_record. */
+struct tg_load_cache;
 int tg_state_history_record_since(struct tg_statedb *st, const struct tg_cfg *old,
-				  const struct tg_cfg *cfg, int64_t now_ms,
-				  struct tg_history_stats *stats);
+				  const struct tg_cfg *cfg, const struct tg_load_cache *lc,
+				  int64_t now_ms, struct tg_history_stats *stats);
 /* "192.0.2.1" or "2001:db8::1" as a host holder (plen 32 or 128); 0 or -EINVAL. */
 int tg_holder_parse_addr(const char *s, struct tg_holder *h);
 void tg_holder_format(const struct tg_holder *h, char *buf, size_t len);
