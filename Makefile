@@ -43,6 +43,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -MMD -
 BPF_SRC   := bpf/tollgate.bpf.c
 BPF_OBJ   := $(BUILD)/tollgate.bpf.o
 SKEL      := $(BUILD)/tollgate.skel.h
+FOLD_OBJ  := $(BUILD)/fold.bpf.o
+FOLD_SKEL := $(BUILD)/fold.skel.h
 LIB_SRC   := $(filter-out user/cli/tollgate.c user/daemon/tollgated.c,$(wildcard user/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
@@ -72,6 +74,17 @@ $(BPF_OBJ): $(BPF_SRC) | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tollgate > $@
+
+# The iterator that folds the per-CPU counters (bpf/fold.bpf.c), its own object and skeleton
+$(FOLD_OBJ): bpf/fold.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(FOLD_SKEL): $(FOLD_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name fold_bpf > $@
+
+$(BUILD)/user/datapath/fold.o: $(FOLD_SKEL)
 
 $(BUILD)/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC,$@)

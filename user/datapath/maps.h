@@ -36,6 +36,8 @@ struct tg_maps {
 	uint32_t bind_max;
 	int ncpus; /* libbpf_num_possible_cpus() */
 	char pin_dir[256];
+	struct tg_fold *fold; /* the in-kernel fold of tg_cstat, once tg_fold_read set it up */
+	int fold_err;	      /* why it could not be (-errno), 0: not tried yet */
 };
 
 /* Map sizes, from the capacity section (tg_capacity_from_config). */
@@ -226,10 +228,22 @@ struct tg_if_counters {
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out);
 int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
 /*
- * Every customer index [0, n) at once, in batches (tollgated's enforcement interval):
- * passed counters summed over CPUs into pass[idx]. (Drops need no copy: m->cdrop_mm.)
+ * Every customer index [0, n) at once (tollgated's enforcement interval, snapshots):
+ * passed counters summed over CPUs into pass[idx], by the in-kernel fold (tg_fold_read),
+ * else in batches here. (Drops need no copy: m->cdrop_mm.)
  */
-int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
+int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
+
+/*
+ * The in-kernel fold (fold.c, bpf/fold.bpf.c): every customer's tg_cstat summed over the
+ * CPUs by an iterator into an array mapped here; *sums (m->max_cust entries) is valid
+ * until tg_maps_close and holds this call's sums. Set up on the first call; -errno when
+ * it cannot be (said once in the log, and tg_fold_in_kernel stays false: the caller sums
+ * the CPUs itself) or the fold failed. TOLLGATE_FOLD=user turns it off (-ECANCELED).
+ */
+int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums);
+bool tg_fold_in_kernel(const struct tg_maps *m);
+void tg_fold_close(struct tg_maps *m);
 
 /*
  * The per-customer drop and would-drop counts as the data plane counted them: the shared

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fold.c - every customer's passed traffic (the per-CPU tg_cstat) summed in the kernel,
+ * each CPU folding its own copies, all at once (bpf/fold.bpf.c says how). A fold: zero
+ * the mapped sums (tg_cfold), set every CPU's cursor, run tg_fold_cpu by
+ * BPF_PROG_TEST_RUN from a thread pinned to each CPU until its cursor has gone round,
+ * check that every cursor did. The reader then has 32 bytes a customer in place, and the
+ * fold took one CPU's pass over the customers, not one pass per CPU. The only user of
+ * the fold skeleton.
+ *
+ * Where it cannot be set up or run (a possible CPU offline, so its copies cannot be
+ * reached from it; no memory; the object refused) or TOLLGATE_FOLD=user asks for it, the
+ * reader sums the CPUs itself (stats.c, tg_read_cust_all), saying so in the log: the
+ * numbers are the same, only the cost differs.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/lib.h"
+#include "maps.h"
+#include "fold.skel.h"
+
+#define FOLD_BATCH 64u /* TG_FOLD_BATCH of bpf/fold.bpf.c */
+
+struct tg_fold {
+	struct fold_bpf *skel;
+	struct tg_cstat *mm; /* tg_cfold, max_cust entries */
+	size_t mm_len;
+	int prog, pos;		 /* fds */
+	struct tg_fold_pos *cur; /* a value of tg_fold_pos per CPU */
+	struct fold_thread *thr; /* one per CPU */
+};
+
+struct fold_thread {
+	pthread_t tid;
+	int cpu, prog, err;
+	uint32_t repeat;
+};
+
+static void fold_free(struct tg_fold *f)
+{
+	if (!f)
+		return;
+	if (f->mm)
+		munmap(f->mm, f->mm_len);
+	fold_bpf__destroy(f->skel);
+	free(f->cur);
+	free(f->thr);
+	free(f);
+}
+
+static int fold_setup(const struct tg_maps *m, struct tg_fold **out)
+{
+	const char *env = getenv("TOLLGATE_FOLD");
+	long pg = sysconf(_SC_PAGESIZE);
+	struct tg_fold *f;
+	void *p;
+	int err;
+
+	if (env && !strcmp(env, "user"))
+		return -ECANCELED;
+	if (m->cstat < 0 || !m->max_cust || m->ncpus <= 0)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->cur = calloc(m->ncpus, sizeof(*f->cur));
+	f->thr = calloc(m->ncpus, sizeof(*f->thr));
+	f->skel = fold_bpf__open();
+	if (!f->cur || !f->thr || !f->skel) {
+		err = f->skel ? -ENOMEM : (errno ? neg_errno() : -EINVAL);
+		goto fail;
+	}
+	err = bpf_map__reuse_fd(f->skel->maps.tg_cstat, m->cstat);
+	if (!err)
+		err = bpf_map__set_max_entries(f->skel->maps.tg_cfold, m->max_cust);
+	if (!err)
+		err = fold_bpf__load(f->skel);
+	if (err)
+		goto fail;
+	f->prog = bpf_program__fd(f->skel->progs.tg_fold_cpu);
+	f->pos = bpf_map__fd(f->skel->maps.tg_fold_pos);
+	f->mm_len = ((size_t)m->max_cust * sizeof(struct tg_cstat) + pg - 1) / pg * pg;
+	p = mmap(NULL, f->mm_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(f->skel->maps.tg_cfold), 0);
+	if (p == MAP_FAILED) {
+		err = neg_errno();
+		goto fail;
+	}
+	f->mm = p;
+	*out = f;
+	return 0;
+fail:
+	fold_free(f);
+	return err;
+}
+
+/* One CPU's share: pinned to it, run the program until its cursor has gone round. */
+static void *fold_cpu(void *arg)
+{
+	struct fold_thread *t = arg;
+	unsigned char frame[64] = {0}; /* the program reads no packet: any frame will do */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = t->repeat);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		t->err = neg_errno(); /* offline: its copies stay out of reach */
+		return NULL;
+	}
+	if (bpf_prog_test_run_opts(t->prog, &opts))
+		t->err = neg_errno();
+	else if (opts.retval != XDP_PASS)
+		t->err = -EIO;
+	return NULL;
+}
+
+static int fold_run(struct tg_fold *f, const struct tg_maps *m)
+{
+	uint32_t n = m->max_cust, zero = 0;
+	int started = 0, err = 0;
+
+	memset(f->mm, 0, (size_t)n * sizeof(*f->mm));
+	for (int c = 0; c < m->ncpus; c++) /* each CPU starts at its own place */
+		f->cur[c] = (struct tg_fold_pos){
+			.next = (uint32_t)((uint64_t)n * c / m->ncpus), .left = n, .n = n};
+	if (bpf_map_update_elem(f->pos, &zero, f->cur, BPF_ANY))
+		return neg_errno();
+	for (int c = 0; c < m->ncpus; c++) {
+		struct fold_thread *t = &f->thr[c];
+
+		*t = (struct fold_thread){
+			.cpu = c, .prog = f->prog, .repeat = (n + FOLD_BATCH - 1) / FOLD_BATCH + 1};
+		/* + 1: the run that reaches the end of the array stops there */
+		err = -pthread_create(&t->tid, NULL, fold_cpu, t);
+		if (err)
+			break;
+		started++;
+	}
+	for (int c = 0; c < started; c++) {
+		pthread_join(f->thr[c].tid, NULL);
+		if (!err)
+			err = f->thr[c].err;
+	}
+	if (err)
+		return err;
+	/* every CPU's cursor went round: else the sums miss a CPU's share */
+	if (bpf_map_lookup_elem(f->pos, &zero, f->cur))
+		return neg_errno();
+	for (int c = 0; c < m->ncpus; c++)
+		if (f->cur[c].left)
+			return -EIO;
+	return 0;
+}
+
+int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums)
+{
+	int err;
+
+	if (!m->fold && !m->fold_err) {
+		err = fold_setup(m, &m->fold);
+		if (err) {
+			m->fold_err = err;
+			if (err != -ECANCELED)
+				tg_warn("cannot fold the per-CPU counters in the kernel (%s): "
+					"summing them here instead, 32 bytes x %d CPUs a customer "
+					"each read",
+					strerror(-err), m->ncpus);
+		}
+	}
+	if (!m->fold)
+		return m->fold_err;
+	err = fold_run(m->fold, m);
+	if (err) {
+		/* said every time: a CPU offline, say, makes every fold fall back */
+		tg_warn("cannot fold the per-CPU counters in the kernel (%s%s): summed here "
+			"instead",
+			strerror(-err), err == -EINVAL ? ": a possible CPU is offline?" : "");
+		return err;
+	}
+	*sums = m->fold->mm;
+	return 0;
+}
+
+bool tg_fold_in_kernel(const struct tg_maps *m)
+{
+	return m->fold != NULL;
+}
+
+void tg_fold_close(struct tg_maps *m)
+{
+	fold_free(m->fold);
+	m->fold = NULL;
+	m->fold_err = 0;
+}
