@@ -33,15 +33,17 @@ struct tg_fold {
 	struct fold_bpf *skel;
 	struct tg_cstat *mm; /* tg_cfold, max_cust entries */
 	size_t mm_len;
-	int prog, pos;		 /* fds */
-	struct tg_fold_pos *cur; /* a value of tg_fold_pos per CPU */
-	struct fold_thread *thr; /* one per CPU */
+	int prog, pos;		       /* fds */
+	struct tg_fold_pos *cur;       /* a value of tg_fold_pos per CPU */
+	struct fold_thread *thr;       /* one per CPU */
+	double cpu_ms_max, cpu_ms_sum; /* the last fold's CPUs, by the kernel's timer */
 };
 
 struct fold_thread {
 	pthread_t tid;
 	int cpu, prog, err;
 	uint32_t repeat;
+	double ms; /* the kernel's own timer of the runs (time off the CPU left out) */
 };
 
 static void fold_free(struct tg_fold *f)
@@ -121,6 +123,7 @@ static void *fold_cpu(void *arg)
 		t->err = neg_errno();
 	else if (opts.retval != XDP_PASS)
 		t->err = -EIO;
+	t->ms = (double)opts.duration * t->repeat / 1e6; /* duration: ns a run, on average */
 	return NULL;
 }
 
@@ -146,10 +149,14 @@ static int fold_run(struct tg_fold *f, const struct tg_maps *m)
 			break;
 		started++;
 	}
+	f->cpu_ms_max = f->cpu_ms_sum = 0;
 	for (int c = 0; c < started; c++) {
 		pthread_join(f->thr[c].tid, NULL);
 		if (!err)
 			err = f->thr[c].err;
+		f->cpu_ms_sum += f->thr[c].ms;
+		if (f->thr[c].ms > f->cpu_ms_max)
+			f->cpu_ms_max = f->thr[c].ms;
 	}
 	if (err)
 		return err;
@@ -194,6 +201,12 @@ int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums)
 bool tg_fold_in_kernel(const struct tg_maps *m)
 {
 	return m->fold != NULL;
+}
+
+void tg_fold_cpu_ms(const struct tg_maps *m, double *max_ms, double *sum_ms)
+{
+	*max_ms = m->fold ? m->fold->cpu_ms_max : 0;
+	*sum_ms = m->fold ? m->fold->cpu_ms_sum : 0;
 }
 
 void tg_fold_close(struct tg_maps *m)

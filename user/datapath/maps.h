@@ -243,6 +243,8 @@ int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
  */
 int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums);
 bool tg_fold_in_kernel(const struct tg_maps *m);
+/* The last fold's time on its CPUs by the kernel's timer: the longest CPU's, and all. */
+void tg_fold_cpu_ms(const struct tg_maps *m, double *max_ms, double *sum_ms);
 void tg_fold_close(struct tg_maps *m);
 
 /*
