@@ -8,10 +8,11 @@
  * fold took one CPU's pass over the customers, not one pass per CPU. The only user of
  * the fold skeleton.
  *
- * Where it cannot be set up or run (a possible CPU offline, so its copies cannot be
- * reached from it; no memory; the object refused) or TOLLGATE_FOLD=user asks for it, the
- * reader sums the CPUs itself (stats.c, tg_read_cust_all), saying so in the log: the
- * numbers are the same, only the cost differs.
+ * Where it cannot be set up or run (a possible CPU offline or outside the process's
+ * cpuset, so its copies cannot be reached from it; no memory; the object refused) or
+ * TOLLGATE_FOLD=user asks for it, the reader sums the CPUs itself from then on (stats.c,
+ * tg_read_cust_all), saying so once in the log: the numbers are the same, only the cost
+ * differs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -179,8 +180,8 @@ int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums)
 			m->fold_err = err;
 			if (err != -ECANCELED)
 				tg_warn("cannot fold the per-CPU counters in the kernel (%s): "
-					"summing them here instead, 32 bytes x %d CPUs a customer "
-					"each read",
+					"summing them here from now on, 32 bytes x %d CPUs a "
+					"customer each read",
 					strerror(-err), m->ncpus);
 		}
 	}
@@ -188,10 +189,18 @@ int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums)
 		return m->fold_err;
 	err = fold_run(m->fold, m);
 	if (err) {
-		/* said every time: a CPU offline, say, makes every fold fall back */
-		tg_warn("cannot fold the per-CPU counters in the kernel (%s%s): summed here "
-			"instead",
-			strerror(-err), err == -EINVAL ? ": a possible CPU is offline?" : "");
+		/* for good: a CPU offline or outside our cpuset stays so, and one warning says
+		 * it (tollgate_counter_fold_in_kernel turns 0) */
+		tg_warn("cannot fold the per-CPU counters in the kernel (%s%s): summing them here "
+			"from now on, 32 bytes x %d CPUs a customer each read",
+			strerror(-err),
+			err == -EINVAL ? ": a possible CPU is offline or outside this process's "
+					 "CPUs?"
+				       : "",
+			m->ncpus);
+		fold_free(m->fold);
+		m->fold = NULL;
+		m->fold_err = err;
 		return err;
 	}
 	*sums = m->fold->mm;

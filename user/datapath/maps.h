@@ -236,10 +236,11 @@ int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
 
 /*
  * The in-kernel fold (fold.c, bpf/fold.bpf.c): every customer's tg_cstat summed over the
- * CPUs by an iterator into an array mapped here; *sums (m->max_cust entries) is valid
- * until tg_maps_close and holds this call's sums. Set up on the first call; -errno when
- * it cannot be (said once in the log, and tg_fold_in_kernel stays false: the caller sums
- * the CPUs itself) or the fold failed. TOLLGATE_FOLD=user turns it off (-ECANCELED).
+ * CPUs, each CPU its own copies, into an array mapped here; *sums (m->max_cust entries)
+ * holds this call's sums until the next call or tg_maps_close. Set up on the first call.
+ * -errno when it cannot be set up or a fold fails: then for good, said once in the log
+ * (tg_fold_in_kernel false; the caller sums the CPUs itself). TOLLGATE_FOLD=user turns it
+ * off (-ECANCELED).
  */
 int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums);
 bool tg_fold_in_kernel(const struct tg_maps *m);
