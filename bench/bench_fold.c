@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -35,6 +36,17 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* CPU time of the whole process (every thread, user and kernel), ms: the work, whatever
+ * the machine's load does to the wall time. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -114,10 +126,11 @@ static bool check(const struct tg_maps *m, enum load l, const struct tg_cstat *g
 }
 
 /* One read of every customer, by the kernel's fold (kernel) or the userspace one. */
-static int read_all(struct tg_maps *m, bool kernel, struct tg_cstat *out, double *ms)
+static int read_all(struct tg_maps *m, bool kernel, struct tg_cstat *out, double *ms,
+		    double *cms)
 {
 	struct tg_fold *f = m->fold;
-	double t0;
+	double t0, c0 = cpu_ms();
 	int err;
 
 	if (!kernel) { /* what TOLLGATE_FOLD=user does, without losing the loaded fold */
@@ -127,6 +140,7 @@ static int read_all(struct tg_maps *m, bool kernel, struct tg_cstat *out, double
 	t0 = now_ms();
 	err = tg_read_cust_all(m, m->max_cust, out);
 	*ms = now_ms() - t0;
+	*cms = cpu_ms() - c0;
 	if (!kernel) {
 		m->fold = f;
 		m->fold_err = 0;
@@ -144,7 +158,8 @@ static void *spawn_nothing(void *arg)
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 1000000};
-	double t[L_NR][2][MAX_ROUNDS], cmax[MAX_ROUNDS], csum[MAX_ROUNDS], spawn_us;
+	double t[L_NR][2][MAX_ROUNDS], tc[L_NR][2][MAX_ROUNDS], cmax[MAX_ROUNDS], csum[MAX_ROUNDS],
+		spawn_us;
 	struct tg_cstat *out;
 	struct tg_maps m;
 	int rounds = 7, opt, err;
@@ -171,24 +186,26 @@ int main(int argc, char **argv)
 	if (!out)
 		return 1;
 	printf("bench_fold: %u customers, %d CPUs, kernel fold vs userspace fold, %d rounds "
-	       "interleaved (median, min-max)\n",
+	       "interleaved: wall time (median, min-max) and the process's CPU time (every "
+	       "thread, user + kernel; median)\n",
 	       m.max_cust - 1, m.ncpus, rounds);
 	for (int l = 0; l < L_NR && ok; l++) {
-		double ms;
+		double ms, cms;
 
 		if ((err = fill(&m, l))) {
 			fprintf(stderr, "bench_fold: cannot fill tg_cstat: %s\n", strerror(-err));
 			return 1;
 		}
 		/* warm: the fold's setup (load, mmap) and the pages of both paths */
-		if ((err = read_all(&m, true, out, &ms)) || !check(&m, l, out) ||
-		    (err = read_all(&m, false, out, &ms)) || !check(&m, l, out)) {
+		if ((err = read_all(&m, true, out, &ms, &cms)) || !check(&m, l, out) ||
+		    (err = read_all(&m, false, out, &ms, &cms)) || !check(&m, l, out)) {
 			fprintf(stderr, "bench_fold: %s\n", err ? strerror(-err) : "wrong sums");
 			return 1;
 		}
 		for (int r = 0; r < rounds && ok; r++) {
 			for (int k = 1; k >= 0 && ok; k--) {
-				ok = !read_all(&m, k, out, &t[l][k][r]) && check(&m, l, out);
+				ok = !read_all(&m, k, out, &t[l][k][r], &tc[l][k][r]) &&
+				     check(&m, l, out);
 				if (k)
 					tg_fold_cpu_ms(&m, &cmax[r], &csum[r]);
 			}
@@ -200,10 +217,9 @@ int main(int argc, char **argv)
 				lo = t[l][k][r] < lo ? t[l][k][r] : lo;
 				hi = t[l][k][r] > hi ? t[l][k][r] : hi;
 			}
-			printf("  %-22s %-15s %7.1f ms  (%.1f-%.1f)  %5.1f ns a customer\n",
+			printf("  %-22s %-15s %7.1f ms  (%.1f-%.1f)  CPU time %.1f ms\n",
 			       load_name[l], k ? "kernel fold" : "userspace fold",
-			       median(t[l][k], rounds), lo, hi,
-			       median(t[l][k], rounds) * 1e6 / m.max_cust);
+			       median(t[l][k], rounds), lo, hi, median(tc[l][k], rounds));
 			if (k)
 				printf("  %-22s %-15s %7.1f ms  the longest CPU's pass, %.1f ms "
 				       "all "
