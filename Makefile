@@ -85,7 +85,7 @@ $(FOLD_SKEL): $(FOLD_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name fold_bpf > $@
 
-$(BUILD)/user/datapath/fold.o: $(FOLD_SKEL)
+$(BUILD)/user/datapath/skel.o: $(FOLD_SKEL)
 
 $(BUILD)/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC,$@)

@@ -126,8 +126,7 @@ static bool check(const struct tg_maps *m, enum load l, const struct tg_cstat *g
 }
 
 /* One read of every customer, by the kernel's fold (kernel) or the userspace one. */
-static int read_all(struct tg_maps *m, bool kernel, struct tg_cstat *out, double *ms,
-		    double *cms)
+static int read_all(struct tg_maps *m, bool kernel, struct tg_cstat *out, double *ms, double *cms)
 {
 	struct tg_fold *f = m->fold;
 	double t0, c0 = cpu_ms();

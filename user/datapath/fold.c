@@ -5,14 +5,13 @@
  * the mapped sums (tg_cfold), set every CPU's cursor, run tg_fold_cpu by
  * BPF_PROG_TEST_RUN from a thread pinned to each CPU until its cursor has gone round,
  * check that every cursor did. The reader then has 32 bytes a customer in place, and the
- * fold took one CPU's pass over the customers, not one pass per CPU. The only user of
- * the fold skeleton.
+ * fold took one CPU's pass over the customers, not one pass per CPU.
  *
  * Where it cannot be set up or run (a possible CPU offline or outside the process's
  * cpuset, so its copies cannot be reached from it; no memory; the object refused) or
  * TOLLGATE_FOLD=user asks for it, the reader sums the CPUs itself from then on (stats.c,
  * tg_read_cust_all), saying so once in the log: the numbers are the same, only the cost
- * differs.
+ * differs. The object is embedded in the binaries (skel.c, tg_fold_bpf_open).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,12 +25,11 @@
 
 #include "lib/lib.h"
 #include "maps.h"
-#include "fold.skel.h"
 
 #define FOLD_BATCH 64u /* TG_FOLD_BATCH of bpf/fold.bpf.c */
 
 struct tg_fold {
-	struct fold_bpf *skel;
+	struct bpf_object *obj;
 	struct tg_cstat *mm; /* tg_cfold, max_cust entries */
 	size_t mm_len;
 	int prog, pos;		       /* fds */
@@ -53,7 +51,7 @@ static void fold_free(struct tg_fold *f)
 		return;
 	if (f->mm)
 		munmap(f->mm, f->mm_len);
-	fold_bpf__destroy(f->skel);
+	bpf_object__close(f->obj);
 	free(f->cur);
 	free(f->thr);
 	free(f);
@@ -63,6 +61,8 @@ static int fold_setup(const struct tg_maps *m, struct tg_fold **out)
 {
 	const char *env = getenv("TOLLGATE_FOLD");
 	long pg = sysconf(_SC_PAGESIZE);
+	struct bpf_map *cstat, *cfold, *pos;
+	struct bpf_program *prog;
 	struct tg_fold *f;
 	void *p;
 	int err;
@@ -76,23 +76,26 @@ static int fold_setup(const struct tg_maps *m, struct tg_fold **out)
 		return -ENOMEM;
 	f->cur = calloc(m->ncpus, sizeof(*f->cur));
 	f->thr = calloc(m->ncpus, sizeof(*f->thr));
-	f->skel = fold_bpf__open();
-	if (!f->cur || !f->thr || !f->skel) {
-		err = f->skel ? -ENOMEM : (errno ? neg_errno() : -EINVAL);
+	f->obj = tg_fold_bpf_open();
+	if (!f->cur || !f->thr || !f->obj) {
+		err = f->obj ? -ENOMEM : (errno ? neg_errno() : -EINVAL);
 		goto fail;
 	}
-	err = bpf_map__reuse_fd(f->skel->maps.tg_cstat, m->cstat);
+	cstat = bpf_object__find_map_by_name(f->obj, "tg_cstat");
+	cfold = bpf_object__find_map_by_name(f->obj, "tg_cfold");
+	pos = bpf_object__find_map_by_name(f->obj, "tg_fold_pos");
+	prog = bpf_object__find_program_by_name(f->obj, "tg_fold_cpu");
+	err = cstat && cfold && pos && prog ? bpf_map__reuse_fd(cstat, m->cstat) : -ENOENT;
 	if (!err)
-		err = bpf_map__set_max_entries(f->skel->maps.tg_cfold, m->max_cust);
+		err = bpf_map__set_max_entries(cfold, m->max_cust);
 	if (!err)
-		err = fold_bpf__load(f->skel);
+		err = bpf_object__load(f->obj);
 	if (err)
 		goto fail;
-	f->prog = bpf_program__fd(f->skel->progs.tg_fold_cpu);
-	f->pos = bpf_map__fd(f->skel->maps.tg_fold_pos);
+	f->prog = bpf_program__fd(prog);
+	f->pos = bpf_map__fd(pos);
 	f->mm_len = ((size_t)m->max_cust * sizeof(struct tg_cstat) + pg - 1) / pg * pg;
-	p = mmap(NULL, f->mm_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(f->skel->maps.tg_cfold), 0);
+	p = mmap(NULL, f->mm_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(cfold), 0);
 	if (p == MAP_FAILED) {
 		err = neg_errno();
 		goto fail;

@@ -68,6 +68,8 @@ int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
+/* Open (not load) the fold's object (bpf/fold.bpf.c), likewise; fold.c loads it. */
+struct bpf_object *tg_fold_bpf_open(void);
 /* Before load: the policer clock's tick in 2^-8 ns (0: the program reads the coarse clock). */
 int tg_bpf_set_tick(struct bpf_object *obj, uint64_t tick_fns);
 /*
