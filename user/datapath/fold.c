@@ -193,7 +193,7 @@ int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums)
 	err = fold_run(m->fold, m);
 	if (err) {
 		/* for good: a CPU offline or outside our cpuset stays so, and one warning says
-		 * it (tollgate_counter_fold_in_kernel turns 0) */
+		 * it (tollgate_fold_in_kernel turns 0) */
 		tg_warn("cannot fold the per-CPU counters in the kernel (%s%s): summing them here "
 			"from now on, 32 bytes x %d CPUs a customer each read",
 			strerror(-err),
