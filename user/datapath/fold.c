@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,6 +136,7 @@ static int fold_run(struct tg_fold *f, const struct tg_maps *m)
 {
 	uint32_t n = m->max_cust, zero = 0;
 	int started = 0, err = 0;
+	sigset_t all, old;
 
 	memset(f->mm, 0, (size_t)n * sizeof(*f->mm));
 	for (int c = 0; c < m->ncpus; c++) /* each CPU starts at its own place */
@@ -142,6 +144,9 @@ static int fold_run(struct tg_fold *f, const struct tg_maps *m)
 			.next = (uint32_t)((uint64_t)n * c / m->ncpus), .left = n, .n = n};
 	if (bpf_map_update_elem(f->pos, &zero, f->cur, BPF_ANY))
 		return neg_errno();
+	/* the threads take no signal: one would interrupt BPF_PROG_TEST_RUN (EINTR) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int c = 0; c < m->ncpus; c++) {
 		struct fold_thread *t = &f->thr[c];
 
@@ -153,6 +158,7 @@ static int fold_run(struct tg_fold *f, const struct tg_maps *m)
 			break;
 		started++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	f->cpu_ms_max = f->cpu_ms_sum = 0;
 	for (int c = 0; c < started; c++) {
 		pthread_join(f->thr[c].tid, NULL);
