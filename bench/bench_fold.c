@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 		goto usage;
 	cap.max_prefixes = 2 * cap.max_customers;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	setenv("TOLLGATE_FOLD", "kernel", 1); /* at every size: below 2^20 pairs it is off */
 	err = tg_maps_open(NULL, &cap, true, &m);
 	if (err) {
 		fprintf(stderr, "bench_fold: cannot load the program: %s\n", strerror(-err));

@@ -7,9 +7,10 @@
  * check that every cursor did. The reader then has 32 bytes a customer in place, and the
  * fold took one CPU's pass over the customers, not one pass per CPU.
  *
- * Where it cannot be set up or run (a possible CPU offline or outside the process's
- * cpuset, so its copies cannot be reached from it; no memory; the object refused) or
- * TOLLGATE_FOLD=user asks for it, the reader sums the CPUs itself from then on (stats.c,
+ * Below TG_FOLD_MIN_PAIRS customers x CPUs (TOLLGATE_FOLD=kernel: always), where it cannot
+ * be set up or run (a possible CPU offline or outside the process's cpuset, so its copies
+ * cannot be reached from it; no memory; the object refused) or TOLLGATE_FOLD=user asks
+ * for it, the reader sums the CPUs itself from then on (stats.c,
  * tg_read_cust_all), saying so once in the log: the numbers are the same, only the cost
  * differs. The object is embedded in the binaries (skel.c, tg_fold_bpf_open).
  */
@@ -28,6 +29,12 @@
 #include "maps.h"
 
 #define FOLD_BATCH 64u /* TG_FOLD_BATCH of bpf/fold.bpf.c */
+/*
+ * Customers x CPUs below which the userspace fold is used: it costs ~35 ns a pair (~35 ms
+ * here at this many), while the kernel's fold waits for a slot on every CPU, which on a
+ * busy machine is tens of ms whatever the size (docs/performance.md, Enforcement).
+ */
+#define TG_FOLD_MIN_PAIRS (1u << 20)
 
 struct tg_fold {
 	struct bpf_object *obj;
@@ -69,6 +76,10 @@ static int fold_setup(const struct tg_maps *m, struct tg_fold **out)
 	int err;
 
 	if (env && !strcmp(env, "user"))
+		return -ECANCELED;
+	/* few customers x CPUs: summed here in a few ms, no thread to wait for on every CPU */
+	if (!(env && !strcmp(env, "kernel")) &&
+	    (uint64_t)m->max_cust * (uint64_t)m->ncpus < TG_FOLD_MIN_PAIRS)
 		return -ECANCELED;
 	if (m->cstat < 0 || !m->max_cust || m->ncpus <= 0)
 		return -EINVAL;

@@ -241,8 +241,9 @@ int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
  * CPUs, each CPU its own copies, into an array mapped here; *sums (m->max_cust entries)
  * holds this call's sums until the next call or tg_maps_close. Set up on the first call.
  * -errno when it cannot be set up or a fold fails: then for good, said once in the log
- * (tg_fold_in_kernel false; the caller sums the CPUs itself). TOLLGATE_FOLD=user turns it
- * off (-ECANCELED).
+ * (tg_fold_in_kernel false; the caller sums the CPUs itself). -ECANCELED, silently, below
+ * 2^20 customers x CPUs (cheaper summed here) or with TOLLGATE_FOLD=user;
+ * TOLLGATE_FOLD=kernel uses it at any size.
  */
 int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums);
 bool tg_fold_in_kernel(const struct tg_maps *m);

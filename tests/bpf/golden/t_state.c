@@ -239,7 +239,7 @@ void test_read_all(void)
 {
 	static const __u32 at[] = {1, 2, 4094, 4095, 4096, 4097, 8191, 8192, 8193, 10000};
 	struct tg_capacity cap = {.max_customers = 10000, .max_prefixes = 20000};
-	struct tg_cstat *pass = NULL, *pc = NULL;
+	struct tg_cstat *pass = NULL, *pc = NULL, *kpass = NULL;
 	struct tg_maps big;
 	int ncpu = libbpf_num_possible_cpus();
 	size_t i;
@@ -251,8 +251,9 @@ void test_read_all(void)
 	}
 	pc = calloc(ncpu, sizeof(*pc));
 	pass = calloc(big.max_cust, sizeof(*pass));
+	kpass = calloc(big.max_cust, sizeof(*kpass));
 	CHECK(tg_maps_map_cdrop(&big) == 0);
-	CHECK(pc && pass && big.cdrop_mm);
+	CHECK(pc && pass && kpass && big.cdrop_mm);
 	for (i = 0; pc && i < ARRAY_SIZE(at); i++) {
 		struct tg_cdrop cd = {};
 
@@ -264,10 +265,17 @@ void test_read_all(void)
 		CHECK(bpf_map_update_elem(big.cstat, &at[i], pc, BPF_ANY) == 0);
 		CHECK(bpf_map_update_elem(big.cdrop, &at[i], &cd, BPF_ANY) == 0);
 	}
-	if (pc && pass && big.cdrop_mm) {
+	if (pc && pass && kpass && big.cdrop_mm) {
 		const struct tg_cdrop *cd = big.cdrop_mm;
 
 		CHECK(tg_read_cust_all(&big, big.max_cust, pass) == 0);
+		/* the same through the kernel's fold (at this size the default sums here) */
+		setenv("TOLLGATE_FOLD", "kernel", 1);
+		tg_fold_close(&big); /* decided again at the next read */
+		CHECK(tg_read_cust_all(&big, big.max_cust, kpass) == 0);
+		CHECK(tg_fold_in_kernel(&big));
+		CHECK(memcmp(kpass, pass, (size_t)big.max_cust * sizeof(*pass)) == 0);
+		unsetenv("TOLLGATE_FOLD");
 		for (i = 0; i < ARRAY_SIZE(at); i++) {
 			uint64_t x = at[i], n = (uint64_t)ncpu;
 
@@ -283,6 +291,7 @@ void test_read_all(void)
 	}
 	free(pc);
 	free(pass);
+	free(kpass);
 	tg_maps_close(&big);
 }
 
@@ -326,6 +335,8 @@ void test_fold(void)
 	CHECK(kf && uf && pc && sn);
 	if (tl_case_failed)
 		goto out;
+	setenv("TOLLGATE_FOLD", "kernel", 1); /* at this size the default sums in userspace */
+	tg_fold_close(&maps);		      /* decided again at the next read */
 	CHECK(tg_read_cust_all(&maps, n, kf) == 0);
 	CHECK(tg_fold_in_kernel(&maps)); /* else the fallback's warning says why */
 	before = kf[idx];
@@ -370,6 +381,8 @@ void test_fold(void)
 		CHECK(memcmp(sn->pass, kf, (size_t)n * sizeof(*kf)) == 0);
 	tg_snap_free(sn);
 out:
+	unsetenv("TOLLGATE_FOLD");
+	tg_fold_close(&maps);
 	free(sn);
 	free(pc);
 	free(uf);
