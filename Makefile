@@ -6,7 +6,8 @@
 #   make demo       install dependencies, build, run the namespace lab demo
 #   make soak       SOAK_MINUTES (10) of churn under lab traffic, then the checks (docs/soak.md)
 #   make bench      benchmarks: the program under BPF_PROG_TEST_RUN and on a veth wire (beside
-#                   nftables and the reverse-path check), load and reload; BENCH_QUICK=1: small, fast
+#                   nftables and the reverse-path check), the counters' fold, load and reload;
+#                   BENCH_QUICK=1: small, fast
 #   make lint       clang-format check, clang --analyze, cppcheck, shellcheck, the man pages
 #                   (mandoc -Tlint, scripts/check-man.py), the links of the docs (scripts/check-docs.py)
 #   make install    binaries, man pages, docs, systemd unit, example config (PREFIX, DESTDIR)
@@ -43,6 +44,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -MMD -
 BPF_SRC   := bpf/tollgate.bpf.c
 BPF_OBJ   := $(BUILD)/tollgate.bpf.o
 SKEL      := $(BUILD)/tollgate.skel.h
+FOLD_OBJ  := $(BUILD)/fold.bpf.o
+FOLD_SKEL := $(BUILD)/fold.skel.h
 LIB_SRC   := $(filter-out user/cli/tollgate.c user/daemon/tollgated.c,$(wildcard user/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtollgate.a
@@ -72,6 +75,17 @@ $(BPF_OBJ): $(BPF_SRC) | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tollgate > $@
+
+# The iterator that folds the per-CPU counters (bpf/fold.bpf.c), its own object and skeleton
+$(FOLD_OBJ): bpf/fold.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(FOLD_SKEL): $(FOLD_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name fold_bpf > $@
+
+$(BUILD)/user/datapath/skel.o: $(FOLD_SKEL)
 
 $(BUILD)/user/%.o: user/%.c $(SKEL)
 	$(call msg,CC,$@)
@@ -150,6 +164,14 @@ $(BENCH_BIN): $(BUILD)/bench/bench_xdp.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
+# The in-kernel fold of the per-CPU counters against the userspace one (bench/bench_fold.c)
+BENCH_FOLD := $(BUILD)/bench/bench_fold
+all: $(BENCH_FOLD)
+
+$(BENCH_FOLD): $(BUILD)/bench/bench_fold.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
 # The bare XDP_DROP program bench_xdp measures beside Tollgate's, embedded as a skeleton.
 BENCH_BPF_OBJ := $(BUILD)/bench/xdp_drop.bpf.o
 BENCH_SKEL    := $(BUILD)/bench/xdp_drop.skel.h
@@ -202,6 +224,7 @@ BENCH_XDP_ARGS := $(if $(filter 1,$(BENCH_QUICK)),-n 100000 -r 1 -s 1k -t 0.5)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BENCH_BIN) $(BENCH_XDP_ARGS)
+	$(Q)$(BENCH_FOLD) $(if $(filter 1,$(BENCH_QUICK)),-n 100000 -r 3)
 	$(Q)BENCH_QUICK=$(BENCH_QUICK) bench/bench_wire.sh
 	$(Q)$(if $(filter 1,$(BENCH_QUICK)),BENCH_LOAD_SIZES=$${BENCH_LOAD_SIZES:-1000}) bench/bench_load.sh
 

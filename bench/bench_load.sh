@@ -9,7 +9,8 @@
 #     diffs against what it applied last), each way and back;
 #   - peak RSS of each (GNU time's "Maximum resident set size"; tollgated's VmHWM);
 #   - what tollgated's enforcement interval costs with a rule on passed traffic and one on
-#     drops (every customer's counters read and evaluated every second);
+#     drops (every customer's counters read and evaluated every second), then with the
+#     per-CPU passed counters folded in the kernel and by tollgated, interleaved;
 #   - how long a scrape of /metrics takes (every customer's series up to 100k; issue target:
 #     <= 1 s at 100k with per_customer all).
 #   - after those reloads, a reload down to a tenth of the customers: the daemon's RSS
@@ -193,6 +194,31 @@ print("  %-44s %7.2f s  %7.1f MiB, %d lines" % (sys.argv[1], time.monotonic() - 
 		cp "$d/orig.csv" "$d/customers.csv"
 		kill "$DPID"
 		wait "$DPID" 2>/dev/null
+		DPID=
+		# the same interval with the per-CPU passed counters summed in the kernel (each
+		# CPU its own, at once: the default from 2^20 customers x CPUs) and by tollgated
+		# (the fallback: 32 bytes x CPUs a customer), interleaved
+		echo "    enforcement interval, passed traffic folded in the kernel vs by tollgated (its log):"
+		for round in 1 2; do
+			for fold in kernel user; do
+				TOLLGATE_FOLD=$fold nsenter --net="/run/netns/$NS" -- \
+					"$TGD" -v -c "$d/tollgate.yaml" >"$TMP/daemon.log" 2>&1 &
+				DPID=$!
+				for _ in $(seq 1200); do
+					grep -q ' applied: ' "$TMP/daemon.log" && break
+					kill -0 "$DPID" 2>/dev/null || break
+					sleep 0.05
+				done
+				sleep 11
+				sed -n "s/.*enforcement: \([0-9]* intervals over .*\)/      $fold ($round): \1/p" \
+					"$TMP/daemon.log" | tail -n 1
+				grep -q 'cannot fold' "$TMP/daemon.log" && [ "$fold" = kernel ] &&
+					echo "      (the kernel's fold did not run: $(grep -m1 'cannot fold' "$TMP/daemon.log"))"
+				kill "$DPID"
+				wait "$DPID" 2>/dev/null
+				DPID=
+			done
+		done
 	fi
 	DPID=
 	nsenter --net="/run/netns/$NS" -- "$TG" detach "$IF" >/dev/null

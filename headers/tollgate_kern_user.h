@@ -478,6 +478,17 @@ struct tg_cstat {
 };
 
 /*
+ * The in-kernel fold of tg_cstat (bpf/fold.bpf.c; not pinned): one CPU's cursor over the
+ * customer indexes [0, n), the next to fold and how many are left.
+ */
+struct tg_fold_pos {
+	__u32 next;
+	__u32 left;
+	__u32 n;
+	__u32 pad;
+};
+
+/*
  * tg_cdrop (shared array, key customer index): drops per direction and reason. Shared
  * (not per-CPU) to fit 1M customers in memory; updates go through the per-CPU coalescing
  * slot tg_dcache so that a flood aimed at one customer from many CPUs does not bounce

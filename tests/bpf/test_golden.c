@@ -53,6 +53,8 @@ static const struct group groups[] = {
 	{"enforce-records", "the records of throttled and suspended customers",
 	 test_enforce_records, NULL, NULL},
 	{"read-all", "tg_read_cust_all over three batches", test_read_all, NULL, NULL},
+	{"fold", "the in-kernel fold of the per-CPU counters, packets on two CPUs", test_fold, NULL,
+	 NULL},
 	FX("customer", "valid customer traffic, found by source; longest prefix wins", fx_customer),
 	FX("upstream", "upstream role: found by destination", fx_upstream),
 	FX("spoof", "anti-spoof: sources of a customer bound elsewhere", fx_spoof),

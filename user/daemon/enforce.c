@@ -1371,7 +1371,8 @@ static double delta(uint64_t now, uint64_t before)
 
 /*
  * Read the counters the rules need and give every loaded customer's rates to the engine.
- * Passed traffic comes from the per-CPU tg_cstat in batches (32 bytes x CPUs a customer);
+ * Passed traffic comes from the per-CPU tg_cstat summed by the CPUs in the kernel
+ * (tg_read_cust_all: 32 bytes a customer to copy; else in batches, 32 bytes x CPUs);
  * drops from the mmapped tg_cdrop plus the CPUs' coalescing slots (tg_pend_count, the one
  * reader the CLI, the API and /metrics use too: a low drop rate must not move in steps of
  * TG_DCACHE_FLUSH_PKTS), only the counters the rules read. A sample holds only what the

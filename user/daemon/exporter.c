@@ -417,6 +417,13 @@ char *tg_exporter_render(struct tg_exporter *x, size_t *len)
 	iface_metrics(x, &b);
 	attach_metrics(x, &b);
 	customer_metrics(x, &b, &bc);
+	if (tg_fold_in_kernel(&x->m) || x->m.fold_err) { /* once a snapshot tried it */
+		head(&b, "tollgate_fold_in_kernel", "gauge",
+		     "1: every customer's passed traffic is summed over the CPUs in the kernel; "
+		     "0: by tollgated, 32 bytes x CPUs a customer (under 2^20 customers x CPUs, "
+		     "TOLLGATE_FOLD=user, or the log says why).");
+		bprintf(&b, "tollgate_fold_in_kernel %d\n", tg_fold_in_kernel(&x->m));
+	}
 	head(&b, "tollgate_map_capacity", "gauge", "Entries a map can hold.");
 	bprintf(&b,
 		"tollgate_map_capacity{map=\"customers\"} %u\n"

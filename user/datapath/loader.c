@@ -471,6 +471,7 @@ void tg_maps_close(struct tg_maps *m)
 {
 	size_t i;
 
+	tg_fold_close(m);
 	if (m->tbl24)
 		munmap(m->tbl24, mmap_len(TG_V4_TBL24_ENTRIES));
 	if (m->tbl8)

@@ -36,6 +36,8 @@ struct tg_maps {
 	uint32_t bind_max;
 	int ncpus; /* libbpf_num_possible_cpus() */
 	char pin_dir[256];
+	struct tg_fold *fold; /* the in-kernel fold of tg_cstat, once tg_fold_read set it up */
+	int fold_err;	      /* why it could not be (-errno), 0: not tried yet */
 };
 
 /* Map sizes, from the capacity section (tg_capacity_from_config). */
@@ -66,6 +68,8 @@ int tg_maps_map_cdrop(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
+/* Open (not load) the fold's object (bpf/fold.bpf.c), likewise; fold.c loads it. */
+struct bpf_object *tg_fold_bpf_open(void);
 /* Before load: the policer clock's tick in 2^-8 ns (0: the program reads the coarse clock). */
 int tg_bpf_set_tick(struct bpf_object *obj, uint64_t tick_fns);
 /*
@@ -231,10 +235,26 @@ struct tg_if_counters {
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out);
 int tg_read_iface(const struct tg_maps *m, uint32_t slot, struct tg_if_counters *out);
 /*
- * Every customer index [0, n) at once, in batches (tollgated's enforcement interval):
- * passed counters summed over CPUs into pass[idx]. (Drops need no copy: m->cdrop_mm.)
+ * Every customer index [0, n) at once (tollgated's enforcement interval, snapshots):
+ * passed counters summed over CPUs into pass[idx], by the in-kernel fold (tg_fold_read),
+ * else in batches here. (Drops need no copy: m->cdrop_mm.)
  */
-int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
+int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass);
+
+/*
+ * The in-kernel fold (fold.c, bpf/fold.bpf.c): every customer's tg_cstat summed over the
+ * CPUs, each CPU its own copies, into an array mapped here; *sums (m->max_cust entries)
+ * holds this call's sums until the next call or tg_maps_close. Set up on the first call.
+ * -errno when it cannot be set up or a fold fails: then for good, said once in the log
+ * (tg_fold_in_kernel false; the caller sums the CPUs itself). -ECANCELED, silently, below
+ * 2^20 customers x CPUs (cheaper summed here) or with TOLLGATE_FOLD=user;
+ * TOLLGATE_FOLD=kernel uses it at any size.
+ */
+int tg_fold_read(struct tg_maps *m, const struct tg_cstat **sums);
+bool tg_fold_in_kernel(const struct tg_maps *m);
+/* The last fold's time on its CPUs by the kernel's timer: the longest CPU's, and all. */
+void tg_fold_cpu_ms(const struct tg_maps *m, double *max_ms, double *sum_ms);
+void tg_fold_close(struct tg_maps *m);
 
 /*
  * The per-customer drop and would-drop counts as the data plane counted them: the shared

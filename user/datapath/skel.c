@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * skel.c - the only user of the generated skeleton: it embeds the compiled XDP object in
- * the binaries (no .o file to ship or find at run time). The loader opens it through the
- * generic libbpf API. Kept apart so static analysis of our code does not wade through
- * generated code.
+ * skel.c - the only user of the generated skeletons: it embeds the compiled XDP object and
+ * the fold's (bpf/fold.bpf.c) in the binaries (no .o file to ship or find at run time).
+ * The loader and fold.c open them through the generic libbpf API. Kept apart so static
+ * analysis of our code does not wade through generated code.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "maps.h"
 #include "tollgate.skel.h"
+#include "fold.skel.h"
 
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts)
 {
@@ -19,6 +20,14 @@ struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts)
 	const void *bytes = tollgate__elf_bytes(&sz);
 
 	return bpf_object__open_mem(bytes, sz, opts);
+}
+
+struct bpf_object *tg_fold_bpf_open(void)
+{
+	size_t sz;
+	const void *bytes = fold_bpf__elf_bytes(&sz);
+
+	return bpf_object__open_mem(bytes, sz, NULL);
 }
 
 /*

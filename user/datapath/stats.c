@@ -282,15 +282,22 @@ int tg_srcblock_forget(const struct tg_maps *m, const uint32_t *idx, size_t n)
 /* Arrays are read CHUNK entries a batch call. */
 #define CHUNK 4096u
 
-int tg_read_cust_all(const struct tg_maps *m, uint32_t n, struct tg_cstat *pass)
+int tg_read_cust_all(struct tg_maps *m, uint32_t n, struct tg_cstat *pass)
 {
 	size_t stride = PCPU_STRIDE(struct tg_cstat);
-	__u32 *keys = malloc(CHUNK * sizeof(*keys));
-	char *buf = malloc((size_t)CHUNK * stride * m->ncpus);
+	const struct tg_cstat *sums;
+	__u32 *keys;
+	char *buf;
 	int err = 0;
 
 	if (n > m->max_cust)
 		n = m->max_cust;
+	if (!tg_fold_read(m, &sums)) { /* summed in the kernel: 32 bytes a customer */
+		memcpy(pass, sums, (size_t)n * sizeof(*pass));
+		return 0;
+	}
+	keys = malloc(CHUNK * sizeof(*keys));
+	buf = malloc((size_t)CHUNK * stride * m->ncpus);
 	if (!keys || !buf) {
 		free(keys);
 		free(buf);

@@ -442,6 +442,7 @@ void test_enforce_records(void);
 void test_port_samples(void);
 void test_dest_samples(void);
 void test_read_all(void);
+void test_fold(void);
 
 /* t_tables.c */
 void test_v4_tables(const char *desc, const char *bug);

@@ -239,7 +239,7 @@ void test_read_all(void)
 {
 	static const __u32 at[] = {1, 2, 4094, 4095, 4096, 4097, 8191, 8192, 8193, 10000};
 	struct tg_capacity cap = {.max_customers = 10000, .max_prefixes = 20000};
-	struct tg_cstat *pass = NULL, *pc = NULL;
+	struct tg_cstat *pass = NULL, *pc = NULL, *kpass = NULL;
 	struct tg_maps big;
 	int ncpu = libbpf_num_possible_cpus();
 	size_t i;
@@ -251,8 +251,9 @@ void test_read_all(void)
 	}
 	pc = calloc(ncpu, sizeof(*pc));
 	pass = calloc(big.max_cust, sizeof(*pass));
+	kpass = calloc(big.max_cust, sizeof(*kpass));
 	CHECK(tg_maps_map_cdrop(&big) == 0);
-	CHECK(pc && pass && big.cdrop_mm);
+	CHECK(pc && pass && kpass && big.cdrop_mm);
 	for (i = 0; pc && i < ARRAY_SIZE(at); i++) {
 		struct tg_cdrop cd = {};
 
@@ -264,10 +265,17 @@ void test_read_all(void)
 		CHECK(bpf_map_update_elem(big.cstat, &at[i], pc, BPF_ANY) == 0);
 		CHECK(bpf_map_update_elem(big.cdrop, &at[i], &cd, BPF_ANY) == 0);
 	}
-	if (pc && pass && big.cdrop_mm) {
+	if (pc && pass && kpass && big.cdrop_mm) {
 		const struct tg_cdrop *cd = big.cdrop_mm;
 
 		CHECK(tg_read_cust_all(&big, big.max_cust, pass) == 0);
+		/* the same through the kernel's fold (at this size the default sums here) */
+		setenv("TOLLGATE_FOLD", "kernel", 1);
+		tg_fold_close(&big); /* decided again at the next read */
+		CHECK(tg_read_cust_all(&big, big.max_cust, kpass) == 0);
+		CHECK(tg_fold_in_kernel(&big));
+		CHECK(memcmp(kpass, pass, (size_t)big.max_cust * sizeof(*pass)) == 0);
+		unsetenv("TOLLGATE_FOLD");
 		for (i = 0; i < ARRAY_SIZE(at); i++) {
 			uint64_t x = at[i], n = (uint64_t)ncpu;
 
@@ -283,5 +291,100 @@ void test_read_all(void)
 	}
 	free(pc);
 	free(pass);
+	free(kpass);
 	tg_maps_close(&big);
+}
+
+/* Pin this thread to cpu (-1: back to where it ran). */
+static int pin_to(int cpu)
+{
+	static cpu_set_t saved;
+	static bool have;
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return have ? sched_setaffinity(0, sizeof(saved), &saved) : 0;
+	if (!have && !sched_getaffinity(0, sizeof(saved), &saved))
+		have = true;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * The in-kernel fold (tollgated's enforcement interval, snapshots) against the per-CPU
+ * values it folds: real packets through BPF_PROG_TEST_RUN on CPU 0 and on CPU 1 (5 and 7
+ * downloads of c-a), then every customer's sums by the kernel, by the userspace fold, by
+ * tg_read_cust (`tollgate customer show`, the API) and by a snapshot (/metrics, `top`)
+ * agree, and c-a's equal the per-CPU values added up and moved by exactly the packets.
+ */
+void test_fold(void)
+{
+	int ncpu = libbpf_num_possible_cpus(), c = cust_no("c-a"), sent[2] = {5, 7};
+	uint32_t idx = cust_idx[c], n = maps.max_cust;
+	struct tg_cstat *kf = calloc(n, sizeof(*kf)), *uf = calloc(n, sizeof(*uf));
+	struct tg_cstat *pc = calloc(ncpu, sizeof(*pc)), sum = {}, before = {};
+	struct tg_snap *sn = calloc(1, sizeof(*sn));
+	struct tg_cust_counters cc;
+
+	TEST_BEGIN("the in-kernel fold: packets on CPU 0 and 1, summed like the per-CPU values");
+	if (ncpu < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("SKIP the in-kernel fold on two CPUs: this machine has one\n");
+		goto out;
+	}
+	CHECK(kf && uf && pc && sn);
+	if (tl_case_failed)
+		goto out;
+	setenv("TOLLGATE_FOLD", "kernel", 1); /* at this size the default sums in userspace */
+	tg_fold_close(&maps);		      /* decided again at the next read */
+	CHECK(tg_read_cust_all(&maps, n, kf) == 0);
+	CHECK(tg_fold_in_kernel(&maps)); /* else the fallback's warning says why */
+	before = kf[idx];
+	CHECK(set_profile(P_UP) == 0);
+	for (int cpu = 0; cpu < 2; cpu++) {
+		CHECK(pin_to(cpu) == 0);
+		CHECK_EQ_U64(send_up4("9.9.9.1", "198.51.100.20", sent[cpu]), sent[cpu]);
+	}
+	CHECK(pin_to(-1) == 0);
+	CHECK(tg_read_cust_all(&maps, n, kf) == 0);
+	CHECK(tg_fold_in_kernel(&maps));
+	maps.fold_err = -ECANCELED; /* TOLLGATE_FOLD=user: the batched fold */
+	{
+		struct tg_fold *f = maps.fold;
+
+		maps.fold = NULL;
+		CHECK(tg_read_cust_all(&maps, n, uf) == 0);
+		maps.fold = f;
+		maps.fold_err = 0;
+	}
+	CHECK(memcmp(kf, uf, (size_t)n * sizeof(*kf)) == 0);
+	CHECK(bpf_map_lookup_elem(maps.cstat, &idx, pc) == 0);
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		for (int d = 0; d < TG_DIR_NR; d++) {
+			sum.pkts[d] += pc[cpu].pkts[d];
+			sum.bytes[d] += pc[cpu].bytes[d];
+		}
+	}
+	CHECK(memcmp(&sum, &kf[idx], sizeof(sum)) == 0);
+	CHECK(pc[0].pkts[TG_DIR_DOWN] >= 5 && pc[1].pkts[TG_DIR_DOWN] >= 7); /* both CPUs */
+	CHECK_EQ_U64(kf[idx].pkts[TG_DIR_DOWN] - before.pkts[TG_DIR_DOWN], 12);
+	CHECK_EQ_U64(kf[idx].pkts[TG_DIR_UP], before.pkts[TG_DIR_UP]);
+	CHECK(kf[idx].bytes[TG_DIR_DOWN] > before.bytes[TG_DIR_DOWN]);
+	CHECK(tg_read_cust(&maps, idx, &cc) == 0);
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		CHECK_EQ_U64(cc.pass[d].pkts, kf[idx].pkts[d]);
+		CHECK_EQ_U64(cc.pass[d].bytes, kf[idx].bytes[d]);
+	}
+	CHECK(tg_snap_take(&maps, sn, true) == 0);
+	CHECK(sn->have_pass);
+	if (sn->have_pass)
+		CHECK(memcmp(sn->pass, kf, (size_t)n * sizeof(*kf)) == 0);
+	tg_snap_free(sn);
+out:
+	unsetenv("TOLLGATE_FOLD");
+	tg_fold_close(&maps);
+	free(sn);
+	free(pc);
+	free(uf);
+	free(kf);
 }
