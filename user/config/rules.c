@@ -14,25 +14,30 @@
 #include "config.h"
 #include "rules.h"
 
-static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bps",
-						  [TG_M_DOWNLOAD_BPS] = "download_bps",
-						  [TG_M_UPLOAD_PPS] = "upload_pps",
-						  [TG_M_DOWNLOAD_PPS] = "download_pps",
-						  [TG_M_UPLOAD_UTIL] = "upload_util",
-						  [TG_M_DOWNLOAD_UTIL] = "download_util",
-						  [TG_M_DROP_PPS] = "drop_pps",
-						  [TG_M_FLOOD_PPS] = "flood_pps",
-						  [TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
-						  [TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
+static const char *const metric_names[TG_M_NR] = {
+	[TG_M_UPLOAD_BPS] = "upload_bps",
+	[TG_M_DOWNLOAD_BPS] = "download_bps",
+	[TG_M_UPLOAD_PPS] = "upload_pps",
+	[TG_M_DOWNLOAD_PPS] = "download_pps",
+	[TG_M_UPLOAD_UTIL] = "upload_util",
+	[TG_M_DOWNLOAD_UTIL] = "download_util",
+	[TG_M_DROP_PPS] = "drop_pps",
+	[TG_M_FLOOD_PPS] = "flood_pps",
+	[TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
+	[TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
+	[TG_M_QUOTA_USED_PCT] = "quota_used_pct",
+	[TG_M_UPLOAD_QUOTA_USED_PCT] = "upload_quota_used_pct",
+	[TG_M_DOWNLOAD_QUOTA_USED_PCT] = "download_quota_used_pct",
 #define METRIC_UP(N, s) [TG_M_REASON_UP + TG_R_##N] = s "_pps",
 #define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
-						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
+	TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
 
 /* What an unknown metric's error lists: the families, not all 30 names; then the reasons
  * (&REASONS_VALID[2]: without the first ", "). */
 #define METRICS_VALID                                                                              \
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
-	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, REASON_pps, "                 \
+	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, quota_used_pct, "             \
+	"upload_quota_used_pct, download_quota_used_pct, REASON_pps, "                             \
 	"download_REASON_pps; REASON: "
 #define REASON_SEP(N, s) ", " s
 #define REASONS_VALID TG_REASONS(REASON_SEP)
@@ -50,6 +55,9 @@ int tg_metric_unit(int metric)
 		return TG_MU_RATE;
 	case TG_M_UPLOAD_UTIL:
 	case TG_M_DOWNLOAD_UTIL:
+	case TG_M_QUOTA_USED_PCT:
+	case TG_M_UPLOAD_QUOTA_USED_PCT:
+	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
 		return TG_MU_PERCENT;
 	default:
 		return TG_MU_PPS;
@@ -113,6 +121,14 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 		return dir_sum(s, TG_DIR_DOWN);
 	case TG_M_DOWNLOAD_FLOOD_PPS:
 		return flood_sum(s, TG_DIR_DOWN);
+	case TG_M_QUOTA_USED_PCT:
+		return s->quota_pct[TG_DIR_UP] > s->quota_pct[TG_DIR_DOWN]
+			       ? s->quota_pct[TG_DIR_UP]
+			       : s->quota_pct[TG_DIR_DOWN];
+	case TG_M_UPLOAD_QUOTA_USED_PCT:
+		return s->quota_pct[TG_DIR_UP];
+	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
+		return s->quota_pct[TG_DIR_DOWN];
 	default:
 		if (metric >= TG_M_REASON_UP && metric < TG_M_REASON_DOWN)
 			return s->drop_pps[TG_DIR_UP][metric - TG_M_REASON_UP];

@@ -31,6 +31,7 @@
 #include "mitigate.h"
 #include "lib/lib.h"
 #include "page.h"
+#include "quota.h"
 #include "state/state.h"
 #include "view/view.h"
 
@@ -71,6 +72,7 @@ struct tg_exporter {
 	pthread_mutex_t lock;	  /* one render or API request at a time (the maps' mmaps) */
 	pthread_mutex_t act_lock; /* the action counters: the event loop never waits on a render */
 	struct tg_mitigator *mit; /* upstream mitigation (not owned; set before requests) */
+	struct tg_quota *quota;	  /* volume quotas (not owned; set before requests) */
 	char *listen, *per_customer;
 	/* who may ask (access()): the Host header's names, and the bearer token */
 	char *listen_host, *listen_port; /* "127.0.0.1" or "::1" (no brackets), "9477" */
@@ -247,6 +249,33 @@ static void reason_series(struct tg_exporter *x, struct buf *b, const struct tg_
 					(unsigned long long)other[d][r]);
 }
 
+/* The shown customers' volume quotas: the used fraction per direction with a quota. */
+static void quota_series(struct tg_exporter *x, struct buf *b, char (*names)[TG_ID_LEN],
+			 const struct tg_crow *rows, size_t shown)
+{
+	struct tg_quota_now qn;
+	char id[2 * TG_ID_LEN];
+	bool first = true;
+
+	for (size_t k = 0; x->quota && k < shown; k++) {
+		if (tg_quota_get(x->quota, rows[k].idx, &qn))
+			continue;
+		if (first)
+			head(b, "tollgate_customer_quota_used_ratio", "gauge",
+			     "Volume used this quota period over the plan's quota, per customer "
+			     "and "
+			     "direction with a quota (1 = all of it; may pass 1).");
+		first = false;
+		for (int d = 0; d < TG_DIR_NR; d++)
+			if (qn.cfg.bytes[d])
+				bprintf(b,
+					"tollgate_customer_quota_used_ratio{customer=\"%s\","
+					"direction=\"%s\"} %.6f\n",
+					esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
+					qn.pct[d] / 100.0);
+	}
+}
+
 static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
 {
 	struct tg_snap sn;
@@ -330,6 +359,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	for (size_t k = 0; k < shown; k++)
 		bprintf(b, "tollgate_customer_state{customer=\"%s\"} %u\n",
 			esc(names[rows[k].idx], id, sizeof(id)), rec[rows[k].idx].state);
+	quota_series(x, b, names, rows, shown);
 out:
 	tg_snap_free(&sn);
 }
@@ -396,6 +426,12 @@ void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g)
 {
 	if (x)
 		x->mit = g;
+}
+
+void tg_exporter_set_quota(struct tg_exporter *x, struct tg_quota *q)
+{
+	if (x)
+		x->quota = q;
 }
 
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
@@ -661,7 +697,8 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 {
 	struct tg_cust_counters c;
 	struct tg_cust rec;
-	json_t *o, *r;
+	struct tg_quota_now qn;
+	json_t *o, *r, *q = NULL;
 	uint32_t idx = find_customer(x, id);
 
 	if (!idx)
@@ -673,6 +710,9 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	r = rates_j(x, idx, id, &c);
 	json_object_set_new(o, "rates", r ? r : json_null());
+	if (x->quota && !tg_quota_get(x->quota, idx, &qn))
+		q = tg_view_quota(&qn.cfg, qn.used, qn.period_start_ms, qn.period_end_ms);
+	json_object_set_new(o, "quota", q ? q : json_null());
 	/* no state database: no enforcement known, no events (the counters still show) */
 	if (state_db(x) || tg_view_customer_state(o, x->st, id))
 		json_object_set_new(o, "events", json_array());

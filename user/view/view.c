@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
 
@@ -320,4 +321,46 @@ json_t *tg_view_events(struct tg_statedb *st, const char *customer, int64_t sinc
 	if (!ev)
 		*err = -ENOMEM;
 	return ev;
+}
+
+static json_t *iso_ms(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+json_t *tg_view_quota(const struct tg_quota_cfg *q, const uint64_t used[TG_DIR_NR],
+		      int64_t period_start_ms, int64_t period_end_ms)
+{
+	static const char *const dn[TG_DIR_NR] = {"upload", "download"};
+	json_t *o = json_object();
+	double max = 0;
+	char reset[16];
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "period", json_string(tg_quota_period_name(q->period)));
+	json_object_set_new(o, "reset", json_string(tg_quota_reset_name(q, reset, sizeof(reset))));
+	json_object_set_new(o, "period_start", iso_ms(period_start_ms));
+	json_object_set_new(o, "period_end", iso_ms(period_end_ms));
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		double pct;
+
+		if (!q->bytes[d]) {
+			json_object_set_new(o, dn[d], json_null());
+			continue;
+		}
+		pct = (double)used[d] * 100.0 / (double)q->bytes[d];
+		max = pct > max ? pct : max;
+		json_object_set_new(o, dn[d],
+				    json_pack("{sI sI sf}", "quota_bytes", (json_int_t)q->bytes[d],
+					      "used_bytes", (json_int_t)used[d], "used_pct", pct));
+	}
+	json_object_set_new(o, "used_pct", json_real(max));
+	return o;
 }
