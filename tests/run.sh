@@ -15,6 +15,9 @@
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
 #   build/tests/test_alert         the Alertmanager webhook's checks: 400s, queued, ignored
+#   build/tests/test_quota         volume quotas: period arithmetic (month ends, day 31,
+#                                  weeks), config errors, accounting across counter resets,
+#                                  clock steps and restarts; rule exemptions
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -75,6 +78,7 @@ SUITES=(
 	build/tests/test_etcd
 	build/tests/test_mitigation
 	build/tests/test_alert
+	build/tests/test_quota
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"

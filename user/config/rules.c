@@ -14,23 +14,23 @@
 #include "config.h"
 #include "rules.h"
 
-static const char *const metric_names[TG_M_NR] = {
-	[TG_M_UPLOAD_BPS] = "upload_bps",
-	[TG_M_DOWNLOAD_BPS] = "download_bps",
-	[TG_M_UPLOAD_PPS] = "upload_pps",
-	[TG_M_DOWNLOAD_PPS] = "download_pps",
-	[TG_M_UPLOAD_UTIL] = "upload_util",
-	[TG_M_DOWNLOAD_UTIL] = "download_util",
-	[TG_M_DROP_PPS] = "drop_pps",
-	[TG_M_FLOOD_PPS] = "flood_pps",
-	[TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
-	[TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
-	[TG_M_QUOTA_USED_PCT] = "quota_used_pct",
-	[TG_M_UPLOAD_QUOTA_USED_PCT] = "upload_quota_used_pct",
-	[TG_M_DOWNLOAD_QUOTA_USED_PCT] = "download_quota_used_pct",
+static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bps",
+						  [TG_M_DOWNLOAD_BPS] = "download_bps",
+						  [TG_M_UPLOAD_PPS] = "upload_pps",
+						  [TG_M_DOWNLOAD_PPS] = "download_pps",
+						  [TG_M_UPLOAD_UTIL] = "upload_util",
+						  [TG_M_DOWNLOAD_UTIL] = "download_util",
+						  [TG_M_DROP_PPS] = "drop_pps",
+						  [TG_M_FLOOD_PPS] = "flood_pps",
+						  [TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
+						  [TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
 #define METRIC_UP(N, s) [TG_M_REASON_UP + TG_R_##N] = s "_pps",
 #define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
-	TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
+						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
+
+/* the volume quota's (quota.h), TG_M_QUOTA_USED_PCT on */
+static const char *const quota_names[] = {"quota_used_pct", "upload_quota_used_pct",
+					  "download_quota_used_pct"};
 
 /* What an unknown metric's error lists: the families, not all 30 names; then the reasons
  * (&REASONS_VALID[2]: without the first ", "). */
@@ -44,6 +44,8 @@ static const char *const metric_names[TG_M_NR] = {
 
 const char *tg_metric_name(int metric)
 {
+	if (metric >= TG_M_QUOTA_USED_PCT && metric <= TG_M_DOWNLOAD_QUOTA_USED_PCT)
+		return quota_names[metric - TG_M_QUOTA_USED_PCT];
 	return metric >= 0 && metric < TG_M_NR ? metric_names[metric] : "?";
 }
 
@@ -67,7 +69,7 @@ int tg_metric_unit(int metric)
 int tg_metric_lookup(const char *name)
 {
 	for (int m = 0; m < TG_M_NR; m++) {
-		if (!strcmp(name, metric_names[m]))
+		if (!strcmp(name, tg_metric_name(m)))
 			return m;
 	}
 	/* the explicit spelling of the upload drop metrics: upload_spoof_pps, upload_flood_pps */
@@ -121,10 +123,8 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 		return dir_sum(s, TG_DIR_DOWN);
 	case TG_M_DOWNLOAD_FLOOD_PPS:
 		return flood_sum(s, TG_DIR_DOWN);
-	case TG_M_QUOTA_USED_PCT:
-		return s->quota_pct[TG_DIR_UP] > s->quota_pct[TG_DIR_DOWN]
-			       ? s->quota_pct[TG_DIR_UP]
-			       : s->quota_pct[TG_DIR_DOWN];
+	case TG_M_QUOTA_USED_PCT: /* the larger direction's */
+		return s->quota_pct[0] > s->quota_pct[1] ? s->quota_pct[0] : s->quota_pct[1];
 	case TG_M_UPLOAD_QUOTA_USED_PCT:
 		return s->quota_pct[TG_DIR_UP];
 	case TG_M_DOWNLOAD_QUOTA_USED_PCT:

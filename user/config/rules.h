@@ -41,14 +41,16 @@ enum tg_metric {
 	TG_M_DOWNLOAD_PPS,
 	TG_M_UPLOAD_UTIL, /* percent of the plan's rate; 0 without a limit */
 	TG_M_DOWNLOAD_UTIL,
-	TG_M_DROP_PPS,		      /* every upload drop */
-	TG_M_FLOOD_PPS,		      /* upload flood_syn + flood_udp + flood_icmp + flood_frag */
-	TG_M_DOWNLOAD_DROP_PPS,	      /* every download drop */
-	TG_M_DOWNLOAD_FLOOD_PPS,      /* download floods */
-	TG_M_QUOTA_USED_PCT,	      /* volume quota: the larger of the two directions' used % */
-	TG_M_UPLOAD_QUOTA_USED_PCT,   /* percent of the plan's upload quota used this period */
-	TG_M_DOWNLOAD_QUOTA_USED_PCT, /* 0 for a direction without a quota */
-	TG_M_REASON_UP,		      /* + enum tg_reason: <reason>_pps (upload_<reason>_pps) */
+	TG_M_DROP_PPS,		 /* every upload drop */
+	TG_M_FLOOD_PPS,		 /* upload flood_syn + flood_udp + flood_icmp + flood_frag */
+	TG_M_DOWNLOAD_DROP_PPS,	 /* every download drop */
+	TG_M_DOWNLOAD_FLOOD_PPS, /* download floods */
+	/* volume quota, percent used this period: the larger direction's, upload's, download's
+	 * (0 for a direction without a quota) */
+	TG_M_QUOTA_USED_PCT,
+	TG_M_UPLOAD_QUOTA_USED_PCT,
+	TG_M_DOWNLOAD_QUOTA_USED_PCT,
+	TG_M_REASON_UP, /* + enum tg_reason: <reason>_pps (upload_<reason>_pps) */
 	TG_M_REASON_DOWN = TG_M_REASON_UP + TG_R_NR, /* + reason: download_<reason>_pps */
 	TG_M_NR = TG_M_REASON_DOWN + TG_R_NR,
 };
