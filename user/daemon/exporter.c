@@ -784,6 +784,37 @@ static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 	return tg_view_doc("customers", arr);
 }
 
+/*
+ * GET /api/v1/quotas?limit=N (default 10, at most 1000): the customers that used the most
+ * of their volume quota this period, highest quota_used_pct first; 404 without quotas.
+ */
+static json_t *api_quotas(struct tg_exporter *x, struct MHD_Connection *conn, unsigned int *status)
+{
+	long lim = arg_num(conn, "limit", 10, 1, 1000);
+	struct tg_quota_top *top;
+	json_t *arr;
+	size_t n;
+
+	if (lim < 0)
+		return api_error(status, MHD_HTTP_BAD_REQUEST, "limit: 1 to 1000");
+	top = calloc((size_t)lim, sizeof(*top));
+	if (!top)
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	n = tg_quota_top(x->quota, top, (size_t)lim);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = tg_view_quota(&top[i].now.cfg, top[i].now.used,
+					  top[i].now.period_start_ms, top[i].now.period_end_ms);
+
+		if (o) {
+			json_object_set_new(o, "customer", json_string(top[i].id));
+			json_array_append_new(arr, o);
+		}
+	}
+	free(top);
+	return tg_view_doc("quotas", arr);
+}
+
 static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const char *path,
 		   unsigned int *status)
 {
@@ -803,12 +834,14 @@ static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const cha
 		o = api_enforcement(x, status);
 	else if (!strcmp(path, "whois"))
 		o = api_whois(x, conn, status);
+	else if (!strcmp(path, "quotas") && x->quota && tg_quota_active(x->quota))
+		o = api_quotas(x, conn, status);
 	else if (!strcmp(path, "mitigations") && x->mit)
 		o = json_pack("{si so}", "version", 1, "mitigation", tg_mitigator_json(x->mit));
 	else
 		o = api_error(status, MHD_HTTP_NOT_FOUND,
 			      "not found: /api/v1/status, customers, customers/ID, events, "
-			      "enforcement, mitigations, whois");
+			      "enforcement, mitigations, quotas, whois");
 	pthread_mutex_unlock(&x->lock);
 	return o;
 }

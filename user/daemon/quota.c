@@ -296,6 +296,21 @@ void tg_quota_pct(const struct tg_quota *q, size_t c, double pct[TG_DIR_NR])
 		pct_of(&q->plans[x->plan], x, pct);
 }
 
+/* The exporter's view of index idx (a tracked one), under the lock. */
+static void now_of(const struct tg_quota *q, uint32_t idx, int64_t now, struct tg_quota_now *out)
+{
+	const struct qent *x = &q->ent[idx];
+
+	out->cfg = q->plans[x->plan];
+	out->used[TG_DIR_UP] = x->used[TG_DIR_UP];
+	out->used[TG_DIR_DOWN] = x->used[TG_DIR_DOWN];
+	pct_of(&out->cfg, x, out->pct);
+	out->pct_max = out->pct[0] > out->pct[1] ? out->pct[0] : out->pct[1];
+	out->period_start_ms =
+		x->period_start ? x->period_start : tg_quota_period_start(&out->cfg, now);
+	out->period_end_ms = tg_quota_period_end(&out->cfg, out->period_start_ms);
+}
+
 int tg_quota_get(struct tg_quota *q, uint32_t idx, struct tg_quota_now *out)
 {
 	int err = -ENOENT;
@@ -303,19 +318,37 @@ int tg_quota_get(struct tg_quota *q, uint32_t idx, struct tg_quota_now *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&q->lock);
 	if (q->ent && idx < q->n && q->ent[idx].id[0]) {
-		const struct qent *x = &q->ent[idx];
-		int64_t now = tg_now_ms();
-
-		out->cfg = q->plans[x->plan];
-		out->used[TG_DIR_UP] = x->used[TG_DIR_UP];
-		out->used[TG_DIR_DOWN] = x->used[TG_DIR_DOWN];
-		pct_of(&out->cfg, x, out->pct);
-		out->pct_max = out->pct[0] > out->pct[1] ? out->pct[0] : out->pct[1];
-		out->period_start_ms =
-			x->period_start ? x->period_start : tg_quota_period_start(&out->cfg, now);
-		out->period_end_ms = tg_quota_period_end(&out->cfg, out->period_start_ms);
+		now_of(q, idx, tg_now_ms(), out);
 		err = 0;
 	}
 	pthread_mutex_unlock(&q->lock);
 	return err;
+}
+
+size_t tg_quota_top(struct tg_quota *q, struct tg_quota_top *out, size_t max)
+{
+	int64_t now = tg_now_ms();
+	size_t n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (uint32_t i = 0; q->ent && max && i < q->n; i++) {
+		const struct qent *x = &q->ent[i];
+		double pct[TG_DIR_NR], v;
+		size_t k;
+
+		if (!x->id[0])
+			continue;
+		pct_of(&q->plans[x->plan], x, pct);
+		v = pct[0] > pct[1] ? pct[0] : pct[1];
+		if (n == max && v <= out[n - 1].now.pct_max)
+			continue; /* the common case at scale: below the lowest kept */
+		k = n < max ? n++ : n - 1;
+		for (; k > 0 && out[k - 1].now.pct_max < v; k--) /* insertion, highest first */
+			out[k] = out[k - 1];
+		snprintf(out[k].id, sizeof(out[k].id), "%s", x->id);
+		out[k].idx = i;
+		now_of(q, i, now, &out[k].now);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }

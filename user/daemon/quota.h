@@ -72,4 +72,12 @@ int tg_quota_flush(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms, b
 /* The customer at index idx: 0, or -ENOENT (no quota). Any thread. */
 int tg_quota_get(struct tg_quota *q, uint32_t idx, struct tg_quota_now *out);
 
+/* The customers with the highest quota_used_pct, highest first: up to max. Any thread. */
+struct tg_quota_top {
+	char id[TG_ID_LEN];
+	uint32_t idx;
+	struct tg_quota_now now;
+};
+size_t tg_quota_top(struct tg_quota *q, struct tg_quota_top *out, size_t max);
+
 #endif /* TG_QUOTA_H */
