@@ -51,6 +51,9 @@
 #   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
 #                                     2 tollgated nodes, the webhook suspends a
 #                                     multi-homed customer over its sum (root, ~30 s)
+#   tests/integration/test_quota.sh   volume quotas with real traffic: a tiny quota throttles
+#                                     B, exempt C is left alone; exact usage in the API,
+#                                     /metrics, the page; kill -9, reload, restart (root)
 #   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
@@ -98,6 +101,7 @@ SUITES=(
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh
 	tests/integration/test_alert.sh
+	tests/integration/test_quota.sh
 	tests/integration/test_soak.sh
 )
 
