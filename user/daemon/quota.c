@@ -18,6 +18,7 @@ struct qent {
 	int32_t plan;	    /* index of q->plans */
 	bool have_base;	    /* base is a reading at this index (else: the next reading is) */
 	bool dirty;	    /* changed since written */
+	bool fresh;	    /* took the index since the last configure: its counters began at 0 */
 	int64_t period_start;
 	uint64_t used[TG_DIR_NR];
 	uint64_t base[TG_DIR_NR];
@@ -29,6 +30,9 @@ struct tg_quota {
 	uint32_t n;
 	struct tg_quota_cfg *plans; /* the applied plans' quotas, copied */
 	size_t nplans;
+	size_t ndirty;	     /* entries with dirty set */
+	bool round;	     /* a write-behind round is going over the indexes ... */
+	uint32_t cursor;     /* ... and is at this one */
 	const uint32_t *idx; /* of the applied configuration */
 	size_t ncust;
 	uint64_t *seen; /* seen[idx]: hash of the id at the index at the last configure (0) */
@@ -79,163 +83,256 @@ static void row_of(const struct qent *x, uint32_t i, int64_t wall_ms, struct tg_
 	}
 }
 
-int tg_quota_flush(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms, bool force)
+/* Write the dirty rows from index *pos on (0 if pos is NULL) that pick selects (all if
+ * NULL), at most max of them, in one transaction; *pos is then where to go on (q->n: at
+ * the end). 0 or -errno (then they stay dirty). */
+static int write_rows(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms, size_t max,
+		      const bool *pick, uint32_t *pos)
 {
 	struct tg_quota_row *rows;
-	size_t n = 0, cap = 0;
+	uint32_t i = pos ? *pos : 0, *at;
+	size_t n = 0;
 	int err;
 
-	if (!q->ent || (!force && q->last_flush && wall_ms - q->last_flush < TG_QUOTA_FLUSH_MS &&
-			wall_ms >= q->last_flush))
+	max = max < q->ndirty ? max : q->ndirty;
+	if (!max) {
+		if (pos)
+			*pos = q->n;
 		return 0;
-	for (uint32_t i = 0; i < q->n; i++)
-		cap += q->ent[i].dirty && q->ent[i].have_base;
-	q->last_flush = wall_ms;
-	if (!cap)
-		return 0;
-	rows = malloc(cap * sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < q->n; i++) /* only usage taken at a reading: have_base */
-		if (q->ent[i].dirty && q->ent[i].have_base)
-			row_of(&q->ent[i], i, wall_ms, &rows[n++]);
-	err = tg_state_quota_put(st, rows, n);
-	free(rows);
-	if (err) {
-		tg_warn("quota: cannot write the usage of %zu customers to the state database "
-			"(%s): tried again in %lld s",
-			n, strerror(-err), (long long)(TG_QUOTA_FLUSH_MS / 1000));
-		q->last_flush = 0; /* at the next interval */
-		return err;
 	}
-	for (uint32_t i = 0; i < q->n; i++)
-		if (q->ent[i].have_base)
-			q->ent[i].dirty = false;
-	return 0;
+	rows = calloc(max, sizeof(*rows));
+	at = calloc(max, sizeof(*at));
+	if (!rows || !at) {
+		free(rows);
+		free(at);
+		return -ENOMEM;
+	}
+	for (; i < q->n && n < max; i++) {
+		const struct qent *x = &q->ent[i];
+
+		/* only usage taken at a reading (have_base): its row says where to go on */
+		if (x->dirty && x->have_base && (!pick || pick[i])) {
+			row_of(x, i, wall_ms, &rows[n]);
+			at[n++] = i;
+		}
+	}
+	err = tg_state_quota_put(st, rows, n);
+	if (!err) {
+		for (size_t k = 0; k < n; k++)
+			q->ent[at[k]].dirty = false;
+		q->ndirty -= n;
+		if (pos)
+			*pos = n < max ? q->n : i;
+	}
+	free(rows);
+	free(at);
+	return err;
+}
+
+int tg_quota_flush(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms, bool force)
+{
+	int err;
+
+	if (!q->ent)
+		return 0;
+	if (force) {
+		err = write_rows(q, st, wall_ms, SIZE_MAX, NULL, NULL);
+	} else {
+		/* a round every TG_QUOTA_FLUSH_MS goes over every index, TG_QUOTA_FLUSH_ROWS
+		 * dirty rows a call (the enforcer calls once an interval): a write never holds
+		 * the interval up long, however many customers there are */
+		if (!q->round) {
+			if (q->last_flush && wall_ms >= q->last_flush &&
+			    wall_ms - q->last_flush < TG_QUOTA_FLUSH_MS)
+				return 0;
+			q->round = true;
+			q->cursor = 0;
+			q->last_flush = wall_ms;
+		}
+		err = write_rows(q, st, wall_ms, TG_QUOTA_FLUSH_ROWS, NULL, &q->cursor);
+		if (!err && q->cursor >= q->n)
+			q->round = false;
+	}
+	if (err)
+		tg_warn("quota: cannot write the usage to the state database (%s): tried again at "
+			"the next interval",
+			strerror(-err));
+	return err;
 }
 
 /*
- * Index i takes customer cu (plan p): its recorded usage. A row taken at this index gives
- * the counter reading too; one taken at another index means the counters here started at
- * 0 when it got this index (commit.c clears a departed customer's); no row: the usage
- * starts now, from the next reading (the counters hold traffic from before the quota).
+ * Index i takes customer id (plan): its usage starts at 0 and, for a customer that took
+ * the index since the last configure (fresh), from counters the sync zeroed (base 0);
+ * otherwise from the next reading (the counters hold traffic from before). Its row in
+ * the state database, if any, comes next (apply_row).
  */
-static void take(struct qent *x, struct tg_statedb *st, const char *id, int plan, uint32_t i,
-		 bool fresh_index)
+static void take(struct qent *x, const char *id, int plan, bool fresh)
 {
-	struct tg_quota_row r;
-
 	memset(x, 0, sizeof(*x));
 	snprintf(x->id, sizeof(x->id), "%s", id);
 	x->plan = plan;
-	if (fresh_index)
-		x->have_base = true; /* base 0: a new customer at a cleared index */
-	if (!st || tg_state_quota_get(st, id, &r))
-		return;
-	x->period_start = r.period_start_ms;
+	x->have_base = fresh;
+	x->fresh = fresh;
+}
+
+/* The recorded usage; a row taken at this index gives the counter reading too, one taken
+ * at another means the counters here started at 0 when it got this index (commit.c clears
+ * a departed customer's). */
+static void apply_row(struct qent *x, const struct tg_quota_row *r, uint32_t i)
+{
+	x->period_start = r->period_start_ms;
 	for (int d = 0; d < TG_DIR_NR; d++) {
-		x->used[d] = r.used[d];
-		x->base[d] = !fresh_index && r.idx == i ? r.base[d] : 0;
+		x->used[d] = r->used[d];
+		x->base[d] = !x->fresh && r->idx == i ? r->base[d] : 0;
 	}
 	x->have_base = true;
 }
+
+struct bulk {
+	struct tg_quota *q;
+	const struct tg_cfg *cfg;
+	const uint32_t *idx;
+	const bool *need;
+};
+
+static int bulk_row(void *ctx, const struct tg_quota_row *r)
+{
+	const struct bulk *b = ctx;
+	long c = tg_config_customer(b->cfg, r->customer);
+	uint32_t i = c >= 0 ? b->idx[c] : UINT32_MAX;
+
+	if (i < b->q->n && b->need[i] && !strcmp(b->q->ent[i].id, r->customer))
+		apply_row(&b->q->ent[i], r, i);
+	return 0;
+}
+
+#define TG_QUOTA_BULK_MIN 64 /* more rows to read than this: read the table whole */
 
 int tg_quota_configure(struct tg_quota *q, struct tg_statedb *st, const struct tg_cfg *cfg,
 		       const uint32_t *idx, uint32_t max_cust, int64_t wall_ms)
 {
 	struct tg_quota_cfg *plans = calloc(cfg->nplans ? cfg->nplans : 1, sizeof(*plans));
-	struct qent *ent = q->ent, *old_ent = NULL;
+	uint32_t *newc = calloc(max_cust ? max_cust : 1, sizeof(*newc)); /* c + 1 by index */
+	bool *pick = calloc(max_cust > q->n ? max_cust : q->n + 1, sizeof(*pick));
 	bool any = false, first = !q->idx;
-	uint32_t n = q->n;
+	size_t nneed = 0;
+	int err = -ENOMEM;
 
-	if (!plans)
-		return -ENOMEM;
+	if (!plans || !newc || !pick)
+		goto out;
 	for (size_t p = 0; p < cfg->nplans; p++) {
 		plans[p] = cfg->plans[p].quota;
 		any = any || TG_QUOTA_ON(&plans[p]);
 	}
-	if (q->ent && st)
-		tg_quota_flush(q, st, wall_ms, true); /* under the ids that used it */
 	if (q->nseen != max_cust) {
 		free(q->seen);
 		q->seen = calloc(max_cust, sizeof(*q->seen));
 		q->nseen = q->seen ? max_cust : 0;
-		if (!q->seen) {
-			free(plans);
-			return -ENOMEM;
-		}
+		if (!q->seen)
+			goto out;
 	}
-	if (any && (!ent || n != max_cust)) {
-		old_ent = ent;
-		ent = calloc(max_cust, sizeof(*ent));
+	for (size_t c = 0; c < cfg->ncustomers; c++) {
+		const struct tg_customer *cu = &cfg->customers[c];
+
+		if (idx[c] < max_cust && cu->plan >= 0 && TG_QUOTA_ON(&plans[cu->plan]))
+			newc[idx[c]] = (uint32_t)c + 1;
+	}
+	/* what leaves its index (gone, moved, no quota now) is written under its id first */
+	for (uint32_t i = 0; q->ent && i < q->n; i++)
+		pick[i] = q->ent[i].id[0] && (i >= max_cust || !newc[i] ||
+					      strcmp(cfg->customers[newc[i] - 1].id, q->ent[i].id));
+	if (q->ent && st && write_rows(q, st, wall_ms, SIZE_MAX, pick, NULL))
+		tg_warn("quota: the usage of the customers a reload moved or removed could not be "
+			"written: what they used since the last write is lost");
+
+	pthread_mutex_lock(&q->lock);
+	if (any && q->n != max_cust) {
+		struct qent *ent = calloc(max_cust, sizeof(*ent));
+
 		if (!ent) {
-			free(plans);
-			return -ENOMEM;
+			pthread_mutex_unlock(&q->lock);
+			goto out;
 		}
-		if (old_ent) /* a capacity change moves no index */
-			memcpy(ent, old_ent, (n < max_cust ? n : max_cust) * sizeof(*ent));
-		n = max_cust;
+		if (q->ent) /* a capacity change moves no index */
+			memcpy(ent, q->ent, (q->n < max_cust ? q->n : max_cust) * sizeof(*ent));
+		free(q->ent);
+		q->ent = ent;
+		q->n = max_cust;
 	}
-	if (any) {
-		/* which index each tracked customer is at now: the rest are dropped */
-		bool *keep = calloc(n, sizeof(*keep));
+	if (!any) {
+		free(q->ent);
+		q->ent = NULL;
+		q->n = 0;
+	}
+	memset(pick, 0, (q->n ? q->n : 1) * sizeof(*pick)); /* now: needs its row */
+	q->ndirty = 0;
+	for (uint32_t i = 0; i < q->n; i++) {
+		struct qent *x = &q->ent[i];
+		const struct tg_customer *cu = newc[i] ? &cfg->customers[newc[i] - 1] : NULL;
 
-		if (!keep) {
-			if (ent != q->ent)
-				free(ent);
-			free(plans);
-			return -ENOMEM;
+		if (!cu) {
+			memset(x, 0, sizeof(*x));
+			continue;
 		}
-		for (size_t c = 0; c < cfg->ncustomers; c++) {
-			const struct tg_customer *cu = &cfg->customers[c];
-			uint32_t i = idx[c];
+		if (!x->id[0] || strcmp(x->id, cu->id)) {
 			uint64_t h = tg_hash(cu->id, strlen(cu->id)) | 1;
-			struct qent *x;
-			bool fresh;
 
-			if (i >= n || cu->plan < 0 || !TG_QUOTA_ON(&plans[cu->plan]))
-				continue;
 			/* a customer that took this index since the last configure: its counters
 			 * started at 0 then. At a start nothing is: they predate the daemon. */
-			fresh = !first && q->seen[i] != h;
-			x = &ent[i];
-			keep[i] = true;
-			if (x->id[0] && !strcmp(x->id, cu->id)) {
-				x->plan = cu->plan;
-				continue;
-			}
-			pthread_mutex_lock(&q->lock);
-			take(x, st, cu->id, cu->plan, i, fresh);
-			pthread_mutex_unlock(&q->lock);
+			take(x, cu->id, cu->plan, !first && q->seen[i] != h);
+			pick[i] = true;
+			nneed++;
 		}
-		pthread_mutex_lock(&q->lock);
-		for (uint32_t i = 0; i < n; i++)
-			if (!keep[i])
-				memset(&ent[i], 0, sizeof(ent[i]));
-		pthread_mutex_unlock(&q->lock);
-		free(keep);
+		x->plan = cu->plan;
+		q->ndirty += x->dirty;
 	}
+	free(q->plans);
+	q->plans = plans;
+	plans = NULL;
+	q->nplans = cfg->nplans;
+	q->idx = idx;
+	q->ncust = cfg->ncustomers;
+	q->round = false;
+	err = 0;
+	if (st && nneed > TG_QUOTA_BULK_MIN) {
+		struct bulk b = {.q = q, .cfg = cfg, .idx = idx, .need = pick};
+
+		err = tg_state_quota_load(st, bulk_row, &b);
+	} else if (st && nneed) {
+		for (uint32_t i = 0; i < q->n && !err; i++) {
+			struct tg_quota_row r;
+			int rc;
+
+			if (!pick[i])
+				continue;
+			rc = tg_state_quota_get(st, q->ent[i].id, &r);
+			if (!rc)
+				apply_row(&q->ent[i], &r, i);
+			else if (rc != -ENOENT)
+				err = rc;
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (err)
+		tg_warn("quota: cannot read the recorded usage (%s): it starts again from 0",
+			strerror(-err));
+	err = 0;
 	memset(q->seen, 0, q->nseen * sizeof(*q->seen));
 	for (size_t c = 0; c < cfg->ncustomers; c++)
 		if (idx[c] < q->nseen)
 			q->seen[idx[c]] =
 				tg_hash(cfg->customers[c].id, strlen(cfg->customers[c].id)) | 1;
-	pthread_mutex_lock(&q->lock);
-	if (!any) {
-		free(ent);
-		ent = NULL;
-		n = 0;
-	}
-	q->ent = ent;
-	q->n = n;
-	free(q->plans);
-	q->plans = plans;
-	q->nplans = cfg->nplans;
-	q->idx = idx;
-	q->ncust = cfg->ncustomers;
-	pthread_mutex_unlock(&q->lock);
-	free(old_ent);
-	return 0;
+out:
+	free(plans);
+	free(newc);
+	free(pick);
+	return err;
+}
+
+static void mark(struct tg_quota *q, struct qent *x)
+{
+	q->ndirty += !x->dirty;
+	x->dirty = true;
 }
 
 void tg_quota_account(struct tg_quota *q, const struct tg_cstat *pass, int64_t wall_ms)
@@ -260,7 +357,7 @@ void tg_quota_account(struct tg_quota *q, const struct tg_cstat *pass, int64_t w
 		if (ps[x->plan] > x->period_start) {
 			x->period_start = ps[x->plan];
 			x->used[TG_DIR_UP] = x->used[TG_DIR_DOWN] = 0;
-			x->dirty = true;
+			mark(q, x);
 		}
 		for (int d = 0; d < TG_DIR_NR; d++) {
 			uint64_t now = pass[i].bytes[d];
@@ -268,7 +365,7 @@ void tg_quota_account(struct tg_quota *q, const struct tg_cstat *pass, int64_t w
 			if (x->have_base && now != x->base[d]) {
 				/* below the last reading: the counter restarted from 0 */
 				x->used[d] += now > x->base[d] ? now - x->base[d] : now;
-				x->dirty = true;
+				mark(q, x);
 			}
 			x->base[d] = now;
 		}

@@ -34,6 +34,7 @@
 #include "state/state.h"
 
 #define TG_QUOTA_FLUSH_MS 60000ll /* the write-behind interval */
+#define TG_QUOTA_FLUSH_ROWS 4096u /* rows written at most per enforcement interval */
 
 struct tg_quota;
 
