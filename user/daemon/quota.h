@@ -11,12 +11,14 @@
  * 0. A wall clock stepped back into an earlier period changes nothing: a period only moves
  * forward.
  *
- * Persistence: write-behind. The usage of the customers whose usage changed is written to
- * the state database (tg_state_quota_put, one transaction) every TG_QUOTA_FLUSH_MS, at
- * every reload and when tollgated stops, with the counter reading it was taken at; a
- * restarted daemon adds what the pinned counters passed since that reading. What a crash
- * can lose is therefore only what passed since the last write when the pinned maps are
- * gone too (a reboot: at most TG_QUOTA_FLUSH_MS of traffic).
+ * Persistence: write-behind. Every TG_QUOTA_FLUSH_MS a round goes over the indexes and
+ * writes the usage that changed to the state database, with the counter reading it was
+ * taken at, TG_QUOTA_FLUSH_ROWS rows an interval at most (one transaction each); a reload
+ * writes the customers that leave their index, a stop everything. A restarted daemon adds
+ * what the pinned counters passed since the reading written. What a crash can lose is
+ * therefore only what passed since the last write when the pinned maps are gone too (a
+ * reboot): at most a round, TG_QUOTA_FLUSH_MS while the changed customers fit in
+ * TG_QUOTA_FLUSH_ROWS x intervals of it (245760 at 1 s), longer beyond.
  *
  * Threads: the enforcer's thread calls everything but tg_quota_get, which the exporter's
  * thread calls; a mutex keeps them apart.
