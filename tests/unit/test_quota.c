@@ -393,6 +393,19 @@ static void test_accounting(void)
 	CHECK(tg_quota_get(q, 2, &qn) == -ENOENT);
 	CHECK(tg_quota_get(q, 1, &qn) == 0 && qn.used[TG_DIR_UP] == 500);
 
+	TEST_BEGIN("the most used first (/api/v1/quotas)");
+	{
+		struct tg_quota_top top[3];
+		size_t n = tg_quota_top(q, top, 3);
+
+		CHECK_EQ_U64(n, 2);
+		CHECK(n == 2 && !strcmp(top[0].id, "c1") && top[0].idx == 1);
+		CHECK(n == 2 && top[0].now.pct_max == 100.0 && !strcmp(top[1].id, "c2"));
+		CHECK(n == 2 && top[1].now.pct[TG_DIR_UP] == 7.0);
+		CHECK_EQ_U64(tg_quota_top(q, top, 1), 1);
+		CHECK(!strcmp(top[0].id, "c1"));
+	}
+
 	TEST_BEGIN("a new period starts at 0: January, then the next reset day");
 	pass[1].bytes[TG_DIR_UP] += 30;
 	tg_quota_account(q, pass, utc(2027, 1, 1, 0, 0, 0));
@@ -420,12 +433,14 @@ static void test_accounting(void)
 
 /* ---- the engine ---- */
 
-static int nfired[4];
+static int nfired[4], nclosed[4];
 static void on_ev(void *ctx, const struct tg_eng_event *ev)
 {
 	(void)ctx;
 	if (ev->kind == TG_EV_THROTTLE && ev->cust < 4)
 		nfired[ev->cust]++;
+	if (ev->kind == TG_EV_EPISODE_CLOSE && ev->cust < 4)
+		nclosed[ev->cust]++;
 }
 
 static void test_engine_exempt(void)
@@ -451,6 +466,13 @@ static void test_engine_exempt(void)
 	CHECK_EQ_U64(nfired[1], 1);
 	CHECK_EQ_U64(nfired[2], 0);
 	CHECK_EQ_U64(tg_engine_tracked(e), 1);
+
+	TEST_BEGIN("engine: exempting a customer ends its open episode, as a false sample");
+	CHECK_EQ_U64(nclosed[1], 0);
+	s.exempt = 1;
+	tg_engine_eval(e, 1, &s, 6000);
+	CHECK_EQ_U64(nclosed[1], 1);
+	CHECK_EQ_U64(nfired[1], 1);
 	tg_engine_free(e);
 }
 
