@@ -94,17 +94,21 @@ becomes() {
 	echo "$1 is $st, not $2, after $(($3 / 10)) s"
 	return 1
 }
-# exact ID P0: the quota's used upload bytes (API) are the bytes passed since P0, exactly
+# exact ID P0: the quota's used upload bytes are the bytes passed since P0, exactly, in
+# what tollgated counts (/api/v1/quotas, what the rules read), in the customer view from
+# the state database (the API's) and in customer show -j (the CLI's, the same view)
 exact() {
-	local want got
+	local want got view cli
 	want=$(($(passed "$1") - $2))
 	for _ in $(seq 30); do # the usage follows within an interval
-		got=$(api "/api/v1/customers/$1" "j['customer']['quota']['upload']['used_bytes']")
+		got=$(api "/api/v1/quotas?limit=10" "[q['upload']['used_bytes'] for q in j['quotas'] if q['customer'] == '$1'][0]")
 		[ "$got" = "$want" ] && break
 		sleep 0.1
 	done
-	echo "  $1: used_bytes $got, passed since the start $want"
-	[ "$got" = "$want" ]
+	view=$(api "/api/v1/customers/$1" "j['customer']['quota']['upload']['used_bytes']")
+	cli=$(tg -j customer show "$1" | lab_json "j['customer']['quota']['upload']['used_bytes']")
+	echo "  $1: passed since the start $want; counted $got, API customer view $view, customer show $cli"
+	[ "$got" = "$want" ] && [ "$view" = "$want" ] && [ "$cli" = "$want" ]
 }
 
 send() { # NS DEV SRC COUNT PPS
@@ -172,6 +176,13 @@ row() {
 	[ "$r" = "$USED" ]
 }
 check "a clean stop writes the usage to state.db" row
+cli_down() {
+	local c
+	c=$(tg -j customer show cust-b | lab_json "j['customer']['quota']['upload']['used_bytes']")
+	echo "  customer show without tollgated: $c"
+	[ "$c" = "$USED" ]
+}
+check "customer show gives the usage without tollgated" cli_down
 
 # ---- the exemption removed: C is throttled too ----
 sed -i '/exempt: { customers: \[cust-c\] }/d' "$CFG"

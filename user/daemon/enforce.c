@@ -1027,9 +1027,8 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	e->interval_ms = (int64_t)(ec->interval_ns / 1000000);
 	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
 	rule_needs(e, ec);
-	rc = exempt_masks(e, cfg);
-	if (rc)
-		return rc;
+	free(e->exempt); /* by position in the configuration being replaced */
+	e->exempt = NULL;
 
 	e->wall_off = tg_now_ms() - tg_mono_ms(); /* restore_one converts with it */
 	/* the customers by index; an index whose id changed (or left) is forgotten */
@@ -1074,6 +1073,11 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	}
 	if (tg_quota_active(e->quota)) /* the usage is counted whatever the rules read */
 		e->need_pass = true;
+	rc = exempt_masks(e, cfg);
+	if (rc) {
+		snprintf(err, len, "rule exemptions: %s (no customer is exempt)", strerror(-rc));
+		return rc;
+	}
 	if (!e->restored) {
 		restore(e, tg_mono_ms());
 		e->restored = true;

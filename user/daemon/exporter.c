@@ -697,8 +697,7 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 {
 	struct tg_cust_counters c;
 	struct tg_cust rec;
-	struct tg_quota_now qn;
-	json_t *o, *r, *q = NULL;
+	json_t *o, *r;
 	uint32_t idx = find_customer(x, id);
 
 	if (!idx)
@@ -710,9 +709,11 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	r = rates_j(x, idx, id, &c);
 	json_object_set_new(o, "rates", r ? r : json_null());
-	if (x->quota && !tg_quota_get(x->quota, idx, &qn))
-		q = tg_view_quota(&qn.cfg, qn.used, qn.period_start_ms, qn.period_end_ms);
-	json_object_set_new(o, "quota", q ? q : json_null());
+	if (!state_db(x)) {
+		uint64_t passed[TG_DIR_NR] = {c.pass[TG_DIR_UP].bytes, c.pass[TG_DIR_DOWN].bytes};
+
+		tg_view_customer_quota(o, x->st, id, idx, passed, tg_now_ms());
+	}
 	/* no state database: no enforcement known, no events (the counters still show) */
 	if (state_db(x) || tg_view_customer_state(o, x->st, id))
 		json_object_set_new(o, "events", json_array());

@@ -28,7 +28,8 @@ struct tg_quota {
 	pthread_mutex_t lock; /* ent, plans: against tg_quota_get */
 	struct qent *ent;     /* by index, n of them; NULL: no quota anywhere */
 	uint32_t n;
-	struct tg_quota_cfg *plans; /* the applied plans' quotas, copied */
+	struct tg_quota_cfg *plans;  /* the applied plans' quotas, copied */
+	char (*pnames)[TG_NAME_MAX]; /* and their names */
 	size_t nplans;
 	size_t ndirty;	     /* entries with dirty set */
 	bool round;	     /* a write-behind round is going over the indexes ... */
@@ -60,6 +61,7 @@ void tg_quota_free(struct tg_quota *q, struct tg_statedb *st)
 	pthread_mutex_destroy(&q->lock);
 	free(q->ent);
 	free(q->plans);
+	free(q->pnames);
 	free(q->seen);
 	free(q);
 }
@@ -70,10 +72,12 @@ bool tg_quota_active(const struct tg_quota *q)
 }
 
 /* The row of index i as it is written. */
-static void row_of(const struct qent *x, uint32_t i, int64_t wall_ms, struct tg_quota_row *r)
+static void row_of(const struct tg_quota *q, const struct qent *x, uint32_t i, int64_t wall_ms,
+		   struct tg_quota_row *r)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->customer, sizeof(r->customer), "%s", x->id);
+	snprintf(r->plan, sizeof(r->plan), "%s", q->pnames[x->plan]);
 	r->period_start_ms = x->period_start;
 	r->idx = i;
 	r->updated_ms = wall_ms;
@@ -112,7 +116,7 @@ static int write_rows(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms
 
 		/* only usage taken at a reading (have_base): its row says where to go on */
 		if (x->dirty && x->have_base && (!pick || pick[i])) {
-			row_of(x, i, wall_ms, &rows[n]);
+			row_of(q, x, i, wall_ms, &rows[n]);
 			at[n++] = i;
 		}
 	}
@@ -186,6 +190,7 @@ static void apply_row(struct qent *x, const struct tg_quota_row *r, uint32_t i)
 		x->base[d] = !x->fresh && r->idx == i ? r->base[d] : 0;
 	}
 	x->have_base = true;
+	x->dirty = true; /* written again in the next round: with the plan it has now */
 }
 
 struct bulk {
@@ -212,18 +217,34 @@ int tg_quota_configure(struct tg_quota *q, struct tg_statedb *st, const struct t
 		       const uint32_t *idx, uint32_t max_cust, int64_t wall_ms)
 {
 	struct tg_quota_cfg *plans = calloc(cfg->nplans ? cfg->nplans : 1, sizeof(*plans));
+	char(*pnames)[TG_NAME_MAX] = calloc(cfg->nplans ? cfg->nplans : 1, sizeof(*pnames));
+	struct tg_quota_plan_row *prow = calloc(cfg->nplans ? cfg->nplans : 1, sizeof(*prow));
+	bool *replan = calloc(max_cust ? max_cust : 1, sizeof(*replan));
+	size_t nprow = 0, nreplan = 0;
 	uint32_t *newc = calloc(max_cust ? max_cust : 1, sizeof(*newc)); /* c + 1 by index */
 	bool *pick = calloc(max_cust > q->n ? max_cust : q->n + 1, sizeof(*pick));
 	bool any = false, first = !q->idx;
 	size_t nneed = 0;
 	int err = -ENOMEM;
 
-	if (!plans || !newc || !pick)
+	if (!plans || !newc || !pick || !pnames || !prow || !replan)
 		goto out;
 	for (size_t p = 0; p < cfg->nplans; p++) {
 		plans[p] = cfg->plans[p].quota;
+		snprintf(pnames[p], sizeof(pnames[p]), "%s", cfg->plans[p].name);
 		any = any || TG_QUOTA_ON(&plans[p]);
+		if (!TG_QUOTA_ON(&plans[p]))
+			continue;
+		snprintf(prow[nprow].plan, sizeof(prow[nprow].plan), "%s", pnames[p]);
+		prow[nprow].bytes[TG_DIR_UP] = plans[p].bytes[TG_DIR_UP];
+		prow[nprow].bytes[TG_DIR_DOWN] = plans[p].bytes[TG_DIR_DOWN];
+		prow[nprow].period = plans[p].period;
+		prow[nprow++].reset = plans[p].reset;
 	}
+	/* what a reader without the configuration shows (tg_view_customer_quota) */
+	if (st && tg_state_quota_plans_set(st, prow, nprow))
+		tg_warn("quota: cannot record the plans' quotas in the state database: "
+			"customer show may show the previous ones");
 	if (q->nseen != max_cust) {
 		free(q->seen);
 		q->seen = calloc(max_cust, sizeof(*q->seen));
@@ -282,13 +303,19 @@ int tg_quota_configure(struct tg_quota *q, struct tg_statedb *st, const struct t
 			take(x, cu->id, cu->plan, !first && q->seen[i] != h);
 			pick[i] = true;
 			nneed++;
+		} else if (q->pnames && strcmp(q->pnames[x->plan], pnames[cu->plan])) {
+			replan[i] = true; /* its row names its plan: written below */
+			x->dirty = true;
+			nreplan++;
 		}
 		x->plan = cu->plan;
-		q->ndirty += x->dirty;
 	}
 	free(q->plans);
 	q->plans = plans;
 	plans = NULL;
+	free(q->pnames);
+	q->pnames = pnames;
+	pnames = NULL;
 	q->nplans = cfg->nplans;
 	q->idx = idx;
 	q->ncust = cfg->ncustomers;
@@ -312,18 +339,39 @@ int tg_quota_configure(struct tg_quota *q, struct tg_statedb *st, const struct t
 				err = rc;
 		}
 	}
+	q->ndirty = 0;
+	for (uint32_t i = 0; i < q->n; i++)
+		q->ndirty += q->ent[i].dirty;
 	pthread_mutex_unlock(&q->lock);
 	if (err)
 		tg_warn("quota: cannot read the recorded usage (%s): it starts again from 0",
 			strerror(-err));
 	err = 0;
+	if (st && nreplan && write_rows(q, st, wall_ms, SIZE_MAX, replan, NULL))
+		tg_warn("quota: cannot write the new plans of %zu customers: in the next round",
+			nreplan);
 	memset(q->seen, 0, q->nseen * sizeof(*q->seen));
 	for (size_t c = 0; c < cfg->ncustomers; c++)
 		if (idx[c] < q->nseen)
 			q->seen[idx[c]] =
 				tg_hash(cfg->customers[c].id, strlen(cfg->customers[c].id)) | 1;
 out:
+	if (err) { /* the previous configuration's indexes are going: count nothing */
+		pthread_mutex_lock(&q->lock);
+		free(q->ent);
+		q->ent = NULL;
+		q->n = 0;
+		q->idx = NULL;
+		q->ncust = 0;
+		q->ndirty = 0;
+		pthread_mutex_unlock(&q->lock);
+		tg_warn("quota: out of memory: volume quotas are not counted until the next "
+			"reload");
+	}
 	free(plans);
+	free(pnames);
+	free(prow);
+	free(replan);
 	free(newc);
 	free(pick);
 	return err;

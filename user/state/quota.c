@@ -20,7 +20,16 @@ static const char quota_schema[] = "CREATE TABLE IF NOT EXISTS quota ("
 				   "  idx INTEGER NOT NULL,"
 				   "  base_up INTEGER NOT NULL,"
 				   "  base_down INTEGER NOT NULL,"
-				   "  updated INTEGER NOT NULL);";
+				   "  updated INTEGER NOT NULL,"
+				   "  plan TEXT NOT NULL DEFAULT '');"
+				   /* the applied plans' quotas, so a reader without the
+				    * configuration (tollgate customer show) shows the quota */
+				   "CREATE TABLE IF NOT EXISTS quota_plan ("
+				   "  plan TEXT PRIMARY KEY,"
+				   "  up_bytes INTEGER NOT NULL,"
+				   "  down_bytes INTEGER NOT NULL,"
+				   "  period INTEGER NOT NULL,"
+				   "  reset INTEGER NOT NULL);";
 
 static int ensure(sqlite3 *db)
 {
@@ -40,9 +49,11 @@ static void row_of(sqlite3_stmt *q, struct tg_quota_row *r)
 	r->base[TG_DIR_UP] = (uint64_t)sqlite3_column_int64(q, 5);
 	r->base[TG_DIR_DOWN] = (uint64_t)sqlite3_column_int64(q, 6);
 	r->updated_ms = sqlite3_column_int64(q, 7);
+	t = sqlite3_column_text(q, 8);
+	snprintf(r->plan, sizeof(r->plan), "%s", t ? (const char *)t : "");
 }
 
-#define COLS "customer, period_start, up_bytes, down_bytes, idx, base_up, base_down, updated"
+#define COLS "customer, period_start, up_bytes, down_bytes, idx, base_up, base_down, updated, plan"
 
 int tg_state_quota_load(struct tg_statedb *st, tg_quota_row_fn fn, void *ctx)
 {
@@ -96,7 +107,7 @@ int tg_state_quota_put(struct tg_statedb *st, const struct tg_quota_row *rows, s
 		return -EIO;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT OR REPLACE INTO quota (" COLS
-			       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			       -1, &q, NULL) != SQLITE_OK)
 		err = -EIO;
 	for (size_t i = 0; !err && i < n; i++) {
@@ -110,6 +121,7 @@ int tg_state_quota_put(struct tg_statedb *st, const struct tg_quota_row *rows, s
 		sqlite3_bind_int64(q, 6, (sqlite3_int64)r->base[TG_DIR_UP]);
 		sqlite3_bind_int64(q, 7, (sqlite3_int64)r->base[TG_DIR_DOWN]);
 		sqlite3_bind_int64(q, 8, r->updated_ms);
+		sqlite3_bind_text(q, 9, r->plan, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			err = -EIO;
 		sqlite3_reset(q);
@@ -136,4 +148,67 @@ long tg_state_quota_purge(struct tg_statedb *st, int64_t before_ms)
 		n = sqlite3_changes(db);
 	sqlite3_finalize(q);
 	return n;
+}
+
+int tg_state_quota_plans_set(struct tg_statedb *st, const struct tg_quota_plan_row *p, size_t n)
+{
+	sqlite3 *db = tg_state_sqlite(st);
+	sqlite3_stmt *q = NULL;
+	int err = 0;
+
+	if (ensure(db) || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_exec(db, "DELETE FROM quota_plan", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO quota_plan (plan, up_bytes, down_bytes, period, reset) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &q, NULL) != SQLITE_OK)
+		err = -EIO;
+	for (size_t i = 0; !err && i < n; i++) {
+		sqlite3_bind_text(q, 1, p[i].plan, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)p[i].bytes[TG_DIR_UP]);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)p[i].bytes[TG_DIR_DOWN]);
+		sqlite3_bind_int(q, 4, p[i].period);
+		sqlite3_bind_int(q, 5, p[i].reset);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			err = -EIO;
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (sqlite3_exec(db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		err = -EIO;
+	}
+	return err;
+}
+
+int tg_state_quota_view(struct tg_statedb *st, const char *customer, struct tg_quota_row *r,
+			struct tg_quota_plan_row *p)
+{
+	sqlite3 *db = tg_state_sqlite(st);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (ensure(db) ||
+	    sqlite3_prepare_v2(
+		    db,
+		    "SELECT q.customer, q.period_start, q.up_bytes, q.down_bytes, q.idx, "
+		    "q.base_up, q.base_down, q.updated, q.plan, p.up_bytes, p.down_bytes, "
+		    "p.period, p.reset FROM quota q JOIN quota_plan p ON p.plan = q.plan "
+		    "WHERE q.customer = ?1",
+		    -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(q, 1, customer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		row_of(q, r);
+		memset(p, 0, sizeof(*p));
+		snprintf(p->plan, sizeof(p->plan), "%s", r->plan);
+		p->bytes[TG_DIR_UP] = (uint64_t)sqlite3_column_int64(q, 9);
+		p->bytes[TG_DIR_DOWN] = (uint64_t)sqlite3_column_int64(q, 10);
+		p->period = sqlite3_column_int(q, 11);
+		p->reset = sqlite3_column_int(q, 12);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }

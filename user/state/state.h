@@ -287,7 +287,20 @@ struct tg_quota_row {
 	uint32_t idx;		  /* the customer's index at the reading */
 	uint64_t base[TG_DIR_NR]; /* its tg_cstat bytes at the reading */
 	int64_t updated_ms;
+	char plan[64]; /* its plan (quota_plan) */
 };
+/* A plan's quota as the configuration had it (config.h, struct tg_quota_cfg). */
+struct tg_quota_plan_row {
+	char plan[64];
+	uint64_t bytes[TG_DIR_NR];
+	int period, reset;
+};
+/* Replace the plans' quotas with these (one transaction). 0 or -EIO. */
+int tg_state_quota_plans_set(struct tg_statedb *st, const struct tg_quota_plan_row *p, size_t n);
+/* A customer's row and its plan's quota: 0, -ENOENT (none, or its plan has no quota now)
+ * or -EIO. */
+int tg_state_quota_view(struct tg_statedb *st, const char *customer, struct tg_quota_row *r,
+			struct tg_quota_plan_row *p);
 typedef int (*tg_quota_row_fn)(void *ctx, const struct tg_quota_row *r);
 /* Every row to fn (a non-zero return stops and is returned). 0 or -errno. */
 int tg_state_quota_load(struct tg_statedb *st, tg_quota_row_fn fn, void *ctx);

@@ -364,3 +364,43 @@ json_t *tg_view_quota(const struct tg_quota_cfg *q, const uint64_t used[TG_DIR_N
 	json_object_set_new(o, "used_pct", json_real(max));
 	return o;
 }
+
+int tg_view_customer_quota(json_t *c, struct tg_statedb *st, const char *id, uint32_t idx,
+			   const uint64_t passed[TG_DIR_NR], int64_t now_ms)
+{
+	struct tg_quota_row r;
+	struct tg_quota_plan_row p;
+	struct tg_quota_cfg qc = {};
+	uint64_t used[TG_DIR_NR];
+	int64_t ps;
+	json_t *o;
+	int err = tg_state_quota_view(st, id, &r, &p);
+
+	if (err == -ENOENT) {
+		json_object_set_new(c, "quota", json_null());
+		return 0;
+	}
+	if (err)
+		return err;
+	for (int d = 0; d < TG_DIR_NR; d++)
+		qc.bytes[d] = p.bytes[d];
+	qc.period = p.period;
+	qc.reset = p.reset;
+	/* a period that began since the row was written: its usage is what passed since */
+	ps = tg_quota_period_start(&qc, now_ms);
+	if (ps <= r.period_start_ms)
+		ps = r.period_start_ms;
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		/* since the reading at the same index; at another, since the index was taken
+		 * (its counters began at 0); a counter below its reading restarted from 0 */
+		uint64_t since =
+			r.idx == idx && passed[d] >= r.base[d] ? passed[d] - r.base[d] : passed[d];
+
+		used[d] = (ps == r.period_start_ms ? r.used[d] : 0) + since;
+	}
+	o = tg_view_quota(&qc, used, ps, tg_quota_period_end(&qc, ps));
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(c, "quota", o);
+	return 0;
+}
