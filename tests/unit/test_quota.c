@@ -18,6 +18,7 @@
 #include "daemon/engine.h"
 #include "daemon/quota.h"
 #include "state/state.h"
+#include "view/view.h"
 #include "testlib.h"
 
 static char dir[64] = "/tmp/test_quota.XXXXXX";
@@ -369,6 +370,29 @@ static void test_accounting(void)
 	CHECK(tg_quota_get(q, 1, &qn) == 0);
 	CHECK_EQ_U64(qn.used[TG_DIR_UP], 500); /* 400 written, 10 + 90 since that reading */
 	CHECK_EQ_U64(qn.used[TG_DIR_DOWN], 500);
+
+	TEST_BEGIN("the customer view: the row written plus the counters since its reading");
+	{
+		json_t *c = json_object();
+		uint64_t p1[TG_DIR_NR] = {pass[1].bytes[TG_DIR_UP], pass[1].bytes[TG_DIR_DOWN]};
+		json_t *u;
+
+		CHECK(tg_view_customer_quota(c, st, "c1", 1, p1, t + 10000) == 0);
+		u = json_object_get(json_object_get(c, "quota"), "upload");
+		CHECK_EQ_U64(json_integer_value(json_object_get(u, "used_bytes")), 500);
+		CHECK_EQ_U64(json_integer_value(json_object_get(u, "quota_bytes")), 1000);
+		/* the same row in a later month: what passed since the reading, no more */
+		CHECK(tg_view_customer_quota(c, st, "c1", 1, p1, utc(2027, 1, 5, 0, 0, 0)) == 0);
+		u = json_object_get(json_object_get(c, "quota"), "upload");
+		CHECK_EQ_U64(json_integer_value(json_object_get(u, "used_bytes")), 100);
+		CHECK_STR_CONTAINS(json_string_value(json_object_get(json_object_get(c, "quota"),
+								     "period_start")),
+				   "2027-01-01T00:00:00Z");
+		/* a customer without a row: null */
+		CHECK(tg_view_customer_quota(c, st, "c9", 9, p1, t) == 0);
+		CHECK(json_is_null(json_object_get(c, "quota")));
+		json_decref(c);
+	}
 
 	TEST_BEGIN("restart: a clean stop writes everything");
 	pass[1].bytes[TG_DIR_DOWN] += 1500;
