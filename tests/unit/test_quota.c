@@ -391,6 +391,17 @@ static void test_accounting(void)
 		/* a customer without a row: null */
 		CHECK(tg_view_customer_quota(c, st, "c9", 9, p1, t) == 0);
 		CHECK(json_is_null(json_object_get(c, "quota")));
+		{ /* a database no tollgated with quotas has written: no table, no quota */
+			char p2[160];
+			struct tg_statedb *st2 = NULL;
+
+			snprintf(p2, sizeof(p2), "%s/fresh.db", dir);
+			CHECK(tg_state_open(p2, &st2, err, sizeof(err)) == 0);
+			json_object_set_new(c, "quota", json_true());
+			CHECK(st2 && tg_view_customer_quota(c, st2, "c1", 1, p1, t) == 0);
+			CHECK(json_is_null(json_object_get(c, "quota")));
+			tg_state_close(st2);
+		}
 		json_decref(c);
 	}
 

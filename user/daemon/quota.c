@@ -241,8 +241,9 @@ int tg_quota_configure(struct tg_quota *q, struct tg_statedb *st, const struct t
 		prow[nprow].period = plans[p].period;
 		prow[nprow++].reset = plans[p].reset;
 	}
-	/* what a reader without the configuration shows (tg_view_customer_quota) */
-	if (st && tg_state_quota_plans_set(st, prow, nprow))
+	/* what a reader without the configuration shows (tg_view_customer_quota); without
+	 * quotas, written once (to clear an earlier run's), not at every reload */
+	if (st && (any || q->ent || first) && tg_state_quota_plans_set(st, prow, nprow))
 		tg_warn("quota: cannot record the plans' quotas in the state database: "
 			"customer show may show the previous ones");
 	if (q->nseen != max_cust) {

@@ -189,15 +189,15 @@ int tg_state_quota_view(struct tg_statedb *st, const char *customer, struct tg_q
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (ensure(db) ||
-	    sqlite3_prepare_v2(
+	/* a reader creates nothing: no table yet (no quota ever counted) is no row */
+	if (sqlite3_prepare_v2(
 		    db,
 		    "SELECT q.customer, q.period_start, q.up_bytes, q.down_bytes, q.idx, "
 		    "q.base_up, q.base_down, q.updated, q.plan, p.up_bytes, p.down_bytes, "
 		    "p.period, p.reset FROM quota q JOIN quota_plan p ON p.plan = q.plan "
 		    "WHERE q.customer = ?1",
 		    -1, &q, NULL) != SQLITE_OK)
-		return -EIO;
+		return strstr(sqlite3_errmsg(db), "no such table") ? -ENOENT : -EIO;
 	sqlite3_bind_text(q, 1, customer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
