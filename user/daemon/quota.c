@@ -99,6 +99,13 @@ static int write_rows(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms
 	int err;
 
 	max = max < q->ndirty ? max : q->ndirty;
+	if (max && pick) { /* a few picked among many dirty: room for those only */
+		size_t np = 0;
+
+		for (uint32_t k = i; k < q->n && np < max; k++)
+			np += q->ent[k].dirty && q->ent[k].have_base && pick[k];
+		max = np;
+	}
 	if (!max) {
 		if (pos)
 			*pos = q->n;
@@ -139,8 +146,12 @@ int tg_quota_flush(struct tg_quota *q, struct tg_statedb *st, int64_t wall_ms, b
 
 	if (!q->ent)
 		return 0;
-	if (force) {
-		err = write_rows(q, st, wall_ms, SIZE_MAX, NULL, NULL);
+	if (force) { /* everything, 65536 rows a transaction (memory stays bounded) */
+		uint32_t pos = 0;
+
+		do
+			err = write_rows(q, st, wall_ms, 65536, NULL, &pos);
+		while (!err && pos < q->n);
 	} else {
 		/* a round every TG_QUOTA_FLUSH_MS goes over every index, TG_QUOTA_FLUSH_ROWS
 		 * dirty rows a call (the enforcer calls once an interval): a write never holds
