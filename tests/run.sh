@@ -15,6 +15,9 @@
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
 #   build/tests/test_alert         the Alertmanager webhook's checks: 400s, queued, ignored
+#   build/tests/test_quota         volume quotas: period arithmetic (month ends, day 31,
+#                                  weeks), config errors, accounting across counter resets,
+#                                  clock steps and restarts; rule exemptions
 #   tests/fuzz/run_fuzz.sh         libFuzzer on the config readers, FUZZ_SECONDS (20) each
 #   build/tests/test_golden        golden packets through BPF_PROG_TEST_RUN
 #   build/tests/test_pktfuzz       10^5 generated and mutated frames against a reference model
@@ -51,6 +54,9 @@
 #   tests/integration/test_alert.sh   cluster-wide rules: Prometheus and Alertmanager over
 #                                     2 tollgated nodes, the webhook suspends a
 #                                     multi-homed customer over its sum (root, ~30 s)
+#   tests/integration/test_quota.sh   volume quotas with real traffic: a tiny quota throttles
+#                                     B, exempt C is left alone; exact usage in the API,
+#                                     /metrics, the page; kill -9, reload, restart (root)
 #   tests/integration/test_soak.sh    60 s of reloads, suspensions, expiries, a port
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
@@ -78,6 +84,7 @@ SUITES=(
 	build/tests/test_etcd
 	build/tests/test_mitigation
 	build/tests/test_alert
+	build/tests/test_quota
 	tests/fuzz/run_fuzz.sh
 	build/tests/test_golden
 	"build/tests/test_pktfuzz -n 100000 -s 20261207"
@@ -98,6 +105,7 @@ SUITES=(
 	tests/integration/test_cluster.sh
 	tests/integration/test_cluster_scale.sh
 	tests/integration/test_alert.sh
+	tests/integration/test_quota.sh
 	tests/integration/test_soak.sh
 )
 

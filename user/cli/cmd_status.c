@@ -251,9 +251,34 @@ static void print_customer_obj(const json_t *c)
 
 static void print_enforcement(const json_t *c);
 
+/* "quota    upload 411200 of 300000 bytes (137.1 %), download none; day, until ..." */
+static void print_quota(const json_t *q)
+{
+	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
+
+	if (!json_is_object(q))
+		return;
+	printf("    quota         ");
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		const json_t *x = json_object_get(q, dirs[d]);
+
+		if (json_is_object(x))
+			printf(" %s %lld of %lld bytes (%.1f %%),", dirs[d],
+			       (long long)json_integer_value(json_object_get(x, "used_bytes")),
+			       (long long)json_integer_value(json_object_get(x, "quota_bytes")),
+			       json_real_value(json_object_get(x, "used_pct")));
+		else
+			printf(" %s none,", dirs[d]);
+	}
+	printf(" a %s from %s to %s\n", json_string_value(json_object_get(q, "period")),
+	       json_string_value(json_object_get(q, "period_start")),
+	       json_string_value(json_object_get(q, "period_end")));
+}
+
 static void print_customer(const json_t *doc)
 {
 	print_customer_obj(json_object_get(doc, "customer"));
+	print_quota(json_object_get(json_object_get(doc, "customer"), "quota"));
 	print_enforcement(json_object_get(doc, "customer"));
 }
 
@@ -287,14 +312,20 @@ static void print_customer_list(const json_t *doc)
  * (null when active) and "events". Left out, with a warning, if the database cannot be
  * read (the counters still show).
  */
-static void add_enforcement(json_t *c, const char *id)
+static void add_enforcement(json_t *c, const char *id, const struct tg_maps *m, uint32_t idx)
 {
 	struct tg_statedb *st = NULL;
+	struct tg_cust_counters cc;
 	int err;
 
 	if (tg_cli_state_open(&st))
 		return;
 	err = tg_view_customer_state(c, st, id);
+	if (!err && !tg_read_cust(m, idx, &cc)) { /* the volume quota (tg_view_customer_quota) */
+		uint64_t passed[TG_DIR_NR] = {cc.pass[TG_DIR_UP].bytes, cc.pass[TG_DIR_DOWN].bytes};
+
+		err = tg_view_customer_quota(c, st, id, idx, passed, tg_now_ms());
+	}
 	tg_state_close(st);
 	if (err)
 		tg_warn("cannot read the enforcement state: %s", strerror(-err));
@@ -353,7 +384,7 @@ static int customer_show(int argc, char **argv)
 	if (c) {
 		/* the API's rates are since its previous reading; a command has none */
 		json_object_set_new(c, "rates", json_null());
-		add_enforcement(c, argv[0]);
+		add_enforcement(c, argv[0], &m, idx);
 	}
 	tg_maps_unlock(lock);
 	if (!c) {

@@ -105,6 +105,28 @@ static size_t metrics_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 		       : 0;
 }
 
+/* A rule's exempt.customers id that is not in the CSV: the rule exempts nobody by it (a
+ * typo, or a customer billing no longer exports); tollgated logs the same at each load. */
+static size_t exempt_advice(const struct tg_cfg *cfg, char **msgs, size_t n, size_t max)
+{
+	for (size_t i = 0; i < cfg->enforcement.nrules; i++) {
+		const struct tg_rule *r = &cfg->enforcement.rules[i];
+
+		for (size_t k = 0; k < r->nexempt_ids && n < max; k++) {
+			if (tg_config_customer(cfg, r->exempt_ids[k]) >= 0)
+				continue;
+			if (asprintf(&msgs[n],
+				     "%s:%d: rule %s: exempt.customers: '%s' is not in %s: it "
+				     "exempts nobody",
+				     cfg->path, r->exempt_line, r->name, r->exempt_ids[k],
+				     cfg->customers_path ? cfg->customers_path
+							 : "the customers file") > 0)
+				n++;
+		}
+	}
+	return n;
+}
+
 size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 {
 	static const char *const dirs[TG_DIR_NR] = {"upload", "download"};
@@ -146,6 +168,7 @@ size_t tg_config_advice(const struct tg_cfg *cfg, char **msgs, size_t max)
 		     cfg->customers_path, small_overrides, TG_TCP_BURST_MS) > 0)
 		n++;
 	n = binding_advice(cfg, msgs, n, max);
+	n = exempt_advice(cfg, msgs, n, max);
 	n += metrics_advice(cfg, msgs + n, max - n);
 	return n;
 }

@@ -104,11 +104,100 @@ enum {
 	RU_CLEAR_AFTER,
 	RU_MONITOR,
 	RU_FLOWSPEC_RATE,
+	RU_EXEMPT,
 	RU_NR
 };
 static const char *const ru_keys[RU_NR] = {
-	"name",	    "when",	     "action",	    "duration", "reason",
-	"escalate", "throttle_rate", "clear_after", "monitor",	"flowspec_rate"};
+	"name",		 "when",	"action",  "duration",	    "reason", "escalate",
+	"throttle_rate", "clear_after", "monitor", "flowspec_rate", "exempt"};
+
+enum { EX_CUSTOMERS, EX_PLANS, EX_NR };
+static const char *const ex_keys[EX_NR] = {"customers", "plans"};
+#define TG_EXEMPT_IDS_MAX 4096u /* customer ids in one rule's exempt.customers */
+
+/* The items of a list under exempt.WHAT, or 0 (with an error if it is not a list). */
+static size_t exempt_list(struct ctx *c, yaml_node_t *n, const char *rn, const char *what)
+{
+	char w[TG_RULE_NAME_MAX + 32];
+
+	snprintf(w, sizeof(w), "rule '%s': exempt.%s", rn, what);
+	if (!n || is_null(n) || !want(c, n, YAML_SEQUENCE_NODE, w))
+		return 0;
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+/*
+ * exempt: { customers: [ID, ...], plans: [PLAN, ...] }: customers the rule never acts on
+ * (a speed-test server, a monitoring host). A plan must be one of plans: (an error
+ * otherwise); a customer id is checked against the CSV later, as advice (tg_config_advice):
+ * the CSV comes from billing and a customer leaving it must not make every reload fail.
+ */
+static void parse_exempt(struct ctx *c, yaml_node_t *n, const char *rn, struct tg_rule *r)
+{
+	yaml_node_t *v[EX_NR];
+	size_t ni, np;
+	const char *s;
+
+	if (!want(c, n, YAML_MAPPING_NODE, "exempt"))
+		return;
+	r->exempt_line = (int)n->start_mark.line + 1;
+	map_keys(c, n, "exempt", ex_keys, EX_NR, v, NULL);
+	if (!v[EX_CUSTOMERS] && !v[EX_PLANS])
+		yerr(c, n,
+		     "rule '%s': exempt needs customers or plans (e.g. { customers: [speedtest-1], "
+		     "plans: [monitoring] })",
+		     rn);
+	ni = exempt_list(c, v[EX_CUSTOMERS], rn, "customers");
+	np = exempt_list(c, v[EX_PLANS], rn, "plans");
+	if (ni > TG_EXEMPT_IDS_MAX) {
+		yerr(c, v[EX_CUSTOMERS],
+		     "rule '%s': exempt.customers: %zu ids, at most %u (exempt "
+		     "a plan instead)",
+		     rn, ni, TG_EXEMPT_IDS_MAX);
+		ni = 0;
+	}
+	if (ni && !(r->exempt_ids = calloc(ni, sizeof(*r->exempt_ids))))
+		c->oom = 1;
+	if (np && !(r->exempt_plans = calloc(np, sizeof(*r->exempt_plans))))
+		c->oom = 1;
+	for (size_t i = 0; r->exempt_ids && i < ni; i++) {
+		yaml_node_t *e = node(c, v[EX_CUSTOMERS]->data.sequence.items.start[i]);
+
+		if (!e || !(s = nonempty(c, e, "exempt.customers")))
+			continue;
+		if (strlen(s) >= TG_ID_LEN) {
+			yerr(c, e,
+			     "rule '%s': exempt.customers: '%s' is longer than a customer id "
+			     "(%u characters)",
+			     rn, s, TG_ID_LEN - 1);
+			continue;
+		}
+		snprintf(r->exempt_ids[r->nexempt_ids++], TG_ID_LEN, "%s", s);
+	}
+	for (size_t i = 0; r->exempt_plans && i < np; i++) {
+		yaml_node_t *e = node(c, v[EX_PLANS]->data.sequence.items.start[i]);
+		size_t p;
+
+		if (!e || !(s = nonempty(c, e, "exempt.plans")))
+			continue;
+		for (p = 0; p < c->cfg->nplans && strcmp(c->cfg->plans[p].name, s); p++)
+			;
+		if (p == c->cfg->nplans) {
+			yerr(c, e, "rule '%s': exempt.plans: no plan '%s' in plans:", rn, s);
+			continue;
+		}
+		r->exempt_plans[r->nexempt_plans++] = (int)p;
+	}
+}
+
+void tg_rule_free_exempt(struct tg_rule *r)
+{
+	free(r->exempt_ids);
+	free(r->exempt_plans);
+	r->exempt_ids = NULL;
+	r->exempt_plans = NULL;
+	r->nexempt_ids = r->nexempt_plans = 0;
+}
 
 static void parse_rule(struct ctx *c, yaml_node_t *n)
 {
@@ -233,8 +322,12 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			     "(e.g. 10mbit)",
 			     rn);
 	}
+	if (v[RU_EXEMPT])
+		parse_exempt(c, v[RU_EXEMPT], rn, &r);
 	if (ec->nrules < TG_RULES_MAX && r.name[0])
 		ec->rules[ec->nrules++] = r;
+	else
+		tg_rule_free_exempt(&r);
 }
 
 enum { EN_INTERVAL, EN_MONITOR, EN_RETENTION, EN_RULES, EN_NR };

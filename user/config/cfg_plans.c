@@ -2,7 +2,7 @@
 /*
  * cfg_plans.c - the `plans` section of tollgate.yaml: each plan's policers (upload,
  * download: rate, burst, peak_rate, peak_burst), flood limits (syn, udp, icmp, frag,
- * reflection, per_source, block_time), SMTP policy and yellow_dscp.
+ * reflection, per_source, block_time), SMTP policy, yellow_dscp and the volume quota.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +14,11 @@
 
 enum { RT_RATE, RT_BURST, RT_PEAK_RATE, RT_PEAK_BURST, RT_NR };
 static const char *const rt_keys[RT_NR] = {"rate", "burst", "peak_rate", "peak_burst"};
-enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_YELLOW, PL_NR };
-static const char *const pl_keys[PL_NR] = {"upload", "download", "flood", "smtp", "yellow_dscp"};
+enum { PL_UPLOAD, PL_DOWNLOAD, PL_FLOOD, PL_SMTP, PL_YELLOW, PL_QUOTA, PL_NR };
+static const char *const pl_keys[PL_NR] = {"upload", "download",    "flood",
+					   "smtp",   "yellow_dscp", "quota"};
+enum { QU_UPLOAD, QU_DOWNLOAD, QU_PERIOD, QU_RESET, QU_NR };
+static const char *const qu_keys[QU_NR] = {"upload", "download", "period", "reset"};
 /* flood: a key per class of TG_FC_PLAN_LIST, in its order (tg_fclass_plan), then block_time */
 #define FL_POS(N, k, r) FL_##N,
 #define FL_KEY(N, k, r) k,
@@ -176,6 +179,83 @@ static void parse_block_time(struct ctx *c, yaml_node_t *n, yaml_node_t *src, co
 	f->block_ns = ns;
 }
 
+/*
+ * quota: { upload: 2TB, download: 2TB, period: month, reset: 1 }: the volume a customer of
+ * the plan may pass per period (either direction may be left out, not both); period day,
+ * week or month (default), in UTC; reset the day of the month (1..31, default 1) or of the
+ * week (monday..sunday, default monday) it starts on; a day starts at 00:00 UTC.
+ */
+static void parse_quota(struct ctx *c, yaml_node_t *n, struct tg_plan *p)
+{
+	static const char *const dn[TG_DIR_NR] = {"upload", "download"};
+	struct tg_quota_cfg q = {.period = TG_QP_MONTH, .reset = 1};
+	yaml_node_t *v[QU_NR];
+	char what[TG_NAME_MAX + 32];
+	const char *s;
+	bool bad = false;
+
+	snprintf(what, sizeof(what), "plan '%s': quota", p->name);
+	if (!want(c, n, YAML_MAPPING_NODE, what))
+		return;
+	map_keys(c, n, what, qu_keys, QU_NR, v, NULL);
+	if (!v[QU_UPLOAD] && !v[QU_DOWNLOAD]) {
+		yerr(c, n,
+		     "%s: upload or download is required (e.g. { download: 2TB, period: "
+		     "month, reset: 1 })",
+		     what);
+		bad = true;
+	}
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		yaml_node_t *x = v[d == TG_DIR_UP ? QU_UPLOAD : QU_DOWNLOAD];
+
+		if (!x || !(s = nonempty(c, x, what)))
+			continue;
+		if (tg_parse_volume_bytes(s, &q.bytes[d])) {
+			yerr(c, x,
+			     "%s.%s: '%s' is not a volume (bytes: 500GB, 2TB, 1.5TB, 100GiB; "
+			     "above zero)",
+			     what, dn[d], s);
+			bad = true;
+		}
+	}
+	if (v[QU_PERIOD] && (s = nonempty(c, v[QU_PERIOD], what))) {
+		int per = tg_quota_parse_period(s);
+
+		if (per < 0) {
+			yerr(c, v[QU_PERIOD], "%s.period: '%s': want day, week or month", what, s);
+			bad = true;
+		} else {
+			q.period = per;
+			q.reset = per == TG_QP_MONTH ? 1 : 0;
+		}
+	}
+	if (v[QU_RESET] && (s = nonempty(c, v[QU_RESET], what))) {
+		int r = tg_quota_parse_reset(q.period, s);
+
+		if (r < 0) {
+			if (q.period == TG_QP_DAY)
+				yerr(c, v[QU_RESET],
+				     "%s.reset: a daily quota resets at 00:00 UTC: leave reset out",
+				     what);
+			else if (q.period == TG_QP_WEEK)
+				yerr(c, v[QU_RESET],
+				     "%s.reset: '%s': want a weekday (monday..sunday, or mon..sun)",
+				     what, s);
+			else
+				yerr(c, v[QU_RESET],
+				     "%s.reset: '%s': want a day of the month from 1 to 31 (a "
+				     "month "
+				     "without it resets on its last day)",
+				     what, s);
+			bad = true;
+		} else {
+			q.reset = r;
+		}
+	}
+	if (!bad)
+		p->quota = q;
+}
+
 static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 {
 	struct tg_plan *p = &c->cfg->plans[c->cfg->nplans];
@@ -235,6 +315,8 @@ static void parse_plan(struct ctx *c, yaml_node_t *k, yaml_node_t *n)
 		p->yellow_dscp = TG_YELLOW_DSCP_DEFAULT;
 	if (v[PL_YELLOW])
 		parse_yellow_dscp(c, v[PL_YELLOW], p);
+	if (v[PL_QUOTA])
+		parse_quota(c, v[PL_QUOTA], p);
 }
 
 void parse_plans(struct ctx *c, yaml_node_t *n)

@@ -485,6 +485,8 @@ void tg_config_free(struct tg_cfg *cfg)
 	free(cfg->metrics_alert_token_file);
 	free(cfg->state_path);
 	free(cfg->pin_dir);
+	for (size_t r = 0; cfg->enforcement.rules && r < cfg->enforcement.nrules; r++)
+		tg_rule_free_exempt(&cfg->enforcement.rules[r]);
 	free(cfg->enforcement.rules);
 	free(cfg->mitigation.speaker);
 	free(cfg->mitigation.gobgp);

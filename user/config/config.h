@@ -102,6 +102,33 @@ enum tg_smtp_mode {
 	TG_SMTP_LIMIT = 2, /* smtp_limit new connections (TCP SYN to port 25) per second */
 };
 
+/*
+ * A plan's volume quota (quota.c): bytes per direction and period; the daemon keeps each
+ * customer's usage in the state database (user/daemon/quota.h) and rules read it as
+ * quota_used_pct. Periods are calendar periods in UTC: a day from 00:00, a week from its
+ * reset weekday, a month from its reset day (the month's last day when it is shorter).
+ */
+enum tg_quota_period { TG_QP_DAY = 0, TG_QP_WEEK = 1, TG_QP_MONTH = 2 };
+struct tg_quota_cfg {
+	uint64_t bytes[TG_DIR_NR]; /* 0: no quota in that direction; both 0: no quota */
+	int period;		   /* enum tg_quota_period; default month */
+	int reset;		   /* month: day 1..31 (default 1); week: 0 Monday..6 Sunday */
+};
+#define TG_QUOTA_ON(q) ((q)->bytes[TG_DIR_UP] || (q)->bytes[TG_DIR_DOWN])
+
+/* The start (and end: the next start) of the period holding wall_ms, unix ms, UTC. */
+int64_t tg_quota_period_start(const struct tg_quota_cfg *q, int64_t wall_ms);
+int64_t tg_quota_period_end(const struct tg_quota_cfg *q, int64_t wall_ms);
+const char *tg_quota_period_name(int period);
+/* "day", "week", "month" or -1; a reset for that period ("1".."31"; "monday"/"mon"...) or -1 */
+int tg_quota_parse_period(const char *s);
+int tg_quota_parse_reset(int period, const char *s);
+/* The reset as written back ("1", "monday", "00:00"); buf of 16 bytes. */
+const char *tg_quota_reset_name(const struct tg_quota_cfg *q, char *buf, size_t len);
+/* A volume: bytes, decimal k/m/g/t/p (10^3..: "2TB" is 2e12 bytes, as ISPs bill) or binary
+ * KiB..PiB, case-insensitive, up to 6 decimals ("1.5TB"); 0 and overflow rejected */
+int tg_parse_volume_bytes(const char *s, uint64_t *bytes);
+
 struct tg_plan {
 	char name[TG_NAME_MAX];
 	struct tg_rate_cfg dir[TG_DIR_NR]; /* TG_DIR_UP = upload, TG_DIR_DOWN = download */
@@ -109,6 +136,7 @@ struct tg_plan {
 	int smtp;	     /* enum tg_smtp_mode */
 	uint32_t smtp_limit; /* connections/s when TG_SMTP_LIMIT */
 	uint8_t yellow_dscp; /* DSCP of packets over the rate within the peak (two-rate) */
+	struct tg_quota_cfg quota;
 	int line;
 };
 

@@ -28,17 +28,24 @@ static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bp
 #define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
 						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
 
+/* the volume quota's (quota.h), TG_M_QUOTA_USED_PCT on */
+static const char *const quota_names[] = {"quota_used_pct", "upload_quota_used_pct",
+					  "download_quota_used_pct"};
+
 /* What an unknown metric's error lists: the families, not all 30 names; then the reasons
  * (&REASONS_VALID[2]: without the first ", "). */
 #define METRICS_VALID                                                                              \
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
-	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, REASON_pps, "                 \
+	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, quota_used_pct, "             \
+	"upload_quota_used_pct, download_quota_used_pct, REASON_pps, "                             \
 	"download_REASON_pps; REASON: "
 #define REASON_SEP(N, s) ", " s
 #define REASONS_VALID TG_REASONS(REASON_SEP)
 
 const char *tg_metric_name(int metric)
 {
+	if (metric >= TG_M_QUOTA_USED_PCT && metric <= TG_M_DOWNLOAD_QUOTA_USED_PCT)
+		return quota_names[metric - TG_M_QUOTA_USED_PCT];
 	return metric >= 0 && metric < TG_M_NR ? metric_names[metric] : "?";
 }
 
@@ -50,6 +57,9 @@ int tg_metric_unit(int metric)
 		return TG_MU_RATE;
 	case TG_M_UPLOAD_UTIL:
 	case TG_M_DOWNLOAD_UTIL:
+	case TG_M_QUOTA_USED_PCT:
+	case TG_M_UPLOAD_QUOTA_USED_PCT:
+	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
 		return TG_MU_PERCENT;
 	default:
 		return TG_MU_PPS;
@@ -59,7 +69,7 @@ int tg_metric_unit(int metric)
 int tg_metric_lookup(const char *name)
 {
 	for (int m = 0; m < TG_M_NR; m++) {
-		if (!strcmp(name, metric_names[m]))
+		if (!strcmp(name, tg_metric_name(m)))
 			return m;
 	}
 	/* the explicit spelling of the upload drop metrics: upload_spoof_pps, upload_flood_pps */
@@ -113,6 +123,12 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 		return dir_sum(s, TG_DIR_DOWN);
 	case TG_M_DOWNLOAD_FLOOD_PPS:
 		return flood_sum(s, TG_DIR_DOWN);
+	case TG_M_QUOTA_USED_PCT: /* the larger direction's */
+		return s->quota_pct[0] > s->quota_pct[1] ? s->quota_pct[0] : s->quota_pct[1];
+	case TG_M_UPLOAD_QUOTA_USED_PCT:
+		return s->quota_pct[TG_DIR_UP];
+	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
+		return s->quota_pct[TG_DIR_DOWN];
 	default:
 		if (metric >= TG_M_REASON_UP && metric < TG_M_REASON_DOWN)
 			return s->drop_pps[TG_DIR_UP][metric - TG_M_REASON_UP];

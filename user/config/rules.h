@@ -16,7 +16,7 @@
 
 #include "tollgate_kern_user.h" /* TG_DIR_NR, enum tg_reason */
 
-#define TG_RULES_MAX 64u	  /* rules in enforcement.rules */
+#define TG_RULES_MAX 64u	  /* rules in enforcement.rules (the bits of tg_sample.exempt) */
 #define TG_RULE_NAME_MAX 64u	  /* bytes with the NUL */
 #define TG_RULE_TEXT_MAX 256u	  /* `when` and `reason`, bytes with the NUL */
 #define TG_ESCALATE_COUNT_MAX 16u /* escalate.count: 2..16 (firings kept per customer) */
@@ -45,7 +45,12 @@ enum tg_metric {
 	TG_M_FLOOD_PPS,		 /* upload flood_syn + flood_udp + flood_icmp + flood_frag */
 	TG_M_DOWNLOAD_DROP_PPS,	 /* every download drop */
 	TG_M_DOWNLOAD_FLOOD_PPS, /* download floods */
-	TG_M_REASON_UP,		 /* + enum tg_reason: <reason>_pps (upload_<reason>_pps) */
+	/* volume quota, percent used this period: the larger direction's, upload's, download's
+	 * (0 for a direction without a quota) */
+	TG_M_QUOTA_USED_PCT,
+	TG_M_UPLOAD_QUOTA_USED_PCT,
+	TG_M_DOWNLOAD_QUOTA_USED_PCT,
+	TG_M_REASON_UP, /* + enum tg_reason: <reason>_pps (upload_<reason>_pps) */
 	TG_M_REASON_DOWN = TG_M_REASON_UP + TG_R_NR, /* + reason: download_<reason>_pps */
 	TG_M_NR = TG_M_REASON_DOWN + TG_R_NR,
 };
@@ -64,6 +69,8 @@ struct tg_sample {
 	double bps[TG_DIR_NR], pps[TG_DIR_NR]; /* passed traffic, TG_DIR_UP / TG_DIR_DOWN */
 	double util[TG_DIR_NR];		       /* percent of the plan's rate; 0 if unlimited */
 	double drop_pps[TG_DIR_NR][TG_R_NR];   /* drops per second by reason */
+	double quota_pct[TG_DIR_NR];	       /* percent of the plan's quota used this period */
+	uint64_t exempt; /* bit i: the customer is exempt from rule i (its condition is false) */
 };
 
 /* A compiled `when`: metric op threshold, held for for_ns. */
@@ -103,6 +110,14 @@ struct tg_rule {
 	uint64_t flowspec_bps; /* flowspec: rate-limit the flood to this; 0: discard it */
 	bool monitor;	       /* evaluate and report, change nothing */
 	int line;	       /* in tollgate.yaml */
+	/* exempt: {customers, plans}: customers this rule never acts on. Owned by the config
+	 * (tg_config_free); a copy of the rule (the engine's) must not read them. Customer ids
+	 * not in the CSV are advice, not errors (tg_config_advice). */
+	char (*exempt_ids)[TG_ID_LEN];
+	size_t nexempt_ids;
+	int *exempt_plans; /* indexes of tg_cfg.plans */
+	size_t nexempt_plans;
+	int exempt_line;
 };
 
 struct tg_enforce_cfg {
@@ -112,6 +127,9 @@ struct tg_enforce_cfg {
 	struct tg_rule *rules; /* malloc'd, owned by the config */
 	size_t nrules;
 };
+
+/* Free a rule's exempt lists (tg_config_free does it for every rule). */
+void tg_rule_free_exempt(struct tg_rule *r);
 
 const char *tg_metric_name(int metric);
 int tg_metric_unit(int metric); /* enum tg_metric_unit */

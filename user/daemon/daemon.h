@@ -21,5 +21,6 @@
 #include "linkwatch.h"
 #include "mitigate.h"
 #include "notify.h"
+#include "quota.h"
 
 #endif /* TG_DAEMON_H */

@@ -22,6 +22,7 @@
 #include "lib/lib.h"
 #include "mitigate.h"
 #include "notify.h"
+#include "quota.h"
 
 #define TG_PURGE_EVERY_MS (3600 * 1000ll) /* the retention purge runs hourly */
 
@@ -74,6 +75,8 @@ struct tg_enforcer {
 	unsigned int nd_prev;	 /* nd when drops_prev was filled */
 	struct tg_pendset *pend; /* the drops still in the CPUs' slots, read each interval */
 	int64_t prev_ms;
+	struct tg_quota *quota; /* volume quotas (quota.h) */
+	uint64_t *exempt;	/* exempt[c]: the rules cfg->customers[c] is exempt from; NULL */
 
 	/* the context of the engine's callback */
 	struct tg_maps *m;
@@ -163,6 +166,12 @@ int tg_enforcer_open(const char *state_path, struct tg_enforcer **out, char *err
 	}
 	e->interval_ms = 1000;
 	tg_enf_view_init(&e->view, &e->table);
+	e->quota = tg_quota_new();
+	if (!e->quota) {
+		free(e->state_path);
+		free(e);
+		return -ENOMEM;
+	}
 	rc = tg_mitigator_new(&e->mit);
 	if (rc) {
 		free(e->state_path);
@@ -199,6 +208,8 @@ void tg_enforcer_close(struct tg_enforcer *e)
 	free_notify(&e->notify);
 	tg_engine_free(e->eng);
 	tg_enf_free(&e->table);
+	tg_quota_free(e->quota, e->st); /* writes the usage not written yet */
+	free(e->exempt);
 	tg_state_close(e->st);
 	free(e->pos);
 	free(e->id_hash);
@@ -364,6 +375,12 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 			json_object_set_new(rates, k, json_real(s->util[d]));
 			snprintf(k, sizeof(k), "%s_drops_pps", dn[d]);
 			json_object_set_new(rates, k, drops);
+		}
+		if (s->quota_pct[TG_DIR_UP] > 0 || s->quota_pct[TG_DIR_DOWN] > 0) {
+			json_object_set_new(rates, "upload_quota_used_pct",
+					    json_real(s->quota_pct[TG_DIR_UP]));
+			json_object_set_new(rates, "download_quota_used_pct",
+					    json_real(s->quota_pct[TG_DIR_DOWN]));
 		}
 		json_object_set_new(o, "rates", rates);
 	}
@@ -874,6 +891,52 @@ static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 			}
 }
 
+/*
+ * The rules each customer is exempt from (exempt: customers by id, plans), by position in
+ * cfg->customers; NULL when no rule exempts anyone. An id not loaded is logged: it exempts
+ * nobody (check-config says so too).
+ */
+static int exempt_masks(struct tg_enforcer *e, const struct tg_cfg *cfg)
+{
+	const struct tg_enforce_cfg *ec = &cfg->enforcement;
+	uint64_t *plan_mask;
+	bool any = false;
+
+	free(e->exempt);
+	e->exempt = NULL;
+	for (size_t i = 0; i < ec->nrules; i++)
+		any = any || ec->rules[i].nexempt_ids || ec->rules[i].nexempt_plans;
+	if (!any)
+		return 0;
+	e->exempt = calloc(cfg->ncustomers ? cfg->ncustomers : 1, sizeof(*e->exempt));
+	plan_mask = calloc(cfg->nplans ? cfg->nplans : 1, sizeof(*plan_mask));
+	if (!e->exempt || !plan_mask) {
+		free(plan_mask);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ec->nrules; i++)
+		for (size_t k = 0; k < ec->rules[i].nexempt_plans; k++)
+			plan_mask[ec->rules[i].exempt_plans[k]] |= 1ull << i;
+	for (size_t c = 0; c < cfg->ncustomers; c++)
+		e->exempt[c] = cfg->customers[c].plan >= 0 ? plan_mask[cfg->customers[c].plan] : 0;
+	free(plan_mask);
+	for (size_t i = 0; i < ec->nrules; i++) {
+		const struct tg_rule *r = &ec->rules[i];
+
+		for (size_t k = 0; k < r->nexempt_ids; k++) {
+			long c = tg_config_customer(cfg, r->exempt_ids[k]);
+
+			if (c < 0)
+				tg_warn("%s:%d: rule %s: exempt.customers: '%s' is not loaded: it "
+					"exempts nobody",
+					cfg->path, r->exempt_line, r->name, r->exempt_ids[k]);
+			else
+				e->exempt[c] |= 1ull << i;
+		}
+	}
+	return 0;
+}
+
 /* Tell the engine a customer's recorded state. */
 /* A wall-clock time of the database on the engine's clock (remaining = t - wall now). A
  * deadline already past comes out at or before now: due at once. */
@@ -970,6 +1033,8 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 	e->interval_ms = (int64_t)(ec->interval_ns / 1000000);
 	e->retention_ms = (int64_t)(ec->retention_ns / 1000000);
 	rule_needs(e, ec);
+	free(e->exempt); /* by position in the configuration being replaced */
+	e->exempt = NULL;
 
 	e->wall_off = tg_now_ms() - tg_mono_ms(); /* restore_one converts with it */
 	/* the customers by index; an index whose id changed (or left) is forgotten */
@@ -1007,6 +1072,18 @@ int tg_enforcer_configure(struct tg_enforcer *e, const struct tg_maps *m,
 			restore_one(e, i, x);
 	}
 	e->prev_ms = 0; /* the counters of indexes that changed hands are not comparable */
+	rc = tg_quota_configure(e->quota, e->st, cfg, e->idx, n, tg_now_ms());
+	if (rc) {
+		snprintf(err, len, "volume quotas: %s", strerror(-rc));
+		return rc;
+	}
+	if (tg_quota_active(e->quota)) /* the usage is counted whatever the rules read */
+		e->need_pass = true;
+	rc = exempt_masks(e, cfg);
+	if (rc) {
+		snprintf(err, len, "rule exemptions: %s (no customer is exempt)", strerror(-rc));
+		return rc;
+	}
 	if (!e->restored) {
 		restore(e, tg_mono_ms());
 		e->restored = true;
@@ -1412,6 +1489,7 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 		tg_warn("enforcement: cannot read the counters: %s", strerror(errno));
 		return;
 	}
+	tg_quota_account(e->quota, e->pass, now + e->wall_off);
 	if (e->nd && tg_pend_read(m, e->pend))
 		tg_warn("enforcement: cannot read the coalescing slots: drop rates lag by them");
 	have_prev = e->prev_ms && now > e->prev_ms;
@@ -1430,6 +1508,8 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 		}
 		if (!have_prev)
 			continue;
+		tg_quota_pct(e->quota, c, s.quota_pct);
+		s.exempt = e->exempt ? e->exempt[c] : 0;
 		for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
 			s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) * 8 / dt;
 			s.pps[d] = delta(e->pass[i].pkts[d], e->pass_prev[i].pkts[d]) / dt;
@@ -1535,6 +1615,7 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 		tg_warn("enforcement: out of memory lifting expired states");
 	expire_unloaded(e, now_ms);
 	mit_expire(e, now_ms);
+	tg_quota_flush(e->quota, e->st, now_ms + e->wall_off, false);
 	if (e->retention_ms &&
 	    (!e->last_purge_ms || now_ms - e->last_purge_ms >= TG_PURGE_EVERY_MS)) {
 		long a = tg_state_purge(e->st, now_ms + e->wall_off - e->retention_ms);
@@ -1542,6 +1623,7 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 					now_ms + e->wall_off - e->retention_ms);
 
 		e->last_purge_ms = now_ms;
+		tg_state_quota_purge(e->st, now_ms + e->wall_off - e->retention_ms);
 		if (a > 0 || o > 0)
 			tg_info("retention: %ld audit rows and %d delivered notifications older "
 				"than %lld days purged",
@@ -1585,5 +1667,6 @@ json_t *tg_enforcer_health(const struct tg_enforcer *e)
 void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x)
 {
 	tg_exporter_set_mitigator(x, e->mit);
+	tg_exporter_set_quota(x, e->quota);
 	e->exporter = x;
 }

@@ -463,6 +463,14 @@ static void fire(const struct tg_engine *e, struct cust *c, int rule, double val
 
 /* ---- evaluation ---- */
 
+/* The rule's condition on this sample; false for a customer exempt from the rule. */
+static bool holds_now(const struct tg_rule *r, int i, const struct tg_sample *s, double *v)
+{
+	bool t = tg_cond_true(&r->cond, s, v);
+
+	return t && !(s->exempt & (1ull << i));
+}
+
 static int eval_entry(struct tg_engine *e, struct cust *c, const struct tg_sample *s, int64_t now)
 {
 	double val[TG_RULES_MAX];
@@ -471,7 +479,7 @@ static int eval_entry(struct tg_engine *e, struct cust *c, const struct tg_sampl
 
 	for (size_t i = 0; i < e->nrules; i++) {
 		const struct tg_rule *r = &e->rules[i];
-		bool t = tg_cond_true(&r->cond, s, &val[i]);
+		bool t = holds_now(r, (int)i, s, &val[i]);
 		struct rrec *rr = rr_find(c, (int)i);
 
 		if (!rr) {
@@ -532,7 +540,7 @@ int tg_engine_eval(struct tg_engine *e, uint32_t cust, const struct tg_sample *s
 		double v;
 
 		/* the common case: nothing tracked, nothing true, nothing to allocate */
-		for (i = 0; i < e->nrules && !tg_cond_true(&e->rules[i].cond, s, &v); i++)
+		for (i = 0; i < e->nrules && !holds_now(&e->rules[i], (int)i, s, &v); i++)
 			;
 		if (i == e->nrules)
 			return 0;

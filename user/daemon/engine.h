@@ -20,6 +20,9 @@
  * - Samples. tg_engine_eval gives one customer's sample for the interval that ends at now;
  *   the sample covers (now - interval, now]. The caller evaluates every customer every
  *   interval; a customer skipped in an interval keeps its runs as they were.
+ * - Exemption. A customer whose sample has bit i of exempt set (the rule's exempt:
+ *   customers or plans) is evaluated as if rule i's condition were false: it never fires
+ *   for it, and an open episode ends as on a false sample.
  * - Holding. A condition's true run starts at its first true sample (at t0). At a sample
  *   at now it has been true for held = now - t0 + interval; it HOLDS when held >= for_ns.
  *   With interval 1 s and "for 30s" it holds at the 30th consecutive true sample; for 0

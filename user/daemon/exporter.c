@@ -31,6 +31,7 @@
 #include "mitigate.h"
 #include "lib/lib.h"
 #include "page.h"
+#include "quota.h"
 #include "state/state.h"
 #include "view/view.h"
 
@@ -71,6 +72,7 @@ struct tg_exporter {
 	pthread_mutex_t lock;	  /* one render or API request at a time (the maps' mmaps) */
 	pthread_mutex_t act_lock; /* the action counters: the event loop never waits on a render */
 	struct tg_mitigator *mit; /* upstream mitigation (not owned; set before requests) */
+	struct tg_quota *quota;	  /* volume quotas (not owned; set before requests) */
 	char *listen, *per_customer;
 	/* who may ask (access()): the Host header's names, and the bearer token */
 	char *listen_host, *listen_port; /* "127.0.0.1" or "::1" (no brackets), "9477" */
@@ -247,6 +249,33 @@ static void reason_series(struct tg_exporter *x, struct buf *b, const struct tg_
 					(unsigned long long)other[d][r]);
 }
 
+/* The shown customers' volume quotas: the used fraction per direction with a quota. */
+static void quota_series(struct tg_exporter *x, struct buf *b, char (*names)[TG_ID_LEN],
+			 const struct tg_crow *rows, size_t shown)
+{
+	struct tg_quota_now qn;
+	char id[2 * TG_ID_LEN];
+	bool first = true;
+
+	for (size_t k = 0; x->quota && k < shown; k++) {
+		if (tg_quota_get(x->quota, rows[k].idx, &qn))
+			continue;
+		if (first)
+			head(b, "tollgate_customer_quota_used_ratio", "gauge",
+			     "Volume used this quota period over the plan's quota, per customer "
+			     "and "
+			     "direction with a quota (1 = all of it; may pass 1).");
+		first = false;
+		for (int d = 0; d < TG_DIR_NR; d++)
+			if (qn.cfg.bytes[d])
+				bprintf(b,
+					"tollgate_customer_quota_used_ratio{customer=\"%s\","
+					"direction=\"%s\"} %.6f\n",
+					esc(names[rows[k].idx], id, sizeof(id)), dir_name[d],
+					qn.pct[d] / 100.0);
+	}
+}
+
 static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
 {
 	struct tg_snap sn;
@@ -330,6 +359,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	for (size_t k = 0; k < shown; k++)
 		bprintf(b, "tollgate_customer_state{customer=\"%s\"} %u\n",
 			esc(names[rows[k].idx], id, sizeof(id)), rec[rows[k].idx].state);
+	quota_series(x, b, names, rows, shown);
 out:
 	tg_snap_free(&sn);
 }
@@ -396,6 +426,12 @@ void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g)
 {
 	if (x)
 		x->mit = g;
+}
+
+void tg_exporter_set_quota(struct tg_exporter *x, struct tg_quota *q)
+{
+	if (x)
+		x->quota = q;
 }
 
 char *tg_exporter_render(struct tg_exporter *x, size_t *len)
@@ -680,6 +716,11 @@ static json_t *api_customer(struct tg_exporter *x, const char *id, unsigned int 
 		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	r = rates_j(x, idx, id, &c);
 	json_object_set_new(o, "rates", r ? r : json_null());
+	if (!state_db(x)) {
+		uint64_t passed[TG_DIR_NR] = {c.pass[TG_DIR_UP].bytes, c.pass[TG_DIR_DOWN].bytes};
+
+		tg_view_customer_quota(o, x->st, id, idx, passed, tg_now_ms());
+	}
 	/* no state database: no enforcement known, no events (the counters still show) */
 	if (state_db(x) || tg_view_customer_state(o, x->st, id))
 		json_object_set_new(o, "events", json_array());
@@ -751,6 +792,37 @@ static json_t *api_enforcement(struct tg_exporter *x, unsigned int *status)
 	return tg_view_doc("customers", arr);
 }
 
+/*
+ * GET /api/v1/quotas?limit=N (default 10, at most 1000): the customers that used the most
+ * of their volume quota this period, highest quota_used_pct first; 404 without quotas.
+ */
+static json_t *api_quotas(struct tg_exporter *x, struct MHD_Connection *conn, unsigned int *status)
+{
+	long lim = arg_num(conn, "limit", 10, 1, 1000);
+	struct tg_quota_top *top;
+	json_t *arr;
+	size_t n;
+
+	if (lim < 0)
+		return api_error(status, MHD_HTTP_BAD_REQUEST, "limit: 1 to 1000");
+	top = calloc((size_t)lim, sizeof(*top));
+	if (!top)
+		return api_error(status, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	n = tg_quota_top(x->quota, top, (size_t)lim);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = tg_view_quota(&top[i].now.cfg, top[i].now.used,
+					  top[i].now.period_start_ms, top[i].now.period_end_ms);
+
+		if (o) {
+			json_object_set_new(o, "customer", json_string(top[i].id));
+			json_array_append_new(arr, o);
+		}
+	}
+	free(top);
+	return tg_view_doc("quotas", arr);
+}
+
 static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const char *path,
 		   unsigned int *status)
 {
@@ -770,12 +842,14 @@ static json_t *api(struct tg_exporter *x, struct MHD_Connection *conn, const cha
 		o = api_enforcement(x, status);
 	else if (!strcmp(path, "whois"))
 		o = api_whois(x, conn, status);
+	else if (!strcmp(path, "quotas") && x->quota && tg_quota_active(x->quota))
+		o = api_quotas(x, conn, status);
 	else if (!strcmp(path, "mitigations") && x->mit)
 		o = json_pack("{si so}", "version", 1, "mitigation", tg_mitigator_json(x->mit));
 	else
 		o = api_error(status, MHD_HTTP_NOT_FOUND,
 			      "not found: /api/v1/status, customers, customers/ID, events, "
-			      "enforcement, mitigations, whois");
+			      "enforcement, mitigations, quotas, whois");
 	pthread_mutex_unlock(&x->lock);
 	return o;
 }

@@ -74,6 +74,10 @@ void tg_exporter_count_action(struct tg_exporter *x, const char *rule, const cha
 /* Upstream mitigation's metrics and /api/v1/mitigations (mitigate.h). */
 struct tg_mitigator;
 void tg_exporter_set_mitigator(struct tg_exporter *x, struct tg_mitigator *g);
+/* The volume quotas (quota.h; not owned): the customer view's "quota" and the series
+ * tollgate_customer_quota_used_ratio. */
+struct tg_quota;
+void tg_exporter_set_quota(struct tg_exporter *x, struct tg_quota *q);
 
 /* The Alertmanager webhook's queue (alert.h): POST /api/v1/alertmanager with the bearer
  * token of metrics.alert_token_file (none: 401) queues firing alerts there (NULL: 503). */

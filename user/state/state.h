@@ -280,4 +280,40 @@ struct json_t *tg_state_whois_json(struct tg_statedb *st, const char *address, i
 /* Delete the rows that ended before before_ms (retention); the number, or -errno. */
 long tg_state_history_purge(struct tg_statedb *st, int64_t before_ms);
 
+/*
+ * Volume quotas (quota.c): a customer's usage this period and the counter reading it was
+ * taken at (idx and the bytes of tg_cstat then), so a restart counts what passed since.
+ * Times are unix ms (wall clock). The table is made at its first use.
+ */
+struct tg_quota_row {
+	char customer[TG_ID_LEN];
+	int64_t period_start_ms;
+	uint64_t used[TG_DIR_NR]; /* bytes passed this period, TG_DIR_UP / TG_DIR_DOWN */
+	uint32_t idx;		  /* the customer's index at the reading */
+	uint64_t base[TG_DIR_NR]; /* its tg_cstat bytes at the reading */
+	int64_t updated_ms;
+	char plan[64]; /* its plan (quota_plan) */
+};
+/* A plan's quota as the configuration had it (config.h, struct tg_quota_cfg). */
+struct tg_quota_plan_row {
+	char plan[64];
+	uint64_t bytes[TG_DIR_NR];
+	int period, reset;
+};
+/* Replace the plans' quotas with these (one transaction). 0 or -EIO. */
+int tg_state_quota_plans_set(struct tg_statedb *st, const struct tg_quota_plan_row *p, size_t n);
+/* A customer's row and its plan's quota: 0, -ENOENT (none, or its plan has no quota now)
+ * or -EIO. */
+int tg_state_quota_view(struct tg_statedb *st, const char *customer, struct tg_quota_row *r,
+			struct tg_quota_plan_row *p);
+typedef int (*tg_quota_row_fn)(void *ctx, const struct tg_quota_row *r);
+/* Every row to fn (a non-zero return stops and is returned). 0 or -errno. */
+int tg_state_quota_load(struct tg_statedb *st, tg_quota_row_fn fn, void *ctx);
+/* One customer's row: 0, -ENOENT or -EIO. */
+int tg_state_quota_get(struct tg_statedb *st, const char *customer, struct tg_quota_row *out);
+/* Write rows (insert or replace) in one transaction. 0 or -EIO (then none is written). */
+int tg_state_quota_put(struct tg_statedb *st, const struct tg_quota_row *rows, size_t n);
+/* Delete the rows not updated since before_ms (retention). The number, or -errno. */
+long tg_state_quota_purge(struct tg_statedb *st, int64_t before_ms);
+
 #endif /* TG_STATE_H */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
 
@@ -320,4 +321,86 @@ json_t *tg_view_events(struct tg_statedb *st, const char *customer, int64_t sinc
 	if (!ev)
 		*err = -ENOMEM;
 	return ev;
+}
+
+static json_t *iso_ms(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+json_t *tg_view_quota(const struct tg_quota_cfg *q, const uint64_t used[TG_DIR_NR],
+		      int64_t period_start_ms, int64_t period_end_ms)
+{
+	static const char *const dn[TG_DIR_NR] = {"upload", "download"};
+	json_t *o = json_object();
+	double max = 0;
+	char reset[16];
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "period", json_string(tg_quota_period_name(q->period)));
+	json_object_set_new(o, "reset", json_string(tg_quota_reset_name(q, reset, sizeof(reset))));
+	json_object_set_new(o, "period_start", iso_ms(period_start_ms));
+	json_object_set_new(o, "period_end", iso_ms(period_end_ms));
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		double pct;
+
+		if (!q->bytes[d]) {
+			json_object_set_new(o, dn[d], json_null());
+			continue;
+		}
+		pct = (double)used[d] * 100.0 / (double)q->bytes[d];
+		max = pct > max ? pct : max;
+		json_object_set_new(o, dn[d],
+				    json_pack("{sI sI sf}", "quota_bytes", (json_int_t)q->bytes[d],
+					      "used_bytes", (json_int_t)used[d], "used_pct", pct));
+	}
+	json_object_set_new(o, "used_pct", json_real(max));
+	return o;
+}
+
+int tg_view_customer_quota(json_t *c, struct tg_statedb *st, const char *id, uint32_t idx,
+			   const uint64_t passed[TG_DIR_NR], int64_t now_ms)
+{
+	struct tg_quota_row r;
+	struct tg_quota_plan_row p;
+	struct tg_quota_cfg qc = {};
+	uint64_t used[TG_DIR_NR];
+	int64_t ps;
+	json_t *o;
+	int err = tg_state_quota_view(st, id, &r, &p);
+
+	if (err == -ENOENT) {
+		json_object_set_new(c, "quota", json_null());
+		return 0;
+	}
+	if (err)
+		return err;
+	for (int d = 0; d < TG_DIR_NR; d++)
+		qc.bytes[d] = p.bytes[d];
+	qc.period = p.period;
+	qc.reset = p.reset;
+	/* a period that began since the row was written: its usage is what passed since */
+	ps = tg_quota_period_start(&qc, now_ms);
+	if (ps <= r.period_start_ms)
+		ps = r.period_start_ms;
+	for (int d = 0; d < TG_DIR_NR; d++) {
+		/* since the reading at the same index; at another, since the index was taken
+		 * (its counters began at 0); a counter below its reading restarted from 0 */
+		uint64_t since =
+			r.idx == idx && passed[d] >= r.base[d] ? passed[d] - r.base[d] : passed[d];
+
+		used[d] = (ps == r.period_start_ms ? r.used[d] : 0) + since;
+	}
+	o = tg_view_quota(&qc, used, ps, tg_quota_period_end(&qc, ps));
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(c, "quota", o);
+	return 0;
 }

@@ -47,6 +47,25 @@ int tg_view_customer_read(const struct tg_maps *m, uint32_t idx, const char *id,
  */
 int tg_view_customer_state(json_t *c, struct tg_statedb *st, const char *id);
 
+/*
+ * A customer's volume quota (the one-customer view's "quota", null without one): period,
+ * reset, period_start, period_end (UTC, ISO 8601), used_pct (the larger direction's: the
+ * rule metric quota_used_pct), and per direction {quota_bytes, used_bytes, used_pct}, null
+ * for a direction without a quota. NULL on no memory.
+ */
+json_t *tg_view_quota(const struct tg_quota_cfg *q, const uint64_t used[TG_DIR_NR],
+		      int64_t period_start_ms, int64_t period_end_ms);
+
+/*
+ * The one-customer view's "quota" (tg_view_quota; null without one), from the state
+ * database tollgated writes behind (the usage and the counter reading it was taken at,
+ * and the plan's quota) plus what the customer's passed counters at index idx
+ * (passed[dir], bytes) went on to pass since that reading: the same from the CLI without
+ * the daemon as from the API. 0 or -errno (nothing added).
+ */
+int tg_view_customer_quota(json_t *c, struct tg_statedb *st, const char *id, uint32_t idx,
+			   const uint64_t passed[TG_DIR_NR], int64_t now_ms);
+
 /* What a rate is computed from: one reading of a customer's counters. */
 struct tg_view_sample {
 	uint64_t bytes[TG_DIR_NR], pkts[TG_DIR_NR], drop_pkts[TG_DIR_NR];
