@@ -37,6 +37,8 @@
 #                                     announced as FlowSpec then blackhole, the limits (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
+#   tests/integration/test_capture.sh the evidence sample: a rule's and a by-hand capture
+#                                     read back with tcpdump, the day's bound (root)
 # A suite is a command: its first word the executable, relative to the worktree.
 #   tests/integration/test_lowrate.sh low-rate spoofers (40, 55 pps; one CPU, both): rules,
 #                                     evidence, CLI, API and /metrics read exact counts (root)
@@ -90,6 +92,7 @@ SUITES=(
 	tests/integration/test_flood.sh
 	tests/integration/test_bgp.sh
 	tests/integration/test_enforce.sh
+	tests/integration/test_capture.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh
