@@ -57,6 +57,7 @@ TEST_BINS := $(BUILD)/tests/test_config $(BUILD)/tests/test_rules $(BUILD)/tests
 TEST_BINS += $(BUILD)/tests/test_evid
 TEST_BINS += $(BUILD)/tests/test_whois
 TEST_BINS += $(BUILD)/tests/test_alert
+TEST_BINS += $(BUILD)/tests/test_capture
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test test-kernels demo bench lint clean install deps soak

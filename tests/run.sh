@@ -11,6 +11,8 @@
 #                                  lost rows, restore, two nodes)
 #   build/tests/test_whois         who held an address: the prefix -> customer history,
 #                                  longest prefix at a time, IPv6, boundaries, retention
+#   build/tests/test_capture       evidence samples in state.db: the pcap byte for byte,
+#                                  the day's count, the purge with the audit log
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
@@ -74,6 +76,7 @@ SUITES=(
 	build/tests/test_hardening
 	build/tests/test_evid
 	build/tests/test_whois
+	build/tests/test_capture
 	build/tests/test_etcd
 	build/tests/test_mitigation
 	build/tests/test_alert
