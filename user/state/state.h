@@ -282,8 +282,8 @@ long tg_state_history_purge(struct tg_statedb *st, int64_t before_ms);
  * capture: (event id, number, wall-clock time in unix microseconds, length on the wire,
  * its first TG_CAP_SNAPLEN bytes at most). Purged with the audit log (tg_state_purge).
  */
-int tg_state_capture_add(struct tg_statedb *st, const char *event_id, uint32_t seq,
-			 int64_t ts_us, uint32_t wirelen, const void *data, size_t caplen);
+int tg_state_capture_add(struct tg_statedb *st, const char *event_id, uint32_t seq, int64_t ts_us,
+			 uint32_t wirelen, const void *data, size_t caplen);
 /* Packets stored since since_us (all events): the per-day bound. -EIO. */
 long tg_state_capture_count(struct tg_statedb *st, int64_t since_us);
 /* Packets stored for event_id. -EIO. */
