@@ -133,6 +133,12 @@ void tg_capturer_close(struct tg_capturer *c)
 {
 	if (!c)
 		return;
+	/* what came up, then no arm left behind: while tollgated is down nothing would take
+	 * the records, and an armed count sends every packet into tg_cap_take */
+	tg_capturer_read(c);
+	for (size_t i = 0; i < TG_CAP_ARMS; i++)
+		if (c->slot[i].tag)
+			end_capture(c, &c->slot[i], "tollgated stops");
 	ring_buffer__free(c->rb);
 	free(c);
 }

@@ -10,8 +10,8 @@
  * bring); with capture.enabled false nothing is armed and what is armed is disarmed.
  *
  * A capture ends when its packets are in, after TG_CAP_TIMEOUT_MS, or when tollgated
- * stops (the arms it leaves are cleared at the next start: their records would have no
- * event to go to).
+ * stops (tg_capturer_close disarms what runs; what a crash leaves armed is cleared at the
+ * next start: its records would have no event to go to).
  *
  * Included by: daemon.h (the door), capture.c, enforce.c, tollgated.c.
  */
