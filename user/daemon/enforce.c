@@ -1331,6 +1331,7 @@ json_t *tg_enforcer_capture(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	int64_t now = tg_now_ms();
 	uint32_t idx;
 	json_t *evs, *reply;
+	int64_t rc;
 	int armed, err;
 
 	if (!e->cfg)
@@ -1375,7 +1376,12 @@ json_t *tg_enforcer_capture(struct tg_enforcer *e, struct tg_maps *m, struct tg_
 	a.evidence = evidence;
 	e->m = m;
 	e->app = app;
-	if (act(e, &a, TG_ENF_KEEP, NULL, TG_EP_KEEP) < 0)
+	/* recorded, not notified (nor shared): a capture is evidence for an investigation,
+	 * which a notification to the customer's contacts would give away */
+	e->quiet = true;
+	rc = act(e, &a, TG_ENF_KEEP, NULL, TG_EP_KEEP);
+	e->quiet = false;
+	if (rc < 0)
 		return error_reply("capture: the state database refused the record (%s): "
 				   "nothing armed",
 				   e->last_err);
