@@ -61,6 +61,7 @@ TEST_BINS += $(BUILD)/tests/test_evid
 TEST_BINS += $(BUILD)/tests/test_whois
 TEST_BINS += $(BUILD)/tests/test_alert
 TEST_BINS += $(BUILD)/tests/test_quota
+TEST_BINS += $(BUILD)/tests/test_capture
 BENCH_BIN := $(BUILD)/bench/bench_xdp
 
 .PHONY: all test test-kernels demo bench lint clean install deps soak

@@ -7,7 +7,7 @@
  *   checks and per-port limit, exc_kern.h) and bogons, classify, anti-spoof, suspension
  *   (classify_kern.h) -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
  *   (policer_kern.h; two rates: a yellow packet's DSCP rewritten) -> count (count_kern.h) ->
- *   XDP_PASS or XDP_DROP.
+ *   the evidence sample, when one is armed (capture_kern.h) -> XDP_PASS or XDP_DROP.
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
  * destination, download).
@@ -40,6 +40,7 @@
 #include "flood_kern.h"
 #include "count_kern.h"
 #include "exc_kern.h"
+#include "capture_kern.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -172,14 +173,14 @@ int tollgate_xdp(struct xdp_md *ctx)
 out:
 	if (reason == TG_R_NR && !unparsed) {
 		tg_count_pass(ifc, cust, dir, len, &p);
-		return XDP_PASS;
+		return tg_capture(ctx, ifc, cust, dir, TG_R_NR, &p, XDP_PASS);
 	}
 	if (reason == TG_R_NR) {
 		reason = TG_R_MALFORMED;
 	} else if (!(ifc->flags & TG_IFF_MONITOR)) {
 		tg_count_drop(ifc, cust, dir, reason, len, &p, 0);
-		return XDP_DROP;
+		return tg_capture(ctx, ifc, cust, dir, reason, &p, XDP_DROP);
 	}
 	tg_count_drop(ifc, cust, dir, reason, len, &p, 1);
-	return XDP_PASS;
+	return tg_capture(ctx, ifc, cust, dir, reason, &p, XDP_PASS);
 }

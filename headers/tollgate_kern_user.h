@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 10u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
+#define TG_LAYOUT_VERSION 11u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -258,7 +258,8 @@ struct tg_config {
 	__u32 v4_chunks; /* for status and metrics: tg_v4_tbl8 chunks in use */
 	__u32 v6_chunks; /* tg_v6_trie chunks in use below the root */
 	__u32 v6_cmps;	 /* tg_v6_cmp nodes in use */
-	__u32 pad0;
+	__u32 cap_armed; /* entries in tg_cap_arm; 0: no capture armed, the packet path reads
+			  * only this (bpf/capture_kern.h) */
 	/* the key of tg_src_hash, drawn from getrandom() when tg_config is created, so no one
 	 * outside the box can compute which sources share a watch slot (and aim a flood at
 	 * another source's slot); kept for the life of the pins, like the slots it indexes */
@@ -589,6 +590,40 @@ struct tg_bind_key {
 #define TG_BIND_AMBIGUOUS 0xffffffffu /* several customers share it: attribute to none */
 
 /*
+ * Evidence capture (bpf/capture_kern.h; docs/enforcement.md, "Evidence"): the first
+ * TG_CAP_SNAPLEN bytes of the next packets of a customer, handed up through the ring
+ * buffer tg_cap_ring. tollgated arms a customer in tg_cap_arm (key: customer index) when
+ * a rule throttles or suspends it, or on `tollgate capture`, and counts the entries in
+ * tg_config.cap_armed; with none armed, the packet path reads that one word and goes on.
+ */
+#define TG_CAP_SNAPLEN 128u	       /* bytes of a packet handed up: its headers */
+#define TG_CAP_ARMS 256u	       /* customers with a capture armed at once */
+#define TG_CAP_RING_BYTES (256u << 10) /* tg_cap_ring: ~1500 records */
+#define TG_CAP_MAX_PACKETS 100u	       /* packets of one capture, at most */
+#define TG_CAP_PASS 0x1		       /* tg_cap_arm.match: passed packets */
+#define TG_CAP_DROP 0x2		       /* ... dropped ones, and would-drops (noted) */
+struct tg_cap_arm {
+	__u64 tag;  /* tollgated's number of the capture, copied into each record */
+	__s32 left; /* packets still to hand up; taken with an atomic add, may go below 0 */
+	__u8 match; /* TG_CAP_PASS | TG_CAP_DROP */
+	__u8 dirs;  /* 1 << TG_DIR_UP | 1 << TG_DIR_DOWN: which directions */
+	__u16 pad;
+};
+struct tg_cap_rec {
+	__u64 tag;     /* tg_cap_arm.tag */
+	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 cust;    /* customer index */
+	__u32 ifindex; /* where it arrived */
+	__u32 wirelen; /* the frame's length */
+	__u16 caplen;  /* bytes of data[] that are the frame's: min(wirelen, TG_CAP_SNAPLEN) */
+	__u8 dir;      /* enum tg_dir */
+	__u8 reason;   /* enum tg_reason; TG_R_NR: passed */
+	__u8 verdict;  /* XDP_PASS or XDP_DROP */
+	__u8 pad[7];
+	__u8 data[TG_CAP_SNAPLEN];
+};
+
+/*
  * The map set: FN(name, size) per map of bpf/maps_kern.h, which declares each as
  * tg_<name> (<= 15 characters), pinned under that name. size says who sets its
  * max_entries: TG_MS_FIXED the declaration, TG_MS_CUST the loader, one per customer index
@@ -619,7 +654,9 @@ struct tg_bind_key {
 	FN(srcquota, TG_MS_CUST)                                                                   \
 	FN(exlim, TG_MS_CAP)                                                                       \
 	FN(walled, TG_MS_FIXED)                                                                    \
-	FN(names, TG_MS_CUST)
+	FN(names, TG_MS_CUST)                                                                      \
+	FN(cap_arm, TG_MS_FIXED)                                                                   \
+	FN(cap_ring, TG_MS_FIXED)
 enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 
 /* Pinned object names (<= 15 characters) under the pin directory. */
@@ -650,12 +687,14 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_walled_key, 20)                                                                      \
 	FN(tg_srcwatch, 16)                                                                        \
 	FN(tg_src_key, 24)                                                                         \
-	FN(tg_srcquota, 16)
+	FN(tg_srcquota, 16)                                                                        \
+	FN(tg_cap_arm, 16)                                                                         \
+	FN(tg_cap_rec, 168)
 #define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
-	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 10: a change of "   \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 11: a change of "   \
 						   "size is a new TG_LAYOUT_VERSION");
 TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
-_Static_assert(TG_LAYOUT_VERSION == 10, "a new layout version: check TG_LAYOUT_SIZES");
+_Static_assert(TG_LAYOUT_VERSION == 11, "a new layout version: check TG_LAYOUT_SIZES");
 _Static_assert(TG_R_NR == 11 && TG_FC_NR == 7 && TG_FC_OWN_NR == 4 && TG_ROLE_NR == 2 &&
 		       TG_AS_NR == 3 && TG_ST_NR == 3,
 	       "a list the layout numbers changed length: a new TG_LAYOUT_VERSION");

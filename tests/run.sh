@@ -11,6 +11,8 @@
 #                                  lost rows, restore, two nodes)
 #   build/tests/test_whois         who held an address: the prefix -> customer history,
 #                                  longest prefix at a time, IPv6, boundaries, retention
+#   build/tests/test_capture       evidence samples in state.db: the pcap byte for byte,
+#                                  the day's count, the purge with the audit log
 #   build/tests/test_etcd          the etcd v3 client against a real etcd on loopback
 #   build/tests/test_mitigation    BGP announcements: policy, keys, and gobgpd peering with
 #                                  FRR in two namespaces (blackhole, FlowSpec, reconcile)
@@ -40,6 +42,8 @@
 #                                     announced as FlowSpec then blackhole, the limits (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
+#   tests/integration/test_capture.sh the evidence sample: a rule's and a by-hand capture
+#                                     read back with tcpdump, the day's bound (root)
 # A suite is a command: its first word the executable, relative to the worktree.
 #   tests/integration/test_lowrate.sh low-rate spoofers (40, 55 pps; one CPU, both): rules,
 #                                     evidence, CLI, API and /metrics read exact counts (root)
@@ -81,6 +85,7 @@ SUITES=(
 	build/tests/test_hardening
 	build/tests/test_evid
 	build/tests/test_whois
+	build/tests/test_capture
 	build/tests/test_etcd
 	build/tests/test_mitigation
 	build/tests/test_alert
@@ -100,6 +105,7 @@ SUITES=(
 	tests/integration/test_flood.sh
 	tests/integration/test_bgp.sh
 	tests/integration/test_enforce.sh
+	tests/integration/test_capture.sh
 	tests/integration/test_lowrate.sh
 	tests/integration/test_integrity.sh
 	tests/integration/test_cluster.sh

@@ -104,6 +104,8 @@ static const struct group groups[] = {
 	 NULL},
 	{"h2-frag-limit", "upstream: the fragment limit", test_h2_frag_limit, NULL, NULL},
 	{"trtcm", "the two-rate three-colour policer (RFC 2698)", test_trtcm, NULL, NULL},
+	{"capture", "the evidence sample: armed customers' packets through the ring buffer",
+	 test_capture, NULL, NULL},
 };
 
 /* NAME selects the group of that name, else every group whose name starts with NAME. */

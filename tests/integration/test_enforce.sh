@@ -250,7 +250,7 @@ for name, data, want in [
         (name, json.dumps(req).encode(), want) for name, req, want in [
         ("command not a string", {"command": 5}, "no \"command\""),
         ("unknown command lists the known", {"command": "explode"},
-         "known: reload, suspend, unsuspend, mitigation_list, mitigation_announce, mitigation_withdraw, ping"),
+         "known: reload, suspend, unsuspend, mitigation_list, mitigation_announce, mitigation_withdraw, capture, ping"),
         ("reload: config a number", {"command": "reload", "config": 5},
          "reload: \"config\" must be a string"),
         ("reload: an unknown field", {"command": "reload", "force": "yes"},

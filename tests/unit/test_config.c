@@ -2675,6 +2675,65 @@ static void test_mitigation_config(void)
 	}
 }
 
+/* capture: the evidence sample's switch and bounds; defaults; every refusal. */
+static void test_capture_config(void)
+{
+	static const struct {
+		const char *yaml, *err;
+	} bad[] = {
+		{"capture: { packets: 0 }\n", "capture.packets: 0 out of range (1..100)"},
+		{"capture: { packets: 101 }\n", "capture.packets: 101 out of range (1..100)"},
+		{"capture: { per_day: 0 }\n", "capture.per_day: 0 out of range (1..1000000)"},
+		{"capture: { per_day: -5 }\n", "capture.per_day: '-5' is not a whole number"},
+		{"capture: { enabled: perhaps }\n", "capture.enabled"},
+		{"capture: { snaplen: 1500 }\n", "unknown key 'snaplen' in capture"},
+		{"capture: [1]\n", "capture"},
+	};
+	struct tg_cfg *cfg = NULL;
+	struct tg_errs errs;
+	char y[512];
+	int rc;
+
+	TEST_BEGIN("capture: defaults without the section (on, 20 packets, 1000 a day)");
+	rc = load("customers: customers.csv\n", CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (cfg) {
+		CHECK(cfg->capture.enabled);
+		CHECK_EQ_U64(cfg->capture.packets, 20);
+		CHECK_EQ_U64(cfg->capture.per_day, 1000);
+	}
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+
+	TEST_BEGIN("capture: the section's keys");
+	rc = load(
+		"customers: customers.csv\ncapture: { enabled: false, packets: 100, per_day: 7 }\n",
+		CSV_HDR, &cfg, &errs);
+	CHECK_EQ_U64(rc, 0);
+	if (cfg) {
+		CHECK(!cfg->capture.enabled);
+		CHECK_EQ_U64(cfg->capture.packets, 100);
+		CHECK_EQ_U64(cfg->capture.per_day, 7);
+	}
+	tg_config_free(cfg);
+	cfg = NULL;
+	tg_errs_free(&errs);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		TEST_BEGIN("capture: a bad section is refused with a clear error");
+		snprintf(y, sizeof(y), "customers: customers.csv\n%s", bad[i].yaml);
+		rc = load(y, CSV_HDR, &cfg, &errs);
+		CHECK(rc != 0 && !cfg);
+		CHECK(find_err(&errs, bad[i].err) != NULL);
+		if (!find_err(&errs, bad[i].err))
+			dump_errs(&errs);
+		tg_config_free(cfg);
+		cfg = NULL;
+		tg_errs_free(&errs);
+	}
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tg-test-config.XXXXXX");
@@ -2713,6 +2772,7 @@ int main(void)
 	test_control_config();
 	test_cluster_config();
 	test_mitigation_config();
+	test_capture_config();
 	test_h3_config();
 	test_csv_vlan();
 	test_binding_advice();

@@ -60,6 +60,8 @@ int cmd_suspend(int argc, char **argv);
 int cmd_unsuspend(int argc, char **argv);
 int cmd_mitigation(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int tg_cli_events_show(int argc, char **argv); /* events show EVENT [--pcap] */
 int cmd_whois(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);

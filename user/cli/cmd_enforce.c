@@ -208,6 +208,8 @@ int cmd_events(int argc, char **argv)
 	char *end;
 	int opt, err;
 
+	if (argc >= 1 && !strcmp(argv[0], "show"))
+		return tg_cli_events_show(argc - 1, argv + 1);
 	optind = 0;
 	while ((opt = getopt_long(argc + 1, argv - 1, "n:", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -248,6 +250,7 @@ int cmd_events(int argc, char **argv)
 	tg_print(doc, print_events);
 	return 0;
 usage:
-	tg_err("usage: tollgate events [--customer ID] [--since TIME] [--limit N]");
+	tg_err("usage: tollgate events [--customer ID] [--since TIME] [--limit N]\n"
+	       "       tollgate events show EVENT [--pcap]");
 	return 2;
 }

@@ -20,7 +20,9 @@ static const struct tg_cmd commands[] = {
 	{"check-config", cmd_check_config, "check-config [FILE]"},
 	{"suspend", cmd_suspend, "suspend ID --reason TEXT [--for DURATION]"},
 	{"unsuspend", cmd_unsuspend, "unsuspend ID --reason TEXT"},
-	{"events", cmd_events, "events [--customer ID] [--since TIME] [--limit N]"},
+	{"events", cmd_events,
+	 "events [--customer ID] [--since TIME] [--limit N] | show EVENT [--pcap]"},
+	{"capture", cmd_capture, "capture ID [--count N] [--reason TEXT]"},
 	{"whois", cmd_whois, "whois ADDRESS [--at TIME]"},
 	{"mitigation", cmd_mitigation,
 	 "mitigation list | announce KIND ADDRESS --reason TEXT [--proto P] [--source-ports P,P] "

@@ -122,6 +122,7 @@ enum {
 	TOP_SHORT_PREFIXES,
 	TOP_MITIGATION,
 	TOP_CLUSTER,
+	TOP_CAPTURE,
 	TOP_NR
 };
 /* a row of keys per line: an added key is one added line */
@@ -131,6 +132,7 @@ static const char *const top_keys[TOP_NR] = {
 	"metrics",	    "state",   "pin_dir",	    "enforcement",   "notify",
 	"reflection_ports", "control", "per_source_exempt", "allow_short_prefixes",
 	"mitigation",	    "cluster",
+	"capture",
 };
 /* clang-format on */
 
@@ -247,6 +249,8 @@ static void parse_root(struct ctx *c, yaml_node_t *root)
 			   &cfg->allow_short_prefixes);
 	if (v[TOP_MITIGATION])
 		parse_mitigation(c, v[TOP_MITIGATION]);
+	if (v[TOP_CAPTURE])
+		parse_capture(c, v[TOP_CAPTURE]);
 	if (c->mit_rule_line && !cfg->mitigation.enabled)
 		yerr(c, root,
 		     "a rule (line %d) uses flowspec or blackhole: add a mitigation: section "
@@ -277,6 +281,9 @@ static int set_defaults(struct tg_cfg *cfg)
 	cfg->mitigation.ipv6_length = 128;
 	cfg->mitigation.max_active = 32;
 	cfg->mitigation.max_duration_ns = 3600ull * TG_NS_PER_S;
+	cfg->capture.enabled = true;
+	cfg->capture.packets = TG_CAPTURE_PACKETS_DEFAULT;
+	cfg->capture.per_day = TG_CAPTURE_PER_DAY_DEFAULT;
 	if (!cfg->metrics_listen || !cfg->metrics_per_customer || !cfg->state_path ||
 	    !cfg->pin_dir || !cfg->refl_ports || !cfg->notify.exec_user)
 		return -ENOMEM;

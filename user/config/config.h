@@ -234,6 +234,15 @@ struct tg_cluster_cfg {
 	uint32_t start_timeout_ms; /* how long a start waits to read the cluster state */
 };
 
+/* capture: the evidence sample (cfg_capture.c, docs/enforcement.md "Evidence"). */
+#define TG_CAPTURE_PACKETS_DEFAULT 20u
+#define TG_CAPTURE_PER_DAY_DEFAULT 1000u
+struct tg_capture_cfg {
+	bool enabled;	  /* false: never armed (default true) */
+	uint32_t packets; /* of one capture, 1..TG_CAP_MAX_PACKETS */
+	uint32_t per_day; /* stored per UTC day, every capture together */
+};
+
 struct tg_cfg {
 	char *path; /* the YAML file */
 	struct tg_iface_cfg *ifaces;
@@ -276,6 +285,7 @@ struct tg_cfg {
 	struct tg_notify_cfg notify;
 	struct tg_mitigation_cfg mitigation;
 	struct tg_cluster_cfg cluster;
+	struct tg_capture_cfg capture;
 };
 
 /*

@@ -77,6 +77,7 @@ struct ctx {
 #define parse_notify(...) tg_y_parse_notify(__VA_ARGS__)
 #define parse_mitigation(...) tg_y_parse_mitigation(__VA_ARGS__)
 #define parse_cluster(...) tg_y_parse_cluster(__VA_ARGS__)
+#define parse_capture(...) tg_y_parse_capture(__VA_ARGS__)
 #define parse_ms(...) tg_y_parse_ms(__VA_ARGS__)
 #define webhook_problem(...) tg_y_webhook_problem(__VA_ARGS__)
 #define parse_dur(...) tg_y_parse_dur(__VA_ARGS__)
@@ -149,6 +150,7 @@ void parse_enforcement(struct ctx *c, yaml_node_t *n); /* cfg_enforce.c */
 void parse_notify(struct ctx *c, yaml_node_t *n);      /* cfg_notify.c */
 void parse_mitigation(struct ctx *c, yaml_node_t *n);  /* cfg_mitigation.c */
 void parse_cluster(struct ctx *c, yaml_node_t *n);     /* cfg_cluster.c */
+void parse_capture(struct ctx *c, yaml_node_t *n);     /* cfg_capture.c */
 /* An http(s) URL's problem, or NULL if it is good (cfg_notify.c; cluster endpoints too). */
 const char *webhook_problem(const char *s);
 /* A duration in [lo_ms, hi_ms], whole milliseconds, into *out (cfg_notify.c). */

@@ -3,7 +3,7 @@
  * daemon.h - the door of user/daemon/: tollgated's parts. The rule engine (engine.h, a
  * pure state machine on an explicit clock), enforcement (enforce.h: the engine's
  * decisions and the control socket's requests carried out, record first), notification
- * (notify.h: the outbox's threads), the exporter (exporter.h: /metrics, the API and the
+ * (notify.h: the outbox's threads), the evidence samples (capture.h), the exporter (exporter.h: /metrics, the API and the
  * NOC page), the interface watcher (linkwatch.h) and the control socket's command table
  * (control.h). tollgated.c wires them.
  *
@@ -14,6 +14,7 @@
 #define TG_DAEMON_H
 
 #include "alert.h"
+#include "capture.h"
 #include "control.h"
 #include "enforce.h"
 #include "engine.h"

@@ -17,6 +17,7 @@
 #include "cluster/cluster.h"
 #include "config/config.h"
 #include "enforce.h"
+#include "capture.h"
 #include "engine.h"
 #include "exporter.h"
 #include "lib/lib.h"
@@ -95,6 +96,7 @@ struct tg_enforcer {
 	bool mit_restored;
 	const struct tg_mit_row *mit_put;
 	const char *mit_del;
+	struct tg_capturer *capturer; /* the evidence samples (capture.h), or NULL; not owned */
 	/* what the intervals cost, logged every TG_TICK_REPORT of them with -v */
 	double tick_sum_ms, tick_max_ms, tick_last_ms;
 	unsigned int nticks;
@@ -827,6 +829,15 @@ static void on_event(void *ctx, const struct tg_eng_event *ev)
 	e->quiet = false;
 	if (!ev->monitor)
 		tg_exporter_count_action(e->exporter, r ? r->name : "", a.action);
+	/* a throttle or suspension in force: the customer's next packets as its evidence */
+	if (op == TG_ENF_SET && e->capturer && e->cfg && e->cfg->capture.enabled) {
+		int n = tg_capturer_arm(e->capturer, &e->cfg->capture, ev->cust,
+					tg_state_last_evid(e->st), 0);
+
+		if (n < 0)
+			tg_warn("%s: %s: no packet capture (%s)", id, a.action,
+				n == -EDQUOT ? "capture.per_day is used up today" : strerror(-n));
+	}
 	free(evid);
 	if (!manual)
 		tg_info("%s%s %s by %s: %s", ev->monitor ? "monitor (not done): " : "", a.action,
@@ -1379,6 +1390,94 @@ static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	evs = tg_state_events(e->st, id, now + e->wall_off, 1, &err);
 	reply = json_pack("{sb so}", "ok", 1, "event",
 			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
+	json_decref(evs);
+	return reply;
+}
+
+/* ---- evidence samples by hand -------------------------------------------------------- */
+
+void tg_enforcer_set_capturer(struct tg_enforcer *e, struct tg_capturer *c)
+{
+	e->capturer = c;
+}
+
+json_t *tg_enforcer_capture(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			    const json_t *req, const struct ucred *cred)
+{
+	const char *id = json_string_value(json_object_get(req, "customer"));
+	const char *count = json_string_value(json_object_get(req, "count"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	char actor[TG_ENF_ACTOR_LEN], evidence[64], evid[TG_EVID_LEN], *end;
+	struct tg_event a = {};
+	unsigned long n = 0;
+	long room;
+	int64_t now = tg_now_ms();
+	uint32_t idx;
+	json_t *evs, *reply;
+	int64_t rc;
+	int armed, err;
+
+	if (!e->cfg)
+		return error_reply("the configuration is not loaded");
+	if (!e->cfg->capture.enabled)
+		return error_reply("capture: capture.enabled is false in %s: packet captures are "
+				   "switched off",
+				   e->cfg->path);
+	if (!e->capturer)
+		return error_reply("capture: tollgated could not open the capture ring buffer "
+				   "(see its log at start)");
+	if (!id || !*id)
+		return error_reply("capture: \"customer\" (an id) is required");
+	if (count) {
+		errno = 0;
+		n = strtoul(count, &end, 10);
+		if (errno || *end || !n || n > TG_CAP_MAX_PACKETS || count[0] == '-')
+			return error_reply("capture: count '%.32s': a number of packets, 1..%u",
+					   count, TG_CAP_MAX_PACKETS);
+	}
+	idx = idx_of(e, id);
+	if (!idx)
+		return error_reply("no customer '%.64s' in %s", id, e->cfg->customers_path);
+	room = tg_capturer_room(e->capturer, &e->cfg->capture);
+	if (room == -EDQUOT)
+		return error_reply("capture: capture.per_day (%u packets) is used up today (UTC): "
+				   "nothing armed",
+				   e->cfg->capture.per_day);
+	if (room < 0)
+		return error_reply("capture: %s: nothing armed", strerror((int)-room));
+	if (!n)
+		n = e->cfg->capture.packets;
+	if ((long)n > room)
+		n = (unsigned long)room;
+	actor_of(cred, actor, sizeof(actor));
+	snprintf(evidence, sizeof(evidence), "{\"packets\": %lu}", n);
+	a.ts_ms = now;
+	a.customer = id;
+	a.action = "capture";
+	a.actor = actor;
+	a.reason = reason && *reason ? reason : "packet capture by hand";
+	a.evidence = evidence;
+	e->m = m;
+	e->app = app;
+	/* recorded, not notified (nor shared): a capture is evidence for an investigation,
+	 * which a notification to the customer's contacts would give away */
+	e->quiet = true;
+	rc = act(e, &a, TG_ENF_KEEP, NULL, TG_EP_KEEP);
+	e->quiet = false;
+	if (rc < 0)
+		return error_reply("capture: the state database refused the record (%s): "
+				   "nothing armed",
+				   e->last_err);
+	snprintf(evid, sizeof(evid), "%s", tg_state_last_evid(e->st));
+	armed = tg_capturer_arm(e->capturer, &e->cfg->capture, idx, evid, (uint32_t)n);
+	if (armed < 0)
+		return error_reply("capture: recorded as event %s, but not armed: %s", evid,
+				   strerror(-armed));
+	tg_info("capture of %s (%d packets) by %s: event %s", id, armed, actor, evid);
+	evs = tg_state_events(e->st, id, now, 1, &err);
+	reply = json_pack("{sb so si}", "ok", 1, "event",
+			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null(),
+			  "packets", armed);
 	json_decref(evs);
 	return reply;
 }

@@ -108,6 +108,17 @@ void tg_enforcer_set_exporter(struct tg_enforcer *e, struct tg_exporter *x);
 int64_t tg_enforcer_audit_iface(struct tg_enforcer *e, const char *action, const char *reason,
 				const char *evidence);
 
+/*
+ * Evidence samples (capture.h): a throttle or suspension in force arms a capture of the
+ * customer's next packets for its event. tg_enforcer_capture carries out the control
+ * socket's "capture" {customer, count?, reason?}: an audit row (action "capture"), then
+ * the capture armed for its event. The reply.
+ */
+struct tg_capturer;
+void tg_enforcer_set_capturer(struct tg_enforcer *e, struct tg_capturer *c);
+json_t *tg_enforcer_capture(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			    const json_t *req, const struct ucred *cred);
+
 /* The interval the rules are evaluated at (enforcement.interval), in ms. */
 int64_t tg_enforcer_interval_ms(const struct tg_enforcer *e);
 

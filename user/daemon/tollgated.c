@@ -29,6 +29,7 @@
 #include "reload/reload.h"
 #include "enforce.h"
 #include "alert.h"
+#include "capture.h"
 #include "exporter.h"
 #include "linkwatch.h"
 #include "mitigate.h"
@@ -56,6 +57,7 @@ struct daemon {
 	struct tg_cluster *cl;	     /* the cluster (cluster:), or NULL: this node alone */
 	int64_t applied_ms;	     /* when the configuration in force was applied */
 	size_t ncust_held; /* the most customers applied since the heap was last trimmed */
+	struct tg_capturer *cap;     /* the evidence samples (capture.h), or NULL */
 };
 
 /* Another node's action, recorded and applied like a local one (enforce.h). */
@@ -194,6 +196,15 @@ static int start(struct daemon *d)
 	if (err)
 		goto report;
 	cfg = (struct tg_cfg *)tg_applied_cfg(d->app);
+	if (!d->cap) {
+		int e = tg_capturer_open(&d->maps, tg_enforcer_statedb(d->enf), &d->cap);
+
+		if (e)
+			tg_warn("evidence capture: cannot open the ring buffer (%s): no packet "
+				"is captured",
+				strerror(-e));
+		tg_enforcer_set_capturer(d->enf, d->cap);
+	}
 	for (i = 0; cfg && i < cfg->nifaces; i++) {
 		int e = tg_attach_iface(&d->maps, &cfg->ifaces[i], cfg->ifaces[i].force);
 
@@ -423,6 +434,14 @@ static json_t *cmd_manual(void *ctx, const json_t *req, const struct ucred *cred
 	return tg_enforcer_request(d->enf, &d->maps, d->app, cmd, req, cred, &d->resync);
 }
 
+/* capture {customer, count?, reason?}: recorded, then armed (enforce.h, capture.h). */
+static json_t *cmd_capture(void *ctx, const json_t *req, const struct ucred *cred)
+{
+	struct daemon *d = ctx;
+
+	return tg_enforcer_capture(d->enf, &d->maps, d->app, req, cred);
+}
+
 static json_t *cmd_ping(void *ctx, const json_t *req, const struct ucred *cred)
 {
 	struct daemon *d = ctx;
@@ -458,6 +477,12 @@ static const struct tg_ctl_field suspend_fields[] = {
 	{NULL},
 };
 static const struct tg_ctl_field unsuspend_fields[] = {F_CUSTOMER, F_REASON, {NULL}};
+static const struct tg_ctl_field capture_fields[] = {
+	F_CUSTOMER,
+	{"count", TG_CF_TEXT, false, 8, "a number of packets (1..100)"},
+	{"reason", TG_CF_TEXT, false, TG_REASON_MAX, "text for the audit log"},
+	{NULL},
+};
 static const struct tg_ctl_field no_fields[] = {{NULL}};
 /* upstream mitigation by hand: the values are checked by the mitigation room's parser */
 #define F_MIT_SPEC                                                                                 \
@@ -489,6 +514,7 @@ static const struct tg_ctl_cmd commands[] = {
 	{"mitigation_list", cmd_manual, no_fields, false},
 	{"mitigation_announce", cmd_manual, mit_announce_fields, true},
 	{"mitigation_withdraw", cmd_manual, mit_withdraw_fields, true},
+	{"capture", cmd_capture, capture_fields, true},
 	{"ping", cmd_ping, no_fields, false},
 	{NULL},
 };
@@ -726,6 +752,10 @@ static int run(struct daemon *d, sigset_t *set)
 		ev.data.u64 = (uint64_t)tg_alertq_fd(d->alertq);
 		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_alertq_fd(d->alertq), &ev);
 	}
+	if (tg_capturer_fd(d->cap) >= 0) {
+		ev.data.u64 = (uint64_t)tg_capturer_fd(d->cap);
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, tg_capturer_fd(d->cap), &ev);
+	}
 	wfd = watchdog_timer(d->ep);
 	if (watchdog_usec && wfd < 0)
 		tg_warn("systemd watchdog: cannot create its timer: %s", strerror(errno));
@@ -764,6 +794,10 @@ static int run(struct daemon *d, sigset_t *set)
 					resync(d);
 				continue;
 			}
+			if (d->cap && (int)tag == tg_capturer_fd(d->cap)) {
+				tg_capturer_read(d->cap);
+				continue;
+			}
 			if (d->lw && (int)tag == tg_linkwatch_fd(d->lw)) {
 				tg_linkwatch_read(d->lw);
 				continue;
@@ -788,6 +822,9 @@ static int run(struct daemon *d, sigset_t *set)
 				if (read(efd, &ticks, sizeof(ticks)) == sizeof(ticks))
 					tg_enforcer_tick(d->enf, &d->maps, d->app, tg_mono_ms(),
 							 &d->resync);
+				if (tg_applied_cfg(d->app))
+					tg_capturer_tick(d->cap, &tg_applied_cfg(d->app)->capture,
+							 tg_mono_ms());
 				if (d->cl) { /* a read to redo; the registration's news */
 					tg_cluster_read(d->cl, tg_enforcer_statedb(d->enf),
 							cluster_apply, d);
@@ -942,6 +979,8 @@ int main(int argc, char **argv)
 	tg_linkwatch_close(d.lw);
 	tg_cluster_close(d.cl);
 	tg_applied_free(d.app);
+	tg_enforcer_set_capturer(d.enf, NULL);
+	tg_capturer_close(d.cap);
 	tg_enforcer_close(d.enf);
 	if (d.maps_open)
 		tg_maps_close(&d.maps);

@@ -5,7 +5,7 @@
  * netdev.h), writing a configuration into the maps (sync.c and sync_inc.c: the full and
  * the incremental planner; commit.c: the one committer; table4.c and trie6.c build the
  * IPv4 and IPv6 tables, fprof.c the flood profiles), and reading the counters back
- * (stats.c). No database: the reload path (user/reload/) reads the state database and
+ * (stats.c), arming the evidence sample (capture.c). No database: the reload path (user/reload/) reads the state database and
  * passes the sync what it needs.
  *
  * Included by: reload, daemon, cli, the tests and the benchmarks. Includes: config, lib
@@ -17,6 +17,7 @@
 #define TG_DATAPATH_H
 
 #include "attach.h"
+#include "capture.h"
 #include "maps.h"
 #include "netdev.h"
 

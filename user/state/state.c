@@ -1021,6 +1021,9 @@ long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
 	/* who held an address: the assignments that ended before the window go too */
 	if (n >= 0 && tg_state_history_purge(st, before_ms) < 0)
 		n = -EIO;
+	/* the evidence samples of the events purged, and any older than the window */
+	if (n >= 0 && tg_state_capture_purge(st, before_ms) < 0)
+		n = -EIO;
 	return n;
 }
 

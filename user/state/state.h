@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tollgate_kern_user.h"
 
@@ -315,5 +316,22 @@ int tg_state_quota_get(struct tg_statedb *st, const char *customer, struct tg_qu
 int tg_state_quota_put(struct tg_statedb *st, const struct tg_quota_row *rows, size_t n);
 /* Delete the rows not updated since before_ms (retention). The number, or -errno. */
 long tg_state_quota_purge(struct tg_statedb *st, int64_t before_ms);
+
+/*
+ * Evidence samples (capture.c): the packets the data plane handed up for an event (a
+ * rule's throttle or suspension, a `tollgate capture`), one row each in the table
+ * capture: (event id, number, wall-clock time in unix microseconds, length on the wire,
+ * its first TG_CAP_SNAPLEN bytes at most). Purged with the audit log (tg_state_purge).
+ */
+int tg_state_capture_add(struct tg_statedb *st, const char *event_id, uint32_t seq, int64_t ts_us,
+			 uint32_t wirelen, const void *data, size_t caplen);
+/* Packets stored since since_us (all events): the per-day bound. -EIO. */
+long tg_state_capture_count(struct tg_statedb *st, int64_t since_us);
+/* Packets stored for event_id. -EIO. */
+long tg_state_capture_packets(struct tg_statedb *st, const char *event_id);
+/* Write event_id's packets to f as a pcap file: the number written, -ENOENT (none), -EIO. */
+long tg_state_capture_pcap(struct tg_statedb *st, const char *event_id, FILE *f);
+/* Delete the packets older than before_ms or of an event no longer in the audit log. */
+long tg_state_capture_purge(struct tg_statedb *st, int64_t before_ms);
 
 #endif /* TG_STATE_H */

@@ -407,6 +407,9 @@ uint16_t ip_csum(const uint8_t *p, size_t len);
 int parse_addr(const char *s, uint8_t *out, bool *v6);
 int build_pkt(const struct pkt *p, uint8_t *buf, struct built *out);
 
+/* t_capture.c */
+void test_capture(void);
+
 /* t_floods.c */
 void run_flood_case(const struct flood_case *fcase);
 int send_up4(const char *src, const char *dst, int n);
