@@ -102,6 +102,8 @@ static const struct group groups[] = {
 	 NULL},
 	{"h2-frag-limit", "upstream: the fragment limit", test_h2_frag_limit, NULL, NULL},
 	{"trtcm", "the two-rate three-colour policer (RFC 2698)", test_trtcm, NULL, NULL},
+	{"fanout", "scan and SMTP visibility: distinct hosts and ports, new SMTP connections",
+	 test_fanout, NULL, NULL},
 };
 
 /* NAME selects the group of that name, else every group whose name starts with NAME. */
