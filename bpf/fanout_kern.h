@@ -5,11 +5,13 @@
  *
  * Per customer, upload only, one cache line of tg_fanout (tollgate_kern_user.h): three
  * HyperLogLog sketches of 32 four-bit registers (distinct destination addresses,
- * distinct destination ports, distinct tcp/25 destinations) and the count of new tcp/25
- * connections, all for the current interval. Only a packet that opens something feeds
- * them: a TCP SYN without ACK, any UDP datagram (UDP has no opening packet; a first
- * fragment counts, the later ones have no ports), an ICMP or ICMPv6 echo request. An
- * established TCP connection's segments return after three compares, before any lookup.
+ * distinct destination ports of new TCP connections, distinct tcp/25 destinations) and
+ * the count of new tcp/25 connections, all for the current interval. Only a packet that
+ * opens something feeds them: the hosts, a TCP SYN without ACK, any UDP datagram (UDP has
+ * no opening packet; a first fragment counts, the later ones have no ports), an ICMP or
+ * ICMPv6 echo request; the ports, the TCP SYNs (a UDP datagram, which may be bulk
+ * traffic, pays for one sketch, not two: the pass path's budget). An established TCP
+ * connection's segments return after three compares, before any lookup.
  *
  * A fed packet reads the interval (element 0) and its customer's line, and writes the
  * line only when the interval changed (it starts over: zeroes it), a register grows, or
@@ -32,15 +34,21 @@
 #define TG_FO_ECHO6 128			      /* ICMPv6 echo request */
 #define TG_FO_PORT_SALT 0x5bd1e9955bd1e995ull /* ports hash apart from addresses */
 
-/* Raise register (h's bucket) of a sketch to h's rank, if that is higher. */
+/*
+ * Raise register (h's bucket) of a sketch to h's rank, if that is higher. The rank is
+ * higher than the register's value r exactly when the rank's bits end in r zeros, so the
+ * common case (no growth) tests a mask and computes no rank.
+ */
 static __always_inline void tg_hll_add(__u8 *regs, __u64 h)
 {
-	__u32 b = (__u32)h & (TG_HLL_REGS - 1), sh = (b & 1) * 4, r = tg_hll_rank(h);
+	__u32 b = tg_hll_bucket(h), sh = (b & 1) * 4, cur;
 	__u8 *at = &regs[(b >> 1) & (TG_HLL_REGS / 2 - 1)];
 	__u8 v = *at;
 
-	if (r > ((v >> sh) & 0xfu))
-		*at = (__u8)((v & ~(0xfu << sh)) | (r << sh));
+	cur = (v >> sh) & 0xfu;
+	if (cur >= TG_HLL_RANK_MAX || (tg_hll_bits(h) & ((1u << cur) - 1)))
+		return;
+	*at = (__u8)((v & ~(0xfu << sh)) | (tg_hll_rank(h) << sh));
 }
 
 static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
@@ -74,16 +82,13 @@ static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
 		f->smtp_conns = 0;
 		WRITE_ONCE(f->epoch, epoch);
 	}
-	if (p->v6)
-		a = p->daddr6[0] ^ (p->daddr6[1] * 0x9e3779b97f4a7c15ull);
-	else
-		a = p->daddr4;
+	/* IPv6: the halves folded (addresses of one /64 still differ) */
+	a = p->v6 ? p->daddr6[0] ^ p->daddr6[1] : p->daddr4;
 	h = tg_hll_hash(a, key);
 	tg_hll_add(f->hosts, h);
-	if (p->l4proto == IPPROTO_TCP || p->l4proto == IPPROTO_UDP)
-		tg_hll_add(f->ports, tg_hll_hash(((__u64)p->l4proto << 16 | bpf_ntohs(p->dport)) ^
-							 TG_FO_PORT_SALT,
-						 key));
+	if (syn) /* ports: TCP connection attempts only (a UDP datagram costs one sketch) */
+		tg_hll_add(f->ports,
+			   tg_hll_hash((__u64)p->l4proto << 16 | p->dport, key ^ TG_FO_PORT_SALT));
 	if (syn && p->dport == bpf_htons(TG_FO_SMTP_PORT)) {
 		__sync_fetch_and_add(&f->smtp_conns, 1);
 		tg_hll_add(f->smtp, h);

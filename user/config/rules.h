@@ -50,7 +50,7 @@ enum tg_metric {
 	/* what the customer contacted in the last interval (upload; bpf/fanout_kern.h):
 	 * counts per interval, not per second; the first three are sketch estimates */
 	TG_M_FANOUT_HOSTS = TG_M_REASON_DOWN + TG_R_NR, /* distinct destination addresses */
-	TG_M_FANOUT_PORTS,				/* distinct destination ports */
+	TG_M_FANOUT_PORTS,				/* distinct ports of TCP SYNs */
 	TG_M_SMTP_CONNS,				/* new tcp/25 connections passed (exact) */
 	TG_M_SMTP_HOSTS,				/* distinct tcp/25 destinations */
 	TG_M_NR,

@@ -261,7 +261,8 @@ static void fanout_series(struct tg_exporter *x, struct buf *b, const struct tg_
 		"Distinct destination addresses a customer contacted (new TCP connections, UDP, "
 		"echo requests) so far in the enforcement interval, estimated (HyperLogLog, 32 "
 		"registers: about 18% error).",
-		"Distinct destination ports (TCP and UDP) a customer contacted so far in the "
+		"Distinct destination ports of new TCP connections (SYN) a customer made so far in "
+		"the "
 		"enforcement interval, estimated like fanout_hosts.",
 		"New SMTP connections (TCP SYN to port 25) a customer made that passed, so far in "
 		"the enforcement interval.",

@@ -164,7 +164,7 @@ int tg_fanout_advance(const struct tg_maps *m)
 int tg_read_fanout(const struct tg_maps *m, uint32_t idx, struct tg_fanout_est *e)
 {
 	struct tg_fanout f;
-	uint32_t epoch;
+	uint32_t epoch = 0;
 	int err;
 
 	memset(e, 0, sizeof(*e));

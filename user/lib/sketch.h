@@ -16,7 +16,7 @@
 /* One customer's record over one interval, estimated. */
 struct tg_fanout_est {
 	double hosts;	     /* distinct destination addresses */
-	double ports;	     /* distinct destination (protocol, port) */
+	double ports;	     /* distinct destination ports of TCP SYNs */
 	double smtp_hosts;   /* distinct tcp/25 destinations */
 	uint32_t smtp_conns; /* new tcp/25 connections (exact) */
 };
