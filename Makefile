@@ -37,7 +37,7 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iheaders -Iuser -I$(BUILD) \
 	$(shell pkg-config --cflags libbpf yaml-0.1 jansson sqlite3 libcurl libsystemd libmicrohttpd libnl-3.0 libnl-route-3.0 2>/dev/null)
-USER_LDLIBS := $(shell pkg-config --libs libbpf yaml-0.1 jansson sqlite3 libcurl libsystemd libmicrohttpd libnl-3.0 libnl-route-3.0 2>/dev/null) -lcsv -lelf -lz
+USER_LDLIBS := $(shell pkg-config --libs libbpf yaml-0.1 jansson sqlite3 libcurl libsystemd libmicrohttpd libnl-3.0 libnl-route-3.0 2>/dev/null) -lcsv -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -MMD -MP -Iheaders \
 	$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 

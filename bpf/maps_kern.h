@@ -216,4 +216,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_names SEC(".maps");
 
+/* What each customer contacted this interval (fanout_kern.h); element 0 is the interval. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		   /* set by the loader: per customer */
+	__uint(map_flags, BPF_F_MMAPABLE); /* tollgated reads every customer's each interval */
+	__type(key, __u32);
+	__type(value, struct tg_fanout);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_fanout SEC(".maps");
+
 #endif /* TG_MAPS_KERN_H */

@@ -7,7 +7,8 @@
  *   checks and per-port limit, exc_kern.h) and bogons, classify, anti-spoof, suspension
  *   (classify_kern.h) -> packet-rate limits and SMTP policy (flood_kern.h) -> bandwidth policer
  *   (policer_kern.h; two rates: a yellow packet's DSCP rewritten) -> count (count_kern.h) ->
- *   the evidence sample, when one is armed (capture_kern.h) -> XDP_PASS or XDP_DROP.
+ *   the evidence sample, when one is armed (capture_kern.h) -> XDP_PASS or XDP_DROP; a
+ *   passed upload also feeds its customer's fan-out sketches (fanout_kern.h).
  * The interface's role decides the direction: on a `customer` interface traffic comes from
  * customers (found by source, upload), on an `upstream` interface it goes to them (found by
  * destination, download).
@@ -41,6 +42,7 @@
 #include "count_kern.h"
 #include "exc_kern.h"
 #include "capture_kern.h"
+#include "fanout_kern.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -173,6 +175,8 @@ int tollgate_xdp(struct xdp_md *ctx)
 out:
 	if (reason == TG_R_NR && !unparsed) {
 		tg_count_pass(ifc, cust, dir, len, &p);
+		if (customer_role)
+			tg_fanout_note(cust, &p);
 		return tg_capture(ctx, ifc, cust, dir, TG_R_NR, &p, XDP_PASS);
 	}
 	if (reason == TG_R_NR) {

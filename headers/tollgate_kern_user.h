@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 11u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
+#define TG_LAYOUT_VERSION 12u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -577,6 +577,83 @@ struct tg_ifstat {
 };
 
 /*
+ * tg_fanout (array, key customer index, mmapable; bpf/fanout_kern.h): what each customer
+ * contacted in the current interval, upload only, as small HyperLogLog sketches, for scan
+ * and spam detection (rule metrics fanout_hosts, fanout_ports, smtp_conns, smtp_hosts).
+ * One cache line a customer, apart from the hot records: a packet reads it and writes it
+ * only when a register grows, so steady traffic leaves it clean. Fed by the packets that
+ * open something (hosts: TCP SYN without ACK, UDP, ICMP/ICMPv6 echo requests; ports: the
+ * TCP SYNs), never by a TCP segment of an established connection.
+ *
+ * Element 0 (customer index 0 is never assigned) is the clock: epoch is the current
+ * interval, written by tollgated once per enforcement interval after it has read every
+ * customer's; key (copied from tg_config.src_key) keys the hash, so a scanner cannot pick
+ * targets that all fall into one register. A customer's record counts only while its
+ * epoch is the current one: the first packet of a new interval starts it over.
+ *
+ * Registers are 4 bits, two a byte, register i in byte i / 2 (low nibble first): the
+ * rank (1 + trailing zeros of the hash's remaining bits, at most 15) of the rarest item
+ * seen in its bucket. Estimated by tg_hll_estimate (user/lib/sketch.c).
+ */
+#define TG_HLL_REGS 32u	      /* registers a sketch: standard error 1.04 / sqrt(32) = 18% */
+#define TG_HLL_BUCKET_BITS 5u /* log2(TG_HLL_REGS) */
+#define TG_HLL_RANK_MAX 15u   /* 4-bit registers */
+struct tg_fanout {
+	__u32 epoch;		     /* the interval these registers belong to */
+	__u32 smtp_conns;	     /* new tcp/25 connections passed (SYN without ACK) */
+	__u8 hosts[TG_HLL_REGS / 2]; /* distinct destination addresses */
+	__u8 ports[TG_HLL_REGS / 2]; /* distinct destination ports of TCP SYNs */
+	__u8 smtp[TG_HLL_REGS / 2];  /* distinct destination addresses of tcp/25 SYNs */
+	__u64 key;		     /* element 0 only: the hash key */
+} __attribute__((aligned(64)));
+
+/*
+ * The sketches' hash: the keyed item multiplied, folded, multiplied again (two multiplies
+ * where MurmurHash3's finaliser has two and three folds: the pass path feeds two sketches
+ * per opening packet and may grow by 3 ns at most). One multiply alone is not enough: the
+ * ranks of consecutive ports came out correlated (+27% on a port sweep). The bucket is the
+ * top TG_HLL_BUCKET_BITS bits, the rank comes from the 14 below them.
+ */
+static inline __u64 tg_hll_hash(__u64 x, __u64 key)
+{
+	__u64 h = (x ^ key) * 0x9e3779b97f4a7c15ull;
+
+	return (h ^ (h >> 29)) * 0xff51afd7ed558ccdull;
+}
+static inline __u32 tg_hll_bucket(__u64 h)
+{
+	return (__u32)(h >> (64 - TG_HLL_BUCKET_BITS));
+}
+static inline __u32 tg_hll_bits(__u64 h) /* the rank's 14 bits */
+{
+	return (__u32)(h >> (64 - TG_HLL_BUCKET_BITS - 14)) & 0x3fff;
+}
+
+/* The rank of hash h: 1 + the trailing zeros of tg_hll_bits(h), 15 if they are all 0. */
+static inline __u32 tg_hll_rank(__u64 h)
+{
+	__u32 x = tg_hll_bits(h), r = 1;
+
+	if (!x)
+		return TG_HLL_RANK_MAX;
+	if (!(x & 0xff)) {
+		r += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		r += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		r += 2;
+		x >>= 2;
+	}
+	if (!(x & 0x1))
+		r += 1;
+	return r;
+}
+
+/*
  * tg_bind: which customer sits behind an (interface, VLAN), to attribute spoofed drops.
  * A customer's key is its binding: vlan/ivlan as in tg_cust, TG_VLAN_ANY included. The
  * data plane looks up the frame's exact port first, then (vlan, ANY), then (ANY, ANY):
@@ -656,7 +733,8 @@ struct tg_cap_rec {
 	FN(walled, TG_MS_FIXED)                                                                    \
 	FN(names, TG_MS_CUST)                                                                      \
 	FN(cap_arm, TG_MS_FIXED)                                                                   \
-	FN(cap_ring, TG_MS_FIXED)
+	FN(cap_ring, TG_MS_FIXED)                                                                  \
+	FN(fanout, TG_MS_CUST)
 enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 
 /* Pinned object names (<= 15 characters) under the pin directory. */
@@ -689,12 +767,13 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_src_key, 24)                                                                         \
 	FN(tg_srcquota, 16)                                                                        \
 	FN(tg_cap_arm, 16)                                                                         \
-	FN(tg_cap_rec, 168)
+	FN(tg_cap_rec, 168)                                                                        \
+	FN(tg_fanout, 64)
 #define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
-	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 11: a change of "   \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 12: a change of "   \
 						   "size is a new TG_LAYOUT_VERSION");
 TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
-_Static_assert(TG_LAYOUT_VERSION == 11, "a new layout version: check TG_LAYOUT_SIZES");
+_Static_assert(TG_LAYOUT_VERSION == 12, "a new layout version: check TG_LAYOUT_SIZES");
 _Static_assert(TG_R_NR == 11 && TG_FC_NR == 7 && TG_FC_OWN_NR == 4 && TG_ROLE_NR == 2 &&
 		       TG_AS_NR == 3 && TG_ST_NR == 3,
 	       "a list the layout numbers changed length: a new TG_LAYOUT_VERSION");

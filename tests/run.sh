@@ -38,6 +38,7 @@
 #   tests/integration/test_trtcm.sh   the two-rate policer with iperf3: delivery, yellow DSCP (root)
 #   tests/integration/test_reload.sh  hitless reloads under traffic (root)
 #   tests/integration/test_flood.sh   trafgen floods in the lab (root)
+#   tests/integration/test_fanout.sh  scans and SMTP bots seen by the fan-out sketches (root)
 #   tests/integration/test_bgp.sh     upstream mitigation: gobgpd peering with FRR, a flood
 #                                     announced as FlowSpec then blackhole, the limits (root)
 #   tests/integration/test_enforce.sh tollgated: suspension, rules, audit, notifications,
@@ -103,6 +104,7 @@ SUITES=(
 	tests/integration/test_trtcm.sh
 	tests/integration/test_reload.sh
 	tests/integration/test_flood.sh
+	tests/integration/test_fanout.sh
 	tests/integration/test_bgp.sh
 	tests/integration/test_enforce.sh
 	tests/integration/test_capture.sh

@@ -106,6 +106,8 @@ static const struct group groups[] = {
 	{"trtcm", "the two-rate three-colour policer (RFC 2698)", test_trtcm, NULL, NULL},
 	{"capture", "the evidence sample: armed customers' packets through the ring buffer",
 	 test_capture, NULL, NULL},
+	{"fanout", "scan and SMTP visibility: distinct hosts and ports, new SMTP connections",
+	 test_fanout, NULL, NULL},
 };
 
 /* NAME selects the group of that name, else every group whose name starts with NAME. */
@@ -119,6 +121,19 @@ static bool selected(const struct group *g, const char *name)
 		if (strcmp(groups[i].name, name) == 0)
 			return g == &groups[i];
 	return strncmp(g->name, name, strlen(name)) == 0;
+}
+
+/* -t may be given several times: the groups any of them selects, in the table's order. */
+#define MAX_ONLY 16
+static const char *only[MAX_ONLY];
+static int nonly;
+
+static bool selected_any(const struct group *g)
+{
+	for (int k = 0; k < nonly; k++)
+		if (selected(g, only[k]))
+			return true;
+	return !nonly;
 }
 
 static void list_groups(void)
@@ -137,9 +152,10 @@ static void list_groups(void)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-v] [-l] [-t GROUP] [-f SUBSTRING]\n"
+		"usage: %s [-v] [-l] [-t GROUP]... [-f SUBSTRING]\n"
 		"  -l   list the groups and exit\n"
-		"  -t   run only GROUP (or, if no group has that name, every group it begins)\n"
+		"  -t   run only GROUP (or, if no group has that name, every group it begins);\n"
+		"       several -t run each of them, in the table's order\n"
 		"  -f   run only the fixtures whose description contains SUBSTRING (and no\n"
 		"       group that is not a fixture table unless -t names it)\n"
 		"  -v   show the frame of every failing fixture and the policer arithmetic\n",
@@ -149,9 +165,9 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	struct tg_capacity cap = {.max_customers = 64, .max_prefixes = 128};
-	const char *filter = NULL, *only = NULL;
+	const char *filter = NULL;
 	size_t i, j;
-	int opt, err, nsel = 0;
+	int opt, err;
 
 	while ((opt = getopt(argc, argv, "vlt:f:h")) != -1) {
 		switch (opt) {
@@ -162,7 +178,11 @@ int main(int argc, char **argv)
 			list_groups();
 			return 0;
 		case 't':
-			only = optarg;
+			if (nonly == MAX_ONLY) {
+				fprintf(stderr, "test_golden: at most %d -t\n", MAX_ONLY);
+				return 2;
+			}
+			only[nonly++] = optarg;
 			break;
 		case 'f':
 			filter = optarg;
@@ -172,11 +192,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	for (i = 0; i < ARRAY_SIZE(groups); i++)
-		nsel += selected(&groups[i], only);
-	if (!nsel) {
-		fprintf(stderr, "test_golden: no group named %s (-l lists them)\n", only);
-		return 2;
+	for (int k = 0; k < nonly; k++) {
+		int hit = 0;
+
+		for (i = 0; i < ARRAY_SIZE(groups); i++)
+			hit += selected(&groups[i], only[k]);
+		if (!hit) {
+			fprintf(stderr, "test_golden: no group named %s (-l lists them)\n",
+				only[k]);
+			return 2;
+		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0) {
@@ -209,10 +234,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(groups); i++) {
 		const struct group *g = &groups[i];
 
-		if (!selected(g, only))
+		if (!selected_any(g))
 			continue;
 		if (g->run) {
-			if (!filter || only)
+			if (!filter || nonly)
 				g->run();
 			continue;
 		}

@@ -194,6 +194,19 @@ int cmd_status(int argc, char **argv)
 
 /* ---- customer ---- */
 
+/* The fan-out sketches (upload): so far in the current enforcement interval, estimated. */
+static void print_contacted(const json_t *fo)
+{
+	if (!json_is_object(fo))
+		return;
+	printf("    contacted      %lld hosts, %lld ports; smtp: %lld new connections to %lld "
+	       "hosts (this interval, estimated)\n",
+	       json_integer_value(json_object_get(fo, "fanout_hosts")),
+	       json_integer_value(json_object_get(fo, "fanout_ports")),
+	       json_integer_value(json_object_get(fo, "smtp_conns")),
+	       json_integer_value(json_object_get(fo, "smtp_hosts")));
+}
+
 static void print_customer_obj(const json_t *c)
 {
 	static const char *const dirs[] = {"upload", "download"};
@@ -246,6 +259,7 @@ static void print_customer_obj(const json_t *c)
 		print_counter_line("passed", json_object_get(x, "passed"));
 		print_reasons("dropped", json_object_get(x, "dropped"));
 		print_would_drop(json_object_get(x, "would_drop"));
+		print_contacted(json_object_get(x, "contacted"));
 	}
 }
 

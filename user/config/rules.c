@@ -24,6 +24,10 @@ static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bp
 						  [TG_M_FLOOD_PPS] = "flood_pps",
 						  [TG_M_DOWNLOAD_DROP_PPS] = "download_drop_pps",
 						  [TG_M_DOWNLOAD_FLOOD_PPS] = "download_flood_pps",
+						  [TG_M_FANOUT_HOSTS] = "fanout_hosts",
+						  [TG_M_FANOUT_PORTS] = "fanout_ports",
+						  [TG_M_SMTP_CONNS] = "smtp_conns",
+						  [TG_M_SMTP_HOSTS] = "smtp_hosts",
 #define METRIC_UP(N, s) [TG_M_REASON_UP + TG_R_##N] = s "_pps",
 #define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
 						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
@@ -37,7 +41,8 @@ static const char *const quota_names[] = {"quota_used_pct", "upload_quota_used_p
 #define METRICS_VALID                                                                              \
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
 	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, quota_used_pct, "             \
-	"upload_quota_used_pct, download_quota_used_pct, REASON_pps, "                             \
+	"upload_quota_used_pct, download_quota_used_pct, fanout_hosts, fanout_ports, "             \
+	"smtp_conns, smtp_hosts, REASON_pps, "                                                     \
 	"download_REASON_pps; REASON: "
 #define REASON_SEP(N, s) ", " s
 #define REASONS_VALID TG_REASONS(REASON_SEP)
@@ -61,6 +66,11 @@ int tg_metric_unit(int metric)
 	case TG_M_UPLOAD_QUOTA_USED_PCT:
 	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
 		return TG_MU_PERCENT;
+	case TG_M_FANOUT_HOSTS:
+	case TG_M_FANOUT_PORTS:
+	case TG_M_SMTP_CONNS:
+	case TG_M_SMTP_HOSTS:
+		return TG_MU_COUNT;
 	default:
 		return TG_MU_PPS;
 	}
@@ -129,10 +139,18 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 		return s->quota_pct[TG_DIR_UP];
 	case TG_M_DOWNLOAD_QUOTA_USED_PCT:
 		return s->quota_pct[TG_DIR_DOWN];
+	case TG_M_FANOUT_HOSTS:
+		return s->fanout_hosts;
+	case TG_M_FANOUT_PORTS:
+		return s->fanout_ports;
+	case TG_M_SMTP_CONNS:
+		return s->smtp_conns;
+	case TG_M_SMTP_HOSTS:
+		return s->smtp_hosts;
 	default:
 		if (metric >= TG_M_REASON_UP && metric < TG_M_REASON_DOWN)
 			return s->drop_pps[TG_DIR_UP][metric - TG_M_REASON_UP];
-		if (metric >= TG_M_REASON_DOWN && metric < TG_M_NR)
+		if (metric >= TG_M_REASON_DOWN && metric < TG_M_REASON_DOWN + TG_R_NR)
 			return s->drop_pps[TG_DIR_DOWN][metric - TG_M_REASON_DOWN];
 		return 0;
 	}
@@ -226,6 +244,15 @@ static int parse_value(int metric, const char *v, double *out)
 		return 0;
 	}
 	switch (tg_metric_unit(metric)) {
+	case TG_MU_COUNT: {
+		char *end;
+
+		if (!*v || strspn(v, "0123456789") != strlen(v))
+			return -EINVAL;
+		errno = 0;
+		*out = (double)strtoull(v, &end, 10);
+		return errno ? -ERANGE : 0;
+	}
 	case TG_MU_RATE:
 		err = tg_parse_rate_bps(v, &x);
 		break;
@@ -244,6 +271,7 @@ static const char *const unit_hint[] = {
 	[TG_MU_RATE] = "a rate in bit/s, e.g. 95mbit, 1g",
 	[TG_MU_PPS] = "a packet rate, e.g. 50, 20kpps",
 	[TG_MU_PERCENT] = "a percentage from 0 to 100, e.g. 95%",
+	[TG_MU_COUNT] = "a number, e.g. 500",
 };
 
 /* The token at s + *i: the run of characters for which in() holds. */

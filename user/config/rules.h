@@ -52,14 +52,22 @@ enum tg_metric {
 	TG_M_DOWNLOAD_QUOTA_USED_PCT,
 	TG_M_REASON_UP, /* + enum tg_reason: <reason>_pps (upload_<reason>_pps) */
 	TG_M_REASON_DOWN = TG_M_REASON_UP + TG_R_NR, /* + reason: download_<reason>_pps */
-	TG_M_NR = TG_M_REASON_DOWN + TG_R_NR,
+	/* what the customer contacted in the last interval (upload; bpf/fanout_kern.h):
+	 * counts per interval, not per second; the first three are sketch estimates */
+	TG_M_FANOUT_HOSTS = TG_M_REASON_DOWN + TG_R_NR, /* distinct destination addresses */
+	TG_M_FANOUT_PORTS,				/* distinct ports of TCP SYNs */
+	TG_M_SMTP_CONNS,				/* new tcp/25 connections passed (exact) */
+	TG_M_SMTP_HOSTS,				/* distinct tcp/25 destinations */
+	TG_M_NR,
 };
+#define TG_M_IS_FANOUT(m) ((m) >= TG_M_FANOUT_HOSTS && (m) <= TG_M_SMTP_HOSTS)
 
 /* How a metric's threshold is written. */
 enum tg_metric_unit {
 	TG_MU_RATE,    /* bit/s: 95mbit, 1g, a plain number */
 	TG_MU_PPS,     /* packets/s: 50, 20kpps */
 	TG_MU_PERCENT, /* 95% or 95, 0..100 */
+	TG_MU_COUNT,   /* a plain number: 500 */
 };
 
 enum tg_op { TG_OP_GT, TG_OP_GE, TG_OP_LT, TG_OP_LE };
@@ -71,6 +79,8 @@ struct tg_sample {
 	double drop_pps[TG_DIR_NR][TG_R_NR];   /* drops per second by reason */
 	double quota_pct[TG_DIR_NR];	       /* percent of the plan's quota used this period */
 	uint64_t exempt; /* bit i: the customer is exempt from rule i (its condition is false) */
+	double fanout_hosts, fanout_ports; /* distinct, in the interval (estimates) */
+	double smtp_conns, smtp_hosts;	   /* new tcp/25 connections; their destinations */
 };
 
 /* A compiled `when`: metric op threshold, held for for_ns. */

@@ -65,6 +65,8 @@ struct tg_enforcer {
 	uint64_t *id_hash;   /* id_hash[idx]: of the id the engine knows there (0: none) */
 	bool restored;	     /* the engine was rebuilt from the database */
 	bool need_pass;	     /* a rule reads passed traffic */
+	bool need_fanout;    /* a rule reads the fan-out sketches (tg_fanout) */
+	bool fanout_warned;  /* tg_fanout_advance failed once: said so */
 	/* the (direction, reason) drop counters the rules read, nd of them */
 	uint8_t dd[TG_DIR_NR * TG_R_NR], dr[TG_DIR_NR * TG_R_NR];
 	unsigned int nd;
@@ -385,6 +387,15 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 					    json_real(s->quota_pct[TG_DIR_DOWN]));
 		}
 		json_object_set_new(o, "rates", rates);
+		if (s->fanout_hosts > 0 || s->fanout_ports > 0 || s->smtp_conns > 0) {
+			json_t *fo = json_object(); /* the interval's, upload */
+
+			json_object_set_new(fo, "fanout_hosts", json_real(s->fanout_hosts));
+			json_object_set_new(fo, "fanout_ports", json_real(s->fanout_ports));
+			json_object_set_new(fo, "smtp_conns", json_real(s->smtp_conns));
+			json_object_set_new(fo, "smtp_hosts", json_real(s->smtp_hosts));
+			json_object_set_new(o, "contacted", fo);
+		}
 	}
 	if (e->m) { /* where its dropped packets were going */
 		struct tg_port_count top[5];
@@ -876,6 +887,7 @@ static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 	bool want[TG_DIR_NR][TG_R_NR] = {};
 
 	e->need_pass = false;
+	e->need_fanout = false;
 	for (size_t i = 0; i < ec->nrules; i++) {
 		int mt = ec->rules[i].cond.metric;
 
@@ -890,8 +902,10 @@ static void rule_needs(struct tg_enforcer *e, const struct tg_enforce_cfg *ec)
 				    [tg_fclass_reasons[fc]] = true;
 		else if (mt >= TG_M_REASON_UP && mt < TG_M_REASON_DOWN)
 			want[TG_DIR_UP][mt - TG_M_REASON_UP] = true;
-		else if (mt >= TG_M_REASON_DOWN && mt < TG_M_NR)
+		else if (mt >= TG_M_REASON_DOWN && mt < TG_M_REASON_DOWN + TG_R_NR)
 			want[TG_DIR_DOWN][mt - TG_M_REASON_DOWN] = true;
+		else if (TG_M_IS_FANOUT(mt))
+			e->need_fanout = true;
 	}
 	e->nd = 0;
 	for (int d = 0; d < TG_DIR_NR; d++)
@@ -1560,8 +1574,14 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 	bool have_prev;
 	double dt;
 
-	if (!e->cfg || !n || (!e->need_pass && !e->nd))
+	uint32_t fo_epoch = 0;
+
+	if (!e->cfg || !n || (!e->need_pass && !e->nd && !e->need_fanout))
 		return;
+	if (e->need_fanout && (tg_maps_map_fanout(m) || tg_fanout_epoch(m, &fo_epoch))) {
+		tg_warn("enforcement: cannot read tg_fanout: %s", strerror(errno));
+		return;
+	}
 	if (e->nd && tg_maps_map_cdrop(m)) {
 		tg_warn("enforcement: cannot mmap tg_cdrop: %s", strerror(errno));
 		return;
@@ -1609,6 +1629,15 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 			continue;
 		tg_quota_pct(e->quota, c, s.quota_pct);
 		s.exempt = e->exempt ? e->exempt[c] : 0;
+		if (e->need_fanout) {
+			struct tg_fanout_est fo;
+
+			tg_fanout_estimate(&m->fanout_mm[i], fo_epoch, &fo);
+			s.fanout_hosts = fo.hosts;
+			s.fanout_ports = fo.ports;
+			s.smtp_conns = fo.smtp_conns;
+			s.smtp_hosts = fo.smtp_hosts;
+		}
 		for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
 			s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) * 8 / dt;
 			s.pps[d] = delta(e->pass[i].pkts[d], e->pass_prev[i].pkts[d]) / dt;
@@ -1710,6 +1739,13 @@ void tg_enforcer_tick(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 		*resync = true;
 	else
 		evaluate(e, m, now_ms);
+	/* the fan-out sketches' next interval, once every customer's was read (a customer
+	 * read early loses what it contacts between its read and this, a few ms at most) */
+	if (m && tg_fanout_advance(m) && !e->fanout_warned) {
+		e->fanout_warned = true;
+		tg_warn("enforcement: cannot start the fan-out sketches' next interval: %s",
+			strerror(errno));
+	}
 	if (tg_engine_expire(e->eng, now_ms))
 		tg_warn("enforcement: out of memory lifting expired states");
 	expire_unloaded(e, now_ms);

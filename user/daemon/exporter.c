@@ -276,6 +276,52 @@ static void quota_series(struct tg_exporter *x, struct buf *b, char (*names)[TG_
 	}
 }
 
+/*
+ * What each shown customer contacted so far in the current enforcement interval (upload;
+ * tg_fanout, docs/metrics.md): gauges, as the sketches start over every interval. Left out
+ * if the map cannot be read.
+ */
+static void fanout_series(struct tg_exporter *x, struct buf *b, const struct tg_snap *sn,
+			  const struct tg_crow *rows, size_t shown)
+{
+	static const char *const name[4] = {"fanout_hosts", "fanout_ports", "smtp_conns",
+					    "smtp_hosts"};
+	static const char *const help[4] = {
+		"Distinct destination addresses a customer contacted (new TCP connections, UDP, "
+		"echo requests) so far in the enforcement interval, estimated (HyperLogLog, 32 "
+		"registers: about 18% error).",
+		"Distinct destination ports of new TCP connections (SYN) a customer made so far in "
+		"the "
+		"enforcement interval, estimated like fanout_hosts.",
+		"New SMTP connections (TCP SYN to port 25) a customer made that passed, so far in "
+		"the enforcement interval.",
+		"Distinct destinations of a customer's new SMTP connections so far in the "
+		"enforcement interval, estimated like fanout_hosts."};
+	char id[2 * TG_ID_LEN];
+	uint32_t epoch;
+
+	if (tg_maps_map_fanout(&x->m) || tg_fanout_epoch(&x->m, &epoch))
+		return;
+	for (int w = 0; w < 4; w++) {
+		char full[64];
+
+		snprintf(full, sizeof(full), "tollgate_customer_%s", name[w]);
+		head(b, full, "gauge", help[w]);
+		for (size_t k = 0; k < shown; k++) {
+			struct tg_fanout_est e;
+			double v;
+
+			tg_fanout_estimate(&x->m.fanout_mm[rows[k].idx], epoch, &e);
+			v = w == 0   ? e.hosts
+			    : w == 1 ? e.ports
+			    : w == 2 ? e.smtp_conns
+				     : e.smtp_hosts;
+			bprintf(b, "%s{customer=\"%s\"} %.0f\n", full,
+				esc(sn->names[rows[k].idx], id, sizeof(id)), v);
+		}
+	}
+}
+
 static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct tg_config *bc)
 {
 	struct tg_snap sn;
@@ -354,6 +400,7 @@ static void customer_metrics(struct tg_exporter *x, struct buf *b, const struct 
 	     "would-drops only). Also counted in tollgate_customer_packets_total.");
 	reason_series(x, b, &sn, "tollgate_customer_would_drops_total", tg_snap_noted, rows, shown,
 		      shown < nrows ? other_noted : NULL);
+	fanout_series(x, b, &sn, rows, shown);
 	head(b, "tollgate_customer_state", "gauge",
 	     "A customer's enforcement state: 0 active, 1 throttled, 2 suspended.");
 	for (size_t k = 0; k < shown; k++)

@@ -173,6 +173,7 @@ static int clear_customer(struct tg_maps *m, uint32_t idx)
 	    bpf_map_update_elem(m->cdrop, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->cnoted, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->pol, &idx, zeros, BPF_ANY) ||
+	    bpf_map_update_elem(m->fanout, &idx, zeros, BPF_ANY) ||
 	    bpf_map_update_elem(m->names, &idx, zeros, BPF_ANY))
 		err = neg_errno();
 	free(zeros);

@@ -253,6 +253,19 @@ int tg_maps_map_cdrop(struct tg_maps *m)
 	return 0;
 }
 
+int tg_maps_map_fanout(struct tg_maps *m)
+{
+	void *p;
+
+	if (m->fanout_mm)
+		return 0;
+	p = mmap(NULL, pages_of(m, sizeof(struct tg_fanout)), PROT_READ, MAP_SHARED, m->fanout, 0);
+	if (p == MAP_FAILED)
+		return neg_errno();
+	m->fanout_mm = p;
+	return 0;
+}
+
 static int check_layout(struct tg_maps *m)
 {
 	struct tg_config c;
@@ -314,6 +327,7 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	struct tg_config c = {};
+	struct tg_fanout fo = {};
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	size_t i;
@@ -389,6 +403,12 @@ static int load_new(struct tg_maps *m, const struct tg_capacity *cap, bool pin)
 			goto out;
 		}
 		if (bpf_map_update_elem(m->config, &zero, &c, BPF_ANY)) {
+			err = neg_errno();
+			goto out;
+		}
+		/* the fan-out sketches' key, beside their interval (fanout_kern.h) */
+		fo.key = c.src_key;
+		if (bpf_map_update_elem(m->fanout, &zero, &fo, BPF_ANY)) {
 			err = neg_errno();
 			goto out;
 		}
@@ -486,12 +506,15 @@ void tg_maps_close(struct tg_maps *m)
 		munmap((void *)m->cdrop_mm, pages_of(m, sizeof(struct tg_cdrop)));
 	if (m->cnoted_mm)
 		munmap((void *)m->cnoted_mm, pages_of(m, sizeof(struct tg_cnoted)));
+	if (m->fanout_mm)
+		munmap((void *)m->fanout_mm, pages_of(m, sizeof(struct tg_fanout)));
 	m->tbl24 = m->tbl8 = NULL;
 	m->v4void = NULL;
 	m->v6trie = NULL;
 	m->v6cmp = NULL;
 	m->cdrop_mm = NULL;
 	m->cnoted_mm = NULL;
+	m->fanout_mm = NULL;
 	for (i = 0; i < sizeof(map_table) / sizeof(map_table[0]); i++) {
 		if (MAP_FD(m, i) >= 0)
 			close(MAP_FD(m, i));

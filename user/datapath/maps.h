@@ -29,7 +29,9 @@ struct tg_maps {
 	struct tg_v6_cmp *v6cmp;	   /* mmap of tg_v6_cmp (v6_ncmp nodes) */
 	const struct tg_cdrop *cdrop_mm;   /* mmap of tg_cdrop, read-only, once tg_maps_map_cdrop */
 	const struct tg_cnoted *cnoted_mm; /* mmap of tg_cnoted, likewise */
-	uint32_t max_cust;		   /* entries of the per-customer maps (index 0 unused) */
+	const struct tg_fanout
+		*fanout_mm; /* mmap of tg_fanout, read-only, once tg_maps_map_fanout */
+	uint32_t max_cust;  /* entries of the per-customer maps (index 0 unused) */
 	uint32_t tbl8_chunks;
 	uint32_t v6_chunks; /* entries of tg_v6_trie, the root's TG_V6_ROOT_CHUNKS included */
 	uint32_t v6_ncmp;   /* entries of tg_v6_cmp */
@@ -65,6 +67,8 @@ void tg_maps_close(struct tg_maps *m);
  * enforcement reads every customer's drops each interval; the mappings show in the
  * process's RSS: 352 + 176 bytes a customer, the maps' own memory, shared). 0 or -errno. */
 int tg_maps_map_cdrop(struct tg_maps *m);
+/* mmap tg_fanout read-only into m->fanout_mm (tollgated: 64 bytes a customer). 0 or -errno. */
+int tg_maps_map_fanout(struct tg_maps *m);
 /* Open (not load) the XDP object embedded in the binary (skel.c). */
 struct bpf_object_open_opts;
 struct bpf_object *tg_bpf_open(const struct bpf_object_open_opts *opts);
@@ -290,6 +294,17 @@ int tg_pend_read(const struct tg_maps *m, struct tg_pendset *ps);
 /* Dropped (noted 0) or would-drop (noted 1) packets of customer idx, direction, reason. */
 uint64_t tg_pend_count(const struct tg_maps *m, const struct tg_pendset *ps, uint32_t idx, int dir,
 		       int reason, int noted);
+
+/*
+ * The fan-out sketches (tg_fanout, bpf/fanout_kern.h). The interval is element 0's epoch:
+ * tollgated reads every customer's record, then tg_fanout_advance starts the next
+ * interval. tg_read_fanout estimates customer idx's record of the current interval (all 0
+ * if it has sent nothing that feeds them since it began). 0 or -errno.
+ */
+struct tg_fanout_est;
+int tg_fanout_epoch(const struct tg_maps *m, uint32_t *epoch);
+int tg_fanout_advance(const struct tg_maps *m);
+int tg_read_fanout(const struct tg_maps *m, uint32_t idx, struct tg_fanout_est *e);
 
 /*
  * Every loaded customer at once (the exporter, the API, tollgate top): names, records,

@@ -138,6 +138,45 @@ uint64_t tg_pend_count(const struct tg_maps *m, const struct tg_pendset *ps, uin
 	return noted ? m->cnoted_mm[idx].pkts[dir][reason] : m->cdrop_mm[idx].pkts[dir][reason];
 }
 
+int tg_fanout_epoch(const struct tg_maps *m, uint32_t *epoch)
+{
+	struct tg_fanout clk;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->fanout, &zero, &clk))
+		return neg_errno();
+	*epoch = clk.epoch;
+	return 0;
+}
+
+/* One writer (tollgated's enforcer), so a read-modify-write of element 0 is safe. */
+int tg_fanout_advance(const struct tg_maps *m)
+{
+	struct tg_fanout clk;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->fanout, &zero, &clk))
+		return neg_errno();
+	clk.epoch++;
+	return bpf_map_update_elem(m->fanout, &zero, &clk, BPF_ANY) ? neg_errno() : 0;
+}
+
+int tg_read_fanout(const struct tg_maps *m, uint32_t idx, struct tg_fanout_est *e)
+{
+	struct tg_fanout f;
+	uint32_t epoch = 0;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	err = tg_fanout_epoch(m, &epoch);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(m->fanout, &idx, &f))
+		return neg_errno();
+	tg_fanout_estimate(&f, epoch, e);
+	return 0;
+}
+
 int tg_read_cust(const struct tg_maps *m, uint32_t idx, struct tg_cust_counters *out)
 {
 	size_t stride = PCPU_STRIDE(struct tg_cstat);

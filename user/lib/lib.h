@@ -15,6 +15,7 @@
 #include "names.h"
 #include "privs.h"
 #include "run.h"
+#include "sketch.h"
 #include "util.h"
 
 #endif /* TG_LIB_H */

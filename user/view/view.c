@@ -96,6 +96,18 @@ static json_t *limit_dir_json(const struct tg_maps *m, const struct tg_cust *c, 
 	return lim;
 }
 
+/* What the customer contacted so far in the current enforcement interval (upload), or null. */
+static json_t *contacted_json(const struct tg_maps *m, uint32_t idx)
+{
+	struct tg_fanout_est e;
+
+	if (tg_read_fanout(m, idx, &e))
+		return json_null();
+	return json_pack("{sI sI sI sI}", "fanout_hosts", (json_int_t)(e.hosts + 0.5),
+			 "fanout_ports", (json_int_t)(e.ports + 0.5), "smtp_conns",
+			 (json_int_t)e.smtp_conns, "smtp_hosts", (json_int_t)(e.smtp_hosts + 0.5));
+}
+
 json_t *tg_view_customer(const struct tg_maps *m, uint32_t idx, const char *id,
 			 const struct tg_cust *rec, const struct tg_cust_counters *c)
 {
@@ -130,6 +142,9 @@ json_t *tg_view_customer(const struct tg_maps *m, uint32_t idx, const char *id,
 					      "packets", (json_int_t)wtotal.pkts,
 					      "would_drop_packets", (json_int_t)wtotal.pkts));
 	}
+	if (o) /* upload only: what the customer itself contacts */
+		json_object_set_new(json_object_get(o, dir_name[TG_DIR_UP]), "contacted",
+				    contacted_json(m, idx));
 	return o;
 }
 

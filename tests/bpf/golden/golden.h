@@ -417,6 +417,9 @@ struct tg_src_key src_key4(__u32 cust, const char *src);
 __u64 src_hash_key(const struct tg_maps *m);
 void test_flood(void);
 
+/* t_fanout.c */
+void test_fanout(void);
+
 /* t_h2.c */
 void test_h2_frag_limit(void);
 void test_h2_jumbo_ext(void);

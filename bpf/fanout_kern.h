@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fanout_kern.h - stage 4b: what a customer contacts (scan, fan-out and SMTP visibility),
+ * after a packet from it passed.
+ *
+ * Per customer, upload only, one cache line of tg_fanout (tollgate_kern_user.h): three
+ * HyperLogLog sketches of 32 four-bit registers (distinct destination addresses,
+ * distinct destination ports of new TCP connections, distinct tcp/25 destinations) and
+ * the count of new tcp/25 connections, all for the current interval. Only a packet that
+ * opens something feeds them: the hosts, a TCP SYN without ACK, any UDP datagram (UDP has
+ * no opening packet; a first fragment counts, the later ones have no ports), an ICMP or
+ * ICMPv6 echo request; the ports, the TCP SYNs (a UDP datagram, which may be bulk
+ * traffic, pays for one sketch, not two: the pass path's budget). An established TCP
+ * connection's segments return after three compares, before any lookup.
+ *
+ * A fed packet reads the interval (element 0) and its customer's line, and writes the
+ * line only when the interval changed (it starts over: zeroes it), a register grows, or
+ * it is a tcp/25 SYN: repeated traffic to the same few hosts and ports leaves the line
+ * clean in every CPU's cache. Accepted races: two CPUs raising registers of one byte at
+ * once, or one starting the interval over while the other raises a register, may lose a
+ * raise; the next packet to that destination raises it again, and an estimate of a
+ * stream of new destinations is not moved by it measurably. The SMTP count is atomic.
+ */
+#ifndef TG_FANOUT_KERN_H
+#define TG_FANOUT_KERN_H
+
+#include "maps_kern.h"
+#include "parse_kern.h"
+
+#define TG_FO_TCP_SYN 0x02
+#define TG_FO_TCP_ACK 0x10
+#define TG_FO_SMTP_PORT 25
+#define TG_FO_ECHO4 8			      /* ICMP echo request */
+#define TG_FO_ECHO6 128			      /* ICMPv6 echo request */
+#define TG_FO_PORT_SALT 0x5bd1e9955bd1e995ull /* ports hash apart from addresses */
+
+/*
+ * Raise register (h's bucket) of a sketch to h's rank, if that is higher. The rank is
+ * higher than the register's value r exactly when the rank's bits end in r zeros, so the
+ * common case (no growth) tests a mask and computes no rank.
+ */
+static __always_inline void tg_hll_add(__u8 *regs, __u64 h)
+{
+	__u32 b = tg_hll_bucket(h), sh = (b & 1) * 4, cur;
+	__u8 *at = &regs[(b >> 1) & (TG_HLL_REGS / 2 - 1)];
+	__u8 v = *at;
+
+	cur = (v >> sh) & 0xfu;
+	if (cur >= TG_HLL_RANK_MAX || (tg_hll_bits(h) & ((1u << cur) - 1)))
+		return;
+	*at = (__u8)((v & ~(0xfu << sh)) | (tg_hll_rank(h) << sh));
+}
+
+static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
+{
+	struct tg_fanout *clk, *f;
+	__u32 zero = 0, epoch;
+	__u64 a, h, key;
+	int syn;
+
+	if (!p->has_l4)
+		return;
+	syn = p->l4proto == IPPROTO_TCP &&
+	      (p->tcp_flags & (TG_FO_TCP_SYN | TG_FO_TCP_ACK)) == TG_FO_TCP_SYN;
+	if (!syn && p->l4proto != IPPROTO_UDP &&
+	    !(p->l4proto == IPPROTO_ICMP && p->icmp_type == TG_FO_ECHO4) &&
+	    !(p->l4proto == IPPROTO_ICMPV6 && p->icmp_type == TG_FO_ECHO6))
+		return;
+	if (cust == TG_CUST_NONE)
+		return;
+	clk = bpf_map_lookup_elem(&tg_fanout, &zero);
+	f = bpf_map_lookup_elem(&tg_fanout, &cust);
+	if (!clk || !f)
+		return;
+	epoch = READ_ONCE(clk->epoch);
+	key = clk->key;
+	if (READ_ONCE(f->epoch) != epoch) {
+		/* the first packet of this interval: the last one's sketches go */
+		__builtin_memset(f->hosts, 0, sizeof(f->hosts));
+		__builtin_memset(f->ports, 0, sizeof(f->ports));
+		__builtin_memset(f->smtp, 0, sizeof(f->smtp));
+		f->smtp_conns = 0;
+		WRITE_ONCE(f->epoch, epoch);
+	}
+	/* IPv6: the halves folded (addresses of one /64 still differ) */
+	a = p->v6 ? p->daddr6[0] ^ p->daddr6[1] : p->daddr4;
+	h = tg_hll_hash(a, key);
+	tg_hll_add(f->hosts, h);
+	if (syn) /* ports: TCP connection attempts only (a UDP datagram costs one sketch) */
+		tg_hll_add(f->ports,
+			   tg_hll_hash((__u64)p->l4proto << 16 | p->dport, key ^ TG_FO_PORT_SALT));
+	if (syn && p->dport == bpf_htons(TG_FO_SMTP_PORT)) {
+		__sync_fetch_and_add(&f->smtp_conns, 1);
+		tg_hll_add(f->smtp, h);
+	}
+}
+
+#endif /* TG_FANOUT_KERN_H */

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * t_fanout.c - the fan-out sketches (bpf/fanout_kern.h): distinct destinations and ports
+ * a customer contacts, and its new SMTP connections, per interval. Sweeps through the
+ * program measure the estimates' error (docs/metrics.md quotes what this prints).
+ */
+#include <math.h>
+
+#include "golden.h"
+
+#define FO_SWEEP 2000 /* hosts of a host sweep, ports of a port sweep */
+#define FO_TRIALS 24  /* sweeps of each kind, over distinct destinations */
+#define FO_CUST "c-a"
+
+/* One packet from the customer (P_STRICT, upload); 1: it passed. */
+static int fo_send(const struct pkt *pk)
+{
+	uint8_t frame[2048];
+	struct built b;
+	__u32 ret = 0;
+
+	if (build_pkt(pk, frame, &b) || run_frame(profiles[P_STRICT].ifindex, frame, b.len, &ret))
+		return -1;
+	return ret == XDP_PASS;
+}
+
+static int fo_read(const char *cust, struct tg_fanout_est *e)
+{
+	return tg_read_fanout(&maps, cust_idx[cust_no(cust)], e);
+}
+
+/* A new interval, as tollgated starts one. */
+static int fo_next(void)
+{
+	return tg_fanout_advance(&maps);
+}
+
+static double rel_err(double est, double truth)
+{
+	return (est - truth) / truth;
+}
+
+struct fo_errs {
+	double sum, sq, max;
+	int n, bad;
+};
+
+static void fo_note(struct fo_errs *x, double err)
+{
+	x->sum += err;
+	x->sq += err * err;
+	if (fabs(err) > x->max)
+		x->max = fabs(err);
+	x->bad += fabs(err) > 0.75; /* 4 standard errors of 32 registers: 1 in 400 sweeps */
+	x->n++;
+}
+
+static void fo_check(const char *what, const struct fo_errs *x)
+{
+	double bias = x->sum / x->n, rms = sqrt(x->sq / x->n);
+
+	printf("  fanout: %s: %d sweeps of %d: bias %+.1f%%, rms error %.1f%%, worst %.1f%%\n",
+	       what, x->n, FO_SWEEP, bias * 100, rms * 100, x->max * 100);
+	CHECK(x->n == FO_TRIALS);
+	CHECK(fabs(bias) <= 0.15);
+	CHECK(rms <= 0.30);
+	CHECK(x->bad <= 1);
+}
+
+static void fo_sweeps(void)
+{
+	struct fo_errs hosts = {}, ports = {};
+	struct tg_fanout_est e;
+	char dst[32];
+
+	TEST_BEGIN("fanout: a sweep of 2000 hosts x 1 port (TCP SYN, UDP) estimates 2000 hosts "
+		   "(and 1 port or, UDP, none), within the stated error, over 24 sweeps");
+	for (int t = 0; t < FO_TRIALS; t++) {
+		int passed = 0;
+
+		if (fo_next())
+			break;
+		for (int i = 0; i < FO_SWEEP; i++) {
+			struct pkt pk = {V4(SRC_A4, dst), .dport = 22, .tcpflags = 0x02};
+
+			if (t & 1) { /* every other sweep UDP: it feeds the hosts too */
+				pk.proto = IPPROTO_UDP;
+				pk.dport = 53;
+			}
+			snprintf(dst, sizeof(dst), "20.%d.%d.%d", t, i / 250, i % 250 + 1);
+			passed += fo_send(&pk) == 1;
+		}
+		CHECK_EQ_U64(passed, FO_SWEEP);
+		if (fo_read(FO_CUST, &e))
+			break;
+		fo_note(&hosts, rel_err(e.hosts, FO_SWEEP));
+		CHECK((t & 1) ? e.ports == 0 : e.ports > 0.5 && e.ports < 1.5);
+	}
+	fo_check("hosts", &hosts);
+
+	TEST_BEGIN("fanout: a sweep of 1 host x 2000 ports estimates 2000 ports (and 1 host), "
+		   "within the stated error, over 24 sweeps");
+	for (int t = 0; t < FO_TRIALS; t++) {
+		int passed = 0;
+
+		if (fo_next())
+			break;
+		snprintf(dst, sizeof(dst), "21.0.0.%d", t + 1);
+		for (int i = 0; i < FO_SWEEP; i++) {
+			struct pkt pk = {V4(SRC_A4, dst), .dport = (uint16_t)(1 + t * FO_SWEEP + i),
+					 .tcpflags = 0x02};
+
+			passed += fo_send(&pk) == 1;
+		}
+		CHECK_EQ_U64(passed, FO_SWEEP);
+		if (fo_read(FO_CUST, &e))
+			break;
+		fo_note(&ports, rel_err(e.ports, FO_SWEEP));
+		CHECK(e.hosts > 0.5 && e.hosts < 1.5);
+	}
+	fo_check("ports", &ports);
+}
+
+static void fo_small(void)
+{
+	static const char *const three[] = {"22.0.0.1", "22.0.0.2", "22.0.0.3"};
+	struct tg_fanout_est e = {}, e2 = {};
+	struct tg_fanout raw1, raw2;
+	__u32 idx = cust_idx[cust_no(FO_CUST)];
+
+	TEST_BEGIN("fanout: 300 new flows to 3 hosts (UDP and TCP to port 443) count ~3 hosts "
+		   "and 1 port (TCP's: UDP feeds the hosts only); more of the same writes nothing");
+	CHECK(fo_next() == 0);
+	for (int i = 0; i < 300; i++) {
+		struct pkt pk = {V4(SRC_A4, three[i % 3]), .dport = 443,
+				 .sport = (uint16_t)(10000 + i)};
+
+		if (i & 1) {
+			pk.proto = IPPROTO_UDP;
+			pk.payload = 100;
+		}
+		CHECK(fo_send(&pk) == 1);
+	}
+	CHECK(fo_read(FO_CUST, &e) == 0);
+	printf("  fanout: 3 hosts: %.2f hosts, %.2f ports\n", e.hosts, e.ports);
+	CHECK(e.hosts >= 1.9 && e.hosts <= 4.5);
+	CHECK(e.ports > 0.5 && e.ports < 1.5);
+	CHECK(bpf_map_lookup_elem(maps.fanout, &idx, &raw1) == 0);
+	for (int i = 0; i < 30; i++) {
+		struct pkt pk = {V4(SRC_A4, three[i % 3]), .proto = IPPROTO_UDP, .dport = 443};
+
+		CHECK(fo_send(&pk) == 1);
+	}
+	CHECK(bpf_map_lookup_elem(maps.fanout, &idx, &raw2) == 0);
+	CHECK(!memcmp(&raw1, &raw2, sizeof(raw1)));
+
+	TEST_BEGIN("fanout: segments of established connections (ACK) to 100 hosts, and "
+		   "download toward the customer, feed nothing");
+	CHECK(fo_next() == 0);
+	for (int i = 0; i < 100; i++) {
+		char dst[32];
+		struct pkt pk = {V4(SRC_A4, dst), .dport = 443, .tcpflags = 0x10};
+
+		snprintf(dst, sizeof(dst), "23.0.0.%d", i + 1);
+		CHECK(fo_send(&pk) == 1);
+	}
+	/* the upstream port as the upstream role (an earlier group may have left another) */
+	CHECK(set_profile(P_UP) == 0);
+	CHECK(send_up4("9.9.9.1", SRC_A4, 20) == 20);
+	CHECK(set_profile(P_STRICT) == 0);
+	CHECK(fo_read(FO_CUST, &e) == 0);
+	CHECK(e.hosts == 0 && e.ports == 0);
+
+	TEST_BEGIN("fanout: a new interval starts every customer over: the old one's counts go, "
+		   "the next packet counts 1");
+	{
+		struct pkt pk = {V4(SRC_A4, "24.0.0.1"), .proto = IPPROTO_UDP, .dport = 53};
+
+		CHECK(fo_send(&pk) == 1);
+		CHECK(fo_read(FO_CUST, &e) == 0 && e.hosts > 0.5);
+		CHECK(fo_next() == 0);
+		CHECK(fo_read(FO_CUST, &e2) == 0 && e2.hosts == 0);
+		CHECK(fo_send(&pk) == 1);
+		CHECK(fo_read(FO_CUST, &e2) == 0 && e2.hosts > 0.5 && e2.hosts < 1.5);
+	}
+	TEST_BEGIN("fanout: the sketches' hash is keyed (the load's secret, tg_config.src_key)");
+	{
+		struct tg_fanout clk;
+		__u32 zero = 0;
+
+		CHECK(bpf_map_lookup_elem(maps.fanout, &zero, &clk) == 0);
+		CHECK(clk.key != 0 && clk.key == src_hash_key(&maps));
+	}
+}
+
+static void fo_smtp(void)
+{
+	struct tg_fanout_est e;
+
+	TEST_BEGIN("smtp: 40 new connections to 10 hosts on tcp/25 count smtp_conns 40 exactly "
+		   "and ~10 smtp_hosts; a SYN-ACK and port 587 are not new SMTP connections");
+	CHECK(fo_next() == 0);
+	for (int i = 0; i < 40; i++) {
+		char dst[32];
+		struct pkt pk = {V4(SRC_A4, dst), .dport = 25, .sport = (uint16_t)(20000 + i)};
+
+		snprintf(dst, sizeof(dst), "25.0.0.%d", i % 10 + 1);
+		CHECK(fo_send(&pk) == 1);
+	}
+	{
+		struct pkt ack = {V4(SRC_A4, "25.0.0.1"), .dport = 25, .tcpflags = 0x12};
+		struct pkt sub = {V4(SRC_A4, "25.0.0.99"), .dport = 587};
+
+		CHECK(fo_send(&ack) == 1);
+		CHECK(fo_send(&sub) == 1);
+	}
+	CHECK(fo_read(FO_CUST, &e) == 0);
+	printf("  fanout: smtp: %u connections, %.2f hosts (10 sent)\n", e.smtp_conns,
+	       e.smtp_hosts);
+	CHECK_EQ_U64(e.smtp_conns, 40);
+	CHECK(e.smtp_hosts >= 6 && e.smtp_hosts <= 14);
+	CHECK(e.hosts >= 7 && e.hosts <= 16); /* the 10, and 587's host */
+
+	TEST_BEGIN("smtp: IPv6 SYNs to tcp/25 count too; a plan's `smtp: block` drops them and "
+		   "counts none (passed connections only)");
+	CHECK(fo_next() == 0);
+	for (int i = 0; i < 5; i++) {
+		struct pkt pk = {.src = SRC_A6,
+				 .dst = "2001:db8:25::1",
+				 .dport = 25,
+				 .sport = (uint16_t)(30000 + i)};
+
+		CHECK(fo_send(&pk) == 1);
+	}
+	CHECK(fo_read(FO_CUST, &e) == 0);
+	CHECK_EQ_U64(e.smtp_conns, 5);
+	CHECK(e.smtp_hosts > 0.5 && e.smtp_hosts < 1.5);
+	for (int i = 0; i < 5; i++) {
+		struct pkt pk = {V4("198.18.3.9", "25.0.0.1"), .dport = 25};
+
+		CHECK(fo_send(&pk) == 0);
+	}
+	CHECK(fo_read("c-s", &e) == 0);
+	CHECK_EQ_U64(e.smtp_conns, 0);
+}
+
+void test_fanout(void)
+{
+	if (set_profile(P_STRICT)) {
+		fail("fanout", NULL, "cannot configure the customer interface");
+		return;
+	}
+	fo_small();
+	fo_smtp();
+	fo_sweeps();
+}
