@@ -45,7 +45,6 @@
 #                                     metrics, API, NOC page (Chromium), Prometheus (root)
 #   tests/integration/test_capture.sh the evidence sample: a rule's and a by-hand capture
 #                                     read back with tcpdump, the day's bound (root)
-# A suite is a command: its first word the executable, relative to the worktree.
 #   tests/integration/test_lowrate.sh low-rate spoofers (40, 55 pps; one CPU, both): rules,
 #                                     evidence, CLI, API and /metrics read exact counts (root)
 #   tests/integration/test_integrity.sh  enforcement against other writers, a full state
@@ -66,13 +65,15 @@
 #                                     recreated, webhook outages, kill -9 under traffic;
 #                                     then state, events, policing, RSS/fds/maps (root;
 #                                     `make soak`: SOAK_MINUTES, default 10)
+# A suite is a command: its first word the executable, relative to the worktree.
 # Each suite's output is shown as it runs. Each ends with its own "N passed, N failed"; the
 # last line here sums them: "N passed, N failed, N skipped". A suite that exits 77 (the
 # automake convention: it cannot run here, e.g. not root, a kernel feature or a tool
 # missing, and it printed SKIP with the reason) counts as skipped, not failed; the checks
 # it reports before that still count. A missing suite, a suite without that line, or one
 # that exits non-zero (other than 77) although it reports no failure counts as one failure
-# more. Exits non-zero if anything failed.
+# more. Before the total, the time each suite took, slowest first (make test has a budget
+# of 20 minutes). Exits non-zero if anything failed.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -128,9 +129,11 @@ main() {
 	total_fail=0
 	total_skip=0
 	bad=0
+	times=()
 	for suite in "${SUITES[@]}"; do
 		echo "=== $suite"
 		read -r -a cmd <<<"$suite"
+		t0=$SECONDS
 		if [ ! -x "${cmd[0]}" ]; then
 			echo "FAIL $suite: not found or not executable (run 'make all')"
 			total_fail=$((total_fail + 1))
@@ -139,6 +142,7 @@ main() {
 		fi
 		"./${cmd[0]}" "${cmd[@]:1}" 2>&1 | tee "$LOG"
 		rc=${PIPESTATUS[0]}
+		times+=("$((SECONDS - t0)) $suite")
 		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG" | tail -n 1)
 		if [ "$rc" -eq 77 ]; then
 			why=$(grep -m 1 '^SKIP ' "$LOG" | cut -c6-)
@@ -170,6 +174,8 @@ main() {
 		fi
 	done
 
+	echo "=== time per suite, slowest first (${SECONDS} s in all)"
+	printf '%s\n' "${times[@]}" | sort -rn | awk '{ t = $1; $1 = ""; printf "%5d s%s\n", t, $0 }'
 	echo "=== total"
 	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 	[ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
