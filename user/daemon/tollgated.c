@@ -56,8 +56,8 @@ struct daemon {
 				      * reply is sent (after_reload frees it) */
 	struct tg_cluster *cl;	     /* the cluster (cluster:), or NULL: this node alone */
 	int64_t applied_ms;	     /* when the configuration in force was applied */
-	size_t ncust_held; /* the most customers applied since the heap was last trimmed */
-	struct tg_capturer *cap;     /* the evidence samples (capture.h), or NULL */
+	size_t ncust_held;	 /* the most customers applied since the heap was last trimmed */
+	struct tg_capturer *cap; /* the evidence samples (capture.h), or NULL */
 };
 
 /* Another node's action, recorded and applied like a local one (enforce.h). */
