@@ -62,7 +62,7 @@ setup() {
 }
 check "namespace $NS" setup
 
-in_ns etcd --name s --data-dir "$TMP/etcd" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
+nsenter --net="/run/netns/$NS" -- etcd --name s --data-dir "$TMP/etcd" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
 	--listen-peer-urls "http://127.0.0.1:$((BASE + 1))" \
 	--initial-advertise-peer-urls "http://127.0.0.1:$((BASE + 1))" \
 	--initial-cluster "s=http://127.0.0.1:$((BASE + 1))" --log-level warn >"$TMP/etcd.log" 2>&1 &
@@ -109,7 +109,10 @@ T0=$(date +%s%N)
 for i in $(seq "$NODES"); do
 	n=$(node_name "$i")
 	config "$i"
-	TOLLGATE_PIN_DIR=$PIN/$n TOLLGATE_SOCKET=$TMP/$n/ctl.sock in_ns "$TGD" -c "$TMP/$n/tollgate.yaml" >"$TMP/$n.log" 2>&1 &
+	# nsenter itself, not in_ns: a function run in the background is a subshell, whose PID
+	# the cleanup would end while tollgated went on
+	TOLLGATE_PIN_DIR=$PIN/$n TOLLGATE_SOCKET=$TMP/$n/ctl.sock nsenter --net="/run/netns/$NS" -- \
+		"$TGD" -c "$TMP/$n/tollgate.yaml" >"$TMP/$n.log" 2>&1 &
 	BG_PIDS+=($!)
 done
 all_up() {
