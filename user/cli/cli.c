@@ -45,6 +45,40 @@ int tg_cmd_select(const struct tg_cmd *table, int argc, char **argv, const char 
 	return hit->fn(argc - 1, argv + 1);
 }
 
+int tg_cli_daemon_call(const char *what, const char *daemon_does, bool name_refusal, json_t *req,
+		       json_t **reply)
+{
+	const char *sock = tg_ctl_path();
+	int err;
+
+	*reply = NULL;
+	err = tg_ctl_call(sock, req, reply, 30000);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		tg_err("%s: tollgated is not running (no control socket at %s): %s", what, sock,
+		       daemon_does);
+		return 1;
+	}
+	if (err) {
+		tg_err("tollgated at %s: %s", sock,
+		       err == -EACCES	? "permission denied (root or the socket's group only)"
+		       : err == -EPROTO ? "the reply is not JSON"
+					: strerror(-err));
+		return 1;
+	}
+	if (!json_is_true(json_object_get(*reply, "ok"))) {
+		const char *why = json_string_value(json_object_get(*reply, "error")) ?: "refused";
+
+		if (name_refusal)
+			tg_err("%s: %s", what, why);
+		else
+			tg_err("%s", why);
+		json_decref(*reply);
+		*reply = NULL;
+		return 1;
+	}
+	return 0;
+}
+
 void tg_print(json_t *doc, void (*text)(const json_t *doc))
 {
 	if (!doc) {

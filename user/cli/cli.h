@@ -41,6 +41,15 @@ void tg_print(json_t *doc, void (*text)(const json_t *doc));
  */
 int tg_opts_pin_dir(char *buf, size_t len);
 
+/*
+ * Send req (reference taken) to tollgated and wait for its reply. 0 with *reply (the
+ * caller's) when the daemon answered ok; else 1, the reason printed: no daemon ("WHAT:
+ * tollgated is not running ...: DAEMON_DOES"), the socket's error, or the daemon's refusal
+ * (prefixed with "WHAT: " if name_refusal).
+ */
+int tg_cli_daemon_call(const char *what, const char *daemon_does, bool name_refusal, json_t *req,
+		       json_t **reply);
+
 /* Print every collected error (JSON under -j) and free them. */
 struct tg_errs;
 void tg_errs_report(struct tg_errs *errs);

@@ -36,9 +36,9 @@ int cmd_capture(int argc, char **argv)
 		{"reason", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *count = NULL, *reason = NULL, *sock = tg_ctl_path();
+	const char *count = NULL, *reason = NULL;
 	json_t *req, *reply = NULL;
-	int opt, err;
+	int opt;
 
 	if (argc < 1 || argv[0][0] == '-')
 		goto usage;
@@ -74,25 +74,9 @@ int cmd_capture(int argc, char **argv)
 		json_object_set_new(req, "count", json_string(count));
 	if (reason)
 		json_object_set_new(req, "reason", json_string(reason));
-	err = tg_ctl_call(sock, req, &reply, 30000);
-	if (err == -ENOENT || err == -ECONNREFUSED) {
-		tg_err("capture: tollgated is not running (no control socket at %s): captures "
-		       "are armed and stored by the daemon",
-		       sock);
+	if (tg_cli_daemon_call("capture", "captures are armed and stored by the daemon", false, req,
+			       &reply))
 		return 1;
-	}
-	if (err) {
-		tg_err("tollgated at %s: %s", sock,
-		       err == -EACCES	? "permission denied (root or the socket's group only)"
-		       : err == -EPROTO ? "the reply is not JSON"
-					: strerror(-err));
-		return 1;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		tg_err("%s", json_string_value(json_object_get(reply, "error")) ?: "refused");
-		json_decref(reply);
-		return 1;
-	}
 	tg_print(json_pack("{si sO sO}", "version", TG_JSON_VERSION, "event",
 			   json_object_get(reply, "event"), "packets",
 			   json_object_get(reply, "packets")),

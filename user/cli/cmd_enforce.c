@@ -60,10 +60,10 @@ static int enforce_cmd(const char *cmd, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const bool suspend = !strcmp(cmd, "suspend");
-	const char *reason = NULL, *dur = NULL, *sock = tg_ctl_path();
+	const char *reason = NULL, *dur = NULL;
 	json_t *req, *reply = NULL;
 	uint64_t ns;
-	int opt, err;
+	int opt;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -90,25 +90,11 @@ static int enforce_cmd(const char *cmd, int argc, char **argv)
 	req = json_pack("{ss ss ss}", "command", cmd, "customer", argv[0], "reason", reason);
 	if (dur)
 		json_object_set_new(req, "for", json_string(dur));
-	err = tg_ctl_call(sock, req, &reply, 30000);
-	if (err == -ENOENT || err == -ECONNREFUSED) {
-		tg_err("%s: tollgated is not running (no control socket at %s): suspensions are "
-		       "made by the daemon, which records them and lifts them on time",
-		       cmd, sock);
+	if (tg_cli_daemon_call(cmd,
+			       "suspensions are made by the daemon, which records them and lifts "
+			       "them on time",
+			       false, req, &reply))
 		return 1;
-	}
-	if (err) {
-		tg_err("tollgated at %s: %s", sock,
-		       err == -EACCES	? "permission denied (root or the socket's group only)"
-		       : err == -EPROTO ? "the reply is not JSON"
-					: strerror(-err));
-		return 1;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		tg_err("%s", json_string_value(json_object_get(reply, "error")) ?: "refused");
-		json_decref(reply);
-		return 1;
-	}
 	tg_print(json_pack("{si sO}", "version", TG_JSON_VERSION, "event",
 			   json_object_get(reply, "event")),
 		 print_event_doc);

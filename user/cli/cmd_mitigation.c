@@ -16,30 +16,10 @@
 
 static int call(const char *cmd, json_t *req, json_t **reply)
 {
-	const char *sock = tg_ctl_path();
-	int err = tg_ctl_call(sock, req, reply, 30000);
-
-	if (err == -ENOENT || err == -ECONNREFUSED) {
-		tg_err("mitigation: tollgated is not running (no control socket at %s): "
-		       "announcements are made by the daemon, which records and withdraws them",
-		       sock);
-		return 1;
-	}
-	if (err) {
-		tg_err("tollgated at %s: %s", sock,
-		       err == -EACCES	? "permission denied (root or the socket's group only)"
-		       : err == -EPROTO ? "the reply is not JSON"
-					: strerror(-err));
-		return 1;
-	}
-	if (!json_is_true(json_object_get(*reply, "ok"))) {
-		tg_err("%s: %s", cmd,
-		       json_string_value(json_object_get(*reply, "error")) ?: "refused");
-		json_decref(*reply);
-		*reply = NULL;
-		return 1;
-	}
-	return 0;
+	return tg_cli_daemon_call(cmd,
+				  "announcements are made by the daemon, which records and "
+				  "withdraws them",
+				  true, req, reply);
 }
 
 static void print_list(const json_t *doc)
