@@ -142,18 +142,12 @@ long tg_state_capture_pcap(struct tg_statedb *st, const char *event_id, FILE *f)
 long tg_state_capture_purge(struct tg_statedb *st, int64_t before_ms)
 {
 	sqlite3 *db = tg_state_sqlite(st);
-	sqlite3_stmt *q = NULL;
-	long n;
 
+	if (ensure_schema(db))
+		return -EIO;
 	/* older than the window, or of an event the purge of the audit log took */
-	if (ensure_schema(db) ||
-	    sqlite3_prepare_v2(db,
+	return tg_state_delete(db,
 			       "DELETE FROM capture WHERE ts_us < ?1 OR event_id NOT IN "
 			       "(SELECT event_id FROM audit WHERE event_id IS NOT NULL)",
-			       -1, &q, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(q, 1, before_ms * 1000);
-	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(db) : -EIO;
-	sqlite3_finalize(q);
-	return n;
+			       before_ms * 1000);
 }

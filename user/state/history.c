@@ -349,19 +349,13 @@ json_t *tg_state_whois_json(struct tg_statedb *st, const char *address, int64_t 
 long tg_state_history_purge(struct tg_statedb *st, int64_t before_ms)
 {
 	sqlite3 *db = tg_state_sqlite(st);
-	sqlite3_stmt *q = NULL;
-	long n;
 
-	if (ensure_schema(db) ||
-	    sqlite3_prepare_v2(db,
+	if (ensure_schema(db))
+		return -EIO;
+	return tg_state_delete(db,
 			       "DELETE FROM prefix_history WHERE until_ms IS NOT NULL AND "
 			       "until_ms < ?1",
-			       -1, &q, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(q, 1, before_ms);
-	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(db) : -EIO;
-	sqlite3_finalize(q);
-	return n;
+			       before_ms);
 }
 
 /* The open row of h's prefix: 1 (its rowid and whether its customer is h's), 0 (none), or

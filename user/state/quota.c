@@ -137,17 +137,10 @@ int tg_state_quota_put(struct tg_statedb *st, const struct tg_quota_row *rows, s
 long tg_state_quota_purge(struct tg_statedb *st, int64_t before_ms)
 {
 	sqlite3 *db = tg_state_sqlite(st);
-	sqlite3_stmt *q = NULL;
-	long n = -EIO;
 
-	if (ensure(db) || sqlite3_prepare_v2(db, "DELETE FROM quota WHERE updated < ?1", -1, &q,
-					     NULL) != SQLITE_OK)
+	if (ensure(db))
 		return -EIO;
-	sqlite3_bind_int64(q, 1, before_ms);
-	if (sqlite3_step(q) == SQLITE_DONE)
-		n = sqlite3_changes(db);
-	sqlite3_finalize(q);
-	return n;
+	return tg_state_delete(db, "DELETE FROM quota WHERE updated < ?1", before_ms);
 }
 
 int tg_state_quota_plans_set(struct tg_statedb *st, const struct tg_quota_plan_row *p, size_t n)

@@ -1004,20 +1004,27 @@ int tg_state_firings(struct tg_statedb *st, int64_t since_ms, struct tg_episode 
 			     since_ms, out, n);
 }
 
-long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
+long tg_state_delete(sqlite3 *db, const char *sql, int64_t arg)
 {
 	sqlite3_stmt *q = NULL;
 	long n;
 
-	if (sqlite3_prepare_v2(st->db,
-			       "DELETE FROM audit WHERE ts < ?1 AND id NOT IN "
-			       "(SELECT audit_id FROM enforcement) AND id NOT IN "
-			       "(SELECT audit_id FROM outbox WHERE delivered_at IS NULL)",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
 		return -EIO;
-	sqlite3_bind_int64(q, 1, before_ms);
-	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(st->db) : -EIO;
+	sqlite3_bind_int64(q, 1, arg);
+	n = sqlite3_step(q) == SQLITE_DONE ? (long)sqlite3_changes(db) : -EIO;
 	sqlite3_finalize(q);
+	return n;
+}
+
+long tg_state_purge(struct tg_statedb *st, int64_t before_ms)
+{
+	long n = tg_state_delete(st->db,
+				 "DELETE FROM audit WHERE ts < ?1 AND id NOT IN "
+				 "(SELECT audit_id FROM enforcement) AND id NOT IN "
+				 "(SELECT audit_id FROM outbox WHERE delivered_at IS NULL)",
+				 before_ms);
+
 	/* who held an address: the assignments that ended before the window go too */
 	if (n >= 0 && tg_state_history_purge(st, before_ms) < 0)
 		n = -EIO;

@@ -35,6 +35,8 @@ void tg_state_close(struct tg_statedb *st);
 /* The connection, for the modules that keep their own tables in the same file (schema in
  * state.c: enforcement, audit, episode, outbox). */
 sqlite3 *tg_state_sqlite(struct tg_statedb *st);
+/* Run sql, a DELETE with one parameter ?1 = arg: the number of rows deleted, or -EIO. */
+long tg_state_delete(sqlite3 *db, const char *sql, int64_t arg);
 
 /* Every recorded assignment, sorted by id; *out is malloc'd, ids owned by st until the
  * next call. */
