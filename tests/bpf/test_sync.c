@@ -967,6 +967,102 @@ static void test_write_order(void)
 	tg_maps_close(&m[1]);
 }
 
+/* The stale file's customers: a, and s1 and n1 if asked. */
+static void write_stale(const char *yaml, const char *csv, bool s1, bool n1)
+{
+	FILE *f = fopen(yaml, "w");
+
+	if (!f)
+		abort();
+	fprintf(f,
+		"interfaces:\n  - { name: lo, role: customer }\nplans:\n"
+		"  p0: { upload: { rate: 10mbit, burst: 125k } }\n"
+		"customers: stale.csv\ncapacity: { max_customers: 16, max_prefixes: 64 }\n");
+	fclose(f);
+	f = fopen(csv, "w");
+	if (!f)
+		abort();
+	fprintf(f, "id,name,plan,prefixes,interface,vlan\na,,p0,10.8.1.0/24,,\n");
+	if (n1)
+		fprintf(f, "n1,,p0,10.8.3.0/24,,\n");
+	if (s1)
+		fprintf(f, "s1,,p0,10.8.2.0/24,,\n");
+	fclose(f);
+}
+
+static uint8_t state_at(const struct tg_maps *m, uint32_t idx)
+{
+	struct tg_cust rec = {};
+
+	if (!idx || bpf_map_lookup_elem(m->cust, &idx, &rec))
+		return 0xff;
+	return rec.state;
+}
+
+/*
+ * tollgated suspends s1 after another writer moved the indexes behind its snapshot (s1
+ * out, n1 in at s1's index, s1 back at another): the record written is s1's where it is
+ * now, at once (not after the full sync that follows), and n1's stays untouched.
+ */
+static void test_enforce_stale(void)
+{
+	struct tg_capacity cap = {.max_customers = 16, .max_prefixes = 64};
+	struct tg_applied *app = NULL, *old = NULL;
+	struct tg_enf_entry susp = {.id = "s1", .state = TG_ST_SUSPENDED};
+	struct tg_enf_table table = {};
+	struct tg_enf_view view;
+	struct tg_load_cache *lc = NULL;
+	struct tg_errs errs = {};
+	struct tg_cfg *cfg = NULL;
+	struct tg_sync_stats st;
+	char yaml[160], csv[160];
+	uint32_t was, s1, n1;
+	struct tg_maps m;
+
+	snprintf(yaml, sizeof(yaml), "%s/stale.yaml", dir);
+	snprintf(csv, sizeof(csv), "%s/stale.csv", dir);
+	if (tg_maps_open(NULL, &cap, true, &m)) {
+		CHECK(!"tg_maps_open");
+		return;
+	}
+	TEST_BEGIN("enforcement behind another writer's back: written where the customer is "
+		   "now, at once; the index's new owner untouched");
+	write_stale(yaml, csv, true, false);
+	CHECK_EQ_U64(tg_config_load_from(yaml, NULL, &lc, &cfg, &errs), 0);
+	if (cfg)
+		CHECK_EQ_U64(tg_sync_applied(&m, &app, cfg, lc, NULL, &old, &st, NULL, &errs), 0);
+	was = tg_find_customer(&m, "s1");
+	/* another writer: s1 out, n1 in (taking s1's index), s1 back (at another) */
+	for (int k = 0; k < 3; k++) {
+		struct tg_cfg *cx = NULL;
+
+		write_stale(yaml, csv, k == 2, k > 0);
+		CHECK_EQ_U64(tg_config_load(yaml, &cx, &errs), 0);
+		if (cx)
+			CHECK_EQ_U64(tg_sync_customers(&m, cx, NULL, NULL, &errs), 0);
+		tg_config_free(cx);
+	}
+	s1 = tg_find_customer(&m, "s1");
+	n1 = tg_find_customer(&m, "n1");
+	CHECK(was && n1 == was && s1 && s1 != was);
+	CHECK_EQ_U64(tg_enf_put(&table, &susp), 0);
+	tg_enf_view_init(&view, &table);
+	CHECK_EQ_U64(tg_applied_enforce(&m, app, "s1", &view), -ESTALE);
+	CHECK_EQ_U64(state_at(&m, s1), TG_ST_SUSPENDED);
+	CHECK_EQ_U64(state_at(&m, n1), TG_ST_ACTIVE);
+	/* lifted the same way */
+	tg_enf_del(&table, "s1");
+	CHECK_EQ_U64(tg_applied_enforce(&m, app, "s1", &view), -ESTALE);
+	CHECK_EQ_U64(state_at(&m, s1), TG_ST_ACTIVE);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "    %s\n", errs.msg[i]);
+	tg_errs_free(&errs);
+	tg_enf_free(&table);
+	tg_applied_free(old);
+	tg_applied_free(app);
+	tg_maps_close(&m);
+}
+
 static int rm_one(const char *p, const struct stat *s, int t, struct FTW *f)
 {
 	(void)s;
@@ -1122,6 +1218,7 @@ int main(int argc, char **argv)
 	tg_maps_close(&inc);
 	test_tbl8_capacity();
 	test_write_order();
+	test_enforce_stale();
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	return test_summary();
 }

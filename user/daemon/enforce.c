@@ -312,7 +312,10 @@ static int64_t act(struct tg_enforcer *e, const struct tg_event *ev0, enum tg_en
 	tg_maps_unlock(lock);
 	if (err == -ENOENT) /* not loaded now: the state applies when it is again */
 		err = 0;
-	if (err) {
+	if (err == -ESTALE) { /* another writer synced: written where the customer is now */
+		if (e->resync)
+			*e->resync = true;
+	} else if (err) {
 		tg_warn("%s: %s recorded; the data plane follows with a full sync (%s)",
 			ev->customer, ev->action, strerror(-err));
 		if (e->resync)

@@ -190,17 +190,17 @@ const uint32_t *tg_applied_idx(const struct tg_applied *a);
 /* Index its rows for the next tg_config_load_from (tg_config_index_rows): after replying. */
 int tg_applied_index(struct tg_applied *a);
 
+/* 0 while the snapshot describes the maps (tg_config.sync_gen is the one it left), else
+ * -ESTALE (or -errno). Under the writers' lock to be sure of it. */
+int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a);
 /*
  * tollgated changed a customer's enforcement state (enf holds the new one): write its
  * record, and the snapshot's copy, so that the next reload starts from what the maps say.
  * The caller holds the writers' lock (tg_maps_lock). -ESTALE: the snapshot does not
  * describe the maps (another writer synced since: tg_config.sync_gen moved, or tg_names
- * gives the customer's index to another id); the caller syncs in full. -ENOENT: no such
- * customer.
+ * gives the customer's index to another id); the record was written where tg_names has
+ * the customer now, if anywhere, and the caller syncs in full. -ENOENT: no such customer.
  */
-/* 0 while the snapshot describes the maps (tg_config.sync_gen is the one it left), else
- * -ESTALE (or -errno). Under the writers' lock to be sure of it. */
-int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a);
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		       const struct tg_enf_view *enf);
 

@@ -785,6 +785,28 @@ int tg_applied_current(const struct tg_maps *m, const struct tg_applied *a)
 	return bc.sync_gen == a->gen ? 0 : -ESTALE;
 }
 
+/*
+ * The snapshot no longer describes the maps: write the customer's record where the maps
+ * have it now (found by name), the record there with cu's enforcement applied, so that
+ * from this lock on the record and the enforcement table agree, not only after the full
+ * sync the caller does next (which writes cu's rates there anyway). Not loaded: nothing.
+ */
+static int enforce_in_place(struct tg_maps *m, const struct tg_customer *cu,
+			    const struct tg_enf_view *enf, uint64_t tick_ns)
+{
+	uint32_t idx = tg_find_customer(m, cu->id);
+	struct tg_cust rec;
+
+	if (!idx)
+		return 0;
+	if (bpf_map_lookup_elem(m->cust, &idx, &rec))
+		return -errno;
+	tg_record_enforce(&rec, cu, enf, tick_ns);
+	if (bpf_map_update_elem(m->cust, &idx, &rec, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
 int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 		       const struct tg_enf_view *enf)
 {
@@ -794,27 +816,30 @@ int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 	__u32 zero = 0, idx;
 	long p;
 
-	if (!a || a->stale)
+	if (!a)
 		return -ESTALE;
 	if (!a->cfg->ids.slot && tg_config_index_rows(a->cfg, a->lc))
 		return -ENOMEM;
 	p = tg_config_customer(a->cfg, id);
 	if (p < 0)
-		return -ENOENT;
+		return a->stale ? -ESTALE : -ENOENT;
 	if (bpf_map_lookup_elem(m->config, &zero, &bc))
 		return -errno;
 	/*
 	 * Another writer (tollgate attach, a reload without tollgated) may have synced since
 	 * our snapshot and given the index to someone else: the generation says whether the
 	 * snapshot still describes the maps, tg_names whether the index is still this
-	 * customer's. Either wrong: the caller syncs in full (the records then come from the
-	 * enforcement table, by id) instead of writing an old record over another customer.
+	 * customer's. Either wrong: the record is written where the customer is now, and the
+	 * caller syncs in full (the records then come from the enforcement table, by id)
+	 * instead of writing an old record over another customer.
 	 */
-	if (bc.sync_gen != a->gen)
-		return -ESTALE;
 	idx = a->idx[p];
-	if (bpf_map_lookup_elem(m->names, &idx, name) || strncmp(name, id, TG_ID_LEN) != 0)
-		return -ESTALE;
+	if (a->stale || bc.sync_gen != a->gen ||
+	    bpf_map_lookup_elem(m->names, &idx, name) || strncmp(name, id, TG_ID_LEN) != 0) {
+		int err = enforce_in_place(m, &a->cfg->customers[p], enf, bc.clock_tick_ns);
+
+		return err ? err : -ESTALE;
+	}
 	rec = a->rec[p];
 	tg_record_enforce(&rec, &a->cfg->customers[p], enf, bc.clock_tick_ns);
 	if (bpf_map_update_elem(m->cust, &idx, &rec, BPF_EXIST))
