@@ -56,11 +56,11 @@ static __always_inline void tg_sample(struct tg_portsample *ps, const struct tg_
 	}
 }
 
-static __always_inline void tg_count_pass(const struct tg_iface *ifc, __u32 cust, __u8 dir,
-					  __u32 len, const struct tg_pkt *p)
+/* A passed packet into its interface's counters (is: tg_ifstat_of, this CPU's; may be
+ * NULL) and its customer's. */
+static __always_inline void tg_count_pass(struct tg_ifstat *is, __u32 cust, __u8 dir, __u32 len,
+					  const struct tg_pkt *p)
 {
-	struct tg_ifstat *is = tg_ifstat_of(ifc);
-
 	if (cust == TG_CUST_NONE) {
 		if (is) {
 			is->uncl_pkts++;

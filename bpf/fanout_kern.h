@@ -9,13 +9,18 @@
  * the count of new tcp/25 connections, all for the current interval. Only a packet that
  * opens something feeds them: the hosts, a TCP SYN without ACK, any UDP datagram (UDP has
  * no opening packet; a first fragment counts, the later ones have no ports), an ICMP or
- * ICMPv6 echo request; the ports, the TCP SYNs (a UDP datagram, which may be bulk
- * traffic, pays for one sketch, not two: the pass path's budget). An established TCP
- * connection's segments return after three compares, before any lookup.
+ * ICMPv6 echo request; the ports (protocol and port, so tcp/53 and udp/53 are two), the
+ * TCP SYNs and the UDP datagrams: a UDP port scan is seen like a SYN scan. The two hashes
+ * of a datagram do not depend on each other and are computed side by side. An established
+ * TCP connection's segments return after three compares, before any lookup.
  *
- * A fed packet reads the interval (element 0) and its customer's line, and writes the
- * line only when the interval changed (it starts over: zeroes it), a register grows, or
- * it is a tcp/25 SYN: repeated traffic to the same few hosts and ports leaves the line
+ * A fed packet reads the interval (element 0). The next packet of the same flow on the
+ * same CPU (same customer, interval, destination and port as the last one this CPU fed
+ * through this interface, kept in its tg_ifstat) stops there: feeding it would change
+ * nothing, so a bulk flow pays a compare, and at 1M customers no read of its customer's
+ * line. Any other packet reads its customer's line, and writes it only when the interval
+ * changed (it starts over: zeroes it), a register grows, or it is a tcp/25 SYN (never
+ * skipped: each is counted): traffic to the same few hosts and ports leaves the line
  * clean in every CPU's cache. Accepted races: two CPUs raising registers of one byte at
  * once, or one starting the interval over while the other raises a register, may lose a
  * raise; the next packet to that destination raises it again, and an estimate of a
@@ -24,6 +29,7 @@
 #ifndef TG_FANOUT_KERN_H
 #define TG_FANOUT_KERN_H
 
+#include "count_kern.h"
 #include "maps_kern.h"
 #include "parse_kern.h"
 
@@ -51,12 +57,12 @@ static __always_inline void tg_hll_add(__u8 *regs, __u64 h)
 	*at = (__u8)((v & ~(0xfu << sh)) | (tg_hll_rank(h) << sh));
 }
 
-static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
+static __always_inline void tg_fanout_note(struct tg_ifstat *is, __u32 cust, const struct tg_pkt *p)
 {
 	struct tg_fanout *clk, *f;
-	__u32 zero = 0, epoch;
+	__u32 zero = 0, epoch, port;
 	__u64 a, h, key;
-	int syn;
+	int syn, smtp;
 
 	if (!p->has_l4)
 		return;
@@ -69,10 +75,25 @@ static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
 	if (cust == TG_CUST_NONE)
 		return;
 	clk = bpf_map_lookup_elem(&tg_fanout, &zero);
-	f = bpf_map_lookup_elem(&tg_fanout, &cust);
-	if (!clk || !f)
+	if (!clk)
 		return;
 	epoch = READ_ONCE(clk->epoch);
+	/* IPv6: the halves folded (addresses of one /64 still differ) */
+	a = p->v6 ? p->daddr6[0] ^ p->daddr6[1] : p->daddr4;
+	port = (__u32)p->l4proto << 16 | p->dport;
+	smtp = syn && p->dport == bpf_htons(TG_FO_SMTP_PORT);
+	if (is) {
+		if (!smtp && is->fo_dst == a && is->fo_port == port && is->fo_cust == cust &&
+		    is->fo_epoch == epoch)
+			return; /* the last packet fed on this CPU had all this: nothing to add */
+		is->fo_dst = a;
+		is->fo_port = port;
+		is->fo_cust = cust;
+		is->fo_epoch = epoch;
+	}
+	f = bpf_map_lookup_elem(&tg_fanout, &cust);
+	if (!f)
+		return;
 	key = clk->key;
 	if (READ_ONCE(f->epoch) != epoch) {
 		/* the first packet of this interval: the last one's sketches go */
@@ -82,14 +103,11 @@ static __always_inline void tg_fanout_note(__u32 cust, const struct tg_pkt *p)
 		f->smtp_conns = 0;
 		WRITE_ONCE(f->epoch, epoch);
 	}
-	/* IPv6: the halves folded (addresses of one /64 still differ) */
-	a = p->v6 ? p->daddr6[0] ^ p->daddr6[1] : p->daddr4;
 	h = tg_hll_hash(a, key);
 	tg_hll_add(f->hosts, h);
-	if (syn) /* ports: TCP connection attempts only (a UDP datagram costs one sketch) */
-		tg_hll_add(f->ports,
-			   tg_hll_hash((__u64)p->l4proto << 16 | p->dport, key ^ TG_FO_PORT_SALT));
-	if (syn && p->dport == bpf_htons(TG_FO_SMTP_PORT)) {
+	if (syn || p->l4proto == IPPROTO_UDP) /* ports: TCP connection attempts, UDP datagrams */
+		tg_hll_add(f->ports, tg_hll_hash(port, key ^ TG_FO_PORT_SALT));
+	if (smtp) {
 		__sync_fetch_and_add(&f->smtp_conns, 1);
 		tg_hll_add(f->smtp, h);
 	}

@@ -174,9 +174,11 @@ int tollgate_xdp(struct xdp_md *ctx)
 	}
 out:
 	if (reason == TG_R_NR && !unparsed) {
-		tg_count_pass(ifc, cust, dir, len, &p);
+		struct tg_ifstat *is = tg_ifstat_of(ifc);
+
+		tg_count_pass(is, cust, dir, len, &p);
 		if (customer_role)
-			tg_fanout_note(cust, &p);
+			tg_fanout_note(is, cust, &p);
 		return tg_capture(ctx, ifc, cust, dir, TG_R_NR, &p, XDP_PASS);
 	}
 	if (reason == TG_R_NR) {

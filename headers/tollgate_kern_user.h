@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define TG_LAYOUT_MAGIC 0x54474c59u /* "TGLY" */
-#define TG_LAYOUT_VERSION 12u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
+#define TG_LAYOUT_VERSION 13u /* the record sizes it stands for: TG_LAYOUT_SIZES, at the end */
 
 /* ---- limits ---- */
 #define TG_MAX_IFACES 64u     /* attached interfaces (slots of the interface counters) */
@@ -574,6 +574,13 @@ struct tg_ifstat {
 	 * counted here, not in pass_ or uncl_; the customer's are also in its tg_cstat */
 	__u64 noted_pkts[TG_R_NR];
 	__u64 noted_bytes[TG_R_NR];
+	/* not counters: the last packet this CPU fed to the fan-out sketches through this
+	 * interface (bpf/fanout_kern.h), so that the next one of the same flow skips them */
+	__u32 fo_cust;	/* its customer */
+	__u32 fo_epoch; /* the interval it was fed in */
+	__u64 fo_dst;	/* its destination as the hosts sketch hashes it */
+	__u32 fo_port;	/* protocol << 16 | destination port (network order) */
+	__u32 fo_pad;
 };
 
 /*
@@ -583,7 +590,7 @@ struct tg_ifstat {
  * One cache line a customer, apart from the hot records: a packet reads it and writes it
  * only when a register grows, so steady traffic leaves it clean. Fed by the packets that
  * open something (hosts: TCP SYN without ACK, UDP, ICMP/ICMPv6 echo requests; ports: the
- * TCP SYNs), never by a TCP segment of an established connection.
+ * TCP SYNs and UDP), never by a TCP segment of an established connection.
  *
  * Element 0 (customer index 0 is never assigned) is the clock: epoch is the current
  * interval, written by tollgated once per enforcement interval after it has read every
@@ -602,7 +609,7 @@ struct tg_fanout {
 	__u32 epoch;		     /* the interval these registers belong to */
 	__u32 smtp_conns;	     /* new tcp/25 connections passed (SYN without ACK) */
 	__u8 hosts[TG_HLL_REGS / 2]; /* distinct destination addresses */
-	__u8 ports[TG_HLL_REGS / 2]; /* distinct destination ports of TCP SYNs */
+	__u8 ports[TG_HLL_REGS / 2]; /* distinct destination ports of TCP SYNs and UDP */
 	__u8 smtp[TG_HLL_REGS / 2];  /* distinct destination addresses of tcp/25 SYNs */
 	__u64 key;		     /* element 0 only: the hash key */
 } __attribute__((aligned(64)));
@@ -760,7 +767,7 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_cdrop, 352)                                                                          \
 	FN(tg_cnoted, 176)                                                                         \
 	FN(tg_dcache, 16440)                                                                       \
-	FN(tg_ifstat, 384)                                                                         \
+	FN(tg_ifstat, 408)                                                                         \
 	FN(tg_fprof, 272)                                                                          \
 	FN(tg_walled_key, 20)                                                                      \
 	FN(tg_srcwatch, 16)                                                                        \
@@ -770,10 +777,10 @@ enum tg_map_size { TG_MS_FIXED, TG_MS_CUST, TG_MS_CAP };
 	FN(tg_cap_rec, 168)                                                                        \
 	FN(tg_fanout, 64)
 #define TG_LAYOUT_SIZE_ASSERT(t, n)                                                                \
-	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 12: a change of "   \
+	_Static_assert(sizeof(struct t) == (n), #t " is " #n " bytes in layout 13: a change of "   \
 						   "size is a new TG_LAYOUT_VERSION");
 TG_LAYOUT_SIZES(TG_LAYOUT_SIZE_ASSERT)
-_Static_assert(TG_LAYOUT_VERSION == 12, "a new layout version: check TG_LAYOUT_SIZES");
+_Static_assert(TG_LAYOUT_VERSION == 13, "a new layout version: check TG_LAYOUT_SIZES");
 _Static_assert(TG_R_NR == 11 && TG_FC_NR == 7 && TG_FC_OWN_NR == 4 && TG_ROLE_NR == 2 &&
 		       TG_AS_NR == 3 && TG_ST_NR == 3,
 	       "a list the layout numbers changed length: a new TG_LAYOUT_VERSION");

@@ -974,10 +974,9 @@ static void write_stale(const char *yaml, const char *csv, bool s1, bool n1)
 
 	if (!f)
 		abort();
-	fprintf(f,
-		"interfaces:\n  - { name: lo, role: customer }\nplans:\n"
-		"  p0: { upload: { rate: 10mbit, burst: 125k } }\n"
-		"customers: stale.csv\ncapacity: { max_customers: 16, max_prefixes: 64 }\n");
+	fprintf(f, "interfaces:\n  - { name: lo, role: customer }\nplans:\n"
+		   "  p0: { upload: { rate: 10mbit, burst: 125k } }\n"
+		   "customers: stale.csv\ncapacity: { max_customers: 16, max_prefixes: 64 }\n");
 	fclose(f);
 	f = fopen(csv, "w");
 	if (!f)

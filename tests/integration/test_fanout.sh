@@ -10,7 +10,8 @@
 #      for B; `customer show` counts them (a handful of hosts and ports).
 #   2. A scanner, C: scapy SYNs to 2000 hosts x port 22 fires `scan-hosts`
 #      (fanout_hosts > 300), then to 1 host x 2000 ports fires `scan-ports`
-#      (fanout_ports > 300); each event's evidence carries the estimate.
+#      (fanout_ports > 300); each event's evidence carries the estimate. Then B (its
+#      busy traffic over) sends UDP datagrams to 1 host x 2000 ports: scan-ports fires.
 #   3. A spam bot, C again: SYNs to tcp/25 of 60 hosts, on plan lab-b whose SMTP policy
 #      is the default `allow`: they pass, and `spam` (smtp_hosts > 20) fires.
 #
@@ -152,6 +153,12 @@ sleep 2.5
 port_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
 check "C: the port sweep fires scan-ports (fanout_ports > 300)" port_ev
 tg -j events --customer cust-c | lab_json "'  scan-ports evidence: fanout_ports %.0f' % [e for e in j['events'] if e['actor'] == 'rule:scan-ports'][0]['evidence']['value']"
+check "B: a UDP sweep of 1 host x 2000 ports" \
+	send "$P-cust" "$P-cb" "$P-c1" "$LAB_B4" '["100.64.9.10"]' "range(1, 2001)" udp
+sleep 2.5
+udp_ev() { [ "$(events_of cust-b)" = "scan-ports" ] || { echo "events: $(events_of cust-b)"; return 1; }; }
+check "B: the UDP port sweep fires scan-ports (fanout_ports > 300), not scan-hosts" udp_ev
+tg -j events --customer cust-b | lab_json "'  scan-ports evidence (UDP): fanout_ports %.0f' % j['events'][0]['evidence']['value']"
 
 # ---- 3: a spam bot on a plan that allows SMTP ----
 check "C: SYNs to tcp/25 of 60 hosts, 3 each" \

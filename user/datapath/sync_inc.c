@@ -834,8 +834,8 @@ int tg_applied_enforce(struct tg_maps *m, struct tg_applied *a, const char *id,
 	 * instead of writing an old record over another customer.
 	 */
 	idx = a->idx[p];
-	if (a->stale || bc.sync_gen != a->gen ||
-	    bpf_map_lookup_elem(m->names, &idx, name) || strncmp(name, id, TG_ID_LEN) != 0) {
+	if (a->stale || bc.sync_gen != a->gen || bpf_map_lookup_elem(m->names, &idx, name) ||
+	    strncmp(name, id, TG_ID_LEN) != 0) {
 		int err = enforce_in_place(m, &a->cfg->customers[p], enf, bc.clock_tick_ns);
 
 		return err ? err : -ESTALE;
