@@ -9,7 +9,9 @@
 # alert (action suspend) reaches tollgated's webhook on node a through Alertmanager and
 # suspends the customer on both nodes, with actor alertmanager:ALERTNAME and the alert as
 # evidence. Also: without the token (or with a wrong one) 401 and nothing changes; bad
-# JSON and an unknown action 400 and nothing changes; a repeated alert changes nothing;
+# JSON and an unknown action 400 and nothing changes; a repeated alert changes nothing; a
+# notify alert is recorded (once, however often it repeats) and shared; a batch with a bad
+# alert in it carries out the others and names the bad one;
 # the shipped rules and Alertmanager configuration pass promtool and amtool.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
@@ -171,6 +173,7 @@ config() { # NODE
 		id,name,plan,prefixes,interface,vlan
 		cust-a,Alice (two routers),p,198.51.100.0/27,$P-c0,
 		cust-b,Bob (quiet),p,198.51.100.64/28,$P-c0,
+		cust-c,Carol (quiet),p,198.51.100.96/28,$P-c0,
 	EOF
 }
 tg() { # NODE ARGS...: the CLI of a node
@@ -267,6 +270,47 @@ throttle_again() {
 	[ "$(nevents a cust-b)" = "$n" ] || { echo "cust-b's events $n -> $(nevents a cust-b)"; return 1; }
 }
 check "... the same alert again changes nothing" throttle_again
+
+# ---- notify, and a batch with a bad alert in it ----
+one_alert() { # ACTION CUSTOMER STARTS-AT: one firing alert's JSON
+	printf '{"status":"firing","labels":{"alertname":"HandNote","customer":"%s","action":"%s"},"annotations":{"summary":"noted by hand"},"startsAt":"%s","fingerprint":"fedcba9876543210"}' "$2" "$1" "$3"
+}
+batch_doc() { # ALERT-JSON...: a webhook document of these alerts
+	local IFS=,
+	printf '{"version":"4","status":"firing","receiver":"tollgate","groupKey":"{}","alerts":[%s]}' "$*"
+}
+notes() { # NODE: cust-c's events as "action actor origin", one a line
+	tg "$1" -j events --customer cust-c | jq_ "'\\n'.join('%s %s %s' % (e['action'], e['actor'], e.get('origin') or '-') for e in j['events'])"
+}
+wait_notes() { # NODE COUNT: cust-c has COUNT notify events from a, and is still active
+	for _ in $(seq 50); do
+		[ "$(notes "$1" | grep -c '^notify alertmanager:HandNote a$')" = "$2" ] && break
+		sleep 0.1
+	done
+	if ! { [ "$(notes "$1" | grep -c '^notify alertmanager:HandNote a$')" = "$2" ] && [ "$(notes "$1" | wc -l)" = "$2" ] &&
+		[ "$(state_of "$1" cust-c)" = active ]; }; then
+		echo "$1: $(notes "$1" | tr '\n' ';') state $(state_of "$1" cust-c)"
+		return 1
+	fi
+}
+check "a notify alert: 200" status_is 200 "Bearer $TOKEN" "$(batch_doc "$(one_alert notify cust-c 2026-12-07T01:00:00Z)")"
+check "... recorded on a as a notify event by alertmanager:HandNote, cust-c still active" wait_notes a 1
+check "... and seen on b with its origin a (through the cluster)" wait_notes b 1
+notify_again() {
+	status_is 200 "Bearer $TOKEN" "$(batch_doc "$(one_alert notify cust-c 2026-12-07T01:00:00Z)")" || return 1
+	sleep 1.5
+	wait_notes a 1
+}
+check "... the same alert repeated (same fingerprint and startsAt): no new event" notify_again
+mixed() {
+	status_is 200 "Bearer $TOKEN" \
+		"$(batch_doc "$(one_alert explode cust-c 2026-12-07T02:00:00Z)" "$(one_alert notify cust-c 2026-12-07T02:00:00Z)")" || return 1
+	jq_ "j['queued'] == 1 and len(j['refused']) == 1 and 'explode' in j['refused'][0]" <"$TMP/hook.out" | grep -qx True ||
+		{ echo "reply: $(cat "$TMP/hook.out")"; return 1; }
+}
+check "a batch of a bad alert and a good one: 200, the good one queued, the bad one refused by name" mixed
+check "... the good one carried out (a second notify: a new start)" wait_notes a 2
+check "... the bad one changed nothing (cust-c active, no other event)" wait_notes b 2
 
 # ---- targets from the registry ----
 targets() {

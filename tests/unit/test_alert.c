@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_alert.c - the Alertmanager webhook's checks on the HTTP thread (alert.h): what is
- * 400 and queues nothing, what is queued (the eventfd wakes the loop), what is counted
- * and ignored. The end to end path (Prometheus, Alertmanager, two nodes) is
+ * 400 and queues nothing, what is queued (the eventfd wakes the loop), what a batch with
+ * bad alerts in it queues and refuses, what is counted and ignored. The end to end path (Prometheus, Alertmanager, two nodes) is
  * tests/integration/test_alert.sh.
  */
 #include <poll.h>
@@ -52,17 +52,16 @@ int main(void)
 		DOC(ALERT("firing",
 			  "\"alertname\":\"A\",\"customer\":\"c1\",\"action\":\"explode\"")),
 		DOC(ALERT("firing",
-			  "\"alertname\":\"A\",\"customer\":\"c1\",\"action\":\"notify\"")),
-		DOC(ALERT("firing",
 			  "\"alertname\":\"A\",\"customer\":\"c1\",\"action\":\"throttle\"")),
 		DOC(ALERT("firing",
 			  "\"alertname\":\"A\",\"customer\":\"c1\",\"action\":\"throttle\","
 			  "\"rate\":\"fast\"")),
 		DOC(ALERT("firing",
 			  "\"alertname\":\"A\",\"customer\":\"\",\"action\":\"suspend\"")),
-		/* one bad alert refuses the good ones before it too */
-		DOC(ALERT("firing", SUSP) "," ALERT("firing", "\"alertname\":\"B\",\"customer\":"
-							      "\"c2\",\"action\":\"explode\"")),
+		/* every alert for the receiver bad */
+		DOC(ALERT("firing", "\"customer\":\"c1\",\"action\":\"suspend\"") "," ALERT(
+			"firing",
+			"\"alertname\":\"B\",\"customer\":\"c2\",\"action\":\"explode\"")),
 	};
 
 	TEST_BEGIN("a queue and its eventfd");
@@ -89,6 +88,31 @@ int main(void)
 				     "\"throttle\",\"rate\":\"10mbit\"")),
 		   &r) == 200);
 	CHECK_EQ_U64(json_integer_value(json_object_get(r, "queued")), 2);
+	json_decref(r);
+	CHECK(woken(q));
+
+	TEST_BEGIN("a batch with bad alerts in it: the good ones queued (200), each bad one "
+		   "refused by its index");
+	CHECK(post(q,
+		   DOC(ALERT(
+			   "firing",
+			   "\"alertname\":\"B\",\"customer\":\"c2\",\"action\":"
+			   "\"explode\"") "," ALERT("firing",
+						    SUSP) ","
+							  "5"
+							  "," ALERT(
+								  "firing",
+								  "\"alertname\":\"N\","
+								  "\"customer\":\"c3\",\"action\":"
+								  "\"notify\"")),
+		   &r) == 200);
+	CHECK_EQ_U64(json_integer_value(json_object_get(r, "queued")), 2);
+	CHECK_EQ_U64(json_array_size(json_object_get(r, "refused")), 2);
+	CHECK(strstr(json_string_value(json_array_get(json_object_get(r, "refused"), 0)) ?: "",
+		     "alerts[0] B: action 'explode'") != NULL);
+	CHECK(strstr(json_string_value(json_array_get(json_object_get(r, "refused"), 1)) ?: "",
+		     "alerts[2]") != NULL);
+	CHECK(!json_object_get(r, "error"));
 	json_decref(r);
 	CHECK(woken(q));
 

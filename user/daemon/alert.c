@@ -14,14 +14,42 @@
 #include <sys/eventfd.h>
 
 #include "alert.h"
+#include "lib/hset.h"
 #include "config/config.h"
 #include "enforce.h"
+
+#define TG_ALERT_SEEN 1024 /* notify alerts remembered, to notify a repeated one once */
 
 struct tg_alertq {
 	int fd;
 	pthread_mutex_t mu;
-	json_t *items; /* array of {customer, action, actor, reason, evidence} */
+	json_t *items; /* array of {customer, action, actor, reason, evidence, bps,
+			* fingerprint, startsAt} */
+	/* the event loop's: the last TG_ALERT_SEEN notify alerts carried out, by a hash of
+	 * fingerprint and startsAt (a ring) */
+	uint64_t seen[TG_ALERT_SEEN];
+	unsigned int seen_at;
 };
+
+/*
+ * Whether this alert (fingerprint, startsAt) was carried out already; remembers it if not.
+ * Alertmanager repeats a firing alert every repeat_interval with both unchanged; an alert
+ * without a fingerprint is never a repeat. After a restart a repeat is notified once more.
+ */
+static bool seen(struct tg_alertq *q, const char *fp, const char *start)
+{
+	uint64_t h;
+
+	if (!fp || !*fp)
+		return false;
+	h = tg_hash(fp, strlen(fp)) * 31 + (start ? tg_hash(start, strlen(start)) : 0);
+	h |= 1; /* 0 is an empty slot */
+	for (unsigned int i = 0; i < TG_ALERT_SEEN; i++)
+		if (q->seen[i] == h)
+			return true;
+	q->seen[q->seen_at++ % TG_ALERT_SEEN] = h;
+	return false;
+}
 
 int tg_alertq_new(struct tg_alertq **out)
 {
@@ -80,9 +108,10 @@ static const char *label(const json_t *labels, const char *name)
 	return json_string_value(json_object_get(labels, name));
 }
 
-/* One firing alert with customer and action: the item to queue, or a 400 in *reply. */
-static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t **reply,
-		       unsigned int *status)
+/* One firing alert with customer and action: the item to queue, or NULL with why in err
+ * (*oom set when it was memory). */
+static json_t *item_of(const json_t *a, size_t i, const char *receiver, char *err, size_t errlen,
+		       bool *oom)
 {
 	const json_t *labels = json_object_get(a, "labels"),
 		     *ann = json_object_get(a, "annotations");
@@ -95,29 +124,27 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 	char *evtxt;
 
 	if (!name || !*name || strlen(name) + 14 >= sizeof(actor)) {
-		*status =
-			bad(reply, 400, "alerts[%zu]: label alertname (1 to %zu bytes) is required",
-			    i, sizeof(actor) - 14);
+		snprintf(err, errlen, "alerts[%zu]: label alertname (1 to %zu bytes) is required",
+			 i, sizeof(actor) - 14);
 		return NULL;
 	}
 	if (!*cust || strlen(cust) >= TG_ID_LEN) {
-		*status = bad(reply, 400, "alerts[%zu] %s: label customer: an id of 1 to %d bytes",
-			      i, name, TG_ID_LEN - 1);
+		snprintf(err, errlen, "alerts[%zu] %s: label customer: an id of 1 to %d bytes", i,
+			 name, TG_ID_LEN - 1);
 		return NULL;
 	}
-	if (strcmp(action, "suspend") && strcmp(action, "throttle")) {
-		*status = bad(reply, 400,
-			      "alerts[%zu] %s: action '%.32s' is not one this receiver carries out "
-			      "(suspend, throttle with a label rate; notify stays with the NOC's "
-			      "receivers)",
-			      i, name, action);
+	if (strcmp(action, "suspend") && strcmp(action, "throttle") && strcmp(action, "notify")) {
+		snprintf(err, errlen,
+			 "alerts[%zu] %s: action '%.32s' is not one this receiver carries out "
+			 "(suspend, throttle with a label rate, notify)",
+			 i, name, action);
 		return NULL;
 	}
 	if (!strcmp(action, "throttle") &&
 	    (!label(labels, "rate") || tg_parse_rate_bps(label(labels, "rate"), &bps) || !bps)) {
-		*status = bad(reply, 400,
-			      "alerts[%zu] %s: action throttle needs a label rate (10mbit, 1gbit)",
-			      i, name);
+		snprintf(err, errlen,
+			 "alerts[%zu] %s: action throttle needs a label rate (10mbit, 1gbit)", i,
+			 name);
 		return NULL;
 	}
 	snprintf(actor, sizeof(actor), "alertmanager:%s", name);
@@ -137,22 +164,27 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, json_t *
 			json_object_set(ev, copied[k], json_object_get(a, copied[k]));
 	evtxt = ev ? json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(ev);
-	it = evtxt ? json_pack("{ss ss ss ss ss sI}", "customer", cust, "action", action, "actor",
-			       actor, "reason", reason, "evidence", evtxt, "bps", (json_int_t)bps)
+	it = evtxt ? json_pack("{ss ss ss ss ss sI ss ss}", "customer", cust, "action", action,
+			       "actor", actor, "reason", reason, "evidence", evtxt, "bps",
+			       (json_int_t)bps, "fingerprint",
+			       json_string_value(json_object_get(a, "fingerprint")) ?: "",
+			       "startsAt", json_string_value(json_object_get(a, "startsAt")) ?: "")
 		   : NULL;
 	free(evtxt);
-	if (!it)
-		*status = bad(reply, 500, "out of memory");
+	if (!it) {
+		snprintf(err, errlen, "out of memory");
+		*oom = true;
+	}
 	return it;
 }
 
 unsigned int tg_alertq_post(struct tg_alertq *q, const char *body, size_t len, json_t **reply)
 {
 	json_error_t jerr;
-	json_t *doc = json_loadb(body, len, 0, &jerr), *alerts, *items, *a;
+	json_t *doc = json_loadb(body, len, 0, &jerr), *alerts, *items, *refused, *a;
 	const char *ver, *receiver;
-	unsigned int status = 200;
 	size_t i, resolved = 0, ignored = 0, queued;
+	bool oom = false;
 
 	*reply = NULL;
 	if (!doc)
@@ -168,42 +200,51 @@ unsigned int tg_alertq_post(struct tg_alertq *q, const char *body, size_t len, j
 			   "array");
 	}
 	items = json_array();
+	refused = json_array();
 	json_array_foreach (alerts, i, a) {
 		const json_t *labels = json_object_get(a, "labels");
 		const char *st = json_string_value(json_object_get(a, "status"));
-		json_t *it;
+		char err[512];
+		json_t *it = NULL;
 
 		if (!json_is_object(a) || !json_is_object(labels) || !st ||
 		    (strcmp(st, "firing") && strcmp(st, "resolved"))) {
-			status = bad(reply, 400,
-				     "alerts[%zu]: want an object with labels and status firing or "
-				     "resolved",
-				     i);
-			break;
-		}
-		if (!label(labels, "customer") || !label(labels, "action")) {
+			snprintf(err, sizeof(err),
+				 "alerts[%zu]: want an object with labels and status firing or "
+				 "resolved",
+				 i);
+		} else if (!label(labels, "customer") || !label(labels, "action")) {
 			ignored++; /* not an alert for the receiver */
 			continue;
-		}
-		if (!strcmp(st, "resolved")) {
+		} else if (!strcmp(st, "resolved")) {
 			resolved++; /* never lifts: docs/cluster.md */
 			continue;
+		} else {
+			it = item_of(a, i, receiver, err, sizeof(err), &oom);
 		}
-		it = item_of(a, i, receiver, reply, &status);
-		if (!it)
+		if (oom)
 			break;
-		json_array_append_new(items, it);
+		if (it) {
+			json_array_append_new(items, it);
+		} else {
+			/* refused alone: the batch's other alerts are carried out (a 4xx is not
+			 * retried by Alertmanager, so refusing them all would lose them) */
+			tg_warn("alertmanager webhook: %s: refused", err);
+			json_array_append_new(refused, json_string(err));
+		}
 	}
 	json_decref(doc);
-	if (status != 200) {
+	if (oom || !items || !refused) {
 		json_decref(items);
-		return status;
+		json_decref(refused);
+		return bad(reply, 500, "out of memory");
 	}
 	queued = json_array_size(items);
 	pthread_mutex_lock(&q->mu);
 	if (json_array_size(q->items) + queued > TG_ALERT_QUEUE_MAX) {
 		pthread_mutex_unlock(&q->mu);
 		json_decref(items);
+		json_decref(refused);
 		return bad(reply, 503, "%d alerts wait already: try again later",
 			   TG_ALERT_QUEUE_MAX);
 	}
@@ -216,9 +257,18 @@ unsigned int tg_alertq_post(struct tg_alertq *q, const char *body, size_t len, j
 		/* a failed write: the counter is set already, the loop wakes anyway */
 		(void)!write(q->fd, &one, sizeof(one));
 	}
-	*reply = json_pack("{si sI sI sI}", "version", 1, "queued", (json_int_t)queued, "resolved",
-			   (json_int_t)resolved, "ignored", (json_int_t)ignored);
-	return *reply ? 200 : 500;
+	*reply = json_pack("{si sI sI sI so}", "version", 1, "queued", (json_int_t)queued,
+			   "resolved", (json_int_t)resolved, "ignored", (json_int_t)ignored,
+			   "refused", refused);
+	if (!*reply)
+		return 500;
+	/* every alert for the receiver refused: say so to Alertmanager's log */
+	if (!queued && json_array_size(refused)) {
+		json_object_set_new(*reply, "error",
+				    json_string(json_string_value(json_array_get(refused, 0))));
+		return 400;
+	}
+	return 200;
 }
 
 void tg_alertq_run(struct tg_alertq *q, struct tg_enforcer *e, struct tg_maps *m,
@@ -244,11 +294,24 @@ void tg_alertq_run(struct tg_alertq *q, struct tg_enforcer *e, struct tg_maps *m
 		const char *action = json_string_value(json_object_get(it, "action")),
 			   *reason = json_string_value(json_object_get(it, "reason")),
 			   *evid = json_string_value(json_object_get(it, "evidence"));
-		const bool susp = !strcmp(action, "suspend");
+		const bool susp = !strcmp(action, "suspend"), note = !strcmp(action, "notify");
 		const struct tg_enf_entry *cur = tg_enf_find(tg_enforcer_table(e), cust);
 		uint64_t bps = (uint64_t)json_integer_value(json_object_get(it, "bps"));
 		json_t *r;
 
+		if (note) {
+			/* the same alert (fingerprint, start) repeated: notified once */
+			if (seen(q, json_string_value(json_object_get(it, "fingerprint")),
+				 json_string_value(json_object_get(it, "startsAt"))))
+				continue;
+			r = tg_enforcer_notify(e, m, app, cust, reason, actor, evid);
+			if (!json_is_true(json_object_get(r, "ok")))
+				tg_err("%s: notify %s refused: %s (fix the alert's labels or the "
+				       "customers file)",
+				       actor, cust, json_string_value(json_object_get(r, "error")));
+			json_decref(r);
+			continue;
+		}
 		/* in force already (at this level or above): the alert repeated */
 		if (cur && (!susp || cur->state == TG_ST_SUSPENDED)) {
 			if (tg_log_verbose)

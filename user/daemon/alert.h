@@ -4,16 +4,17 @@
  *
  * Alertmanager POSTs its webhook JSON (version 4) to the exporter's
  * /api/v1/alertmanager with the bearer token of metrics.alert_token_file. On the HTTP
- * thread the request is checked whole (tg_alertq_post): bad JSON, an alert without a
- * name, or an action this receiver does not carry out is 400 and nothing is queued.
- * Each firing alert with labels customer and action (suspend, or throttle with a label
- * rate) is queued; resolved ones
- * and ones without those labels are counted and ignored (a resolved alert never lifts a
- * state: an operator does, with tollgate unsuspend). The event loop owns the enforcer:
- * it wakes on the queue's eventfd and carries the queued alerts out (tg_alertq_run)
- * through tg_enforcer_manual(_throttle) with actor "alertmanager:ALERTNAME" and the alert
- * as evidence. An alert whose action is in force already (suspended; throttled or
- * suspended) changes nothing (Alertmanager repeats a firing alert every repeat_interval).
+ * thread the request is checked (tg_alertq_post): bad JSON is 400 and nothing is queued;
+ * then alert by alert, each firing alert with labels customer and action (suspend,
+ * throttle with a label rate, notify) is queued, each bad one (no name, an unknown action,
+ * no rate) refused alone and named in the reply; resolved ones and ones without those
+ * labels are counted and ignored (a resolved alert never lifts a state: an operator does,
+ * with tollgate unsuspend). The event loop owns the enforcer: it wakes on the queue's
+ * eventfd and carries the queued alerts out (tg_alertq_run) through
+ * tg_enforcer_manual(_throttle) or tg_enforcer_notify with actor "alertmanager:ALERTNAME"
+ * and the alert as evidence. An alert whose action is in force already (suspended;
+ * throttled or suspended), or a notify alert seen already (fingerprint and startsAt),
+ * changes nothing (Alertmanager repeats a firing alert every repeat_interval).
  *
  * Included by: daemon.h (the door), alert.c, exporter.c and tollgated.c.
  */
@@ -39,9 +40,11 @@ void tg_alertq_free(struct tg_alertq *q);
 int tg_alertq_fd(const struct tg_alertq *q);
 
 /*
- * From the HTTP thread: a webhook request's body. Returns the HTTP status (200, 400,
- * 503 when the queue is full) and the reply document in *reply ({"version": 1, queued,
- * resolved, ignored} or {"error": ...}). On anything but 200 nothing was queued.
+ * From the HTTP thread: a webhook request's body. Returns the HTTP status (200 when an
+ * alert was queued or none was for the receiver; 400 for bad JSON or when every alert for
+ * the receiver was refused; 503 when the queue is full) and the reply document in *reply
+ * ({"version": 1, queued, resolved, ignored, refused: [why, ...]}, with "error" on a 400).
+ * On anything but 200 nothing was queued.
  */
 unsigned int tg_alertq_post(struct tg_alertq *q, const char *body, size_t len, json_t **reply);
 

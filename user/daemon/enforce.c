@@ -1411,6 +1411,47 @@ static json_t *manual(struct tg_enforcer *e, struct tg_maps *m, struct tg_applie
 	return reply;
 }
 
+json_t *tg_enforcer_notify(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			   const char *id, const char *reason, const char *actor,
+			   const char *evidence)
+{
+	struct tg_event a = {.ts_ms = tg_now_ms(),
+			     .customer = id,
+			     .action = "notify",
+			     .actor = actor,
+			     .reason = reason,
+			     .evidence = evidence};
+	json_t *evs, *reply;
+	int64_t rc;
+	int err;
+
+	if (!id || !*id || strlen(id) >= TG_ID_LEN)
+		return error_reply("notify: a customer id of 1 to %d bytes is required",
+				   TG_ID_LEN - 1);
+	if (!reason || !*reason || strlen(reason) > TG_REASON_MAX)
+		return error_reply("notify: a reason of 1 to %d bytes is required", TG_REASON_MAX);
+	if (!actor || !*actor || strlen(actor) >= TG_ENF_ACTOR_LEN)
+		return error_reply("notify: an actor of 1 to %d bytes is required",
+				   TG_ENF_ACTOR_LEN - 1);
+	if (!e->cfg)
+		return error_reply("the configuration is not loaded");
+	if (!idx_of(e, id))
+		return error_reply("no customer '%.64s' in %s", id, e->cfg->customers_path);
+	e->m = m;
+	e->app = app;
+	rc = act(e, &a, TG_ENF_KEEP, NULL, TG_EP_KEEP); /* recorded, notified, shared */
+	if (rc < 0)
+		return error_reply("notify: the state database refused the record (%s): nothing "
+				   "changed",
+				   e->last_err);
+	tg_info("notify %s by %s: %s", id, actor, reason);
+	evs = tg_state_events(e->st, id, a.ts_ms, 1, &err);
+	reply = json_pack("{sb so}", "ok", 1, "event",
+			  json_array_size(evs) ? json_incref(json_array_get(evs, 0)) : json_null());
+	json_decref(evs);
+	return reply;
+}
+
 /* ---- evidence samples by hand -------------------------------------------------------- */
 
 void tg_enforcer_set_capturer(struct tg_enforcer *e, struct tg_capturer *c)

@@ -76,6 +76,12 @@ json_t *tg_enforcer_manual_throttle(struct tg_enforcer *e, struct tg_maps *m,
 				    const char *reason, uint64_t for_ns, const char *actor,
 				    const char *evidence, bool *resync);
 
+/* An event without a change of state (an alert receiver's notify): recorded in the audit
+ * log, notified through the outbox and (in a cluster) shared. The reply. */
+json_t *tg_enforcer_notify(struct tg_enforcer *e, struct tg_maps *m, struct tg_applied *app,
+			   const char *id, const char *reason, const char *actor,
+			   const char *evidence);
+
 /*
  * The cluster (docs/cluster.md): set once, before tg_cluster_start. Local actions are then
  * queued for etcd in their transaction; tg_enforcer_apply records and applies another
