@@ -10,7 +10,8 @@
 # before it is ready); an etcd member killed, then
 # the leader killed (each restarted after); node A cut off from etcd (a blackhole route in
 # its namespace) while its rule suspends a spoofer, then healed: B converges, nothing is
-# lost, the webhooks get the suspension once.
+# lost, the webhooks get the suspension once. A second node given A's name (its own state
+# database) refuses to start while A is up.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
 # and the exit status is non-zero on any failure. Needs root, etcd and openssl. Namespaces
@@ -527,6 +528,67 @@ second_on_b() {
 check "escalation: the second firing, on b, counts a's: b throttles (escalated), a follows" second_on_b
 
 # ---- a fresh node that cannot read the cluster does not start ----
+# retention in etcd: an event of a's and one of a member gone long ago ("ghost", not seen
+# for 100 days), both 100 days old (beyond the default 90 days), go at b's next start,
+# with the ghost member; a's recent events and the live members stay
+retention() {
+	local pre=/tollgate-$P old oid val c n_before n_after left
+	old=$(($(date +%s%3N) - 100 * 86400 * 1000))
+	oid=$(printf '%08x-%04x-7000-8000-000000000001' $((old >> 16)) $((old & 0xffff)))
+	val=$(ctl get --prefix "$pre/shared/events/a/" --print-value-only --limit 1 2>/dev/null | head -1)
+	[ -n "$val" ] || { echo "no event of a's in etcd"; return 1; }
+	ctl put "$pre/shared/events/ghost/$oid" "$val" >/dev/null &&
+		ctl put "$pre/shared/events/a/$oid" "$val" >/dev/null &&
+		ctl put "$pre/members/ghost" "{\"node\":\"ghost\",\"seen_ms\":$old}" >/dev/null || return 1
+	n_before=$(ctl get --prefix --keys-only "$pre/shared/events/a/" | grep -c .)
+	c=$(grep -c ' applied: ' "$TMP/b.log")
+	stop_node b TERM
+	start_node b
+	node_up b "$c" || return 1
+	for _ in $(seq 50); do
+		left=$(ctl get --prefix --keys-only "$pre/" | grep -c "ghost\|$oid")
+		[ "$left" = 0 ] && break
+		sleep 0.2
+	done
+	[ "$left" = 0 ] || { echo "left: $(ctl get --prefix --keys-only "$pre/" | grep "ghost\|$oid" | tr '\n' ' ')"; return 1; }
+	n_after=$(ctl get --prefix --keys-only "$pre/shared/events/a/" | grep -c .)
+	[ "$n_after" = $((n_before - 1)) ] || { echo "a's events: $n_before before, $n_after after"; return 1; }
+	if ! { ctl get --keys-only "$pre/members/a" | grep -q . && ctl get --keys-only "$pre/members/b" | grep -q .; }; then
+		echo "members: $(ctl get --prefix --keys-only "$pre/members/" | tr '\n' ' ')"
+		return 1
+	fi
+	grep -q "retention: 2 shared events and 1 members older than 2160 h removed" "$TMP/b.log" ||
+		{ grep retention "$TMP/b.log" | tail -2; return 1; }
+}
+check "retention in etcd: events beyond enforcement.retention and a member gone that long are removed, nothing else" retention
+
+# another node given a's name (its own state database, in b's namespace) while a is up
+dup_refused() {
+	local d=$TMP/dup pid reg
+	mkdir -p "$d"
+	cp "$TMP/b/tollgate.yaml" "$TMP/b/customers.csv" "$d/"
+	reg=$(ctl get "/tollgate-$P/nodes/a" --print-value-only 2>/dev/null)
+	TOLLGATE_NODE=a TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-cl-$$-dup TOLLGATE_SOCKET=$d/tollgate.sock \
+		nsenter --net="/run/netns/$P-b" -- "$TGD" -c "$d/tollgate.yaml" >"$TMP/dup.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "the second 'a' is still running"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	grep -q "cluster.node 'a' is registered in etcd by another live node" "$TMP/dup.log" ||
+		{ tail -n 3 "$TMP/dup.log"; return 1; }
+	# a is still registered, under its own instance, and up
+	jq_ "j.get('uid') is not None" <<<"$reg" | grep -qx True || { echo "a's registration: $reg"; return 1; }
+	node_up a 0
+}
+check "a second node named a (its own state database) refuses to start while a is up" dup_refused
+
 fresh_refused() {
 	stop_node b TERM
 	rm -f "$TMP/b/state.db"*

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -31,8 +32,9 @@
 #define TG_VERSION "0.1.0"
 #endif
 
-#define TG_CL_BATCH 32	   /* queued actions written per round */
-#define TG_CL_CAS_TRIES 16 /* compare-and-swap rounds against concurrent writers */
+#define TG_CL_BATCH 32	       /* queued actions written per round */
+#define TG_CL_CAS_TRIES 16     /* compare-and-swap rounds against concurrent writers */
+#define TG_CL_SWEEP_MS 3600000 /* the retention sweep in etcd: hourly */
 
 struct tg_cluster {
 	char *node, *prefix;
@@ -52,12 +54,15 @@ struct tg_cluster {
 	pthread_mutex_t mu; /* the fields below */
 	pthread_cond_t cv;
 	bool kicked, stop;
-	char *info;	    /* tg_cluster_set_info's JSON text */
-	bool etcd_ok;	    /* the last call to etcd succeeded */
-	int64_t last_ok_ms; /* wall clock of that call */
-	long pending;	    /* actions queued for etcd */
-	char last_err[256]; /* the last failure */
-	bool reread;	    /* an apply failed: read everything again */
+	char *info;	      /* tg_cluster_set_info's JSON text */
+	bool etcd_ok;	      /* the last call to etcd succeeded */
+	int64_t last_ok_ms;   /* wall clock of that call */
+	long pending;	      /* actions queued for etcd */
+	char last_err[256];   /* the last failure */
+	bool reread;	      /* an apply failed: read everything again */
+	char conflict[320];   /* another live node registers under our name: why, or "" */
+	int64_t retention_ms; /* shared events and members older than this go (sweep) */
+	char uid[17];	      /* this node's instance: its state database's, in cluster_meta */
 };
 
 static const char cl_schema[] =
@@ -100,6 +105,80 @@ static void set_ok(struct tg_cluster *cl)
 	cl->etcd_ok = true;
 	cl->last_ok_ms = tg_now_ms();
 	pthread_mutex_unlock(&cl->mu);
+}
+
+/*
+ * This node's instance id (16 hex digits): made once per state database and kept in its
+ * cluster_meta, so the same node restarted (its registration's lease not yet expired) is
+ * itself, and another node given the same name is not.
+ */
+static int node_uid(struct tg_statedb *st, char uid[17])
+{
+	sqlite3 *db = tg_state_sqlite(st);
+	sqlite3_stmt *q = NULL;
+	uint64_t r;
+	int rc = -EIO;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM cluster_meta WHERE key = 'uid'", -1, &q,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 16) {
+		memcpy(uid, sqlite3_column_text(q, 0), 16);
+		uid[16] = '\0';
+		sqlite3_finalize(q);
+		return 0;
+	}
+	sqlite3_finalize(q);
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return -EIO;
+	snprintf(uid, 17, "%016llx", (unsigned long long)r);
+	q = NULL;
+	if (sqlite3_prepare_v2(
+		    db, "INSERT OR REPLACE INTO cluster_meta (key, value) VALUES ('uid', ?1)", -1,
+		    &q, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(q, 1, uid, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/*
+ * Whether nodes/<node> is another live node's (a registration under a live lease with
+ * another instance id): 1 with who in why, 0 if free or ours (or a node too old to say),
+ * -errno if etcd cannot be read.
+ */
+static int name_taken(struct tg_cluster *cl, struct tg_etcd *e, char *why, size_t len)
+{
+	struct tg_etcd_kvs kvs = {};
+	char key[512];
+	int rc;
+
+	snprintf(key, sizeof(key), "%snodes/%s", cl->prefix, cl->node);
+	rc = tg_etcd_range(e, key, false, 0, &kvs);
+	if (rc)
+		return rc;
+	rc = 0;
+	if (kvs.n) {
+		json_t *r = json_loads(kvs.kv[0].value, 0, NULL);
+		const char *uid = json_string_value(json_object_get(r, "uid"));
+
+		if (uid && strcmp(uid, cl->uid)) {
+			json_t *t =
+				tg_json_time(json_integer_value(json_object_get(r, "started_ms")));
+
+			snprintf(
+				why, len,
+				"cluster.node '%s' is registered in etcd by another live node "
+				"(instance %.16s, started %s): two nodes with one name would share "
+				"their event ids and registration; give each node its own name",
+				cl->node, uid, json_string_value(t) ?: "?");
+			json_decref(t);
+			rc = 1;
+		}
+		json_decref(r);
+	}
+	tg_etcd_kvs_free(&kvs);
+	return rc;
 }
 
 int tg_cluster_open(const struct tg_cluster_cfg *cc, const char *state_path,
@@ -147,6 +226,11 @@ int tg_cluster_open(const struct tg_cluster_cfg *cc, const char *state_path,
 			 msg ? msg : "cannot add the cluster tables");
 		sqlite3_free(msg);
 		rc = -EIO;
+		goto fail;
+	}
+	rc = node_uid(cl->wst, cl->uid);
+	if (rc) {
+		snprintf(err, len, "%s: cannot read or make this node's instance id", state_path);
 		goto fail;
 	}
 	*out = cl;
@@ -508,6 +592,26 @@ static int heartbeat(struct tg_cluster *cl)
 	}
 	if (!cl->lease && (rc = tg_etcd_lease_grant(cl->etcd, ttl_s, &cl->lease)))
 		goto out;
+	{
+		char why[sizeof(cl->conflict)] = "";
+		int taken = name_taken(cl, cl->etcd, why, sizeof(why));
+
+		if (taken < 0) {
+			rc = taken;
+			goto out;
+		}
+		pthread_mutex_lock(&cl->mu);
+		if (taken && !cl->conflict[0])
+			tg_err("cluster: %s; this node keeps enforcing and sharing its actions, "
+			       "but is not registered until the name is its own",
+			       why);
+		else if (!taken && cl->conflict[0])
+			tg_info("cluster: node name %s is this node's again: registered", cl->node);
+		snprintf(cl->conflict, sizeof(cl->conflict), "%s", why);
+		pthread_mutex_unlock(&cl->mu);
+		if (taken) /* never over another node's registration */
+			goto out;
+	}
 	pthread_mutex_lock(&cl->mu);
 	reg = cl->info ? json_loads(cl->info, 0, NULL) : NULL;
 	if (!reg)
@@ -515,6 +619,7 @@ static int heartbeat(struct tg_cluster *cl)
 	json_object_set_new(reg, "pending", json_integer(cl->pending));
 	pthread_mutex_unlock(&cl->mu);
 	json_object_set_new(reg, "node", json_string(cl->node));
+	json_object_set_new(reg, "uid", json_string(cl->uid));
 	json_object_set_new(reg, "version", json_string(TG_VERSION));
 	json_object_set_new(reg, "started_ms", json_integer(cl->started_ms));
 	json_object_set_new(reg, "seen_ms", json_integer(tg_now_ms()));
@@ -539,10 +644,76 @@ out:
 	return rc;
 }
 
+void tg_cluster_set_retention(struct tg_cluster *cl, int64_t ms)
+{
+	if (!cl)
+		return;
+	pthread_mutex_lock(&cl->mu);
+	cl->retention_ms = ms;
+	pthread_mutex_unlock(&cl->mu);
+}
+
+/*
+ * Retention in etcd (docs/cluster.md): for every member (members/<name>, the nodes ever
+ * registered), its shared events older than the retention go in one range delete (event
+ * ids sort by time: [events/<name>/, events/<name>/<id of the cutoff>)); a member not seen
+ * for longer than the retention goes too. Every node sweeps every member: a node gone for
+ * good leaves nothing behind, and deletes are idempotent. 0, -EAGAIN before the retention
+ * is known, or -errno.
+ */
+static int sweep(struct tg_cluster *cl)
+{
+	struct tg_etcd_kvs mem = {};
+	char key[512], end[600], cut[TG_EVID_LEN];
+	int64_t keep_ms, cutoff, n, events = 0, members = 0;
+	size_t plen;
+	int rc;
+
+	pthread_mutex_lock(&cl->mu);
+	keep_ms = cl->retention_ms;
+	pthread_mutex_unlock(&cl->mu);
+	if (keep_ms <= 0)
+		return -EAGAIN; /* the configuration is not applied yet */
+	cutoff = tg_now_ms() - keep_ms;
+	tg_evid_format(cutoff, 0, 0, 0, cut);
+	snprintf(key, sizeof(key), "%smembers/", cl->prefix);
+	plen = strlen(key);
+	rc = tg_etcd_range(cl->etcd, key, true, 0, &mem);
+	for (size_t i = 0; !rc && i < mem.n; i++) {
+		const char *name = mem.kv[i].key + plen;
+		json_t *r;
+
+		if (strlen(mem.kv[i].key) <= plen || strchr(name, '/'))
+			continue;
+		snprintf(key, sizeof(key), "%sshared/events/%s/", cl->prefix, name);
+		snprintf(end, sizeof(end), "%s%s", key, cut);
+		rc = tg_etcd_delete_range(cl->etcd, key, end, &n);
+		if (rc)
+			break;
+		events += n;
+		r = json_loads(mem.kv[i].value, 0, NULL);
+		if (strcmp(name, cl->node) &&
+		    json_integer_value(json_object_get(r, "seen_ms")) < cutoff) {
+			rc = tg_etcd_delete(cl->etcd, mem.kv[i].key, false, NULL);
+			members += !rc;
+		}
+		json_decref(r);
+	}
+	tg_etcd_kvs_free(&mem);
+	if (rc)
+		set_err(cl, "retention sweep in etcd (%s): %s", tg_etcd_endpoint(cl->etcd),
+			tg_etcd_error(cl->etcd));
+	else if (events || members)
+		tg_info("cluster: retention: %lld shared events and %lld members older than %lld h "
+			"removed from etcd",
+			(long long)events, (long long)members, (long long)(keep_ms / 3600000));
+	return rc;
+}
+
 static void *writer(void *arg)
 {
 	struct tg_cluster *cl = arg;
-	int64_t next_hb = 0, backoff = 0;
+	int64_t next_hb = 0, backoff = 0, next_sweep = 0;
 	bool was_ok = true;
 
 	for (;;) {
@@ -557,6 +728,11 @@ static void *writer(void *arg)
 		}
 		if (!rc)
 			rc = drain(cl);
+		if (!rc && now >= next_sweep) { /* soon after the start, then hourly */
+			int sw = sweep(cl);
+
+			next_sweep = now + (sw == -EAGAIN ? 0 : sw ? 60000 : TG_CL_SWEEP_MS);
+		}
 		if (rc && was_ok)
 			tg_warn("cluster: %s (fail-static: this node goes on enforcing what it "
 				"knows)",
@@ -834,6 +1010,12 @@ int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 		usleep(500000);
 	}
 	if (!rc) {
+		char why[sizeof(cl->conflict)];
+
+		if (name_taken(cl, cl->etcd, why, sizeof(why)) == 1) {
+			snprintf(err, len, "%s: this node does not start", why);
+			return -EEXIST;
+		}
 		set_ok(cl);
 		save_rev(st, rev);
 		tg_info("cluster: node %s read the cluster state at revision %lld", cl->node,
@@ -938,6 +1120,8 @@ json_t *tg_cluster_health(struct tg_cluster *cl)
 		      "watch_up", cl->w && tg_etcd_watch_up(cl->w));
 	if (o && !cl->etcd_ok && cl->last_err[0])
 		json_object_set_new(o, "error", json_string(cl->last_err));
+	if (o && cl->conflict[0])
+		json_object_set_new(o, "name_conflict", json_string(cl->conflict));
 	pthread_mutex_unlock(&cl->mu);
 	return o;
 }

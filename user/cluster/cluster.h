@@ -94,6 +94,8 @@ void tg_cluster_set_info(struct tg_cluster *cl, const json_t *info);
 
 /* For `tollgate status` and the registration: etcd reachable, queued actions, watch up. */
 json_t *tg_cluster_health(struct tg_cluster *cl);
+/* enforcement.retention: shared events and members older than ms leave etcd (hourly). */
+void tg_cluster_set_retention(struct tg_cluster *cl, int64_t ms);
 
 /* For `tollgate cluster status`: every member with its registration, health and drift. */
 json_t *tg_cluster_members(const struct tg_cluster_cfg *cc, char *err, size_t len);

@@ -512,6 +512,27 @@ int tg_etcd_delete(struct tg_etcd *e, const char *key, bool prefix, int64_t *rev
 	return rc;
 }
 
+int tg_etcd_delete_range(struct tg_etcd *e, const char *key, const char *end, int64_t *deleted)
+{
+	json_t *req = json_object(), *rep = NULL;
+	char *k = b64_enc(key, strlen(key)), *ke = b64_enc(end, strlen(end));
+	int rc = -ENOMEM;
+
+	if (req && k && ke) {
+		json_object_set_new(req, "key", json_string(k));
+		json_object_set_new(req, "range_end", json_string(ke));
+		rc = call(e, "/v3/kv/deleterange", req, &rep);
+		if (!rc && deleted)
+			*deleted = jint(rep, "deleted");
+		json_decref(rep);
+	} else {
+		json_decref(req);
+	}
+	free(k);
+	free(ke);
+	return rc;
+}
+
 int tg_etcd_lease_grant(struct tg_etcd *e, int64_t ttl_s, int64_t *id)
 {
 	json_t *rep = NULL;

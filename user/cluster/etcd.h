@@ -73,6 +73,8 @@ int tg_etcd_put(struct tg_etcd *e, const char *key, const void *val, size_t len,
 int tg_etcd_cas(struct tg_etcd *e, const char *key, const void *val, size_t len, int64_t want_mod,
 		int64_t lease, int64_t *rev);
 int tg_etcd_delete(struct tg_etcd *e, const char *key, bool prefix, int64_t *rev);
+/* Delete the keys in [key, end); *deleted: how many. 0 or -errno. */
+int tg_etcd_delete_range(struct tg_etcd *e, const char *key, const char *end, int64_t *deleted);
 
 int tg_etcd_lease_grant(struct tg_etcd *e, int64_t ttl_s, int64_t *id);
 /* One keepalive: *ttl (may be NULL) is the time left, 0 if the lease is gone (-ENOENT). */

@@ -81,6 +81,7 @@ static void cluster_info(struct daemon *d)
 
 	if (!d->cl || !cfg)
 		return;
+	tg_cluster_set_retention(d->cl, (int64_t)(cfg->enforcement.retention_ns / 1000000));
 	ifs = json_array();
 	for (size_t i = 0; i < cfg->nifaces; i++) {
 		struct tg_link_live ll;
