@@ -179,6 +179,8 @@ out:
 		tg_count_pass(is, cust, dir, len, &p);
 		if (customer_role)
 			tg_fanout_note(is, cust, &p);
+		else
+			tg_fanout_answer(cust, &p);
 		return tg_capture(ctx, ifc, cust, dir, TG_R_NR, &p, XDP_PASS);
 	}
 	if (reason == TG_R_NR) {

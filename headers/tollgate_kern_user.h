@@ -585,18 +585,24 @@ struct tg_ifstat {
 
 /*
  * tg_fanout (array, key customer index, mmapable; bpf/fanout_kern.h): what each customer
- * contacted in the current interval, upload only, as small HyperLogLog sketches, for scan
- * and spam detection (rule metrics fanout_hosts, fanout_ports, smtp_conns, smtp_hosts).
+ * contacted in the current interval (upload; download only for the SYN-ACKs that answer
+ * it), as small HyperLogLog sketches and two counts, for scan and spam detection (rule
+ * metrics fanout_hosts, fanout_ports, smtp_conns, smtp_hosts, tcp_syns, unanswered_syns).
  * One cache line a customer, apart from the hot records: a packet reads it and writes it
- * only when a register grows, so steady traffic leaves it clean. Fed by the packets that
- * open something (hosts: TCP SYN without ACK, UDP, ICMP/ICMPv6 echo requests; ports: the
- * TCP SYNs and UDP), never by a TCP segment of an established connection.
+ * only when a register grows or it counts a SYN or SYN-ACK, so steady traffic leaves it
+ * clean. Fed by the packets that open something (hosts: TCP SYN without ACK, UDP,
+ * ICMP/ICMPv6 echo requests; ports: the TCP SYNs and UDP), never by a TCP segment of an
+ * established connection.
  *
  * Element 0 (customer index 0 is never assigned) is the clock: epoch is the current
  * interval, written by tollgated once per enforcement interval after it has read every
  * customer's; key (copied from tg_config.src_key) keys the hash, so a scanner cannot pick
  * targets that all fall into one register. A customer's record counts only while its
- * epoch is the current one: the first packet of a new interval starts it over.
+ * epoch is the current one: the first packet of a new interval starts it over. In a
+ * customer's element the key's 8 bytes are two counters: syns (each TCP SYN without ACK
+ * it sent that passed, never skipped) and synacks (each SYN-ACK toward it that passed,
+ * download role, counted only while its record is the current interval's): the rule
+ * metric unanswered_syns is syns - synacks (docs/metrics.md).
  *
  * Registers are 4 bits, two a byte, register i in byte i / 2 (low nibble first): the
  * rank (1 + trailing zeros of the hash's remaining bits, at most 15) of the rarest item
@@ -611,7 +617,13 @@ struct tg_fanout {
 	__u8 hosts[TG_HLL_REGS / 2]; /* distinct destination addresses */
 	__u8 ports[TG_HLL_REGS / 2]; /* distinct destination ports of TCP SYNs and UDP */
 	__u8 smtp[TG_HLL_REGS / 2];  /* distinct destination addresses of tcp/25 SYNs */
-	__u64 key;		     /* element 0 only: the hash key */
+	union {
+		__u64 key;	       /* element 0 only: the hash key */
+		struct {	       /* a customer's element: */
+			__u32 syns;    /* TCP SYNs without ACK passed upload (each one) */
+			__u32 synacks; /* SYN-ACKs passed download toward it, this interval */
+		};
+	};
 } __attribute__((aligned(64)));
 
 /*

@@ -2,7 +2,8 @@
 #
 # test_fanout.sh - scan and SMTP visibility in the namespace lab (scripts/lab.sh): the
 # fan-out sketches (bpf/fanout_kern.h) and the rules on fanout_hosts, fanout_ports,
-# smtp_conns and smtp_hosts (docs/metrics.md), with tollgated running (interval 1s).
+# smtp_conns, smtp_hosts, tcp_syns and unanswered_syns (docs/metrics.md), with tollgated
+# running (interval 1s).
 #
 #   1. A busy but normal customer, B: an iperf3 upload to the upstream host (4 streams),
 #      and, meanwhile, 600 new UDP flows (distinct source ports) and 300 new TCP
@@ -10,10 +11,21 @@
 #      for B; `customer show` counts them (a handful of hosts and ports).
 #   2. A scanner, C: scapy SYNs to 2000 hosts x port 22 fires `scan-hosts`
 #      (fanout_hosts > 300), then to 1 host x 2000 ports fires `scan-ports`
-#      (fanout_ports > 300); each event's evidence carries the estimate. Then B (its
+#      (fanout_ports > 300); each event's evidence carries the estimate. Nobody answers
+#      those addresses: each sweep also fires `syns` (tcp_syns > 500) and `unanswered`
+#      (unanswered_syns > 500), the port sweep in an episode of its own. Then B (its
 #      busy traffic over) sends UDP datagrams to 1 host x 2000 ports: scan-ports fires.
 #   3. A spam bot, C again: SYNs to tcp/25 of 60 hosts, on plan lab-b whose SMTP policy
 #      is the default `allow`: they pass, and `spam` (smtp_hosts > 20) fires.
+#   4. Answered connections, B again: 2000 SYNs to a port the upstream host listens on
+#      all get their SYN-ACK through the upstream interface: `syns` fires, `unanswered`
+#      does not, and the syns event's evidence counts next to no unanswered SYN.
+#
+# The threshold of `unanswered` is 500, not 100: B's 300 busy TCP SYNs of part 1 go
+# unanswered too (to 203.0.113.1-5: the upstream host, 203.0.113.1, refuses ports 443 and
+# 80 with a RST, which counts as no answer, and the other four do not exist), about 100 an
+# interval at 100/s, so 100 would be a coin toss on B; the sweeps put 1000-2000 into an
+# interval.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed".
 # Needs root. Traffic stays on the lab's veths (lab fo<PID>); namespaces, pins, files and
@@ -53,11 +65,13 @@ enforcement:
     - { name: scan-hosts, when: "fanout_hosts > 300", action: notify }
     - { name: scan-ports, when: "fanout_ports > 300", action: notify }
     - { name: spam, when: "smtp_hosts > 20", action: notify }
+    - { name: syns, when: "tcp_syns > 500", action: notify }
+    - { name: unanswered, when: "unanswered_syns > 500", action: notify }
 EOF
 check "lab up" lab_up "$P"
 [ "$N_FAIL" -eq 0 ] || finish
 start_daemon
-check "tollgated up with the rules on fanout_hosts, fanout_ports, smtp_hosts" daemon_up
+check "tollgated up with the rules on fanout_hosts, fanout_ports, smtp_hosts, tcp_syns, unanswered_syns" daemon_up
 [ "$N_FAIL" -eq 0 ] || finish
 
 # send NS DEV ROUTER_DEV SRC HOSTS PORTS KIND [REPEATS [PPS]]: TCP SYNs (KIND tcp) or UDP
@@ -144,15 +158,21 @@ check "customer show: B contacted a handful of hosts and ports in the interval" 
 check "C: a sweep of 2000 hosts x port 22" \
 	send "$P-spf" "$P-sa" "$P-c2" "$LAB_C4" '["100.64.%d.%d" % (i // 250, i % 250 + 1) for i in range(2000)]' "[22]" tcp
 sleep 2.5
-host_ev() { [ "$(events_of cust-c)" = "scan-hosts" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
-check "C: the host sweep fires scan-hosts (fanout_hosts > 300), not scan-ports" host_ev
+host_ev() { [ "$(events_of cust-c)" = "scan-hosts syns unanswered" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
+check "C: the host sweep fires scan-hosts (fanout_hosts > 300), not scan-ports; syns and unanswered (nobody answers)" host_ev
 tg -j events --customer cust-c | lab_json "'  scan-hosts evidence: fanout_hosts %.0f' % j['events'][0]['evidence']['value']"
 check "C: a sweep of 1 host x 2000 ports" \
 	send "$P-spf" "$P-sa" "$P-c2" "$LAB_C4" '["100.64.9.9"]' "range(1, 2001)" tcp
 sleep 2.5
-port_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
+port_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports syns unanswered" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
 check "C: the port sweep fires scan-ports (fanout_ports > 300)" port_ev
 tg -j events --customer cust-c | lab_json "'  scan-ports evidence: fanout_ports %.0f' % [e for e in j['events'] if e['actor'] == 'rule:scan-ports'][0]['evidence']['value']"
+# the host sweep's episode closed in the quiet 2.5 s between: the port sweep's is a second
+unans_ev() {
+	tg -j events --customer cust-c | lab_json "[e['evidence']['contacted'] for e in j['events'] if e['actor'] == 'rule:unanswered']" |
+		"$PY" -c 'import ast, sys; c = ast.literal_eval(sys.stdin.read()); print("  unanswered evidence:", c); sys.exit(0 if len(c) == 2 and all(x["unanswered_syns"] > 500 and x["unanswered_syns"] == x["tcp_syns"] for x in c) else 1)'
+}
+check "C: the port sweep fires unanswered (unanswered_syns > 500) again; no SYN of either sweep was answered" unans_ev
 check "B: a UDP sweep of 1 host x 2000 ports" \
 	send "$P-cust" "$P-cb" "$P-c1" "$LAB_B4" '["100.64.9.10"]' "range(1, 2001)" udp
 sleep 2.5
@@ -164,7 +184,7 @@ tg -j events --customer cust-b | lab_json "'  scan-ports evidence (UDP): fanout_
 check "C: SYNs to tcp/25 of 60 hosts, 3 each" \
 	send "$P-spf" "$P-sa" "$P-c2" "$LAB_C4" '["100.65.0.%d" % i for i in range(1, 61)]' "[25]" tcp 3
 sleep 2.5
-spam_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports spam" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
+spam_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports spam syns unanswered" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
 check "C: the SMTP connections passed (plan smtp: allow) and spam (smtp_hosts > 20) fires" spam_ev
 smtp_ev() {
 	tg -j events --customer cust-c | lab_json "[e for e in j['events'] if e['actor'] == 'rule:spam'][0]['evidence']['contacted']" |
@@ -173,6 +193,29 @@ smtp_ev() {
 check "C: the spam event's evidence counts the interval's SMTP connections and hosts" smtp_ev
 check "C: no SMTP drop on an allow plan" \
 	test "$(tg -j customer show cust-c | lab_json "j['customer']['upload']['dropped']['smtp']['packets']")" -eq 0
+
+# ---- 4: answered connections ----
+LPORT=$((5900 + RANDOM % 500))
+# a listener that never accepts: its kernel answers every SYN with a SYN-ACK (B's kernel,
+# which did not send the SYN, answers that with a RST; past the SYN backlog, a SYN cookie)
+ip netns exec "$P-up" "$PY" -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(4096)
+time.sleep(120)' "$LAB_UP4" "$LPORT" >/dev/null 2>&1 &
+echo "$!" >>"$TMP/bg.pids"
+sleep 0.5
+check "B: 2000 SYNs to a port the upstream host listens on" \
+	send "$P-cust" "$P-cb" "$P-c1" "$LAB_B4" "[\"$LAB_UP4\"]" "[$LPORT]" tcp 2000
+sleep 2.5
+answered_ev() { [ "$(events_of cust-b)" = "scan-ports syns" ] || { echo "events: $(events_of cust-b)"; return 1; }; }
+check "B: answered SYNs fire syns (tcp_syns > 500), not unanswered" answered_ev
+answered_evid() {
+	tg -j events --customer cust-b | lab_json "[e for e in j['events'] if e['actor'] == 'rule:syns'][0]['evidence']['contacted']" |
+		"$PY" -c 'import ast, sys; c = ast.literal_eval(sys.stdin.read()); print("  syns evidence:", c); sys.exit(0 if c["tcp_syns"] > 500 and c["unanswered_syns"] < c["tcp_syns"] / 20 else 1)'
+}
+check "B: the syns event's evidence: the SYN-ACKs counted, under 5% of the SYNs unanswered" answered_evid
 
 stop_daemon
 finish

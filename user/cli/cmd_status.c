@@ -200,11 +200,13 @@ static void print_contacted(const json_t *fo)
 	if (!json_is_object(fo))
 		return;
 	printf("    contacted      %lld hosts, %lld ports; smtp: %lld new connections to %lld "
-	       "hosts (this interval, estimated)\n",
+	       "hosts; tcp: %lld SYNs, %lld unanswered (this interval, estimated)\n",
 	       json_integer_value(json_object_get(fo, "fanout_hosts")),
 	       json_integer_value(json_object_get(fo, "fanout_ports")),
 	       json_integer_value(json_object_get(fo, "smtp_conns")),
-	       json_integer_value(json_object_get(fo, "smtp_hosts")));
+	       json_integer_value(json_object_get(fo, "smtp_hosts")),
+	       json_integer_value(json_object_get(fo, "tcp_syns")),
+	       json_integer_value(json_object_get(fo, "unanswered_syns")));
 }
 
 static void print_customer_obj(const json_t *c)

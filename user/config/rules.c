@@ -28,6 +28,8 @@ static const char *const metric_names[TG_M_NR] = {[TG_M_UPLOAD_BPS] = "upload_bp
 						  [TG_M_FANOUT_PORTS] = "fanout_ports",
 						  [TG_M_SMTP_CONNS] = "smtp_conns",
 						  [TG_M_SMTP_HOSTS] = "smtp_hosts",
+						  [TG_M_TCP_SYNS] = "tcp_syns",
+						  [TG_M_UNANSWERED_SYNS] = "unanswered_syns",
 #define METRIC_UP(N, s) [TG_M_REASON_UP + TG_R_##N] = s "_pps",
 #define METRIC_DOWN(N, s) [TG_M_REASON_DOWN + TG_R_##N] = "download_" s "_pps",
 						  TG_REASONS(METRIC_UP) TG_REASONS(METRIC_DOWN)};
@@ -42,7 +44,7 @@ static const char *const quota_names[] = {"quota_used_pct", "upload_quota_used_p
 	"upload_bps, download_bps, upload_pps, download_pps, upload_util, download_util, "         \
 	"drop_pps, flood_pps, download_drop_pps, download_flood_pps, quota_used_pct, "             \
 	"upload_quota_used_pct, download_quota_used_pct, fanout_hosts, fanout_ports, "             \
-	"smtp_conns, smtp_hosts, REASON_pps, "                                                     \
+	"smtp_conns, smtp_hosts, tcp_syns, unanswered_syns, REASON_pps, "                          \
 	"download_REASON_pps; REASON: "
 #define REASON_SEP(N, s) ", " s
 #define REASONS_VALID TG_REASONS(REASON_SEP)
@@ -70,6 +72,8 @@ int tg_metric_unit(int metric)
 	case TG_M_FANOUT_PORTS:
 	case TG_M_SMTP_CONNS:
 	case TG_M_SMTP_HOSTS:
+	case TG_M_TCP_SYNS:
+	case TG_M_UNANSWERED_SYNS:
 		return TG_MU_COUNT;
 	default:
 		return TG_MU_PPS;
@@ -147,6 +151,10 @@ double tg_metric_value(int metric, const struct tg_sample *s)
 		return s->smtp_conns;
 	case TG_M_SMTP_HOSTS:
 		return s->smtp_hosts;
+	case TG_M_TCP_SYNS:
+		return s->tcp_syns;
+	case TG_M_UNANSWERED_SYNS:
+		return s->unanswered_syns;
 	default:
 		if (metric >= TG_M_REASON_UP && metric < TG_M_REASON_DOWN)
 			return s->drop_pps[TG_DIR_UP][metric - TG_M_REASON_UP];

@@ -58,9 +58,11 @@ enum tg_metric {
 	TG_M_FANOUT_PORTS,				/* distinct ports of TCP SYNs */
 	TG_M_SMTP_CONNS,				/* new tcp/25 connections passed (exact) */
 	TG_M_SMTP_HOSTS,				/* distinct tcp/25 destinations */
+	TG_M_TCP_SYNS,					/* TCP SYNs passed (exact) */
+	TG_M_UNANSWERED_SYNS, /* TCP SYNs minus the SYN-ACKs back (exact, >= 0) */
 	TG_M_NR,
 };
-#define TG_M_IS_FANOUT(m) ((m) >= TG_M_FANOUT_HOSTS && (m) <= TG_M_SMTP_HOSTS)
+#define TG_M_IS_FANOUT(m) ((m) >= TG_M_FANOUT_HOSTS && (m) <= TG_M_UNANSWERED_SYNS)
 
 /* How a metric's threshold is written. */
 enum tg_metric_unit {
@@ -81,6 +83,7 @@ struct tg_sample {
 	uint64_t exempt; /* bit i: the customer is exempt from rule i (its condition is false) */
 	double fanout_hosts, fanout_ports; /* distinct, in the interval (estimates) */
 	double smtp_conns, smtp_hosts;	   /* new tcp/25 connections; their destinations */
+	double tcp_syns, unanswered_syns;  /* TCP SYNs; those no SYN-ACK answered */
 };
 
 /* A compiled `when`: metric op threshold, held for for_ns. */

@@ -390,13 +390,16 @@ static char *evidence(const struct tg_enforcer *e, const struct tg_eng_event *ev
 					    json_real(s->quota_pct[TG_DIR_DOWN]));
 		}
 		json_object_set_new(o, "rates", rates);
-		if (s->fanout_hosts > 0 || s->fanout_ports > 0 || s->smtp_conns > 0) {
+		if (s->fanout_hosts > 0 || s->fanout_ports > 0 || s->smtp_conns > 0 ||
+		    s->tcp_syns > 0) {
 			json_t *fo = json_object(); /* the interval's, upload */
 
 			json_object_set_new(fo, "fanout_hosts", json_real(s->fanout_hosts));
 			json_object_set_new(fo, "fanout_ports", json_real(s->fanout_ports));
 			json_object_set_new(fo, "smtp_conns", json_real(s->smtp_conns));
 			json_object_set_new(fo, "smtp_hosts", json_real(s->smtp_hosts));
+			json_object_set_new(fo, "tcp_syns", json_real(s->tcp_syns));
+			json_object_set_new(fo, "unanswered_syns", json_real(s->unanswered_syns));
 			json_object_set_new(o, "contacted", fo);
 		}
 	}
@@ -1681,6 +1684,8 @@ static void evaluate(struct tg_enforcer *e, struct tg_maps *m, int64_t now)
 			s.fanout_ports = fo.ports;
 			s.smtp_conns = fo.smtp_conns;
 			s.smtp_hosts = fo.smtp_hosts;
+			s.tcp_syns = fo.syns;
+			s.unanswered_syns = fo.unanswered;
 		}
 		for (int d = 0; d < TG_DIR_NR && e->need_pass; d++) {
 			s.bps[d] = delta(e->pass[i].bytes[d], e->pass_prev[i].bytes[d]) * 8 / dt;

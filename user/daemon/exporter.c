@@ -277,16 +277,16 @@ static void quota_series(struct tg_exporter *x, struct buf *b, char (*names)[TG_
 }
 
 /*
- * What each shown customer contacted so far in the current enforcement interval (upload;
- * tg_fanout, docs/metrics.md): gauges, as the sketches start over every interval. Left out
- * if the map cannot be read.
+ * What each shown customer contacted so far in the current enforcement interval (upload,
+ * and the SYN-ACKs that answered it; tg_fanout, docs/metrics.md): gauges, as the sketches
+ * start over every interval. Left out if the map cannot be read.
  */
 static void fanout_series(struct tg_exporter *x, struct buf *b, const struct tg_snap *sn,
 			  const struct tg_crow *rows, size_t shown)
 {
-	static const char *const name[4] = {"fanout_hosts", "fanout_ports", "smtp_conns",
-					    "smtp_hosts"};
-	static const char *const help[4] = {
+	static const char *const name[6] = {"fanout_hosts", "fanout_ports", "smtp_conns",
+					    "smtp_hosts",   "tcp_syns",	    "unanswered_syns"};
+	static const char *const help[6] = {
 		"Distinct destination addresses a customer contacted (new TCP connections, UDP, "
 		"echo requests) so far in the enforcement interval, estimated (HyperLogLog, 32 "
 		"registers: about 18% error).",
@@ -296,13 +296,18 @@ static void fanout_series(struct tg_exporter *x, struct buf *b, const struct tg_
 		"New SMTP connections (TCP SYN to port 25) a customer made that passed, so far in "
 		"the enforcement interval.",
 		"Distinct destinations of a customer's new SMTP connections so far in the "
-		"enforcement interval, estimated like fanout_hosts."};
+		"enforcement interval, estimated like fanout_hosts.",
+		"TCP SYNs (without ACK) a customer sent that passed, so far in the enforcement "
+		"interval, each one (retransmissions too).",
+		"A customer's TCP SYNs that no SYN-ACK answered so far in the enforcement "
+		"interval: tcp_syns minus the SYN-ACKs toward it that passed (an answer still on "
+		"its way counts as none)."};
 	char id[2 * TG_ID_LEN];
 	uint32_t epoch;
 
 	if (tg_maps_map_fanout(&x->m) || tg_fanout_epoch(&x->m, &epoch))
 		return;
-	for (int w = 0; w < 4; w++) {
+	for (int w = 0; w < 6; w++) {
 		char full[64];
 
 		snprintf(full, sizeof(full), "tollgate_customer_%s", name[w]);
@@ -315,7 +320,9 @@ static void fanout_series(struct tg_exporter *x, struct buf *b, const struct tg_
 			v = w == 0   ? e.hosts
 			    : w == 1 ? e.ports
 			    : w == 2 ? e.smtp_conns
-				     : e.smtp_hosts;
+			    : w == 3 ? e.smtp_hosts
+			    : w == 4 ? e.syns
+				     : e.unanswered;
 			bprintf(b, "%s{customer=\"%s\"} %.0f\n", full,
 				esc(sn->names[rows[k].idx], id, sizeof(id)), v);
 		}

@@ -39,4 +39,7 @@ void tg_fanout_estimate(const struct tg_fanout *f, uint32_t epoch, struct tg_fan
 	e->ports = tg_hll_estimate(f->ports);
 	e->smtp_hosts = tg_hll_estimate(f->smtp);
 	e->smtp_conns = f->smtp_conns;
+	e->syns = f->syns;
+	e->synacks = f->synacks;
+	e->unanswered = f->syns > f->synacks ? f->syns - f->synacks : 0;
 }

@@ -2,7 +2,7 @@
 /*
  * sketch.h - reading the data plane's fan-out sketches (struct tg_fanout,
  * bpf/fanout_kern.h): the HyperLogLog estimate of a sketch of TG_HLL_REGS 4-bit
- * registers, and the four figures of one customer's record. Pure: no BPF, no I/O.
+ * registers, and the figures of one customer's record. Pure: no BPF, no I/O.
  *
  * Included by: lib.h (the door).
  */
@@ -19,6 +19,9 @@ struct tg_fanout_est {
 	double ports;	     /* distinct destination ports of TCP SYNs */
 	double smtp_hosts;   /* distinct tcp/25 destinations */
 	uint32_t smtp_conns; /* new tcp/25 connections (exact) */
+	uint32_t syns;	     /* TCP SYNs without ACK sent (exact) */
+	uint32_t synacks;    /* SYN-ACKs back toward it (exact) */
+	uint32_t unanswered; /* syns - synacks, 0 if more answers than SYNs */
 };
 
 /*

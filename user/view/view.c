@@ -103,9 +103,11 @@ static json_t *contacted_json(const struct tg_maps *m, uint32_t idx)
 
 	if (tg_read_fanout(m, idx, &e))
 		return json_null();
-	return json_pack("{sI sI sI sI}", "fanout_hosts", (json_int_t)(e.hosts + 0.5),
+	return json_pack("{sI sI sI sI sI sI}", "fanout_hosts", (json_int_t)(e.hosts + 0.5),
 			 "fanout_ports", (json_int_t)(e.ports + 0.5), "smtp_conns",
-			 (json_int_t)e.smtp_conns, "smtp_hosts", (json_int_t)(e.smtp_hosts + 0.5));
+			 (json_int_t)e.smtp_conns, "smtp_hosts", (json_int_t)(e.smtp_hosts + 0.5),
+			 "tcp_syns", (json_int_t)e.syns, "unanswered_syns",
+			 (json_int_t)e.unanswered);
 }
 
 json_t *tg_view_customer(const struct tg_maps *m, uint32_t idx, const char *id,

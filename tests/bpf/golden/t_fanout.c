@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * t_fanout.c - the fan-out sketches (bpf/fanout_kern.h): distinct destinations and ports
- * a customer contacts, and its new SMTP connections, per interval. Sweeps through the
- * program measure the estimates' error (docs/metrics.md quotes what this prints).
+ * a customer contacts, its new SMTP connections, and its TCP SYNs and the SYN-ACKs that
+ * answer them, per interval. Sweeps through the program measure the estimates' error
+ * (docs/metrics.md quotes what this prints).
  */
 #include <math.h>
 
@@ -274,6 +275,108 @@ static void fo_smtp(void)
 	CHECK_EQ_U64(e.smtp_conns, 0);
 }
 
+/* One packet toward the customer through the upstream role (IF_B, download); 1: passed. */
+static int fo_send_down(const struct pkt *pk)
+{
+	uint8_t frame[2048];
+	struct built b;
+	__u32 ret = 0;
+
+	if (build_pkt(pk, frame, &b) || run_frame(profiles[P_UP].ifindex, frame, b.len, &ret))
+		return -1;
+	return ret == XDP_PASS;
+}
+
+static void fo_syns(void)
+{
+	struct tg_fanout_est e;
+	char dst[32];
+
+	/* the upstream port as the upstream role (an earlier group may have left another) */
+	CHECK(set_profile(P_UP) == 0);
+	TEST_BEGIN("syns: 10 SYNs to 10 hosts and SYN-ACKs back from 4 of them: tcp_syns 10, "
+		   "4 answered, unanswered_syns 6; other download TCP answers nothing");
+	CHECK(fo_next() == 0);
+	for (int i = 0; i < 10; i++) {
+		struct pkt pk = {V4(SRC_A4, dst), .dport = 443, .sport = (uint16_t)(41000 + i)};
+
+		snprintf(dst, sizeof(dst), "26.0.0.%d", i + 1);
+		CHECK(fo_send(&pk) == 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		struct pkt sa = {V4(dst, SRC_A4), .sport = 443, .dport = (uint16_t)(41000 + i),
+				 .tcpflags = 0x12};
+
+		snprintf(dst, sizeof(dst), "26.0.0.%d", i + 1);
+		CHECK(fo_send_down(&sa) == 1);
+	}
+	{ /* neither a plain ACK, a RST nor a SYN toward the customer is an answer */
+		struct pkt ack = {V4("26.0.0.5", SRC_A4), .sport = 443, .tcpflags = 0x10};
+		struct pkt rst = {V4("26.0.0.6", SRC_A4), .sport = 443, .tcpflags = 0x14};
+		struct pkt syn = {V4("26.0.0.7", SRC_A4), .dport = 22, .tcpflags = 0x02};
+
+		CHECK(fo_send_down(&ack) == 1);
+		CHECK(fo_send_down(&rst) == 1);
+		CHECK(fo_send_down(&syn) == 1);
+	}
+	CHECK(fo_read(FO_CUST, &e) == 0);
+	printf("  fanout: syns: %u SYNs, %u SYN-ACKs, %u unanswered\n", e.syns, e.synacks,
+	       e.unanswered);
+	CHECK_EQ_U64(e.syns, 10);
+	CHECK_EQ_U64(e.synacks, 4);
+	CHECK_EQ_U64(e.unanswered, 6);
+
+	TEST_BEGIN("syns: a SYN-ACK in the next interval answers nothing there (its SYN was the "
+		   "last one's), and more SYN-ACKs than SYNs leave unanswered at 0");
+	{
+		struct pkt sa = {V4("26.0.0.5", SRC_A4), .sport = 443, .dport = 41004,
+				 .tcpflags = 0x12};
+		struct pkt pk = {V4(SRC_A4, "26.0.0.8"), .dport = 443};
+		__u32 idx = cust_idx[cust_no(FO_CUST)];
+		struct tg_fanout raw1, raw2;
+
+		CHECK(bpf_map_lookup_elem(maps.fanout, &idx, &raw1) == 0);
+		CHECK(fo_next() == 0);
+		CHECK(fo_send_down(&sa) == 1);
+		CHECK(bpf_map_lookup_elem(maps.fanout, &idx, &raw2) == 0);
+		CHECK(!memcmp(&raw1, &raw2, sizeof(raw1))); /* not written: the old interval's */
+		CHECK_EQ_U64(raw2.synacks, 4);
+		CHECK(fo_read(FO_CUST, &e) == 0);
+		CHECK_EQ_U64(e.syns, 0);
+		CHECK_EQ_U64(e.synacks, 0);
+		CHECK(fo_send(&pk) == 1); /* the interval's first SYN starts the record over */
+		CHECK(fo_send_down(&sa) == 1);
+		CHECK(fo_send_down(&sa) == 1);
+		CHECK(fo_read(FO_CUST, &e) == 0);
+		CHECK_EQ_U64(e.syns, 1);
+		CHECK_EQ_U64(e.synacks, 2);
+		CHECK_EQ_U64(e.unanswered, 0);
+	}
+
+	TEST_BEGIN("syns: 3 identical SYNs in a row (retransmissions) count 3, the next flow's "
+		   "filter skips none of them; the SYN-ACK's own customer is the one answered");
+	CHECK(fo_next() == 0);
+	{
+		struct pkt pk = {V4(SRC_A4, "26.0.1.1"), .dport = 443, .sport = 42000};
+		struct pkt sa = {V4("26.0.1.1", "198.18.3.9"), .sport = 443, .tcpflags = 0x12};
+		struct pkt other = {V4("198.18.3.9", "26.0.1.1"), .dport = 443};
+
+		for (int i = 0; i < 3; i++)
+			CHECK(fo_send(&pk) == 1);
+		CHECK(fo_send(&other) == 1); /* c-s: its own SYN and its own answer */
+		CHECK(fo_send_down(&sa) == 1);
+		CHECK(fo_read(FO_CUST, &e) == 0);
+		CHECK_EQ_U64(e.syns, 3);
+		CHECK_EQ_U64(e.synacks, 0);
+		CHECK_EQ_U64(e.unanswered, 3);
+		CHECK(fo_read("c-s", &e) == 0);
+		CHECK_EQ_U64(e.syns, 1);
+		CHECK_EQ_U64(e.synacks, 1);
+		CHECK_EQ_U64(e.unanswered, 0);
+	}
+	CHECK(set_profile(P_STRICT) == 0);
+}
+
 void test_fanout(void)
 {
 	if (set_profile(P_STRICT)) {
@@ -282,5 +385,6 @@ void test_fanout(void)
 	}
 	fo_small();
 	fo_smtp();
+	fo_syns();
 	fo_sweeps();
 }
