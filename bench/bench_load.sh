@@ -65,7 +65,7 @@ run() {
 	LAST_S=$(echo "$t1 - $t0" | bc)
 	printf '  %-44s %7.2f s  %7d MiB peak RSS\n' "$label" "$LAST_S" $((rss / 1024))
 	if [ -n "$VFLAG" ]; then
-		grep -E 'sync: |reload: |read in|phase' "$TMP/out" | sed 's/^/      /'
+		grep -E 'sync: |reload: |apply: |attach: |read in|phase' "$TMP/out" | sed 's/^/      /'
 	fi
 }
 

@@ -14,7 +14,7 @@
 #include <sys/eventfd.h>
 
 #include "alert.h"
-#include "lib/hset.h"
+#include "lib/lib.h"
 #include "config/config.h"
 #include "enforce.h"
 
