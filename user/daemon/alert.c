@@ -129,7 +129,7 @@ static json_t *item_of(const json_t *a, size_t i, const char *receiver, char *er
 		return NULL;
 	}
 	if (!*cust || strlen(cust) >= TG_ID_LEN) {
-		snprintf(err, errlen, "alerts[%zu] %s: label customer: an id of 1 to %d bytes", i,
+		snprintf(err, errlen, "alerts[%zu] %s: label customer: an id of 1 to %u bytes", i,
 			 name, TG_ID_LEN - 1);
 		return NULL;
 	}
