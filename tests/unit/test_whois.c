@@ -173,9 +173,11 @@ static void test_history(void)
 	CHECK(rows(st, "") == 8);
 	CHECK(rows(st, "WHERE until_ms IS NULL") == 4);
 
-	TEST_BEGIN("apply: the same assignment again writes nothing");
+	TEST_BEGIN("apply: the same assignment again writes nothing, and reads nothing back (its "
+		   "digest is the last comparison's)");
 	CHECK(apply(st, at3000, 4000, &s) == 0);
 	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0);
+	CHECK_EQ_U64(s.read, 0);
 	CHECK(rows(st, "") == 8);
 
 	TEST_BEGIN("apply: a bad entry is refused and changes nothing");
@@ -304,9 +306,19 @@ static void test_delta(void)
 	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0 && rows(st, "") == 8);
 	CHECK(delta(st, none, none, 4000, &s) == 0 && rows(st, "") == 8);
 
-	TEST_BEGIN("delta: then a full comparison finds nothing to change");
+	TEST_BEGIN("delta: then a full comparison finds nothing to change (it reads the open rows "
+		   "back: the deltas dropped the digest), and the next one reads nothing");
 	CHECK(apply(st, at3000, 5000, &s) == 0);
 	CHECK(s.appeared == 0 && s.moved == 0 && s.gone == 0 && rows(st, "") == 8);
+	CHECK_EQ_U64(s.read, 4);
+	CHECK(apply(st, at3000, 6000, &s) == 0);
+	CHECK_EQ_U64(s.read, 0);
+
+	TEST_BEGIN("delta: a change after the digest was stored drops it: the full comparison "
+		   "that follows sees the change");
+	CHECK(delta(st, now3000, was3000, 7000, &s) == 0 && s.moved == 1);
+	CHECK(apply(st, at3000, 8000, &s) == 0);
+	CHECK(s.read == 5 && s.moved == 1 && s.gone == 1); /* the /24 the delta added goes */
 	tg_state_close(st);
 }
 

@@ -6,7 +6,10 @@
  * still open (until_ms NULL), in one transaction: a prefix that appeared gets a row, one
  * that disappeared or moved to another customer has its row closed at the time of the
  * apply (and, if it moved, a new row opened at that same time). A prefix is held at t
- * when from_ms <= t < until_ms. Retention purges the rows that ended before the window,
+ * when from_ms <= t < until_ms. A full comparison stores a digest of the assignment it
+ * left (meta 'history_digest'); the same assignment applied again (an attach after a
+ * reboot, a reload that changed nothing) then reads nothing back, and every delta that
+ * writes drops the digest. Retention purges the rows that ended before the window,
  * with the audit rows (tg_state_purge).
  */
 #include <errno.h>
@@ -156,9 +159,65 @@ static int sorted_holders(const struct tg_holder *h, size_t n, struct tg_holder 
 	return 0;
 }
 
+/*
+ * The digest of an assignment, as 16 hex digits: the sum of a hash of every holder (its
+ * prefix and customer), so it needs no sorting and takes the holders in any order. Stored
+ * by a full comparison (the open rows are then exactly this assignment); any other write
+ * of the open rows drops it.
+ */
+static void digest_of(const struct tg_holder *v, size_t n, char out[17])
+{
+	uint64_t d = 0x9e3779b97f4a7c15ull * (n + 1);
+
+	for (size_t k = 0; k < n; k++) {
+		uint8_t key[18 + TG_ID_LEN];
+		size_t len = strnlen(v[k].customer, TG_ID_LEN);
+
+		key[0] = v[k].family;
+		key[1] = v[k].plen;
+		memcpy(key + 2, v[k].addr, 16);
+		memcpy(key + 18, v[k].customer, len);
+		d += tg_hash(key, 18 + len);
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)d);
+}
+
+/* The stored digest into out (""), or set it (value) or drop it (NULL). 0 or -EIO. */
+static int digest_get(sqlite3 *db, char out[17])
+{
+	sqlite3_stmt *q = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'history_digest'", -1, &q,
+			       NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 16)
+		memcpy(out, sqlite3_column_text(q, 0), 17);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int digest_set(sqlite3 *db, const char *value)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -EIO;
+
+	if (sqlite3_prepare_v2(db,
+			       value ? "INSERT OR REPLACE INTO meta (key, value) VALUES "
+				       "('history_digest', ?1)"
+				     : "DELETE FROM meta WHERE key = 'history_digest'",
+			       -1, &q, NULL) == SQLITE_OK &&
+	    (!value || sqlite3_bind_text(q, 1, value, -1, SQLITE_STATIC) == SQLITE_OK) &&
+	    sqlite3_step(q) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, size_t n,
 			   int64_t now_ms, struct tg_history_stats *stats)
 {
+	char digest[17], stored[17];
 	sqlite3 *db = tg_state_sqlite(st);
 	struct tg_history_stats s = {};
 	struct tg_holder *sorted = NULL;
@@ -167,9 +226,32 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 	size_t nprev = 0, i = 0, j = 0;
 	int err;
 
-	err = sorted_holders(cur, n, &sorted);
+	for (size_t k = 0; k < n; k++)
+		if (!valid(&cur[k]) || !cur[k].customer || !*cur[k].customer)
+			return -EINVAL;
+	digest_of(cur, n, digest);
+	err = ensure_schema(db);
 	if (err)
 		return err;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	/* the open rows are what the last full comparison left and this is that assignment:
+	 * nothing to sort or compare (at 2M prefixes, 2 s of every attach or direct reload
+	 * whose assignment did not change) */
+	if (!digest_get(db, stored) && !strcmp(stored, digest)) {
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -EIO;
+		}
+		if (stats)
+			*stats = s;
+		return 0;
+	}
+	err = sorted_holders(cur, n, &sorted);
+	if (err) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return err;
+	}
 	if (n) {
 		/* the same prefix twice (the config refuses it): one of them counts */
 		for (size_t k = 1, w = 1; k <= n; k++) {
@@ -181,14 +263,8 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 				sorted[w++] = sorted[k];
 		}
 	}
-	err = ensure_schema(db);
-	if (err)
-		goto out;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		err = -EIO;
-		goto out;
-	}
 	err = read_open(db, &prev, &nprev);
+	s.read = nprev;
 	if (!err &&
 	    (sqlite3_prepare_v2(db,
 				"INSERT INTO prefix_history (prefix, customer, from_ms, until_ms, "
@@ -237,11 +313,12 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 	}
 	sqlite3_finalize(ins);
 	sqlite3_finalize(end);
+	if (!err)
+		err = digest_set(db, digest);
 	if (sqlite3_exec(db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		err = -EIO;
 	}
-out:
 	free_open(prev, nprev);
 	free(sorted);
 	if (!err && stats)
@@ -469,6 +546,9 @@ int tg_state_history_delta(struct tg_statedb *st, const struct tg_holder *was, s
 	sqlite3_finalize(find);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(end);
+	/* the open rows changed: the digest of the last full comparison no longer says them */
+	if (!err && (s.appeared || s.moved || s.gone))
+		err = digest_set(db, NULL);
 	if (sqlite3_exec(db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		err = -EIO;

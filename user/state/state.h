@@ -239,10 +239,13 @@ struct tg_holder {
 };
 struct tg_history_stats {
 	size_t appeared, moved, gone;
+	size_t read; /* open rows read back to compare (0: the digest said nothing changed) */
 };
 /* Record that cur[] (every prefix of the configuration applied now) is the assignment
  * from now_ms on: the open rows are compared with it and the prefixes that appeared,
- * moved to another customer or disappeared are written, in one transaction. 0 or -errno
+ * moved to another customer or disappeared are written, in one transaction. A digest of
+ * the assignment a full comparison leaves (meta 'history_digest', dropped by every other
+ * write of the open rows) lets an unchanged one skip the comparison. 0 or -errno
  * (-EINVAL: a bad entry in cur; nothing written). */
 int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, size_t n,
 			   int64_t now_ms, struct tg_history_stats *stats);
