@@ -182,8 +182,35 @@ static void digest_of(const struct tg_holder *v, size_t n, char out[17])
 	snprintf(out, 17, "%016llx", (unsigned long long)d);
 }
 
-/* The stored digest into out (""), or set it (value) or drop it (NULL). 0 or -EIO. */
-static int digest_get(sqlite3 *db, char out[17])
+/*
+ * What the open rows are now, beside the digest: "<digest>:<max rowid>:<open rows>". Any
+ * write to the rows (also by a Tollgate that knows no digest: a downgrade and back) moves
+ * the largest rowid (an insert) or the count of open rows (a close), so a digest stored
+ * before it no longer matches.
+ */
+static int rows_mark(sqlite3 *db, const char *digest, long long open, char *out, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -EIO;
+
+	/* open < 0: count them (a full comparison knows: it just wrote them) */
+	if (sqlite3_prepare_v2(
+		    db,
+		    open < 0 ? "SELECT coalesce(max(rowid), 0), (SELECT count(*) FROM "
+			       "prefix_history WHERE until_ms IS NULL) FROM prefix_history"
+			     : "SELECT coalesce(max(rowid), 0), 0 FROM prefix_history",
+		    -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(out, len, "%s:%lld:%lld", digest, (long long)sqlite3_column_int64(q, 0),
+			 open < 0 ? (long long)sqlite3_column_int64(q, 1) : open);
+		rc = 0;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* The stored mark into out (""), or set it (value) or drop it (NULL). 0 or -EIO. */
+static int digest_get(sqlite3 *db, char *out, size_t len)
 {
 	sqlite3_stmt *q = NULL;
 
@@ -191,8 +218,8 @@ static int digest_get(sqlite3 *db, char out[17])
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'history_digest'", -1, &q,
 			       NULL) != SQLITE_OK)
 		return -EIO;
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 16)
-		memcpy(out, sqlite3_column_text(q, 0), 17);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(q, 0) ?: "");
 	sqlite3_finalize(q);
 	return 0;
 }
@@ -217,7 +244,7 @@ static int digest_set(sqlite3 *db, const char *value)
 int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, size_t n,
 			   int64_t now_ms, struct tg_history_stats *stats)
 {
-	char digest[17], stored[17];
+	char digest[17], stored[80], mark[80];
 	sqlite3 *db = tg_state_sqlite(st);
 	struct tg_history_stats s = {};
 	struct tg_holder *sorted = NULL;
@@ -238,7 +265,8 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 	/* the open rows are what the last full comparison left and this is that assignment:
 	 * nothing to sort or compare (at 2M prefixes, 2 s of every attach or direct reload
 	 * whose assignment did not change) */
-	if (!digest_get(db, stored) && !strcmp(stored, digest)) {
+	if (!digest_get(db, stored, sizeof(stored)) &&
+	    !rows_mark(db, digest, -1, mark, sizeof(mark)) && !strcmp(stored, mark)) {
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return -EIO;
@@ -314,7 +342,8 @@ int tg_state_history_apply(struct tg_statedb *st, const struct tg_holder *cur, s
 	sqlite3_finalize(ins);
 	sqlite3_finalize(end);
 	if (!err)
-		err = digest_set(db, digest);
+		err = rows_mark(db, digest, (long long)n, mark, sizeof(mark))
+			      ?: digest_set(db, mark);
 	if (sqlite3_exec(db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !err) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		err = -EIO;
