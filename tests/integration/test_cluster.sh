@@ -11,7 +11,8 @@
 # the leader killed (each restarted after); node A cut off from etcd (a blackhole route in
 # its namespace) while its rule suspends a spoofer, then healed: B converges, nothing is
 # lost, the webhooks get the suspension once. A second node given A's name (its own state
-# database) refuses to start while A is up.
+# database) refuses to start while A is up; B killed and started again without its state
+# database waits for its old registration's lease, then starts.
 #
 # Every check prints "PASS name" or "FAIL name: why"; the last line is "N passed, N failed"
 # and the exit status is non-zero on any failure. Needs root, etcd and openssl. Namespaces
@@ -571,7 +572,8 @@ dup_refused() {
 	TOLLGATE_NODE=a TOLLGATE_PIN_DIR=/sys/fs/bpf/tg-cl-$$-dup TOLLGATE_SOCKET=$d/tollgate.sock \
 		nsenter --net="/run/netns/$P-b" -- "$TGD" -c "$d/tollgate.yaml" >"$TMP/dup.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
+	# it waits out a registration's lease (3 heartbeats + 6 s) before it refuses
+	for _ in $(seq 200); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -588,6 +590,27 @@ dup_refused() {
 	node_up a 0
 }
 check "a second node named a (its own state database) refuses to start while a is up" dup_refused
+# b killed and its state database lost: restarted at once, its last run's registration
+# (another instance id now) still holds the name until its lease runs out; it waits for
+# that, then starts
+lost_db() {
+	local c
+	c=$(grep -c ' applied: ' "$TMP/b.log")
+	stop_node b KILL
+	rm -f "$TMP/b/state.db"*
+	start_node b
+	node_up b "$c" || return 1
+	grep -q "waiting up to .* for that registration's lease to run out" "$TMP/b.log" ||
+		{ echo "b did not wait for its old lease"; return 1; }
+}
+check "b killed, its state database lost, restarted at once: waits out its old lease, then starts" lost_db
+same_state() {
+	local want
+	want=$(state_of a)
+	[ -n "$want" ] || { echo "a: cust-a not readable"; return 1; }
+	wait_state b "$want" 50
+}
+check "... and b has the cluster's state again (cust-a as a has it)" same_state
 
 fresh_refused() {
 	stop_node b TERM

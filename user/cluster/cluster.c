@@ -827,9 +827,12 @@ static int handle_state(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 
 	if (!sv || change_from(j, &ch))
 		return 0; /* not ours to understand: ignored */
-	if (!strcmp(ch.ev.origin, cl->node)) {
+	/* this node's own write, back from the watch, or read again: its event is in the
+	 * audit log. Not there (the state database was lost): applied like another node's,
+	 * or a customer this node suspended would pass here after its restart. */
+	if (!strcmp(ch.ev.origin, cl->node) && ch.ev.id && tg_state_has_event(st, ch.ev.id)) {
 		change_free(&ch);
-		return 0; /* this node's own write, back from the watch */
+		return 0;
 	}
 	rc = applied_of(tg_state_sqlite(st), ch.ev.customer, &ts, id, sizeof(id), origin,
 			sizeof(origin));
@@ -869,8 +872,10 @@ static int handle_event(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 
 	if (change_from(j, &ch))
 		return 0;
-	if (!strcmp(ch.ev.origin, cl->node) || tg_state_has_event(st, ch.ev.id) ||
-	    (ch.ev.uid && tg_state_has_uid(st, ch.ev.uid))) {
+	/* this node's own events too, when its audit log lost them (state database lost) */
+	if ((ch.ev.id && tg_state_has_event(st, ch.ev.id)) ||
+	    (ch.ev.uid && tg_state_has_uid(st, ch.ev.uid)) ||
+	    (!ch.ev.id && !ch.ev.uid && !strcmp(ch.ev.origin, cl->node))) {
 		change_free(&ch);
 		return 0;
 	}
@@ -1012,7 +1017,23 @@ int tg_cluster_start(struct tg_cluster *cl, struct tg_statedb *st, tg_cluster_ap
 	if (!rc) {
 		char why[sizeof(cl->conflict)];
 
-		if (name_taken(cl, cl->etcd, why, sizeof(why)) == 1) {
+		/* taken: by another node, or by this one's own last run (killed, its state
+		 * database lost) whose lease has not run out yet. The lease lives 3 heartbeats
+		 * (at least 5 s): wait that long for it to go before refusing. */
+		int64_t until = tg_mono_ms() + 3 * (int64_t)cl->heartbeat_ms + 6000;
+		bool said = false;
+		int taken;
+
+		while ((taken = name_taken(cl, cl->etcd, why, sizeof(why))) == 1 &&
+		       tg_mono_ms() < until) {
+			if (!said)
+				tg_warn("cluster: %s; waiting up to %lld s for that registration's "
+					"lease to run out",
+					why, (long long)(until - tg_mono_ms()) / 1000);
+			said = true;
+			usleep(500000);
+		}
+		if (taken == 1) {
 			snprintf(err, len, "%s: this node does not start", why);
 			return -EEXIST;
 		}
