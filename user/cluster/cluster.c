@@ -828,9 +828,10 @@ static int handle_state(struct tg_cluster *cl, struct tg_statedb *st, json_t *j,
 	if (!sv || change_from(j, &ch))
 		return 0; /* not ours to understand: ignored */
 	/* this node's own write, back from the watch, or read again: its event is in the
-	 * audit log. Not there (the state database was lost): applied like another node's,
-	 * or a customer this node suspended would pass here after its restart. */
-	if (!strcmp(ch.ev.origin, cl->node) && ch.ev.id && tg_state_has_event(st, ch.ev.id)) {
+	 * audit log (or it is an older version's record, without an id). Not there (the state
+	 * database was lost): applied like another node's, or a customer this node suspended
+	 * would pass here after its restart. */
+	if (!strcmp(ch.ev.origin, cl->node) && (!ch.ev.id || tg_state_has_event(st, ch.ev.id))) {
 		change_free(&ch);
 		return 0;
 	}
