@@ -186,8 +186,11 @@ check "C: SYNs to tcp/25 of 60 hosts, 3 each" \
 sleep 2.5
 spam_ev() { [ "$(events_of cust-c)" = "scan-hosts scan-ports spam syns unanswered" ] || { echo "events: $(events_of cust-c)"; return 1; }; }
 check "C: the SMTP connections passed (plan smtp: allow) and spam (smtp_hosts > 20) fires" spam_ev
+contacted_of() { # CUSTOMER RULE: the contacted object of the evidence of the rule's first event
+	tg -j events --customer "$1" | lab_json "[e for e in j['events'] if e['actor'] == 'rule:$2'][0]['evidence']['contacted']"
+}
 smtp_ev() {
-	tg -j events --customer cust-c | lab_json "[e for e in j['events'] if e['actor'] == 'rule:spam'][0]['evidence']['contacted']" |
+	contacted_of cust-c spam |
 		"$PY" -c 'import ast, sys; c = ast.literal_eval(sys.stdin.read()); print("  spam evidence:", c); sys.exit(0 if c["smtp_conns"] >= 60 and c["smtp_hosts"] > 20 else 1)'
 }
 check "C: the spam event's evidence counts the interval's SMTP connections and hosts" smtp_ev
@@ -212,7 +215,7 @@ sleep 2.5
 answered_ev() { [ "$(events_of cust-b)" = "scan-ports syns" ] || { echo "events: $(events_of cust-b)"; return 1; }; }
 check "B: answered SYNs fire syns (tcp_syns > 500), not unanswered" answered_ev
 answered_evid() {
-	tg -j events --customer cust-b | lab_json "[e for e in j['events'] if e['actor'] == 'rule:syns'][0]['evidence']['contacted']" |
+	contacted_of cust-b syns |
 		"$PY" -c 'import ast, sys; c = ast.literal_eval(sys.stdin.read()); print("  syns evidence:", c); sys.exit(0 if c["tcp_syns"] > 500 and c["unanswered_syns"] < c["tcp_syns"] / 20 else 1)'
 }
 check "B: the syns event's evidence: the SYN-ACKs counted, under 5% of the SYNs unanswered" answered_evid

@@ -13,16 +13,22 @@
 #define FO_TRIALS 24  /* sweeps of each kind, over distinct destinations */
 #define FO_CUST "c-a"
 
-/* One packet from the customer (P_STRICT, upload); 1: it passed. */
-static int fo_send(const struct pkt *pk)
+/* One packet through the interface of profile prof; 1: it passed. */
+static int fo_send_on(int prof, const struct pkt *pk)
 {
 	uint8_t frame[2048];
 	struct built b;
 	__u32 ret = 0;
 
-	if (build_pkt(pk, frame, &b) || run_frame(profiles[P_STRICT].ifindex, frame, b.len, &ret))
+	if (build_pkt(pk, frame, &b) || run_frame(profiles[prof].ifindex, frame, b.len, &ret))
 		return -1;
 	return ret == XDP_PASS;
+}
+
+/* One packet from the customer (P_STRICT, upload); 1: it passed. */
+static int fo_send(const struct pkt *pk)
+{
+	return fo_send_on(P_STRICT, pk);
 }
 
 static int fo_read(const char *cust, struct tg_fanout_est *e)
@@ -270,13 +276,7 @@ static void fo_smtp(void)
 /* One packet toward the customer through the upstream role (IF_B, download); 1: passed. */
 static int fo_send_down(const struct pkt *pk)
 {
-	uint8_t frame[2048];
-	struct built b;
-	__u32 ret = 0;
-
-	if (build_pkt(pk, frame, &b) || run_frame(profiles[P_UP].ifindex, frame, b.len, &ret))
-		return -1;
-	return ret == XDP_PASS;
+	return fo_send_on(P_UP, pk);
 }
 
 static void fo_syns(void)
